@@ -1,0 +1,62 @@
+"""Configuration read from the environment (``FINPORTAL_*`` variables)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """Raised when the application cannot start with the configuration it was given."""
+
+
+def _secret_key(instance_path: Path, production: bool) -> str:
+    """Return the secret key: from the environment, or kept in the instance folder in development."""
+    key = os.environ.get("FINPORTAL_SECRET_KEY")
+    if key:
+        return key
+    if production:
+        raise ConfigError(
+            "生产环境必须设置 FINPORTAL_SECRET_KEY。"
+            " / FINPORTAL_SECRET_KEY must be set in production."
+        )
+    # Generated once and kept, so sessions survive a restart of the development server.
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(instance_path: str) -> dict[str, object]:
+    """Build the Flask configuration from the environment."""
+    path = Path(instance_path)
+    env = os.environ.get("FINPORTAL_ENV", "development")
+    production = env == "production"
+    database_url = os.environ.get("FINPORTAL_DATABASE_URL") or f"sqlite:///{path / 'finportal.db'}"
+    redis_url = os.environ.get("FINPORTAL_REDIS_URL") or None
+    return {
+        "ENV_NAME": env,
+        "SECRET_KEY": _secret_key(path, production),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        # "thread" runs jobs in a background thread of this process; "rq" uses Redis workers;
+        # "eager" runs them at once (tests).
+        "JOBS_MODE": os.environ.get("FINPORTAL_JOBS_MODE") or ("rq" if redis_url else "thread"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_SUPPORTED_LOCALES": ["zh_CN", "en"],
+        "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "LOGIN_RATE_LIMIT": os.environ.get("FINPORTAL_LOGIN_RATE_LIMIT", "10 per minute"),
+        "MODEL_DIR": os.environ.get("FINPORTAL_MODEL_DIR") or str(path / "models"),
+        "PACKET_DIR": os.environ.get("FINPORTAL_PACKET_DIR") or str(path / "packets"),
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

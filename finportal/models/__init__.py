@@ -1,0 +1,61 @@
+"""ORM models: the one place where tables are declared."""
+
+from finportal.models.applications import (
+    APPLICATION_STATES,
+    Application,
+    ApplicationNote,
+    Consent,
+    CreditScore,
+    Match,
+    Rating,
+)
+from finportal.models.base import Base, utcnow
+from finportal.models.batches import Batch, BatchMember
+from finportal.models.catalog import Holiday, Product, ProductVersion, ReferenceRate
+from finportal.models.enterprises import (
+    CERTIFICATIONS,
+    PROFILE_GROUPS,
+    TAX_CREDIT_GRADES,
+    Enterprise,
+)
+from finportal.models.organisations import Bank, Chamber, Membership, Park
+from finportal.models.records import AuditEvent, Job, ModelVersion, Notification
+from finportal.models.referrals import REFERRAL_STATES, BankDecision, LoanOutcome, Referral
+from finportal.models.users import ROLES, ApiToken, User
+
+__all__ = [
+    "APPLICATION_STATES",
+    "CERTIFICATIONS",
+    "PROFILE_GROUPS",
+    "REFERRAL_STATES",
+    "ROLES",
+    "TAX_CREDIT_GRADES",
+    "ApiToken",
+    "Application",
+    "ApplicationNote",
+    "AuditEvent",
+    "Bank",
+    "BankDecision",
+    "Base",
+    "Batch",
+    "BatchMember",
+    "Chamber",
+    "Consent",
+    "CreditScore",
+    "Enterprise",
+    "Holiday",
+    "Job",
+    "LoanOutcome",
+    "Match",
+    "Membership",
+    "ModelVersion",
+    "Notification",
+    "Park",
+    "Product",
+    "ProductVersion",
+    "Rating",
+    "ReferenceRate",
+    "Referral",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,98 @@
+"""The enterprise and its profile, the input of matching and scoring."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from finportal.models.base import Base, TimestampMixin
+from finportal.models.organisations import Membership
+
+#: Profile fields in the order a finance officer reads them, grouped as the profile page shows them.
+PROFILE_GROUPS: dict[str, list[str]] = {
+    "basic": ["name", "uscc", "registered_on", "district_code", "industry_code"],
+    "operations": [
+        "employees",
+        "revenue_last_year",
+        "revenue_prev_year",
+        "total_assets",
+        "total_liabilities",
+        "net_profit_last_year",
+    ],
+    "tax": ["tax_paid_last_year", "tax_credit_grade", "social_insured_employees"],
+    "ip": ["invention_patents", "utility_patents", "trademarks", "certifications"],
+    "memberships": ["park_codes", "chamber_codes"],
+    "credit": [
+        "existing_loan_balance",
+        "has_bank_loan_history",
+        "loan_maturing_within_days",
+        "overdue_count_24m",
+        "max_overdue_days_24m",
+        "pending_lawsuits",
+        "enforcement_records",
+        "admin_penalties_24m",
+        "serious_bad_credit_24m",
+        "credit_repair_completed",
+    ],
+}
+
+CERTIFICATIONS = ("tech_sme", "high_tech", "specialized", "little_giant")
+TAX_CREDIT_GRADES = ("A", "B", "M", "C", "D")
+
+
+class Enterprise(TimestampMixin, Base):
+    """An SME with its profile; money in yuan (Decimal), counts as integers.
+
+    ``size_class`` is never stored: it is derived from industry, staff and revenue by
+    ``products`` (工信部联企业〔2011〕300号).
+    """
+
+    __tablename__ = "enterprises"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: 统一社会信用代码, 18 characters with its check character (GB 32100-2015).
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    registered_on: Mapped[date | None]
+    #: Administrative division code of the registered address (Minhang is 310112).
+    district_code: Mapped[str | None] = mapped_column(String(6))
+    #: GB/T 4754-2017 two-digit division, e.g. "39".
+    industry_code: Mapped[str | None] = mapped_column(String(2))
+    employees: Mapped[int | None]
+    social_insured_employees: Mapped[int | None]
+    #: Operating revenue of the last full year, yuan.
+    revenue_last_year: Mapped[Decimal | None]
+    #: Operating revenue of the year before, yuan.
+    revenue_prev_year: Mapped[Decimal | None]
+    total_assets: Mapped[Decimal | None]
+    total_liabilities: Mapped[Decimal | None]
+    net_profit_last_year: Mapped[Decimal | None]
+    tax_paid_last_year: Mapped[Decimal | None]
+    #: 纳税信用等级 A/B/M/C/D.
+    tax_credit_grade: Mapped[str | None] = mapped_column(String(1))
+    invention_patents: Mapped[int | None]
+    utility_patents: Mapped[int | None]
+    trademarks: Mapped[int | None]
+    #: Any of tech_sme, high_tech, specialized, little_giant.
+    certifications: Mapped[list[str]] = mapped_column(default=list)
+    #: Outstanding bank loans, yuan.
+    existing_loan_balance: Mapped[Decimal | None]
+    has_bank_loan_history: Mapped[bool | None]
+    #: Days until the nearest loan matures (None when no loan matures).
+    loan_maturing_within_days: Mapped[int | None]
+    overdue_count_24m: Mapped[int | None]
+    max_overdue_days_24m: Mapped[int | None]
+    pending_lawsuits: Mapped[int | None]
+    enforcement_records: Mapped[int | None]
+    admin_penalties_24m: Mapped[int | None]
+    serious_bad_credit_24m: Mapped[bool | None]
+    credit_repair_completed: Mapped[bool | None]
+    #: True for the fictional enterprises of the demo data.
+    demo: Mapped[bool] = mapped_column(default=False)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )

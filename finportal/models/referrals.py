@@ -1,0 +1,96 @@
+"""Referrals to banks, the banks' decisions and the loan outcomes they report."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from finportal.models.applications import Application
+from finportal.models.base import Base, Rate, TimestampMixin, utcnow
+from finportal.models.catalog import ProductVersion
+from finportal.models.organisations import Bank
+
+REFERRAL_STATES = (
+    "sent",
+    "viewed",
+    "info_requested",
+    "approved",
+    "declined",
+    "disbursed",
+    "repaid",
+    "overdue_90",
+    "defaulted",
+    "withdrawn",
+)
+
+
+class Referral(TimestampMixin, Base):
+    """An application referred to one bank for one product, with its packet."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (UniqueConstraint("application_id", "bank_id", "product_version_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), index=True)
+    product_version_id: Mapped[int] = mapped_column(ForeignKey("product_versions.id"))
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))
+    state: Mapped[str] = mapped_column(String(20), index=True, default="sent")
+    advisor_opinion: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The bank's response is due by then (2 working days after sending).
+    due_at: Mapped[datetime | None]
+    viewed_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    packet_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    #: Short public code to check a packet at /verify/<code>.
+    verification_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    packet_sha256: Mapped[str | None] = mapped_column(String(64))
+    packet_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    packet_rendered_at: Mapped[datetime | None]
+    packet_job_id: Mapped[str | None] = mapped_column(String(36))
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+    application: Mapped[Application] = relationship()
+    bank: Mapped[Bank] = relationship()
+    product_version: Mapped[ProductVersion] = relationship()
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class BankDecision(Base):
+    """A bank's decision on a referral: approved, declined or info_requested."""
+
+    __tablename__ = "bank_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(20))
+    #: Approved amount, yuan.
+    approved_amount: Mapped[Decimal | None]
+    #: Approved annual rate as a decimal fraction (0.035 = 3.5 % per year).
+    annual_rate: Mapped[Decimal | None] = mapped_column(Rate)
+    term_months: Mapped[int | None]
+    reason_code: Mapped[str | None] = mapped_column(String(40))
+    reason_text: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoanOutcome(Base):
+    """A loan event reported by the bank: disbursed, then repaid, overdue_90 or defaulted."""
+
+    __tablename__ = "loan_outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
+    event: Mapped[str] = mapped_column(String(20))
+    occurred_on: Mapped[date]
+    #: Disbursed amount for "disbursed", yuan.
+    amount: Mapped[Decimal | None]
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

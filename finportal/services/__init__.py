@@ -1,0 +1,1 @@
+"""Business operations: each takes a session and plain arguments and owns its commit."""

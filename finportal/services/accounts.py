@@ -1,0 +1,173 @@
+"""Users: registration of SMEs with their USCC, password hashing and sign-in."""
+
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from stdnum.cn import uscc as stdnum_uscc
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+
+from finportal.models import ROLES, Enterprise, User, utcnow
+from finportal.services.audit import record_event
+from finportal.services.errors import Conflict, ValidationFailed
+
+_hasher = PasswordHasher()
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,80}$")
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with argon2id."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Check a password against its argon2 hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_uscc(value: str) -> str:
+    """Return the compact USCC, or raise ``ValidationFailed`` saying what is wrong with it."""
+    compact = stdnum_uscc.compact(value or "")
+    try:
+        return str(stdnum_uscc.validate(compact))
+    except InvalidChecksum:
+        expected = ""
+        try:
+            expected = stdnum_uscc.calc_check_digit(compact[:-1])
+        except Exception:  # noqa: BLE001 - only a hint for the message
+            expected = ""
+        hint_zh = f"（按前17位计算应为 {expected}）" if expected else ""
+        hint_en = f" (the first 17 characters give {expected})" if expected else ""
+        raise ValidationFailed(
+            f"统一社会信用代码校验位错误：最后一位不正确{hint_zh}，请核对营业执照。",
+            f"The unified social credit code has a wrong check character{hint_en}.",
+            fields={"uscc": f"校验位错误{hint_zh}"},
+        ) from None
+    except InvalidLength:
+        raise ValidationFailed(
+            "统一社会信用代码应为18位。",
+            "The unified social credit code must have 18 characters.",
+            fields={"uscc": "应为18位"},
+        ) from None
+    except (InvalidFormat, InvalidComponent):
+        raise ValidationFailed(
+            "统一社会信用代码含有不允许的字符（不使用 I、O、Z、S、V）。",
+            "The unified social credit code has characters that are not allowed.",
+            fields={"uscc": "含有不允许的字符"},
+        ) from None
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str = "",
+    enterprise_id: int | None = None,
+    bank_id: int | None = None,
+    park_id: int | None = None,
+    chamber_id: int | None = None,
+) -> User:
+    """Add a user with a hashed password (the caller commits)."""
+    if role not in ROLES:
+        raise ValidationFailed(
+            f"未知角色：{role}", f"Unknown role: {role}", fields={"role": "未知角色"}
+        )
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        display_name=display_name or username,
+        enterprise_id=enterprise_id,
+        bank_id=bank_id,
+        park_id=park_id,
+        chamber_id=chamber_id,
+    )
+    session.add(user)
+    return user
+
+
+def register_sme(
+    session: Session, *, username: str, password: str, uscc: str, enterprise_name: str
+) -> User:
+    """Register an SME user with its enterprise; refuse a bad USCC or a taken name."""
+    errors: dict[str, str] = {}
+    if not USERNAME_RE.match(username or ""):
+        errors["username"] = "用户名为3-80位字母、数字或 _ . @ -"
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        errors["password"] = f"密码至少{MIN_PASSWORD_LENGTH}位"
+    name = (enterprise_name or "").strip()
+    if not name:
+        errors["enterprise_name"] = "请填写企业名称"
+    elif len(name) > 200:
+        errors["enterprise_name"] = "企业名称不超过200字"
+    code = ""
+    try:
+        code = check_uscc(uscc)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(
+            "请修改标出的内容。", "Please correct the marked fields.", fields=errors
+        )
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(
+            "该用户名已被使用。", "This username is taken.", fields={"username": "已被使用"}
+        )
+    enterprise = session.scalar(select(Enterprise).where(Enterprise.uscc == code))
+    if enterprise is not None:
+        raise Conflict(
+            "该统一社会信用代码已注册，请联系本企业已有账户或服务中心。",
+            "This enterprise is already registered; ask its existing user or the centre.",
+            fields={"uscc": "已注册"},
+        )
+    enterprise = Enterprise(uscc=code, name=name, district_code=code[2:8], certifications=[])
+    session.add(enterprise)
+    session.flush()
+    user = create_user(
+        session,
+        username=username,
+        password=password,
+        role="sme",
+        display_name=name,
+        enterprise_id=enterprise.id,
+    )
+    session.flush()
+    record_event(
+        session,
+        actor_id=user.id,
+        action="enterprise.registered",
+        object_type="enterprise",
+        object_id=enterprise.id,
+        to_state="registered",
+    )
+    session.commit()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        # Spend the same time as a real check so a name's existence does not show.
+        verify_password(_DUMMY_HASH, password or "")
+        return None
+    if not verify_password(user.password_hash, password or ""):
+        return None
+    user.last_login_at = utcnow()
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    session.commit()
+    return user
+
+
+_DUMMY_HASH = _hasher.hash("not-a-password")

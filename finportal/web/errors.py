@@ -1,0 +1,51 @@
+"""Error pages in the user's language, and service errors turned into HTTP answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+
+from finportal.services.errors import ServiceError
+
+MESSAGES = {
+    400: ("请求有误。", "Bad request."),
+    403: ("您没有权限访问此页面。", "You may not open this page."),
+    404: ("页面不存在。", "Page not found."),
+    405: ("不支持此操作。", "Method not allowed."),
+    409: ("操作与当前状态冲突。", "This conflicts with the current state."),
+    413: ("上传的文件太大。", "The uploaded file is too large."),
+    429: ("尝试次数过多，请稍后再试。", "Too many attempts; please wait a minute and try again."),
+    500: ("系统出错，请稍后再试。", "Something went wrong; please try again later."),
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers."""
+
+    def render(status: int, zh: str | None = None, en: str | None = None) -> Any:
+        default_zh, default_en = MESSAGES.get(status, MESSAGES[500])
+        zh, en = zh or default_zh, en or default_en
+        if _wants_json():
+            return {"code": str(status), "message": zh, "message_en": en}, status
+        return render_template("error.html", status=status, message_zh=zh, message_en=en), status
+
+    for status in MESSAGES:
+        app.register_error_handler(status, lambda exc, status=status: render(status))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> Any:
+        return render(
+            400,
+            "表单已过期或缺少安全令牌，请刷新页面后重试。",
+            "The form expired; reload and try again.",
+        )
+
+    @app.errorhandler(ServiceError)
+    def _service(exc: ServiceError) -> Any:
+        return render(exc.status, exc.message_zh, exc.message_en)

@@ -1,0 +1,31 @@
+"""Helpers for HTML forms validated by marshmallow schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+
+
+def load_form(schema: Schema, form: Any) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """Load a submitted form through a schema; return (data, errors by field)."""
+    raw = {key: value for key, value in form.items() if key != "csrf_token"}
+    try:
+        return schema.load(raw), {}
+    except ValidationError as exc:
+        return None, flatten_errors(exc.messages)
+
+
+def flatten_errors(messages: Any) -> dict[str, str]:
+    """Turn marshmallow's nested messages into one message per field."""
+    out: dict[str, str] = {}
+    if isinstance(messages, dict):
+        for field, value in messages.items():
+            if isinstance(value, list):
+                out[str(field)] = "；".join(str(v) for v in value)
+            elif isinstance(value, dict):
+                for sub, text in flatten_errors(value).items():
+                    out[f"{field}.{sub}"] = text
+            else:
+                out[str(field)] = str(value)
+    return out

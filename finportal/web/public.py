@@ -1,0 +1,41 @@
+"""Public pages: the landing page, the language switch and a health check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from finportal.extensions import db
+from finportal.i18n import LOCALES
+from finportal.web.access import role_home
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def index() -> Any:
+    """Show the landing page, or send a signed-in user home."""
+    if current_user.is_authenticated:
+        return redirect(role_home(current_user))
+    return render_template("index.html")
+
+
+@bp.get("/lang/<code>")
+def switch_language(code: str) -> Any:
+    """Switch the interface language and go back where the user was."""
+    if code in LOCALES:
+        session["lang"] = code
+    target = request.args.get("next") or url_for("public.index")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("public.index")
+    return redirect(target)
+
+
+@bp.get("/healthz")
+def health() -> Any:
+    """Answer whether the application and its database are up."""
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}
