@@ -1,0 +1,319 @@
+"""Products as frozen dataclasses, built from a validated catalogue dict."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import ValidationError
+
+from products.errors import CatalogError
+from products.schema import ProductSchema
+
+
+@dataclass(frozen=True, slots=True)
+class Sourced:
+    """A policy number: value, unit, where it comes from, and whether it is a demo value."""
+
+    value: Decimal
+    unit: str
+    source: str
+    demo: bool = False
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """One test of a field: ``field op value``."""
+
+    field: str
+    op: str
+    value: Any  # Decimal | str | tuple[str, ...] | tuple[Decimal, Decimal] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """An eligibility condition: passes when any of its leaves passes (one leaf usually)."""
+
+    id: str
+    leaves: tuple[Leaf, ...]
+    required: bool
+    message_zh: str
+    message_en: str
+    source: str
+    demo: bool
+
+    @property
+    def field(self) -> str:
+        """Return the field name, or names joined by '|' for an any_of condition."""
+        return "|".join(leaf.field for leaf in self.leaves)
+
+
+@dataclass(frozen=True, slots=True)
+class InterestSubsidy:
+    """Interest subsidy: a share of interest, rate points, or interest above LPR + floor."""
+
+    kind: str
+    share: Sourced | None
+    points: Sourced | None
+    floor_spread_bp: Sourced | None
+    cap_total: Sourced | None
+    cap_per_year: Sourced | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeeSubsidy:
+    """Guarantee-fee subsidy: a share of the fee with optional caps."""
+
+    share: Sourced
+    cap_total: Sourced | None
+    cap_per_year: Sourced | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """Another policy number shown with the product (a quota, a coverage)."""
+
+    key: str
+    label_zh: str
+    label_en: str
+    value: Sourced
+
+
+@dataclass(frozen=True)
+class Product:
+    """One catalogue product; build with ``Product.from_dict``."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    description_zh: str
+    description_en: str
+    batch: bool
+    batch_organiser: str | None
+    per_firm_cap: Sourced | None
+    amount_min: Sourced
+    amount_max: Sourced
+    term_min: Sourced
+    term_max: Sourced
+    repayment: str
+    repayment_source: str
+    repayment_demo: bool
+    example_amount: Sourced
+    example_term: Sourced
+    rate_base: str
+    spread_bp: Sourced | None
+    fixed_rate: Sourced | None
+    guarantee_fee_rate: Sourced | None
+    fee_basis: str
+    guarantee_coverage: Sourced | None
+    interest_subsidy: InterestSubsidy | None
+    fee_subsidy: FeeSubsidy | None
+    facts: tuple[Fact, ...]
+    conditions: tuple[Condition, ...]
+    source_name: str = field(compare=False)
+    version_hash: str = field(compare=False)
+    demo: bool = field(compare=False)  # any number or condition is a demo value
+    _data: dict[str, Any] = field(compare=False, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source_name: str = "<dict>") -> Product:
+        """Validate a product dict (a parsed YAML file) and build the product."""
+        code = data.get("code", "?") if isinstance(data, Mapping) else "?"
+        try:
+            loaded: dict[str, Any] = ProductSchema().load(dict(data))
+        except ValidationError as exc:
+            raise CatalogError(_describe(source_name, str(code), exc.messages)) from exc
+        canonical = _canonical(loaded)
+        return _build(loaded, canonical, source_name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the canonical dict (numbers as decimal strings); from_dict reads it back."""
+        return copy.deepcopy(self._data)
+
+
+def _walk_demo(node: Any) -> Iterator[bool]:
+    if isinstance(node, dict):
+        if node.get("demo") is True:
+            yield True
+        for value in node.values():
+            yield from _walk_demo(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk_demo(value)
+
+
+def _decimal_text(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return "0" if text in {"-0", "0"} else text
+
+
+def _canonical(node: Any) -> Any:
+    if isinstance(node, Decimal):
+        return _decimal_text(node)
+    if isinstance(node, dict):
+        return {k: _canonical(v) for k, v in node.items() if v is not None}
+    if isinstance(node, (list, tuple)):
+        return [_canonical(v) for v in node]
+    return node
+
+
+def content_hash(canonical: Mapping[str, Any]) -> str:
+    """Return the sha256 of a product's canonical content (stable across key order)."""
+    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _describe(source_name: str, code: str, messages: Any) -> str:
+    parts = [f"field {path}: {message}" for path, message in _flatten(messages, "")]
+    return f"{source_name}: product {code}: " + "; ".join(parts)
+
+
+def _flatten(node: Any, prefix: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "_schema":
+                path = prefix
+            elif isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            yield from _flatten(value, path)
+    elif isinstance(node, list):
+        if all(isinstance(item, str) for item in node):
+            yield prefix or "(product)", "; ".join(node)
+        else:
+            for item in node:
+                yield from _flatten(item, prefix)
+    else:
+        yield prefix or "(product)", str(node)
+
+
+def _sourced(item: Mapping[str, Any] | None) -> Sourced | None:
+    if item is None:
+        return None
+    return Sourced(item["value"], item["unit"], item["source"], item["demo"], item.get("note"))
+
+
+def _must(item: Mapping[str, Any]) -> Sourced:
+    result = _sourced(item)
+    assert result is not None
+    return result
+
+
+def _leaf(item: Mapping[str, Any]) -> Leaf:
+    value = item.get("value")
+    if isinstance(value, list):
+        value = tuple(value)
+    return Leaf(item["field"], item["op"], value)
+
+
+def _build(data: dict[str, Any], canonical: dict[str, Any], source_name: str) -> Product:
+    terms = data["terms"]
+    conditions: list[Condition] = []
+    for item in data["conditions"]:
+        leaves = (
+            tuple(_leaf(x) for x in item["any_of"]) if item["any_of"] is not None else (_leaf(item),)
+        )
+        conditions.append(
+            Condition(
+                id=item["id"],
+                leaves=leaves,
+                required=item["required"],
+                message_zh=item["message_zh"],
+                message_en=item["message_en"],
+                source=item["source"],
+                demo=item["demo"],
+            )
+        )
+    amount_min, amount_max = terms["amount_min"]["value"], terms["amount_max"]["value"]
+    term_min, term_max = terms["term_min"]["value"], terms["term_max"]["value"]
+    # The product's own range, checked only once the enterprise has asked for an
+    # amount and term (optional: an empty request does not block eligibility).
+    conditions.append(
+        Condition(
+            id="amount_in_range",
+            leaves=(Leaf("amount", "between", (amount_min, amount_max)),),
+            required=False,
+            message_zh=f"申请金额须在 {_decimal_text(amount_min)} 至 {_decimal_text(amount_max)} 元之间",
+            message_en=f"amount must be between {_decimal_text(amount_min)} and {_decimal_text(amount_max)} yuan",
+            source=terms["amount_max"]["source"],
+            demo=terms["amount_min"]["demo"] or terms["amount_max"]["demo"],
+        )
+    )
+    conditions.append(
+        Condition(
+            id="term_in_range",
+            leaves=(Leaf("term_months", "between", (term_min, term_max)),),
+            required=False,
+            message_zh=f"申请期限须在 {_decimal_text(term_min)} 至 {_decimal_text(term_max)} 个月之间",
+            message_en=f"term must be between {_decimal_text(term_min)} and {_decimal_text(term_max)} months",
+            source=terms["term_max"]["source"],
+            demo=terms["term_min"]["demo"] or terms["term_max"]["demo"],
+        )
+    )
+    guarantee = data["guarantee"]
+    interest = data["interest_subsidy"]
+    fee = data["fee_subsidy"]
+    batch_terms = data["batch_terms"]
+    return Product(
+        code=data["code"],
+        name_zh=data["name_zh"],
+        name_en=data["name_en"],
+        description_zh=data["description_zh"],
+        description_en=data["description_en"],
+        batch=data["batch"],
+        batch_organiser=None if batch_terms is None else batch_terms["organiser"],
+        per_firm_cap=None if batch_terms is None else _sourced(batch_terms["per_firm_cap"]),
+        amount_min=_must(terms["amount_min"]),
+        amount_max=_must(terms["amount_max"]),
+        term_min=_must(terms["term_min"]),
+        term_max=_must(terms["term_max"]),
+        repayment=terms["repayment"]["method"],
+        repayment_source=terms["repayment"]["source"],
+        repayment_demo=terms["repayment"]["demo"],
+        example_amount=_must(terms["example_amount"]),
+        example_term=_must(terms["example_term"]),
+        rate_base=data["rate"]["base"],
+        spread_bp=_sourced(data["rate"]["spread_bp"]),
+        fixed_rate=_sourced(data["rate"]["fixed_rate"]),
+        guarantee_fee_rate=None if guarantee is None else _sourced(guarantee["fee_rate"]),
+        fee_basis="amount" if guarantee is None else guarantee["fee_basis"],
+        guarantee_coverage=None if guarantee is None else _sourced(guarantee["coverage"]),
+        interest_subsidy=None
+        if interest is None
+        else InterestSubsidy(
+            kind=interest["kind"],
+            share=_sourced(interest["share"]),
+            points=_sourced(interest["points"]),
+            floor_spread_bp=_sourced(interest["floor_spread_bp"]),
+            cap_total=_sourced(interest["cap_total"]),
+            cap_per_year=_sourced(interest["cap_per_year"]),
+        ),
+        fee_subsidy=None
+        if fee is None
+        else FeeSubsidy(
+            share=_must(fee["share"]),
+            cap_total=_sourced(fee["cap_total"]),
+            cap_per_year=_sourced(fee["cap_per_year"]),
+        ),
+        facts=tuple(
+            Fact(
+                f["key"],
+                f["label_zh"],
+                f["label_en"],
+                Sourced(f["value"], f["unit"], f["source"], f["demo"]),
+            )
+            for f in data["facts"]
+        ),
+        conditions=tuple(conditions),
+        source_name=source_name,
+        version_hash=content_hash(canonical),
+        demo=any(_walk_demo(canonical)),
+        _data=canonical,
+    )
