@@ -72,6 +72,8 @@ def read_tokens(name: str, value: object) -> tuple[str, ...] | None:
     """Read a list value (list, tuple, set or array of strings) as a sorted tuple."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
+    if type(value).__name__ == "NAType":
+        return None
     if isinstance(value, (str, bytes, Mapping)):
         raise ProfileError(f"{name}: expected a list, got {value!r}（应为列表）")
     try:

@@ -218,7 +218,9 @@ def _build(data: dict[str, Any], canonical: dict[str, Any], source_name: str) ->
     conditions: list[Condition] = []
     for item in data["conditions"]:
         leaves = (
-            tuple(_leaf(x) for x in item["any_of"]) if item["any_of"] is not None else (_leaf(item),)
+            tuple(_leaf(x) for x in item["any_of"])
+            if item["any_of"] is not None
+            else (_leaf(item),)
         )
         conditions.append(
             Condition(

@@ -141,7 +141,9 @@ def _decimal(value: object, what_zh: str, what_en: str) -> Decimal:
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise QuoteError(f"{what_zh}应为数字：{value!r}", f"{what_en} must be a number: {value!r}") from exc
+        raise QuoteError(
+            f"{what_zh}应为数字：{value!r}", f"{what_en} must be a number: {value!r}"
+        ) from exc
     if not number.is_finite():
         raise QuoteError(f"{what_zh}应为有限数字", f"{what_en} must be a finite number")
     return number
@@ -255,7 +257,9 @@ def quote(
         subsidy.cap_total if subsidy else None, subsidy.cap_per_year if subsidy else None
     )
     fee_sub = product.fee_subsidy
-    fee_cap = _Cap(fee_sub.cap_total if fee_sub else None, fee_sub.cap_per_year if fee_sub else None)
+    fee_cap = _Cap(
+        fee_sub.cap_total if fee_sub else None, fee_sub.cap_per_year if fee_sub else None
+    )
 
     principals = _principals(product.repayment, value, term, monthly)
     instalment = ZERO

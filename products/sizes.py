@@ -163,12 +163,20 @@ def classify(
             continue
         if level > 0:
             low = row.thresholds[metric][level - 1]
-            zh.append(f"{METRIC_ZH[metric]} {_fmt(metric, value, 'zh')} ≥ {_fmt(metric, low, 'zh')}")
-            en.append(f"{METRIC_EN[metric]} {_fmt(metric, value, 'en')} ≥ {_fmt(metric, low, 'en')}")
+            zh.append(
+                f"{METRIC_ZH[metric]} {_fmt(metric, value, 'zh')} ≥ {_fmt(metric, low, 'zh')}"
+            )
+            en.append(
+                f"{METRIC_EN[metric]} {_fmt(metric, value, 'en')} ≥ {_fmt(metric, low, 'en')}"
+            )
         if levels[metric] == level and level < 3:
             high = row.thresholds[metric][level]
-            zh.append(f"{METRIC_ZH[metric]} {_fmt(metric, value, 'zh')} < {_fmt(metric, high, 'zh')}")
-            en.append(f"{METRIC_EN[metric]} {_fmt(metric, value, 'en')} < {_fmt(metric, high, 'en')}")
+            zh.append(
+                f"{METRIC_ZH[metric]} {_fmt(metric, value, 'zh')} < {_fmt(metric, high, 'zh')}"
+            )
+            en.append(
+                f"{METRIC_EN[metric]} {_fmt(metric, value, 'en')} < {_fmt(metric, high, 'en')}"
+            )
     return level, zh, en
 
 
