@@ -90,7 +90,7 @@ def sample_context(**overrides: Any) -> PacketContext:
         "product_code": "park_batch",
         "date": today,
         "enterprise_name": "上海闵联智能装备科技有限公司",
-        "enterprise_uscc": "91310112MA1GB3XK2N",
+        "enterprise_uscc": "91310112MA1GB3XK29",
         "enterprise_profile": {
             "成立日期": "2018年6月12日（8.5年）",
             "注册地址": "上海市闵行区莘庄工业区春东路 508 号",
@@ -178,7 +178,7 @@ def sample_batch_cover(n_members: int = 3, **overrides: Any) -> BatchCoverContex
     members = [
         BatchMember(
             enterprise_name=names[i % len(names)] if i < len(names) else f"示例企业{i + 1}有限公司",
-            enterprise_uscc="91310112MA1GB3XK2N",
+            enterprise_uscc="91310112MA1GB3XK29",
             amount_wan=Decimal(300 + 100 * i),
             grade="AB"[i % 2],
             packet_number=f"RP-20261127-{i + 1:06d}",

@@ -26,7 +26,7 @@ def render_stamp(lines: Sequence[str], width_pt: float, height_pt: float) -> byt
 @page {{ size: {width_pt:.2f}pt {height_pt:.2f}pt; margin: 0;
   @top-left {{ content: none; }} @bottom-center {{ content: none; }} }}
 html {{ font-size: 7pt; line-height: 1.25; }}
-.stamp {{ position: absolute; top: 3.5mm; right: 14mm; max-width: 60%;
+.stamp {{ position: absolute; top: 3.5mm; right: 14mm; max-width: 45%;
   text-align: right; color: #b03a2e; }}
 </style></head><body><div class="stamp">{body}</div></body></html>"""
     return html_to_pdf(html)
