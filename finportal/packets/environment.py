@@ -22,6 +22,7 @@ __all__ = [
     "check_environment",
     "ensure_environment",
     "find_harfbuzz_subset",
+    "harfbuzz_version",
 ]
 
 # The CSS font chain of the packet; the first must be present for small packets, the
@@ -29,6 +30,9 @@ __all__ = [
 CHAIN_FAMILIES = ("WenQuanYi Micro Hei", "Noto Sans CJK SC")
 
 _HB_SUBSET_SONAMES = ("libharfbuzz-subset.so.0", "libharfbuzz-subset.0.dylib")
+_HB_SONAMES = ("libharfbuzz.so.0", "libharfbuzz.0.dylib")
+# WeasyPrint uses HarfBuzz subsetting only from 4.1.0 (hb_set_add_sorted_array).
+_HB_MIN_VERSION = (4, 1, 0)
 
 _INSTALL_HINT = "apt-get install fonts-wqy-microhei fonts-noto-cjk libharfbuzz-subset0"
 
@@ -43,6 +47,7 @@ class EnvironmentReport:
 
     cjk_families: tuple[str, ...]
     harfbuzz_subset: str
+    harfbuzz_version: str = ""
     missing_chain_families: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
@@ -60,6 +65,23 @@ def find_harfbuzz_subset() -> str | None:
         except OSError:
             continue
         return name
+    return None
+
+
+def harfbuzz_version() -> tuple[int, ...] | None:
+    """Return the version of the HarfBuzz library that WeasyPrint will load, or None."""
+    candidates = [name for name in (ctypes.util.find_library("harfbuzz"),) if name]
+    for name in [*candidates, *_HB_SONAMES]:
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            continue
+        lib.hb_version_string.restype = ctypes.c_char_p
+        raw = lib.hb_version_string() or b""
+        try:
+            return tuple(int(part) for part in raw.decode().split("."))
+        except ValueError:
+            return None
     return None
 
 
@@ -106,6 +128,13 @@ def check_environment() -> EnvironmentReport:
             " / Cannot load HarfBuzz's subset library (libharfbuzz-subset.so.0); "
             "WeasyPrint would silently fall back to a subsetter 8 to 34 times slower."
         )
+    version = harfbuzz_version()
+    if hb_subset is not None and version is not None and version < _HB_MIN_VERSION:
+        shown = ".".join(map(str, version))
+        problems.append(
+            f"HarfBuzz 版本 {shown} 过旧（需要 ≥ 4.1.0），WeasyPrint 不会用它做字体子集。"
+            f" / HarfBuzz {shown} is older than 4.1.0, which WeasyPrint needs to subset fonts."
+        )
     if problems:
         raise PacketEnvironmentError(
             "推荐材料包无法生成 / Cannot render referral packets:\n- "
@@ -120,6 +149,7 @@ def check_environment() -> EnvironmentReport:
     return EnvironmentReport(
         cjk_families=families,
         harfbuzz_subset=hb_subset or "",
+        harfbuzz_version=".".join(map(str, version)) if version else "",
         missing_chain_families=missing,
         warnings=warnings,
     )

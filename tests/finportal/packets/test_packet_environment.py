@@ -29,6 +29,7 @@ def test_environment_is_ready_here():
     assert "WenQuanYi Micro Hei" in report.cjk_families
     assert "Noto Sans CJK SC" in report.cjk_families
     assert report.harfbuzz_subset
+    assert tuple(int(p) for p in report.harfbuzz_version.split(".")) >= (4, 1, 0)
     assert report.missing_chain_families == ()
 
 
@@ -69,3 +70,9 @@ def test_renderer_stops_instead_of_printing_boxes(
     monkeypatch.setattr(packet_environment.shutil, "which", lambda name: None)
     with pytest.raises(PacketEnvironmentError, match="CJK"):
         render_packet(sample_context())
+
+
+def test_old_harfbuzz_gives_a_clear_error(monkeypatch):
+    monkeypatch.setattr(packet_environment, "harfbuzz_version", lambda: (2, 7, 4))
+    with pytest.raises(PacketEnvironmentError, match=r"2\.7\.4.*4\.1\.0"):
+        check_environment()
