@@ -1,0 +1,204 @@
+"""Model cards: what a model was trained on and how well it does, as JSON and Markdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .metrics import calibration_table
+from .scale import Grades, ScoreScale
+
+Array = npt.NDArray[Any]
+
+
+def score_bands(
+    y: Array,
+    pds: Array,
+    scale: ScoreScale,
+    width: float | None = None,
+    below: int = 5,
+    above: int = 5,
+) -> list[dict[str, Any]]:
+    """Return rows, bad rate and mean PD per score band of ``width`` points (default: PDO)."""
+    w = width or scale.pdo
+    scores = scale.scores(pds)
+    edges = [scale.base_score + w * k for k in range(-below, above)]
+    idx = np.searchsorted(np.asarray(edges), scores, side="right")
+    y = np.asarray(y, dtype=float)
+    out = []
+    for b in range(len(edges) + 1):
+        mask = idx == b
+        lo = edges[b - 1] if b > 0 else None
+        hi = edges[b] if b < len(edges) else None
+        n = int(mask.sum())
+        out.append(
+            {
+                "band": _band_label(lo, hi),
+                "score_from": lo,
+                "score_to": hi,
+                "rows": n,
+                "share": n / len(scores) if len(scores) else 0.0,
+                "bad_rate": float(y[mask].mean()) if n else None,
+                "mean_pd": float(np.asarray(pds)[mask].mean()) if n else None,
+            }
+        )
+    return out
+
+
+def _band_label(lo: float | None, hi: float | None) -> str:
+    if lo is None:
+        return f"< {hi:g}"
+    if hi is None:
+        return f">= {lo:g}"
+    return f"{lo:g}-{hi - 1:g}"
+
+
+def grade_table(y: Array, pds: Array, grades: Grades, scale: ScoreScale) -> list[dict[str, Any]]:
+    """Return, per grade, its PD and score range with rows, bad rate and mean PD."""
+    codes = grades.codes(pds)
+    y = np.asarray(y, dtype=float)
+    out = []
+    lower = 0.0
+    for i, (name, bound) in enumerate(grades.bands):
+        mask = codes == i
+        n = int(mask.sum())
+        out.append(
+            {
+                "grade": name,
+                "pd_from": lower,
+                "pd_to": bound,
+                "score_from": None if bound >= 1.0 else scale.score_one(bound),
+                "score_to": None if lower <= 0.0 else scale.score_one(lower),
+                "rows": n,
+                "share": n / len(y) if len(y) else 0.0,
+                "bad_rate": float(y[mask].mean()) if n else None,
+                "mean_pd": float(np.asarray(pds)[mask].mean()) if n else None,
+            }
+        )
+        lower = bound
+    return out
+
+
+def evaluation_tables(
+    y: Array, pds: Array, scale: ScoreScale, grades: Grades
+) -> dict[str, list[dict[str, Any]]]:
+    """Return the calibration table by decile, the score-band table and the grade table."""
+    return {
+        "calibration_table": calibration_table(y, pds, 10),
+        "score_bands": score_bands(y, pds, scale),
+        "grade_table": grade_table(y, pds, grades, scale),
+    }
+
+
+def _fmt(v: Any, digits: int = 4) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _pct(v: Any) -> str:
+    return "–" if v is None else f"{100 * float(v):.2f}%"
+
+
+def render_markdown(card: dict[str, Any]) -> str:
+    """Render a model card as Markdown."""
+    data, m, mdl = card["data"], card["metrics"], card["model"]
+    lines = [
+        f"# Model card: {card['version']}",
+        "",
+    ]
+    if card.get("synthetic"):
+        lines += [
+            "> **Synthetic reference data.** This model was trained on generated data "
+            "(the documented process in docs/SCORING.md), not on real loans. Its scores "
+            "show how the method works; they are not evidence about any real enterprise.",
+            "",
+        ]
+    lines += [
+        "## Data",
+        "",
+        f"- Source: {data['source']}",
+        f"- Period: {data['period'] or 'not stated'}",
+        f"- Rows: {data['rows']:,} (bad rate {_pct(data['bad_rate'])})",
+        "- Splits: "
+        + ", ".join(f"{k} {v:,}" for k, v in data["splits"].items())
+        + " — calibration and hold-out rows are never used to fit the trees.",
+    ]
+    if card.get("excluded_protected"):
+        lines.append(
+            "- Protected characteristics left out of the model: "
+            + ", ".join(card["excluded_protected"])
+        )
+    lines += [
+        "",
+        f"## Performance on the hold-out ({m['rows']:,} rows, bad rate {_pct(m['bad_rate'])})",
+        "",
+        "| AUC | KS | Brier | ECE (deciles) |",
+        "|---|---|---|---|",
+        f"| {_fmt(m['auc'])} | {_fmt(m['ks'])} | {_fmt(m['brier'])} | {_fmt(m['ece'])} |",
+        "",
+        "### Calibration by decile of PD",
+        "",
+        "| decile | rows | PD range | mean PD | observed bad rate |",
+        "|---|---|---|---|---|",
+    ]
+    for r in card["calibration_table"]:
+        lines.append(
+            f"| {r['bin']} | {r['rows']} | {_pct(r['pd_min'])}–{_pct(r['pd_max'])} "
+            f"| {_pct(r['mean_pd'])} | {_pct(r['bad_rate'])} |"
+        )
+    lines += [
+        "",
+        "### Grades",
+        "",
+        "| grade | PD range | score range | rows | share | mean PD | bad rate |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in card["grade_table"]:
+        lo = "" if r["score_from"] is None else f"> {r['score_from']}"
+        hi = "" if r["score_to"] is None else f"<= {r['score_to']}"
+        lines.append(
+            f"| {r['grade']} | {_pct(r['pd_from'])}–{_pct(r['pd_to'])} | {' '.join(x for x in (lo, hi) if x) or 'all'} "
+            f"| {r['rows']} | {_pct(r['share'])} | {_pct(r['mean_pd'])} | {_pct(r['bad_rate'])} |"
+        )
+    lines += [
+        "",
+        "### Score bands",
+        "",
+        "| score | rows | share | mean PD | bad rate |",
+        "|---|---|---|---|---|",
+    ]
+    for r in card["score_bands"]:
+        lines.append(
+            f"| {r['band']} | {r['rows']} | {_pct(r['share'])} | {_pct(r['mean_pd'])} | {_pct(r['bad_rate'])} |"
+        )
+    sc = card["scale"]
+    lines += [
+        "",
+        "## Model",
+        "",
+        f"- XGBoost {mdl['xgboost_version']} (`hist`), {mdl['rounds']} trees "
+        f"(early stopping chose {mdl['best_rounds']} on the validation split), seed {mdl['seed']}",
+        f"- Parameters: `{mdl['params']}`",
+        f"- Calibration: {mdl['calibration']} on {data['splits'].get('calibration', 0):,} held-out rows",
+        f"- Score: {sc['base_score']:g} points at {sc['base_odds']:g}:1 good:bad odds, "
+        f"{sc['pdo']:g} points to double the odds",
+        "",
+        "## Features",
+        "",
+        "| feature | kind | monotone | may be a reason | mean abs SHAP (log-odds) |",
+        "|---|---|---|---|---|",
+    ]
+    for f in card["features"]:
+        mono = {1: "+1 (more = riskier)", -1: "-1 (more = safer)", 0: "free"}[f["monotone"]]
+        lines.append(
+            f"| {f['name']} | {f['kind']} | {mono} | {'yes' if f['actionable'] else 'no'} "
+            f"| {_fmt(f['importance'])} |"
+        )
+    lines += ["", "## Intended use and limits", ""]
+    lines += [f"- {t}" for t in card.get("limitations", [])]
+    return "\n".join(lines) + "\n"

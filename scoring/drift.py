@@ -1,0 +1,138 @@
+"""Population stability index (PSI) between training data and new data.
+
+The training data is kept only as a summary in the model's metadata: for each
+feature (and for the score) the bin edges and the share of rows per bin, with a
+separate bin for missing values. New data is binned on the same edges.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .model import CreditModel
+
+Array = npt.NDArray[Any]
+
+# Usual reading of PSI in credit risk: below 0.1 stable, 0.1-0.25 worth a look,
+# above 0.25 the population has shifted (e.g. Siddiqi, Credit Risk Scorecards).
+PSI_WATCH = 0.10
+PSI_ALERT = 0.25
+_EPS = 1e-4
+
+
+def _edges(values: Array, bins: int) -> list[float]:
+    v = values[~np.isnan(values)]
+    if len(v) == 0:
+        return []
+    qs = np.quantile(v, np.linspace(0, 1, bins + 1)[1:-1])
+    return [float(e) for e in np.unique(qs)]
+
+
+def bin_shares(values: Array, edges: list[float] | None, categorical: bool = False) -> list[float]:
+    """Return the share of rows per bin (missing last) for the given edges or categories."""
+    v = np.asarray(values, dtype=float)
+    n = len(v)
+    missing = np.isnan(v)
+    if categorical:
+        k = len(edges or [])
+        counts = np.bincount(v[~missing].astype(np.int64), minlength=k)[:k].astype(float)
+    else:
+        idx = np.searchsorted(np.asarray(edges or [], dtype=float), v[~missing], side="right")
+        counts = np.bincount(idx, minlength=len(edges or []) + 1).astype(float)
+    counts = np.append(counts, float(missing.sum()))
+    return [float(c) for c in (counts / n if n else counts)]
+
+
+def summarise(values: Array, bins: int = 10, categories: list[str] | None = None) -> dict[str, Any]:
+    """Summarise one column for later PSI: edges (or categories) and shares per bin."""
+    v = np.asarray(values, dtype=float)
+    if categories is not None:
+        return {
+            "categories": list(categories),
+            "shares": bin_shares(v, list(range(len(categories))), True),
+        }
+    edges = _edges(v, bins)
+    return {"edges": edges, "shares": bin_shares(v, edges)}
+
+
+def shares_like(summary: dict[str, Any], values: Array) -> list[float]:
+    """Bin new values the way ``summary`` was binned."""
+    if "categories" in summary:
+        return bin_shares(values, list(range(len(summary["categories"]))), True)
+    return bin_shares(values, summary["edges"])
+
+
+def psi_from_shares(expected: list[float] | Array, actual: list[float] | Array) -> float:
+    """Return PSI = sum((a - e) * ln(a / e)) over bins; empty bins count as 0.01%."""
+    e = np.maximum(np.asarray(expected, dtype=float), _EPS)
+    a = np.maximum(np.asarray(actual, dtype=float), _EPS)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def psi(expected: Array, actual: Array, bins: int = 10) -> float:
+    """Return the PSI of ``actual`` values against ``expected`` ones.
+
+    Parameters
+    ----------
+    expected : array-like
+        Reference values (e.g. the training rows); bins are its quantiles.
+    actual : array-like
+        New values.
+    bins : int
+        Number of quantile bins (missing values get one more bin).
+
+    Returns
+    -------
+    float
+    """
+    summary = summarise(np.asarray(expected, dtype=float), bins)
+    return psi_from_shares(summary["shares"], shares_like(summary, np.asarray(actual, dtype=float)))
+
+
+def status(value: float) -> str:
+    """Return ``stable``, ``watch`` or ``shifted`` for a PSI value."""
+    if value >= PSI_ALERT:
+        return "shifted"
+    if value >= PSI_WATCH:
+        return "watch"
+    return "stable"
+
+
+def drift_report(model: CreditModel, df: pd.DataFrame) -> dict[str, Any]:
+    """Compare new data with the model's training data summary.
+
+    Parameters
+    ----------
+    model : CreditModel
+    df : pandas.DataFrame
+        New rows (feature names or source columns). A feature column absent
+        from ``df`` counts as all missing, which shows up as drift.
+
+    Returns
+    -------
+    dict
+        ``rows``, ``score_psi``, ``score_status``, ``feature_psi`` (name -> PSI),
+        ``shifted`` (features with PSI >= 0.25), ``watch`` (0.1 <= PSI < 0.25).
+    """
+    summary = model.metadata["data_summary"]
+    x = model.encoder.transform(df, missing_ok=True)
+    feature_psi: dict[str, float] = {}
+    for j, name in enumerate(model.feature_names):
+        ref = summary["features"][name]
+        feature_psi[name] = round(psi_from_shares(ref["shares"], shares_like(ref, x[:, j])), 6)
+    scores = model.scores_from_matrix(x).astype(float)
+    score_psi = psi_from_shares(summary["score"]["shares"], shares_like(summary["score"], scores))
+    return {
+        "rows": len(df),
+        "score_psi": round(score_psi, 6),
+        "score_status": status(score_psi),
+        "feature_psi": feature_psi,
+        "shifted": sorted(n for n, v in feature_psi.items() if v >= PSI_ALERT),
+        "watch": sorted(n for n, v in feature_psi.items() if PSI_WATCH <= v < PSI_ALERT),
+    }

@@ -1,0 +1,341 @@
+"""A trained credit model: PD, score, grade and reason codes for applications."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import xgboost as xgb
+
+from .calibration import Calibrator
+from .frame import Encoder, FloatMatrix
+from .scale import Grades, ScoreScale
+from .spec import Spec, spec_from_dict
+
+BOOSTER_FILE = "model.json"
+METADATA_FILE = "metadata.json"
+CARD_FILE = "model_card.json"
+CARD_MD_FILE = "model_card.md"
+METADATA_FORMAT = 1
+DEFAULT_MAX_REASONS = 4
+
+
+class ModelError(RuntimeError):
+    """A model directory that cannot be loaded."""
+
+
+def booster_digest(raw: bytes) -> str:
+    """Return the SHA-256 hex digest of the saved booster."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def batch_threads() -> int:
+    """Return the thread count for batch work (the machine's cores, at most 8)."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+@dataclass
+class ScoreResult:
+    """The outcome of scoring one application.
+
+    Attributes
+    ----------
+    pd : float
+        Calibrated probability of default.
+    score : int
+        Points on the model's points-to-double-odds scale (higher is safer).
+    grade : str
+        ``A`` (lowest risk) to ``E``.
+    reasons : list of dict
+        Features that raise this application's risk most, largest first; each
+        with ``feature``, ``contribution`` (log-odds, from XGBoost's SHAP
+        values), ``text_zh`` and ``text_en``. Only actionable, non-protected
+        features appear.
+    """
+
+    pd: float
+    score: int
+    grade: str
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``pd``, ``score``, ``grade`` and ``reasons`` as plain data."""
+        return {
+            "pd": self.pd,
+            "score": self.score,
+            "grade": self.grade,
+            "reasons": [dict(r) for r in self.reasons],
+        }
+
+
+class CreditModel:
+    """A booster with its encoder, calibration, scale, grades and model card.
+
+    Build one with :func:`load_model` or from :func:`scoring.train`.
+    """
+
+    def __init__(
+        self,
+        booster: xgb.Booster,
+        metadata: dict[str, Any],
+        card: dict[str, Any] | None = None,
+        card_markdown: str = "",
+    ) -> None:
+        self.metadata = metadata
+        self.version: str = metadata["version"]
+        self.card: dict[str, Any] = card or {}
+        self.card_markdown = card_markdown
+        self.spec: Spec = spec_from_dict(metadata["spec"], f"model {self.version}")
+        by_name = {f.name: f for f in self.spec.features}
+        self.feature_names: list[str] = list(metadata["feature_order"])
+        self.features = [by_name[n] for n in self.feature_names]
+        self.encoder = Encoder(self.features, metadata.get("categories", {}))
+        self.feature_types = self.encoder.feature_types()
+        self._has_categorical = "c" in self.feature_types
+        self.calibrator = Calibrator.from_dict(metadata["calibration"])
+        self.scale = ScoreScale.from_dict(metadata.get("scale"))
+        self.grades = Grades.from_list(metadata.get("grades"))
+        # One application runs on one thread: the portal serves many requests at
+        # once, and thread start-up would cost more than the prediction itself.
+        booster.set_param({"nthread": 1})
+        self._booster = booster
+        self._batch_booster: xgb.Booster | None = None
+        self._batch_nthread = -1
+        self._reason_ok = np.array(
+            [f.actionable and not f.protected for f in self.features], dtype=bool
+        )
+        self._texts = [(f.reason_zh, f.reason_en) for f in self.features]
+
+    @property
+    def booster(self) -> xgb.Booster:
+        """Return the single-thread booster."""
+        return self._booster
+
+    # -- one application -------------------------------------------------
+
+    def score_one(
+        self,
+        features: Mapping[str, Any],
+        *,
+        explain: bool = True,
+        max_reasons: int = DEFAULT_MAX_REASONS,
+    ) -> ScoreResult:
+        """Score one application.
+
+        Parameters
+        ----------
+        features : mapping
+            Feature values keyed by feature name (or source column). Missing
+            keys and ``None`` are treated as missing values.
+        explain : bool
+            Compute reason codes (SHAP contributions).
+        max_reasons : int
+            At most this many reasons.
+
+        Returns
+        -------
+        ScoreResult
+        """
+        x = self.encoder.encode_row(features)
+        margin = float(self._booster.inplace_predict(x, predict_type="margin")[0])
+        pd_ = self.calibrator.apply_one(margin)
+        reasons = self._reasons(x, max_reasons) if explain else []
+        return ScoreResult(
+            pd=pd_, score=self.scale.score_one(pd_), grade=self.grades.grade(pd_), reasons=reasons
+        )
+
+    def _reasons(self, x: FloatMatrix, max_reasons: int) -> list[dict[str, Any]]:
+        return self._reasons_from(self.contributions(x)[0, :-1], max_reasons)
+
+    def contributions(self, x: FloatMatrix, nthread: int | None = None) -> npt.NDArray[np.float32]:
+        """Return XGBoost SHAP contributions (log-odds), one column per feature plus bias last."""
+        booster = self._booster if nthread in (None, 1) else self._batch(nthread)
+        dm = xgb.DMatrix(
+            x,
+            feature_types=self.feature_types if self._has_categorical else None,
+            enable_categorical=self._has_categorical,
+            nthread=nthread or 1,
+        )
+        out = booster.predict(dm, pred_contribs=True, validate_features=False)
+        return np.asarray(out, dtype=np.float32)
+
+    # -- many applications -----------------------------------------------
+
+    def _batch(self, nthread: int | None = None) -> xgb.Booster:
+        n = nthread or batch_threads()
+        if self._batch_booster is None:
+            self._batch_booster = self._booster.copy()
+        if self._batch_nthread != n:
+            self._batch_booster.set_param({"nthread": n})
+            self._batch_nthread = n
+        return self._batch_booster
+
+    def margins(self, x: FloatMatrix, nthread: int | None = None) -> npt.NDArray[np.float64]:
+        """Return raw booster margins (log-odds) for an encoded matrix."""
+        booster = self._batch(nthread)
+        return np.asarray(booster.inplace_predict(x, predict_type="margin"), dtype=float)
+
+    def pds_from_matrix(self, x: FloatMatrix, nthread: int | None = None) -> npt.NDArray[Any]:
+        """Return calibrated PDs for an encoded matrix."""
+        return self.calibrator.apply(self.margins(x, nthread))
+
+    def scores_from_matrix(self, x: FloatMatrix, nthread: int | None = None) -> npt.NDArray[Any]:
+        """Return integer scores for an encoded matrix."""
+        return self.scale.scores(self.pds_from_matrix(x, nthread))
+
+    def predict_pd(self, df: pd.DataFrame, nthread: int | None = None) -> npt.NDArray[Any]:
+        """Return calibrated PDs for a DataFrame."""
+        return self.pds_from_matrix(self.encoder.transform(df), nthread)
+
+    def score_many(
+        self,
+        df: pd.DataFrame,
+        *,
+        reasons: bool = False,
+        max_reasons: int = DEFAULT_MAX_REASONS,
+        missing_ok: bool = False,
+        nthread: int | None = None,
+    ) -> pd.DataFrame:
+        """Score a batch of applications, vectorised.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            One row per application, columns named by feature (or source column).
+        reasons : bool
+            Add a ``reasons`` column (lists of dicts as in :class:`ScoreResult`).
+            Slower: SHAP contributions cost far more than the prediction.
+        max_reasons : int
+            At most this many reasons per row.
+        missing_ok : bool
+            Treat an absent feature column as missing instead of raising.
+        nthread : int, optional
+            Threads for XGBoost (default: the machine's cores, at most 8).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``pd`` (float), ``score`` (int), ``grade`` (categorical A-E) and
+            optionally ``reasons``, on the index of ``df``.
+        """
+        x = self.encoder.transform(df, missing_ok=missing_ok)
+        pds = self.pds_from_matrix(x, nthread)
+        out = pd.DataFrame(
+            {
+                "pd": pds,
+                "score": self.scale.scores(pds),
+                "grade": pd.Categorical.from_codes(
+                    self.grades.codes(pds), categories=self.grades.names
+                ),
+            },
+            index=df.index,
+        )
+        if reasons:
+            contribs = self.contributions(x, nthread or batch_threads())
+            out["reasons"] = [self._reasons_from(c[:-1], max_reasons) for c in contribs]
+        return out
+
+    def _reasons_from(self, contribs: npt.NDArray[Any], max_reasons: int) -> list[dict[str, Any]]:
+        # Only features that push risk up, and only those an applicant may be told about.
+        out: list[dict[str, Any]] = []
+        for j in np.argsort(-contribs, kind="stable"):
+            c = float(contribs[j])
+            if c <= 0 or len(out) >= max_reasons:
+                break
+            if self._reason_ok[j]:
+                zh, en = self._texts[j]
+                out.append(
+                    {
+                        "feature": self.feature_names[j],
+                        "contribution": round(c, 4),
+                        "text_zh": zh,
+                        "text_en": en,
+                    }
+                )
+        return out
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write booster, metadata and model card to ``out_dir``; return the directory."""
+        d = Path(out_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        raw = bytes(self._booster.save_raw("json"))
+        if booster_digest(raw) != self.metadata["booster_sha256"]:
+            raise ModelError("the booster no longer matches its metadata")
+        (d / BOOSTER_FILE).write_bytes(raw)
+        _write_json(d / METADATA_FILE, self.metadata)
+        _write_json(d / CARD_FILE, self.card)
+        (d / CARD_MD_FILE).write_text(self.card_markdown, encoding="utf-8")
+        return d
+
+
+def _write_json(path: Path, data: Any) -> None:
+    text = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False, default=_json_default)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def json_safe(value: Any) -> Any:
+    """Replace NaN and infinities by ``None`` so the value is strict JSON."""
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def load_model(model_dir: str | Path) -> CreditModel:
+    """Load a model saved by :meth:`TrainedModel.save`.
+
+    Parameters
+    ----------
+    model_dir : str or Path
+        Directory holding ``model.json``, ``metadata.json`` and the model card.
+
+    Returns
+    -------
+    CreditModel
+
+    Raises
+    ------
+    ModelError
+        When a file is missing or the booster does not match its metadata.
+    """
+    d = Path(model_dir)
+    try:
+        metadata = json.loads((d / METADATA_FILE).read_text(encoding="utf-8"))
+        raw = (d / BOOSTER_FILE).read_bytes()
+    except FileNotFoundError as exc:
+        raise ModelError(f"not a model directory ({exc.filename} is missing)") from None
+    if metadata.get("format") != METADATA_FORMAT:
+        raise ModelError(f"unknown metadata format {metadata.get('format')!r}")
+    if booster_digest(raw) != metadata.get("booster_sha256"):
+        raise ModelError(f"{d / BOOSTER_FILE} does not match the digest in its metadata")
+    booster = xgb.Booster()
+    booster.load_model(bytearray(raw))
+    card_path, md_path = d / CARD_FILE, d / CARD_MD_FILE
+    card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {}
+    md = md_path.read_text(encoding="utf-8") if md_path.exists() else ""
+    return CreditModel(booster, metadata, card, md)

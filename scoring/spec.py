@@ -1,0 +1,315 @@
+"""Feature specs: which columns a model reads, how, and what it may say about them.
+
+A spec is data (YAML), checked by a marshmallow schema. It names the target
+column and the values that mean *bad*, and for each feature its source column,
+kind, monotone direction, whether it may be shown to an applicant as a reason
+(``actionable``), whether it is a protected characteristic (``protected``: left
+out of the model altogether) and the reason texts in Chinese and English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
+
+Kind = Literal["numeric", "categorical", "boolean"]
+KINDS: tuple[str, ...] = ("numeric", "categorical", "boolean")
+
+SPECS_DIR = Path(__file__).resolve().parent / "specs"
+PLATFORM_SPEC_PATH = SPECS_DIR / "platform.yaml"
+GERMAN_CREDIT_SPEC_PATH = SPECS_DIR / "german_credit.yaml"
+SBA_CASE_SPEC_PATH = SPECS_DIR / "sba_case.yaml"
+
+
+class SpecError(ValueError):
+    """A feature spec that cannot be used, with every problem listed."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid feature spec {source}:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One model input: where it comes from and what may be said about it."""
+
+    name: str
+    column: str
+    kind: Kind
+    monotone: int = 0
+    actionable: bool = False
+    protected: bool = False
+    reason_zh: str = ""
+    reason_en: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read the CSV the spec describes."""
+
+    sep: str = ","
+    header: bool = True
+    columns: tuple[str, ...] | None = None
+    encoding: str = "utf-8-sig"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The label column and the raw values that mean the loan went bad."""
+
+    column: str
+    bad_values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated feature spec."""
+
+    name: str
+    target: Target
+    features: tuple[Feature, ...]
+    read: ReadOptions = field(default_factory=ReadOptions)
+    description: str = ""
+    source: str = ""
+    period: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_features(self) -> tuple[Feature, ...]:
+        """Return the features the model uses (protected ones are left out)."""
+        return tuple(f for f in self.features if not f.protected)
+
+    def feature(self, name: str) -> Feature:
+        """Return the feature called ``name``."""
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the spec as plain data, in the YAML layout."""
+        read = asdict(self.read)
+        read["columns"] = list(self.read.columns) if self.read.columns else None
+        return {
+            "name": self.name,
+            "description": self.description,
+            "source": self.source,
+            "period": self.period,
+            "read": read,
+            "target": {"column": self.target.column, "bad_values": list(self.target.bad_values)},
+            "features": [asdict(f) for f in self.features],
+            "params": dict(self.params),
+        }
+
+
+class _FeatureSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z_][A-Za-z0-9_]*$", error="must be an identifier (letters, digits, _)"
+        ),
+    )
+    column = fields.String(load_default=None)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    monotone = fields.Integer(load_default=0, strict=True, validate=validate.OneOf((-1, 0, 1)))
+    actionable = fields.Boolean(load_default=False)
+    protected = fields.Boolean(load_default=False)
+    reason_zh = fields.String(required=True, validate=validate.Length(min=1))
+    reason_en = fields.String(required=True, validate=validate.Length(min=1))
+    description = fields.String(load_default="")
+
+    @validates_schema
+    def _check(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("kind") == "categorical" and data.get("monotone", 0) != 0:
+            raise ValidationError(
+                "a categorical feature has no order, so monotone must be 0", "monotone"
+            )
+        if data.get("protected") and data.get("actionable"):
+            raise ValidationError(
+                "a protected feature is never a reason, so it cannot be actionable", "actionable"
+            )
+
+
+class _ReadSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    sep = fields.String(load_default=",", validate=validate.Length(min=1))
+    header = fields.Boolean(load_default=True)
+    columns = fields.List(fields.String(), load_default=None)
+    encoding = fields.String(load_default="utf-8-sig")
+
+
+class _TargetSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    column = fields.String(required=True)
+    bad_values = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
+
+
+class _SpecSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    description = fields.String(load_default="")
+    source = fields.String(load_default="")
+    period = fields.String(load_default="")
+    read = fields.Nested(_ReadSchema, load_default=None)
+    target = fields.Nested(_TargetSchema, required=True)
+    features = fields.List(
+        fields.Nested(_FeatureSchema), required=True, validate=validate.Length(min=1)
+    )
+    params = fields.Dict(keys=fields.String(), load_default=dict)
+
+    @validates_schema
+    def _check(self, data: dict[str, Any], **_: Any) -> None:
+        feats = data.get("features") or []
+        names = [f["name"] for f in feats]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValidationError(f"feature names repeat: {', '.join(dupes)}", "features")
+        if not any(not f.get("protected") for f in feats):
+            raise ValidationError("every feature is protected; the model has no input", "features")
+        target = data.get("target") or {}
+        cols = [f.get("column") or f["name"] for f in feats]
+        if target.get("column") in cols:
+            raise ValidationError(
+                f"the target column {target['column']!r} is also a feature (leakage)", "target"
+            )
+        read = data.get("read") or {}
+        if read.get("header") is False and not read.get("columns"):
+            raise ValidationError("a file without a header row needs read.columns", "read")
+        if read.get("columns"):
+            known = set(read["columns"])
+            missing = [c for c in cols + [target.get("column")] if c not in known]
+            if missing:
+                raise ValidationError(
+                    f"columns not in read.columns: {', '.join(map(str, missing))}", "read"
+                )
+
+
+def _flatten(messages: Any, prefix: str = "") -> list[str]:
+    """Turn marshmallow's nested error dict into ``path: message`` lines."""
+    if isinstance(messages, dict):
+        out: list[str] = []
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                path = prefix or "spec"
+            out.extend(_flatten(value, path))
+        return out
+    if isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            return [f"{prefix}: {m}" for m in messages]
+        out = []
+        for m in messages:
+            out.extend(_flatten(m, prefix))
+        return out
+    return [f"{prefix}: {messages}"]
+
+
+def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Spec:
+    """Validate plain data (the YAML layout) and return a :class:`Spec`.
+
+    Parameters
+    ----------
+    data : mapping
+        The spec as loaded from YAML or JSON.
+    source : str
+        Where the data came from, named in error messages.
+
+    Returns
+    -------
+    Spec
+
+    Raises
+    ------
+    SpecError
+        Listing every problem as ``path: message``.
+    """
+    if not isinstance(data, Mapping):
+        raise SpecError(source, ["spec: must be a mapping with name, target and features"])
+    try:
+        loaded: dict[str, Any] = _SpecSchema().load(dict(data))
+    except ValidationError as exc:
+        raise SpecError(source, _flatten(exc.messages)) from None
+    read = loaded.get("read") or {}
+    features = tuple(
+        Feature(
+            name=f["name"],
+            column=f.get("column") or f["name"],
+            kind=f["kind"],
+            monotone=int(f["monotone"]),
+            actionable=bool(f["actionable"]),
+            protected=bool(f["protected"]),
+            reason_zh=f["reason_zh"],
+            reason_en=f["reason_en"],
+            description=f.get("description", ""),
+        )
+        for f in loaded["features"]
+    )
+    return Spec(
+        name=loaded["name"],
+        description=loaded["description"],
+        source=loaded["source"],
+        period=loaded["period"],
+        read=ReadOptions(
+            sep=read.get("sep", ","),
+            header=read.get("header", True),
+            columns=tuple(read["columns"]) if read.get("columns") else None,
+            encoding=read.get("encoding", "utf-8-sig"),
+        ),
+        target=Target(
+            column=loaded["target"]["column"],
+            bad_values=tuple(loaded["target"]["bad_values"]),
+        ),
+        features=features,
+        params=dict(loaded["params"]),
+    )
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a feature spec YAML file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file.
+
+    Returns
+    -------
+    Spec
+
+    Raises
+    ------
+    SpecError
+        When the file cannot be parsed or does not follow the schema.
+    """
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(str(p), [f"cannot read: {exc.strerror or exc}"]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(str(p), [f"not valid YAML: {exc}"]) from None
+    return spec_from_dict(data, str(p))
