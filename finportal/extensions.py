@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -12,44 +12,58 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, scoped_session, sessionmaker
+from sqlalchemy.orm import Session, scoped_session
 
 from finportal.models.base import Base
 
 
 class Database:
-    """Hold the engine and the request-scoped session (plain SQLAlchemy 2)."""
+    """Hold each app's engine and a thread-scoped session bound to the current app's engine."""
 
     def __init__(self) -> None:
         self.metadata = Base.metadata
-        self.engine: Engine | None = None
-        self.session_factory = sessionmaker(expire_on_commit=False)
-        self.session: scoped_session[Session] = scoped_session(self.session_factory)
+        #: Tests bind every new session to one connection and roll it back afterwards.
+        self.test_bind: Any = None
+        self.test_join_mode: Any = "conditional_savepoint"
+        self.session: scoped_session[Session] = scoped_session(self._new_session)
+
+    def _new_session(self) -> Session:
+        if self.test_bind is not None:
+            return Session(
+                bind=self.test_bind,
+                expire_on_commit=False,
+                join_transaction_mode=self.test_join_mode,
+            )
+        return Session(bind=self.get_engine(), expire_on_commit=False)
 
     def init_app(self, app: Flask) -> None:
-        """Create the engine from ``DATABASE_URL`` and remove the session after each request."""
+        """Create the app's engine from ``DATABASE_URL`` and remove the session after each request."""
         url = app.config["DATABASE_URL"]
-        kwargs: dict[str, Any] = {"future": True}
+        kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
-        self.engine = create_engine(url, **kwargs)
+        engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "begin", _sqlite_begin)
-        self.session.remove()
-        self.session_factory.configure(bind=self.engine)
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
         app.extensions["finportal_db"] = self
+        app.extensions["finportal_engine"] = engine
 
         @app.teardown_appcontext
         def _remove_session(exc: BaseException | None) -> None:
             self.session.remove()
 
     def get_engine(self) -> Engine:
-        """Return the engine (Flask-Migrate's env.py asks for it)."""
-        assert self.engine is not None, "database not initialised"
-        return self.engine
+        """Return the current app's engine (Flask-Migrate's env.py asks for it)."""
+        engine: Engine = current_app.extensions["finportal_engine"]
+        return engine
+
+    @property
+    def engine(self) -> Engine:
+        """The current app's engine."""
+        return self.get_engine()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

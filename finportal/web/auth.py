@@ -17,18 +17,19 @@ from finportal.web.forms import load_form
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 REQUIRED = {"required": "此项必填。"}
+NOT_EMPTY = validate.Length(min=1, error="此项必填。")
 
 
 class RegisterSchema(Schema):
     """What the registration form posts."""
 
-    uscc = fields.String(required=True, error_messages=REQUIRED)
-    enterprise_name = fields.String(required=True, error_messages=REQUIRED)
-    username = fields.String(required=True, error_messages=REQUIRED)
+    uscc = fields.String(required=True, error_messages=REQUIRED, validate=NOT_EMPTY)
+    enterprise_name = fields.String(required=True, error_messages=REQUIRED, validate=NOT_EMPTY)
+    username = fields.String(required=True, error_messages=REQUIRED, validate=NOT_EMPTY)
     password = fields.String(
         required=True, error_messages=REQUIRED, validate=validate.Length(min=1)
     )
-    password_confirm = fields.String(required=True, error_messages=REQUIRED)
+    password_confirm = fields.String(required=True, error_messages=REQUIRED, validate=NOT_EMPTY)
 
 
 def _login_limit() -> str:

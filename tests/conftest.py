@@ -1,0 +1,212 @@
+"""Shared fixtures: the app on SQLite or PostgreSQL, a rolled-back session per test, factories.
+
+Set ``FINPORTAL_TEST_DATABASE_URL`` to run the database tests on PostgreSQL (the README's
+test command starts a throwaway server and does so); without it they run on SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.helpers import PASSWORD, make_uscc
+
+TEST_DB_URL = os.environ.get("FINPORTAL_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of the test database: PostgreSQL when configured, else a SQLite file."""
+    if TEST_DB_URL:
+        return TEST_DB_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The application, with the schema built once by the Alembic migrations."""
+    import flask_migrate
+
+    from finportal import create_app
+
+    instance = tmp_path_factory.mktemp("instance")
+    os.environ.setdefault("FINPORTAL_INSTANCE_PATH", str(instance))
+    application = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "WTF_CSRF_ENABLED": False,
+            "JOBS_MODE": "eager",
+            "LOGIN_RATE_LIMIT": "10000 per minute",
+            "MODEL_DIR": str(instance / "models"),
+            "PACKET_DIR": str(instance / "packets"),
+            "SERVER_NAME": "localhost",
+        }
+    )
+    with application.app_context():
+        if database_url.startswith("postgresql"):
+            _reset_postgres(application)
+        flask_migrate.upgrade()
+    yield application
+
+
+def _reset_postgres(application: Any) -> None:
+    from sqlalchemy import text
+
+    from finportal.extensions import db
+
+    with db.get_engine().begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture
+def db_session(app: Any) -> Iterator[Any]:
+    """A session whose every commit is rolled back after the test (savepoints)."""
+    from finportal.extensions import db
+
+    with app.app_context():
+        connection = db.get_engine().connect()
+        transaction = connection.begin()
+        db.session.remove()
+        db.test_bind, db.test_join_mode = connection, "create_savepoint"
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.test_bind = None
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app: Any, db_session: Any) -> Any:
+    """A test client that shares the rolled-back session."""
+    return app.test_client()
+
+
+_counter = {"n": 0}
+
+
+def _next() -> int:
+    _counter["n"] += 1
+    return _counter["n"]
+
+
+@pytest.fixture
+def create_enterprise(db_session: Any) -> Callable[..., Any]:
+    """Factory: an enterprise with a complete, healthy profile; override any field."""
+    from finportal.models import Enterprise
+
+    def make(**overrides: Any) -> Any:
+        n = _next()
+        values: dict[str, Any] = {
+            "uscc": make_uscc(n),
+            "name": f"上海测试科技有限公司{n}",
+            "registered_on": date(2018, 3, 1),
+            "district_code": "310112",
+            "industry_code": "65",
+            "employees": 60,
+            "social_insured_employees": 55,
+            "revenue_last_year": Decimal("30000000.00"),
+            "revenue_prev_year": Decimal("25000000.00"),
+            "total_assets": Decimal("20000000.00"),
+            "total_liabilities": Decimal("8000000.00"),
+            "net_profit_last_year": Decimal("2000000.00"),
+            "tax_paid_last_year": Decimal("900000.00"),
+            "tax_credit_grade": "A",
+            "invention_patents": 3,
+            "utility_patents": 5,
+            "trademarks": 2,
+            "certifications": ["tech_sme", "high_tech"],
+            "existing_loan_balance": Decimal("0.00"),
+            "has_bank_loan_history": False,
+            "loan_maturing_within_days": None,
+            "overdue_count_24m": 0,
+            "max_overdue_days_24m": 0,
+            "pending_lawsuits": 0,
+            "enforcement_records": 0,
+            "admin_penalties_24m": 0,
+            "serious_bad_credit_24m": False,
+            "credit_repair_completed": False,
+        }
+        values.update(overrides)
+        enterprise = Enterprise(**values)
+        db_session.add(enterprise)
+        db_session.commit()
+        return enterprise
+
+    return make
+
+
+@pytest.fixture
+def create_bank(db_session: Any) -> Callable[..., Any]:
+    """Factory: a partner bank."""
+    from finportal.models import Bank
+
+    def make(**overrides: Any) -> Any:
+        n = _next()
+        bank = Bank(
+            **{
+                "code": f"bank{n}",
+                "name_zh": f"测试银行{n}",
+                "name_en": f"Test Bank {n}",
+                **overrides,
+            }
+        )
+        db_session.add(bank)
+        db_session.commit()
+        return bank
+
+    return make
+
+
+@pytest.fixture
+def create_user(db_session: Any, create_enterprise: Any, create_bank: Any) -> Callable[..., Any]:
+    """Factory: a user of a role, linked to a new enterprise, bank or park as the role needs."""
+    from finportal.models import Park
+    from finportal.services.accounts import create_user as add_user
+
+    def make(role: str = "sme", **overrides: Any) -> Any:
+        n = _next()
+        links: dict[str, Any] = {}
+        if role == "sme" and "enterprise_id" not in overrides:
+            links["enterprise_id"] = create_enterprise().id
+        if role == "bank" and "bank_id" not in overrides:
+            links["bank_id"] = create_bank().id
+        if role == "recommender" and "park_id" not in overrides and "chamber_id" not in overrides:
+            park = Park(code=f"park{n}", name_zh=f"测试园区{n}")
+            db_session.add(park)
+            db_session.flush()
+            links["park_id"] = park.id
+        user = add_user(
+            db_session,
+            username=overrides.pop("username", f"{role}{n}"),
+            password=overrides.pop("password", PASSWORD),
+            role=role,
+            **links,
+            **overrides,
+        )
+        db_session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(client: Any) -> Callable[[Any], Any]:
+    """Sign a user in on the test client."""
+
+    def do(user: Any, password: str = PASSWORD) -> Any:
+        response = client.post(
+            "/auth/login", data={"username": user.username, "password": password}
+        )
+        assert response.status_code == 302, response.text
+        return client
+
+    return do
