@@ -52,7 +52,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         if database_url.startswith("postgresql"):
             _reset_postgres(application)
         flask_migrate.upgrade()
-    yield application
+    return application
 
 
 def _reset_postgres(application: Any) -> None:
