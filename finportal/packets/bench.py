@@ -45,7 +45,9 @@ def run_bench(n: int = 100, workers: int = 2, steady: int = 20, warmup: int = 3)
     ``seconds_per_packet`` is the median over ``steady`` renders in this process after
     ``warmup`` renders (steady state, as in a long-lived background worker);
     ``seconds_for_100`` is the wall time for ``n`` packets on a pool of ``workers``
-    processes, counted from the moment the pool is started, warm-up included.
+    processes, counted from the moment the pool is started, warm-up included, scaled
+    to 100 packets; ``worker_cpu_seconds_for_100`` is the CPU time those workers used
+    (divide by ``workers`` for the wall time on otherwise idle cores).
     """
     prepare_worker()
     for i in range(warmup):
@@ -64,10 +66,15 @@ def run_bench(n: int = 100, workers: int = 2, steady: int = 20, warmup: int = 3)
         stamp_pdf(pdf, ["上海农商银行闵行支行", f"用户 bank-user-{i}", "2026-11-27 21:40:00"])
         stamp_times.append(time.perf_counter() - start)
 
+    cpu_before = os.times()
     pool_start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers, initializer=prepare_worker) as pool:
         sizes = list(pool.map(_render_one, range(n), chunksize=max(1, n // (workers * 4))))
     pool_seconds = time.perf_counter() - pool_start
+    cpu_after = os.times()  # the pool's workers have exited: their CPU time is counted
+    worker_cpu = (cpu_after.children_user - cpu_before.children_user) + (
+        cpu_after.children_system - cpu_before.children_system
+    )
 
     return {
         "seconds_per_packet": round(statistics.median(times), 4),
@@ -79,6 +86,8 @@ def run_bench(n: int = 100, workers: int = 2, steady: int = 20, warmup: int = 3)
         "workers": workers,
         "seconds_for_n": round(pool_seconds, 2),
         "seconds_for_100": round(pool_seconds * 100 / n, 2),
+        # CPU the workers used: what the run costs when the cores are not shared.
+        "worker_cpu_seconds_for_100": round(worker_cpu * 100 / n, 2),
         "kb_for_n_mean": round(sum(sizes) / len(sizes) / 1024, 1),
         "cpu_count": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
