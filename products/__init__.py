@@ -28,6 +28,8 @@ yuan as Decimal, str or number). The portal calls:
     Out-of-range input raises ``QuoteError`` (a ValueError) with zh and en messages.
 ``size_class(industry_code, employees, revenue_last_year, total_assets=None) -> SizeClassResult``
     ``(size_class, rule_zh, rule_en)`` per 工信部联企业〔2011〕300号.
+``derive_many(table, today=None) -> dict[str, ndarray]``
+    The same derived fields for a whole table, vectorised.
 ``derive_fields(profile, today=None) -> dict``
     ``size_class``, ``firm_age_years``, ``debt_ratio``, ``revenue_growth``,
     ``in_district``, ``industry_division`` (and the size-class rule text).
@@ -37,7 +39,7 @@ from products.catalog import Catalog, check_catalog, load_catalog
 from products.derive import derive_fields
 from products.eligibility import ConditionResult, Evaluation, evaluate
 from products.errors import CatalogError, ProfileError, QuoteError
-from products.matching import ManyResult, MatchResult, match_many, match_one
+from products.matching import ManyResult, MatchResult, derive_many, match_many, match_one
 from products.model import Condition, Product, Sourced
 from products.pricing import Quote, ScheduleRow, quote
 from products.sizes import SizeClassResult, size_class
@@ -61,6 +63,7 @@ __all__ = [
     "Sourced",
     "check_catalog",
     "derive_fields",
+    "derive_many",
     "evaluate",
     "load_catalog",
     "match_many",

@@ -10,6 +10,7 @@ from typing import Any
 from products.derive import collect_facts
 from products.fields import NUMERIC_KINDS, field_specs
 from products.model import Condition, Leaf, Product
+from products.sizes import row_for
 
 PASSED = "passed"
 FAILED = "failed"
@@ -133,11 +134,24 @@ def combine(results: list[str]) -> str:
     return UNKNOWN
 
 
+SIZE_METRIC_FIELDS = {
+    "employees": "employees",
+    "revenue": "revenue_last_year",
+    "total_assets": "total_assets",
+}
+
+
 def _missing_inputs(name: str, facts: Mapping[str, Any]) -> tuple[str, ...]:
     spec = field_specs()[name]
     if spec.origin != "derived":
         return (name,)
-    missing = tuple(f for f in spec.derived_from if facts.get(f) is None)
+    inputs = spec.derived_from
+    if name == "size_class" and facts.get("industry_code") is not None:
+        # Only the measures the industry's row uses (e.g. not assets for industry).
+        row = row_for(facts["industry_code"])
+        if row is not None:
+            inputs = tuple(SIZE_METRIC_FIELDS[m] for m in row.metrics)
+    missing = tuple(f for f in inputs if facts.get(f) is None)
     return missing or (name,)
 
 

@@ -406,3 +406,27 @@ def match_many(
             for p, indices in zip(products, per_product, strict=True)
         },
     )
+
+
+def derive_many(table: Any, today: dt.date | None = None) -> dict[str, NDArray[Any]]:
+    """Return the derived fields of every row (vectorised), None/NaN where unknown.
+
+    Keys as ``derive_fields``: size_class and industry_division (object arrays of
+    str or None), firm_age_years, debt_ratio and revenue_growth (float, NaN when
+    unknown), in_district (object array of True/False/None).
+    """
+    vectors = _Vectors(as_table(table), today or dt.date.today())
+
+    def labels(cat: Category) -> NDArray[Any]:
+        lut = np.array([*cat.vocab, None], dtype=object)
+        return np.take(lut, vectors.index(cat))
+
+    flag = vectors.flag("in_district")
+    return {
+        "size_class": labels(vectors.category("size_class")),
+        "industry_division": labels(vectors.category("industry_division")),
+        "firm_age_years": vectors.numeric("firm_age_years")[0],
+        "debt_ratio": vectors.numeric("debt_ratio")[0],
+        "revenue_growth": vectors.numeric("revenue_growth")[0],
+        "in_district": np.take(np.array([False, True, None], dtype=object), flag.astype(np.intp)),
+    }
