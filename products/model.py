@@ -47,11 +47,12 @@ class Condition:
     message_en: str
     source: str
     demo: bool
+    # The field name, or the names joined by '|' for an any_of condition.
+    field: str = ""
 
-    @property
-    def field(self) -> str:
-        """Return the field name, or names joined by '|' for an any_of condition."""
-        return "|".join(leaf.field for leaf in self.leaves)
+    def __post_init__(self) -> None:
+        if not self.field:
+            object.__setattr__(self, "field", "|".join(leaf.field for leaf in self.leaves))
 
 
 @dataclass(frozen=True, slots=True)

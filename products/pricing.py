@@ -159,6 +159,8 @@ class _Cap:
         self.used_year: dict[int, Decimal] = {}
 
     def take(self, wanted: Decimal, period: int) -> Decimal:
+        if self.total is None and self.per_year is None:
+            return wanted
         year = (period - 1) // 12
         allowed = wanted
         if self.total is not None:
@@ -293,8 +295,10 @@ def quote(
         else:
             wanted = ZERO
         # A subsidy never pays more than the cost it subsidises.
-        interest_subsidy = interest_cap.take(min(max(wanted, ZERO), interest), period)
-        fee_subsidy = fee_cap.take(min(fen(fee * fee_share), fee), period)
+        interest_subsidy = (
+            interest_cap.take(min(max(wanted, ZERO), interest), period) if wanted else ZERO
+        )
+        fee_subsidy = fee_cap.take(min(fen(fee * fee_share), fee), period) if fee_share else ZERO
         payment = principal + interest + fee - interest_subsidy - fee_subsidy
         rows.append(
             ScheduleRow(period, principal, interest, fee, interest_subsidy, fee_subsidy, payment)
