@@ -1,0 +1,47 @@
+"""PSI of the score and each feature against the training data summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring import drift_report, psi
+
+
+def test_psi_of_a_sample_against_itself_is_zero_and_grows_with_shift() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=20_000)
+    assert psi(a, a) == 0.0
+    assert psi(a, rng.normal(size=20_000)) < 0.01
+    small, large = psi(a, rng.normal(0.2, 1, 20_000)), psi(a, rng.normal(1.0, 1, 20_000))
+    assert 0.01 < small < large
+    assert large > 0.25
+    with_missing = rng.normal(size=20_000)
+    with_missing[:5000] = np.nan
+    assert psi(a, with_missing) > 0.25  # a quarter of values gone missing is drift too
+
+
+def test_same_population_shows_no_drift(
+    reference_model: Any, fresh_reference: pd.DataFrame
+) -> None:
+    report = drift_report(reference_model, fresh_reference)
+    assert report["rows"] == len(fresh_reference)
+    assert report["score_psi"] < 0.1
+    assert report["score_status"] == "stable"
+    assert set(report["feature_psi"]) == set(reference_model.feature_names)
+    assert max(report["feature_psi"].values()) < 0.1
+    assert report["shifted"] == []
+
+
+def test_shifted_population_is_flagged(reference_model: Any, fresh_reference: pd.DataFrame) -> None:
+    shifted = fresh_reference.copy()
+    shifted["debt_ratio"] = shifted["debt_ratio"] + 0.3
+    shifted["overdue_count_24m"] = shifted["overdue_count_24m"] + 2
+    shifted["amount_to_revenue"] = shifted["amount_to_revenue"] * 3
+    report = drift_report(reference_model, shifted)
+    assert {"debt_ratio", "overdue_count_24m", "amount_to_revenue"} <= set(report["shifted"])
+    assert "term_months" not in report["shifted"]
+    assert report["score_psi"] > 0.25
+    assert report["score_status"] == "shifted"

@@ -1,0 +1,267 @@
+"""The reference model: calibration, monotonicity, reasons, scaling, persistence."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scoring import (
+    ModelError,
+    ScoreScale,
+    compare_on_holdout,
+    generate_reference_data,
+    load_model,
+    load_spec,
+    train,
+)
+from scoring.metrics import calibration_table, ece
+from scoring.spec import PLATFORM_SPEC_PATH
+
+
+def _rows(df: pd.DataFrame, names: list[str], n: int) -> list[dict[str, Any]]:
+    return [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+        for r in df[names].head(n).to_dict("records")
+    ]
+
+
+def test_reference_model_trains_fast_and_says_it_is_synthetic(
+    reference_dir: dict[str, Any],
+) -> None:
+    assert reference_dir["seconds"] < 30
+    model = load_model(reference_dir["dir"])
+    assert model.card["synthetic"] is True
+    assert "synthetic reference data" in model.card["data"]["source"]
+    assert "Synthetic reference data" in model.card_markdown
+    assert model.version.startswith("platform-")
+    for key in ("auc", "ks", "brier", "ece", "rows", "bad_rate"):
+        assert key in model.card["metrics"]
+    assert len(model.card["calibration_table"]) == 10
+    assert sum(b["rows"] for b in model.card["score_bands"]) == model.card["metrics"]["rows"]
+    assert [g["grade"] for g in model.card["grade_table"]] == ["A", "B", "C", "D", "E"]
+    files = sorted(p.name for p in Path(reference_dir["dir"]).iterdir())
+    assert files == ["metadata.json", "model.json", "model_card.json", "model_card.md"]
+
+
+def test_calibration_on_held_out_reference_data(
+    reference_model: Any, fresh_reference: pd.DataFrame
+) -> None:
+    # The card's own hold-out (5,000 rows never used for trees or calibration) ...
+    card = reference_model.card
+    assert card["metrics"]["rows"] >= 5000
+    assert card["metrics"]["ece"] <= 0.03
+    # ... and 10,000 freshly generated rows.
+    y = fresh_reference["bad"].to_numpy()
+    pd_ = reference_model.predict_pd(fresh_reference)
+    assert ece(y, pd_) <= 0.03
+    assert abs(pd_.mean() - y.mean()) < 0.01
+    table = calibration_table(y, pd_)
+    assert table[0]["bad_rate"] < table[-1]["bad_rate"]
+    assert reference_model.card["metrics"]["auc"] > 0.75
+
+
+def test_ece_detects_a_miscalibrated_model(fresh_reference: pd.DataFrame) -> None:
+    y = fresh_reference["bad"].to_numpy()
+    assert ece(y, np.full(len(y), 0.3)) > 0.2
+
+
+def test_monotone_features_never_move_pd_the_wrong_way(
+    reference_model: Any, fresh_reference: pd.DataFrame
+) -> None:
+    rng = np.random.default_rng(7)
+    names = reference_model.feature_names
+    base = reference_model.encoder.transform(fresh_reference)
+    rows = base[rng.choice(len(base), 300, replace=False)]
+    checked = 0
+    for j, f in enumerate(reference_model.features):
+        if f.monotone == 0:
+            continue
+        col = base[:, j][~np.isnan(base[:, j])]
+        grid = np.unique(np.quantile(col, np.linspace(0, 1, 12)))
+        grid = np.concatenate([[col.min() - 1], grid, [col.max() * 2 + 1]])
+        pds = []
+        for value in grid:
+            x = rows.copy()
+            x[:, j] = value
+            pds.append(reference_model.pds_from_matrix(x, 1))
+        steps = np.diff(np.vstack(pds), axis=0) * f.monotone
+        assert (steps >= -1e-12).all(), f"{names[j]} moved PD against monotone {f.monotone}"
+        checked += 1
+    assert checked == sum(1 for f in reference_model.features if f.monotone)
+
+
+def test_more_overdue_records_never_lower_the_pd_of_one_application(
+    reference_model: Any, fresh_reference: pd.DataFrame
+) -> None:
+    for row in _rows(fresh_reference, reference_model.feature_names, 50):
+        pds = []
+        for n in range(0, 8):
+            row["overdue_count_24m"] = n
+            pds.append(reference_model.score_one(row, explain=False).pd)
+        assert pds == sorted(pds)
+
+
+def test_reasons_are_actionable_risk_raising_and_bilingual(
+    reference_model: Any, fresh_reference: pd.DataFrame
+) -> None:
+    never = {f.name for f in reference_model.spec.features if not f.actionable or f.protected}
+    assert never  # the platform spec has non-actionable features to keep out
+    out = reference_model.score_many(fresh_reference.head(3000), reasons=True)
+    seen: set[str] = set()
+    for reasons in out["reasons"]:
+        assert len(reasons) <= 4
+        contributions = [r["contribution"] for r in reasons]
+        assert contributions == sorted(contributions, reverse=True)
+        for r in reasons:
+            assert set(r) == {"feature", "contribution", "text_zh", "text_en"}
+            assert r["feature"] not in never
+            assert r["contribution"] > 0
+            spec_f = reference_model.spec.feature(r["feature"])
+            assert (r["text_zh"], r["text_en"]) == (spec_f.reason_zh, spec_f.reason_en)
+            seen.add(r["feature"])
+    # Non-actionable features do push risk up for many rows: the filter is doing work.
+    contribs = reference_model.contributions(
+        reference_model.encoder.transform(fresh_reference.head(3000))
+    )
+    idx = [reference_model.feature_names.index(n) for n in never]
+    assert (contribs[:, idx] > 0).any()
+    assert len(seen) >= 8
+
+
+def test_reasons_come_from_xgboost_shap_values(
+    reference_model: Any, fresh_reference: pd.DataFrame
+) -> None:
+    row = _rows(fresh_reference, reference_model.feature_names, 1)[0]
+    row.update(
+        overdue_count_24m=5, max_overdue_days_24m=120, debt_ratio=0.95, serious_bad_credit_24m=1
+    )
+    result = reference_model.score_one(row, max_reasons=10)
+    contribs = reference_model.contributions(reference_model.encoder.encode_row(row))[0]
+    # SHAP values add up to the booster's margin.
+    margin = reference_model.booster.inplace_predict(
+        reference_model.encoder.encode_row(row), predict_type="margin"
+    )[0]
+    assert contribs.sum() == pytest.approx(margin, abs=1e-4)
+    by_name = dict(zip(reference_model.feature_names, contribs, strict=False))
+    for r in result.reasons:
+        assert r["contribution"] == pytest.approx(by_name[r["feature"]], abs=1e-4)
+    assert {"overdue_count_24m", "debt_ratio"} & {r["feature"] for r in result.reasons}
+    assert result.grade in "DE"
+
+
+def test_score_one_matches_score_many(reference_model: Any, fresh_reference: pd.DataFrame) -> None:
+    batch = reference_model.score_many(fresh_reference.head(200))
+    for i, row in enumerate(_rows(fresh_reference, reference_model.feature_names, 200)):
+        one = reference_model.score_one(row, explain=False)
+        assert one.pd == pytest.approx(batch["pd"].iloc[i], rel=1e-6)
+        assert one.score == batch["score"].iloc[i]
+        assert one.grade == batch["grade"].iloc[i]
+
+
+def test_score_scale_and_grades(reference_model: Any, fresh_reference: pd.DataFrame) -> None:
+    scale = ScoreScale()
+    assert scale.score_one(1 / 51) == 600  # 50:1 good:bad odds
+    assert scale.score_one(1 / 101) == 620  # odds doubled: +20 points
+    assert scale.pd_at(600) == pytest.approx(1 / 51)
+    custom = ScoreScale(base_score=500, base_odds=20, pdo=40)
+    assert custom.score_one(1 / 21) == 500
+    assert custom.score_one(1 / 41) == 540
+    out = reference_model.score_many(fresh_reference)
+    # Higher score, lower PD; grades follow the PD cut-offs.
+    order = np.argsort(out["pd"].to_numpy())
+    assert (np.diff(out["score"].to_numpy()[order]) <= 0).all()
+    for grade, (lo, hi) in {
+        "A": (0, 0.02),
+        "B": (0.02, 0.05),
+        "C": (0.05, 0.10),
+        "D": (0.10, 0.20),
+        "E": (0.20, 1.0),
+    }.items():
+        sub = out.loc[out["grade"] == grade, "pd"]
+        assert ((sub >= lo) & (sub < hi)).all()
+    assert set(out["grade"].unique()) == set("ABCDE")
+
+
+def test_missing_values_are_allowed(reference_model: Any) -> None:
+    result = reference_model.score_one({})
+    assert 0 < result.pd < 1
+    assert result.grade in "ABCDE"
+    partial = reference_model.score_one({"debt_ratio": "0.9", "overdue_count_24m": None})
+    assert 0 < partial.pd < 1
+    frame = reference_model.score_many(pd.DataFrame({"debt_ratio": [0.2, 0.9]}), missing_ok=True)
+    assert frame["pd"].iloc[0] <= frame["pd"].iloc[1]
+    with pytest.raises(ValueError, match="not in the data"):
+        reference_model.score_many(pd.DataFrame({"debt_ratio": [0.2]}))
+
+
+def test_to_dict_has_the_cli_keys(reference_model: Any, fresh_reference: pd.DataFrame) -> None:
+    row = _rows(fresh_reference, reference_model.feature_names, 1)[0]
+    d = reference_model.score_one(row).to_dict()
+    assert set(d) == {"pd", "score", "grade", "reasons"}
+    json.dumps(d, ensure_ascii=False)
+
+
+def test_save_load_round_trip_gives_identical_predictions(
+    reference_dir: dict[str, Any],
+    reference_model: Any,
+    fresh_reference: pd.DataFrame,
+    tmp_path: Path,
+) -> None:
+    trained = reference_dir["trained"]
+    before = trained.score_many(fresh_reference)
+    after = reference_model.score_many(fresh_reference)
+    pd.testing.assert_frame_equal(before, after)
+    assert reference_model.version == trained.version
+    again = load_model(reference_model.save(tmp_path / "copy"))
+    pd.testing.assert_frame_equal(again.score_many(fresh_reference), after)
+    booster_json = json.loads((tmp_path / "copy" / "model.json").read_text())
+    assert "learner" in booster_json  # XGBoost's own JSON format, not a pickle
+
+
+def test_changed_booster_file_is_refused(reference_dir: dict[str, Any], tmp_path: Path) -> None:
+    copy = load_model(reference_dir["dir"]).save(tmp_path / "m")
+    raw = (copy / "model.json").read_bytes()
+    (copy / "model.json").write_bytes(raw.replace(b'"learner"', b' "learner"', 1))
+    with pytest.raises(ModelError, match="does not match"):
+        load_model(copy)
+    with pytest.raises(ModelError, match="not a model directory"):
+        load_model(tmp_path / "nothing")
+
+
+def test_training_is_reproducible_with_a_seed(fresh_reference: pd.DataFrame) -> None:
+    spec = load_spec(PLATFORM_SPEC_PATH)
+    df = generate_reference_data(6000, seed=3)
+    a = train(df, spec, seed=5, nthread=1)
+    b = train(df, spec, seed=5, nthread=1)
+    c = train(df, spec, seed=6, nthread=1)
+    assert a.version == b.version
+    np.testing.assert_array_equal(
+        a.model.predict_pd(fresh_reference), b.model.predict_pd(fresh_reference)
+    )
+    assert c.version != a.version
+
+
+def test_calibration_rows_are_kept_from_the_trees(reference_model: Any) -> None:
+    splits = reference_model.metadata["training"]["splits"]
+    rows = reference_model.card["data"]["rows"]
+    assert splits["train"] + splits["calibration"] + splits["holdout"] == rows
+    assert splits["calibration"] > 0
+    assert reference_model.metadata["calibration"]["rows"] == splits["calibration"]
+
+
+def test_compare_on_holdout(reference_model: Any, fresh_reference: pd.DataFrame) -> None:
+    spec = load_spec(PLATFORM_SPEC_PATH)
+    weak = train(generate_reference_data(1500, seed=9), spec, seed=0, nthread=1).model
+    out = compare_on_holdout(reference_model, weak, fresh_reference)
+    assert out["rows"] == len(fresh_reference)
+    assert out["champion"]["version"] == reference_model.version
+    assert out["challenger"]["version"] == weak.version
+    assert out["delta_auc"] == pytest.approx(out["challenger"]["auc"] - out["champion"]["auc"])
+    assert out["better"] == "champion"
+    assert compare_on_holdout(weak, reference_model, fresh_reference)["better"] == "challenger"
