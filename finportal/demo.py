@@ -366,6 +366,11 @@ def load_demo(session: Session, password: str = DEFAULT_PASSWORD) -> dict[str, o
     users = seed_users(session, password, enterprises)
     context: dict[str, object] = {"enterprises": enterprises, "users": users, "password": password}
     session.commit()
+    from finportal.services import catalog, credit
+
+    admin = users["demo-admin"]
+    catalog.sync_catalog(session, actor_id=admin.id)
+    credit.ensure_reference_model(session, actor_id=admin.id)
     for _name, step in EXTRA_STEPS:
         step(session, context)
         session.commit()

@@ -84,6 +84,37 @@ def db_session(app: Any) -> Iterator[Any]:
             connection.close()
 
 
+@pytest.fixture(scope="session")
+def reference_model_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The cold-start model trained once per test session on the synthetic reference data."""
+    import scoring
+
+    out = tmp_path_factory.mktemp("reference-model")
+    scoring.train_reference_model(out, seed=0)
+    return str(out)
+
+
+@pytest.fixture
+def published_catalog(db_session: Any) -> Any:
+    """The catalogue of products/catalog published in the test database."""
+    from finportal.services import catalog
+
+    catalog.sync_catalog(db_session)
+    return catalog.current_catalog(db_session)
+
+
+@pytest.fixture
+def champion_model(db_session: Any, reference_model_dir: str) -> Any:
+    """The reference model registered and promoted as the active model."""
+    from finportal.services import credit
+
+    row = credit.register_model(
+        db_session, reference_model_dir, actor_id=None, name="参考模型", status="champion"
+    )
+    db_session.commit()
+    return row
+
+
 @pytest.fixture
 def client(app: Any, db_session: Any) -> Any:
     """A test client that shares the rolled-back session."""

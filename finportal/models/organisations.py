@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from finportal.models.base import Base, TimestampMixin
 
@@ -67,3 +67,6 @@ class Membership(TimestampMixin, Base):
     park_id: Mapped[int | None] = mapped_column(ForeignKey("parks.id"), index=True)
     chamber_id: Mapped[int | None] = mapped_column(ForeignKey("chambers.id"), index=True)
     joined_on: Mapped[date | None]
+
+    park: Mapped[Park | None] = relationship(lazy="joined")
+    chamber: Mapped[Chamber | None] = relationship(lazy="joined")

@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from finportal.jobs import job
+from finportal.services import catalog as _catalog
+from finportal.services import screening as _screening  # noqa: F401 - registers screen_application
 from finportal.services.errors import ServiceError
 
 
@@ -27,3 +29,9 @@ def selftest(session: Session, *, fail: bool = False, note: str = "") -> dict[st
     if fail:
         raise ServiceError("自检任务按要求失败。", "The self-test job failed as asked.")
     return {"note": note}
+
+
+@job("notify_eligible")
+def notify_eligible(session: Session, *, product_version_id: int) -> dict[str, Any]:
+    """Push a newly published product to every eligible enterprise (政策找企业)."""
+    return _catalog.notify_eligible_enterprises(session, product_version_id=product_version_id)

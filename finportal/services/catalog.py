@@ -1,0 +1,205 @@
+"""The catalogue in the database: product versions, publishing, LPR, and 政策找企业 pushes."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import products
+from finportal.models import (
+    Enterprise,
+    Notification,
+    Product,
+    ProductVersion,
+    ReferenceRate,
+    utcnow,
+)
+from finportal.services.audit import record_event
+from finportal.services.errors import NotFound, ValidationFailed
+from finportal.services.profiles import enterprise_profile
+
+DEFAULT_LPR = Decimal("0.0300")
+
+
+@lru_cache(maxsize=512)
+def _product_from_json(content_hash: str, source: str, content_json: str) -> products.Product:
+    import json
+
+    return products.Product.from_dict(json.loads(content_json), source)
+
+
+def product_of(version: ProductVersion) -> products.Product:
+    """Return the pure ``products.Product`` of a stored version (cached by content hash)."""
+    import json
+
+    return _product_from_json(
+        version.content_hash,
+        f"{version.product.code} v{version.number}",
+        json.dumps(version.content, sort_keys=True),
+    )
+
+
+def current_versions(session: Session) -> list[ProductVersion]:
+    """Return the current version of every active product, in code order."""
+    stmt = (
+        select(ProductVersion)
+        .join(Product, Product.current_version_id == ProductVersion.id)
+        .where(Product.active.is_(True))
+        .order_by(Product.code)
+    )
+    return list(session.scalars(stmt))
+
+
+def current_catalog(session: Session) -> tuple[products.Catalog, dict[str, ProductVersion]]:
+    """Return the published catalogue and, per product code, the version it came from."""
+    versions = current_versions(session)
+    by_code = {v.product.code: v for v in versions}
+    return products.Catalog(product_of(v) for v in versions), by_code
+
+
+def save_version(
+    session: Session, content: dict[str, Any], *, actor_id: int | None, source_name: str = "<admin>"
+) -> tuple[ProductVersion, bool]:
+    """Validate product content and store it as a new version if it changed.
+
+    Returns the current version and whether it is new. The caller commits.
+    """
+    try:
+        product = products.Product.from_dict(content, source_name)
+    except products.CatalogError as exc:
+        raise ValidationFailed(
+            f"产品数据有误：{exc}", f"The product data is not valid: {exc}"
+        ) from exc
+    row = session.scalar(select(Product).where(Product.code == product.code))
+    if row is None:
+        row = Product(code=product.code, name_zh=product.name_zh, name_en=product.name_en)
+        session.add(row)
+        session.flush()
+    row.name_zh, row.name_en = product.name_zh, product.name_en
+    existing = session.scalar(
+        select(ProductVersion).where(
+            ProductVersion.product_id == row.id, ProductVersion.content_hash == product.version_hash
+        )
+    )
+    if existing is not None:
+        if row.current_version_id != existing.id:
+            row.current_version_id = existing.id
+        return existing, False
+    number = (
+        session.scalar(
+            select(func.max(ProductVersion.number)).where(ProductVersion.product_id == row.id)
+        )
+        or 0
+    ) + 1
+    version = ProductVersion(
+        product_id=row.id,
+        number=number,
+        content=product.to_dict(),
+        content_hash=product.version_hash,
+        published_by_id=actor_id,
+    )
+    session.add(version)
+    session.flush()
+    row.current_version_id = version.id
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="product.published",
+        object_type="product",
+        object_id=row.id,
+        to_state=f"v{number}",
+        data={"code": product.code, "content_hash": product.version_hash},
+    )
+    return version, True
+
+
+def sync_catalog(
+    session: Session, *, actor_id: int | None = None, path: str | Path | None = None
+) -> list[ProductVersion]:
+    """Publish every catalogue file whose content changed; return the new versions (commits)."""
+    catalog = products.load_catalog(path)
+    new = []
+    for product in catalog:
+        version, created = save_version(
+            session, product.to_dict(), actor_id=actor_id, source_name=product.source_name
+        )
+        if created:
+            new.append(version)
+    session.commit()
+    return new
+
+
+def current_lpr(session: Session, on: date | None = None) -> Decimal:
+    """Return the 1-year LPR in force on a day (decimal fraction per year)."""
+    stmt = select(ReferenceRate.annual_rate).where(ReferenceRate.kind == "lpr_1y")
+    if on is not None:
+        stmt = stmt.where(ReferenceRate.effective_on <= on)
+    rate = session.scalar(stmt.order_by(ReferenceRate.effective_on.desc()).limit(1))
+    return Decimal(rate) if rate is not None else DEFAULT_LPR
+
+
+def notify_eligible_enterprises(
+    session: Session, *, product_version_id: int, today: date | None = None
+) -> dict[str, int]:
+    """Tell every eligible enterprise about a published product, once per enterprise and product.
+
+    Runs as a job: the whole enterprise table is matched at once with ``products.match_many``.
+    """
+    version = session.get(ProductVersion, product_version_id)
+    if version is None:
+        raise NotFound("产品版本不存在。", "No such product version.")
+    product = product_of(version)
+    code = version.product.code
+    enterprises = list(session.scalars(select(Enterprise).order_by(Enterprise.id)))
+    if not enterprises:
+        return {"eligible": 0, "notified": 0}
+    profiles = [enterprise_profile(e) for e in enterprises]
+    table = products.profiles_to_table(profiles, ids=[e.id for e in enterprises])
+    result = products.match_many(products.Catalog([product]), table, today=today)
+    eligible_ids = [int(i) for i in result.eligible_ids(code)]
+    already = set(
+        session.scalars(
+            select(Notification.enterprise_id).where(
+                Notification.dedupe_key.like(f"policy_push:{code}:%")
+            )
+        )
+    )
+    notified = 0
+    for enterprise_id in eligible_ids:
+        if enterprise_id in already:
+            continue
+        session.add(
+            Notification(
+                enterprise_id=enterprise_id,
+                kind="policy_push",
+                title_zh=f"新产品发布：{product.name_zh}，贵企业符合申请条件",
+                title_en=f"New product: {product.name_en} — your enterprise qualifies",
+                body_zh=product.description_zh,
+                body_en=product.description_en,
+                link=f"/products/{code}",
+                dedupe_key=f"policy_push:{code}:{enterprise_id}",
+            )
+        )
+        notified += 1
+    version.notified_at = utcnow()
+    record_event(
+        session,
+        actor_id=None,
+        action="product.policy_push",
+        object_type="product",
+        object_id=version.product_id,
+        reason=f"{notified} notified of {len(eligible_ids)} eligible",
+        data={
+            "code": code,
+            "version": version.number,
+            "eligible": len(eligible_ids),
+            "notified": notified,
+        },
+    )
+    return {"eligible": len(eligible_ids), "notified": notified}

@@ -1,0 +1,145 @@
+"""Credit models in the database: register, promote, load the champion, score applications."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import scoring
+from finportal.models import ModelVersion, utcnow
+from finportal.services.audit import record_event
+from finportal.services.errors import InvalidTransition, NotFound
+
+_cache: dict[str, scoring.CreditModel] = {}
+_cache_lock = threading.Lock()
+
+
+def register_model(
+    session: Session,
+    model_dir: str | Path,
+    *,
+    actor_id: int | None,
+    name: str,
+    status: str = "challenger",
+) -> ModelVersion:
+    """Store a saved model directory (booster JSON, metadata, card) as a model version."""
+    model = scoring.load_model(model_dir)
+    existing = session.scalar(select(ModelVersion).where(ModelVersion.version == model.version))
+    if existing is not None:
+        return existing
+    files = {
+        p.name: p.read_text(encoding="utf-8") for p in Path(model_dir).iterdir() if p.is_file()
+    }
+    card = dict(model.card)
+    row = ModelVersion(
+        version=model.version,
+        name=name,
+        status="challenger",
+        synthetic=bool(card.get("synthetic", False)),
+        files=files,
+        card=card,
+        card_markdown=model.card_markdown,
+        created_by_id=actor_id,
+    )
+    session.add(row)
+    session.flush()
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="model.registered",
+        object_type="model_version",
+        object_id=row.id,
+        to_state="challenger",
+        data={"version": model.version},
+    )
+    if status == "champion":
+        promote_model(session, row.id, actor_id=actor_id)
+    return row
+
+
+def promote_model(session: Session, model_version_id: int, *, actor_id: int | None) -> ModelVersion:
+    """Make a model version the champion; the previous champion retires (caller commits)."""
+    row = session.get(ModelVersion, model_version_id)
+    if row is None:
+        raise NotFound("模型版本不存在。", "No such model version.")
+    if row.status == "champion":
+        raise InvalidTransition("该模型已是当前使用的模型。", "This model is already the champion.")
+    for old in session.scalars(select(ModelVersion).where(ModelVersion.status == "champion")):
+        old.status = "retired"
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="model.retired",
+            object_type="model_version",
+            object_id=old.id,
+            from_state="champion",
+            to_state="retired",
+        )
+    from_state = row.status
+    row.status = "champion"
+    row.promoted_at = utcnow()
+    row.promoted_by_id = actor_id
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="model.promoted",
+        object_type="model_version",
+        object_id=row.id,
+        from_state=from_state,
+        to_state="champion",
+    )
+    return row
+
+
+def champion(session: Session) -> ModelVersion | None:
+    """Return the active model version, if any."""
+    return session.scalar(select(ModelVersion).where(ModelVersion.status == "champion"))
+
+
+def load(row: ModelVersion, cache_dir: str | None = None) -> scoring.CreditModel:
+    """Return the loaded model of a version (written to a folder once, then cached in memory)."""
+    with _cache_lock:
+        model = _cache.get(row.version)
+        if model is not None:
+            return model
+        base = Path(cache_dir or tempfile.gettempdir()) / "finportal-models" / row.version
+        base.mkdir(parents=True, exist_ok=True)
+        for name, text in row.files.items():
+            target = base / name
+            if not target.exists():
+                target.write_text(text, encoding="utf-8")
+        model = scoring.load_model(base)
+        _cache[row.version] = model
+        return model
+
+
+def ensure_reference_model(
+    session: Session, *, actor_id: int | None = None, cache_dir: str | None = None
+) -> ModelVersion:
+    """Train the cold-start model on the synthetic reference data if no champion exists (commits)."""
+    current = champion(session)
+    if current is not None:
+        return current
+    with tempfile.TemporaryDirectory() as tmp:
+        scoring.train_reference_model(tmp, seed=0)
+        row = register_model(
+            session, tmp, actor_id=actor_id, name="参考模型（合成数据）", status="champion"
+        )
+    session.commit()
+    return row
+
+
+def score_features(model: scoring.CreditModel, features: dict[str, float]) -> dict[str, Any]:
+    """Score one feature row; return PD, score, grade and reasons as plain data."""
+    return model.score_one(features).to_dict()
+
+
+def features_for(profile: dict[str, Any], request: dict[str, Any], today: date) -> dict[str, float]:
+    """Return the platform feature row (NaN where the profile is silent)."""
+    return scoring.platform_features(profile, request, today)

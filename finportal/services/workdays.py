@@ -1,0 +1,51 @@
+"""Working days: weekends and the holiday table that admins keep (调休 workdays count)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from finportal.models import Holiday
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def holiday_table(session: Session) -> dict[date, bool]:
+    """Return {day: is_workday} for every entry of the holiday table."""
+    return {h.day: h.is_workday for h in session.scalars(select(Holiday))}
+
+
+def is_working_day(day: date, table: dict[date, bool]) -> bool:
+    """Tell whether a calendar day is worked."""
+    if day in table:
+        return table[day]
+    return day.weekday() < 5
+
+
+def add_working_days(start: datetime, days: int, table: dict[date, bool]) -> datetime:
+    """Return the deadline ``days`` working days after ``start`` (same clock time, Shanghai).
+
+    A start on a weekend or holiday counts from 09:00 of the next working day: something
+    screened on Saturday with one working day to answer is due on Tuesday 09:00.
+    """
+    local = start.astimezone(SHANGHAI)
+    day = local.date()
+    if not is_working_day(day, table):
+        while not is_working_day(day, table):
+            day += timedelta(days=1)
+        local = datetime.combine(day, datetime.min.time(), SHANGHAI).replace(hour=9)
+    remaining = days
+    while remaining > 0:
+        day += timedelta(days=1)
+        if is_working_day(day, table):
+            remaining -= 1
+    due = datetime.combine(day, local.timetz().replace(tzinfo=None), SHANGHAI)
+    return due
+
+
+def deadline(session: Session, start: datetime, days: int) -> datetime:
+    """Return the deadline ``days`` working days after ``start`` using the holiday table."""
+    return add_working_days(start, days, holiday_table(session))
