@@ -7,7 +7,6 @@ natural keys (code, USCC, username) and updated in place, never duplicated.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -355,10 +354,6 @@ def seed_users(session: Session, password: str, enterprises: list[Enterprise]) -
     return users
 
 
-#: Extra demo steps added by later features: (name, function(session, context)).
-EXTRA_STEPS: list[tuple[str, Callable[[Session, dict[str, object]], None]]] = []
-
-
 def load_demo(session: Session, password: str = DEFAULT_PASSWORD) -> dict[str, object]:
     """Create or refresh all demo data and commit."""
     seed_reference(session)
@@ -371,7 +366,9 @@ def load_demo(session: Session, password: str = DEFAULT_PASSWORD) -> dict[str, o
     admin = users["demo-admin"]
     catalog.sync_catalog(session, actor_id=admin.id)
     credit.ensure_reference_model(session, actor_id=admin.id)
-    for _name, step in EXTRA_STEPS:
+    from finportal.demo_steps import STEPS
+
+    for _name, step in STEPS:
         step(session, context)
         session.commit()
     return context

@@ -7,17 +7,30 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Register every blueprint and the error pages."""
-    from finportal.web import access, errors, nav
+    from finportal.web import access, api, errors, nav
     from finportal.web.admin import bp as admin_bp
     from finportal.web.advisor import bp as advisor_bp
     from finportal.web.auth import bp as auth_bp
     from finportal.web.bank import bp as bank_bp
+    from finportal.web.catalogue import bp as catalogue_bp
     from finportal.web.public import bp as public_bp
     from finportal.web.recommender import bp as recommender_bp
     from finportal.web.sme import bp as sme_bp
+    from finportal.web.verify import bp as verify_bp
 
     access.init_app(app)
     errors.init_app(app)
     nav.init_app(app)
-    for bp in (public_bp, auth_bp, sme_bp, advisor_bp, recommender_bp, bank_bp, admin_bp):
+    for bp in (
+        public_bp,
+        auth_bp,
+        catalogue_bp,
+        verify_bp,
+        sme_bp,
+        advisor_bp,
+        recommender_bp,
+        bank_bp,
+        admin_bp,
+    ):
         app.register_blueprint(bp)
+    api.init_app(app)

@@ -1,0 +1,8 @@
+"""Demo data of the later features, each step owned by the feature's module.
+
+``load_demo`` runs them in this order after the reference data, enterprises and users.
+"""
+
+from finportal.demo_steps import batches, referrals, sme
+
+STEPS = [("sme", sme.seed), ("referrals", referrals.seed), ("batches", batches.seed)]
