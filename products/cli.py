@@ -157,4 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CatalogError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away; not an error of ours.
+        sys.stderr.close()
+        return 0
     return status

@@ -195,3 +195,9 @@ def test_check_accepts_the_bundled_catalogue() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "13 products" in result.stdout
+
+
+def test_unreadable_yaml_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("code: [unclosed\n", "utf-8")
+    with pytest.raises(CatalogError, match=r"broken\.yaml: cannot read"):
+        load_catalog(tmp_path)
