@@ -322,10 +322,8 @@ class _Vectors:
         if leaf.field == "registered_on":
             assert self.t.registered_year is not None
             return self.t.registered_year >= 0, none
-        if leaf.field == "industry_code":
-            return self.t.categories["industry_code"].codes >= 0, none
-        if leaf.field == "uscc":
-            return self.t.categories["uscc_area"].codes >= 0, none
+        if leaf.field in self.t.text_present:
+            return self.t.text_present[leaf.field], none
         raise ValueError(f"field {leaf.field} cannot be matched in a table")
 
 

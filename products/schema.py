@@ -111,7 +111,11 @@ class RateSchema(_Strict):
         _expect(data, "fixed_rate", "per_year")
         if data["base"] == "lpr_1y" and data["spread_bp"] is None:
             raise ValidationError("required when base is lpr_1y", field_name="spread_bp")
+        if data["base"] == "lpr_1y" and data["fixed_rate"] is not None:
+            raise ValidationError("not used when base is lpr_1y", field_name="fixed_rate")
         if data["base"] == "fixed":
+            if data["spread_bp"] is not None:
+                raise ValidationError("not used when base is fixed", field_name="spread_bp")
             if data["fixed_rate"] is None:
                 raise ValidationError("required when base is fixed", field_name="fixed_rate")
             if not Decimal(0) < data["fixed_rate"]["value"] < Decimal(1):

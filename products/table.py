@@ -74,6 +74,8 @@ class ProfileTable:
     registered_year: Int32s | None = None
     registered_mmdd: Int32s | None = None
     ids: Sequence[Any] | None = None
+    # Text fields (uscc, name, industry_code): only whether they are filled in.
+    text_present: dict[str, Bools] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.n
@@ -99,6 +101,7 @@ class ProfileTable:
             if self.registered_mmdd is None
             else self.registered_mmdd[start:stop],
             ids=None if self.ids is None else self.ids[start:stop],
+            text_present={k: v[start:stop] for k, v in self.text_present.items()},
         )
 
     def rows(self, indices: Iterable[int]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -113,6 +116,8 @@ class ProfileTable:
                     continue
                 target = profile if spec.origin == "profile" else request
                 target[name] = self._value(name, spec.kind, int(i))
+            if "name" in self.text_present and self.text_present["name"][i]:
+                profile["name"] = "(name)"
             area = self.categories.get("uscc_area")
             if area is not None and area.codes[i] >= 0:
                 # Only the area code survives encoding; rebuild a USCC-shaped string.
@@ -239,6 +244,9 @@ def table_from_columns(
             table.categories[name] = _category([read_category(name, v) for v in values])
         elif spec.kind == "tokens":
             table.tokens[name] = _tokens(name, [None] * n if column is None else column)
+        elif spec.kind == "text":
+            values = [None] * n if column is None else _as_list(column)
+            table.text_present[name] = np.array([not is_missing(v) for v in values], dtype=np.bool_)
     industry = (
         [None] * n if columns.get("industry_code") is None else _as_list(columns["industry_code"])
     )

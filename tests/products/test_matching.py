@@ -251,3 +251,26 @@ def test_derive_many_matches_derive_fields(make_profile: Profile) -> None:
         for key in ("firm_age_years", "debt_ratio", "revenue_growth"):
             value = many[key][i]
             assert (None if np.isnan(value) else value) == one[key]
+
+
+def test_present_on_text_and_date_fields_agrees() -> None:
+    from tests.products.helpers import product_with
+
+    product = product_with(
+        {"field": "uscc", "op": "present"},
+        {"field": "name", "op": "present"},
+        {"field": "registered_on", "op": "present"},
+        {"field": "industry_code", "op": "present"},
+    )
+    people = [
+        {"uscc": "bad", "name": "甲", "registered_on": "2020-01-01", "industry_code": "C39"},
+        {"uscc": " ", "name": None},
+        {},
+    ]
+    result = match_many([product], profiles_to_table(people), today=TODAY)
+    codes = result.condition_codes(product.code)
+    for i, profile in enumerate(people):
+        one = evaluate(product, profile, today=TODAY)
+        assert codes[i].tolist() == [RESULT_CODES[c.result] for c in one.conditions]
+    assert codes[0].tolist()[:4] == [1, 1, 1, 1]
+    assert codes[2].tolist()[:4] == [0, 0, 0, 0]
