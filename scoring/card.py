@@ -56,8 +56,10 @@ def _band_label(lo: float | None, hi: float | None) -> str:
 
 
 def grade_table(y: Array, pds: Array, grades: Grades, scale: ScoreScale) -> list[dict[str, Any]]:
-    """Return, per grade, its PD and score range with rows, bad rate and mean PD."""
-    codes = grades.codes(pds)
+    """Return, per grade, its score range and nominal PD range with rows, bad rate and mean PD."""
+    scores = scale.scores(pds)
+    codes = grades.codes(scores, scale)
+    lowest = grades.min_scores(scale)
     y = np.asarray(y, dtype=float)
     out = []
     lower = 0.0
@@ -69,8 +71,8 @@ def grade_table(y: Array, pds: Array, grades: Grades, scale: ScoreScale) -> list
                 "grade": name,
                 "pd_from": lower,
                 "pd_to": bound,
-                "score_from": None if bound >= 1.0 else scale.score_one(bound),
-                "score_to": None if lower <= 0.0 else scale.score_one(lower),
+                "score_from": lowest[i] if i < len(lowest) else None,
+                "score_to": lowest[i - 1] - 1 if i > 0 else None,
                 "rows": n,
                 "share": n / len(y) if len(y) else 0.0,
                 "bad_rate": float(y[mask].mean()) if n else None,
@@ -159,10 +161,15 @@ def render_markdown(card: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for r in card["grade_table"]:
-        lo = "" if r["score_from"] is None else f"> {r['score_from']}"
-        hi = "" if r["score_to"] is None else f"<= {r['score_to']}"
+        lo, hi = r["score_from"], r["score_to"]
+        if lo is not None and hi is not None:
+            span = f"{lo}–{hi}"
+        elif lo is not None:
+            span = f">= {lo}"
+        else:
+            span = "all" if hi is None else f"<= {hi}"
         lines.append(
-            f"| {r['grade']} | {_pct(r['pd_from'])}–{_pct(r['pd_to'])} | {' '.join(x for x in (lo, hi) if x) or 'all'} "
+            f"| {r['grade']} | {_pct(r['pd_from'])}–{_pct(r['pd_to'])} | {span} "
             f"| {r['rows']} | {_pct(r['share'])} | {_pct(r['mean_pd'])} | {_pct(r['bad_rate'])} |"
         )
     lines += [

@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,12 +105,17 @@ class CreditModel:
         self.calibrator = Calibrator.from_dict(metadata["calibration"])
         self.scale = ScoreScale.from_dict(metadata.get("scale"))
         self.grades = Grades.from_list(metadata.get("grades"))
+        self._grade_floor = list(
+            zip(self.grades.names, self.grades.min_scores(self.scale), strict=False)
+        )
+        self._last_grade = self.grades.names[-1]
         # One application runs on one thread: the portal serves many requests at
         # once, and thread start-up would cost more than the prediction itself.
         booster.set_param({"nthread": 1})
         self._booster = booster
         self._batch_booster: xgb.Booster | None = None
         self._batch_nthread = -1
+        self._batch_lock = threading.Lock()
         self._reason_ok = np.array(
             [f.actionable and not f.protected for f in self.features], dtype=bool
         )
@@ -148,10 +154,16 @@ class CreditModel:
         x = self.encoder.encode_row(features)
         margin = float(self._booster.inplace_predict(x, predict_type="margin")[0])
         pd_ = self.calibrator.apply_one(margin)
+        score = self.scale.score_one(pd_)
         reasons = self._reasons(x, max_reasons) if explain else []
-        return ScoreResult(
-            pd=pd_, score=self.scale.score_one(pd_), grade=self.grades.grade(pd_), reasons=reasons
-        )
+        return ScoreResult(pd=pd_, score=score, grade=self.grade_of(score), reasons=reasons)
+
+    def grade_of(self, score: int) -> str:
+        """Return the grade of a score."""
+        for name, lowest in self._grade_floor:
+            if score >= lowest:
+                return name
+        return self._last_grade
 
     def _reasons(self, x: FloatMatrix, max_reasons: int) -> list[dict[str, Any]]:
         return self._reasons_from(self.contributions(x)[0, :-1], max_reasons)
@@ -172,12 +184,15 @@ class CreditModel:
 
     def _batch(self, nthread: int | None = None) -> xgb.Booster:
         n = nthread or batch_threads()
-        if self._batch_booster is None:
-            self._batch_booster = self._booster.copy()
-        if self._batch_nthread != n:
-            self._batch_booster.set_param({"nthread": n})
-            self._batch_nthread = n
-        return self._batch_booster
+        # A copy of the booster for batches, so setting its thread count never
+        # races with single applications scored on other threads.
+        with self._batch_lock:
+            if self._batch_booster is None:
+                self._batch_booster = self._booster.copy()
+            if self._batch_nthread != n:
+                self._batch_booster.set_param({"nthread": n})
+                self._batch_nthread = n
+            return self._batch_booster
 
     def margins(self, x: FloatMatrix, nthread: int | None = None) -> npt.NDArray[np.float64]:
         """Return raw booster margins (log-odds) for an encoded matrix."""
@@ -229,12 +244,13 @@ class CreditModel:
         """
         x = self.encoder.transform(df, missing_ok=missing_ok)
         pds = self.pds_from_matrix(x, nthread)
+        scores = self.scale.scores(pds)
         out = pd.DataFrame(
             {
                 "pd": pds,
-                "score": self.scale.scores(pds),
+                "score": scores,
                 "grade": pd.Categorical.from_codes(
-                    self.grades.codes(pds), categories=self.grades.names
+                    self.grades.codes(scores, self.scale), categories=self.grades.names
                 ),
             },
             index=df.index,

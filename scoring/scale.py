@@ -69,10 +69,11 @@ class ScoreScale:
         )
 
 
-# Grade cut-offs on the calibrated PD (upper bound, exclusive). Grades are set
-# on PD rather than on points so a grade means the same risk whatever the
-# score scaling. With the default scale the bounds sit at about 599, 572, 551
-# and 527 points. They are the centre's working choice, see docs/SCORING.md.
+# Grade cut-offs, set as PDs (upper bound of each grade) so a grade means the
+# same risk whatever the score scaling, and applied to the integer score: the
+# PD bound becomes the lowest score of the grade (rounded up), so one score never
+# falls in two grades. With the default scale: A >= 600, B 573-599, C 551-572,
+# D 528-550, E <= 527. They are the centre's working choice, see docs/SCORING.md.
 DEFAULT_GRADES: tuple[tuple[str, float], ...] = (
     ("A", 0.02),
     ("B", 0.05),
@@ -84,31 +85,39 @@ DEFAULT_GRADES: tuple[tuple[str, float], ...] = (
 
 @dataclass(frozen=True)
 class Grades:
-    """Grades by PD: each grade holds PDs below its bound and at or above the previous one."""
+    """Grades A-E: each grade's PD upper bound, turned into a lowest score on a scale."""
 
     bands: tuple[tuple[str, float], ...] = DEFAULT_GRADES
 
     def __post_init__(self) -> None:
         bounds = [b for _, b in self.bands]
-        if not bounds or bounds != sorted(bounds) or bounds[-1] < 1.0:
-            raise ValueError("grade bounds must increase and the last must be 1.0")
+        if not bounds or bounds != sorted(bounds) or bounds[-1] < 1.0 or bounds[0] <= 0:
+            raise ValueError("grade bounds must be positive, increase, and end at 1.0")
 
     @property
     def names(self) -> list[str]:
         """Return the grade names, best first."""
         return [g for g, _ in self.bands]
 
-    def grade(self, pd: float) -> str:
-        """Return the grade of one PD."""
-        for name, bound in self.bands:
-            if pd < bound:
-                return name
-        return self.bands[-1][0]
+    def min_scores(self, scale: ScoreScale) -> list[int]:
+        """Return the lowest score of each grade but the last, best grade first."""
+        out = []
+        for _, bound in self.bands[:-1]:
+            points = scale.offset + scale.factor * math.log((1.0 - bound) / bound)
+            out.append(math.ceil(points - 1e-9))
+        return out
 
-    def codes(self, pd: Array) -> Array:
-        """Return grade indices (0 = best) for an array of PDs."""
-        bounds = np.asarray([b for _, b in self.bands[:-1]], dtype=float)
-        return np.searchsorted(bounds, np.asarray(pd, dtype=float), side="right")
+    def grade(self, score: int, scale: ScoreScale) -> str:
+        """Return the grade of one score."""
+        for name, lowest in zip(self.names, self.min_scores(scale), strict=False):
+            if score >= lowest:
+                return name
+        return self.names[-1]
+
+    def codes(self, scores: Array, scale: ScoreScale) -> Array:
+        """Return grade indices (0 = best) for an array of scores."""
+        lowest = -np.asarray(self.min_scores(scale), dtype=float)
+        return np.searchsorted(lowest, -np.asarray(scores, dtype=float), side="left")
 
     def to_list(self) -> list[list[Any]]:
         """Return the bands as plain data."""

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from scoring import (
+    Grades,
     ModelError,
     ScoreScale,
     compare_on_holdout,
@@ -169,6 +170,10 @@ def test_score_scale_and_grades(reference_model: Any, fresh_reference: pd.DataFr
     assert scale.score_one(1 / 51) == 600  # 50:1 good:bad odds
     assert scale.score_one(1 / 101) == 620  # odds doubled: +20 points
     assert scale.pd_at(600) == pytest.approx(1 / 51)
+    assert Grades().min_scores(scale) == [600, 573, 551, 528]
+    assert [reference_model.grade_of(s) for s in (600, 599, 573, 572, 551, 550, 528, 527)] == list(
+        "ABBCCDDE"
+    )
     custom = ScoreScale(base_score=500, base_odds=20, pdo=40)
     assert custom.score_one(1 / 21) == 500
     assert custom.score_one(1 / 41) == 540
@@ -176,15 +181,13 @@ def test_score_scale_and_grades(reference_model: Any, fresh_reference: pd.DataFr
     # Higher score, lower PD; grades follow the PD cut-offs.
     order = np.argsort(out["pd"].to_numpy())
     assert (np.diff(out["score"].to_numpy()[order]) <= 0).all()
-    for grade, (lo, hi) in {
-        "A": (0, 0.02),
-        "B": (0.02, 0.05),
-        "C": (0.05, 0.10),
-        "D": (0.10, 0.20),
-        "E": (0.20, 1.0),
-    }.items():
-        sub = out.loc[out["grade"] == grade, "pd"]
-        assert ((sub >= lo) & (sub < hi)).all()
+    ranges = {"A": (600, 10_000), "B": (573, 599), "C": (551, 572), "D": (528, 550), "E": (0, 527)}
+    for grade, (lo, hi) in ranges.items():
+        sub = out.loc[out["grade"] == grade, "score"]
+        assert ((sub >= lo) & (sub <= hi)).all()
+        # The nominal PD bounds hold to within half a point of score.
+    assert (out.loc[out["grade"] == "A", "pd"] < 0.0202).all()
+    assert (out.loc[out["grade"] == "E", "pd"] > 0.198).all()
     assert set(out["grade"].unique()) == set("ABCDE")
 
 
@@ -265,3 +268,20 @@ def test_compare_on_holdout(reference_model: Any, fresh_reference: pd.DataFrame)
     assert out["delta_auc"] == pytest.approx(out["challenger"]["auc"] - out["champion"]["auc"])
     assert out["better"] == "champion"
     assert compare_on_holdout(weak, reference_model, fresh_reference)["better"] == "challenger"
+
+
+def test_isotonic_calibration_is_an_option_and_stays_monotone(
+    fresh_reference: pd.DataFrame,
+) -> None:
+    spec = load_spec(PLATFORM_SPEC_PATH)
+    trained = train(
+        generate_reference_data(25_000, seed=2), spec, seed=2, nthread=1, calibration="isotonic"
+    )
+    cal = trained.model.calibrator
+    assert cal.method_ == "isotonic"
+    assert (np.diff(cal.y_) > 0).all() and (np.diff(cal.x_) > 0).all()
+    y = fresh_reference["bad"].to_numpy()
+    pds = trained.model.predict_pd(fresh_reference)
+    assert ece(y, pds) <= 0.03
+    # Interpolated between block centres: far more distinct PDs than blocks.
+    assert len(np.unique(pds)) > 10 * len(cal.x_)
