@@ -17,6 +17,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     os.makedirs(app.instance_path, exist_ok=True)
+    if app.config.get("CHECK_PACKET_ENVIRONMENT", True):
+        # Refuse to start without CJK fonts or HarfBuzz subsetting: packets would print
+        # boxes or render many times slower, silently.
+        from finportal.packets import ensure_environment
+
+        ensure_environment()
 
     from finportal import cli, i18n, jobs
     from finportal.extensions import csrf, db, limiter, login_manager, migrate

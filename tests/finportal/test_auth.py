@@ -189,3 +189,18 @@ def test_language_switch_to_english(client):
     client.get("/lang/en")
     page = client.get("/auth/login")
     assert '<html lang="en">' in page.text
+
+
+def test_app_refuses_to_start_without_cjk_fonts_or_harfbuzz_subset(monkeypatch, tmp_path):
+    from finportal import create_app
+    from finportal.packets import environment
+
+    monkeypatch.setenv("FINPORTAL_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setattr(environment, "find_harfbuzz_subset", lambda: None)
+    environment.ensure_environment.cache_clear()
+    try:
+        with pytest.raises(environment.PacketEnvironmentError, match="libharfbuzz-subset"):
+            create_app({"TESTING": True})
+    finally:
+        monkeypatch.undo()
+        environment.ensure_environment.cache_clear()
