@@ -128,3 +128,11 @@ def test_sha256_hex():
     assert sha256_hex(b"abc") == (
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     )
+
+
+def test_rendering_logs_no_warning(sample_context, caplog):
+    # WeasyPrint only logs its silent fallbacks: fontTools instead of HarfBuzz subsetting,
+    # a missing glyph, a resource it could not load.
+    with caplog.at_level("WARNING"):
+        render_packet(sample_context(enterprise_name="上海㐀源生物医药有限公司"))
+    assert [r.getMessage() for r in caplog.records if r.levelname != "DEBUG"] == []
