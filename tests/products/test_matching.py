@@ -274,3 +274,88 @@ def test_present_on_text_and_date_fields_agrees() -> None:
         assert codes[i].tolist() == [RESULT_CODES[c.result] for c in one.conditions]
     assert codes[0].tolist()[:4] == [1, 1, 1, 1]
     assert codes[2].tolist()[:4] == [0, 0, 0, 0]
+
+
+# Random conditions over every field and operator, not only the catalogue's.
+CATEGORY_VALUES: dict[str, list[str]] = {
+    "district_code": ["310112", "310104"],
+    "industry_division": ["39", "01", "70", "65"],
+    "size_class": ["micro", "small", "medium", "large"],
+    "tax_credit_grade": ["A", "B", "M", "C", "D"],
+    "purpose": ["working_capital", "esop", "other"],
+}
+TOKEN_VALUES: dict[str, list[str]] = {
+    "certifications": ["tech_sme", "high_tech", "specialized", "little_giant"],
+    "park_codes": ["xinzhuang", "dalinghao", "elsewhere"],
+    "chamber_codes": ["c1", "c2", "c3"],
+}
+NUMBERS = [-1, 0, 1, 3, 10, 90, 0.25, 200_000, 1_000_000, 5_000_000]
+
+
+@st.composite
+def leaves(draw: st.DrawFn) -> dict[str, Any]:
+    from products.fields import NUMERIC_KINDS, field_specs
+
+    specs = field_specs()
+    name = draw(st.sampled_from(sorted(specs)))
+    kind = specs[name].kind
+    if kind in NUMERIC_KINDS:
+        op = draw(st.sampled_from(["eq", "ne", "gte", "gt", "lte", "lt", "between", "present"]))
+        if op == "between":
+            low, high = sorted(draw(st.lists(st.sampled_from(NUMBERS), min_size=2, max_size=2)))
+            return {"field": name, "op": op, "value": [low, high]}
+        value = None if op == "present" else draw(st.sampled_from(NUMBERS))
+    elif kind == "bool":
+        op, value = draw(st.sampled_from(["true", "false", "present"])), None
+    elif kind == "category":
+        options = CATEGORY_VALUES[name]
+        op = draw(st.sampled_from(["eq", "ne", "in", "not_in", "present"]))
+        if op in ("in", "not_in"):
+            value = draw(st.lists(st.sampled_from(options), min_size=1, max_size=3, unique=True))
+        else:
+            value = None if op == "present" else draw(st.sampled_from(options))
+    elif kind == "tokens":
+        op = draw(st.sampled_from(["in", "not_in", "present"]))
+        options = TOKEN_VALUES[name]
+        value = (
+            None
+            if op == "present"
+            else draw(st.lists(st.sampled_from(options), min_size=1, max_size=2, unique=True))
+        )
+    else:
+        op, value = "present", None
+    leaf: dict[str, Any] = {"field": name, "op": op}
+    if value is not None:
+        leaf["value"] = value
+    return leaf
+
+
+@st.composite
+def random_conditions(draw: st.DrawFn) -> dict[str, Any]:
+    group = draw(st.lists(leaves(), min_size=1, max_size=3))
+    condition: dict[str, Any] = group[0] if len(group) == 1 else {"any_of": group}
+    return {**condition, "required": draw(st.booleans())}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    conditions=st.lists(random_conditions(), min_size=1, max_size=5),
+    people=st.lists(st.tuples(profiles, requests), min_size=1, max_size=12),
+)
+def test_every_operator_agrees(conditions: list[dict[str, Any]], people: list[Any]) -> None:
+    from tests.products.helpers import product_with
+
+    product = product_with(*conditions)
+    profile_list = [p for p, _ in people]
+    request_list = [r for _, r in people]
+    result = match_many(
+        [product], profiles_to_table(profile_list, request_list), today=TODAY, chunk_rows=5
+    )
+    codes = result.condition_codes(product.code)
+    for i, (profile, request) in enumerate(people):
+        one = evaluate(product, profile, request, TODAY)
+        assert codes[i].tolist() == [RESULT_CODES[c.result] for c in one.conditions], (
+            profile,
+            request,
+        )
+        assert bool(result.eligible[i, 0]) == one.eligible
