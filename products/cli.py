@@ -19,9 +19,11 @@ def _read_json(path: str, what: str) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text("utf-8"), parse_float=Decimal)
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"error: cannot read {what} {path}: {exc}") from exc
+        print(f"error: cannot read {what} {path}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
     if not isinstance(data, dict):
-        raise SystemExit(f"error: {what} {path} must hold a JSON object")
+        print(f"error: {what} {path} must hold a JSON object", file=sys.stderr)
+        raise SystemExit(2)
     return data
 
 
