@@ -113,3 +113,14 @@ def test_fetcher_serves_bundled_assets_only(tmp_path):
         fetcher.fetch("file://evil.example/etc/passwd")
     with pytest.raises(RefusedURLError):
         fetcher.fetch("gopher://example.com/")
+
+
+def test_markup_in_context_text_is_printed_not_fetched(sample_context, no_network, pdf_text):
+    fetcher = PacketURLFetcher()
+    name = '上海<img src="http://example.com/x.png"><img src="file:///etc/passwd">公司'
+    pdf = render_packet(sample_context(enterprise_name=name), url_fetcher=fetcher)
+    # Escaped by the template: never an element, so nothing even reaches the fetcher.
+    assert fetcher.refused == []
+    assert _image_count(pdf) == 0
+    assert 'src="http://example.com/x.png"' in pdf_text(pdf)
+    assert not no_network
