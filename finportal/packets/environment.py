@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import logging
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ _HB_SUBSET_SONAMES = ("libharfbuzz-subset.so.0", "libharfbuzz-subset.0.dylib")
 _HB_SONAMES = ("libharfbuzz.so.0", "libharfbuzz.0.dylib")
 # WeasyPrint uses HarfBuzz subsetting only from 4.1.0 (hb_set_add_sorted_array).
 _HB_MIN_VERSION = (4, 1, 0)
+
+log = logging.getLogger(__name__)
 
 _INSTALL_HINT = "apt-get install fonts-wqy-microhei fonts-noto-cjk libharfbuzz-subset0"
 
@@ -158,4 +161,9 @@ def check_environment() -> EnvironmentReport:
 @functools.cache
 def ensure_environment() -> EnvironmentReport:
     """Run :func:`check_environment` once per process (the renderer calls this)."""
-    return check_environment()
+    report = check_environment()
+    for warning in report.warnings:
+        # Packets still render (fontconfig falls back to another CJK font), but names
+        # with rare characters may lose them or packets may grow: say so once.
+        log.warning("%s", warning)
+    return report
