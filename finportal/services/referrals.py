@@ -1,0 +1,761 @@
+"""Referrals on the bank side: inbox, views, decisions, loan outcomes, packet downloads.
+
+Every function takes the bank of the acting user (``bank_id``) and only ever finds that
+bank's referrals: another bank's referral id answers :class:`NotFound`, so ids are not
+even confirmed to exist. The bank API (issue 7) calls the same functions.
+
+Referral states (DESIGN.md)::
+
+    sent -> viewed -> approved -> disbursed -> repaid | overdue_90 | defaulted
+                   -> declined (reason code)  -> the advisor may re-match
+                   -> info_requested          -> approved | declined | info_requested
+    any state before disbursed -> withdrawn (the SME withdrew the application)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from finportal.models import (
+    Application,
+    BankDecision,
+    Consent,
+    LoanOutcome,
+    Notification,
+    Referral,
+    User,
+    utcnow,
+)
+from finportal.services.audit import record_event
+from finportal.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
+from finportal.services.lifecycle import transition
+from finportal.services.workdays import SHANGHAI
+
+BANK_RESPONSE_WORKING_DAYS = 2  # DESIGN.md: bank's response within 2 working days
+
+STATE_LABELS = {
+    "sent": "待查看",
+    "viewed": "已查看",
+    "info_requested": "要求补充材料",
+    "approved": "同意",
+    "declined": "拒绝",
+    "disbursed": "已放款",
+    "repaid": "已结清",
+    "overdue_90": "逾期90天以上",
+    "defaulted": "已违约",
+    "withdrawn": "企业已撤回",
+}
+
+DECISIONS = ("approved", "declined", "info_requested")
+DECISION_LABELS = {"approved": "同意", "declined": "拒绝", "info_requested": "补充材料"}
+
+#: Why a bank declines; the code is what the model and the dashboard read.
+DECLINE_REASONS = {
+    "credit_risk": "信用风险较高",
+    "insufficient_cashflow": "经营现金流不足",
+    "high_leverage": "负债率过高",
+    "incomplete_information": "材料不完整或无法核实",
+    "outside_policy": "不符合本行授信政策",
+    "quota_exhausted": "额度已用完",
+    "customer_declined": "企业放弃申请",
+    "other": "其他原因",
+}
+
+OUTCOME_EVENTS = ("disbursed", "repaid", "overdue_90", "defaulted")
+OUTCOME_LABELS = {
+    "disbursed": "放款",
+    "repaid": "结清",
+    "overdue_90": "逾期90天以上",
+    "defaulted": "违约",
+}
+
+#: from state -> states a decision may move a referral to
+_DECISION_FROM = {"sent", "viewed", "info_requested"}
+#: loan event -> states it may follow
+_OUTCOME_FROM = {
+    "disbursed": {"approved"},
+    "repaid": {"disbursed", "overdue_90"},
+    "overdue_90": {"disbursed"},
+    "defaulted": {"disbursed", "overdue_90"},
+}
+#: states in which the bank still owes a response (the 2-working-day clock runs)
+AWAITING_BANK = ("sent", "viewed")
+DECIDED = ("approved", "declined", "disbursed", "repaid", "overdue_90", "defaulted")
+#: referral states that end the loop (a new referral to the same bank is allowed after these)
+CLOSED = ("declined", "withdrawn")
+
+#: Inbox tabs of the bank: name -> label.
+INBOX_TABS = {
+    "new": "新推荐",
+    "viewed": "已查看",
+    "decided": "已反馈",
+    "overdue": "已超时",
+}
+
+# Sanity bounds of a decision, not policy: refuse obvious typing errors.
+MAX_AMOUNT = Decimal("1000000000")  # 10 亿元
+MAX_RATE = Decimal("0.36")
+MAX_TERM_MONTHS = 360
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def _bank_referrals(bank_id: int) -> Any:
+    return select(Referral).where(Referral.bank_id == bank_id)
+
+
+def is_overdue(referral: Referral, now: datetime | None = None) -> bool:
+    """Tell whether the bank's response is late (预警): still awaited and past its due time."""
+    now = now or utcnow()
+    return referral.state in AWAITING_BANK and referral.due_at is not None and referral.due_at < now
+
+
+def list_referrals(
+    session: Session,
+    *,
+    bank_id: int,
+    status: str | None = None,
+    since: datetime | None = None,
+) -> list[Referral]:
+    """Return the bank's referrals, newest first.
+
+    ``status`` is a referral state (``sent``, ``approved``...) or an inbox tab: ``new``
+    (sent), ``viewed`` (viewed or info_requested), ``decided`` (a decision or a loan
+    event was recorded), ``overdue`` (awaiting the bank past its deadline). ``since``
+    keeps referrals changed at or after that time.
+    """
+    stmt = _bank_referrals(bank_id)
+    now = utcnow()
+    if status == "new":
+        stmt = stmt.where(Referral.state == "sent")
+    elif status == "viewed":
+        stmt = stmt.where(Referral.state.in_(("viewed", "info_requested")))
+    elif status == "decided":
+        stmt = stmt.where(Referral.state.in_(DECIDED))
+    elif status == "overdue":
+        stmt = stmt.where(Referral.state.in_(AWAITING_BANK), Referral.due_at < now)
+    elif status is not None:
+        if status not in STATE_LABELS:
+            raise ValidationFailed(
+                f"未知的推荐状态：{status}",
+                f"Unknown referral status: {status}",
+                fields={"status": "未知的推荐状态。"},
+            )
+        stmt = stmt.where(Referral.state == status)
+    if since is not None:
+        stmt = stmt.where(or_(Referral.updated_at >= since, Referral.sent_at >= since))
+    return list(session.scalars(stmt.order_by(Referral.sent_at.desc(), Referral.id.desc())))
+
+
+def inbox(session: Session, *, bank_id: int) -> dict[str, list[Referral]]:
+    """Return the bank's referrals grouped by inbox tab (an overdue one also shows as new/viewed)."""
+    return {tab: list_referrals(session, bank_id=bank_id, status=tab) for tab in INBOX_TABS}
+
+
+def get_referral(session: Session, referral_id: int, *, bank_id: int) -> Referral:
+    """Return one of the bank's referrals; another bank's id is not found."""
+    referral = session.scalar(_bank_referrals(bank_id).where(Referral.id == referral_id))
+    if referral is None:
+        raise NotFound("推荐记录不存在。", "No such referral.")
+    return referral
+
+
+def decisions_of(session: Session, referral_id: int) -> list[BankDecision]:
+    """Return the decisions recorded on a referral, oldest first."""
+    return list(
+        session.scalars(
+            select(BankDecision)
+            .where(BankDecision.referral_id == referral_id)
+            .order_by(BankDecision.decided_at, BankDecision.id)
+        )
+    )
+
+
+def outcomes_of(session: Session, referral_id: int) -> list[LoanOutcome]:
+    """Return the loan events recorded on a referral, oldest first."""
+    return list(
+        session.scalars(
+            select(LoanOutcome)
+            .where(LoanOutcome.referral_id == referral_id)
+            .order_by(LoanOutcome.occurred_on, LoanOutcome.id)
+        )
+    )
+
+
+def active_consent(
+    session: Session,
+    *,
+    enterprise_id: int,
+    bank_id: int,
+    application_id: int | None = None,
+    today: date | None = None,
+) -> Consent | None:
+    """Return the enterprise's consent to the bank in force today (not withdrawn, not expired).
+
+    A consent given for one application counts for that application only; one given
+    without an application counts for all of the enterprise's applications.
+    """
+    today = today or utcnow().astimezone(SHANGHAI).date()
+    stmt = select(Consent).where(
+        Consent.enterprise_id == enterprise_id,
+        Consent.bank_id == bank_id,
+        Consent.withdrawn_at.is_(None),
+        Consent.valid_until >= today,
+    )
+    if application_id is not None:
+        stmt = stmt.where(
+            or_(Consent.application_id == application_id, Consent.application_id.is_(None))
+        )
+    return session.scalar(stmt.order_by(Consent.granted_at.desc(), Consent.id.desc()).limit(1))
+
+
+def consent_in_force(session: Session, referral: Referral) -> Consent | None:
+    """Return the consent that lets the referral's bank receive its packet now, if any.
+
+    The consent recorded on the referral must itself still stand: once the enterprise
+    withdraws it, no packet goes to that bank, even if another consent exists.
+    """
+    if referral.consent_id is not None:
+        consent = session.get(Consent, referral.consent_id)
+        today = utcnow().astimezone(SHANGHAI).date()
+        if consent is None or consent.withdrawn_at is not None or consent.valid_until < today:
+            return None
+        return consent
+    return active_consent(
+        session,
+        enterprise_id=referral.application.enterprise_id,
+        bank_id=referral.bank_id,
+        application_id=referral.application_id,
+    )
+
+
+def refuse_without_consent(session: Session, referral: Referral) -> Consent:
+    """Return the referral's consent in force, or raise :class:`Forbidden` (withdrawn or expired)."""
+    consent = consent_in_force(session, referral)
+    if consent is None:
+        raise Forbidden(
+            "企业已撤回或未授权向该银行提供信息，推荐材料包不予提供。",
+            "The enterprise withdrew (or never gave) its consent to share data with this bank; "
+            "the packet is refused.",
+            code="consent_withdrawn",
+        )
+    return consent
+
+
+# --- acting ------------------------------------------------------------------------------
+
+
+def _check_version(referral: Referral, lock_version: int | None) -> None:
+    if lock_version is not None and referral.lock_version != lock_version:
+        raise Conflict(
+            "该推荐已被他人更新，请刷新页面查看最新状态后再操作。",
+            "Someone else updated this referral first; reload the page and try again.",
+        )
+
+
+def _commit(session: Session) -> None:
+    """Commit, turning a lost optimistic-locking race into a clear Conflict."""
+    try:
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise Conflict(
+            "该推荐刚被他人更新，您的操作未保存，请刷新页面后重试。",
+            "Someone else updated this referral at the same time; nothing was saved.",
+        ) from exc
+
+
+def _notify_enterprise(session: Session, referral: Referral, title: str, body: str = "") -> None:
+    application = referral.application
+    session.add(
+        Notification(
+            enterprise_id=application.enterprise_id,
+            kind="status",
+            title_zh=title,
+            title_en=f"Application #{application.id}: bank update",
+            body_zh=body,
+            link=f"/sme/applications/{application.id}",
+        )
+    )
+
+
+def _notify_advisor(session: Session, referral: Referral, title: str, body: str = "") -> None:
+    advisor_id = referral.created_by_id or referral.application.assigned_advisor_id
+    if advisor_id is None:
+        return
+    session.add(
+        Notification(
+            user_id=advisor_id,
+            kind="status",
+            title_zh=title,
+            title_en=f"Referral #{referral.id}: bank update",
+            body_zh=body,
+            link=f"/advisor/applications/{referral.application_id}",
+        )
+    )
+
+
+def mark_viewed(
+    session: Session, referral_id: int, *, bank_id: int, actor_id: int | None
+) -> Referral:
+    """Record that a bank user opened the referral (sent -> viewed the first time); commits."""
+    referral = get_referral(session, referral_id, bank_id=bank_id)
+    if referral.state == "sent":
+        referral.state = "viewed"
+        referral.viewed_at = utcnow()
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="referral.viewed",
+            object_type="referral",
+            object_id=referral.id,
+            from_state="sent",
+            to_state="viewed",
+        )
+    else:
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="referral.opened",
+            object_type="referral",
+            object_id=referral.id,
+            from_state=referral.state,
+            to_state=referral.state,
+        )
+    try:
+        _commit(session)
+    except Conflict:
+        # Two tabs of the same bank opened it at once: the other one recorded the view.
+        referral = get_referral(session, referral_id, bank_id=bank_id)
+    return referral
+
+
+def _decimal(value: Any, field: str, label: str) -> Decimal:
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationFailed(
+            f"{label}应为数字。", f"{field} must be a number.", fields={field: f"{label}应为数字。"}
+        ) from exc
+    if not number.is_finite():
+        raise ValidationFailed(
+            f"{label}应为数字。", f"{field} must be a number.", fields={field: f"{label}应为数字。"}
+        )
+    return number
+
+
+def _validate_decision(
+    decision: str,
+    approved_amount: Any,
+    annual_rate: Any,
+    term_months: Any,
+    reason_code: str | None,
+    reason_text: str,
+) -> tuple[Decimal | None, Decimal | None, int | None]:
+    errors: dict[str, str] = {}
+    if decision not in DECISIONS:
+        raise ValidationFailed(
+            "银行反馈须为同意、拒绝或补充材料。",
+            "decision must be approved, declined or info_requested.",
+            fields={"decision": "请选择同意、拒绝或补充材料。"},
+        )
+    amount = rate = None
+    term = None
+    if decision == "approved":
+        if approved_amount in (None, ""):
+            errors["approved_amount"] = "请填写批准金额。"
+        else:
+            amount = _decimal(approved_amount, "approved_amount", "批准金额")
+            if amount <= 0 or amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
+                errors["approved_amount"] = "批准金额须大于 0、不超过 10 亿元，最多两位小数。"
+        if annual_rate in (None, ""):
+            errors["annual_rate"] = "请填写年利率。"
+        else:
+            rate = _decimal(annual_rate, "annual_rate", "年利率")
+            if rate <= 0 or rate > MAX_RATE:
+                errors["annual_rate"] = "年利率须大于 0 且不超过 36%。"
+        if term_months in (None, ""):
+            errors["term_months"] = "请填写期限。"
+        else:
+            try:
+                term = int(term_months)
+            except (TypeError, ValueError):
+                errors["term_months"] = "期限须为整月数。"
+            else:
+                if not 1 <= term <= MAX_TERM_MONTHS or str(term_months).strip() not in (
+                    str(term),
+                    f"{term}.0",
+                ):
+                    errors["term_months"] = "期限须为 1 至 360 个月的整数。"
+    elif decision == "declined":
+        if reason_code not in DECLINE_REASONS:
+            errors["reason_code"] = "请选择拒绝原因。"
+        if reason_code == "other" and not reason_text.strip():
+            errors["reason_text"] = "选择“其他原因”时请写明原因。"
+    elif not reason_text.strip():
+        errors["reason_text"] = "请写明需要补充的材料。"
+    if errors:
+        raise ValidationFailed(
+            "银行反馈有误：" + "；".join(errors.values()),
+            "The decision is not valid: " + ", ".join(errors),
+            fields=errors,
+        )
+    return amount, rate, term
+
+
+def record_decision(
+    session: Session,
+    referral_id: int,
+    *,
+    bank_id: int,
+    actor_id: int | None,
+    decision: str,
+    approved_amount: Any = None,
+    annual_rate: Any = None,
+    term_months: Any = None,
+    reason_code: str | None = None,
+    reason_text: str = "",
+    lock_version: int | None = None,
+) -> BankDecision:
+    """Record the bank's decision (approved, declined or info_requested) and commit.
+
+    Approved needs an amount (yuan), an annual rate (fraction, 0.035 = 3.5 %) and a term
+    (months); declined needs a reason code from :data:`DECLINE_REASONS`; info_requested
+    needs the text of what is missing. The SME is told; on a decline the advisor is told
+    and may re-match. ``lock_version`` (optional) is the version the user saw.
+    """
+    referral = get_referral(session, referral_id, bank_id=bank_id)
+    _check_version(referral, lock_version)
+    reason_text = (reason_text or "").strip()
+    amount, rate, term = _validate_decision(
+        decision, approved_amount, annual_rate, term_months, reason_code, reason_text
+    )
+    if referral.state not in _DECISION_FROM:
+        raise InvalidTransition(
+            f"推荐当前状态为“{STATE_LABELS.get(referral.state, referral.state)}”，不能再作出反馈。",
+            f"A referral that is {referral.state} cannot take a decision.",
+        )
+    now = utcnow()
+    row = BankDecision(
+        referral_id=referral.id,
+        decision=decision,
+        approved_amount=amount,
+        annual_rate=rate,
+        term_months=term,
+        reason_code=reason_code if decision == "declined" else None,
+        reason_text=reason_text,
+        decided_by_id=actor_id,
+        decided_at=now,
+    )
+    session.add(row)
+    from_state = referral.state
+    if referral.viewed_at is None:
+        referral.viewed_at = now
+    referral.state = decision
+    if decision != "info_requested":
+        referral.decided_at = now
+    reason = reason_text
+    if decision == "declined":
+        reason = f"{DECLINE_REASONS[reason_code or 'other']} {reason_text}".strip()
+    record_event(
+        session,
+        actor_id=actor_id,
+        action=f"referral.{decision}",
+        object_type="referral",
+        object_id=referral.id,
+        from_state=from_state,
+        to_state=decision,
+        reason=reason,
+        data={
+            "application_id": referral.application_id,
+            "bank_id": referral.bank_id,
+            "approved_amount": str(amount) if amount is not None else None,
+            "annual_rate": str(rate) if rate is not None else None,
+            "term_months": term,
+            "reason_code": row.reason_code,
+        },
+    )
+    bank_name = referral.bank.name_zh
+    if decision == "approved":
+        _notify_enterprise(
+            session,
+            referral,
+            f"{bank_name}同意了您的融资申请 #{referral.application_id}",
+            f"批准金额 {amount:,.2f} 元，年利率 {rate * 100:.2f}%，期限 {term} 个月。",
+        )
+    elif decision == "declined":
+        _notify_enterprise(
+            session,
+            referral,
+            f"{bank_name}未能批准您的融资申请 #{referral.application_id}",
+            f"原因：{reason}。服务中心顾问将为您重新匹配其他银行或产品。",
+        )
+        _notify_advisor(
+            session,
+            referral,
+            f"{bank_name}拒绝了推荐 #{referral.id}，可重新匹配",
+            f"原因：{reason}",
+        )
+    else:
+        _notify_enterprise(
+            session,
+            referral,
+            f"{bank_name}需要您补充材料（融资申请 #{referral.application_id}）",
+            reason_text,
+        )
+        _notify_advisor(
+            session, referral, f"{bank_name}要求补充材料（推荐 #{referral.id}）", reason_text
+        )
+    _commit(session)
+    return row
+
+
+def record_outcome(
+    session: Session,
+    referral_id: int,
+    *,
+    bank_id: int,
+    actor_id: int | None,
+    event: str,
+    occurred_on: date,
+    amount: Any = None,
+    lock_version: int | None = None,
+) -> LoanOutcome:
+    """Record a loan event: disbursed (with the amount), then repaid, overdue_90 or defaulted.
+
+    A disbursal closes the application (办结, so the SME may rate the service). Commits.
+    """
+    referral = get_referral(session, referral_id, bank_id=bank_id)
+    _check_version(referral, lock_version)
+    if event not in OUTCOME_EVENTS:
+        raise ValidationFailed(
+            "放款及还款情况须为放款、结清、逾期90天以上或违约。",
+            "event must be disbursed, repaid, overdue_90 or defaulted.",
+            fields={"event": "请选择放款、结清、逾期90天以上或违约。"},
+        )
+    errors: dict[str, str] = {}
+    if not isinstance(occurred_on, date) or isinstance(occurred_on, datetime):
+        errors["occurred_on"] = "请填写日期。"
+    else:
+        today = utcnow().astimezone(SHANGHAI).date()
+        sent_on = referral.sent_at.astimezone(SHANGHAI).date()
+        if occurred_on > today:
+            errors["occurred_on"] = "日期不能晚于今天。"
+        elif occurred_on < sent_on:
+            errors["occurred_on"] = "日期不能早于推荐日期。"
+    value = None
+    if event == "disbursed":
+        if amount in (None, ""):
+            errors["amount"] = "请填写放款金额。"
+        else:
+            value = _decimal(amount, "amount", "放款金额")
+            approved = next(
+                (
+                    d.approved_amount
+                    for d in reversed(decisions_of(session, referral.id))
+                    if d.decision == "approved"
+                ),
+                None,
+            )
+            if value <= 0 or value != value.quantize(Decimal("0.01")):
+                errors["amount"] = "放款金额须大于 0，最多两位小数。"
+            elif approved is not None and value > approved:
+                errors["amount"] = f"放款金额不能超过批准金额 {approved:,.2f} 元。"
+    elif amount not in (None, ""):
+        value = _decimal(amount, "amount", "金额")
+        if value < 0:
+            errors["amount"] = "金额不能为负数。"
+    if errors:
+        raise ValidationFailed(
+            "放款及还款情况有误：" + "；".join(errors.values()),
+            "The loan event is not valid: " + ", ".join(errors),
+            fields=errors,
+        )
+    if referral.state not in _OUTCOME_FROM[event]:
+        raise InvalidTransition(
+            f"推荐当前状态为“{STATE_LABELS.get(referral.state, referral.state)}”，"
+            f"不能记录“{OUTCOME_LABELS[event]}”。",
+            f"A referral that is {referral.state} cannot record {event}.",
+        )
+    row = LoanOutcome(
+        referral_id=referral.id,
+        event=event,
+        occurred_on=occurred_on,
+        amount=value,
+        recorded_by_id=actor_id,
+    )
+    session.add(row)
+    from_state = referral.state
+    referral.state = event
+    record_event(
+        session,
+        actor_id=actor_id,
+        action=f"referral.{event}",
+        object_type="referral",
+        object_id=referral.id,
+        from_state=from_state,
+        to_state=event,
+        data={
+            "application_id": referral.application_id,
+            "occurred_on": occurred_on.isoformat(),
+            "amount": str(value) if value is not None else None,
+        },
+    )
+    if event == "disbursed":
+        _notify_enterprise(
+            session,
+            referral,
+            f"{referral.bank.name_zh}已放款（融资申请 #{referral.application_id}）",
+            f"放款金额 {value:,.2f} 元，放款日期 {occurred_on.isoformat()}。",
+        )
+        application = referral.application
+        if application.state == "referred":
+            transition(
+                session,
+                application,
+                "closed",
+                actor_id=actor_id,
+                reason=f"{referral.bank.name_zh}已放款",
+                data={"referral_id": referral.id},
+            )
+    _commit(session)
+    return row
+
+
+def withdraw_for_application(
+    session: Session, application: Application, *, actor_id: int | None
+) -> list[Referral]:
+    """Mark the application's open referrals withdrawn (the SME withdrew); the caller commits."""
+    changed = []
+    for referral in session.scalars(
+        select(Referral).where(Referral.application_id == application.id)
+    ):
+        if referral.state in ("sent", "viewed", "info_requested", "approved"):
+            from_state = referral.state
+            referral.state = "withdrawn"
+            record_event(
+                session,
+                actor_id=actor_id,
+                action="referral.withdrawn",
+                object_type="referral",
+                object_id=referral.id,
+                from_state=from_state,
+                to_state="withdrawn",
+                reason="企业撤回了融资申请",
+            )
+            changed.append(referral)
+    return changed
+
+
+def download_packet(
+    session: Session, referral_id: int, *, bank_id: int, actor_id: int | None
+) -> bytes:
+    """Return the referral's packet stamped with the bank, the user and the time; audit it.
+
+    Refused (:class:`Forbidden`) once the enterprise has withdrawn its consent to this
+    bank; :class:`Conflict` while the packet is still being rendered. Commits.
+    """
+    from finportal.packets import stamp_pdf
+
+    referral = get_referral(session, referral_id, bank_id=bank_id)
+    try:
+        refuse_without_consent(session, referral)
+    except Forbidden:
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="referral.packet_refused",
+            object_type="referral",
+            object_id=referral.id,
+            from_state=referral.state,
+            to_state=referral.state,
+            reason="企业已撤回授权",
+        )
+        session.commit()
+        raise
+    pdf = session.scalar(select(Referral.packet_pdf).where(Referral.id == referral.id))
+    if not pdf:
+        raise Conflict(
+            "推荐材料包正在生成，请稍后刷新页面再下载。",
+            "The packet is still being rendered; try again in a moment.",
+            code="packet_not_ready",
+        )
+    user = session.get(User, actor_id) if actor_id is not None else None
+    now = utcnow()
+    who = user.display_name or user.username if user is not None else "API"
+    lines = [
+        f"{referral.bank.name_zh} 下载",
+        f"用户：{who}（{user.username if user else 'api'}）",
+        f"时间：{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S} (UTC+8)",
+        f"材料包 {referral.packet_number}",
+    ]
+    stamped = stamp_pdf(pdf, lines)
+    from finportal.packets import sha256_hex
+
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="referral.packet_downloaded",
+        object_type="referral",
+        object_id=referral.id,
+        from_state=referral.state,
+        to_state=referral.state,
+        data={
+            "bank_id": referral.bank_id,
+            "packet_number": referral.packet_number,
+            "packet_sha256": referral.packet_sha256,
+            "stamp": lines,
+            "stamped_sha256": sha256_hex(stamped),
+        },
+    )
+    if referral.state == "sent":
+        referral.state = "viewed"
+        referral.viewed_at = now
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="referral.viewed",
+            object_type="referral",
+            object_id=referral.id,
+            from_state="sent",
+            to_state="viewed",
+        )
+    _commit(session)
+    return stamped
+
+
+def packet_filename(referral: Referral) -> str:
+    """Return the download file name of a referral's packet."""
+    return f"{referral.packet_number or f'referral-{referral.id}'}.pdf"
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A deadline clock: when something is due and whether it is late (预警)."""
+
+    due_at: datetime | None
+    overdue: bool
+    running: bool
+
+
+def bank_clock(referral: Referral, now: datetime | None = None) -> Clock:
+    """Return the bank's 2-working-day response clock of a referral."""
+    return Clock(
+        due_at=referral.due_at,
+        overdue=is_overdue(referral, now),
+        running=referral.state in AWAITING_BANK,
+    )
