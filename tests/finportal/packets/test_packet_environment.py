@@ -76,3 +76,12 @@ def test_old_harfbuzz_gives_a_clear_error(monkeypatch):
     monkeypatch.setattr(packet_environment, "harfbuzz_version", lambda: (2, 7, 4))
     with pytest.raises(PacketEnvironmentError, match=r"2\.7\.4.*4\.1\.0"):
         check_environment()
+
+
+def test_missing_fallback_font_is_reported_not_fatal(monkeypatch, caplog, fresh_environment_check):
+    # Without Noto Sans CJK, names with CJK Extension A characters would lose them.
+    monkeypatch.setattr(packet_environment, "_cjk_families", lambda: ("WenQuanYi Micro Hei",))
+    with caplog.at_level("WARNING", logger=packet_environment.__name__):
+        report = packet_environment.ensure_environment()
+    assert report.missing_chain_families == ("Noto Sans CJK SC",)
+    assert any("Noto Sans CJK SC" in r.getMessage() for r in caplog.records)
