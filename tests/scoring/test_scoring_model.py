@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoring import (
     Grades,
@@ -285,3 +287,22 @@ def test_isotonic_calibration_is_an_option_and_stays_monotone(
     assert ece(y, pds) <= 0.03
     # Interpolated between block centres: far more distinct PDs than blocks.
     assert len(np.unique(pds)) > 10 * len(cal.x_)
+
+
+@given(data=st.data())
+@settings(max_examples=150, deadline=None, derandomize=True)
+def test_raising_a_monotone_feature_never_moves_pd_against_it(
+    reference_model: Any, fresh_reference: pd.DataFrame, data: st.DataObject
+) -> None:
+    names = reference_model.feature_names
+    row = _rows(fresh_reference, names, 500)[data.draw(st.integers(0, 499), label="row")]
+    monotone = [f for f in reference_model.features if f.monotone]
+    f = monotone[data.draw(st.integers(0, len(monotone) - 1), label="feature")]
+    if f.kind == "boolean":
+        low, high = 0.0, float(data.draw(st.integers(0, 1), label="high"))
+    else:
+        low = data.draw(st.floats(-5, 500, allow_nan=False), label="low")
+        high = low + data.draw(st.floats(0, 500, allow_nan=False), label="step")
+    pd_low = reference_model.score_one({**row, f.name: low}, explain=False).pd
+    pd_high = reference_model.score_one({**row, f.name: high}, explain=False).pd
+    assert (pd_high - pd_low) * f.monotone >= -1e-12
