@@ -16,11 +16,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== ruff"
-.venv/bin/ruff check .
-.venv/bin/ruff format --check . >/dev/null || { .venv/bin/ruff format --diff . | head -50; exit 1; }
-echo "== mypy (products, scoring)"
-.venv/bin/mypy
+# Every step runs; the script fails at the end if any step failed.
+failed=()
+step() { local name=$1; shift; echo "== $name"; "$@" || failed+=("$name"); }
+
+step "ruff check" .venv/bin/ruff check .
+step "ruff format" .venv/bin/ruff format --check .
+step "mypy (products, scoring)" .venv/bin/mypy
 
 echo "== starting PostgreSQL and Redis"
 pg_url=$(scripts/pg.sh start "$work/pg" "$pg_port")
@@ -29,7 +31,12 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
 export FINPORTAL_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
 export FINPORTAL_CHROMIUM=${FINPORTAL_CHROMIUM:-/usr/bin/chromium}
 
-echo "== tests on SQLite (everything)"
-.venv/bin/pytest -q -p no:cacheprovider "$@"
-echo "== tests on PostgreSQL (database tests)"
-FINPORTAL_TEST_DATABASE_URL="$pg_url" .venv/bin/pytest -q -p no:cacheprovider tests/finportal "$@"
+step "tests on SQLite (everything)" .venv/bin/pytest -q -p no:cacheprovider "$@"
+step "tests on PostgreSQL (database tests)" env FINPORTAL_TEST_DATABASE_URL="$pg_url" \
+  .venv/bin/pytest -q -p no:cacheprovider tests/finportal "$@"
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "all steps passed"
