@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import io
 import re
+from decimal import Decimal
 
 import pdfplumber
 from pypdf import PdfReader
@@ -14,6 +17,7 @@ from finportal.packets import (
     render_packet,
     sha256_hex,
 )
+from finportal.packets.samples import sample_schedule
 
 SUBSET_PREFIX = re.compile(r"^/[A-Z]{6}\+")
 
@@ -136,3 +140,30 @@ def test_rendering_logs_no_warning(sample_context, caplog):
     with caplog.at_level("WARNING"):
         render_packet(sample_context(enterprise_name="上海㐀源生物医药有限公司"))
     assert [r.getMessage() for r in caplog.records if r.levelname != "DEBUG"] == []
+
+
+def test_sparse_and_long_contexts_render(sample_context, pdf_text):
+    base = sample_context()
+    sparse = sample_context(
+        enterprise_profile={},
+        conditions=[],
+        reasons=[],
+        quote=dataclasses.replace(base.quote, subsidies=[], schedule=(), net_annual_rate=None),
+        consent=dataclasses.replace(base.consent, valid_until=None),
+        model_version="",
+    )
+    text = pdf_text(render_packet(sparse))
+    assert base.enterprise_name in text
+    assert "撤回前有效" in text
+
+    schedule = sample_schedule(
+        Decimal("3000000"), 36, Decimal("0.0345"), Decimal("0.01"), dt.date(2026, 12, 20)
+    )
+    long = sample_context(
+        quote=dataclasses.replace(base.quote, schedule=schedule),
+        advisor_opinion="\n".join(["企业经营稳定，建议支持。"] * 12),
+    )
+    pdf = render_packet(long)
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) > 3
+    assert "2029-12-20" in pdf_text(pdf)  # the 36th instalment
