@@ -205,19 +205,12 @@ class Encoder:
     def _encode_series(self, series: pd.Series, f: Feature) -> npt.NDArray[np.float64]:
         if f.kind == "numeric" and pd.api.types.is_numeric_dtype(series.dtype):
             return np.asarray(series.to_numpy(dtype=float, na_value=np.nan), dtype=float)
-        # Map each distinct value once, then broadcast: fast on large frames.
-        uniq = pd.unique(series)
-        if f.kind == "numeric":
-            mapping = {v: to_float(v) for v in uniq}
-        elif f.kind == "boolean":
-            mapping = {v: to_bool(v) for v in uniq}
-        else:
-            codes = self._codes.get(f.name, {})
-            mapping = {}
-            for v in uniq:
-                key = value_key(v)
-                mapping[v] = codes.get(key, math.nan) if key is not None else math.nan
-        return np.asarray(series.map(mapping).to_numpy(dtype=float, na_value=np.nan), dtype=float)
+        # Encode each distinct value once, then broadcast through the factorised
+        # codes (missing values get code -1, which picks the trailing NaN).
+        positions, uniques = pd.factorize(series, use_na_sentinel=True)
+        values = [self.encode_value(f, v) for v in uniques]
+        lookup = np.append(np.asarray(values, dtype=float), np.nan)
+        return np.asarray(lookup[positions], dtype=float)
 
     def encode_value(self, f: Feature, value: Any) -> float:
         """Encode one raw value of feature ``f``."""
