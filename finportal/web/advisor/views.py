@@ -1,18 +1,318 @@
-"""The advisor's home page; later pages build on it."""
+"""The advisor's queue and review pages (普惠金融顾问): claim, return, reject, override, refer."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import EXCLUDE, Schema, fields, validate
 
+from finportal.extensions import db
+from finportal.models import Chamber, Park, Product
+from finportal.services import review
+from finportal.services.errors import ServiceError, ValidationFailed
+from finportal.services.lifecycle import STATE_LABELS
+from finportal.services.referrals import DECLINE_REASONS
+from finportal.services.referrals import STATE_LABELS as REFERRAL_STATE_LABELS
 from finportal.web.access import restrict_blueprint
+from finportal.web.forms import load_form
 
 bp = Blueprint("advisor", __name__, url_prefix="/advisor")
 restrict_blueprint(bp, "advisor")
 
 
+@bp.app_template_filter("sh_time")
+def sh_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Format a UTC time in Shanghai time for pages."""
+    if value is None:
+        return "—"
+    from finportal.services.workdays import SHANGHAI as _SH
+
+    return str(value.astimezone(_SH).strftime(fmt))
+
+
+REQUIRED = {"required": "此项必填。", "invalid": "格式不正确。"}
+
+
+class QueueFilterSchema(Schema):
+    """Filters of the queue (query string)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    status = fields.String(
+        load_default=None,
+        validate=validate.OneOf([*review.QUEUE_FILTER_STATES, ""]),
+    )
+    product = fields.String(load_default=None)
+    park = fields.Integer(load_default=None, error_messages=REQUIRED)
+    chamber = fields.Integer(load_default=None, error_messages=REQUIRED)
+    grade = fields.String(load_default=None, validate=validate.Length(max=2))
+    deadline = fields.String(
+        load_default=None, validate=validate.OneOf([*review.DEADLINE_FILTERS, ""])
+    )
+
+
+class VersionSchema(Schema):
+    """The version of the application the advisor saw (optimistic locking)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    lock_version = fields.Integer(required=True, error_messages=REQUIRED)
+
+
+class ReturnSchema(VersionSchema):
+    message = fields.String(required=True, error_messages=REQUIRED)
+    fields_ = fields.List(fields.String(), data_key="fields", load_default=list)
+
+
+class RejectSchema(VersionSchema):
+    reason_code = fields.String(required=True, error_messages=REQUIRED)
+    reason_text = fields.String(load_default="")
+
+
+class OverrideSchema(VersionSchema):
+    eligible = fields.Boolean(required=True, error_messages=REQUIRED)
+    reason = fields.String(required=True, error_messages=REQUIRED)
+
+
+class ReferSchema(VersionSchema):
+    opinion = fields.String(load_default="")
+    banks = fields.List(fields.Integer(), load_default=list)
+
+
+class NoteSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    body = fields.String(required=True, error_messages=REQUIRED)
+
+
+def _form() -> dict[str, Any]:
+    """The posted form with list fields (checkboxes) kept as lists."""
+    data: dict[str, Any] = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    for name in ("fields", "banks"):
+        if name in request.form:
+            data[name] = [v for v in request.form.getlist(name) if v]
+    return data
+
+
+def _back(application_id: int) -> Any:
+    return redirect(url_for("advisor.application", application_id=application_id))
+
+
+def _refused(exc: ServiceError, application_id: int, form: str) -> Any:
+    """Show the review page again with the message, what was typed and errors beside fields."""
+    db.session.rollback()
+    return _render_review(
+        application_id,
+        status=exc.status if exc.status >= 400 else 422,
+        error=exc.message_zh,
+        errors=exc.fields,
+        values=_form(),
+        active_form=form,
+    )
+
+
+def _render_review(application_id: int, status: int = 200, **extra: Any) -> Any:
+    view = review.get_review(db.session, application_id)
+    extra.setdefault("errors", {})
+    extra.setdefault("values", {})
+    extra.setdefault("error", None)
+    extra.setdefault("active_form", None)
+    return render_template(
+        "advisor/review.html",
+        r=view,
+        state_labels=STATE_LABELS,
+        referral_state_labels=REFERRAL_STATE_LABELS,
+        reject_reasons=review.REJECT_REASONS,
+        return_fields=review.RETURN_FIELDS,
+        decline_reasons=DECLINE_REASONS,
+        consent_summary=review.consent_summary,
+        **extra,
+    ), status
+
+
+def _invalid(message: str, errors: dict[str, str]) -> ValidationFailed:
+    return ValidationFailed(message, fields=errors)
+
+
 @bp.get("/")
 def home() -> Any:
-    """Show the advisor's home page."""
-    return render_template("advisor/home.html")
+    """Show the queue of screened and in-review applications, earliest deadline first."""
+    data, errors = load_form(QueueFilterSchema(), request.args)
+    data = data or {}
+    items = review.list_queue(
+        db.session,
+        status=data.get("status") or None,
+        product_code=data.get("product") or None,
+        park_id=data.get("park"),
+        chamber_id=data.get("chamber"),
+        grade=data.get("grade") or None,
+        deadline_filter=data.get("deadline") or None,
+    )
+    return render_template(
+        "advisor/home.html",
+        items=items,
+        filters=request.args,
+        errors=errors,
+        state_labels=STATE_LABELS,
+        filter_states=review.QUEUE_FILTER_STATES,
+        deadline_filters=review.DEADLINE_FILTERS,
+        products=db.session.query(Product).order_by(Product.code).all(),
+        parks=db.session.query(Park).order_by(Park.code).all(),
+        chambers=db.session.query(Chamber).order_by(Chamber.code).all(),
+    )
+
+
+@bp.post("/applications/<int:application_id>/claim")
+def claim(application_id: int) -> Any:
+    """Take an application into review."""
+    data, errors = load_form(VersionSchema(), request.form)
+    try:
+        review.claim(
+            db.session,
+            application_id,
+            actor_id=current_user.id,
+            lock_version=data["lock_version"] if data else None,
+        )
+    except ServiceError as exc:
+        return _refused(exc, application_id, "claim")
+    flash("已认领，请在办理时限内处理。", "success")
+    return _back(application_id)
+
+
+@bp.get("/applications/<int:application_id>")
+def application(application_id: int) -> Any:
+    """Show the review page of an application."""
+    return _render_review(application_id)
+
+
+@bp.post("/applications/<int:application_id>/return")
+def return_application(application_id: int) -> Any:
+    """Send the application back to the SME for information."""
+    data, errors = load_form(ReturnSchema(), _form())
+    if data is None:
+        return _refused(_invalid("退回内容有误。", errors), application_id, "return")
+    try:
+        review.return_for_information(
+            db.session,
+            application_id,
+            actor_id=current_user.id,
+            message=data["message"],
+            fields=data["fields_"],
+            lock_version=data["lock_version"],
+        )
+    except ServiceError as exc:
+        return _refused(exc, application_id, "return")
+    flash("已退回企业补充材料。", "success")
+    return _back(application_id)
+
+
+@bp.post("/applications/<int:application_id>/reject")
+def reject(application_id: int) -> Any:
+    """Reject the application with a reason."""
+    data, errors = load_form(RejectSchema(), request.form)
+    if data is None:
+        return _refused(_invalid("不予推荐的原因有误。", errors), application_id, "reject")
+    try:
+        review.reject(
+            db.session,
+            application_id,
+            actor_id=current_user.id,
+            reason_code=data["reason_code"],
+            reason_text=data["reason_text"],
+            lock_version=data["lock_version"],
+        )
+    except ServiceError as exc:
+        return _refused(exc, application_id, "reject")
+    flash("已作出不予推荐的决定。", "success")
+    return _back(application_id)
+
+
+@bp.post("/applications/<int:application_id>/matches/<int:match_id>/override")
+def override_match(application_id: int, match_id: int) -> Any:
+    """Override one computed match with a written reason."""
+    data, errors = load_form(OverrideSchema(), request.form)
+    if data is None:
+        return _refused(_invalid("调整匹配结果须写明理由。", errors), application_id, "override")
+    try:
+        review.override_match(
+            db.session,
+            application_id,
+            match_id,
+            actor_id=current_user.id,
+            eligible=data["eligible"],
+            reason=data["reason"],
+            lock_version=data["lock_version"],
+        )
+    except ServiceError as exc:
+        return _refused(exc, application_id, "override")
+    flash("已调整匹配结果并记录理由。", "success")
+    return _back(application_id)
+
+
+@bp.post("/applications/<int:application_id>/refer")
+def refer(application_id: int) -> Any:
+    """Refer the application to the chosen banks, one product per bank."""
+    form = _form()
+    data, errors = load_form(ReferSchema(), form)
+    if data is None:
+        return _refused(_invalid("推荐信息有误。", errors), application_id, "refer")
+    requests = []
+    for bank_id in data["banks"]:
+        raw = request.form.get(f"product_{bank_id}", "")
+        if not raw.isdigit():
+            return _refused(
+                _invalid("请为每家银行选择一个产品。", {"products": "请选择产品。"}),
+                application_id,
+                "refer",
+            )
+        requests.append(review.ReferralRequest(bank_id=bank_id, product_version_id=int(raw)))
+    try:
+        created = review.refer_to_banks(
+            db.session,
+            application_id,
+            actor_id=current_user.id,
+            referrals=requests,
+            opinion=data["opinion"],
+            lock_version=data["lock_version"],
+            base_url=request.host_url,
+        )
+    except ServiceError as exc:
+        return _refused(exc, application_id, "refer")
+    flash(f"已推荐给 {len(created)} 家银行，推荐材料包正在后台生成。", "success")
+    return _back(application_id)
+
+
+@bp.post("/applications/<int:application_id>/rematch")
+def rematch(application_id: int) -> Any:
+    """Match the application afresh after a bank declined."""
+    data, errors = load_form(VersionSchema(), request.form)
+    try:
+        review.rematch(
+            db.session,
+            application_id,
+            actor_id=current_user.id,
+            lock_version=data["lock_version"] if data else None,
+        )
+    except ServiceError as exc:
+        return _refused(exc, application_id, "rematch")
+    flash("已重新匹配，可推荐给其他银行或产品。", "success")
+    return _back(application_id)
+
+
+@bp.post("/applications/<int:application_id>/notes")
+def add_note(application_id: int) -> Any:
+    """Add a note to the application."""
+    data, errors = load_form(NoteSchema(), request.form)
+    if data is None:
+        return _refused(_invalid("备注不能为空。", errors), application_id, "note")
+    try:
+        review.add_note(db.session, application_id, actor_id=current_user.id, body=data["body"])
+    except ServiceError as exc:
+        return _refused(exc, application_id, "note")
+    flash("备注已保存。", "success")
+    return _back(application_id)

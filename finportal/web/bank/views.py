@@ -1,18 +1,245 @@
-"""The bank's home page; later pages build on it."""
+"""The partner bank's pages (合作银行): inbox, referral, packet download, decision, loan outcome.
+
+A bank user only ever sees referrals sent to the user's own bank: every service call
+passes ``current_user.bank_id`` and another bank's ids answer 404.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import EXCLUDE, Schema, fields, validate
 
+from finportal.extensions import db
+from finportal.services import packets as packet_service
+from finportal.services import referrals
+from finportal.services.errors import ServiceError, ValidationFailed
+from finportal.services.workdays import SHANGHAI
 from finportal.web.access import restrict_blueprint
+from finportal.web.forms import load_form
 
 bp = Blueprint("bank", __name__, url_prefix="/bank")
 restrict_blueprint(bp, "bank")
 
 
+@bp.app_template_filter("sh_time")
+def sh_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Format a UTC time in Shanghai time for pages."""
+    if value is None:
+        return "—"
+    from finportal.services.workdays import SHANGHAI as _SH
+
+    return str(value.astimezone(_SH).strftime(fmt))
+
+
+REQUIRED = {"required": "此项必填。", "invalid": "格式不正确。"}
+
+
+class InboxSchema(Schema):
+    """The inbox tab (query string)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    tab = fields.String(load_default="new", validate=validate.OneOf(list(referrals.INBOX_TABS)))
+
+
+class DecisionSchema(Schema):
+    """The decision form: amounts in 万元 and the rate in % as typed; converted below."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    lock_version = fields.Integer(required=True, error_messages=REQUIRED)
+    decision = fields.String(
+        required=True,
+        error_messages=REQUIRED,
+        validate=validate.OneOf(referrals.DECISIONS, error="请选择同意、拒绝或补充材料。"),
+    )
+    approved_amount_wan = fields.Decimal(
+        load_default=None, allow_none=True, error_messages={"invalid": "请填写数字。"}
+    )
+    annual_rate_pct = fields.Decimal(
+        load_default=None, allow_none=True, error_messages={"invalid": "请填写数字。"}
+    )
+    term_months = fields.Integer(
+        load_default=None, allow_none=True, error_messages={"invalid": "请填写整数。"}
+    )
+    reason_code = fields.String(load_default=None, allow_none=True)
+    reason_text = fields.String(load_default="")
+
+
+class OutcomeSchema(Schema):
+    """The loan-outcome form."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    lock_version = fields.Integer(required=True, error_messages=REQUIRED)
+    event = fields.String(
+        required=True,
+        error_messages=REQUIRED,
+        validate=validate.OneOf(referrals.OUTCOME_EVENTS, error="请选择放款、结清、逾期或违约。"),
+    )
+    occurred_on = fields.Date(
+        required=True, error_messages={**REQUIRED, "invalid": "日期格式应为 YYYY-MM-DD。"}
+    )
+    amount_wan = fields.Decimal(
+        load_default=None, allow_none=True, error_messages={"invalid": "请填写数字。"}
+    )
+
+
+def _bank_id() -> int:
+    if current_user.bank_id is None:
+        abort(403)
+    return int(current_user.bank_id)
+
+
+def _blank_to_none(form: Any) -> dict[str, Any]:
+    return {k: (v if v != "" else None) for k, v in form.items() if k != "csrf_token"}
+
+
 @bp.get("/")
 def home() -> Any:
-    """Show the bank's home page."""
-    return render_template("bank/home.html")
+    """Show the inbox: this bank's referrals by tab (new, viewed, decided, overdue)."""
+    data, _errors = load_form(InboxSchema(), request.args)
+    tab = (data or {}).get("tab", "new")
+    groups = referrals.inbox(db.session, bank_id=_bank_id())
+    return render_template(
+        "bank/home.html",
+        tab=tab,
+        tabs=referrals.INBOX_TABS,
+        groups=groups,
+        items=groups[tab],
+        state_labels=referrals.STATE_LABELS,
+        is_overdue=referrals.is_overdue,
+    )
+
+
+def _render_referral(referral_id: int, status: int = 200, **extra: Any) -> Any:
+    referral = referrals.get_referral(db.session, referral_id, bank_id=_bank_id())
+    extra.setdefault("errors", {})
+    extra.setdefault("values", {})
+    extra.setdefault("error", None)
+    extra.setdefault("active_form", None)
+    return render_template(
+        "bank/referral.html",
+        referral=referral,
+        application=referral.application,
+        enterprise=referral.application.enterprise,
+        decisions=referrals.decisions_of(db.session, referral.id),
+        outcomes=referrals.outcomes_of(db.session, referral.id),
+        packet=packet_service.packet_status(db.session, referral),
+        consent_ok=referrals.consent_in_force(db.session, referral) is not None,
+        clock=referrals.bank_clock(referral),
+        state_labels=referrals.STATE_LABELS,
+        decision_labels=referrals.DECISION_LABELS,
+        decline_reasons=referrals.DECLINE_REASONS,
+        outcome_labels=referrals.OUTCOME_LABELS,
+        can_decide=referral.state in ("sent", "viewed", "info_requested"),
+        outcome_events=[
+            e for e in referrals.OUTCOME_EVENTS if referral.state in referrals._OUTCOME_FROM[e]
+        ],
+        shanghai=SHANGHAI,
+        **extra,
+    ), status
+
+
+@bp.get("/referrals/<int:referral_id>")
+def referral(referral_id: int) -> Any:
+    """Show one referral (recorded as viewed) with its packet, decision and outcome forms."""
+    referrals.mark_viewed(db.session, referral_id, bank_id=_bank_id(), actor_id=current_user.id)
+    return _render_referral(referral_id)
+
+
+@bp.get("/referrals/<int:referral_id>/packet.pdf")
+def packet(referral_id: int) -> Any:
+    """Download the referral packet, stamped with this bank, this user and the time."""
+    pdf = referrals.download_packet(
+        db.session, referral_id, bank_id=_bank_id(), actor_id=current_user.id
+    )
+    referral = referrals.get_referral(db.session, referral_id, bank_id=_bank_id())
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{referrals.packet_filename(referral)}"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _refused(exc: ServiceError, referral_id: int, form: str) -> Any:
+    db.session.rollback()
+    return _render_referral(
+        referral_id,
+        status=exc.status if exc.status >= 400 else 422,
+        error=exc.message_zh,
+        errors=exc.fields,
+        values={k: v for k, v in request.form.items() if k != "csrf_token"},
+        active_form=form,
+    )
+
+
+@bp.post("/referrals/<int:referral_id>/decision")
+def decision(referral_id: int) -> Any:
+    """Record the bank's decision: approve (amount, rate, term), decline (reason) or ask for information."""
+    bank_id = _bank_id()
+    referrals.get_referral(db.session, referral_id, bank_id=bank_id)
+    data, errors = load_form(DecisionSchema(), _blank_to_none(request.form))
+    if data is None:
+        return _refused(ValidationFailed("银行反馈有误。", fields=errors), referral_id, "decision")
+    amount = data["approved_amount_wan"]
+    rate = data["annual_rate_pct"]
+    try:
+        referrals.record_decision(
+            db.session,
+            referral_id,
+            bank_id=bank_id,
+            actor_id=current_user.id,
+            decision=data["decision"],
+            approved_amount=amount * 10000 if amount is not None else None,
+            annual_rate=rate / 100 if rate is not None else None,
+            term_months=data["term_months"],
+            reason_code=data["reason_code"],
+            reason_text=data["reason_text"] or "",
+            lock_version=data["lock_version"],
+        )
+    except ServiceError as exc:
+        if "approved_amount" in exc.fields:
+            exc.fields["approved_amount_wan"] = exc.fields.pop("approved_amount")
+        if "annual_rate" in exc.fields:
+            exc.fields["annual_rate_pct"] = exc.fields.pop("annual_rate")
+        return _refused(exc, referral_id, "decision")
+    flash("银行反馈已记录，企业和服务中心会收到通知。", "success")
+    return redirect(url_for("bank.referral", referral_id=referral_id))
+
+
+@bp.post("/referrals/<int:referral_id>/outcome")
+def outcome(referral_id: int) -> Any:
+    """Record a loan event: disbursed, then repaid, overdue_90 or defaulted."""
+    bank_id = _bank_id()
+    referrals.get_referral(db.session, referral_id, bank_id=bank_id)
+    data, errors = load_form(OutcomeSchema(), _blank_to_none(request.form))
+    if data is None:
+        return _refused(
+            ValidationFailed("放款及还款情况有误。", fields=errors), referral_id, "outcome"
+        )
+    amount = data["amount_wan"]
+    try:
+        referrals.record_outcome(
+            db.session,
+            referral_id,
+            bank_id=bank_id,
+            actor_id=current_user.id,
+            event=data["event"],
+            occurred_on=data["occurred_on"],
+            amount=amount * 10000 if amount is not None else None,
+            lock_version=data["lock_version"],
+        )
+    except ServiceError as exc:
+        if "amount" in exc.fields:
+            exc.fields["amount_wan"] = exc.fields.pop("amount")
+        return _refused(exc, referral_id, "outcome")
+    flash("放款及还款情况已记录。", "success")
+    return redirect(url_for("bank.referral", referral_id=referral_id))

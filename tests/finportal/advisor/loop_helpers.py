@@ -1,0 +1,95 @@
+"""Build the records of the referral loop directly (the SME pages are another issue's)."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from finportal.models import Application, Consent, Match, utcnow
+
+
+def screened_application(
+    session: Any,
+    enterprise: Any,
+    *,
+    amount: str = "1000000",
+    term_months: int = 12,
+    purpose: str = "采购生产设备",
+) -> Application:
+    """Create a submitted application and screen it (match and score), committed."""
+    from finportal.services.screening import screen_application
+
+    application = Application(
+        enterprise_id=enterprise.id,
+        amount=Decimal(amount),
+        term_months=term_months,
+        purpose=purpose,
+        state="submitted",
+        submitted_at=utcnow(),
+    )
+    session.add(application)
+    session.commit()
+    screen_application(session, application_id=application.id)
+    session.commit()
+    return application
+
+
+def grant_consent(
+    session: Any, application: Application, bank: Any, *, days: int = 365
+) -> Consent:
+    """Record the enterprise's consent to share its data with the bank, committed."""
+    consent = Consent(
+        enterprise_id=application.enterprise_id,
+        application_id=application.id,
+        bank_id=bank.id,
+        scope=["profile", "financials", "credit_record", "score", "application"],
+        valid_until=date.today() + timedelta(days=days),
+    )
+    session.add(consent)
+    session.commit()
+    return consent
+
+
+def eligible_version(session: Any, application: Application) -> int:
+    """Return the product version id of the application's best eligible match."""
+    match = session.scalar(
+        select(Match)
+        .where(Match.application_id == application.id, Match.eligible.is_(True))
+        .order_by(Match.rank)
+        .limit(1)
+    )
+    assert match is not None, "the test enterprise should be eligible for some product"
+    return match.product_version_id
+
+
+def pdf_text(pdf: bytes) -> str:
+    """Extract the text of every page with pypdf."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def squash(text: str) -> str:
+    """Drop whitespace so text wrapped across lines compares equal."""
+    return re.sub(r"\s+", "", text)
+
+
+def embedded_font_names(pdf: bytes) -> set[str]:
+    """Return the /BaseFont names of fonts embedded (with a font file) on any page."""
+    names: set[str] = set()
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        resources = page.get("/Resources")
+        fonts = resources.get_object().get("/Font") if resources is not None else None
+        for font in (fonts or {}).values():
+            font = font.get_object()
+            for target in [d.get_object() for d in font.get("/DescendantFonts") or []] or [font]:
+                descriptor = target.get("/FontDescriptor")
+                if descriptor is not None and any(
+                    k in descriptor.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3")
+                ):
+                    names.add(str(font["/BaseFont"]))
+    return names
