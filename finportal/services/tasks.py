@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from finportal.jobs import job
 from finportal.services import catalog as _catalog
+from finportal.services import packets as _packets  # noqa: F401 - registers render_packet
 from finportal.services import screening as _screening  # noqa: F401 - registers screen_application
 from finportal.services.errors import ServiceError
 
