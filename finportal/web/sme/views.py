@@ -1,19 +1,147 @@
-"""The SME's home page; the journey's pages build on it."""
+"""The SME blueprint, its template helpers, the home page, notifications and job status."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from finportal.extensions import db
+from finportal.services import applications as application_service
+from finportal.services import enterprises as enterprise_service
+from finportal.services import notifications as notification_service
+from finportal.services.errors import NotFound
+from finportal.services.lifecycle import STATE_LABELS
+from finportal.services.workdays import SHANGHAI
 from finportal.web.access import restrict_blueprint
 
 bp = Blueprint("sme", __name__, url_prefix="/sme")
 restrict_blueprint(bp, "sme")
 
 
+def wan(value: Any, places: int = 2) -> str:
+    """Write yuan as 万元 with thousands separators ('—' for None)."""
+    if value is None or value == "":
+        return "—"
+    text = f"{Decimal(value) / Decimal(10000):,.{places}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def yuan(value: Any) -> str:
+    """Write yuan with thousands separators and two decimals."""
+    if value is None or value == "":
+        return "—"
+    return f"{Decimal(value):,.2f}"
+
+
+def pct(value: Any) -> str:
+    """Write a decimal-fraction rate as a percentage (0.0345 -> 3.45%)."""
+    if value is None or value == "":
+        return "—"
+    return f"{Decimal(str(value)) * 100:.2f}%"
+
+
+def local(value: datetime | None) -> str:
+    """Write a timestamp in Shanghai time."""
+    if value is None:
+        return "—"
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {
+        "wan": wan,
+        "yuan": yuan,
+        "pct": pct,
+        "local": local,
+        "state_label": lambda s: STATE_LABELS.get(s or "", s or "—"),
+        "field_label": enterprise_service.field_label,
+        "purpose_label": purpose_label,
+        "group_labels": enterprise_service.GROUP_LABELS,
+    }
+
+
+def purpose_label(purpose: str | None) -> str:
+    """Word a stored purpose ('code' or 'code:note') in Chinese."""
+    code, _, note = (purpose or "").partition(":")
+    label = application_service.PURPOSES.get(code, code)
+    return f"{label}（{note}）" if note else label
+
+
+def enterprise_id() -> int | None:
+    """Return the signed-in SME's enterprise id."""
+    return current_user.enterprise_id
+
+
 @bp.get("/")
 def home() -> Any:
-    """Show the enterprise's home page."""
-    return render_template("sme/home.html", enterprise=current_user.enterprise)
+    """Show the enterprise's home page: profile completeness, applications, unread messages."""
+    enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
+    return render_template(
+        "sme/home.html",
+        enterprise=enterprise,
+        size=enterprise_service.size_class_of(enterprise),
+        completeness=enterprise_service.completeness(db.session, enterprise),
+        applications=application_service.list_applications(db.session, enterprise.id)[:5],
+        unread=notification_service.unread_count(
+            db.session, enterprise_id=enterprise.id, user_id=current_user.id
+        ),
+    )
+
+
+@bp.get("/notifications")
+def notifications() -> Any:
+    """List status changes and 政策找企业 pushes, unread first marked."""
+    unread_only = request.args.get("show") == "unread"
+    items = notification_service.list_notifications(
+        db.session, enterprise_id=enterprise_id(), user_id=current_user.id, unread_only=unread_only
+    )
+    return render_template(
+        "sme/notifications.html",
+        items=items,
+        unread_only=unread_only,
+        kinds=notification_service.KIND_LABELS,
+        unread=notification_service.unread_count(
+            db.session, enterprise_id=enterprise_id(), user_id=current_user.id
+        ),
+    )
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+def read_notification(notification_id: int) -> Any:
+    """Mark a notification read (or unread with ``read=0``) and follow its link if asked."""
+    note = notification_service.mark_read(
+        db.session,
+        enterprise_id=enterprise_id(),
+        user_id=current_user.id,
+        notification_id=notification_id,
+        read=request.form.get("read", "1") != "0",
+    )
+    if request.form.get("follow") and note.link and note.link.startswith("/"):
+        return redirect(note.link)
+    return redirect(url_for("sme.notifications"))
+
+
+@bp.post("/notifications/read-all")
+def read_all_notifications() -> Any:
+    """Mark every notification read."""
+    count = notification_service.mark_all_read(
+        db.session, enterprise_id=enterprise_id(), user_id=current_user.id
+    )
+    flash(f"已将 {count} 条消息标为已读。", "success")
+    return redirect(url_for("sme.notifications"))
+
+
+@bp.get("/jobs/<job_id>")
+def job_status(job_id: str) -> Any:
+    """Answer the state of a screening job of this enterprise (JSON, for progress polling)."""
+    try:
+        return application_service.job_status(db.session, enterprise_id(), job_id)
+    except NotFound as exc:
+        return {"code": exc.code, "message": exc.message_zh, "message_en": exc.message_en}, 404

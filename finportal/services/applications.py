@@ -1,0 +1,928 @@
+"""Applications from the SME's side: create and submit (idempotent), consents, answer a return,
+withdraw, rate; plus the close helper other roles use.
+
+Every function that takes an ``enterprise_id`` only ever finds that enterprise's records:
+anything else is ``NotFound``, so the ids of other enterprises are not even confirmed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import products
+from finportal import jobs
+from finportal.models import (
+    Application,
+    AuditEvent,
+    Bank,
+    BankDecision,
+    Consent,
+    CreditScore,
+    Job,
+    LoanOutcome,
+    Match,
+    ModelVersion,
+    Product,
+    Rating,
+    Referral,
+    User,
+    utcnow,
+)
+from finportal.services import catalog as catalog_service
+from finportal.services import enterprises as enterprise_service
+from finportal.services.audit import record_event
+from finportal.services.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
+from finportal.services.lifecycle import STATE_LABELS, transition
+from finportal.services.workdays import SHANGHAI
+
+#: What a consent lets the bank see, in plain words (Consent.scope holds the keys).
+SCOPE_LABELS = {
+    "profile": "企业基本信息：名称、统一社会信用代码、成立日期、行业、从业人数、园区与商会",
+    "financials": "经营与财务数据：营业收入、资产负债、利润、纳税及纳税信用等级、社保人数",
+    "credit_record": "融资与信用记录：现有贷款、逾期、诉讼、被执行、行政处罚、信用修复",
+    "score": "本平台的信用评分、等级及主要影响因素，以及本次申请的金额、期限和用途",
+}
+DEFAULT_SCOPE = list(SCOPE_LABELS)
+DEFAULT_CONSENT_DAYS = 365
+MAX_CONSENT_DAYS = 3 * 365
+PURPOSES = {
+    "working_capital": "流动资金周转",
+    "equipment": "购置设备",
+    "research": "研发投入",
+    "renewal": "贷款续贷/转贷",
+    "esop": "员工持股",
+    "other": "其他",
+}
+#: 10 亿元: above any product in the catalogue; larger input is a unit mistake.
+MAX_REQUEST_YUAN = Decimal("1000000000")
+MAX_TERM_MONTHS = 360
+#: Referral states after which the money has gone out: the SME can no longer withdraw.
+DISBURSED_STATES = {"disbursed", "repaid", "overdue_90", "defaulted"}
+OPEN_REFERRAL_STATES = {"sent", "viewed", "info_requested", "approved"}
+WITHDRAWABLE = {"draft", "submitted", "screened", "in_review", "returned", "referred"}
+REQUEST_FIELDS = ("amount", "term_months", "purpose")
+ROLE_LABELS = {
+    "sme": "企业用户",
+    "advisor": "普惠金融顾问",
+    "recommender": "园区/商会",
+    "bank": "合作银行",
+    "admin": "服务中心管理员",
+}
+ACTION_LABELS = {
+    "application.created": "创建申请",
+    "application.draft": "保存草稿",
+    "application.submitted": "提交申请",
+    "application.screened": "自动初筛完成",
+    "application.in_review": "服务中心受理",
+    "application.returned": "退回补充材料",
+    "application.rejected": "未通过",
+    "application.referred": "推荐给银行",
+    "application.withdrawn": "企业撤回",
+    "application.closed": "办结",
+    "application.rated": "企业评价",
+    "consent.granted": "授权银行查看",
+    "consent.withdrawn": "撤回授权",
+    "referral.withdrawn": "推荐随申请撤回",
+}
+
+
+class AmountWan(fields.Field):
+    """A requested amount in 万元, loaded as yuan."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        yuan = enterprise_service.wan_to_yuan(value, max_yuan=MAX_REQUEST_YUAN)
+        if yuan <= 0:
+            raise ValidationError("申请金额须大于 0。")
+        return yuan
+
+
+class ApplicationSchema(Schema):
+    """What the new-application form posts (amount in 万元)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    amount = AmountWan(required=True, error_messages={"required": "请填写申请金额。"})
+    term_months = fields.Integer(
+        required=True,
+        strict=False,
+        validate=validate.Range(
+            min=1, max=MAX_TERM_MONTHS, error=f"期限须为 1 至 {MAX_TERM_MONTHS} 个月。"
+        ),
+        error_messages={"required": "请填写期限。", "invalid": "期限请填整月数。"},
+    )
+    purpose = fields.String(
+        required=True,
+        validate=validate.OneOf(list(PURPOSES), error="请选择贷款用途。"),
+        error_messages={"required": "请选择贷款用途。"},
+    )
+    purpose_note = fields.String(
+        load_default="", validate=validate.Length(max=500, error="说明不超过500字。")
+    )
+    #: "" means "让服务中心匹配" (let the centre match).
+    product_code = fields.String(load_default="")
+    idempotency_key = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{16,64}$", error="表单已失效，请刷新页面。"),
+        error_messages={"required": "表单已失效，请刷新页面。"},
+    )
+    consent_bank_ids = fields.List(
+        fields.Integer(strict=False, error_messages={"invalid": "银行选择有误。"}),
+        load_default=list,
+    )
+    consent_valid_until = fields.Date(
+        load_default=None,
+        allow_none=True,
+        error_messages={"invalid": "请按 年-月-日 填写日期。"},
+    )
+    action = fields.String(load_default="submit", validate=validate.OneOf(["submit", "draft"]))
+
+    @pre_load
+    def _strip(self, data: Any, **kwargs: Any) -> Any:
+        out = {}
+        for key, value in dict(data).items():
+            if isinstance(value, str):
+                value = value.strip()
+                if value == "" and key in ("amount", "term_months", "purpose"):
+                    continue  # reported as required
+                if value == "" and key == "consent_valid_until":
+                    value = None
+            out[key] = value
+        return out
+
+
+class ConsentSchema(Schema):
+    """Consents given on a draft's submit form."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    consent_bank_ids = fields.List(
+        fields.Integer(strict=False, error_messages={"invalid": "银行选择有误。"}),
+        load_default=list,
+    )
+    consent_valid_until = fields.Date(
+        load_default=None,
+        allow_none=True,
+        error_messages={"invalid": "请按 年-月-日 填写日期。"},
+    )
+
+    @pre_load
+    def _blank(self, data: Any, **kwargs: Any) -> Any:
+        out = dict(data)
+        if out.get("consent_valid_until") == "":
+            out["consent_valid_until"] = None
+        return out
+
+
+class RatingSchema(Schema):
+    """The satisfaction rating form."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    stars = fields.Integer(
+        required=True,
+        strict=False,
+        validate=validate.Range(min=1, max=5, error="请选择 1 至 5 星。"),
+        error_messages={"required": "请选择 1 至 5 星。", "invalid": "请选择 1 至 5 星。"},
+    )
+    comment = fields.String(
+        load_default="", validate=validate.Length(max=1000, error="评价内容不超过1000字。")
+    )
+
+
+def today_local() -> date:
+    """Return today's date in Shanghai."""
+    return datetime.now(SHANGHAI).date()
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def get_application(
+    session: Session, enterprise_id: int | None, application_id: int
+) -> Application:
+    """Return one of the enterprise's applications, or raise ``NotFound``."""
+    application = session.get(Application, application_id)
+    if application is None or enterprise_id is None or application.enterprise_id != enterprise_id:
+        raise NotFound("申请不存在。", "No such application.")
+    return application
+
+
+def list_applications(session: Session, enterprise_id: int | None) -> list[Application]:
+    """Return the enterprise's applications, newest first."""
+    return list(
+        session.scalars(
+            select(Application)
+            .where(Application.enterprise_id == enterprise_id)
+            .order_by(Application.id.desc())
+        )
+    )
+
+
+def partner_banks(session: Session) -> list[Bank]:
+    """Return the active partner banks an SME can consent to."""
+    return list(session.scalars(select(Bank).where(Bank.active.is_(True)).order_by(Bank.id)))
+
+
+def selectable_products(session: Session) -> list[dict[str, Any]]:
+    """Return the published products with their amount and term ranges, for the form."""
+    catalog, _versions = catalog_service.current_catalog(session)
+    return [
+        {
+            "code": p.code,
+            "name": p.name_zh,
+            "amount_min": p.amount_min.value,
+            "amount_max": p.amount_max.value,
+            "term_min": int(p.term_min.value),
+            "term_max": int(p.term_max.value),
+            "demo": p.demo,
+        }
+        for p in catalog
+    ]
+
+
+def latest_job(session: Session, application_id: int) -> Job | None:
+    """Return the newest screening job of an application."""
+    return session.scalar(
+        select(Job)
+        .where(
+            Job.object_type == "application",
+            Job.object_id == application_id,
+            Job.kind == "screen_application",
+        )
+        .order_by(Job.created_at.desc(), Job.id)
+        .limit(1)
+    )
+
+
+def job_status(session: Session, enterprise_id: int | None, job_id: str) -> dict[str, Any]:
+    """Return the state of a job of one of the enterprise's applications (else ``NotFound``)."""
+    record = session.get(Job, job_id)
+    application = None
+    if record is not None and record.object_type == "application" and record.object_id:
+        application = session.get(Application, record.object_id)
+    if application is None or application.enterprise_id != enterprise_id or enterprise_id is None:
+        raise NotFound("任务不存在。", "No such job.")
+    assert record is not None
+    labels = {
+        "queued": "排队中",
+        "running": "正在匹配产品并评分",
+        "done": "已完成",
+        "failed": "失败",
+    }
+    return {
+        "id": record.id,
+        "state": record.state,
+        "label": labels.get(record.state, record.state),
+        "done": record.state in ("done", "failed"),
+        "message": record.message,
+        "application_id": application.id,
+        "application_state": application.state,
+        "application_state_label": STATE_LABELS.get(application.state, application.state),
+    }
+
+
+@dataclass
+class TimelineEntry:
+    """One step of an application's history."""
+
+    at: datetime
+    who: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    reason: str
+
+
+def timeline(session: Session, application: Application) -> list[TimelineEntry]:
+    """Return every audited step of the application, its consents and referrals, oldest first."""
+    consent_ids = list(
+        session.scalars(select(Consent.id).where(Consent.application_id == application.id))
+    )
+    referral_ids = list(
+        session.scalars(select(Referral.id).where(Referral.application_id == application.id))
+    )
+    clauses = [(AuditEvent.object_type == "application") & (AuditEvent.object_id == application.id)]
+    if consent_ids:
+        clauses.append(
+            (AuditEvent.object_type == "consent") & AuditEvent.object_id.in_(consent_ids)
+        )
+    if referral_ids:
+        clauses.append(
+            (AuditEvent.object_type == "referral") & AuditEvent.object_id.in_(referral_ids)
+        )
+    events = session.scalars(
+        select(AuditEvent).where(or_(*clauses)).order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    users = {
+        u.id: u
+        for u in session.scalars(
+            select(User).where(User.id.in_({e.actor_id for e in events if e.actor_id}))
+        )
+    }
+    entries = []
+    for event in events:
+        user = users.get(event.actor_id) if event.actor_id else None
+        if user is None:
+            who = "系统"
+        elif user.enterprise_id == application.enterprise_id:
+            who = f"{user.display_name}（本企业）"
+        else:
+            who = f"{user.display_name}（{ROLE_LABELS.get(user.role, user.role)}）"
+        label = ACTION_LABELS.get(event.action)
+        if label is None:
+            label = event.action
+        entries.append(
+            TimelineEntry(
+                at=event.at,
+                who=who,
+                action=label,
+                from_state=event.from_state,
+                to_state=event.to_state,
+                reason=event.reason or "",
+            )
+        )
+    return entries
+
+
+@dataclass
+class BankView:
+    """A referral to one bank with its decisions, as the SME sees it."""
+
+    bank: str
+    product: str
+    state: str
+    sent_at: datetime
+    decisions: list[BankDecision]
+    disbursed: list[LoanOutcome]
+
+
+def application_details(
+    session: Session, enterprise_id: int | None, application_id: int
+) -> dict[str, Any]:
+    """Return everything the application page shows; ``NotFound`` for other enterprises."""
+    application = get_application(session, enterprise_id, application_id)
+    matches = list(
+        session.scalars(
+            select(Match)
+            .where(Match.application_id == application.id)
+            .order_by(Match.eligible.desc(), Match.rank, Match.id)
+        )
+    )
+    score = session.scalar(
+        select(CreditScore)
+        .where(CreditScore.application_id == application.id)
+        .order_by(CreditScore.id.desc())
+        .limit(1)
+    )
+    model = session.get(ModelVersion, score.model_version_id) if score else None
+    consents = list(
+        session.scalars(
+            select(Consent).where(Consent.application_id == application.id).order_by(Consent.id)
+        )
+    )
+    referrals = list(
+        session.scalars(
+            select(Referral).where(Referral.application_id == application.id).order_by(Referral.id)
+        )
+    )
+    banks = []
+    for referral in referrals:
+        decisions = list(
+            session.scalars(
+                select(BankDecision)
+                .where(BankDecision.referral_id == referral.id)
+                .order_by(BankDecision.decided_at, BankDecision.id)
+            )
+        )
+        outcomes = list(
+            session.scalars(
+                select(LoanOutcome)
+                .where(LoanOutcome.referral_id == referral.id)
+                .order_by(LoanOutcome.occurred_on, LoanOutcome.id)
+            )
+        )
+        banks.append(
+            BankView(
+                bank=referral.bank.name_zh,
+                product=referral.product_version.product.name_zh,
+                state=referral.state,
+                sent_at=referral.sent_at,
+                decisions=decisions,
+                disbursed=outcomes,
+            )
+        )
+    rating = session.scalar(select(Rating).where(Rating.application_id == application.id))
+    return {
+        "application": application,
+        "matches": matches,
+        "score": score,
+        "model": model,
+        "consents": consents,
+        "banks": banks,
+        "rating": rating,
+        "job": latest_job(session, application.id),
+        "timeline": timeline(session, application),
+        "can_withdraw": can_withdraw(session, application),
+        "return_fields": return_fields(application),
+    }
+
+
+def return_fields(application: Application) -> list[str]:
+    """Return the fields the centre asked to fix (known fields only), when returned."""
+    if application.state != "returned" or not application.return_request:
+        return []
+    wanted = application.return_request.get("fields") or []
+    known = set(enterprise_service.EDITABLE_FIELDS) | set(REQUEST_FIELDS)
+    return [f for f in wanted if isinstance(f, str) and f in known]
+
+
+def can_withdraw(session: Session, application: Application) -> bool:
+    """Tell whether the SME may still withdraw (a state before disbursal)."""
+    if application.state not in WITHDRAWABLE:
+        return False
+    disbursed = session.scalar(
+        select(Referral.id).where(
+            Referral.application_id == application.id, Referral.state.in_(DISBURSED_STATES)
+        )
+    )
+    return disbursed is None
+
+
+# --- create and submit ------------------------------------------------------------------------
+
+
+def _check_product(session: Session, code: str, amount: Decimal, term: int) -> Product | None:
+    if not code:
+        return None
+    row = session.scalar(select(Product).where(Product.code == code, Product.active.is_(True)))
+    catalog, versions = catalog_service.current_catalog(session)
+    if row is None or code not in versions:
+        raise ValidationFailed(
+            "所选产品不存在或已下架。",
+            "The chosen product does not exist.",
+            fields={"product_code": "所选产品不存在或已下架。"},
+        )
+    product = catalog.get(code)
+    errors = {}
+    low, high = product.amount_min.value, product.amount_max.value
+    if not low <= amount <= high:
+        errors["amount"] = (
+            f"{product.name_zh}的金额须在 {enterprise_service.yuan_to_wan(low)} 至 "
+            f"{enterprise_service.yuan_to_wan(high)} 万元之间。"
+        )
+    tlow, thigh = int(product.term_min.value), int(product.term_max.value)
+    if not tlow <= term <= thigh:
+        errors["term_months"] = f"{product.name_zh}的期限须在 {tlow} 至 {thigh} 个月之间。"
+    if errors:
+        raise ValidationFailed(
+            "请修改标出的内容。", "Please correct the marked fields.", fields=errors
+        )
+    try:
+        products.quote(product, amount, term, catalog_service.current_lpr(session, today_local()))
+    except products.QuoteError as exc:
+        raise ValidationFailed(
+            exc.message_zh, exc.message_en, fields={"amount": exc.message_zh}
+        ) from exc
+    return row
+
+
+def _grant_consents(
+    session: Session,
+    *,
+    actor_id: int | None,
+    application: Application,
+    bank_ids: list[int],
+    valid_until: date | None,
+) -> list[Consent]:
+    """Add a consent per chosen bank (validated); the caller commits."""
+    banks = {b.id: b for b in partner_banks(session)}
+    unknown = [i for i in bank_ids if i not in banks]
+    if unknown:
+        raise ValidationFailed(
+            "所选银行不存在。", "Unknown bank.", fields={"consent_bank_ids": "所选银行不存在。"}
+        )
+    if not bank_ids:
+        return []
+    today = today_local()
+    until = valid_until or today + timedelta(days=DEFAULT_CONSENT_DAYS)
+    if until <= today or until > today + timedelta(days=MAX_CONSENT_DAYS):
+        raise ValidationFailed(
+            "授权有效期须晚于今天且不超过3年。",
+            "Consent must end after today and within 3 years.",
+            fields={"consent_valid_until": "须晚于今天且不超过3年。"},
+        )
+    already = {
+        c.bank_id
+        for c in session.scalars(
+            select(Consent).where(
+                Consent.application_id == application.id, Consent.withdrawn_at.is_(None)
+            )
+        )
+    }
+    granted = []
+    for bank_id in dict.fromkeys(bank_ids):
+        if bank_id in already:
+            continue
+        consent = Consent(
+            enterprise_id=application.enterprise_id,
+            application_id=application.id,
+            bank_id=bank_id,
+            scope=list(DEFAULT_SCOPE),
+            valid_until=until,
+            granted_by_id=actor_id,
+        )
+        session.add(consent)
+        session.flush()
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="consent.granted",
+            object_type="consent",
+            object_id=consent.id,
+            to_state="granted",
+            reason=f"授权{banks[bank_id].name_zh}查看企业信息，有效期至 {until.isoformat()}",
+            data={
+                "application_id": application.id,
+                "bank_id": bank_id,
+                "scope": list(DEFAULT_SCOPE),
+                "valid_until": until.isoformat(),
+            },
+        )
+        granted.append(consent)
+    return granted
+
+
+def _active_consents(session: Session, application: Application) -> list[Consent]:
+    return list(
+        session.scalars(
+            select(Consent).where(
+                Consent.application_id == application.id,
+                Consent.withdrawn_at.is_(None),
+                Consent.valid_until > today_local(),
+            )
+        )
+    )
+
+
+def _submit(
+    session: Session,
+    application: Application,
+    *,
+    actor_id: int | None,
+    reason: str,
+    data: dict[str, Any] | None = None,
+) -> Job:
+    """Move to submitted, commit, and enqueue screening."""
+    if not _active_consents(session, application):
+        raise ValidationFailed(
+            "提交前请至少授权一家合作银行查看贵企业信息（银行只有在授权后才能收到推荐材料）。",
+            "Consent to at least one partner bank before submitting.",
+            fields={"consent_bank_ids": "请至少选择一家银行并授权。"},
+        )
+    transition(session, application, "submitted", actor_id=actor_id, reason=reason, data=data)
+    application.submitted_at = utcnow()
+    session.flush()
+    return jobs.enqueue(
+        session,
+        "screen_application",
+        actor_id=actor_id,
+        object_type="application",
+        object_id=application.id,
+        application_id=application.id,
+    )
+
+
+def create_application(
+    session: Session,
+    *,
+    actor_id: int | None,
+    enterprise_id: int | None,
+    data: dict[str, Any],
+) -> tuple[Application, Job | None]:
+    """Create an application from loaded form data, grant its consents and submit it (commits).
+
+    A second call with the same idempotency key returns the first application unchanged:
+    a double click, the back button or a retry never makes two.
+    """
+    enterprise = enterprise_service.get_enterprise(session, enterprise_id)
+    key = data["idempotency_key"]
+    existing = session.scalar(select(Application).where(Application.idempotency_key == key))
+    if existing is not None:
+        if existing.enterprise_id != enterprise.id:
+            raise Conflict(
+                "表单已失效，请刷新页面后重新填写。", "This form has expired; reload it."
+            )
+        return existing, None
+    if data.get("action") != "draft" and not data.get("consent_bank_ids"):
+        raise ValidationFailed(
+            "提交前请至少授权一家合作银行查看贵企业信息（银行只有在授权后才能收到推荐材料）。",
+            "Consent to at least one partner bank before submitting.",
+            fields={"consent_bank_ids": "请至少选择一家银行并授权。"},
+        )
+    amount, term = data["amount"], data["term_months"]
+    product = _check_product(session, data.get("product_code") or "", amount, term)
+    purpose = data["purpose"]
+    note = (data.get("purpose_note") or "").strip()
+    application = Application(
+        enterprise_id=enterprise.id,
+        created_by_id=actor_id,
+        state="draft",
+        amount=amount,
+        term_months=term,
+        purpose=purpose if not note else f"{purpose}:{note}",
+        product_id=product.id if product else None,
+        idempotency_key=key,
+    )
+    session.add(application)
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request with the same key won the race: answer with its application.
+        session.rollback()
+        existing = session.scalar(select(Application).where(Application.idempotency_key == key))
+        if existing is None or existing.enterprise_id != enterprise.id:
+            raise Conflict("表单已失效，请刷新页面后重新填写。", "This form has expired.") from None
+        return existing, None
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="application.created",
+        object_type="application",
+        object_id=application.id,
+        to_state="draft",
+        data={
+            "amount": str(amount),
+            "term_months": term,
+            "product": data.get("product_code") or None,
+        },
+    )
+    _grant_consents(
+        session,
+        actor_id=actor_id,
+        application=application,
+        bank_ids=data.get("consent_bank_ids") or [],
+        valid_until=data.get("consent_valid_until"),
+    )
+    if data.get("action") == "draft":
+        session.commit()
+        return application, None
+    job = _submit(session, application, actor_id=actor_id, reason="企业提交申请")
+    return application, job
+
+
+def submit_draft(
+    session: Session,
+    *,
+    actor_id: int | None,
+    enterprise_id: int | None,
+    application_id: int,
+    bank_ids: list[int],
+    valid_until: date | None,
+) -> Job | None:
+    """Grant the chosen consents and submit a draft; submitting twice does nothing (commits)."""
+    application = get_application(session, enterprise_id, application_id)
+    if application.state in ("submitted", "screened"):
+        # Already sent by an earlier click: nothing more to do.
+        return None
+    if application.state != "draft":
+        raise InvalidTransition(
+            f"申请当前状态为“{STATE_LABELS[application.state]}”，不能再次提交。",
+            f"An application that is {application.state} cannot be submitted.",
+        )
+    _grant_consents(
+        session,
+        actor_id=actor_id,
+        application=application,
+        bank_ids=bank_ids,
+        valid_until=valid_until,
+    )
+    return _submit(session, application, actor_id=actor_id, reason="企业提交草稿")
+
+
+def resubmit_application(
+    session: Session,
+    *,
+    actor_id: int | None,
+    enterprise_id: int | None,
+    application_id: int,
+    raw: dict[str, Any],
+) -> Job:
+    """Save the fields the centre asked for and send the returned application back (commits)."""
+    application = get_application(session, enterprise_id, application_id)
+    if application.state != "returned":
+        raise InvalidTransition(
+            f"申请当前状态为“{STATE_LABELS[application.state]}”，无需补充材料。",
+            f"An application that is {application.state} cannot be resubmitted.",
+        )
+    wanted = return_fields(application)
+    profile_raw = {
+        k: raw.get(k, [] if k in enterprise_service.LIST_FIELDS else "")
+        for k in wanted
+        if k not in REQUEST_FIELDS
+    }
+    errors: dict[str, str] = {}
+    profile_data: dict[str, Any] = {}
+    if profile_raw:
+        try:
+            profile_data = enterprise_service.validate_profile(profile_raw, partial=True)
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    request_raw = {k: raw.get(k, "") for k in wanted if k in REQUEST_FIELDS}
+    request_data: dict[str, Any] = {}
+    if request_raw:
+        schema = ApplicationSchema(partial=True, only=tuple(request_raw))
+        try:
+            request_data = schema.load(request_raw)
+        except ValidationError as exc:
+            errors.update(enterprise_service._flatten(exc.messages))
+    if not errors and request_data and application.product is not None:
+        try:
+            _check_product(
+                session,
+                application.product.code,
+                request_data.get("amount", application.amount),
+                request_data.get("term_months", application.term_months),
+            )
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(
+            "请修改标出的内容。", "Please correct the marked fields.", fields=errors
+        )
+    changed: list[str] = []
+    if profile_data:
+        enterprise = enterprise_service.get_enterprise(session, enterprise_id)
+        changed = enterprise_service._apply(session, enterprise, profile_data)
+        if changed:
+            record_event(
+                session,
+                actor_id=actor_id,
+                action="enterprise.profile_updated",
+                object_type="enterprise",
+                object_id=enterprise.id,
+                reason=f"补充申请 #{application.id} 所需材料",
+                data={"fields": changed, "via": "return", "application_id": application.id},
+            )
+    for name, value in request_data.items():
+        if getattr(application, name) != value:
+            setattr(application, name, value)
+            changed.append(name)
+    return _submit_again(session, application, actor_id=actor_id, changed=changed)
+
+
+def _submit_again(
+    session: Session, application: Application, *, actor_id: int | None, changed: list[str]
+) -> Job:
+    # The audit event of the resubmission keeps what was asked and what changed.
+    return _submit(
+        session,
+        application,
+        actor_id=actor_id,
+        reason="企业已按要求补充材料并重新提交",
+        data={"return_request": dict(application.return_request or {}), "changed": changed},
+    )
+
+
+# --- withdraw, consents, rating, close ---------------------------------------------------------
+
+
+def withdraw_application(
+    session: Session,
+    *,
+    actor_id: int | None,
+    enterprise_id: int | None,
+    application_id: int,
+    reason: str = "",
+) -> Application:
+    """Withdraw an application before disbursal; its open referrals end with it (commits)."""
+    application = get_application(session, enterprise_id, application_id)
+    if not can_withdraw(session, application):
+        if application.state in WITHDRAWABLE:
+            raise InvalidTransition(
+                "银行已放款，不能再撤回申请。", "The loan is disbursed; it cannot be withdrawn."
+            )
+        raise InvalidTransition(
+            f"申请当前状态为“{STATE_LABELS[application.state]}”，不能撤回。",
+            f"An application that is {application.state} cannot be withdrawn.",
+        )
+    text = (reason or "").strip()[:500] or "企业撤回申请"
+    transition(session, application, "withdrawn", actor_id=actor_id, reason=text)
+    for referral in session.scalars(
+        select(Referral).where(
+            Referral.application_id == application.id, Referral.state.in_(OPEN_REFERRAL_STATES)
+        )
+    ):
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="referral.withdrawn",
+            object_type="referral",
+            object_id=referral.id,
+            from_state=referral.state,
+            to_state="withdrawn",
+            reason="企业撤回申请",
+        )
+        referral.state = "withdrawn"
+    session.commit()
+    return application
+
+
+def withdraw_consent(
+    session: Session, *, actor_id: int | None, enterprise_id: int | None, consent_id: int
+) -> Consent:
+    """Withdraw a consent: from now on no new packet goes to that bank (commits)."""
+    consent = session.get(Consent, consent_id)
+    if consent is None or enterprise_id is None or consent.enterprise_id != enterprise_id:
+        raise NotFound("授权不存在。", "No such consent.")
+    if consent.withdrawn_at is not None:
+        raise InvalidTransition("该授权已撤回。", "This consent is already withdrawn.")
+    consent.withdrawn_at = utcnow()
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="consent.withdrawn",
+        object_type="consent",
+        object_id=consent.id,
+        from_state="granted",
+        to_state="withdrawn",
+        reason=f"撤回对{consent.bank.name_zh}的授权",
+        data={"application_id": consent.application_id, "bank_id": consent.bank_id},
+    )
+    session.commit()
+    return consent
+
+
+def rate_application(
+    session: Session,
+    *,
+    actor_id: int | None,
+    enterprise_id: int | None,
+    application_id: int,
+    stars: int,
+    comment: str = "",
+) -> Rating:
+    """Rate the service of a closed application, once (commits)."""
+    application = get_application(session, enterprise_id, application_id)
+    if application.state != "closed":
+        raise InvalidTransition("申请办结后才能评价。", "Only a closed application can be rated.")
+    if not 1 <= int(stars) <= 5:
+        raise ValidationFailed(
+            "请选择 1 至 5 星。", "Choose 1 to 5 stars.", fields={"stars": "请选择 1 至 5 星。"}
+        )
+    if session.scalar(select(Rating.id).where(Rating.application_id == application.id)):
+        raise Conflict("该申请已评价过。", "This application has already been rated.")
+    rating = Rating(
+        application_id=application.id,
+        enterprise_id=application.enterprise_id,
+        stars=int(stars),
+        comment=(comment or "").strip()[:1000],
+        created_by_id=actor_id,
+    )
+    session.add(rating)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("该申请已评价过。", "This application has already been rated.") from None
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="application.rated",
+        object_type="application",
+        object_id=application.id,
+        reason=f"{int(stars)} 星" + (f"：{rating.comment}" if rating.comment else ""),
+        data={"stars": int(stars)},
+    )
+    session.commit()
+    return rating
+
+
+def close_application(
+    session: Session, *, actor_id: int | None, application_id: int, reason: str = ""
+) -> Application:
+    """Close an application (advisor or system: after rejection, withdrawal or the loan's end).
+
+    Commits. The SME is told and may then rate the service once.
+    """
+    application = session.get(Application, application_id)
+    if application is None:
+        raise NotFound("申请不存在。", "No such application.")
+    transition(session, application, "closed", actor_id=actor_id, reason=reason or "办结")
+    session.commit()
+    return application

@@ -1,0 +1,248 @@
+"""Applications: list, new (with consent), the application page and its actions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from finportal.extensions import db
+from finportal.services import applications as application_service
+from finportal.services import enterprises as enterprise_service
+from finportal.services.errors import Conflict, InvalidTransition, ServiceError, ValidationFailed
+from finportal.web.forms import load_form
+from finportal.web.sme.views import bp, enterprise_id
+
+
+def _form_dict(form: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {k: v for k, v in form.items() if k != "csrf_token"}
+    data["consent_bank_ids"] = form.getlist("consent_bank_ids")
+    return data
+
+
+def _consent_context() -> dict[str, Any]:
+    today = application_service.today_local()
+    return {
+        "banks": application_service.partner_banks(db.session),
+        "scope_labels": application_service.SCOPE_LABELS,
+        "default_valid_until": (
+            today + timedelta(days=application_service.DEFAULT_CONSENT_DAYS)
+        ).isoformat(),
+        "today": today.isoformat(),
+    }
+
+
+@bp.get("/applications")
+def applications() -> Any:
+    """List the enterprise's applications."""
+    items = application_service.list_applications(db.session, enterprise_id())
+    return render_template("sme/applications.html", items=items)
+
+
+@bp.route("/applications/new", methods=["GET", "POST"])
+def new_application() -> Any:
+    """Ask for financing: amount, term, purpose, product or the centre's match, consents."""
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = _form_dict(request.form)
+        data, errors = load_form(application_service.ApplicationSchema(), values)
+        if data is not None:
+            try:
+                application, job = application_service.create_application(
+                    db.session, actor_id=current_user.id, enterprise_id=enterprise_id(), data=data
+                )
+            except ValidationFailed as exc:
+                db.session.rollback()
+                errors = exc.fields or {"_form": exc.message_zh}
+            except Conflict as exc:
+                db.session.rollback()
+                errors = {"_form": exc.message_zh}
+                values["idempotency_key"] = uuid.uuid4().hex
+            else:
+                if application.state == "draft":
+                    flash("草稿已保存，可稍后提交。", "success")
+                elif job is not None:
+                    flash("申请已提交，正在自动匹配产品并评分。", "success")
+                return redirect(url_for("sme.application", application_id=application.id))
+    else:
+        values = {
+            "idempotency_key": uuid.uuid4().hex,
+            "product_code": request.args.get("product", ""),
+            "amount": request.args.get("amount", ""),
+            "term_months": request.args.get("term", ""),
+            "consent_bank_ids": [],
+        }
+    return render_template(
+        "sme/new_application.html",
+        values=values,
+        errors=errors,
+        products=application_service.selectable_products(db.session),
+        purposes=application_service.PURPOSES,
+        **_consent_context(),
+    ), (422 if errors else 200)
+
+
+@bp.get("/applications/<int:application_id>")
+def application(application_id: int) -> Any:
+    """Show an application: progress, result, timeline, return request, consents, banks."""
+    details = application_service.application_details(db.session, enterprise_id(), application_id)
+    return _render_application(details)
+
+
+def _render_application(details: dict[str, Any], status: int = 200, **extra: Any) -> Any:
+    enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
+    values = extra.pop("values", None)
+    if values is None:
+        values = enterprise_service.form_values(enterprise)
+        app_row = details["application"]
+        values.update(
+            amount=enterprise_service.yuan_to_wan(app_row.amount),
+            term_months=str(app_row.term_months),
+            purpose=app_row.purpose.partition(":")[0],
+        )
+    return render_template(
+        "sme/application.html",
+        **details,
+        values=values,
+        errors=extra.pop("errors", {}),
+        kind=enterprise_service.field_kind,
+        unit=enterprise_service.field_unit,
+        hints=enterprise_service.HINTS,
+        certifications=enterprise_service.CERTIFICATION_LABELS,
+        tax_grades=enterprise_service.TAX_GRADE_LABELS,
+        orgs=enterprise_service.organisations(db.session),
+        purposes=application_service.PURPOSES,
+        **_consent_context(),
+        **extra,
+    ), status
+
+
+def _refused(exc: ServiceError, application_id: int) -> Any:
+    db.session.rollback()
+    flash(exc.message_zh, "danger")
+    return redirect(url_for("sme.application", application_id=application_id))
+
+
+@bp.post("/applications/<int:application_id>/submit")
+def submit_application(application_id: int) -> Any:
+    """Submit a draft with the consents ticked on its page."""
+    data, errors = load_form(application_service.ConsentSchema(), _form_dict(request.form))
+    if data is None:
+        details = application_service.application_details(
+            db.session, enterprise_id(), application_id
+        )
+        return _render_application(details, 422, errors=errors)
+    try:
+        application_service.submit_draft(
+            db.session,
+            actor_id=current_user.id,
+            enterprise_id=enterprise_id(),
+            application_id=application_id,
+            bank_ids=data["consent_bank_ids"],
+            valid_until=data["consent_valid_until"],
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        details = application_service.application_details(
+            db.session, enterprise_id(), application_id
+        )
+        return _render_application(details, 422, errors=exc.fields or {"_form": exc.message_zh})
+    except (InvalidTransition, Conflict) as exc:
+        return _refused(exc, application_id)
+    flash("申请已提交，正在自动匹配产品并评分。", "success")
+    return redirect(url_for("sme.application", application_id=application_id))
+
+
+@bp.post("/applications/<int:application_id>/resubmit")
+def resubmit_application(application_id: int) -> Any:
+    """Save the fields the centre asked for and resubmit the returned application."""
+    raw: dict[str, Any] = {}
+    for key in request.form:
+        if key in enterprise_service.LIST_FIELDS:
+            raw[key] = request.form.getlist(key)
+        elif key != "csrf_token":
+            raw[key] = request.form.get(key)
+    try:
+        application_service.resubmit_application(
+            db.session,
+            actor_id=current_user.id,
+            enterprise_id=enterprise_id(),
+            application_id=application_id,
+            raw=raw,
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        details = application_service.application_details(
+            db.session, enterprise_id(), application_id
+        )
+        enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
+        values = {**enterprise_service.form_values(enterprise), **raw}
+        return _render_application(details, 422, errors=exc.fields, values=values)
+    except (InvalidTransition, Conflict) as exc:
+        return _refused(exc, application_id)
+    flash("已重新提交，正在重新匹配产品并评分。", "success")
+    return redirect(url_for("sme.application", application_id=application_id))
+
+
+@bp.post("/applications/<int:application_id>/withdraw")
+def withdraw_application(application_id: int) -> Any:
+    """Withdraw the application (any time before disbursal)."""
+    try:
+        application_service.withdraw_application(
+            db.session,
+            actor_id=current_user.id,
+            enterprise_id=enterprise_id(),
+            application_id=application_id,
+            reason=request.form.get("reason", ""),
+        )
+    except (InvalidTransition, Conflict) as exc:
+        return _refused(exc, application_id)
+    flash("申请已撤回。", "success")
+    return redirect(url_for("sme.application", application_id=application_id))
+
+
+@bp.post("/consents/<int:consent_id>/withdraw")
+def withdraw_consent(consent_id: int) -> Any:
+    """Withdraw one consent given to a bank."""
+    try:
+        consent = application_service.withdraw_consent(
+            db.session,
+            actor_id=current_user.id,
+            enterprise_id=enterprise_id(),
+            consent_id=consent_id,
+        )
+    except InvalidTransition as exc:
+        db.session.rollback()
+        flash(exc.message_zh, "danger")
+        return redirect(url_for("sme.applications"))
+    flash(f"已撤回对{consent.bank.name_zh}的授权。", "success")
+    if consent.application_id:
+        return redirect(url_for("sme.application", application_id=consent.application_id))
+    return redirect(url_for("sme.applications"))
+
+
+@bp.post("/applications/<int:application_id>/rating")
+def rate_application(application_id: int) -> Any:
+    """Rate the service of a closed application, once."""
+    data, errors = load_form(application_service.RatingSchema(), request.form)
+    if data is None:
+        details = application_service.application_details(
+            db.session, enterprise_id(), application_id
+        )
+        return _render_application(details, 422, errors=errors, rating_values=dict(request.form))
+    try:
+        application_service.rate_application(
+            db.session,
+            actor_id=current_user.id,
+            enterprise_id=enterprise_id(),
+            application_id=application_id,
+            stars=data["stars"],
+            comment=data["comment"],
+        )
+    except (InvalidTransition, Conflict) as exc:
+        return _refused(exc, application_id)
+    flash("感谢您的评价！", "success")
+    return redirect(url_for("sme.application", application_id=application_id))

@@ -1,0 +1,195 @@
+"""The enterprise profile, its Excel template and import, and the matched products."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from marshmallow import Schema, ValidationError, fields, validate
+
+from finportal.extensions import db
+from finportal.services import enterprises as enterprise_service
+from finportal.services.applications import MAX_REQUEST_YUAN, MAX_TERM_MONTHS
+from finportal.services.errors import ValidationFailed
+from finportal.web.sme.views import bp, enterprise_id
+
+
+def _raw_profile(form: Any) -> dict[str, Any]:
+    """Read the posted profile, keeping the multi-choice fields as lists."""
+    raw: dict[str, Any] = {}
+    for name in enterprise_service.EDITABLE_FIELDS:
+        if name in enterprise_service.LIST_FIELDS:
+            raw[name] = form.getlist(name)
+        elif name in form:
+            raw[name] = form.get(name)
+    return raw
+
+
+def _render_profile(
+    values: dict[str, Any], errors: dict[str, str], status: int = 200, **extra: Any
+) -> Any:
+    enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
+    return (
+        render_template(
+            "sme/profile.html",
+            enterprise=enterprise,
+            values=values,
+            errors=errors,
+            groups=enterprise_service.PROFILE_GROUPS,
+            kind=enterprise_service.field_kind,
+            unit=enterprise_service.field_unit,
+            hints=enterprise_service.HINTS,
+            certifications=enterprise_service.CERTIFICATION_LABELS,
+            tax_grades=enterprise_service.TAX_GRADE_LABELS,
+            orgs=enterprise_service.organisations(db.session),
+            size=enterprise_service.size_class_of(enterprise),
+            completeness=enterprise_service.completeness(db.session, enterprise),
+            import_limit_kb=enterprise_service.IMPORT_MAX_BYTES // 1024,
+            **extra,
+        ),
+        status,
+    )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile() -> Any:
+    """Show and save the enterprise profile, grouped as a finance officer reads it."""
+    enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
+    if request.method == "GET":
+        return _render_profile(enterprise_service.form_values(enterprise), {})
+    raw = _raw_profile(request.form)
+    values = {**raw, "uscc": enterprise.uscc}
+    try:
+        data = enterprise_service.validate_profile(raw)
+        changed = enterprise_service.update_profile(
+            db.session, actor_id=current_user.id, enterprise_id=enterprise.id, data=data
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _render_profile(values, exc.fields or {"_form": exc.message_zh}, 422)
+    flash(
+        f"企业信息已保存（更新 {len(changed)} 项）。" if changed else "企业信息没有变化。",
+        "success",
+    )
+    return redirect(url_for("sme.profile"))
+
+
+@bp.get("/profile/template.xlsx")
+def profile_template() -> Any:
+    """Download the Excel template, filled with the profile as it stands."""
+    content = enterprise_service.excel_template(db.session, enterprise_id())
+    import io
+
+    return send_file(
+        io.BytesIO(content),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name="enterprise-profile-template.xlsx",
+    )
+
+
+@bp.post("/profile/import")
+def profile_import() -> Any:
+    """Import the profile from an uploaded template; report every bad row and cell."""
+    upload = request.files.get("file")
+    enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
+    values = enterprise_service.form_values(enterprise)
+    if upload is None or not upload.filename:
+        return _render_profile(
+            values,
+            {},
+            422,
+            import_problems=[
+                enterprise_service.ImportProblem(None, None, None, "请选择要上传的 .xlsx 文件。")
+            ],
+        )
+    content = upload.stream.read(enterprise_service.IMPORT_MAX_BYTES + 1)
+    try:
+        changed = enterprise_service.import_profile(
+            db.session,
+            actor_id=current_user.id,
+            enterprise_id=enterprise.id,
+            filename=upload.filename,
+            content=content,
+        )
+    except enterprise_service.ImportFailed as exc:
+        db.session.rollback()
+        return _render_profile(
+            values, {}, 422, import_problems=exc.problems, import_message=exc.message_zh
+        )
+    flash(f"Excel 导入成功，更新 {len(changed)} 项。", "success")
+    return redirect(url_for("sme.profile"))
+
+
+class MatchQuery(Schema):
+    """The amount (万元) and term the SME types in to compare net costs."""
+
+    amount = fields.Decimal(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(
+            min=0,
+            min_inclusive=False,
+            max=MAX_REQUEST_YUAN / 10000,
+            error=f"金额须大于0且不超过 {MAX_REQUEST_YUAN / 10000:,.0f} 万元。",
+        ),
+        error_messages={
+            "invalid": "请输入数字（单位：万元）。",
+            "special": "请输入数字（单位：万元）。",
+        },
+    )
+    term = fields.Integer(
+        allow_none=True,
+        load_default=None,
+        strict=False,
+        validate=validate.Range(
+            min=1, max=MAX_TERM_MONTHS, error=f"期限须为 1 至 {MAX_TERM_MONTHS} 个月。"
+        ),
+        error_messages={"invalid": "期限请填整月数。"},
+    )
+
+
+@bp.get("/matches")
+def matches() -> Any:
+    """Show every product: eligible ones ranked by net cost with quotes, the others with reasons."""
+    raw = {k: v.strip() for k, v in request.args.items() if k in ("amount", "term") and v.strip()}
+    errors: dict[str, str] = {}
+    query: dict[str, Any] = {}
+    try:
+        query = MatchQuery().load(raw)
+    except ValidationError as exc:
+        errors = enterprise_service._flatten(exc.messages)
+    amount = query.get("amount")
+    yuan_amount = None
+    if amount is not None:
+        try:
+            yuan_amount = enterprise_service.wan_to_yuan(amount, max_yuan=MAX_REQUEST_YUAN)
+        except ValidationError as exc:
+            errors["amount"] = "；".join(str(m) for m in exc.messages)
+    term = query.get("term")
+    results = enterprise_service.match_products(
+        db.session,
+        enterprise_id(),
+        amount=yuan_amount if not errors else None,
+        term_months=term if not errors else None,
+    )
+    eligible = [r for r in results if r.eligible]
+    compare = bool(not errors and yuan_amount is not None and term is not None)
+    ranked = sorted(
+        (r for r in eligible if r.quote is not None),
+        key=lambda r: (r.quote.net_cost, r.quote.net_annual_cost_rate),  # type: ignore[union-attr]
+    )
+    enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
+    return render_template(
+        "sme/matches.html",
+        results=results,
+        eligible=eligible,
+        others=[r for r in results if not r.eligible],
+        ranked=ranked,
+        compare=compare,
+        values=raw,
+        errors=errors,
+        size=enterprise_service.size_class_of(enterprise),
+        completeness=enterprise_service.completeness(db.session, enterprise),
+    ), (422 if errors else 200)

@@ -1,0 +1,337 @@
+"""The profile: validation in Chinese, 万元 to yuan, size class, completeness, matches, Excel."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from finportal.models import AuditEvent, Park
+from finportal.services import enterprises
+from finportal.services.errors import NotFound, ValidationFailed
+
+pytestmark = pytest.mark.db
+
+
+def _full(**overrides):
+    data = {"name": "上海测试有限公司", "revenue_last_year": "3000", "employees": "60"}
+    data.update(overrides)
+    return data
+
+
+def test_money_is_typed_in_wan_and_stored_in_yuan():
+    data = enterprises.validate_profile(
+        _full(revenue_last_year="1,234.5678", net_profit_last_year="-12.5", total_assets="0")
+    )
+    assert data["revenue_last_year"] == Decimal("12345678.00")
+    assert data["net_profit_last_year"] == Decimal("-125000.00")
+    assert data["total_assets"] == Decimal("0.00")
+    assert data["revenue_prev_year"] is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("revenue_last_year", "-1", "不能为负数"),
+        ("revenue_last_year", "1000000000000000", "数值过大"),
+        ("revenue_last_year", "三千万", "请输入数字"),
+        ("revenue_last_year", "NaN", "请输入数字"),
+        ("revenue_last_year", "1.0000001", "最多保留6位小数"),
+        ("employees", "六十", "请输入整数"),
+        ("employees", "12.5", "请输入整数"),
+        ("employees", "-1", "0 至"),
+        ("employees", "1000000000000000", "0 至"),
+        ("registered_on", "2020/13/45", "年-月-日"),
+        ("registered_on", "2999-01-01", "不能晚于今天"),
+        ("district_code", "31011", "6位数字"),
+        ("industry_code", "C39", "2位行业大类代码"),
+        ("industry_code", "99", "2位行业大类代码"),
+        ("tax_credit_grade", "E", "A、B、M、C 或 D"),
+        ("has_bank_loan_history", "也许", "是"),
+        ("certifications", ["tech_sme", "nobel"], "未知的资质"),
+        ("name", "", "企业名称"),
+        ("name", "名" * 201, "1-200字"),
+    ],
+)
+def test_bad_input_gets_a_chinese_message_beside_the_field(field, value, message):
+    with pytest.raises(ValidationFailed) as info:
+        enterprises.validate_profile(_full(**{field: value}))
+    assert message in info.value.fields[field], info.value.fields
+
+
+def test_cross_field_checks():
+    with pytest.raises(ValidationFailed) as info:
+        enterprises.validate_profile(
+            _full(
+                employees="10",
+                social_insured_employees="11",
+                overdue_count_24m="0",
+                max_overdue_days_24m="30",
+            )
+        )
+    assert set(info.value.fields) == {"social_insured_employees", "max_overdue_days_24m"}
+
+
+def test_update_profile_audits_what_changed(db_session, sme):
+    park = db_session.scalar(select(Park)) or Park(code="p-test", name_zh="测试园区")
+    db_session.add(park)
+    db_session.commit()
+    enterprise = sme.enterprise
+    values = enterprises.form_values(enterprise)
+    values.update(revenue_last_year="4000", park_codes=[park.code], name="<b>新名称</b>")
+    data = enterprises.validate_profile({k: v for k, v in values.items() if k != "uscc"})
+    changed = enterprises.update_profile(
+        db_session, actor_id=sme.id, enterprise_id=enterprise.id, data=data
+    )
+    assert set(changed) == {"revenue_last_year", "park_codes", "name"}
+    assert enterprise.revenue_last_year == Decimal("40000000.00")
+    assert enterprise.name == "<b>新名称</b>"
+    assert [m.park_id for m in enterprise.memberships] == [park.id]
+    event = db_session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "enterprise.profile_updated")
+    )
+    assert (event.object_id, event.actor_id) == (enterprise.id, sme.id)
+    assert set(event.data["fields"]) == set(changed)
+    # Saving the same values again changes nothing and records nothing.
+    assert (
+        enterprises.update_profile(
+            db_session, actor_id=sme.id, enterprise_id=enterprise.id, data=data
+        )
+        == []
+    )
+
+
+def test_unknown_park_is_refused(db_session, sme):
+    data = enterprises.validate_profile(_full(park_codes=["no-such-park"]))
+    with pytest.raises(ValidationFailed) as info:
+        enterprises.update_profile(
+            db_session, actor_id=sme.id, enterprise_id=sme.enterprise_id, data=data
+        )
+    assert "no-such-park" in info.value.fields["park_codes"]
+
+
+def test_no_enterprise_is_not_found(db_session):
+    with pytest.raises(NotFound):
+        enterprises.get_enterprise(db_session, None)
+    with pytest.raises(NotFound):
+        enterprises.get_enterprise(db_session, 987654)
+
+
+def test_size_class_with_its_rule(create_enterprise):
+    # 软件和信息技术服务业: small >= 10 staff and >= 50 万元, medium >= 100 staff and >= 1000 万元.
+    small = enterprises.size_class_of(create_enterprise(industry_code="65", employees=60))
+    assert small["code"] == "small"
+    assert small["label"] == "小型企业"
+    assert "软件和信息技术服务业" in small["rule"]
+    unknown = enterprises.size_class_of(create_enterprise(industry_code=None))
+    assert unknown["code"] is None
+    assert "行业" in unknown["rule"]
+
+
+def test_completeness_names_the_products_a_missing_field_blocks(
+    db_session, create_enterprise, published_catalog
+):
+    full = enterprises.completeness(db_session, create_enterprise())
+    assert full.percent == 100
+    assert full.missing == []
+    partial = enterprises.completeness(
+        db_session, create_enterprise(tax_credit_grade=None, registered_on=None)
+    )
+    assert partial.percent < 100
+    assert {"tax_credit_grade", "registered_on"} <= set(partial.missing)
+    assert "信易贷" in partial.blocking["tax_credit_grade"]
+    assert "创业担保贷款" in partial.blocking["registered_on"]
+
+
+def test_matches_rank_eligible_by_net_cost_and_explain_the_rest(
+    db_session, create_enterprise, published_catalog
+):
+    enterprise = create_enterprise()
+    results = enterprises.match_products(db_session, enterprise.id)
+    eligible = [r for r in results if r.eligible]
+    others = [r for r in results if not r.eligible]
+    assert eligible and others
+    assert results[: len(eligible)] == eligible, "eligible first"
+    rates = [r.quote.net_annual_cost_rate for r in eligible if r.quote]
+    assert rates == sorted(rates)
+    assert all(r.failed or r.unknown for r in others)
+    typed = enterprises.match_products(
+        db_session, enterprise.id, amount=Decimal("2000000.00"), term_months=12
+    )
+    quoted = [r for r in typed if r.eligible and r.quote]
+    assert quoted
+    assert all(r.quote.amount == Decimal("2000000.00") for r in quoted)
+    assert all(r.quote.term_months == 12 for r in quoted)
+
+
+# --- Excel ----------------------------------------------------------------------------------
+
+
+def _sheet_rows(content):
+    sheet = load_workbook(io.BytesIO(content))[enterprises.IMPORT_SHEET]
+    return sheet
+
+
+def _edited(content, changes):
+    book = load_workbook(io.BytesIO(content))
+    sheet = book[enterprises.IMPORT_SHEET]
+    rows = {sheet.cell(row=r, column=1).value: r for r in range(2, sheet.max_row + 1)}
+    for key, value in changes.items():
+        if key.startswith("+"):
+            sheet.append([key[1:], "", "", value])
+        else:
+            sheet.cell(row=rows[key], column=4).value = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue(), rows
+
+
+def test_template_holds_every_editable_field_with_current_values(db_session, sme):
+    content = enterprises.excel_template(db_session, sme.enterprise_id)
+    sheet = _sheet_rows(content)
+    assert tuple(c.value for c in sheet[1]) == enterprises.HEADER
+    keys = [sheet.cell(row=r, column=1).value for r in range(2, sheet.max_row + 1)]
+    assert keys == list(enterprises.EDITABLE_FIELDS)
+    values = {
+        sheet.cell(row=r, column=1).value: sheet.cell(row=r, column=4).value
+        for r in range(2, sheet.max_row + 1)
+    }
+    assert values["revenue_last_year"] == "3000"  # 30,000,000 yuan in 万元
+    assert values["certifications"] == "科技型中小企业，高新技术企业"
+    assert values["serious_bad_credit_24m"] == "否"
+
+
+def test_import_saves_a_valid_file(db_session, sme):
+    content = enterprises.excel_template(db_session, sme.enterprise_id)
+    edited, _rows = _edited(
+        content,
+        {
+            "revenue_last_year": 4500.5,
+            "employees": 80,
+            "tax_credit_grade": "B",
+            "certifications": "专精特新企业",
+            "has_bank_loan_history": "是",
+            "trademarks": None,
+        },
+    )
+    changed = enterprises.import_profile(
+        db_session,
+        actor_id=sme.id,
+        enterprise_id=sme.enterprise_id,
+        filename="资料.xlsx",
+        content=edited,
+    )
+    enterprise = sme.enterprise
+    assert enterprise.revenue_last_year == Decimal("45005000.00")
+    assert enterprise.employees == 80
+    assert enterprise.tax_credit_grade == "B"
+    assert enterprise.certifications == ["specialized"]
+    assert enterprise.has_bank_loan_history is True
+    assert enterprise.trademarks == 2, "a blank cell keeps what was there"
+    assert {"revenue_last_year", "employees", "tax_credit_grade", "certifications"} <= set(changed)
+    assert db_session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "enterprise.profile_imported")
+    )
+
+
+def test_broken_rows_are_reported_by_row_and_cell_and_nothing_is_saved(db_session, sme):
+    content = enterprises.excel_template(db_session, sme.enterprise_id)
+    edited, rows = _edited(
+        content,
+        {
+            "revenue_last_year": "很多",
+            "employees": -5,
+            "registered_on": "昨天",
+            "tax_credit_grade": "Z",
+            "total_assets": 9000,
+            "+no_such_field": "1",
+        },
+    )
+    # A duplicate of a field already in the file.
+    book = load_workbook(io.BytesIO(edited))
+    book[enterprises.IMPORT_SHEET].append(["employees", "", "", 10])
+    out = io.BytesIO()
+    book.save(out)
+    before = (sme.enterprise.total_assets, sme.enterprise.employees)
+    with pytest.raises(enterprises.ImportFailed) as info:
+        enterprises.import_profile(
+            db_session,
+            actor_id=sme.id,
+            enterprise_id=sme.enterprise_id,
+            filename="profile.xlsx",
+            content=out.getvalue(),
+        )
+    problems = {(p.row, p.column): p for p in info.value.problems}
+    assert "请输入数字" in problems[(rows["revenue_last_year"], "D")].message
+    assert "上年营业收入" in problems[(rows["revenue_last_year"], "D")].message
+    assert (rows["employees"], "D") in problems
+    assert (rows["registered_on"], "D") in problems
+    assert (rows["tax_credit_grade"], "D") in problems
+    assert any(p.column == "A" and "no_such_field" in p.message for p in info.value.problems)
+    assert any(p.column == "A" and "重复" in p.message for p in info.value.problems)
+    assert "未保存" in info.value.message_zh
+    db_session.rollback()
+    db_session.refresh(sme.enterprise)
+    assert (sme.enterprise.total_assets, sme.enterprise.employees) == before
+    assert not db_session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.object_type == "enterprise", AuditEvent.action.like("enterprise.profile_%")
+        )
+    )
+
+
+def _workbook_bytes(rows, title=enterprises.IMPORT_SHEET):
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "message"),
+    [
+        ("profile.csv", b"name,revenue\nx,1\n", ".xlsx"),
+        ("profile.xls", b"\xd0\xcf\x11\xe0" + b"0" * 100, ".xlsx"),
+        ("profile.xlsx", b"this is not a spreadsheet", "不是有效的 Excel"),
+        ("profile.xlsx", b"PK\x03\x04broken zip", "不是有效的 Excel"),
+        ("profile.xlsx", b"PK" + b"0" * (enterprises.IMPORT_MAX_BYTES + 10), "太大"),
+        ("profile.xlsx", b"", "不是有效的 Excel"),
+    ],
+)
+def test_files_that_are_not_the_template_are_refused(db_session, sme, filename, content, message):
+    with pytest.raises(enterprises.ImportFailed) as info:
+        enterprises.import_profile(
+            db_session,
+            actor_id=sme.id,
+            enterprise_id=sme.enterprise_id,
+            filename=filename,
+            content=content,
+        )
+    assert message in info.value.problems[0].message
+
+
+def test_a_workbook_without_the_template_layout_is_refused(db_session, sme):
+    cases = [
+        (_workbook_bytes([["a", "b"]], title="Sheet"), "找不到工作表"),
+        (_workbook_bytes([["名称", "金额"], ["x", 1]]), "表头"),
+        (_workbook_bytes([list(enterprises.HEADER)]), "没有填写任何内容"),
+    ]
+    for content, message in cases:
+        with pytest.raises(enterprises.ImportFailed) as info:
+            enterprises.import_profile(
+                db_session,
+                actor_id=sme.id,
+                enterprise_id=sme.enterprise_id,
+                filename="x.xlsx",
+                content=content,
+            )
+        assert message in info.value.problems[0].message
