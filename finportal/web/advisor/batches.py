@@ -1,3 +1,268 @@
-"""Advisor pages: batches (routes are added to the advisor blueprint)."""
+"""Advisor pages: batches (批次) — open one, check its members, submit it, download its packet."""
 
-from finportal.web.advisor.views import bp  # noqa: F401
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from finportal.extensions import db
+from finportal.models import Bank, Chamber, Park
+from finportal.services import batches as batch_service
+from finportal.services.errors import ServiceError
+from finportal.services.exports import XLSX_MIMETYPE, table_to_xlsx
+from finportal.services.workdays import SHANGHAI
+from finportal.web.advisor.views import bp
+from finportal.web.forms import load_form
+
+
+@bp.app_template_filter("fp_wan")
+def fp_wan(value: Any) -> str:
+    """Format yuan as 万元 with two decimals."""
+    if value is None or value == "":
+        return "—"
+    return f"{Decimal(str(value)) / Decimal(10000):,.2f}"
+
+
+@bp.app_template_filter("fp_pct")
+def fp_pct(value: Any, digits: int = 1) -> str:
+    """Format a fraction as a percentage."""
+    if value is None:
+        return "—"
+    return f"{float(value) * 100:.{digits}f}%"
+
+
+@bp.app_template_filter("fp_time")
+def fp_time(value: datetime | None) -> str:
+    """Format a timestamp in Shanghai time."""
+    if value is None:
+        return "—"
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.app_context_processor
+def _batch_labels() -> dict[str, Any]:
+    return {
+        "BATCH_STATE_LABELS": batch_service.BATCH_STATE_LABELS,
+        "MEMBER_STATE_LABELS": batch_service.MEMBER_STATE_LABELS,
+        "FILING_LABELS": batch_service.FILING_LABELS,
+    }
+
+
+class BatchForm(Schema):
+    """The new-batch form."""
+
+    name = fields.String(
+        required=True,
+        validate=validate.Length(1, 200),
+        error_messages={"required": "请填写批次名称"},
+    )
+    organiser = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^(park|chamber):\d{1,9}$", error="请选择园区或商会"),
+        error_messages={"required": "请选择园区或商会"},
+    )
+    bank_id = fields.Integer(
+        required=True, error_messages={"required": "请选择银行", "invalid": "请选择银行"}
+    )
+    quota_wan = fields.Decimal(
+        required=True,
+        places=2,
+        allow_nan=False,
+        validate=validate.Range(
+            min=Decimal("0.01"), max=Decimal("1000000"), error="请填写 0.01 至 1,000,000 万元"
+        ),
+        error_messages={"required": "请填写批次总额度", "invalid": "请填写数字"},
+    )
+
+
+def _choices() -> dict[str, Any]:
+    session = db.session
+    return {
+        "banks": session.scalars(
+            select(Bank).where(Bank.active.is_(True)).order_by(Bank.code)
+        ).all(),
+        "parks": session.scalars(
+            select(Park).where(Park.active.is_(True)).order_by(Park.code)
+        ).all(),
+        "chambers": session.scalars(
+            select(Chamber).where(Chamber.active.is_(True)).order_by(Chamber.code)
+        ).all(),
+    }
+
+
+def _render_list(values: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
+    items = batch_service.list_batches(db.session)
+    return (
+        render_template(
+            "advisor/batches/list.html",
+            batches=items,
+            quota={b.id: batch_service.quota_use(b) for b in items},
+            organiser_name=batch_service.organiser_name,
+            values=values,
+            errors=errors,
+            **_choices(),
+        ),
+        status,
+    )
+
+
+@bp.get("/batches/")
+def batches() -> Any:
+    """List batches and offer the form for a new one."""
+    return _render_list({}, {})
+
+
+@bp.post("/batches/")
+def create_batch() -> Any:
+    """Open a new batch."""
+    data, errors = load_form(BatchForm(), request.form)
+    if data is None:
+        return _render_list(request.form, errors, 422)
+    kind, org_id = data["organiser"].split(":")
+    try:
+        batch = batch_service.create_batch(
+            db.session,
+            actor_id=current_user.id,
+            name=data["name"],
+            bank_id=data["bank_id"],
+            quota_total=data["quota_wan"] * 10000,
+            park_id=int(org_id) if kind == "park" else None,
+            chamber_id=int(org_id) if kind == "chamber" else None,
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        return _render_list(request.form, {**exc.fields, "_form": exc.message_zh}, exc.status)
+    flash(f"已创建批次 {batch.code}。", "success")
+    return redirect(url_for("advisor.batch_detail", batch_id=batch.id))
+
+
+@bp.get("/batches/<int:batch_id>")
+def batch_detail(batch_id: int) -> Any:
+    """Show a batch: quota, members by state, check results and actions."""
+    batch = batch_service.get_batch(db.session, batch_id)
+    return render_template(
+        "advisor/batches/detail.html",
+        batch=batch,
+        use=batch_service.quota_use(batch),
+        organiser=batch_service.organiser_name(batch),
+    )
+
+
+def _act(batch_id: int, action: Any, success: str) -> Any:
+    try:
+        action()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message_zh, "danger")
+    else:
+        flash(success, "success")
+    return redirect(url_for("advisor.batch_detail", batch_id=batch_id))
+
+
+@bp.post("/batches/<int:batch_id>/members/<int:member_id>/check")
+def check_member(batch_id: int, member_id: int) -> Any:
+    """Check one member's eligibility and consent."""
+    member = batch_service.get_member(db.session, batch_id, member_id)
+    return _act(
+        batch_id,
+        lambda: batch_service.check_member(db.session, member.id, actor_id=current_user.id),
+        "已核验。",
+    )
+
+
+@bp.post("/batches/<int:batch_id>/members/<int:member_id>/withdraw")
+def withdraw_member(batch_id: int, member_id: int) -> Any:
+    """Take a member out of the batch (e.g. it failed the check)."""
+    member = batch_service.get_member(db.session, batch_id, member_id)
+    reason = request.form.get("reason", "")[:2000]
+    return _act(
+        batch_id,
+        lambda: batch_service.withdraw_member(
+            db.session, member.id, actor_id=current_user.id, reason=reason or "顾问移出批次"
+        ),
+        "已移出批次。",
+    )
+
+
+@bp.post("/batches/<int:batch_id>/check")
+def check_batch(batch_id: int) -> Any:
+    """Check every member not yet submitted."""
+    return _act(
+        batch_id,
+        lambda: batch_service.check_all_members(db.session, batch_id, actor_id=current_user.id),
+        "已核验全部成员。",
+    )
+
+
+@bp.post("/batches/<int:batch_id>/submit")
+def submit_batch(batch_id: int) -> Any:
+    """Submit the batch to its bank."""
+    return _act(
+        batch_id,
+        lambda: batch_service.submit_batch(db.session, batch_id, actor_id=current_user.id),
+        "批次已提交银行。",
+    )
+
+
+@bp.get("/batches/<int:batch_id>/packet.pdf")
+def batch_packet(batch_id: int) -> Any:
+    """Download the batch packet (cover table and every member's packet, one PDF)."""
+    batch = batch_service.get_batch(db.session, batch_id)
+    try:
+        pdf = batch_service.batch_packet(db.session, batch.id, actor_id=current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message_zh, "danger")
+        return redirect(url_for("advisor.batch_detail", batch_id=batch_id))
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="batch-{batch.code}.pdf"'},
+    )
+
+
+def member_rows(batch: Any) -> tuple[list[str], list[list[Any]]]:
+    """Return the member table of a batch (columns, rows), as pages and exports show it."""
+    columns = [
+        "企业名称",
+        "统一社会信用代码",
+        "状态",
+        "申请金额（万元）",
+        "批准金额（万元）",
+        "推荐说明",
+        "核验结果",
+    ]
+    rows = []
+    for m in batch.members:
+        check = m.check_result or {}
+        rows.append(
+            [
+                m.enterprise.name,
+                m.enterprise.uscc,
+                batch_service.MEMBER_STATE_LABELS.get(m.state, m.state),
+                None if m.requested_amount is None else m.requested_amount / 10000,
+                None if m.approved_amount is None else m.approved_amount / 10000,
+                m.note,
+                "" if not check else ("通过" if check.get("passed") else "未通过"),
+            ]
+        )
+    return columns, rows
+
+
+@bp.get("/batches/<int:batch_id>/members.xlsx")
+def batch_members_xlsx(batch_id: int) -> Any:
+    """Export the batch's member table to Excel."""
+    batch = batch_service.get_batch(db.session, batch_id)
+    columns, rows = member_rows(batch)
+    data = table_to_xlsx(f"批次成员 {batch.code}", columns, rows)
+    return Response(
+        data,
+        mimetype=XLSX_MIMETYPE,
+        headers={"Content-Disposition": f'attachment; filename="batch-{batch.code}-members.xlsx"'},
+    )

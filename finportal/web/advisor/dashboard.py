@@ -1,3 +1,73 @@
-"""Advisor pages: dashboard (routes are added to the advisor blueprint)."""
+"""Advisor pages: the centre's dashboard (数据看板), with an Excel export of every table."""
 
-from finportal.web.advisor.views import bp  # noqa: F401
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, render_template
+from markupsafe import Markup
+
+from finportal import charts
+from finportal.extensions import db
+from finportal.services.dashboard import build_dashboard
+from finportal.services.exports import XLSX_MIMETYPE, table_to_xlsx
+from finportal.web.advisor.views import bp
+
+
+def _charts(board: Any) -> dict[str, Markup]:
+    out: dict[str, Markup] = {}
+    # charts.* escape every label themselves.
+    out["funnel"] = Markup(charts.funnel(board.funnel, title="办理漏斗", width=560))  # noqa: S704
+    if board.score_bins:
+        out["scores"] = Markup(  # noqa: S704
+            charts.histogram(board.score_bins, title="信用评分分布", width=560, height=200)
+        )
+    rates = [
+        (row[0], row[5] * 100)
+        for row in board.tables["approval_by_bank"].rows
+        if row[5] is not None
+    ]
+    if rates:
+        out["bank_rates"] = Markup(  # noqa: S704
+            charts.bar_chart(
+                rates,
+                title="各银行同意率（%）",
+                width=560,
+                value_format=".1f",
+                positive_color=charts.NEUTRAL,
+            )
+        )
+    quota = [(row[0], row[8] * 100) for row in board.tables["batch_quota"].rows]
+    if quota:
+        out["batch_quota"] = Markup(  # noqa: S704
+            charts.bar_chart(
+                quota,
+                title="批次额度使用率（%）",
+                width=560,
+                value_format=".1f",
+                positive_color=charts.NEUTRAL,
+            )
+        )
+    return out
+
+
+@bp.get("/dashboard")
+def dashboard() -> Any:
+    """Show the dashboard: funnel, amounts, approval rates, times, breaches, ratings, scores, quotas."""
+    board = build_dashboard(db.session)
+    return render_template("advisor/dashboard.html", board=board, charts=_charts(board))
+
+
+@bp.get("/dashboard/<key>.xlsx")
+def dashboard_export(key: str) -> Any:
+    """Download one dashboard table as an Excel workbook."""
+    board = build_dashboard(db.session)
+    table = board.tables.get(key)
+    if table is None:
+        abort(404)
+    data = table_to_xlsx(table.title, table.columns, table.rows, note=table.note)
+    return Response(
+        data,
+        mimetype=XLSX_MIMETYPE,
+        headers={"Content-Disposition": f'attachment; filename="dashboard-{key}.xlsx"'},
+    )

@@ -1,3 +1,122 @@
-"""Bank pages: batches (routes are added to the bank blueprint)."""
+"""Bank pages: batches (批次) sent to this bank — decide member by member, record the filing."""
 
-from finportal.web.bank.views import bp  # noqa: F401
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from finportal.extensions import db
+from finportal.services import batches as batch_service
+from finportal.services.errors import NotFound, ServiceError
+from finportal.web.bank.views import bp
+
+
+def _bank_id() -> int:
+    return int(current_user.bank_id or 0)
+
+
+@bp.get("/batches/")
+def batches() -> Any:
+    """List the batches this bank received (open ones are not sent yet)."""
+    items = [
+        b for b in batch_service.list_batches(db.session, bank_id=_bank_id()) if b.state != "open"
+    ]
+    return render_template(
+        "bank/batches/list.html",
+        batches=items,
+        quota={b.id: batch_service.quota_use(b) for b in items},
+        organiser_name=batch_service.organiser_name,
+    )
+
+
+def _visible_batch(batch_id: int) -> Any:
+    batch = batch_service.get_batch(db.session, batch_id, bank_id=_bank_id())
+    if batch.state == "open":
+        # Not sent to the bank yet: the bank does not even learn that it exists.
+        raise NotFound("批次不存在。", "No such batch.")
+    return batch
+
+
+@bp.get("/batches/<int:batch_id>")
+def batch_detail(batch_id: int) -> Any:
+    """Show one of this bank's batches with a decision form per member."""
+    batch = _visible_batch(batch_id)
+    return render_template(
+        "bank/batches/detail.html",
+        batch=batch,
+        use=batch_service.quota_use(batch),
+        organiser=batch_service.organiser_name(batch),
+        members=[m for m in batch.members if m.state in ("submitted", "approved", "declined")],
+    )
+
+
+@bp.post("/batches/<int:batch_id>/members/<int:member_id>/decision")
+def decide_member(batch_id: int, member_id: int) -> Any:
+    """Approve (with an amount) or decline (with a reason) one member."""
+    batch = _visible_batch(batch_id)
+    amount_wan = request.form.get("approved_amount_wan", "").strip()
+    amount: Any = None
+    if amount_wan:
+        try:
+            amount = batch_service.parse_amount(amount_wan, "approved_amount") * 10000
+        except ServiceError as exc:
+            flash(exc.message_zh, "danger")
+            return redirect(url_for("bank.batch_detail", batch_id=batch.id))
+    try:
+        batch_service.decide_member(
+            db.session,
+            batch.id,
+            member_id,
+            bank_id=_bank_id(),
+            actor_id=current_user.id,
+            decision=request.form.get("decision", ""),
+            approved_amount=amount,
+            reason_text=request.form.get("reason_text", "")[:2000],
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        flash(exc.message_zh, "danger")
+    else:
+        flash("已记录决定。", "success")
+    return redirect(url_for("bank.batch_detail", batch_id=batch.id))
+
+
+@bp.post("/batches/<int:batch_id>/filing")
+def record_filing(batch_id: int) -> Any:
+    """Record the batch's filing (备案) with the guarantee centre."""
+    batch = _visible_batch(batch_id)
+    try:
+        batch_service.record_filing(
+            db.session, batch.id, bank_id=_bank_id(), actor_id=current_user.id
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message_zh, "danger")
+    else:
+        flash("已记录备案。", "success")
+    return redirect(url_for("bank.batch_detail", batch_id=batch.id))
+
+
+@bp.get("/batches/<int:batch_id>/packet.pdf")
+def batch_packet(batch_id: int) -> Any:
+    """Download the batch packet as one PDF."""
+    batch = _visible_batch(batch_id)
+    try:
+        pdf = batch_service.batch_packet(
+            db.session, batch.id, actor_id=current_user.id, bank_id=_bank_id()
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        flash(exc.message_zh, "danger")
+        return redirect(url_for("bank.batch_detail", batch_id=batch.id))
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="batch-{batch.code}.pdf"'},
+    )

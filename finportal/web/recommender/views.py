@@ -1,18 +1,124 @@
-"""The recommender's home page; later pages build on it."""
+"""Recommender pages (园区/商会推荐工作台): own members, their eligibility, recommend and withdraw."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import Schema, fields, validate
 
+from finportal.extensions import db
+from finportal.services import batches as batch_service
+from finportal.services.errors import ServiceError
 from finportal.web.access import restrict_blueprint
+from finportal.web.forms import load_form
 
 bp = Blueprint("recommender", __name__, url_prefix="/recommender")
 restrict_blueprint(bp, "recommender")
 
 
+class RecommendForm(Schema):
+    """Recommend one member enterprise into a batch."""
+
+    batch_id = fields.Integer(
+        required=True, error_messages={"required": "请选择批次", "invalid": "请选择批次"}
+    )
+    enterprise_id = fields.Integer(
+        required=True, error_messages={"required": "请选择企业", "invalid": "请选择企业"}
+    )
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    requested_amount_wan = fields.Decimal(
+        load_default=None,
+        allow_none=True,
+        places=2,
+        allow_nan=False,
+        validate=validate.Range(min=Decimal("0.01"), max=Decimal("1000000"), error="金额须大于 0"),
+        error_messages={"invalid": "请填写数字（万元）"},
+    )
+
+
 @bp.get("/")
 def home() -> Any:
-    """Show the recommender's home page."""
-    return render_template("recommender/home.html")
+    """Show the organisation's member enterprises, their eligibility, and its batches."""
+    session = db.session
+    org = current_user.park or current_user.chamber
+    if org is None:
+        return render_template("recommender/home.html", org=None)
+    try:
+        version = batch_service.recommender_product(session, actor_id=current_user.id)
+    except ServiceError as exc:
+        flash(exc.message_zh, "warning")
+        version = None
+    enterprises = batch_service.organisation_members(session, actor_id=current_user.id)
+    evaluations = (
+        {e.id: batch_service.evaluate_member(e, version) for e in enterprises} if version else {}
+    )
+    batches = batch_service.recommender_batches(session, actor_id=current_user.id)
+    open_batches = [b for b in batches if b.state == "open"]
+    in_batch: dict[int, list[Any]] = {}
+    for batch in batches:
+        for member in batch.members:
+            if member.state != "withdrawn":
+                in_batch.setdefault(member.enterprise_id, []).append(member)
+    return render_template(
+        "recommender/home.html",
+        org=org,
+        version=version,
+        enterprises=enterprises,
+        evaluations=evaluations,
+        batches=batches,
+        open_batches=open_batches,
+        in_batch=in_batch,
+        quota={b.id: batch_service.quota_use(b) for b in batches},
+        errors=request.args.get("error", ""),
+    )
+
+
+@bp.post("/recommendations")
+def recommend() -> Any:
+    """Recommend a member enterprise into an open batch of the organisation, with a note."""
+    data, errors = load_form(RecommendForm(), request.form)
+    if data is None:
+        flash("；".join(errors.values()), "danger")
+        return redirect(url_for("recommender.home"))
+    amount = data["requested_amount_wan"]
+    try:
+        member = batch_service.recommend_member(
+            db.session,
+            batch_id=data["batch_id"],
+            enterprise_id=data["enterprise_id"],
+            actor_id=current_user.id,
+            note=data["note"],
+            requested_amount=None if amount is None else amount * 10000,
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        flash(exc.message_zh, "danger")
+    else:
+        flash(f"已推荐 {member.enterprise.name} 进入批次。", "success")
+    return redirect(url_for("recommender.home"))
+
+
+@bp.post("/batches/<int:batch_id>/members/<int:member_id>/withdraw")
+def withdraw(batch_id: int, member_id: int) -> Any:
+    """Withdraw a recommendation before the batch goes to the bank."""
+    try:
+        member = batch_service.get_member(db.session, batch_id, member_id)
+        batch_service.withdraw_member(
+            db.session,
+            member.id,
+            actor_id=current_user.id,
+            reason=request.form.get("reason", "")[:2000],
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        flash(exc.message_zh, "danger")
+    else:
+        flash("已撤回推荐。", "success")
+    return redirect(url_for("recommender.home"))

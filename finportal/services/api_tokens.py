@@ -1,0 +1,102 @@
+"""Banks' API tokens: created and revoked by admins, stored as SHA-256, shown once."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from finportal.models import ApiToken, Bank, utcnow
+from finportal.services.audit import record_event
+from finportal.services.errors import InvalidTransition, NotFound, ValidationFailed
+
+#: Tokens start with this, so a leaked one is easy to recognise (and to scan for).
+TOKEN_PREFIX = "fp_"  # noqa: S105 - a public marker, not a secret
+PREFIX_LENGTH = 10
+
+
+def hash_token(plain: str) -> str:
+    """Return the SHA-256 hex digest under which a token is stored."""
+    return hashlib.sha256(plain.encode("utf-8")).hexdigest()
+
+
+def create_token(
+    session: Session, *, bank_id: int, actor_id: int | None, label: str = ""
+) -> tuple[ApiToken, str]:
+    """Create a token for a bank; return the record and the plain token (shown only now)."""
+    bank = session.get(Bank, bank_id)
+    if bank is None:
+        raise NotFound("银行不存在。", "No such bank.")
+    if not bank.active:
+        raise ValidationFailed("该银行已停用。", "The bank is not active.")
+    label = (label or "").strip()
+    if len(label) > 120:
+        raise ValidationFailed(
+            "备注不超过 120 字。", "The label is too long.", fields={"label": "不超过 120 字"}
+        )
+    # 32 random bytes: 256 bits, so a SHA-256 without salt is enough to store it.
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        bank_id=bank.id,
+        prefix=plain[:PREFIX_LENGTH],
+        token_hash=hash_token(plain),
+        label=label,
+        created_by_id=actor_id,
+    )
+    session.add(token)
+    session.flush()
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="api_token.created",
+        object_type="api_token",
+        object_id=token.id,
+        to_state="active",
+        data={"bank_id": bank.id, "prefix": token.prefix, "label": label},
+    )
+    session.commit()
+    return token, plain
+
+
+def revoke_token(session: Session, token_id: int, *, actor_id: int | None) -> ApiToken:
+    """Revoke a token: it stops working at once."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound("令牌不存在。", "No such token.")
+    if token.revoked_at is not None:
+        raise InvalidTransition("令牌已撤销。", "The token is already revoked.")
+    token.revoked_at = utcnow()
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="api_token.revoked",
+        object_type="api_token",
+        object_id=token.id,
+        from_state="active",
+        to_state="revoked",
+        data={"bank_id": token.bank_id, "prefix": token.prefix},
+    )
+    session.commit()
+    return token
+
+
+def list_tokens(session: Session, bank_id: int | None = None) -> list[ApiToken]:
+    """Return tokens (of one bank, when given), newest first."""
+    stmt = select(ApiToken).order_by(ApiToken.id.desc())
+    if bank_id is not None:
+        stmt = stmt.where(ApiToken.bank_id == bank_id)
+    return list(session.scalars(stmt))
+
+
+def authenticate(session: Session, plain: str) -> ApiToken | None:
+    """Return the active token matching ``plain`` (of an active bank), or None."""
+    if not plain or len(plain) > 200:
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
+    if token is None or token.revoked_at is not None or not token.bank.active:
+        return None
+    token.last_used_at = utcnow()
+    session.commit()
+    return token

@@ -1,0 +1,1016 @@
+"""Batch loans (批次贷): recommend members, check them, submit the batch, decide member by member.
+
+A batch belongs to one park or one chamber, one bank and one batch product. Its
+per-firm cap comes from the product's catalogue terms; its quota is spent by the
+bank's approvals with a guarded atomic UPDATE, so two approvals arriving at once
+can never overspend it (the ``quota_not_overspent`` CHECK is the last guard).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+import products
+from finportal.models import (
+    Application,
+    Bank,
+    Batch,
+    BatchMember,
+    Chamber,
+    Consent,
+    CreditScore,
+    Enterprise,
+    Membership,
+    Park,
+    Product,
+    ProductVersion,
+    User,
+    utcnow,
+)
+from finportal.services import catalog as catalog_service
+from finportal.services.audit import record_event
+from finportal.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
+from finportal.services.profiles import enterprise_profile
+from finportal.services.workdays import SHANGHAI
+
+BATCH_PRODUCTS = {"park": "park_batch", "chamber": "chamber_batch"}
+
+BATCH_STATE_LABELS = {"open": "推荐中", "submitted": "已提交银行", "closed": "已结束"}
+MEMBER_STATE_LABELS = {
+    "recommended": "已推荐",
+    "checked": "已核验",
+    "submitted": "待银行审批",
+    "approved": "银行同意",
+    "declined": "银行拒绝",
+    "withdrawn": "已撤回",
+}
+MEMBER_STATES = tuple(MEMBER_STATE_LABELS)
+FILING_LABELS = {"not_filed": "未备案", "filed": "已备案"}
+#: A member may leave the batch only before the batch goes to the bank.
+WITHDRAWABLE = ("recommended", "checked")
+#: Largest amount anyone may type, yuan: Numeric(18, 2) holds far more, this keeps typos out.
+MAX_AMOUNT = Decimal("10000000000")  # 100 亿元
+#: Ids are positive 32-bit integers in every database the portal runs on.
+MAX_ID = 2**31 - 1
+#: The term used to evaluate, score and quote a member (the batch products lend up to 12 months).
+DEFAULT_TERM_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class QuotaUse:
+    """How much of a batch's quota is used and left, and its members by state."""
+
+    total: Decimal
+    used: Decimal
+    left: Decimal
+    share_used: float
+    members_by_state: dict[str, int]
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or utcnow()
+
+
+def _today(now: datetime | None = None) -> date:
+    return _now(now).astimezone(SHANGHAI).date()
+
+
+def parse_amount(value: Any, field: str = "amount") -> Decimal:
+    """Read a positive yuan amount with at most two decimals, or raise ``ValidationFailed``."""
+    try:
+        amount = Decimal(str(value).strip().replace(",", ""))
+    except (InvalidOperation, ValueError):
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT:
+        raise ValidationFailed(
+            "金额须为大于 0 且不超过 100 亿元的数字。",
+            "The amount must be a number above 0 and at most 10 billion yuan.",
+            fields={field: "金额须为大于 0 且不超过 100 亿元的数字"},
+        )
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValidationFailed(
+            "金额最多保留两位小数（分）。",
+            "The amount has at most two decimals.",
+            fields={field: "金额最多保留两位小数"},
+        )
+    return amount
+
+
+def organiser_name(batch: Batch) -> str:
+    """Return the name of the batch's park or chamber."""
+    org = batch.park or batch.chamber
+    return org.name_zh if org is not None else "—"
+
+
+def batch_product(session: Session, organiser: str) -> ProductVersion:
+    """Return the current version of the batch product of a park or a chamber."""
+    code = BATCH_PRODUCTS.get(organiser)
+    version = None
+    if code is not None:
+        version = session.scalar(
+            select(ProductVersion)
+            .join(Product, Product.current_version_id == ProductVersion.id)
+            .where(Product.code == code, Product.active.is_(True))
+        )
+    if version is None:
+        raise NotFound(
+            "批次贷产品尚未发布，请管理员先发布产品目录。",
+            "The batch loan product is not published yet.",
+        )
+    return version
+
+
+# --- creating and reading batches -------------------------------------------------------
+
+
+def create_batch(
+    session: Session,
+    *,
+    actor_id: int | None,
+    name: str,
+    bank_id: int,
+    quota_total: Any,
+    park_id: int | None = None,
+    chamber_id: int | None = None,
+    code: str | None = None,
+) -> Batch:
+    """Open a batch for one park or chamber, one bank and the matching batch product."""
+    if (park_id is None) == (chamber_id is None):
+        raise ValidationFailed(
+            "批次须属于一个园区或一个商会（二选一）。",
+            "A batch belongs to exactly one park or one chamber.",
+            fields={"organiser": "请选择一个园区或一个商会"},
+        )
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ValidationFailed(
+            "请填写批次名称（不超过 200 字）。",
+            "Give the batch a name (at most 200 characters).",
+            fields={"name": "请填写批次名称"},
+        )
+    quota = parse_amount(quota_total, "quota_total")
+    bank = session.get(Bank, bank_id)
+    if bank is None or not bank.active:
+        raise ValidationFailed("银行不存在。", "No such bank.", fields={"bank_id": "请选择银行"})
+    organiser = "park" if park_id is not None else "chamber"
+    org = session.get(Park, park_id) if park_id is not None else session.get(Chamber, chamber_id)
+    if org is None or not org.active:
+        raise ValidationFailed(
+            "园区或商会不存在。", "No such park or chamber.", fields={"organiser": "请选择"}
+        )
+    version = batch_product(session, organiser)
+    product = catalog_service.product_of(version)
+    if product.per_firm_cap is None:
+        raise ValidationFailed(
+            "该产品没有单户上限，不能用于批次。", "The product has no per-firm cap."
+        )
+    cap = Decimal(product.per_firm_cap.value)
+    if quota < cap:
+        raise ValidationFailed(
+            f"批次总额度不能低于单户上限 {cap:,.2f} 元。",
+            f"The quota cannot be below the per-firm cap of {cap:,.2f} yuan.",
+            fields={"quota_total": "总额度不能低于单户上限"},
+        )
+    code = code or f"BT-{_today():%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
+    if session.scalar(select(Batch.id).where(Batch.code == code)) is not None:
+        raise Conflict("批次编号已存在。", "A batch with this code exists.")
+    batch = Batch(
+        code=code,
+        name=name,
+        park_id=park_id,
+        chamber_id=chamber_id,
+        bank_id=bank.id,
+        product_id=version.product_id,
+        product_version_id=version.id,
+        quota_total=quota,
+        per_firm_cap=cap,
+        quota_used=Decimal("0"),
+        state="open",
+        filing_status="not_filed",
+        created_by_id=actor_id,
+    )
+    session.add(batch)
+    session.flush()
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="batch.created",
+        object_type="batch",
+        object_id=batch.id,
+        to_state="open",
+        data={
+            "code": code,
+            "bank_id": bank.id,
+            "quota_total": str(quota),
+            "per_firm_cap": str(cap),
+        },
+    )
+    session.commit()
+    return batch
+
+
+def list_batches(
+    session: Session,
+    *,
+    bank_id: int | None = None,
+    park_id: int | None = None,
+    chamber_id: int | None = None,
+    state: str | None = None,
+) -> list[Batch]:
+    """Return batches, newest first, optionally of one bank, park, chamber or state."""
+    stmt = select(Batch).order_by(Batch.id.desc())
+    if bank_id is not None:
+        stmt = stmt.where(Batch.bank_id == bank_id)
+    if park_id is not None:
+        stmt = stmt.where(Batch.park_id == park_id)
+    if chamber_id is not None:
+        stmt = stmt.where(Batch.chamber_id == chamber_id)
+    if state is not None:
+        stmt = stmt.where(Batch.state == state)
+    return list(session.scalars(stmt))
+
+
+def get_batch(session: Session, batch_id: int, *, bank_id: int | None = None) -> Batch:
+    """Return a batch; with ``bank_id``, only that bank's (others are not found)."""
+    batch = session.get(Batch, batch_id) if 0 < batch_id <= MAX_ID else None
+    if batch is None or (bank_id is not None and batch.bank_id != bank_id):
+        raise NotFound("批次不存在。", "No such batch.")
+    return batch
+
+
+def get_member(
+    session: Session, batch_id: int, member_id: int, *, bank_id: int | None = None
+) -> BatchMember:
+    """Return a member of a batch (of the bank, when given)."""
+    batch = get_batch(session, batch_id, bank_id=bank_id)
+    member = session.get(BatchMember, member_id) if 0 < member_id <= MAX_ID else None
+    if member is None or member.batch_id != batch.id:
+        raise NotFound("批次成员不存在。", "No such batch member.")
+    return member
+
+
+def quota_use(batch: Batch) -> QuotaUse:
+    """Return the batch's quota used and left (approved amounts) and its members by state."""
+    total = Decimal(batch.quota_total)
+    used = Decimal(batch.quota_used)
+    counts = dict.fromkeys(MEMBER_STATES, 0)
+    for member in batch.members:
+        counts[member.state] = counts.get(member.state, 0) + 1
+    return QuotaUse(
+        total=total,
+        used=used,
+        left=total - used,
+        share_used=float(used / total) if total else 0.0,
+        members_by_state=counts,
+    )
+
+
+# --- recommenders: the park's or chamber's whitelist -------------------------------------
+
+
+def _recommender(session: Session, actor_id: int) -> User:
+    user = session.get(User, actor_id)
+    if (
+        user is None
+        or user.role != "recommender"
+        or (user.park_id is None and user.chamber_id is None)
+    ):
+        raise Forbidden(
+            "只有园区或商会的推荐人员可以推荐企业。",
+            "Only a park's or chamber's recommender can recommend enterprises.",
+        )
+    return user
+
+
+def _owns(user: User, batch: Batch) -> bool:
+    return (batch.park_id is not None and batch.park_id == user.park_id) or (
+        batch.chamber_id is not None and batch.chamber_id == user.chamber_id
+    )
+
+
+def organisation_members(session: Session, *, actor_id: int) -> list[Enterprise]:
+    """Return the member enterprises of the recommender's own park or chamber, by name."""
+    user = _recommender(session, actor_id)
+    stmt = select(Enterprise).join(Membership, Membership.enterprise_id == Enterprise.id)
+    if user.park_id is not None:
+        stmt = stmt.where(Membership.park_id == user.park_id)
+    else:
+        stmt = stmt.where(Membership.chamber_id == user.chamber_id)
+    return list(session.scalars(stmt.order_by(Enterprise.name).distinct()))
+
+
+def recommender_batches(session: Session, *, actor_id: int) -> list[Batch]:
+    """Return the batches of the recommender's own park or chamber, newest first."""
+    user = _recommender(session, actor_id)
+    if user.park_id is not None:
+        return list_batches(session, park_id=user.park_id)
+    return list_batches(session, chamber_id=user.chamber_id)
+
+
+def recommender_product(session: Session, *, actor_id: int) -> ProductVersion:
+    """Return the batch product of the recommender's organisation (park or chamber)."""
+    user = _recommender(session, actor_id)
+    return batch_product(session, "park" if user.park_id is not None else "chamber")
+
+
+def evaluate_member(
+    enterprise: Enterprise,
+    version: ProductVersion,
+    amount: Decimal | None = None,
+    today: date | None = None,
+) -> products.Evaluation:
+    """Evaluate an enterprise against the batch product, as a recommended (whitelisted) member."""
+    request: dict[str, Any] = {"batch_recommended": True, "term_months": DEFAULT_TERM_MONTHS}
+    if amount is not None:
+        request["amount"] = amount
+    return products.evaluate(
+        catalog_service.product_of(version), enterprise_profile(enterprise), request, today=today
+    )
+
+
+def recommend_member(
+    session: Session,
+    *,
+    batch_id: int,
+    enterprise_id: int,
+    actor_id: int,
+    note: str = "",
+    requested_amount: Any = None,
+) -> BatchMember:
+    """Put a member enterprise of the recommender's own park or chamber on a batch's whitelist."""
+    user = _recommender(session, actor_id)
+    batch = session.get(Batch, batch_id)
+    if batch is None or not _owns(user, batch):
+        raise NotFound("批次不存在。", "No such batch.")
+    if batch.state != "open":
+        raise InvalidTransition(
+            "批次已提交银行，不能再推荐企业。", "The batch was submitted; it takes no new members."
+        )
+    enterprise = session.get(Enterprise, enterprise_id)
+    in_org = enterprise is not None and any(
+        (batch.park_id is not None and m.park_id == batch.park_id)
+        or (batch.chamber_id is not None and m.chamber_id == batch.chamber_id)
+        for m in enterprise.memberships
+    )
+    if enterprise is None or not in_org:
+        # Enterprises outside the organisation are not even confirmed to exist.
+        raise NotFound("该企业不是本园区/商会的成员企业。", "Not a member of your organisation.")
+    amount = None
+    if requested_amount not in (None, ""):
+        amount = parse_amount(requested_amount, "requested_amount")
+        if amount > batch.per_firm_cap:
+            raise ValidationFailed(
+                f"申请金额不能超过单户上限 {batch.per_firm_cap:,.2f} 元。",
+                f"The amount cannot exceed the per-firm cap of {batch.per_firm_cap:,.2f} yuan.",
+                fields={"requested_amount": "超过单户上限"},
+            )
+    note = (note or "").strip()
+    if len(note) > 2000:
+        raise ValidationFailed(
+            "推荐说明不超过 2000 字。", "The note is too long.", fields={"note": "不超过 2000 字"}
+        )
+    member = session.scalar(
+        select(BatchMember).where(
+            BatchMember.batch_id == batch.id, BatchMember.enterprise_id == enterprise.id
+        )
+    )
+    from_state = None
+    if member is not None:
+        if member.state != "withdrawn":
+            raise Conflict("该企业已在本批次中。", "The enterprise is already in this batch.")
+        from_state = member.state
+        member.state = "recommended"
+        member.check_result = None
+        member.recommended_by_id = user.id
+        member.note = note
+        member.requested_amount = amount
+        member.reason_text = ""
+    else:
+        member = BatchMember(
+            batch_id=batch.id,
+            enterprise_id=enterprise.id,
+            recommended_by_id=user.id,
+            note=note,
+            state="recommended",
+            requested_amount=amount,
+        )
+        session.add(member)
+    session.flush()
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="batch_member.recommended",
+        object_type="batch_member",
+        object_id=member.id,
+        from_state=from_state,
+        to_state="recommended",
+        reason=note,
+        data={"batch_id": batch.id, "enterprise_id": enterprise.id},
+    )
+    session.commit()
+    return member
+
+
+def withdraw_member(
+    session: Session, member_id: int, *, actor_id: int, reason: str = ""
+) -> BatchMember:
+    """Withdraw a recommendation (the recommender of its organisation, or an advisor)."""
+    user = session.get(User, actor_id)
+    member = session.get(BatchMember, member_id)
+    allowed = (
+        user is not None
+        and member is not None
+        and (user.role == "advisor" or (user.role == "recommender" and _owns(user, member.batch)))
+    )
+    if not allowed or member is None:
+        raise NotFound("批次成员不存在。", "No such batch member.")
+    if member.state not in WITHDRAWABLE or member.batch.state != "open":
+        raise InvalidTransition(
+            "批次已提交银行，不能再撤回推荐。",
+            "The batch went to the bank; the recommendation can no longer be withdrawn.",
+        )
+    from_state = member.state
+    member.state = "withdrawn"
+    member.reason_text = (reason or "").strip()[:2000]
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="batch_member.withdrawn",
+        object_type="batch_member",
+        object_id=member.id,
+        from_state=from_state,
+        to_state="withdrawn",
+        reason=member.reason_text,
+        data={"batch_id": member.batch_id},
+    )
+    session.commit()
+    return member
+
+
+# --- the advisor: check members and submit -----------------------------------------------
+
+
+def active_consent(
+    session: Session, enterprise_id: int, bank_id: int, today: date | None = None
+) -> Consent | None:
+    """Return the enterprise's newest consent to the bank that is neither withdrawn nor expired."""
+    today = today or _today()
+    return session.scalar(
+        select(Consent)
+        .where(
+            Consent.enterprise_id == enterprise_id,
+            Consent.bank_id == bank_id,
+            Consent.withdrawn_at.is_(None),
+            Consent.valid_until >= today,
+        )
+        .order_by(Consent.granted_at.desc())
+        .limit(1)
+    )
+
+
+def _latest_score(session: Session, enterprise_id: int) -> CreditScore | None:
+    return session.scalar(
+        select(CreditScore)
+        .join(Application, Application.id == CreditScore.application_id)
+        .where(Application.enterprise_id == enterprise_id)
+        .order_by(CreditScore.scored_at.desc(), CreditScore.id.desc())
+        .limit(1)
+    )
+
+
+def _score_member(
+    session: Session, enterprise: Enterprise, amount: Decimal, today: date
+) -> dict[str, Any] | None:
+    """Score the member with the champion model (None when no model is active)."""
+    from finportal.services import credit
+
+    row = credit.champion(session)
+    if row is None:
+        return None
+    model = credit.load(row)
+    request = {"amount": amount, "term_months": DEFAULT_TERM_MONTHS, "batch_recommended": True}
+    features = credit.features_for(enterprise_profile(enterprise), request, today)
+    result = model.score_one(features).to_dict()
+    return {
+        "score": int(result["score"]),
+        "grade": str(result["grade"]),
+        "pd": float(result["pd"]),
+        "reasons": result["reasons"],
+        "model_version": row.version,
+        "synthetic": bool(row.synthetic),
+    }
+
+
+def check_member(
+    session: Session, member_id: int, *, actor_id: int | None, now: datetime | None = None
+) -> BatchMember:
+    """Check a member's eligibility (as recommended) and consent; mark it checked when both pass."""
+    member = session.get(BatchMember, member_id)
+    if member is None:
+        raise NotFound("批次成员不存在。", "No such batch member.")
+    batch = member.batch
+    if batch.state != "open" or member.state not in WITHDRAWABLE:
+        raise InvalidTransition(
+            "只能核验推荐中批次里尚未提交的成员。",
+            "Only members not yet submitted, in an open batch, can be checked.",
+        )
+    today = _today(now)
+    version = batch.product_version or batch_product(
+        session, "park" if batch.park_id is not None else "chamber"
+    )
+    amount = Decimal(member.requested_amount or batch.per_firm_cap)
+    evaluation = evaluate_member(member.enterprise, version, amount, today)
+    consent = active_consent(session, member.enterprise_id, batch.bank_id, today)
+    score = _score_member(session, member.enterprise, amount, today)
+    passed = evaluation.eligible and consent is not None
+    member.check_result = {
+        "passed": passed,
+        "eligible": evaluation.eligible,
+        "checked_at": _now(now).isoformat(),
+        "product_version_id": version.id,
+        "conditions": [
+            {"id": c.id, "field": c.field, "result": c.result, "message_zh": c.message_zh}
+            for c in evaluation.conditions
+        ],
+        "consent": None
+        if consent is None
+        else {
+            "id": consent.id,
+            "scope": list(consent.scope or []),
+            "granted_at": consent.granted_at.isoformat(),
+            "valid_until": consent.valid_until.isoformat(),
+        },
+        "score": score,
+    }
+    from_state = member.state
+    member.state = "checked" if passed else "recommended"
+    reasons = [c.message_zh for c in evaluation.failed]
+    if consent is None:
+        reasons.append("企业尚未授权向该银行提供信息")
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="batch_member.checked",
+        object_type="batch_member",
+        object_id=member.id,
+        from_state=from_state,
+        to_state=member.state,
+        reason="；".join(reasons),
+        data={"batch_id": batch.id, "passed": passed},
+    )
+    session.commit()
+    return member
+
+
+def check_all_members(session: Session, batch_id: int, *, actor_id: int | None) -> Batch:
+    """Check every member of an open batch that is not yet submitted."""
+    batch = get_batch(session, batch_id)
+    if batch.state != "open":
+        raise InvalidTransition("批次已提交银行。", "The batch was already submitted.")
+    for member in list(batch.members):
+        if member.state in WITHDRAWABLE:
+            check_member(session, member.id, actor_id=actor_id)
+    return batch
+
+
+def submit_batch(
+    session: Session, batch_id: int, *, actor_id: int | None, now: datetime | None = None
+) -> Batch:
+    """Send an open batch to its bank: every remaining member must have passed the check."""
+    batch = get_batch(session, batch_id)
+    if batch.state != "open":
+        raise InvalidTransition("批次已提交银行。", "The batch was already submitted.")
+    active = [m for m in batch.members if m.state != "withdrawn"]
+    unchecked = [m for m in active if m.state != "checked"]
+    if unchecked:
+        names = "、".join(m.enterprise.name for m in unchecked[:5])
+        raise InvalidTransition(
+            f"以下成员尚未通过资格与授权核验，请核验或撤回后再提交：{names}",
+            f"{len(unchecked)} member(s) have not passed the check; check or withdraw them first.",
+        )
+    if not active:
+        raise InvalidTransition("批次没有成员，不能提交。", "The batch has no members.")
+    stamp = _now(now)
+    for member in active:
+        member.state = "submitted"
+    batch.state = "submitted"
+    batch.submitted_at = stamp
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="batch.submitted",
+        object_type="batch",
+        object_id=batch.id,
+        from_state="open",
+        to_state="submitted",
+        data={"members": [m.id for m in active]},
+    )
+    session.commit()
+    return batch
+
+
+# --- the bank: member decisions and filing -----------------------------------------------
+
+
+def decide_member(
+    session: Session,
+    batch_id: int,
+    member_id: int,
+    *,
+    bank_id: int,
+    actor_id: int | None,
+    decision: str,
+    approved_amount: Any = None,
+    reason_text: str = "",
+    now: datetime | None = None,
+    source: str = "",
+) -> BatchMember:
+    """Record the bank's decision on one member; an approval spends quota atomically.
+
+    The member moves from ``submitted`` with a guarded UPDATE (one decision per member),
+    and the approved amount is added to the batch with
+    ``quota_used = quota_used + :amt WHERE quota_used + :amt <= quota_total``: when two
+    approvals race, the database serialises the two row updates and the second sees
+    the first's amount, so the quota is never overspent.
+    """
+    member = get_member(session, batch_id, member_id, bank_id=bank_id)
+    batch = member.batch
+    if decision not in ("approved", "declined"):
+        raise ValidationFailed(
+            "决定须为同意（approved）或拒绝（declined）。",
+            "The decision is approved or declined.",
+            fields={"decision": "请选择同意或拒绝"},
+        )
+    reason_text = (reason_text or "").strip()
+    if len(reason_text) > 2000:
+        raise ValidationFailed(
+            "说明不超过 2000 字。",
+            "The reason is too long.",
+            fields={"reason_text": "不超过 2000 字"},
+        )
+    amount: Decimal | None = None
+    if decision == "approved":
+        if approved_amount in (None, ""):
+            raise ValidationFailed(
+                "同意时须填写批准金额。",
+                "An approval needs the approved amount.",
+                fields={"approved_amount": "请填写批准金额"},
+            )
+        amount = parse_amount(approved_amount, "approved_amount")
+        if amount > batch.per_firm_cap:
+            raise ValidationFailed(
+                f"批准金额不能超过单户上限 {batch.per_firm_cap:,.2f} 元。",
+                f"The amount cannot exceed the per-firm cap of {batch.per_firm_cap:,.2f} yuan.",
+                fields={"approved_amount": "超过单户上限"},
+            )
+    elif not reason_text:
+        raise ValidationFailed(
+            "拒绝时须说明原因。", "A decline needs a reason.", fields={"reason_text": "请说明原因"}
+        )
+    if batch.state != "submitted" or member.state != "submitted":
+        raise InvalidTransition(
+            "该成员不在待审批状态，不能再作决定。",
+            "The member is not awaiting a decision.",
+        )
+    stamp = _now(now)
+    moved = session.execute(
+        update(BatchMember)
+        .where(BatchMember.id == member.id, BatchMember.state == "submitted")
+        .values(
+            state=decision,
+            approved_amount=amount,
+            decided_at=stamp,
+            decided_by_id=actor_id,
+            reason_text=reason_text,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        session.rollback()
+        raise Conflict("该成员已有决定（可能刚被他人处理）。", "The member was decided meanwhile.")
+    if amount is not None:
+        spent = session.execute(
+            update(Batch)
+            .where(Batch.id == batch.id, Batch.quota_used + amount <= Batch.quota_total)
+            .values(quota_used=Batch.quota_used + amount)
+            .execution_options(synchronize_session=False)
+        )
+        if spent.rowcount != 1:
+            session.rollback()
+            session.refresh(batch)
+            left = Decimal(batch.quota_total) - Decimal(batch.quota_used)
+            raise Conflict(
+                f"批次剩余额度不足：剩余 {left:,.2f} 元，批准 {amount:,.2f} 元。",
+                f"Not enough quota left: {left:,.2f} yuan left, {amount:,.2f} asked.",
+                code="quota_exceeded",
+            )
+    record_event(
+        session,
+        actor_id=actor_id,
+        action=f"batch_member.{decision}",
+        object_type="batch_member",
+        object_id=member.id,
+        from_state="submitted",
+        to_state=decision,
+        reason=reason_text,
+        data={
+            "batch_id": batch.id,
+            "approved_amount": None if amount is None else str(amount),
+            "via": source or "web",
+        },
+    )
+    session.commit()
+    session.refresh(member)
+    session.refresh(batch)
+    pending = session.scalar(
+        select(BatchMember.id)
+        .where(BatchMember.batch_id == batch.id, BatchMember.state == "submitted")
+        .limit(1)
+    )
+    if pending is None:
+        closed = session.execute(
+            update(Batch)
+            .where(Batch.id == batch.id, Batch.state == "submitted")
+            .values(state="closed")
+            .execution_options(synchronize_session=False)
+        )
+        if closed.rowcount == 1:
+            record_event(
+                session,
+                actor_id=actor_id,
+                action="batch.closed",
+                object_type="batch",
+                object_id=batch.id,
+                from_state="submitted",
+                to_state="closed",
+                reason="全部成员已有银行决定",
+            )
+        session.commit()
+        session.refresh(batch)
+    return member
+
+
+def record_filing(
+    session: Session,
+    batch_id: int,
+    *,
+    bank_id: int,
+    actor_id: int | None,
+    now: datetime | None = None,
+    source: str = "",
+) -> Batch:
+    """Record that the bank filed (备案) the batch with the guarantee centre."""
+    batch = get_batch(session, batch_id, bank_id=bank_id)
+    if batch.state == "open":
+        raise InvalidTransition("批次尚未提交银行，不能备案。", "The batch was not submitted yet.")
+    if batch.filing_status == "filed":
+        raise InvalidTransition("批次已备案。", "The batch is already filed.")
+    batch.filing_status = "filed"
+    batch.filed_at = _now(now)
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="batch.filed",
+        object_type="batch",
+        object_id=batch.id,
+        from_state="not_filed",
+        to_state="filed",
+        data={"via": source or "web"},
+    )
+    session.commit()
+    return batch
+
+
+# --- the batch packet ----------------------------------------------------------------------
+
+
+def _wan(value: Decimal | None) -> Decimal:
+    return (Decimal(value or 0) / Decimal(10000)).quantize(Decimal("0.01"))
+
+
+def _code(*parts: object) -> str:
+    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest().upper()
+    return f"{digest[:4]}-{digest[4:8]}-{digest[8:12]}"
+
+
+def _fmt_money_wan(value: Decimal | None) -> str:
+    return "—" if value is None else f"{_wan(value):,.2f} 万元"
+
+
+def _profile_rows(enterprise: Enterprise, organiser: str) -> dict[str, str]:
+    def val(v: object, suffix: str = "") -> str:
+        return "—" if v is None else f"{v}{suffix}"
+
+    return {
+        "成立日期": val(enterprise.registered_on),
+        "注册地行政区划": val(enterprise.district_code),
+        "行业代码（GB/T 4754）": val(enterprise.industry_code),
+        "所属园区/商会": organiser,
+        "从业人数": f"{val(enterprise.employees)} 人（社保缴纳 {val(enterprise.social_insured_employees)} 人）",
+        "上年营业收入": _fmt_money_wan(enterprise.revenue_last_year),
+        "资产总额": _fmt_money_wan(enterprise.total_assets),
+        "负债总额": _fmt_money_wan(enterprise.total_liabilities),
+        "上年纳税总额": _fmt_money_wan(enterprise.tax_paid_last_year),
+        "纳税信用等级": val(enterprise.tax_credit_grade),
+        "知识产权": f"发明专利 {val(enterprise.invention_patents)} 件，商标 {val(enterprise.trademarks)} 件",
+        "近 24 个月逾期": f"{val(enterprise.overdue_count_24m)} 次",
+        "未结诉讼": f"{val(enterprise.pending_lawsuits)} 件",
+    }
+
+
+def member_packet_context(
+    session: Session, member: BatchMember, index: int, *, today: date, advisor_name: str = ""
+) -> Any:
+    """Assemble a member's referral packet as plain data (``finportal.packets.PacketContext``)."""
+    from finportal import packets
+
+    batch = member.batch
+    version = batch.product_version or batch_product(
+        session, "park" if batch.park_id is not None else "chamber"
+    )
+    product = catalog_service.product_of(version)
+    check = member.check_result or {}
+    amount = Decimal(member.approved_amount or member.requested_amount or batch.per_firm_cap)
+    term = DEFAULT_TERM_MONTHS
+    lpr = catalog_service.current_lpr(session, today)
+    try:
+        q = products.quote(product, amount, term, lpr)
+    except products.QuoteError:
+        q = None
+    if q is not None:
+        years = Decimal(term) / Decimal(12)
+        subsidies = []
+        if q.total_interest_subsidy:
+            subsidies.append(
+                packets.Subsidy(
+                    "贴息", (q.total_interest_subsidy / years).quantize(Decimal("0.01"))
+                )
+            )
+        if q.total_fee_subsidy:
+            subsidies.append(
+                packets.Subsidy(
+                    "担保费补贴", (q.total_fee_subsidy / years).quantize(Decimal("0.01"))
+                )
+            )
+        quote = packets.Quote(
+            interest_rate=float(q.nominal_rate),
+            guarantee_fee_rate=float(q.guarantee_fee_rate),
+            annual_interest_yuan=(q.total_interest / years).quantize(Decimal("0.01")),
+            annual_guarantee_fee_yuan=(q.total_fee / years).quantize(Decimal("0.01")),
+            subsidies=subsidies,
+            net_annual_cost_yuan=(q.net_cost / years).quantize(Decimal("0.01")),
+            net_annual_rate=float(q.net_annual_cost_rate),
+            rate_note_zh=f"1年期LPR {float(lpr) * 100:.2f}% 起（以银行审批为准）",
+        )
+    else:
+        quote = packets.Quote(0.0, 0.0, 0, 0, (), 0)
+    score = check.get("score") or None
+    if score is None:
+        stored = _latest_score(session, member.enterprise_id)
+        if stored is not None:
+            score = {
+                "score": stored.score,
+                "grade": stored.grade,
+                "pd": stored.pd,
+                "reasons": stored.reasons,
+                "model_version": "",
+                "synthetic": False,
+            }
+    consent_data = check.get("consent")
+    consent = packets.ConsentRecord(
+        bank=batch.bank.name_zh,
+        scope="、".join(consent_data["scope"]) if consent_data else "未授权",
+        granted_at=datetime.fromisoformat(consent_data["granted_at"])
+        if consent_data
+        else datetime.combine(today, datetime.min.time()),
+        valid_until=date.fromisoformat(consent_data["valid_until"]) if consent_data else None,
+    )
+    organiser = organiser_name(batch)
+    return packets.PacketContext(
+        packet_number=f"{batch.code}-{index:03d}",
+        verification_code=_code(batch.code, member.id, member.enterprise.uscc),
+        bank_name=batch.bank.name_zh,
+        product_name=product.name_zh,
+        product_code=product.code,
+        date=today,
+        enterprise_name=member.enterprise.name,
+        enterprise_uscc=member.enterprise.uscc,
+        enterprise_profile=_profile_rows(member.enterprise, organiser),
+        request=packets.LoanRequest(
+            amount_wan=_wan(amount),
+            term_months=term,
+            purpose=f"{organiser}批次推荐" + (f"：{member.note}" if member.note else ""),
+        ),
+        conditions=[
+            packets.EligibilityCondition(
+                c.get("field", ""), c.get("result", "unknown"), c.get("message_zh", "")
+            )
+            for c in check.get("conditions", [])
+        ],
+        score=score["score"] if score else 0,
+        grade=score["grade"] if score else "—",
+        pd=float(score["pd"]) if score else 0.0,
+        reasons=[
+            packets.Reason(
+                r.get("feature", ""), float(r.get("contribution", 0)), r.get("text_zh", "")
+            )
+            for r in (score["reasons"] if score else [])
+        ],
+        quote=quote,
+        advisor_opinion=member.note or "经园区/商会推荐，已核验批次贷准入条件及企业授权。",
+        advisor_name=advisor_name or "—",
+        consent=consent,
+        model_version=score.get("model_version", "") if score else "",
+        model_trained_on_synthetic=bool(score.get("synthetic")) if score else False,
+    )
+
+
+def batch_packet(
+    session: Session,
+    batch_id: int,
+    *,
+    actor_id: int | None,
+    bank_id: int | None = None,
+    now: datetime | None = None,
+) -> bytes:
+    """Return the batch packet: a cover table of the members, then each member's packet."""
+    from finportal import packets
+
+    batch = get_batch(session, batch_id, bank_id=bank_id)
+    members = [m for m in batch.members if m.state not in ("withdrawn", "recommended")]
+    if not members:
+        raise InvalidTransition(
+            "批次没有已核验的成员，无法生成材料包。", "The batch has no checked members yet."
+        )
+    today = _today(now)
+    # A bank sees members only while their consent to that bank stands.
+    refused = [
+        m for m in members if active_consent(session, m.enterprise_id, batch.bank_id, today) is None
+    ]
+    if refused:
+        raise Forbidden(
+            f"以下企业已撤回或未授权向该银行提供信息：{'、'.join(m.enterprise.name for m in refused[:5])}",
+            "Some members have no standing consent to this bank.",
+        )
+    version = batch.product_version or batch_product(
+        session, "park" if batch.park_id is not None else "chamber"
+    )
+    product = catalog_service.product_of(version)
+    actor = session.get(User, actor_id) if actor_id is not None else None
+    contexts = [
+        member_packet_context(
+            session, m, i, today=today, advisor_name=actor.display_name if actor else ""
+        )
+        for i, m in enumerate(members, 1)
+    ]
+    cover = packets.BatchCoverContext(
+        batch_number=batch.code,
+        batch_name=batch.name,
+        bank_name=batch.bank.name_zh,
+        product_name=product.name_zh,
+        product_code=product.code,
+        organiser_name=organiser_name(batch),
+        date=today,
+        quota_wan=_wan(batch.quota_total),
+        per_firm_cap_wan=_wan(batch.per_firm_cap),
+        members=[
+            packets.BatchMember(
+                enterprise_name=m.enterprise.name,
+                enterprise_uscc=m.enterprise.uscc,
+                amount_wan=_wan(m.approved_amount or m.requested_amount or batch.per_firm_cap),
+                grade=ctx.grade,
+                packet_number=ctx.packet_number,
+                status_zh=MEMBER_STATE_LABELS.get(m.state, m.state),
+            )
+            for m, ctx in zip(members, contexts, strict=True)
+        ],
+        verification_code=_code(batch.code, batch.id),
+        notes=(
+            f"已用额度 {_wan(batch.quota_used):,.2f} 万元；备案状态：{FILING_LABELS.get(batch.filing_status, batch.filing_status)}",
+        ),
+    )
+    pdf = packets.merge_batch_packet(cover, [packets.render_packet(c) for c in contexts])
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="batch.packet_downloaded",
+        object_type="batch",
+        object_id=batch.id,
+        data={"bank_id": batch.bank_id, "members": len(members), "sha256": packets.sha256_hex(pdf)},
+    )
+    session.commit()
+    return pdf

@@ -1,0 +1,39 @@
+"""API: the public product catalogue (no token needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from finportal.extensions import db
+from finportal.services import catalog as catalog_service
+from finportal.web.api import make_blueprint
+from finportal.web.api.schemas import ProductSchema
+
+blp = make_blueprint("products", "The public product catalogue.", authenticated=False)
+
+
+@blp.route("/")
+@blp.doc(security=[])
+@blp.response(200, ProductSchema(many=True))
+def list_products() -> Any:
+    """List the published products (current versions)."""
+    out = []
+    for version in catalog_service.current_versions(db.session):
+        product = catalog_service.product_of(version)
+        out.append(
+            {
+                "code": product.code,
+                "name_zh": product.name_zh,
+                "name_en": product.name_en,
+                "description_zh": product.description_zh,
+                "description_en": product.description_en,
+                "version": version.number,
+                "batch": product.batch,
+                "amount_min": product.amount_min.value,
+                "amount_max": product.amount_max.value,
+                "term_min_months": int(product.term_min.value),
+                "term_max_months": int(product.term_max.value),
+                "demo": product.demo,
+            }
+        )
+    return out

@@ -1,0 +1,136 @@
+"""API: the bank's referrals — list, detail, packet, decisions and loan outcomes.
+
+Each endpoint calls the same service functions as the bank's pages
+(``finportal.services.referrals``), scoped to the token's bank.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+
+from finportal.extensions import db
+from finportal.services import referrals as referral_service
+from finportal.services.errors import NotFound
+from finportal.web.api import bank_id, make_blueprint
+from finportal.web.api.schemas import (
+    MAX_ID,
+    DecisionInSchema,
+    DecisionOutSchema,
+    ErrorSchema,
+    OutcomeInSchema,
+    OutcomeOutSchema,
+    ReferralDetailSchema,
+    ReferralQuerySchema,
+    ReferralSchema,
+)
+
+blp = make_blueprint(
+    "referrals", "Referrals sent to the bank, their packets, decisions and outcomes."
+)
+
+
+def _referral_id(referral_id: int) -> int:
+    if not 0 < referral_id <= MAX_ID:
+        raise NotFound("推荐记录不存在。", "No such referral.")
+    return referral_id
+
+
+@blp.route("/")
+@blp.arguments(ReferralQuerySchema, location="query")
+@blp.response(200, ReferralSchema(many=True))
+@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(422, schema=ErrorSchema)
+def list_referrals(query: dict[str, Any]) -> Any:
+    """List the bank's referrals, newest first; filter by status and by time changed."""
+    return referral_service.list_referrals(
+        db.session, bank_id=bank_id(), status=query.get("status"), since=query.get("since")
+    )
+
+
+@blp.route("/<int:referral_id>")
+@blp.response(200, ReferralDetailSchema)
+@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+def get_referral(referral_id: int) -> Any:
+    """Return one referral with its decisions and loan events (opening it marks it viewed)."""
+    referral = referral_service.mark_viewed(
+        db.session, _referral_id(referral_id), bank_id=bank_id(), actor_id=None
+    )
+    return {
+        **{name: getattr(referral, name) for name in ReferralSchema().fields if "." not in name},
+        "application": referral.application,
+        "product_version": referral.product_version,
+        "advisor_opinion": referral.advisor_opinion,
+        "decisions": referral_service.decisions_of(db.session, referral.id),
+        "outcomes": referral_service.outcomes_of(db.session, referral.id),
+    }
+
+
+@blp.route("/<int:referral_id>/packet")
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf")
+@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(403, schema=ErrorSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+@blp.alt_response(409, schema=ErrorSchema)
+def download_packet(referral_id: int) -> Any:
+    """Download the referral packet (PDF), stamped with the bank and the time; logged."""
+    referral = referral_service.get_referral(
+        db.session, _referral_id(referral_id), bank_id=bank_id()
+    )
+    pdf = referral_service.download_packet(
+        db.session, referral.id, bank_id=bank_id(), actor_id=None
+    )
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="{referral_service.packet_filename(referral)}"'
+            )
+        },
+    )
+
+
+@blp.route("/<int:referral_id>/decisions", methods=["POST"])
+@blp.arguments(DecisionInSchema)
+@blp.response(201, DecisionOutSchema)
+@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+@blp.alt_response(409, schema=ErrorSchema)
+@blp.alt_response(422, schema=ErrorSchema)
+def post_decision(body: dict[str, Any], referral_id: int) -> Any:
+    """Record a decision: approved (amount, annual rate, term), declined (reason code) or info_requested."""
+    return referral_service.record_decision(
+        db.session,
+        _referral_id(referral_id),
+        bank_id=bank_id(),
+        actor_id=None,
+        decision=body["decision"],
+        approved_amount=body.get("approved_amount"),
+        annual_rate=body.get("annual_rate"),
+        term_months=body.get("term_months"),
+        reason_code=body.get("reason_code"),
+        reason_text=body.get("reason_text") or "",
+    )
+
+
+@blp.route("/<int:referral_id>/outcomes", methods=["POST"])
+@blp.arguments(OutcomeInSchema)
+@blp.response(201, OutcomeOutSchema)
+@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+@blp.alt_response(409, schema=ErrorSchema)
+@blp.alt_response(422, schema=ErrorSchema)
+def post_outcome(body: dict[str, Any], referral_id: int) -> Any:
+    """Record a loan event: disbursed (with the amount), then repaid, overdue_90 or defaulted."""
+    return referral_service.record_outcome(
+        db.session,
+        _referral_id(referral_id),
+        bank_id=bank_id(),
+        actor_id=None,
+        event=body["event"],
+        occurred_on=body["occurred_on"],
+        amount=body.get("amount"),
+    )

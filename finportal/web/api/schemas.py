@@ -1,0 +1,242 @@
+"""Input and output schemas of the bank API (marshmallow 4), documented in the OpenAPI spec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from finportal.models import REFERRAL_STATES
+
+#: Amounts are yuan with two decimals; 100 亿元 is far above any SME loan and keeps typos out.
+MAX_AMOUNT = 10_000_000_000
+
+
+class Between(validate.Validator):
+    """``low < value <= high``; documented through metadata, since apispec would print a
+    Range's Decimal bounds as strings (an invalid OpenAPI document)."""
+
+    def __init__(self, low: int | float, high: int | float, error: str) -> None:
+        self.low, self.high, self.error = low, high, error
+
+    def __call__(self, value: Any) -> Any:
+        if not self.low < value <= self.high:
+            raise ValidationError(self.error)
+        return value
+
+
+AMOUNT_RANGE = Between(
+    0, MAX_AMOUNT, "金额须大于 0 且不超过 100 亿元 / must be above 0 and at most 1e10"
+)
+#: Ids are positive 32-bit integers in every database the portal runs on.
+MAX_ID = 2**31 - 1
+
+
+def amount_field(**kwargs: object) -> fields.Decimal:
+    """Return a yuan amount field: a number (or numeric string), two decimals, within range."""
+    return fields.Decimal(
+        places=2,
+        allow_nan=False,
+        validate=AMOUNT_RANGE,
+        metadata={
+            "description": "yuan, above 0, at most two decimals",
+            "example": 1000000,
+            "minimum": 0,
+            "exclusiveMinimum": True,
+            "maximum": MAX_AMOUNT,
+        },
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class ErrorSchema(Schema):
+    """An API error: a stable code, a message (Chinese), the English message, and field errors."""
+
+    code = fields.String(required=True, metadata={"example": "not_found"})
+    message = fields.String(required=True)
+    message_en = fields.String()
+    errors = fields.Dict(keys=fields.String())
+
+
+class ProductSchema(Schema):
+    """A product of the public catalogue."""
+
+    code = fields.String()
+    name_zh = fields.String()
+    name_en = fields.String()
+    description_zh = fields.String()
+    description_en = fields.String()
+    version = fields.Integer()
+    batch = fields.Boolean()
+    amount_min = fields.Decimal(as_string=True)
+    amount_max = fields.Decimal(as_string=True)
+    term_min_months = fields.Integer()
+    term_max_months = fields.Integer()
+    demo = fields.Boolean(metadata={"description": "some number is a demo value to be confirmed"})
+
+
+# --- batches ---------------------------------------------------------------------------
+
+
+class BatchMemberSchema(Schema):
+    """A member enterprise of a batch and the bank's decision on it."""
+
+    id = fields.Integer()
+    enterprise_name = fields.String(attribute="enterprise.name")
+    enterprise_uscc = fields.String(attribute="enterprise.uscc")
+    state = fields.String()
+    requested_amount = fields.Decimal(as_string=True, allow_none=True)
+    approved_amount = fields.Decimal(as_string=True, allow_none=True)
+    grade = fields.Method("get_grade", allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    reason_text = fields.String()
+
+    def get_grade(self, obj: object) -> str | None:
+        """Return the grade found when the advisor checked the member."""
+        check = getattr(obj, "check_result", None) or {}
+        score = check.get("score") or {}
+        return score.get("grade")
+
+
+class BatchSchema(Schema):
+    """A batch sent to the bank, with its quota and filing status."""
+
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    organiser = fields.String()
+    product_code = fields.String(attribute="product.code")
+    state = fields.String()
+    filing_status = fields.String()
+    quota_total = fields.Decimal(as_string=True)
+    quota_used = fields.Decimal(as_string=True)
+    quota_left = fields.Decimal(as_string=True)
+    per_firm_cap = fields.Decimal(as_string=True)
+    submitted_at = fields.DateTime(allow_none=True)
+    filed_at = fields.DateTime(allow_none=True)
+
+
+class BatchDetailSchema(BatchSchema):
+    """A batch with its members."""
+
+    members = fields.List(fields.Nested(BatchMemberSchema))
+
+
+class BatchQuerySchema(Schema):
+    """Filter batches."""
+
+    state = fields.String(validate=validate.OneOf(["submitted", "closed"]))
+
+
+class MemberDecisionSchema(Schema):
+    """The bank's decision on one batch member."""
+
+    decision = fields.String(required=True, validate=validate.OneOf(["approved", "declined"]))
+    approved_amount = amount_field(load_default=None, allow_none=True)
+    reason_text = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+# --- referrals ---------------------------------------------------------------------------
+
+
+class ReferralQuerySchema(Schema):
+    """Filter referrals by state and by time sent."""
+
+    status = fields.String(
+        validate=validate.OneOf([*REFERRAL_STATES, "new", "decided", "overdue"]),
+        metadata={"description": "a referral state, or an inbox tab: new, decided, overdue"},
+    )
+    since = fields.AwareDateTime(
+        default_timezone=None,
+        metadata={
+            "description": "only referrals sent at or after this time (RFC 3339 with offset)"
+        },
+    )
+
+
+class DecisionOutSchema(Schema):
+    """A recorded bank decision."""
+
+    id = fields.Integer()
+    decision = fields.String()
+    approved_amount = fields.Decimal(as_string=True, allow_none=True)
+    annual_rate = fields.Decimal(as_string=True, allow_none=True)
+    term_months = fields.Integer(allow_none=True)
+    reason_code = fields.String(allow_none=True)
+    reason_text = fields.String()
+    decided_at = fields.DateTime()
+
+
+class OutcomeOutSchema(Schema):
+    """A recorded loan event."""
+
+    id = fields.Integer()
+    event = fields.String()
+    occurred_on = fields.Date()
+    amount = fields.Decimal(as_string=True, allow_none=True)
+    recorded_at = fields.DateTime()
+
+
+class ReferralSchema(Schema):
+    """A referral sent to the bank."""
+
+    id = fields.Integer()
+    state = fields.String()
+    application_id = fields.Integer()
+    enterprise_name = fields.String(attribute="application.enterprise.name")
+    enterprise_uscc = fields.String(attribute="application.enterprise.uscc")
+    product_code = fields.String(attribute="product_version.product.code")
+    product_name = fields.String(attribute="product_version.product.name_zh")
+    amount = fields.Decimal(as_string=True, attribute="application.amount")
+    term_months = fields.Integer(attribute="application.term_months")
+    sent_at = fields.DateTime()
+    due_at = fields.DateTime(allow_none=True)
+    viewed_at = fields.DateTime(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    packet_number = fields.String(allow_none=True)
+
+
+class ReferralDetailSchema(ReferralSchema):
+    """A referral with the bank's decisions and loan events."""
+
+    advisor_opinion = fields.String()
+    decisions = fields.List(fields.Nested(DecisionOutSchema))
+    outcomes = fields.List(fields.Nested(OutcomeOutSchema))
+
+
+class DecisionInSchema(Schema):
+    """A bank decision on a referral."""
+
+    decision = fields.String(
+        required=True, validate=validate.OneOf(["approved", "declined", "info_requested"])
+    )
+    approved_amount = amount_field(load_default=None, allow_none=True)
+    annual_rate = fields.Decimal(
+        load_default=None,
+        allow_none=True,
+        allow_nan=False,
+        # The service refuses rates outside (0, 0.36] with a 422 naming the field.
+        validate=Between(-1, 1, "年利率应为小数形式（0.035 即 3.5%） / a fraction per year"),
+        metadata={
+            "description": "annual rate as a fraction: 0.035 is 3.5 % per year",
+            "minimum": -1,
+            "maximum": 1,
+        },
+    )
+    term_months = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=360)
+    )
+    reason_code = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=40)
+    )
+    reason_text = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class OutcomeInSchema(Schema):
+    """A loan event on a referral."""
+
+    event = fields.String(
+        required=True, validate=validate.OneOf(["disbursed", "repaid", "overdue_90", "defaulted"])
+    )
+    occurred_on = fields.Date(required=True)
+    amount = amount_field(load_default=None, allow_none=True)
