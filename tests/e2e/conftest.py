@@ -32,7 +32,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory, reference_model_dir: str) -> Iterator[dict[str, Any]]:
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, reference_model_dir: str
+) -> Iterator[dict[str, Any]]:
     """Serve a fresh portal on a free port; yield its base URL and app."""
     import flask_migrate
 
@@ -57,7 +59,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, reference_model_dir: s
         seed_reference(db.session)
         db.session.commit()
         catalog.sync_catalog(db.session)
-        credit.register_model(db.session, reference_model_dir, actor_id=None, name="参考模型", status="champion")
+        credit.register_model(
+            db.session, reference_model_dir, actor_id=None, name="参考模型", status="champion"
+        )
         db.session.commit()
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -74,7 +78,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, reference_model_dir: s
 def browser() -> Iterator[Any]:
     """Debian's Chromium, headless, driven by Playwright (no browser download)."""
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (scripts/setup.sh test)")
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: install Debian's chromium (scripts/setup.sh test)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
