@@ -143,3 +143,33 @@ def score_features(model: scoring.CreditModel, features: dict[str, float]) -> di
 def features_for(profile: dict[str, Any], request: dict[str, Any], today: date) -> dict[str, float]:
     """Return the platform feature row (NaN where the profile is silent)."""
     return scoring.platform_features(profile, request, today)
+
+
+def recent_drift(
+    session: Session, row: ModelVersion, *, limit: int = 1000
+) -> dict[str, Any] | None:
+    """Return the PSI of recent applications' feature snapshots against a model's training data.
+
+    Adds ``first_at`` and ``last_at``, the screening times the rows span; None when no
+    application has been scored yet.
+    """
+    import pandas as pd
+
+    from finportal.models import Application
+
+    rows = session.execute(
+        select(Application.feature_snapshot, Application.screened_at)
+        .where(Application.screened_at.is_not(None))
+        .order_by(Application.screened_at.desc())
+        .limit(limit)
+    ).all()
+    snapshots = [(s, at) for s, at in rows if s]
+    if not snapshots:
+        return None
+    frame = pd.DataFrame.from_records([s for s, _ in snapshots]).apply(
+        pd.to_numeric, errors="coerce"
+    )
+    report = scoring.drift_report(load(row), frame.astype(float))
+    report["first_at"] = min(at for _, at in snapshots)
+    report["last_at"] = max(at for _, at in snapshots)
+    return report

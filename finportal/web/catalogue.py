@@ -1,7 +1,132 @@
-"""Public catalogue pages: /products/ and /products/<code>."""
+"""Public catalogue pages: /products/ and /products/<code>, in Chinese."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, abort, render_template
+
+import products
+from finportal.extensions import db
+from finportal.services import catalog as catalog_service
+from finportal.services.workdays import SHANGHAI
 
 bp = Blueprint("catalogue", __name__, url_prefix="/products")
+
+REPAYMENT_ZH = {
+    "equal_instalment": "等额本息",
+    "equal_principal": "等额本金",
+    "interest_only_bullet": "按期付息、到期还本",
+}
+ORGANISER_ZH = {"park": "园区", "chamber": "商会"}
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return "0" if text in ("0", "-0") else text
+
+
+def _percent(value: Decimal) -> str:
+    return f"{_plain(value * 100)}%"
+
+
+def yuan(value: Decimal | str | None) -> str:
+    """Write yuan as 万元 (or 元 below ten thousand)."""
+    if value is None:
+        return "–"
+    amount = Decimal(str(value))
+    if abs(amount) >= 10000:
+        return f"{_plain((amount / 10000).quantize(Decimal('0.01')))} 万元"
+    return f"{_plain(amount.quantize(Decimal('0.01')))} 元"
+
+
+def sourced_text(item: products.Sourced | None) -> str:
+    """Write a policy number with its unit, in Chinese."""
+    if item is None:
+        return "–"
+    value, unit = item.value, item.unit
+    if unit == "yuan":
+        return yuan(value)
+    if unit in ("per_year", "share"):
+        return _percent(value) + ("/年" if unit == "per_year" else "")
+    suffix = {"months": " 个月", "bp": " 个基点", "persons": " 人", "days": " 天", "count": " 个"}
+    return f"{_plain(value)}{suffix.get(unit, ' ' + unit)}"
+
+
+def rate_rule(product: products.Product) -> str:
+    """Describe how the product's nominal rate is set."""
+    if product.rate_base == "fixed" and product.fixed_rate is not None:
+        return f"固定年利率 {_percent(product.fixed_rate.value)}"
+    spread = product.spread_bp.value if product.spread_bp is not None else Decimal(0)
+    if spread == 0:
+        return "1年期 LPR"
+    sign = "+" if spread > 0 else "−"
+    return f"1年期 LPR {sign} {_plain(abs(spread))} 个基点"
+
+
+def interest_subsidy_rule(subsidy: Any) -> str:
+    """Describe an interest subsidy (贴息) in words."""
+    if subsidy.kind == "share" and subsidy.share is not None:
+        return f"补贴利息的 {_percent(subsidy.share.value)}"
+    if subsidy.kind == "points" and subsidy.points is not None:
+        return f"补贴 {sourced_text(subsidy.points)} 的利息"
+    if subsidy.kind == "above_floor" and subsidy.floor_spread_bp is not None:
+        floor = subsidy.floor_spread_bp.value
+        sign = "+" if floor >= 0 else "−"
+        return f"利率超过 LPR {sign} {_plain(abs(floor))} 个基点的部分予以补贴"
+    return "贴息"
+
+
+def _today() -> Any:
+    return datetime.now(SHANGHAI).date()
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {
+        "cat_yuan": yuan,
+        "cat_sourced": sourced_text,
+        "cat_rate_rule": rate_rule,
+        "cat_interest_rule": interest_subsidy_rule,
+        "cat_percent": _percent,
+        "repayment_zh": REPAYMENT_ZH,
+        "organiser_zh": ORGANISER_ZH,
+    }
+
+
+@bp.get("/")
+def index() -> Any:
+    """List every published product with its main terms."""
+    versions = catalog_service.current_versions(db.session)
+    items = [(v, catalog_service.product_of(v)) for v in versions]
+    return render_template("catalogue/index.html", items=items)
+
+
+@bp.get("/<code>")
+def detail(code: str) -> Any:
+    """Show a product: terms, subsidies, conditions, sources and an example quote."""
+    version = next(
+        (v for v in catalog_service.current_versions(db.session) if v.product.code == code), None
+    )
+    if version is None:
+        abort(404)
+    product = catalog_service.product_of(version)
+    lpr = catalog_service.current_lpr(db.session, _today())
+    quote, quote_error = None, None
+    try:
+        quote = products.quote(
+            product, product.example_amount.value, int(product.example_term.value), lpr
+        )
+    except products.QuoteError as exc:
+        quote_error = exc.message_zh
+    return render_template(
+        "catalogue/detail.html",
+        version=version,
+        published_on=version.published_at.astimezone(SHANGHAI).date(),
+        product=product,
+        lpr=lpr,
+        quote=quote,
+        quote_error=quote_error,
+    )

@@ -1,5 +1,14 @@
 """Pages of the admin user (系统管理)."""
 
+from finportal.web.admin import (  # noqa: F401 - each module adds its routes to bp
+    audit,
+    models,
+    organisations,
+    products,
+    reference,
+    tokens,
+    users,
+)
 from finportal.web.admin.views import bp
 
 __all__ = ["bp"]

@@ -1,18 +1,76 @@
-"""The admin's home page; later pages build on it."""
+"""The admin blueprint, its home page and the form helpers its pages share."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, render_template
+from marshmallow import EXCLUDE, Schema, fields, pre_load
 
+from finportal.extensions import db
+from finportal.services import admin as admin_service
+from finportal.services.errors import NotFound, ServiceError
 from finportal.web.access import restrict_blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 restrict_blueprint(bp, "admin")
 
+REQUIRED = {"required": "此项必填。", "null": "此项必填。"}
+INTEGER = {"invalid": "请填写整数。", **REQUIRED}
+DECIMAL = {"invalid": "请填写数字，例如 3.10。", "special": "请填写数字。", **REQUIRED}
+DATE = {"invalid": "请填写日期，格式如 2025-10-01。", **REQUIRED}
+CHOICE = "请从列表中选择。"
+
+
+class FormSchema(Schema):
+    """A form schema: ignores unknown keys, and an empty input counts as not given."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def _drop_empty(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+
+
+def text(required: bool = False, **kwargs: Any) -> fields.String:
+    """Return a text field with Chinese messages."""
+    if required:
+        return fields.String(required=True, error_messages=REQUIRED, **kwargs)
+    return fields.String(load_default="", **kwargs)
+
+
+def checkbox() -> fields.Boolean:
+    """Return a checkbox field: absent means False."""
+    return fields.Boolean(load_default=False, error_messages={"invalid": "请勾选或不勾选。"})
+
+
+def service_errors(exc: ServiceError) -> dict[str, str]:
+    """Turn a refused service call into form errors (the form message plus fields)."""
+    db.session.rollback()
+    if isinstance(exc, NotFound):
+        raise exc
+    return {"_form": exc.message_zh, **exc.fields}
+
+
+def attempt(call: Callable[[], Any]) -> tuple[Any, dict[str, str]]:
+    """Run one service call; return (result, {}) or (None, form errors)."""
+    try:
+        return call(), {}
+    except ServiceError as exc:
+        return None, service_errors(exc)
+
 
 @bp.get("/")
 def home() -> Any:
-    """Show the admin's home page."""
-    return render_template("admin/home.html")
+    """Show the admin's home page with counts of what they manage."""
+    return render_template("admin/home.html", counts=admin_service.overview(db.session))
+
+
+@bp.app_template_filter("admin_time")
+def admin_time(value: Any) -> str:
+    """Format a timestamp in Shanghai time to the minute."""
+    from finportal.services.workdays import SHANGHAI
+
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else "–"

@@ -1,0 +1,203 @@
+"""Retrain a challenger credit model from the platform's own outcomes.
+
+An outcome record is an application with the feature snapshot taken when it was scored
+and a loan outcome a bank reported on one of its referrals: ``repaid`` is good,
+``overdue_90`` or ``defaulted`` bad (a loan still running has no outcome yet). A part of
+the records is held out before training; the challenger and the champion are scored on
+those same rows, so their metrics can be read side by side.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import scoring
+from finportal.models import Application, LoanOutcome, ModelVersion, Referral, utcnow
+from finportal.services import credit
+from finportal.services.audit import record_event
+from finportal.services.errors import ServiceError
+from scoring.records import BAD_OUTCOMES, GOOD_OUTCOMES, MIN_BADS, MIN_ROWS
+
+#: Share of the outcome records held out to compare champion and challenger.
+HOLDOUT_SHARE = 0.25
+
+
+class NotEnoughOutcomes(ServiceError):
+    """Too few loan outcomes recorded on the platform to train a challenger."""
+
+    status = 409
+    code = "not_enough_outcomes"
+
+    def __init__(self, rows: int, bads: int, min_rows: int, min_bads: int) -> None:
+        detail = scoring.InsufficientDataError(rows, bads, min_rows, min_bads)
+        super().__init__(detail.message_zh, detail.message_en)
+        self.rows, self.bads = rows, bads
+        self.min_rows, self.min_bads = min_rows, min_bads
+
+
+@dataclass
+class RetrainResult:
+    """The registered challenger and how it compares with the champion on the hold-out."""
+
+    model_version: ModelVersion
+    rows: int
+    bads: int
+    train_rows: int
+    holdout_rows: int
+    #: ``scoring.compare_on_holdout`` output, or None when there is no champion.
+    comparison: dict[str, Any] | None
+    #: The challenger's own metrics on the hold-out (also when there is no champion).
+    challenger_metrics: dict[str, Any]
+
+
+def outcome_records(session: Session) -> list[dict[str, Any]]:
+    """Return one training record per application with a snapshot and a final loan outcome.
+
+    An application is bad when any of its loans went 90 days overdue or defaulted, good
+    when a loan was repaid and none went bad.
+    """
+    rows = session.execute(
+        select(
+            Application.id,
+            Application.feature_snapshot,
+            Application.screened_at,
+            LoanOutcome.event,
+        )
+        .join(Referral, Referral.application_id == Application.id)
+        .join(LoanOutcome, LoanOutcome.referral_id == Referral.id)
+        .where(LoanOutcome.event.in_(sorted(BAD_OUTCOMES | GOOD_OUTCOMES)))
+        .order_by(Application.id)
+    ).all()
+    by_app: dict[int, dict[str, Any]] = {}
+    for app_id, snapshot, screened_at, event in rows:
+        if not snapshot:
+            continue
+        record = by_app.setdefault(
+            app_id,
+            {"application_id": app_id, "features": snapshot, "scored_at": screened_at, "bad": 0},
+        )
+        if event in BAD_OUTCOMES:
+            record["bad"] = 1
+    return list(by_app.values())
+
+
+def _frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    df = pd.DataFrame.from_records([r["features"] for r in records])
+    return df.apply(pd.to_numeric, errors="coerce").astype(float)
+
+
+def _plain(node: Any) -> Any:
+    """Make metrics JSON-safe (NaN and numpy numbers become None and floats)."""
+    if isinstance(node, dict):
+        return {k: _plain(v) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_plain(v) for v in node]
+    if isinstance(node, (np.floating, float)):
+        value = float(node)
+        return None if math.isnan(value) else value
+    if isinstance(node, np.integer):
+        return int(node)
+    return node
+
+
+def retrain(
+    session: Session,
+    *,
+    actor_id: int | None,
+    seed: int = 0,
+    min_rows: int = MIN_ROWS,
+    min_bads: int = MIN_BADS,
+    progress: Callable[[str], None] | None = None,
+) -> RetrainResult:
+    """Train a challenger from the platform's outcomes, register it and compare it (commits).
+
+    Raises ``NotEnoughOutcomes`` (zh/en) when fewer than ``min_rows`` outcomes, or fewer
+    than ``min_bads`` bad or good ones, are recorded.
+    """
+    records = outcome_records(session)
+    n = len(records)
+    bads = sum(r["bad"] for r in records)
+    if n < min_rows or bads < min_bads or n - bads < min_bads:
+        raise NotEnoughOutcomes(n, bads, min_rows, min_bads)
+    labels = np.array([r["bad"] for r in records], dtype=np.int8)
+    train_idx, hold_idx = train_test_split(
+        np.arange(n), test_size=HOLDOUT_SHARE, random_state=seed, stratify=labels
+    )
+    train_records = [records[i] for i in sorted(train_idx)]
+    holdout = [records[i] for i in sorted(hold_idx)]
+    try:
+        # The totals were checked above; the training part is smaller by design.
+        trained = scoring.train_from_records(
+            train_records, seed=seed, min_rows=1, min_bads=1, progress=progress
+        )
+    except (scoring.DataError, scoring.InsufficientDataError) as exc:
+        raise NotEnoughOutcomes(n, bads, min_rows, min_bads) from exc
+    with tempfile.TemporaryDirectory() as tmp:
+        trained.save(tmp)
+        row = credit.register_model(
+            session,
+            tmp,
+            actor_id=actor_id,
+            name=f"平台数据挑战者模型 {utcnow():%Y-%m-%d}",
+        )
+    hold_df = _frame(holdout)
+    hold_y = np.array([r["bad"] for r in holdout], dtype=np.int8)
+    challenger_model = trained.model
+    current = credit.champion(session)
+    comparison = None
+    if current is not None and current.id != row.id:
+        comparison = _plain(
+            scoring.compare_on_holdout(credit.load(current), challenger_model, hold_df, hold_y)
+        )
+        challenger_metrics = comparison["challenger"]
+    else:
+        own = scoring.compare_on_holdout(challenger_model, challenger_model, hold_df, hold_y)
+        challenger_metrics = _plain(own["challenger"])
+    row.card = {
+        **row.card,
+        "holdout_comparison": {
+            "rows": len(holdout),
+            "bad_rate": float(hold_y.mean()),
+            "champion": comparison["champion"] if comparison else None,
+            "challenger": challenger_metrics,
+            "better": comparison["better"] if comparison else None,
+            "compared_at": utcnow().isoformat(timespec="seconds"),
+        },
+    }
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="model.retrained",
+        object_type="model_version",
+        object_id=row.id,
+        to_state=row.status,
+        reason=f"{n} outcomes ({bads} bad), {len(holdout)} held out",
+        data={
+            "version": row.version,
+            "rows": n,
+            "bads": bads,
+            "holdout_rows": len(holdout),
+            "champion": comparison["champion"]["version"] if comparison else None,
+            "delta_auc": comparison["delta_auc"] if comparison else None,
+        },
+    )
+    session.commit()
+    return RetrainResult(
+        model_version=row,
+        rows=n,
+        bads=bads,
+        train_rows=len(train_records),
+        holdout_rows=len(holdout),
+        comparison=comparison,
+        challenger_metrics=challenger_metrics,
+    )

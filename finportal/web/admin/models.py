@@ -1,0 +1,42 @@
+"""Credit models: versions with their model cards, promotion, drift of recent applications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from finportal.extensions import db
+from finportal.services import admin as admin_service
+from finportal.services import credit
+from finportal.web.admin.views import bp
+
+
+@bp.get("/models")
+def models() -> Any:
+    """List model versions with status, synthetic flag and metrics, and the champion's drift."""
+    rows = admin_service.list_models(db.session)
+    champion = next((r for r in rows if r.status == "champion"), None)
+    drift = credit.recent_drift(db.session, champion) if champion is not None else None
+    return render_template("admin/models.html", rows=rows, champion=champion, drift=drift)
+
+
+@bp.get("/models/<int:model_id>")
+def model_detail(model_id: int) -> Any:
+    """Show a model version's card and the drift of recent applications against it."""
+    row = admin_service.get_model(db.session, model_id)
+    return render_template(
+        "admin/model_detail.html",
+        row=row,
+        card=row.card,
+        drift=credit.recent_drift(db.session, row),
+    )
+
+
+@bp.post("/models/<int:model_id>/promote")
+def model_promote(model_id: int) -> Any:
+    """Make a model version the one that scores new applications."""
+    row = admin_service.promote_model(db.session, model_id, actor_id=current_user.id)
+    flash(f"已启用模型 {row.name}（{row.version}），新的申请将用它评分。", "success")
+    return redirect(url_for("admin.models"))

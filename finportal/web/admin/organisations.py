@@ -1,0 +1,92 @@
+"""Banks, parks and chambers of commerce."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from finportal.extensions import db
+from finportal.services import admin as admin_service
+from finportal.web.admin.views import FormSchema, attempt, bp, checkbox, text
+from finportal.web.forms import load_form
+
+
+class OrganisationForm(FormSchema):
+    """A bank, park or chamber."""
+
+    code = text(required=True)
+    name_zh = text(required=True)
+    name_en = text()
+    source = text()
+    active = checkbox()
+    demo = checkbox()
+
+
+def _kind_or_404(kind: str) -> str:
+    if kind not in admin_service.ORGANISATION_KINDS:
+        abort(404)
+    return kind
+
+
+@bp.get("/organisations")
+def organisations() -> Any:
+    """List banks, parks and chambers, one kind per tab."""
+    kind = _kind_or_404(request.args.get("kind", "bank"))
+    return render_template(
+        "admin/organisations.html",
+        kind=kind,
+        labels=admin_service.ORGANISATION_LABELS,
+        rows=admin_service.list_organisations(db.session, kind),
+    )
+
+
+def _form_page(kind: str, org_id: int | None) -> Any:
+    row = admin_service.get_organisation(db.session, kind, org_id) if org_id else None
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values: dict[str, Any] = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        data, errors = load_form(OrganisationForm(), request.form)
+        if data is not None:
+            saved, errors = attempt(
+                lambda: admin_service.save_organisation(
+                    db.session, kind, actor_id=current_user.id, org_id=org_id, **data
+                )
+            )
+            if saved is not None:
+                flash(
+                    f"已保存{admin_service.ORGANISATION_LABELS[kind]} {saved.name_zh}。", "success"
+                )
+                return redirect(url_for("admin.organisations", kind=kind))
+    elif row is not None:
+        values = {
+            "code": row.code,
+            "name_zh": row.name_zh,
+            "name_en": row.name_en,
+            "source": getattr(row, "source", ""),
+            "active": row.active,
+            "demo": getattr(row, "demo", False),
+        }
+    else:
+        values = {"active": True}
+    return render_template(
+        "admin/organisation_form.html",
+        kind=kind,
+        label=admin_service.ORGANISATION_LABELS[kind],
+        row=row,
+        values=values,
+        errors=errors,
+    ), (422 if errors else 200)
+
+
+@bp.route("/organisations/<kind>/new", methods=["GET", "POST"])
+def organisation_new(kind: str) -> Any:
+    """Add a bank, park or chamber."""
+    return _form_page(_kind_or_404(kind), None)
+
+
+@bp.route("/organisations/<kind>/<int:org_id>/edit", methods=["GET", "POST"])
+def organisation_edit(kind: str, org_id: int) -> Any:
+    """Edit a bank, park or chamber (deactivate by unticking 启用)."""
+    return _form_page(_kind_or_404(kind), org_id)

@@ -1,0 +1,143 @@
+"""Reference data: the LPR table and the holiday table."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import fields, validate
+
+from finportal.extensions import db
+from finportal.services import admin as admin_service
+from finportal.web.admin.views import (
+    CHOICE,
+    DATE,
+    DECIMAL,
+    INTEGER,
+    FormSchema,
+    attempt,
+    bp,
+    checkbox,
+    text,
+)
+from finportal.web.forms import load_form
+
+
+class RateForm(FormSchema):
+    """A reference rate entry; the rate is typed in percent per year."""
+
+    kind = fields.String(
+        required=True,
+        error_messages={"required": CHOICE},
+        validate=validate.OneOf(list(admin_service.RATE_KINDS), error=CHOICE),
+    )
+    rate_percent = fields.Decimal(
+        required=True,
+        error_messages=DECIMAL,
+        validate=validate.Range(
+            min=Decimal("0"),
+            max=Decimal("20"),
+            min_inclusive=False,
+            error="应在 0 到 20 之间（单位：%）",
+        ),
+    )
+    effective_on = fields.Date(required=True, error_messages=DATE)
+    source = text()
+
+
+class HolidayForm(FormSchema):
+    """A day off, or a weekend day that is worked (调休)."""
+
+    day = fields.Date(required=True, error_messages=DATE)
+    name = text(required=True, validate=validate.Length(max=80, error="不超过80字"))
+    is_workday = checkbox()
+
+
+class YearFilter(FormSchema):
+    """The year shown on the holiday page."""
+
+    year = fields.Integer(
+        load_default=None, error_messages=INTEGER, validate=validate.Range(min=2000, max=2100)
+    )
+
+
+@bp.route("/rates", methods=["GET", "POST"])
+def rates() -> Any:
+    """List the LPR entries and add one."""
+    values: dict[str, Any] = {"kind": "lpr_1y"}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = dict(request.form)
+        data, errors = load_form(RateForm(), request.form)
+        if data is not None:
+            row, errors = attempt(
+                lambda: admin_service.add_rate(
+                    db.session,
+                    actor_id=current_user.id,
+                    kind=data["kind"],
+                    annual_rate=data["rate_percent"] / 100,
+                    effective_on=data["effective_on"],
+                    source=data["source"],
+                )
+            )
+            if row is not None:
+                flash(f"已添加 {row.effective_on} 起执行的利率。", "success")
+                return redirect(url_for("admin.rates"))
+    return render_template(
+        "admin/rates.html",
+        rates=admin_service.list_rates(db.session),
+        kinds=admin_service.RATE_KINDS,
+        values=values,
+        errors=errors,
+    ), (422 if errors else 200)
+
+
+@bp.post("/rates/<int:rate_id>/delete")
+def rate_delete(rate_id: int) -> Any:
+    """Delete a rate entry."""
+    admin_service.delete_rate(db.session, rate_id, actor_id=current_user.id)
+    flash("已删除该利率记录。", "success")
+    return redirect(url_for("admin.rates"))
+
+
+@bp.route("/holidays", methods=["GET", "POST"])
+def holidays() -> Any:
+    """List the holiday table (one year at a time) and add a day."""
+    query, _ = load_form(YearFilter(), request.args)
+    year = (query or {}).get("year") or date.today().year
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = dict(request.form)
+        data, errors = load_form(HolidayForm(), request.form)
+        if data is not None:
+            row, errors = attempt(
+                lambda: admin_service.add_holiday(
+                    db.session,
+                    actor_id=current_user.id,
+                    day=data["day"],
+                    name=data["name"],
+                    is_workday=data["is_workday"],
+                )
+            )
+            if row is not None:
+                flash(f"已添加 {row.day} {row.name}。", "success")
+                return redirect(url_for("admin.holidays", year=row.day.year))
+    return render_template(
+        "admin/holidays.html",
+        holidays=admin_service.list_holidays(db.session, year),
+        year=year,
+        values=values,
+        errors=errors,
+    ), (422 if errors else 200)
+
+
+@bp.post("/holidays/<int:holiday_id>/delete")
+def holiday_delete(holiday_id: int) -> Any:
+    """Remove a day from the holiday table."""
+    admin_service.delete_holiday(db.session, holiday_id, actor_id=current_user.id)
+    flash("已删除。", "success")
+    return redirect(url_for("admin.holidays", year=request.form.get("year") or None))

@@ -1,0 +1,80 @@
+"""Banks' API tokens: create (the token is shown once), list, revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import fields
+
+from finportal.extensions import db
+from finportal.services import admin as admin_service
+from finportal.web.admin.views import INTEGER, FormSchema, attempt, bp, text
+from finportal.web.forms import load_form
+
+
+class TokenForm(FormSchema):
+    """A new token for one bank."""
+
+    bank_id = fields.Integer(required=True, error_messages={**INTEGER, "required": "请选择银行。"})
+    label = text()
+
+
+def _service() -> Any:
+    # Imported when used, so the rest of the admin pages never depend on it being importable.
+    from finportal.services import api_tokens
+
+    return api_tokens
+
+
+def _page(
+    values: dict[str, Any], errors: dict[str, str], plain: str | None = None, token: Any = None
+) -> Any:
+    banks = [b for b in admin_service.list_organisations(db.session, "bank") if b.active]
+    return render_template(
+        "admin/api_tokens.html",
+        tokens=_service().list_tokens(db.session),
+        banks=[(b.id, f"{b.name_zh}（{b.code}）") for b in banks],
+        values=values,
+        errors=errors,
+        plain=plain,
+        new_token=token,
+    ), (422 if errors else 200)
+
+
+@bp.get("/api-tokens")
+def api_tokens() -> Any:
+    """List every bank's API tokens."""
+    return _page({}, {})
+
+
+@bp.post("/api-tokens")
+def api_token_create() -> Any:
+    """Create a token for a bank and show it this once."""
+    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    data, errors = load_form(TokenForm(), request.form)
+    if data is None:
+        return _page(values, errors)
+    result, errors = attempt(
+        lambda: _service().create_token(
+            db.session, bank_id=data["bank_id"], actor_id=current_user.id, label=data["label"]
+        )
+    )
+    if errors:
+        return _page(values, errors)
+    token, plain = result
+    # Rendered in this answer only: the database keeps the hash, the cookie never sees it.
+    return _page({}, {}, plain=plain, token=token)
+
+
+@bp.post("/api-tokens/<int:token_id>/revoke")
+def api_token_revoke(token_id: int) -> Any:
+    """Revoke a token; it stops working at once."""
+    _, errors = attempt(
+        lambda: _service().revoke_token(db.session, token_id, actor_id=current_user.id)
+    )
+    flash(
+        errors["_form"] if errors else "令牌已撤销，立即失效。", "danger" if errors else "success"
+    )
+    return redirect(url_for("admin.api_tokens"))

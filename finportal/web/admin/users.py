@@ -1,0 +1,136 @@
+"""Users: list and filter, create with a role and its link, deactivate, reset a password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import fields, validate
+
+from finportal.extensions import db
+from finportal.models import ROLES
+from finportal.services import admin as admin_service
+from finportal.web.admin.views import CHOICE, INTEGER, FormSchema, attempt, bp, checkbox, text
+from finportal.web.forms import load_form
+from finportal.web.nav import ROLE_LABELS
+
+
+class UserFilter(FormSchema):
+    """Filters of the user list."""
+
+    role = fields.String(load_default=None, validate=validate.OneOf(ROLES, error=CHOICE))
+    q = text()
+
+
+class UserForm(FormSchema):
+    """A new user: name, role, first password and the link the role needs."""
+
+    username = text(required=True)
+    display_name = text()
+    role = fields.String(
+        required=True,
+        error_messages={"required": CHOICE},
+        validate=validate.OneOf(ROLES, error=CHOICE),
+    )
+    password = text(required=True)
+    enterprise_uscc = text()
+    bank_id = fields.Integer(load_default=None, error_messages=INTEGER)
+    park_id = fields.Integer(load_default=None, error_messages=INTEGER)
+    chamber_id = fields.Integer(load_default=None, error_messages=INTEGER)
+
+
+class ActiveForm(FormSchema):
+    """A switch on or off."""
+
+    active = checkbox()
+
+
+class PasswordForm(FormSchema):
+    """A new password; empty means: generate one."""
+
+    new_password = text()
+
+
+def _links() -> dict[str, Any]:
+    return {
+        kind: [
+            (o.id, f"{o.name_zh}（{o.code}）")
+            for o in admin_service.list_organisations(db.session, kind)
+            if o.active
+        ]
+        for kind in admin_service.ORGANISATION_KINDS
+    }
+
+
+@bp.get("/users")
+def users() -> Any:
+    """List users, filtered by role and by a name fragment."""
+    query, errors = load_form(UserFilter(), request.args)
+    query = query or {"role": None, "q": ""}
+    return render_template(
+        "admin/users.html",
+        users=admin_service.list_users(db.session, role=query["role"], q=query["q"]),
+        values=dict(request.args),
+        errors=errors,
+        role_labels=ROLE_LABELS,
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def user_new() -> Any:
+    """Create a user of a role, linked to its enterprise, bank, park or chamber."""
+    values: dict[str, Any] = {"role": request.args.get("role", "")}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = {k: v for k, v in request.form.items() if k not in ("csrf_token", "password")}
+        data, errors = load_form(UserForm(), request.form)
+        if data is not None:
+            user, errors = attempt(
+                lambda: admin_service.create_user(db.session, actor_id=current_user.id, **data)
+            )
+            if user is not None:
+                flash(f"已创建用户 {user.username}（{ROLE_LABELS[user.role]}）。", "success")
+                return redirect(url_for("admin.users", role=user.role))
+    return render_template(
+        "admin/user_new.html",
+        values=values,
+        errors=errors,
+        role_labels=ROLE_LABELS,
+        links=_links(),
+    ), (422 if errors else 200)
+
+
+@bp.post("/users/<int:user_id>/active")
+def user_active(user_id: int) -> Any:
+    """Deactivate a user (no more sign-in) or reactivate them."""
+    data, _ = load_form(ActiveForm(), request.form)
+    active = bool(data and data["active"])
+    user, errors = attempt(
+        lambda: admin_service.set_user_active(db.session, user_id, active, actor_id=current_user.id)
+    )
+    if errors:
+        flash(errors["_form"], "danger")
+    else:
+        flash(f"已{'启用' if active else '停用'}用户 {user.username}。", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/password")
+def user_password(user_id: int) -> Any:
+    """Reset a user's password and show the new one once."""
+    data, errors = load_form(PasswordForm(), request.form)
+    result, errors = attempt(
+        lambda: admin_service.reset_password(
+            db.session,
+            user_id,
+            actor_id=current_user.id,
+            new_password=(data or {}).get("new_password", ""),
+        )
+    )
+    if errors:
+        flash(errors.get("new_password") or errors["_form"], "danger")
+        return redirect(url_for("admin.users"))
+    user, password = result
+    # Shown in this answer only, never put in the (signed, not encrypted) session cookie.
+    return render_template("admin/password_reset.html", user=user, password=password)
