@@ -122,7 +122,9 @@ def api_source() -> str:
     return f"api_token:{g.api_token_prefix}"
 
 
-docs_bp = FlaskBlueprint("api_reference", __name__, url_prefix=URL_PREFIX)
+docs_bp = FlaskBlueprint(
+    "api_reference", __name__, url_prefix=URL_PREFIX, template_folder="templates"
+)
 
 
 @docs_bp.get("/docs")
@@ -137,7 +139,7 @@ def docs() -> Any:
                 continue
             operations.append({"method": method.upper(), "path": path, **op})
     return render_template(
-        "api/docs.html",
+        "finportal_api_docs.html",
         spec=spec,
         operations=operations,
         schemas=spec.get("components", {}).get("schemas", {}),

@@ -352,7 +352,6 @@ def test_database_check_refuses_an_overspent_quota(db_session, batch_world, open
         db_session.execute(
             update(Batch).where(Batch.id == open_batch.id).values(quota_used=Batch.quota_total + 1)
         )
-        db_session.flush()
     db_session.rollback()
 
 
