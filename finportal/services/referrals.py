@@ -19,12 +19,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from finportal.models import (
     Application,
+    AuditEvent,
     BankDecision,
     Consent,
     LoanOutcome,
@@ -696,12 +697,25 @@ def download_packet(
         )
     user = session.get(User, actor_id) if actor_id is not None else None
     now = utcnow()
+    # A serial number makes every download's stamp unique, even two in the same second.
+    serial = 1 + (
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "referral.packet_downloaded",
+                AuditEvent.object_type == "referral",
+                AuditEvent.object_id == referral.id,
+            )
+        )
+        or 0
+    )
     who = user.display_name or user.username if user is not None else "API"
     lines = [
         f"{referral.bank.name_zh} 下载",
         f"用户：{who}（{user.username if user else 'api'}）",
         f"时间：{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S} (UTC+8)",
-        f"材料包 {referral.packet_number}",
+        f"材料包 {referral.packet_number} · 第 {serial} 次下载",
     ]
     stamped = stamp_pdf(pdf, lines)
     from finportal.packets import sha256_hex

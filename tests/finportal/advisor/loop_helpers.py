@@ -40,9 +40,7 @@ def screened_application(
     return application
 
 
-def grant_consent(
-    session: Any, application: Application, bank: Any, *, days: int = 365
-) -> Consent:
+def grant_consent(session: Any, application: Application, bank: Any, *, days: int = 365) -> Consent:
     """Record the enterprise's consent to share its data with the bank, committed."""
     consent = Consent(
         enterprise_id=application.enterprise_id,
@@ -93,3 +91,57 @@ def embedded_font_names(pdf: bytes) -> set[str]:
                 ):
                     names.add(str(font["/BaseFont"]))
     return names
+
+
+class Loop:
+    """The records of one referral loop: enterprise, banks, users, application, referral."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
+def build_loop(
+    session: Any,
+    create_enterprise: Any,
+    create_bank: Any,
+    create_user: Any,
+    *,
+    refer: bool = True,
+    enterprise_name: str = "上海㐀明精密机械有限公司",
+) -> Loop:
+    """Screen an application, consent to two banks, claim it and refer it to the first bank."""
+    from finportal.services import review
+
+    enterprise = create_enterprise(name=enterprise_name)
+    bank, other_bank = create_bank(), create_bank()
+    application = screened_application(session, enterprise)
+    consent = grant_consent(session, application, bank)
+    grant_consent(session, application, other_bank)
+    advisor = create_user("advisor", display_name="王顾问")
+    bank_user = create_user("bank", bank_id=bank.id, display_name="甲行客户经理")
+    other_bank_user = create_user("bank", bank_id=other_bank.id, display_name="乙行客户经理")
+    sme_user = create_user("sme", enterprise_id=enterprise.id)
+    loop = Loop(
+        enterprise=enterprise,
+        bank=bank,
+        other_bank=other_bank,
+        application=application,
+        consent=consent,
+        advisor=advisor,
+        bank_user=bank_user,
+        other_bank_user=other_bank_user,
+        sme_user=sme_user,
+        version_id=eligible_version(session, application),
+        referral=None,
+    )
+    if refer:
+        review.claim(session, application.id, actor_id=advisor.id)
+        (loop.referral,) = review.refer_to_banks(
+            session,
+            application.id,
+            actor_id=advisor.id,
+            referrals=[(bank.id, loop.version_id)],
+            opinion="企业经营稳定，建议贵行予以支持。",
+        )
+        session.refresh(loop.referral)
+    return loop

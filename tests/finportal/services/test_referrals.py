@@ -1,0 +1,489 @@
+"""The bank side of the referral loop: inbox, decisions, loan outcomes, packets, consent."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from finportal.models import (
+    Application,
+    AuditEvent,
+    Job,
+    Notification,
+    Referral,
+    utcnow,
+)
+from finportal.services import packets as packet_service
+from finportal.services import referrals, review
+from finportal.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
+from finportal.services.screening import latest_score
+from finportal.services.workdays import SHANGHAI
+from tests.finportal.advisor.loop_helpers import build_loop, embedded_font_names, pdf_text, squash
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def loop(
+    db_session, published_catalog, champion_model, create_enterprise, create_bank, create_user
+):
+    return build_loop(db_session, create_enterprise, create_bank, create_user)
+
+
+def _events(session, object_type, object_id):
+    return [
+        e.action
+        for e in session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
+            .order_by(AuditEvent.id)
+        )
+    ]
+
+
+def test_the_whole_loop_from_referral_to_repayment(db_session, loop):
+    referral = loop.referral
+    assert referral.state == "sent"
+    assert referral.packet_sha256 and len(referral.packet_sha256) == 64
+    assert referral.packet_number.startswith("RP-")
+    assert referral.due_at > referral.sent_at
+
+    inbox = referrals.inbox(db_session, bank_id=loop.bank.id)
+    assert [r.id for r in inbox["new"]] == [referral.id]
+
+    referrals.mark_viewed(db_session, referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id)
+    pdf = referrals.download_packet(
+        db_session, referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
+    )
+    assert pdf.startswith(b"%PDF")
+    decision = referrals.record_decision(
+        db_session,
+        referral.id,
+        bank_id=loop.bank.id,
+        actor_id=loop.bank_user.id,
+        decision="approved",
+        approved_amount=Decimal("800000"),
+        annual_rate=Decimal("0.0345"),
+        term_months=12,
+    )
+    assert decision.approved_amount == Decimal("800000.00")
+    assert [
+        r.id for r in referrals.list_referrals(db_session, bank_id=loop.bank.id, status="decided")
+    ] == [referral.id]
+
+    today = utcnow().astimezone(SHANGHAI).date()
+    referrals.record_outcome(
+        db_session,
+        referral.id,
+        bank_id=loop.bank.id,
+        actor_id=loop.bank_user.id,
+        event="disbursed",
+        occurred_on=today,
+        amount=Decimal("800000"),
+    )
+    referrals.record_outcome(
+        db_session,
+        referral.id,
+        bank_id=loop.bank.id,
+        actor_id=loop.bank_user.id,
+        event="repaid",
+        occurred_on=today,
+    )
+    db_session.refresh(referral)
+    assert referral.state == "repaid"
+    application = db_session.get(Application, loop.application.id)
+    assert application.state == "closed"  # 办结 at disbursal: the SME may now rate
+
+    assert _events(db_session, "referral", referral.id) == [
+        "referral.sent",
+        "referral.packet_rendered",
+        "referral.viewed",
+        "referral.packet_downloaded",
+        "referral.approved",
+        "referral.disbursed",
+        "referral.repaid",
+    ]
+    titles = [
+        n.title_zh
+        for n in db_session.scalars(
+            select(Notification).where(Notification.enterprise_id == loop.enterprise.id)
+        )
+    ]
+    assert any("同意了您的融资申请" in t for t in titles)
+    assert any("已放款" in t for t in titles)
+
+
+def test_decisions_are_validated_and_change_nothing_when_refused(db_session, loop):
+    rid, bank_id, actor = loop.referral.id, loop.bank.id, loop.bank_user.id
+    cases = [
+        ({"decision": "maybe"}, "decision"),
+        ({"decision": "approved", "annual_rate": "0.03", "term_months": 12}, "approved_amount"),
+        (
+            {
+                "decision": "approved",
+                "approved_amount": "-1",
+                "annual_rate": "0.03",
+                "term_months": 12,
+            },
+            "approved_amount",
+        ),
+        (
+            {
+                "decision": "approved",
+                "approved_amount": "1e15",
+                "annual_rate": "0.03",
+                "term_months": 12,
+            },
+            "approved_amount",
+        ),
+        (
+            {
+                "decision": "approved",
+                "approved_amount": "100000",
+                "annual_rate": "0.5",
+                "term_months": 12,
+            },
+            "annual_rate",
+        ),
+        (
+            {
+                "decision": "approved",
+                "approved_amount": "100000",
+                "annual_rate": "abc",
+                "term_months": 12,
+            },
+            "annual_rate",
+        ),
+        (
+            {
+                "decision": "approved",
+                "approved_amount": "100000",
+                "annual_rate": "0.03",
+                "term_months": 0,
+            },
+            "term_months",
+        ),
+        ({"decision": "declined"}, "reason_code"),
+        ({"decision": "declined", "reason_code": "other"}, "reason_text"),
+        ({"decision": "info_requested", "reason_text": "  "}, "reason_text"),
+    ]
+    for kwargs, field in cases:
+        with pytest.raises(ValidationFailed) as caught:
+            referrals.record_decision(db_session, rid, bank_id=bank_id, actor_id=actor, **kwargs)
+        assert field in caught.value.fields, (kwargs, caught.value.fields)
+        assert caught.value.message_zh
+    db_session.refresh(loop.referral)
+    assert loop.referral.state == "sent"
+    assert referrals.decisions_of(db_session, rid) == []
+
+
+def test_invalid_transitions_are_refused(db_session, loop):
+    rid, bank_id, actor = loop.referral.id, loop.bank.id, loop.bank_user.id
+    today = utcnow().astimezone(SHANGHAI).date()
+    with pytest.raises(InvalidTransition):
+        referrals.record_outcome(
+            db_session,
+            rid,
+            bank_id=bank_id,
+            actor_id=actor,
+            event="disbursed",
+            occurred_on=today,
+            amount=1,
+        )
+    referrals.record_decision(
+        db_session,
+        rid,
+        bank_id=bank_id,
+        actor_id=actor,
+        decision="info_requested",
+        reason_text="请提供近三个月银行流水",
+    )
+    referrals.record_decision(
+        db_session,
+        rid,
+        bank_id=bank_id,
+        actor_id=actor,
+        decision="declined",
+        reason_code="high_leverage",
+    )
+    with pytest.raises(InvalidTransition):
+        referrals.record_decision(
+            db_session,
+            rid,
+            bank_id=bank_id,
+            actor_id=actor,
+            decision="approved",
+            approved_amount=100000,
+            annual_rate="0.03",
+            term_months=12,
+        )
+    with pytest.raises(InvalidTransition):
+        referrals.record_outcome(
+            db_session, rid, bank_id=bank_id, actor_id=actor, event="repaid", occurred_on=today
+        )
+
+
+def test_loan_outcome_dates_and_amounts_are_checked(db_session, loop):
+    rid, bank_id, actor = loop.referral.id, loop.bank.id, loop.bank_user.id
+    referrals.record_decision(
+        db_session,
+        rid,
+        bank_id=bank_id,
+        actor_id=actor,
+        decision="approved",
+        approved_amount=500000,
+        annual_rate="0.035",
+        term_months=12,
+    )
+    today = utcnow().astimezone(SHANGHAI).date()
+    for kwargs, field in [
+        ({"occurred_on": today + timedelta(days=5), "amount": 500000}, "occurred_on"),
+        ({"occurred_on": date(2000, 1, 1), "amount": 500000}, "occurred_on"),
+        ({"occurred_on": today}, "amount"),
+        ({"occurred_on": today, "amount": 900000}, "amount"),
+    ]:
+        with pytest.raises(ValidationFailed) as caught:
+            referrals.record_outcome(
+                db_session, rid, bank_id=bank_id, actor_id=actor, event="disbursed", **kwargs
+            )
+        assert field in caught.value.fields
+    with pytest.raises(ValidationFailed):
+        referrals.record_outcome(
+            db_session, rid, bank_id=bank_id, actor_id=actor, event="paid", occurred_on=today
+        )
+
+
+def test_a_decline_tells_the_advisor_and_offers_a_rematch(db_session, loop):
+    referrals.record_decision(
+        db_session,
+        loop.referral.id,
+        bank_id=loop.bank.id,
+        actor_id=loop.bank_user.id,
+        decision="declined",
+        reason_code="credit_risk",
+        reason_text="近期负债上升",
+    )
+    note = db_session.scalar(select(Notification).where(Notification.user_id == loop.advisor.id))
+    assert note is not None and "可重新匹配" in note.title_zh
+    view = review.get_review(db_session, loop.application.id)
+    assert view.can_rematch
+    review.rematch(db_session, loop.application.id, actor_id=loop.advisor.id)
+    assert db_session.get(Application, loop.application.id).state == "in_review"
+    # The other consented bank can now be chosen, for any eligible product.
+    (second,) = review.refer_to_banks(
+        db_session,
+        loop.application.id,
+        actor_id=loop.advisor.id,
+        referrals=[(loop.other_bank.id, loop.version_id)],
+        opinion="甲行拒绝后推荐乙行",
+    )
+    assert second.bank_id == loop.other_bank.id
+
+
+def test_another_banks_referral_is_not_found_anywhere(db_session, loop):
+    other = loop.other_bank.id
+    rid = loop.referral.id
+    assert referrals.list_referrals(db_session, bank_id=other) == []
+    assert all(v == [] for v in referrals.inbox(db_session, bank_id=other).values())
+    today = utcnow().astimezone(SHANGHAI).date()
+    calls = [
+        lambda: referrals.get_referral(db_session, rid, bank_id=other),
+        lambda: referrals.mark_viewed(
+            db_session, rid, bank_id=other, actor_id=loop.other_bank_user.id
+        ),
+        lambda: referrals.download_packet(
+            db_session, rid, bank_id=other, actor_id=loop.other_bank_user.id
+        ),
+        lambda: referrals.record_decision(
+            db_session,
+            rid,
+            bank_id=other,
+            actor_id=loop.other_bank_user.id,
+            decision="declined",
+            reason_code="other",
+            reason_text="x",
+        ),
+        lambda: referrals.record_outcome(
+            db_session,
+            rid,
+            bank_id=other,
+            actor_id=loop.other_bank_user.id,
+            event="disbursed",
+            occurred_on=today,
+            amount=1,
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(NotFound):
+            call()
+    db_session.refresh(loop.referral)
+    assert loop.referral.state == "sent"
+    assert "referral.packet_downloaded" not in _events(db_session, "referral", rid)
+
+
+def test_withdrawn_consent_refuses_downloads_and_new_packets(db_session, loop):
+    loop.consent.withdrawn_at = utcnow()
+    db_session.commit()
+    with pytest.raises(Forbidden) as caught:
+        referrals.download_packet(
+            db_session, loop.referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
+        )
+    assert "撤回" in caught.value.message_zh
+    assert "referral.packet_refused" in _events(db_session, "referral", loop.referral.id)
+
+    # A new render for that bank is refused too, and the job says why.
+    job = packet_service.request_render(db_session, loop.referral, actor_id=loop.advisor.id)
+    job = db_session.get(Job, job.id)
+    assert job.state == "done"  # already rendered: the job changes nothing
+    db_session.execute(
+        Referral.__table__.update()
+        .where(Referral.id == loop.referral.id)
+        .values(packet_sha256=None, packet_pdf=None)
+    )
+    db_session.commit()
+    db_session.expire_all()
+    job = packet_service.request_render(
+        db_session, db_session.get(Referral, loop.referral.id), actor_id=None
+    )
+    job = db_session.get(Job, job.id)
+    assert job.state == "failed" and "撤回" in job.message, job.result
+    assert (
+        db_session.scalar(select(Referral.packet_pdf).where(Referral.id == loop.referral.id))
+        is None
+    )
+
+    # And the advisor cannot refer to that bank again.
+    with pytest.raises(ValidationFailed):
+        review.refer_to_banks(
+            db_session,
+            loop.application.id,
+            actor_id=loop.advisor.id,
+            referrals=[(loop.bank.id, loop.version_id)],
+            opinion="再次推荐",
+        )
+
+
+def test_packet_text_fonts_and_stamps(db_session, loop):
+    first = referrals.download_packet(
+        db_session, loop.referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
+    )
+    second_user_pdf = referrals.download_packet(
+        db_session, loop.referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
+    )
+    text = squash(pdf_text(first))
+    # The name with a CJK Extension A character (㐀) comes out whole.
+    assert "上海㐀明精密机械有限公司" in text
+    product_name = db_session.get(Referral, loop.referral.id).product_version.product.name_zh
+    assert squash(product_name) in text
+    score = latest_score(db_session, loop.application.id)
+    assert score.reasons, "the test enterprise should have reasons to print"
+    for reason in score.reasons[:3]:
+        assert squash(reason["text_zh"]) in text
+    assert "企业经营稳定，建议贵行予以支持。" in text
+    assert loop.bank.name_zh in text
+    assert "甲行客户经理" in text  # the stamp names the user
+    fonts = embedded_font_names(first)
+    assert any("WenQuanYi" in f or "Noto" in f for f in fonts), fonts
+    # Two downloads carry different stamps (the time) over the same stored packet.
+    assert first != second_user_pdf
+    stamps = [
+        e.data["stamp"]
+        for e in db_session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "referral.packet_downloaded",
+                AuditEvent.object_id == loop.referral.id,
+            )
+        )
+    ]
+    assert len(stamps) == 2
+    stored = db_session.get(Referral, loop.referral.id)
+    assert packet_service.packets.sha256_hex(stored.packet_pdf) == stored.packet_sha256
+
+
+def test_two_downloads_by_two_users_carry_their_names(db_session, loop, create_user):
+    colleague = create_user("bank", bank_id=loop.bank.id, display_name="甲行风控专员")
+    a = squash(
+        pdf_text(
+            referrals.download_packet(
+                db_session, loop.referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
+            )
+        )
+    )
+    b = squash(
+        pdf_text(
+            referrals.download_packet(
+                db_session, loop.referral.id, bank_id=loop.bank.id, actor_id=colleague.id
+            )
+        )
+    )
+    assert "甲行客户经理" in a and "甲行风控专员" not in a
+    assert "甲行风控专员" in b and "甲行客户经理" not in b
+
+
+def test_inbox_tabs_and_overdue_clock(db_session, loop):
+    referral = loop.referral
+    assert not referrals.is_overdue(referral)
+    referral.due_at = utcnow() - timedelta(hours=1)
+    db_session.commit()
+    assert referrals.is_overdue(referral)
+    assert [
+        r.id for r in referrals.list_referrals(db_session, bank_id=loop.bank.id, status="overdue")
+    ] == [referral.id]
+    referrals.mark_viewed(db_session, referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id)
+    tabs = referrals.inbox(db_session, bank_id=loop.bank.id)
+    assert [r.id for r in tabs["viewed"]] == [referral.id]
+    assert tabs["new"] == []
+    assert [r.id for r in tabs["overdue"]] == [referral.id]
+    referrals.record_decision(
+        db_session,
+        referral.id,
+        bank_id=loop.bank.id,
+        actor_id=loop.bank_user.id,
+        decision="declined",
+        reason_code="outside_policy",
+    )
+    tabs = referrals.inbox(db_session, bank_id=loop.bank.id)
+    assert tabs["overdue"] == [] and [r.id for r in tabs["decided"]] == [referral.id]
+    with pytest.raises(ValidationFailed):
+        referrals.list_referrals(db_session, bank_id=loop.bank.id, status="bogus")
+    assert (
+        referrals.list_referrals(
+            db_session, bank_id=loop.bank.id, since=utcnow() + timedelta(days=1)
+        )
+        == []
+    )
+
+
+def test_verify_shows_the_stored_sha256_and_masks_the_name(db_session, loop):
+    found = packet_service.verify_packet(db_session, loop.referral.verification_code.lower())
+    assert found.sha256 == loop.referral.packet_sha256
+    assert found.bank_name == loop.bank.name_zh
+    assert "*" in found.enterprise_name and found.enterprise_name != loop.enterprise.name
+    with pytest.raises(NotFound):
+        packet_service.verify_packet(db_session, "NOPE-NOPE-NOPE")
+
+
+def test_a_stale_referral_version_is_a_conflict(db_session, loop):
+    stale = loop.referral.lock_version
+    referrals.mark_viewed(
+        db_session, loop.referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
+    )
+    with pytest.raises(Conflict):
+        referrals.record_decision(
+            db_session,
+            loop.referral.id,
+            bank_id=loop.bank.id,
+            actor_id=loop.bank_user.id,
+            decision="info_requested",
+            reason_text="请补充",
+            lock_version=stale,
+        )
