@@ -434,7 +434,7 @@ def application_details(
         "score": score,
         "model": model,
         "consents": consents,
-        "banks": banks,
+        "bank_views": banks,
         "rating": rating,
         "job": latest_job(session, application.id),
         "timeline": timeline(session, application),

@@ -49,6 +49,9 @@ def new_application() -> Any:
     if request.method == "POST":
         values = _form_dict(request.form)
         data, errors = load_form(application_service.ApplicationSchema(), values)
+        if "idempotency_key" in errors:
+            # A missing or mangled key: the re-rendered form gets a fresh one.
+            values["idempotency_key"] = uuid.uuid4().hex
         if data is not None:
             try:
                 application, job = application_service.create_application(

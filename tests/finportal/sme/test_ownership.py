@@ -1,0 +1,155 @@
+"""An SME never sees or changes another enterprise's records: every /sme/ route is tried."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from finportal.models import Application, AuditEvent, Consent, Notification, Rating
+from finportal.services.applications import close_application, latest_job
+
+pytestmark = pytest.mark.db
+
+
+def _snapshot(db_session, application, consent, note, enterprise):
+    db_session.expire_all()
+    return {
+        "state": db_session.get(Application, application.id).state,
+        "consent": db_session.get(Consent, consent.id).withdrawn_at,
+        "note": db_session.get(Notification, note.id).read_at,
+        "ratings": db_session.scalar(select(func.count()).select_from(Rating)),
+        "events": db_session.scalar(select(func.count()).select_from(AuditEvent)),
+        "applications": db_session.scalar(select(func.count()).select_from(Application)),
+        "name": enterprise.name,
+        "revenue": enterprise.revenue_last_year,
+    }
+
+
+@pytest.fixture
+def victim(db_session, sme, submit, ready):
+    """SME A's records: a closed application (rateable), a consent, a notification, a job."""
+    application = submit(sme)
+    job = latest_job(db_session, application.id)
+    consent = db_session.scalar(select(Consent).where(Consent.application_id == application.id))
+    note = db_session.scalar(
+        select(Notification).where(Notification.enterprise_id == sme.enterprise_id)
+    )
+    # A second, closed one so that the rating route has something to refuse.
+    closed = submit(sme)
+    from finportal.services.applications import withdraw_application
+
+    withdraw_application(
+        db_session, actor_id=sme.id, enterprise_id=sme.enterprise_id, application_id=closed.id
+    )
+    close_application(db_session, actor_id=None, application_id=closed.id)
+    return {
+        "application": application,
+        "closed": closed,
+        "job": job,
+        "consent": consent,
+        "note": note,
+        "enterprise": sme.enterprise,
+    }
+
+
+def _ids(victim, which):
+    return {
+        "application_id": str(victim[which].id),
+        "consent_id": str(victim["consent"].id),
+        "notification_id": str(victim["note"].id),
+        "job_id": victim["job"].id,
+    }
+
+
+def test_every_sme_route_with_another_enterprises_ids_is_not_found(
+    app, client, login, other_sme, db_session, victim
+):
+    login(other_sme)
+    before = _snapshot(
+        db_session, victim["application"], victim["consent"], victim["note"], victim["enterprise"]
+    )
+    tried = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/sme/") or not rule.arguments:
+            continue
+        unknown = rule.arguments - {"application_id", "consent_id", "notification_id", "job_id"}
+        assert not unknown, f"add {unknown} of {rule.rule} to this test"
+        for which in ("application", "closed"):
+            ids = _ids(victim, which)
+            url = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m, ids=ids: ids[m.group(1)], rule.rule)
+            for method in sorted(m for m in rule.methods if m in ("GET", "POST")):
+                response = client.open(
+                    url,
+                    method=method,
+                    data={
+                        "stars": "1",
+                        "tax_paid_last_year": "1",
+                        "consent_bank_ids": ["1"],
+                        "follow": "1",
+                    },
+                )
+                assert response.status_code in (403, 404), (method, url, response.status_code)
+                assert victim["enterprise"].name not in response.text
+                tried.add(rule.endpoint)
+    assert {
+        "sme.application",
+        "sme.submit_application",
+        "sme.resubmit_application",
+        "sme.withdraw_application",
+        "sme.rate_application",
+        "sme.withdraw_consent",
+        "sme.read_notification",
+        "sme.job_status",
+    } <= tried
+    after = _snapshot(
+        db_session, victim["application"], victim["consent"], victim["note"], victim["enterprise"]
+    )
+    assert after == before
+
+
+def test_routes_without_ids_only_touch_the_own_enterprise(
+    client, login, other_sme, db_session, victim, banks
+):
+    login(other_sme)
+    before = _snapshot(
+        db_session, victim["application"], victim["consent"], victim["note"], victim["enterprise"]
+    )
+    # Lists show nothing of the other enterprise.
+    for url in ("/sme/", "/sme/applications", "/sme/notifications", "/sme/profile", "/sme/matches"):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert victim["enterprise"].name not in page.text, url
+        assert f'/sme/applications/{victim["application"].id}"' not in page.text, url
+    # Smuggled ids are ignored: the profile form saves the signed-in enterprise only.
+    from finportal.services.enterprises import form_values
+
+    form = form_values(other_sme.enterprise)
+    form.update(enterprise_id=str(victim["enterprise"].id), uscc=victim["enterprise"].uscc)
+    form["name"] = "别人的新名字有限公司"
+    assert client.post("/sme/profile", data=form).status_code == 302
+    # Reusing the other enterprise's idempotency key makes nothing and reveals nothing.
+    page = client.post(
+        "/sme/applications/new",
+        data={
+            "amount": "10",
+            "term_months": "12",
+            "purpose": "other",
+            "idempotency_key": victim["application"].idempotency_key,
+            "consent_bank_ids": [str(banks[0].id)],
+        },
+    )
+    assert page.status_code == 422
+    assert "表单已失效" in page.text
+    # Marking everything read marks only one's own.
+    client.post("/sme/notifications/read-all")
+    after = _snapshot(
+        db_session, victim["application"], victim["consent"], victim["note"], victim["enterprise"]
+    )
+    assert after["name"] == before["name"]
+    assert after["note"] is None
+    assert after["state"] == before["state"]
+    assert after["applications"] == before["applications"]
+    db_session.refresh(other_sme.enterprise)
+    assert other_sme.enterprise.name == "别人的新名字有限公司"
