@@ -306,3 +306,27 @@ def test_raising_a_monotone_feature_never_moves_pd_against_it(
     pd_low = reference_model.score_one({**row, f.name: low}, explain=False).pd
     pd_high = reference_model.score_one({**row, f.name: high}, explain=False).pd
     assert (pd_high - pd_low) * f.monotone >= -1e-12
+
+
+def test_batch_encoding_does_not_depend_on_column_types(
+    reference_model: Any, fresh_reference: pd.DataFrame
+) -> None:
+    df = fresh_reference[reference_model.feature_names].head(2000)
+    original = df.copy(deep=True)
+    expected = reference_model.score_many(df)
+    as_float32 = df.astype(np.float32)  # one block: pandas may hand out a read-only view
+    pd.testing.assert_frame_equal(reference_model.score_many(as_float32), expected)
+    shuffled = df[list(reversed(df.columns))].copy()
+    shuffled["extra"] = "ignored"
+    pd.testing.assert_frame_equal(reference_model.score_many(shuffled), expected)
+    as_text = df.astype(object).where(df.notna(), None).astype(str)
+    pd.testing.assert_frame_equal(reference_model.score_many(as_text), expected, atol=1e-6)
+    # A yes/no column holding something other than 0/1 is missing, not "yes".
+    odd = df.copy()
+    odd["serious_bad_credit_24m"] = 2.0
+    x = reference_model.encoder.transform(odd)
+    assert np.isnan(x[:, reference_model.feature_names.index("serious_bad_credit_24m")]).all()
+    odd32 = odd.astype(np.float32)
+    reference_model.score_many(odd32)
+    assert (odd32["serious_bad_credit_24m"] == 2.0).all()  # the caller's frames are left alone
+    assert df.equals(original)
