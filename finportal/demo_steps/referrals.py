@@ -1,9 +1,313 @@
-"""Demo data: referrals."""
+"""Demo data: referrals in every state, with rendered packets, mostly for demo-bank's bank.
+
+Each scenario is one application found again by its idempotency key (``demo-ref-...``),
+so running the demo twice adds nothing; a packet missing after an interrupted run is
+rendered on the next one. The advisor and bank actions go through the same services as
+the pages, so the audit trail and notifications look as they would in real use.
+Packets are rendered here, synchronously: the CLI may exit before a background thread
+would finish.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+
+from finportal.models import (
+    Application,
+    Bank,
+    Consent,
+    Enterprise,
+    Match,
+    Referral,
+    User,
+    utcnow,
+)
+from finportal.services import referrals as referral_service
+from finportal.services import review
+from finportal.services.lifecycle import transition
+from finportal.services.packets import render_referral_packet
+from finportal.services.screening import screen_application
+from finportal.services.workdays import SHANGHAI
+
+MINHANG = "310112"
+
+#: (key, bank code, the steps after the referral). Steps: viewed, overdue, info, approve,
+#: decline, disburse, repaid, overdue_90, defaulted, withdraw.
+SCENARIOS: list[tuple[str, str, list[str]]] = [
+    ("demo-ref-sent", "demo_bank_a", []),
+    ("demo-ref-overdue", "demo_bank_a", ["overdue"]),
+    ("demo-ref-viewed", "demo_bank_a", ["viewed"]),
+    ("demo-ref-info", "demo_bank_a", ["viewed", "info"]),
+    ("demo-ref-approved", "demo_bank_a", ["viewed", "approve"]),
+    ("demo-ref-declined", "demo_bank_a", ["viewed", "decline"]),
+    ("demo-ref-disbursed", "demo_bank_a", ["viewed", "approve", "disburse"]),
+    ("demo-ref-repaid", "demo_bank_a", ["viewed", "approve", "disburse", "repaid"]),
+    ("demo-ref-overdue90", "demo_bank_a", ["viewed", "approve", "disburse", "overdue_90"]),
+    ("demo-ref-defaulted", "demo_bank_a", ["viewed", "approve", "disburse", "defaulted"]),
+    ("demo-ref-withdrawn", "demo_bank_a", ["viewed", "withdraw"]),
+    # Other banks' referrals: demo-bank must never see these.
+    ("demo-ref-bank-b", "demo_bank_b", ["viewed"]),
+    ("demo-ref-bank-c", "demo_bank_c", ["viewed", "approve"]),
+]
+#: demo-sme's own application, referred and approved, so the SME sees a bank decision.
+SME_SCENARIO = ("demo-ref-sme", "demo_bank_a", ["viewed", "approve"])
+
+
+def _candidates(session: Session, exclude: set[int]) -> list[Enterprise]:
+    """Healthy demo enterprises in the district, most likely to match some product."""
+    rows = session.scalars(
+        select(Enterprise)
+        .where(
+            Enterprise.demo.is_(True),
+            Enterprise.district_code == MINHANG,
+            Enterprise.serious_bad_credit_24m.is_not(True),
+            Enterprise.tax_credit_grade.in_(("A", "B")),
+        )
+        .order_by(Enterprise.id)
+    )
+    return [e for e in rows if e.id not in exclude and (e.overdue_count_24m or 0) == 0]
+
+
+def _used_enterprises(session: Session) -> set[int]:
+    return set(
+        session.scalars(
+            select(Application.enterprise_id).where(Application.idempotency_key.is_not(None))
+        )
+    )
+
+
+def _best_version(session: Session, application: Application) -> int | None:
+    return session.scalar(
+        select(Match.product_version_id)
+        .where(Match.application_id == application.id, Match.eligible.is_(True))
+        .order_by(Match.rank)
+        .limit(1)
+    )
+
+
+def _consent(session: Session, application: Application, bank: Bank, user_id: int | None) -> None:
+    session.add(
+        Consent(
+            enterprise_id=application.enterprise_id,
+            application_id=application.id,
+            bank_id=bank.id,
+            scope=["profile", "financials", "credit_record", "score", "application"],
+            valid_until=utcnow().astimezone(SHANGHAI).date() + timedelta(days=365),
+            granted_by_id=user_id,
+        )
+    )
+
+
+def _screened(
+    session: Session, key: str, enterprise: Enterprise, amount: str, term: int
+) -> Application:
+    application = Application(
+        enterprise_id=enterprise.id,
+        state="submitted",
+        amount=Decimal(amount),
+        term_months=term,
+        purpose="采购生产设备及补充流动资金（演示）",
+        idempotency_key=key,
+        submitted_at=utcnow(),
+    )
+    session.add(application)
+    session.flush()
+    screen_application(session, application_id=application.id)
+    session.commit()
+    return application
+
+
+def _run_steps(
+    session: Session,
+    referral: Referral,
+    steps: list[str],
+    bank_user_id: int | None,
+    sme_user_id: int | None,
+) -> None:
+    bank_id = referral.bank_id
+    today = utcnow().astimezone(SHANGHAI).date()
+    amount = referral.application.amount
+    for step in steps:
+        if step == "overdue":
+            # Sent three days ago and still unanswered: the inbox shows 预警.
+            session.execute(
+                update(Referral)
+                .where(Referral.id == referral.id)
+                .values(due_at=utcnow() - timedelta(days=1))
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+            session.refresh(referral)
+        elif step == "viewed":
+            referral_service.mark_viewed(
+                session, referral.id, bank_id=bank_id, actor_id=bank_user_id
+            )
+        elif step == "info":
+            referral_service.record_decision(
+                session,
+                referral.id,
+                bank_id=bank_id,
+                actor_id=bank_user_id,
+                decision="info_requested",
+                reason_text="请补充近六个月银行流水及主要客户合同（演示）。",
+            )
+        elif step == "approve":
+            referral_service.record_decision(
+                session,
+                referral.id,
+                bank_id=bank_id,
+                actor_id=bank_user_id,
+                decision="approved",
+                approved_amount=amount,
+                annual_rate=Decimal("0.0345"),
+                term_months=referral.application.term_months,
+                reason_text="演示数据",
+            )
+        elif step == "decline":
+            referral_service.record_decision(
+                session,
+                referral.id,
+                bank_id=bank_id,
+                actor_id=bank_user_id,
+                decision="declined",
+                reason_code="high_leverage",
+                reason_text="资产负债率高于本行同业准入标准（演示）。",
+            )
+        elif step == "disburse":
+            referral_service.record_outcome(
+                session,
+                referral.id,
+                bank_id=bank_id,
+                actor_id=bank_user_id,
+                event="disbursed",
+                occurred_on=today,
+                amount=amount,
+            )
+        elif step in ("repaid", "overdue_90", "defaulted"):
+            referral_service.record_outcome(
+                session,
+                referral.id,
+                bank_id=bank_id,
+                actor_id=bank_user_id,
+                event=step,
+                occurred_on=today,
+            )
+        elif step == "withdraw":
+            application = referral.application
+            transition(
+                session,
+                application,
+                "withdrawn",
+                actor_id=sme_user_id,
+                reason="企业已自行解决资金需求（演示）",
+            )
+            referral_service.withdraw_for_application(session, application, actor_id=sme_user_id)
+            session.commit()
+
+
+def _scenario(
+    session: Session,
+    key: str,
+    bank: Bank,
+    steps: list[str],
+    enterprise: Enterprise,
+    advisor_id: int,
+    bank_user_id: int | None,
+    sme_user_id: int | None,
+) -> bool:
+    """Play one scenario; return False when the enterprise matches no product."""
+    application = _screened(session, key, enterprise, "1000000", 12)
+    version = _best_version(session, application)
+    if version is None:
+        return False
+    _consent(session, application, bank, sme_user_id)
+    session.commit()
+    review.claim(session, application.id, actor_id=advisor_id)
+    (referral,) = review.refer_to_banks(
+        session,
+        application.id,
+        actor_id=advisor_id,
+        referrals=[(bank.id, version)],
+        opinion="企业经营稳定，纳税信用良好，建议贵行按产品流程予以支持（演示）。",
+        render=False,
+    )
+    render_referral_packet(session, referral_id=referral.id)
+    session.commit()
+    session.refresh(referral)
+    _run_steps(session, referral, steps, bank_user_id, sme_user_id)
+    return True
+
+
+def _render_missing(session: Session) -> None:
+    missing = session.scalars(
+        select(Referral.id)
+        .join(Application, Application.id == Referral.application_id)
+        .where(Application.idempotency_key.like("demo-ref-%"), Referral.packet_sha256.is_(None))
+    ).all()
+    for referral_id in missing:
+        render_referral_packet(session, referral_id=referral_id)
+        session.commit()
 
 
 def seed(session: Session, context: dict[str, object]) -> None:
     """Create or refresh the referrals demo records (idempotent)."""
+    users = context.get("users") or {}
+    assert isinstance(users, dict)
+    advisor: User | None = users.get("demo-advisor")
+    bank_user: User | None = users.get("demo-bank")
+    sme_user: User | None = users.get("demo-sme")
+    banks = {b.code: b for b in session.scalars(select(Bank))}
+    done = set(
+        session.scalars(
+            select(Application.idempotency_key).where(
+                Application.idempotency_key.like("demo-ref-%")
+            )
+        )
+    )
+    pool = _candidates(session, _used_enterprises(session))
+    enterprises = context.get("enterprises") or []
+    # The firm whose name holds 㐀 goes first: its packet shows the name printed whole.
+    first = (
+        next((e for e in enterprises if "㐀" in e.name), None)
+        if isinstance(enterprises, list)
+        else None
+    )
+    if first is not None and first.id not in _used_enterprises(session):
+        pool.insert(0, first)
+    plays = list(SCENARIOS)
+    if sme_user is not None and sme_user.enterprise_id is not None:
+        plays.append(SME_SCENARIO)
+    for key, bank_code, steps in plays:
+        bank = banks.get(bank_code)
+        if key in done or bank is None or advisor is None:
+            continue
+        bank_user_id = (
+            bank_user.id if bank_user is not None and bank_user.bank_id == bank.id else None
+        )
+        if key == SME_SCENARIO[0]:
+            enterprise = session.get(Enterprise, sme_user.enterprise_id)  # type: ignore[union-attr]
+            candidates = [enterprise] if enterprise is not None else []
+        else:
+            candidates = pool
+        for index, enterprise in enumerate(list(candidates)):
+            suffix = "" if index == 0 else f"-{index}"
+            played = _scenario(
+                session,
+                key + suffix if suffix else key,
+                bank,
+                steps,
+                enterprise,
+                advisor.id,
+                bank_user_id,
+                sme_user.id if sme_user is not None and key == SME_SCENARIO[0] else None,
+            )
+            if candidates is pool:
+                pool.remove(enterprise)
+            if played:
+                break
+    _render_missing(session)
+    session.commit()

@@ -645,6 +645,7 @@ def refer_to_banks(
     opinion: str,
     lock_version: int | None = None,
     base_url: str = "",
+    render: bool = True,
 ) -> list[Referral]:
     """Refer the application to one or more banks, each for a chosen product; commits.
 
@@ -761,8 +762,9 @@ def refer_to_banks(
         data={"referral_ids": [r.id for r in created]},
     )
     _commit(session)
-    for referral in created:
-        packet_service.request_render(session, referral, actor_id=actor_id, base_url=base_url)
+    if render:  # the demo loader renders synchronously instead (``render=False``)
+        for referral in created:
+            packet_service.request_render(session, referral, actor_id=actor_id, base_url=base_url)
     return created
 
 
