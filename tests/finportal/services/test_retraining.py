@@ -1,0 +1,187 @@
+"""Retraining a challenger from the platform's own loan outcomes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+import scoring
+from finportal.models import Application, AuditEvent, LoanOutcome, ModelVersion, Referral
+from finportal.services import retraining
+
+
+@pytest.fixture
+def add_outcome(db_session, create_enterprise, create_bank, published_catalog):
+    """Factory: an application with a feature snapshot, referred, with loan events."""
+    firm = create_enterprise()
+    banks = [create_bank(), create_bank()]
+    version = published_catalog[1]["policy_guarantee"]
+
+    def make(features, events, *, snapshot=True, bank=0):
+        app = Application(
+            enterprise_id=firm.id,
+            amount=Decimal("500000"),
+            term_months=12,
+            state="referred",
+            feature_snapshot={k: (None if v != v else v) for k, v in features.items()}
+            if snapshot
+            else None,
+            screened_at=datetime(2025, 6, 1, tzinfo=UTC),
+        )
+        db_session.add(app)
+        db_session.flush()
+        referral = Referral(
+            application_id=app.id,
+            bank_id=banks[bank].id,
+            product_version_id=version.id,
+            state=events[-1] if events else "sent",
+        )
+        db_session.add(referral)
+        db_session.flush()
+        for event in events:
+            db_session.add(
+                LoanOutcome(referral_id=referral.id, event=event, occurred_on=date(2025, 9, 1))
+            )
+        return app
+
+    return make
+
+
+@pytest.fixture
+def outcomes(db_session, add_outcome):
+    """500 outcomes with real signal: 400 repaid and 100 bad loans of the reference data."""
+    frame = scoring.generate_reference_data(6000, seed=3)
+    goods = frame[frame["bad"] == 0].head(400)
+    bads = frame[frame["bad"] == 1].head(100)
+    for data, final in ((goods, "repaid"), (bads, "defaulted")):
+        for row in data.drop(columns=["bad"]).to_dict("records"):
+            add_outcome(row, ["disbursed", final])
+    db_session.commit()
+    return 500, 100
+
+
+def test_records_label_final_outcomes_and_skip_the_rest(db_session, add_outcome):
+    features = {"firm_age_years": 3.0, "revenue_10k": 100.0}
+    repaid = add_outcome(features, ["disbursed", "repaid"])
+    overdue = add_outcome(features, ["disbursed", "overdue_90"])
+    running = add_outcome(features, ["disbursed"])
+    no_snapshot = add_outcome(features, ["disbursed", "defaulted"], snapshot=False)
+    mixed = add_outcome(features, ["disbursed", "repaid"])
+    db_session.add(
+        Referral(
+            application_id=mixed.id,
+            bank_id=_other_bank(db_session, mixed),
+            product_version_id=_version_of(db_session, mixed),
+            state="defaulted",
+        )
+    )
+    db_session.flush()
+    second = db_session.scalar(
+        select(Referral).where(Referral.application_id == mixed.id, Referral.state == "defaulted")
+    )
+    db_session.add(
+        LoanOutcome(referral_id=second.id, event="defaulted", occurred_on=date(2025, 9, 1))
+    )
+    db_session.commit()
+    labels = {r["application_id"]: r["bad"] for r in retraining.outcome_records(db_session)}
+    assert labels == {repaid.id: 0, overdue.id: 1, mixed.id: 1}
+    assert running.id not in labels and no_snapshot.id not in labels
+
+
+def _version_of(db_session, app):
+    return db_session.scalar(
+        select(Referral.product_version_id).where(Referral.application_id == app.id)
+    )
+
+
+def _other_bank(db_session, app):
+    from finportal.models import Bank
+
+    used = db_session.scalar(select(Referral.bank_id).where(Referral.application_id == app.id))
+    return db_session.scalar(select(Bank.id).where(Bank.id != used).limit(1))
+
+
+def test_too_few_outcomes_are_refused_clearly(db_session, add_outcome, champion_model):
+    for i in range(30):
+        add_outcome({"firm_age_years": float(i)}, ["disbursed", "repaid" if i % 5 else "defaulted"])
+    db_session.commit()
+    with pytest.raises(retraining.NotEnoughOutcomes) as caught:
+        retraining.retrain(db_session, actor_id=None)
+    exc = caught.value
+    assert (exc.rows, exc.bads) == (30, 6)
+    assert "贷款结果不足" in exc.message_zh and "30" in exc.message_zh and "500" in exc.message_zh
+    assert "Not enough loan outcomes" in exc.message_en
+    assert exc.status == 409
+    assert db_session.scalar(select(func.count()).select_from(ModelVersion)) == 1
+
+
+def test_retrain_registers_a_challenger_compared_on_the_same_holdout(
+    db_session, outcomes, champion_model
+):
+    result = retraining.retrain(db_session, actor_id=None)
+    row = result.model_version
+    assert row.status == "challenger"
+    assert row.id != champion_model.id
+    assert (result.rows, result.bads) == outcomes
+    assert result.holdout_rows == 125 and result.train_rows == 375
+    comparison = result.comparison
+    assert comparison["rows"] == 125
+    assert comparison["champion"]["version"] == champion_model.version
+    assert comparison["challenger"]["version"] == row.version
+    assert comparison["challenger"]["auc"] > 0.6, comparison
+    stored = db_session.get(ModelVersion, row.id).card["holdout_comparison"]
+    assert stored["rows"] == 125 and stored["champion"]["auc"] == comparison["champion"]["auc"]
+    assert row.card["data"]["rows"] == 375
+    assert "platform outcomes" in row.card["data"]["source"]
+    assert db_session.get(ModelVersion, champion_model.id).status == "champion"
+    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "model.retrained"))
+    assert event.object_id == row.id and event.data["holdout_rows"] == 125
+
+
+def test_the_models_page_shows_the_challenger_beside_the_champion(
+    client, db_session, create_user, login, outcomes, champion_model
+):
+    row = retraining.retrain(db_session, actor_id=None).model_version
+    login(create_user("admin"))
+    page = client.get(f"/admin/models/{row.id}").text
+    assert 'id="holdout-comparison"' in page
+    assert champion_model.version in page
+    assert "125 笔平台贷款结果" in page
+
+
+def test_cli_refuses_with_too_few_outcomes(app, db_session, champion_model):
+    result = app.test_cli_runner().invoke(args=["scoring", "retrain"])
+    assert result.exit_code == 1
+    assert "贷款结果不足" in result.output and "Not enough loan outcomes" in result.output
+    as_json = app.test_cli_runner().invoke(args=["scoring", "retrain", "--json"])
+    assert as_json.exit_code == 1
+    data = json.loads(as_json.output)
+    assert data["error"] == "not_enough_outcomes" and data["rows"] == 0
+
+
+def test_cli_trains_and_prints_champion_beside_challenger(
+    app, db_session, outcomes, champion_model
+):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["scoring", "retrain", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["holdout_rows"] == 125
+    assert data["comparison"]["champion"]["version"] == champion_model.version
+    assert set(data["comparison"]["challenger"]) >= {"auc", "ks", "brier", "ece"}
+    listing = runner.invoke(args=["scoring", "list", "--json"])
+    statuses = {m["version"]: m["status"] for m in json.loads(listing.output)}
+    assert statuses[champion_model.version] == "champion"
+    assert statuses[data["challenger"]] == "challenger"
+
+
+def test_cli_text_output_puts_both_models_side_by_side(app, db_session, outcomes, champion_model):
+    result = app.test_cli_runner().invoke(args=["scoring", "retrain"])
+    assert result.exit_code == 0, result.output
+    assert "champion" in result.output and "challenger" in result.output
+    assert "AUC" in result.output and "ECE" in result.output
+    assert "ΔAUC" in result.output
