@@ -19,6 +19,20 @@ from finportal.services.workdays import SHANGHAI
 from finportal.web.access import restrict_blueprint
 
 bp = Blueprint("sme", __name__, url_prefix="/sme")
+#: States of consents and referrals that appear in an application's timeline.
+OTHER_STATE_LABELS = {
+    "granted": "已授权",
+    "sent": "已推荐",
+    "viewed": "银行已查看",
+    "info_requested": "银行要求补充材料",
+    "approved": "银行同意",
+    "declined": "银行未同意",
+    "disbursed": "已放款",
+    "repaid": "已还清",
+    "overdue_90": "逾期90天以上",
+    "defaulted": "违约",
+    "registered": "已注册",
+}
 restrict_blueprint(bp, "sme")
 
 
@@ -60,7 +74,9 @@ def _helpers() -> dict[str, Any]:
         "yuan": yuan,
         "pct": pct,
         "local": local,
-        "state_label": lambda s: STATE_LABELS.get(s or "", s or "—"),
+        "state_label": lambda s: STATE_LABELS.get(
+            s or "", OTHER_STATE_LABELS.get(s or "", s or "—")
+        ),
         "field_label": enterprise_service.field_label,
         "purpose_label": purpose_label,
         "group_labels": enterprise_service.GROUP_LABELS,
