@@ -31,6 +31,18 @@ blp = make_blueprint(
 )
 
 
+class _Detail:
+    """A referral with its decisions and loan events, for ``ReferralDetailSchema``."""
+
+    def __init__(self, referral: Any, decisions: list[Any], outcomes: list[Any]) -> None:
+        self._referral = referral
+        self.decisions = decisions
+        self.outcomes = outcomes
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._referral, name)
+
+
 def _referral_id(referral_id: int) -> int:
     if not 0 < referral_id <= MAX_ID:
         raise NotFound("推荐记录不存在。", "No such referral.")
@@ -58,14 +70,11 @@ def get_referral(referral_id: int) -> Any:
     referral = referral_service.mark_viewed(
         db.session, _referral_id(referral_id), bank_id=bank_id(), actor_id=None
     )
-    return {
-        **{name: getattr(referral, name) for name in ReferralSchema().fields if "." not in name},
-        "application": referral.application,
-        "product_version": referral.product_version,
-        "advisor_opinion": referral.advisor_opinion,
-        "decisions": referral_service.decisions_of(db.session, referral.id),
-        "outcomes": referral_service.outcomes_of(db.session, referral.id),
-    }
+    return _Detail(
+        referral,
+        referral_service.decisions_of(db.session, referral.id),
+        referral_service.outcomes_of(db.session, referral.id),
+    )
 
 
 @blp.route("/<int:referral_id>/packet")

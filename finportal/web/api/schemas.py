@@ -224,7 +224,7 @@ class DecisionInSchema(Schema):
         },
     )
     term_months = fields.Integer(
-        load_default=None, allow_none=True, validate=validate.Range(min=1, max=360)
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=360)
     )
     reason_code = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=40)
