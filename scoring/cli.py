@@ -108,7 +108,7 @@ def _cmd_bench(a: argparse.Namespace) -> None:
 
     if a.model is None:
         _progress("training the reference model to benchmark (not timed)")
-    result = run_bench(a.model, batch_rows=a.rows, nthread=a.threads)
+    result = run_bench(a.model, batch_rows=a.rows, nthread=a.threads, clock=a.clock)
     _emit(result, BENCH_KEYS, a.json)
 
 
@@ -167,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", help="model directory (default: train the reference model)")
     sp.add_argument("--rows", type=int, default=1_000_000, help="batch rows")
     sp.add_argument("--threads", type=int, default=None, help="batch threads")
+    sp.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall time, or process CPU time (fair on a shared machine)",
+    )
     sp.set_defaults(func=_cmd_bench)
 
     sp = sub.add_parser("reference-data", help="write synthetic reference data as CSV")

@@ -131,6 +131,10 @@ def test_bench_json_keys(cli_model: dict[str, Path], capsys: pytest.CaptureFixtu
         "model_load_ms",
     ]
     assert all(v > 0 for v in out.values())
+    cpu = run_json(
+        capsys, "bench", "--model", str(cli_model["dir"]), "--rows", "20000", "--clock", "cpu"
+    )
+    assert list(cpu) == list(out)
 
 
 def test_errors_are_clear_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
