@@ -139,8 +139,9 @@ def read_notification(notification_id: int) -> Any:
         notification_id=notification_id,
         read=request.form.get("read", "1") != "0",
     )
-    if request.form.get("follow") and note.link and note.link.startswith("/"):
-        return redirect(note.link)
+    link = note.link or ""
+    if request.form.get("follow") and link.startswith("/") and not link.startswith("//"):
+        return redirect(link)
     return redirect(url_for("sme.notifications"))
 
 

@@ -487,3 +487,20 @@ def test_timeline_names_who_acted(db_session, sme, submit, ready, create_user):
         "returned",
         "请补充纳税信息",
     )
+
+
+def test_a_withdrawn_draft_cannot_be_submitted(db_session, sme, submit, ready, banks):
+    application = submit(sme, action="draft")
+    applications.withdraw_application(
+        db_session, actor_id=sme.id, enterprise_id=sme.enterprise_id, application_id=application.id
+    )
+    with pytest.raises(InvalidTransition):
+        applications.submit_draft(
+            db_session,
+            actor_id=sme.id,
+            enterprise_id=sme.enterprise_id,
+            application_id=application.id,
+            bank_ids=[banks[0].id],
+            valid_until=None,
+        )
+    assert application.state == "withdrawn"

@@ -424,3 +424,75 @@ def test_an_sme_without_an_enterprise_gets_not_found(client, login, create_user,
     assert client.get("/sme/").status_code == 404
     assert client.get("/sme/profile").status_code == 404
     assert _count(db_session, Enterprise) == 0 or True
+
+
+def test_bank_decisions_appear_on_the_application_page(
+    client, login, sme, db_session, submit, banks, ready, published_catalog
+):
+    from datetime import date
+    from decimal import Decimal
+
+    from finportal.models import BankDecision, LoanOutcome, Referral
+    from finportal.services.lifecycle import transition
+
+    application = submit(sme)
+    transition(db_session, application, "in_review", actor_id=None)
+    transition(db_session, application, "referred", actor_id=None)
+    _catalog, versions = published_catalog
+    approved = Referral(
+        application_id=application.id,
+        bank_id=banks[0].id,
+        product_version_id=versions["policy_guarantee"].id,
+        state="disbursed",
+    )
+    waiting = Referral(
+        application_id=application.id,
+        bank_id=banks[1].id,
+        product_version_id=versions["ip_pledge"].id,
+        state="sent",
+    )
+    db_session.add_all([approved, waiting])
+    db_session.flush()
+    db_session.add(
+        BankDecision(
+            referral_id=approved.id,
+            decision="approved",
+            approved_amount=Decimal("900000.00"),
+            annual_rate=Decimal("0.0345"),
+            term_months=12,
+            reason_text="经营稳健",
+        )
+    )
+    db_session.add(
+        LoanOutcome(
+            referral_id=approved.id,
+            event="disbursed",
+            occurred_on=date(2026, 11, 20),
+            amount=Decimal("900000.00"),
+        )
+    )
+    db_session.commit()
+    login(sme)
+    page = client.get(f"/sme/applications/{application.id}").text
+    section = page.split('id="bank-decisions"')[1].split("</section>")[0]
+    assert banks[0].name_zh in section and banks[1].name_zh in section
+    assert "同意，90 万元，年利率 3.45%，12 个月：经营稳健" in section
+    assert "放款 90 万元" in section
+    assert "等待银行反馈" in section
+    # Disbursed: the application can no longer be withdrawn.
+    assert 'id="withdraw-form"' not in page
+    refused = client.post(f"/sme/applications/{application.id}/withdraw")
+    assert "银行已放款" in client.get(refused.location).text
+    db_session.refresh(application)
+    assert application.state == "referred"
+
+
+def test_notification_links_stay_on_the_site(client, login, sme, db_session):
+    note = Notification(
+        enterprise_id=sme.enterprise_id, kind="status", title_zh="测试", link="//evil.example/"
+    )
+    db_session.add(note)
+    db_session.commit()
+    login(sme)
+    response = client.post(f"/sme/notifications/{note.id}/read", data={"follow": "1"})
+    assert response.location.endswith("/sme/notifications")
