@@ -335,16 +335,21 @@ def render_referral_packet(
         # Keep the audit event: the job fails afterwards and rolls back what is pending.
         session.commit()
         raise
-    pdf = packets.render_packet(ctx)
-    digest = packets.sha256_hex(pdf)
     job_id = session.scalar(
         select(Job.id)
         .where(
-            Job.kind == "render_packet", Job.object_type == "referral", Job.object_id == referral.id
+            Job.kind == "render_packet",
+            Job.object_type == "referral",
+            Job.object_id == referral.id,
         )
         .order_by(Job.created_at.desc())
         .limit(1)
     )
+    # End the read before the slow render: on SQLite a read transaction that later writes
+    # fails at once ("database is locked") if anyone else wrote meanwhile.
+    session.commit()
+    pdf = packets.render_packet(ctx)
+    digest = packets.sha256_hex(pdf)
     # A plain UPDATE: storing the packet must not race the referral's workflow version
     # (a bank may open the referral while the packet renders).
     session.execute(

@@ -68,7 +68,7 @@ class DecisionSchema(Schema):
         load_default=None, allow_none=True, error_messages={"invalid": "请填写整数。"}
     )
     reason_code = fields.String(load_default=None, allow_none=True)
-    reason_text = fields.String(load_default="")
+    reason_text = fields.String(load_default="", allow_none=True)
 
 
 class OutcomeSchema(Schema):

@@ -104,6 +104,9 @@ def test_inbox_view_download_and_decide(client, login, db_session, loop):
             "approved_amount_wan": "80",
             "annual_rate_pct": "3.45",
             "term_months": "12",
+            # A browser posts the empty decline fields too.
+            "reason_code": "",
+            "reason_text": "",
         },
     )
     assert good.status_code == 302
