@@ -48,7 +48,7 @@ class ApiWorld:
 
 
 @pytest.fixture
-def api_world(db_session, batch_world, submitted_batch):
+def api_world(db_session, batch_world, submitted_batch):  # noqa: F811 - fixtures
     """Tokens for the world's bank and another bank, and one referral to each bank."""
     from finportal.models import Application, Referral, utcnow
     from finportal.services import api_tokens, batches
