@@ -10,6 +10,7 @@ from marshmallow import fields
 
 from finportal.extensions import db
 from finportal.services import admin as admin_service
+from finportal.services import api_tokens as token_service
 from finportal.web.admin.views import INTEGER, FormSchema, attempt, bp, text
 from finportal.web.forms import load_form
 
@@ -21,20 +22,13 @@ class TokenForm(FormSchema):
     label = text()
 
 
-def _service() -> Any:
-    # Imported when used, so the rest of the admin pages never depend on it being importable.
-    from finportal.services import api_tokens
-
-    return api_tokens
-
-
 def _page(
     values: dict[str, Any], errors: dict[str, str], plain: str | None = None, token: Any = None
 ) -> Any:
     banks = [b for b in admin_service.list_organisations(db.session, "bank") if b.active]
     return render_template(
         "admin/api_tokens.html",
-        tokens=_service().list_tokens(db.session),
+        tokens=token_service.list_tokens(db.session),
         banks=[(b.id, f"{b.name_zh}（{b.code}）") for b in banks],
         values=values,
         errors=errors,
@@ -57,7 +51,7 @@ def api_token_create() -> Any:
     if data is None:
         return _page(values, errors)
     result, errors = attempt(
-        lambda: _service().create_token(
+        lambda: token_service.create_token(
             db.session, bank_id=data["bank_id"], actor_id=current_user.id, label=data["label"]
         )
     )
@@ -72,7 +66,7 @@ def api_token_create() -> Any:
 def api_token_revoke(token_id: int) -> Any:
     """Revoke a token; it stops working at once."""
     _, errors = attempt(
-        lambda: _service().revoke_token(db.session, token_id, actor_id=current_user.id)
+        lambda: token_service.revoke_token(db.session, token_id, actor_id=current_user.id)
     )
     flash(
         errors["_form"] if errors else "令牌已撤销，立即失效。", "danger" if errors else "success"
