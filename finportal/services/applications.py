@@ -645,7 +645,9 @@ def create_application(
         state="draft",
         amount=amount,
         term_months=term,
-        purpose=purpose if not note else f"{purpose}:{note}",
+        # The code only: catalogue conditions compare it (esop_loan needs "esop"); the
+        # free-text note goes with the audit event of the creation.
+        purpose=purpose,
         product_id=product.id if product else None,
         idempotency_key=key,
     )
@@ -666,7 +668,9 @@ def create_application(
         object_type="application",
         object_id=application.id,
         to_state="draft",
+        reason=f"用途说明：{note}" if note else "",
         data={
+            "purpose_note": note,
             "amount": str(amount),
             "term_months": term,
             "product": data.get("product_code") or None,

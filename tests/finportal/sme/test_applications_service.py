@@ -504,3 +504,9 @@ def test_a_withdrawn_draft_cannot_be_submitted(db_session, sme, submit, ready, b
             valid_until=None,
         )
     assert application.state == "withdrawn"
+
+
+def test_purpose_stays_a_code_and_the_note_goes_to_the_timeline(db_session, sme, submit, ready):
+    application = submit(sme, purpose="esop", purpose_note="员工持股计划")
+    assert application.purpose == "esop"  # catalogue conditions compare the code
+    assert applications.timeline(db_session, application)[0].reason == "用途说明：员工持股计划"
