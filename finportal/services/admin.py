@@ -480,6 +480,8 @@ class PublishResult:
     version: ProductVersion
     created: bool
     job: Job | None
+    #: True when the content equals an earlier version, which became current again.
+    reverted: bool = False
 
 
 def publish_product_yaml(
@@ -530,7 +532,8 @@ def publish_product_yaml(
         raise ValidationFailed(
             exc.message_zh, exc.message_en, fields={"content": exc.message_zh}
         ) from exc
-    if not created and before is not None and before != version.id:
+    reverted = not created and before is not None and before != version.id
+    if reverted:
         # The content went back to an earlier version: that version is current again.
         record_event(
             session,
@@ -552,7 +555,7 @@ def publish_product_yaml(
             product_version_id=version.id,
         )
         session.refresh(version)
-    return PublishResult(version, created, job)
+    return PublishResult(version, created, job, reverted)
 
 
 def set_product_active(

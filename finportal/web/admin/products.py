@@ -62,6 +62,11 @@ def _publish_page(code: str | None) -> Any:
                 v = result.version
                 if result.created:
                     flash(f"已发布第 {v.number} 版；政策找企业推送任务已启动。", "success")
+                elif result.reverted:
+                    flash(
+                        f"内容与第 {v.number} 版相同：已恢复为第 {v.number} 版，未生成新版本。",
+                        "info",
+                    )
                 else:
                     flash(f"内容与第 {v.number} 版相同，未生成新版本。", "info")
                 return redirect(url_for("admin.product_versions", code=v.product.code))

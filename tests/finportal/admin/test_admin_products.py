@@ -171,3 +171,23 @@ def test_job_page_shows_the_state(client, db_session, create_user, login, publis
     page = client.get(f"/admin/jobs/{job.id}").text
     assert "已完成" in page and "selftest" in page
     assert client.get("/admin/jobs/nope").status_code == 404
+
+
+def test_going_back_to_earlier_content_makes_that_version_current_again(
+    client, db_session, create_user, login, published_catalog
+):
+    login(create_user("admin"))
+    original = _yaml_of(db_session, "ip_pledge")
+    changed = original.replace("name_zh: 知识产权质押贷款", "name_zh: 知识产权质押贷款（试行）")
+    client.post("/admin/products/ip_pledge/edit", data={"content": changed})
+    response = client.post("/admin/products/ip_pledge/edit", data={"content": original})
+    assert response.status_code == 302
+    db_session.expire_all()
+    product = db_session.scalar(select(Product).where(Product.code == "ip_pledge"))
+    assert product.current_version.number == 1
+    assert _versions(db_session, "ip_pledge") == 2
+    assert "已恢复为第 1 版" in client.get(response.location).text
+    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "product.reverted"))
+    assert event.to_state == "v1"
+    # one push only: the new version's
+    assert db_session.scalar(select(func.count()).select_from(Job)) == 1
