@@ -65,7 +65,7 @@ def _return_application(app, application_id):
 def test_register_profile_match_apply_return_withdraw(page, live_server):
     # Register with a valid USCC.
     page.goto("/auth/register")
-    page.fill("#f-uscc", make_uscc(880001))
+    page.fill("#f-uscc", make_uscc(5_505_001))
     page.fill("#f-enterprise_name", "上海旅程测试软件有限公司")
     page.fill("#f-username", "journey-firm")
     page.fill("#f-password", "journey-pass-1")
