@@ -22,6 +22,7 @@ from .spec import SpecError, load_spec
 from .training import cross_validate, evaluate, train
 
 CV_KEYS = ("auc_mean", "auc_std", "folds", "rows", "bad_rate")
+BASELINE_KEYS = ("baseline_auc_mean", "baseline_auc_std")
 EVALUATE_KEYS = ("auc", "ks", "brier", "ece", "rows", "bad_rate")
 SCORE_KEYS = ("pd", "score", "grade", "reasons")
 DRIFT_KEYS = ("rows", "score_psi", "score_status", "feature_psi", "shifted", "watch")
@@ -69,7 +70,10 @@ def _cmd_train(a: argparse.Namespace) -> None:
 def _cmd_cv(a: argparse.Namespace) -> None:
     spec = load_spec(a.spec)
     df = read_csv(a.data, spec)
-    _emit(cross_validate(df, spec, folds=a.folds, seed=a.seed, progress=_progress), CV_KEYS, a.json)
+    result = cross_validate(
+        df, spec, folds=a.folds, seed=a.seed, progress=_progress, baseline=a.baseline
+    )
+    _emit(result, CV_KEYS + (BASELINE_KEYS if a.baseline else ()), a.json)
 
 
 def _cmd_evaluate(a: argparse.Namespace) -> None:
@@ -143,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--spec", required=True)
     sp.add_argument("--folds", type=int, default=5)
     sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also plain XGBoost on the same folds (adds baseline_auc_mean, baseline_auc_std)",
+    )
     sp.set_defaults(func=_cmd_cv)
 
     sp = add("evaluate", "measure a saved model on labelled data")

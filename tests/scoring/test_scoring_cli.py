@@ -86,6 +86,11 @@ def test_cv_json_keys(german_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     )
     assert list(out) == ["auc_mean", "auc_std", "folds", "rows", "bad_rate"]
     assert out["folds"] == 3 and out["rows"] == 1000
+    args = ["cv", "--data", str(german_path), "--spec", str(GERMAN_CREDIT_SPEC_PATH)]
+    both = run_json(capsys, *args, "--folds", "3", "--baseline")
+    assert list(both) == [*out, "baseline_auc_mean", "baseline_auc_std"]
+    assert both["auc_mean"] == out["auc_mean"]
+    assert 0.6 < both["baseline_auc_mean"] < 0.85
 
 
 def test_evaluate_json_keys(cli_model: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
