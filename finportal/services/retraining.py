@@ -38,9 +38,15 @@ class NotEnoughOutcomes(ServiceError):
     status = 409
     code = "not_enough_outcomes"
 
-    def __init__(self, rows: int, bads: int, min_rows: int, min_bads: int) -> None:
-        detail = scoring.InsufficientDataError(rows, bads, min_rows, min_bads)
-        super().__init__(detail.message_zh, detail.message_en)
+    def __init__(
+        self, rows: int, bads: int, min_rows: int, min_bads: int, detail: str = ""
+    ) -> None:
+        explained = scoring.InsufficientDataError(rows, bads, min_rows, min_bads)
+        zh, en = explained.message_zh, explained.message_en
+        if detail:
+            # The totals passed but the training part was still too small to fit a model.
+            zh, en = f"{zh}（训练失败：{detail}）", f"{en} (training failed: {detail})"
+        super().__init__(zh, en)
         self.rows, self.bads = rows, bads
         self.min_rows, self.min_bads = min_rows, min_bads
 
@@ -130,9 +136,12 @@ def retrain(
     if n < min_rows or bads < min_bads or n - bads < min_bads:
         raise NotEnoughOutcomes(n, bads, min_rows, min_bads)
     labels = np.array([r["bad"] for r in records], dtype=np.int8)
-    train_idx, hold_idx = train_test_split(
-        np.arange(n), test_size=HOLDOUT_SHARE, random_state=seed, stratify=labels
-    )
+    try:
+        train_idx, hold_idx = train_test_split(
+            np.arange(n), test_size=HOLDOUT_SHARE, random_state=seed, stratify=labels
+        )
+    except ValueError as exc:  # a class too small to split: only with tiny thresholds
+        raise NotEnoughOutcomes(n, bads, min_rows, min_bads, detail=str(exc)) from exc
     train_records = [records[i] for i in sorted(train_idx)]
     holdout = [records[i] for i in sorted(hold_idx)]
     try:
@@ -141,7 +150,7 @@ def retrain(
             train_records, seed=seed, min_rows=1, min_bads=1, progress=progress
         )
     except (scoring.DataError, scoring.InsufficientDataError) as exc:
-        raise NotEnoughOutcomes(n, bads, min_rows, min_bads) from exc
+        raise NotEnoughOutcomes(n, bads, min_rows, min_bads, detail=str(exc)) from exc
     with tempfile.TemporaryDirectory() as tmp:
         trained.save(tmp)
         row = credit.register_model(

@@ -185,3 +185,15 @@ def test_cli_text_output_puts_both_models_side_by_side(app, db_session, outcomes
     assert "champion" in result.output and "challenger" in result.output
     assert "AUC" in result.output and "ECE" in result.output
     assert "ΔAUC" in result.output
+
+
+def test_lowered_thresholds_still_refuse_when_training_cannot_fit(
+    db_session, add_outcome, champion_model
+):
+    for i in range(12):
+        add_outcome({"firm_age_years": float(i)}, ["disbursed", "repaid" if i % 3 else "defaulted"])
+    db_session.commit()
+    with pytest.raises(retraining.NotEnoughOutcomes) as caught:
+        retraining.retrain(db_session, actor_id=None, min_rows=10, min_bads=2)
+    assert "训练失败" in caught.value.message_zh
+    assert db_session.scalar(select(func.count()).select_from(ModelVersion)) == 1
