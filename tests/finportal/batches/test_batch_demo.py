@@ -1,0 +1,58 @@
+"""The demo holds a batch taken from recommendation to bank decisions, and one still open."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from finportal.demo import DEFAULT_PASSWORD, load_demo
+from finportal.demo_steps import batches as batch_demo
+from finportal.models import AuditEvent, Batch, BatchMember
+
+
+def test_demo_batch_goes_from_recommendation_to_bank_decisions(client, db_session):
+    context = load_demo(db_session)
+    decided = db_session.scalar(select(Batch).where(Batch.code == batch_demo.DECIDED_CODE))
+    states = sorted(m.state for m in decided.members)
+    assert states == ["approved", "approved", "declined", "withdrawn"]
+    approved = sum(m.approved_amount for m in decided.members if m.state == "approved")
+    assert decided.quota_used == approved > 0
+    assert decided.state == "closed" and decided.filing_status == "filed"
+    assert all(m.note for m in decided.members)
+    actions = set(
+        db_session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("batch%")))
+    )
+    assert {
+        "batch.created",
+        "batch_member.recommended",
+        "batch_member.checked",
+        "batch_member.withdrawn",
+        "batch.submitted",
+        "batch_member.approved",
+        "batch_member.declined",
+        "batch.filed",
+    } <= actions
+    still_open = db_session.scalar(select(Batch).where(Batch.code == batch_demo.OPEN_CODE))
+    assert still_open.state == "open" and len(still_open.members) == 2
+
+    # A second run changes nothing.
+    counts = (
+        db_session.scalar(select(func.count()).select_from(Batch)),
+        db_session.scalar(select(func.count()).select_from(BatchMember)),
+    )
+    batch_demo.seed(db_session, context)
+    assert counts == (
+        db_session.scalar(select(func.count()).select_from(Batch)),
+        db_session.scalar(select(func.count()).select_from(BatchMember)),
+    )
+
+    # demo-bank sees it; demo-recommender sees its park's open batch.
+    client.post("/auth/login", data={"username": "demo-bank", "password": DEFAULT_PASSWORD})
+    assert batch_demo.DECIDED_CODE in client.get("/bank/batches/").text
+    assert client.get(f"/bank/batches/{decided.id}").status_code == 200
+    client.post("/auth/logout")
+    client.post("/auth/login", data={"username": "demo-recommender", "password": DEFAULT_PASSWORD})
+    assert batch_demo.OPEN_CODE in client.get("/recommender/").text
+    client.post("/auth/logout")
+    client.post("/auth/login", data={"username": "demo-advisor", "password": DEFAULT_PASSWORD})
+    assert client.get("/advisor/dashboard").status_code == 200
+    assert batch_demo.DECIDED_CODE in client.get("/advisor/batches/").text
