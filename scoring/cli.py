@@ -52,7 +52,7 @@ def _cmd_train(a: argparse.Namespace) -> None:
             raise DataError("train needs --data and --spec (or --reference)")
         spec = load_spec(a.spec)
         df = read_csv(a.data, spec)
-        trained = train(df, spec, seed=a.seed, progress=_progress)
+        trained = train(df, spec, seed=a.seed, progress=_progress, source=a.source, period=a.period)
         trained.save(a.out)
     _progress(f"saved {trained.version} to {a.out}")
     m = trained.card["metrics"]
@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--out", required=True, help="model directory to write")
     sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--source", help="data source for the model card (default: the spec's)")
+    sp.add_argument("--period", help="data period for the model card (default: the spec's)")
     sp.set_defaults(func=_cmd_train)
 
     sp = add("cv", "cross-validate the training pipeline")

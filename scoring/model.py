@@ -81,7 +81,9 @@ class ScoreResult:
 class CreditModel:
     """A booster with its encoder, calibration, scale, grades and model card.
 
-    Build one with :func:`load_model` or from :func:`scoring.train`.
+    Build one with :func:`load_model` or from :func:`scoring.train`. Scoring is
+    safe from several threads at once (XGBoost prediction on tree models is
+    thread safe); load a model once and share it.
     """
 
     def __init__(

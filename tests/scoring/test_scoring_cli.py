@@ -58,6 +58,10 @@ def cli_model(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         str(tmp / "m"),
         "--seed",
         "1",
+        "--source",
+        "test export",
+        "--period",
+        "2020-2024",
     )
     assert proc.returncode == 0, proc.stderr
     assert "round 0" in proc.stderr and "saved platform-" in proc.stderr  # progress on stderr
@@ -99,6 +103,8 @@ def test_evaluate_json_keys(cli_model: dict[str, Path], capsys: pytest.CaptureFi
     )
     assert list(out) == ["auc", "ks", "brier", "ece", "rows", "bad_rate"]
     assert out["rows"] == 4000
+    card = json.loads((cli_model["dir"] / "model_card.json").read_text(encoding="utf-8"))
+    assert (card["data"]["source"], card["data"]["period"]) == ("test export", "2020-2024")
 
 
 def test_score_json_keys(cli_model: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
