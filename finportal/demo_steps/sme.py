@@ -78,7 +78,7 @@ def _create(
         to_state="draft",
         reason="演示数据",
     )
-    application_service._grant_consents(
+    application_service.grant_consents(
         session, actor_id=user_id, application=application, bank_ids=bank_ids, valid_until=None
     )
     return application, True

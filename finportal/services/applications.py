@@ -502,7 +502,7 @@ def _check_product(session: Session, code: str, amount: Decimal, term: int) -> P
     return row
 
 
-def _grant_consents(
+def grant_consents(
     session: Session,
     *,
     actor_id: int | None,
@@ -676,7 +676,7 @@ def create_application(
             "product": data.get("product_code") or None,
         },
     )
-    _grant_consents(
+    grant_consents(
         session,
         actor_id=actor_id,
         application=application,
@@ -709,7 +709,7 @@ def submit_draft(
             f"申请当前状态为“{STATE_LABELS[application.state]}”，不能再次提交。",
             f"An application that is {application.state} cannot be submitted.",
         )
-    _grant_consents(
+    grant_consents(
         session,
         actor_id=actor_id,
         application=application,
@@ -754,7 +754,7 @@ def resubmit_application(
         try:
             request_data = schema.load(request_raw)
         except ValidationError as exc:
-            errors.update(enterprise_service._flatten(exc.messages))
+            errors.update(enterprise_service.flatten_messages(exc.messages))
     if not errors and request_data and application.product is not None:
         try:
             _check_product(
@@ -772,7 +772,7 @@ def resubmit_application(
     changed: list[str] = []
     if profile_data:
         enterprise = enterprise_service.get_enterprise(session, enterprise_id)
-        changed = enterprise_service._apply(session, enterprise, profile_data)
+        changed = enterprise_service.apply_profile(session, enterprise, profile_data)
         if changed:
             record_event(
                 session,

@@ -319,14 +319,15 @@ def validate_profile(raw: dict[str, Any], *, partial: bool = False) -> dict[str,
         raise ValidationFailed(
             "请修改标出的内容。",
             "Please correct the marked fields.",
-            fields=_flatten(exc.messages),
+            fields=flatten_messages(exc.messages),
         ) from None
     if partial:
         data = {k: v for k, v in data.items() if k in raw}
     return data
 
 
-def _flatten(messages: Any) -> dict[str, str]:
+def flatten_messages(messages: Any) -> dict[str, str]:
+    """Turn marshmallow's messages into one Chinese message per field (list items joined)."""
     out: dict[str, str] = {}
     for key, value in (messages or {}).items():
         if isinstance(value, dict):
@@ -426,8 +427,8 @@ def _set_memberships(
     return {}
 
 
-def _apply(session: Session, enterprise: Enterprise, data: dict[str, Any]) -> list[str]:
-    """Write loaded profile values; return the names of the fields that changed."""
+def apply_profile(session: Session, enterprise: Enterprise, data: dict[str, Any]) -> list[str]:
+    """Write loaded profile values (the caller audits and commits); return what changed."""
     before = form_values(enterprise)
     if "park_codes" in data or "chamber_codes" in data:
         current = form_values(enterprise)
@@ -471,7 +472,7 @@ def update_profile(
 ) -> list[str]:
     """Save loaded profile values of the actor's enterprise; audit which fields changed (commits)."""
     enterprise = get_enterprise(session, enterprise_id)
-    changed = _apply(session, enterprise, data)
+    changed = apply_profile(session, enterprise, data)
     if changed:
         record_event(
             session,
@@ -859,7 +860,7 @@ def import_profile(
         try:
             data = ProfileSchema(partial=True).load(raw_full)
         except ValidationError as exc:
-            for key, message in _flatten(exc.messages).items():
+            for key, message in flatten_messages(exc.messages).items():
                 problems.append(
                     ImportProblem(
                         where.get(key), VALUE_COLUMN, key, f"{field_label(key)}：{message}"
@@ -873,7 +874,7 @@ def import_profile(
             problems.append(ImportProblem(None, None, None, "文件中没有填写任何内容。"))
     if not problems:
         try:
-            changed = _apply(session, enterprise, data)
+            changed = apply_profile(session, enterprise, data)
         except ValidationFailed as exc:
             session.rollback()
             problems.extend(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import flash, redirect, render_template, request, send_file, url_for
@@ -10,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from finportal.extensions import db
 from finportal.services import enterprises as enterprise_service
-from finportal.services.applications import MAX_REQUEST_YUAN, MAX_TERM_MONTHS
+from finportal.services.applications import MAX_TERM_MONTHS, AmountWan
 from finportal.services.errors import ValidationFailed
 from finportal.web.sme.views import bp, enterprise_id
 
@@ -79,8 +80,6 @@ def profile() -> Any:
 def profile_template() -> Any:
     """Download the Excel template, filled with the profile as it stands."""
     content = enterprise_service.excel_template(db.session, enterprise_id())
-    import io
-
     return send_file(
         io.BytesIO(content),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -125,20 +124,7 @@ def profile_import() -> Any:
 class MatchQuery(Schema):
     """The amount (万元) and term the SME types in to compare net costs."""
 
-    amount = fields.Decimal(
-        allow_none=True,
-        load_default=None,
-        validate=validate.Range(
-            min=0,
-            min_inclusive=False,
-            max=MAX_REQUEST_YUAN / 10000,
-            error=f"金额须大于0且不超过 {MAX_REQUEST_YUAN / 10000:,.0f} 万元。",
-        ),
-        error_messages={
-            "invalid": "请输入数字（单位：万元）。",
-            "special": "请输入数字（单位：万元）。",
-        },
-    )
+    amount = AmountWan(allow_none=True, load_default=None)
     term = fields.Integer(
         allow_none=True,
         load_default=None,
@@ -159,23 +145,13 @@ def matches() -> Any:
     try:
         query = MatchQuery().load(raw)
     except ValidationError as exc:
-        errors = enterprise_service._flatten(exc.messages)
-    amount = query.get("amount")
-    yuan_amount = None
-    if amount is not None:
-        try:
-            yuan_amount = enterprise_service.wan_to_yuan(amount, max_yuan=MAX_REQUEST_YUAN)
-        except ValidationError as exc:
-            errors["amount"] = "；".join(str(m) for m in exc.messages)
-    term = query.get("term")
+        errors = enterprise_service.flatten_messages(exc.messages)
+    amount, term = query.get("amount"), query.get("term")
     results = enterprise_service.match_products(
-        db.session,
-        enterprise_id(),
-        amount=yuan_amount if not errors else None,
-        term_months=term if not errors else None,
+        db.session, enterprise_id(), amount=amount, term_months=term
     )
     eligible = [r for r in results if r.eligible]
-    compare = bool(not errors and yuan_amount is not None and term is not None)
+    compare = bool(amount is not None and term is not None)
     ranked = sorted(
         (r for r in eligible if r.quote is not None),
         key=lambda r: (r.quote.net_cost, r.quote.net_annual_cost_rate),  # type: ignore[union-attr]
