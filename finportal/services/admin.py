@@ -22,6 +22,7 @@ from finportal.models import (
     ROLES,
     AuditEvent,
     Bank,
+    Base,
     Chamber,
     Enterprise,
     Holiday,
@@ -289,6 +290,53 @@ def save_organisation(
     )
     session.commit()
     return row
+
+
+def _references(session: Session, table: Any, row_id: int) -> dict[str, int]:
+    """Count the rows of every table that point at one row through a foreign key."""
+    counts: dict[str, int] = {}
+    for other in Base.metadata.sorted_tables:
+        for fk in other.foreign_keys:
+            if fk.column.table is table:
+                n = session.scalar(
+                    select(func.count()).select_from(other).where(fk.parent == row_id)
+                )
+                if n:
+                    counts[other.name] = counts.get(other.name, 0) + int(n)
+    return counts
+
+
+def delete_organisation(session: Session, kind: str, org_id: int, *, actor_id: int | None) -> None:
+    """Delete a bank, park or chamber nothing refers to yet; otherwise ask to deactivate it."""
+    row = get_organisation(session, kind, org_id)
+    used = _references(session, row.__table__, row.id)
+    if used:
+        where = "、".join(f"{REFERENCE_LABELS.get(t, t)} {n} 条" for t, n in sorted(used.items()))
+        raise Conflict(
+            f"该{ORGANISATION_LABELS[kind]}已被使用（{where}），不能删除；请改为停用。",
+            f"This {kind} is referred to ({', '.join(sorted(used))}); deactivate it instead.",
+        )
+    record_event(
+        session,
+        actor_id=actor_id,
+        action=f"{kind}.deleted",
+        object_type=kind,
+        object_id=row.id,
+        from_state="active" if row.active else "inactive",
+        data={"code": row.code, "name_zh": row.name_zh},
+    )
+    session.delete(row)
+    session.commit()
+
+
+REFERENCE_LABELS = {
+    "users": "用户",
+    "referrals": "推荐",
+    "consents": "授权",
+    "batches": "批次",
+    "api_tokens": "API 令牌",
+    "memberships": "会员企业",
+}
 
 
 # ---------------------------------------------------------------- reference rates (LPR)

@@ -90,3 +90,19 @@ def organisation_new(kind: str) -> Any:
 def organisation_edit(kind: str, org_id: int) -> Any:
     """Edit a bank, park or chamber (deactivate by unticking 启用)."""
     return _form_page(_kind_or_404(kind), org_id)
+
+
+@bp.post("/organisations/<kind>/<int:org_id>/delete")
+def organisation_delete(kind: str, org_id: int) -> Any:
+    """Delete a bank, park or chamber that nothing refers to yet."""
+    kind = _kind_or_404(kind)
+    _, errors = attempt(
+        lambda: admin_service.delete_organisation(
+            db.session, kind, org_id, actor_id=current_user.id
+        )
+    )
+    if errors:
+        flash(errors["_form"], "danger")
+        return redirect(url_for("admin.organisation_edit", kind=kind, org_id=org_id))
+    flash("已删除。", "success")
+    return redirect(url_for("admin.organisations", kind=kind))

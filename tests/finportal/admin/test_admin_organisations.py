@@ -66,3 +66,23 @@ def test_unknown_kinds_and_ids_are_not_found(client, create_user, login):
     assert client.get("/admin/organisations/school/new").status_code == 404
     assert client.get("/admin/organisations/chamber/99999/edit").status_code == 404
     assert client.get("/admin/organisations?kind=chamber").status_code == 200
+
+
+def test_an_unused_organisation_can_be_deleted_a_used_one_only_deactivated(
+    client, db_session, create_user, create_bank, login
+):
+    login(create_user("admin"))
+    unused = create_bank()
+    used = create_bank()
+    create_user("bank", bank_id=used.id)
+    refused = client.post(f"/admin/organisations/bank/{used.id}/delete")
+    assert refused.status_code == 302
+    page = client.get(refused.location).text
+    assert "已被使用（用户 1 条）" in page and "请改为停用" in page
+    assert client.post(f"/admin/organisations/bank/{unused.id}/delete").status_code == 302
+    db_session.expire_all()
+    assert db_session.get(Bank, unused.id) is None
+    assert db_session.get(Bank, used.id) is not None
+    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "bank.deleted"))
+    assert event.object_id == unused.id
+    assert client.post(f"/admin/organisations/bank/{unused.id}/delete").status_code == 404
