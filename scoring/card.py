@@ -128,7 +128,12 @@ def render_markdown(card: dict[str, Any]) -> str:
         f"- Rows: {data['rows']:,} (bad rate {_pct(data['bad_rate'])})",
         "- Splits: "
         + ", ".join(f"{k} {v:,}" for k, v in data["splits"].items())
-        + " — calibration and hold-out rows are never used to fit the trees.",
+        + " — calibration and hold-out rows are never used to fit the trees"
+        + (
+            "; the final trees were grown on train + validation."
+            if card["model"].get("refit")
+            else "."
+        ),
     ]
     if card.get("excluded_protected"):
         lines.append(

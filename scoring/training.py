@@ -255,11 +255,9 @@ def _fit(
     calibrator = Calibrator(cfg.calibration).fit(margin, y[cal])
     if progress is not None:
         progress(f"calibrated ({calibrator.method_}) on {len(cal):,} held-out rows")
-    splits = {
-        "train": int(len(rest) if cfg.refit else len(tr)),
-        "validation": int(len(va)),
-        "calibration": int(len(cal)),
-    }
+    # Disjoint parts (they add up to the rows); with refit the final trees grew
+    # on train + validation.
+    splits = {"train": int(len(tr)), "validation": int(len(va)), "calibration": int(len(cal))}
     return _Fit(booster, calibrator, enc, x, cal, best, rounds, params, splits)
 
 
@@ -451,6 +449,7 @@ def train(
             "rounds": fit.rounds,
             "seed": seed,
             "calibration": fit.calibrator.method_,
+            "refit": cfg.refit,
         },
         "scale": scale.to_dict(),
         "grades": grades.to_list(),
