@@ -57,11 +57,15 @@ def list_users(session: Session, *, role: str | None = None, q: str = "") -> lis
     return list(session.scalars(stmt))
 
 
-def _user(session: Session, user_id: int) -> User:
+def get_user(session: Session, user_id: int) -> User:
+    """Return one user."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("用户不存在。", "No such user.")
     return user
+
+
+_user = get_user
 
 
 def _role_links(
@@ -160,6 +164,65 @@ def create_user(
         to_state="active",
         data={"username": username, "role": role, **{k: v for k, v in links.items() if v}},
     )
+    session.commit()
+    return user
+
+
+def update_user(
+    session: Session,
+    user_id: int,
+    *,
+    actor_id: int | None,
+    role: str,
+    display_name: str = "",
+    enterprise_uscc: str | None = None,
+    bank_id: int | None = None,
+    park_id: int | None = None,
+    chamber_id: int | None = None,
+) -> User:
+    """Change a user's name, role or link (commits); an admin cannot change their own role."""
+    user = _user(session, user_id)
+    errors: dict[str, str] = {}
+    if role not in ROLES:
+        errors["role"] = "请选择角色"
+    elif user.id == actor_id and role != user.role:
+        errors["role"] = "不能修改自己的角色"
+    links = _role_links(
+        session,
+        role,
+        enterprise_uscc=enterprise_uscc,
+        bank_id=bank_id,
+        park_id=park_id,
+        chamber_id=chamber_id,
+        errors=errors,
+    )
+    if errors:
+        raise ValidationFailed(*FIX_FIELDS, fields=errors)
+    before = {
+        "role": user.role,
+        "display_name": user.display_name,
+        "enterprise_id": user.enterprise_id,
+        "bank_id": user.bank_id,
+        "park_id": user.park_id,
+        "chamber_id": user.chamber_id,
+    }
+    user.role = role
+    user.display_name = (display_name or "").strip() or user.username
+    for key, value in links.items():
+        setattr(user, key, value)
+    after = {key: getattr(user, key) for key in before}
+    changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if changed:
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="user.updated",
+            object_type="user",
+            object_id=user.id,
+            from_state=before["role"],
+            to_state=role,
+            data=changed,
+        )
     session.commit()
     return user
 

@@ -40,6 +40,21 @@ class UserForm(FormSchema):
     chamber_id = fields.Integer(load_default=None, error_messages=INTEGER)
 
 
+class UserEditForm(FormSchema):
+    """Changes to a user: name, role and the link the role needs."""
+
+    display_name = text()
+    role = fields.String(
+        required=True,
+        error_messages={"required": CHOICE},
+        validate=validate.OneOf(ROLES, error=CHOICE),
+    )
+    enterprise_uscc = text()
+    bank_id = fields.Integer(load_default=None, error_messages=INTEGER)
+    park_id = fields.Integer(load_default=None, error_messages=INTEGER)
+    chamber_id = fields.Integer(load_default=None, error_messages=INTEGER)
+
+
 class ActiveForm(FormSchema):
     """A switch on or off."""
 
@@ -94,6 +109,43 @@ def user_new() -> Any:
                 return redirect(url_for("admin.users", role=user.role))
     return render_template(
         "admin/user_new.html",
+        user=None,
+        values=values,
+        errors=errors,
+        role_labels=ROLE_LABELS,
+        links=_links(),
+    ), (422 if errors else 200)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+def user_edit(user_id: int) -> Any:
+    """Change a user's name, role or link."""
+    user = admin_service.get_user(db.session, user_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        data, errors = load_form(UserEditForm(), request.form)
+        if data is not None:
+            saved, errors = attempt(
+                lambda: admin_service.update_user(
+                    db.session, user_id, actor_id=current_user.id, **data
+                )
+            )
+            if saved is not None:
+                flash(f"已保存用户 {saved.username}。", "success")
+                return redirect(url_for("admin.users", role=saved.role))
+    else:
+        values = {
+            "display_name": user.display_name,
+            "role": user.role,
+            "enterprise_uscc": user.enterprise.uscc if user.enterprise else "",
+            "bank_id": user.bank_id,
+            "park_id": user.park_id,
+            "chamber_id": user.chamber_id,
+        }
+    return render_template(
+        "admin/user_new.html",
+        user=user,
         values=values,
         errors=errors,
         role_labels=ROLE_LABELS,

@@ -156,3 +156,31 @@ def test_password_reset_shows_the_new_password_once_and_it_works(
         ).status_code
         == 302
     )
+
+
+def test_admin_changes_a_users_role_and_link(client, db_session, create_user, create_bank, login):
+    admin = create_user("admin")
+    login(admin)
+    old_bank, new_bank = create_bank(), create_bank()
+    user = create_user("bank", bank_id=old_bank.id)
+    page = client.get(f"/admin/users/{user.id}/edit").text
+    assert f'value="{old_bank.id}" selected' in page
+    response = client.post(
+        f"/admin/users/{user.id}/edit",
+        data={"role": "bank", "bank_id": str(new_bank.id), "display_name": "李经理"},
+    )
+    assert response.status_code == 302
+    changed = _user(db_session, user.username)
+    assert changed.bank_id == new_bank.id and changed.display_name == "李经理"
+    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "user.updated"))
+    assert event.data["bank_id"] == [old_bank.id, new_bank.id]
+    to_advisor = client.post(f"/admin/users/{user.id}/edit", data={"role": "advisor"})
+    assert to_advisor.status_code == 302
+    assert _user(db_session, user.username).role == "advisor"
+    assert _user(db_session, user.username).bank_id is None
+    to_sme = client.post(f"/admin/users/{user.id}/edit", data={"role": "sme", "display_name": "王"})
+    assert to_sme.status_code == 422
+    assert "企业用户须关联企业" in to_sme.text and 'value="王"' in to_sme.text
+    own = client.post(f"/admin/users/{admin.id}/edit", data={"role": "advisor"})
+    assert own.status_code == 422 and "不能修改自己的角色" in own.text
+    assert client.get("/admin/users/999999/edit").status_code == 404
