@@ -100,8 +100,25 @@ def _helpers() -> dict[str, Any]:
 def index() -> Any:
     """List every published product with its main terms."""
     versions = catalog_service.current_versions(db.session)
-    items = [(v, catalog_service.product_of(v)) for v in versions]
-    return render_template("catalogue/index.html", items=items)
+    lpr = catalog_service.current_lpr(db.session, _today())
+    items = []
+    for version in versions:
+        product = catalog_service.product_of(version)
+        items.append((version, product, _example_quote(product, lpr)[0]))
+    return render_template("catalogue/index.html", items=items, lpr=lpr)
+
+
+def _example_quote(
+    product: products.Product, lpr: Decimal
+) -> tuple[products.Quote | None, str | None]:
+    """Quote the product at its example amount and term; or say why it cannot be quoted."""
+    try:
+        quote = products.quote(
+            product, product.example_amount.value, int(product.example_term.value), lpr
+        )
+    except products.QuoteError as exc:
+        return None, exc.message_zh
+    return quote, None
 
 
 @bp.get("/<code>")
@@ -114,13 +131,7 @@ def detail(code: str) -> Any:
         abort(404)
     product = catalog_service.product_of(version)
     lpr = catalog_service.current_lpr(db.session, _today())
-    quote, quote_error = None, None
-    try:
-        quote = products.quote(
-            product, product.example_amount.value, int(product.example_term.value), lpr
-        )
-    except products.QuoteError as exc:
-        quote_error = exc.message_zh
+    quote, quote_error = _example_quote(product, lpr)
     return render_template(
         "catalogue/detail.html",
         version=version,

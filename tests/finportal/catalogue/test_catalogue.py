@@ -88,3 +88,17 @@ def test_unknown_product_is_not_found(client, published_catalog):
 def test_catalogue_is_public(client, published_catalog):
     assert client.get("/products/").status_code == 200
     assert client.get("/products/first_loan").status_code == 200
+
+
+def test_index_shows_each_products_example_net_cost(client, published_catalog):
+    page = client.get("/products/").text
+    product = products.load_catalog().get("park_batch")
+    quote = products.quote(
+        product,
+        product.example_amount.value,
+        int(product.example_term.value),
+        catalog.DEFAULT_LPR,
+    )
+    rate = f"{quote.net_annual_cost_rate * 100:.4f}".rstrip("0").rstrip(".")
+    assert f"企业实际年化成本 <strong>{rate}%</strong>" in page
+    assert page.count("企业实际年化成本") >= 10
