@@ -119,7 +119,18 @@ def drift_report(model: CreditModel, df: pd.DataFrame) -> dict[str, Any]:
     dict
         ``rows``, ``score_psi``, ``score_status``, ``feature_psi`` (name -> PSI),
         ``shifted`` (features with PSI >= 0.25), ``watch`` (0.1 <= PSI < 0.25).
+        With no rows: ``score_psi`` None and ``score_status`` ``no data``.
     """
+    if len(df) == 0:
+        # Nothing to compare: no PSI rather than a huge one.
+        return {
+            "rows": 0,
+            "score_psi": None,
+            "score_status": "no data",
+            "feature_psi": {},
+            "shifted": [],
+            "watch": [],
+        }
     summary = model.metadata["data_summary"]
     x = model.encoder.transform(df, missing_ok=True)
     feature_psi: dict[str, float] = {}

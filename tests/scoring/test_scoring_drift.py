@@ -45,3 +45,11 @@ def test_shifted_population_is_flagged(reference_model: Any, fresh_reference: pd
     assert "term_months" not in report["shifted"]
     assert report["score_psi"] > 0.25
     assert report["score_status"] == "shifted"
+
+
+def test_no_rows_means_no_psi(reference_model: Any, fresh_reference: pd.DataFrame) -> None:
+    report = drift_report(reference_model, fresh_reference.head(0))
+    assert report["rows"] == 0
+    assert report["score_psi"] is None
+    assert report["score_status"] == "no data"
+    assert reference_model.score_many(fresh_reference.head(0)).empty
