@@ -502,6 +502,11 @@ def add_holiday(
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(*FIX_FIELDS, fields={"name": "请填写名称，例如 国庆节"})
+    if is_workday and day.weekday() < 5:
+        # A weekday is worked anyway; only a weekend day can be a 调休 workday.
+        raise ValidationFailed(
+            *FIX_FIELDS, fields={"is_workday": f"{day} 是工作日，调休上班只适用于周六、周日"}
+        )
     if session.scalar(select(Holiday.id).where(Holiday.day == day)) is not None:
         raise Conflict(
             "该日期已在节假日表中。", "This day is already in the table.", fields={"day": "已存在"}

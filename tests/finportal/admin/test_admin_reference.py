@@ -108,3 +108,12 @@ def test_holiday_form_errors_and_deletion(client, db_session, create_user, login
     assert db_session.scalar(select(Holiday)) is None
     actions = set(db_session.scalars(select(AuditEvent.action)))
     assert {"holiday.added", "holiday.deleted"} <= actions
+
+
+def test_only_a_weekend_day_can_be_a_worked_day(client, create_user, login):
+    login(create_user("admin"))
+    response = client.post(
+        "/admin/holidays", data={"day": "2026-10-08", "name": "调休", "is_workday": "on"}
+    )
+    assert response.status_code == 422
+    assert "调休上班只适用于周六、周日" in response.text
