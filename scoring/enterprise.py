@@ -105,9 +105,10 @@ def platform_features(
     prev = _num(profile, "revenue_prev_year")
     employees = _num(profile, "employees")
     registered = _as_date(profile.get("registered_on"))
+    on = _as_date(today) or today
     age = math.nan
     if registered is not None:
-        age = max((today - registered).days, 0) / 365.25
+        age = max((on - registered).days, 0) / 365.25
 
     grade = profile.get("tax_credit_grade")
     tax_rank = TAX_CREDIT_RANK.get(str(grade).strip().upper(), math.nan) if grade else math.nan

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -89,6 +89,8 @@ def test_money_as_text_and_dates_as_iso_strings() -> None:
     assert f["firm_age_years"] == pytest.approx(10.0, abs=0.01)
     assert f["tax_credit_rank"] == 2  # M: a new firm, between B and C
     assert f["term_months"] == 24
+    at_noon = platform_features(_profile(), REQUEST, datetime(2026, 5, 20, 12, 0))
+    assert at_noon["firm_age_years"] == pytest.approx(10.0, abs=0.01)
 
 
 @pytest.mark.parametrize(
