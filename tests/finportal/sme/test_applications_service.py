@@ -20,7 +20,7 @@ from finportal.models import (
 from finportal.services import applications
 from finportal.services.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from finportal.services.lifecycle import transition
-from tests.finportal.sme.conftest import form_data
+from tests.finportal.sme.helpers import form_data
 
 pytestmark = pytest.mark.db
 
