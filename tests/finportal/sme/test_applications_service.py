@@ -510,3 +510,27 @@ def test_purpose_stays_a_code_and_the_note_goes_to_the_timeline(db_session, sme,
     application = submit(sme, purpose="esop", purpose_note="员工持股计划")
     assert application.purpose == "esop"  # catalogue conditions compare the code
     assert applications.timeline(db_session, application)[0].reason == "用途说明：员工持股计划"
+
+
+def test_a_racing_submit_with_the_same_key_gets_the_first_application(
+    db_session, sme, banks, ready, request_ctx, monkeypatch
+):
+    data = form_data(banks)
+    first, _job = applications.create_application(
+        db_session, actor_id=sme.id, enterprise_id=sme.enterprise_id, data=data
+    )
+    # The second request looked before the first one committed: its lookup missed.
+    original = db_session.scalar
+    calls = {"n": 0}
+
+    def first_lookup_misses(*args, **kwargs):
+        calls["n"] += 1
+        return None if calls["n"] == 1 else original(*args, **kwargs)
+
+    monkeypatch.setattr(db_session, "scalar", first_lookup_misses)
+    again, job = applications.create_application(
+        db_session, actor_id=sme.id, enterprise_id=sme.enterprise_id, data=dict(data)
+    )
+    monkeypatch.undo()
+    assert (again.id, job) == (first.id, None)
+    assert _count(db_session, Application) == 1
