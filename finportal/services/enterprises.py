@@ -655,13 +655,14 @@ HEADER = ("字段代码", "项目", "单位", "填写值", "说明")
 VALUE_COLUMN = "D"
 
 
-def _cell_text(name: str, enterprise: Enterprise | None) -> Any:
-    if enterprise is None:
-        return None
-    values = form_values(enterprise)
+def _cell_text(name: str, enterprise: Enterprise, values: dict[str, Any]) -> Any:
+    """Return what the template's value cell shows for a field (names, not codes)."""
     value = values.get(name)
-    if name in LIST_FIELDS:
-        return "，".join(value or []) or None
+    if name == "certifications":
+        return "，".join(CERTIFICATION_LABELS[c] for c in value or []) or None
+    if name in ("park_codes", "chamber_codes"):
+        orgs = [m.park if name == "park_codes" else m.chamber for m in enterprise.memberships]
+        return "，".join(o.name_zh for o in orgs if o is not None) or None
     if name in BOOL_FIELDS:
         return {"true": "是", "false": "否"}.get(value or "")
     return value or None
@@ -691,19 +692,12 @@ def excel_template(session: Session, enterprise_id: int | None) -> bytes:
         c.name_zh for c in orgs["chambers"]
     )
     bool_rows = []
+    current = form_values(enterprise)
     for group, names in PROFILE_GROUPS.items():
         for name in names:
             if name in READ_ONLY_FIELDS:
                 continue
-            value = _cell_text(name, enterprise)
-            if name == "certifications" and value:
-                value = "，".join(CERTIFICATION_LABELS[c] for c in enterprise.certifications)
-            if name in ("park_codes", "chamber_codes") and value:
-                value = "，".join(
-                    (m.park.name_zh if name == "park_codes" else m.chamber.name_zh)
-                    for m in enterprise.memberships
-                    if (m.park if name == "park_codes" else m.chamber) is not None
-                )
+            value = _cell_text(name, enterprise, current)
             note = notes.get(name, "")
             if name in BOOL_FIELDS:
                 note = "填“是”或“否”"

@@ -335,3 +335,44 @@ def test_a_workbook_without_the_template_layout_is_refused(db_session, sme):
                 content=content,
             )
         assert message in info.value.problems[0].message
+
+
+def test_import_reads_park_and_chamber_names(db_session, sme):
+    from finportal.models import Chamber
+
+    db_session.add_all(
+        [
+            Park(code="imp-park", name_zh="导入测试园区"),
+            Chamber(code="imp-ch", name_zh="导入测试商会"),
+        ]
+    )
+    db_session.commit()
+    content = enterprises.excel_template(db_session, sme.enterprise_id)
+    edited, _rows = _edited(content, {"park_codes": "导入测试园区", "chamber_codes": "imp-ch"})
+    enterprises.import_profile(
+        db_session,
+        actor_id=sme.id,
+        enterprise_id=sme.enterprise_id,
+        filename="a.xlsx",
+        content=edited,
+    )
+    values = enterprises.form_values(sme.enterprise)
+    assert (values["park_codes"], values["chamber_codes"]) == (["imp-park"], ["imp-ch"])
+    # The next template shows the names, and importing it again changes nothing.
+    again = enterprises.excel_template(db_session, sme.enterprise_id)
+    sheet = _sheet_rows(again)
+    shown = {
+        sheet.cell(row=r, column=1).value: sheet.cell(row=r, column=4).value
+        for r in range(2, sheet.max_row + 1)
+    }
+    assert shown["park_codes"] == "导入测试园区"
+    assert (
+        enterprises.import_profile(
+            db_session,
+            actor_id=sme.id,
+            enterprise_id=sme.enterprise_id,
+            filename="a.xlsx",
+            content=again,
+        )
+        == []
+    )
