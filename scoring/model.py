@@ -285,10 +285,11 @@ class CreditModel:
         """Write booster, metadata and model card to ``out_dir``; return the directory."""
         d = Path(out_dir)
         d.mkdir(parents=True, exist_ok=True)
-        raw = bytes(self._booster.save_raw("json"))
-        if booster_digest(raw) != self.metadata["booster_sha256"]:
-            raise ModelError("the booster no longer matches its metadata")
-        (d / BOOSTER_FILE).write_bytes(raw)
+        # XGBoost's own JSON format (never pickle); the file must hash to the
+        # digest the version id was made from.
+        self._booster.save_model(str(d / BOOSTER_FILE))
+        if booster_digest((d / BOOSTER_FILE).read_bytes()) != self.metadata["booster_sha256"]:
+            raise ModelError("the saved booster does not match its metadata digest")
         _write_json(d / METADATA_FILE, self.metadata)
         _write_json(d / CARD_FILE, self.card)
         (d / CARD_MD_FILE).write_text(self.card_markdown, encoding="utf-8")
