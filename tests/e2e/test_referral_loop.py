@@ -148,6 +148,14 @@ def test_advisor_refers_bank_downloads_and_approves_sme_sees_it(page, live_serve
     page.fill("#f-opinion", "企业研发投入大、纳税信用 A 级，建议贵行予以支持。")
     page.click("#refer")
     expect(page.locator("#application-state")).to_have_text("已推荐银行")
+    # The packet renders in a background job; the page says so until it is done. (Waiting
+    # here also keeps the test off SQLite's single writer while the job stores the PDF.)
+    deadline = time.monotonic() + 60
+    while "生成中" in page.inner_text("#referrals"):
+        assert time.monotonic() < deadline, "the packet was not rendered within a minute"
+        time.sleep(0.5)
+        page.reload()
+    assert "核验" in page.inner_text("#referrals")
     _logout(page)
 
     # The bank opens its inbox, waits for the packet job, downloads the stamped packet.

@@ -13,7 +13,7 @@ from finportal.models import Chamber, Park, Product
 from finportal.services import review
 from finportal.services.errors import ServiceError, ValidationFailed
 from finportal.services.lifecycle import STATE_LABELS
-from finportal.services.referrals import DECLINE_REASONS
+from finportal.services.referrals import DECLINE_REASONS, is_overdue
 from finportal.services.referrals import STATE_LABELS as REFERRAL_STATE_LABELS
 from finportal.web.access import restrict_blueprint
 from finportal.web.forms import load_form
@@ -131,6 +131,7 @@ def _render_review(application_id: int, status: int = 200, **extra: Any) -> Any:
         return_fields=review.RETURN_FIELDS,
         decline_reasons=DECLINE_REASONS,
         consent_summary=review.consent_summary,
+        referral_overdue=is_overdue,
         **extra,
     ), status
 

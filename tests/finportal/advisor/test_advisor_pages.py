@@ -110,6 +110,11 @@ def test_claim_refer_and_see_the_packet_state(client, login, db_session, setup):
     page = client.get(f"/advisor/applications/{application.id}")
     assert referral.packet_number in page.text
     assert "已推荐银行" in page.text
+    assert "预警" not in page.text
+    # The bank's 2-working-day clock: once breached, the advisor sees the warning too.
+    referral.due_at = utcnow() - timedelta(minutes=5)
+    db_session.commit()
+    assert "预警" in client.get(f"/advisor/applications/{application.id}").text
 
 
 def test_second_advisor_with_a_stale_page_gets_a_clear_message(
