@@ -305,12 +305,14 @@ def _owns(user: User, batch: Batch) -> bool:
 def organisation_members(session: Session, *, actor_id: int) -> list[Enterprise]:
     """Return the member enterprises of the recommender's own park or chamber, by name."""
     user = _recommender(session, actor_id)
-    stmt = select(Enterprise).join(Membership, Membership.enterprise_id == Enterprise.id)
+    members = select(Membership.enterprise_id)
     if user.park_id is not None:
-        stmt = stmt.where(Membership.park_id == user.park_id)
+        members = members.where(Membership.park_id == user.park_id)
     else:
-        stmt = stmt.where(Membership.chamber_id == user.chamber_id)
-    return list(session.scalars(stmt.order_by(Enterprise.name).distinct()))
+        members = members.where(Membership.chamber_id == user.chamber_id)
+    # IN (subquery), not DISTINCT: PostgreSQL cannot compare the JSON columns of a row.
+    stmt = select(Enterprise).where(Enterprise.id.in_(members)).order_by(Enterprise.name)
+    return list(session.scalars(stmt))
 
 
 def recommender_batches(session: Session, *, actor_id: int) -> list[Batch]:

@@ -153,13 +153,13 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
         Decimal(0),
     )
     disbursed_amount = sum((Decimal(o.amount or 0) for o in disbursals), Decimal(0))
-    batch_approved = sum(
-        (
-            Decimal(m.approved_amount or 0)
-            for m in session.scalars(select(BatchMember).where(BatchMember.state == "approved"))
-        ),
-        Decimal(0),
-    )
+    batch_approved_amounts = [
+        Decimal(a or 0)
+        for a in session.scalars(
+            select(BatchMember.approved_amount).where(BatchMember.state == "approved")
+        )
+    ]
+    batch_approved = sum(batch_approved_amounts, Decimal(0))
     board.tables["amounts"] = Table(
         "amounts",
         "融资金额",
@@ -171,7 +171,7 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
             [
                 "批次贷批准金额",
                 batch_approved / 10000,
-                session.query(BatchMember).filter(BatchMember.state == "approved").count(),
+                len(batch_approved_amounts),
             ],
         ],
     )
@@ -207,18 +207,18 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
             for name, c in sorted(counts.items())
         ]
 
-    rate_columns = ["{}", "推荐数", "已决定", "同意", "拒绝", "同意率"]
+    rate_columns = ["推荐数", "已决定", "同意", "拒绝", "同意率"]
     board.tables["approval_by_product"] = Table(
         "approval_by_product",
         "各产品银行同意率",
-        ["产品", *rate_columns[1:]],
+        ["产品", *rate_columns],
         rate_rows(lambda r: version_product.get(r.product_version_id, "—")),
         note="同意率 = 最新决定为同意的推荐数 ÷ 最新决定为同意或拒绝的推荐数。",
     )
     board.tables["approval_by_bank"] = Table(
         "approval_by_bank",
         "各银行同意率",
-        ["银行", *rate_columns[1:]],
+        ["银行", *rate_columns],
         rate_rows(lambda r: bank_names.get(r.bank_id, "—")),
         note="同意率 = 最新决定为同意的推荐数 ÷ 最新决定为同意或拒绝的推荐数。",
     )

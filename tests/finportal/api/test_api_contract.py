@@ -543,3 +543,21 @@ def test_docs_page_uses_local_assets_only(client, api_world):
     external = re.findall(r'(?:src|href)="((?:https?:)?//[^"]+)"', html)
     assert external == []
     assert "<script" not in html
+
+
+def test_the_api_needs_no_csrf_token(app, client, db_session, api_world):
+    """Banks' systems post JSON with a bearer token; the pages' CSRF check must not apply."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        member = api_world.batch.members[0]
+        response = client.post(
+            f"{API}/batches/{api_world.batch.id}/members/{member.id}/decision",
+            headers=api_world.auth,
+            json={"decision": "declined", "reason_text": "资料不全"},
+        )
+        assert response.status_code == 200, response.text
+        # The pages still refuse a form without one.
+        page = client.post("/auth/login", data={"username": "x", "password": "y"})
+        assert page.status_code == 400
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
