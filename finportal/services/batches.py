@@ -336,12 +336,14 @@ def evaluate_member(
     today: date | None = None,
 ) -> products.Evaluation:
     """Evaluate an enterprise against the batch product, as a recommended (whitelisted) member."""
-    request: dict[str, Any] = {"batch_recommended": True, "term_months": DEFAULT_TERM_MONTHS}
-    if amount is not None:
-        request["amount"] = amount
-    return products.evaluate(
-        catalog_service.product_of(version), enterprise_profile(enterprise), request, today=today
-    )
+    product = catalog_service.product_of(version)
+    request: dict[str, Any] = {
+        "batch_recommended": True,
+        "term_months": DEFAULT_TERM_MONTHS,
+        # Before an amount is asked, judge with the catalogue's example amount.
+        "amount": amount if amount is not None else product.example_amount.value,
+    }
+    return products.evaluate(product, enterprise_profile(enterprise), request, today=today)
 
 
 def recommend_member(

@@ -62,6 +62,11 @@ def home() -> Any:
         for member in batch.members:
             if member.state != "withdrawn":
                 in_batch.setdefault(member.enterprise_id, []).append(member)
+    # The open batches each enterprise can still be recommended into.
+    available = {
+        e.id: [b for b in open_batches if all(m.batch_id != b.id for m in in_batch.get(e.id, []))]
+        for e in enterprises
+    }
     return render_template(
         "recommender/home.html",
         org=org,
@@ -71,6 +76,7 @@ def home() -> Any:
         batches=batches,
         open_batches=open_batches,
         in_batch=in_batch,
+        available=available,
         quota={b.id: batch_service.quota_use(b) for b in batches},
         errors=request.args.get("error", ""),
     )
