@@ -31,7 +31,7 @@ from finportal.services import review
 from finportal.services.lifecycle import transition
 from finportal.services.packets import render_referral_packet
 from finportal.services.screening import screen_application
-from finportal.services.workdays import SHANGHAI
+from finportal.services.workdays import SHANGHAI, deadline
 
 MINHANG = "310112"
 
@@ -133,11 +133,13 @@ def _run_steps(
     amount = referral.application.amount
     for step in steps:
         if step == "overdue":
-            # Sent three days ago and still unanswered: the inbox shows 预警.
+            # Sent a week ago and still unanswered: the inbox shows 预警.
+            sent_at = utcnow() - timedelta(days=7)
+            due_at = min(deadline(session, sent_at, 2), utcnow() - timedelta(hours=1))
             session.execute(
                 update(Referral)
                 .where(Referral.id == referral.id)
-                .values(due_at=utcnow() - timedelta(days=1))
+                .values(sent_at=sent_at, due_at=due_at)
                 .execution_options(synchronize_session=False)
             )
             session.commit()
@@ -276,8 +278,13 @@ def seed(session: Session, context: dict[str, object]) -> None:
         if isinstance(enterprises, list)
         else None
     )
-    if first is not None and first.id not in _used_enterprises(session):
-        pool.insert(0, first)
+    mine = set(
+        session.scalars(
+            select(Application.enterprise_id).where(Application.idempotency_key.like("demo-ref-%"))
+        )
+    )
+    if first is not None and first.id not in mine:
+        pool = [first, *(e for e in pool if e.id != first.id)]
     plays = list(SCENARIOS)
     if sme_user is not None and sme_user.enterprise_id is not None:
         plays.append(SME_SCENARIO)

@@ -132,6 +132,7 @@ def _render_review(application_id: int, status: int = 200, **extra: Any) -> Any:
         decline_reasons=DECLINE_REASONS,
         consent_summary=review.consent_summary,
         referral_overdue=is_overdue,
+        action_labels=review.ACTION_LABELS,
         **extra,
     ), status
 

@@ -66,6 +66,7 @@ def test_review_page_shows_everything(client, login, db_session, setup):
     ):
         assert expected in text, expected
     assert "合成的参考数据" in text  # the cold-start model says so
+    assert "自动初筛" in text  # the history names each step in Chinese
     assert "<svg" in text or "主要影响因素" not in text
     assert client.get("/advisor/applications/999999").status_code == 404
 

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from finportal.demo import DEFAULT_PASSWORD, load_demo
 from finportal.models import REFERRAL_STATES, Bank, Referral
+from finportal.services import referrals
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -21,6 +22,9 @@ def test_demo_referrals_every_state_idempotent_and_private(client, db_session):
     mine = db_session.scalars(select(Referral).where(Referral.bank_id == bank_a.id)).all()
     assert {r.state for r in mine} == set(REFERRAL_STATES)
     assert all(r.packet_sha256 and r.verification_code for r in mine)
+    assert any("㐀" in r.application.enterprise.name for r in mine)  # printed whole in its packet
+    late = [r for r in mine if referrals.is_overdue(r)]
+    assert late and all(r.due_at > r.sent_at for r in late)
     others = db_session.scalars(select(Referral).where(Referral.bank_id != bank_a.id)).all()
     assert others
 
