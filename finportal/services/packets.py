@@ -155,8 +155,14 @@ def profile_rows(enterprise: Any, today: dt.date) -> dict[str, str]:
 
 
 def _field_label(name: str) -> str:
-    spec = field_specs().get(name)
-    return spec.label_zh if spec is not None else name
+    """Return the Chinese label of a condition's field (``a|b`` names either of two)."""
+    specs = field_specs()
+    labels = [
+        specs[part].label_zh if part in specs else part
+        for part in (p.strip() for p in name.split("|"))
+        if part
+    ]
+    return " / ".join(labels) or name
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:

@@ -389,6 +389,8 @@ def test_packet_text_fonts_and_stamps(db_session, loop):
     for reason in score.reasons[:3]:
         assert squash(reason["text_zh"]) in text
     assert "企业经营稳定，建议贵行予以支持。" in text
+    # Conditions are named in Chinese, never by their field codes.
+    assert "符合" in text and "_24m" not in text and "term_months" not in text
     assert loop.bank.name_zh in text
     assert "甲行客户经理" in text  # the stamp names the user
     fonts = embedded_font_names(first)
