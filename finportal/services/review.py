@@ -118,6 +118,9 @@ ACTION_LABELS = {
     "referral.withdrawn": "推荐随申请撤回",
 }
 
+#: Most rows the queue page shows at once.
+QUEUE_LIMIT = 500
+
 DEADLINE_FILTERS = {"overdue": "已超时（预警）", "today": "今日到期", "ok": "未超时"}
 
 
@@ -172,8 +175,12 @@ def list_queue(
     grade: str | None = None,
     deadline_filter: str | None = None,
     now: datetime | None = None,
+    limit: int = QUEUE_LIMIT,
 ) -> list[QueueItem]:
-    """Return the queue: screened and in-review applications, earliest deadline first."""
+    """Return the queue: screened and in-review applications, earliest deadline first.
+
+    At most ``limit`` rows: the filters narrow a long queue down.
+    """
     now = now or utcnow()
     stmt = select(Application).join(Enterprise, Enterprise.id == Application.enterprise_id)
     if status:
@@ -223,11 +230,15 @@ def list_queue(
                 Application.first_response_due_at >= now,
             )
         )
+    if grade:
+        stmt = stmt.where(
+            Application.id.in_(select(CreditScore.application_id).where(CreditScore.grade == grade))
+        )
     stmt = stmt.order_by(
         Application.first_response_due_at.is_(None),
         Application.first_response_due_at,
         Application.id,
-    )
+    ).limit(limit)
     applications = list(session.scalars(stmt))
     scores = _latest_scores(session, [a.id for a in applications])
     advisors = {

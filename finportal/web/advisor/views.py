@@ -163,6 +163,7 @@ def home() -> Any:
         state_labels=STATE_LABELS,
         filter_states=review.QUEUE_FILTER_STATES,
         deadline_filters=review.DEADLINE_FILTERS,
+        queue_limit=review.QUEUE_LIMIT,
         products=db.session.query(Product).order_by(Product.code).all(),
         parks=db.session.query(Park).order_by(Park.code).all(),
         chambers=db.session.query(Chamber).order_by(Chamber.code).all(),

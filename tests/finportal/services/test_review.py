@@ -83,6 +83,7 @@ def test_queue_is_sorted_by_deadline_and_flags_breaches(db_session, setup, creat
     assert ids.index(second.id) < ids.index(first.id)
     flagged = {i.application.id: i.overdue for i in items}
     assert flagged[second.id] is True and flagged[first.id] is False
+    assert [i.application.id for i in review.list_queue(db_session, limit=1)] == [second.id]
     assert [i.application.id for i in review.list_queue(db_session, deadline_filter="overdue")] == [
         second.id
     ]
