@@ -13,12 +13,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import products
+from finportal import jobs
 from finportal.models import (
     Application,
     Bank,
@@ -28,6 +30,7 @@ from finportal.models import (
     Consent,
     CreditScore,
     Enterprise,
+    Job,
     Membership,
     Park,
     Product,
@@ -1011,10 +1014,133 @@ def batch_packet(
     record_event(
         session,
         actor_id=actor_id,
-        action="batch.packet_downloaded",
+        action="batch.packet_rendered",
         object_type="batch",
         object_id=batch.id,
         data={"bank_id": batch.bank_id, "members": len(members), "sha256": packets.sha256_hex(pdf)},
     )
     session.commit()
     return pdf
+
+
+# Rendering takes a fraction of a second per member, so a batch packet is rendered by a
+# background job into the packet folder (shared by the web and job processes) and then
+# downloaded from there.
+PACKET_JOB = "batch_packet"
+
+
+def _packet_members(batch: Batch) -> list[BatchMember]:
+    return [m for m in batch.members if m.state not in ("withdrawn", "recommended")]
+
+
+@jobs.job(PACKET_JOB)
+def render_batch_packet(
+    session: Session,
+    *,
+    batch_id: int,
+    out_dir: str,
+    requested_by: int | None = None,
+    bank_id: int | None = None,
+) -> dict[str, Any]:
+    """Render the batch packet into ``out_dir`` (the job behind :func:`request_packet`)."""
+    from finportal.packets import sha256_hex
+
+    pdf = batch_packet(session, batch_id, actor_id=requested_by, bank_id=bank_id)
+    digest = sha256_hex(pdf)
+    folder = Path(out_dir) / "batches"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"batch-{batch_id}-{digest[:16]}.pdf"
+    (folder / name).write_bytes(pdf)
+    return {"file": name, "sha256": digest, "bytes": len(pdf)}
+
+
+def request_packet(
+    session: Session,
+    batch_id: int,
+    *,
+    actor_id: int | None,
+    out_dir: str,
+    bank_id: int | None = None,
+) -> Job:
+    """Queue the rendering of a batch packet (for the bank, when ``bank_id`` is given)."""
+    batch = get_batch(session, batch_id, bank_id=bank_id)
+    if not _packet_members(batch):
+        raise InvalidTransition(
+            "批次没有已核验的成员，无法生成材料包。", "The batch has no checked members yet."
+        )
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="batch.packet_requested",
+        object_type="batch",
+        object_id=batch.id,
+        data={"bank_id": bank_id},
+    )
+    return jobs.enqueue(
+        session,
+        PACKET_JOB,
+        actor_id=actor_id,
+        object_type="batch",
+        object_id=batch.id,
+        batch_id=batch.id,
+        out_dir=out_dir,
+        requested_by=actor_id,
+        bank_id=bank_id,
+    )
+
+
+def latest_packet_job(session: Session, batch_id: int, *, bank_id: int | None = None) -> Job | None:
+    """Return the newest packet job of the batch requested by the bank (or by the centre)."""
+    candidates = session.scalars(
+        select(Job)
+        .where(Job.kind == PACKET_JOB, Job.object_type == "batch", Job.object_id == batch_id)
+        .order_by(Job.created_at.desc())
+    )
+    # A bank only ever sees the packets rendered for itself.
+    return next((j for j in candidates if (j.args or {}).get("bank_id") == bank_id), None)
+
+
+def packet_file(
+    session: Session,
+    batch_id: int,
+    *,
+    actor_id: int | None,
+    out_dir: str,
+    bank_id: int | None = None,
+) -> tuple[bytes, str]:
+    """Return the last rendered batch packet and its file name; log the download."""
+    batch = get_batch(session, batch_id, bank_id=bank_id)
+    job = latest_packet_job(session, batch.id, bank_id=bank_id)
+    if job is None or job.state != "done" or not job.result:
+        raise Conflict(
+            "批次材料包尚未生成完成，请稍后刷新页面。",
+            "The batch packet is not ready yet.",
+            code="packet_not_ready",
+        )
+    if bank_id is not None and any(
+        active_consent(session, m.enterprise_id, batch.bank_id) is None
+        for m in _packet_members(batch)
+    ):
+        raise Forbidden(
+            "有成员企业已撤回对该银行的授权，材料包不予提供。",
+            "A member withdrew its consent to this bank; the packet is refused.",
+        )
+    path = Path(out_dir) / "batches" / str(job.result["file"])
+    try:
+        pdf = path.read_bytes()
+    except OSError as exc:
+        raise Conflict(
+            "批次材料包文件不存在，请重新生成。",
+            "The packet file is missing; render it again.",
+            code="packet_missing",
+        ) from exc
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="batch.packet_downloaded",
+        object_type="batch",
+        object_id=batch.id,
+        data={"bank_id": bank_id, "job_id": job.id, "sha256": job.result.get("sha256")},
+    )
+    session.commit()
+    return pdf, f"batch-{batch.code}.pdf"

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
@@ -151,6 +151,9 @@ def batch_detail(batch_id: int) -> Any:
         batch=batch,
         use=batch_service.quota_use(batch),
         organiser=batch_service.organiser_name(batch),
+        packet_job=batch_service.latest_packet_job(db.session, batch.id),
+        packet_url=url_for("advisor.batch_packet", batch_id=batch.id),
+        packet_request_url=url_for("advisor.request_packet", batch_id=batch.id),
     )
 
 
@@ -210,12 +213,29 @@ def submit_batch(batch_id: int) -> Any:
     )
 
 
+@bp.post("/batches/<int:batch_id>/packet")
+def request_packet(batch_id: int) -> Any:
+    """Start rendering the batch packet (cover table and every member's packet) in the background."""
+    return _act(
+        batch_id,
+        lambda: batch_service.request_packet(
+            db.session,
+            batch_id,
+            actor_id=current_user.id,
+            out_dir=current_app.config["PACKET_DIR"],
+        ),
+        "批次材料包已开始生成，完成后可下载。",
+    )
+
+
 @bp.get("/batches/<int:batch_id>/packet.pdf")
 def batch_packet(batch_id: int) -> Any:
-    """Download the batch packet (cover table and every member's packet, one PDF)."""
+    """Download the last rendered batch packet (one PDF)."""
     batch = batch_service.get_batch(db.session, batch_id)
     try:
-        pdf = batch_service.batch_packet(db.session, batch.id, actor_id=current_user.id)
+        pdf, filename = batch_service.packet_file(
+            db.session, batch.id, actor_id=current_user.id, out_dir=current_app.config["PACKET_DIR"]
+        )
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message_zh, "danger")
@@ -223,7 +243,7 @@ def batch_packet(batch_id: int) -> Any:
     return Response(
         pdf,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="batch-{batch.code}.pdf"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from finportal.extensions import db
@@ -49,6 +49,9 @@ def batch_detail(batch_id: int) -> Any:
         use=batch_service.quota_use(batch),
         organiser=batch_service.organiser_name(batch),
         members=[m for m in batch.members if m.state in ("submitted", "approved", "declined")],
+        packet_job=batch_service.latest_packet_job(db.session, batch.id, bank_id=_bank_id()),
+        packet_url=url_for("bank.batch_packet", batch_id=batch.id),
+        packet_request_url=url_for("bank.request_packet", batch_id=batch.id),
     )
 
 
@@ -101,13 +104,39 @@ def record_filing(batch_id: int) -> Any:
     return redirect(url_for("bank.batch_detail", batch_id=batch.id))
 
 
-@bp.get("/batches/<int:batch_id>/packet.pdf")
-def batch_packet(batch_id: int) -> Any:
-    """Download the batch packet as one PDF."""
+@bp.post("/batches/<int:batch_id>/packet")
+def request_packet(batch_id: int) -> Any:
+    """Start rendering the batch packet for this bank in the background."""
     batch = _visible_batch(batch_id)
     try:
-        pdf = batch_service.batch_packet(
-            db.session, batch.id, actor_id=current_user.id, bank_id=_bank_id()
+        batch_service.request_packet(
+            db.session,
+            batch.id,
+            actor_id=current_user.id,
+            bank_id=_bank_id(),
+            out_dir=current_app.config["PACKET_DIR"],
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        flash(exc.message_zh, "danger")
+    else:
+        flash("批次材料包已开始生成，完成后可下载。", "success")
+    return redirect(url_for("bank.batch_detail", batch_id=batch.id))
+
+
+@bp.get("/batches/<int:batch_id>/packet.pdf")
+def batch_packet(batch_id: int) -> Any:
+    """Download the batch packet rendered for this bank (one PDF); logged."""
+    batch = _visible_batch(batch_id)
+    try:
+        pdf, filename = batch_service.packet_file(
+            db.session,
+            batch.id,
+            actor_id=current_user.id,
+            bank_id=_bank_id(),
+            out_dir=current_app.config["PACKET_DIR"],
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -118,5 +147,5 @@ def batch_packet(batch_id: int) -> Any:
     return Response(
         pdf,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="batch-{batch.code}.pdf"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -80,6 +80,7 @@ def test_from_recommendation_to_bank_decisions(client, db_session, batch_world, 
     for method, url in [
         ("GET", f"/bank/batches/{open_batch.id}"),
         ("GET", f"/bank/batches/{open_batch.id}/packet.pdf"),
+        ("POST", f"/bank/batches/{open_batch.id}/packet"),
         ("POST", f"/bank/batches/{open_batch.id}/filing"),
         ("POST", f"/bank/batches/{open_batch.id}/members/{first.id}/decision"),
     ]:
@@ -118,8 +119,20 @@ def test_from_recommendation_to_bank_decisions(client, db_session, batch_world, 
 def test_batch_packet_is_one_pdf_with_a_cover_and_each_member(
     client, db_session, batch_world, submitted_batch, login
 ):
+    from finportal.models import AuditEvent
+
+    # Rendered by the centre: the bank does not get the centre's copy.
+    login(batch_world.advisor)
+    assert client.post(f"/advisor/batches/{submitted_batch.id}/packet").status_code == 302
+    assert client.get(f"/advisor/batches/{submitted_batch.id}/packet.pdf").status_code == 200
+    client.post("/auth/logout")
     login(batch_world.bank_user)
-    response = client.get(f"/bank/batches/{submitted_batch.id}/packet.pdf")
+    url = f"/bank/batches/{submitted_batch.id}"
+    response = client.get(f"{url}/packet.pdf", follow_redirects=True)
+    assert "尚未生成" in response.text
+    assert client.post(f"{url}/packet").status_code == 302  # a background job (eager in tests)
+    assert "下载批次材料包" in client.get(url).text
+    response = client.get(f"{url}/packet.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     reader = PdfReader(io.BytesIO(response.data))
     text = "".join(page.extract_text() for page in reader.pages)
@@ -129,3 +142,24 @@ def test_batch_packet_is_one_pdf_with_a_cover_and_each_member(
     assert "园区批次贷" in text
     outline = [item.title for item in reader.outline if not isinstance(item, list)]
     assert outline[0] == "批次封面" and len(outline) == 3
+    downloads = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "batch.packet_downloaded")
+    ).all()
+    assert [d.actor_id for d in downloads] == [batch_world.advisor.id, batch_world.bank_user.id]
+
+
+def test_packet_refused_once_a_member_withdraws_consent(
+    client, db_session, batch_world, submitted_batch, login
+):
+    from finportal.models import Consent, utcnow
+
+    login(batch_world.bank_user)
+    url = f"/bank/batches/{submitted_batch.id}"
+    client.post(f"{url}/packet")
+    consent = db_session.scalar(
+        select(Consent).where(Consent.enterprise_id == batch_world.members[0].id)
+    )
+    consent.withdrawn_at = utcnow()
+    db_session.commit()
+    response = client.get(f"{url}/packet.pdf", follow_redirects=True)
+    assert response.mimetype == "text/html" and "撤回" in response.text
