@@ -710,10 +710,14 @@ def download_packet(
         )
         or 0
     )
-    who = user.display_name or user.username if user is not None else "API"
+    who = (
+        f"{user.display_name or user.username}（{user.username}）"
+        if user is not None
+        else "银行接口（API 令牌）"
+    )
     lines = [
         f"{referral.bank.name_zh} 下载",
-        f"用户：{who}（{user.username if user else 'api'}）",
+        f"用户：{who}",
         f"时间：{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S} (UTC+8)",
         f"材料包 {referral.packet_number} · 第 {serial} 次下载",
     ]

@@ -429,6 +429,15 @@ def test_two_downloads_by_two_users_carry_their_names(db_session, loop, create_u
     )
     assert "甲行客户经理" in a and "甲行风控专员" not in a
     assert "甲行风控专员" in b and "甲行客户经理" not in b
+    # The bank API downloads without a user: the stamp says so.
+    c = squash(
+        pdf_text(
+            referrals.download_packet(
+                db_session, loop.referral.id, bank_id=loop.bank.id, actor_id=None
+            )
+        )
+    )
+    assert "银行接口" in c
 
 
 def test_inbox_tabs_and_overdue_clock(db_session, loop):
