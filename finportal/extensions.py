@@ -77,7 +77,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE: take the write lock up front, so a request that reads and then writes
+    # waits for a background job's write (busy timeout) instead of failing "database is locked".
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 db = Database()
