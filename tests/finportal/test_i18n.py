@@ -131,7 +131,7 @@ def test_chinese_is_the_default(client):
 def test_landing_page_in_english(client):
     page = _english(client).get("/").text
     assert '<html lang="en">' in page
-    assert "<h1>Minhang Financing Service Platform</h1>" in page
+    assert "<h1>Minhang District Financing Service Platform</h1>" in page
     assert "Sign in" in page and "Register" in page
     assert "Product matching" in page
     assert "闵行区融资服务平台" not in page
@@ -213,7 +213,7 @@ def test_recommender_home_shows_english_chrome(client, create_user, login):
     login(create_user("recommender"))
     _english(client)
     page = client.get("/recommender/").text
-    assert "Sign out" in page and "Minhang Financing Service Platform" in page
+    assert "Sign out" in page and "Minhang District Financing Service Platform" in page
 
 
 @pytest.mark.xfail(reason="recommender/home.html does not wrap its text in _() yet", strict=False)
