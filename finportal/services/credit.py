@@ -173,3 +173,65 @@ def recent_drift(
     report["first_at"] = min(at for _, at in snapshots)
     report["last_at"] = max(at for _, at in snapshots)
     return report
+
+
+#: Applications still being worked on get a fresh score when the champion changes.
+RESCORE_STATES = ("screened", "in_review", "returned")
+
+
+def rescore_open_applications(session: Session, *, model_version_id: int) -> dict[str, Any]:
+    """Score every open application again with a model, in one vectorised batch (a job).
+
+    Each application keeps its feature snapshot: the new score says what the new model makes
+    of the same facts, and the old scores stay for the record.
+    """
+    import math
+
+    import pandas as pd
+
+    from finportal.models import Application, CreditScore
+
+    row = session.get(ModelVersion, model_version_id)
+    if row is None:
+        raise NotFound("模型版本不存在。", "No such model version.")
+    model = load(row)
+    applications = list(
+        session.scalars(
+            select(Application)
+            .where(Application.state.in_(RESCORE_STATES), Application.feature_snapshot.is_not(None))
+            .order_by(Application.id)
+        )
+    )
+    if applications:
+        frame = pd.DataFrame(
+            [
+                {k: (math.nan if v is None else v) for k, v in a.feature_snapshot.items()}
+                for a in applications
+            ]
+        )
+        scored = model.score_many(frame, reasons=True, missing_ok=True)
+        now = utcnow()
+        for application, (_, result) in zip(applications, scored.iterrows(), strict=True):
+            session.add(
+                CreditScore(
+                    application_id=application.id,
+                    model_version_id=row.id,
+                    pd=float(result["pd"]),
+                    score=int(result["score"]),
+                    grade=str(result["grade"]),
+                    reasons=list(result["reasons"]),
+                    feature_snapshot=application.feature_snapshot,
+                    scored_at=now,
+                )
+            )
+            application.model_version_id = row.id
+    record_event(
+        session,
+        actor_id=None,
+        action="model.rescored",
+        object_type="model_version",
+        object_id=row.id,
+        reason=f"{len(applications)} open applications rescored",
+        data={"version": row.version, "applications": len(applications)},
+    )
+    return {"rescored": len(applications), "version": row.version}

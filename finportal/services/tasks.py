@@ -36,3 +36,11 @@ def selftest(session: Session, *, fail: bool = False, note: str = "") -> dict[st
 def notify_eligible(session: Session, *, product_version_id: int) -> dict[str, Any]:
     """Push a newly published product to every eligible enterprise (政策找企业)."""
     return _catalog.notify_eligible_enterprises(session, product_version_id=product_version_id)
+
+
+@job("rescore")
+def rescore(session: Session, *, model_version_id: int) -> dict[str, Any]:
+    """Score the open applications again with a newly promoted model."""
+    from finportal.services import credit
+
+    return credit.rescore_open_applications(session, model_version_id=model_version_id)
