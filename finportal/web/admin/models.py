@@ -38,5 +38,8 @@ def model_detail(model_id: int) -> Any:
 def model_promote(model_id: int) -> Any:
     """Make a model version the one that scores new applications."""
     row = admin_service.promote_model(db.session, model_id, actor_id=current_user.id)
-    flash(f"已启用模型 {row.name}（{row.version}），新的申请将用它评分；在办的申请正在后台重新评分。", "success")
+    flash(
+        f"已启用模型 {row.name}（{row.version}），新的申请将用它评分；在办的申请正在后台重新评分。",
+        "success",
+    )
     return redirect(url_for("admin.models"))
