@@ -7,7 +7,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Register every blueprint and the error pages."""
-    from finportal.web import access, api, errors, nav
+    from finportal.web import access, api, errors, filters, nav
     from finportal.web.admin import bp as admin_bp
     from finportal.web.advisor import bp as advisor_bp
     from finportal.web.auth import bp as auth_bp
@@ -21,6 +21,7 @@ def register_blueprints(app: Flask) -> None:
     access.init_app(app)
     errors.init_app(app)
     nav.init_app(app)
+    filters.init_app(app)
     for bp in (
         public_bp,
         auth_bp,

@@ -66,11 +66,3 @@ def attempt(call: Callable[[], Any]) -> tuple[Any, dict[str, str]]:
 def home() -> Any:
     """Show the admin's home page with counts of what they manage."""
     return render_template("admin/home.html", counts=admin_service.overview(db.session))
-
-
-@bp.app_template_filter("admin_time")
-def admin_time(value: Any) -> str:
-    """Format a timestamp in Shanghai time to the minute."""
-    from finportal.services.workdays import SHANGHAI
-
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else "–"

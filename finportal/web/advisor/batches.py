@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,33 +15,8 @@ from finportal.models import Bank, Chamber, Park
 from finportal.services import batches as batch_service
 from finportal.services.errors import ServiceError
 from finportal.services.exports import XLSX_MIMETYPE, table_to_xlsx
-from finportal.services.workdays import SHANGHAI
 from finportal.web.advisor.views import bp
 from finportal.web.forms import load_form
-
-
-@bp.app_template_filter("fp_wan")
-def fp_wan(value: Any) -> str:
-    """Format yuan as 万元 with two decimals."""
-    if value is None or value == "":
-        return "—"
-    return f"{Decimal(str(value)) / Decimal(10000):,.2f}"
-
-
-@bp.app_template_filter("fp_pct")
-def fp_pct(value: Any, digits: int = 1) -> str:
-    """Format a fraction as a percentage."""
-    if value is None:
-        return "—"
-    return f"{float(value) * 100:.{digits}f}%"
-
-
-@bp.app_template_filter("fp_time")
-def fp_time(value: datetime | None) -> str:
-    """Format a timestamp in Shanghai time."""
-    if value is None:
-        return "—"
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 @bp.app_context_processor

@@ -22,16 +22,6 @@ bp = Blueprint("advisor", __name__, url_prefix="/advisor")
 restrict_blueprint(bp, "advisor")
 
 
-@bp.app_template_filter("sh_time")
-def sh_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Format a UTC time in Shanghai time for pages."""
-    if value is None:
-        return "—"
-    from finportal.services.workdays import SHANGHAI as _SH
-
-    return str(value.astimezone(_SH).strftime(fmt))
-
-
 REQUIRED = {"required": "此项必填。", "invalid": "格式不正确。"}
 
 

@@ -1,0 +1,57 @@
+"""Template filters shared by every blueprint: times in Shanghai, 万元 and percentages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+
+from finportal.services.workdays import SHANGHAI
+
+
+def sh_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Format a UTC time in Shanghai time for pages."""
+    if value is None:
+        return "—"
+    return str(value.astimezone(SHANGHAI).strftime(fmt))
+
+
+def fp_time(value: datetime | None) -> str:
+    """Format a timestamp in Shanghai time."""
+    return sh_time(value)
+
+
+def admin_time(value: Any) -> str:
+    """Format a timestamp in Shanghai time to the minute."""
+    # The admin pages show an en dash (not an em dash) for a missing time.
+    return sh_time(value) if value else "–"
+
+
+def fp_wan(value: Any) -> str:
+    """Format yuan as 万元 with two decimals."""
+    if value is None or value == "":
+        return "—"
+    return f"{Decimal(str(value)) / Decimal(10000):,.2f}"
+
+
+def fp_pct(value: Any, digits: int = 1) -> str:
+    """Format a fraction as a percentage."""
+    if value is None:
+        return "—"
+    return f"{float(value) * 100:.{digits}f}%"
+
+
+FILTERS = {
+    "sh_time": sh_time,
+    "fp_time": fp_time,
+    "admin_time": admin_time,
+    "fp_wan": fp_wan,
+    "fp_pct": fp_pct,
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the shared template filters."""
+    app.jinja_env.filters.update(FILTERS)
