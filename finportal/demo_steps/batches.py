@@ -24,6 +24,7 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import batches
+from finportal.services.referrals import active_consent
 
 DECIDED_CODE = "BT-DEMO-XZ-2026-01"
 OPEN_CODE = "BT-DEMO-XZ-2026-02"
@@ -49,7 +50,7 @@ def _eligible_members(session: Session, park: Park, count: int, skip: set[int]) 
 
 
 def _consent(session: Session, enterprise: Enterprise, bank: Bank, actor: User | None) -> None:
-    if batches.active_consent(session, enterprise.id, bank.id) is None:
+    if active_consent(session, enterprise_id=enterprise.id, bank_id=bank.id) is None:
         session.add(
             Consent(
                 enterprise_id=enterprise.id,

@@ -27,7 +27,6 @@ from finportal.models import (
     Batch,
     BatchMember,
     Chamber,
-    Consent,
     CreditScore,
     Enterprise,
     Job,
@@ -48,6 +47,7 @@ from finportal.services.errors import (
     ValidationFailed,
 )
 from finportal.services.profiles import enterprise_profile
+from finportal.services.referrals import active_consent
 from finportal.services.workdays import SHANGHAI
 
 BATCH_PRODUCTS = {"park": "park_batch", "chamber": "chamber_batch"}
@@ -471,24 +471,6 @@ def withdraw_member(
 # --- the advisor: check members and submit -----------------------------------------------
 
 
-def active_consent(
-    session: Session, enterprise_id: int, bank_id: int, today: date | None = None
-) -> Consent | None:
-    """Return the enterprise's newest consent to the bank that is neither withdrawn nor expired."""
-    today = today or _today()
-    return session.scalar(
-        select(Consent)
-        .where(
-            Consent.enterprise_id == enterprise_id,
-            Consent.bank_id == bank_id,
-            Consent.withdrawn_at.is_(None),
-            Consent.valid_until >= today,
-        )
-        .order_by(Consent.granted_at.desc())
-        .limit(1)
-    )
-
-
 def _latest_score(session: Session, enterprise_id: int) -> CreditScore | None:
     return session.scalar(
         select(CreditScore)
@@ -541,7 +523,9 @@ def check_member(
     )
     amount = Decimal(member.requested_amount or batch.per_firm_cap)
     evaluation = evaluate_member(member.enterprise, version, amount, today)
-    consent = active_consent(session, member.enterprise_id, batch.bank_id, today)
+    consent = active_consent(
+        session, enterprise_id=member.enterprise_id, bank_id=batch.bank_id, today=today
+    )
     score = _score_member(session, member.enterprise, amount, today)
     passed = evaluation.eligible and consent is not None
     member.check_result = {
@@ -966,7 +950,12 @@ def batch_packet(
     today = _today(now)
     # A bank sees members only while their consent to that bank stands.
     refused = [
-        m for m in members if active_consent(session, m.enterprise_id, batch.bank_id, today) is None
+        m
+        for m in members
+        if active_consent(
+            session, enterprise_id=m.enterprise_id, bank_id=batch.bank_id, today=today
+        )
+        is None
     ]
     if refused:
         raise Forbidden(
@@ -1118,7 +1107,7 @@ def packet_file(
             code="packet_not_ready",
         )
     if bank_id is not None and any(
-        active_consent(session, m.enterprise_id, batch.bank_id) is None
+        active_consent(session, enterprise_id=m.enterprise_id, bank_id=batch.bank_id) is None
         for m in _packet_members(batch)
     ):
         raise Forbidden(
