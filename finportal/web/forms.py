@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import flash
 from marshmallow import Schema, ValidationError
+
+from finportal.extensions import db
+from finportal.services.errors import ServiceError
 
 
 def load_form(schema: Schema, form: Any) -> tuple[dict[str, Any] | None, dict[str, str]]:
@@ -29,3 +33,12 @@ def flatten_errors(messages: Any) -> dict[str, str]:
             else:
                 out[str(field)] = str(value)
     return out
+
+
+def flash_refusal(exc: ServiceError) -> None:
+    """Roll back a refused service call and flash its message; a 404 is raised again."""
+    db.session.rollback()
+    if exc.status == 404:
+        # Someone else's record: answer 404 rather than confirm it exists.
+        raise exc
+    flash(exc.message_zh, "danger")

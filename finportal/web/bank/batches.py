@@ -11,6 +11,7 @@ from finportal.extensions import db
 from finportal.services import batches as batch_service
 from finportal.services.errors import NotFound, ServiceError
 from finportal.web.bank.views import bp
+from finportal.web.forms import flash_refusal
 
 
 def _bank_id() -> int:
@@ -79,10 +80,7 @@ def decide_member(batch_id: int, member_id: int) -> Any:
             reason_text=request.form.get("reason_text", "")[:2000],
         )
     except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            raise
-        flash(exc.message_zh, "danger")
+        flash_refusal(exc)
     else:
         flash("已记录决定。", "success")
     return redirect(url_for("bank.batch_detail", batch_id=batch.id))
@@ -117,10 +115,7 @@ def request_packet(batch_id: int) -> Any:
             out_dir=current_app.config["PACKET_DIR"],
         )
     except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            raise
-        flash(exc.message_zh, "danger")
+        flash_refusal(exc)
     else:
         flash("批次材料包已开始生成，完成后可下载。", "success")
     return redirect(url_for("bank.batch_detail", batch_id=batch.id))
@@ -139,10 +134,7 @@ def batch_packet(batch_id: int) -> Any:
             out_dir=current_app.config["PACKET_DIR"],
         )
     except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            raise
-        flash(exc.message_zh, "danger")
+        flash_refusal(exc)
         return redirect(url_for("bank.batch_detail", batch_id=batch.id))
     return Response(
         pdf,

@@ -13,7 +13,7 @@ from finportal.extensions import db
 from finportal.services import batches as batch_service
 from finportal.services.errors import ServiceError
 from finportal.web.access import restrict_blueprint
-from finportal.web.forms import load_form
+from finportal.web.forms import flash_refusal, load_form
 
 bp = Blueprint("recommender", __name__, url_prefix="/recommender")
 restrict_blueprint(bp, "recommender")
@@ -100,10 +100,7 @@ def recommend() -> Any:
             requested_amount=None if amount is None else amount * 10000,
         )
     except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            raise
-        flash(exc.message_zh, "danger")
+        flash_refusal(exc)
     else:
         flash(f"已推荐 {member.enterprise.name} 进入批次。", "success")
     return redirect(url_for("recommender.home"))
@@ -121,10 +118,7 @@ def withdraw(batch_id: int, member_id: int) -> Any:
             reason=request.form.get("reason", "")[:2000],
         )
     except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            raise
-        flash(exc.message_zh, "danger")
+        flash_refusal(exc)
     else:
         flash("已撤回推荐。", "success")
     return redirect(url_for("recommender.home"))
