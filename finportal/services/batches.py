@@ -255,6 +255,20 @@ def get_batch(session: Session, batch_id: int, *, bank_id: int | None = None) ->
     return batch
 
 
+def get_sent_batch(session: Session, batch_id: int, *, bank_id: int) -> Batch:
+    """Return a batch sent to the bank; one still open is not found."""
+    batch = get_batch(session, batch_id, bank_id=bank_id)
+    if batch.state == "open":
+        # Not sent to the bank yet: the bank does not even learn that it exists.
+        raise NotFound("批次不存在。", "No such batch.")
+    return batch
+
+
+def list_sent_batches(session: Session, *, bank_id: int, state: str | None = None) -> list[Batch]:
+    """Return the batches sent to the bank, newest first (open ones are not sent yet)."""
+    return [b for b in list_batches(session, bank_id=bank_id, state=state) if b.state != "open"]
+
+
 def get_member(
     session: Session, batch_id: int, member_id: int, *, bank_id: int | None = None
 ) -> BatchMember:

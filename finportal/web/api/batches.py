@@ -42,13 +42,7 @@ def _view(batch: Any) -> dict[str, Any]:
 
 
 def _batch(batch_id: int) -> Any:
-    if not 0 < batch_id <= MAX_ID:
-        raise NotFound("批次不存在。", "No such batch.")
-    batch = batch_service.get_batch(db.session, batch_id, bank_id=bank_id())
-    if batch.state == "open":
-        # Not sent to the bank yet: not even its existence is confirmed.
-        raise NotFound("批次不存在。", "No such batch.")
-    return batch
+    return batch_service.get_sent_batch(db.session, batch_id, bank_id=bank_id())
 
 
 @blp.route("/")
@@ -58,8 +52,8 @@ def _batch(batch_id: int) -> Any:
 @blp.alt_response(422, schema=ErrorSchema)
 def list_batches(query: dict[str, Any]) -> Any:
     """List the batches sent to this bank, newest first."""
-    items = batch_service.list_batches(db.session, bank_id=bank_id(), state=query.get("state"))
-    return [_view(b) for b in items if b.state != "open"]
+    items = batch_service.list_sent_batches(db.session, bank_id=bank_id(), state=query.get("state"))
+    return [_view(b) for b in items]
 
 
 @blp.route("/<int:batch_id>")

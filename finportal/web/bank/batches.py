@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from finportal.extensions import db
 from finportal.services import batches as batch_service
-from finportal.services.errors import NotFound, ServiceError
+from finportal.services.errors import ServiceError
 from finportal.web.bank.views import bp
 from finportal.web.forms import flash_refusal
 
@@ -21,9 +21,7 @@ def _bank_id() -> int:
 @bp.get("/batches/")
 def batches() -> Any:
     """List the batches this bank received (open ones are not sent yet)."""
-    items = [
-        b for b in batch_service.list_batches(db.session, bank_id=_bank_id()) if b.state != "open"
-    ]
+    items = batch_service.list_sent_batches(db.session, bank_id=_bank_id())
     return render_template(
         "bank/batches/list.html",
         batches=items,
@@ -33,11 +31,7 @@ def batches() -> Any:
 
 
 def _visible_batch(batch_id: int) -> Any:
-    batch = batch_service.get_batch(db.session, batch_id, bank_id=_bank_id())
-    if batch.state == "open":
-        # Not sent to the bank yet: the bank does not even learn that it exists.
-        raise NotFound("批次不存在。", "No such batch.")
-    return batch
+    return batch_service.get_sent_batch(db.session, batch_id, bank_id=_bank_id())
 
 
 @bp.get("/batches/<int:batch_id>")
