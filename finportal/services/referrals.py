@@ -310,24 +310,32 @@ def _notify_advisor(session: Session, referral: Referral, title: str, body: str 
     )
 
 
+def _record_first_view(
+    session: Session, referral: Referral, *, actor_id: int | None, now: datetime
+) -> bool:
+    """Move a sent referral to viewed and audit it; return whether it was the first view."""
+    if referral.state != "sent":
+        return False
+    referral.state = "viewed"
+    referral.viewed_at = now
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="referral.viewed",
+        object_type="referral",
+        object_id=referral.id,
+        from_state="sent",
+        to_state="viewed",
+    )
+    return True
+
+
 def mark_viewed(
     session: Session, referral_id: int, *, bank_id: int, actor_id: int | None
 ) -> Referral:
     """Record that a bank user opened the referral (sent -> viewed the first time); commits."""
     referral = get_referral(session, referral_id, bank_id=bank_id)
-    if referral.state == "sent":
-        referral.state = "viewed"
-        referral.viewed_at = utcnow()
-        record_event(
-            session,
-            actor_id=actor_id,
-            action="referral.viewed",
-            object_type="referral",
-            object_id=referral.id,
-            from_state="sent",
-            to_state="viewed",
-        )
-    else:
+    if not _record_first_view(session, referral, actor_id=actor_id, now=utcnow()):
         record_event(
             session,
             actor_id=actor_id,
@@ -740,18 +748,7 @@ def download_packet(
             "stamped_sha256": sha256_hex(stamped),
         },
     )
-    if referral.state == "sent":
-        referral.state = "viewed"
-        referral.viewed_at = now
-        record_event(
-            session,
-            actor_id=actor_id,
-            action="referral.viewed",
-            object_type="referral",
-            object_id=referral.id,
-            from_state="sent",
-            to_state="viewed",
-        )
+    _record_first_view(session, referral, actor_id=actor_id, now=now)
     _commit(session)
     return stamped
 
