@@ -14,6 +14,11 @@ class ConfigError(RuntimeError):
 def _secret_key(instance_path: Path, production: bool) -> str:
     """Return the secret key: from the environment, or kept in the instance folder in development."""
     key = os.environ.get("FINPORTAL_SECRET_KEY")
+    if key and production and len(key) < 32:
+        raise ConfigError(
+            "FINPORTAL_SECRET_KEY 太短：生产环境至少需要32个字符（例如 python -c 'import secrets; print(secrets.token_hex(32))'）。"
+            " / FINPORTAL_SECRET_KEY is too short: production needs at least 32 characters."
+        )
     if key:
         return key
     if production:

@@ -174,6 +174,17 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
         create_app()
 
 
+def test_production_refuses_a_short_secret_key(monkeypatch, tmp_path):
+    from finportal.config import ConfigError, load_config
+
+    monkeypatch.setenv("FINPORTAL_ENV", "production")
+    monkeypatch.setenv("FINPORTAL_SECRET_KEY", "x")
+    with pytest.raises(ConfigError, match="too short"):
+        load_config(str(tmp_path))
+    monkeypatch.setenv("FINPORTAL_SECRET_KEY", "k" * 32)
+    assert load_config(str(tmp_path))["SECRET_KEY"] == "k" * 32
+
+
 def test_development_secret_key_is_generated_once(monkeypatch, tmp_path):
     from finportal.config import load_config
 
