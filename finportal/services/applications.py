@@ -45,33 +45,23 @@ from finportal.services.errors import (
     NotFound,
     ValidationFailed,
 )
+from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABELS for views
+    ACTION_LABELS,
+    DEFAULT_SCOPE,
+    PURPOSES,
+    SCOPE_LABELS,
+)
 from finportal.services.lifecycle import STATE_LABELS, transition
+from finportal.services.referrals import withdraw_for_application
 from finportal.services.workdays import SHANGHAI
 
-#: What a consent lets the bank see, in plain words (Consent.scope holds the keys).
-SCOPE_LABELS = {
-    "profile": "企业基本信息：名称、统一社会信用代码、成立日期、行业、从业人数、园区与商会",
-    "financials": "经营与财务数据：营业收入、资产负债、利润、纳税及纳税信用等级、社保人数",
-    "credit_record": "融资与信用记录：现有贷款、逾期、诉讼、被执行、行政处罚、信用修复",
-    "score": "本平台的信用评分、等级及主要影响因素，以及本次申请的金额、期限和用途",
-}
-DEFAULT_SCOPE = list(SCOPE_LABELS)
 DEFAULT_CONSENT_DAYS = 365
 MAX_CONSENT_DAYS = 3 * 365
-PURPOSES = {
-    "working_capital": "流动资金周转",
-    "equipment": "购置设备",
-    "research": "研发投入",
-    "renewal": "贷款续贷/转贷",
-    "esop": "员工持股",
-    "other": "其他",
-}
 #: 10 亿元: above any product in the catalogue; larger input is a unit mistake.
 MAX_REQUEST_YUAN = Decimal("1000000000")
 MAX_TERM_MONTHS = 360
 #: Referral states after which the money has gone out: the SME can no longer withdraw.
 DISBURSED_STATES = {"disbursed", "repaid", "overdue_90", "defaulted"}
-OPEN_REFERRAL_STATES = {"sent", "viewed", "info_requested", "approved"}
 WITHDRAWABLE = {"draft", "submitted", "screened", "in_review", "returned", "referred"}
 REQUEST_FIELDS = ("amount", "term_months", "purpose")
 ROLE_LABELS = {
@@ -80,22 +70,6 @@ ROLE_LABELS = {
     "recommender": "园区/商会",
     "bank": "合作银行",
     "admin": "服务中心管理员",
-}
-ACTION_LABELS = {
-    "application.created": "创建申请",
-    "application.draft": "保存草稿",
-    "application.submitted": "提交申请",
-    "application.screened": "自动初筛完成",
-    "application.in_review": "服务中心受理",
-    "application.returned": "退回补充材料",
-    "application.rejected": "未通过",
-    "application.referred": "推荐给银行",
-    "application.withdrawn": "企业撤回",
-    "application.closed": "办结",
-    "application.rated": "企业评价",
-    "consent.granted": "授权银行查看",
-    "consent.withdrawn": "撤回授权",
-    "referral.withdrawn": "推荐随申请撤回",
 }
 
 
@@ -344,9 +318,7 @@ def timeline(session: Session, application: Application) -> list[TimelineEntry]:
             who = f"{user.display_name}（本企业）"
         else:
             who = f"{user.display_name}（{ROLE_LABELS.get(user.role, user.role)}）"
-        label = ACTION_LABELS.get(event.action)
-        if label is None:
-            label = event.action
+        label = ACTION_LABELS.get(event.action, event.action)
         entries.append(
             TimelineEntry(
                 at=event.at,
@@ -827,22 +799,7 @@ def withdraw_application(
         )
     text = (reason or "").strip()[:500] or "企业撤回申请"
     transition(session, application, "withdrawn", actor_id=actor_id, reason=text)
-    for referral in session.scalars(
-        select(Referral).where(
-            Referral.application_id == application.id, Referral.state.in_(OPEN_REFERRAL_STATES)
-        )
-    ):
-        record_event(
-            session,
-            actor_id=actor_id,
-            action="referral.withdrawn",
-            object_type="referral",
-            object_id=referral.id,
-            from_state=referral.state,
-            to_state="withdrawn",
-            reason="企业撤回申请",
-        )
-        referral.state = "withdrawn"
+    withdraw_for_application(session, application, actor_id=actor_id, reason="企业撤回申请")
     session.commit()
     return application
 

@@ -97,6 +97,8 @@ AWAITING_BANK = ("sent", "viewed")
 DECIDED = ("approved", "declined", "disbursed", "repaid", "overdue_90", "defaulted")
 #: referral states that end the loop (a new referral to the same bank is allowed after these)
 CLOSED = ("declined", "withdrawn")
+# The referrals still open, which end when the SME withdraws the application.
+WITHDRAWABLE_STATES = ("sent", "viewed", "info_requested", "approved")
 
 #: Inbox tabs of the bank: name -> label.
 INBOX_TABS = {
@@ -646,27 +648,32 @@ def record_outcome(
 
 
 def withdraw_for_application(
-    session: Session, application: Application, *, actor_id: int | None
+    session: Session,
+    application: Application,
+    *,
+    actor_id: int | None,
+    reason: str = "企业撤回了融资申请",
 ) -> list[Referral]:
     """Mark the application's open referrals withdrawn (the SME withdrew); the caller commits."""
     changed = []
     for referral in session.scalars(
-        select(Referral).where(Referral.application_id == application.id)
+        select(Referral).where(
+            Referral.application_id == application.id,
+            Referral.state.in_(WITHDRAWABLE_STATES),
+        )
     ):
-        if referral.state in ("sent", "viewed", "info_requested", "approved"):
-            from_state = referral.state
-            referral.state = "withdrawn"
-            record_event(
-                session,
-                actor_id=actor_id,
-                action="referral.withdrawn",
-                object_type="referral",
-                object_id=referral.id,
-                from_state=from_state,
-                to_state="withdrawn",
-                reason="企业撤回了融资申请",
-            )
-            changed.append(referral)
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="referral.withdrawn",
+            object_type="referral",
+            object_id=referral.id,
+            from_state=referral.state,
+            to_state="withdrawn",
+            reason=reason,
+        )
+        referral.state = "withdrawn"
+        changed.append(referral)
     return changed
 
 
