@@ -14,6 +14,7 @@ from finportal.services import applications as application_service
 from finportal.services import enterprises as enterprise_service
 from finportal.services.errors import Conflict, InvalidTransition, ServiceError, ValidationFailed
 from finportal.web.forms import load_form
+from finportal.web.sme.profile import profile_fields_context
 from finportal.web.sme.views import bp, enterprise_id
 
 
@@ -111,12 +112,7 @@ def _render_application(details: dict[str, Any], status: int = 200, **extra: Any
         **details,
         values=values,
         errors=extra.pop("errors", {}),
-        kind=enterprise_service.field_kind,
-        unit=enterprise_service.field_unit,
-        hints=enterprise_service.HINTS,
-        certifications=enterprise_service.CERTIFICATION_LABELS,
-        tax_grades=enterprise_service.TAX_GRADE_LABELS,
-        orgs=enterprise_service.organisations(db.session),
+        **profile_fields_context(),
         purposes=application_service.PURPOSES,
         **_consent_context(),
         **extra,

@@ -27,6 +27,18 @@ def _raw_profile(form: Any) -> dict[str, Any]:
     return raw
 
 
+def profile_fields_context() -> dict[str, Any]:
+    """Return what the profile's form fields need: kinds, units, hints and choices."""
+    return {
+        "kind": enterprise_service.field_kind,
+        "unit": enterprise_service.field_unit,
+        "hints": enterprise_service.HINTS,
+        "certifications": enterprise_service.CERTIFICATION_LABELS,
+        "tax_grades": enterprise_service.TAX_GRADE_LABELS,
+        "orgs": enterprise_service.organisations(db.session),
+    }
+
+
 def _render_profile(
     values: dict[str, Any], errors: dict[str, str], status: int = 200, **extra: Any
 ) -> Any:
@@ -38,12 +50,7 @@ def _render_profile(
             values=values,
             errors=errors,
             groups=enterprise_service.PROFILE_GROUPS,
-            kind=enterprise_service.field_kind,
-            unit=enterprise_service.field_unit,
-            hints=enterprise_service.HINTS,
-            certifications=enterprise_service.CERTIFICATION_LABELS,
-            tax_grades=enterprise_service.TAX_GRADE_LABELS,
-            orgs=enterprise_service.organisations(db.session),
+            **profile_fields_context(),
             size=enterprise_service.size_class_of(enterprise),
             completeness=enterprise_service.completeness(db.session, enterprise),
             import_limit_kb=enterprise_service.IMPORT_MAX_BYTES // 1024,
