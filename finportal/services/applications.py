@@ -52,7 +52,7 @@ from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABEL
     SCOPE_LABELS,
 )
 from finportal.services.lifecycle import STATE_LABELS, transition
-from finportal.services.referrals import withdraw_for_application
+from finportal.services.referrals import decisions_of, outcomes_of, withdraw_for_application
 from finportal.services.workdays import SHANGHAI
 
 DEFAULT_CONSENT_DAYS = 365
@@ -375,28 +375,14 @@ def application_details(
     )
     banks = []
     for referral in referrals:
-        decisions = list(
-            session.scalars(
-                select(BankDecision)
-                .where(BankDecision.referral_id == referral.id)
-                .order_by(BankDecision.decided_at, BankDecision.id)
-            )
-        )
-        outcomes = list(
-            session.scalars(
-                select(LoanOutcome)
-                .where(LoanOutcome.referral_id == referral.id)
-                .order_by(LoanOutcome.occurred_on, LoanOutcome.id)
-            )
-        )
         banks.append(
             BankView(
                 bank=referral.bank.name_zh,
                 product=referral.product_version.product.name_zh,
                 state=referral.state,
                 sent_at=referral.sent_at,
-                decisions=decisions,
-                disbursed=outcomes,
+                decisions=decisions_of(session, referral.id),
+                disbursed=outcomes_of(session, referral.id),
             )
         )
     rating = session.scalar(select(Rating).where(Rating.application_id == application.id))
