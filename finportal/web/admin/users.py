@@ -23,23 +23,6 @@ class UserFilter(FormSchema):
     q = text()
 
 
-class UserForm(FormSchema):
-    """A new user: name, role, first password and the link the role needs."""
-
-    username = text(required=True)
-    display_name = text()
-    role = fields.String(
-        required=True,
-        error_messages={"required": CHOICE},
-        validate=validate.OneOf(ROLES, error=CHOICE),
-    )
-    password = text(required=True)
-    enterprise_uscc = text()
-    bank_id = fields.Integer(load_default=None, error_messages=INTEGER)
-    park_id = fields.Integer(load_default=None, error_messages=INTEGER)
-    chamber_id = fields.Integer(load_default=None, error_messages=INTEGER)
-
-
 class UserEditForm(FormSchema):
     """Changes to a user: name, role and the link the role needs."""
 
@@ -53,6 +36,13 @@ class UserEditForm(FormSchema):
     bank_id = fields.Integer(load_default=None, error_messages=INTEGER)
     park_id = fields.Integer(load_default=None, error_messages=INTEGER)
     chamber_id = fields.Integer(load_default=None, error_messages=INTEGER)
+
+
+class UserForm(UserEditForm):
+    """A new user: name, role, first password and the link the role needs."""
+
+    username = text(required=True)
+    password = text(required=True)
 
 
 class ActiveForm(FormSchema):
