@@ -10,28 +10,30 @@ would finish.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from finportal.demo_steps.timing import restage
 from finportal.models import (
     Application,
     Bank,
-    Consent,
     Enterprise,
     Match,
     Referral,
     User,
     utcnow,
 )
+from finportal.services import applications as application_service
 from finportal.services import referrals as referral_service
 from finportal.services import review
+from finportal.services.audit import record_event
 from finportal.services.lifecycle import transition
 from finportal.services.packets import render_referral_packet
 from finportal.services.screening import screen_application
-from finportal.services.workdays import SHANGHAI, deadline
+from finportal.services.workdays import SHANGHAI
 
 MINHANG = "310112"
 
@@ -89,32 +91,42 @@ def _best_version(session: Session, application: Application) -> int | None:
     )
 
 
-def _consent(session: Session, application: Application, bank: Bank, user_id: int | None) -> None:
-    session.add(
-        Consent(
-            enterprise_id=application.enterprise_id,
-            application_id=application.id,
-            bank_id=bank.id,
-            scope=["profile", "financials", "credit_record", "score", "application"],
-            valid_until=utcnow().astimezone(SHANGHAI).date() + timedelta(days=365),
-            granted_by_id=user_id,
-        )
-    )
-
-
 def _screened(
-    session: Session, key: str, enterprise: Enterprise, amount: str, term: int
+    session: Session,
+    key: str,
+    enterprise: Enterprise,
+    amount: str,
+    term: int,
+    bank: Bank,
+    user_id: int | None,
 ) -> Application:
+    """Create, consent, submit and screen an application, audited as the SME's form does."""
     application = Application(
         enterprise_id=enterprise.id,
-        state="submitted",
+        created_by_id=user_id,
+        state="draft",
         amount=Decimal(amount),
         term_months=term,
-        purpose="采购生产设备及补充流动资金（演示）",
+        purpose="equipment",
         idempotency_key=key,
-        submitted_at=utcnow(),
     )
     session.add(application)
+    session.flush()
+    record_event(
+        session,
+        actor_id=user_id,
+        action="application.created",
+        object_type="application",
+        object_id=application.id,
+        to_state="draft",
+        reason="用途说明：采购生产设备及补充流动资金（演示）",
+        data={"amount": amount, "term_months": term, "product": None},
+    )
+    application_service.grant_consents(
+        session, actor_id=user_id, application=application, bank_ids=[bank.id], valid_until=None
+    )
+    transition(session, application, "submitted", actor_id=user_id, reason="企业提交申请（演示）")
+    application.submitted_at = utcnow()
     session.flush()
     screen_application(session, application_id=application.id)
     session.commit()
@@ -133,18 +145,8 @@ def _run_steps(
     amount = referral.application.amount
     for step in steps:
         if step == "overdue":
-            # Sent a week ago and still unanswered: the inbox shows 预警.
-            sent_at = utcnow() - timedelta(days=7)
-            due_at = min(deadline(session, sent_at, 2), utcnow() - timedelta(hours=1))
-            session.execute(
-                update(Referral)
-                .where(Referral.id == referral.id)
-                .values(sent_at=sent_at, due_at=due_at)
-                .execution_options(synchronize_session=False)
-            )
-            session.commit()
-            session.refresh(referral)
-        elif step == "viewed":
+            continue  # sent a week ago: see _end_at
+        if step == "viewed":
             referral_service.mark_viewed(
                 session, referral.id, bank_id=bank_id, actor_id=bank_user_id
             )
@@ -220,14 +222,15 @@ def _scenario(
     advisor_id: int,
     bank_user_id: int | None,
     sme_user_id: int | None,
+    number: int = 0,
 ) -> bool:
     """Play one scenario; return False when the enterprise matches no product."""
-    application = _screened(session, key, enterprise, "1000000", 12)
+    application = _screened(session, key, enterprise, "1000000", 12, bank, sme_user_id)
     version = _best_version(session, application)
     if version is None:
+        restage(session, application, utcnow() - timedelta(hours=2 + number))
+        session.commit()
         return False
-    _consent(session, application, bank, sme_user_id)
-    session.commit()
     review.claim(session, application.id, actor_id=advisor_id)
     (referral,) = review.refer_to_banks(
         session,
@@ -241,7 +244,23 @@ def _scenario(
     session.commit()
     session.refresh(referral)
     _run_steps(session, referral, steps, bank_user_id, sme_user_id)
+    session.refresh(referral)
+    restage(session, application, _end_at(referral, steps, number))
+    if "overdue" in steps:
+        # Still unanswered a week after it was sent: the inbox shows 预警.
+        referral.due_at = min(referral.due_at, utcnow() - timedelta(hours=1))
+    session.commit()
     return True
+
+
+def _end_at(referral: Referral, steps: list[str], number: int) -> datetime:
+    """Return when the scenario's last step happened: a week ago, minutes ago or days ago."""
+    if "overdue" in steps:
+        return utcnow() - timedelta(days=7)
+    if referral.state in referral_service.AWAITING_BANK:
+        # Still within the bank's 2 working days.
+        return utcnow() - timedelta(minutes=20 + 7 * number)
+    return utcnow() - timedelta(days=1 + number % 5, hours=number)
 
 
 def _render_missing(session: Session) -> None:
@@ -288,7 +307,7 @@ def seed(session: Session, context: dict[str, object]) -> None:
     plays = list(SCENARIOS)
     if sme_user is not None and sme_user.enterprise_id is not None:
         plays.append(SME_SCENARIO)
-    for key, bank_code, steps in plays:
+    for number, (key, bank_code, steps) in enumerate(plays):
         bank = banks.get(bank_code)
         if key in done or bank is None or advisor is None:
             continue
@@ -311,6 +330,7 @@ def seed(session: Session, context: dict[str, object]) -> None:
                 advisor.id,
                 bank_user_id,
                 sme_user.id if sme_user is not None and key == SME_SCENARIO[0] else None,
+                number,
             )
             if candidates is pool:
                 pool.remove(enterprise)

@@ -2,17 +2,20 @@
 
 Each application is found again by its idempotency key, so running the demo twice adds
 nothing. Screening is run directly (not through the job queue), so the states are reached
-at once: draft, screened, returned (with the centre's request), withdrawn, and closed with
-a rating.
+at once: draft, submitted, screened, in review, returned (with the centre's request),
+rejected, withdrawn, and closed with a rating. Their audit trails are then spread over
+realistic times (:mod:`finportal.demo_steps.timing`), as the real flow would have written them.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from finportal.demo_steps.timing import restage
 from finportal.models import Application, Bank, Enterprise, Product, Rating, User, utcnow
 from finportal.services import applications as application_service
 from finportal.services import credit
@@ -27,7 +30,12 @@ DEMO_SME_APPLICATIONS: list[tuple[str, str, int, str, str | None, list[str]]] = 
     ("demo-sme-returned", "1000000", 12, "equipment", None, ["in_review", "returned"]),
     ("demo-sme-withdrawn", "800000", 12, "working_capital", None, ["withdrawn"]),
     ("demo-sme-closed", "300000", 12, "working_capital", None, ["in_review", "rejected", "closed"]),
+    ("demo-sme-submitted", "600000", 12, "working_capital", None, ["submitted"]),
+    ("demo-sme-in-review", "1500000", 36, "equipment", None, ["in_review"]),
+    ("demo-sme-rejected", "5000000", 24, "renewal", None, ["in_review", "rejected"]),
 ]
+#: States in which the application waits for someone: its history ends minutes ago.
+WAITING = ("submitted", "screened")
 DEMO_RETURN_REQUEST = {
     "message": "请补充上年纳税总额和纳税信用等级，并核对从业人员数（演示）。",
     "fields": ["tax_paid_last_year", "tax_credit_grade", "employees"],
@@ -109,7 +117,7 @@ def _walk(
         if step == "returned":
             application.return_request = dict(DEMO_RETURN_REQUEST)
         if step == "rejected":
-            application.reject_reason_code = "insufficient_info"
+            application.reject_reason_code = "incomplete"
             application.reject_reason_text = "经营数据不足以支持本次申请金额（演示）"
         actor = sme_id if step == "withdrawn" else advisor_id
         reason = {
@@ -155,10 +163,27 @@ def seed(session: Session, context: dict[str, object]) -> None:
             bank_ids=bank_ids,
         )
         made[key] = application
-        if not new or path == ["draft"]:
+        if not new:
             continue
-        if _submit_and_screen(session, application, sme_user.id):
+        number = len(made)
+        if path == ["submitted"]:
+            # Screening not yet run: the job would pick it up in real use.
+            transition(
+                session,
+                application,
+                "submitted",
+                actor_id=sme_user.id,
+                reason="企业提交申请（演示）",
+            )
+            application.submitted_at = utcnow()
+        elif path != ["draft"] and _submit_and_screen(session, application, sme_user.id):
             _walk(session, application, path, sme_id=sme_user.id, advisor_id=advisor_id)
+        waiting = application.state in WAITING or application.state == "draft"
+        restage(
+            session,
+            application,
+            utcnow() - (timedelta(minutes=17 * number) if waiting else timedelta(days=number)),
+        )
     closed = made.get("demo-sme-closed")
     rated = closed is not None and session.scalar(
         select(Rating.id).where(Rating.application_id == closed.id)
@@ -209,5 +234,6 @@ def seed(session: Session, context: dict[str, object]) -> None:
         made[key] = application
         if new:
             _submit_and_screen(session, application, None)
+            restage(session, application, utcnow() - timedelta(minutes=40 * index))
     session.flush()
     context["sme_applications"] = made

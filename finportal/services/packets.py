@@ -9,6 +9,7 @@ shows the stored SHA-256 and a few facts (:func:`verify_packet`).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -32,6 +33,7 @@ from finportal.models import (
 from finportal.services import catalog as catalog_service
 from finportal.services.audit import record_event
 from finportal.services.errors import NotFound
+from finportal.services.labels import purpose_label, scope_text
 from finportal.services.referrals import refuse_without_consent
 from finportal.services.workdays import SHANGHAI
 from products.fields import field_specs
@@ -42,13 +44,6 @@ _WAN = Decimal("10000")
 # No 0/O, 1/I/L: a code is read aloud or typed from paper.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
-SCOPE_LABELS = {
-    "profile": "企业基本信息",
-    "financials": "财务与纳税信息",
-    "credit_record": "信用记录",
-    "score": "信用评分",
-    "application": "本次融资申请信息",
-}
 REPAYMENT_LABELS = {
     "interest_only_bullet": "按月付息、到期还本",
     "equal_principal": "等额本金，按月还本付息",
@@ -61,6 +56,15 @@ CERT_LABELS = {
     "specialized": "专精特新中小企业",
     "little_giant": "专精特新“小巨人”企业",
 }
+
+
+def default_base_url() -> str:
+    """Return the portal's public address for packets rendered without a request.
+
+    ``FINPORTAL_BASE_URL`` (default ``http://127.0.0.1:5000``): the demo and jobs queued
+    outside a request print it before ``/verify/<code>``, so the address on paper is whole.
+    """
+    return os.environ.get("FINPORTAL_BASE_URL", "http://127.0.0.1:5000")
 
 
 def new_verification_code() -> str:
@@ -280,7 +284,7 @@ def build_context(
         request=packets.LoanRequest(
             amount_wan=(application.amount / _WAN).quantize(_CENT, ROUND_HALF_UP),
             term_months=application.term_months,
-            purpose=application.purpose or "—",
+            purpose=purpose_label(application.purpose),
         ),
         conditions=conditions,
         score=score.score if score is not None else 0,
@@ -299,13 +303,13 @@ def build_context(
         advisor_name=(advisor.display_name or advisor.username) if advisor else "—",
         consent=packets.ConsentRecord(
             bank=referral.bank.name_zh,
-            scope="、".join(SCOPE_LABELS.get(s, s) for s in consent.scope or []) or "—",
+            scope=scope_text(consent.scope),
             granted_at=consent.granted_at.astimezone(SHANGHAI).replace(tzinfo=None),
             valid_until=consent.valid_until,
         ),
         model_version=model.version if model is not None else "",
         model_trained_on_synthetic=bool(model.synthetic) if model is not None else False,
-        verify_url=f"{base_url.rstrip('/')}/verify/{code}" if base_url else f"/verify/{code}",
+        verify_url=f"{(base_url or default_base_url()).rstrip('/')}/verify/{code}",
     )
 
 

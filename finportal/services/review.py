@@ -42,6 +42,7 @@ from finportal.services.errors import (
     NotFound,
     ValidationFailed,
 )
+from finportal.services.labels import ACTION_LABELS, scope_text  # noqa: F401 - views
 from finportal.services.lifecycle import STATE_LABELS, transition
 from finportal.services.referrals import (
     BANK_RESPONSE_WORKING_DAYS,
@@ -87,35 +88,6 @@ RETURN_FIELDS = {
     "overdue_count_24m": "近24个月逾期次数",
     "pending_lawsuits": "未结诉讼",
     "consent": "银行授权",
-}
-
-#: Audit actions as the history on the review page names them.
-ACTION_LABELS = {
-    "application.created": "创建申请",
-    "application.submitted": "提交申请",
-    "application.screened": "自动初筛",
-    "application.in_review": "顾问受理",
-    "application.returned": "退回补充材料",
-    "application.rejected": "不予推荐",
-    "application.referred": "推荐给银行",
-    "application.withdrawn": "企业撤回",
-    "application.closed": "办结",
-    "application.note_added": "添加备注",
-    "match.overridden": "调整匹配结果",
-    "referral.sent": "发出推荐",
-    "referral.packet_rendered": "生成推荐材料包",
-    "referral.packet_refused": "拒绝提供材料包（授权已撤回）",
-    "referral.viewed": "银行查看",
-    "referral.opened": "银行再次查看",
-    "referral.packet_downloaded": "银行下载材料包",
-    "referral.info_requested": "银行要求补充材料",
-    "referral.approved": "银行同意",
-    "referral.declined": "银行拒绝",
-    "referral.disbursed": "银行放款",
-    "referral.repaid": "贷款结清",
-    "referral.overdue_90": "逾期90天以上",
-    "referral.defaulted": "贷款违约",
-    "referral.withdrawn": "推荐随申请撤回",
 }
 
 #: Most rows the queue page shows at once.
@@ -856,7 +828,7 @@ def consent_summary(consent: Consent) -> dict[str, Any]:
     today = utcnow().astimezone(SHANGHAI).date()
     return {
         "bank": consent.bank.name_zh,
-        "scope": "、".join(packet_service.SCOPE_LABELS.get(s, s) for s in consent.scope or []),
+        "scope": scope_text(consent.scope),
         "granted_at": consent.granted_at,
         "valid_until": consent.valid_until,
         "withdrawn_at": consent.withdrawn_at,

@@ -12,6 +12,7 @@ from finportal.extensions import db
 from finportal.models import Chamber, Park, Product
 from finportal.services import review
 from finportal.services.errors import ServiceError, ValidationFailed
+from finportal.services.labels import ACTION_LABELS, purpose_label
 from finportal.services.lifecycle import STATE_LABELS
 from finportal.services.referrals import DECLINE_REASONS, is_overdue
 from finportal.services.referrals import STATE_LABELS as REFERRAL_STATE_LABELS
@@ -122,7 +123,8 @@ def _render_review(application_id: int, status: int = 200, **extra: Any) -> Any:
         decline_reasons=DECLINE_REASONS,
         consent_summary=review.consent_summary,
         referral_overdue=is_overdue,
-        action_labels=review.ACTION_LABELS,
+        action_labels=ACTION_LABELS,
+        purpose_label=purpose_label,
         **extra,
     ), status
 

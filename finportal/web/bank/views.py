@@ -16,6 +16,7 @@ from finportal.extensions import db
 from finportal.services import packets as packet_service
 from finportal.services import referrals
 from finportal.services.errors import ServiceError, ValidationFailed
+from finportal.services.labels import purpose_label
 from finportal.services.workdays import SHANGHAI
 from finportal.web.access import restrict_blueprint
 from finportal.web.forms import load_form
@@ -127,6 +128,7 @@ def _render_referral(referral_id: int, status: int = 200, **extra: Any) -> Any:
         state_labels=referrals.STATE_LABELS,
         decision_labels=referrals.DECISION_LABELS,
         decline_reasons=referrals.DECLINE_REASONS,
+        purpose_label=purpose_label,
         outcome_labels=referrals.OUTCOME_LABELS,
         can_decide=referral.state in ("sent", "viewed", "info_requested"),
         outcome_events=[

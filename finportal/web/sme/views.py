@@ -14,6 +14,7 @@ from finportal.services import applications as application_service
 from finportal.services import enterprises as enterprise_service
 from finportal.services import notifications as notification_service
 from finportal.services.errors import NotFound
+from finportal.services.labels import purpose_label
 from finportal.services.lifecycle import STATE_LABELS
 from finportal.services.workdays import SHANGHAI
 from finportal.web.access import restrict_blueprint
@@ -81,13 +82,6 @@ def _helpers() -> dict[str, Any]:
         "purpose_label": purpose_label,
         "group_labels": enterprise_service.GROUP_LABELS,
     }
-
-
-def purpose_label(purpose: str | None) -> str:
-    """Word a stored purpose ('code' or 'code:note') in Chinese."""
-    code, _, note = (purpose or "").partition(":")
-    label = application_service.PURPOSES.get(code, code)
-    return f"{label}（{note}）" if note else label
 
 
 def enterprise_id() -> int | None:

@@ -53,3 +53,43 @@ def test_demo_referrals_every_state_idempotent_and_private(client, db_session):
         assert client.get(f"/bank/referrals/{referral.id}/packet.pdf").status_code == 404
     one = next(r for r in mine if r.state == "sent")
     assert client.get(f"/bank/referrals/{one.id}/packet.pdf").status_code == 200
+
+
+def test_demo_histories_are_whole_and_spread_over_time(db_session):
+    from finportal.models import AuditEvent, Consent
+    from finportal.services.dashboard import build_dashboard
+    from finportal.services.labels import SCOPE_LABELS
+
+    load_demo(db_session)
+    demo = db_session.scalars(select(Referral)).all()
+    assert demo
+    for referral in demo:
+        application = referral.application
+        actions = db_session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.object_type == "application", AuditEvent.object_id == application.id)
+            .order_by(AuditEvent.at, AuditEvent.id)
+        ).all()
+        assert actions[:3] == [
+            "application.created",
+            "application.submitted",
+            "application.screened",
+        ], application.idempotency_key
+        consents = db_session.scalars(
+            select(Consent).where(Consent.application_id == application.id)
+        ).all()
+        assert consents
+        for consent in consents:
+            assert set(consent.scope) <= set(SCOPE_LABELS)
+            assert db_session.scalar(
+                select(AuditEvent.id).where(
+                    AuditEvent.action == "consent.granted",
+                    AuditEvent.object_type == "consent",
+                    AuditEvent.object_id == consent.id,
+                )
+            )
+        assert application.screened_at > application.submitted_at
+        assert referral.sent_at > application.screened_at
+    headline = build_dashboard(db_session).headline
+    assert headline["median_advisor_hours"] > 1
+    assert headline["median_bank_hours"] > 1

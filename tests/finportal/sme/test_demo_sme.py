@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -43,6 +45,9 @@ def test_demo_applications_cover_the_states_and_load_twice(
         "demo-sme-returned": "returned",
         "demo-sme-withdrawn": "withdrawn",
         "demo-sme-closed": "closed",
+        "demo-sme-submitted": "submitted",
+        "demo-sme-in-review": "in_review",
+        "demo-sme-rejected": "rejected",
     }
     assert mine["demo-sme-returned"].return_request["fields"]
     assert mine["demo-sme-screened"].model_version_id == champion_model.id
@@ -62,3 +67,28 @@ def test_demo_applications_cover_the_states_and_load_twice(
             )
         ).all()
         assert events[-1].to_state == application.state or events[-1].action == "application.rated"
+
+    # Each history starts with the creation and the consent, and its steps are spaced.
+    rejected = mine["demo-sme-rejected"]
+    events = db_session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "application", AuditEvent.object_id == rejected.id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    assert [e.action for e in events] == [
+        "application.created",
+        "application.submitted",
+        "application.screened",
+        "application.in_review",
+        "application.rejected",
+    ]
+    gaps = [b.at - a.at for a, b in zip(events, events[1:], strict=False)]
+    assert all(gap.total_seconds() >= 60 for gap in gaps)
+    assert rejected.first_response_at - rejected.screened_at >= timedelta(hours=1)
+    consents = db_session.scalars(select(Consent).where(Consent.application_id == rejected.id))
+    for consent in consents:
+        assert db_session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.action == "consent.granted", AuditEvent.object_id == consent.id
+            )
+        )
