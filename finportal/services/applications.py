@@ -83,6 +83,23 @@ class AmountWan(fields.Field):
         return yuan
 
 
+def _consent_bank_ids() -> fields.List:
+    """Return the field of the banks ticked for consent."""
+    return fields.List(
+        fields.Integer(strict=False, error_messages={"invalid": "银行选择有误。"}),
+        load_default=list,
+    )
+
+
+def _consent_valid_until() -> fields.Date:
+    """Return the field of the day consents end (empty: the default period)."""
+    return fields.Date(
+        load_default=None,
+        allow_none=True,
+        error_messages={"invalid": "请按 年-月-日 填写日期。"},
+    )
+
+
 class ApplicationSchema(Schema):
     """What the new-application form posts (amount in 万元)."""
 
@@ -113,15 +130,8 @@ class ApplicationSchema(Schema):
         validate=validate.Regexp(r"^[A-Za-z0-9_-]{16,64}$", error="表单已失效，请刷新页面。"),
         error_messages={"required": "表单已失效，请刷新页面。"},
     )
-    consent_bank_ids = fields.List(
-        fields.Integer(strict=False, error_messages={"invalid": "银行选择有误。"}),
-        load_default=list,
-    )
-    consent_valid_until = fields.Date(
-        load_default=None,
-        allow_none=True,
-        error_messages={"invalid": "请按 年-月-日 填写日期。"},
-    )
+    consent_bank_ids = _consent_bank_ids()
+    consent_valid_until = _consent_valid_until()
     action = fields.String(load_default="submit", validate=validate.OneOf(["submit", "draft"]))
 
     @pre_load
@@ -144,15 +154,8 @@ class ConsentSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    consent_bank_ids = fields.List(
-        fields.Integer(strict=False, error_messages={"invalid": "银行选择有误。"}),
-        load_default=list,
-    )
-    consent_valid_until = fields.Date(
-        load_default=None,
-        allow_none=True,
-        error_messages={"invalid": "请按 年-月-日 填写日期。"},
-    )
+    consent_bank_ids = _consent_bank_ids()
+    consent_valid_until = _consent_valid_until()
 
     @pre_load
     def _blank(self, data: Any, **kwargs: Any) -> Any:
