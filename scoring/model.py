@@ -8,7 +8,7 @@ import math
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,9 @@ import pandas as pd
 import xgboost as xgb
 
 from .calibration import Calibrator
-from .frame import Encoder, FloatMatrix
+from .frame import Encoder, FloatMatrix, value_key
 from .scale import Grades, ScoreScale
-from .spec import Spec, spec_from_dict
+from .spec import SPECS_DIR, Condition, Feature, Spec, SpecError, load_spec, spec_from_dict
 
 BOOSTER_FILE = "model.json"
 METADATA_FILE = "metadata.json"
@@ -60,7 +60,8 @@ class ScoreResult:
         Features that raise this application's risk most, largest first; each
         with ``feature``, ``contribution`` (log-odds, from XGBoost's SHAP
         values), ``text_zh`` and ``text_en``. Only actionable, non-protected
-        features appear.
+        features whose value is on the risky side (so the text is true of this
+        application) appear; see :meth:`CreditModel.reason_mask`.
     """
 
     pd: float
@@ -118,10 +119,92 @@ class CreditModel:
         self._batch_booster: xgb.Booster | None = None
         self._batch_nthread = -1
         self._batch_lock = threading.Lock()
-        self._reason_ok = np.array(
-            [f.actionable and not f.protected for f in self.features], dtype=bool
-        )
         self._texts = [(f.reason_zh, f.reason_en) for f in self.features]
+        self._reason_rules(metadata.get("reason_thresholds"))
+
+    def _reason_rules(self, medians: Mapping[str, float] | None) -> None:
+        """Precompute when each feature's reason text is true of an applicant.
+
+        ``medians`` are the training medians of numeric features (metadata
+        ``reason_thresholds``). A model saved before they existed has none: its
+        booleans and the numeric features with a ``reason_threshold`` in the
+        packaged spec of the same name still give reasons, other numeric ones
+        do not; ``reason_if`` conditions come from that packaged spec as well.
+        """
+        features = list(self.features)
+        if medians is None:
+            features = _with_packaged_rules(self.spec, features)
+        medians = medians or {}
+        k = len(features)
+        # Risky side: value > above (monotone +1) or value < below (monotone -1).
+        # +inf / -inf never hold; below = +inf holds for every value (monotone 0
+        # with reason_if, where only the conditions decide).
+        above = np.full(k, np.inf)
+        below = np.full(k, -np.inf)
+        ok = np.zeros(k, dtype=bool)
+        for j, f in enumerate(features):
+            ok[j] = f.actionable and not f.protected
+            threshold: float | None = None
+            if f.kind == "boolean":
+                threshold = 0.0 if f.monotone > 0 else 1.0
+            elif f.kind == "numeric":
+                threshold = f.reason_threshold
+                if threshold is None and medians.get(f.name) is not None:
+                    threshold = float(medians[f.name])
+            if f.monotone > 0 and threshold is not None:
+                above[j] = threshold
+            elif f.monotone < 0 and threshold is not None:
+                below[j] = threshold
+            elif f.monotone == 0 and f.reason_if:
+                below[j] = np.inf
+        self._reason_ok = ok
+        self._above = above
+        self._below = below
+        self._missing_texts = [(f.reason_missing_zh, f.reason_missing_en) for f in features]
+        self._has_missing_text = np.array([bool(f.reason_missing_zh) for f in features], dtype=bool)
+        index = {n: j for j, n in enumerate(self.feature_names)}
+        self._conditions: list[tuple[int, int, str, npt.NDArray[np.float64]]] = []
+        for j, f in enumerate(features):
+            for c in f.reason_if:
+                kk = index.get(c.feature)
+                if kk is None:  # not a model input: the condition can never be checked
+                    self._reason_ok[j] = False
+                    continue
+                self._conditions.append((j, kk, c.op, self._condition_values(kk, c)))
+
+    def _condition_values(self, k: int, c: Condition) -> npt.NDArray[np.float64]:
+        """Return the condition's value(s) as encoded floats (category codes for categories)."""
+        raw = c.value if isinstance(c.value, tuple) else (c.value,)
+        f = self.features[k]
+        if f.kind == "categorical":
+            cats = self.encoder.categories.get(f.name, [])
+            codes = [float(cats.index(key)) for key in map(value_key, raw) if key in cats]
+            return np.asarray(codes, dtype=float)
+        return np.asarray([float(v) for v in raw], dtype=float)
+
+    def reason_mask(self, x: FloatMatrix) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """Return (may be a reason, value is missing) per row and feature of an encoded matrix.
+
+        A feature may be a reason for a row when it is actionable and not
+        protected and its text is true of the row: the value is on the risky
+        side of its threshold (monotone +1: above, -1: below; booleans 1 / 0,
+        numeric features the spec's ``reason_threshold`` or the training
+        median) and every ``reason_if`` condition holds. A feature with
+        monotone 0 needs ``reason_if``. A missing value may be a reason only
+        when the spec gives ``reason_missing_zh`` / ``reason_missing_en`` (and
+        the conditions on other features hold).
+        """
+        v = np.asarray(x, dtype=np.float64)
+        missing = np.isnan(v)
+        with np.errstate(invalid="ignore"):
+            present = (v > self._above) | (v < self._below)
+        absent = missing & self._has_missing_text
+        for j, k, op, values in self._conditions:
+            held = _holds(v[:, k], op, values)
+            present[:, j] &= held
+            if k != j:
+                absent[:, j] &= held
+        return (present | absent) & self._reason_ok, missing
 
     @property
     def booster(self) -> xgb.Booster:
@@ -168,7 +251,10 @@ class CreditModel:
         return self._last_grade
 
     def _reasons(self, x: FloatMatrix, max_reasons: int) -> list[dict[str, Any]]:
-        return self._reasons_from(self.contributions(x)[0, :-1], max_reasons)
+        allowed, missing = self.reason_mask(x)
+        return self._reasons_from(
+            self.contributions(x)[0, :-1], max_reasons, allowed[0], missing[0]
+        )
 
     def contributions(self, x: FloatMatrix, nthread: int | None = None) -> npt.NDArray[np.float32]:
         """Return XGBoost SHAP contributions (log-odds), one column per feature plus bias last."""
@@ -259,22 +345,33 @@ class CreditModel:
         )
         if reasons:
             contribs = self.contributions(x, nthread or batch_threads())
-            out["reasons"] = [self._reasons_from(c[:-1], max_reasons) for c in contribs]
+            allowed, missing = self.reason_mask(x)
+            out["reasons"] = [
+                self._reasons_from(c[:-1], max_reasons, a, m)
+                for c, a, m in zip(contribs, allowed, missing, strict=True)
+            ]
         return out
 
-    def _reasons_from(self, contribs: npt.NDArray[Any], max_reasons: int) -> list[dict[str, Any]]:
-        # Only features that push risk up, and only those an applicant may be told about.
+    def _reasons_from(
+        self,
+        contribs: npt.NDArray[Any],
+        max_reasons: int,
+        allowed: npt.NDArray[np.bool_],
+        missing: npt.NDArray[np.bool_],
+    ) -> list[dict[str, Any]]:
+        # Only features that push risk up, that an applicant may be told about,
+        # and whose text is true of this applicant (``allowed``, see reason_mask).
         out: list[dict[str, Any]] = []
         for j in np.argsort(-contribs, kind="stable"):
-            c = float(contribs[j])
-            if c <= 0 or len(out) >= max_reasons:
+            c = round(float(contribs[j]), 4)
+            if c <= 0 or len(out) >= max_reasons:  # below 0.00005 log-odds: nothing to say
                 break
-            if self._reason_ok[j]:
-                zh, en = self._texts[j]
+            if allowed[j]:
+                zh, en = self._missing_texts[j] if missing[j] else self._texts[j]
                 out.append(
                     {
                         "feature": self.feature_names[j],
-                        "contribution": round(c, 4),
+                        "contribution": c,
                         "text_zh": zh,
                         "text_en": en,
                     }
@@ -294,6 +391,55 @@ class CreditModel:
         _write_json(d / CARD_FILE, self.card)
         (d / CARD_MD_FILE).write_text(self.card_markdown, encoding="utf-8")
         return d
+
+
+def _holds(values: npt.NDArray[np.float64], op: str, target: npt.NDArray[np.float64]) -> Any:
+    """Evaluate ``values op target`` elementwise; a missing value never holds."""
+    if op in ("eq", "in"):
+        return np.isin(values, target)
+    if op == "ne":
+        return ~np.isnan(values) & ~np.isin(values, target)
+    if len(target) == 0:
+        return np.zeros(values.shape, dtype=bool)
+    t = target[0]
+    with np.errstate(invalid="ignore"):
+        if op == "gt":
+            return values > t
+        if op == "ge":
+            return values >= t
+        if op == "lt":
+            return values < t
+        return values <= t
+
+
+def _with_packaged_rules(spec: Spec, features: list[Feature]) -> list[Feature]:
+    """Return ``features`` with the reason rules of the packaged spec of the same name.
+
+    For models saved before reason rules existed: their own spec has none, and
+    without ``reason_if`` a text such as "bad credit records not yet repaired"
+    would be given to firms that never had any.
+    """
+    path = SPECS_DIR / f"{spec.name}.yaml"
+    if not spec.name.isidentifier() or not path.is_file():
+        return features
+    try:
+        packaged = {f.name: f for f in load_spec(path).features}
+    except SpecError:
+        return features
+    out = []
+    for f in features:
+        p = packaged.get(f.name)
+        own = f.reason_threshold is not None or f.reason_if or f.reason_missing_zh
+        if p is not None and not own and p.kind == f.kind and p.monotone == f.monotone:
+            f = replace(
+                f,
+                reason_threshold=p.reason_threshold,
+                reason_if=p.reason_if,
+                reason_missing_zh=p.reason_missing_zh,
+                reason_missing_en=p.reason_missing_en,
+            )
+        out.append(f)
+    return out
 
 
 def _write_json(path: Path, data: Any) -> None:

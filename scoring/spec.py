@@ -4,7 +4,10 @@ A spec is data (YAML), checked by a marshmallow schema. It names the target
 column and the values that mean *bad*, and for each feature its source column,
 kind, monotone direction, whether it may be shown to an applicant as a reason
 (``actionable``), whether it is a protected characteristic (``protected``: left
-out of the model altogether) and the reason texts in Chinese and English.
+out of the model altogether), the reason texts in Chinese and English, and when
+those texts are true of an applicant (``reason_threshold``, ``reason_if``,
+``reason_missing_zh`` / ``reason_missing_en``; see docs/SCORING.md, "Reason
+codes").
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from marshmallow import (
 
 Kind = Literal["numeric", "categorical", "boolean"]
 KINDS: tuple[str, ...] = ("numeric", "categorical", "boolean")
+# Operators of a reason_if condition; categorical features take only the first three.
+OPS: tuple[str, ...] = ("eq", "ne", "in", "gt", "ge", "lt", "le")
+CATEGORICAL_OPS: tuple[str, ...] = ("eq", "ne", "in")
 
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
 PLATFORM_SPEC_PATH = SPECS_DIR / "platform.yaml"
@@ -44,8 +50,32 @@ class SpecError(ValueError):
 
 
 @dataclass(frozen=True)
+class Condition:
+    """``feature op value``: a condition on an applicant's (raw) value of a feature.
+
+    ``value`` is a number for numeric and boolean features (booleans as 1/0) and
+    the category text for categorical ones; a tuple of them for ``in``.
+    """
+
+    feature: str
+    op: str
+    value: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the condition in the YAML layout."""
+        value = list(self.value) if isinstance(self.value, tuple) else self.value
+        return {"feature": self.feature, "op": self.op, "value": value}
+
+
+@dataclass(frozen=True)
 class Feature:
-    """One model input: where it comes from and what may be said about it."""
+    """One model input: where it comes from and what may be said about it.
+
+    A feature is a reason only where its text is true of the applicant: on the
+    risky side of ``reason_threshold`` (or of the training median, or for a
+    boolean of 0/1) along its ``monotone`` direction, with every ``reason_if``
+    condition met; a missing value only with ``reason_missing_zh``/``_en``.
+    """
 
     name: str
     column: str
@@ -56,6 +86,32 @@ class Feature:
     reason_zh: str = ""
     reason_en: str = ""
     description: str = ""
+    reason_threshold: float | None = None
+    reason_if: tuple[Condition, ...] = ()
+    reason_missing_zh: str = ""
+    reason_missing_en: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the feature in the YAML layout (reason rules only when set)."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "column": self.column,
+            "kind": self.kind,
+            "monotone": self.monotone,
+            "actionable": self.actionable,
+            "protected": self.protected,
+            "reason_zh": self.reason_zh,
+            "reason_en": self.reason_en,
+            "description": self.description,
+        }
+        if self.reason_threshold is not None:
+            out["reason_threshold"] = self.reason_threshold
+        if self.reason_if:
+            out["reason_if"] = [c.to_dict() for c in self.reason_if]
+        if self.reason_missing_zh:
+            out["reason_missing_zh"] = self.reason_missing_zh
+            out["reason_missing_en"] = self.reason_missing_en
+        return out
 
 
 @dataclass(frozen=True)
@@ -112,9 +168,53 @@ class Spec:
             "period": self.period,
             "read": read,
             "target": {"column": self.target.column, "bad_values": list(self.target.bad_values)},
-            "features": [asdict(f) for f in self.features],
+            "features": [f.to_dict() for f in self.features],
             "params": dict(self.params),
         }
+
+
+class _ConditionSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    feature = fields.String(required=True)
+    op = fields.String(required=True, validate=validate.OneOf(OPS))
+    value = fields.Raw(required=True, allow_none=False)
+
+    @validates_schema
+    def _check(self, data: dict[str, Any], **_: Any) -> None:
+        value, op = data.get("value"), data.get("op")
+        if op == "in":
+            if not isinstance(value, list) or not value:
+                raise ValidationError("op in needs a non-empty list of values", "value")
+            items = value
+        elif isinstance(value, list | dict):
+            raise ValidationError(f"op {op} needs a single value", "value")
+        else:
+            items = [value]
+        for v in items:
+            if v is None or isinstance(v, list | dict):
+                raise ValidationError("values must be numbers, booleans or text", "value")
+
+
+class _Conditions(fields.Field[list[dict[str, Any]]]):
+    """One condition (a mapping) or a list of them, all of which must hold."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if value is None:
+            return []
+        items = [value] if isinstance(value, Mapping) else value
+        if not isinstance(items, list) or not items:
+            raise ValidationError("must be a condition {feature, op, value} or a list of them")
+        out, errors = [], {}
+        for i, item in enumerate(items):
+            try:
+                out.append(_ConditionSchema().load(item if isinstance(item, Mapping) else {}))
+            except ValidationError as exc:
+                errors[i] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return out
 
 
 class _FeatureSchema(Schema):
@@ -135,9 +235,25 @@ class _FeatureSchema(Schema):
     reason_zh = fields.String(required=True, validate=validate.Length(min=1))
     reason_en = fields.String(required=True, validate=validate.Length(min=1))
     description = fields.String(load_default="")
+    reason_threshold = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+    reason_if = _Conditions(load_default=list, allow_none=True)
+    reason_missing_zh = fields.String(load_default="")
+    reason_missing_en = fields.String(load_default="")
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("reason_threshold") is not None and (
+            data.get("kind") != "numeric" or data.get("monotone", 0) == 0
+        ):
+            raise ValidationError(
+                "a reason threshold needs a numeric feature with monotone +1 or -1",
+                "reason_threshold",
+            )
+        if bool(data.get("reason_missing_zh")) != bool(data.get("reason_missing_en")):
+            raise ValidationError(
+                "give both reason_missing_zh and reason_missing_en, or neither",
+                "reason_missing_zh",
+            )
         if data.get("kind") == "categorical" and data.get("monotone", 0) != 0:
             raise ValidationError(
                 "a categorical feature has no order, so monotone must be 0", "monotone"
@@ -190,6 +306,9 @@ class _SpecSchema(Schema):
             raise ValidationError(f"feature names repeat: {', '.join(dupes)}", "features")
         if not any(not f.get("protected") for f in feats):
             raise ValidationError("every feature is protected; the model has no input", "features")
+        problems = _condition_problems(feats)
+        if problems:
+            raise ValidationError(problems, "features")
         target = data.get("target") or {}
         cols = [f.get("column") or f["name"] for f in feats]
         if target.get("column") in cols:
@@ -206,6 +325,41 @@ class _SpecSchema(Schema):
                 raise ValidationError(
                     f"columns not in read.columns: {', '.join(map(str, missing))}", "read"
                 )
+
+
+def _condition_problems(feats: list[dict[str, Any]]) -> list[str]:
+    """Check that reason_if conditions name model features and suit their kinds."""
+    by_name = {f["name"]: f for f in feats}
+    problems: list[str] = []
+    for i, f in enumerate(feats):
+        for k, c in enumerate(f.get("reason_if") or []):
+            where = f"{i}.reason_if.{k}"
+            other = by_name.get(c["feature"])
+            if other is None:
+                problems.append(f"{where}.feature: {c['feature']!r} is not a feature of the spec")
+                continue
+            if other.get("protected"):
+                problems.append(
+                    f"{where}.feature: {c['feature']!r} is protected, not a model input"
+                )
+                continue
+            values = c["value"] if c["op"] == "in" else [c["value"]]
+            if other["kind"] == "categorical":
+                if c["op"] not in CATEGORICAL_OPS:
+                    problems.append(
+                        f"{where}.op: {c['feature']!r} is categorical: use eq, ne or in"
+                    )
+            elif not all(isinstance(v, int | float) for v in values):
+                problems.append(f"{where}.value: {c['feature']!r} needs numbers (booleans 1/0)")
+    return problems
+
+
+def _conditions(raw: list[dict[str, Any]]) -> tuple[Condition, ...]:
+    out = []
+    for c in raw:
+        value = tuple(c["value"]) if c["op"] == "in" else c["value"]
+        out.append(Condition(feature=c["feature"], op=c["op"], value=value))
+    return tuple(out)
 
 
 def _flatten(messages: Any, prefix: str = "") -> list[str]:
@@ -265,6 +419,12 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Spec:
             reason_zh=f["reason_zh"],
             reason_en=f["reason_en"],
             description=f.get("description", ""),
+            reason_threshold=(
+                None if f.get("reason_threshold") is None else float(f["reason_threshold"])
+            ),
+            reason_if=_conditions(f.get("reason_if") or []),
+            reason_missing_zh=f.get("reason_missing_zh", ""),
+            reason_missing_en=f.get("reason_missing_en", ""),
         )
         for f in loaded["features"]
     )

@@ -318,7 +318,8 @@ _LIMITATIONS = [
     "or bad definition needs recalibration.",
     "Reason codes come from XGBoost's SHAP contributions; they show what raised this "
     "application's risk in the model, not what caused a default.",
-    "Only actionable, non-protected features are shown as reasons; protected "
+    "Only actionable, non-protected features are shown as reasons, and only where the "
+    "applicant's value is on the risky side, so the text is true of it; protected "
     "characteristics are not model inputs.",
     "Watch drift (PSI) on the score and features; retrain when the population shifts.",
     "A score supports an advisor's and a bank's decision; it does not make it.",
@@ -421,6 +422,7 @@ def train(
         "scale": scale.to_dict(),
         "grades": grades.to_list(),
         "data_summary": data_summary,
+        "reason_thresholds": reason_thresholds(x[fit_idx], enc),
         "training": {
             "seed": seed,
             "params": fit.params,
@@ -483,6 +485,23 @@ def train(
     model = CreditModel(booster, metadata, card, render_markdown(card))
     report(f"model {version}")
     return TrainedModel(model, m)
+
+
+def reason_thresholds(x: FloatMatrix, enc: Encoder) -> dict[str, float]:
+    """Return the median of each monotone numeric feature on the rows the model fitted.
+
+    A numeric feature without a ``reason_threshold`` in the spec is a reason
+    only above (monotone +1) or below (monotone -1) this median, so "revenue is
+    small" is only said of firms with below-median revenue.
+    """
+    out: dict[str, float] = {}
+    for j, f in enumerate(enc.features):
+        if f.kind != "numeric" or f.monotone == 0:
+            continue
+        v = x[:, j][~np.isnan(x[:, j])]
+        if len(v):
+            out[f.name] = float(np.median(v.astype(np.float64)))
+    return out
 
 
 def _importance(booster: xgb.Booster, x: FloatMatrix, enc: Encoder) -> dict[str, float]:

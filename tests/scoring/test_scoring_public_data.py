@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -50,8 +52,24 @@ def test_the_leak_check_would_catch_term(sba: tuple[pd.DataFrame, Spec]) -> None
     assert cross_validate(df, leaky, folds=5, seed=0, nthread=1)["auc_mean"] > 0.95
 
 
+def _assert_reasons_true(
+    model: Any,
+    df: pd.DataFrame,
+    reasons: pd.Series,
+    check: Callable[[Any, Mapping[str, Any], Mapping[str, Any]], str],
+) -> None:
+    rows = df.to_dict("records")
+    for row, rs in zip(rows, reasons, strict=True):
+        for r in rs:
+            assert check(model, row, r) == "", r
+    # Unordered features (monotone 0) without reason_if are never reasons.
+    silent = {f.name for f in model.spec.features if f.monotone == 0 and not f.reason_if}
+    assert silent.isdisjoint(r["feature"] for rs in reasons for r in rs)
+
+
 def test_german_model_uses_no_protected_attribute_and_gives_no_such_reason(
     german: tuple[pd.DataFrame, Spec],
+    reason_check: Callable[[Any, Mapping[str, Any], Mapping[str, Any]], str],
 ) -> None:
     df, spec = german
     model = train(df, spec, seed=0, nthread=1).model
@@ -63,6 +81,8 @@ def test_german_model_uses_no_protected_attribute_and_gives_no_such_reason(
     reasons = {r["feature"] for rs in out["reasons"] for r in rs}
     assert reasons and reasons <= allowed
     assert "age_years" not in reasons
+    assert {"checking_status", "duration_months"} <= reasons
+    _assert_reasons_true(model, df, out["reasons"], reason_check)
     # The raw row (with the protected columns present) scores the same without them.
     row = df.drop(columns=["credit_risk"]).iloc[0].to_dict()
     without = {k: v for k, v in row.items() if k not in ("personal_status_sex", "foreign_worker")}
@@ -70,7 +90,10 @@ def test_german_model_uses_no_protected_attribute_and_gives_no_such_reason(
     assert model.card["model"]["calibration"] == "platt"
 
 
-def test_sba_non_actionable_columns_are_never_reasons(sba: tuple[pd.DataFrame, Spec]) -> None:
+def test_sba_non_actionable_columns_are_never_reasons(
+    sba: tuple[pd.DataFrame, Spec],
+    reason_check: Callable[[Any, Mapping[str, Any], Mapping[str, Any]], str],
+) -> None:
     df, spec = sba
     model = train(df, spec, seed=0, nthread=1).model
     out = model.score_many(df, reasons=True)
@@ -79,3 +102,4 @@ def test_sba_non_actionable_columns_are_never_reasons(sba: tuple[pd.DataFrame, S
     assert reasons.isdisjoint(
         {"approval_fy", "approval_date", "state", "bank_state", "city", "bank"}
     )
+    _assert_reasons_true(model, df, out["reasons"], reason_check)
