@@ -119,6 +119,12 @@ def _render_application(details: dict[str, Any], status: int = 200, **extra: Any
     ), status
 
 
+def _rerender(application_id: int, **extra: Any) -> Any:
+    """Show the application page again with a refused form (422)."""
+    details = application_service.application_details(db.session, enterprise_id(), application_id)
+    return _render_application(details, 422, **extra)
+
+
 def _refused(exc: ServiceError, application_id: int) -> Any:
     db.session.rollback()
     flash(exc.message_zh, "danger")
@@ -130,10 +136,7 @@ def submit_application(application_id: int) -> Any:
     """Submit a draft with the consents ticked on its page."""
     data, errors = load_form(application_service.ConsentSchema(), _form_dict(request.form))
     if data is None:
-        details = application_service.application_details(
-            db.session, enterprise_id(), application_id
-        )
-        return _render_application(details, 422, errors=errors)
+        return _rerender(application_id, errors=errors)
     try:
         application_service.submit_draft(
             db.session,
@@ -145,10 +148,7 @@ def submit_application(application_id: int) -> Any:
         )
     except ValidationFailed as exc:
         db.session.rollback()
-        details = application_service.application_details(
-            db.session, enterprise_id(), application_id
-        )
-        return _render_application(details, 422, errors=exc.fields or {"_form": exc.message_zh})
+        return _rerender(application_id, errors=exc.fields or {"_form": exc.message_zh})
     except (InvalidTransition, Conflict) as exc:
         return _refused(exc, application_id)
     flash("申请已提交，正在自动匹配产品并评分。", "success")
@@ -174,12 +174,9 @@ def resubmit_application(application_id: int) -> Any:
         )
     except ValidationFailed as exc:
         db.session.rollback()
-        details = application_service.application_details(
-            db.session, enterprise_id(), application_id
-        )
         enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
         values = {**enterprise_service.form_values(enterprise), **raw}
-        return _render_application(details, 422, errors=exc.fields, values=values)
+        return _rerender(application_id, errors=exc.fields, values=values)
     except (InvalidTransition, Conflict) as exc:
         return _refused(exc, application_id)
     flash("已重新提交，正在重新匹配产品并评分。", "success")
@@ -228,10 +225,7 @@ def rate_application(application_id: int) -> Any:
     """Rate the service of a closed application, once."""
     data, errors = load_form(application_service.RatingSchema(), request.form)
     if data is None:
-        details = application_service.application_details(
-            db.session, enterprise_id(), application_id
-        )
-        return _render_application(details, 422, errors=errors, rating_values=dict(request.form))
+        return _rerender(application_id, errors=errors, rating_values=dict(request.form))
     try:
         application_service.rate_application(
             db.session,
