@@ -24,6 +24,7 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import batches
+from finportal.services.audit import record_event
 from finportal.services.referrals import active_consent
 
 DECIDED_CODE = "BT-DEMO-XZ-2026-01"
@@ -50,16 +51,30 @@ def _eligible_members(session: Session, park: Park, count: int, skip: set[int]) 
 
 
 def _consent(session: Session, enterprise: Enterprise, bank: Bank, actor: User | None) -> None:
-    if active_consent(session, enterprise_id=enterprise.id, bank_id=bank.id) is None:
-        session.add(
-            Consent(
-                enterprise_id=enterprise.id,
-                bank_id=bank.id,
-                scope=["profile", "financials", "credit_record", "score"],
-                valid_until=(utcnow() + timedelta(days=365)).date(),
-                granted_by_id=actor.id if actor else None,
-            )
-        )
+    """Grant the enterprise's consent to the bank unless one stands; audit it (consent.granted)."""
+    if active_consent(session, enterprise_id=enterprise.id, bank_id=bank.id) is not None:
+        return
+    scope = ["profile", "financials", "credit_record", "score"]
+    until = (utcnow() + timedelta(days=365)).date()
+    consent = Consent(
+        enterprise_id=enterprise.id,
+        bank_id=bank.id,
+        scope=scope,
+        valid_until=until,
+        granted_by_id=actor.id if actor else None,
+    )
+    session.add(consent)
+    session.flush()
+    record_event(
+        session,
+        actor_id=actor.id if actor else None,
+        action="consent.granted",
+        object_type="consent",
+        object_id=consent.id,
+        to_state="granted",
+        reason=f"授权{bank.name_zh}查看企业信息，有效期至 {until.isoformat()}（演示数据）",
+        data={"bank_id": bank.id, "scope": scope, "valid_until": until.isoformat(), "demo": True},
+    )
 
 
 def seed(session: Session, context: dict[str, object]) -> None:
@@ -152,4 +167,11 @@ def seed(session: Session, context: dict[str, object]) -> None:
                 note="园区推荐（演示）",
                 requested_amount="1000000",
             )
+    # The open batch's members consent to its bank, so the batch can be checked, submitted
+    # and decided from the pages (also repairs a demo seeded before these consents).
+    still_open = session.scalar(select(Batch).where(Batch.code == OPEN_CODE))
+    if still_open is not None:
+        for member in still_open.members:
+            if member.state != "withdrawn":
+                _consent(session, member.enterprise, still_open.bank, None)
     session.commit()

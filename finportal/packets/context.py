@@ -147,10 +147,11 @@ class BatchMember:
 
     enterprise_name: str
     enterprise_uscc: str
-    amount_wan: Number
+    amount_wan: Number  # the requested amount (申请金额)
     grade: str
     packet_number: str
     status_zh: str = ""
+    approved_wan: Number | None = None  # the bank's approved amount, once approved
 
 
 @dataclass(frozen=True)

@@ -215,7 +215,19 @@ def prepare_worker() -> None:
 def render_batch_cover(cover_ctx: BatchCoverContext) -> bytes:
     """Render the batch packet's cover: the batch and a table of its members."""
     total = sum((Decimal(str(m.amount_wan)) for m in cover_ctx.members), Decimal(0))
-    html = _jinja_env().get_template("batch_cover.html").render(ctx=cover_ctx, total_wan=total)
+    approved = [
+        Decimal(str(m.approved_wan)) for m in cover_ctx.members if m.approved_wan is not None
+    ]
+    html = (
+        _jinja_env()
+        .get_template("batch_cover.html")
+        .render(
+            ctx=cover_ctx,
+            total_wan=total,
+            approved_total_wan=sum(approved, Decimal(0)),
+            approved_count=len(approved),
+        )
+    )
     return html_to_pdf(html)
 
 

@@ -16,13 +16,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import String, cast, func, select, update
 from sqlalchemy.orm import Session
 
 import products
 from finportal import jobs
 from finportal.models import (
     Application,
+    AuditEvent,
     Bank,
     Batch,
     BatchMember,
@@ -31,6 +32,7 @@ from finportal.models import (
     Enterprise,
     Job,
     Membership,
+    ModelVersion,
     Park,
     Product,
     ProductVersion,
@@ -399,6 +401,25 @@ def recommend_member(
                 f"The amount cannot exceed the per-firm cap of {batch.per_firm_cap:,.2f} yuan.",
                 fields={"requested_amount": "超过单户上限"},
             )
+    # Only an eligible enterprise goes on the whitelist (judged as the advisor's check will).
+    version = batch.product_version or batch_product(
+        session, "park" if batch.park_id is not None else "chamber"
+    )
+    evaluation = evaluate_member(
+        enterprise, version, amount if amount is not None else Decimal(batch.per_firm_cap)
+    )
+    if not evaluation.eligible:
+        failing = [
+            c
+            for c in evaluation.conditions
+            if c.result == "failed" or (c.result != "passed" and c.required)
+        ]
+        reasons = "；".join(c.message_zh for c in failing) or "不符合批次产品准入条件"
+        raise ValidationFailed(
+            f"{enterprise.name}不符合批次产品准入条件，不能推荐：{reasons}",
+            f"{enterprise.name} is not eligible for the batch product and cannot be recommended.",
+            fields={"enterprise_id": reasons},
+        )
     note = (note or "").strip()
     if len(note) > 2000:
         raise ValidationFailed(
@@ -516,6 +537,26 @@ def _score_member(
         "model_version": row.version,
         "synthetic": bool(row.synthetic),
     }
+
+
+def scored_with_synthetic_model(session: Session, members: list[BatchMember]) -> bool:
+    """Tell whether any member's check score comes from a model trained on synthetic data."""
+    versions = set()
+    for member in members:
+        score = (member.check_result or {}).get("score") or {}
+        if score.get("synthetic"):
+            return True
+        if "synthetic" not in score and score.get("model_version"):
+            versions.add(str(score["model_version"]))
+    if not versions:
+        return False
+    return bool(
+        session.scalar(
+            select(ModelVersion.id)
+            .where(ModelVersion.version.in_(versions), ModelVersion.synthetic.is_(True))
+            .limit(1)
+        )
+    )
 
 
 def check_member(
@@ -838,7 +879,13 @@ def _profile_rows(enterprise: Enterprise, organiser: str) -> dict[str, str]:
 
 
 def member_packet_context(
-    session: Session, member: BatchMember, index: int, *, today: date, advisor_name: str = ""
+    session: Session,
+    member: BatchMember,
+    index: int,
+    *,
+    today: date,
+    advisor_name: str = "",
+    verification_code: str = "",
 ) -> Any:
     """Assemble a member's referral packet as plain data (``finportal.packets.PacketContext``)."""
     from finportal import packets
@@ -887,13 +934,14 @@ def member_packet_context(
     if score is None:
         stored = _latest_score(session, member.enterprise_id)
         if stored is not None:
+            model = session.get(ModelVersion, stored.model_version_id)
             score = {
                 "score": stored.score,
                 "grade": stored.grade,
                 "pd": stored.pd,
                 "reasons": stored.reasons,
-                "model_version": "",
-                "synthetic": False,
+                "model_version": model.version if model is not None else "",
+                "synthetic": bool(model is not None and model.synthetic),
             }
     consent_data = check.get("consent")
     consent = packets.ConsentRecord(
@@ -907,7 +955,8 @@ def member_packet_context(
     organiser = organiser_name(batch)
     return packets.PacketContext(
         packet_number=f"{batch.code}-{index:03d}",
-        verification_code=_code(batch.code, member.id, member.enterprise.uscc),
+        verification_code=verification_code or _code(batch.code, member.id, member.enterprise.uscc),
+        verify_url=f"/verify/{verification_code}" if verification_code else "",
         bank_name=batch.bank.name_zh,
         product_name=product.name_zh,
         product_code=product.code,
@@ -953,7 +1002,26 @@ def batch_packet(
     now: datetime | None = None,
 ) -> bytes:
     """Return the batch packet: a cover table of the members, then each member's packet."""
+    return batch_packet_with_codes(session, batch_id, actor_id=actor_id, bank_id=bank_id, now=now)[
+        0
+    ]
+
+
+def batch_packet_with_codes(
+    session: Session,
+    batch_id: int,
+    *,
+    actor_id: int | None,
+    bank_id: int | None = None,
+    now: datetime | None = None,
+) -> tuple[bytes, dict[str, Any]]:
+    """Return the batch packet and the verification codes printed in it.
+
+    Each rendering prints fresh random codes (the cover's and one per member packet);
+    the caller stores them (the packet job's result) so ``/verify/<code>`` finds them.
+    """
     from finportal import packets
+    from finportal.services.packets import new_verification_code
 
     batch = get_batch(session, batch_id, bank_id=bank_id)
     members = [m for m in batch.members if m.state not in ("withdrawn", "recommended")]
@@ -983,10 +1051,16 @@ def batch_packet(
     actor = session.get(User, actor_id) if actor_id is not None else None
     contexts = [
         member_packet_context(
-            session, m, i, today=today, advisor_name=actor.display_name if actor else ""
+            session,
+            m,
+            i,
+            today=today,
+            advisor_name=actor.display_name if actor else "",
+            verification_code=new_verification_code(),
         )
         for i, m in enumerate(members, 1)
     ]
+    cover_code = new_verification_code()
     cover = packets.BatchCoverContext(
         batch_number=batch.code,
         batch_name=batch.name,
@@ -1001,14 +1075,15 @@ def batch_packet(
             packets.BatchMember(
                 enterprise_name=m.enterprise.name,
                 enterprise_uscc=m.enterprise.uscc,
-                amount_wan=_wan(m.approved_amount or m.requested_amount or batch.per_firm_cap),
+                amount_wan=_wan(m.requested_amount or batch.per_firm_cap),
+                approved_wan=_wan(m.approved_amount) if m.state == "approved" else None,
                 grade=ctx.grade,
                 packet_number=ctx.packet_number,
                 status_zh=MEMBER_STATE_LABELS.get(m.state, m.state),
             )
             for m, ctx in zip(members, contexts, strict=True)
         ],
-        verification_code=_code(batch.code, batch.id),
+        verification_code=cover_code,
         notes=(
             f"已用额度 {_wan(batch.quota_used):,.2f} 万元；备案状态：{FILING_LABELS.get(batch.filing_status, batch.filing_status)}",
         ),
@@ -1023,7 +1098,18 @@ def batch_packet(
         data={"bank_id": batch.bank_id, "members": len(members), "sha256": packets.sha256_hex(pdf)},
     )
     session.commit()
-    return pdf
+    codes = {
+        "verification_code": cover_code,
+        "members": [
+            {
+                "member_id": m.id,
+                "packet_number": ctx.packet_number,
+                "verification_code": ctx.verification_code,
+            }
+            for m, ctx in zip(members, contexts, strict=True)
+        ],
+    }
+    return pdf, codes
 
 
 # Rendering takes a fraction of a second per member, so a batch packet is rendered by a
@@ -1048,13 +1134,14 @@ def render_batch_packet(
     """Render the batch packet into ``out_dir`` (the job behind :func:`request_packet`)."""
     from finportal.packets import sha256_hex
 
-    pdf = batch_packet(session, batch_id, actor_id=requested_by, bank_id=bank_id)
+    pdf, codes = batch_packet_with_codes(session, batch_id, actor_id=requested_by, bank_id=bank_id)
     digest = sha256_hex(pdf)
     folder = Path(out_dir) / "batches"
     folder.mkdir(parents=True, exist_ok=True)
     name = f"batch-{batch_id}-{digest[:16]}.pdf"
     (folder / name).write_bytes(pdf)
-    return {"file": name, "sha256": digest, "bytes": len(pdf)}
+    # The codes printed in the packet, kept with its SHA-256 for /verify (verify_code).
+    return {"file": name, "sha256": digest, "bytes": len(pdf), **codes}
 
 
 def request_packet(
@@ -1111,7 +1198,14 @@ def packet_file(
     out_dir: str,
     bank_id: int | None = None,
 ) -> tuple[bytes, str]:
-    """Return the last rendered batch packet and its file name; log the download."""
+    """Return the last rendered batch packet, stamped on every page, and its file name.
+
+    The stamp names the bank (or the centre), the user and the time, like a single
+    referral packet's (:func:`finportal.services.referrals.download_packet`); the stored
+    file is not changed, so its SHA-256 still matches ``/verify``. The download is audited.
+    """
+    from finportal.packets import sha256_hex, stamp_pdf
+
     batch = get_batch(session, batch_id, bank_id=bank_id)
     job = latest_packet_job(session, batch.id, bank_id=bank_id)
     if job is None or job.state != "done" or not job.result:
@@ -1137,13 +1231,107 @@ def packet_file(
             "The packet file is missing; render it again.",
             code="packet_missing",
         ) from exc
+    user = session.get(User, actor_id) if actor_id is not None else None
+    # A serial number makes every download's stamp unique, even two in the same second.
+    serial = 1 + (
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "batch.packet_downloaded",
+                AuditEvent.object_type == "batch",
+                AuditEvent.object_id == batch.id,
+            )
+        )
+        or 0
+    )
+    who = (
+        f"{user.display_name or user.username}（{user.username}）"
+        if user is not None
+        else "银行接口（API 令牌）"
+    )
+    taker = batch.bank.name_zh if bank_id is not None else "闵行区融资服务中心"
+    lines = [
+        f"{taker} 下载",
+        f"用户：{who}",
+        f"时间：{utcnow().astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S} (UTC+8)",
+        f"批次材料包 {batch.code} · 第 {serial} 次下载",
+    ]
+    stamped = stamp_pdf(pdf, lines)
     record_event(
         session,
         actor_id=actor_id,
         action="batch.packet_downloaded",
         object_type="batch",
         object_id=batch.id,
-        data={"bank_id": bank_id, "job_id": job.id, "sha256": job.result.get("sha256")},
+        data={
+            "bank_id": bank_id,
+            "job_id": job.id,
+            "sha256": job.result.get("sha256"),
+            "stamp": lines,
+            "stamped_sha256": sha256_hex(stamped),
+        },
     )
     session.commit()
-    return pdf, f"batch-{batch.code}.pdf"
+    return stamped, f"batch-{batch.code}.pdf"
+
+
+def verify_code(session: Session, code: str) -> Any:
+    """Return the public facts (``services.packets.VerifiedPacket``) of a batch packet code.
+
+    The codes printed on a batch packet's cover and member packets are kept in the
+    result of the job that rendered it, with the stored file's SHA-256.
+    """
+    from finportal.services.packets import VerifiedPacket, mask_name
+
+    code = (code or "").strip().upper()
+    found = None
+    if len(code) == 14:
+        candidates = session.scalars(
+            select(Job)
+            .where(
+                Job.kind == PACKET_JOB,
+                Job.state == "done",
+                cast(Job.result, String).contains(code),
+            )
+            .order_by(Job.created_at.desc())
+        )
+        for job in candidates:
+            result = job.result or {}
+            if result.get("verification_code") == code:
+                found = (job, None)
+                break
+            member = next(
+                (m for m in result.get("members", []) if m.get("verification_code") == code),
+                None,
+            )
+            if member is not None:
+                found = (job, member)
+                break
+    if found is None:
+        raise NotFound(
+            "未找到该验证码对应的推荐材料包。", "No referral packet has this verification code."
+        )
+    job, entry = found
+    batch = session.get(Batch, job.object_id)
+    if batch is None:
+        raise NotFound(
+            "未找到该验证码对应的推荐材料包。", "No referral packet has this verification code."
+        )
+    rendered = job.finished_at or job.created_at
+    if entry is None:
+        packet_number = batch.code
+        enterprise = f"{organiser_name(batch)}批次（{len(job.result.get('members', []))} 户）"
+    else:
+        packet_number = str(entry.get("packet_number", ""))
+        member = session.get(BatchMember, entry.get("member_id"))
+        enterprise = mask_name(member.enterprise.name) if member is not None else "—"
+    return VerifiedPacket(
+        packet_number=packet_number,
+        sha256=str(job.result.get("sha256", "")),
+        bank_name=batch.bank.name_zh,
+        product_name=batch.product.name_zh,
+        enterprise_name=enterprise,
+        rendered_at=rendered,
+        sent_on=(batch.submitted_at or rendered).astimezone(SHANGHAI).date(),
+    )

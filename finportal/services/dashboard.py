@@ -37,6 +37,7 @@ from finportal.models import (
     BatchMember,
     CreditScore,
     LoanOutcome,
+    ModelVersion,
     Product,
     ProductVersion,
     Rating,
@@ -55,6 +56,10 @@ WAITING_FOR_ADVISOR = ("screened", "in_review")
 #: Referrals in these states still wait for the bank's decision.
 WAITING_FOR_BANK = ("sent", "viewed")
 SCORE_BIN = 50
+#: Shown with scores from a model trained on synthetic reference data (as on the review page).
+SYNTHETIC_NOTE = (
+    "注意：当前评分模型由合成的参考数据训练（冷启动），仅供参考；积累本中心的放款结果后将重新训练。"
+)
 
 
 @dataclass(frozen=True)
@@ -327,16 +332,30 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
             count = sum(1 for v in values if start <= v < start + SCORE_BIN)
             bins.append((f"{start}–{start + SCORE_BIN - 1}", count))
     board.score_bins = bins
+    model_ids = {s.model_version_id for s in latest_scores.values()}
+    synthetic = bool(model_ids) and (
+        session.scalar(
+            select(ModelVersion.id)
+            .where(ModelVersion.id.in_(model_ids), ModelVersion.synthetic.is_(True))
+            .limit(1)
+        )
+        is not None
+    )
+    synthetic_note = SYNTHETIC_NOTE if synthetic else ""
     board.tables["score_distribution"] = Table(
         "score_distribution",
         "信用评分分布",
         ["分数段", "申请数"],
         [[label, count] for label, count in bins],
-        note="每笔申请取最新一次评分。",
+        note="每笔申请取最新一次评分。" + synthetic_note,
     )
     grades = Counter(s.grade for s in latest_scores.values())
     board.tables["grades"] = Table(
-        "grades", "信用等级分布", ["等级", "申请数"], [[g, grades[g]] for g in sorted(grades)]
+        "grades",
+        "信用等级分布",
+        ["等级", "申请数"],
+        [[g, grades[g]] for g in sorted(grades)],
+        note=synthetic_note,
     )
 
     # Batch quota use -------------------------------------------------------------------

@@ -20,6 +20,18 @@ MESSAGES = {
     500: ("系统出错，请稍后再试。", "Something went wrong; please try again later."),
 }
 
+#: The named ``code`` of a JSON error, as the API names them (``finportal.web.api``).
+JSON_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    429: "too_many_requests",
+    500: "internal_error",
+}
+
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
@@ -32,7 +44,8 @@ def init_app(app: Flask) -> None:
         default_zh, default_en = MESSAGES.get(status, MESSAGES[500])
         zh, en = zh or default_zh, en or default_en
         if _wants_json():
-            return {"code": str(status), "message": zh, "message_en": en}, status
+            code = JSON_CODES.get(status, str(status))
+            return {"code": code, "message": zh, "message_en": en}, status
         return render_template("error.html", status=status, message_zh=zh, message_en=en), status
 
     for status in MESSAGES:

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from finportal.extensions import db
+from finportal.services import batches as batch_service
 from finportal.services import packets as packet_service
 from finportal.services.errors import NotFound
 
@@ -28,5 +29,9 @@ def packet(code: str) -> Any:
     try:
         found = packet_service.verify_packet(db.session, code)
     except NotFound as exc:
-        return render_template("verify.html", found=None, code=code, error=exc.message_zh), 404
+        try:
+            # Not a single referral's packet: maybe a batch packet's cover or member code.
+            found = batch_service.verify_code(db.session, code)
+        except NotFound:
+            return render_template("verify.html", found=None, code=code, error=exc.message_zh), 404
     return render_template("verify.html", found=found, code=code)

@@ -128,6 +128,7 @@ def batch_detail(batch_id: int) -> Any:
         packet_job=batch_service.latest_packet_job(db.session, batch.id),
         packet_url=url_for("advisor.batch_packet", batch_id=batch.id),
         packet_request_url=url_for("advisor.request_packet", batch_id=batch.id),
+        synthetic=batch_service.scored_with_synthetic_model(db.session, list(batch.members)),
     )
 
 

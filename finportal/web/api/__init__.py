@@ -89,6 +89,11 @@ def make_blueprint(name: str, description: str, *, authenticated: bool = True) -
     """Return an API blueprint with JSON errors, no CSRF, and (by default) bearer tokens."""
     blp = ApiBlueprint(name, __name__, url_prefix=f"{URL_PREFIX}/{name}", description=description)
     blp.register_error_handler(HTTPException, _http_error)
+    # The app's HTML error pages are registered per status code, and Flask prefers a
+    # handler for the exact code over this blueprint's HTTPException one: register the
+    # codes too, so an API error (e.g. a malformed JSON body) keeps its named code.
+    for status in _HTTP_CODES:
+        blp.register_error_handler(status, _http_error)
     blp.register_error_handler(ServiceError, _service_error)
     if authenticated:
         blp.before_request(require_token)

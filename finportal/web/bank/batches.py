@@ -38,12 +38,14 @@ def _visible_batch(batch_id: int) -> Any:
 def batch_detail(batch_id: int) -> Any:
     """Show one of this bank's batches with a decision form per member."""
     batch = _visible_batch(batch_id)
+    members = [m for m in batch.members if m.state in ("submitted", "approved", "declined")]
     return render_template(
         "bank/batches/detail.html",
         batch=batch,
         use=batch_service.quota_use(batch),
         organiser=batch_service.organiser_name(batch),
-        members=[m for m in batch.members if m.state in ("submitted", "approved", "declined")],
+        members=members,
+        synthetic=batch_service.scored_with_synthetic_model(db.session, members),
         packet_job=batch_service.latest_packet_job(db.session, batch.id, bank_id=_bank_id()),
         packet_url=url_for("bank.batch_packet", batch_id=batch.id),
         packet_request_url=url_for("bank.request_packet", batch_id=batch.id),

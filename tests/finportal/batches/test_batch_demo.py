@@ -56,3 +56,59 @@ def test_demo_batch_goes_from_recommendation_to_bank_decisions(client, db_sessio
     client.post("/auth/login", data={"username": "demo-advisor", "password": DEFAULT_PASSWORD})
     assert client.get("/advisor/dashboard").status_code == 200
     assert batch_demo.DECIDED_CODE in client.get("/advisor/batches/").text
+
+
+def test_demo_open_batch_can_be_checked_submitted_and_decided_from_the_pages(client, db_session):
+    from finportal.models import Consent
+    from finportal.services.referrals import active_consent
+
+    context = load_demo(db_session)
+    batch = db_session.scalar(select(Batch).where(Batch.code == batch_demo.OPEN_CODE))
+    for member in batch.members:
+        assert active_consent(
+            db_session, enterprise_id=member.enterprise_id, bank_id=batch.bank_id
+        ), member.enterprise.name
+    # Every consent the demo created is audited.
+    consent_ids = set(db_session.scalars(select(Consent.id)))
+    granted = set(
+        db_session.scalars(
+            select(AuditEvent.object_id).where(
+                AuditEvent.action == "consent.granted", AuditEvent.object_type == "consent"
+            )
+        )
+    )
+    assert consent_ids <= granted
+    consents = db_session.scalar(select(func.count()).select_from(Consent))
+    events = db_session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "consent.granted")
+    )
+    batch_demo.seed(db_session, context)  # idempotent: no second consent, no second event
+    assert db_session.scalar(select(func.count()).select_from(Consent)) == consents
+    assert (
+        db_session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "consent.granted")
+        )
+        == events
+    )
+
+    client.post("/auth/login", data={"username": "demo-advisor", "password": DEFAULT_PASSWORD})
+    client.post(f"/advisor/batches/{batch.id}/check")
+    client.post(f"/advisor/batches/{batch.id}/submit")
+    db_session.refresh(batch)
+    assert batch.state == "submitted", [m.check_result for m in batch.members]
+    client.post("/auth/logout")
+    client.post("/auth/login", data={"username": "demo-bank", "password": DEFAULT_PASSWORD})
+    assert client.get(f"/bank/batches/{batch.id}").status_code == 200
+    first, second = batch.members
+    url = f"/bank/batches/{batch.id}/members"
+    client.post(
+        f"{url}/{first.id}/decision", data={"decision": "approved", "approved_amount_wan": "100"}
+    )
+    client.post(
+        f"{url}/{second.id}/decision", data={"decision": "declined", "reason_text": "演示拒绝"}
+    )
+    db_session.refresh(batch)
+    assert sorted(m.state for m in batch.members) == ["approved", "declined"]
+    assert batch.state == "closed" and batch.quota_used == 1000000

@@ -176,11 +176,12 @@ def test_check_needs_eligibility_and_consent(db_session, batch_world, open_batch
 
 def test_ineligible_member_fails_the_check(db_session, batch_world, open_batch):
     w = batch_world
-    w.members[0].pending_lawsuits = 2
-    db_session.commit()
     member = batches.recommend_member(
         db_session, batch_id=open_batch.id, enterprise_id=w.members[0].id, actor_id=w.recommender.id
     )
+    # The enterprise's data changed after it was recommended: the check catches it.
+    w.members[0].pending_lawsuits = 2
+    db_session.commit()
     batches.check_member(db_session, member.id, actor_id=w.advisor.id)
     assert member.state == "recommended"
     failed = [c["id"] for c in member.check_result["conditions"] if c["result"] == "failed"]

@@ -258,3 +258,24 @@ def test_excel_cells_never_run_as_formulas():
     sheet = load_workbook(io.BytesIO(data)).active
     assert sheet["A2"].value == '\'=HYPERLINK("http://x")' and sheet["A2"].data_type == "s"
     assert sheet["B2"].value == 1.5 and sheet["A3"].value == "'@SUM(A1)"
+
+
+def test_scores_from_a_synthetic_model_carry_the_note(
+    client, db_session, hand_counted, create_user, login
+):
+    from sqlalchemy import select
+
+    from finportal.models import ModelVersion
+    from finportal.services.dashboard import SYNTHETIC_NOTE, build_dashboard
+
+    login(create_user("advisor"))
+    assert "合成的参考数据" not in client.get("/advisor/dashboard").text
+    assert SYNTHETIC_NOTE not in build_dashboard(db_session).tables["grades"].note
+    model = db_session.scalar(select(ModelVersion).where(ModelVersion.version == "dash-test"))
+    model.synthetic = True
+    db_session.commit()
+    board = build_dashboard(db_session)
+    assert SYNTHETIC_NOTE in board.tables["score_distribution"].note
+    assert SYNTHETIC_NOTE in board.tables["grades"].note
+    page = client.get("/advisor/dashboard").text
+    assert page.count(SYNTHETIC_NOTE) == 2
