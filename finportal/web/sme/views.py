@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,8 +15,8 @@ from finportal.services import notifications as notification_service
 from finportal.services.errors import NotFound
 from finportal.services.labels import purpose_label
 from finportal.services.lifecycle import STATE_LABELS
-from finportal.services.workdays import SHANGHAI
 from finportal.web.access import restrict_blueprint
+from finportal.web.filters import sh_time
 
 bp = Blueprint("sme", __name__, url_prefix="/sme")
 #: States of consents and referrals that appear in an application's timeline.
@@ -61,20 +60,13 @@ def pct(value: Any) -> str:
     return f"{Decimal(str(value)) * 100:.2f}%"
 
 
-def local(value: datetime | None) -> str:
-    """Write a timestamp in Shanghai time."""
-    if value is None:
-        return "—"
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-
-
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
     return {
         "wan": wan,
         "yuan": yuan,
         "pct": pct,
-        "local": local,
+        "local": sh_time,
         "state_label": lambda s: STATE_LABELS.get(
             s or "", OTHER_STATE_LABELS.get(s or "", s or "—")
         ),
