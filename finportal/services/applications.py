@@ -53,7 +53,7 @@ from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABEL
 )
 from finportal.services.lifecycle import STATE_LABELS, transition
 from finportal.services.referrals import decisions_of, outcomes_of, withdraw_for_application
-from finportal.services.workdays import SHANGHAI
+from finportal.services.workdays import today_local
 
 DEFAULT_CONSENT_DAYS = 365
 MAX_CONSENT_DAYS = 3 * 365
@@ -180,11 +180,6 @@ class RatingSchema(Schema):
     comment = fields.String(
         load_default="", validate=validate.Length(max=1000, error="评价内容不超过1000字。")
     )
-
-
-def today_local() -> date:
-    """Return today's date in Shanghai."""
-    return datetime.now(SHANGHAI).date()
 
 
 # --- reading ----------------------------------------------------------------------------------

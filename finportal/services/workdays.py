@@ -13,6 +13,11 @@ from finportal.models import Holiday
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+def today_local() -> date:
+    """Return today's date in Shanghai."""
+    return datetime.now(SHANGHAI).date()
+
+
 def holiday_table(session: Session) -> dict[date, bool]:
     """Return {day: is_workday} for every entry of the holiday table."""
     return {h.day: h.is_workday for h in session.scalars(select(Holiday))}

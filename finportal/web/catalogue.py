@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +10,7 @@ from flask import Blueprint, abort, render_template
 import products
 from finportal.extensions import db
 from finportal.services import catalog as catalog_service
-from finportal.services.workdays import SHANGHAI
+from finportal.services.workdays import SHANGHAI, today_local
 
 bp = Blueprint("catalogue", __name__, url_prefix="/products")
 
@@ -79,10 +78,6 @@ def interest_subsidy_rule(subsidy: Any) -> str:
     return "贴息"
 
 
-def _today() -> Any:
-    return datetime.now(SHANGHAI).date()
-
-
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     return {
@@ -100,7 +95,7 @@ def _helpers() -> dict[str, Any]:
 def index() -> Any:
     """List every published product with its main terms."""
     versions = catalog_service.current_versions(db.session)
-    lpr = catalog_service.current_lpr(db.session, _today())
+    lpr = catalog_service.current_lpr(db.session, today_local())
     items = []
     for version in versions:
         product = catalog_service.product_of(version)
@@ -130,7 +125,7 @@ def detail(code: str) -> Any:
     if version is None:
         abort(404)
     product = catalog_service.product_of(version)
-    lpr = catalog_service.current_lpr(db.session, _today())
+    lpr = catalog_service.current_lpr(db.session, today_local())
     quote, quote_error = _example_quote(product, lpr)
     return render_template(
         "catalogue/detail.html",
