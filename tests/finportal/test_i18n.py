@@ -67,6 +67,16 @@ def test_po_has_no_fuzzy_or_obsolete_entries():
     assert not catalog.obsolete, f"obsolete entries: {list(catalog.obsolete)}"
 
 
+def test_po_passes_babel_checks():
+    """Placeholders such as ``%(bank)s`` survive translation (Babel's catalogue checks)."""
+    catalog = _read_po(PO)
+    problems = [
+        f"{message.id!r}: {'; '.join(str(e) for e in errors)}"
+        for message, errors in catalog.check()
+    ]
+    assert problems == []
+
+
 def test_mo_is_compiled_from_the_current_po():
     """The committed .mo holds exactly the .po's translations (content, not mtime,
     since a git checkout does not keep file times)."""
@@ -201,6 +211,15 @@ def test_role_home_in_english(client, create_user, login, role, path, english, c
     assert english in response.text
     assert chinese not in response.text
     assert "Sign out" in response.text
+
+
+def test_navigation_and_role_label_in_english(client, create_user, login):
+    login(create_user("sme"))
+    _english(client)
+    page = client.get("/sme/").text
+    assert ">Home</a>" in page and ">My applications</a>" in page
+    assert "Enterprise user" in page
+    assert "企业用户" not in page and ">首页</a>" not in page
 
 
 def test_role_home_in_chinese_by_default(client, create_user, login):
