@@ -16,14 +16,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, cast, func, select, update
+from sqlalchemy import String, cast, select, update
 from sqlalchemy.orm import Session
 
 import products
 from finportal import jobs
 from finportal.models import (
     Application,
-    AuditEvent,
     Bank,
     Batch,
     BatchMember,
@@ -40,7 +39,7 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import catalog as catalog_service
-from finportal.services.audit import record_event
+from finportal.services.audit import download_stamp, record_event
 from finportal.services.errors import (
     Conflict,
     Forbidden,
@@ -1231,32 +1230,16 @@ def packet_file(
             "The packet file is missing; render it again.",
             code="packet_missing",
         ) from exc
-    user = session.get(User, actor_id) if actor_id is not None else None
-    # A serial number makes every download's stamp unique, even two in the same second.
-    serial = 1 + (
-        session.scalar(
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(
-                AuditEvent.action == "batch.packet_downloaded",
-                AuditEvent.object_type == "batch",
-                AuditEvent.object_id == batch.id,
-            )
-        )
-        or 0
+    lines = download_stamp(
+        session,
+        actor_id=actor_id,
+        taker=batch.bank.name_zh if bank_id is not None else "闵行区融资服务中心",
+        packet=f"批次材料包 {batch.code}",
+        action="batch.packet_downloaded",
+        object_type="batch",
+        object_id=batch.id,
+        at=utcnow(),
     )
-    who = (
-        f"{user.display_name or user.username}（{user.username}）"
-        if user is not None
-        else "银行接口（API 令牌）"
-    )
-    taker = batch.bank.name_zh if bank_id is not None else "闵行区融资服务中心"
-    lines = [
-        f"{taker} 下载",
-        f"用户：{who}",
-        f"时间：{utcnow().astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S} (UTC+8)",
-        f"批次材料包 {batch.code} · 第 {serial} 次下载",
-    ]
     stamped = stamp_pdf(pdf, lines)
     record_event(
         session,
