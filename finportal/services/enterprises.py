@@ -100,8 +100,13 @@ COUNT_FIELDS = (
 )
 BOOL_FIELDS = ("has_bank_loan_history", "serious_bad_credit_24m", "credit_repair_completed")
 LIST_FIELDS = ("certifications", "park_codes", "chamber_codes")
-#: Fields the SME cannot edit: the USCC is the enterprise's identity (the centre changes it).
-READ_ONLY_FIELDS = ("uscc",)
+#: Fields the SME cannot edit: the USCC is the enterprise's identity (the centre changes it);
+#: park and chamber membership feeds eligibility, scoring and the recommender's member list,
+#: so the park, the chamber or the centre confirms it (:func:`set_memberships`).
+MEMBERSHIP_FIELDS = ("park_codes", "chamber_codes")
+READ_ONLY_FIELDS = ("uscc", *MEMBERSHIP_FIELDS)
+#: What the profile page and the Excel report say of memberships.
+MEMBERSHIP_NOTE = "由园区/商会或服务中心确认"
 EDITABLE_FIELDS = tuple(
     f for group in PROFILE_GROUPS.values() for f in group if f not in READ_ONLY_FIELDS
 )
@@ -323,7 +328,8 @@ def validate_profile(raw: dict[str, Any], *, partial: bool = False) -> dict[str,
         ) from None
     if partial:
         data = {k: v for k, v in data.items() if k in raw}
-    return data
+    # Memberships are confirmed by the park, the chamber or the centre, never self-declared.
+    return {k: v for k, v in data.items() if k not in READ_ONLY_FIELDS}
 
 
 def flatten_messages(messages: Any) -> dict[str, str]:
@@ -373,7 +379,7 @@ def yuan_to_wan(value: Decimal | None) -> str:
 def form_values(enterprise: Enterprise) -> dict[str, Any]:
     """Return the profile as the form shows it (money in 万元, booleans as 'true'/'false')."""
     values: dict[str, Any] = {"uscc": enterprise.uscc}
-    for name in EDITABLE_FIELDS:
+    for name in (*EDITABLE_FIELDS, *MEMBERSHIP_FIELDS):
         if name == "park_codes":
             values[name] = [m.park.code for m in enterprise.memberships if m.park is not None]
         elif name == "chamber_codes":
@@ -456,7 +462,7 @@ def apply_profile(session: Session, enterprise: Enterprise, data: dict[str, Any]
     after = form_values(enterprise)
     return [
         n
-        for n in EDITABLE_FIELDS
+        for n in (*EDITABLE_FIELDS, *MEMBERSHIP_FIELDS)
         if (sorted(before[n]) if n in LIST_FIELDS else before[n])
         != (sorted(after[n]) if n in LIST_FIELDS else after[n])
     ]
@@ -555,7 +561,10 @@ def completeness(session: Session, enterprise: Enterprise) -> Completeness:
             if condition.result != "unknown" or not condition.required:
                 continue
             for name in condition.missing_fields:
-                if name in names and product.name_zh not in blocking.setdefault(name, []):
+                # Only what the SME can fill in: memberships are confirmed by others.
+                if name not in EDITABLE_FIELDS:
+                    continue
+                if product.name_zh not in blocking.setdefault(name, []):
                     blocking[name].append(product.name_zh)
     return Completeness(
         filled=len(names) - len(missing), total=len(names), missing=missing, blocking=blocking
@@ -575,6 +584,26 @@ class ProductMatch:
     failed: list[str]
     unknown: list[str]
     passed: list[str]
+    #: conditions only others can meet (a park's or chamber's recommendation, membership)
+    by_others: list[str] = field(default_factory=list)
+
+
+#: Inputs of conditions the SME cannot fill in itself, and who provides them.
+PROVIDED_BY_OTHERS = {
+    "batch_recommended": "需由所在园区/商会推荐（批次贷）",
+    "park_codes": "需由所在园区确认成员身份",
+    "chamber_codes": "需由所在商会确认会员身份",
+}
+
+
+def _by_others(condition: Any) -> str | None:
+    """Word an undecided condition that only a park, a chamber or the centre can settle."""
+    who = [PROVIDED_BY_OTHERS[n] for n in condition.missing_fields if n in PROVIDED_BY_OTHERS]
+    if not who:
+        return None
+    # The catalogue's own wording of the condition, without "please fill in ... to check".
+    base = condition.message_zh.split("以判断：", 1)[-1]
+    return f"{'；'.join(who)}：{base}"
 
 
 def match_products(
@@ -585,8 +614,9 @@ def match_products(
 ) -> list[ProductMatch]:
     """Match the enterprise with the published catalogue; quote the amount and term given.
 
-    Eligible products come first, cheapest net annual cost first. Without an amount or a
-    term each product is quoted at its own example amount and term.
+    Eligible products come first, in the catalogue matcher's order (pages re-rank them by
+    net cost, :func:`by_net_cost`). Without an amount or a term each product is quoted at
+    its own example amount and term.
     """
     enterprise = get_enterprise(session, enterprise_id)
     catalog, _versions = catalog_service.current_catalog(session)
@@ -620,11 +650,31 @@ def match_products(
                 quote=result.quote,
                 quote_error=error,
                 failed=[c.message_zh for c in conditions if c.result == "failed"],
-                unknown=[c.message_zh for c in conditions if c.result == "unknown"],
+                unknown=[
+                    c.message_zh
+                    for c in conditions
+                    if c.result == "unknown" and _by_others(c) is None
+                ],
                 passed=[c.message_zh for c in conditions if c.result == "passed"],
+                by_others=[
+                    text
+                    for c in conditions
+                    if c.result == "unknown" and (text := _by_others(c)) is not None
+                ],
             )
         )
     return out
+
+
+def by_net_cost(result: ProductMatch) -> tuple[bool, Decimal, Decimal]:
+    """Sort key of the one ranking of eligible products: total net cost, then its annual rate.
+
+    Both the comparison table and the product cards use it; unquoted products go last.
+    """
+    quote = result.quote
+    if quote is None:
+        return (True, Decimal(0), Decimal(0))
+    return (False, Decimal(quote.net_cost), Decimal(quote.net_annual_cost_rate))
 
 
 # --- Excel template and import ----------------------------------------------------------------
@@ -824,8 +874,12 @@ def import_profile(
     enterprise_id: int | None,
     filename: str,
     content: bytes,
+    notes: list[ImportProblem] | None = None,
 ) -> list[str]:
-    """Import the profile from the Excel template; save nothing unless every row is valid."""
+    """Import the profile from the Excel template; save nothing unless every row is valid.
+
+    Rows that are ignored (memberships) are reported in ``notes`` when given.
+    """
     enterprise = get_enterprise(session, enterprise_id)
     rows = _read_rows(content, filename)
     problems: list[ImportProblem] = []
@@ -833,6 +887,19 @@ def import_profile(
     where: dict[str, int] = {}
     for number, code, value in rows:
         key = str(code or "").strip()
+        if key in MEMBERSHIP_FIELDS:
+            # Older templates had these rows: ignore them, and say so when filled.
+            text = _excel_value(value)
+            if text is not None and str(text).strip() and notes is not None:
+                notes.append(
+                    ImportProblem(
+                        number,
+                        VALUE_COLUMN,
+                        key,
+                        f"{field_label(key)}：已忽略（{MEMBERSHIP_NOTE}，企业不能自行填写）。",
+                    )
+                )
+            continue
         if key not in EDITABLE_FIELDS:
             problems.append(
                 ImportProblem(number, "A", None, f"未知的字段代码“{key}”，请不要修改A列。")
@@ -889,3 +956,31 @@ def import_profile(
             return changed
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     raise ImportFailed(problems)
+
+
+def set_memberships(
+    session: Session,
+    *,
+    actor_id: int | None,
+    enterprise_id: int | None,
+    park_codes: list[str],
+    chamber_codes: list[str],
+) -> list[str]:
+    """Record the parks and chambers an enterprise belongs to, as confirmed by them or the centre.
+
+    Not for the SME (:data:`MEMBERSHIP_NOTE`); codes or Chinese names. Audited; commits.
+    """
+    enterprise = get_enterprise(session, enterprise_id)
+    changed = apply_profile(
+        session, enterprise, {"park_codes": park_codes, "chamber_codes": chamber_codes}
+    )
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="enterprise.memberships_confirmed",
+        object_type="enterprise",
+        object_id=enterprise.id,
+        data={"park_codes": list(park_codes), "chamber_codes": list(chamber_codes)},
+    )
+    session.commit()
+    return changed

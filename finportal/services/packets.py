@@ -2,8 +2,10 @@
 
 The PDF is rendered once, in the ``render_packet`` background job (never in a web
 request), and stored on the referral with its SHA-256; each bank download stamps the
-stored copy (:func:`finportal.services.referrals.download_packet`). ``/verify/<code>``
-shows the stored SHA-256 and a few facts (:func:`verify_packet`).
+stored copy (:func:`finportal.services.referrals.download_packet`), whose SHA-256 the
+download's audit event keeps. ``/verify/<code>`` shows the stored SHA-256 and a few facts
+(:func:`verify_packet`) and tells whether a file is the original or a recorded download
+(:func:`check_file`).
 """
 
 from __future__ import annotations
@@ -449,8 +451,7 @@ def mask_name(name: str) -> str:
     return name[:keep_head] + "*" * max(2, len(name) - keep_head - keep_tail) + name[-keep_tail:]
 
 
-def verify_packet(session: Session, code: str) -> VerifiedPacket:
-    """Return the public facts of the packet with this verification code."""
+def _referral_by_code(session: Session, code: str) -> Referral:
     code = (code or "").strip().upper()
     referral = (
         session.scalar(select(Referral).where(Referral.verification_code == code)) if code else None
@@ -459,6 +460,12 @@ def verify_packet(session: Session, code: str) -> VerifiedPacket:
         raise NotFound(
             "未找到该验证码对应的推荐材料包。", "No referral packet has this verification code."
         )
+    return referral
+
+
+def verify_packet(session: Session, code: str) -> VerifiedPacket:
+    """Return the public facts of the packet with this verification code."""
+    referral = _referral_by_code(session, code)
     return VerifiedPacket(
         packet_number=referral.packet_number or "",
         sha256=referral.packet_sha256,
@@ -468,3 +475,66 @@ def verify_packet(session: Session, code: str) -> VerifiedPacket:
         rendered_at=referral.packet_rendered_at,
         sent_on=referral.sent_at.astimezone(SHANGHAI).date(),
     )
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """Whether a file is the original packet, one recorded bank download of it, or neither."""
+
+    sha256: str
+    matches: str  # original | download | none
+    bank_name: str = ""
+    downloaded_at: dt.datetime | None = None
+    serial: int | None = None
+
+
+_HEX = set("0123456789abcdef")
+
+
+def check_file(session: Session, code: str, sha256: str, *, original: str = "") -> FileCheck:
+    """Tell whether ``sha256`` is the packet's original or a recorded (stamped) bank download.
+
+    Every bank download is stamped, so its file differs from the original; its SHA-256 is
+    kept in the ``referral.packet_downloaded`` audit event. The answer names the bank and
+    the time of the download, never the user. ``original`` is the SHA-256 to compare when
+    the code is not a referral's (a batch packet keeps only its original).
+    """
+    from finportal.models import AuditEvent, Bank
+    from finportal.services.errors import ValidationFailed
+
+    digest = (sha256 or "").strip().lower()
+    if len(digest) != 64 or not set(digest) <= _HEX:
+        raise ValidationFailed(
+            "SHA-256 应为 64 位十六进制字符。",
+            "A SHA-256 is 64 hexadecimal characters.",
+            fields={"sha256": "SHA-256 应为 64 位十六进制字符。"},
+        )
+    try:
+        referral = _referral_by_code(session, code)
+    except NotFound:
+        if original and digest == original.lower():
+            return FileCheck(digest, "original")
+        return FileCheck(digest, "none")
+    if digest == referral.packet_sha256:
+        return FileCheck(digest, "original")
+    downloads = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == "referral.packet_downloaded",
+            AuditEvent.object_type == "referral",
+            AuditEvent.object_id == referral.id,
+        )
+        .order_by(AuditEvent.id)
+    )
+    for serial, event in enumerate(downloads, start=1):
+        data = event.data or {}
+        if data.get("stamped_sha256") == digest:
+            bank = session.get(Bank, data.get("bank_id") or referral.bank_id)
+            return FileCheck(
+                digest,
+                "download",
+                bank_name=bank.name_zh if bank is not None else "",
+                downloaded_at=event.at,
+                serial=serial,
+            )
+    return FileCheck(digest, "none")

@@ -106,6 +106,8 @@ INBOX_TABS = {
     "viewed": "已查看",
     "decided": "已反馈",
     "overdue": "已超时",
+    # The SME withdrew the application: the bank must see that its work can stop.
+    "withdrawn": "已撤回",
 }
 
 # Sanity bounds of a decision, not policy: refuse obvious typing errors.
@@ -138,7 +140,8 @@ def list_referrals(
 
     ``status`` is a referral state (``sent``, ``approved``...) or an inbox tab: ``new``
     (sent), ``viewed`` (viewed or info_requested), ``decided`` (a decision or a loan
-    event was recorded), ``overdue`` (awaiting the bank past its deadline). ``since``
+    event was recorded), ``overdue`` (awaiting the bank past its deadline), ``withdrawn``
+    (the SME withdrew the application). ``since``
     keeps referrals changed at or after that time.
     """
     stmt = _bank_referrals(bank_id)

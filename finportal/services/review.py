@@ -821,6 +821,22 @@ def rematch(
     return application
 
 
+def scored_with_synthetic_model(session: Session, application_ids: Iterable[int]) -> bool:
+    """Tell whether any of these applications was scored by a model trained on synthetic data."""
+    ids = list(application_ids)
+    if not ids:
+        return False
+    return (
+        session.scalar(
+            select(CreditScore.id)
+            .join(ModelVersion, ModelVersion.id == CreditScore.model_version_id)
+            .where(CreditScore.application_id.in_(ids), ModelVersion.synthetic.is_(True))
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def consent_summary(consent: Consent) -> dict[str, Any]:
     """Describe a consent for pages: bank, scope, dates and whether it is in force."""
     from finportal.services.workdays import SHANGHAI

@@ -150,6 +150,9 @@ def home() -> Any:
     return render_template(
         "advisor/home.html",
         items=items,
+        synthetic=review.scored_with_synthetic_model(
+            db.session, [it.application.id for it in items if it.grade]
+        ),
         filters=request.args,
         errors=errors,
         state_labels=STATE_LABELS,

@@ -94,7 +94,7 @@ def _blank_to_none(form: Any) -> dict[str, Any]:
 
 @bp.get("/")
 def home() -> Any:
-    """Show the inbox: this bank's referrals by tab (new, viewed, decided, overdue)."""
+    """Show the inbox: this bank's referrals by tab (new, viewed, decided, overdue, withdrawn)."""
     data, _errors = load_form(InboxSchema(), request.args)
     tab = (data or {}).get("tab", "new")
     groups = referrals.inbox(db.session, bank_id=_bank_id())

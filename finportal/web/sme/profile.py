@@ -111,6 +111,7 @@ def profile_import() -> Any:
             ],
         )
     content = upload.stream.read(enterprise_service.IMPORT_MAX_BYTES + 1)
+    notes: list[enterprise_service.ImportProblem] = []
     try:
         changed = enterprise_service.import_profile(
             db.session,
@@ -118,13 +119,16 @@ def profile_import() -> Any:
             enterprise_id=enterprise.id,
             filename=upload.filename,
             content=content,
+            notes=notes,
         )
     except enterprise_service.ImportFailed as exc:
         db.session.rollback()
         return _render_profile(
-            values, {}, 422, import_problems=exc.problems, import_message=exc.message_zh
+            values, {}, 422, import_problems=[*exc.problems, *notes], import_message=exc.message_zh
         )
     flash(f"Excel 导入成功，更新 {len(changed)} 项。", "success")
+    for note in notes:
+        flash(f"第 {note.row} 行 {note.message}", "info")
     return redirect(url_for("sme.profile"))
 
 
@@ -145,7 +149,11 @@ class MatchQuery(Schema):
 
 @bp.get("/matches")
 def matches() -> Any:
-    """Show every product: eligible ones ranked by net cost with quotes, the others with reasons."""
+    """Show every product: eligible ones ranked by net cost with quotes, the others with reasons.
+
+    One ranking (total net cost for the amount and term, :func:`by_net_cost`) orders both
+    the comparison table and the cards.
+    """
     raw = {k: v.strip() for k, v in request.args.items() if k in ("amount", "term") and v.strip()}
     errors: dict[str, str] = {}
     query: dict[str, Any] = {}
@@ -157,12 +165,9 @@ def matches() -> Any:
     results = enterprise_service.match_products(
         db.session, enterprise_id(), amount=amount, term_months=term
     )
-    eligible = [r for r in results if r.eligible]
+    eligible = sorted((r for r in results if r.eligible), key=enterprise_service.by_net_cost)
     compare = bool(amount is not None and term is not None)
-    ranked = sorted(
-        (r for r in eligible if r.quote is not None),
-        key=lambda r: (r.quote.net_cost, r.quote.net_annual_cost_rate),  # type: ignore[union-attr]
-    )
+    ranked = [r for r in eligible if r.quote is not None]
     enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
     return render_template(
         "sme/matches.html",

@@ -12,6 +12,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from finportal.models import Application, Consent, Match, utcnow
+from finportal.services.labels import DEFAULT_SCOPE
 
 
 def screened_application(
@@ -20,7 +21,7 @@ def screened_application(
     *,
     amount: str = "1000000",
     term_months: int = 12,
-    purpose: str = "采购生产设备",
+    purpose: str = "equipment",
 ) -> Application:
     """Create a submitted application and screen it (match and score), committed."""
     from finportal.services.screening import screen_application
@@ -46,7 +47,7 @@ def grant_consent(session: Any, application: Application, bank: Any, *, days: in
         enterprise_id=application.enterprise_id,
         application_id=application.id,
         bank_id=bank.id,
-        scope=["profile", "financials", "credit_record", "score", "application"],
+        scope=list(DEFAULT_SCOPE),
         valid_until=date.today() + timedelta(days=days),
     )
     session.add(consent)

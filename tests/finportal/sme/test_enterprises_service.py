@@ -86,10 +86,11 @@ def test_update_profile_audits_what_changed(db_session, sme):
     changed = enterprises.update_profile(
         db_session, actor_id=sme.id, enterprise_id=enterprise.id, data=data
     )
-    assert set(changed) == {"revenue_last_year", "park_codes", "name"}
+    # Memberships are not the SME's to declare: the posted park is ignored.
+    assert set(changed) == {"revenue_last_year", "name"}
     assert enterprise.revenue_last_year == Decimal("40000000.00")
     assert enterprise.name == "<b>新名称</b>"
-    assert [m.park_id for m in enterprise.memberships] == [park.id]
+    assert list(enterprise.memberships) == []
     event = db_session.scalar(
         select(AuditEvent).where(AuditEvent.action == "enterprise.profile_updated")
     )
@@ -104,11 +105,33 @@ def test_update_profile_audits_what_changed(db_session, sme):
     )
 
 
+def test_memberships_are_set_by_the_centre_not_the_profile(db_session, sme):
+    park = db_session.scalar(select(Park)) or Park(code="p-test", name_zh="测试园区")
+    db_session.add(park)
+    db_session.commit()
+    assert "park_codes" not in enterprises.validate_profile(_full(park_codes=[park.code]))
+    changed = enterprises.set_memberships(
+        db_session,
+        actor_id=None,
+        enterprise_id=sme.enterprise_id,
+        park_codes=[park.code],
+        chamber_codes=[],
+    )
+    assert changed == ["park_codes"]
+    assert [m.park_id for m in sme.enterprise.memberships] == [park.id]
+    assert db_session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "enterprise.memberships_confirmed")
+    )
+
+
 def test_unknown_park_is_refused(db_session, sme):
-    data = enterprises.validate_profile(_full(park_codes=["no-such-park"]))
     with pytest.raises(ValidationFailed) as info:
-        enterprises.update_profile(
-            db_session, actor_id=sme.id, enterprise_id=sme.enterprise_id, data=data
+        enterprises.set_memberships(
+            db_session,
+            actor_id=None,
+            enterprise_id=sme.enterprise_id,
+            park_codes=["no-such-park"],
+            chamber_codes=[],
         )
     assert "no-such-park" in info.value.fields["park_codes"]
 
@@ -337,7 +360,7 @@ def test_a_workbook_without_the_template_layout_is_refused(db_session, sme):
         assert message in info.value.problems[0].message
 
 
-def test_import_reads_park_and_chamber_names(db_session, sme):
+def test_import_ignores_memberships_and_says_so(db_session, sme):
     from finportal.models import Chamber
 
     db_session.add_all(
@@ -348,31 +371,22 @@ def test_import_reads_park_and_chamber_names(db_session, sme):
     )
     db_session.commit()
     content = enterprises.excel_template(db_session, sme.enterprise_id)
-    edited, _rows = _edited(content, {"park_codes": "导入测试园区", "chamber_codes": "imp-ch"})
-    enterprises.import_profile(
+    assert "park_codes" not in _edited(content, {})[1]  # the template has no such rows
+    # An older template still has them: filled in, they are ignored with a note.
+    edited, _rows = _edited(
+        content,
+        {"+park_codes": "导入测试园区", "+chamber_codes": "imp-ch", "revenue_last_year": "4000"},
+    )
+    notes = []
+    changed = enterprises.import_profile(
         db_session,
         actor_id=sme.id,
         enterprise_id=sme.enterprise_id,
         filename="a.xlsx",
         content=edited,
+        notes=notes,
     )
-    values = enterprises.form_values(sme.enterprise)
-    assert (values["park_codes"], values["chamber_codes"]) == (["imp-park"], ["imp-ch"])
-    # The next template shows the names, and importing it again changes nothing.
-    again = enterprises.excel_template(db_session, sme.enterprise_id)
-    sheet = _sheet_rows(again)
-    shown = {
-        sheet.cell(row=r, column=1).value: sheet.cell(row=r, column=4).value
-        for r in range(2, sheet.max_row + 1)
-    }
-    assert shown["park_codes"] == "导入测试园区"
-    assert (
-        enterprises.import_profile(
-            db_session,
-            actor_id=sme.id,
-            enterprise_id=sme.enterprise_id,
-            filename="a.xlsx",
-            content=again,
-        )
-        == []
-    )
+    assert changed == ["revenue_last_year"]
+    assert list(sme.enterprise.memberships) == []
+    assert {n.field for n in notes} == {"park_codes", "chamber_codes"}
+    assert all("由园区/商会或服务中心确认" in n.message for n in notes)
