@@ -584,26 +584,40 @@ class ProductMatch:
     failed: list[str]
     unknown: list[str]
     passed: list[str]
-    #: conditions only others can meet (a park's or chamber's recommendation, membership)
+    #: undecided conditions whose inputs are not on the profile form (a park's or chamber's
+    #: recommendation, a membership, the application's amount, term or purpose)
     by_others: list[str] = field(default_factory=list)
 
 
-#: Inputs of conditions the SME cannot fill in itself, and who provides them.
-PROVIDED_BY_OTHERS = {
+#: Inputs of conditions that are not on the SME's profile form, and how they get settled.
+NOT_ON_PROFILE = {
     "batch_recommended": "需由所在园区/商会推荐（批次贷）",
     "park_codes": "需由所在园区确认成员身份",
     "chamber_codes": "需由所在商会确认会员身份",
+    "amount": "按申请金额判断（可在上方输入金额和期限比较）",
+    "term_months": "按申请期限判断（可在上方输入金额和期限比较）",
+    "purpose": "按申请时选择的贷款用途判断",
 }
+#: Any other input the profile form lacks.
+SETTLED_BY_CENTRE = "由服务中心受理时确认"
 
 
 def _by_others(condition: Any) -> str | None:
-    """Word an undecided condition that only a park, a chamber or the centre can settle."""
-    who = [PROVIDED_BY_OTHERS[n] for n in condition.missing_fields if n in PROVIDED_BY_OTHERS]
-    if not who:
+    """Word an undecided condition whose inputs are not (all) on the profile form.
+
+    The SME is never asked to fill in what its profile form does not have: a batch
+    recommendation, a membership, or what the application itself says.
+    """
+    outside = [n for n in condition.missing_fields if n not in EDITABLE_FIELDS]
+    if not outside:
         return None
+    parts = list(dict.fromkeys(NOT_ON_PROFILE.get(n, SETTLED_BY_CENTRE) for n in outside))
+    inside = [n for n in condition.missing_fields if n in EDITABLE_FIELDS]
+    if inside:
+        parts.insert(0, "请在企业信息中补充" + "、".join(f"「{field_label(n)}」" for n in inside))
     # The catalogue's own wording of the condition, without "please fill in ... to check".
     base = condition.message_zh.split("以判断：", 1)[-1]
-    return f"{'；'.join(who)}：{base}"
+    return f"{'；'.join(parts)}：{base}"
 
 
 def match_products(

@@ -67,6 +67,9 @@ def test_matches_never_ask_the_sme_for_a_batch_recommendation(
     assert "是否经园区或商会推荐入批次" not in text
     ineligible = text.split('id="ineligible"')[1]
     assert "需由所在园区/商会推荐（批次贷）" in ineligible
+    # Nothing outside the profile form is asked for as "please fill in".
+    for name in ("batch_recommended", "purpose", "amount", "term_months", "park_codes"):
+        assert f"「{enterprises.field_label(name)}」" not in text, name
 
 
 def test_every_timeline_action_has_a_chinese_label(
