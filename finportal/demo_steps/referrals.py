@@ -2,8 +2,11 @@
 
 Each scenario is one application found again by its idempotency key (``demo-ref-...``),
 so running the demo twice adds nothing; a packet missing after an interrupted run is
-rendered on the next one. The advisor and bank actions go through the same services as
-the pages, so the audit trail and notifications look as they would in real use.
+rendered on the next one. The application is created, consented, submitted and screened
+with the audit events the SME's form writes, and the advisor and bank actions go through
+the same services as the pages, so the audit trail and notifications look as they would
+in real use; :func:`finportal.demo_steps.timing.restage` then spreads each history over
+realistic delays (the overdue scenario was sent a week ago).
 Packets are rendered here, synchronously: the CLI may exit before a background thread
 would finish.
 """
