@@ -42,7 +42,7 @@ from finportal.services.errors import (
     NotFound,
     ValidationFailed,
 )
-from finportal.services.labels import ACTION_LABELS, scope_text  # noqa: F401 - views
+from finportal.services.labels import scope_text
 from finportal.services.lifecycle import STATE_LABELS, transition
 from finportal.services.referrals import (
     BANK_RESPONSE_WORKING_DAYS,
