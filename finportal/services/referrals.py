@@ -19,22 +19,20 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from finportal.models import (
     Application,
-    AuditEvent,
     BankDecision,
     Consent,
     LoanOutcome,
     Notification,
     Referral,
-    User,
     utcnow,
 )
-from finportal.services.audit import record_event
+from finportal.services.audit import download_stamp, record_event
 from finportal.services.errors import (
     Conflict,
     Forbidden,
@@ -713,32 +711,17 @@ def download_packet(
             "The packet is still being rendered; try again in a moment.",
             code="packet_not_ready",
         )
-    user = session.get(User, actor_id) if actor_id is not None else None
     now = utcnow()
-    # A serial number makes every download's stamp unique, even two in the same second.
-    serial = 1 + (
-        session.scalar(
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(
-                AuditEvent.action == "referral.packet_downloaded",
-                AuditEvent.object_type == "referral",
-                AuditEvent.object_id == referral.id,
-            )
-        )
-        or 0
+    lines = download_stamp(
+        session,
+        actor_id=actor_id,
+        taker=referral.bank.name_zh,
+        packet=f"材料包 {referral.packet_number}",
+        action="referral.packet_downloaded",
+        object_type="referral",
+        object_id=referral.id,
+        at=now,
     )
-    who = (
-        f"{user.display_name or user.username}（{user.username}）"
-        if user is not None
-        else "银行接口（API 令牌）"
-    )
-    lines = [
-        f"{referral.bank.name_zh} 下载",
-        f"用户：{who}",
-        f"时间：{now.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S} (UTC+8)",
-        f"材料包 {referral.packet_number} · 第 {serial} 次下载",
-    ]
     stamped = stamp_pdf(pdf, lines)
     from finportal.packets import sha256_hex
 
