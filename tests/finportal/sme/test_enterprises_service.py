@@ -180,7 +180,7 @@ def test_matches_rank_eligible_by_net_cost_and_explain_the_rest(
     assert results[: len(eligible)] == eligible, "eligible first"
     rates = [r.quote.net_annual_cost_rate for r in eligible if r.quote]
     assert rates == sorted(rates)
-    assert all(r.failed or r.unknown for r in others)
+    assert all(r.failed or r.unknown or r.by_others for r in others)
     typed = enterprises.match_products(
         db_session, enterprise.id, amount=Decimal("2000000.00"), term_months=12
     )
