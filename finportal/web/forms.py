@@ -10,6 +10,9 @@ from marshmallow import Schema, ValidationError
 from finportal.extensions import db
 from finportal.services.errors import ServiceError
 
+#: Messages of a required field that must also parse (a number, a date, a choice).
+REQUIRED = {"required": "此项必填。", "invalid": "格式不正确。"}
+
 
 def load_form(schema: Schema, form: Any) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """Load a submitted form through a schema; return (data, errors by field)."""
@@ -42,3 +45,20 @@ def flash_refusal(exc: ServiceError) -> None:
         # Someone else's record: answer 404 rather than confirm it exists.
         raise exc
     flash(exc.message_zh, "danger")
+
+
+def no_refusal() -> dict[str, Any]:
+    """Return what a page of action forms shows when no action was refused."""
+    return {"errors": {}, "values": {}, "error": None, "active_form": None}
+
+
+def refusal(exc: ServiceError, values: dict[str, Any], form: str) -> dict[str, Any]:
+    """Roll back a refused action; return what its page shows again (status, message, errors)."""
+    db.session.rollback()
+    return {
+        "status": exc.status if exc.status >= 400 else 422,
+        "error": exc.message_zh,
+        "errors": exc.fields,
+        "values": values,
+        "active_form": form,
+    }

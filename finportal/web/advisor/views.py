@@ -17,13 +17,10 @@ from finportal.services.lifecycle import STATE_LABELS
 from finportal.services.referrals import DECLINE_REASONS, is_overdue
 from finportal.services.referrals import STATE_LABELS as REFERRAL_STATE_LABELS
 from finportal.web.access import restrict_blueprint
-from finportal.web.forms import load_form
+from finportal.web.forms import REQUIRED, load_form, no_refusal, refusal
 
 bp = Blueprint("advisor", __name__, url_prefix="/advisor")
 restrict_blueprint(bp, "advisor")
-
-
-REQUIRED = {"required": "此项必填。", "invalid": "格式不正确。"}
 
 
 class QueueFilterSchema(Schema):
@@ -96,23 +93,12 @@ def _back(application_id: int) -> Any:
 
 def _refused(exc: ServiceError, application_id: int, form: str) -> Any:
     """Show the review page again with the message, what was typed and errors beside fields."""
-    db.session.rollback()
-    return _render_review(
-        application_id,
-        status=exc.status if exc.status >= 400 else 422,
-        error=exc.message_zh,
-        errors=exc.fields,
-        values=_form(),
-        active_form=form,
-    )
+    return _render_review(application_id, **refusal(exc, _form(), form))
 
 
 def _render_review(application_id: int, status: int = 200, **extra: Any) -> Any:
     view = review.get_review(db.session, application_id)
-    extra.setdefault("errors", {})
-    extra.setdefault("values", {})
-    extra.setdefault("error", None)
-    extra.setdefault("active_form", None)
+    extra = {**no_refusal(), **extra}
     return render_template(
         "advisor/review.html",
         r=view,

@@ -19,13 +19,10 @@ from finportal.services.errors import ServiceError, ValidationFailed
 from finportal.services.labels import purpose_label
 from finportal.services.workdays import SHANGHAI
 from finportal.web.access import restrict_blueprint
-from finportal.web.forms import load_form
+from finportal.web.forms import REQUIRED, load_form, no_refusal, refusal
 
 bp = Blueprint("bank", __name__, url_prefix="/bank")
 restrict_blueprint(bp, "bank")
-
-
-REQUIRED = {"required": "此项必填。", "invalid": "格式不正确。"}
 
 
 class InboxSchema(Schema):
@@ -111,10 +108,7 @@ def home() -> Any:
 
 def _render_referral(referral_id: int, status: int = 200, **extra: Any) -> Any:
     referral = referrals.get_referral(db.session, referral_id, bank_id=_bank_id())
-    extra.setdefault("errors", {})
-    extra.setdefault("values", {})
-    extra.setdefault("error", None)
-    extra.setdefault("active_form", None)
+    extra = {**no_refusal(), **extra}
     return render_template(
         "bank/referral.html",
         referral=referral,
@@ -162,15 +156,8 @@ def packet(referral_id: int) -> Any:
 
 
 def _refused(exc: ServiceError, referral_id: int, form: str) -> Any:
-    db.session.rollback()
-    return _render_referral(
-        referral_id,
-        status=exc.status if exc.status >= 400 else 422,
-        error=exc.message_zh,
-        errors=exc.fields,
-        values={k: v for k, v in request.form.items() if k != "csrf_token"},
-        active_form=form,
-    )
+    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    return _render_referral(referral_id, **refusal(exc, values, form))
 
 
 @bp.post("/referrals/<int:referral_id>/decision")
