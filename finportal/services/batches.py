@@ -47,6 +47,8 @@ from finportal.services.errors import (
     NotFound,
     ValidationFailed,
 )
+from finportal.services.labels import scope_text
+from finportal.services.packets import default_base_url
 from finportal.services.profiles import enterprise_profile
 from finportal.services.referrals import active_consent
 from finportal.services.workdays import SHANGHAI
@@ -945,7 +947,7 @@ def member_packet_context(
     consent_data = check.get("consent")
     consent = packets.ConsentRecord(
         bank=batch.bank.name_zh,
-        scope="、".join(consent_data["scope"]) if consent_data else "未授权",
+        scope=scope_text(consent_data["scope"]) if consent_data else "未授权",
         granted_at=datetime.fromisoformat(consent_data["granted_at"])
         if consent_data
         else datetime.combine(today, datetime.min.time()),
@@ -955,7 +957,7 @@ def member_packet_context(
     return packets.PacketContext(
         packet_number=f"{batch.code}-{index:03d}",
         verification_code=verification_code or _code(batch.code, member.id, member.enterprise.uscc),
-        verify_url=f"/verify/{verification_code}" if verification_code else "",
+        verify_url=f"{default_base_url()}/verify/{verification_code}" if verification_code else "",
         bank_name=batch.bank.name_zh,
         product_name=product.name_zh,
         product_code=product.code,

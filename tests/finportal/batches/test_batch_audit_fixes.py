@@ -65,6 +65,9 @@ def test_every_code_printed_in_a_downloaded_batch_packet_verifies(
     }
     assert len(stored) == 3  # the cover and the two members
     assert printed == stored
+    # member packets print a whole verification address and the consent scope in words
+    assert "http://127.0.0.1:5000/verify/" in text.replace("\n", "")
+    assert "企业基本信息" in text
     client.post("/auth/logout")
     for code in printed:
         page = client.get(f"/verify/{code}")
