@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -119,6 +120,24 @@ def _invalid(message: str, errors: dict[str, str]) -> ValidationFailed:
     return ValidationFailed(message, fields=errors)
 
 
+def _versioned_action(
+    application_id: int, form: str, operation: Callable[..., Any], done: str
+) -> Any:
+    """Run a review step that takes only the page's lock version; flash ``done`` or refuse."""
+    data, _errors = load_form(VersionSchema(), request.form)
+    try:
+        operation(
+            db.session,
+            application_id,
+            actor_id=current_user.id,
+            lock_version=data["lock_version"] if data else None,
+        )
+    except ServiceError as exc:
+        return _refused(exc, application_id, form)
+    flash(done, "success")
+    return _back(application_id)
+
+
 @bp.get("/")
 def home() -> Any:
     """Show the queue of screened and in-review applications, earliest deadline first."""
@@ -154,18 +173,7 @@ def home() -> Any:
 @bp.post("/applications/<int:application_id>/claim")
 def claim(application_id: int) -> Any:
     """Take an application into review."""
-    data, errors = load_form(VersionSchema(), request.form)
-    try:
-        review.claim(
-            db.session,
-            application_id,
-            actor_id=current_user.id,
-            lock_version=data["lock_version"] if data else None,
-        )
-    except ServiceError as exc:
-        return _refused(exc, application_id, "claim")
-    flash("已认领，请在办理时限内处理。", "success")
-    return _back(application_id)
+    return _versioned_action(application_id, "claim", review.claim, "已认领，请在办理时限内处理。")
 
 
 @bp.get("/applications/<int:application_id>")
@@ -274,18 +282,9 @@ def refer(application_id: int) -> Any:
 @bp.post("/applications/<int:application_id>/rematch")
 def rematch(application_id: int) -> Any:
     """Match the application afresh after a bank declined."""
-    data, errors = load_form(VersionSchema(), request.form)
-    try:
-        review.rematch(
-            db.session,
-            application_id,
-            actor_id=current_user.id,
-            lock_version=data["lock_version"] if data else None,
-        )
-    except ServiceError as exc:
-        return _refused(exc, application_id, "rematch")
-    flash("已重新匹配，可推荐给其他银行或产品。", "success")
-    return _back(application_id)
+    return _versioned_action(
+        application_id, "rematch", review.rematch, "已重新匹配，可推荐给其他银行或产品。"
+    )
 
 
 @bp.post("/applications/<int:application_id>/notes")
