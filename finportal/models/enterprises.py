@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import String
@@ -92,6 +92,10 @@ class Enterprise(TimestampMixin, Base):
     credit_repair_completed: Mapped[bool | None]
     #: True for the fictional enterprises of the demo data.
     demo: Mapped[bool] = mapped_column(default=False)
+    #: Whether the centre checked that the account holders act for this firm (营业执照 /
+    #: 授权委托书): unverified -> pending -> verified | rejected (see services/verification.py).
+    verification_state: Mapped[str] = mapped_column(String(20), default="unverified")
+    verified_at: Mapped[datetime | None]
 
     memberships: Mapped[list[Membership]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"

@@ -235,6 +235,8 @@ def set_user_active(session: Session, user_id: int, active: bool, *, actor_id: i
     if user.active == active:
         return user
     user.active = active
+    if not active:
+        accounts.end_sessions(user)
     record_event(
         session,
         actor_id=actor_id,
@@ -259,6 +261,8 @@ def reset_password(
             *FIX_FIELDS, fields={"new_password": f"密码至少{accounts.MIN_PASSWORD_LENGTH}位"}
         )
     user.password_hash = accounts.hash_password(password)
+    # Whoever held the old password (or a session made with it) is signed out.
+    accounts.end_sessions(user)
     record_event(
         session,
         actor_id=actor_id,

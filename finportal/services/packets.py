@@ -33,10 +33,10 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import catalog as catalog_service
+from finportal.services import consents
 from finportal.services.audit import record_event
 from finportal.services.errors import NotFound
 from finportal.services.labels import purpose_label, scope_text
-from finportal.services.referrals import refuse_without_consent
 from finportal.services.workdays import SHANGHAI
 from products.fields import field_specs
 from products.sizes import SIZE_ZH
@@ -270,7 +270,7 @@ def build_context(
         .limit(1)
     )
     model = session.get(ModelVersion, score.model_version_id) if score is not None else None
-    consent = refuse_without_consent(session, referral)
+    consent = consents.require_packet_access(session, referral)
     advisor = session.get(User, referral.created_by_id) if referral.created_by_id else None
     code = referral.verification_code or ""
     return packets.PacketContext(
