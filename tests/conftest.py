@@ -19,12 +19,46 @@ from tests.helpers import PASSWORD, make_uscc
 TEST_DB_URL = os.environ.get("FINPORTAL_TEST_DATABASE_URL")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that reaches a database (through the ``app`` fixture) with ``db``.
+
+    The test command runs everything on SQLite, then ``-m db`` on PostgreSQL: a test that
+    never touches a database has no reason to run twice.
+    """
+    for item in items:
+        if "app" in getattr(item, "fixturenames", ()) or "database_url" in getattr(
+            item, "fixturenames", ()
+        ):
+            item.add_marker(pytest.mark.db)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The URL of the test database: PostgreSQL when configured, else a SQLite file."""
+    """The URL of the test database: PostgreSQL when configured, else a SQLite file.
+
+    Under pytest-xdist each worker gets a database of its own on the same server.
+    """
     if TEST_DB_URL:
-        return TEST_DB_URL
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        return _worker_database(TEST_DB_URL, worker) if worker else TEST_DB_URL
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """Create (anew) the worker's own database next to ``url`` and return its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -130,9 +164,10 @@ def client(app: Any, db_session: Any) -> Any:
         """
 
         def open(self, *args: Any, **kwargs: Any) -> Any:
-            from flask import g
+            from flask import g, has_app_context
 
-            g.pop("_login_user", None)
+            if has_app_context():
+                g.pop("_login_user", None)
             return super().open(*args, **kwargs)
 
     app.test_client_class = Client

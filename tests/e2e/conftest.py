@@ -52,6 +52,7 @@ def live_server(
             "LOGIN_RATE_LIMIT": "10000 per minute",
             "MODEL_DIR": str(instance / "models"),
             "PACKET_DIR": str(instance / "packets"),
+            "DOCUMENT_DIR": str(instance / "documents"),
         }
     )
     with app.app_context():
