@@ -24,7 +24,18 @@ from .training import cross_validate, evaluate, train
 CV_KEYS = ("auc_mean", "auc_std", "folds", "rows", "bad_rate")
 BASELINE_KEYS = ("baseline_auc_mean", "baseline_auc_std")
 EVALUATE_KEYS = ("auc", "ks", "brier", "ece", "rows", "bad_rate")
-SCORE_KEYS = ("pd", "score", "grade", "reasons")
+SCORE_KEYS = (
+    "status",
+    "pd",
+    "score",
+    "grade",
+    "reasons",
+    "context",
+    "missing_inputs",
+    "missing_required",
+    "coerced",
+    "problems",
+)
 DRIFT_KEYS = ("rows", "score_psi", "score_status", "feature_psi", "shifted", "watch")
 BENCH_KEYS = ("score_explain_p50_ms", "score_explain_p99_ms", "batch_rows_per_s", "model_load_ms")
 TRAIN_KEYS = ("version", "out", "rows", "bad_rate", "auc", "ks", "brier", "ece")
@@ -99,7 +110,16 @@ def _read_row(text: str) -> dict[str, Any]:
 
 def _cmd_score(a: argparse.Namespace) -> None:
     model = load_model(a.model)
-    _emit(model.score_one(_read_row(a.row), max_reasons=a.reasons).to_dict(), SCORE_KEYS, a.json)
+    result = model.score_one(_read_row(a.row), max_reasons=a.reasons, strict=not a.lenient)
+    for c in result.coerced:
+        _progress(f"note: {c['feature']}: {c['given']!r} -> {c['used']!r} ({c['note']})")
+    if result.status != "scored":
+        _progress(
+            "insufficient data: not scored; missing required inputs: "
+            + (", ".join(result.missing_required) or "none")
+            + f"; {len(result.missing)} of {len(model.features)} inputs missing"
+        )
+    _emit(result.to_dict(), SCORE_KEYS, a.json)
 
 
 def _cmd_drift(a: argparse.Namespace) -> None:
@@ -167,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--row", required=True, help="JSON object of feature values, or a file holding one"
     )
     sp.add_argument("--reasons", type=int, default=4, help="at most this many reasons")
+    sp.add_argument(
+        "--lenient",
+        action="store_true",
+        help="leave unknown keys and unusable values out (reported) instead of refusing the row",
+    )
     sp.set_defaults(func=_cmd_score)
 
     sp = add("drift", "PSI of score and features against the training data")

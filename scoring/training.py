@@ -89,6 +89,7 @@ _CONFIG_KEYS = {
     "refit",
     "scale",
     "grades",
+    "min_present",
 }
 
 

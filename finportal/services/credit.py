@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import tempfile
 import threading
 from datetime import date
@@ -33,9 +35,7 @@ def register_model(
     existing = session.scalar(select(ModelVersion).where(ModelVersion.version == model.version))
     if existing is not None:
         return existing
-    files = {
-        p.name: p.read_text(encoding="utf-8") for p in Path(model_dir).iterdir() if p.is_file()
-    }
+    files = {p.name: _file_value(p.read_bytes()) for p in Path(model_dir).iterdir() if p.is_file()}
     card = dict(model.card)
     row = ModelVersion(
         version=model.version,
@@ -97,6 +97,21 @@ def promote_model(session: Session, model_version_id: int, *, actor_id: int | No
     return row
 
 
+def _file_value(raw: bytes) -> Any:
+    """Return a model file as JSON-storable data: text, or base64 for binary (UBJSON) files."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(raw).decode("ascii")}
+
+
+def _file_bytes(value: Any) -> bytes:
+    """Return the bytes of a stored model file (see :func:`_file_value`)."""
+    if isinstance(value, dict):
+        return base64.b64decode(value["base64"])
+    return str(value).encode("utf-8")
+
+
 def champion(session: Session) -> ModelVersion | None:
     """Return the active model version, if any."""
     return session.scalar(select(ModelVersion).where(ModelVersion.status == "champion"))
@@ -108,12 +123,22 @@ def load(row: ModelVersion, cache_dir: str | None = None) -> scoring.CreditModel
         model = _cache.get(row.version)
         if model is not None:
             return model
-        base = Path(cache_dir or tempfile.gettempdir()) / "finportal-models" / row.version
+        files = {name: _file_bytes(value) for name, value in row.files.items()}
+        # Keyed by the files' digest, not only the version: the version names the booster,
+        # and a folder left by another build with other metadata must never be reused.
+        digest = hashlib.sha256()
+        for name in sorted(files):
+            digest.update(name.encode() + b"\0" + files[name] + b"\0")
+        base = (
+            Path(cache_dir or tempfile.gettempdir())
+            / "finportal-models"
+            / f"{row.version}-{digest.hexdigest()[:12]}"
+        )
         base.mkdir(parents=True, exist_ok=True)
-        for name, text in row.files.items():
+        for name, raw in files.items():
             target = base / name
-            if not target.exists():
-                target.write_text(text, encoding="utf-8")
+            if not target.exists() or target.read_bytes() != raw:
+                target.write_bytes(raw)
         model = scoring.load_model(base)
         _cache[row.version] = model
         return model
@@ -136,8 +161,36 @@ def ensure_reference_model(
 
 
 def score_features(model: scoring.CreditModel, features: dict[str, float]) -> dict[str, Any]:
-    """Score one feature row; return PD, score, grade and reasons as plain data."""
-    return model.score_one(features).to_dict()
+    """Score one feature row; return status, PD, score, grade, reasons and inputs as plain data.
+
+    Values the model cannot use (outside the plausible range) are left out and reported
+    rather than refused: a profile with one odd figure still gets a score that says so.
+    """
+    return model.score_one(features, strict=False).to_dict()
+
+
+def _labelled(model: scoring.CreditModel, names: list[str]) -> list[dict[str, str]]:
+    by_name = {f.name: f for f in model.features}
+    return [
+        {
+            "feature": n,
+            "label_zh": scoring.feature_label(by_name[n], "zh") if n in by_name else n,
+            "label_en": scoring.feature_label(by_name[n], "en") if n in by_name else n,
+        }
+        for n in names
+    ]
+
+
+def score_details(model: scoring.CreditModel, result: dict[str, Any]) -> dict[str, Any]:
+    """Return what to keep beside a score: missing inputs with labels, coercions, context."""
+    return {
+        "status": result["status"],
+        "missing_inputs": _labelled(model, result["missing_inputs"]),
+        "missing_required": _labelled(model, result["missing_required"]),
+        "coerced": result["coerced"],
+        "problems": result["problems"],
+        "context": result["context"],
+    }
 
 
 def features_for(profile: dict[str, Any], request: dict[str, Any], today: date) -> dict[str, float]:
@@ -195,6 +248,7 @@ def rescore_open_applications(session: Session, *, model_version_id: int) -> dic
     if row is None:
         raise NotFound("模型版本不存在。", "No such model version.")
     model = load(row)
+    skipped = 0
     applications = list(
         session.scalars(
             select(Application)
@@ -210,8 +264,17 @@ def rescore_open_applications(session: Session, *, model_version_id: int) -> dic
             ]
         )
         scored = model.score_many(frame, reasons=True, missing_ok=True)
+        x = model.encoder.transform(frame, missing_ok=True)
+        short = model.insufficient_rows(x)
         now = utcnow()
-        for application, (_, result) in zip(applications, scored.iterrows(), strict=True):
+        for i, (application, (_, result)) in enumerate(
+            zip(applications, scored.iterrows(), strict=True)
+        ):
+            missing = [n for j, n in enumerate(model.feature_names) if math.isnan(x[i, j])]
+            required = [n for n in model.required if n in missing]
+            if short[i]:
+                skipped += 1  # too little to score: the previous score stays for the record
+                continue
             session.add(
                 CreditScore(
                     application_id=application.id,
@@ -221,6 +284,17 @@ def rescore_open_applications(session: Session, *, model_version_id: int) -> dic
                     grade=str(result["grade"]),
                     reasons=list(result["reasons"]),
                     feature_snapshot=application.feature_snapshot,
+                    details=score_details(
+                        model,
+                        {
+                            "status": "scored",
+                            "missing_inputs": missing,
+                            "missing_required": required,
+                            "coerced": [],
+                            "problems": [],
+                            "context": list(result["context"]),
+                        },
+                    ),
                     scored_at=now,
                 )
             )
@@ -231,7 +305,16 @@ def rescore_open_applications(session: Session, *, model_version_id: int) -> dic
         action="model.rescored",
         object_type="model_version",
         object_id=row.id,
-        reason=f"{len(applications)} open applications rescored",
-        data={"version": row.version, "applications": len(applications)},
+        reason=f"{len(applications) - skipped} open applications rescored"
+        + (f", {skipped} with too little data" if skipped else ""),
+        data={
+            "version": row.version,
+            "applications": len(applications),
+            "insufficient_data": skipped,
+        },
     )
-    return {"rescored": len(applications), "version": row.version}
+    return {
+        "rescored": len(applications) - skipped,
+        "insufficient_data": skipped,
+        "version": row.version,
+    }

@@ -107,18 +107,39 @@ def test_evaluate_json_keys(cli_model: dict[str, Path], capsys: pytest.CaptureFi
     assert (card["data"]["source"], card["data"]["period"]) == ("test export", "2020-2024")
 
 
+def _complete_row(**overrides: Any) -> dict[str, Any]:
+    """A whole application from the reference data, with some values changed."""
+    row = generate_reference_data(5, seed=8).drop(columns=["bad"]).iloc[0].to_dict()
+    row = {k: (None if v != v else v) for k, v in row.items()}
+    row.update(overrides)
+    return row
+
+
+SCORE_KEYS = [
+    "status",
+    "pd",
+    "score",
+    "grade",
+    "reasons",
+    "context",
+    "missing_inputs",
+    "missing_required",
+    "coerced",
+    "problems",
+]
+REASON_KEYS = ["feature", "code", "contribution", "text_zh", "text_en", "action_zh", "action_en"]
+
+
 def test_score_json_keys(cli_model: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    row = {
-        "overdue_count_24m": 3,
-        "max_overdue_days_24m": 60,
-        "debt_ratio": 0.9,
-        "tax_credit_rank": 4,
-    }
+    row = _complete_row(
+        overdue_count_24m=3, max_overdue_days_24m=60, debt_ratio=0.9, tax_credit_rank=4
+    )
     out = run_json(capsys, "score", "--model", str(cli_model["dir"]), "--row", json.dumps(row))
-    assert list(out) == ["pd", "score", "grade", "reasons"]
+    assert list(out) == SCORE_KEYS
+    assert out["status"] == "scored"
     assert out["reasons"]
     for r in out["reasons"]:
-        assert list(r) == ["feature", "contribution", "text_zh", "text_en"]
+        assert list(r) == REASON_KEYS
     path = cli_model["tmp"] / "row.json"
     path.write_text(json.dumps(row), encoding="utf-8")
     assert run_json(capsys, "score", "--model", str(cli_model["dir"]), "--row", str(path)) == out
@@ -165,7 +186,64 @@ def test_python_dash_m_entry_point(cli_model: dict[str, Path]) -> None:
     row = json.dumps({"debt_ratio": 0.9})
     proc = run_module("score", "--model", str(cli_model["dir"]), "--row", row, "--json")
     assert proc.returncode == 0, proc.stderr
-    assert list(json.loads(proc.stdout)) == ["pd", "score", "grade", "reasons"]
+    out = json.loads(proc.stdout)
+    assert list(out) == SCORE_KEYS
+    # One figure is not an application: no score, and the required inputs are named.
+    assert out["status"] == "insufficient_data" and out["grade"] is None
+    assert "revenue_10k" in out["missing_required"]
     proc = run_module("score", "--model", str(cli_model["dir"]), "--row", "{broken")
     assert proc.returncode == 2
     assert "not valid JSON" in proc.stderr
+
+
+def test_an_empty_or_misspelt_row_is_never_scored(
+    cli_model: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = str(cli_model["dir"])
+    empty = run_json(capsys, "score", "--model", model, "--row", "{}")
+    assert empty["status"] == "insufficient_data"
+    assert (empty["pd"], empty["score"], empty["grade"]) == (None, None, None)
+    assert len(empty["missing_inputs"]) == 24
+    misspelt = {k.replace("_", "-"): v for k, v in _complete_row().items()}
+    status, _, err = run(capsys, "score", "--model", model, "--row", json.dumps(misspelt))
+    assert status == 2
+    assert "unknown input 'debt-ratio' (did you mean 'debt_ratio'?)" in err
+    lenient = run_json(
+        capsys, "score", "--model", model, "--row", json.dumps(misspelt), "--lenient"
+    )
+    assert lenient["status"] == "insufficient_data" and lenient["grade"] is None
+    assert any("debt-ratio" in p for p in lenient["problems"])
+
+
+def test_coercions_are_explicit_and_impossible_values_refused(
+    cli_model: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = str(cli_model["dir"])
+    base = _complete_row(debt_ratio=0.37951)
+    plain = run_json(capsys, "score", "--model", model, "--row", json.dumps(base))
+    comma = run_json(
+        capsys, "score", "--model", model, "--row", json.dumps({**base, "debt_ratio": "0,37951"})
+    )
+    # A decimal comma is a decimal point (not 37951), and the output says how it was read.
+    assert comma["pd"] == plain["pd"]
+    assert comma["coerced"] == [
+        {
+            "feature": "debt_ratio",
+            "given": "0,37951",
+            "used": pytest.approx(0.37951),
+            "note": "decimal comma read as a point",
+        }
+    ]
+    for value, message in (
+        ("1e400", "out of the range of numbers"),
+        ("inf", "is not a number"),
+        (37951, "outside the plausible range"),
+    ):
+        row = json.dumps({**base, "debt_ratio": value})
+        status, _, err = run(capsys, "score", "--model", model, "--row", row)
+        assert status == 2, value
+        assert message in err, err
+    row = json.dumps({**base, "serious_bad_credit_24m": 2})
+    status, _, err = run(capsys, "score", "--model", model, "--row", row)
+    assert status == 2
+    assert "serious_bad_credit_24m: '2' is not yes/no" in err

@@ -122,7 +122,8 @@ def test_reasons_are_actionable_risk_raising_and_bilingual(
         contributions = [r["contribution"] for r in reasons]
         assert contributions == sorted(contributions, reverse=True)
         for r in reasons:
-            assert set(r) == {"feature", "contribution", "text_zh", "text_en"}
+            keys = {"feature", "code", "contribution", "text_zh", "text_en", "action_zh"}
+            assert set(r) == keys | {"action_en"}
             assert r["feature"] not in never
             assert r["contribution"] > 0
             spec_f = reference_model.spec.feature(r["feature"])
@@ -197,14 +198,32 @@ def test_score_scale_and_grades(reference_model: Any, fresh_reference: pd.DataFr
     assert set(out["grade"].unique()) == set("ABCDE")
 
 
-def test_missing_values_are_allowed(reference_model: Any) -> None:
-    result = reference_model.score_one({})
-    assert 0 < result.pd < 1
-    assert result.grade in "ABCDE"
-    partial = reference_model.score_one({"debt_ratio": "0.9", "overdue_count_24m": None})
-    assert 0 < partial.pd < 1
-    frame = reference_model.score_many(pd.DataFrame({"debt_ratio": [0.2, 0.9]}), missing_ok=True)
-    assert frame["pd"].iloc[0] <= frame["pd"].iloc[1]
+def test_missing_values_are_allowed_but_an_empty_row_is_not_scored(
+    reference_model: Any, fresh_reference: pd.DataFrame
+) -> None:
+    empty = reference_model.score_one({})
+    assert (empty.status, empty.pd, empty.score, empty.grade) == (
+        "insufficient_data",
+        None,
+        None,
+        None,
+    )
+    assert set(empty.missing_required) == set(reference_model.required)
+    row = _rows(fresh_reference, reference_model.feature_names, 1)[0]
+    partial = reference_model.score_one({**row, "debt_ratio": "0.9", "net_margin": None})
+    assert partial.status == "scored" and 0 < partial.pd < 1
+    assert "net_margin" in partial.missing
+    no_record = reference_model.score_one({**row, "overdue_count_24m": None})
+    assert no_record.status == "insufficient_data"
+    assert no_record.missing_required == ["overdue_count_24m"]
+    # Batches follow the same rule: rows without required inputs get no PD, score or grade.
+    few = reference_model.score_many(pd.DataFrame({"debt_ratio": [0.2, 0.9]}), missing_ok=True)
+    assert few["pd"].isna().all() and few["grade"].isna().all() and few["score"].isna().all()
+    frame = fresh_reference.head(2).copy()
+    frame["debt_ratio"] = [0.2, 0.9]
+    frame["serious_bad_credit_24m"] = 0.0
+    scored = reference_model.score_many(frame)
+    assert scored["grade"].notna().all()
     with pytest.raises(ValueError, match="not in the data"):
         reference_model.score_many(pd.DataFrame({"debt_ratio": [0.2]}))
 
@@ -212,7 +231,18 @@ def test_missing_values_are_allowed(reference_model: Any) -> None:
 def test_to_dict_has_the_cli_keys(reference_model: Any, fresh_reference: pd.DataFrame) -> None:
     row = _rows(fresh_reference, reference_model.feature_names, 1)[0]
     d = reference_model.score_one(row).to_dict()
-    assert set(d) == {"pd", "score", "grade", "reasons"}
+    assert list(d) == [
+        "status",
+        "pd",
+        "score",
+        "grade",
+        "reasons",
+        "context",
+        "missing_inputs",
+        "missing_required",
+        "coerced",
+        "problems",
+    ]
     json.dumps(d, ensure_ascii=False)
 
 
@@ -306,8 +336,11 @@ def test_raising_a_monotone_feature_never_moves_pd_against_it(
     if f.kind == "boolean":
         low, high = 0.0, float(data.draw(st.integers(0, 1), label="high"))
     else:
-        low = data.draw(st.floats(-5, 500, allow_nan=False), label="low")
-        high = low + data.draw(st.floats(0, 500, allow_nan=False), label="step")
+        # Within the plausible range: values outside it are refused (a separate test).
+        lo = -5.0 if f.valid_min is None else f.valid_min
+        hi = 500.0 if f.valid_max is None else min(f.valid_max, lo + 1000.0)
+        low = data.draw(st.floats(lo, hi, allow_nan=False), label="low")
+        high = low + data.draw(st.floats(0, hi - low, allow_nan=False), label="step")
     pd_low = reference_model.score_one({**row, f.name: low}, explain=False).pd
     pd_high = reference_model.score_one({**row, f.name: high}, explain=False).pd
     assert (pd_high - pd_low) * f.monotone >= -1e-12

@@ -93,7 +93,8 @@ def test_the_audit_case_on_the_command_line(reference_dir: dict[str, Any]) -> No
         check=True,
     )
     out = json.loads(proc.stdout)
-    assert list(out) == ["pd", "score", "grade", "reasons"]
+    assert out["status"] == "scored"
+    assert list(out)[:5] == ["status", "pd", "score", "grade", "reasons"]
     assert FALSE_FOR_AUDIT_ROW.isdisjoint(r["feature"] for r in out["reasons"])
 
 
