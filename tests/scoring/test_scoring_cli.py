@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from scoring import generate_reference_data
@@ -64,18 +65,34 @@ def cli_model(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "2020-2024",
     )
     assert proc.returncode == 0, proc.stderr
-    assert "round 0" in proc.stderr and "saved platform-" in proc.stderr  # progress on stderr
+    assert "fold 1/5: early stopping chose" in proc.stderr  # progress on stderr
+    assert "baseline logistic" in proc.stderr and "saved platform-" in proc.stderr
     return {"dir": tmp / "m", "data": data, "tmp": tmp}
 
 
 def test_train_reference_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = run_json(capsys, "train", "--reference", "--rows", "3000", "--out", str(tmp_path / "ref"))
-    assert set(out) == {"version", "out", "rows", "bad_rate", "auc", "ks", "brier", "ece"}
+    assert set(out) == {
+        "version",
+        "out",
+        "rows",
+        "bad_rate",
+        "auc",
+        "ks",
+        "brier",
+        "ece",
+        "baselines",
+        "baseline_check",
+        "data_sha256",
+    }
     assert out["rows"] == 3000
-    assert (tmp_path / "ref" / "model.json").exists()
+    assert (tmp_path / "ref" / "model.ubj").exists()
 
 
-def test_cv_json_keys(german_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cv_prints_the_pipeline_and_both_baselines_on_the_same_folds(
+    german_path: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    oof = tmp_path / "oof.csv"
     out = run_json(
         capsys,
         "cv",
@@ -87,14 +104,45 @@ def test_cv_json_keys(german_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         "3",
         "--seed",
         "0",
+        "--save-oof",
+        str(oof),
     )
-    assert list(out) == ["auc_mean", "auc_std", "folds", "rows", "bad_rate"]
+    assert list(out) == [
+        "folds",
+        "rows",
+        "bad_rate",
+        "by",
+        "methods",
+        "auc_mean",
+        "auc_std",
+        "leakage",
+        "verdict",
+        "baseline_auc_mean",
+        "baseline_auc_std",
+    ]
     assert out["folds"] == 3 and out["rows"] == 1000
-    args = ["cv", "--data", str(german_path), "--spec", str(GERMAN_CREDIT_SPEC_PATH)]
-    both = run_json(capsys, *args, "--folds", "3", "--baseline")
-    assert list(both) == [*out, "baseline_auc_mean", "baseline_auc_std"]
-    assert both["auc_mean"] == out["auc_mean"]
-    assert 0.6 < both["baseline_auc_mean"] < 0.85
+    assert list(out["methods"]) == ["pipeline", "logistic", "xgboost"]
+    for m in out["methods"].values():
+        assert {"auc", "ks", "brier", "ece", "auc_std"} <= set(m)
+        assert len(m["fold_auc"]) == 3
+    assert out["auc_mean"] == out["methods"]["pipeline"]["auc"]
+    assert 0.6 < out["methods"]["xgboost"]["auc"] < 0.85
+    frame = pd.read_csv(oof)
+    assert list(frame.columns) == ["row", "fold", "bad", "pipeline", "logistic", "xgboost"]
+    assert len(frame) == 1000 and sorted(frame["fold"].unique()) == [1, 2, 3]
+    # The same folds for every method: the table printed on stderr lists all three.
+    status, _, err = run(
+        capsys,
+        "cv",
+        "--data",
+        str(german_path),
+        "--spec",
+        str(GERMAN_CREDIT_SPEC_PATH),
+        "--folds",
+        "3",
+    )
+    assert status == 0
+    assert "pipeline" in err and "logistic" in err and "xgboost" in err and "ECE" in err
 
 
 def test_evaluate_json_keys(cli_model: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -49,7 +49,12 @@ def test_reference_model_trains_fast_and_says_it_is_synthetic(
     assert sum(b["rows"] for b in model.card["score_bands"]) == model.card["metrics"]["rows"]
     assert [g["grade"] for g in model.card["grade_table"]] == ["A", "B", "C", "D", "E"]
     files = sorted(p.name for p in Path(reference_dir["dir"]).iterdir())
-    assert files == ["metadata.json", "model.json", "model_card.json", "model_card.md"]
+    assert files == ["metadata.json", "model.ubj", "model_card.json", "model_card.md"]
+    # The card says which data trained it, and how it did against the two baselines.
+    assert len(model.card["data"]["sha256"]) == 64
+    assert model.metadata["training_data_sha256"] == model.card["data"]["sha256"]
+    assert set(model.card["baselines"]) == {"logistic", "xgboost"}
+    assert model.card["baseline_check"]["passed"] is True
 
 
 def test_calibration_on_held_out_reference_data(
@@ -193,8 +198,8 @@ def test_score_scale_and_grades(reference_model: Any, fresh_reference: pd.DataFr
         sub = out.loc[out["grade"] == grade, "score"]
         assert ((sub >= lo) & (sub <= hi)).all()
         # The nominal PD bounds hold to within half a point of score.
-    assert (out.loc[out["grade"] == "A", "pd"] < 0.0202).all()
-    assert (out.loc[out["grade"] == "E", "pd"] > 0.198).all()
+    assert (out.loc[out["grade"] == "A", "pd"] < scale.pd_at(599.5)).all()
+    assert (out.loc[out["grade"] == "E", "pd"] > scale.pd_at(527.5)).all()
     assert set(out["grade"].unique()) == set("ABCDE")
 
 
@@ -259,14 +264,14 @@ def test_save_load_round_trip_gives_identical_predictions(
     assert reference_model.version == trained.version
     again = load_model(reference_model.save(tmp_path / "copy"))
     pd.testing.assert_frame_equal(again.score_many(fresh_reference), after)
-    booster_json = json.loads((tmp_path / "copy" / "model.json").read_text())
-    assert "learner" in booster_json  # XGBoost's own JSON format, not a pickle
+    raw = (tmp_path / "copy" / "model.ubj").read_bytes()
+    assert raw.startswith(b"{") and b"learner" in raw  # XGBoost's own UBJSON, not a pickle
 
 
 def test_changed_booster_file_is_refused(reference_dir: dict[str, Any], tmp_path: Path) -> None:
     copy = load_model(reference_dir["dir"]).save(tmp_path / "m")
-    raw = (copy / "model.json").read_bytes()
-    (copy / "model.json").write_bytes(raw.replace(b'"learner"', b' "learner"', 1))
+    raw = (copy / "model.ubj").read_bytes()
+    (copy / "model.ubj").write_bytes(raw.replace(b"learner", b"learnes", 1))
     with pytest.raises(ModelError, match="does not match"):
         load_model(copy)
     with pytest.raises(ModelError, match="not a model directory"):
@@ -286,13 +291,14 @@ def test_training_is_reproducible_with_a_seed(fresh_reference: pd.DataFrame) -> 
     assert c.version != a.version
 
 
-def test_calibration_rows_are_kept_from_the_trees(reference_model: Any) -> None:
+def test_calibration_is_cross_fitted_on_every_fit_row(reference_model: Any) -> None:
     splits = reference_model.metadata["training"]["splits"]
     rows = reference_model.card["data"]["rows"]
-    assert sum(splits.values()) == rows
-    assert splits["validation"] > 0
-    assert splits["calibration"] > 0
-    assert reference_model.metadata["calibration"]["rows"] == splits["calibration"]
+    assert splits["fit"] + splits["holdout"] == rows
+    assert splits["holdout"] == rows // 5
+    # No rows carved out for calibration: it saw the out-of-fold margin of every fit row.
+    assert reference_model.metadata["calibration"]["rows"] == splits["fit"]
+    assert reference_model.card["model"]["folds"] == 5
 
 
 def test_compare_on_holdout(reference_model: Any, fresh_reference: pd.DataFrame) -> None:
