@@ -49,7 +49,15 @@ from .model import CreditModel, ModelError, ScoreResult, load_model
 from .records import InsufficientDataError, train_from_records
 from .reference import generate_reference_data, train_reference_model
 from .scale import Grades, ScoreScale
-from .spec import PLATFORM_SPEC_PATH, Feature, Spec, SpecError, feature_label, load_spec
+from .spec import (
+    PLATFORM_SPEC_PATH,
+    Feature,
+    Spec,
+    SpecError,
+    feature_label,
+    load_spec,
+    reason_steps,
+)
 from .training import TrainedModel, compare_on_holdout, cross_validate, evaluate, train
 
 __all__ = [
@@ -78,6 +86,7 @@ __all__ = [
     "psi",
     "read_csv",
     "read_data",
+    "reason_steps",
     "train",
     "train_from_records",
     "train_reference_model",

@@ -440,6 +440,25 @@ def feature_label(f: Mapping[str, Any] | Feature, lang: str) -> str:
     return str(get("name")).replace("_", " ")
 
 
+def reason_steps(spec: Spec) -> dict[str, dict[str, str]]:
+    """Return, per reason code, the feature and the step a firm can take (zh / en).
+
+    The coach that helps a firm improve its data reads this table: every
+    actionable feature's code maps to its ``action_zh`` / ``action_en``.
+    """
+    return {
+        f.reason_code: {
+            "feature": f.name,
+            "text_zh": f.reason_zh,
+            "text_en": f.reason_en,
+            "action_zh": f.action_zh,
+            "action_en": f.action_en,
+        }
+        for f in spec.model_features
+        if f.actionable
+    }
+
+
 def _reason_text(f: Mapping[str, Any], lang: str) -> str:
     """Generate a reason text from the feature's label and direction (no text in the spec).
 

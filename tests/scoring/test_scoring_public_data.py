@@ -66,6 +66,26 @@ def test_the_leak_check_would_catch_term(sba: tuple[pd.DataFrame, Spec]) -> None
     assert result["leakage"][0]["auc"] >= 0.85
 
 
+def _assert_every_risky_score_is_explained(model: Any, out: pd.DataFrame) -> None:
+    """Every grade below the top has a reason for the firm or context for the advisor."""
+    top = model.grades.names[0]
+    risky = out[out["grade"] != top]
+    assert len(risky) > 50
+    unexplained = [
+        i
+        for i, (r, c) in enumerate(zip(risky["reasons"], risky["context"], strict=True))
+        if not r and not c
+    ]
+    assert unexplained == []
+    # Context is for the advisor: never an actionable reason twice, never protected.
+    protected = {f.name for f in model.spec.features if f.protected}
+    for r, c in zip(risky["reasons"], risky["context"], strict=True):
+        assert not {x["feature"] for x in r} & {x["feature"] for x in c}
+        assert not {x["feature"] for x in c} & protected
+        for item in r:
+            assert item["action_zh"] and item["action_en"] and item["code"]
+
+
 def _assert_reasons_true(
     model: Any,
     df: pd.DataFrame,
@@ -97,6 +117,7 @@ def test_german_model_uses_no_protected_attribute_and_gives_no_such_reason(
     assert "age_years" not in reasons
     assert {"checking_status", "duration_months"} <= reasons
     _assert_reasons_true(model, df, out["reasons"], reason_check)
+    _assert_every_risky_score_is_explained(model, out)
     # The raw row (with the protected columns present) scores the same without them.
     row = df.drop(columns=["credit_risk"]).iloc[0].to_dict()
     without = {k: v for k, v in row.items() if k not in ("personal_status_sex", "foreign_worker")}
@@ -117,3 +138,12 @@ def test_sba_non_actionable_columns_are_never_reasons(
         {"approval_fy", "approval_date", "state", "bank_state", "city", "bank"}
     )
     _assert_reasons_true(model, df, out["reasons"], reason_check)
+    _assert_every_risky_score_is_explained(model, out)
+    # The riskiest rows are explained too (the audit found grade E rows with nothing said).
+    worst = out[out["grade"] == "E"]
+    assert len(worst) and all(
+        r or c for r, c in zip(worst["reasons"], worst["context"], strict=True)
+    )
+    # Non-actionable drivers reach the advisor as context, with the value named.
+    context = {c["feature"] for cs in out["context"] for c in cs}
+    assert context & {"approval_fy", "approval_date", "state", "bank", "city", "naics"}
