@@ -254,6 +254,17 @@ def _cmd_spec(a: argparse.Namespace) -> None:
 def _cmd_bench(a: argparse.Namespace) -> None:
     from .bench import run_bench
 
+    if a.train_threads:
+        from .bench import training_threads
+
+        seconds = training_threads(a.rows)
+        _progress(
+            f"training {a.rows:,} reference rows: "
+            + ", ".join(f"{k} thread(s) {v} s" for k, v in seconds.items())
+        )
+        if a.json:
+            print(json.dumps({"rows": a.rows, "train_seconds_by_threads": seconds}))
+        return
     if a.model is None:
         _progress("training the reference model to benchmark (not timed)")
     result = run_bench(a.model, batch_rows=a.rows, nthread=a.threads, clock=a.clock)
@@ -388,6 +399,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("wall", "cpu"),
         default="wall",
         help="wall time, or process CPU time (fair on a shared machine)",
+    )
+    sp.add_argument(
+        "--train-threads",
+        action="store_true",
+        help="instead: time training on --rows reference rows with 1 and 2 threads",
     )
     sp.set_defaults(func=_cmd_bench)
 
