@@ -318,3 +318,205 @@ def rescore_open_applications(session: Session, *, model_version_id: int) -> dic
         "insufficient_data": skipped,
         "version": row.version,
     }
+
+
+# -- champion and challenger ------------------------------------------------------------
+
+#: How many of the most recent loan outcomes form the comparison hold-out.
+RECENT_OUTCOMES = 1000
+
+
+def promote_with_rescore(
+    session: Session, model_version_id: int, *, actor_id: int | None, reason: str = ""
+) -> ModelVersion:
+    """Promote a model version (audited, with the admin's reason), commit, and rescore in a job.
+
+    A model whose card says a baseline beat it on the hold-out is promoted only with a
+    written reason, which the audit event keeps.
+    """
+    from finportal import jobs
+    from finportal.services.errors import Conflict
+
+    row = session.get(ModelVersion, model_version_id)
+    if row is None:
+        raise NotFound("模型版本不存在。", "No such model version.")
+    check = (row.card or {}).get("baseline_check") or {}
+    if check.get("passed") is False and not reason.strip():
+        raise Conflict(
+            "该模型在留出样本上不如基准模型（逻辑回归或普通 XGBoost），如仍要启用，请填写理由。",
+            "A baseline beat this model on the hold-out; give a reason to promote it anyway.",
+        )
+    promote_model(session, model_version_id, actor_id=actor_id)
+    if reason.strip():
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="model.promotion_reason",
+            object_type="model_version",
+            object_id=row.id,
+            reason=reason.strip(),
+            data={"version": row.version, "baseline_check": check},
+        )
+    session.commit()
+    jobs.enqueue(
+        session,
+        "rescore",
+        actor_id=actor_id,
+        object_type="model_version",
+        object_id=row.id,
+        model_version_id=row.id,
+    )
+    return row
+
+
+def previous_champion(session: Session) -> ModelVersion | None:
+    """Return the model that was champion before the current one (the rollback target)."""
+    from finportal.models import AuditEvent
+
+    current = champion(session)
+    retired = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "model.retired")
+        .order_by(AuditEvent.id.desc())
+    )
+    for event in retired:
+        if event.object_id is not None and (current is None or event.object_id != current.id):
+            return session.get(ModelVersion, event.object_id)
+    return None
+
+
+def rollback_model(session: Session, *, actor_id: int | None, reason: str) -> ModelVersion:
+    """Make the previous champion the champion again (audited), and rescore open applications."""
+    from finportal.services.errors import Conflict
+
+    target = previous_champion(session)
+    if target is None:
+        raise Conflict("没有可恢复的上一个模型。", "There is no previous champion to restore.")
+    if not reason.strip():
+        raise Conflict("请填写恢复的理由。", "Give a reason for the rollback.")
+    current = champion(session)
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="model.rolled_back",
+        object_type="model_version",
+        object_id=target.id,
+        from_state=target.status,
+        to_state="champion",
+        reason=reason.strip(),
+        data={"from": current.version if current else None, "to": target.version},
+    )
+    return promote_with_rescore(session, target.id, actor_id=actor_id, reason=reason)
+
+
+def compare_with_champion(
+    session: Session, challenger_id: int, *, limit: int = RECENT_OUTCOMES
+) -> dict[str, Any]:
+    """Compare the champion and a challenger on the same most recent loan outcomes.
+
+    Returns ``{"comparison": ..., "rows": n}``; ``comparison`` is None with fewer than
+    ``scoring.records.MIN_BADS`` bad (or good) outcomes, or without a champion.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from finportal.services.retraining import outcome_records
+    from scoring.records import MIN_BADS
+
+    row = session.get(ModelVersion, challenger_id)
+    if row is None:
+        raise NotFound("模型版本不存在。", "No such model version.")
+    current = champion(session)
+    records = sorted(
+        outcome_records(session),
+        key=lambda r: (r["scored_at"] is None, r["scored_at"], r["application_id"]),
+    )[-limit:]
+    bads = sum(r["bad"] for r in records)
+    out: dict[str, Any] = {
+        "rows": len(records),
+        "bads": bads,
+        "champion": current,
+        "challenger": row,
+        "comparison": None,
+        "min_each": MIN_BADS,
+    }
+    if current is None or current.id == row.id or min(bads, len(records) - bads) < MIN_BADS:
+        return out
+    frame = pd.DataFrame.from_records([r["features"] for r in records])
+    frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
+    y = np.array([r["bad"] for r in records], dtype=np.int8)
+    comparison = scoring.compare_on_holdout(load(current), load(row), frame, y)
+    out["comparison"] = scoring.model.json_safe(comparison)
+    return out
+
+
+def fairness_monitor(session: Session) -> dict[str, Any]:
+    """Calibration and approval rates of the latest scores by size class, district, first loan, industry.
+
+    The enterprise profile has no street (街道/镇) field, so the district code stands in
+    for it; the page says so.
+    """
+    import pandas as pd
+
+    import products
+    from finportal.models import (
+        Application,
+        BankDecision,
+        CreditScore,
+        Enterprise,
+        LoanOutcome,
+        Referral,
+    )
+    from scoring.monitor import approval_gaps, group_report
+    from scoring.records import BAD_OUTCOMES, GOOD_OUTCOMES
+
+    latest: dict[int, CreditScore] = {}
+    for score in session.scalars(select(CreditScore).order_by(CreditScore.id)):
+        latest[score.application_id] = score
+    if not latest:
+        return {"rows": 0, "groups": {}, "alerts": [], "approval_gaps": {}}
+    outcomes: dict[int, int] = {}
+    for app_id, event in session.execute(
+        select(Referral.application_id, LoanOutcome.event)
+        .join(LoanOutcome, LoanOutcome.referral_id == Referral.id)
+        .where(LoanOutcome.event.in_(sorted(BAD_OUTCOMES | GOOD_OUTCOMES)))
+        .order_by(LoanOutcome.id)
+    ):
+        outcomes[app_id] = max(outcomes.get(app_id, 0), int(event in BAD_OUTCOMES))
+    decisions: dict[int, int] = {}
+    for app_id, decision in session.execute(
+        select(Referral.application_id, BankDecision.decision)
+        .join(BankDecision, BankDecision.referral_id == Referral.id)
+        .where(BankDecision.decision.in_(("approved", "declined")))
+        .order_by(BankDecision.id)
+    ):
+        decisions[app_id] = max(decisions.get(app_id, 0), int(decision == "approved"))
+    rows = []
+    for app_id, ent in session.execute(
+        select(Application.id, Enterprise)
+        .join(Enterprise, Enterprise.id == Application.enterprise_id)
+        .where(Application.id.in_(list(latest)))
+        .order_by(Application.id)
+    ):
+        try:
+            size = products.size_class(
+                ent.industry_code, ent.employees, ent.revenue_last_year, ent.total_assets
+            ).size_class
+        except (ValueError, TypeError, KeyError):
+            size = None
+        first = None if ent.has_bank_loan_history is None else (not ent.has_bank_loan_history)
+        rows.append(
+            {
+                "pd": latest[app_id].pd,
+                "bad": outcomes.get(app_id),
+                "approved": decisions.get(app_id),
+                "size_class": size,
+                "district": ent.district_code,
+                "first_borrower": {True: "首贷户", False: "有贷款记录", None: None}[first],
+                "industry": ent.industry_code,
+            }
+        )
+    frame = pd.DataFrame(rows).astype({"bad": "float", "approved": "float"})
+    report = group_report(frame, ["size_class", "district", "first_borrower", "industry"])
+    report["approval_gaps"] = approval_gaps(report)
+    return scoring.model.json_safe(report)
