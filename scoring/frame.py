@@ -379,14 +379,17 @@ class Encoder:
             if block:
                 out[:, block] = _as_float32(df[names])
         in_block = set(block)
+        if block:
+            # Infinities are never values (one pass over the block, then only if needed).
+            inf = np.isinf(out)
+            if inf.any():
+                out[inf] = np.nan
         for j, (f, series) in enumerate(zip(self.features, sources, strict=True)):
             if j in in_block:
-                v = out[:, j]
                 if f.kind == "boolean":
                     # Numbers in a yes/no column: 1 and 0 count, anything else is missing.
+                    v = out[:, j]
                     out[:, j] = np.where((v == 1.0) | (v == 0.0), v, np.nan)
-                elif not np.isfinite(v[~np.isnan(v)]).all():
-                    out[:, j] = np.where(np.isinf(v), np.nan, v)
             elif series is None:
                 out[:, j] = np.nan
             else:
