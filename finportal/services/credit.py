@@ -63,11 +63,23 @@ def register_model(
     return row
 
 
-def promote_model(session: Session, model_version_id: int, *, actor_id: int | None) -> ModelVersion:
-    """Make a model version the champion; the previous champion retires (caller commits)."""
+def promote_model(
+    session: Session, model_version_id: int, *, actor_id: int | None, reason: str = ""
+) -> ModelVersion:
+    """Make a model version the champion; the previous champion retires (caller commits).
+
+    A model whose card says a baseline beat it on the hold-out needs a written ``reason``.
+    """
+    from finportal.services.errors import Conflict
+
     row = session.get(ModelVersion, model_version_id)
     if row is None:
         raise NotFound("模型版本不存在。", "No such model version.")
+    if ((row.card or {}).get("baseline_check") or {}).get("passed") is False and not reason.strip():
+        raise Conflict(
+            "该模型在留出样本上不如基准模型（逻辑回归或普通 XGBoost），如仍要启用，请填写理由。",
+            "A baseline beat this model on the hold-out; give a reason to promote it anyway.",
+        )
     if row.status == "champion":
         raise InvalidTransition("该模型已是当前使用的模型。", "This model is already the champion.")
     for old in session.scalars(select(ModelVersion).where(ModelVersion.status == "champion")):
@@ -335,18 +347,12 @@ def promote_with_rescore(
     written reason, which the audit event keeps.
     """
     from finportal import jobs
-    from finportal.services.errors import Conflict
 
     row = session.get(ModelVersion, model_version_id)
     if row is None:
         raise NotFound("模型版本不存在。", "No such model version.")
     check = (row.card or {}).get("baseline_check") or {}
-    if check.get("passed") is False and not reason.strip():
-        raise Conflict(
-            "该模型在留出样本上不如基准模型（逻辑回归或普通 XGBoost），如仍要启用，请填写理由。",
-            "A baseline beat this model on the hold-out; give a reason to promote it anyway.",
-        )
-    promote_model(session, model_version_id, actor_id=actor_id)
+    promote_model(session, model_version_id, actor_id=actor_id, reason=reason)
     if reason.strip():
         record_event(
             session,

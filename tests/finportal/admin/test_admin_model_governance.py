@@ -146,3 +146,17 @@ def test_monitor_shows_groups_the_profile_has(
     assert "企业规模" in page and "首贷户" in page and "行业" in page
     assert "没有街道/镇字段" in page
     assert "310112" in page
+
+
+def test_the_plain_promote_button_also_refuses_a_model_that_lost_to_a_baseline(
+    client, db_session, create_user, login, champion_model
+):
+    login(create_user("admin"))
+    weak = _challenger(
+        db_session,
+        champion_model,
+        baseline_check={"passed": False, "worse_than": [], "tolerance": 0.005},
+    )
+    assert client.post(f"/admin/models/{weak.id}/promote").status_code == 409
+    db_session.expire_all()
+    assert db_session.get(ModelVersion, weak.id).status == "challenger"
