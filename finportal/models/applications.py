@@ -118,6 +118,9 @@ class CreditScore(Base):
     grade: Mapped[str] = mapped_column(String(2))
     reasons: Mapped[list[Any]]
     feature_snapshot: Mapped[dict[str, Any]]
+    #: What the model said about its inputs when it scored (scoring.ScoreResult.inputs_report):
+    #: missing and coerced inputs, and the advisor-only context drivers. None for older scores.
+    details: Mapped[dict[str, Any] | None]
     scored_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
