@@ -824,18 +824,8 @@ def get_model(session: Session, model_version_id: int) -> ModelVersion:
     return row
 
 
-def promote_model(session: Session, model_version_id: int, *, actor_id: int | None) -> ModelVersion:
+def promote_model(
+    session: Session, model_version_id: int, *, actor_id: int | None, reason: str = ""
+) -> ModelVersion:
     """Make a model version the champion (commits), then rescore open applications in a job."""
-    from finportal import jobs
-
-    row = credit.promote_model(session, model_version_id, actor_id=actor_id)
-    session.commit()
-    jobs.enqueue(
-        session,
-        "rescore",
-        actor_id=actor_id,
-        object_type="model_version",
-        object_id=row.id,
-        model_version_id=row.id,
-    )
-    return row
+    return credit.promote_with_rescore(session, model_version_id, actor_id=actor_id, reason=reason)

@@ -1,7 +1,7 @@
 """credit score details: missing and coerced inputs, advisor context
 
 Revision ID: 7d1c5e2a9b40
-Revises: c30f9989c20a
+Revises: 82e9d80f2b10
 Create Date: 2026-11-30 09:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7d1c5e2a9b40'
-down_revision = 'c30f9989c20a'
+down_revision = '82e9d80f2b10'
 branch_labels = None
 depends_on = None
 
