@@ -31,7 +31,7 @@ yuan as Decimal, str or number). The portal calls:
 ``derive_many(table, today=None) -> dict[str, ndarray]``
     The same derived fields for a whole table, vectorised.
 ``derive_fields(profile, today=None) -> dict``
-    ``size_class``, ``firm_age_years``, ``debt_ratio``, ``revenue_growth``,
+    ``size_class``, ``firm_age_years``, ``debt_ratio``, ``revenue_growth``, ``new_hire_share``,
     ``in_district``, ``industry_division`` (and the size-class rule text).
 """
 
