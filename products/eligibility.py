@@ -35,12 +35,14 @@ class ConditionResult:
     demo: bool
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the CLI/JSON shape: field, result, message_zh, message_en."""
+        """Return the CLI/JSON shape: id, field, result, message_zh, message_en, demo."""
         return {
+            "id": self.id,
             "field": self.field,
             "result": self.result,
             "message_zh": self.message_zh,
             "message_en": self.message_en,
+            "demo": self.demo,
         }
 
 

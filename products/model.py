@@ -94,6 +94,14 @@ class InterestSubsidy:
         """Tell whether the subsidy is paid afterwards, not deducted from each payment."""
         return self.payment is not None and self.payment.paid == "after_repayment"
 
+    @property
+    def demo(self) -> bool:
+        """Tell whether any number of the subsidy (rate, floor, caps) is a demo value."""
+        numbers = (self.share, self.points, self.floor_spread_bp, self.cap_total, self.cap_per_year)
+        return any(n is not None and n.demo for n in numbers) or bool(
+            self.payment is not None and self.payment.demo
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class FeeSubsidy:
@@ -108,6 +116,14 @@ class FeeSubsidy:
     def paid_after_repayment(self) -> bool:
         """Tell whether the subsidy is paid afterwards, not deducted from each payment."""
         return self.payment is not None and self.payment.paid == "after_repayment"
+
+    @property
+    def demo(self) -> bool:
+        """Tell whether any number of the subsidy (share, caps) is a demo value."""
+        numbers = (self.share, self.cap_total, self.cap_per_year)
+        return any(n is not None and n.demo for n in numbers) or bool(
+            self.payment is not None and self.payment.demo
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +203,17 @@ class Product:
     def to_dict(self) -> dict[str, Any]:
         """Return the canonical dict (numbers as decimal strings); from_dict reads it back."""
         return copy.deepcopy(self._data)
+
+    @property
+    def rate_demo(self) -> bool:
+        """Tell whether the nominal rate (spread over LPR, or fixed rate) is a demo value."""
+        rate = self.spread_bp if self.rate_base == "lpr_1y" else self.fixed_rate
+        return rate is not None and rate.demo
+
+    @property
+    def guarantee_fee_demo(self) -> bool:
+        """Tell whether the guarantee fee rate is a demo value (False without a fee)."""
+        return self.guarantee_fee_rate is not None and self.guarantee_fee_rate.demo
 
 
 def _walk_demo(node: Any) -> Iterator[bool]:

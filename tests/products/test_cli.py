@@ -42,7 +42,19 @@ def test_match_json(tmp_path: Path, make_profile: Profile) -> None:
     assert {row["code"] for row in data} == set(load_catalog().codes)
     assert data[0]["eligible"] is True
     assert set(data[0]) == {"code", "eligible", "conditions", "quote"}
-    assert set(data[0]["conditions"][0]) == {"field", "result", "message_zh", "message_en"}
+    assert set(data[0]["conditions"][0]) == {
+        "id",
+        "field",
+        "result",
+        "message_zh",
+        "message_en",
+        "demo",
+    }
+    # Whether a condition is a demo value travels with it (packets show the mark).
+    startup = next(row for row in data if row["code"] == "startup_guarantee")
+    marks = {c["id"]: c["demo"] for c in startup["conditions"]}
+    assert marks["new_hires"] is False
+    assert marks["in_district"] is True
     assert isinstance(data[0]["quote"]["total_interest"], str)
 
 

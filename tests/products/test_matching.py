@@ -40,7 +40,7 @@ def test_match_one_json_shape(catalog: Catalog, make_profile: Profile) -> None:
         expected = {"code", "eligible", "conditions"} | ({"quote"} if result.eligible else set())
         assert set(data) == expected
         for condition in data["conditions"]:
-            assert set(condition) == {"field", "result", "message_zh", "message_en"}
+            assert set(condition) == {"id", "field", "result", "message_zh", "message_en", "demo"}
             assert condition["result"] in {"passed", "failed", "unknown"}
 
 
