@@ -9,7 +9,7 @@ import yaml
 
 from products.errors import CatalogError
 from products.model import Product
-from products.sources import cited, unregistered
+from products.sources import cited, unconfirmed_problems, unregistered
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 
@@ -98,6 +98,7 @@ def check_catalog(path: str | Path | None = None) -> list[str]:
             problems.append(str(exc))
             continue
         products.append(product)
+        problems.extend(unconfirmed_problems(product.to_dict(), product.source_name))
         # Every citation names a document of products/data/sources.yaml, so the
         # catalogue's sources can be listed and classified (docs/CATALOGUE.md).
         for path, source, _demo in cited(product.to_dict()):

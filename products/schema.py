@@ -8,7 +8,6 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from products.fields import ALL_OPERATORS, NUMERIC_KINDS, OPERATORS, field_specs
-from products.sources import confirms
 
 REPAYMENT_METHODS = ("equal_instalment", "equal_principal", "interest_only_bullet")
 RATE_BASES = ("lpr_1y", "fixed")
@@ -29,21 +28,15 @@ class _Strict(Schema):
 
 
 class _Cited(_Strict):
-    """Anything with a ``source`` and a ``demo`` flag."""
+    """Anything with a ``source`` and a ``demo`` flag.
+
+    Whether a ``demo: false`` value cites something that can confirm it is checked
+    when a product is published (``products.sources.unconfirmed``), not here: stored
+    versions published before that rule must still load.
+    """
 
     source = fields.Str(required=True, validate=validate.Length(min=3))
     demo = fields.Bool(load_default=False)
-
-    @validates_schema
-    def _confirmed_needs_a_source(self, data: dict[str, Any], **_: Any) -> None:
-        # A value is confirmed (demo: false) only by a document outside FinPortal:
-        # the design, an example or a demo placeholder confirms nothing.
-        if not data.get("demo") and "source" in data and not confirms(data["source"]):
-            raise ValidationError(
-                "demo: false needs a source other than FinPortal's own documents "
-                "(cite the rule that confirms it, or mark it demo: true)",
-                field_name="demo",
-            )
 
 
 class SourcedSchema(_Cited):

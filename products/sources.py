@@ -135,6 +135,31 @@ def cited(node: Any, path: str = "") -> Iterator[tuple[str, str, bool | None]]:
             yield from cited(value, f"{path}[{index}]")
 
 
+UNCONFIRMED = (
+    "demo: false needs a source other than FinPortal's own documents "
+    "(cite the rule that confirms it, or mark it demo: true)"
+)
+
+
+def unconfirmed(data: Mapping[str, Any]) -> list[str]:
+    """Return the paths of values marked demo: false whose source confirms nothing.
+
+    A value is confirmed only by a policy or an outside rule: FinPortal's design, an
+    example, a demo placeholder or a reference standard confirms nothing. Publishing
+    (``check_catalog``, the portal's ``save_version``) refuses such a product.
+    """
+    return [path for path, source, demo in cited(data) if demo is False and not confirms(source)]
+
+
+def unconfirmed_problems(data: Mapping[str, Any], source_name: str) -> list[str]:
+    """Word ``unconfirmed`` as catalogue problems: file, product, field and what to do."""
+    code = data.get("code", "?")
+    return [
+        f"{source_name}: product {code}: field {path}.demo: {UNCONFIRMED}"
+        for path in unconfirmed(data)
+    ]
+
+
 def unregistered(source: str) -> list[str]:
     """Return the citations of a source text that name no registered document."""
     return [c for c in split_citations(source) if document_of(c) is None]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from products import Catalog, CatalogError, Product
+from products import Catalog, Product
 from products.catalog import CATALOG_DIR, check_catalog
 from products.sources import (
     FINPORTAL_PREFIX,
@@ -23,6 +23,7 @@ from products.sources import (
     quotes,
     sources_table,
     split_citations,
+    unconfirmed,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,19 +101,39 @@ def test_every_condition_of_every_file_is_read() -> None:
             assert (path.name, f"conditions[{index}]") in read
 
 
-def test_the_schema_refuses_a_confirmed_value_with_a_finportal_source() -> None:
+def test_check_refuses_a_confirmed_value_with_a_finportal_source(tmp_path: Path) -> None:
     data = raw(CATALOG_DIR / "ip_pledge.yaml")
     data["conditions"][0]["demo"] = False
     data["conditions"][0]["source"] = "FinPortal DESIGN.md, table 'The products' (ip_pledge)"
-    with pytest.raises(CatalogError) as info:
-        Product.from_dict(data, "ip_pledge.yaml")
-    assert "field conditions[0].demo: demo: false needs a source other than FinPortal" in str(
-        info.value
+    (tmp_path / "ip_pledge.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    park = raw(CATALOG_DIR / "park_batch.yaml")
+    park["guarantee"]["fee_rate"]["demo"] = False
+    (tmp_path / "park_batch.yaml").write_text(yaml.safe_dump(park, allow_unicode=True), "utf-8")
+    problems = check_catalog(tmp_path)
+    assert len(problems) == 2
+    assert (
+        "ip_pledge.yaml: product ip_pledge: field conditions[0].demo: demo: false needs a source other than FinPortal"
+        in problems[0]
     )
+    assert "park_batch.yaml: product park_batch: field guarantee.fee_rate.demo" in problems[1]
+    out = subprocess.run(
+        [sys.executable, "-m", "products", "check", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 1
+    assert "field guarantee.fee_rate.demo" in out.stderr
+
+
+def test_a_version_stored_before_the_rule_still_loads() -> None:
+    """The portal re-reads every published version; one marked so before the rule must load."""
     data = raw(CATALOG_DIR / "park_batch.yaml")
-    data["guarantee"]["fee_rate"]["demo"] = False
-    with pytest.raises(CatalogError, match=r"field guarantee\.fee_rate\.demo"):
-        Product.from_dict(data, "park_batch.yaml")
+    data["guarantee"]["fee_rate"]["demo"] = False  # as the catalogue had it before issue 18
+    product = Product.from_dict(data, "stored v1")
+    assert product.guarantee_fee_rate is not None
+    assert not product.guarantee_fee_rate.demo
+    assert unconfirmed(product.to_dict()) == ["guarantee.fee_rate"]
 
 
 @pytest.mark.parametrize(("file", "path", "source", "demo"), every_source())

@@ -170,3 +170,25 @@ def test_each_product_names_its_basis_and_specialized_sme_is_an_addition(client,
     assert "政策依据：闵行区聚焦提升企业满意度持续打造一流营商环境行动方案" in first
     assert "「小微企业首贷续贷」" in first
     assert "须为小型或微型企业" in first
+
+
+def test_a_version_published_before_the_source_rule_still_loads(db_session, published_catalog):
+    """Applications pin old versions: one stored with a FinPortal-only "confirmed" fee loads."""
+    from finportal.models import ProductVersion
+
+    _, versions = published_catalog
+    stored = versions["park_batch"]
+    content = copy.deepcopy(stored.content)
+    content["guarantee"]["fee_rate"]["demo"] = False
+    old = ProductVersion(
+        product_id=stored.product_id,
+        number=stored.number + 1,
+        content=content,
+        content_hash=products.Product.from_dict(content, "old").version_hash,
+    )
+    db_session.add(old)
+    db_session.commit()
+    product = catalog.product_of(old)
+    assert product.guarantee_fee_rate is not None and not product.guarantee_fee_rate.demo
+    with pytest.raises(ValidationFailed, match="guarantee.fee_rate.demo"):
+        catalog.save_version(db_session, content, actor_id=None)
