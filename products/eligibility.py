@@ -176,8 +176,9 @@ def _labels(names: tuple[str, ...], lang: str) -> str:
 def evaluate_condition(condition: Condition, facts: Mapping[str, Any]) -> ConditionResult:
     """Evaluate one condition and word its message for the result."""
     per_group = [[leaf_result(leaf, facts) for leaf in group] for group in condition.groups]
-    group_results = [combine_all(results) for results in per_group]
-    result = combine(group_results)
+    # Most conditions are one test, or an any_of of single tests: no all_of to combine.
+    group_results = [r[0] if len(r) == 1 else combine_all(r) for r in per_group]
+    result = group_results[0] if len(group_results) == 1 else combine(group_results)
     missing: tuple[str, ...] = ()
     message_zh, message_en = condition.message_zh, condition.message_en
     if result == UNKNOWN:
