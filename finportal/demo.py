@@ -205,6 +205,9 @@ def _profile(rng: random.Random, index: int, today: date) -> dict[str, object]:
         "district_code": MINHANG if in_district else "310115",
         "industry_code": code,
         "employees": employees,
+        # 0-20 % of staff hired this year from the start-up loan's groups (no rng draw,
+        # so the rest of the demo data stays as it was).
+        "qualifying_new_hires": employees * (index % 5) * 5 // 100,
         "social_insured_employees": max(0, int(employees * rng.uniform(0.6, 1.0))),
         "revenue_last_year": _money(revenue),
         "revenue_prev_year": _money(revenue / (1 + growth)),

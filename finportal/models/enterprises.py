@@ -16,6 +16,7 @@ PROFILE_GROUPS: dict[str, list[str]] = {
     "basic": ["name", "uscc", "registered_on", "district_code", "industry_code"],
     "operations": [
         "employees",
+        "qualifying_new_hires",
         "revenue_last_year",
         "revenue_prev_year",
         "total_assets",
@@ -62,6 +63,8 @@ class Enterprise(TimestampMixin, Base):
     #: GB/T 4754-2017 two-digit division, e.g. "39".
     industry_code: Mapped[str | None] = mapped_column(String(2))
     employees: Mapped[int | None]
+    #: 当年新招用符合创业担保贷款申请条件的人员数 (财金〔2020〕21号), for 创业担保贷款.
+    qualifying_new_hires: Mapped[int | None]
     social_insured_employees: Mapped[int | None]
     #: Operating revenue of the last full year, yuan.
     revenue_last_year: Mapped[Decimal | None]

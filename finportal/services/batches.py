@@ -49,7 +49,7 @@ from finportal.services.errors import (
     ValidationFailed,
 )
 from finportal.services.labels import scope_text
-from finportal.services.packets import default_base_url
+from finportal.services.packets import default_base_url, quote_subsidies
 from finportal.services.profiles import enterprise_profile
 from finportal.services.verification import is_verified
 from finportal.services.workdays import SHANGHAI
@@ -603,7 +603,13 @@ def check_member(
         "checked_at": _now(now).isoformat(),
         "product_version_id": version.id,
         "conditions": [
-            {"id": c.id, "field": c.field, "result": c.result, "message_zh": c.message_zh}
+            {
+                "id": c.id,
+                "field": c.field,
+                "result": c.result,
+                "message_zh": c.message_zh,
+                "demo": c.demo,
+            }
             for c in evaluation.conditions
         ],
         "verified": verified,
@@ -922,19 +928,9 @@ def member_packet_context(
         q = None
     if q is not None:
         years = Decimal(term) / Decimal(12)
-        subsidies = []
-        if q.total_interest_subsidy:
-            subsidies.append(
-                packets.Subsidy(
-                    "贴息", (q.total_interest_subsidy / years).quantize(Decimal("0.01"))
-                )
-            )
-        if q.total_fee_subsidy:
-            subsidies.append(
-                packets.Subsidy(
-                    "担保费补贴", (q.total_fee_subsidy / years).quantize(Decimal("0.01"))
-                )
-            )
+        subsidies = quote_subsidies(
+            product, q, lambda total: (total / years).quantize(Decimal("0.01"))
+        )
         quote = packets.Quote(
             interest_rate=float(q.nominal_rate),
             guarantee_fee_rate=float(q.guarantee_fee_rate),
@@ -944,6 +940,8 @@ def member_packet_context(
             net_annual_cost_yuan=(q.net_cost / years).quantize(Decimal("0.01")),
             net_annual_rate=float(q.net_annual_cost_rate),
             rate_note_zh=f"1年期LPR {float(lpr) * 100:.2f}% 起（以银行审批为准）",
+            interest_rate_demo=product.rate_demo,
+            guarantee_fee_demo=product.guarantee_fee_demo,
         )
     else:
         quote = packets.Quote(0.0, 0.0, 0, 0, (), 0)
@@ -988,7 +986,10 @@ def member_packet_context(
         ),
         conditions=[
             packets.EligibilityCondition(
-                c.get("field", ""), c.get("result", "unknown"), c.get("message_zh", "")
+                c.get("field", ""),
+                c.get("result", "unknown"),
+                c.get("message_zh", ""),
+                demo=bool(c.get("demo", False)),
             )
             for c in check.get("conditions", [])
         ],
