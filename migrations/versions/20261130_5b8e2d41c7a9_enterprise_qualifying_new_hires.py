@@ -1,7 +1,7 @@
 """enterprise: qualifying new hires (创业担保贷款)
 
 Revision ID: 5b8e2d41c7a9
-Revises: c30f9989c20a
+Revises: 7d1c5e2a9b40
 Create Date: 2026-11-28 10:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5b8e2d41c7a9'
-down_revision = 'c30f9989c20a'
+down_revision = '7d1c5e2a9b40'
 branch_labels = None
 depends_on = None
 
