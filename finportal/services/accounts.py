@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
+from finportal import limits
 from finportal.models import ROLES, Enterprise, User, utcnow
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, ValidationFailed
@@ -105,11 +106,9 @@ def register_sme(
         errors["username"] = "用户名为3-80位字母、数字或 _ . @ -"
     if len(password or "") < MIN_PASSWORD_LENGTH:
         errors["password"] = f"密码至少{MIN_PASSWORD_LENGTH}位"
-    name = (enterprise_name or "").strip()
-    if not name:
+    name = limits.collect_text(errors, "enterprise_name", enterprise_name, "name")
+    if not name and "enterprise_name" not in errors:
         errors["enterprise_name"] = "请填写企业名称"
-    elif len(name) > 200:
-        errors["enterprise_name"] = "企业名称不超过200字"
     code = ""
     try:
         code = check_uscc(uscc)
@@ -156,7 +155,11 @@ def register_sme(
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """Return the active user with these credentials, or None."""
-    user = session.scalar(select(User).where(User.username == username))
+    try:
+        username = limits.check_text(username, "username", strip=False)
+    except limits.LimitError:
+        username = ""  # no user has it: answered (and timed) as an unknown name
+    user = session.scalar(select(User).where(User.username == username)) if username else None
     if user is None or not user.active:
         # Spend the same time as a real check so a name's existence does not show.
         verify_password(_DUMMY_HASH, password or "")
