@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask import has_request_context
 from flask_babel import get_locale
 from marshmallow import ValidationError, fields
 
@@ -114,9 +115,10 @@ MAX_PAGE = 100_000
 # --- dates ----------------------------------------------------------------------------------
 
 #: Earliest and latest date any input may hold: converting to UTC or adding a day never
-#: overflows, and no enterprise, loan or rate lies outside.
+#: overflows (Python's dates end with the year 9999), and no enterprise, loan or rate
+#: lies before 1900.
 MIN_DATE = date(1900, 1, 1)
-MAX_DATE = date(2199, 12, 31)
+MAX_DATE = date(9998, 12, 31)
 
 # --- requests and uploads -------------------------------------------------------------------
 
@@ -136,7 +138,7 @@ VERIFY_MAX_BYTES = REQUEST_MAX_BYTES
 
 def in_user_language(zh: str, en: str) -> str:
     """Return ``zh`` or ``en`` by the current user's language (Chinese outside a request)."""
-    locale = get_locale()
+    locale = get_locale() if has_request_context() else None
     return en if locale is not None and locale.language == "en" else zh
 
 

@@ -212,7 +212,7 @@ class ProfileSchema(Schema):
         error_messages={"required": "请填写企业名称。", "null": "请填写企业名称。"},
         validate=validate.Length(min=1, error="请填写企业名称。"),
     )
-    registered_on = limits.Date(
+    registered_on = fields.Date(
         allow_none=True,
         load_default=None,
         error_messages={"invalid": "请按 年-月-日 填写日期，如 2020-01-31。"},
@@ -974,7 +974,7 @@ def import_profile(
                 action="enterprise.profile_imported",
                 object_type="enterprise",
                 object_id=enterprise.id,
-                reason=f"Excel 导入：{filename}"[:200],
+                reason=limits.clip(f"Excel 导入：{filename}", "name"),
                 data={"fields": changed, "via": "excel", "at": utcnow().isoformat()},
             )
             session.commit()

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, request
+from werkzeug.exceptions import SecurityError
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.urls import iri_to_uri
 
@@ -147,6 +148,15 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     app.config.setdefault("MAX_CONTENT_LENGTH", limits.REQUEST_MAX_BYTES)
     app.before_request(check_request)
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(exc: SecurityError) -> Any:
+        # No address can be built for an untrusted host, so no page either: plain text.
+        return (
+            "400 请求的主机名不受信任。 / The requested host is not trusted.",
+            400,
+            {"Content-Type": "text/plain; charset=utf-8"},
+        )
 
     # Forms print their maxlength from the same limits the server checks (a global, so
     # imported macros see it too).

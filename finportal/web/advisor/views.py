@@ -60,7 +60,7 @@ class QueueFilterSchema(Schema):
     product = limits.Text("code", load_default=None)
     park = limits.Id(load_default=None)
     chamber = limits.Id(load_default=None)
-    grade = fields.String(load_default=None, validate=validate.Length(max=2))
+    grade = limits.Text("code", load_default=None)
     deadline = fields.String(
         load_default=None, validate=validate.OneOf([*review.DEADLINE_FILTERS, ""])
     )
