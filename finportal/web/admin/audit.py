@@ -23,7 +23,8 @@ class AuditFilter(FormSchema):
     action = text("search")
     object_type = text("search")
     object_id = limits.Id(
-        load_default=None, message=("请填写整数（对象编号为正整数）。", "Enter a positive whole number.")
+        load_default=None,
+        message=("请填写整数（对象编号为正整数）。", "Enter a positive whole number."),
     )
     date_from = limits.Date(load_default=None, error_messages=DATE)
     date_to = limits.Date(load_default=None, error_messages=DATE)
