@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from finportal import limits
 
 
 class ConfigError(RuntimeError):
@@ -35,6 +38,28 @@ def _secret_key(instance_path: Path, production: bool) -> str:
     return key_file.read_text().strip()
 
 
+def _trusted_hosts(production: bool) -> list[str] | None:
+    """Return the host names the portal answers to in production (None: any, in development).
+
+    Absolute addresses the portal prints (a packet's verification URL) come from
+    ``FINPORTAL_BASE_URL``, never from a request's ``Host`` header; in production that
+    address's host, plus any listed in ``FINPORTAL_TRUSTED_HOSTS`` (comma-separated), are the
+    only hosts answered: a request for another gets a 400.
+    """
+    if not production:
+        return None
+    base_url = os.environ.get("FINPORTAL_BASE_URL", "")
+    host = urlsplit(base_url).hostname if base_url else None
+    if not host:
+        raise ConfigError(
+            "生产环境必须设置 FINPORTAL_BASE_URL（平台的公开地址，如 https://fin.example.cn），"
+            "推荐材料包上的核验地址和可信主机名都取自它。"
+            " / FINPORTAL_BASE_URL must be set in production (the portal's public address)."
+        )
+    extra = os.environ.get("FINPORTAL_TRUSTED_HOSTS", "")
+    return [host, *(h.strip() for h in extra.split(",") if h.strip())]
+
+
 def load_config(instance_path: str) -> dict[str, object]:
     """Build the Flask configuration from the environment."""
     path = Path(instance_path)
@@ -58,7 +83,8 @@ def load_config(instance_path: str) -> dict[str, object]:
         "REMEMBER_COOKIE_SECURE": production,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_SUPPORTED_LOCALES": ["zh_CN", "en"],
-        "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": limits.REQUEST_MAX_BYTES,
+        "TRUSTED_HOSTS": _trusted_hosts(production),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "LOGIN_RATE_LIMIT": os.environ.get("FINPORTAL_LOGIN_RATE_LIMIT", "10 per minute"),
         "MODEL_DIR": os.environ.get("FINPORTAL_MODEL_DIR") or str(path / "models"),

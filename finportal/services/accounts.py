@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
+from finportal import limits
 from finportal.models import ROLES, Enterprise, Invitation, User, utcnow
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
@@ -130,11 +131,9 @@ def register_sme(
 ) -> User:
     """Register an SME user with its enterprise; refuse a bad USCC or a taken name."""
     errors = _account_errors(username, password)
-    name = (enterprise_name or "").strip()
-    if not name:
+    name = limits.collect_text(errors, "enterprise_name", enterprise_name, "name")
+    if not name and "enterprise_name" not in errors:
         errors["enterprise_name"] = "请填写企业名称"
-    elif len(name) > 200:
-        errors["enterprise_name"] = "企业名称不超过200字"
     code = ""
     try:
         code = check_uscc(uscc)
@@ -239,7 +238,11 @@ def change_password(session: Session, user: User, *, current: str, new: str, con
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """Return the user with these credentials who may sign in, or None."""
-    user = session.scalar(select(User).where(User.username == username))
+    try:
+        username = limits.check_text(username, "username", strip=False)
+    except limits.LimitError:
+        username = ""  # no user has it: answered (and timed) as an unknown name
+    user = session.scalar(select(User).where(User.username == username)) if username else None
     if user is None or not may_sign_in(user):
         # Spend the same time as a real check so a name's existence does not show.
         verify_password(_DUMMY_HASH, password or "")
@@ -307,7 +310,7 @@ def invite_colleague(
 
 def open_invitation(session: Session, token: str) -> Invitation | None:
     """Return the invitation of a token when it can still be used (not used, revoked, expired)."""
-    if not token or len(token) > 100:
+    if not token or len(token) > limits.TEXT["code"] * 2:
         return None
     invitation = session.scalar(
         select(Invitation).where(Invitation.token_hash == _token_hash(token))

@@ -17,7 +17,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from finportal import jobs
+from finportal import jobs, limits
 from finportal.models import (
     ROLES,
     AuditEvent,
@@ -86,24 +86,26 @@ def _role_links(
         "chamber_id": None,
     }
     if role == "sme":
-        code = (enterprise_uscc or "").strip().upper()
-        if not code:
+        code = limits.collect_text(errors, "enterprise_uscc", enterprise_uscc, "code").upper()
+        if not code and "enterprise_uscc" not in errors:
             errors["enterprise_uscc"] = "企业用户须关联企业：请填写企业的统一社会信用代码"
-        else:
+        elif code:
             enterprise_id = session.scalar(select(Enterprise.id).where(Enterprise.uscc == code))
             if enterprise_id is None:
                 errors["enterprise_uscc"] = "没有该统一社会信用代码的企业"
             links["enterprise_id"] = enterprise_id
     elif role == "bank":
-        if not bank_id or session.get(Bank, bank_id) is None:
+        if not limits.check_id(bank_id) or session.get(Bank, bank_id) is None:
             errors["bank_id"] = "银行用户须关联一家合作银行"
         links["bank_id"] = bank_id
     elif role == "recommender":
         if bool(park_id) == bool(chamber_id):
             errors["park_id"] = "园区/商会用户须关联一个园区或一个商会（只选其一）"
-        elif park_id and session.get(Park, park_id) is None:
+        elif park_id and (not limits.check_id(park_id) or session.get(Park, park_id) is None):
             errors["park_id"] = "园区不存在"
-        elif chamber_id and session.get(Chamber, chamber_id) is None:
+        elif chamber_id and (
+            not limits.check_id(chamber_id) or session.get(Chamber, chamber_id) is None
+        ):
             errors["chamber_id"] = "商会不存在"
         links["park_id"], links["chamber_id"] = park_id or None, chamber_id or None
     return links
@@ -131,6 +133,7 @@ def create_user(
         errors["password"] = f"密码至少{accounts.MIN_PASSWORD_LENGTH}位"
     if role not in ROLES:
         errors["role"] = "请选择角色"
+    display_name = limits.collect_text(errors, "display_name", display_name, "label")
     links = _role_links(
         session,
         role,
@@ -151,7 +154,7 @@ def create_user(
         username=username,
         password=password,
         role=role,
-        display_name=(display_name or "").strip(),
+        display_name=display_name,
         **links,
     )
     session.flush()
@@ -187,6 +190,7 @@ def update_user(
         errors["role"] = "请选择角色"
     elif user.id == actor_id and role != user.role:
         errors["role"] = "不能修改自己的角色"
+    display_name = limits.collect_text(errors, "display_name", display_name, "label")
     links = _role_links(
         session,
         role,
@@ -207,7 +211,7 @@ def update_user(
         "chamber_id": user.chamber_id,
     }
     user.role = role
-    user.display_name = (display_name or "").strip() or user.username
+    user.display_name = display_name or user.username
     for key, value in links.items():
         setattr(user, key, value)
     after = {key: getattr(user, key) for key in before}
@@ -324,9 +328,11 @@ def save_organisation(
     code = (code or "").strip()
     if not CODE_RE.match(code):
         errors["code"] = "代码为2-40位小写字母、数字、_ 或 -"
-    name_zh = (name_zh or "").strip()
-    if len(name_zh) < 2:
+    name_zh = limits.collect_text(errors, "name_zh", name_zh, "name")
+    if len(name_zh) < 2 and "name_zh" not in errors:
         errors["name_zh"] = "请填写中文名称（至少2个字）"
+    name_en = limits.collect_text(errors, "name_en", name_en, "name")
+    source = limits.collect_text(errors, "source", source, "source")
     if errors:
         raise ValidationFailed(*FIX_FIELDS, fields=errors)
     clash = session.scalar(select(model.id).where(model.code == code))
@@ -339,11 +345,11 @@ def save_organisation(
     else:
         row = get_organisation(session, kind, org_id)
         before = {"code": row.code, "name_zh": row.name_zh, "active": row.active}
-    row.code, row.name_zh, row.name_en, row.active = code, name_zh, (name_en or "").strip(), active
+    row.code, row.name_zh, row.name_en, row.active = code, name_zh, name_en, active
     if kind == "bank":
         row.demo = demo
     else:
-        row.source = (source or "").strip()
+        row.source = source
     session.flush()
     record_event(
         session,
@@ -435,8 +441,9 @@ def add_rate(
         errors["kind"] = "请选择利率种类"
     # An LPR has never been outside 0-20 % a year; a value like 3.1 is a percent typed
     # where a fraction was meant, so refuse it rather than quote a 310 % loan.
-    if not (Decimal("0") < annual_rate < Decimal("0.2")):
-        errors["annual_rate"] = "利率应在 0% 到 20% 之间"
+    if not (Decimal("0") < annual_rate < limits.MAX_REFERENCE_RATE_PERCENT / 100):
+        errors["annual_rate"] = f"利率应在 0% 到 {limits.MAX_REFERENCE_RATE_PERCENT:.0f}% 之间"
+    source = limits.collect_text(errors, "source", source, "source")
     if errors:
         raise ValidationFailed(*FIX_FIELDS, fields=errors)
     exists = session.scalar(
@@ -451,7 +458,7 @@ def add_rate(
             fields={"effective_on": "该日期已有记录"},
         )
     row = ReferenceRate(
-        kind=kind, annual_rate=annual_rate, effective_on=effective_on, source=source.strip()
+        kind=kind, annual_rate=annual_rate, effective_on=effective_on, source=source
     )
     session.add(row)
     session.flush()
@@ -503,7 +510,7 @@ def add_holiday(
     session: Session, *, actor_id: int | None, day: date, name: str, is_workday: bool = False
 ) -> Holiday:
     """Add a day off, or a weekend day that is worked (调休), to the table (commits)."""
-    name = (name or "").strip()
+    name = limits.valid_text(name, "short_name", "name")
     if not name:
         raise ValidationFailed(*FIX_FIELDS, fields={"name": "请填写名称，例如 国庆节"})
     if is_workday and day.weekday() < 5:
@@ -515,7 +522,7 @@ def add_holiday(
         raise Conflict(
             "该日期已在节假日表中。", "This day is already in the table.", fields={"day": "已存在"}
         )
-    row = Holiday(day=day, name=name[:80], is_workday=is_workday)
+    row = Holiday(day=day, name=name, is_workday=is_workday)
     session.add(row)
     session.flush()
     record_event(

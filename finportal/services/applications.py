@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import products
-from finportal import jobs
+from finportal import jobs, limits
 from finportal.models import (
     Application,
     AuditEvent,
@@ -56,9 +56,7 @@ from finportal.services.referrals import decisions_of, outcomes_of, withdraw_for
 from finportal.services.verification import require_verified
 from finportal.services.workdays import today_local
 
-#: 10 亿元: above any product in the catalogue; larger input is a unit mistake.
-MAX_REQUEST_YUAN = Decimal("1000000000")
-MAX_TERM_MONTHS = 360
+MAX_TERM_MONTHS = limits.MAX_TERM_MONTHS
 #: Referral states after which the money has gone out: the SME can no longer withdraw.
 DISBURSED_STATES = {"disbursed", "repaid", "overdue_90", "defaulted"}
 WITHDRAWABLE = {"draft", "submitted", "screened", "in_review", "returned", "referred"}
@@ -72,27 +70,33 @@ ROLE_LABELS = {
 }
 
 
-class AmountWan(fields.Field):
-    """A requested amount in 万元, loaded as yuan."""
+class AmountWan(limits.Amount):
+    """A requested amount in 万元 (a loan, :data:`finportal.limits.AMOUNTS`), loaded as yuan."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        yuan = enterprise_service.wan_to_yuan(value, max_yuan=MAX_REQUEST_YUAN)
-        if yuan <= 0:
-            raise ValidationError("申请金额须大于 0。")
-        return yuan
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("loan", unit="wan", **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        try:
+            return limits.check_amount(value, "loan", unit="wan")
+        except limits.LimitError as exc:
+            if exc.reason == "zero":
+                raise ValidationError(
+                    limits.in_user_language("申请金额须大于 0。", "The amount must be above 0.")
+                ) from None
+            raise ValidationError(exc.message()) from None
 
 
 def _consent_bank_ids() -> fields.List:
     """Return the field of the banks ticked for consent."""
     return fields.List(
-        fields.Integer(strict=False, error_messages={"invalid": "银行选择有误。"}),
-        load_default=list,
+        limits.Id(message=("银行选择有误。", "Choose banks from the list.")), load_default=list
     )
 
 
 def _consent_valid_until() -> fields.Date:
     """Return the field of the day consents end (empty: the default period)."""
-    return fields.Date(
+    return limits.Date(
         load_default=None,
         allow_none=True,
         error_messages={"invalid": "请按 年-月-日 填写日期。"},
@@ -119,11 +123,9 @@ class ApplicationSchema(Schema):
         validate=validate.OneOf(list(PURPOSES), error="请选择贷款用途。"),
         error_messages={"required": "请选择贷款用途。"},
     )
-    purpose_note = fields.String(
-        load_default="", validate=validate.Length(max=500, error="说明不超过500字。")
-    )
+    purpose_note = limits.Text("purpose_note", load_default="")
     #: "" means "让服务中心匹配" (let the centre match).
-    product_code = fields.String(load_default="")
+    product_code = limits.Text("code", load_default="")
     idempotency_key = fields.String(
         required=True,
         validate=validate.Regexp(r"^[A-Za-z0-9_-]{16,64}$", error="表单已失效，请刷新页面。"),
@@ -176,9 +178,7 @@ class RatingSchema(Schema):
         validate=validate.Range(min=1, max=5, error="请选择 1 至 5 星。"),
         error_messages={"required": "请选择 1 至 5 星。", "invalid": "请选择 1 至 5 星。"},
     )
-    comment = fields.String(
-        load_default="", validate=validate.Length(max=1000, error="评价内容不超过1000字。")
-    )
+    comment = limits.Text("comment", load_default="")
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -716,7 +716,7 @@ def withdraw_application(
             f"申请当前状态为“{STATE_LABELS[application.state]}”，不能撤回。",
             f"An application that is {application.state} cannot be withdrawn.",
         )
-    text = (reason or "").strip()[:500] or "企业撤回申请"
+    text = limits.valid_text(reason, "reason", "reason") or "企业撤回申请"
     transition(session, application, "withdrawn", actor_id=actor_id, reason=text)
     withdraw_for_application(session, application, actor_id=actor_id, reason="企业撤回申请")
     session.commit()
@@ -755,7 +755,7 @@ def rate_application(
         application_id=application.id,
         enterprise_id=application.enterprise_id,
         stars=int(stars),
-        comment=(comment or "").strip()[:1000],
+        comment=limits.valid_text(comment, "comment", "comment"),
         created_by_id=actor_id,
     )
     session.add(rating)

@@ -12,7 +12,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy import String, cast, select, update
 from sqlalchemy.orm import Session
 
 import products
-from finportal import jobs
+from finportal import jobs, limits
 from finportal.models import (
     Application,
     Bank,
@@ -69,10 +69,6 @@ MEMBER_STATES = tuple(MEMBER_STATE_LABELS)
 FILING_LABELS = {"not_filed": "未备案", "filed": "已备案"}
 #: A member may leave the batch only before the batch goes to the bank.
 WITHDRAWABLE = ("recommended", "checked")
-#: Largest amount anyone may type, yuan: Numeric(18, 2) holds far more, this keeps typos out.
-MAX_AMOUNT = Decimal("10000000000")  # 100 亿元
-#: Ids are positive 32-bit integers in every database the portal runs on.
-MAX_ID = 2**31 - 1
 #: The term used to evaluate, score and quote a member (the batch products lend up to 12 months).
 DEFAULT_TERM_MONTHS = 12
 
@@ -96,25 +92,12 @@ def _today(now: datetime | None = None) -> date:
     return _now(now).astimezone(SHANGHAI).date()
 
 
-def parse_amount(value: Any, field: str = "amount") -> Decimal:
-    """Read a positive yuan amount with at most two decimals, or raise ``ValidationFailed``."""
-    try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-    except (InvalidOperation, ValueError):
-        amount = Decimal("NaN")
-    if not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT:
-        raise ValidationFailed(
-            "金额须为大于 0 且不超过 100 亿元的数字。",
-            "The amount must be a number above 0 and at most 10 billion yuan.",
-            fields={field: "金额须为大于 0 且不超过 100 亿元的数字"},
-        )
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ValidationFailed(
-            "金额最多保留两位小数（分）。",
-            "The amount has at most two decimals.",
-            fields={field: "金额最多保留两位小数"},
-        )
-    return amount
+def parse_amount(
+    value: Any, field: str = "amount", *, kind: str = "loan", unit: str = "yuan"
+) -> Decimal:
+    """Read a positive amount (yuan, or 万元 with ``unit="wan"``) and return yuan within
+    :data:`finportal.limits.AMOUNTS` ``kind``; or raise ``ValidationFailed``."""
+    return limits.valid_amount(value, kind, field, unit=unit)
 
 
 def organiser_name(batch: Batch) -> str:
@@ -162,19 +145,18 @@ def create_batch(
             "A batch belongs to exactly one park or one chamber.",
             fields={"organiser": "请选择一个园区或一个商会"},
         )
-    name = (name or "").strip()
-    if not name or len(name) > 200:
+    name = limits.valid_text(name, "name", "name")
+    if not name:
         raise ValidationFailed(
-            "请填写批次名称（不超过 200 字）。",
-            "Give the batch a name (at most 200 characters).",
-            fields={"name": "请填写批次名称"},
+            "请填写批次名称。", "Give the batch a name.", fields={"name": "请填写批次名称"}
         )
-    quota = parse_amount(quota_total, "quota_total")
-    bank = session.get(Bank, bank_id)
+    quota = parse_amount(quota_total, "quota_total", kind="quota")
+    bank = session.get(Bank, bank_id) if limits.check_id(bank_id) else None
     if bank is None or not bank.active:
         raise ValidationFailed("银行不存在。", "No such bank.", fields={"bank_id": "请选择银行"})
     organiser = "park" if park_id is not None else "chamber"
-    org = session.get(Park, park_id) if park_id is not None else session.get(Chamber, chamber_id)
+    org_id = limits.check_id(park_id if park_id is not None else chamber_id)
+    org = session.get(Park if park_id is not None else Chamber, org_id) if org_id else None
     if org is None or not org.active:
         raise ValidationFailed(
             "园区或商会不存在。", "No such park or chamber.", fields={"organiser": "请选择"}
@@ -253,7 +235,7 @@ def list_batches(
 
 def get_batch(session: Session, batch_id: int, *, bank_id: int | None = None) -> Batch:
     """Return a batch; with ``bank_id``, only that bank's (others are not found)."""
-    batch = session.get(Batch, batch_id) if 0 < batch_id <= MAX_ID else None
+    batch = session.get(Batch, batch_id) if limits.check_id(batch_id) else None
     if batch is None or (bank_id is not None and batch.bank_id != bank_id):
         raise NotFound("批次不存在。", "No such batch.")
     return batch
@@ -289,7 +271,7 @@ def get_member(
 ) -> BatchMember:
     """Return a member of a batch (of the bank, when given: only one the bank may see)."""
     batch = get_batch(session, batch_id, bank_id=bank_id)
-    member = session.get(BatchMember, member_id) if 0 < member_id <= MAX_ID else None
+    member = session.get(BatchMember, member_id) if limits.check_id(member_id) else None
     if member is None or member.batch_id != batch.id:
         raise NotFound("批次成员不存在。", "No such batch member.")
     if bank_id is not None and member not in bank_members(session, batch):
@@ -391,14 +373,14 @@ def recommend_member(
 ) -> BatchMember:
     """Put a member enterprise of the recommender's own park or chamber on a batch's whitelist."""
     user = _recommender(session, actor_id)
-    batch = session.get(Batch, batch_id)
+    batch = session.get(Batch, batch_id) if limits.check_id(batch_id) else None
     if batch is None or not _owns(user, batch):
         raise NotFound("批次不存在。", "No such batch.")
     if batch.state != "open":
         raise InvalidTransition(
             "批次已提交银行，不能再推荐企业。", "The batch was submitted; it takes no new members."
         )
-    enterprise = session.get(Enterprise, enterprise_id)
+    enterprise = session.get(Enterprise, enterprise_id) if limits.check_id(enterprise_id) else None
     in_org = enterprise is not None and any(
         (batch.park_id is not None and m.park_id == batch.park_id)
         or (batch.chamber_id is not None and m.chamber_id == batch.chamber_id)
@@ -435,11 +417,7 @@ def recommend_member(
             f"{enterprise.name} is not eligible for the batch product and cannot be recommended.",
             fields={"enterprise_id": reasons},
         )
-    note = (note or "").strip()
-    if len(note) > 2000:
-        raise ValidationFailed(
-            "推荐说明不超过 2000 字。", "The note is too long.", fields={"note": "不超过 2000 字"}
-        )
+    note = limits.valid_text(note, "reason", "note")
     member = session.scalar(
         select(BatchMember).where(
             BatchMember.batch_id == batch.id, BatchMember.enterprise_id == enterprise.id
@@ -487,7 +465,7 @@ def withdraw_member(
 ) -> BatchMember:
     """Withdraw a recommendation (the recommender of its organisation, or an advisor)."""
     user = session.get(User, actor_id)
-    member = session.get(BatchMember, member_id)
+    member = session.get(BatchMember, member_id) if limits.check_id(member_id) else None
     allowed = (
         user is not None
         and member is not None
@@ -502,7 +480,7 @@ def withdraw_member(
         )
     from_state = member.state
     member.state = "withdrawn"
-    member.reason_text = (reason or "").strip()[:2000]
+    member.reason_text = limits.valid_text(reason, "reason", "reason")
     record_event(
         session,
         actor_id=actor_id,
@@ -724,13 +702,7 @@ def decide_member(
             "The decision is approved or declined.",
             fields={"decision": "请选择同意或拒绝"},
         )
-    reason_text = (reason_text or "").strip()
-    if len(reason_text) > 2000:
-        raise ValidationFailed(
-            "说明不超过 2000 字。",
-            "The reason is too long.",
-            fields={"reason_text": "不超过 2000 字"},
-        )
+    reason_text = limits.valid_text(reason_text, "reason", "reason_text")
     amount: Decimal | None = None
     if decision == "approved":
         if approved_amount in (None, ""):

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import products
+from finportal import limits
 from finportal.models import (
     Enterprise,
     Notification,
@@ -86,6 +87,18 @@ def save_version(
             f"产品数据有误（标为已确认的数字须注明本平台以外的依据）：{text}",
             f"The product data is not valid: {text}",
         )
+    for field, value, kind in (
+        ("code", product.code, "code"),
+        ("name_zh", product.name_zh, "name"),
+        ("name_en", product.name_en, "name"),
+    ):
+        try:
+            limits.check_text(value, kind, strip=False)
+        except limits.LimitError as exc:
+            raise ValidationFailed(
+                f"产品数据有误：field {field}: {exc.message_zh}",
+                f"The product data is not valid: field {field}: {exc.message_en}",
+            ) from None
     row = session.scalar(select(Product).where(Product.code == product.code))
     if row is None:
         row = Product(code=product.code, name_zh=product.name_zh, name_en=product.name_en)
@@ -188,8 +201,10 @@ def notify_eligible_enterprises(
             Notification(
                 enterprise_id=enterprise_id,
                 kind="policy_push",
-                title_zh=f"新产品发布：{product.name_zh}，贵企业符合申请条件",
-                title_en=f"New product: {product.name_en} — your enterprise qualifies",
+                title_zh=limits.clip(f"新产品发布：{product.name_zh}，贵企业符合申请条件", "title"),
+                title_en=limits.clip(
+                    f"New product: {product.name_en} — your enterprise qualifies", "title"
+                ),
                 body_zh=product.description_zh,
                 body_en=product.description_en,
                 link=f"/products/{code}",

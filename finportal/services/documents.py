@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from finportal import limits
 from finportal.models import Document
 from finportal.services.audit import record_event
 from finportal.services.errors import ValidationFailed
@@ -19,9 +20,9 @@ KINDS = {
     "authorisation_letter": ("授权委托书", "Letter of authorisation"),
 }
 #: Largest upload, bytes, and the most pages or pixels a document may have.
-MAX_BYTES = 10 * 1024 * 1024
-MAX_PDF_PAGES = 50
-MAX_IMAGE_PIXELS = 40_000_000
+MAX_BYTES = limits.DOCUMENT_MAX_BYTES
+MAX_PDF_PAGES = limits.DOCUMENT_MAX_PDF_PAGES
+MAX_IMAGE_PIXELS = limits.DOCUMENT_MAX_IMAGE_PIXELS
 #: Accepted types, found from the first bytes of the content (never from the file name).
 _SIGNATURES = (
     (b"%PDF-", "application/pdf"),
@@ -107,7 +108,7 @@ def _clean_name(filename: str) -> str:
     # Only shown, never used as a path; keep the last part, printable, bounded.
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(c for c in name if c.isprintable())
-    return name[:200] or "upload"
+    return limits.clip(name, "name") or "upload"
 
 
 def store(

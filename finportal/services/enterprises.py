@@ -11,7 +11,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import (
@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import products
+from finportal import limits
 from finportal.models import (
     CERTIFICATIONS,
     PROFILE_GROUPS,
@@ -40,17 +41,16 @@ from finportal.models import (
 from finportal.services import catalog as catalog_service
 from finportal.services.audit import record_event
 from finportal.services.errors import NotFound, ValidationFailed
+from finportal.services.exports import cell_value
 from finportal.services.profiles import enterprise_profile
 from finportal.services.workdays import SHANGHAI
 from products.fields import field_specs
 
-WAN = Decimal(10000)
+WAN = limits.WAN
 FEN = Decimal("0.01")
-#: No SME profile figure reaches 1 trillion yuan (1 亿万元); larger input is a unit mistake.
-MAX_YUAN = Decimal("1000000000000")
-MAX_COUNT = 10_000_000
-#: Largest Excel file accepted for an import.
-IMPORT_MAX_BYTES = 1024 * 1024
+MAX_COUNT = limits.MAX_COUNT
+#: Largest Excel file accepted for an import (as uploaded).
+IMPORT_MAX_BYTES = limits.IMPORT_MAX_BYTES
 IMPORT_SHEET = "企业信息"
 
 GROUP_LABELS = {
@@ -162,39 +162,21 @@ def field_kind(name: str) -> str:
 # --- validation -------------------------------------------------------------------------------
 
 
-class Wan(fields.Field):
-    """An amount typed in 万元, loaded as yuan (Decimal, to the fen)."""
+class Wan(limits.Amount):
+    """A profile figure typed in 万元, loaded as yuan (Decimal, to the fen), may be empty."""
 
     def __init__(self, *, negative: bool = False, **kwargs: Any) -> None:
-        super().__init__(allow_none=True, load_default=None, **kwargs)
-        self.negative = negative
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        return wan_to_yuan(value, negative=self.negative)
+        kind = "profile_signed" if negative else "profile"
+        super().__init__(kind, unit="wan", allow_none=True, load_default=None, **kwargs)
 
 
-def wan_to_yuan(value: Any, *, negative: bool = False, max_yuan: Decimal = MAX_YUAN) -> Decimal:
-    """Read an amount in 万元 (text or number) and return yuan; raise ``ValidationError``."""
-    if isinstance(value, bool):
-        raise ValidationError("请输入数字（单位：万元）。")
-    text = str(value).strip().replace(",", "").replace("，", "")
+def wan_to_yuan(value: Any, *, kind: str = "profile") -> Decimal:
+    """Read an amount in 万元 (text or number) and return yuan within ``kind`` of
+    :data:`finportal.limits.AMOUNTS`; raise ``ValidationError``."""
     try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise ValidationError("请输入数字（单位：万元）。") from None
-    if not number.is_finite():
-        raise ValidationError("请输入数字（单位：万元）。")
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -6:
-        raise ValidationError("最多保留6位小数（万元，精确到分）。")
-    yuan = (number * WAN).quantize(FEN)
-    if yuan < 0 and not negative:
-        raise ValidationError("不能为负数。")
-    if abs(yuan) > max_yuan:
-        raise ValidationError(
-            f"数值过大（超过 {max_yuan / WAN:,.0f} 万元），请核对单位是否为万元。"
-        )
-    return yuan
+        return limits.check_amount(value, kind, unit="wan")
+    except limits.LimitError as exc:
+        raise ValidationError(exc.message()) from None
 
 
 def _count(**kwargs: Any) -> fields.Integer:
@@ -226,10 +208,11 @@ class ProfileSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    name = fields.String(
+    name = limits.Text(
+        "name",
         required=True,
         error_messages={"required": "请填写企业名称。", "null": "请填写企业名称。"},
-        validate=validate.Length(min=1, max=200, error="企业名称为1-200字。"),
+        validate=validate.Length(min=1, error="请填写企业名称。"),
     )
     registered_on = fields.Date(
         allow_none=True,
@@ -757,7 +740,7 @@ def excel_template(session: Session, enterprise_id: int | None) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = IMPORT_SHEET
-    sheet.append(HEADER)
+    sheet.append([cell_value(v) for v in HEADER])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDE7F5")
@@ -779,9 +762,15 @@ def excel_template(session: Session, enterprise_id: int | None) -> bytes:
             if name in BOOL_FIELDS:
                 note = "填“是”或“否”"
                 bool_rows.append(sheet.max_row + 1)
-            sheet.append(
-                [name, f"{GROUP_LABELS[group]}｜{field_label(name)}", field_unit(name), value, note]
-            )
+            row = [
+                name,
+                f"{GROUP_LABELS[group]}｜{field_label(name)}",
+                field_unit(name),
+                value,
+                note,
+            ]
+            # What the SME typed goes back into a spreadsheet: never as a formula.
+            sheet.append([cell_value(v) for v in row])
             # Codes must stay text ("01" is not 1).
             if name in ("district_code", "industry_code"):
                 sheet.cell(row=sheet.max_row, column=4).number_format = "@"
@@ -801,7 +790,7 @@ def excel_template(session: Session, enterprise_id: int | None) -> bytes:
         "4. 整个文件检查无误才会保存；有任何错误时会列出行号和单元格，且不保存任何内容。",
         f"5. 只接受 .xlsx 文件，大小不超过 {IMPORT_MAX_BYTES // 1024} KB。",
     ):
-        help_sheet.append([line])
+        help_sheet.append([cell_value(line)])
     help_sheet.column_dimensions["A"].width = 90
     buffer = io.BytesIO()
     book.save(buffer)
@@ -820,63 +809,85 @@ def _excel_value(value: Any) -> Any:
     if isinstance(value, float):
         # Excel stores numbers as doubles: the shortest repr is what the user typed.
         return repr(value) if not value.is_integer() else str(int(value))
-    return str(value)
+    text = str(value)
+    if text.startswith("'") and cell_value(text[1:]) == text:
+        # The template wrote it with an apostrophe so that it would not run as a formula.
+        return text[1:]
+    return text
+
+
+def _refused(message: str, row: int | None = None) -> ImportFailed:
+    return ImportFailed([ImportProblem(row, None, None, message)])
+
+
+def _check_archive(content: bytes) -> None:
+    """Refuse a file that is no zip, or that unpacks beyond the import's limits.
+
+    The sizes are the ones the archive declares; Python's ``zipfile`` never unpacks a
+    member beyond its declared size (it stops and fails the CRC check), so a file that
+    lies about them is refused when read rather than filling the memory.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise _refused("文件不是有效的 Excel（.xlsx）文件。") from None
+    unpacked = sum(m.file_size for m in members)
+    if len(members) > limits.IMPORT_MAX_ZIP_MEMBERS or unpacked > (
+        limits.IMPORT_MAX_UNCOMPRESSED_BYTES
+    ):
+        raise _refused(
+            f"文件解压后过大（上限 {limits.IMPORT_MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB），"
+            "请使用平台提供的模板。"
+        )
 
 
 def _read_rows(content: bytes, filename: str) -> list[tuple[int, Any, Any]]:
-    """Return (row number, field code, value) of the data rows, or raise ``ImportFailed``."""
+    """Return (row number, field code, value) of the data rows, or raise ``ImportFailed``.
+
+    The workbook is checked before it is opened (size as uploaded and unpacked, see
+    :mod:`finportal.limits`), then streamed in openpyxl's read-only mode: rows and cells
+    beyond the limits stop the reading.
+    """
     if not filename.lower().endswith(".xlsx"):
-        raise ImportFailed(
-            [
-                ImportProblem(
-                    None, None, None, "只接受 .xlsx 格式的 Excel 文件，请使用平台提供的模板。"
-                )
-            ]
-        )
+        raise _refused("只接受 .xlsx 格式的 Excel 文件，请使用平台提供的模板。")
     if len(content) > IMPORT_MAX_BYTES:
-        raise ImportFailed(
-            [ImportProblem(None, None, None, f"文件太大（上限 {IMPORT_MAX_BYTES // 1024} KB）。")]
-        )
+        raise _refused(f"文件太大（上限 {IMPORT_MAX_BYTES // 1024} KB）。")
     if not content or not zipfile.is_zipfile(io.BytesIO(content)):
-        raise ImportFailed([ImportProblem(None, None, None, "文件不是有效的 Excel（.xlsx）文件。")])
+        raise _refused("文件不是有效的 Excel（.xlsx）文件。")
+    _check_archive(content)
     from openpyxl import load_workbook
 
+    unreadable = "文件无法作为 Excel（.xlsx）读取，请使用平台提供的模板。"
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - any unreadable workbook is the same answer to the user
-        raise ImportFailed(
-            [
-                ImportProblem(
-                    None, None, None, "文件无法作为 Excel（.xlsx）读取，请使用平台提供的模板。"
-                )
-            ]
-        ) from None
+        raise _refused(unreadable) from None
     try:
         if IMPORT_SHEET not in book.sheetnames:
-            raise ImportFailed(
-                [
-                    ImportProblem(
-                        None, None, None, f"找不到工作表“{IMPORT_SHEET}”，请使用平台提供的模板。"
-                    )
-                ]
-            )
+            raise _refused(f"找不到工作表“{IMPORT_SHEET}”，请使用平台提供的模板。")
         sheet = book[IMPORT_SHEET]
+        too_many = f"表格过大（最多 {limits.IMPORT_MAX_ROWS} 行），请使用平台提供的模板。"
+        declared = (sheet.max_row or 0) * (sheet.max_column or 0)
+        if (sheet.max_row or 0) > limits.IMPORT_MAX_ROWS or declared > limits.IMPORT_MAX_CELLS:
+            raise _refused(too_many)
         rows = []
-        for number, row in enumerate(sheet.iter_rows(values_only=True, max_col=5), start=1):
-            if number > 500:
-                raise ImportFailed(
-                    [ImportProblem(None, None, None, "行数过多，请使用平台提供的模板。")]
-                )
-            cells = list(row) + [None] * (5 - len(row))
-            if number == 1:
-                if tuple(str(c or "").strip() for c in cells[:4]) != HEADER[:4]:
-                    raise ImportFailed(
-                        [ImportProblem(1, None, None, "表头与模板不一致，请使用平台提供的模板。")]
-                    )
-                continue
-            if cells[0] is None and cells[3] is None:
-                continue
-            rows.append((number, cells[0], cells[3]))
+        try:
+            for number, row in enumerate(sheet.iter_rows(values_only=True, max_col=5), start=1):
+                if number > limits.IMPORT_MAX_ROWS:
+                    raise _refused(too_many)
+                cells = list(row) + [None] * (5 - len(row))
+                if number == 1:
+                    if tuple(str(c or "").strip() for c in cells[:4]) != HEADER[:4]:
+                        raise _refused("表头与模板不一致，请使用平台提供的模板。", 1)
+                    continue
+                if cells[0] is None and cells[3] is None:
+                    continue
+                rows.append((number, cells[0], cells[3]))
+        except ImportFailed:
+            raise
+        except Exception:  # noqa: BLE001 - a broken sheet (bad XML, a lying zip) is unreadable
+            raise _refused(unreadable) from None
         return rows
     finally:
         book.close()
@@ -929,7 +940,7 @@ def import_profile(
             continue
         if key not in EDITABLE_FIELDS:
             problems.append(
-                ImportProblem(number, "A", None, f"未知的字段代码“{key}”，请不要修改A列。")
+                ImportProblem(number, "A", None, f"未知的字段代码“{key[:40]}”，请不要修改A列。")
             )
             continue
         if key in where:
@@ -976,7 +987,7 @@ def import_profile(
                 action="enterprise.profile_imported",
                 object_type="enterprise",
                 object_id=enterprise.id,
-                reason=f"Excel 导入：{filename}"[:200],
+                reason=limits.clip(f"Excel 导入：{filename}", "name"),
                 data={"fields": changed, "via": "excel", "at": utcnow().isoformat()},
             )
             session.commit()

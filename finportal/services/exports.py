@@ -1,8 +1,16 @@
-"""Export any table to Excel (.xlsx) with openpyxl."""
+"""Export any table to Excel (.xlsx) with openpyxl; :func:`cell_value` makes any value safe.
+
+Every workbook the portal writes (the dashboard's tables, a batch's members, the SME's own
+profile template) puts each value through :func:`cell_value`, so text that a user typed
+can neither run as a formula when the file is opened nor break the file: text starting
+with ``= + - @``, a tab or a carriage return gets a leading apostrophe (plain numbers like
+``-12.5`` excepted), and characters XML cannot hold are removed.
+"""
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,13 +20,26 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from finportal.limits import CONTROL_CHARACTERS
+
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: A cell starting with one of these would run as a formula in a spreadsheet (CSV/formula
 #: injection), so text starting with them is written with a leading apostrophe.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A plain number written as text ("-12.5" in the template) runs as nothing: it stays as is.
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
-def _cell(value: Any) -> Any:
+def safe_text(value: Any) -> str:
+    """Return text that a spreadsheet shows as typed: no formula, no illegal characters."""
+    text = CONTROL_CHARACTERS.sub("", str(value))
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def cell_value(value: Any) -> Any:
+    """Return what a cell of an exported workbook holds for ``value`` (see the module)."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -30,16 +51,14 @@ def _cell(value: Any) -> Any:
         return value.replace(tzinfo=None)
     if isinstance(value, (int, float, date)):
         return value
-    text = str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+    return safe_text(value)
 
 
 def _sheet_title(title: str) -> str:
-    for char in "[]:*?/\\":
+    title = CONTROL_CHARACTERS.sub("", title)
+    for char in "[]:*?/\\'":
         title = title.replace(char, " ")
-    return title[:31] or "Sheet"
+    return title.strip()[:31] or "Sheet"
 
 
 def table_to_xlsx(
@@ -50,14 +69,14 @@ def table_to_xlsx(
     sheet = workbook.active
     assert sheet is not None
     sheet.title = _sheet_title(title)
-    sheet.append([_cell(c) for c in columns])
+    sheet.append([cell_value(c) for c in columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([_cell(v) for v in row])
+        sheet.append([cell_value(v) for v in row])
     if note:
         sheet.append([])
-        sheet.append([_cell(note)])
+        sheet.append([cell_value(note)])
     for index, column in enumerate(columns, 1):
         width = max(
             [len(str(column))] + [len(str(r[index - 1])) for r in rows if index - 1 < len(r)]

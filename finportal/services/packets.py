@@ -61,10 +61,11 @@ CERT_LABELS = {
 
 
 def default_base_url() -> str:
-    """Return the portal's public address for packets rendered without a request.
+    """Return the portal's public address, printed before ``/verify/<code>`` on packets.
 
-    ``FINPORTAL_BASE_URL`` (default ``http://127.0.0.1:5000``): the demo and jobs queued
-    outside a request print it before ``/verify/<code>``, so the address on paper is whole.
+    ``FINPORTAL_BASE_URL`` (required in production; ``http://127.0.0.1:5000`` otherwise).
+    Never a request's ``Host`` header: whoever sends the request must not choose the
+    address a bank reads on paper.
     """
     return os.environ.get("FINPORTAL_BASE_URL", "http://127.0.0.1:5000")
 

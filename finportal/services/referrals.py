@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from finportal import limits
 from finportal.models import (
     Application,
     BankDecision,
@@ -108,10 +109,9 @@ INBOX_TABS = {
     "withdrawn": "已撤回",
 }
 
-# Sanity bounds of a decision, not policy: refuse obvious typing errors.
-MAX_AMOUNT = Decimal("1000000000")  # 10 亿元
-MAX_RATE = Decimal("0.36")
-MAX_TERM_MONTHS = 360
+# Sanity bounds of a decision, not policy (finportal.limits): refuse obvious typing errors.
+MAX_RATE = limits.MAX_ANNUAL_RATE
+MAX_TERM_MONTHS = limits.MAX_TERM_MONTHS
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -229,7 +229,7 @@ def _notify_enterprise(session: Session, referral: Referral, title: str, body: s
         Notification(
             enterprise_id=application.enterprise_id,
             kind="status",
-            title_zh=title,
+            title_zh=limits.clip(title, "title"),
             title_en=f"Application #{application.id}: bank update",
             body_zh=body,
             link=f"/sme/applications/{application.id}",
@@ -245,7 +245,7 @@ def _notify_advisor(session: Session, referral: Referral, title: str, body: str 
         Notification(
             user_id=advisor_id,
             kind="status",
-            title_zh=title,
+            title_zh=limits.clip(title, "title"),
             title_en=f"Referral #{referral.id}: bank update",
             body_zh=body,
             link=f"/advisor/applications/{referral.application_id}",
@@ -296,18 +296,22 @@ def mark_viewed(
     return referral
 
 
-def _decimal(value: Any, field: str, label: str) -> Decimal:
+def _amount(value: Any, kind: str, field: str, errors: dict[str, str]) -> Decimal | None:
+    """Read an amount in yuan within ``kind`` of :data:`finportal.limits.AMOUNTS`, or note why not."""
     try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationFailed(
-            f"{label}应为数字。", f"{field} must be a number.", fields={field: f"{label}应为数字。"}
-        ) from exc
-    if not number.is_finite():
-        raise ValidationFailed(
-            f"{label}应为数字。", f"{field} must be a number.", fields={field: f"{label}应为数字。"}
-        )
-    return number
+        return limits.check_amount(value, kind)
+    except limits.LimitError as exc:
+        errors[field] = exc.message()
+        return None
+
+
+def _rate(value: Any, errors: dict[str, str]) -> Decimal | None:
+    """Read an annual rate (a fraction, at most six decimals), or note why not."""
+    try:
+        return limits.parse_number(value, places=limits.RATE_PLACES)
+    except limits.LimitError as exc:
+        errors["annual_rate"] = f"年利率：{exc.message()}"
+        return None
 
 
 def _validate_decision(
@@ -331,21 +335,19 @@ def _validate_decision(
         if approved_amount in (None, ""):
             errors["approved_amount"] = "请填写批准金额。"
         else:
-            amount = _decimal(approved_amount, "approved_amount", "批准金额")
-            if amount <= 0 or amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
-                errors["approved_amount"] = "批准金额须大于 0、不超过 10 亿元，最多两位小数。"
+            amount = _amount(approved_amount, "loan", "approved_amount", errors)
         if annual_rate in (None, ""):
             errors["annual_rate"] = "请填写年利率。"
         else:
-            rate = _decimal(annual_rate, "annual_rate", "年利率")
-            if rate <= 0 or rate > MAX_RATE:
-                errors["annual_rate"] = "年利率须大于 0 且不超过 36%。"
+            rate = _rate(annual_rate, errors)
+            if rate is not None and (rate <= 0 or rate > MAX_RATE):
+                errors["annual_rate"] = f"年利率须大于 0 且不超过 {MAX_RATE * 100:.0f}%。"
         if term_months in (None, ""):
             errors["term_months"] = "请填写期限。"
         else:
             try:
                 term = int(term_months)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 errors["term_months"] = "期限须为整月数。"
             else:
                 if not 1 <= term <= MAX_TERM_MONTHS or str(term_months).strip() not in (
@@ -356,7 +358,7 @@ def _validate_decision(
     elif decision == "declined":
         if reason_code not in DECLINE_REASONS:
             errors["reason_code"] = "请选择拒绝原因。"
-        if reason_code == "other" and not reason_text.strip():
+        if reason_code == "other" and not reason_text:
             errors["reason_text"] = "选择“其他原因”时请写明原因。"
     elif not reason_text.strip():
         errors["reason_text"] = "请写明需要补充的材料。"
@@ -392,7 +394,7 @@ def record_decision(
     """
     referral = get_referral(session, referral_id, bank_id=bank_id)
     _check_version(referral, lock_version)
-    reason_text = (reason_text or "").strip()
+    reason_text = limits.valid_text(reason_text, "reason", "reason_text")
     amount, rate, term = _validate_decision(
         decision, approved_amount, annual_rate, term_months, reason_code, reason_text
     )
@@ -514,7 +516,7 @@ def record_outcome(
         if amount in (None, ""):
             errors["amount"] = "请填写放款金额。"
         else:
-            value = _decimal(amount, "amount", "放款金额")
+            value = _amount(amount, "loan", "amount", errors)
             approved = next(
                 (
                     d.approved_amount
@@ -523,14 +525,10 @@ def record_outcome(
                 ),
                 None,
             )
-            if value <= 0 or value != value.quantize(Decimal("0.01")):
-                errors["amount"] = "放款金额须大于 0，最多两位小数。"
-            elif approved is not None and value > approved:
+            if value is not None and approved is not None and value > approved:
                 errors["amount"] = f"放款金额不能超过批准金额 {approved:,.2f} 元。"
     elif amount not in (None, ""):
-        value = _decimal(amount, "amount", "金额")
-        if value < 0:
-            errors["amount"] = "金额不能为负数。"
+        value = _amount(amount, "repayment", "amount", errors)
     if errors:
         raise ValidationFailed(
             "放款及还款情况有误：" + "；".join(errors.values()),

@@ -15,7 +15,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from finportal import charts
+from finportal import charts, limits
 from finportal.models import (
     Application,
     ApplicationNote,
@@ -301,7 +301,9 @@ class Review:
 
 def get_application(session: Session, application_id: int) -> Application:
     """Return an application the centre can see (not a draft)."""
-    application = session.get(Application, application_id)
+    application = (
+        session.get(Application, application_id) if limits.check_id(application_id) else None
+    )
     if application is None or application.state == "draft":
         raise NotFound("申请不存在。", "No such application.")
     return application
@@ -498,14 +500,18 @@ def return_for_information(
 ) -> Application:
     """Send the application back to the SME for information (what is missing, in words and fields)."""
     application = _load_for_action(session, application_id, lock_version)
-    message = (message or "").strip()
+    errors: dict[str, str] = {}
+    try:
+        message = limits.check_text(message, "reason")
+    except limits.LimitError as exc:
+        errors["message"] = exc.message()
+    else:
+        if not message:
+            errors["message"] = "请写明需要企业补充的内容。"
     wanted = [f for f in dict.fromkeys(fields) if f]
-    errors = {}
-    if not message:
-        errors["message"] = "请写明需要企业补充的内容。"
     unknown = [f for f in wanted if f not in RETURN_FIELDS]
     if unknown:
-        errors["fields"] = "未知的字段：" + "、".join(unknown)
+        errors["fields"] = "未知的字段：" + "、".join(f[:40] for f in unknown[:10])
     if errors:
         raise ValidationFailed("退回内容有误。", "The return request is not valid.", fields=errors)
     _require_in_review(application, "退回")
@@ -533,12 +539,16 @@ def reject(
 ) -> Application:
     """Reject the application with a reason code and text; commits."""
     application = _load_for_action(session, application_id, lock_version)
-    reason_text = (reason_text or "").strip()
-    errors = {}
+    errors: dict[str, str] = {}
     if reason_code not in REJECT_REASONS:
         errors["reason_code"] = "请选择不予推荐的原因。"
-    if not reason_text:
-        errors["reason_text"] = "请写明原因，企业会看到这段说明。"
+    try:
+        reason_text = limits.check_text(reason_text, "reason")
+    except limits.LimitError as exc:
+        errors["reason_text"] = exc.message()
+    else:
+        if not reason_text:
+            errors["reason_text"] = "请写明原因，企业会看到这段说明。"
     if errors:
         raise ValidationFailed("不予推荐的原因有误。", "The rejection is not valid.", fields=errors)
     _require_in_review(application, "作出决定")
@@ -568,10 +578,10 @@ def override_match(
 ) -> Match:
     """Override a computed match (eligible or not) with a written reason, audited; commits."""
     application = _load_for_action(session, application_id, lock_version)
-    match = session.get(Match, match_id)
+    match = session.get(Match, match_id) if limits.check_id(match_id) else None
     if match is None or match.application_id != application.id:
         raise NotFound("匹配结果不存在。", "No such match.")
-    reason = (reason or "").strip()
+    reason = limits.valid_text(reason, "reason", "reason")
     if len(reason) < 4:
         raise ValidationFailed(
             "调整匹配结果须写明理由（至少 4 个字）。",
@@ -603,14 +613,10 @@ def override_match(
 def add_note(session: Session, application_id: int, *, actor_id: int, body: str) -> ApplicationNote:
     """Add an advisor's note to an application; commits."""
     application = get_application(session, application_id)
-    body = (body or "").strip()
+    body = limits.valid_text(body, "note", "body")
     if not body:
         raise ValidationFailed(
             "备注不能为空。", "A note cannot be empty.", fields={"body": "请填写备注。"}
-        )
-    if len(body) > 5000:
-        raise ValidationFailed(
-            "备注过长。", "The note is too long.", fields={"body": "备注不能超过 5000 字。"}
         )
     note = ApplicationNote(application_id=application.id, author_id=actor_id, body=body)
     session.add(note)
@@ -654,11 +660,14 @@ def refer_to_banks(
     """
     application = _load_for_action(session, application_id, lock_version)
     wanted = [r if isinstance(r, ReferralRequest) else ReferralRequest(*r) for r in referrals]
-    opinion = (opinion or "").strip()
     errors: dict[str, str] = {}
+    try:
+        opinion = limits.check_text(opinion, "reason")
+    except limits.LimitError as exc:
+        errors["opinion"] = exc.message()
     if not wanted:
         errors["banks"] = "请至少选择一家银行。"
-    if not opinion:
+    if not opinion and "opinion" not in errors:
         errors["opinion"] = "请填写顾问意见，银行会在推荐材料包中看到。"
     bank_ids = [r.bank_id for r in wanted]
     if len(set(bank_ids)) != len(bank_ids):
@@ -689,7 +698,7 @@ def refer_to_banks(
     due = deadline(session, now, BANK_RESPONSE_WORKING_DAYS)
     created = []
     for request in wanted:
-        bank = session.get(Bank, request.bank_id)
+        bank = session.get(Bank, request.bank_id) if limits.check_id(request.bank_id) else None
         if bank is None or not bank.active:
             raise ValidationFailed(
                 "所选银行不存在或已停用。",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from finportal import limits
 from finportal.models import Enterprise, Notification, User, VerificationRequest, utcnow
 from finportal.services import documents
 from finportal.services.audit import record_event
@@ -27,7 +28,6 @@ STATES = {
     "verified": ("已认证", "Verified"),
     "rejected": ("认证未通过", "Verification refused"),
 }
-MESSAGE_MAX = 500
 
 
 def is_verified(enterprise: Enterprise | None) -> bool:
@@ -67,13 +67,7 @@ def request_verification(
         raise NotFound("企业不存在。", "No such enterprise.")
     if enterprise.verification_state == "verified":
         raise InvalidTransition("贵企业已通过认证。", "Your enterprise is already verified.")
-    text = (message or "").strip()
-    if len(text) > MESSAGE_MAX:
-        raise ValidationFailed(
-            f"说明不超过{MESSAGE_MAX}字。",
-            f"The note has at most {MESSAGE_MAX} characters.",
-            fields={"message": f"不超过{MESSAGE_MAX}字"},
-        )
+    text = limits.valid_text(message, "reason", "message")
     document = documents.store(
         session, files, actor_id=actor_id, enterprise_id=enterprise.id, kind=kind, upload=upload
     )
@@ -172,18 +166,12 @@ def decide(
     request = get_request(session, request_id)
     if request.state != "pending":
         raise InvalidTransition("该认证申请已处理。", "This request was already decided.")
-    text = (note or "").strip()
+    text = limits.valid_text(note, "reason", "note")
     if not approve and not text:
         raise ValidationFailed(
             "不通过时请写明原因，企业会看到。",
             "Say why the request is refused; the enterprise reads it.",
             fields={"note": "请写明原因"},
-        )
-    if len(text) > MESSAGE_MAX:
-        raise ValidationFailed(
-            f"原因不超过{MESSAGE_MAX}字。",
-            f"The reason has at most {MESSAGE_MAX} characters.",
-            fields={"note": f"不超过{MESSAGE_MAX}字"},
         )
     enterprise = session.get(Enterprise, request.enterprise_id)
     assert enterprise is not None

@@ -7,7 +7,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Register every blueprint and the error pages."""
-    from finportal.web import access, api, errors, filters, nav
+    from finportal.web import access, api, errors, filters, inputs, nav
     from finportal.web.admin import bp as admin_bp
     from finportal.web.advisor import bp as advisor_bp
     from finportal.web.auth import bp as auth_bp
@@ -18,6 +18,8 @@ def register_blueprints(app: Flask) -> None:
     from finportal.web.sme import bp as sme_bp
     from finportal.web.verify import bp as verify_bp
 
+    # First: the id converter must be in place before any rule is added.
+    inputs.init_app(app)
     access.init_app(app)
     errors.init_app(app)
     nav.init_app(app)

@@ -24,6 +24,7 @@ from finportal.services import accounts
 from finportal.services.errors import ServiceError
 from finportal.web.access import role_home
 from finportal.web.forms import load_form
+from finportal.web.inputs import same_site_path
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -69,9 +70,7 @@ def _register_limit() -> str:
 
 
 def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+    return same_site_path(target)
 
 
 @bp.route("/login", methods=["GET", "POST"])

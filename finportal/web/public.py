@@ -11,6 +11,7 @@ from sqlalchemy import text
 from finportal.extensions import db
 from finportal.i18n import LOCALES
 from finportal.web.access import role_home
+from finportal.web.inputs import same_site_path
 
 bp = Blueprint("public", __name__)
 
@@ -28,10 +29,7 @@ def switch_language(code: str) -> Any:
     """Switch the interface language and go back where the user was."""
     if code in LOCALES:
         session["lang"] = code
-    target = request.args.get("next") or url_for("public.index")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("public.index")
-    return redirect(target)
+    return redirect(same_site_path(request.args.get("next")) or url_for("public.index"))
 
 
 @bp.get("/healthz")

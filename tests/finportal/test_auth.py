@@ -182,6 +182,7 @@ def test_production_refuses_a_short_secret_key(monkeypatch, tmp_path):
     with pytest.raises(ConfigError, match="too short"):
         load_config(str(tmp_path))
     monkeypatch.setenv("FINPORTAL_SECRET_KEY", "k" * 32)
+    monkeypatch.setenv("FINPORTAL_BASE_URL", "https://fin.example.cn")  # also required there
     assert load_config(str(tmp_path))["SECRET_KEY"] == "k" * 32
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import render_template, request
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from finportal import limits
 from finportal.extensions import db
 from finportal.services import admin as admin_service
 from finportal.web.admin.views import DATE, INTEGER, FormSchema, bp, text
@@ -18,14 +19,19 @@ PER_PAGE = 50
 class AuditFilter(FormSchema):
     """Filters of the audit list (query string)."""
 
-    actor = text()
-    action = text()
-    object_type = text()
-    object_id = fields.Integer(load_default=None, error_messages=INTEGER)
-    date_from = fields.Date(load_default=None, error_messages=DATE)
-    date_to = fields.Date(load_default=None, error_messages=DATE)
+    actor = text("search")
+    action = text("search")
+    object_type = text("search")
+    object_id = limits.Id(
+        load_default=None,
+        message=("请填写整数（对象编号为正整数）。", "Enter a positive whole number."),
+    )
+    date_from = limits.Date(load_default=None, error_messages=DATE)
+    date_to = limits.Date(load_default=None, error_messages=DATE)
     page = fields.Integer(
-        load_default=1, error_messages=INTEGER, validate=validate.Range(min=1, error="页码从1开始")
+        load_default=1,
+        error_messages=INTEGER,
+        validate=validate.Range(min=1, max=limits.MAX_PAGE, error=f"页码为 1 至 {limits.MAX_PAGE}"),
     )
 
     @validates_schema

@@ -16,10 +16,10 @@ from finportal.web.forms import load_form
 class OrganisationForm(FormSchema):
     """A bank, park or chamber."""
 
-    code = text(required=True)
-    name_zh = text(required=True)
-    name_en = text()
-    source = text()
+    code = text("code", required=True)
+    name_zh = text("name", required=True)
+    name_en = text("name")
+    source = text("source")
     active = checkbox()
     demo = checkbox()
 

@@ -25,7 +25,7 @@ name_en: New product
 class ProductForm(FormSchema):
     """What the product edit form posts: the product's content as YAML."""
 
-    content = text(required=True)
+    content = text("document", required=True, strip=False)
 
 
 class ActiveForm(FormSchema):

@@ -10,6 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import fields, validate
 
+from finportal import limits
 from finportal.extensions import db
 from finportal.services import admin as admin_service
 from finportal.web.admin.views import (
@@ -34,25 +35,26 @@ class RateForm(FormSchema):
         error_messages={"required": CHOICE},
         validate=validate.OneOf(list(admin_service.RATE_KINDS), error=CHOICE),
     )
-    rate_percent = fields.Decimal(
+    rate_percent = limits.Number(
+        places=limits.RATE_PLACES - 2,
         required=True,
         error_messages=DECIMAL,
         validate=validate.Range(
             min=Decimal("0"),
-            max=Decimal("20"),
+            max=limits.MAX_REFERENCE_RATE_PERCENT,
             min_inclusive=False,
-            error="应在 0 到 20 之间（单位：%）",
+            error=f"应在 0 到 {limits.MAX_REFERENCE_RATE_PERCENT:.0f} 之间（单位：%）",
         ),
     )
-    effective_on = fields.Date(required=True, error_messages=DATE)
-    source = text()
+    effective_on = limits.Date(required=True, error_messages=DATE)
+    source = text("source")
 
 
 class HolidayForm(FormSchema):
     """A day off, or a weekend day that is worked (调休)."""
 
-    day = fields.Date(required=True, error_messages=DATE)
-    name = text(required=True, validate=validate.Length(max=80, error="不超过80字"))
+    day = limits.Date(required=True, error_messages=DATE)
+    name = text("short_name", required=True)
     is_workday = checkbox()
 
 

@@ -6,20 +6,24 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from marshmallow import fields
 
+from finportal import limits
 from finportal.extensions import db
 from finportal.services import admin as admin_service
 from finportal.services import api_tokens as token_service
-from finportal.web.admin.views import INTEGER, FormSchema, attempt, bp, text
+from finportal.web.admin.views import FormSchema, attempt, bp, text
 from finportal.web.forms import load_form
 
 
 class TokenForm(FormSchema):
     """A new token for one bank."""
 
-    bank_id = fields.Integer(required=True, error_messages={**INTEGER, "required": "请选择银行。"})
-    label = text()
+    bank_id = limits.Id(
+        required=True,
+        message=("请选择银行。", "Choose a bank."),
+        error_messages={"required": "请选择银行。"},
+    )
+    label = text("label")
 
 
 def _page(

@@ -8,10 +8,11 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import fields, validate
 
+from finportal import limits
 from finportal.extensions import db
 from finportal.models import ROLES
 from finportal.services import admin as admin_service
-from finportal.web.admin.views import CHOICE, INTEGER, FormSchema, attempt, bp, checkbox, text
+from finportal.web.admin.views import CHOICE, FormSchema, attempt, bp, checkbox, text
 from finportal.web.forms import load_form
 from finportal.web.nav import ROLE_LABELS
 
@@ -20,29 +21,29 @@ class UserFilter(FormSchema):
     """Filters of the user list."""
 
     role = fields.String(load_default=None, validate=validate.OneOf(ROLES, error=CHOICE))
-    q = text()
+    q = text("search")
 
 
 class UserEditForm(FormSchema):
     """Changes to a user: name, role and the link the role needs."""
 
-    display_name = text()
+    display_name = text("label")
     role = fields.String(
         required=True,
         error_messages={"required": CHOICE},
         validate=validate.OneOf(ROLES, error=CHOICE),
     )
-    enterprise_uscc = text()
-    bank_id = fields.Integer(load_default=None, error_messages=INTEGER)
-    park_id = fields.Integer(load_default=None, error_messages=INTEGER)
-    chamber_id = fields.Integer(load_default=None, error_messages=INTEGER)
+    enterprise_uscc = text("code")
+    bank_id = limits.Id(load_default=None)
+    park_id = limits.Id(load_default=None)
+    chamber_id = limits.Id(load_default=None)
 
 
 class UserForm(UserEditForm):
     """A new user: name, role, first password and the link the role needs."""
 
-    username = text(required=True)
-    password = text(required=True)
+    username = text("username", required=True)
+    password = text("password", required=True, strip=False)
 
 
 class ActiveForm(FormSchema):
@@ -54,7 +55,7 @@ class ActiveForm(FormSchema):
 class PasswordForm(FormSchema):
     """A new password; empty means: generate one."""
 
-    new_password = text()
+    new_password = text("password", strip=False)
 
 
 def _links() -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, render_template
 from marshmallow import EXCLUDE, Schema, fields, pre_load
 
+from finportal import limits
 from finportal.extensions import db
 from finportal.services import admin as admin_service
 from finportal.services.errors import NotFound, ServiceError
@@ -34,11 +35,11 @@ class FormSchema(Schema):
         return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
 
 
-def text(required: bool = False, **kwargs: Any) -> fields.String:
-    """Return a text field with Chinese messages."""
+def text(kind: str, required: bool = False, **kwargs: Any) -> limits.Text:
+    """Return a text field within the limit of ``kind`` (:data:`finportal.limits.TEXT`)."""
     if required:
-        return fields.String(required=True, error_messages=REQUIRED, **kwargs)
-    return fields.String(load_default="", **kwargs)
+        return limits.Text(kind, required=True, error_messages=REQUIRED, **kwargs)
+    return limits.Text(kind, load_default="", **kwargs)
 
 
 def checkbox() -> fields.Boolean:

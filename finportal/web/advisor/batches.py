@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
@@ -10,6 +9,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from finportal import limits
 from finportal.extensions import db
 from finportal.models import Bank, Chamber, Park
 from finportal.services import batches as batch_service
@@ -31,9 +31,10 @@ def _batch_labels() -> dict[str, Any]:
 class BatchForm(Schema):
     """The new-batch form."""
 
-    name = fields.String(
+    name = limits.Text(
+        "name",
         required=True,
-        validate=validate.Length(1, 200),
+        validate=validate.Length(min=1, error="请填写批次名称"),
         error_messages={"required": "请填写批次名称"},
     )
     organiser = fields.String(
@@ -41,17 +42,14 @@ class BatchForm(Schema):
         validate=validate.Regexp(r"^(park|chamber):\d{1,9}$", error="请选择园区或商会"),
         error_messages={"required": "请选择园区或商会"},
     )
-    bank_id = fields.Integer(
-        required=True, error_messages={"required": "请选择银行", "invalid": "请选择银行"}
-    )
-    quota_wan = fields.Decimal(
+    bank_id = limits.Id(
         required=True,
-        places=2,
-        allow_nan=False,
-        validate=validate.Range(
-            min=Decimal("0.01"), max=Decimal("1000000"), error="请填写 0.01 至 1,000,000 万元"
-        ),
-        error_messages={"required": "请填写批次总额度", "invalid": "请填写数字"},
+        message=("请选择银行", "Choose a bank."),
+        error_messages={"required": "请选择银行"},
+    )
+    #: Loaded as yuan (:data:`finportal.limits.AMOUNTS` ``quota``).
+    quota_wan = limits.Amount(
+        "quota", unit="wan", required=True, error_messages={"required": "请填写批次总额度"}
     )
 
 
@@ -105,7 +103,7 @@ def create_batch() -> Any:
             actor_id=current_user.id,
             name=data["name"],
             bank_id=data["bank_id"],
-            quota_total=data["quota_wan"] * 10000,
+            quota_total=data["quota_wan"],
             park_id=int(org_id) if kind == "park" else None,
             chamber_id=int(org_id) if kind == "chamber" else None,
         )
@@ -158,7 +156,7 @@ def check_member(batch_id: int, member_id: int) -> Any:
 def withdraw_member(batch_id: int, member_id: int) -> Any:
     """Take a member out of the batch (e.g. it failed the check)."""
     member = batch_service.get_member(db.session, batch_id, member_id)
-    reason = request.form.get("reason", "")[:2000]
+    reason = request.form.get("reason", "")
     return _act(
         batch_id,
         lambda: batch_service.withdraw_member(

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from finportal import limits
 from finportal.extensions import db
 from finportal.models import Chamber, Park, Product
 from finportal.services import consents, review
@@ -23,6 +24,28 @@ from finportal.web.forms import REQUIRED, load_form, no_refusal, refusal
 bp = Blueprint("advisor", __name__, url_prefix="/advisor")
 restrict_blueprint(bp, "advisor")
 
+#: A review form posted without the version of the page (or with one that is no number).
+LOCK_VERSION = {
+    "required": "页面版本缺失，请刷新页面后再操作。",
+    "invalid": "页面版本有误，请刷新页面后再操作。",
+    "null": "页面版本缺失，请刷新页面后再操作。",
+}
+
+
+class MissingVersion(ServiceError):
+    """A versioned action without a (numeric) lock version: refused, nothing changes."""
+
+    status = 400
+    code = "lock_version_required"
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(
+            "页面版本缺失或有误，未作任何更改；请刷新页面后再操作。",
+            "The page's version is missing or not a number; nothing was changed. "
+            "Reload the page and try again.",
+            fields=fields,
+        )
+
 
 class QueueFilterSchema(Schema):
     """Filters of the queue (query string)."""
@@ -34,10 +57,10 @@ class QueueFilterSchema(Schema):
         load_default=None,
         validate=validate.OneOf([*review.QUEUE_FILTER_STATES, ""]),
     )
-    product = fields.String(load_default=None)
-    park = fields.Integer(load_default=None, error_messages=REQUIRED)
-    chamber = fields.Integer(load_default=None, error_messages=REQUIRED)
-    grade = fields.String(load_default=None, validate=validate.Length(max=2))
+    product = limits.Text("code", load_default=None)
+    park = limits.Id(load_default=None)
+    chamber = limits.Id(load_default=None)
+    grade = limits.Text("code", load_default=None)
     deadline = fields.String(
         load_default=None, validate=validate.OneOf([*review.DEADLINE_FILTERS, ""])
     )
@@ -49,34 +72,34 @@ class VersionSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    lock_version = fields.Integer(required=True, error_messages=REQUIRED)
+    lock_version = fields.Integer(required=True, strict=False, error_messages=LOCK_VERSION)
 
 
 class ReturnSchema(VersionSchema):
-    message = fields.String(required=True, error_messages=REQUIRED)
-    fields_ = fields.List(fields.String(), data_key="fields", load_default=list)
+    message = limits.Text("reason", required=True, error_messages=REQUIRED)
+    fields_ = fields.List(limits.Text("code"), data_key="fields", load_default=list)
 
 
 class RejectSchema(VersionSchema):
-    reason_code = fields.String(required=True, error_messages=REQUIRED)
-    reason_text = fields.String(load_default="")
+    reason_code = limits.Text("code", required=True, error_messages=REQUIRED)
+    reason_text = limits.Text("reason", load_default="")
 
 
 class OverrideSchema(VersionSchema):
     eligible = fields.Boolean(required=True, error_messages=REQUIRED)
-    reason = fields.String(required=True, error_messages=REQUIRED)
+    reason = limits.Text("reason", required=True, error_messages=REQUIRED)
 
 
 class ReferSchema(VersionSchema):
-    opinion = fields.String(load_default="")
-    banks = fields.List(fields.Integer(), load_default=list)
+    opinion = limits.Text("reason", load_default="")
+    banks = fields.List(limits.Id(), load_default=list)
 
 
 class NoteSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    body = fields.String(required=True, error_messages=REQUIRED)
+    body = limits.Text("note", required=True, error_messages=REQUIRED)
 
 
 def _form() -> dict[str, Any]:
@@ -123,14 +146,16 @@ def _invalid(message: str, errors: dict[str, str]) -> ValidationFailed:
 def _versioned_action(
     application_id: int, form: str, operation: Callable[..., Any], done: str
 ) -> Any:
-    """Run a review step that takes only the page's lock version; flash ``done`` or refuse."""
-    data, _errors = load_form(VersionSchema(), request.form)
+    """Run a review step that takes only the page's lock version; flash ``done`` or refuse.
+
+    The version is required: without it two advisors could both act on what they saw.
+    """
+    data, errors = load_form(VersionSchema(), request.form)
+    if data is None:
+        return _refused(MissingVersion(fields=errors), application_id, form)
     try:
         operation(
-            db.session,
-            application_id,
-            actor_id=current_user.id,
-            lock_version=data["lock_version"] if data else None,
+            db.session, application_id, actor_id=current_user.id, lock_version=data["lock_version"]
         )
     except ServiceError as exc:
         return _refused(exc, application_id, form)
@@ -255,14 +280,14 @@ def refer(application_id: int) -> Any:
         return _refused(_invalid("推荐信息有误。", errors), application_id, "refer")
     requests = []
     for bank_id in data["banks"]:
-        raw = request.form.get(f"product_{bank_id}", "")
-        if not raw.isdigit():
+        version_id = limits.check_id(request.form.get(f"product_{bank_id}", ""))
+        if version_id is None:
             return _refused(
                 _invalid("请为每家银行选择一个产品。", {"products": "请选择产品。"}),
                 application_id,
                 "refer",
             )
-        requests.append(review.ReferralRequest(bank_id=bank_id, product_version_id=int(raw)))
+        requests.append(review.ReferralRequest(bank_id=bank_id, product_version_id=version_id))
     try:
         created = review.refer_to_banks(
             db.session,
@@ -271,7 +296,6 @@ def refer(application_id: int) -> Any:
             referrals=requests,
             opinion=data["opinion"],
             lock_version=data["lock_version"],
-            base_url=request.host_url,
         )
     except ServiceError as exc:
         return _refused(exc, application_id, "refer")

@@ -6,10 +6,8 @@ from typing import Any
 
 from finportal.extensions import db
 from finportal.services import batches as batch_service
-from finportal.services.errors import NotFound
 from finportal.web.api import api_source, bank_id, make_blueprint
 from finportal.web.api.schemas import (
-    MAX_ID,
     BatchDetailSchema,
     BatchMemberSchema,
     BatchQuerySchema,
@@ -75,8 +73,6 @@ def get_batch(batch_id: int) -> Any:
 def decide_member(body: dict[str, Any], batch_id: int, member_id: int) -> Any:
     """Approve (with an amount within the cap and the quota left) or decline one member."""
     batch = _batch(batch_id)
-    if not 0 < member_id <= MAX_ID:
-        raise NotFound("批次成员不存在。", "No such batch member.")
     return batch_service.decide_member(
         db.session,
         batch.id,

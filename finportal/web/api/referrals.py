@@ -12,10 +12,8 @@ from flask import Response
 
 from finportal.extensions import db
 from finportal.services import referrals as referral_service
-from finportal.services.errors import NotFound
 from finportal.web.api import bank_id, make_blueprint
 from finportal.web.api.schemas import (
-    MAX_ID,
     DecisionInSchema,
     DecisionOutSchema,
     ErrorSchema,
@@ -43,12 +41,6 @@ class _Detail:
         return getattr(self._referral, name)
 
 
-def _referral_id(referral_id: int) -> int:
-    if not 0 < referral_id <= MAX_ID:
-        raise NotFound("推荐记录不存在。", "No such referral.")
-    return referral_id
-
-
 @blp.route("/")
 @blp.arguments(ReferralQuerySchema, location="query")
 @blp.response(200, ReferralSchema(many=True))
@@ -68,7 +60,7 @@ def list_referrals(query: dict[str, Any]) -> Any:
 def get_referral(referral_id: int) -> Any:
     """Return one referral with its decisions and loan events (opening it marks it viewed)."""
     referral = referral_service.mark_viewed(
-        db.session, _referral_id(referral_id), bank_id=bank_id(), actor_id=None
+        db.session, referral_id, bank_id=bank_id(), actor_id=None
     )
     return _Detail(
         referral,
@@ -85,9 +77,7 @@ def get_referral(referral_id: int) -> Any:
 @blp.alt_response(409, schema=ErrorSchema)
 def download_packet(referral_id: int) -> Any:
     """Download the referral packet (PDF), stamped with the bank and the time; logged."""
-    referral = referral_service.get_referral(
-        db.session, _referral_id(referral_id), bank_id=bank_id()
-    )
+    referral = referral_service.get_referral(db.session, referral_id, bank_id=bank_id())
     pdf = referral_service.download_packet(
         db.session, referral.id, bank_id=bank_id(), actor_id=None
     )
@@ -113,7 +103,7 @@ def post_decision(body: dict[str, Any], referral_id: int) -> Any:
     """Record a decision: approved (amount, annual rate, term), declined (reason code) or info_requested."""
     return referral_service.record_decision(
         db.session,
-        _referral_id(referral_id),
+        referral_id,
         bank_id=bank_id(),
         actor_id=None,
         decision=body["decision"],
@@ -136,7 +126,7 @@ def post_outcome(body: dict[str, Any], referral_id: int) -> Any:
     """Record a loan event: disbursed (with the amount), then repaid, overdue_90 or defaulted."""
     return referral_service.record_outcome(
         db.session,
-        _referral_id(referral_id),
+        referral_id,
         bank_id=bank_id(),
         actor_id=None,
         event=body["event"],

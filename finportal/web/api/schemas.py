@@ -2,48 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
+from finportal import limits
 from finportal.models import REFERRAL_STATES
 
-#: Amounts are yuan with two decimals; 100 亿元 is far above any SME loan and keeps typos out.
-MAX_AMOUNT = 10_000_000_000
 
-
-class Between(validate.Validator):
-    """``low < value <= high``; documented through metadata, since apispec would print a
-    Range's Decimal bounds as strings (an invalid OpenAPI document)."""
-
-    def __init__(self, low: int | float, high: int | float, error: str) -> None:
-        self.low, self.high, self.error = low, high, error
-
-    def __call__(self, value: Any) -> Any:
-        if not self.low < value <= self.high:
-            raise ValidationError(self.error)
-        return value
-
-
-AMOUNT_RANGE = Between(
-    0, MAX_AMOUNT, "金额须大于 0 且不超过 100 亿元 / must be above 0 and at most 1e10"
-)
-#: Ids are positive 32-bit integers in every database the portal runs on.
-MAX_ID = 2**31 - 1
-
-
-def amount_field(**kwargs: object) -> fields.Decimal:
-    """Return a yuan amount field: a number (or numeric string), two decimals, within range."""
-    return fields.Decimal(
-        places=2,
-        allow_nan=False,
-        validate=AMOUNT_RANGE,
+def amount_field(**kwargs: object) -> limits.Amount:
+    """Return a loan amount in yuan (a number or numeric string, two decimals), within
+    :data:`finportal.limits.AMOUNTS` ``loan``."""
+    high = limits.AMOUNTS["loan"].high
+    return limits.Amount(
+        "loan",
         metadata={
-            "description": "yuan, above 0, at most two decimals",
+            "type": "number",
+            "description": f"yuan, above 0 and at most {high:,.0f}, at most two decimals",
             "example": 1000000,
             "minimum": 0,
             "exclusiveMinimum": True,
-            "maximum": MAX_AMOUNT,
+            "maximum": int(high),
         },
         **kwargs,  # type: ignore[arg-type]
     )
@@ -133,7 +112,7 @@ class MemberDecisionSchema(Schema):
 
     decision = fields.String(required=True, validate=validate.OneOf(["approved", "declined"]))
     approved_amount = amount_field(load_default=None, allow_none=True)
-    reason_text = fields.String(load_default="", validate=validate.Length(max=2000))
+    reason_text = limits.Text("reason", load_default="")
 
 
 # --- referrals ---------------------------------------------------------------------------
@@ -146,7 +125,7 @@ class ReferralQuerySchema(Schema):
         validate=validate.OneOf([*REFERRAL_STATES, "new", "decided", "overdue"]),
         metadata={"description": "a referral state, or an inbox tab: new, decided, overdue"},
     )
-    since = fields.AwareDateTime(
+    since = limits.AwareDateTime(
         default_timezone=None,
         metadata={
             "description": "only referrals sent at or after this time (RFC 3339 with offset)"
@@ -211,25 +190,28 @@ class DecisionInSchema(Schema):
         required=True, validate=validate.OneOf(["approved", "declined", "info_requested"])
     )
     approved_amount = amount_field(load_default=None, allow_none=True)
-    annual_rate = fields.Decimal(
+    annual_rate = limits.Number(
+        places=limits.RATE_PLACES,
+        low=Decimal(-1),
+        high=Decimal(1),
         load_default=None,
         allow_none=True,
-        allow_nan=False,
-        # The service refuses rates outside (0, 0.36] with a 422 naming the field.
-        validate=Between(-1, 1, "年利率应为小数形式（0.035 即 3.5%） / a fraction per year"),
+        # The service refuses rates outside (0, MAX_ANNUAL_RATE] with a 422 naming the field.
         metadata={
+            "type": "number",
             "description": "annual rate as a fraction: 0.035 is 3.5 % per year",
             "minimum": -1,
             "maximum": 1,
         },
     )
     term_months = fields.Integer(
-        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=360)
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=1, max=limits.MAX_TERM_MONTHS),
     )
-    reason_code = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=40)
-    )
-    reason_text = fields.String(load_default="", validate=validate.Length(max=2000))
+    reason_code = limits.Text("code", load_default=None, allow_none=True)
+    reason_text = limits.Text("reason", load_default="")
 
 
 class OutcomeInSchema(Schema):
@@ -238,5 +220,5 @@ class OutcomeInSchema(Schema):
     event = fields.String(
         required=True, validate=validate.OneOf(["disbursed", "repaid", "overdue_90", "defaulted"])
     )
-    occurred_on = fields.Date(required=True)
+    occurred_on = limits.Date(required=True)
     amount = amount_field(load_default=None, allow_none=True)

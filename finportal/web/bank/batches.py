@@ -60,7 +60,7 @@ def decide_member(batch_id: int, member_id: int) -> Any:
     amount: Any = None
     if amount_wan:
         try:
-            amount = batch_service.parse_amount(amount_wan, "approved_amount") * 10000
+            amount = batch_service.parse_amount(amount_wan, "approved_amount", unit="wan")
         except ServiceError as exc:
             flash(exc.message_zh, "danger")
             return redirect(url_for("bank.batch_detail", batch_id=batch.id))
@@ -73,7 +73,7 @@ def decide_member(batch_id: int, member_id: int) -> Any:
             actor_id=current_user.id,
             decision=request.form.get("decision", ""),
             approved_amount=amount,
-            reason_text=request.form.get("reason_text", "")[:2000],
+            reason_text=request.form.get("reason_text", ""),
         )
     except ServiceError as exc:
         flash_refusal(exc)

@@ -6,12 +6,14 @@ passes ``current_user.bank_id`` and another bank's ids answer 404.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from finportal import limits
 from finportal.extensions import db
 from finportal.services import consents, referrals
 from finportal.services import packets as packet_service
@@ -46,17 +48,21 @@ class DecisionSchema(Schema):
         error_messages=REQUIRED,
         validate=validate.OneOf(referrals.DECISIONS, error="请选择同意、拒绝或补充材料。"),
     )
-    approved_amount_wan = fields.Decimal(
-        load_default=None, allow_none=True, error_messages={"invalid": "请填写数字。"}
-    )
-    annual_rate_pct = fields.Decimal(
-        load_default=None, allow_none=True, error_messages={"invalid": "请填写数字。"}
+    #: Loaded as yuan (a loan, :data:`finportal.limits.AMOUNTS`).
+    approved_amount_wan = limits.Amount("loan", unit="wan", load_default=None, allow_none=True)
+    #: Percent per year as typed; the service bounds the rate (``MAX_ANNUAL_RATE``).
+    annual_rate_pct = limits.Number(
+        places=limits.RATE_PLACES - 2,
+        low=Decimal(-100),
+        high=Decimal(100),
+        load_default=None,
+        allow_none=True,
     )
     term_months = fields.Integer(
         load_default=None, allow_none=True, error_messages={"invalid": "请填写整数。"}
     )
-    reason_code = fields.String(load_default=None, allow_none=True)
-    reason_text = fields.String(load_default="", allow_none=True)
+    reason_code = limits.Text("code", load_default=None, allow_none=True)
+    reason_text = limits.Text("reason", load_default="", allow_none=True)
 
 
 class OutcomeSchema(Schema):
@@ -71,12 +77,11 @@ class OutcomeSchema(Schema):
         error_messages=REQUIRED,
         validate=validate.OneOf(referrals.OUTCOME_EVENTS, error="请选择放款、结清、逾期或违约。"),
     )
-    occurred_on = fields.Date(
+    occurred_on = limits.Date(
         required=True, error_messages={**REQUIRED, "invalid": "日期格式应为 YYYY-MM-DD。"}
     )
-    amount_wan = fields.Decimal(
-        load_default=None, allow_none=True, error_messages={"invalid": "请填写数字。"}
-    )
+    #: Loaded as yuan (a loan, :data:`finportal.limits.AMOUNTS`).
+    amount_wan = limits.Amount("loan", unit="wan", load_default=None, allow_none=True)
 
 
 def _bank_id() -> int:
@@ -177,7 +182,7 @@ def decision(referral_id: int) -> Any:
             bank_id=bank_id,
             actor_id=current_user.id,
             decision=data["decision"],
-            approved_amount=amount * 10000 if amount is not None else None,
+            approved_amount=amount,
             annual_rate=rate / 100 if rate is not None else None,
             term_months=data["term_months"],
             reason_code=data["reason_code"],
@@ -213,7 +218,7 @@ def outcome(referral_id: int) -> Any:
             actor_id=current_user.id,
             event=data["event"],
             occurred_on=data["occurred_on"],
-            amount=amount * 10000 if amount is not None else None,
+            amount=amount,
             lock_version=data["lock_version"],
         )
     except ServiceError as exc:

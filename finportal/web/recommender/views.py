@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, pre_load
 
+from finportal import limits
 from finportal.extensions import db
 from finportal.services import batches as batch_service
 from finportal.services.errors import ServiceError
@@ -22,21 +22,26 @@ restrict_blueprint(bp, "recommender")
 class RecommendForm(Schema):
     """Recommend one member enterprise into a batch."""
 
-    batch_id = fields.Integer(
-        required=True, error_messages={"required": "请选择批次", "invalid": "请选择批次"}
+    batch_id = limits.Id(
+        required=True,
+        message=("请选择批次", "Choose a batch."),
+        error_messages={"required": "请选择批次"},
     )
-    enterprise_id = fields.Integer(
-        required=True, error_messages={"required": "请选择企业", "invalid": "请选择企业"}
+    enterprise_id = limits.Id(
+        required=True,
+        message=("请选择企业", "Choose an enterprise."),
+        error_messages={"required": "请选择企业"},
     )
-    note = fields.String(load_default="", validate=validate.Length(max=2000))
-    requested_amount_wan = fields.Decimal(
-        load_default=None,
-        allow_none=True,
-        places=2,
-        allow_nan=False,
-        validate=validate.Range(min=Decimal("0.01"), max=Decimal("1000000"), error="金额须大于 0"),
-        error_messages={"invalid": "请填写数字（万元）"},
-    )
+    note = limits.Text("reason", load_default="")
+    #: Loaded as yuan (a loan, :data:`finportal.limits.AMOUNTS`); empty: the per-firm cap.
+    requested_amount_wan = limits.Amount("loan", unit="wan", load_default=None, allow_none=True)
+
+    @pre_load
+    def _blank(self, data: Any, **_: Any) -> Any:
+        out = dict(data)
+        if str(out.get("requested_amount_wan", "")).strip() == "":
+            out["requested_amount_wan"] = None
+        return out
 
 
 @bp.get("/")
@@ -97,7 +102,7 @@ def recommend() -> Any:
             enterprise_id=data["enterprise_id"],
             actor_id=current_user.id,
             note=data["note"],
-            requested_amount=None if amount is None else amount * 10000,
+            requested_amount=amount,
         )
     except ServiceError as exc:
         flash_refusal(exc)
@@ -115,7 +120,7 @@ def withdraw(batch_id: int, member_id: int) -> Any:
             db.session,
             member.id,
             actor_id=current_user.id,
-            reason=request.form.get("reason", "")[:2000],
+            reason=request.form.get("reason", ""),
         )
     except ServiceError as exc:
         flash_refusal(exc)

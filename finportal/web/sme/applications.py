@@ -206,6 +206,13 @@ def withdraw_application(application_id: int) -> Any:
             application_id=application_id,
             reason=request.form.get("reason", ""),
         )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _rerender(
+            application_id,
+            errors={**exc.fields, "_form": exc.message_zh},
+            withdraw_values={"reason": request.form.get("reason", "")},
+        )
     except (InvalidTransition, Conflict) as exc:
         return _refused(exc, application_id)
     flash("申请已撤回。", "success")
@@ -247,6 +254,9 @@ def rate_application(application_id: int) -> Any:
             stars=data["stars"],
             comment=data["comment"],
         )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _rerender(application_id, errors=exc.fields, rating_values=dict(request.form))
     except (InvalidTransition, Conflict) as exc:
         return _refused(exc, application_id)
     flash("感谢您的评价！", "success")

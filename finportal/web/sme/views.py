@@ -17,6 +17,7 @@ from finportal.services.labels import purpose_label
 from finportal.services.lifecycle import STATE_LABELS
 from finportal.web.access import restrict_blueprint
 from finportal.web.filters import sh_time
+from finportal.web.inputs import same_site_path
 
 bp = Blueprint("sme", __name__, url_prefix="/sme")
 #: States of consents and referrals that appear in an application's timeline.
@@ -125,8 +126,8 @@ def read_notification(notification_id: int) -> Any:
         notification_id=notification_id,
         read=request.form.get("read", "1") != "0",
     )
-    link = note.link or ""
-    if request.form.get("follow") and link.startswith("/") and not link.startswith("//"):
+    link = same_site_path(note.link)
+    if request.form.get("follow") and link:
         return redirect(link)
     return redirect(url_for("sme.notifications"))
 

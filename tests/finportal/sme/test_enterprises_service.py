@@ -53,7 +53,7 @@ def test_money_is_typed_in_wan_and_stored_in_yuan():
         ("has_bank_loan_history", "也许", "是"),
         ("certifications", ["tech_sme", "nobel"], "未知的资质"),
         ("name", "", "企业名称"),
-        ("name", "名" * 201, "1-200字"),
+        ("name", "名" * 201, "不超过 200 个字"),
     ],
 )
 def test_bad_input_gets_a_chinese_message_beside_the_field(field, value, message):
