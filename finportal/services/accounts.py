@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,6 +19,94 @@ from finportal.services.errors import Conflict, ValidationFailed
 _hasher = PasswordHasher()
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,80}$")
 MIN_PASSWORD_LENGTH = 8
+#: Long passphrases are welcome; a megabyte "password" would only burn argon2's CPU and memory.
+MAX_PASSWORD_LENGTH = 128
+#: Digits and symbols people add around a word ("dragon2024!", "!zhangsan"): at most this many
+#: around a common password or the username still count as that password.
+_TRIVIAL_AFFIX = 4
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+)
+_AFFIX_RE = re.compile(
+    rf"^[\W\d_]{{0,{_TRIVIAL_AFFIX}}}(?P<core>.*?)[\W\d_]{{0,{_TRIVIAL_AFFIX}}}$"
+)
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """Return the 30,000 most common passwords, lower-case.
+
+    The list ships with the zxcvbn package (MIT licence; its "passwords" frequency list,
+    drawn from Mark Burnett's 10 million leaked passwords, as zxcvbn's README says).
+    """
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(word.lower() for word in FREQUENCY_LISTS["passwords"])
+
+
+def _variants(text: str) -> set[str]:
+    """Return a password's trivial variants: lower-case, de-leeted, reversed, without affixes."""
+    lower = text.lower()
+    out = {lower, lower.translate(_LEET), lower[::-1]}
+    for value in list(out):
+        match = _AFFIX_RE.match(value)
+        if match and match.group("core"):
+            out.add(match.group("core"))
+    return {v for v in out if v}
+
+
+def _repetitive(text: str) -> bool:
+    """Tell whether a password is one short unit repeated or a run of consecutive characters."""
+    for size in range(1, len(text) // 2 + 1):
+        if len(text) % size == 0 and text[:size] * (len(text) // size) == text:
+            return True
+    steps = {ord(b) - ord(a) for a, b in zip(text, text[1:], strict=False)}
+    return len(steps) == 1 and steps <= {1, -1}
+
+
+def password_problem(password: str, *, username: str = "") -> str | None:
+    """Return why a new password is refused (shown beside the field), or None if it may be used.
+
+    The one password policy: registration, an admin creating a user or resetting a
+    password, and any change of password all ask it.
+    """
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"密码至少{MIN_PASSWORD_LENGTH}位"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"密码不超过{MAX_PASSWORD_LENGTH}位"
+    variants = _variants(password)
+    name = (username or "").strip().lower()
+    letters = re.sub(r"[^a-z]", "", name)
+    if name and (
+        name in variants
+        or name.translate(_LEET) in variants
+        or (len(letters) >= 3 and letters in {re.sub(r"[^a-z]", "", v) for v in variants})
+    ):
+        return "密码不能是用户名或其简单变形"
+    if variants & common_passwords():
+        return "这是最常见的密码之一，很容易被猜中，请换一个"
+    if _repetitive(password.lower()):
+        return "密码不能是重复或连续的字符，请换一个"
+    return None
+
+
+def check_password(password: str, *, username: str, field: str = "password") -> None:
+    """Raise ``ValidationFailed`` (message beside ``field``) when the password policy refuses it."""
+    problem = password_problem(password, username=username)
+    if problem:
+        raise ValidationFailed(
+            f"请换一个密码：{problem}。",
+            "Please choose another password: too short or long, the username, "
+            "one of the most common passwords, or a trivial pattern.",
+            fields={field: problem},
+        )
+
+
+def set_password(user: User, password: str, *, field: str = "password") -> None:
+    """Give a user a new password after the policy accepts it (the caller commits)."""
+    check_password(password, username=user.username, field=field)
+    user.password_hash = hash_password(password)
 
 
 def hash_password(password: str) -> str:
@@ -77,7 +166,8 @@ def create_user(
     park_id: int | None = None,
     chamber_id: int | None = None,
 ) -> User:
-    """Add a user with a hashed password (the caller commits)."""
+    """Add a user with a hashed password the policy accepts (the caller commits)."""
+    check_password(password, username=username)
     if role not in ROLES:
         raise ValidationFailed(
             f"未知角色：{role}", f"Unknown role: {role}", fields={"role": "未知角色"}
@@ -103,8 +193,9 @@ def register_sme(
     errors: dict[str, str] = {}
     if not USERNAME_RE.match(username or ""):
         errors["username"] = "用户名为3-80位字母、数字或 _ . @ -"
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"密码至少{MIN_PASSWORD_LENGTH}位"
+    problem = password_problem(password, username=username)
+    if problem:
+        errors["password"] = problem
     name = (enterprise_name or "").strip()
     if not name:
         errors["enterprise_name"] = "请填写企业名称"
