@@ -14,9 +14,10 @@ import os
 import stat
 from pathlib import Path
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_talisman import Talisman
 from sqlalchemy.engine import make_url
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 #: The Content-Security-Policy of every response. No 'unsafe-inline' anywhere: scripts and
 #: styles live in finportal/static/, and the templates carry no <script>, <style>, event
@@ -52,6 +53,11 @@ UMASK = 0o027
 def init_app(app: Flask) -> None:
     """Set the security headers and the caching rule on every response; restrict file modes."""
     restrict_file_modes(app)
+    proxies = int(app.config.get("PROXY_COUNT") or 0)
+    if proxies:
+        # The client's address and scheme as the trusted proxies saw them, for the sign-in
+        # throttle and for Strict-Transport-Security.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     Talisman(
         app,
         # TLS ends at the reverse proxy, which redirects plain HTTP; Strict-Transport-Security
@@ -76,6 +82,21 @@ def init_app(app: Flask) -> None:
             response.headers.pop("ETag", None)
             response.headers.pop("Last-Modified", None)
         return response
+
+
+def client_address() -> str:
+    """Return the address a request came from (the rate limits' key)."""
+    return request.remote_addr or "unknown"
+
+
+def login_ip_limit() -> str:
+    """Return how many failed sign-ins one address may make, across all usernames."""
+    return str(current_app.config["LOGIN_IP_RATE_LIMIT"])
+
+
+def failed_sign_in(response: Response) -> bool:
+    """Tell whether a sign-in answer was a refusal (only those count against an address)."""
+    return response.status_code == 401
 
 
 def restrict_file_modes(app: Flask) -> None:

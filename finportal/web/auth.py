@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_user, logout_user
 from marshmallow import Schema, fields, validate
 
+from finportal import security
 from finportal.extensions import db, limiter
 from finportal.services import accounts
 from finportal.services.errors import ServiceError
@@ -49,6 +50,12 @@ def _safe_next(target: str | None) -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, key_func=_login_key, methods=["POST"])
+@limiter.limit(
+    security.login_ip_limit,
+    key_func=security.client_address,
+    methods=["POST"],
+    deduct_when=security.failed_sign_in,
+)
 def login() -> Any:
     """Sign a user in with username and password."""
     if current_user.is_authenticated and request.method == "GET":

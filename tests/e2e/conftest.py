@@ -50,6 +50,7 @@ def live_server(
             "DATABASE_URL": f"sqlite:///{instance / 'e2e.db'}",
             "JOBS_MODE": "thread",
             "LOGIN_RATE_LIMIT": "10000 per minute",
+            "LOGIN_IP_RATE_LIMIT": "10000 per minute",
             "MODEL_DIR": str(instance / "models"),
             "PACKET_DIR": str(instance / "packets"),
         }
