@@ -107,7 +107,8 @@ def restrict_file_modes(app: Flask) -> None:
     an older version left behind are tightened here, once per start.
     """
     os.umask(UMASK)
-    paths = [Path(app.instance_path), Path(app.instance_path) / "secret_key"]
+    _tighten(Path(app.instance_path) / "secret_key", 0o077)  # the key: its owner only
+    paths = [Path(app.instance_path)]
     for key in ("MODEL_DIR", "PACKET_DIR"):
         if app.config.get(key):
             paths.append(Path(app.config[key]))
@@ -128,13 +129,13 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
-def _tighten(path: Path) -> None:
+def _tighten(path: Path, mask: int = UMASK) -> None:
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
         return
-    if mode & UMASK:
+    if mode & mask:
         try:
-            path.chmod(mode & ~UMASK)
+            path.chmod(mode & ~mask)
         except PermissionError:  # not ours (a shared folder): leave it, the owner decides
             return

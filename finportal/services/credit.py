@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 import threading
 from datetime import date
@@ -18,6 +20,20 @@ from finportal.services.errors import InvalidTransition, NotFound
 
 _cache: dict[str, scoring.CreditModel] = {}
 _cache_lock = threading.Lock()
+_private_dir: list[Path] = []
+
+
+def _model_cache_dir() -> Path:
+    """Return this process's own folder for model files (mode 0700, removed at exit).
+
+    Never a fixed name in the shared temporary folder: another user of the machine could
+    create it first and have the portal load a model of theirs, or read ours.
+    """
+    if not _private_dir:
+        path = Path(tempfile.mkdtemp(prefix="finportal-models-"))
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+        _private_dir.append(path)
+    return _private_dir[0]
 
 
 def register_model(
@@ -108,7 +124,7 @@ def load(row: ModelVersion, cache_dir: str | None = None) -> scoring.CreditModel
         model = _cache.get(row.version)
         if model is not None:
             return model
-        base = Path(cache_dir or tempfile.gettempdir()) / "finportal-models" / row.version
+        base = (Path(cache_dir) if cache_dir else _model_cache_dir()) / row.version
         base.mkdir(parents=True, exist_ok=True)
         for name, text in row.files.items():
             target = base / name
