@@ -135,7 +135,7 @@ def _append(engine: Any, count: int, per_commit: int, chained: bool) -> float:
     start = time.perf_counter()
     with Session(engine, expire_on_commit=False) as session:
         if not chained:
-            session.info["_bench_without_chain"] = True
+            session.info[audit.DEFER_CHAIN] = True
         for i in range(count):
             audit.record_event(
                 session,
