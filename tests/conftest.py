@@ -77,6 +77,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "WTF_CSRF_ENABLED": False,
             "JOBS_MODE": "eager",
             "LOGIN_RATE_LIMIT": "10000 per minute",
+            "LOGIN_IP_RATE_LIMIT": "10000 per minute",
             "MODEL_DIR": str(instance / "models"),
             "PACKET_DIR": str(instance / "packets"),
             "DOCUMENT_DIR": str(instance / "documents"),

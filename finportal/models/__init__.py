@@ -20,7 +20,7 @@ from finportal.models.enterprises import (
     Enterprise,
 )
 from finportal.models.organisations import Bank, Chamber, Membership, Park
-from finportal.models.records import AuditEvent, Job, ModelVersion, Notification
+from finportal.models.records import AuditChainHead, AuditEvent, Job, ModelVersion, Notification
 from finportal.models.referrals import REFERRAL_STATES, BankDecision, LoanOutcome, Referral
 from finportal.models.users import ROLES, ApiToken, Invitation, User
 
@@ -34,6 +34,7 @@ __all__ = [
     "ApiToken",
     "Application",
     "ApplicationNote",
+    "AuditChainHead",
     "AuditEvent",
     "Bank",
     "BankDecision",

@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,6 +23,94 @@ from finportal.services.errors import Conflict, InvalidTransition, NotFound, Val
 _hasher = PasswordHasher()
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,80}$")
 MIN_PASSWORD_LENGTH = 8
+#: Long passphrases are welcome; a megabyte "password" would only burn argon2's CPU and memory.
+MAX_PASSWORD_LENGTH = 128
+#: Digits and symbols people add around a word ("dragon2024!", "!zhangsan"): at most this many
+#: around a common password or the username still count as that password.
+_TRIVIAL_AFFIX = 4
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+)
+_AFFIX_RE = re.compile(
+    rf"^[\W\d_]{{0,{_TRIVIAL_AFFIX}}}(?P<core>.*?)[\W\d_]{{0,{_TRIVIAL_AFFIX}}}$"
+)
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """Return the 30,000 most common passwords, lower-case.
+
+    The list ships with the zxcvbn package (MIT licence; its "passwords" frequency list,
+    drawn from Mark Burnett's 10 million leaked passwords, as zxcvbn's README says).
+    """
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(word.lower() for word in FREQUENCY_LISTS["passwords"])
+
+
+def _variants(text: str) -> set[str]:
+    """Return a password's trivial variants: lower-case, de-leeted, reversed, without affixes."""
+    lower = text.lower()
+    out = {lower, lower.translate(_LEET), lower[::-1]}
+    for value in list(out):
+        match = _AFFIX_RE.match(value)
+        if match and match.group("core"):
+            out.add(match.group("core"))
+    return {v for v in out if v}
+
+
+def _repetitive(text: str) -> bool:
+    """Tell whether a password is one short unit repeated or a run of consecutive characters."""
+    for size in range(1, len(text) // 2 + 1):
+        if len(text) % size == 0 and text[:size] * (len(text) // size) == text:
+            return True
+    steps = {ord(b) - ord(a) for a, b in zip(text, text[1:], strict=False)}
+    return len(steps) == 1 and steps <= {1, -1}
+
+
+def password_problem(password: str, *, username: str = "") -> str | None:
+    """Return why a new password is refused (shown beside the field), or None if it may be used.
+
+    The one password policy: registration, an admin creating a user or resetting a
+    password, and any change of password all ask it.
+    """
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"密码至少{MIN_PASSWORD_LENGTH}位"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"密码不超过{MAX_PASSWORD_LENGTH}位"
+    variants = _variants(password)
+    name = (username or "").strip().lower()
+    letters = re.sub(r"[^a-z]", "", name)
+    if name and (
+        name in variants
+        or name.translate(_LEET) in variants
+        or (len(letters) >= 3 and letters in {re.sub(r"[^a-z]", "", v) for v in variants})
+    ):
+        return "密码不能是用户名或其简单变形"
+    if variants & common_passwords():
+        return "这是最常见的密码之一，很容易被猜中，请换一个"
+    if _repetitive(password.lower()):
+        return "密码不能是重复或连续的字符，请换一个"
+    return None
+
+
+def check_password(password: str, *, username: str, field: str = "password") -> None:
+    """Raise ``ValidationFailed`` (message beside ``field``) when the password policy refuses it."""
+    problem = password_problem(password, username=username)
+    if problem:
+        raise ValidationFailed(
+            f"请换一个密码：{problem}。",
+            "Please choose another password: too short or long, the username, "
+            "one of the most common passwords, or a trivial pattern.",
+            fields={field: problem},
+        )
+
+
+def set_password(user: User, password: str, *, field: str = "password") -> None:
+    """Give a user a new password after the policy accepts it (the caller commits)."""
+    check_password(password, username=user.username, field=field)
+    user.password_hash = hash_password(password)
 
 
 def hash_password(password: str) -> str:
@@ -81,7 +170,8 @@ def create_user(
     park_id: int | None = None,
     chamber_id: int | None = None,
 ) -> User:
-    """Add a user with a hashed password (the caller commits)."""
+    """Add a user with a hashed password the policy accepts (the caller commits)."""
+    check_password(password, username=username)
     if role not in ROLES:
         raise ValidationFailed(
             f"未知角色：{role}", f"Unknown role: {role}", fields={"role": "未知角色"}
@@ -104,8 +194,9 @@ def _account_errors(username: str, password: str) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not USERNAME_RE.match(username or ""):
         errors["username"] = "用户名为3-80位字母、数字或 _ . @ -"
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"密码至少{MIN_PASSWORD_LENGTH}位"
+    problem = password_problem(password, username=username)
+    if problem:
+        errors["password"] = problem
     return errors
 
 
@@ -197,7 +288,7 @@ def user_for_session(session: Session, session_id: str) -> User | None:
     reset), when the user is deactivated, or when the user's organisation is.
     """
     user_id, _, version = (session_id or "").partition(".")
-    if not (user_id.isdigit() and version.isdigit()) or int(user_id) > 2**31 - 1:
+    if not (user_id.isdigit() and version.isdigit()) or int(user_id) > limits.MAX_ID:
         return None
     user = session.get(User, int(user_id))
     if not may_sign_in(user) or user is None or str(user.session_version) != version:
@@ -215,15 +306,16 @@ def change_password(session: Session, user: User, *, current: str, new: str, con
     errors: dict[str, str] = {}
     if not verify_password(user.password_hash, current or ""):
         errors["current_password"] = "当前密码不正确"  # noqa: S105 - a message
-    if len(new or "") < MIN_PASSWORD_LENGTH:
-        errors["new_password"] = f"密码至少{MIN_PASSWORD_LENGTH}位"
+    problem = password_problem(new, username=user.username)
+    if problem:
+        errors["new_password"] = problem
     elif new != confirm:
         errors["new_password_confirm"] = "两次输入的密码不一致"  # noqa: S105 - a message
     if errors:
         raise ValidationFailed(
             "请修改标出的内容。", "Please correct the marked fields.", fields=errors
         )
-    user.password_hash = hash_password(new)
+    set_password(user, new, field="new_password")
     end_sessions(user)
     record_event(
         session,
@@ -360,7 +452,7 @@ def revoke_invitation(
     session: Session, *, actor_id: int, enterprise_id: int | None, invitation_id: int
 ) -> Invitation:
     """Revoke an unused invitation of the enterprise (commits)."""
-    invitation = session.get(Invitation, invitation_id) if 0 < invitation_id <= 2**31 - 1 else None
+    invitation = session.get(Invitation, invitation_id) if 0 < invitation_id <= limits.MAX_ID else None
     if invitation is None or invitation.enterprise_id != enterprise_id:
         raise NotFound("邀请不存在。", "No such invitation.")
     if invitation.used_at is not None or invitation.revoked_at is not None:

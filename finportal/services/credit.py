@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
 import hashlib
+import shutil
 import tempfile
 import threading
 from datetime import date
@@ -20,6 +22,20 @@ from finportal.services.errors import InvalidTransition, NotFound
 
 _cache: dict[str, scoring.CreditModel] = {}
 _cache_lock = threading.Lock()
+_private_dir: list[Path] = []
+
+
+def _model_cache_dir() -> Path:
+    """Return this process's own folder for model files (mode 0700, removed at exit).
+
+    Never a fixed name in the shared temporary folder: another user of the machine could
+    create it first and have the portal load a model of theirs, or read ours.
+    """
+    if not _private_dir:
+        path = Path(tempfile.mkdtemp(prefix="finportal-models-"))
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+        _private_dir.append(path)
+    return _private_dir[0]
 
 
 def register_model(
@@ -141,10 +157,8 @@ def load(row: ModelVersion, cache_dir: str | None = None) -> scoring.CreditModel
         digest = hashlib.sha256()
         for name in sorted(files):
             digest.update(name.encode() + b"\0" + files[name] + b"\0")
-        base = (
-            Path(cache_dir or tempfile.gettempdir())
-            / "finportal-models"
-            / f"{row.version}-{digest.hexdigest()[:12]}"
+        base = (Path(cache_dir) if cache_dir else _model_cache_dir()) / (
+            f"{row.version}-{digest.hexdigest()[:12]}"
         )
         base.mkdir(parents=True, exist_ok=True)
         for name, raw in files.items():

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import Schema, fields, validate
 
+from finportal import security
 from finportal.extensions import db, limiter
 from finportal.models import Enterprise, User
 from finportal.services import accounts
@@ -75,6 +76,12 @@ def _safe_next(target: str | None) -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, key_func=_login_key, methods=["POST"])
+@limiter.limit(
+    security.login_ip_limit,
+    key_func=security.client_address,
+    methods=["POST"],
+    deduct_when=security.failed_sign_in,
+)
 def login() -> Any:
     """Sign a user in with username and password."""
     if current_user.is_authenticated and request.method == "GET":
