@@ -452,7 +452,9 @@ def revoke_invitation(
     session: Session, *, actor_id: int, enterprise_id: int | None, invitation_id: int
 ) -> Invitation:
     """Revoke an unused invitation of the enterprise (commits)."""
-    invitation = session.get(Invitation, invitation_id) if 0 < invitation_id <= limits.MAX_ID else None
+    invitation = (
+        session.get(Invitation, invitation_id) if 0 < invitation_id <= limits.MAX_ID else None
+    )
     if invitation is None or invitation.enterprise_id != enterprise_id:
         raise NotFound("邀请不存在。", "No such invitation.")
     if invitation.used_at is not None or invitation.revoked_at is not None:
