@@ -128,7 +128,9 @@ def _screened(
     application_service.grant_consents(
         session, actor_id=user_id, application=application, bank_ids=[bank.id], valid_until=None
     )
-    transition(session, application, "submitted", actor_id=user_id, reason="企业提交申请（演示）")
+    transition(
+        session, application, "submitted", by="sme", actor_id=user_id, reason="企业提交申请（演示）"
+    )
     application.submitted_at = utcnow()
     session.flush()
     screen_application(session, application_id=application.id)
@@ -209,6 +211,7 @@ def _run_steps(
                 session,
                 application,
                 "withdrawn",
+                by="sme",
                 actor_id=sme_user_id,
                 reason="企业已自行解决资金需求（演示）",
             )

@@ -1,7 +1,6 @@
 """ORM models: the one place where tables are declared."""
 
 from finportal.models.applications import (
-    APPLICATION_STATES,
     Application,
     ApplicationNote,
     Consent,
@@ -21,14 +20,12 @@ from finportal.models.enterprises import (
 )
 from finportal.models.organisations import Bank, Chamber, Membership, Park
 from finportal.models.records import AuditChainHead, AuditEvent, Job, ModelVersion, Notification
-from finportal.models.referrals import REFERRAL_STATES, BankDecision, LoanOutcome, Referral
+from finportal.models.referrals import BankDecision, LoanOutcome, Referral
 from finportal.models.users import ROLES, ApiToken, Invitation, User
 
 __all__ = [
-    "APPLICATION_STATES",
     "CERTIFICATIONS",
     "PROFILE_GROUPS",
-    "REFERRAL_STATES",
     "ROLES",
     "TAX_CREDIT_GRADES",
     "ApiToken",

@@ -17,18 +17,6 @@ from finportal.models.organisations import Bank
 if TYPE_CHECKING:
     from finportal.models.batches import Batch
 
-APPLICATION_STATES = (
-    "draft",
-    "submitted",
-    "screened",
-    "in_review",
-    "returned",
-    "rejected",
-    "referred",
-    "withdrawn",
-    "closed",
-)
-
 
 class Application(TimestampMixin, Base):
     """An enterprise's request for financing, moving through the lifecycle in DESIGN.md."""

@@ -13,19 +13,6 @@ from finportal.models.base import Base, Rate, TimestampMixin, utcnow
 from finportal.models.catalog import ProductVersion
 from finportal.models.organisations import Bank
 
-REFERRAL_STATES = (
-    "sent",
-    "viewed",
-    "info_requested",
-    "approved",
-    "declined",
-    "disbursed",
-    "repaid",
-    "overdue_90",
-    "defaulted",
-    "withdrawn",
-)
-
 
 class Referral(TimestampMixin, Base):
     """An application referred to one bank for one product, with its packet."""

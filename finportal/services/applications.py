@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 import products
 from finportal import jobs, limits
+from finportal.domain.states import APPLICATION, REFERRAL
+from finportal.domain.states import ApplicationState as A
 from finportal.models import (
     Application,
     AuditEvent,
@@ -46,20 +48,20 @@ from finportal.services.errors import (
     ValidationFailed,
 )
 from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABELS for views
-    ACTION_LABELS,
     DEFAULT_SCOPE,
     PURPOSES,
     SCOPE_LABELS,
+    action_label,
 )
-from finportal.services.lifecycle import STATE_LABELS, transition
+from finportal.services.lifecycle import transition
 from finportal.services.referrals import decisions_of, outcomes_of, withdraw_for_application
 from finportal.services.verification import require_verified
 from finportal.services.workdays import today_local
 
 MAX_TERM_MONTHS = limits.MAX_TERM_MONTHS
 #: Referral states after which the money has gone out: the SME can no longer withdraw.
-DISBURSED_STATES = {"disbursed", "repaid", "overdue_90", "defaulted"}
-WITHDRAWABLE = {"draft", "submitted", "screened", "in_review", "returned", "referred"}
+DISBURSED_STATES = REFERRAL.tagged("lent")
+WITHDRAWABLE = APPLICATION.sources(A.WITHDRAWN, "sme")
 REQUEST_FIELDS = ("amount", "term_months", "purpose")
 ROLE_LABELS = {
     "sme": "企业用户",
@@ -259,7 +261,7 @@ def job_status(session: Session, enterprise_id: int | None, job_id: str) -> dict
         "message": record.message,
         "application_id": application.id,
         "application_state": application.state,
-        "application_state_label": STATE_LABELS.get(application.state, application.state),
+        "application_state_label": APPLICATION.title(application.state),
     }
 
 
@@ -270,6 +272,7 @@ class TimelineEntry:
     at: datetime
     who: str
     action: str
+    object_type: str
     from_state: str | None
     to_state: str | None
     reason: str
@@ -310,12 +313,12 @@ def timeline(session: Session, application: Application) -> list[TimelineEntry]:
             who = f"{user.display_name}（本企业）"
         else:
             who = f"{user.display_name}（{ROLE_LABELS.get(user.role, user.role)}）"
-        label = ACTION_LABELS.get(event.action, event.action)
         entries.append(
             TimelineEntry(
                 at=event.at,
                 who=who,
-                action=label,
+                action=action_label(event.action, event.from_state, event.to_state),
+                object_type=event.object_type,
                 from_state=event.from_state,
                 to_state=event.to_state,
                 reason=event.reason or "",
@@ -486,7 +489,9 @@ def _submit(
             "Consent to at least one partner bank before submitting.",
             fields={"consent_bank_ids": "请至少选择一家银行并授权。"},
         )
-    transition(session, application, "submitted", actor_id=actor_id, reason=reason, data=data)
+    transition(
+        session, application, "submitted", by="sme", actor_id=actor_id, reason=reason, data=data
+    )
     application.submitted_at = utcnow()
     session.flush()
     return jobs.enqueue(
@@ -597,7 +602,7 @@ def submit_draft(
         return None
     if application.state != "draft":
         raise InvalidTransition(
-            f"申请当前状态为“{STATE_LABELS[application.state]}”，不能再次提交。",
+            f"申请当前状态为“{APPLICATION.title(application.state, 'zh_CN')}”，不能再次提交。",
             f"An application that is {application.state} cannot be submitted.",
         )
     grant_consents(
@@ -622,7 +627,7 @@ def resubmit_application(
     application = get_application(session, enterprise_id, application_id)
     if application.state != "returned":
         raise InvalidTransition(
-            f"申请当前状态为“{STATE_LABELS[application.state]}”，无需补充材料。",
+            f"申请当前状态为“{APPLICATION.title(application.state, 'zh_CN')}”，无需补充材料。",
             f"An application that is {application.state} cannot be resubmitted.",
         )
     wanted = return_fields(application)
@@ -713,11 +718,11 @@ def withdraw_application(
                 "银行已放款，不能再撤回申请。", "The loan is disbursed; it cannot be withdrawn."
             )
         raise InvalidTransition(
-            f"申请当前状态为“{STATE_LABELS[application.state]}”，不能撤回。",
+            f"申请当前状态为“{APPLICATION.title(application.state, 'zh_CN')}”，不能撤回。",
             f"An application that is {application.state} cannot be withdrawn.",
         )
     text = limits.valid_text(reason, "reason", "reason") or "企业撤回申请"
-    transition(session, application, "withdrawn", actor_id=actor_id, reason=text)
+    transition(session, application, "withdrawn", by="sme", actor_id=actor_id, reason=text)
     withdraw_for_application(session, application, actor_id=actor_id, reason="企业撤回申请")
     session.commit()
     return application
@@ -787,6 +792,8 @@ def close_application(
     application = session.get(Application, application_id)
     if application is None:
         raise NotFound("申请不存在。", "No such application.")
-    transition(session, application, "closed", actor_id=actor_id, reason=reason or "办结")
+    transition(
+        session, application, "closed", by="system", actor_id=actor_id, reason=reason or "办结"
+    )
     session.commit()
     return application

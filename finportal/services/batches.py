@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 import products
 from finportal import jobs, limits
+from finportal.domain.states import MEMBER, BatchState, FilingState, MemberState
 from finportal.models import (
     Application,
     Bank,
@@ -56,19 +57,13 @@ from finportal.services.workdays import SHANGHAI
 
 BATCH_PRODUCTS = {"park": "park_batch", "chamber": "chamber_batch"}
 
-BATCH_STATE_LABELS = {"open": "推荐中", "submitted": "已提交银行", "closed": "已结束"}
-MEMBER_STATE_LABELS = {
-    "recommended": "已推荐",
-    "checked": "已核验",
-    "submitted": "待银行审批",
-    "approved": "银行同意",
-    "declined": "银行拒绝",
-    "withdrawn": "已撤回",
-}
-MEMBER_STATES = tuple(MEMBER_STATE_LABELS)
-FILING_LABELS = {"not_filed": "未备案", "filed": "已备案"}
+#: Packets print Chinese titles whatever the reader's language (domain/states.py).
+BATCH_STATE_LABELS = {s.value: s.title_zh for s in BatchState}
+MEMBER_STATE_LABELS = {s.value: s.title_zh for s in MemberState}
+MEMBER_STATES = tuple(s.value for s in MemberState)
+FILING_LABELS = {s.value: s.title_zh for s in FilingState}
 #: A member may leave the batch only before the batch goes to the bank.
-WITHDRAWABLE = ("recommended", "checked")
+WITHDRAWABLE = MEMBER.sources(MemberState.WITHDRAWN, "recommender")
 #: The term used to evaluate, score and quote a member (the batch products lend up to 12 months).
 DEFAULT_TERM_MONTHS = 12
 
@@ -256,7 +251,7 @@ def list_sent_batches(session: Session, *, bank_id: int, state: str | None = Non
 
 
 #: Member states a bank sees: those the advisor sent it.
-BANK_VISIBLE_STATES = ("submitted", "approved", "declined")
+BANK_VISIBLE_STATES = MEMBER.tagged("sent")
 
 
 def bank_members(session: Session, batch: Batch) -> list[BatchMember]:

@@ -127,7 +127,14 @@ def screen_application(session: Session, *, application_id: int) -> dict[str, An
     score = score_application(session, application, now)
     application.screened_at = now
     application.first_response_due_at = deadline(session, now, ADVISOR_RESPONSE_WORKING_DAYS)
-    transition(session, application, "screened", actor_id=None, reason="自动初筛：匹配与评分完成")
+    transition(
+        session,
+        application,
+        "screened",
+        by="system",
+        actor_id=None,
+        reason="自动初筛：匹配与评分完成",
+    )
     return {
         "eligible": sum(1 for m in matches if m.eligible),
         "products": len(matches),

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from finportal import limits
+from finportal.domain.states import MEMBER
 from finportal.extensions import db
 from finportal.models import Bank, Chamber, Park
 from finportal.services import batches as batch_service
@@ -17,15 +18,6 @@ from finportal.services.errors import ServiceError
 from finportal.services.exports import XLSX_MIMETYPE, table_to_xlsx
 from finportal.web.advisor.views import bp
 from finportal.web.forms import load_form
-
-
-@bp.app_context_processor
-def _batch_labels() -> dict[str, Any]:
-    return {
-        "BATCH_STATE_LABELS": batch_service.BATCH_STATE_LABELS,
-        "MEMBER_STATE_LABELS": batch_service.MEMBER_STATE_LABELS,
-        "FILING_LABELS": batch_service.FILING_LABELS,
-    }
 
 
 class BatchForm(Schema):
@@ -238,7 +230,7 @@ def member_rows(batch: Any) -> tuple[list[str], list[list[Any]]]:
             [
                 m.enterprise.name,
                 m.enterprise.uscc,
-                batch_service.MEMBER_STATE_LABELS.get(m.state, m.state),
+                MEMBER.title(m.state),
                 None if m.requested_amount is None else m.requested_amount / 10000,
                 None if m.approved_amount is None else m.approved_amount / 10000,
                 m.note,
