@@ -12,22 +12,14 @@ from finportal.models.base import Base, utcnow
 from finportal.models.batches import Batch, BatchMember
 from finportal.models.catalog import Holiday, Product, ProductVersion, ReferenceRate
 from finportal.models.documents import Document, VerificationRequest
-from finportal.models.enterprises import (
-    CERTIFICATIONS,
-    PROFILE_GROUPS,
-    TAX_CREDIT_GRADES,
-    Enterprise,
-)
+from finportal.models.enterprises import Enterprise
 from finportal.models.organisations import Bank, Chamber, Membership, Park
 from finportal.models.records import AuditChainHead, AuditEvent, Job, ModelVersion, Notification
 from finportal.models.referrals import BankDecision, LoanOutcome, Referral
 from finportal.models.users import ROLES, ApiToken, Invitation, User
 
 __all__ = [
-    "CERTIFICATIONS",
-    "PROFILE_GROUPS",
     "ROLES",
-    "TAX_CREDIT_GRADES",
     "ApiToken",
     "Application",
     "ApplicationNote",

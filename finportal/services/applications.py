@@ -38,7 +38,7 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import catalog as catalog_service
-from finportal.services import consents
+from finportal.services import consents, profile_form
 from finportal.services import enterprises as enterprise_service
 from finportal.services.audit import record_event
 from finportal.services.errors import (
@@ -401,7 +401,7 @@ def return_fields(application: Application) -> list[str]:
     if application.state != "returned" or not application.return_request:
         return []
     wanted = application.return_request.get("fields") or []
-    known = set(enterprise_service.EDITABLE_FIELDS) | set(REQUEST_FIELDS)
+    known = set(profile_form.EDITABLE_FIELDS) | set(REQUEST_FIELDS)
     return [f for f in wanted if isinstance(f, str) and f in known]
 
 
@@ -436,8 +436,8 @@ def _check_product(session: Session, code: str, amount: Decimal, term: int) -> P
     low, high = product.amount_min.value, product.amount_max.value
     if not low <= amount <= high:
         errors["amount"] = (
-            f"{product.name_zh}的金额须在 {enterprise_service.yuan_to_wan(low)} 至 "
-            f"{enterprise_service.yuan_to_wan(high)} 万元之间。"
+            f"{product.name_zh}的金额须在 {profile_form.yuan_to_wan(low)} 至 "
+            f"{profile_form.yuan_to_wan(high)} 万元之间。"
         )
     tlow, thigh = int(product.term_min.value), int(product.term_max.value)
     if not tlow <= term <= thigh:
@@ -632,7 +632,7 @@ def resubmit_application(
         )
     wanted = return_fields(application)
     profile_raw = {
-        k: raw.get(k, [] if k in enterprise_service.LIST_FIELDS else "")
+        k: raw.get(k, [] if k in profile_form.LIST_FIELDS else "")
         for k in wanted
         if k not in REQUEST_FIELDS
     }
@@ -640,7 +640,7 @@ def resubmit_application(
     profile_data: dict[str, Any] = {}
     if profile_raw:
         try:
-            profile_data = enterprise_service.validate_profile(profile_raw, partial=True)
+            profile_data = profile_form.validate_profile(profile_raw, partial=True)
         except ValidationFailed as exc:
             errors.update(exc.fields)
     request_raw = {k: raw.get(k, "") for k in wanted if k in REQUEST_FIELDS}
@@ -650,7 +650,7 @@ def resubmit_application(
         try:
             request_data = schema.load(request_raw)
         except ValidationError as exc:
-            errors.update(enterprise_service.flatten_messages(exc.messages))
+            errors.update(profile_form.flatten_messages(exc.messages))
     if not errors and request_data and application.product is not None:
         try:
             _check_product(
@@ -668,7 +668,7 @@ def resubmit_application(
     changed: list[str] = []
     if profile_data:
         enterprise = enterprise_service.get_enterprise(session, enterprise_id)
-        changed = enterprise_service.apply_profile(session, enterprise, profile_data)
+        changed = profile_form.apply_profile(session, enterprise, profile_data)
         if changed:
             record_event(
                 session,

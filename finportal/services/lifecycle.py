@@ -7,7 +7,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from finportal.domain.states import APPLICATION
+from finportal.domain.states import ApplicationState as A
 from finportal.models import Application, Notification, utcnow
+from finportal.services.profiles import freeze
 from finportal.services.workflow import move
 
 
@@ -33,7 +35,10 @@ def transition(
         reason=reason,
         data=data,
     )
-    if to_state == "closed":
+    if to_state == A.SUBMITTED:
+        # What the advisor, the score, the packet and the bank read from now on.
+        application.profile_snapshot = freeze(application.enterprise)
+    if to_state == A.CLOSED:
         application.closed_at = utcnow()
     if notify and from_state != to_state:
         session.add(

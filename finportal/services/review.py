@@ -46,6 +46,7 @@ from finportal.services.errors import (
     ValidationFailed,
 )
 from finportal.services.lifecycle import transition
+from finportal.services.profiles import Change, changes_since
 from finportal.services.referrals import (
     BANK_RESPONSE_WORKING_DAYS,
     CLOSED,
@@ -292,6 +293,8 @@ class Review:
     history: list[tuple[AuditEvent, str]]
     notes: list[tuple[ApplicationNote, str]]
     consents: list[Consent]
+    #: What the firm changed in its profile since it submitted (the review shows the snapshot).
+    changes: list[Change]
     referrals: list[Referral]
     packet_states: dict[int, packet_service.PacketStatus]
     consented_bank_ids: set[int]
@@ -409,6 +412,7 @@ def get_review(session: Session, application_id: int) -> Review:
         history=[(e, names.get(e.actor_id or -1, "系统")) for e in events],
         notes=[(n, names.get(n.author_id, "")) for n in notes],
         consents=given,
+        changes=changes_since(application),
         referrals=referrals,
         packet_states={r.id: packet_service.packet_status(session, r) for r in referrals},
         consented_bank_ids=consented,

@@ -8,11 +8,13 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from finportal.domain import fields as profile_fields
 from finportal.domain.states import APPLICATION, event_title
 from finportal.extensions import db
 from finportal.services import applications as application_service
 from finportal.services import enterprises as enterprise_service
 from finportal.services import notifications as notification_service
+from finportal.services import profile_form
 from finportal.services.errors import NotFound
 from finportal.services.labels import purpose_label
 from finportal.web.access import restrict_blueprint
@@ -56,9 +58,8 @@ def _helpers() -> dict[str, Any]:
         "local": sh_time,
         "state_label": lambda s: APPLICATION.title(s),
         "event_state": event_title,
-        "field_label": enterprise_service.field_label,
+        "field_label": profile_fields.label,
         "purpose_label": purpose_label,
-        "group_labels": enterprise_service.GROUP_LABELS,
     }
 
 
@@ -75,7 +76,7 @@ def home() -> Any:
         "sme/home.html",
         enterprise=enterprise,
         size=enterprise_service.size_class_of(enterprise),
-        completeness=enterprise_service.completeness(db.session, enterprise),
+        completeness=profile_form.completeness(db.session, enterprise),
         applications=application_service.list_applications(db.session, enterprise.id)[:5],
         unread=notification_service.unread_count(
             db.session, enterprise_id=enterprise.id, user_id=current_user.id
