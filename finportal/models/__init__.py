@@ -20,6 +20,7 @@ from finportal.models.enterprises import (
     Enterprise,
 )
 from finportal.models.organisations import Bank, Chamber, Membership, Park
+from finportal.models.packets import PACKET_KINDS, Packet
 from finportal.models.records import AuditEvent, Job, ModelVersion, Notification
 from finportal.models.referrals import REFERRAL_STATES, BankDecision, LoanOutcome, Referral
 from finportal.models.users import ROLES, ApiToken, Invitation, User
@@ -27,6 +28,7 @@ from finportal.models.users import ROLES, ApiToken, Invitation, User
 __all__ = [
     "APPLICATION_STATES",
     "CERTIFICATIONS",
+    "PACKET_KINDS",
     "PROFILE_GROUPS",
     "REFERRAL_STATES",
     "ROLES",
@@ -53,6 +55,7 @@ __all__ = [
     "Membership",
     "ModelVersion",
     "Notification",
+    "Packet",
     "Park",
     "Product",
     "ProductVersion",

@@ -391,13 +391,13 @@ def get_review(session: Session, application_id: int) -> Review:
         )
     )
     consented = consent_service.banks_for_application(session, application.id)
-    from finportal.services.packets import profile_rows
+    from finportal.services.packet_context import enterprise_profile_rows
     from finportal.services.workdays import SHANGHAI
 
     return Review(
         application=application,
         enterprise=enterprise,
-        profile=profile_rows(enterprise, utcnow().astimezone(SHANGHAI).date()),
+        profile=enterprise_profile_rows(enterprise, utcnow().astimezone(SHANGHAI).date()),
         matches=matches,
         score=score,
         model=model,
@@ -730,7 +730,6 @@ def refer_to_banks(
             created_by_id=actor_id,
             sent_at=now,
             due_at=due,
-            verification_code=packet_service.new_verification_code(),
         )
         session.add(referral)
         session.flush()
