@@ -258,7 +258,7 @@ def _carry_batch_packets(bind, root, used):
         # a download says the file is missing (render it again), as before.
         used.add(code)
         rendered = job.finished_at or job.created_at
-        cover_id = bind.execute(packets.insert().values(
+        bind.execute(packets.insert().values(
             kind="batch_cover",
             batch_id=job.object_id,
             packet_number=codes[job.object_id],
@@ -269,7 +269,10 @@ def _carry_batch_packets(bind, root, used):
             rendered_at=rendered,
             job_id=job.id,
             product_version_id=versions[job.object_id],
-        )).inserted_primary_key[0]
+        ))
+        cover_id = bind.execute(
+            sa.select(packets.c.id).where(packets.c.verification_code == code)
+        ).scalar_one()
         for member in result.get("members") or []:
             member_code = member.get("verification_code")
             if member.get("member_id") not in member_ids or not member_code or member_code in used:

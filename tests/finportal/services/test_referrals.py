@@ -405,7 +405,9 @@ def test_packet_text_fonts_and_stamps(db_session, loop):
     ]
     assert len(stamps) == 2
     stored = packet_service.current_packet(db_session, loop.referral.id)
-    assert packet_service.packets.sha256_hex(packet_store().get(stored.storage_key)) == stored.sha256
+    assert (
+        packet_service.packets.sha256_hex(packet_store().get(stored.storage_key)) == stored.sha256
+    )
 
 
 def test_two_downloads_by_two_users_carry_their_names(db_session, loop, create_user):
