@@ -230,3 +230,52 @@ def test_packet_blobs_move_into_files_and_back(scratch_url, tmp_path, monkeypatc
             assert set(inspect(db.get_engine()).get_table_names()) <= {"alembic_version"}
     finally:
         app.extensions["finportal_engine"].dispose()
+
+
+def test_downgrade_base_with_rows_that_refer_to_altered_tables(scratch_url, tmp_path, monkeypatch):
+    """SQLite copies a table to alter it; a row referring to it used to stop the downgrade
+    ("FOREIGN KEY constraint failed" on DROP TABLE enterprises, e.g. with the demo data)."""
+    import datetime as dt
+
+    from sqlalchemy import MetaData
+
+    from finportal import create_app
+    from finportal.extensions import db
+
+    monkeypatch.setenv("FINPORTAL_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"TESTING": True, "DATABASE_URL": scratch_url})
+    try:
+        with app.app_context():
+            flask_migrate.upgrade()
+            now = dt.datetime.now(dt.UTC)
+            with db.get_engine().begin() as conn:
+                meta = MetaData()
+                meta.reflect(conn)
+                enterprises, applications = meta.tables["enterprises"], meta.tables["applications"]
+                enterprise = conn.execute(
+                    enterprises.insert().values(
+                        uscc="91310112MA1GB00002",
+                        name="上海外键测试有限公司",
+                        certifications=[],
+                        demo=False,
+                        verification_state="unverified",
+                        created_at=now,
+                        updated_at=now,
+                    )  # fmt: skip
+                ).inserted_primary_key[0]
+                conn.execute(
+                    applications.insert().values(
+                        enterprise_id=enterprise,
+                        state="draft",
+                        amount=1000000,
+                        term_months=12,
+                        purpose="",
+                        lock_version=1,
+                        created_at=now,
+                        updated_at=now,
+                    )  # fmt: skip
+                )
+            flask_migrate.downgrade(revision="base")
+            assert set(inspect(db.get_engine()).get_table_names()) <= {"alembic_version"}
+    finally:
+        app.extensions["finportal_engine"].dispose()
