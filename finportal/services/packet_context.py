@@ -35,8 +35,8 @@ from finportal.models import (
     User,
     utcnow,
 )
+from finportal.services import batches, consents
 from finportal.services import catalog as catalog_service
-from finportal.services import consents
 from finportal.services.errors import Forbidden
 from finportal.services.labels import purpose_label, scope_text
 from finportal.services.profiles import enterprise_profile
@@ -439,8 +439,6 @@ def referral_facts(session: Session, referral: Referral) -> PacketFacts:
 
 def member_facts(session: Session, member: BatchMember, index: int, today: dt.date) -> PacketFacts:
     """Look up what a batch member's packet says (refused without consent to the bank)."""
-    from finportal.services import batches
-
     batch = member.batch
     consent = consents.for_batch_member(session, batch, member.enterprise_id, today)
     if consent is None:

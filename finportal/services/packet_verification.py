@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from finportal.models import AuditEvent, Bank, Packet
+from finportal.services.batches import organiser_name
 from finportal.services.errors import NotFound, ValidationFailed
 from finportal.services.packets import CENTRE_NAME
 from finportal.services.workdays import SHANGHAI
@@ -81,8 +82,6 @@ def verify_packet(session: Session, code: str) -> VerifiedPacket:
             rendered_at=packet.rendered_at,
             sent_on=referral.sent_at.astimezone(SHANGHAI).date(),
         )
-    from finportal.services.batches import organiser_name
-
     batch = packet.batch
     assert batch is not None  # the CHECK constraint: batch packets name their batch
     if packet.batch_member is not None:

@@ -28,16 +28,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from finportal import packets
-from finportal.jobs import job
+from finportal import jobs, packets
 from finportal.models import Batch, BatchMember, Job, Packet, Referral, utcnow
-from finportal.services import consents
+from finportal.services import batches, consents
 from finportal.services.audit import download_stamp, record_event
 from finportal.services.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from finportal.services.packet_context import (
     PacketFacts,
     assemble,
-    default_base_url,
     member_facts,
     packet_number_for,
     referral_facts,
@@ -55,7 +53,6 @@ __all__ = [
     "batch_packet_members",
     "context_digest",
     "current_packet",
-    "default_base_url",
     "download_batch_packet",
     "latest_batch_packet_job",
     "new_verification_code",
@@ -177,7 +174,7 @@ def current_packet(session: Session, referral_id: int) -> Packet | None:
     )
 
 
-@job(REFERRAL_PACKET_JOB)
+@jobs.job(REFERRAL_PACKET_JOB)
 def render_referral_packet(
     session: Session,
     *,
@@ -262,8 +259,6 @@ def request_render(
     session: Session, referral: Referral, *, actor_id: int | None, base_url: str = ""
 ) -> Job:
     """Queue the packet of a referral for rendering (commits; the job runs in the background)."""
-    from finportal import jobs
-
     return jobs.enqueue(
         session,
         REFERRAL_PACKET_JOB,
@@ -401,8 +396,6 @@ def _batch_cover(
     today: Any,
     code: str,
 ) -> packets.BatchCoverContext:
-    from finportal.services import batches
-
     product = facts[0].product
     return packets.BatchCoverContext(
         batch_number=batch.code,
@@ -457,7 +450,7 @@ def _batch_result(session: Session, cover: Packet, *, reused: bool) -> dict[str,
     }
 
 
-@job(BATCH_PACKET_JOB)
+@jobs.job(BATCH_PACKET_JOB)
 def render_batch_packet(
     session: Session,
     *,
@@ -475,8 +468,6 @@ def render_batch_packet(
     consent in force to the batch's bank. When nothing in the packet changed since the
     last render, that packet is kept (no new render, no new codes).
     """
-    from finportal.services import batches
-
     batch = batches.get_batch(session, batch_id, bank_id=bank_id)
     members = batch_packet_members(batch)
     if not members:
@@ -577,9 +568,6 @@ def request_batch_packet(
     base_url: str = "",
 ) -> Job:
     """Queue the rendering of a batch packet (for the bank, when ``bank_id`` is given)."""
-    from finportal import jobs
-    from finportal.services import batches
-
     batch = batches.get_batch(session, batch_id, bank_id=bank_id)
     if not batch_packet_members(batch):
         raise InvalidTransition(
@@ -644,8 +632,6 @@ def download_batch_packet(
 
     Refused once a member has withdrawn its consent to the bank; commits.
     """
-    from finportal.services import batches
-
     batch = batches.get_batch(session, batch_id, bank_id=bank_id)
     last = latest_batch_packet_job(session, batch.id, bank_id=bank_id)
     document = batch_document(session, last) if last is not None and last.state == "done" else None
