@@ -388,6 +388,15 @@ def batch_packet_members(batch: Batch) -> list[BatchMember]:
     return [m for m in batch.members if m.state not in ("withdrawn", "recommended")]
 
 
+def _members_or_refuse(batch: Batch) -> list[BatchMember]:
+    members = batch_packet_members(batch)
+    if not members:
+        raise InvalidTransition(
+            "批次没有已核验的成员，无法生成材料包。", "The batch has no checked members yet."
+        )
+    return members
+
+
 def _batch_cover(
     batch: Batch,
     members: list[BatchMember],
@@ -469,11 +478,7 @@ def render_batch_packet(
     last render, that packet is kept (no new render, no new codes).
     """
     batch = batches.get_batch(session, batch_id, bank_id=bank_id)
-    members = batch_packet_members(batch)
-    if not members:
-        raise InvalidTransition(
-            "批次没有已核验的成员，无法生成材料包。", "The batch has no checked members yet."
-        )
+    members = _members_or_refuse(batch)
     today = utcnow().astimezone(SHANGHAI).date()
     # A bank sees members only while their consent to that bank stands.
     refused = consents.members_without_consent(session, batch, members, today)
@@ -569,10 +574,7 @@ def request_batch_packet(
 ) -> Job:
     """Queue the rendering of a batch packet (for the bank, when ``bank_id`` is given)."""
     batch = batches.get_batch(session, batch_id, bank_id=bank_id)
-    if not batch_packet_members(batch):
-        raise InvalidTransition(
-            "批次没有已核验的成员，无法生成材料包。", "The batch has no checked members yet."
-        )
+    _members_or_refuse(batch)
     record_event(
         session,
         actor_id=actor_id,
