@@ -36,6 +36,7 @@ from finportal.services.errors import Conflict, Forbidden, InvalidTransition, No
 from finportal.services.packet_context import (
     PacketFacts,
     assemble,
+    build_context,
     member_facts,
     packet_number_for,
     referral_facts,
@@ -51,6 +52,7 @@ __all__ = [
     "add_packet",
     "batch_document",
     "batch_packet_members",
+    "build_context",
     "context_digest",
     "current_packet",
     "download_batch_packet",
