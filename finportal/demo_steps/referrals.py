@@ -25,6 +25,7 @@ from finportal.models import (
     Bank,
     Enterprise,
     Match,
+    Packet,
     Referral,
     User,
     utcnow,
@@ -273,7 +274,10 @@ def _render_missing(session: Session) -> None:
     missing = session.scalars(
         select(Referral.id)
         .join(Application, Application.id == Referral.application_id)
-        .where(Application.idempotency_key.like("demo-ref-%"), Referral.packet_sha256.is_(None))
+        .where(
+            Application.idempotency_key.like("demo-ref-%"),
+            ~select(Packet.id).where(Packet.referral_id == Referral.id).exists(),
+        )
     ).all()
     for referral_id in missing:
         render_referral_packet(session, referral_id=referral_id)

@@ -14,11 +14,13 @@ from finportal.models.catalog import Holiday, Product, ProductVersion, Reference
 from finportal.models.documents import Document, VerificationRequest
 from finportal.models.enterprises import Enterprise
 from finportal.models.organisations import Bank, Chamber, Membership, Park
+from finportal.models.packets import PACKET_KINDS, Packet
 from finportal.models.records import AuditChainHead, AuditEvent, Job, ModelVersion, Notification
 from finportal.models.referrals import BankDecision, LoanOutcome, Referral
 from finportal.models.users import ROLES, ApiToken, Invitation, User
 
 __all__ = [
+    "PACKET_KINDS",
     "ROLES",
     "ApiToken",
     "Application",
@@ -43,6 +45,7 @@ __all__ = [
     "Membership",
     "ModelVersion",
     "Notification",
+    "Packet",
     "Park",
     "Product",
     "ProductVersion",

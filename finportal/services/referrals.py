@@ -35,7 +35,7 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import consents, workflow
-from finportal.services.audit import download_stamp, record_event
+from finportal.services.audit import record_event
 from finportal.services.errors import (
     Conflict,
     Forbidden,
@@ -573,7 +573,7 @@ def download_packet(
     Refused (:class:`Forbidden`) once the enterprise has withdrawn its consent to this
     bank; :class:`Conflict` while the packet is still being rendered. Commits.
     """
-    from finportal.packets import stamp_pdf
+    from finportal.services import packets
 
     referral = get_referral(session, referral_id, bank_id=bank_id)
     try:
@@ -591,42 +591,25 @@ def download_packet(
         )
         session.commit()
         raise
-    pdf = session.scalar(select(Referral.packet_pdf).where(Referral.id == referral.id))
-    if not pdf:
+    packet = packets.current_packet(session, referral.id)
+    if packet is None:
         raise Conflict(
             "推荐材料包正在生成，请稍后刷新页面再下载。",
             "The packet is still being rendered; try again in a moment.",
             code="packet_not_ready",
         )
     now = utcnow()
-    lines = download_stamp(
+    stamped = packets.stamped_download(
         session,
+        packet,
         actor_id=actor_id,
         taker=referral.bank.name_zh,
-        packet=f"材料包 {referral.packet_number}",
+        label=f"材料包 {packet.packet_number}",
         action="referral.packet_downloaded",
         object_type="referral",
         object_id=referral.id,
-        at=now,
-    )
-    stamped = stamp_pdf(pdf, lines)
-    from finportal.packets import sha256_hex
-
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="referral.packet_downloaded",
-        object_type="referral",
-        object_id=referral.id,
-        from_state=referral.state,
-        to_state=referral.state,
-        data={
-            "bank_id": referral.bank_id,
-            "packet_number": referral.packet_number,
-            "packet_sha256": referral.packet_sha256,
-            "stamp": lines,
-            "stamped_sha256": sha256_hex(stamped),
-        },
+        data={"bank_id": referral.bank_id},
+        state=referral.state,
     )
     _record_first_view(session, referral, actor_id=actor_id, now=now)
     _commit(session)

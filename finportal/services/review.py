@@ -398,13 +398,13 @@ def get_review(session: Session, application_id: int) -> Review:
         )
     )
     consented = consent_service.banks_for_application(session, application.id)
-    from finportal.services.packets import profile_rows
+    from finportal.services.packet_context import application_profile_rows
     from finportal.services.workdays import SHANGHAI
 
     return Review(
         application=application,
         enterprise=enterprise,
-        profile=profile_rows(enterprise, utcnow().astimezone(SHANGHAI).date()),
+        profile=application_profile_rows(application, utcnow().astimezone(SHANGHAI).date()),
         matches=matches,
         score=score,
         model=model,
@@ -750,7 +750,6 @@ def refer_to_banks(
             created_by_id=actor_id,
             sent_at=now,
             due_at=due,
-            verification_code=packet_service.new_verification_code(),
         )
         session.add(referral)
         session.flush()

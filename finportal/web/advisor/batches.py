@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from finportal.domain.states import MEMBER
 from finportal.extensions import db
 from finportal.models import Bank, Chamber, Park
 from finportal.services import batches as batch_service
+from finportal.services import packets as packet_service
 from finportal.services.errors import ServiceError
 from finportal.services.exports import XLSX_MIMETYPE, table_to_xlsx
 from finportal.web.advisor.views import bp
@@ -115,7 +116,7 @@ def batch_detail(batch_id: int) -> Any:
         batch=batch,
         use=batch_service.quota_use(batch),
         organiser=batch_service.organiser_name(batch),
-        packet_job=batch_service.latest_packet_job(db.session, batch.id),
+        packet_job=packet_service.latest_batch_packet_job(db.session, batch.id),
         packet_url=url_for("advisor.batch_packet", batch_id=batch.id),
         packet_request_url=url_for("advisor.request_packet", batch_id=batch.id),
         synthetic=batch_service.scored_with_synthetic_model(db.session, list(batch.members)),
@@ -183,12 +184,7 @@ def request_packet(batch_id: int) -> Any:
     """Start rendering the batch packet (cover table and every member's packet) in the background."""
     return _act(
         batch_id,
-        lambda: batch_service.request_packet(
-            db.session,
-            batch_id,
-            actor_id=current_user.id,
-            out_dir=current_app.config["PACKET_DIR"],
-        ),
+        lambda: packet_service.request_batch_packet(db.session, batch_id, actor_id=current_user.id),
         "批次材料包已开始生成，完成后可下载。",
     )
 
@@ -198,8 +194,8 @@ def batch_packet(batch_id: int) -> Any:
     """Download the last rendered batch packet (one PDF)."""
     batch = batch_service.get_batch(db.session, batch_id)
     try:
-        pdf, filename = batch_service.packet_file(
-            db.session, batch.id, actor_id=current_user.id, out_dir=current_app.config["PACKET_DIR"]
+        pdf, filename = packet_service.download_batch_packet(
+            db.session, batch.id, actor_id=current_user.id
         )
     except ServiceError as exc:
         db.session.rollback()
