@@ -211,9 +211,7 @@ def _check_new_account(session: Session, username: str, password: str) -> None:
     """Refuse a bad or taken username or a weak password for a new account."""
     errors = _account_errors(username, password)
     if errors:
-        raise ValidationFailed(
-            "请修改标出的内容。", "Please correct the marked fields.", fields=errors
-        )
+        raise ValidationFailed.marked(errors)
     _check_username_free(session, username)
 
 
@@ -231,9 +229,7 @@ def register_sme(
     except ValidationFailed as exc:
         errors.update(exc.fields)
     if errors:
-        raise ValidationFailed(
-            "请修改标出的内容。", "Please correct the marked fields.", fields=errors
-        )
+        raise ValidationFailed.marked(errors)
     _check_username_free(session, username)
     enterprise = session.scalar(select(Enterprise).where(Enterprise.uscc == code))
     if enterprise is not None:
@@ -312,9 +308,7 @@ def change_password(session: Session, user: User, *, current: str, new: str, con
     elif new != confirm:
         errors["new_password_confirm"] = "两次输入的密码不一致"  # noqa: S105 - a message
     if errors:
-        raise ValidationFailed(
-            "请修改标出的内容。", "Please correct the marked fields.", fields=errors
-        )
+        raise ValidationFailed.marked(errors)
     set_password(user, new, field="new_password")
     end_sessions(user)
     record_event(

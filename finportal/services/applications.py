@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 import products
 from finportal import jobs, limits
+from finportal.domain import permissions
 from finportal.domain.states import APPLICATION, REFERRAL
 from finportal.domain.states import ApplicationState as A
 from finportal.models import (
@@ -191,17 +192,19 @@ def get_application(
 ) -> Application:
     """Return one of the enterprise's applications, or raise ``NotFound``."""
     application = session.get(Application, application_id)
-    if application is None or enterprise_id is None or application.enterprise_id != enterprise_id:
+    firm = permissions.Actor(role="sme", enterprise_id=enterprise_id)
+    if application is None or not permissions.sees_application(firm, application):
         raise NotFound("申请不存在。", "No such application.")
     return application
 
 
 def list_applications(session: Session, enterprise_id: int | None) -> list[Application]:
     """Return the enterprise's applications, newest first."""
+    firm = permissions.Actor(role="sme", enterprise_id=enterprise_id)
     return list(
         session.scalars(
             select(Application)
-            .where(Application.enterprise_id == enterprise_id)
+            .where(permissions.applications_seen(firm))
             .order_by(Application.id.desc())
         )
     )
@@ -244,7 +247,8 @@ def job_status(session: Session, enterprise_id: int | None, job_id: str) -> dict
     application = None
     if record is not None and record.object_type == "application" and record.object_id:
         application = session.get(Application, record.object_id)
-    if application is None or application.enterprise_id != enterprise_id or enterprise_id is None:
+    firm = permissions.Actor(role="sme", enterprise_id=enterprise_id)
+    if application is None or not permissions.sees_application(firm, application):
         raise NotFound("任务不存在。", "No such job.")
     assert record is not None
     labels = {
@@ -443,9 +447,7 @@ def _check_product(session: Session, code: str, amount: Decimal, term: int) -> P
     if not tlow <= term <= thigh:
         errors["term_months"] = f"{product.name_zh}的期限须在 {tlow} 至 {thigh} 个月之间。"
     if errors:
-        raise ValidationFailed(
-            "请修改标出的内容。", "Please correct the marked fields.", fields=errors
-        )
+        raise ValidationFailed.marked(errors)
     try:
         products.quote(product, amount, term, catalog_service.current_lpr(session, today_local()))
     except products.QuoteError as exc:
@@ -662,9 +664,7 @@ def resubmit_application(
         except ValidationFailed as exc:
             errors.update(exc.fields)
     if errors:
-        raise ValidationFailed(
-            "请修改标出的内容。", "Please correct the marked fields.", fields=errors
-        )
+        raise ValidationFailed.marked(errors)
     changed: list[str] = []
     if profile_data:
         enterprise = enterprise_service.get_enterprise(session, enterprise_id)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 import products
 from finportal import limits
+from finportal.domain import permissions
 from finportal.domain.states import MEMBER, BatchState, FilingState, MemberState
 from finportal.models import (
     Bank,
@@ -230,26 +231,25 @@ def get_batch(session: Session, batch_id: int, *, bank_id: int | None = None) ->
 
 
 def get_sent_batch(session: Session, batch_id: int, *, bank_id: int) -> Batch:
-    """Return a batch sent to the bank; one still open is not found."""
-    batch = get_batch(session, batch_id, bank_id=bank_id)
-    if batch.state == "open":
+    """Return a batch the bank may see (sent to it); others, open ones too, are not found."""
+    batch = session.get(Batch, batch_id) if limits.check_id(batch_id) else None
+    if batch is None or not permissions.sees_batch(permissions.Actor.bank(bank_id), batch):
         # Not sent to the bank yet: the bank does not even learn that it exists.
         raise NotFound("批次不存在。", "No such batch.")
     return batch
 
 
 def list_sent_batches(session: Session, *, bank_id: int, state: str | None = None) -> list[Batch]:
-    """Return the batches sent to the bank, newest first (open ones are not sent yet)."""
-    return [b for b in list_batches(session, bank_id=bank_id, state=state) if b.state != "open"]
-
-
-#: Member states a bank sees: those the advisor sent it.
-BANK_VISIBLE_STATES = MEMBER.tagged("sent")
+    """Return the batches the bank may see, newest first (open ones are not sent yet)."""
+    stmt = select(Batch).where(permissions.batches_seen(permissions.Actor.bank(bank_id)))
+    if state is not None:
+        stmt = stmt.where(Batch.state == state)
+    return list(session.scalars(stmt.order_by(Batch.id.desc())))
 
 
 def bank_members(session: Session, batch: Batch) -> list[BatchMember]:
     """Return the members the batch's bank may see: sent to it, with their consent in force."""
-    sent = [m for m in batch.members if m.state in BANK_VISIBLE_STATES]
+    sent = [m for m in batch.members if m.state in permissions.BANK_MEMBER_STATES]
     refused = {m.id for m in consents.members_without_consent(session, batch, sent)}
     return [m for m in sent if m.id not in refused]
 
@@ -298,12 +298,6 @@ def _recommender(session: Session, actor_id: int) -> User:
             "Only a park's or chamber's recommender can recommend enterprises.",
         )
     return user
-
-
-def _owns(user: User, batch: Batch) -> bool:
-    return (batch.park_id is not None and batch.park_id == user.park_id) or (
-        batch.chamber_id is not None and batch.chamber_id == user.chamber_id
-    )
 
 
 def organisation_members(session: Session, *, actor_id: int) -> list[Enterprise]:
@@ -362,7 +356,7 @@ def recommend_member(
     """Put a member enterprise of the recommender's own park or chamber on a batch's whitelist."""
     user = _recommender(session, actor_id)
     batch = session.get(Batch, batch_id) if limits.check_id(batch_id) else None
-    if batch is None or not _owns(user, batch):
+    if batch is None or not permissions.organises(permissions.Actor.of(user), batch):
         raise NotFound("批次不存在。", "No such batch.")
     if batch.state != "open":
         raise InvalidTransition(
@@ -454,14 +448,15 @@ def withdraw_member(
     """Withdraw a recommendation (the recommender of its organisation, or an advisor)."""
     user = session.get(User, actor_id)
     member = session.get(BatchMember, member_id) if limits.check_id(member_id) else None
-    allowed = (
-        user is not None
+    actor = permissions.Actor.of(user) if user is not None else None
+    seen = (
+        actor is not None
         and member is not None
-        and (user.role == "advisor" or (user.role == "recommender" and _owns(user, member.batch)))
+        and (actor.role == "advisor" or permissions.organises(actor, member.batch))
     )
-    if not allowed or member is None:
+    if not seen or member is None or actor is None:
         raise NotFound("批次成员不存在。", "No such batch member.")
-    if member.state not in WITHDRAWABLE or member.batch.state != "open":
+    if not permissions.may_withdraw_member(actor, member) or member.batch.state != "open":
         raise InvalidTransition(
             "批次已提交银行，不能再撤回推荐。",
             "The batch went to the bank; the recommendation can no longer be withdrawn.",

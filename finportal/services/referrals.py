@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from finportal import limits
+from finportal.domain import permissions
 from finportal.domain.states import REFERRAL
 from finportal.domain.states import ReferralState as R
 from finportal.models import (
@@ -90,7 +91,7 @@ MAX_TERM_MONTHS = limits.MAX_TERM_MONTHS
 
 
 def _bank_referrals(bank_id: int) -> Any:
-    return select(Referral).where(Referral.bank_id == bank_id)
+    return select(Referral).where(permissions.referrals_seen(permissions.Actor.bank(bank_id)))
 
 
 def is_overdue(referral: Referral, now: datetime | None = None) -> bool:

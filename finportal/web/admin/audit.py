@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from finportal import limits
 from finportal.extensions import db
-from finportal.services import admin as admin_service
+from finportal.services import audit_log
 from finportal.web.admin.views import DATE, INTEGER, FormSchema, bp, text
 from finportal.web.forms import load_form
 
@@ -47,7 +47,7 @@ def audit() -> Any:
     values = dict(request.args)
     page = None
     if query is not None:
-        page = admin_service.list_audit_events(db.session, per_page=PER_PAGE, **query)
+        page = audit_log.list_audit_events(db.session, per_page=PER_PAGE, **query)
     args = {k: v for k, v in values.items() if k != "page" and v}
     return render_template(
         "admin/audit.html",
@@ -55,8 +55,8 @@ def audit() -> Any:
         values=values,
         errors=errors,
         args=args,
-        names=admin_service.usernames(
+        names=audit_log.usernames(
             db.session, {e.actor_id for e in page.items} if page else set()
         ),
-        choices=admin_service.audit_choices(db.session),
+        choices=audit_log.audit_choices(db.session),
     ), (422 if errors else 200)

@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from finportal.extensions import db
-from finportal.services import admin as admin_service
+from finportal.services import admin_organisations
 from finportal.web.admin.views import FormSchema, attempt, bp, checkbox, text
 from finportal.web.forms import load_form
 
@@ -25,7 +25,7 @@ class OrganisationForm(FormSchema):
 
 
 def _kind_or_404(kind: str) -> str:
-    if kind not in admin_service.ORGANISATION_KINDS:
+    if kind not in admin_organisations.ORGANISATION_KINDS:
         abort(404)
     return kind
 
@@ -37,26 +37,26 @@ def organisations() -> Any:
     return render_template(
         "admin/organisations.html",
         kind=kind,
-        labels=admin_service.ORGANISATION_LABELS,
-        rows=admin_service.list_organisations(db.session, kind),
+        labels=admin_organisations.ORGANISATION_LABELS,
+        rows=admin_organisations.list_organisations(db.session, kind),
     )
 
 
 def _form_page(kind: str, org_id: int | None) -> Any:
-    row = admin_service.get_organisation(db.session, kind, org_id) if org_id else None
+    row = admin_organisations.get_organisation(db.session, kind, org_id) if org_id else None
     errors: dict[str, str] = {}
     if request.method == "POST":
         values: dict[str, Any] = {k: v for k, v in request.form.items() if k != "csrf_token"}
         data, errors = load_form(OrganisationForm(), request.form)
         if data is not None:
             saved, errors = attempt(
-                lambda: admin_service.save_organisation(
+                lambda: admin_organisations.save_organisation(
                     db.session, kind, actor_id=current_user.id, org_id=org_id, **data
                 )
             )
             if saved is not None:
                 flash(
-                    f"已保存{admin_service.ORGANISATION_LABELS[kind]} {saved.name_zh}。", "success"
+                    f"已保存{admin_organisations.ORGANISATION_LABELS[kind]} {saved.name_zh}。", "success"
                 )
                 return redirect(url_for("admin.organisations", kind=kind))
     elif row is not None:
@@ -73,7 +73,7 @@ def _form_page(kind: str, org_id: int | None) -> Any:
     return render_template(
         "admin/organisation_form.html",
         kind=kind,
-        label=admin_service.ORGANISATION_LABELS[kind],
+        label=admin_organisations.ORGANISATION_LABELS[kind],
         row=row,
         values=values,
         errors=errors,
@@ -97,7 +97,7 @@ def organisation_delete(kind: str, org_id: int) -> Any:
     """Delete a bank, park or chamber that nothing refers to yet."""
     kind = _kind_or_404(kind)
     _, errors = attempt(
-        lambda: admin_service.delete_organisation(
+        lambda: admin_organisations.delete_organisation(
             db.session, kind, org_id, actor_id=current_user.id
         )
     )

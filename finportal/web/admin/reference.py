@@ -12,7 +12,7 @@ from marshmallow import fields, validate
 
 from finportal import limits
 from finportal.extensions import db
-from finportal.services import admin as admin_service
+from finportal.services import reference_data
 from finportal.web.admin.views import (
     CHOICE,
     DATE,
@@ -33,7 +33,7 @@ class RateForm(FormSchema):
     kind = fields.String(
         required=True,
         error_messages={"required": CHOICE},
-        validate=validate.OneOf(list(admin_service.RATE_KINDS), error=CHOICE),
+        validate=validate.OneOf(list(reference_data.RATE_KINDS), error=CHOICE),
     )
     rate_percent = limits.Number(
         places=limits.RATE_PLACES - 2,
@@ -76,7 +76,7 @@ def rates() -> Any:
         data, errors = load_form(RateForm(), request.form)
         if data is not None:
             row, errors = attempt(
-                lambda: admin_service.add_rate(
+                lambda: reference_data.add_rate(
                     db.session,
                     actor_id=current_user.id,
                     kind=data["kind"],
@@ -90,8 +90,8 @@ def rates() -> Any:
                 return redirect(url_for("admin.rates"))
     return render_template(
         "admin/rates.html",
-        rates=admin_service.list_rates(db.session),
-        kinds=admin_service.RATE_KINDS,
+        rates=reference_data.list_rates(db.session),
+        kinds=reference_data.RATE_KINDS,
         values=values,
         errors=errors,
     ), (422 if errors else 200)
@@ -100,7 +100,7 @@ def rates() -> Any:
 @bp.post("/rates/<int:rate_id>/delete")
 def rate_delete(rate_id: int) -> Any:
     """Delete a rate entry."""
-    admin_service.delete_rate(db.session, rate_id, actor_id=current_user.id)
+    reference_data.delete_rate(db.session, rate_id, actor_id=current_user.id)
     flash("已删除该利率记录。", "success")
     return redirect(url_for("admin.rates"))
 
@@ -117,7 +117,7 @@ def holidays() -> Any:
         data, errors = load_form(HolidayForm(), request.form)
         if data is not None:
             row, errors = attempt(
-                lambda: admin_service.add_holiday(
+                lambda: reference_data.add_holiday(
                     db.session,
                     actor_id=current_user.id,
                     day=data["day"],
@@ -130,7 +130,7 @@ def holidays() -> Any:
                 return redirect(url_for("admin.holidays", year=row.day.year))
     return render_template(
         "admin/holidays.html",
-        holidays=admin_service.list_holidays(db.session, year),
+        holidays=reference_data.list_holidays(db.session, year),
         year=year,
         values=values,
         errors=errors,
@@ -140,6 +140,6 @@ def holidays() -> Any:
 @bp.post("/holidays/<int:holiday_id>/delete")
 def holiday_delete(holiday_id: int) -> Any:
     """Remove a day from the holiday table."""
-    admin_service.delete_holiday(db.session, holiday_id, actor_id=current_user.id)
+    reference_data.delete_holiday(db.session, holiday_id, actor_id=current_user.id)
     flash("已删除。", "success")
     return redirect(url_for("admin.holidays", year=request.form.get("year") or None))
