@@ -1,5 +1,4 @@
-"""Administration of partner banks, parks and chambers: save, deactivate, delete unused.
-"""
+"""Administration of partner banks, parks and chambers: save, deactivate, delete unused."""
 
 from __future__ import annotations
 

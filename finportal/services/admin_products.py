@@ -1,5 +1,4 @@
-"""Administration of the catalogue: product versions as YAML, publishing (with 政策找企业), activity.
-"""
+"""Administration of the catalogue: product versions as YAML, publishing (with 政策找企业), activity."""
 
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ from finportal.services.errors import Conflict, InvalidTransition, NotFound, Val
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 
+
 def list_users(session: Session, *, role: str | None = None, q: str = "") -> list[User]:
     """Return users, optionally of one role and matching a name fragment."""
     stmt = select(User).order_by(User.role, User.username)

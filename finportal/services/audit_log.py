@@ -1,5 +1,4 @@
-"""The audit log as admins read it: filtered pages, user names, choices, the overview counts.
-"""
+"""The audit log as admins read it: filtered pages, user names, choices, the overview counts."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Reference data the admins keep: reference rates (LPR) and the holiday table.
-"""
+"""Reference data the admins keep: reference rates (LPR) and the holiday table."""
 
 from __future__ import annotations
 

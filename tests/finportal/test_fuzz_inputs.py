@@ -251,7 +251,7 @@ def fuzz_world(
         Notification,
         ReferenceRate,
     )
-    from finportal.services import api_tokens, batches, review
+    from finportal.services import api_tokens, batch_recommendations, batches, review_actions
     from finportal.services import referrals as referral_service
     from finportal.services.workdays import today_local
     from tests.helpers import PASSWORD
@@ -260,10 +260,10 @@ def fuzz_world(
     enterprise = create_enterprise(name="上海模糊测试科技有限公司")
     application = screened_application(db_session, enterprise)
     consent = grant_consent(db_session, application, w.bank)
-    review.claim(db_session, application.id, actor_id=w.advisor.id)
+    review_actions.claim(db_session, application.id, actor_id=w.advisor.id)
     match = db_session.query(Match).filter_by(application_id=application.id, eligible=True).first()
     # Packets are not rendered (slow): their routes answer "not ready", which is enough here.
-    (referral,) = review.refer_to_banks(
+    (referral,) = review_actions.refer_to_banks(
         db_session,
         application.id,
         actor_id=w.advisor.id,
@@ -272,11 +272,11 @@ def fuzz_world(
         render=False,
     )
     in_review = screened_application(db_session, enterprise)
-    review.claim(db_session, in_review.id, actor_id=w.advisor.id)
+    review_actions.claim(db_session, in_review.id, actor_id=w.advisor.id)
     approved_app = screened_application(db_session, enterprise)
     grant_consent(db_session, approved_app, w.bank)
-    review.claim(db_session, approved_app.id, actor_id=w.advisor.id)
-    (approved,) = review.refer_to_banks(
+    review_actions.claim(db_session, approved_app.id, actor_id=w.advisor.id)
+    (approved,) = review_actions.refer_to_banks(
         db_session,
         approved_app.id,
         actor_id=w.advisor.id,
@@ -304,8 +304,8 @@ def fuzz_world(
         amount=Decimal("1000000"),
     )
     returned = screened_application(db_session, enterprise)
-    review.claim(db_session, returned.id, actor_id=w.advisor.id)
-    review.return_for_information(
+    review_actions.claim(db_session, returned.id, actor_id=w.advisor.id)
+    review_actions.return_for_information(
         db_session,
         returned.id,
         actor_id=w.advisor.id,
@@ -314,8 +314,8 @@ def fuzz_world(
     )
     declined_app = screened_application(db_session, enterprise)
     grant_consent(db_session, declined_app, w.bank)
-    review.claim(db_session, declined_app.id, actor_id=w.advisor.id)
-    (declined,) = review.refer_to_banks(
+    review_actions.claim(db_session, declined_app.id, actor_id=w.advisor.id)
+    (declined,) = review_actions.refer_to_banks(
         db_session,
         declined_app.id,
         actor_id=w.advisor.id,
@@ -362,7 +362,7 @@ def fuzz_world(
         quota_total=Decimal("5000000"),
         park_id=w.park.id,
     )
-    batches.recommend_member(
+    batch_recommendations.recommend_member(
         db_session,
         batch_id=reopened.id,
         enterprise_id=w.members[0].id,

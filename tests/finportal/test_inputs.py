@@ -43,11 +43,11 @@ def loop(
     db_session, published_catalog, champion_model, create_enterprise, create_bank, create_user
 ):
     """A screened application referred to a bank (packet not rendered)."""
-    from finportal.services import review
+    from finportal.services import review_actions
 
     loop = build_loop(db_session, create_enterprise, create_bank, create_user, refer=False)
-    review.claim(db_session, loop.application.id, actor_id=loop.advisor.id)
-    (loop.referral,) = review.refer_to_banks(
+    review_actions.claim(db_session, loop.application.id, actor_id=loop.advisor.id)
+    (loop.referral,) = review_actions.refer_to_banks(
         db_session,
         loop.application.id,
         actor_id=loop.advisor.id,

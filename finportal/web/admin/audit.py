@@ -55,8 +55,6 @@ def audit() -> Any:
         values=values,
         errors=errors,
         args=args,
-        names=audit_log.usernames(
-            db.session, {e.actor_id for e in page.items} if page else set()
-        ),
+        names=audit_log.usernames(db.session, {e.actor_id for e in page.items} if page else set()),
         choices=audit_log.audit_choices(db.session),
     ), (422 if errors else 200)

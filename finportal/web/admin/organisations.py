@@ -56,7 +56,8 @@ def _form_page(kind: str, org_id: int | None) -> Any:
             )
             if saved is not None:
                 flash(
-                    f"已保存{admin_organisations.ORGANISATION_LABELS[kind]} {saved.name_zh}。", "success"
+                    f"已保存{admin_organisations.ORGANISATION_LABELS[kind]} {saved.name_zh}。",
+                    "success",
                 )
                 return redirect(url_for("admin.organisations", kind=kind))
     elif row is not None:

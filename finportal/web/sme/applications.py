@@ -10,8 +10,14 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from finportal.extensions import db
+from finportal.services import (
+    application_details,
+    application_forms,
+    consents,
+    profile_form,
+    verification,
+)
 from finportal.services import applications as application_service
-from finportal.services import consents, profile_form, verification
 from finportal.services import enterprises as enterprise_service
 from finportal.services.errors import (
     Conflict,
@@ -44,7 +50,7 @@ def _consent_context() -> dict[str, Any]:
 @bp.get("/applications")
 def applications() -> Any:
     """List the enterprise's applications."""
-    items = application_service.list_applications(db.session, enterprise_id())
+    items = application_details.list_applications(db.session, enterprise_id())
     return render_template("sme/applications.html", items=items)
 
 
@@ -54,7 +60,7 @@ def new_application() -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = _form_dict(request.form)
-        data, errors = load_form(application_service.ApplicationSchema(), values)
+        data, errors = load_form(application_forms.ApplicationSchema(), values)
         if "idempotency_key" in errors:
             # A missing or mangled key: the re-rendered form gets a fresh one.
             values["idempotency_key"] = uuid.uuid4().hex
@@ -92,7 +98,7 @@ def new_application() -> Any:
         "sme/new_application.html",
         values=values,
         errors=errors,
-        products=application_service.selectable_products(db.session),
+        products=application_details.selectable_products(db.session),
         purposes=application_service.PURPOSES,
         verified=verification.is_verified(
             enterprise_service.get_enterprise(db.session, enterprise_id())
@@ -104,7 +110,7 @@ def new_application() -> Any:
 @bp.get("/applications/<int:application_id>")
 def application(application_id: int) -> Any:
     """Show an application: progress, result, timeline, return request, consents, banks."""
-    details = application_service.application_details(db.session, enterprise_id(), application_id)
+    details = application_details.application_details(db.session, enterprise_id(), application_id)
     return _render_application(details)
 
 
@@ -133,7 +139,7 @@ def _render_application(details: dict[str, Any], status: int = 200, **extra: Any
 
 def _rerender(application_id: int, **extra: Any) -> Any:
     """Show the application page again with a refused form (422)."""
-    details = application_service.application_details(db.session, enterprise_id(), application_id)
+    details = application_details.application_details(db.session, enterprise_id(), application_id)
     return _render_application(details, 422, **extra)
 
 
@@ -146,7 +152,7 @@ def _refused(exc: ServiceError, application_id: int) -> Any:
 @bp.post("/applications/<int:application_id>/submit")
 def submit_application(application_id: int) -> Any:
     """Submit a draft with the consents ticked on its page."""
-    data, errors = load_form(application_service.ConsentSchema(), _form_dict(request.form))
+    data, errors = load_form(application_forms.ConsentSchema(), _form_dict(request.form))
     if data is None:
         return _rerender(application_id, errors=errors)
     try:
@@ -242,7 +248,7 @@ def withdraw_consent(consent_id: int) -> Any:
 @bp.post("/applications/<int:application_id>/rating")
 def rate_application(application_id: int) -> Any:
     """Rate the service of a closed application, once."""
-    data, errors = load_form(application_service.RatingSchema(), request.form)
+    data, errors = load_form(application_forms.RatingSchema(), request.form)
     if data is None:
         return _rerender(application_id, errors=errors, rating_values=dict(request.form))
     try:

@@ -9,12 +9,13 @@ from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 
+from finportal import limits
 from finportal.domain import fields as profile_fields
 from finportal.extensions import db
 from finportal.services import enterprises as enterprise_service
 from finportal.services import matches as match_service
 from finportal.services import profile_excel, profile_form
-from finportal.services.applications import MAX_TERM_MONTHS, AmountWan
+from finportal.services.application_forms import AmountWan
 from finportal.services.errors import ValidationFailed
 from finportal.web.sme.views import bp, enterprise_id
 
@@ -140,7 +141,9 @@ class MatchQuery(Schema):
         load_default=None,
         strict=False,
         validate=validate.Range(
-            min=1, max=MAX_TERM_MONTHS, error=f"期限须为 1 至 {MAX_TERM_MONTHS} 个月。"
+            min=1,
+            max=limits.MAX_TERM_MONTHS,
+            error=f"期限须为 1 至 {limits.MAX_TERM_MONTHS} 个月。",
         ),
         error_messages={"invalid": "期限请填整月数。"},
     )
