@@ -69,7 +69,7 @@ def _publish_page(code: str | None) -> Any:
                     )
                 else:
                     flash(f"内容与第 {v.number} 版相同，未生成新版本。", "info")
-                return redirect(url_for("admin_products.product_versions", code=v.product.code))
+                return redirect(url_for("admin.product_versions", code=v.product.code))
     elif product is not None and product.current_version is not None:
         values = {"content": admin_products.product_yaml(product.current_version.content)}
     else:
