@@ -17,6 +17,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     os.makedirs(app.instance_path, exist_ok=True)
+    from finportal import security
+
+    # First: the umask must be set before the database or any file is created.
+    security.init_app(app)
     if app.config.get("CHECK_PACKET_ENVIRONMENT", True):
         # Refuse to start without CJK fonts or HarfBuzz subsetting: packets would print
         # boxes or render many times slower, silently.

@@ -7,10 +7,11 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the project's CLI commands."""
+    from finportal.audit_cli import audit_cli
     from finportal.demo import demo_command
     from finportal.packets.bench import packets_cli
     from finportal.scoring_cli import scoring_cli
     from finportal.web.api.cli import api_token_cli
 
-    for command in (demo_command, packets_cli, scoring_cli, api_token_cli):
+    for command in (demo_command, packets_cli, scoring_cli, api_token_cli, audit_cli):
         app.cli.add_command(command)

@@ -85,9 +85,22 @@ def load_config(instance_path: str) -> dict[str, object]:
         "BABEL_SUPPORTED_LOCALES": ["zh_CN", "en"],
         "MAX_CONTENT_LENGTH": limits.REQUEST_MAX_BYTES,
         "TRUSTED_HOSTS": _trusted_hosts(production),
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Counted in Redis when configured, so every gunicorn worker shares one count; if Redis
+        # goes away each worker counts in memory until it is back.
+        "RATELIMIT_STORAGE_URI": os.environ.get("FINPORTAL_RATELIMIT_STORAGE_URI")
+        or redis_url
+        or "memory://",
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("FINPORTAL_LOGIN_RATE_LIMIT", "10 per minute"),
+        # Failed sign-ins from one address across all usernames (password spraying).
+        "LOGIN_IP_RATE_LIMIT": os.environ.get("FINPORTAL_LOGIN_IP_RATE_LIMIT", "50 per hour"),
+        # How many reverse proxies in front of the portal set X-Forwarded-For/-Proto (0: none,
+        # trust no such header); the sign-in throttle counts per client address.
+        "PROXY_COUNT": int(os.environ.get("FINPORTAL_PROXY_COUNT") or 0),
         "MODEL_DIR": os.environ.get("FINPORTAL_MODEL_DIR") or str(path / "models"),
         "PACKET_DIR": os.environ.get("FINPORTAL_PACKET_DIR") or str(path / "packets"),
+        "DOCUMENT_DIR": os.environ.get("FINPORTAL_DOCUMENT_DIR") or str(path / "documents"),
+        # Registrations per address: enough for an office, too few to enumerate codes.
+        "REGISTER_RATE_LIMIT": os.environ.get("FINPORTAL_REGISTER_RATE_LIMIT", "10 per hour"),
         "WTF_CSRF_TIME_LIMIT": None,
     }

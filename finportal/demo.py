@@ -7,7 +7,7 @@ natural keys (code, USCC, username) and updated in place, never duplicated.
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import click
@@ -205,6 +205,9 @@ def _profile(rng: random.Random, index: int, today: date) -> dict[str, object]:
         "district_code": MINHANG if in_district else "310115",
         "industry_code": code,
         "employees": employees,
+        # 0-20 % of staff hired this year from the start-up loan's groups (no rng draw,
+        # so the rest of the demo data stays as it was).
+        "qualifying_new_hires": employees * (index % 5) * 5 // 100,
         "social_insured_employees": max(0, int(employees * rng.uniform(0.6, 1.0))),
         "revenue_last_year": _money(revenue),
         "revenue_prev_year": _money(revenue / (1 + growth)),
@@ -271,13 +274,20 @@ def seed_enterprises(
     """Fictional enterprises with consistent profiles, spread over parks and chambers."""
     today = today or date(2026, 11, 1)
     rng = random.Random(20250205)  # the plan's date: same data on every machine
+    verified = datetime(2026, 10, 1, 1, 0, tzinfo=UTC)
     parks = session.scalars(select(Park).order_by(Park.id)).all()
     chambers = session.scalars(select(Chamber).order_by(Chamber.id)).all()
     enterprises = []
     for index in range(1, count + 1):
         profile = _profile(rng, index, today)
         uscc = str(profile.pop("uscc"))
-        enterprise = _upsert(session, Enterprise, {"uscc": uscc}, {**profile, "demo": True})
+        # The fictional firms count as checked by the centre, so their journeys can go on.
+        enterprise = _upsert(
+            session,
+            Enterprise,
+            {"uscc": uscc},
+            {**profile, "demo": True, "verification_state": "verified", "verified_at": verified},
+        )
         assert isinstance(enterprise, Enterprise)
         session.flush()
         wanted: set[tuple[str, int]] = set()
@@ -367,10 +377,19 @@ def load_demo(session: Session, password: str = DEFAULT_PASSWORD) -> dict[str, o
     catalog.sync_catalog(session, actor_id=admin.id)
     credit.ensure_reference_model(session, actor_id=admin.id)
     from finportal.demo_steps import STEPS
+    from finportal.services import audit
 
-    for _name, step in STEPS:
-        step(session, context)
-        session.commit()
+    # The steps backdate the histories they invent (demo_steps.timing.restage): their audit
+    # events join the hash chain only once their times are final, oldest first.
+    session.info[audit.DEFER_CHAIN] = True
+    try:
+        for _name, step in STEPS:
+            step(session, context)
+            session.commit()
+    finally:
+        session.info.pop(audit.DEFER_CHAIN, None)
+        session.rollback()
+        audit.chain_unchained(session)
     return context
 
 

@@ -132,6 +132,10 @@ IMPORT_MAX_UNCOMPRESSED_BYTES = 4 * 1024 * 1024
 IMPORT_MAX_ZIP_MEMBERS = 64
 IMPORT_MAX_ROWS = 500
 IMPORT_MAX_CELLS = 5000
+#: A document an enterprise uploads (licence, statements): bytes, PDF pages, image pixels.
+DOCUMENT_MAX_BYTES = 4 * 1024 * 1024
+DOCUMENT_MAX_PDF_PAGES = 50
+DOCUMENT_MAX_IMAGE_PIXELS = 40_000_000
 
 
 def in_user_language(zh: str, en: str) -> str:

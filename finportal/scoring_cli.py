@@ -134,3 +134,39 @@ def list_command(as_json: bool) -> None:
     for d in data:
         flag = " synthetic" if d["synthetic"] else ""
         click.echo(f"{d['id']:>4} {d['status']:<10} {d['version']}  AUC {_num(d['auc'])}{flag}")
+
+
+@scoring_cli.command("compare")
+@click.argument("challenger_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def compare_command(challenger_id: int, as_json: bool) -> None:
+    """Compare the champion and a challenger on the same most recent loan outcomes."""
+    from finportal.services import credit
+
+    result = credit.compare_with_champion(db.session, challenger_id)
+    c = result["comparison"]
+    if as_json:
+        click.echo(json.dumps({"rows": result["rows"], "bads": result["bads"], "comparison": c}))
+        return
+    if c is None:
+        click.echo(
+            f"贷款结果不足 / not enough outcomes: {result['rows']} ({result['bads']} bad)", err=True
+        )
+        sys.exit(1)
+    click.echo(f"{'':22}{'champion':>12}{'challenger':>12}")
+    for key in ("auc", "ks", "brier", "ece", "approval_rate"):
+        click.echo(f"{key:22}{_num(c['champion'][key]):>12}{_num(c['challenger'][key]):>12}")
+    click.echo(
+        f"approval rate change {c['approval_rate_change']:+.4f} at PD < {c['cutoff_pd']}, "
+        f"score PSI {c['score_psi']:.4f}, better: {c['better']}"
+    )
+
+
+@scoring_cli.command("rollback")
+@click.option("--reason", required=True, help="Why the previous champion comes back (audited).")
+def rollback_command(reason: str) -> None:
+    """Make the previous champion the champion again."""
+    from finportal.services import credit
+
+    row = credit.rollback_model(db.session, actor_id=None, reason=reason)
+    click.echo(f"恢复 / restored {row.version}")

@@ -26,12 +26,19 @@ yuan as Decimal, str or number). The portal calls:
 ``quote(product, amount, term_months, lpr=Decimal("0.03")) -> Quote``
     Rates, subsidies with caps, net annual cost, totals and schedule; ``to_dict()``.
     Out-of-range input raises ``QuoteError`` (a ValueError) with zh and en messages.
+``product.variants``
+    The same policy for another borrower (the founders' 创业担保贷款), shown as
+    information with its sourced facts; never matched or quoted.
+``products.sources``
+    The registry of cited documents (``data/sources.yaml``): ``confirms(source)``
+    tells whether a source can confirm a value (a demo: false value needs one);
+    ``sources_table(dicts)`` is the table of each product's sources.
 ``size_class(industry_code, employees, revenue_last_year, total_assets=None) -> SizeClassResult``
     ``(size_class, rule_zh, rule_en)`` per 工信部联企业〔2011〕300号.
 ``derive_many(table, today=None) -> dict[str, ndarray]``
     The same derived fields for a whole table, vectorised.
 ``derive_fields(profile, today=None) -> dict``
-    ``size_class``, ``firm_age_years``, ``debt_ratio``, ``revenue_growth``,
+    ``size_class``, ``firm_age_years``, ``debt_ratio``, ``revenue_growth``, ``new_hire_share``,
     ``in_district``, ``industry_division`` (and the size-class rule text).
 """
 

@@ -86,6 +86,7 @@ def synthetic_table(n: int, seed: int = 7, missing: float = 0.08) -> ProfileTabl
     table.numeric = {
         "employees": number(employees),
         "social_insured_employees": number(np.floor(employees * rng.uniform(0.5, 1, n))),
+        "qualifying_new_hires": number(np.floor(employees * rng.uniform(0, 0.3, n)), 0.3),
         "revenue_last_year": number(revenue),
         "revenue_prev_year": number(np.round(revenue * rng.uniform(0.6, 1.4, n), 2)),
         "total_assets": number(assets),
@@ -158,6 +159,7 @@ TYPICAL_PROFILE: dict[str, Any] = {
     "district_code": "310112",
     "industry_code": "C3911",
     "employees": 40,
+    "qualifying_new_hires": 2,
     "social_insured_employees": 36,
     "revenue_last_year": "8000000",
     "revenue_prev_year": "6000000",

@@ -9,6 +9,7 @@ import yaml
 
 from products.errors import CatalogError
 from products.model import Product
+from products.sources import cited, unconfirmed_problems, unregistered
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 
@@ -92,9 +93,20 @@ def check_catalog(path: str | Path | None = None) -> list[str]:
     products: list[Product] = []
     for file in files:
         try:
-            products.append(load_product_file(file))
+            product = load_product_file(file)
         except CatalogError as exc:
             problems.append(str(exc))
+            continue
+        products.append(product)
+        problems.extend(unconfirmed_problems(product.to_dict(), product.source_name))
+        # Every citation names a document of products/data/sources.yaml, so the
+        # catalogue's sources can be listed and classified (docs/CATALOGUE.md).
+        for path, source, _demo in cited(product.to_dict()):
+            for citation in unregistered(source):
+                problems.append(
+                    f"{product.source_name}: product {product.code}: field {path}.source: "
+                    f"cites no document of products/data/sources.yaml: {citation!r}"
+                )
     if not problems:
         try:
             Catalog(products)

@@ -42,6 +42,28 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sources(args: argparse.Namespace) -> int:
+    from products.sources import product_sources, sources_table
+
+    catalog = load_catalog(args.catalog)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "code": s.code,
+                    "plan_clauses": list(s.plan_clauses),
+                    **{kind: list(cites) for kind, cites in s.by_kind.items()},
+                    "demo_values": s.demo_values,
+                    "values": s.values,
+                }
+                for s in (product_sources(p.to_dict()) for p in catalog)
+            ]
+        )
+        return 0
+    print(sources_table(p.to_dict() for p in catalog), end="")
+    return 0
+
+
 def _cmd_match(args: argparse.Namespace) -> int:
     from products.matching import match_one
 
@@ -125,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--catalog", default=None, help="catalogue directory (default: bundled)")
         p.add_argument("--json", action="store_true", help="print JSON")
+
+    sources = sub.add_parser("sources", help="list each product's sources (Markdown table)")
+    common(sources)
+    sources.set_defaults(run=_cmd_sources)
 
     match = sub.add_parser("match", help="match one enterprise profile with every product")
     match.add_argument("--profile", required=True, help="profile JSON file (money in yuan)")

@@ -151,7 +151,7 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
 
 
 def derive_fields(profile: Mapping[str, Any], today: dt.date | None = None) -> dict[str, Any]:
-    """Compute size_class, firm_age_years, debt_ratio, revenue_growth, in_district, industry_division."""
+    """Compute size_class, firm_age_years, debt_ratio, revenue_growth, in_district, industry_division, new_hire_share."""
     today = today or dt.date.today()
     get = profile.get
     digits = industry_digits(get("industry_code"))
@@ -177,6 +177,10 @@ def derive_fields(profile: Mapping[str, Any], today: dt.date | None = None) -> d
         "revenue_growth": None if growth is None else growth - 1.0,
         "in_district": in_district(get("uscc"), get("district_code")),
         "industry_division": None if digits is None else digits[:2],
+        "new_hire_share": ratio(
+            read_number("qualifying_new_hires", get("qualifying_new_hires")),
+            read_number("employees", get("employees")),
+        ),
     }
 
 

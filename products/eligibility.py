@@ -35,12 +35,14 @@ class ConditionResult:
     demo: bool
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the CLI/JSON shape: field, result, message_zh, message_en."""
+        """Return the CLI/JSON shape: id, field, result, message_zh, message_en, demo."""
         return {
+            "id": self.id,
             "field": self.field,
             "result": self.result,
             "message_zh": self.message_zh,
             "message_en": self.message_en,
+            "demo": self.demo,
         }
 
 
@@ -126,11 +128,20 @@ def leaf_result(leaf: Leaf, facts: Mapping[str, Any]) -> str:
 
 
 def combine(results: list[str]) -> str:
-    """Combine leaf results of an any_of: passed if one passed, failed if all failed."""
+    """Combine results of an any_of: passed if one passed, failed if all failed."""
     if PASSED in results:
         return PASSED
     if all(r == FAILED for r in results):
         return FAILED
+    return UNKNOWN
+
+
+def combine_all(results: list[str]) -> str:
+    """Combine results of an all_of: failed if one failed, passed if all passed."""
+    if FAILED in results:
+        return FAILED
+    if all(r == PASSED for r in results):
+        return PASSED
     return UNKNOWN
 
 
@@ -164,15 +175,24 @@ def _labels(names: tuple[str, ...], lang: str) -> str:
 
 def evaluate_condition(condition: Condition, facts: Mapping[str, Any]) -> ConditionResult:
     """Evaluate one condition and word its message for the result."""
-    results = [leaf_result(leaf, facts) for leaf in condition.leaves]
-    result = results[0] if len(results) == 1 else combine(results)
+    per_group = [[leaf_result(leaf, facts) for leaf in group] for group in condition.groups]
+    # Most conditions are one test, or an any_of of single tests: no all_of to combine.
+    group_results = [r[0] if len(r) == 1 else combine_all(r) for r in per_group]
+    result = group_results[0] if len(group_results) == 1 else combine(group_results)
     missing: tuple[str, ...] = ()
     message_zh, message_en = condition.message_zh, condition.message_en
     if result == UNKNOWN:
+        # Only what would settle an undecided group: a group that already failed
+        # needs nothing more.
         names: list[str] = []
-        for leaf, leaf_res in zip(condition.leaves, results, strict=True):
-            if leaf_res == UNKNOWN:
-                names.extend(n for n in _missing_inputs(leaf.field, facts) if n not in names)
+        for group, results, group_result in zip(
+            condition.groups, per_group, group_results, strict=True
+        ):
+            if group_result != UNKNOWN:
+                continue
+            for leaf, leaf_res in zip(group, results, strict=True):
+                if leaf_res == UNKNOWN:
+                    names.extend(n for n in _missing_inputs(leaf.field, facts) if n not in names)
         missing = tuple(names)
         message_zh = f"请补充填写{_labels(missing, 'zh')}以判断：{condition.message_zh}"
         message_en = f"Fill in {_labels(missing, 'en')} to check: {condition.message_en}"

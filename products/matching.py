@@ -153,8 +153,13 @@ class _Vectors:
         age[t.registered_year < 0] = np.nan
         return age
 
+    def _raw(self, name: str) -> Floats:
+        """Return a numeric column of the table (all missing when the table lacks it)."""
+        column = self.t.numeric.get(name)
+        return np.full(self.t.n, np.nan) if column is None else column
+
     def _ratio(self, top: str, bottom: str) -> Floats:
-        a, b = self.t.numeric[top], self.t.numeric[bottom]
+        a, b = self._raw(top), self._raw(bottom)
         ok = b > 0
         out = np.full(self.t.n, np.nan)
         np.divide(a, b, out=out, where=ok)
@@ -232,8 +237,10 @@ class _Vectors:
                 column = self._ratio("total_liabilities", "total_assets")
             elif name == "revenue_growth":
                 column = self._ratio("revenue_last_year", "revenue_prev_year") - 1.0
+            elif name == "new_hire_share":
+                column = self._ratio("qualifying_new_hires", "employees")
             else:
-                column = self.t.numeric[name]
+                column = self._raw(name)
             self.cache[key] = (column, np.isnan(column))
         result: tuple[Floats, Bools] = self.cache[key]
         return result
@@ -327,13 +334,34 @@ class _Vectors:
         raise ValueError(f"field {leaf.field} cannot be matched in a table")
 
 
-def _plan(products: list[Product]) -> tuple[list[tuple[Leaf, ...]], list[list[int]]]:
+Groups = tuple[tuple[Leaf, ...], ...]
+
+
+def _plan(products: list[Product]) -> tuple[list[Groups], list[list[int]]]:
     """Number the distinct conditions (shared ones are evaluated once)."""
-    unique: dict[tuple[Leaf, ...], int] = {}
+    unique: dict[Groups, int] = {}
     per_product: list[list[int]] = []
     for product in products:
-        per_product.append([unique.setdefault(c.leaves, len(unique)) for c in product.conditions])
+        per_product.append([unique.setdefault(c.groups, len(unique)) for c in product.conditions])
     return list(unique), per_product
+
+
+def _all_of(parts: list[tuple[Bools, Bools]]) -> tuple[Bools, Bools]:
+    """Three-valued AND: passed when all passed, failed when one failed, else unknown."""
+    if len(parts) == 1:
+        return parts[0]
+    passed = np.logical_and.reduce([p for p, _ in parts])
+    failed = np.logical_or.reduce([~p & ~u for p, u in parts])
+    return passed, ~passed & ~failed
+
+
+def _any_of(parts: list[tuple[Bools, Bools]]) -> tuple[Bools, Bools]:
+    """Three-valued OR: passed when one passed, failed when all failed, else unknown."""
+    if len(parts) == 1:
+        return parts[0]
+    passed = np.logical_or.reduce([p for p, _ in parts])
+    failed = np.logical_and.reduce([~p & ~u for p, u in parts])
+    return passed, ~passed & ~failed
 
 
 # Rows per chunk: small enough that the temporaries of one chunk stay in cache.
@@ -367,18 +395,16 @@ def match_many(
         vectors = _Vectors(data.slice(start, stop), day)
         leaf_cache: dict[Leaf, tuple[Bools, Bools]] = {}
         results: list[tuple[Bools, Bools]] = []
-        for leaves in unique:
-            parts = []
-            for leaf in leaves:
-                if leaf not in leaf_cache:
-                    leaf_cache[leaf] = vectors.leaf(leaf)
-                parts.append(leaf_cache[leaf])
-            if len(parts) == 1:
-                passed, unknown = parts[0]
-            else:
-                passed = np.logical_or.reduce([p for p, _ in parts])
-                failed = np.logical_and.reduce([~p & ~u for p, u in parts])
-                unknown = ~passed & ~failed
+        for groups in unique:
+            alternatives = []
+            for group in groups:
+                parts = []
+                for leaf in group:
+                    if leaf not in leaf_cache:
+                        leaf_cache[leaf] = vectors.leaf(leaf)
+                    parts.append(leaf_cache[leaf])
+                alternatives.append(_all_of(parts))
+            passed, unknown = _any_of(alternatives)
             results.append((passed, unknown))
             np.add(
                 passed.view(np.int8),
@@ -410,8 +436,8 @@ def derive_many(table: Any, today: dt.date | None = None) -> dict[str, NDArray[A
     """Return the derived fields of every row (vectorised), None/NaN where unknown.
 
     Keys as ``derive_fields``: size_class and industry_division (object arrays of
-    str or None), firm_age_years, debt_ratio and revenue_growth (float, NaN when
-    unknown), in_district (object array of True/False/None).
+    str or None), firm_age_years, debt_ratio, revenue_growth and new_hire_share (float,
+    NaN when unknown), in_district (object array of True/False/None).
     """
     vectors = _Vectors(as_table(table), today or dt.date.today())
 
@@ -426,5 +452,6 @@ def derive_many(table: Any, today: dt.date | None = None) -> dict[str, NDArray[A
         "firm_age_years": vectors.numeric("firm_age_years")[0],
         "debt_ratio": vectors.numeric("debt_ratio")[0],
         "revenue_growth": vectors.numeric("revenue_growth")[0],
+        "new_hire_share": vectors.numeric("new_hire_share")[0],
         "in_district": np.take(np.array([False, True, None], dtype=object), flag.astype(np.intp)),
     }

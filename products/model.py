@@ -38,21 +38,43 @@ class Leaf:
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """An eligibility condition: passes when any of its leaves passes (one leaf usually)."""
+    """An eligibility condition: passes when any of its groups passes.
+
+    A group passes when every leaf in it passes. A plain condition is one group of
+    one leaf; an ``any_of`` of leaves is one group per leaf; an ``any_of`` entry
+    written ``all_of`` is a group of several leaves.
+    """
 
     id: str
-    leaves: tuple[Leaf, ...]
+    groups: tuple[tuple[Leaf, ...], ...]
     required: bool
     message_zh: str
     message_en: str
     source: str
     demo: bool
-    # The field name, or the names joined by '|' for an any_of condition.
+    # The field name, or the distinct names joined by '|' for an any_of condition.
     field: str = ""
 
     def __post_init__(self) -> None:
         if not self.field:
-            object.__setattr__(self, "field", "|".join(leaf.field for leaf in self.leaves))
+            names = dict.fromkeys(leaf.field for leaf in self.leaves)
+            object.__setattr__(self, "field", "|".join(names))
+
+    @property
+    def leaves(self) -> tuple[Leaf, ...]:
+        """Return every leaf of every group, in order."""
+        return tuple(leaf for group in self.groups for leaf in group)
+
+
+@dataclass(frozen=True, slots=True)
+class SubsidyPayment:
+    """When a subsidy reaches the enterprise, with the words the terms and quote show."""
+
+    paid: str  # with_payments | after_repayment
+    note_zh: str
+    note_en: str
+    source: str
+    demo: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +87,20 @@ class InterestSubsidy:
     floor_spread_bp: Sourced | None
     cap_total: Sourced | None
     cap_per_year: Sourced | None
+    payment: SubsidyPayment | None = None
+
+    @property
+    def paid_after_repayment(self) -> bool:
+        """Tell whether the subsidy is paid afterwards, not deducted from each payment."""
+        return self.payment is not None and self.payment.paid == "after_repayment"
+
+    @property
+    def demo(self) -> bool:
+        """Tell whether any number of the subsidy (rate, floor, caps) is a demo value."""
+        numbers = (self.share, self.points, self.floor_spread_bp, self.cap_total, self.cap_per_year)
+        return any(n is not None and n.demo for n in numbers) or bool(
+            self.payment is not None and self.payment.demo
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +110,20 @@ class FeeSubsidy:
     share: Sourced
     cap_total: Sourced | None
     cap_per_year: Sourced | None
+    payment: SubsidyPayment | None = None
+
+    @property
+    def paid_after_repayment(self) -> bool:
+        """Tell whether the subsidy is paid afterwards, not deducted from each payment."""
+        return self.payment is not None and self.payment.paid == "after_repayment"
+
+    @property
+    def demo(self) -> bool:
+        """Tell whether any number of the subsidy (share, caps) is a demo value."""
+        numbers = (self.share, self.cap_total, self.cap_per_year)
+        return any(n is not None and n.demo for n in numbers) or bool(
+            self.payment is not None and self.payment.demo
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +136,21 @@ class Fact:
     value: Sourced
 
 
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """Another form of the policy for another borrower, shown as information only."""
+
+    key: str
+    borrower: str
+    name_zh: str
+    name_en: str
+    description_zh: str
+    description_en: str
+    source: str
+    demo: bool
+    facts: tuple[Fact, ...]
+
+
 @dataclass(frozen=True)
 class Product:
     """One catalogue product; build with ``Product.from_dict``."""
@@ -95,6 +160,7 @@ class Product:
     name_en: str
     description_zh: str
     description_en: str
+    source: str | None
     batch: bool
     batch_organiser: str | None
     per_firm_cap: Sourced | None
@@ -117,6 +183,7 @@ class Product:
     fee_subsidy: FeeSubsidy | None
     facts: tuple[Fact, ...]
     conditions: tuple[Condition, ...]
+    variants: tuple[Variant, ...]
     source_name: str = field(compare=False)
     version_hash: str = field(compare=False)
     demo: bool = field(compare=False)  # any number or condition is a demo value
@@ -136,6 +203,17 @@ class Product:
     def to_dict(self) -> dict[str, Any]:
         """Return the canonical dict (numbers as decimal strings); from_dict reads it back."""
         return copy.deepcopy(self._data)
+
+    @property
+    def rate_demo(self) -> bool:
+        """Tell whether the nominal rate (spread over LPR, or fixed rate) is a demo value."""
+        rate = self.spread_bp if self.rate_base == "lpr_1y" else self.fixed_rate
+        return rate is not None and rate.demo
+
+    @property
+    def guarantee_fee_demo(self) -> bool:
+        """Tell whether the guarantee fee rate is a demo value (False without a fee)."""
+        return self.guarantee_fee_rate is not None and self.guarantee_fee_rate.demo
 
 
 def _walk_demo(node: Any) -> Iterator[bool]:
@@ -214,19 +292,42 @@ def _leaf(item: Mapping[str, Any]) -> Leaf:
     return Leaf(item["field"], item["op"], value)
 
 
+def _groups(item: Mapping[str, Any]) -> tuple[tuple[Leaf, ...], ...]:
+    if item.get("any_of") is None:
+        return ((_leaf(item),),)
+    return tuple(
+        tuple(_leaf(x) for x in entry["all_of"])
+        if entry.get("all_of") is not None
+        else (_leaf(entry),)
+        for entry in item["any_of"]
+    )
+
+
+def _payment(item: Mapping[str, Any] | None) -> SubsidyPayment | None:
+    if item is None:
+        return None
+    return SubsidyPayment(
+        item["paid"], item["note_zh"], item["note_en"], item["source"], item["demo"]
+    )
+
+
+def _fact(f: Mapping[str, Any]) -> Fact:
+    return Fact(
+        f["key"],
+        f["label_zh"],
+        f["label_en"],
+        Sourced(f["value"], f["unit"], f["source"], f["demo"]),
+    )
+
+
 def _build(data: dict[str, Any], canonical: dict[str, Any], source_name: str) -> Product:
     terms = data["terms"]
     conditions: list[Condition] = []
     for item in data["conditions"]:
-        leaves = (
-            tuple(_leaf(x) for x in item["any_of"])
-            if item["any_of"] is not None
-            else (_leaf(item),)
-        )
         conditions.append(
             Condition(
                 id=item["id"],
-                leaves=leaves,
+                groups=_groups(item),
                 required=item["required"],
                 message_zh=item["message_zh"],
                 message_en=item["message_en"],
@@ -241,7 +342,7 @@ def _build(data: dict[str, Any], canonical: dict[str, Any], source_name: str) ->
     conditions.append(
         Condition(
             id="amount_in_range",
-            leaves=(Leaf("amount", "between", (amount_min, amount_max)),),
+            groups=((Leaf("amount", "between", (amount_min, amount_max)),),),
             required=False,
             message_zh=f"申请金额须在 {_decimal_text(amount_min)} 至 {_decimal_text(amount_max)} 元之间",
             message_en=f"amount must be between {_decimal_text(amount_min)} and {_decimal_text(amount_max)} yuan",
@@ -252,7 +353,7 @@ def _build(data: dict[str, Any], canonical: dict[str, Any], source_name: str) ->
     conditions.append(
         Condition(
             id="term_in_range",
-            leaves=(Leaf("term_months", "between", (term_min, term_max)),),
+            groups=((Leaf("term_months", "between", (term_min, term_max)),),),
             required=False,
             message_zh=f"申请期限须在 {_decimal_text(term_min)} 至 {_decimal_text(term_max)} 个月之间",
             message_en=f"term must be between {_decimal_text(term_min)} and {_decimal_text(term_max)} months",
@@ -270,6 +371,7 @@ def _build(data: dict[str, Any], canonical: dict[str, Any], source_name: str) ->
         name_en=data["name_en"],
         description_zh=data["description_zh"],
         description_en=data["description_en"],
+        source=data["source"],
         batch=data["batch"],
         batch_organiser=None if batch_terms is None else batch_terms["organiser"],
         per_firm_cap=None if batch_terms is None else _sourced(batch_terms["per_firm_cap"]),
@@ -297,6 +399,7 @@ def _build(data: dict[str, Any], canonical: dict[str, Any], source_name: str) ->
             floor_spread_bp=_sourced(interest["floor_spread_bp"]),
             cap_total=_sourced(interest["cap_total"]),
             cap_per_year=_sourced(interest["cap_per_year"]),
+            payment=_payment(interest["payment"]),
         ),
         fee_subsidy=None
         if fee is None
@@ -304,17 +407,24 @@ def _build(data: dict[str, Any], canonical: dict[str, Any], source_name: str) ->
             share=_must(fee["share"]),
             cap_total=_sourced(fee["cap_total"]),
             cap_per_year=_sourced(fee["cap_per_year"]),
+            payment=_payment(fee["payment"]),
         ),
-        facts=tuple(
-            Fact(
-                f["key"],
-                f["label_zh"],
-                f["label_en"],
-                Sourced(f["value"], f["unit"], f["source"], f["demo"]),
-            )
-            for f in data["facts"]
-        ),
+        facts=tuple(_fact(f) for f in data["facts"]),
         conditions=tuple(conditions),
+        variants=tuple(
+            Variant(
+                key=v["key"],
+                borrower=v["borrower"],
+                name_zh=v["name_zh"],
+                name_en=v["name_en"],
+                description_zh=v["description_zh"],
+                description_en=v["description_en"],
+                source=v["source"],
+                demo=v["demo"],
+                facts=tuple(_fact(f) for f in v["facts"]),
+            )
+            for v in data["variants"]
+        ),
         source_name=source_name,
         version_hash=content_hash(canonical),
         demo=any(_walk_demo(canonical)),

@@ -88,6 +88,11 @@ class Quote:
     total_fee_subsidy: Decimal
     schedule: tuple[ScheduleRow, ...]
     demo: bool
+    # The part of the subsidies paid afterwards (not deducted from any payment), and
+    # what the product says of how and when its subsidies are paid.
+    subsidy_paid_later: Decimal = ZERO
+    subsidy_note_zh: str = ""
+    subsidy_note_en: str = ""
 
     @property
     def total_subsidy(self) -> Decimal:
@@ -110,6 +115,9 @@ class Quote:
             "total_interest": money_text(self.total_interest),
             "total_fee": money_text(self.total_fee),
             "total_subsidy": money_text(self.total_subsidy),
+            "subsidy_paid_later": money_text(self.subsidy_paid_later),
+            "subsidy_note_zh": self.subsidy_note_zh,
+            "subsidy_note_en": self.subsidy_note_en,
             "schedule": [row.to_dict() for row in self.schedule],
         }
         if detail:
@@ -262,6 +270,11 @@ def quote(
     fee_cap = _Cap(
         fee_sub.cap_total if fee_sub else None, fee_sub.cap_per_year if fee_sub else None
     )
+    # A subsidy paid after repayment is still part of the net cost, but the enterprise
+    # pays the full amount each period and receives the subsidy later.
+    interest_later = subsidy is not None and subsidy.paid_after_repayment
+    fee_later = fee_sub is not None and fee_sub.paid_after_repayment
+    payments = [x.payment for x in (subsidy, fee_sub) if x is not None and x.payment is not None]
 
     principals = _principals(product.repayment, value, term, monthly)
     instalment = ZERO
@@ -299,7 +312,10 @@ def quote(
             interest_cap.take(min(max(wanted, ZERO), interest), period) if wanted else ZERO
         )
         fee_subsidy = fee_cap.take(min(fen(fee * fee_share), fee), period) if fee_share else ZERO
-        payment = principal + interest + fee - interest_subsidy - fee_subsidy
+        deducted = (ZERO if interest_later else interest_subsidy) + (
+            ZERO if fee_later else fee_subsidy
+        )
+        payment = principal + interest + fee - deducted
         rows.append(
             ScheduleRow(period, principal, interest, fee, interest_subsidy, fee_subsidy, payment)
         )
@@ -336,4 +352,8 @@ def quote(
         total_fee_subsidy=totals[3],
         schedule=tuple(rows),
         demo=product.demo,
+        subsidy_paid_later=(totals[2] if interest_later else ZERO)
+        + (totals[3] if fee_later else ZERO),
+        subsidy_note_zh="".join(p.note_zh for p in payments),
+        subsidy_note_en=" ".join(p.note_en for p in payments),
     )

@@ -14,6 +14,10 @@ RATE_BASES = ("lpr_1y", "fixed")
 SUBSIDY_KINDS = ("share", "points", "above_floor")
 FEE_BASES = ("amount", "outstanding")
 UNITS = ("yuan", "months", "bp", "per_year", "share", "persons", "days", "count")
+# When a subsidy reaches the enterprise: deducted from each period's payment, or paid
+# afterwards (e.g. after the loan is repaid and a public list is confirmed).
+SUBSIDY_PAID = ("with_payments", "after_repayment")
+BORROWERS = ("individual",)
 NO_VALUE_OPS = frozenset({"true", "false", "present"})
 LIST_OPS = frozenset({"in", "not_in"})
 
@@ -23,13 +27,23 @@ class _Strict(Schema):
         unknown = RAISE
 
 
-class SourcedSchema(_Strict):
+class _Cited(_Strict):
+    """Anything with a ``source`` and a ``demo`` flag.
+
+    Whether a ``demo: false`` value cites something that can confirm it is checked
+    when a product is published (``products.sources.unconfirmed``), not here: stored
+    versions published before that rule must still load.
+    """
+
+    source = fields.Str(required=True, validate=validate.Length(min=3))
+    demo = fields.Bool(load_default=False)
+
+
+class SourcedSchema(_Cited):
     """A policy number with its unit, its source and whether it is a demo value."""
 
     value = fields.Decimal(required=True, allow_nan=False)
     unit = fields.Str(required=True, validate=validate.OneOf(UNITS))
-    source = fields.Str(required=True, validate=validate.Length(min=3))
-    demo = fields.Bool(load_default=False)
     note = fields.Str(load_default=None, allow_none=True)
 
 
@@ -63,10 +77,8 @@ def _fen(data: dict[str, Any], name: str) -> None:
         raise ValidationError("must be a whole number of fen (2 decimals)", field_name=name)
 
 
-class RepaymentSchema(_Strict):
+class RepaymentSchema(_Cited):
     method = fields.Str(required=True, validate=validate.OneOf(REPAYMENT_METHODS))
-    source = fields.Str(required=True, validate=validate.Length(min=3))
-    demo = fields.Bool(load_default=False)
 
 
 class TermsSchema(_Strict):
@@ -136,6 +148,14 @@ class GuaranteeSchema(_Strict):
         _share(data, "coverage")
 
 
+class SubsidyPaymentSchema(_Cited):
+    """How and when a subsidy reaches the enterprise, in words for the terms and the quote."""
+
+    paid = fields.Str(required=True, validate=validate.OneOf(SUBSIDY_PAID))
+    note_zh = fields.Str(required=True, validate=validate.Length(min=2))
+    note_en = fields.Str(required=True, validate=validate.Length(min=2))
+
+
 def _check_caps(data: dict[str, Any]) -> None:
     for name in ("cap_total", "cap_per_year"):
         _expect(data, name, "yuan")
@@ -150,6 +170,7 @@ class InterestSubsidySchema(_Strict):
     floor_spread_bp = fields.Nested(SourcedSchema, load_default=None)
     cap_total = fields.Nested(SourcedSchema, load_default=None)
     cap_per_year = fields.Nested(SourcedSchema, load_default=None)
+    payment = fields.Nested(SubsidyPaymentSchema, load_default=None)
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
@@ -173,6 +194,7 @@ class FeeSubsidySchema(_Strict):
     share = fields.Nested(SourcedSchema, required=True)
     cap_total = fields.Nested(SourcedSchema, load_default=None)
     cap_per_year = fields.Nested(SourcedSchema, load_default=None)
+    payment = fields.Nested(SubsidyPaymentSchema, load_default=None)
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
@@ -191,14 +213,39 @@ class BatchTermsSchema(_Strict):
         _positive(data, "per_firm_cap")
 
 
-class FactSchema(_Strict):
+class FactSchema(_Cited):
     key = fields.Str(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"))
     label_zh = fields.Str(required=True)
     label_en = fields.Str(required=True)
     value = fields.Decimal(required=True, allow_nan=False)
     unit = fields.Str(required=True, validate=validate.OneOf(UNITS))
-    source = fields.Str(required=True, validate=validate.Length(min=3))
-    demo = fields.Bool(load_default=False)
+
+
+def _unique_keys(items: list[dict[str, Any]], name: str) -> None:
+    keys = [item["key"] for item in items]
+    if len(keys) != len(set(keys)):
+        raise ValidationError(f"{name} keys must be unique", name)
+
+
+class VariantSchema(_Cited):
+    """Another form of the same policy, shown as information and never matched.
+
+    The portal serves enterprises; a variant for another kind of borrower (an
+    individual founder) is described with its own sourced numbers, but no firm's
+    profile is evaluated against it and it is never quoted.
+    """
+
+    key = fields.Str(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"))
+    borrower = fields.Str(required=True, validate=validate.OneOf(BORROWERS))
+    name_zh = fields.Str(required=True, validate=validate.Length(min=2))
+    name_en = fields.Str(required=True, validate=validate.Length(min=2))
+    description_zh = fields.Str(required=True, validate=validate.Length(min=2))
+    description_en = fields.Str(required=True, validate=validate.Length(min=2))
+    facts = fields.List(fields.Nested(FactSchema), load_default=list)
+
+    @validates_schema
+    def _check(self, data: dict[str, Any], **_: Any) -> None:
+        _unique_keys(data["facts"], "facts")
 
 
 def _number(value: Any) -> Decimal:
@@ -268,19 +315,44 @@ class LeafSchema(_Strict):
         data["value"] = check_leaf(data)
 
 
-class ConditionSchema(_Strict):
-    """A condition: one field/op/value, or any_of a list of them (passes if one passes)."""
+class AnyOfEntrySchema(_Strict):
+    """One alternative of an any_of: a field/op/value, or all_of a list of them."""
+
+    field = fields.Str(load_default=None)
+    op = fields.Str(load_default=None, validate=validate.OneOf(ALL_OPERATORS))
+    value = fields.Raw(load_default=None, allow_none=True)
+    all_of = fields.List(fields.Nested(LeafSchema), load_default=None)
+
+    @validates_schema
+    def _check(self, data: dict[str, Any], **_: Any) -> None:
+        if data["all_of"] is not None:
+            if data["field"] is not None or data["op"] is not None or data["value"] is not None:
+                raise ValidationError("use either field/op/value or all_of", "all_of")
+            if len(data["all_of"]) < 2:
+                raise ValidationError("all_of needs at least two entries", "all_of")
+            return
+        if data["field"] is None:
+            raise ValidationError("field (or all_of) is required", "field")
+        if data["op"] is None:
+            raise ValidationError("op is required", "op")
+        data["value"] = check_leaf(data)
+
+
+class ConditionSchema(_Cited):
+    """A condition: one field/op/value, or any_of a list of them (passes if one passes).
+
+    An entry of any_of may itself be all_of a list of field/op/value tests (passes
+    when every one passes), e.g. "15 % of staff, or 8 % above 100 staff".
+    """
 
     id = fields.Str(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"))
     field = fields.Str(load_default=None)
     op = fields.Str(load_default=None, validate=validate.OneOf(ALL_OPERATORS))
     value = fields.Raw(load_default=None, allow_none=True)
-    any_of = fields.List(fields.Nested(LeafSchema), load_default=None)
+    any_of = fields.List(fields.Nested(AnyOfEntrySchema), load_default=None)
     required = fields.Bool(load_default=True)
     message_zh = fields.Str(required=True, validate=validate.Length(min=2))
     message_en = fields.Str(required=True, validate=validate.Length(min=2))
-    source = fields.Str(required=True, validate=validate.Length(min=3))
-    demo = fields.Bool(load_default=False)
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
@@ -303,6 +375,9 @@ class ProductSchema(_Strict):
     name_en = fields.Str(required=True, validate=validate.Length(min=2))
     description_zh = fields.Str(required=True)
     description_en = fields.Str(required=True)
+    # Where the product itself comes from (the plan's clause that names it), or that it
+    # is an addition beyond the plan.
+    source = fields.Str(load_default=None, validate=validate.Length(min=3))
     batch = fields.Bool(load_default=False)
     batch_terms = fields.Nested(BatchTermsSchema, load_default=None)
     terms = fields.Nested(TermsSchema, required=True)
@@ -312,6 +387,7 @@ class ProductSchema(_Strict):
     fee_subsidy = fields.Nested(FeeSubsidySchema, load_default=None)
     facts = fields.List(fields.Nested(FactSchema), load_default=list)
     conditions = fields.List(fields.Nested(ConditionSchema), required=True)
+    variants = fields.List(fields.Nested(VariantSchema), load_default=list)
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
@@ -335,6 +411,5 @@ class ProductSchema(_Strict):
                     "conditions",
                 )
             seen.add(condition["id"])
-        keys = [fact["key"] for fact in data["facts"]]
-        if len(keys) != len(set(keys)):
-            raise ValidationError("fact keys must be unique", "facts")
+        _unique_keys(data["facts"], "facts")
+        _unique_keys(data["variants"], "variants")

@@ -34,7 +34,7 @@ Monitoring and comparison::
     compare_on_holdout(champion, challenger, df)
 
 Errors: :class:`SpecError` (bad spec), :class:`DataError` (data does not fit
-the spec), :class:`ModelError` (unloadable model directory),
+the spec), :class:`InputError` (one application that cannot be scored as given), :class:`ModelError` (unloadable model directory),
 :class:`InsufficientDataError` (too few outcomes; ``message_zh`` /
 ``message_en``).
 
@@ -44,12 +44,20 @@ The method (features, reference data, score scale, grades) is written down in
 
 from .drift import drift_report, psi
 from .enterprise import platform_features
-from .frame import DataError, read_csv
+from .frame import DataError, InputError, read_csv, read_data
 from .model import CreditModel, ModelError, ScoreResult, load_model
 from .records import InsufficientDataError, train_from_records
 from .reference import generate_reference_data, train_reference_model
 from .scale import Grades, ScoreScale
-from .spec import PLATFORM_SPEC_PATH, Feature, Spec, SpecError, load_spec
+from .spec import (
+    PLATFORM_SPEC_PATH,
+    Feature,
+    Spec,
+    SpecError,
+    feature_label,
+    load_spec,
+    reason_steps,
+)
 from .training import TrainedModel, compare_on_holdout, cross_validate, evaluate, train
 
 __all__ = [
@@ -58,6 +66,7 @@ __all__ = [
     "DataError",
     "Feature",
     "Grades",
+    "InputError",
     "InsufficientDataError",
     "ModelError",
     "ScoreResult",
@@ -69,12 +78,15 @@ __all__ = [
     "cross_validate",
     "drift_report",
     "evaluate",
+    "feature_label",
     "generate_reference_data",
     "load_model",
     "load_spec",
     "platform_features",
     "psi",
     "read_csv",
+    "read_data",
+    "reason_steps",
     "train",
     "train_from_records",
     "train_reference_model",

@@ -121,3 +121,22 @@ def _rows_for(model: Any, n: int) -> pd.DataFrame:
             edges = summ.get("edges") or [0.0]
             cols[f.column] = rng.choice(np.asarray(edges, dtype=float), size=n)
     return pd.DataFrame(cols)
+
+
+def training_threads(rows: int = 25_000, threads: tuple[int, ...] = (1, 2)) -> dict[str, float]:
+    """Return seconds to train the platform model on ``rows`` reference rows, per thread count.
+
+    The default training thread count (``scoring.training.DEFAULT_TRAIN_THREADS``)
+    comes from this measurement, not from an assumption.
+    """
+    from .spec import PLATFORM_SPEC_PATH, load_spec
+    from .training import train
+
+    spec = load_spec(PLATFORM_SPEC_PATH)
+    df = generate_reference_data(rows, seed=0)
+    out: dict[str, float] = {}
+    for n in threads:
+        t0 = time.perf_counter()
+        train(df, spec, seed=0, nthread=n)
+        out[str(n)] = round(time.perf_counter() - t0, 2)
+    return out

@@ -128,13 +128,15 @@ def render_markdown(card: dict[str, Any]) -> str:
         f"- Rows: {data['rows']:,} (bad rate {_pct(data['bad_rate'])})",
         "- Splits: "
         + ", ".join(f"{k} {v:,}" for k, v in data["splits"].items())
-        + " — calibration and hold-out rows are never used to fit the trees"
-        + (
-            "; the final trees were grown on train + validation."
-            if card["model"].get("refit")
-            else "."
-        ),
+        + " — hold-out rows never reach the trees or the calibration; the calibration is "
+        "fitted on out-of-fold margins (cross-fitting), the final trees on all fit rows.",
     ]
+    if data.get("sha256"):
+        lines.append(f"- Training data SHA-256: `{data['sha256']}`")
+    if data.get("file_sha256"):
+        lines.append(f"- Data file SHA-256: `{data['file_sha256']}`")
+    if data.get("out_of_time_by"):
+        lines.append(f"- Hold-out: the latest period by `{data['out_of_time_by']}` (out of time)")
     if card.get("excluded_protected"):
         lines.append(
             "- Protected characteristics left out of the model: "
@@ -142,11 +144,32 @@ def render_markdown(card: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"## Performance on the hold-out ({m['rows']:,} rows, bad rate {_pct(m['bad_rate'])})",
+        f"## Performance on the {card.get('metrics_on', 'hold-out')} "
+        f"({m['rows']:,} rows, bad rate {_pct(m['bad_rate'])})",
         "",
-        "| AUC | KS | Brier | ECE (deciles) |",
-        "|---|---|---|---|",
-        f"| {_fmt(m['auc'])} | {_fmt(m['ks'])} | {_fmt(m['brier'])} | {_fmt(m['ece'])} |",
+        "| method | AUC | KS | Brier | ECE (deciles) |",
+        "|---|---|---|---|---|",
+        f"| pipeline | {_fmt(m['auc'])} | {_fmt(m['ks'])} | {_fmt(m['brier'])} | {_fmt(m['ece'])} |",
+    ]
+    for name, b in (card.get("baselines") or {}).items():
+        lines.append(
+            f"| {name} (baseline) | {_fmt(b['auc'])} | {_fmt(b['ks'])} | {_fmt(b['brier'])} "
+            f"| {_fmt(b['ece'])} |"
+        )
+    check = card.get("baseline_check") or {}
+    if check.get("worse_than"):
+        worse = ", ".join(f"{w['baseline']} by {w['auc_gap']:.4f}" for w in check["worse_than"])
+        lines += [
+            "",
+            f"> **{'Do not promote' if not check.get('passed') else 'Note'}:** the pipeline's "
+            f"AUC is below a baseline's on the hold-out ({worse} AUC).",
+        ]
+    lines += [""]
+    for leak in card.get("leakage") or []:
+        lines.append(
+            f"> **Possible leakage:** `{leak['feature']}` alone has AUC {leak['auc']:.3f}."
+        )
+    lines += [
         "",
         "### Calibration by decile of PD",
         "",
@@ -194,9 +217,11 @@ def render_markdown(card: dict[str, Any]) -> str:
         "## Model",
         "",
         f"- XGBoost {mdl['xgboost_version']} (`hist`), {mdl['rounds']} trees "
-        f"(early stopping chose {mdl['best_rounds']} on the validation split), seed {mdl['seed']}",
+        f"(early stopping chose {mdl['best_rounds']} on average over the cross-fitting folds, "
+        f"scaled to all rows), seed {mdl['seed']}",
         f"- Parameters: `{mdl['params']}`",
-        f"- Calibration: {mdl['calibration']} on {data['splits'].get('calibration', 0):,} held-out rows",
+        f"- Calibration: {mdl['calibration']} on {mdl.get('calibration_rows', 0):,} out-of-fold "
+        f"margins ({mdl.get('folds', 5)} folds)",
         f"- Score: {sc['base_score']:g} points at {sc['base_odds']:g}:1 good:bad odds, "
         f"{sc['pdo']:g} points to double the odds",
         "",
@@ -211,6 +236,32 @@ def render_markdown(card: dict[str, Any]) -> str:
             f"| {f['name']} | {f['kind']} | {mono} | {'yes' if f['actionable'] else 'no'} "
             f"| {_fmt(f['importance'])} |"
         )
+    checked = card.get("monotone_check") or []
+    if checked:
+        lines += [
+            "",
+            "## Monotone signs checked against the data",
+            "",
+            "| feature | declared | used | verdict | Spearman | p |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in checked:
+            lines.append(
+                f"| {r['feature']} | {r['declared']:+d} | {r['used']:+d} | {r['verdict']} "
+                f"| {_fmt(r['rho'])} | {r['p'] if r['p'] is not None else '–'} |"
+            )
+    search = card.get("search")
+    if search:
+        lines += [
+            "",
+            "## Hyper-parameter search",
+            "",
+            f"- {search['method']}, Optuna {search['optuna_version']}, seed {search['seed']}: "
+            f"{search['trials']} trials in {search['seconds']} s "
+            f"(asked {search['trials_asked']} trials, budget {search['seconds_budget']} s)",
+            f"- Out-of-fold log-loss: spec parameters {search['spec_params_logloss']}, "
+            f"best {search['best_logloss']}; chosen: `{search['best_params']}`",
+        ]
     lines += ["", "## Intended use and limits", ""]
     lines += [f"- {t}" for t in card.get("limitations", [])]
     return "\n".join(lines) + "\n"

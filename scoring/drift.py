@@ -49,21 +49,51 @@ def bin_shares(values: Array, edges: list[float] | None, categorical: bool = Fal
     return [float(c) for c in (counts / n if n else counts)]
 
 
+# Categories rarer than this share of the training rows share one "other" bin, and at
+# most MAX_CATEGORY_BINS categories get a bin of their own: with hundreds of cities or
+# banks, one bin each would make a random slice of the same population look shifted.
+MIN_CATEGORY_SHARE = 0.01
+MAX_CATEGORY_BINS = 20
+
+
 def summarise(values: Array, bins: int = 10, categories: list[str] | None = None) -> dict[str, Any]:
-    """Summarise one column for later PSI: edges (or categories) and shares per bin."""
+    """Summarise one column for later PSI: edges (or grouped categories) and shares per bin."""
     v = np.asarray(values, dtype=float)
     if categories is not None:
-        return {
-            "categories": list(categories),
-            "shares": bin_shares(v, list(range(len(categories))), True),
-        }
+        k = len(categories)
+        present = v[~np.isnan(v)].astype(np.int64)
+        counts = np.bincount(present, minlength=k)[:k] if k else np.zeros(0)
+        total = max(1, len(v))
+        order = [int(c) for c in np.argsort(-counts, kind="stable")]
+        own = [c for c in order if counts[c] / total >= MIN_CATEGORY_SHARE][:MAX_CATEGORY_BINS]
+        group = [len(own)] * k  # everything else: the "other" bin
+        for b, c in enumerate(own):
+            group[c] = b
+        summary = {"categories": list(categories), "groups": group, "bins": len(own) + 1}
+        summary["shares"] = _group_shares(v, summary)
+        return summary
     edges = _edges(v, bins)
     return {"edges": edges, "shares": bin_shares(v, edges)}
 
 
+def _group_shares(values: Array, summary: dict[str, Any]) -> list[float]:
+    """Shares per category group (own bins, then "other" with unseen codes), missing last."""
+    v = np.asarray(values, dtype=float)
+    n = len(v)
+    missing = np.isnan(v)
+    groups = np.asarray(list(summary["groups"]) + [summary["bins"] - 1], dtype=np.int64)
+    codes = v[~missing].astype(np.int64)
+    codes = np.where((codes < 0) | (codes >= len(groups) - 1), len(groups) - 1, codes)
+    counts = np.bincount(groups[codes], minlength=summary["bins"]).astype(float)
+    counts = np.append(counts, float(missing.sum()))
+    return [float(c) for c in (counts / n if n else counts)]
+
+
 def shares_like(summary: dict[str, Any], values: Array) -> list[float]:
     """Bin new values the way ``summary`` was binned."""
-    if "categories" in summary:
+    if "groups" in summary:
+        return _group_shares(values, summary)
+    if "categories" in summary:  # models saved before categories were grouped
         return bin_shares(values, list(range(len(summary["categories"]))), True)
     return bin_shares(values, summary["edges"])
 

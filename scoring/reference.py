@@ -213,7 +213,7 @@ def train_reference_model(
     seed: int = 0,
     rows: int = DEFAULT_ROWS,
     progress: Callable[[str], None] | None = None,
-    nthread: int = 2,
+    nthread: int | None = None,
 ) -> TrainedModel:
     """Generate the reference data, train the platform model on it and save it.
 
@@ -227,8 +227,8 @@ def train_reference_model(
         Rows of reference data (a fifth are held out for the model card).
     progress : callable, optional
         Called with a line of text at each step.
-    nthread : int
-        XGBoost threads for training.
+    nthread : int, optional
+        XGBoost threads for training (default: the measured default, one).
 
     Returns
     -------

@@ -27,8 +27,8 @@ from marshmallow import (
     validates_schema,
 )
 
-Kind = Literal["numeric", "categorical", "boolean"]
-KINDS: tuple[str, ...] = ("numeric", "categorical", "boolean")
+Kind = Literal["numeric", "categorical", "boolean", "date"]
+KINDS: tuple[str, ...] = ("numeric", "categorical", "boolean", "date")
 # Operators of a reason_if condition; categorical features take only the first three.
 OPS: tuple[str, ...] = ("eq", "ne", "in", "gt", "ge", "lt", "le")
 CATEGORICAL_OPS: tuple[str, ...] = ("eq", "ne", "in")
@@ -90,6 +90,22 @@ class Feature:
     reason_if: tuple[Condition, ...] = ()
     reason_missing_zh: str = ""
     reason_missing_en: str = ""
+    required: bool = False
+    valid_min: float | None = None
+    valid_max: float | None = None
+    true_values: tuple[Any, ...] = ()
+    false_values: tuple[Any, ...] = ()
+    date_format: str = ""
+    label_zh: str = ""
+    label_en: str = ""
+    action_zh: str = ""
+    action_en: str = ""
+    code: str = ""
+
+    @property
+    def reason_code(self) -> str:
+        """Return the reason code (the spec's ``code``, else the feature name in capitals)."""
+        return self.code or self.name.upper()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the feature in the YAML layout (reason rules only when set)."""
@@ -111,6 +127,16 @@ class Feature:
         if self.reason_missing_zh:
             out["reason_missing_zh"] = self.reason_missing_zh
             out["reason_missing_en"] = self.reason_missing_en
+        if self.required:
+            out["required"] = True
+        if self.valid_min is not None or self.valid_max is not None:
+            out["range"] = [self.valid_min, self.valid_max]
+        if self.true_values or self.false_values:
+            out["true_values"] = list(self.true_values)
+            out["false_values"] = list(self.false_values)
+        for key in ("date_format", "label_zh", "label_en", "action_zh", "action_en", "code"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
         return out
 
 
@@ -122,6 +148,10 @@ class ReadOptions:
     header: bool = True
     columns: tuple[str, ...] | None = None
     encoding: str = "utf-8-sig"
+    missing: tuple[str, ...] = ()
+    decimal: str = "."
+    format: str = ""
+    sheet: str | int | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +191,10 @@ class Spec:
         """Return the spec as plain data, in the YAML layout."""
         read = asdict(self.read)
         read["columns"] = list(self.read.columns) if self.read.columns else None
+        read["missing"] = list(self.read.missing)
+        for key in ("format", "sheet"):
+            if not read[key] and read[key] != 0:
+                read.pop(key)
         return {
             "name": self.name,
             "description": self.description,
@@ -232,9 +266,22 @@ class _FeatureSchema(Schema):
     monotone = fields.Integer(load_default=0, strict=True, validate=validate.OneOf((-1, 0, 1)))
     actionable = fields.Boolean(load_default=False)
     protected = fields.Boolean(load_default=False)
-    reason_zh = fields.String(required=True, validate=validate.Length(min=1))
-    reason_en = fields.String(required=True, validate=validate.Length(min=1))
+    reason_zh = fields.String(load_default="")
+    reason_en = fields.String(load_default="")
     description = fields.String(load_default="")
+    required = fields.Boolean(load_default=False)
+    range = fields.List(fields.Float(allow_none=True, allow_nan=False), load_default=None)
+    true_values = fields.List(fields.Raw(), load_default=list)
+    false_values = fields.List(fields.Raw(), load_default=list)
+    date_format = fields.String(load_default="")
+    label_zh = fields.String(load_default="")
+    label_en = fields.String(load_default="")
+    action_zh = fields.String(load_default="")
+    action_en = fields.String(load_default="")
+    code = fields.String(
+        load_default="",
+        validate=validate.Regexp(r"^$|^[A-Z][A-Z0-9_]*$", error="must be A-Z, 0-9 and _"),
+    )
     reason_threshold = fields.Float(load_default=None, allow_none=True, allow_nan=False)
     reason_if = _Conditions(load_default=list, allow_none=True)
     reason_missing_zh = fields.String(load_default="")
@@ -262,6 +309,23 @@ class _FeatureSchema(Schema):
             raise ValidationError(
                 "a protected feature is never a reason, so it cannot be actionable", "actionable"
             )
+        rng = data.get("range")
+        if rng is not None:
+            if data.get("kind") not in ("numeric", "date") or len(rng) != 2:
+                raise ValidationError(
+                    "range is [lowest, highest] of a numeric feature (null for open)", "range"
+                )
+            lo, hi = rng
+            if lo is not None and hi is not None and lo > hi:
+                raise ValidationError("range: the lowest value is above the highest", "range")
+        if (data.get("true_values") or data.get("false_values")) and data.get("kind") != "boolean":
+            raise ValidationError("true_values / false_values are for boolean features", "kind")
+        if bool(data.get("true_values")) != bool(data.get("false_values")):
+            raise ValidationError(
+                "give both true_values and false_values, or neither", "true_values"
+            )
+        if data.get("date_format") and data.get("kind") != "date":
+            raise ValidationError("date_format is for date features", "date_format")
 
 
 class _ReadSchema(Schema):
@@ -272,6 +336,13 @@ class _ReadSchema(Schema):
     header = fields.Boolean(load_default=True)
     columns = fields.List(fields.String(), load_default=None)
     encoding = fields.String(load_default="utf-8-sig")
+    missing = fields.List(fields.String(), load_default=list)
+    decimal = fields.String(load_default=".", validate=validate.OneOf((".", ",")))
+    format = fields.String(
+        load_default="",
+        validate=validate.OneOf(("", "csv", "excel", "arff", "parquet", "json", "jsonl")),
+    )
+    sheet = fields.Raw(load_default=None, allow_none=True)
 
 
 class _TargetSchema(Schema):
@@ -354,6 +425,61 @@ def _condition_problems(feats: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def feature_label(f: Mapping[str, Any] | Feature, lang: str) -> str:
+    """Return a feature's label: ``label_zh`` / ``label_en``, else its description or name."""
+
+    def get(key: str) -> Any:
+        return f.get(key, "") if isinstance(f, Mapping) else getattr(f, key)
+
+    own = get(f"label_{lang}") or get("label_en") or get("label_zh")
+    if own:
+        return str(own)
+    desc = str(get("description") or "")
+    if desc and len(desc) <= 60:
+        return desc
+    return str(get("name")).replace("_", " ")
+
+
+def reason_steps(spec: Spec) -> dict[str, dict[str, str]]:
+    """Return, per reason code, the feature and the step a firm can take (zh / en).
+
+    The coach that helps a firm improve its data reads this table: every
+    actionable feature's code maps to its ``action_zh`` / ``action_en``.
+    """
+    return {
+        f.reason_code: {
+            "feature": f.name,
+            "text_zh": f.reason_zh,
+            "text_en": f.reason_en,
+            "action_zh": f.action_zh,
+            "action_en": f.action_en,
+        }
+        for f in spec.model_features
+        if f.actionable
+    }
+
+
+def _reason_text(f: Mapping[str, Any], lang: str) -> str:
+    """Generate a reason text from the feature's label and direction (no text in the spec).
+
+    Monotone +1 describes the high side, -1 the low side, unordered features name
+    the feature and the value (filled in when the reason is given), so the text
+    is true of every applicant it is shown to.
+    """
+    label = feature_label(f, lang)
+    mono = int(f.get("monotone") or 0)
+    kind = f.get("kind")
+    if kind == "boolean":
+        if lang == "zh":
+            return f"{label}：是" if mono >= 0 else f"{label}：否"
+        return f"{label}: yes" if mono >= 0 else f"{label}: no"
+    if mono > 0:
+        return f"{label}偏高" if lang == "zh" else f"High {label}"
+    if mono < 0:
+        return f"{label}偏低" if lang == "zh" else f"Low {label}"
+    return f"{label}：{{value}}" if lang == "zh" else f"{label}: {{value}}"
+
+
 def _conditions(raw: list[dict[str, Any]]) -> tuple[Condition, ...]:
     out = []
     for c in raw:
@@ -416,8 +542,8 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Spec:
             monotone=int(f["monotone"]),
             actionable=bool(f["actionable"]),
             protected=bool(f["protected"]),
-            reason_zh=f["reason_zh"],
-            reason_en=f["reason_en"],
+            reason_zh=f["reason_zh"] or _reason_text(f, "zh"),
+            reason_en=f["reason_en"] or _reason_text(f, "en"),
             description=f.get("description", ""),
             reason_threshold=(
                 None if f.get("reason_threshold") is None else float(f["reason_threshold"])
@@ -425,6 +551,17 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Spec:
             reason_if=_conditions(f.get("reason_if") or []),
             reason_missing_zh=f.get("reason_missing_zh", ""),
             reason_missing_en=f.get("reason_missing_en", ""),
+            required=bool(f["required"]),
+            valid_min=(f.get("range") or [None, None])[0],
+            valid_max=(f.get("range") or [None, None])[1],
+            true_values=tuple(f.get("true_values") or ()),
+            false_values=tuple(f.get("false_values") or ()),
+            date_format=f.get("date_format", ""),
+            label_zh=f.get("label_zh", ""),
+            label_en=f.get("label_en", ""),
+            action_zh=f.get("action_zh", ""),
+            action_en=f.get("action_en", ""),
+            code=f.get("code", ""),
         )
         for f in loaded["features"]
     )
@@ -438,6 +575,10 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Spec:
             header=read.get("header", True),
             columns=tuple(read["columns"]) if read.get("columns") else None,
             encoding=read.get("encoding", "utf-8-sig"),
+            missing=tuple(read.get("missing") or ()),
+            decimal=read.get("decimal", "."),
+            format=read.get("format", ""),
+            sheet=read.get("sheet"),
         ),
         target=Target(
             column=loaded["target"]["column"],

@@ -1,19 +1,25 @@
 """Train, cross-validate and evaluate credit models from a DataFrame and a spec.
 
-Rows are split (stratified, seeded) into
+The rows are used as follows:
 
-- a **hold-out** part, only for the model card's metrics (``holdout``);
-- a **calibration** part, only for fitting the PD calibration;
-- the rest, split again into **train** and **validation**: the trees are
-  grown on *train* with early stopping on *validation*; then, by default, the
-  trees are grown again on train + validation with the number of rounds scaled
-  up to the larger data (``refit``).
+- a **hold-out** part (``holdout``, 20% by default, stratified and seeded) is
+  kept for the model card and for the comparison with the baselines; with
+  ``by`` (a date column) it is the latest period instead (out of time);
+- on the rest, **cross-fitting**: ``folds`` (5) stratified folds; in each, the
+  trees grow on four fifths with **early stopping** on the fifth, and the fifth
+  gets out-of-fold margins. The calibration (Platt or isotonic) is fitted on
+  those out-of-fold margins of every row, and the final trees grow on **all**
+  the rows with the mean best number of rounds, scaled to the larger data.
 
-So calibration and hold-out rows never reach the trees.
+No rows are carved out for calibration or validation only, and calibration
+never sees a margin of a tree that trained on the same row. Optionally a small
+seeded hyper-parameter search (Optuna TPE, ``search_trials`` /
+``search_seconds``) runs on the same folds first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -28,11 +34,14 @@ import xgboost as xgb
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from . import metrics
+from .baselines import BASELINES, baseline_pds
 from .calibration import METHODS, Calibrator
 from .card import evaluation_tables, render_markdown
+from .checks import LEAKAGE_AUC, leakage_check
 from .drift import summarise
-from .frame import DataError, Encoder, FloatMatrix, labels
+from .frame import DataError, Encoder, FloatMatrix, labels, missing_column_error, parse_date
 from .model import (
+    BOOSTER_FILE,
     METADATA_FORMAT,
     CreditModel,
     ScoreResult,
@@ -66,16 +75,22 @@ _FIXED_PARAMS = ("objective", "tree_method", "monotone_constraints", "seed", "nt
 MIN_ROWS = 50
 MIN_EACH_CLASS = 10
 
-# Below this many rows a second training thread costs more in synchronisation
-# than it saves (and on a busy machine far more); results are the same either way.
-SMALL_DATA_ROWS = 20_000
+# Measured on this project's 2-core machine (docs/BENCHMARKS.md, "Training threads"):
+# one thread is as fast as two up to the largest data here, and far faster when
+# the other core is busy, so training uses one unless told otherwise.
+DEFAULT_TRAIN_THREADS = 1
+
+# The pipeline passes the baseline check when its hold-out AUC is no more than
+# this below the best baseline's (half an AUC point: below the noise of any
+# realistic hold-out); any shortfall is still reported.
+AUC_TOLERANCE = 0.005
 
 
 def _threads(cfg: TrainConfig, rows: int) -> TrainConfig:
-    """Resolve the automatic thread count: 1 for small data, else 2."""
+    """Resolve the automatic thread count (see :data:`DEFAULT_TRAIN_THREADS`)."""
     if cfg.nthread is not None:
         return cfg
-    return replace(cfg, nthread=1 if rows < SMALL_DATA_ROWS else 2)
+    return replace(cfg, nthread=DEFAULT_TRAIN_THREADS)
 
 
 _CONFIG_KEYS = {
@@ -83,44 +98,57 @@ _CONFIG_KEYS = {
     "num_boost_round",
     "early_stopping_rounds",
     "holdout",
-    "calibration_fraction",
-    "validation_fraction",
+    "folds",
     "calibration",
     "refit",
     "scale",
     "grades",
+    "min_present",
+    "search",
+    "monotone_check",
+    "leakage_auc",
+    "recent_share",
+}
+_RETIRED_KEYS = {
+    "calibration_fraction": "calibration is cross-fitted on out-of-fold margins (params.folds)",
+    "validation_fraction": "early stopping runs inside the cross-fitting folds (params.folds)",
 }
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training settings: XGBoost parameters, splits, calibration, scale and grades."""
+    """Training settings: XGBoost parameters, folds, calibration, search, checks, scale, grades."""
 
     xgb_params: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_XGB_PARAMS))
     num_boost_round: int = 1000
     early_stopping_rounds: int = 50
     holdout: float = 0.2
-    calibration_fraction: float = 0.15
-    validation_fraction: float = 0.2
+    folds: int = 5
     calibration: str = "platt"
     refit: bool = True
     scale: ScoreScale = field(default_factory=ScoreScale)
     grades: Grades = field(default_factory=Grades)
     nthread: int | None = None
+    search_trials: int = 0
+    search_seconds: float = 0.0
+    monotone_check: str = "drop"
+    leakage_auc: float = LEAKAGE_AUC
+    recent_share: float = 0.25
 
     @classmethod
     def from_spec(cls, spec: Spec, **overrides: Any) -> TrainConfig:
         """Build the settings from the spec's ``params`` section, then ``overrides``."""
         raw = dict(spec.params)
-        unknown = sorted(set(raw) - _CONFIG_KEYS)
-        if unknown:
-            raise SpecError(
-                spec.name,
-                [
-                    f"params.{k}: unknown setting (known: {', '.join(sorted(_CONFIG_KEYS))})"
-                    for k in unknown
-                ],
-            )
+        problems = [
+            f"params.{k}: no longer used: {why}" for k, why in _RETIRED_KEYS.items() if k in raw
+        ]
+        unknown = sorted(set(raw) - _CONFIG_KEYS - set(_RETIRED_KEYS))
+        problems += [
+            f"params.{k}: unknown setting (known: {', '.join(sorted(_CONFIG_KEYS))})"
+            for k in unknown
+        ]
+        if problems:
+            raise SpecError(spec.name, problems)
         xgb_params = dict(DEFAULT_XGB_PARAMS)
         for k, v in dict(raw.pop("xgboost", {}) or {}).items():
             if k in _FIXED_PARAMS:
@@ -128,49 +156,41 @@ class TrainConfig:
                     spec.name, [f"params.xgboost.{k}: set by the pipeline, not the spec"]
                 )
             xgb_params[k] = v
+        search = dict(raw.get("search") or {})
         try:
             cfg = cls(
                 xgb_params=xgb_params,
                 num_boost_round=int(raw.get("num_boost_round", 1000)),
                 early_stopping_rounds=int(raw.get("early_stopping_rounds", 50)),
                 holdout=float(raw.get("holdout", 0.2)),
-                calibration_fraction=float(raw.get("calibration_fraction", 0.15)),
-                validation_fraction=float(raw.get("validation_fraction", 0.2)),
+                folds=int(raw.get("folds", 5)),
                 calibration=str(raw.get("calibration", "platt")),
                 refit=bool(raw.get("refit", True)),
                 scale=ScoreScale.from_dict(raw.get("scale")),
                 grades=Grades.from_list(raw.get("grades")),
+                search_trials=int(search.get("trials", 0)),
+                search_seconds=float(search.get("seconds", 0.0)),
+                monotone_check=str(raw.get("monotone_check", "drop")),
+                leakage_auc=float(raw.get("leakage_auc", LEAKAGE_AUC)),
+                recent_share=float(raw.get("recent_share", 0.25)),
             )
         except (TypeError, ValueError) as exc:
             raise SpecError(spec.name, [f"params: {exc}"]) from None
         cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
-        for name in ("holdout", "calibration_fraction", "validation_fraction"):
-            v = getattr(cfg, name)
-            if not 0.0 <= v < 0.9:
-                raise SpecError(spec.name, [f"params.{name}: must be in [0, 0.9), got {v}"])
+        if not 0.0 <= cfg.holdout < 0.9:
+            raise SpecError(spec.name, [f"params.holdout: must be in [0, 0.9), got {cfg.holdout}"])
+        if not 2 <= cfg.folds <= 20:
+            raise SpecError(spec.name, [f"params.folds: must be 2 to 20, got {cfg.folds}"])
         if cfg.calibration not in METHODS:
             raise SpecError(
                 spec.name,
                 [f"params.calibration: {cfg.calibration!r} is not one of {', '.join(METHODS)}"],
             )
-        if cfg.calibration_fraction <= 0 or cfg.validation_fraction <= 0:
-            raise SpecError(spec.name, ["params: calibration and validation fractions must be > 0"])
+        if cfg.monotone_check not in ("drop", "keep", "refuse"):
+            raise SpecError(spec.name, ["params.monotone_check: one of drop, keep, refuse"])
+        if not 0.0 < cfg.recent_share <= 1.0:
+            raise SpecError(spec.name, ["params.recent_share: must be in (0, 1]"])
         return cfg
-
-
-class _ProgressCallback(xgb.callback.TrainingCallback):
-    """Report the validation loss every ``every`` rounds."""
-
-    def __init__(self, report: Progress, every: int = 50) -> None:
-        super().__init__()
-        self.report = report
-        self.every = every
-
-    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-        if epoch % self.every == 0:
-            loss = evals_log.get("valid", {}).get("logloss", [math.nan])[-1]
-            self.report(f"  round {epoch}: validation logloss {loss:.4f}")
-        return False
 
 
 def _split(idx: Array, y: Array, frac: float, seed: int) -> tuple[Array, Array]:
@@ -182,17 +202,41 @@ def _split(idx: Array, y: Array, frac: float, seed: int) -> tuple[Array, Array]:
     return np.sort(rest), np.sort(part)
 
 
+def time_order(df: pd.DataFrame, column: str) -> Array:
+    """Return the rows' order in time by a date (or number) column; raise if unreadable."""
+    if column not in df.columns:
+        raise missing_column_error(column, df, "date column")
+    series = df[column]
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        values = series.to_numpy(dtype=float)
+    else:
+        parsed = pd.to_datetime(series, errors="coerce", format="mixed")
+        values = np.where(parsed.isna(), np.nan, (parsed - pd.Timestamp("1970-01-01")).dt.days)
+        if np.isnan(values).mean() > 0.5:
+            values = np.asarray([parse_date(v)[0] for v in series], dtype=float)
+    values = np.asarray(values, dtype=float)
+    if np.isnan(values).any():
+        raise DataError(
+            f"date column {column!r}: {int(np.isnan(values).sum())} rows without a readable date"
+        )
+    return np.asarray(np.argsort(values, kind="stable"))
+
+
 @dataclass
 class _Fit:
     booster: xgb.Booster
     calibrator: Calibrator
     encoder: Encoder
     x: FloatMatrix
-    cal_idx: Array
+    fit_idx: Array
+    oof_margin: Array
     best_rounds: int
     rounds: int
     params: dict[str, Any]
-    splits: dict[str, int]
+    monotone: list[int]
+    monotone_report: list[dict[str, Any]]
+    search: dict[str, Any] | None
+    recalibrated: dict[str, Any] | None = None
 
 
 def _dmatrix(x: FloatMatrix, y: Array | None, enc: Encoder, nthread: int | None) -> xgb.DMatrix:
@@ -208,6 +252,49 @@ def _dmatrix(x: FloatMatrix, y: Array | None, enc: Encoder, nthread: int | None)
     )
 
 
+def _cross_fit(
+    x: FloatMatrix,
+    y: Array,
+    idx: Array,
+    enc: Encoder,
+    params: dict[str, Any],
+    cfg: TrainConfig,
+    seed: int,
+    report: Progress | None = None,
+) -> tuple[Array, list[int]]:
+    """Grow trees fold by fold with early stopping; return out-of-fold margins and best rounds."""
+    oof = np.empty(len(idx), dtype=float)
+    bests: list[int] = []
+    folds = StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=seed + 1)
+    for k, (tr, va) in enumerate(folds.split(np.zeros(len(idx)), y[idx]), start=1):
+        d_tr = _dmatrix(x[idx[tr]], y[idx[tr]], enc, cfg.nthread)
+        d_va = _dmatrix(x[idx[va]], y[idx[va]], enc, cfg.nthread)
+        booster = xgb.train(
+            params,
+            d_tr,
+            num_boost_round=cfg.num_boost_round,
+            evals=[(d_va, "valid")],
+            early_stopping_rounds=cfg.early_stopping_rounds,
+            verbose_eval=False,
+        )
+        best = int(booster.best_iteration) + 1
+        bests.append(best)
+        oof[va] = booster.predict(d_va, output_margin=True, iteration_range=(0, best))
+        if report is not None:
+            report(f"  fold {k}/{cfg.folds}: early stopping chose {best} rounds")
+    return oof, bests
+
+
+def _params(cfg: TrainConfig, seed: int, monotone: list[int]) -> dict[str, Any]:
+    params = dict(cfg.xgb_params)
+    params.update(
+        seed=seed,
+        nthread=cfg.nthread,
+        monotone_constraints="(" + ",".join(str(m) for m in monotone) + ")",
+    )
+    return params
+
+
 def _fit(
     df: pd.DataFrame,
     y: Array,
@@ -216,66 +303,142 @@ def _fit(
     cfg: TrainConfig,
     seed: int,
     progress: Progress | None,
+    *,
+    recent: Array | None = None,
 ) -> _Fit:
-    """Grow the trees on part of the rows ``idx`` and calibrate on another part."""
-    rest, cal = _split(idx, y, cfg.calibration_fraction, seed + 1)
-    tr, va = _split(rest, y, cfg.validation_fraction, seed + 2)
+    """Cross-fit, calibrate on the out-of-fold margins and grow the final trees on all ``idx``.
+
+    ``recent``: positions (within ``idx``) of the latest period; when the
+    out-of-fold PDs there drift from the observed bad rate, the calibration is
+    refitted on those rows only.
+    """
+    from .checks import check_monotone as _check
+
     # Category lists come from the rows the trees see; others count as unknown.
-    enc = Encoder(spec.model_features).fit(df.iloc[rest])
+    enc = Encoder(spec.model_features, decimal=spec.read.decimal).fit(df.iloc[idx])
     x = enc.transform(df)
-    for name, part in (("training", tr), ("validation", va), ("calibration", cal)):
-        counts = np.bincount(y[part], minlength=2)
-        if counts.min() == 0:
-            raise DataError(f"the {name} split has no {'bad' if counts[1] == 0 else 'good'} rows")
-    params = dict(cfg.xgb_params)
-    params.update(
-        seed=seed,
-        nthread=cfg.nthread,
-        monotone_constraints="(" + ",".join(str(f.monotone) for f in enc.features) + ")",
-    )
-    callbacks: list[xgb.callback.TrainingCallback] = []
+    counts = np.bincount(y[idx], minlength=2)
+    if counts.min() < cfg.folds:
+        raise DataError(
+            f"the training rows hold {counts[1]} bad and {counts[0]} good loans: "
+            f"need at least {cfg.folds} of each for {cfg.folds} folds"
+        )
+    monotone, mono_report = _check(x[idx], y[idx], enc.features, cfg.monotone_check)
+    contradicted = [r for r in mono_report if r["verdict"] == "contradicted"]
+    if contradicted and cfg.monotone_check == "refuse":
+        raise DataError(
+            "the data contradicts declared monotone signs: "
+            + "; ".join(
+                f"{r['feature']} declared {r['declared']:+d}, Spearman {r['rho']} (p {r['p']})"
+                for r in contradicted
+            )
+        )
     if progress is not None:
-        callbacks.append(_ProgressCallback(progress))
-        progress(f"growing trees on {len(tr):,} rows, early stopping on {len(va):,}")
-    d_tr = _dmatrix(x[tr], y[tr], enc, cfg.nthread)
-    d_va = _dmatrix(x[va], y[va], enc, cfg.nthread)
-    booster = xgb.train(
-        params,
-        d_tr,
-        num_boost_round=cfg.num_boost_round,
-        evals=[(d_va, "valid")],
-        early_stopping_rounds=cfg.early_stopping_rounds,
-        verbose_eval=False,
-        callbacks=callbacks,
-    )
-    best = int(booster.best_iteration) + 1
-    rounds = best
-    if cfg.refit:
-        # More rows support more rounds at the same learning rate; scale by the size ratio.
-        rounds = max(1, round(best * len(rest) / max(1, len(tr))))
+        for r in contradicted:
+            action = "dropped" if r["used"] == 0 else "kept (monotone_check: keep)"
+            progress(
+                f"WARNING monotone sign of {r['feature']} ({r['declared']:+d}) is contradicted "
+                f"by the data (Spearman {r['rho']}, p {r['p']}): {action}"
+            )
+    search_result = None
+    if cfg.search_trials > 0 or cfg.search_seconds > 0:
+        from .search import search_params
+
+        best_params, search_result = search_params(
+            x, y, idx, enc, cfg, seed, monotone, _cross_fit, _params, progress
+        )
+        cfg = replace(cfg, xgb_params=best_params)
+    params = _params(cfg, seed, monotone)
+    if progress is not None:
+        progress(
+            f"cross-fitting on {len(idx):,} rows in {cfg.folds} folds (early stopping in each)"
+        )
+    oof, bests = _cross_fit(x, y, idx, enc, params, cfg, seed, progress)
+    best = max(1, round(float(np.mean(bests))))
+    # More rows support more rounds at the same learning rate: scale by the size ratio.
+    rounds = max(1, round(best * cfg.folds / (cfg.folds - 1))) if cfg.refit else best
+    if progress is not None:
+        progress(f"growing {rounds} trees on all {len(idx):,} rows")
+    booster = xgb.train(params, _dmatrix(x[idx], y[idx], enc, cfg.nthread), num_boost_round=rounds)
+    booster.set_param({"nthread": cfg.nthread})
+    calibrator = Calibrator(cfg.calibration).fit(oof, y[idx])
+    recal = None
+    if recent is not None and len(recent):
+        recal = _recalibrate_recent(calibrator, oof, y[idx], recent, cfg)
+        if recal["applied"]:
+            calibrator = recal.pop("calibrator")
+        else:
+            recal.pop("calibrator")
         if progress is not None:
             progress(
-                f"best round {best}; growing {rounds} trees on train + validation ({len(rest):,} rows)"
+                f"latest period ({len(recent):,} rows): mean PD {recal['mean_pd']:.4f} vs "
+                f"bad rate {recal['bad_rate']:.4f}; "
+                + ("recalibrated on it" if recal["applied"] else "calibration holds")
             )
-        booster = xgb.train(
-            params, _dmatrix(x[rest], y[rest], enc, cfg.nthread), num_boost_round=rounds
-        )
-    else:
-        booster = booster[:best]
-    booster.set_param({"nthread": cfg.nthread})
-    margin = np.asarray(booster.inplace_predict(x[cal], predict_type="margin"), dtype=float)
-    calibrator = Calibrator(cfg.calibration).fit(margin, y[cal])
     if progress is not None:
-        progress(f"calibrated ({calibrator.method_}) on {len(cal):,} held-out rows")
-    # Disjoint parts (they add up to the rows); with refit the final trees grew
-    # on train + validation.
-    splits = {"train": int(len(tr)), "validation": int(len(va)), "calibration": int(len(cal))}
-    return _Fit(booster, calibrator, enc, x, cal, best, rounds, params, splits)
+        progress(f"calibrated ({calibrator.method_}) on {len(idx):,} out-of-fold margins")
+    return _Fit(
+        booster,
+        calibrator,
+        enc,
+        x,
+        idx,
+        oof,
+        best,
+        rounds,
+        params,
+        monotone,
+        mono_report,
+        search_result,
+        recal,
+    )
+
+
+def _recalibrate_recent(
+    calibrator: Calibrator, oof: Array, y: Array, recent: Array, cfg: TrainConfig
+) -> dict[str, Any]:
+    """Test calibration on the latest period; refit it there when it drifts.
+
+    Drift: the mean out-of-fold PD of the latest rows differs from their bad
+    rate by more than two standard errors (and by at least 0.5 points).
+    """
+    pds = calibrator.apply(oof[recent])
+    rate = float(y[recent].mean())
+    mean_pd = float(pds.mean())
+    se = math.sqrt(max(rate * (1 - rate), 1e-6) / len(recent))
+    drift = abs(mean_pd - rate) > max(2 * se, 0.005)
+    ys = y[recent]
+    applied = bool(drift and ys.min() != ys.max())
+    new = Calibrator(cfg.calibration).fit(oof[recent], ys) if applied else calibrator
+    return {
+        "rows": int(len(recent)),
+        "mean_pd": mean_pd,
+        "bad_rate": rate,
+        "applied": applied,
+        "calibrator": new,
+    }
 
 
 def _pd(fit: _Fit, x: FloatMatrix) -> Array:
     margin = np.asarray(fit.booster.inplace_predict(x, predict_type="margin"), dtype=float)
     return fit.calibrator.apply(margin)
+
+
+def data_sha256(df: pd.DataFrame) -> str:
+    """Return a SHA-256 of a DataFrame's columns and values (same data, same digest)."""
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, df.columns)).encode("utf-8"))
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """Return the SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 class TrainedModel:
@@ -335,9 +498,11 @@ def train(
     source: str | None = None,
     period: str | None = None,
     synthetic: bool = False,
+    by: str | None = None,
+    data_file_sha256: str | None = None,
     **overrides: Any,
 ) -> TrainedModel:
-    """Train a calibrated, monotone XGBoost credit model.
+    """Train a calibrated, monotone XGBoost credit model and compare it with the baselines.
 
     Parameters
     ----------
@@ -346,24 +511,35 @@ def train(
     spec : Spec
         Feature spec (see :func:`scoring.load_spec`).
     seed : int
-        Seed for the splits and XGBoost's sampling; same seed, same model.
+        Seed for the splits, the folds, the search and XGBoost's sampling; same
+        seed, same model.
     progress : callable, optional
-        Called with one line of text at each step and every 50 rounds.
+        Called with one line of text at each step.
     source, period : str, optional
         Data source and period for the model card (default: from the spec).
     synthetic : bool
         Mark the model card as trained on synthetic reference data.
+    by : str, optional
+        A date column: the hold-out is the latest ``holdout`` share of rows
+        (out of time) and the calibration is refitted on the latest
+        ``recent_share`` of the training rows when it drifts there.
+    data_file_sha256 : str, optional
+        SHA-256 of the file the rows came from, kept in the metadata.
     **overrides
-        Any :class:`TrainConfig` field (e.g. ``holdout=0.25``, ``nthread=1``).
+        Any :class:`TrainConfig` field (e.g. ``holdout=0.25``, ``nthread=1``,
+        ``search_trials=20``).
 
     Returns
     -------
     TrainedModel
+        Its card holds the hold-out metrics of the pipeline and both baselines
+        and ``baseline_check`` (``passed`` False when a baseline is better).
 
     Raises
     ------
     DataError
-        Missing columns, too few rows, or a split without bad (or good) rows.
+        Missing columns, too few rows, one class only, or (with
+        ``monotone_check: refuse``) a contradicted monotone sign.
     """
     cfg = TrainConfig.from_spec(spec, **overrides)
     report = progress or (lambda _msg: None)
@@ -377,22 +553,85 @@ def train(
         )
     report(f"{n:,} rows, {bads:,} bad ({bads / n:.1%}), {len(spec.model_features)} features")
     all_idx = np.arange(n)
-    fit_idx, test_idx = _split(all_idx, y, cfg.holdout, seed)
-    fit = _fit(df, y, spec, fit_idx, cfg, seed, progress)
+    recent = None
+    if by:
+        order = time_order(df, by)
+        cut = n - int(round(n * cfg.holdout))
+        fit_idx, test_idx = np.sort(order[:cut]), np.sort(order[cut:])
+        fit_order = order[:cut]
+        k = max(1, int(round(len(fit_order) * cfg.recent_share)))
+        latest = set(fit_order[-k:].tolist())
+        recent = np.asarray([i for i, r in enumerate(fit_idx) if r in latest], dtype=np.int64)
+        report(f"out of time by {by}: hold-out is the latest {len(test_idx):,} rows")
+    else:
+        fit_idx, test_idx = _split(all_idx, y, cfg.holdout, seed)
+    enc_probe = Encoder(spec.model_features, decimal=spec.read.decimal).fit(df.iloc[fit_idx])
+    for line in enc_probe.column_problems(df.iloc[fit_idx]):
+        report(f"WARNING {line}")
+    leaks = leakage_check(
+        enc_probe.transform(df.iloc[fit_idx]), y[fit_idx], enc_probe.features, cfg.leakage_auc, seed
+    )
+    for leak in leaks:
+        report(
+            f"WARNING possible leakage: {leak['feature']} alone has AUC {leak['auc']:.3f} "
+            f"(>= {cfg.leakage_auc}); is it known before the loan is granted?"
+        )
+    fit = _fit(df, y, spec, fit_idx, cfg, seed, progress, recent=recent)
     enc, x = fit.encoder, fit.x
-    eval_idx = test_idx if len(test_idx) else fit.cal_idx
-    eval_pds = _pd(fit, x[eval_idx])
+    has_holdout = len(test_idx) > 0
+    if has_holdout:
+        eval_idx = test_idx
+        eval_pds = _pd(fit, x[eval_idx])
+        where = "hold-out"
+    else:
+        # No hold-out: the card reports the cross-fitted (out-of-fold) PDs.
+        eval_idx = fit_idx
+        eval_pds = fit.calibrator.apply(fit.oof_margin)
+        where = "out-of-fold"
     scale, grades = cfg.scale, cfg.grades
     m = metrics.summary(y[eval_idx], eval_pds)
     report(
-        f"hold-out ({len(eval_idx):,} rows): AUC {m['auc']:.4f}, KS {m['ks']:.4f}, "
+        f"{where} ({len(eval_idx):,} rows): AUC {m['auc']:.4f}, KS {m['ks']:.4f}, "
         f"Brier {m['brier']:.4f}, ECE {m['ece']:.4f}"
     )
-    raw = bytes(fit.booster.save_raw("json"))
+    baselines: dict[str, Any] = {}
+    check: dict[str, Any] = {"passed": True, "tolerance": AUC_TOLERANCE, "worse_than": []}
+    if has_holdout:
+        for name, pds in baseline_pds(x, y, fit_idx, test_idx, enc, seed, cfg.nthread).items():
+            baselines[name] = metrics.summary(y[test_idx], pds)
+            b = baselines[name]
+            report(
+                f"  baseline {name:<9} AUC {b['auc']:.4f}, KS {b['ks']:.4f}, "
+                f"Brier {b['brier']:.4f}, ECE {b['ece']:.4f}"
+            )
+            if b["auc"] > m["auc"]:
+                gap = b["auc"] - m["auc"]
+                check["worse_than"].append({"baseline": name, "auc_gap": gap})
+                if gap > AUC_TOLERANCE:
+                    check["passed"] = False
+        if check["worse_than"]:
+            names = ", ".join(
+                f"{w['baseline']} by {w['auc_gap']:.4f} AUC" for w in check["worse_than"]
+            )
+            report(
+                "WARNING " + "!" * 60 + f"\nWARNING the pipeline is WORSE than a baseline on "
+                f"the hold-out: {names}.\nWARNING "
+                + (
+                    "Do not promote this model."
+                    if not check["passed"]
+                    else f"(within the {AUC_TOLERANCE} tolerance)"
+                )
+                + "\nWARNING "
+                + "!" * 60
+            )
+    raw = bytes(fit.booster.save_raw("ubj"))
     digest = booster_digest(raw)
     version = f"{spec.name}-{digest[:12]}"
-    splits = dict(fit.splits)
-    splits["holdout"] = int(len(test_idx))
+    splits = {
+        "fit": int(len(fit_idx)),
+        "holdout": int(len(test_idx)),
+        "folds": cfg.folds,
+    }
     eval_scores = scale.scores(eval_pds).astype(float)
     importance = _importance(fit.booster, x[eval_idx[:2000]], enc)
     data_summary = {
@@ -406,13 +645,30 @@ def train(
     created = datetime.now(UTC).isoformat(timespec="seconds")
     src = source if source is not None else (spec.source or "not stated")
     per = period if period is not None else spec.period
+    frame_digest = data_sha256(df)
+    monotone_used = dict(zip(enc.names, fit.monotone, strict=True))
+    training = {
+        "seed": seed,
+        "params": fit.params,
+        "best_rounds": fit.best_rounds,
+        "rounds": fit.rounds,
+        "splits": splits,
+        "refit": cfg.refit,
+        "folds": cfg.folds,
+        "monotone_used": monotone_used,
+        "by": by,
+        "data_sha256": frame_digest,
+        "data_file_sha256": data_file_sha256,
+    }
     metadata: dict[str, Any] = {
         "format": METADATA_FORMAT,
         "version": version,
         "name": spec.name,
         "created_at": created,
-        "booster_file": "model.json",
+        "booster_file": BOOSTER_FILE,
         "booster_sha256": digest,
+        "training_data_sha256": frame_digest,
+        "training_file_sha256": data_file_sha256,
         "xgboost_version": xgb.__version__,
         "spec": spec.to_dict(),
         "feature_order": enc.names,
@@ -423,14 +679,7 @@ def train(
         "grades": grades.to_list(),
         "data_summary": data_summary,
         "reason_thresholds": reason_thresholds(x[fit_idx], enc),
-        "training": {
-            "seed": seed,
-            "params": fit.params,
-            "best_rounds": fit.best_rounds,
-            "rounds": fit.rounds,
-            "splits": splits,
-            "refit": cfg.refit,
-        },
+        "training": training,
     }
     card: dict[str, Any] = {
         "version": version,
@@ -443,15 +692,28 @@ def train(
             "rows": n,
             "bad_rate": bads / n,
             "splits": splits,
+            "sha256": frame_digest,
+            "file_sha256": data_file_sha256,
+            "out_of_time_by": by,
         },
         "metrics": m,
+        "metrics_on": where,
+        "baselines": baselines,
+        "baseline_check": check,
+        "leakage": leaks,
+        "monotone_check": fit.monotone_report,
+        "search": fit.search,
+        "recalibration": fit.recalibrated,
         **evaluation_tables(y[eval_idx], eval_pds, scale, grades),
         "features": [
             {
                 "name": f.name,
                 "kind": f.kind,
                 "monotone": f.monotone,
+                "monotone_used": monotone_used[f.name],
                 "actionable": f.actionable,
+                "required": f.required,
+                "label_zh": f.label_zh,
                 "importance": importance[f.name],
             }
             for f in enc.features
@@ -464,7 +726,9 @@ def train(
             "rounds": fit.rounds,
             "seed": seed,
             "calibration": fit.calibrator.method_,
+            "calibration_rows": fit.calibrator.rows_,
             "refit": cfg.refit,
+            "folds": cfg.folds,
         },
         "scale": scale.to_dict(),
         "grades": grades.to_list(),
@@ -513,6 +777,16 @@ def _importance(booster: xgb.Booster, x: FloatMatrix, enc: Encoder) -> dict[str,
     return {n: round(float(v), 6) for n, v in zip(enc.names, mean_abs, strict=True)}
 
 
+def _summaries(per_fold: list[dict[str, float | int]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("auc", "ks", "brier", "ece"):
+        vals = [float(f[key]) for f in per_fold]
+        out[key] = float(np.mean(vals))
+        out[f"{key}_std"] = float(np.std(vals))
+    out["fold_auc"] = [float(f["auc"]) for f in per_fold]
+    return out
+
+
 def cross_validate(
     df: pd.DataFrame,
     spec: Spec,
@@ -520,13 +794,16 @@ def cross_validate(
     seed: int = 0,
     progress: Progress | None = None,
     *,
-    baseline: bool = False,
+    baseline: bool = True,
+    by: str | None = None,
+    oof: bool = False,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """Cross-validate the whole pipeline (trees, early stopping, calibration).
+    """Cross-validate the whole pipeline beside both baselines, on the same folds.
 
-    Each fold's test rows are scored by a model that never saw them; inside a
-    fold the training rows are split as in :func:`train` (without a hold-out).
+    Each fold's test rows are scored by models that never saw them: the
+    pipeline (cross-fitting, early stopping, calibration inside the fold's
+    training rows), logistic regression and plain XGBoost (defaults, 300 trees).
 
     Parameters
     ----------
@@ -536,59 +813,110 @@ def cross_validate(
     seed : int
     progress : callable, optional
     baseline : bool
-        Also train plain XGBoost (its default parameters, 100 rounds, no
-        monotone constraints, no early stopping, no calibration) on each fold's
-        whole training part, with the same features, and score the same test rows.
+        Also run both baselines (default).
+    by : str, optional
+        A date column: out-of-time validation. The rows are ordered by it and
+        cut into ``folds + 1`` periods; fold k trains on periods 1..k and tests
+        on period k+1. Adds ``pipeline_recent``: the pipeline recalibrated on
+        the latest part of its training rows when calibration drifted there.
+    oof : bool
+        Return the out-of-fold PDs (``oof``: a DataFrame with ``row``,
+        ``fold``, ``bad`` and one column per method).
     **overrides
         Any :class:`TrainConfig` field.
 
     Returns
     -------
     dict
-        ``auc_mean``, ``auc_std``, ``folds``, ``rows``, ``bad_rate`` and
-        ``fold_auc`` (the AUC of each fold); with ``baseline`` also
-        ``baseline_auc_mean``, ``baseline_auc_std`` and ``baseline_fold_auc``.
+        ``folds``, ``rows``, ``bad_rate``, ``methods`` (method -> ``auc``,
+        ``ks``, ``brier``, ``ece`` means over folds, their ``_std`` and
+        ``fold_auc``), ``auc_mean`` / ``auc_std`` (the pipeline's), ``leakage``
+        (features alone at AUC >= 0.85) and ``verdict`` (is the pipeline at
+        least as good as plain XGBoost in AUC and better in ECE).
     """
     cfg = TrainConfig.from_spec(spec, **overrides)
     y = labels(df, spec).astype(np.int64)
     cfg = _threads(cfg, len(y))
-    aucs: list[float] = []
-    plain: list[float] = []
-    kf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for k, (tr, te) in enumerate(kf.split(np.zeros(len(y)), y), start=1):
-        fit = _fit(df, y, spec, tr, cfg, seed, None)
-        aucs.append(metrics.auc(y[te], _pd(fit, fit.x[te])))
-        line = f"fold {k}/{folds}: AUC {aucs[-1]:.4f}"
+    n = len(y)
+    report = progress or (lambda _msg: None)
+    splits: list[tuple[Array, Array]] = []
+    recents: list[Array | None] = []
+    if by:
+        order = time_order(df, by)
+        blocks = np.array_split(order, folds + 1)
+        for k in range(1, folds + 1):
+            tr = np.sort(np.concatenate(blocks[:k]))
+            train_order = np.concatenate(blocks[:k])
+            keep = max(1, int(round(len(train_order) * cfg.recent_share)))
+            latest = set(train_order[-keep:].tolist())
+            recents.append(np.asarray([i for i, r in enumerate(tr) if r in latest]))
+            splits.append((tr, np.sort(blocks[k])))
+    else:
+        kf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        splits = list(kf.split(np.zeros(n), y))
+        recents = [None] * folds
+    probe = Encoder(spec.model_features, decimal=spec.read.decimal).fit(df)
+    leaks = leakage_check(probe.transform(df), y, probe.features, cfg.leakage_auc, seed)
+    for leak in leaks:
+        report(
+            f"WARNING possible leakage: {leak['feature']} alone has AUC {leak['auc']:.3f} "
+            f"(>= {cfg.leakage_auc}); is it known before the loan is granted?"
+        )
+    methods = (
+        ["pipeline"] + (["pipeline_recent"] if by else []) + (list(BASELINES) if baseline else [])
+    )
+    per: dict[str, list[dict[str, float | int]]] = {m: [] for m in methods}
+    oof_pd = {m: np.full(n, np.nan) for m in methods}
+    fold_of = np.zeros(n, dtype=np.int64)
+    for k, ((tr, te), recent) in enumerate(zip(splits, recents, strict=True), start=1):
+        if np.bincount(y[te], minlength=2).min() == 0:
+            raise DataError(f"fold {k} has test rows of one class only; use fewer folds")
+        fit = _fit(df, y, spec, tr, cfg, seed, None, recent=recent)
+        fold_of[te] = k
+        margin = np.asarray(fit.booster.inplace_predict(fit.x[te], predict_type="margin"))
+        pds = {"pipeline": fit.calibrator.apply(margin)}
+        if by:
+            # "pipeline" keeps the calibration on all training rows; "pipeline_recent"
+            # uses the latest-period recalibration when the drift rule applied it.
+            global_cal = Calibrator(cfg.calibration).fit(fit.oof_margin, y[tr])
+            pds["pipeline_recent"] = pds["pipeline"]
+            pds["pipeline"] = global_cal.apply(margin)
         if baseline:
-            plain.append(_plain_xgboost_auc(df, y, spec, tr, te, seed, cfg.nthread))
-            line += f" (plain XGBoost {plain[-1]:.4f})"
-        if progress is not None:
-            progress(line)
+            pds.update(baseline_pds(fit.x, y, tr, te, fit.encoder, seed, cfg.nthread))
+        line = [f"fold {k}/{folds} ({len(te):,} rows):"]
+        for name, p in pds.items():
+            per[name].append(metrics.summary(y[te], p))
+            oof_pd[name][te] = p
+            s = per[name][-1]
+            line.append(f"{name} AUC {s['auc']:.4f} ECE {s['ece']:.4f}")
+        report(" ".join(line[:1]) + " " + "; ".join(line[1:]))
+    tested = fold_of > 0
     out: dict[str, Any] = {
-        "auc_mean": float(np.mean(aucs)),
-        "auc_std": float(np.std(aucs)),
         "folds": folds,
-        "rows": len(y),
+        "rows": n,
         "bad_rate": float(y.mean()),
-        "fold_auc": [float(a) for a in aucs],
+        "by": by,
+        "methods": {m: _summaries(per[m]) for m in methods},
+        "leakage": leaks,
     }
+    pipe = out["methods"]["pipeline"]
+    out["auc_mean"], out["auc_std"] = pipe["auc"], pipe["auc_std"]
+    out["fold_auc"] = pipe["fold_auc"]
     if baseline:
-        out["baseline_auc_mean"] = float(np.mean(plain))
-        out["baseline_auc_std"] = float(np.std(plain))
-        out["baseline_fold_auc"] = [float(a) for a in plain]
+        plain = out["methods"]["xgboost"]
+        out["verdict"] = {
+            "auc_at_least_plain_xgboost": pipe["auc"] >= plain["auc"],
+            "ece_better_than_plain_xgboost": pipe["ece"] < plain["ece"],
+            "auc_at_least_logistic": pipe["auc"] >= out["methods"]["logistic"]["auc"],
+        }
+        out["baseline_auc_mean"], out["baseline_auc_std"] = plain["auc"], plain["auc_std"]
+    if oof:
+        frame = pd.DataFrame({"row": np.flatnonzero(tested), "fold": fold_of[tested]})
+        frame["bad"] = y[tested]
+        for m in methods:
+            frame[m] = oof_pd[m][tested]
+        out["oof"] = frame
     return out
-
-
-def _plain_xgboost_auc(
-    df: pd.DataFrame, y: Array, spec: Spec, tr: Array, te: Array, seed: int, nthread: int | None
-) -> float:
-    """Return the test AUC of XGBoost with its default parameters, for comparison."""
-    enc = Encoder(spec.model_features).fit(df.iloc[tr])
-    x = enc.transform(df)
-    params = {"objective": "binary:logistic", "tree_method": "hist", "seed": seed}
-    params["nthread"] = nthread
-    booster = xgb.train(params, _dmatrix(x[tr], y[tr], enc, nthread), num_boost_round=100)
-    return metrics.auc(y[te], booster.inplace_predict(x[te]))
 
 
 def evaluate(model: CreditModel, df: pd.DataFrame) -> dict[str, Any]:
@@ -605,6 +933,8 @@ def compare_on_holdout(
     challenger: CreditModel,
     df: pd.DataFrame,
     label: str | Array | None = None,
+    *,
+    cutoff_pd: float | None = None,
 ) -> dict[str, Any]:
     """Score the same hold-out rows with two models and compare them.
 
@@ -616,26 +946,54 @@ def compare_on_holdout(
     label : str or array, optional
         Column of ``df`` with 1 = bad (or the labels themselves); default: the
         champion spec's target column.
+    cutoff_pd : float, optional
+        The current cut-off: an application is approved below this PD. Default:
+        the upper PD bound of the champion's third grade (C, 10%).
 
     Returns
     -------
     dict
-        ``rows``, ``bad_rate``, ``champion`` and ``challenger`` (each with
-        ``version``, ``auc``, ``ks``, ``brier``, ``ece``), ``delta_auc``
-        (challenger minus champion), ``better`` (``challenger`` when its AUC
-        is higher and its ECE no worse than 0.01 above the champion's).
+        ``rows``, ``bad_rate``, ``cutoff_pd``, ``champion`` and ``challenger``
+        (each with ``version``, ``auc``, ``ks``, ``brier``, ``ece``,
+        ``approval_rate`` and ``bad_rate_approved`` at the cut-off),
+        ``delta_auc`` (challenger minus champion), ``approval_rate_change``,
+        ``score_psi`` (the challenger's scores against the champion's on the
+        same rows) and ``better`` (``challenger`` when its AUC is higher and
+        its ECE no worse than 0.01 above the champion's).
     """
+    from .drift import psi
+
     if label is None:
         y = labels(df, champion.spec)
     elif isinstance(label, str):
         y = np.asarray(df[label], dtype=np.int8)
     else:
         y = np.asarray(label, dtype=np.int8)
-    out: dict[str, Any] = {"rows": int(len(y)), "bad_rate": float(np.mean(y))}
+    if cutoff_pd is None:
+        bands = champion.grades.bands
+        cutoff_pd = float(bands[min(2, len(bands) - 1)][1])
+    out: dict[str, Any] = {
+        "rows": int(len(y)),
+        "bad_rate": float(np.mean(y)),
+        "cutoff_pd": cutoff_pd,
+    }
+    scores: dict[str, Array] = {}
     for role, model in (("champion", champion), ("challenger", challenger)):
-        s = metrics.summary(y, model.predict_pd(df, batch_threads()))
-        out[role] = {"version": model.version, **{k: s[k] for k in ("auc", "ks", "brier", "ece")}}
+        pds = model.predict_pd(df, batch_threads())
+        s = metrics.summary(y, pds)
+        approved = pds < cutoff_pd
+        out[role] = {
+            "version": model.version,
+            **{k: s[k] for k in ("auc", "ks", "brier", "ece")},
+            "approval_rate": float(approved.mean()) if len(y) else math.nan,
+            "bad_rate_approved": float(y[approved].mean()) if approved.any() else math.nan,
+        }
+        scores[role] = model.scale.scores(pds).astype(float)
     out["delta_auc"] = out["challenger"]["auc"] - out["champion"]["auc"]
+    out["approval_rate_change"] = (
+        out["challenger"]["approval_rate"] - out["champion"]["approval_rate"]
+    )
+    out["score_psi"] = psi(scores["champion"], scores["challenger"]) if len(y) else math.nan
     better = out["delta_auc"] > 0 and out["challenger"]["ece"] <= out["champion"]["ece"] + 0.01
     out["better"] = "challenger" if better else "champion"
     return out

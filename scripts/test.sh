@@ -31,9 +31,12 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
 export FINPORTAL_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
 export FINPORTAL_CHROMIUM=${FINPORTAL_CHROMIUM:-/usr/bin/chromium}
 
-step "tests on SQLite (everything)" .venv/bin/pytest -q -p no:cacheprovider "$@"
+# pytest-xdist: one worker per core (each worker has its own database and browser).
+workers=${FINPORTAL_TEST_WORKERS:-auto}
+step "tests on SQLite (everything)" .venv/bin/pytest -q -p no:cacheprovider -n "$workers" "$@"
+# Only the tests that reach a database (marked "db" by tests/conftest.py) run again.
 step "tests on PostgreSQL (database tests)" env FINPORTAL_TEST_DATABASE_URL="$pg_url" \
-  .venv/bin/pytest -q -p no:cacheprovider tests/finportal "$@"
+  .venv/bin/pytest -q -p no:cacheprovider -n "$workers" -m db "$@"
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]}"

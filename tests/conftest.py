@@ -19,12 +19,46 @@ from tests.helpers import PASSWORD, make_uscc
 TEST_DB_URL = os.environ.get("FINPORTAL_TEST_DATABASE_URL")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that reaches a database (through the ``app`` fixture) with ``db``.
+
+    The test command runs everything on SQLite, then ``-m db`` on PostgreSQL: a test that
+    never touches a database has no reason to run twice.
+    """
+    for item in items:
+        if "app" in getattr(item, "fixturenames", ()) or "database_url" in getattr(
+            item, "fixturenames", ()
+        ):
+            item.add_marker(pytest.mark.db)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The URL of the test database: PostgreSQL when configured, else a SQLite file."""
+    """The URL of the test database: PostgreSQL when configured, else a SQLite file.
+
+    Under pytest-xdist each worker gets a database of its own on the same server.
+    """
     if TEST_DB_URL:
-        return TEST_DB_URL
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        return _worker_database(TEST_DB_URL, worker) if worker else TEST_DB_URL
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """Create (anew) the worker's own database next to ``url`` and return its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -43,8 +77,11 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "WTF_CSRF_ENABLED": False,
             "JOBS_MODE": "eager",
             "LOGIN_RATE_LIMIT": "10000 per minute",
+            "LOGIN_IP_RATE_LIMIT": "10000 per minute",
             "MODEL_DIR": str(instance / "models"),
             "PACKET_DIR": str(instance / "packets"),
+            "DOCUMENT_DIR": str(instance / "documents"),
+            "REGISTER_RATE_LIMIT": "10000 per minute",
             "SERVER_NAME": "localhost",
         }
     )
@@ -118,6 +155,23 @@ def champion_model(db_session: Any, reference_model_dir: str) -> Any:
 @pytest.fixture
 def client(app: Any, db_session: Any) -> Any:
     """A test client that shares the rolled-back session."""
+    from flask.testing import FlaskClient
+
+    class Client(FlaskClient):
+        """Load the signed-in user anew on every request, as a server does.
+
+        The test keeps one app context open across requests (for the shared session), so
+        Flask-Login's per-request cache of the user (``g._login_user``) would survive.
+        """
+
+        def open(self, *args: Any, **kwargs: Any) -> Any:
+            from flask import g, has_app_context
+
+            if has_app_context():
+                g.pop("_login_user", None)
+            return super().open(*args, **kwargs)
+
+    app.test_client_class = Client
     return app.test_client()
 
 
@@ -165,6 +219,8 @@ def create_enterprise(db_session: Any) -> Callable[..., Any]:
             "admin_penalties_24m": 0,
             "serious_bad_credit_24m": False,
             "credit_repair_completed": False,
+            # Checked by the centre, like every firm that reaches advisors and banks.
+            "verification_state": "verified",
         }
         values.update(overrides)
         enterprise = Enterprise(**values)

@@ -5,7 +5,6 @@ Idempotent: each batch is found by its code and left alone once it exists.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,16 +15,11 @@ from finportal.models import (
     Bank,
     Batch,
     BatchMember,
-    Consent,
     Enterprise,
     Membership,
     Park,
-    User,
-    utcnow,
 )
-from finportal.services import batches
-from finportal.services.audit import record_event
-from finportal.services.referrals import active_consent
+from finportal.services import batches, consents
 
 DECIDED_CODE = "BT-DEMO-XZ-2026-01"
 OPEN_CODE = "BT-DEMO-XZ-2026-02"
@@ -50,31 +44,12 @@ def _eligible_members(session: Session, park: Park, count: int, skip: set[int]) 
     return found
 
 
-def _consent(session: Session, enterprise: Enterprise, bank: Bank, actor: User | None) -> None:
-    """Grant the enterprise's consent to the bank unless one stands; audit it (consent.granted)."""
-    if active_consent(session, enterprise_id=enterprise.id, bank_id=bank.id) is not None:
-        return
-    scope = ["profile", "financials", "credit_record", "score"]
-    until = (utcnow() + timedelta(days=365)).date()
-    consent = Consent(
-        enterprise_id=enterprise.id,
-        bank_id=bank.id,
-        scope=scope,
-        valid_until=until,
-        granted_by_id=actor.id if actor else None,
-    )
-    session.add(consent)
-    session.flush()
-    record_event(
-        session,
-        actor_id=actor.id if actor else None,
-        action="consent.granted",
-        object_type="consent",
-        object_id=consent.id,
-        to_state="granted",
-        reason=f"授权{bank.name_zh}查看企业信息，有效期至 {until.isoformat()}（演示数据）",
-        data={"bank_id": bank.id, "scope": scope, "valid_until": until.isoformat(), "demo": True},
-    )
+def _consent(session: Session, batch: Batch, enterprise: Enterprise) -> None:
+    """Give the member's consent for the batch unless one stands (audited: consent.granted)."""
+    if consents.for_batch_member(session, batch, enterprise.id) is None:
+        consents.grant_for_batch(
+            session, actor_id=None, enterprise_id=enterprise.id, batch_id=batch.id
+        )
 
 
 def seed(session: Session, context: dict[str, object]) -> None:
@@ -100,9 +75,6 @@ def seed(session: Session, context: dict[str, object]) -> None:
             park_id=park.id,
             code=DECIDED_CODE,
         )
-        # Three members consented to the bank; the fourth did not and is taken out.
-        for enterprise in members[:3]:
-            _consent(session, enterprise, bank, None)
         session.commit()
         amounts = ["3000000", "2500000", "2000000", "1500000"]
         notes = ["订单增长，扩产需要流动资金", "园区重点培育企业", "纳税信用良好", "新入园企业"]
@@ -115,6 +87,9 @@ def seed(session: Session, context: dict[str, object]) -> None:
                 note=note,
                 requested_amount=amount,
             )
+        # Three members consent to the batch's bank; the fourth does not and is taken out.
+        for enterprise in members[:3]:
+            _consent(session, batch, enterprise)
         batches.check_all_members(session, batch.id, actor_id=advisor.id)
         for member in batch.members:
             if member.state == "recommended":
@@ -173,5 +148,5 @@ def seed(session: Session, context: dict[str, object]) -> None:
     if still_open is not None:
         for member in still_open.members:
             if member.state != "withdrawn":
-                _consent(session, member.enterprise, still_open.bank, None)
+                _consent(session, still_open, member.enterprise)
     session.commit()

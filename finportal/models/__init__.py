@@ -12,6 +12,7 @@ from finportal.models.applications import (
 from finportal.models.base import Base, utcnow
 from finportal.models.batches import Batch, BatchMember
 from finportal.models.catalog import Holiday, Product, ProductVersion, ReferenceRate
+from finportal.models.documents import Document, VerificationRequest
 from finportal.models.enterprises import (
     CERTIFICATIONS,
     PROFILE_GROUPS,
@@ -19,9 +20,9 @@ from finportal.models.enterprises import (
     Enterprise,
 )
 from finportal.models.organisations import Bank, Chamber, Membership, Park
-from finportal.models.records import AuditEvent, Job, ModelVersion, Notification
+from finportal.models.records import AuditChainHead, AuditEvent, Job, ModelVersion, Notification
 from finportal.models.referrals import REFERRAL_STATES, BankDecision, LoanOutcome, Referral
-from finportal.models.users import ROLES, ApiToken, User
+from finportal.models.users import ROLES, ApiToken, Invitation, User
 
 __all__ = [
     "APPLICATION_STATES",
@@ -33,6 +34,7 @@ __all__ = [
     "ApiToken",
     "Application",
     "ApplicationNote",
+    "AuditChainHead",
     "AuditEvent",
     "Bank",
     "BankDecision",
@@ -41,9 +43,11 @@ __all__ = [
     "BatchMember",
     "Chamber",
     "Consent",
+    "Document",
     "CreditScore",
     "Enterprise",
     "Holiday",
+    "Invitation",
     "Job",
     "LoanOutcome",
     "Match",
@@ -57,5 +61,6 @@ __all__ = [
     "ReferenceRate",
     "Referral",
     "User",
+    "VerificationRequest",
     "utcnow",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,6 +13,9 @@ from finportal.models.base import Base, TimestampMixin, utcnow
 from finportal.models.catalog import Product, ProductVersion
 from finportal.models.enterprises import Enterprise
 from finportal.models.organisations import Bank
+
+if TYPE_CHECKING:
+    from finportal.models.batches import Batch
 
 APPLICATION_STATES = (
     "draft",
@@ -115,17 +118,28 @@ class CreditScore(Base):
     grade: Mapped[str] = mapped_column(String(2))
     reasons: Mapped[list[Any]]
     feature_snapshot: Mapped[dict[str, Any]]
+    #: What the model said about its inputs when it scored (scoring.ScoreResult.inputs_report):
+    #: missing and coerced inputs, and the advisor-only context drivers. None for older scores.
+    details: Mapped[dict[str, Any] | None]
     scored_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Consent(Base):
-    """An enterprise's consent to share stated data with one bank until a date."""
+    """An enterprise's consent to share stated data with one bank until a date (inclusive).
+
+    A consent has one subject: the application it was given in, or the batch that asked
+    for it. The rule of when it lets data reach a bank is ``services/consents.py``.
+    """
 
     __tablename__ = "consents"
+    __table_args__ = (
+        CheckConstraint("application_id IS NULL OR batch_id IS NULL", name="one_subject"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), index=True)
     #: Data categories shared, e.g. ["profile", "financials", "credit_record", "score"].
     scope: Mapped[list[str]]
@@ -135,6 +149,7 @@ class Consent(Base):
     withdrawn_at: Mapped[datetime | None]
 
     bank: Mapped[Bank] = relationship()
+    batch: Mapped[Batch | None] = relationship()
 
 
 class ApplicationNote(Base):

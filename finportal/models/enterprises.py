@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import String
@@ -16,6 +16,7 @@ PROFILE_GROUPS: dict[str, list[str]] = {
     "basic": ["name", "uscc", "registered_on", "district_code", "industry_code"],
     "operations": [
         "employees",
+        "qualifying_new_hires",
         "revenue_last_year",
         "revenue_prev_year",
         "total_assets",
@@ -62,6 +63,8 @@ class Enterprise(TimestampMixin, Base):
     #: GB/T 4754-2017 two-digit division, e.g. "39".
     industry_code: Mapped[str | None] = mapped_column(String(2))
     employees: Mapped[int | None]
+    #: 当年新招用符合创业担保贷款申请条件的人员数 (财金〔2020〕21号), for 创业担保贷款.
+    qualifying_new_hires: Mapped[int | None]
     social_insured_employees: Mapped[int | None]
     #: Operating revenue of the last full year, yuan.
     revenue_last_year: Mapped[Decimal | None]
@@ -92,6 +95,10 @@ class Enterprise(TimestampMixin, Base):
     credit_repair_completed: Mapped[bool | None]
     #: True for the fictional enterprises of the demo data.
     demo: Mapped[bool] = mapped_column(default=False)
+    #: Whether the centre checked that the account holders act for this firm (营业执照 /
+    #: 授权委托书): unverified -> pending -> verified | rejected (see services/verification.py).
+    verification_state: Mapped[str] = mapped_column(String(20), default="unverified")
+    verified_at: Mapped[datetime | None]
 
     memberships: Mapped[list[Membership]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"

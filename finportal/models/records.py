@@ -26,6 +26,22 @@ class AuditEvent(Base):
     to_state: Mapped[str | None] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any] | None]
+    #: The event's place in the tamper-evident hash chain (1, 2, ...), the hash of the event
+    #: before it and its own hash over both (``services.audit``). Given when the event's
+    #: transaction commits, under the lock of the chain's head.
+    seq: Mapped[int | None] = mapped_column(unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The last link of the audit hash chain: one row, locked while events are appended."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    row_hash: Mapped[str] = mapped_column(String(64))
 
 
 class Notification(Base):

@@ -31,6 +31,9 @@ class User(UserMixin, TimestampMixin, Base):
     chamber_id: Mapped[int | None] = mapped_column(ForeignKey("chambers.id"))
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
+    #: Part of every session's id: raising it (logout, password change, deactivation)
+    #: ends all of the user's sessions at their next request.
+    session_version: Mapped[int] = mapped_column(default=1)
 
     enterprise: Mapped[Enterprise | None] = relationship()
     bank: Mapped[Bank | None] = relationship()
@@ -40,6 +43,10 @@ class User(UserMixin, TimestampMixin, Base):
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
+
+    def get_id(self) -> str:
+        """Return the session id: the user's id and session version (see ``web/access.py``)."""
+        return f"{self.id}.{self.session_version}"
 
 
 class ApiToken(Base):
@@ -59,3 +66,21 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
 
     bank: Mapped[Bank] = relationship()
+
+
+class Invitation(Base):
+    """A verified enterprise's invitation of a colleague; only the token's SHA-256 is stored."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Who the invitation is for, as the inviter wrote it (a name or a note).
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoked_at: Mapped[datetime | None]

@@ -49,6 +49,8 @@ class EligibilityCondition:
     field: str
     result: ConditionResult
     message_zh: str
+    # True when the condition is a demo value of the catalogue (to be confirmed).
+    demo: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,9 @@ class Quote:
     rate_note_zh: str = ""
     repayment_method_zh: str = ""
     schedule: Sequence[ScheduleRow] = ()
+    # True when the catalogue's rate (spread) or guarantee fee is a demo value.
+    interest_rate_demo: bool = False
+    guarantee_fee_demo: bool = False
 
 
 @dataclass(frozen=True)

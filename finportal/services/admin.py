@@ -129,8 +129,9 @@ def create_user(
     username = (username or "").strip()
     if not accounts.USERNAME_RE.match(username):
         errors["username"] = "用户名为3-80位字母、数字或 _ . @ -"
-    if len(password or "") < accounts.MIN_PASSWORD_LENGTH:
-        errors["password"] = f"密码至少{accounts.MIN_PASSWORD_LENGTH}位"
+    problem = accounts.password_problem(password, username=username)
+    if problem:
+        errors["password"] = problem
     if role not in ROLES:
         errors["role"] = "请选择角色"
     display_name = limits.collect_text(errors, "display_name", display_name, "label")
@@ -239,6 +240,8 @@ def set_user_active(session: Session, user_id: int, active: bool, *, actor_id: i
     if user.active == active:
         return user
     user.active = active
+    if not active:
+        accounts.end_sessions(user)
     record_event(
         session,
         actor_id=actor_id,
@@ -258,11 +261,12 @@ def reset_password(
     """Set a new password (a random one when none is given); return it to show once (commits)."""
     user = _user(session, user_id)
     password = new_password or secrets.token_urlsafe(9)
-    if len(password) < accounts.MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            *FIX_FIELDS, fields={"new_password": f"密码至少{accounts.MIN_PASSWORD_LENGTH}位"}
-        )
-    user.password_hash = accounts.hash_password(password)
+    try:
+        accounts.set_password(user, password, field="new_password")
+    except ValidationFailed as exc:
+        raise ValidationFailed(*FIX_FIELDS, fields=exc.fields) from None
+    # Whoever held the old password (or a session made with it) is signed out.
+    accounts.end_sessions(user)
     record_event(
         session,
         actor_id=actor_id,
@@ -827,18 +831,8 @@ def get_model(session: Session, model_version_id: int) -> ModelVersion:
     return row
 
 
-def promote_model(session: Session, model_version_id: int, *, actor_id: int | None) -> ModelVersion:
+def promote_model(
+    session: Session, model_version_id: int, *, actor_id: int | None, reason: str = ""
+) -> ModelVersion:
     """Make a model version the champion (commits), then rescore open applications in a job."""
-    from finportal import jobs
-
-    row = credit.promote_model(session, model_version_id, actor_id=actor_id)
-    session.commit()
-    jobs.enqueue(
-        session,
-        "rescore",
-        actor_id=actor_id,
-        object_type="model_version",
-        object_id=row.id,
-        model_version_id=row.id,
-    )
-    return row
+    return credit.promote_with_rescore(session, model_version_id, actor_id=actor_id, reason=reason)

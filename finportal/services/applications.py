@@ -8,7 +8,7 @@ anything else is ``NotFound``, so the ids of other enterprises are not even conf
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,6 @@ from finportal import jobs, limits
 from finportal.models import (
     Application,
     AuditEvent,
-    Bank,
     BankDecision,
     Consent,
     CreditScore,
@@ -37,6 +36,7 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import catalog as catalog_service
+from finportal.services import consents
 from finportal.services import enterprises as enterprise_service
 from finportal.services.audit import record_event
 from finportal.services.errors import (
@@ -53,10 +53,9 @@ from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABEL
 )
 from finportal.services.lifecycle import STATE_LABELS, transition
 from finportal.services.referrals import decisions_of, outcomes_of, withdraw_for_application
+from finportal.services.verification import require_verified
 from finportal.services.workdays import today_local
 
-DEFAULT_CONSENT_DAYS = 365
-MAX_CONSENT_DAYS = 3 * 365
 MAX_TERM_MONTHS = limits.MAX_TERM_MONTHS
 #: Referral states after which the money has gone out: the SME can no longer withdraw.
 DISBURSED_STATES = {"disbursed", "repaid", "overdue_90", "defaulted"}
@@ -204,11 +203,6 @@ def list_applications(session: Session, enterprise_id: int | None) -> list[Appli
             .order_by(Application.id.desc())
         )
     )
-
-
-def partner_banks(session: Session) -> list[Bank]:
-    """Return the active partner banks an SME can consent to."""
-    return list(session.scalars(select(Bank).where(Bank.active.is_(True)).order_by(Bank.id)))
 
 
 def selectable_products(session: Session) -> list[dict[str, Any]]:
@@ -466,73 +460,13 @@ def grant_consents(
     bank_ids: list[int],
     valid_until: date | None,
 ) -> list[Consent]:
-    """Add a consent per chosen bank (validated); the caller commits."""
-    banks = {b.id: b for b in partner_banks(session)}
-    unknown = [i for i in bank_ids if i not in banks]
-    if unknown:
-        raise ValidationFailed(
-            "所选银行不存在。", "Unknown bank.", fields={"consent_bank_ids": "所选银行不存在。"}
-        )
-    if not bank_ids:
-        return []
-    today = today_local()
-    until = valid_until or today + timedelta(days=DEFAULT_CONSENT_DAYS)
-    if until <= today or until > today + timedelta(days=MAX_CONSENT_DAYS):
-        raise ValidationFailed(
-            "授权有效期须晚于今天且不超过3年。",
-            "Consent must end after today and within 3 years.",
-            fields={"consent_valid_until": "须晚于今天且不超过3年。"},
-        )
-    already = {
-        c.bank_id
-        for c in session.scalars(
-            select(Consent).where(
-                Consent.application_id == application.id, Consent.withdrawn_at.is_(None)
-            )
-        )
-    }
-    granted = []
-    for bank_id in dict.fromkeys(bank_ids):
-        if bank_id in already:
-            continue
-        consent = Consent(
-            enterprise_id=application.enterprise_id,
-            application_id=application.id,
-            bank_id=bank_id,
-            scope=list(DEFAULT_SCOPE),
-            valid_until=until,
-            granted_by_id=actor_id,
-        )
-        session.add(consent)
-        session.flush()
-        record_event(
-            session,
-            actor_id=actor_id,
-            action="consent.granted",
-            object_type="consent",
-            object_id=consent.id,
-            to_state="granted",
-            reason=f"授权{banks[bank_id].name_zh}查看企业信息，有效期至 {until.isoformat()}",
-            data={
-                "application_id": application.id,
-                "bank_id": bank_id,
-                "scope": list(DEFAULT_SCOPE),
-                "valid_until": until.isoformat(),
-            },
-        )
-        granted.append(consent)
-    return granted
-
-
-def _active_consents(session: Session, application: Application) -> list[Consent]:
-    return list(
-        session.scalars(
-            select(Consent).where(
-                Consent.application_id == application.id,
-                Consent.withdrawn_at.is_(None),
-                Consent.valid_until > today_local(),
-            )
-        )
+    """Add a consent in the application per chosen bank (``services/consents.py``)."""
+    return consents.grant_for_application(
+        session,
+        actor_id=actor_id,
+        application=application,
+        bank_ids=bank_ids,
+        valid_until=valid_until,
     )
 
 
@@ -545,7 +479,8 @@ def _submit(
     data: dict[str, Any] | None = None,
 ) -> Job:
     """Move to submitted, commit, and enqueue screening."""
-    if not _active_consents(session, application):
+    require_verified(session, application.enterprise_id)
+    if not consents.banks_for_application(session, application.id):
         raise ValidationFailed(
             "提交前请至少授权一家合作银行查看贵企业信息（银行只有在授权后才能收到推荐材料）。",
             "Consent to at least one partner bank before submitting.",
@@ -792,25 +727,9 @@ def withdraw_consent(
     session: Session, *, actor_id: int | None, enterprise_id: int | None, consent_id: int
 ) -> Consent:
     """Withdraw a consent: from now on no new packet goes to that bank (commits)."""
-    consent = session.get(Consent, consent_id)
-    if consent is None or enterprise_id is None or consent.enterprise_id != enterprise_id:
-        raise NotFound("授权不存在。", "No such consent.")
-    if consent.withdrawn_at is not None:
-        raise InvalidTransition("该授权已撤回。", "This consent is already withdrawn.")
-    consent.withdrawn_at = utcnow()
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="consent.withdrawn",
-        object_type="consent",
-        object_id=consent.id,
-        from_state="granted",
-        to_state="withdrawn",
-        reason=f"撤回对{consent.bank.name_zh}的授权",
-        data={"application_id": consent.application_id, "bank_id": consent.bank_id},
+    return consents.withdraw(
+        session, actor_id=actor_id, enterprise_id=enterprise_id, consent_id=consent_id
     )
-    session.commit()
-    return consent
 
 
 def rate_application(

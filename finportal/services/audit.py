@@ -1,15 +1,39 @@
-"""The audit trail: every state change and every packet view or download."""
+"""The audit trail: every state change and every packet view or download.
+
+The trail is tamper-evident: each event carries the SHA-256 of a canonical serialisation
+of its own fields together with the hash of the event before it (a hash chain). The chain
+is extended when a transaction that added events commits, under a lock on the one row of
+``audit_chain_head`` (PostgreSQL: ``SELECT ... FOR UPDATE``; SQLite: every write
+transaction already holds the database's write lock, ``BEGIN IMMEDIATE``), so concurrent
+workers append one after another and never fork the chain. ``verify_chain`` (``flask --app
+wsgi audit verify``) recomputes every link and reports the first broken one.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
-from finportal.models import AuditEvent, User
+from finportal.models import AuditChainHead, AuditEvent, User, utcnow
 from finportal.services.workdays import SHANGHAI
+
+#: The format of the canonical serialisation below; part of every hash.
+CHAIN_VERSION = 1
+#: The "previous hash" of the first event.
+GENESIS_HASH = "0" * 64
+HEAD_ID = 1
+_PENDING = "finportal_audit_pending"
+_CHAINING = "finportal_audit_chaining"
+#: Set in a session's ``info`` to commit its events without links, for
+#: :func:`chain_unchained` to append later (the demo backdates its invented history first).
+DEFER_CHAIN = "finportal_audit_defer_chain"
 
 
 def record_event(
@@ -76,3 +100,285 @@ def download_stamp(
         f"时间：{at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S} (UTC+8)",
         f"{packet} · 第 {serial} 次下载",
     ]
+
+
+# ---------------------------------------------------------------- the hash chain
+
+
+def canonical_event(
+    *,
+    seq: int,
+    at: datetime,
+    actor_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    from_state: str | None,
+    to_state: str | None,
+    reason: str | None,
+    data: Any,
+    prev_hash: str,
+) -> bytes:
+    """Return the bytes an event's hash is taken over: sorted-key JSON, UTF-8, no spaces."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    payload = {
+        "v": CHAIN_VERSION,
+        "seq": seq,
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor_id": actor_id,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "from_state": from_state,
+        "to_state": to_state,
+        "reason": reason or "",
+        # As the database gives it back: tuples become lists, number keys become strings.
+        "data": None if data is None else json.loads(json.dumps(data)),
+        "prev": prev_hash,
+    }
+    return json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def event_hash(prev_hash: str, **fields: Any) -> str:
+    """Return the hex SHA-256 of an event's canonical form (its fields and ``prev_hash``)."""
+    return hashlib.sha256(canonical_event(prev_hash=prev_hash, **fields)).hexdigest()
+
+
+def _fields(row: Any) -> dict[str, Any]:
+    return {
+        "seq": row.seq,
+        "at": row.at,
+        "actor_id": row.actor_id,
+        "action": row.action,
+        "object_type": row.object_type,
+        "object_id": row.object_id,
+        "from_state": row.from_state,
+        "to_state": row.to_state,
+        "reason": row.reason,
+        "data": row.data,
+    }
+
+
+def _collect(session: Session, instance: object) -> None:
+    """Remember, in the order they were added, the audit events a transaction will commit."""
+    if isinstance(instance, AuditEvent) and not session.info.get(_CHAINING):
+        session.info.setdefault(_PENDING, []).append(instance)
+
+
+def _lock_head(session: Session) -> tuple[int, str]:
+    """Lock the chain's head row for this transaction; return (last seq, last hash)."""
+    head = session.execute(
+        select(AuditChainHead.seq, AuditChainHead.row_hash)
+        .where(AuditChainHead.id == HEAD_ID)
+        .with_for_update()
+    ).one_or_none()
+    if head is None:
+        # A database built without the migration: start the chain here.
+        session.execute(insert(AuditChainHead).values(id=HEAD_ID, seq=0, row_hash=GENESIS_HASH))
+        return 0, GENESIS_HASH
+    return int(head.seq), str(head.row_hash)
+
+
+def _chain(session: Session) -> None:
+    """Give the transaction's new audit events their links (runs just before the commit)."""
+    # Events of a rolled-back transaction (or savepoint) are no longer in the session: the
+    # state check below leaves them out.
+    candidates = session.info.pop(_PENDING, [])
+    if session.info.get(DEFER_CHAIN):
+        return
+    events = []
+    for item in candidates:
+        state = inspect(item)
+        if (state.pending or state.persistent) and not state.deleted and item.seq is None:
+            events.append(item)
+    if not events:
+        return
+    session.info[_CHAINING] = True
+    try:
+        # Write everything else first, so that no row lock is taken after the chain's lock
+        # (two transactions could otherwise wait for each other). Events not yet written
+        # stay out of this flush and are inserted with their links in the commit's flush.
+        unwritten = [e for e in events if inspect(e).pending]
+        for item in unwritten:
+            session.expunge(item)
+        session.flush()
+        seq, prev = _lock_head(session)
+        for item in events:
+            seq += 1
+            if item.at is None:
+                item.at = utcnow()
+            if item.reason is None:
+                item.reason = ""
+            item.seq = seq
+            item.prev_hash = prev
+            item.row_hash = prev = event_hash(prev, **_fields(item))
+        session.execute(
+            update(AuditChainHead)
+            .where(AuditChainHead.id == HEAD_ID)
+            .values(seq=seq, row_hash=prev)
+        )
+        session.add_all(unwritten)
+    finally:
+        session.info.pop(_CHAINING, None)
+
+
+def chain_unchained(session: Session, *, chunk: int = 1000) -> int:
+    """Append the events written without a link to the chain, oldest first (commits).
+
+    For history that had to be written before its times were known (the demo's) or before
+    the chain existed; the migration does the same for the events it finds. Returns how
+    many events were appended.
+    """
+    session.flush()
+    ids = session.scalars(
+        select(AuditEvent.id).where(AuditEvent.seq.is_(None)).order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    if not ids:
+        return 0
+    seq, prev = _lock_head(session)
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        rows = {e.id: e for e in session.scalars(select(AuditEvent).where(AuditEvent.id.in_(part)))}
+        for event_id in part:
+            item = rows[event_id]
+            seq += 1
+            item.seq = seq
+            item.prev_hash = prev
+            item.row_hash = prev = event_hash(prev, **_fields(item))
+        session.flush()
+    session.execute(
+        update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(seq=seq, row_hash=prev)
+    )
+    session.commit()
+    return len(ids)
+
+
+event.listen(Session, "transient_to_pending", _collect)
+event.listen(Session, "before_commit", _chain)
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    """Where the chain breaks and why (in Chinese and English)."""
+
+    seq: int | None
+    event_id: int | None
+    problem_zh: str
+    problem_en: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What a verification found: events checked, the head, and the first broken link."""
+
+    checked: int
+    head_seq: int
+    head_hash: str
+    broken: BrokenLink | None
+
+    @property
+    def ok(self) -> bool:
+        """True when every link holds."""
+        return self.broken is None
+
+
+_COLUMNS = (
+    AuditEvent.id,
+    AuditEvent.seq,
+    AuditEvent.at,
+    AuditEvent.actor_id,
+    AuditEvent.action,
+    AuditEvent.object_type,
+    AuditEvent.object_id,
+    AuditEvent.from_state,
+    AuditEvent.to_state,
+    AuditEvent.reason,
+    AuditEvent.data,
+    AuditEvent.prev_hash,
+    AuditEvent.row_hash,
+)
+
+
+def _rows(session: Session, batch: int) -> Iterator[Any]:
+    """Yield the chained events in chain order, ``batch`` at a time (keyset pagination)."""
+    last = 0
+    while True:
+        rows = session.execute(
+            select(*_COLUMNS)
+            .where(AuditEvent.seq.is_not(None), AuditEvent.seq > last)
+            .order_by(AuditEvent.seq)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
+    """Recompute every link of the audit chain; report the first broken one, if any."""
+    head = session.execute(
+        select(AuditChainHead.seq, AuditChainHead.row_hash).where(AuditChainHead.id == HEAD_ID)
+    ).one_or_none()
+    head_seq, head_hash = (int(head.seq), str(head.row_hash)) if head else (0, GENESIS_HASH)
+    expected, prev, checked = 1, GENESIS_HASH, 0
+
+    def report(broken: BrokenLink | None) -> ChainReport:
+        return ChainReport(checked, head_seq, head_hash, broken)
+
+    for row in _rows(session, batch):
+        if row.seq != expected:
+            return report(
+                BrokenLink(
+                    expected,
+                    None,
+                    f"缺少第 {expected} 至 {row.seq - 1} 条事件（已被删除）。",
+                    f"Events {expected} to {row.seq - 1} are missing (deleted).",
+                )
+            )
+        if row.prev_hash != prev:
+            return report(
+                BrokenLink(
+                    row.seq,
+                    row.id,
+                    "与前一条事件的链接不符（前一条被改动或替换）。",
+                    "The link to the previous event does not match (it was changed or replaced).",
+                )
+            )
+        if event_hash(prev, **_fields(row)) != row.row_hash:
+            return report(
+                BrokenLink(
+                    row.seq,
+                    row.id,
+                    "事件内容与其哈希不符（该条被改动）。",
+                    "The event's content does not match its hash (the event was changed).",
+                )
+            )
+        prev, expected, checked = row.row_hash, expected + 1, checked + 1
+    last_seq = expected - 1
+    if (last_seq, prev) != (head_seq, head_hash):
+        return report(
+            BrokenLink(
+                min(last_seq, head_seq) + 1,
+                None,
+                f"链头记录为第 {head_seq} 条，但事件只到第 {last_seq} 条（末尾事件被删除或链头被改动）。",
+                f"The head says {head_seq} events but the chain ends at {last_seq} "
+                "(events removed at the end, or the head was changed).",
+            )
+        )
+    unchained = session.scalar(
+        select(AuditEvent.id).where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id).limit(1)
+    )
+    if unchained is not None:
+        return report(
+            BrokenLink(
+                None,
+                unchained,
+                f"事件 id={unchained} 不在链中（绕过平台直接写入）。",
+                f"Event id={unchained} is not in the chain (written around the portal).",
+            )
+        )
+    return report(None)

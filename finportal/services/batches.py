@@ -39,6 +39,7 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import catalog as catalog_service
+from finportal.services import consents
 from finportal.services.audit import download_stamp, record_event
 from finportal.services.errors import (
     Conflict,
@@ -48,9 +49,9 @@ from finportal.services.errors import (
     ValidationFailed,
 )
 from finportal.services.labels import scope_text
-from finportal.services.packets import default_base_url
+from finportal.services.packets import default_base_url, quote_subsidies
 from finportal.services.profiles import enterprise_profile
-from finportal.services.referrals import active_consent
+from finportal.services.verification import is_verified
 from finportal.services.workdays import SHANGHAI
 
 BATCH_PRODUCTS = {"park": "park_batch", "chamber": "chamber_batch"}
@@ -254,13 +255,26 @@ def list_sent_batches(session: Session, *, bank_id: int, state: str | None = Non
     return [b for b in list_batches(session, bank_id=bank_id, state=state) if b.state != "open"]
 
 
+#: Member states a bank sees: those the advisor sent it.
+BANK_VISIBLE_STATES = ("submitted", "approved", "declined")
+
+
+def bank_members(session: Session, batch: Batch) -> list[BatchMember]:
+    """Return the members the batch's bank may see: sent to it, with their consent in force."""
+    sent = [m for m in batch.members if m.state in BANK_VISIBLE_STATES]
+    refused = {m.id for m in consents.members_without_consent(session, batch, sent)}
+    return [m for m in sent if m.id not in refused]
+
+
 def get_member(
     session: Session, batch_id: int, member_id: int, *, bank_id: int | None = None
 ) -> BatchMember:
-    """Return a member of a batch (of the bank, when given)."""
+    """Return a member of a batch (of the bank, when given: only one the bank may see)."""
     batch = get_batch(session, batch_id, bank_id=bank_id)
     member = session.get(BatchMember, member_id) if limits.check_id(member_id) else None
     if member is None or member.batch_id != batch.id:
+        raise NotFound("批次成员不存在。", "No such batch member.")
+    if bank_id is not None and member not in bank_members(session, batch):
         raise NotFound("批次成员不存在。", "No such batch member.")
     return member
 
@@ -557,20 +571,26 @@ def check_member(
     )
     amount = Decimal(member.requested_amount or batch.per_firm_cap)
     evaluation = evaluate_member(member.enterprise, version, amount, today)
-    consent = active_consent(
-        session, enterprise_id=member.enterprise_id, bank_id=batch.bank_id, today=today
-    )
+    consent = consents.for_batch_member(session, batch, member.enterprise_id, today)
+    verified = is_verified(member.enterprise)
     score = _score_member(session, member.enterprise, amount, today)
-    passed = evaluation.eligible and consent is not None
+    passed = evaluation.eligible and consent is not None and verified
     member.check_result = {
         "passed": passed,
         "eligible": evaluation.eligible,
         "checked_at": _now(now).isoformat(),
         "product_version_id": version.id,
         "conditions": [
-            {"id": c.id, "field": c.field, "result": c.result, "message_zh": c.message_zh}
+            {
+                "id": c.id,
+                "field": c.field,
+                "result": c.result,
+                "message_zh": c.message_zh,
+                "demo": c.demo,
+            }
             for c in evaluation.conditions
         ],
+        "verified": verified,
         "consent": None
         if consent is None
         else {
@@ -584,8 +604,10 @@ def check_member(
     from_state = member.state
     member.state = "checked" if passed else "recommended"
     reasons = [c.message_zh for c in evaluation.failed]
+    if not verified:
+        reasons.append("企业账户尚未通过服务中心认证")
     if consent is None:
-        reasons.append("企业尚未授权向该银行提供信息")
+        reasons.append("企业尚未就本批次授权向该银行提供信息")
     record_event(
         session,
         actor_id=actor_id,
@@ -878,19 +900,9 @@ def member_packet_context(
         q = None
     if q is not None:
         years = Decimal(term) / Decimal(12)
-        subsidies = []
-        if q.total_interest_subsidy:
-            subsidies.append(
-                packets.Subsidy(
-                    "贴息", (q.total_interest_subsidy / years).quantize(Decimal("0.01"))
-                )
-            )
-        if q.total_fee_subsidy:
-            subsidies.append(
-                packets.Subsidy(
-                    "担保费补贴", (q.total_fee_subsidy / years).quantize(Decimal("0.01"))
-                )
-            )
+        subsidies = quote_subsidies(
+            product, q, lambda total: (total / years).quantize(Decimal("0.01"))
+        )
         quote = packets.Quote(
             interest_rate=float(q.nominal_rate),
             guarantee_fee_rate=float(q.guarantee_fee_rate),
@@ -900,6 +912,8 @@ def member_packet_context(
             net_annual_cost_yuan=(q.net_cost / years).quantize(Decimal("0.01")),
             net_annual_rate=float(q.net_annual_cost_rate),
             rate_note_zh=f"1年期LPR {float(lpr) * 100:.2f}% 起（以银行审批为准）",
+            interest_rate_demo=product.rate_demo,
+            guarantee_fee_demo=product.guarantee_fee_demo,
         )
     else:
         quote = packets.Quote(0.0, 0.0, 0, 0, (), 0)
@@ -944,7 +958,10 @@ def member_packet_context(
         ),
         conditions=[
             packets.EligibilityCondition(
-                c.get("field", ""), c.get("result", "unknown"), c.get("message_zh", "")
+                c.get("field", ""),
+                c.get("result", "unknown"),
+                c.get("message_zh", ""),
+                demo=bool(c.get("demo", False)),
             )
             for c in check.get("conditions", [])
         ],
@@ -1004,14 +1021,7 @@ def batch_packet_with_codes(
         )
     today = _today(now)
     # A bank sees members only while their consent to that bank stands.
-    refused = [
-        m
-        for m in members
-        if active_consent(
-            session, enterprise_id=m.enterprise_id, bank_id=batch.bank_id, today=today
-        )
-        is None
-    ]
+    refused = consents.members_without_consent(session, batch, members, today)
     if refused:
         raise Forbidden(
             f"以下企业已撤回或未授权向该银行提供信息：{'、'.join(m.enterprise.name for m in refused[:5])}",
@@ -1187,9 +1197,8 @@ def packet_file(
             "The batch packet is not ready yet.",
             code="packet_not_ready",
         )
-    if bank_id is not None and any(
-        active_consent(session, enterprise_id=m.enterprise_id, bank_id=batch.bank_id) is None
-        for m in _packet_members(batch)
+    if bank_id is not None and consents.members_without_consent(
+        session, batch, _packet_members(batch)
     ):
         raise Forbidden(
             "有成员企业已撤回对该银行的授权，材料包不予提供。",

@@ -24,6 +24,7 @@ from finportal.models import (
 from finportal.services.audit import record_event
 from finportal.services.errors import NotFound, ValidationFailed
 from finportal.services.profiles import enterprise_profile
+from products.sources import unconfirmed_problems
 
 DEFAULT_LPR = Decimal("0.0300")
 
@@ -77,6 +78,15 @@ def save_version(
         raise ValidationFailed(
             f"产品数据有误：{exc}", f"The product data is not valid: {exc}"
         ) from exc
+    # A number is published as confirmed only with a source beyond FinPortal's own
+    # documents (stored versions from before this rule still load in product_of).
+    unconfirmed = unconfirmed_problems(product.to_dict(), source_name)
+    if unconfirmed:
+        text = "; ".join(unconfirmed)
+        raise ValidationFailed(
+            f"产品数据有误（标为已确认的数字须注明本平台以外的依据）：{text}",
+            f"The product data is not valid: {text}",
+        )
     for field, value, kind in (
         ("code", product.code, "code"),
         ("name_zh", product.name_zh, "name"),

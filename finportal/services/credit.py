@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import base64
+import hashlib
+import shutil
 import tempfile
 import threading
 from datetime import date
@@ -18,6 +22,20 @@ from finportal.services.errors import InvalidTransition, NotFound
 
 _cache: dict[str, scoring.CreditModel] = {}
 _cache_lock = threading.Lock()
+_private_dir: list[Path] = []
+
+
+def _model_cache_dir() -> Path:
+    """Return this process's own folder for model files (mode 0700, removed at exit).
+
+    Never a fixed name in the shared temporary folder: another user of the machine could
+    create it first and have the portal load a model of theirs, or read ours.
+    """
+    if not _private_dir:
+        path = Path(tempfile.mkdtemp(prefix="finportal-models-"))
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+        _private_dir.append(path)
+    return _private_dir[0]
 
 
 def register_model(
@@ -33,9 +51,7 @@ def register_model(
     existing = session.scalar(select(ModelVersion).where(ModelVersion.version == model.version))
     if existing is not None:
         return existing
-    files = {
-        p.name: p.read_text(encoding="utf-8") for p in Path(model_dir).iterdir() if p.is_file()
-    }
+    files = {p.name: _file_value(p.read_bytes()) for p in Path(model_dir).iterdir() if p.is_file()}
     card = dict(model.card)
     row = ModelVersion(
         version=model.version,
@@ -63,11 +79,23 @@ def register_model(
     return row
 
 
-def promote_model(session: Session, model_version_id: int, *, actor_id: int | None) -> ModelVersion:
-    """Make a model version the champion; the previous champion retires (caller commits)."""
+def promote_model(
+    session: Session, model_version_id: int, *, actor_id: int | None, reason: str = ""
+) -> ModelVersion:
+    """Make a model version the champion; the previous champion retires (caller commits).
+
+    A model whose card says a baseline beat it on the hold-out needs a written ``reason``.
+    """
+    from finportal.services.errors import Conflict
+
     row = session.get(ModelVersion, model_version_id)
     if row is None:
         raise NotFound("模型版本不存在。", "No such model version.")
+    if ((row.card or {}).get("baseline_check") or {}).get("passed") is False and not reason.strip():
+        raise Conflict(
+            "该模型在留出样本上不如基准模型（逻辑回归或普通 XGBoost），如仍要启用，请填写理由。",
+            "A baseline beat this model on the hold-out; give a reason to promote it anyway.",
+        )
     if row.status == "champion":
         raise InvalidTransition("该模型已是当前使用的模型。", "This model is already the champion.")
     for old in session.scalars(select(ModelVersion).where(ModelVersion.status == "champion")):
@@ -97,6 +125,21 @@ def promote_model(session: Session, model_version_id: int, *, actor_id: int | No
     return row
 
 
+def _file_value(raw: bytes) -> Any:
+    """Return a model file as JSON-storable data: text, or base64 for binary (UBJSON) files."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(raw).decode("ascii")}
+
+
+def _file_bytes(value: Any) -> bytes:
+    """Return the bytes of a stored model file (see :func:`_file_value`)."""
+    if isinstance(value, dict):
+        return base64.b64decode(value["base64"])
+    return str(value).encode("utf-8")
+
+
 def champion(session: Session) -> ModelVersion | None:
     """Return the active model version, if any."""
     return session.scalar(select(ModelVersion).where(ModelVersion.status == "champion"))
@@ -108,12 +151,20 @@ def load(row: ModelVersion, cache_dir: str | None = None) -> scoring.CreditModel
         model = _cache.get(row.version)
         if model is not None:
             return model
-        base = Path(cache_dir or tempfile.gettempdir()) / "finportal-models" / row.version
+        files = {name: _file_bytes(value) for name, value in row.files.items()}
+        # Keyed by the files' digest, not only the version: the version names the booster,
+        # and a folder left by another build with other metadata must never be reused.
+        digest = hashlib.sha256()
+        for name in sorted(files):
+            digest.update(name.encode() + b"\0" + files[name] + b"\0")
+        base = (Path(cache_dir) if cache_dir else _model_cache_dir()) / (
+            f"{row.version}-{digest.hexdigest()[:12]}"
+        )
         base.mkdir(parents=True, exist_ok=True)
-        for name, text in row.files.items():
+        for name, raw in files.items():
             target = base / name
-            if not target.exists():
-                target.write_text(text, encoding="utf-8")
+            if not target.exists() or target.read_bytes() != raw:
+                target.write_bytes(raw)
         model = scoring.load_model(base)
         _cache[row.version] = model
         return model
@@ -136,8 +187,36 @@ def ensure_reference_model(
 
 
 def score_features(model: scoring.CreditModel, features: dict[str, float]) -> dict[str, Any]:
-    """Score one feature row; return PD, score, grade and reasons as plain data."""
-    return model.score_one(features).to_dict()
+    """Score one feature row; return status, PD, score, grade, reasons and inputs as plain data.
+
+    Values the model cannot use (outside the plausible range) are left out and reported
+    rather than refused: a profile with one odd figure still gets a score that says so.
+    """
+    return model.score_one(features, strict=False).to_dict()
+
+
+def _labelled(model: scoring.CreditModel, names: list[str]) -> list[dict[str, str]]:
+    by_name = {f.name: f for f in model.features}
+    return [
+        {
+            "feature": n,
+            "label_zh": scoring.feature_label(by_name[n], "zh") if n in by_name else n,
+            "label_en": scoring.feature_label(by_name[n], "en") if n in by_name else n,
+        }
+        for n in names
+    ]
+
+
+def score_details(model: scoring.CreditModel, result: dict[str, Any]) -> dict[str, Any]:
+    """Return what to keep beside a score: missing inputs with labels, coercions, context."""
+    return {
+        "status": result["status"],
+        "missing_inputs": _labelled(model, result["missing_inputs"]),
+        "missing_required": _labelled(model, result["missing_required"]),
+        "coerced": result["coerced"],
+        "problems": result["problems"],
+        "context": result["context"],
+    }
 
 
 def features_for(profile: dict[str, Any], request: dict[str, Any], today: date) -> dict[str, float]:
@@ -195,6 +274,7 @@ def rescore_open_applications(session: Session, *, model_version_id: int) -> dic
     if row is None:
         raise NotFound("模型版本不存在。", "No such model version.")
     model = load(row)
+    skipped = 0
     applications = list(
         session.scalars(
             select(Application)
@@ -210,8 +290,17 @@ def rescore_open_applications(session: Session, *, model_version_id: int) -> dic
             ]
         )
         scored = model.score_many(frame, reasons=True, missing_ok=True)
+        x = model.encoder.transform(frame, missing_ok=True)
+        short = model.insufficient_rows(x)
         now = utcnow()
-        for application, (_, result) in zip(applications, scored.iterrows(), strict=True):
+        for i, (application, (_, result)) in enumerate(
+            zip(applications, scored.iterrows(), strict=True)
+        ):
+            missing = [n for j, n in enumerate(model.feature_names) if math.isnan(x[i, j])]
+            required = [n for n in model.required if n in missing]
+            if short[i]:
+                skipped += 1  # too little to score: the previous score stays for the record
+                continue
             session.add(
                 CreditScore(
                     application_id=application.id,
@@ -221,6 +310,17 @@ def rescore_open_applications(session: Session, *, model_version_id: int) -> dic
                     grade=str(result["grade"]),
                     reasons=list(result["reasons"]),
                     feature_snapshot=application.feature_snapshot,
+                    details=score_details(
+                        model,
+                        {
+                            "status": "scored",
+                            "missing_inputs": missing,
+                            "missing_required": required,
+                            "coerced": [],
+                            "problems": [],
+                            "context": list(result["context"]),
+                        },
+                    ),
                     scored_at=now,
                 )
             )
@@ -231,7 +331,212 @@ def rescore_open_applications(session: Session, *, model_version_id: int) -> dic
         action="model.rescored",
         object_type="model_version",
         object_id=row.id,
-        reason=f"{len(applications)} open applications rescored",
-        data={"version": row.version, "applications": len(applications)},
+        reason=f"{len(applications) - skipped} open applications rescored"
+        + (f", {skipped} with too little data" if skipped else ""),
+        data={
+            "version": row.version,
+            "applications": len(applications),
+            "insufficient_data": skipped,
+        },
     )
-    return {"rescored": len(applications), "version": row.version}
+    return {
+        "rescored": len(applications) - skipped,
+        "insufficient_data": skipped,
+        "version": row.version,
+    }
+
+
+# -- champion and challenger ------------------------------------------------------------
+
+#: How many of the most recent loan outcomes form the comparison hold-out.
+RECENT_OUTCOMES = 1000
+
+
+def promote_with_rescore(
+    session: Session, model_version_id: int, *, actor_id: int | None, reason: str = ""
+) -> ModelVersion:
+    """Promote a model version (audited, with the admin's reason), commit, and rescore in a job.
+
+    A model whose card says a baseline beat it on the hold-out is promoted only with a
+    written reason, which the audit event keeps.
+    """
+    from finportal import jobs
+
+    row = session.get(ModelVersion, model_version_id)
+    if row is None:
+        raise NotFound("模型版本不存在。", "No such model version.")
+    check = (row.card or {}).get("baseline_check") or {}
+    promote_model(session, model_version_id, actor_id=actor_id, reason=reason)
+    if reason.strip():
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="model.promotion_reason",
+            object_type="model_version",
+            object_id=row.id,
+            reason=reason.strip(),
+            data={"version": row.version, "baseline_check": check},
+        )
+    session.commit()
+    jobs.enqueue(
+        session,
+        "rescore",
+        actor_id=actor_id,
+        object_type="model_version",
+        object_id=row.id,
+        model_version_id=row.id,
+    )
+    return row
+
+
+def previous_champion(session: Session) -> ModelVersion | None:
+    """Return the model that was champion before the current one (the rollback target)."""
+    from finportal.models import AuditEvent
+
+    current = champion(session)
+    retired = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "model.retired")
+        .order_by(AuditEvent.id.desc())
+    )
+    for event in retired:
+        if event.object_id is not None and (current is None or event.object_id != current.id):
+            return session.get(ModelVersion, event.object_id)
+    return None
+
+
+def rollback_model(session: Session, *, actor_id: int | None, reason: str) -> ModelVersion:
+    """Make the previous champion the champion again (audited), and rescore open applications."""
+    from finportal.services.errors import Conflict
+
+    target = previous_champion(session)
+    if target is None:
+        raise Conflict("没有可恢复的上一个模型。", "There is no previous champion to restore.")
+    if not reason.strip():
+        raise Conflict("请填写恢复的理由。", "Give a reason for the rollback.")
+    current = champion(session)
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="model.rolled_back",
+        object_type="model_version",
+        object_id=target.id,
+        from_state=target.status,
+        to_state="champion",
+        reason=reason.strip(),
+        data={"from": current.version if current else None, "to": target.version},
+    )
+    return promote_with_rescore(session, target.id, actor_id=actor_id, reason=reason)
+
+
+def compare_with_champion(
+    session: Session, challenger_id: int, *, limit: int = RECENT_OUTCOMES
+) -> dict[str, Any]:
+    """Compare the champion and a challenger on the same most recent loan outcomes.
+
+    Returns ``{"comparison": ..., "rows": n}``; ``comparison`` is None with fewer than
+    ``scoring.records.MIN_BADS`` bad (or good) outcomes, or without a champion.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from finportal.services.retraining import outcome_records
+    from scoring.records import MIN_BADS
+
+    row = session.get(ModelVersion, challenger_id)
+    if row is None:
+        raise NotFound("模型版本不存在。", "No such model version.")
+    current = champion(session)
+    records = sorted(
+        outcome_records(session),
+        key=lambda r: (r["scored_at"] is None, r["scored_at"], r["application_id"]),
+    )[-limit:]
+    bads = sum(r["bad"] for r in records)
+    out: dict[str, Any] = {
+        "rows": len(records),
+        "bads": bads,
+        "champion": current,
+        "challenger": row,
+        "comparison": None,
+        "min_each": MIN_BADS,
+    }
+    if current is None or current.id == row.id or min(bads, len(records) - bads) < MIN_BADS:
+        return out
+    frame = pd.DataFrame.from_records([r["features"] for r in records])
+    frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
+    y = np.array([r["bad"] for r in records], dtype=np.int8)
+    comparison = scoring.compare_on_holdout(load(current), load(row), frame, y)
+    out["comparison"] = scoring.model.json_safe(comparison)
+    return out
+
+
+def fairness_monitor(session: Session) -> dict[str, Any]:
+    """Calibration and approval rates of the latest scores by size class, district, first loan, industry.
+
+    The enterprise profile has no street (街道/镇) field, so the district code stands in
+    for it; the page says so.
+    """
+    import pandas as pd
+
+    import products
+    from finportal.models import (
+        Application,
+        BankDecision,
+        CreditScore,
+        Enterprise,
+        LoanOutcome,
+        Referral,
+    )
+    from scoring.monitor import approval_gaps, group_report
+    from scoring.records import BAD_OUTCOMES, GOOD_OUTCOMES
+
+    latest: dict[int, CreditScore] = {}
+    for score in session.scalars(select(CreditScore).order_by(CreditScore.id)):
+        latest[score.application_id] = score
+    if not latest:
+        return {"rows": 0, "groups": {}, "alerts": [], "approval_gaps": {}}
+    outcomes: dict[int, int] = {}
+    for app_id, event in session.execute(
+        select(Referral.application_id, LoanOutcome.event)
+        .join(LoanOutcome, LoanOutcome.referral_id == Referral.id)
+        .where(LoanOutcome.event.in_(sorted(BAD_OUTCOMES | GOOD_OUTCOMES)))
+        .order_by(LoanOutcome.id)
+    ):
+        outcomes[app_id] = max(outcomes.get(app_id, 0), int(event in BAD_OUTCOMES))
+    decisions: dict[int, int] = {}
+    for app_id, decision in session.execute(
+        select(Referral.application_id, BankDecision.decision)
+        .join(BankDecision, BankDecision.referral_id == Referral.id)
+        .where(BankDecision.decision.in_(("approved", "declined")))
+        .order_by(BankDecision.id)
+    ):
+        decisions[app_id] = max(decisions.get(app_id, 0), int(decision == "approved"))
+    rows = []
+    for app_id, ent in session.execute(
+        select(Application.id, Enterprise)
+        .join(Enterprise, Enterprise.id == Application.enterprise_id)
+        .where(Application.id.in_(list(latest)))
+        .order_by(Application.id)
+    ):
+        try:
+            size = products.size_class(
+                ent.industry_code, ent.employees, ent.revenue_last_year, ent.total_assets
+            ).size_class
+        except (ValueError, TypeError, KeyError):
+            size = None
+        first = None if ent.has_bank_loan_history is None else (not ent.has_bank_loan_history)
+        rows.append(
+            {
+                "pd": latest[app_id].pd,
+                "bad": outcomes.get(app_id),
+                "approved": decisions.get(app_id),
+                "size_class": size,
+                "district": ent.district_code,
+                "first_borrower": {True: "首贷户", False: "有贷款记录", None: None}[first],
+                "industry": ent.industry_code,
+            }
+        )
+    frame = pd.DataFrame(rows).astype({"bad": "float", "approved": "float"})
+    report = group_report(frame, ["size_class", "district", "first_borrower", "industry"])
+    report["approval_gaps"] = approval_gaps(report)
+    return scoring.model.json_safe(report)

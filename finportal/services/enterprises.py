@@ -87,6 +87,7 @@ MONEY_FIELDS = (
 )
 COUNT_FIELDS = (
     "employees",
+    "qualifying_new_hires",
     "social_insured_employees",
     "invention_patents",
     "utility_patents",
@@ -118,6 +119,7 @@ HINTS = {
     "net_profit_last_year": "亏损请填负数",
     "loan_maturing_within_days": "没有贷款将到期请留空",
     "existing_loan_balance": "没有贷款请填 0",
+    "qualifying_new_hires": "当年新招用、符合创业担保贷款申请条件并签订1年以上劳动合同的人数；没有请填 0",
 }
 
 
@@ -133,7 +135,7 @@ def field_unit(name: str) -> str:
         return "万元"
     if name in ("loan_maturing_within_days", "max_overdue_days_24m"):
         return "天"
-    if name in ("employees", "social_insured_employees"):
+    if name in ("employees", "qualifying_new_hires", "social_insured_employees"):
         return "人"
     if name in COUNT_FIELDS:
         return "个/次"
@@ -230,6 +232,7 @@ class ProfileSchema(Schema):
         ),
     )
     employees = _count()
+    qualifying_new_hires = _count()
     social_insured_employees = _count()
     revenue_last_year = Wan()
     revenue_prev_year = Wan()
@@ -285,6 +288,9 @@ class ProfileSchema(Schema):
         staff, insured = data.get("employees"), data.get("social_insured_employees")
         if staff is not None and insured is not None and insured > staff:
             errors["social_insured_employees"] = "参保职工人数不能多于从业人员数。"
+        hires = data.get("qualifying_new_hires")
+        if staff is not None and hires is not None and hires > staff:
+            errors["qualifying_new_hires"] = "新招用人数不能多于从业人员数。"
         registered = data.get("registered_on")
         if registered is not None:
             if registered > datetime.now(SHANGHAI).date():
@@ -528,7 +534,14 @@ def completeness(session: Session, enterprise: Enterprise) -> Completeness:
     # Memberships and certifications are legitimately empty for many firms: they count as
     # filled in the meter, but still show up as blocking where a product needs them.
     # "No loan matures" is also a legitimate blank.
-    optional = {"park_codes", "chamber_codes", "certifications", "loan_maturing_within_days"}
+    # New hires matter only to 创业担保贷款 (listed there as blocking when empty).
+    optional = {
+        "park_codes",
+        "chamber_codes",
+        "certifications",
+        "loan_maturing_within_days",
+        "qualifying_new_hires",
+    }
     names = [n for group in PROFILE_GROUPS.values() for n in group]
     missing = [n for n in names if n not in optional and _is_empty(enterprise, n)]
     profile = enterprise_profile(enterprise)

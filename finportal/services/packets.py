@@ -33,10 +33,10 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import catalog as catalog_service
+from finportal.services import consents
 from finportal.services.audit import record_event
 from finportal.services.errors import NotFound
 from finportal.services.labels import purpose_label, scope_text
-from finportal.services.referrals import refuse_without_consent
 from finportal.services.workdays import SHANGHAI
 from products.fields import field_specs
 from products.sizes import SIZE_ZH
@@ -177,6 +177,33 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(day.year + month // 12, month % 12 + 1, min(day.day, 28))
 
 
+DEMO_NOTE = "演示数据，以区里规定为准"
+
+
+def quote_subsidies(
+    product: products.Product, priced: products.Quote, annual: Any
+) -> list[packets.Subsidy]:
+    """Return the quote's subsidies per year, each with what the catalogue says of it.
+
+    A subsidy whose numbers are demo values says so; one paid after repayment (e.g. 科技履约贷's
+    premium subsidy) carries the product's own words on when and how it is paid.
+    """
+    rows = []
+    for name, total, rule in (
+        ("贴息", priced.total_interest_subsidy, product.interest_subsidy),
+        ("担保费补贴", priced.total_fee_subsidy, product.fee_subsidy),
+    ):
+        if not total or rule is None:
+            continue
+        notes = []
+        if rule.paid_after_repayment and rule.payment is not None:
+            notes.append(rule.payment.note_zh)
+        if rule.demo:
+            notes.append(DEMO_NOTE)
+        rows.append(packets.Subsidy(name, annual(total), "；".join(notes)))
+    return rows
+
+
 def quote_for(session: Session, referral: Referral, today: dt.date) -> packets.Quote:
     """Price the referral's product for the application's amount and term."""
     version = referral.product_version
@@ -200,12 +227,7 @@ def quote_for(session: Session, referral: Referral, today: dt.date) -> packets.Q
     def annual(total: Decimal) -> Decimal:
         return (total / years).quantize(_CENT, ROUND_HALF_UP)
 
-    subsidies = []
-    demo_note = "演示数据，以区里规定为准" if priced.demo else ""
-    if priced.total_interest_subsidy:
-        subsidies.append(packets.Subsidy("贴息", annual(priced.total_interest_subsidy), demo_note))
-    if priced.total_fee_subsidy:
-        subsidies.append(packets.Subsidy("担保费补贴", annual(priced.total_fee_subsidy), demo_note))
+    subsidies = quote_subsidies(product, priced, annual)
     balance = priced.amount
     start = today
     schedule = []
@@ -232,6 +254,8 @@ def quote_for(session: Session, referral: Referral, today: dt.date) -> packets.Q
         rate_note_zh=f"1年期LPR {float(lpr) * 100:.2f}%（报价日 {today.isoformat()}）",
         repayment_method_zh=REPAYMENT_LABELS.get(priced.repayment, priced.repayment),
         schedule=schedule,
+        interest_rate_demo=product.rate_demo,
+        guarantee_fee_demo=product.guarantee_fee_demo,
     )
 
 
@@ -253,6 +277,7 @@ def build_context(
             field=_field_label(str(c.get("field", ""))),
             result=c.get("result", "unknown"),
             message_zh=c.get("message_zh", ""),
+            demo=bool(c.get("demo", False)),
         )
         for c in (match.conditions if match is not None else [])
     ]
@@ -271,7 +296,7 @@ def build_context(
         .limit(1)
     )
     model = session.get(ModelVersion, score.model_version_id) if score is not None else None
-    consent = refuse_without_consent(session, referral)
+    consent = consents.require_packet_access(session, referral)
     advisor = session.get(User, referral.created_by_id) if referral.created_by_id else None
     code = referral.verification_code or ""
     return packets.PacketContext(

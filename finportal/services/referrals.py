@@ -27,12 +27,12 @@ from finportal import limits
 from finportal.models import (
     Application,
     BankDecision,
-    Consent,
     LoanOutcome,
     Notification,
     Referral,
     utcnow,
 )
+from finportal.services import consents
 from finportal.services.audit import download_stamp, record_event
 from finportal.services.errors import (
     Conflict,
@@ -198,66 +198,6 @@ def outcomes_of(session: Session, referral_id: int) -> list[LoanOutcome]:
             .order_by(LoanOutcome.occurred_on, LoanOutcome.id)
         )
     )
-
-
-def active_consent(
-    session: Session,
-    *,
-    enterprise_id: int,
-    bank_id: int,
-    application_id: int | None = None,
-    today: date | None = None,
-) -> Consent | None:
-    """Return the enterprise's consent to the bank in force today (not withdrawn, not expired).
-
-    A consent given for one application counts for that application only; one given
-    without an application counts for all of the enterprise's applications.
-    """
-    today = today or utcnow().astimezone(SHANGHAI).date()
-    stmt = select(Consent).where(
-        Consent.enterprise_id == enterprise_id,
-        Consent.bank_id == bank_id,
-        Consent.withdrawn_at.is_(None),
-        Consent.valid_until >= today,
-    )
-    if application_id is not None:
-        stmt = stmt.where(
-            or_(Consent.application_id == application_id, Consent.application_id.is_(None))
-        )
-    return session.scalar(stmt.order_by(Consent.granted_at.desc(), Consent.id.desc()).limit(1))
-
-
-def consent_in_force(session: Session, referral: Referral) -> Consent | None:
-    """Return the consent that lets the referral's bank receive its packet now, if any.
-
-    The consent recorded on the referral must itself still stand: once the enterprise
-    withdraws it, no packet goes to that bank, even if another consent exists.
-    """
-    if referral.consent_id is not None:
-        consent = session.get(Consent, referral.consent_id)
-        today = utcnow().astimezone(SHANGHAI).date()
-        if consent is None or consent.withdrawn_at is not None or consent.valid_until < today:
-            return None
-        return consent
-    return active_consent(
-        session,
-        enterprise_id=referral.application.enterprise_id,
-        bank_id=referral.bank_id,
-        application_id=referral.application_id,
-    )
-
-
-def refuse_without_consent(session: Session, referral: Referral) -> Consent:
-    """Return the referral's consent in force, or raise :class:`Forbidden` (withdrawn or expired)."""
-    consent = consent_in_force(session, referral)
-    if consent is None:
-        raise Forbidden(
-            "企业已撤回或未授权向该银行提供信息，推荐材料包不予提供。",
-            "The enterprise withdrew (or never gave) its consent to share data with this bank; "
-            "the packet is refused.",
-            code="consent_withdrawn",
-        )
-    return consent
 
 
 # --- acting ------------------------------------------------------------------------------
@@ -688,7 +628,7 @@ def download_packet(
 
     referral = get_referral(session, referral_id, bank_id=bank_id)
     try:
-        refuse_without_consent(session, referral)
+        consents.require_packet_access(session, referral)
     except Forbidden:
         record_event(
             session,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -34,21 +33,22 @@ from finportal.models import (
     User,
     utcnow,
 )
+from finportal.services import consents as consent_service
 from finportal.services import packets as packet_service
 from finportal.services.audit import record_event
 from finportal.services.errors import (
     Conflict,
+    Forbidden,
     InvalidTransition,
     NotFound,
     ValidationFailed,
 )
-from finportal.services.labels import scope_text
 from finportal.services.lifecycle import STATE_LABELS, transition
 from finportal.services.referrals import (
     BANK_RESPONSE_WORKING_DAYS,
     CLOSED,
-    active_consent,
 )
+from finportal.services.verification import is_verified
 from finportal.services.workdays import deadline
 
 #: States the queue shows by default.
@@ -385,27 +385,14 @@ def get_review(session: Session, application_id: int) -> Review:
         u.id: u.display_name or u.username
         for u in session.scalars(select(User).where(User.id.in_(user_ids or {-1})))
     }
-    consents = list(
+    given = list(
         session.scalars(
             select(Consent)
-            .where(
-                Consent.enterprise_id == enterprise.id,
-                or_(Consent.application_id == application.id, Consent.application_id.is_(None)),
-            )
-            .order_by(Consent.granted_at)
+            .where(Consent.application_id == application.id)
+            .order_by(Consent.granted_at, Consent.id)
         )
     )
-    consented = {
-        c.bank_id
-        for c in consents
-        if active_consent(
-            session,
-            enterprise_id=enterprise.id,
-            bank_id=c.bank_id,
-            application_id=application.id,
-        )
-        is not None
-    }
+    consented = consent_service.banks_for_application(session, application.id)
     from finportal.services.packets import profile_rows
     from finportal.services.workdays import SHANGHAI
 
@@ -419,7 +406,7 @@ def get_review(session: Session, application_id: int) -> Review:
         reasons_chart=reasons_chart(score),
         history=[(e, names.get(e.actor_id or -1, "系统")) for e in events],
         notes=[(n, names.get(n.author_id, "")) for n in notes],
-        consents=consents,
+        consents=given,
         referrals=referrals,
         packet_states={r.id: packet_service.packet_status(session, r) for r in referrals},
         consented_bank_ids=consented,
@@ -687,6 +674,12 @@ def refer_to_banks(
         errors["banks"] = "每家银行只能推荐一个产品。"
     if errors:
         raise ValidationFailed("推荐信息有误。", "The referral is not valid.", fields=errors)
+    if not is_verified(application.enterprise):
+        raise Forbidden(
+            "该企业账户尚未通过认证，不能推荐给银行：请先在“企业认证”中核验其营业执照或授权委托书。",
+            "The enterprise account is not verified yet; verify it before referring.",
+            code="enterprise_unverified",
+        )
     if application.state not in ("in_review", "referred"):
         raise InvalidTransition(
             f"申请当前状态为“{STATE_LABELS.get(application.state, application.state)}”，不能推荐给银行。",
@@ -712,12 +705,7 @@ def refer_to_banks(
                 "No such bank.",
                 fields={"banks": "所选银行不存在或已停用。"},
             )
-        consent = active_consent(
-            session,
-            enterprise_id=application.enterprise_id,
-            bank_id=bank.id,
-            application_id=application.id,
-        )
+        consent = consent_service.for_application(session, application.id, bank.id)
         if consent is None:
             raise ValidationFailed(
                 f"企业未授权（或已撤回授权）向{bank.name_zh}提供信息，不能推荐给该银行。",
@@ -844,18 +832,3 @@ def scored_with_synthetic_model(session: Session, application_ids: Iterable[int]
         )
         is not None
     )
-
-
-def consent_summary(consent: Consent) -> dict[str, Any]:
-    """Describe a consent for pages: bank, scope, dates and whether it is in force."""
-    from finportal.services.workdays import SHANGHAI
-
-    today = utcnow().astimezone(SHANGHAI).date()
-    return {
-        "bank": consent.bank.name_zh,
-        "scope": scope_text(consent.scope),
-        "granted_at": consent.granted_at,
-        "valid_until": consent.valid_until,
-        "withdrawn_at": consent.withdrawn_at,
-        "in_force": consent.withdrawn_at is None and consent.valid_until >= today,
-    }

@@ -14,6 +14,7 @@ from finportal.jobs import job
 from finportal.models import Application, CreditScore, Match, ModelVersion, utcnow
 from finportal.services import catalog as catalog_service
 from finportal.services import credit
+from finportal.services.audit import record_event
 from finportal.services.errors import NotFound, ServiceError
 from finportal.services.lifecycle import transition
 from finportal.services.profiles import application_request, enterprise_profile
@@ -64,8 +65,15 @@ def match_application(session: Session, application: Application, now: datetime)
     return rows
 
 
-def score_application(session: Session, application: Application, now: datetime) -> CreditScore:
-    """Score the application with the champion model and pin the model and the features used."""
+def score_application(
+    session: Session, application: Application, now: datetime
+) -> CreditScore | None:
+    """Score the application with the champion model and pin the model and the features used.
+
+    When the model finds too little to score (a required input missing, or fewer inputs
+    than it needs), no score is stored: an audit event ``score.insufficient_data`` records
+    which inputs were missing, and the advisor sees them on the review page.
+    """
     row: ModelVersion | None = credit.champion(session)
     if row is None:
         raise ServiceError(
@@ -76,7 +84,21 @@ def score_application(session: Session, application: Application, now: datetime)
     request = application_request(application)
     features = credit.features_for(profile, request, now.astimezone(SHANGHAI).date())
     snapshot = {name: _plain(value) for name, value in features.items()}
-    result = model.score_one(features).to_dict()
+    result = credit.score_features(model, features)
+    application.model_version_id = row.id
+    application.feature_snapshot = snapshot
+    details = credit.score_details(model, result)
+    if result["status"] != "scored":
+        record_event(
+            session,
+            actor_id=None,
+            action="score.insufficient_data",
+            object_type="application",
+            object_id=application.id,
+            reason="资料不足，未评分 / insufficient data, not scored",
+            data={"version": row.version, **details},
+        )
+        return None
     score = CreditScore(
         application_id=application.id,
         model_version_id=row.id,
@@ -85,11 +107,10 @@ def score_application(session: Session, application: Application, now: datetime)
         grade=str(result["grade"]),
         reasons=result["reasons"],
         feature_snapshot=snapshot,
+        details=details,
         scored_at=now,
     )
     session.add(score)
-    application.model_version_id = row.id
-    application.feature_snapshot = snapshot
     return score
 
 
@@ -110,8 +131,8 @@ def screen_application(session: Session, *, application_id: int) -> dict[str, An
     return {
         "eligible": sum(1 for m in matches if m.eligible),
         "products": len(matches),
-        "grade": score.grade,
-        "score": score.score,
+        "grade": score.grade if score is not None else None,
+        "score": score.score if score is not None else None,
     }
 
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from finportal.extensions import db, login_manager
 from finportal.models import User
+from finportal.services import accounts
 
 #: Home page of each role.
 ROLE_HOME = {
@@ -28,9 +29,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "warning"
 
     @login_manager.user_loader
-    def _load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+    def _load_user(session_id: str) -> User | None:
+        return accounts.user_for_session(db.session, session_id)
 
 
 def restrict_blueprint(bp: Blueprint, *roles: str) -> None:

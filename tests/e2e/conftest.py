@@ -50,8 +50,10 @@ def live_server(
             "DATABASE_URL": f"sqlite:///{instance / 'e2e.db'}",
             "JOBS_MODE": "thread",
             "LOGIN_RATE_LIMIT": "10000 per minute",
+            "LOGIN_IP_RATE_LIMIT": "10000 per minute",
             "MODEL_DIR": str(instance / "models"),
             "PACKET_DIR": str(instance / "packets"),
+            "DOCUMENT_DIR": str(instance / "documents"),
         }
     )
     with app.app_context():
@@ -89,11 +91,28 @@ def browser() -> Iterator[Any]:
         instance.close()
 
 
+def is_csp_violation(message: Any) -> bool:
+    """Tell whether a console message is Chromium refusing something the CSP blocks."""
+    return "Content Security Policy" in message.text
+
+
 @pytest.fixture
-def page(browser: Any, live_server: dict[str, Any]) -> Iterator[Any]:
-    """A fresh browser context (no cookies) with a page; base URL set to the live server."""
+def csp_violations() -> list[str]:
+    """The CSP violations the browser reported on the test's page (checked after the test)."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Any, live_server: dict[str, Any], csp_violations: list[str]) -> Iterator[Any]:
+    """A fresh browser context (no cookies) with a page; base URL set to the live server.
+
+    Any page that breaks the Content-Security-Policy (an inline script, handler or style the
+    browser refused) fails the test that opened it.
+    """
     context = browser.new_context(base_url=live_server["url"], locale="zh-CN")
     context.set_default_timeout(20_000)
     tab = context.new_page()
+    tab.on("console", lambda m: csp_violations.append(m.text) if is_csp_violation(m) else None)
     yield tab
     context.close()
+    assert csp_violations == [], csp_violations

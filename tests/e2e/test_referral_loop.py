@@ -60,6 +60,7 @@ def _seed(app: Any) -> dict[str, Any]:
             admin_penalties_24m=0,
             serious_bad_credit_24m=False,
             credit_repair_completed=False,
+            verification_state="verified",
         )
         session.add(enterprise)
         session.flush()

@@ -62,7 +62,34 @@ def _return_application(app, application_id):
             db.session.remove()
 
 
-def test_register_profile_match_apply_return_withdraw(page, live_server):
+def _advisor(app):
+    """Create an advisor account on the live server; return its username."""
+    from finportal.extensions import db
+    from finportal.services.accounts import create_user
+
+    with app.app_context():
+        try:
+            create_user(
+                db.session, username="journey-advisor", password="advisor-pass-1", role="advisor"
+            )
+            db.session.commit()
+        finally:
+            db.session.remove()
+    return "journey-advisor"
+
+
+def _licence_pdf(folder):
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    path = folder / "营业执照.pdf"
+    with path.open("wb") as out:
+        writer.write(out)
+    return str(path)
+
+
+def test_register_profile_match_apply_return_withdraw(page, live_server, browser, tmp_path):
     # Register with a valid USCC.
     page.goto("/auth/register")
     page.fill("#f-uscc", make_uscc(5_505_001))
@@ -71,7 +98,27 @@ def test_register_profile_match_apply_return_withdraw(page, live_server):
     page.fill("#f-password", "journey-pass-1")
     page.fill("#f-password_confirm", "journey-pass-1")
     page.click("button[type=submit]")
-    page.wait_for_url("**/sme/")
+    page.wait_for_url("**/sme/verification")
+
+    # Anyone may know the code: the firm uploads its licence and an advisor verifies it.
+    page.select_option("#f-kind", "business_licence")
+    page.set_input_files("#f-document", _licence_pdf(tmp_path))
+    page.click("main button[type=submit]")
+    assert "正在审核" in page.inner_text("#verification-pending")
+    advisor = browser.new_context(base_url=live_server["url"], locale="zh-CN").new_page()
+    advisor.goto("/auth/login")
+    advisor.fill("input[name=username]", _advisor(live_server["app"]))
+    advisor.fill("input[name=password]", "advisor-pass-1")
+    advisor.click("main button[type=submit]")
+    advisor.wait_for_url("**/advisor/")
+    advisor.click("nav >> text=企业认证")
+    row = advisor.locator("#verification-queue tbody tr", has_text="上海旅程测试软件有限公司")
+    row.locator("input[value=approve]").check()
+    row.locator("button[type=submit]").click()
+    assert "企业已认证" in advisor.inner_text("main")
+    advisor.context.close()
+    page.reload()
+    assert "已认证" in page.inner_text("#verification-state")
 
     # Fill the profile; a typo is refused with everything else kept.
     page.goto("/sme/profile")

@@ -25,5 +25,7 @@ def test_register_with_a_wrong_then_right_uscc(page):
     page.fill("#f-password", "browser-pass-1")
     page.fill("#f-password_confirm", "browser-pass-1")
     page.click("button[type=submit]")
-    page.wait_for_url("**/sme/")
+    page.wait_for_url("**/sme/verification")
+    assert "未认证" in page.inner_text("#verification-state")
+    page.goto("/sme/")
     assert "上海浏览器测试有限公司" in page.inner_text("main")

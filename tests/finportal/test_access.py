@@ -15,6 +15,10 @@ PUBLIC_ENDPOINTS = {
     "auth.login",
     "auth.logout",
     "auth.register",
+    # Any signed-in user changes their own password; anonymous users are sent to sign in.
+    "auth.password",
+    # The secret token in the link is the credential (tests/finportal/test_sessions.py).
+    "auth.accept_invitation",
 }
 PUBLIC_PREFIXES = (
     "/products",

@@ -28,7 +28,7 @@ def register(client, **overrides):
 def test_register_with_valid_uscc_creates_enterprise_and_signs_in(client, db_session):
     response = register(client, uscc=VALID.lower())
     assert response.status_code == 302
-    assert response.location.endswith("/sme/")
+    assert response.location.endswith("/sme/verification")
     enterprise = db_session.scalar(select(Enterprise).where(Enterprise.uscc == VALID))
     assert enterprise is not None and enterprise.name == "上海示例智能科技有限公司"
     assert enterprise.district_code == "350100"
@@ -68,7 +68,7 @@ def test_malformed_uscc_is_refused_with_reason(client, uscc, message):
 def test_duplicate_uscc_and_username_are_refused(client, create_user):
     existing = create_user("sme")
     response = register(client, uscc=existing.enterprise.uscc, username="other")
-    assert response.status_code == 422 and "已注册" in response.text
+    assert response.status_code == 422 and "已有账户" in response.text
     response = register(client, uscc=make_uscc(900002), username=existing.username)
     assert response.status_code == 422 and "已被使用" in response.text
 

@@ -447,6 +447,8 @@ def test_the_packets_verification_address_ignores_the_host_header(
     )
     page = client.get(f"/advisor/applications/{loop.application.id}")
     version = re.search(r'name="lock_version" value="(\d+)"', page.text).group(1)
+    # The browser sends its session to whatever host it believes it talks to.
+    client.set_cookie("session", client.get_cookie("session").value, domain="evil.example")
     response = client.post(
         f"/advisor/applications/{loop.application.id}/refer",
         data={

@@ -30,6 +30,7 @@ def make_profile() -> Callable[..., dict[str, Any]]:
             "district_code": "310112",
             "industry_code": "C3911",
             "employees": 40,
+            "qualifying_new_hires": 2,
             "social_insured_employees": 36,
             "revenue_last_year": "8000000",
             "revenue_prev_year": "6000000",

@@ -49,8 +49,8 @@ def sourced_numbers(node: Any, path: str = "") -> list[tuple[str, dict[str, Any]
     return found
 
 
-def test_all_thirteen_products_load(catalog: Catalog) -> None:
-    assert set(catalog.codes) == DESIGN_CODES
+def test_every_product_of_the_design_loads(catalog: Catalog) -> None:
+    assert set(catalog.codes) >= DESIGN_CODES
     for product in catalog:
         assert product.name_zh
         assert product.name_en
@@ -194,7 +194,8 @@ def test_check_accepts_the_bundled_catalogue() -> None:
         [sys.executable, "-m", "products", "check"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert "13 products" in result.stdout
+    assert result.stdout.startswith("ok: ")
+    assert all(code in result.stdout for code in DESIGN_CODES)
 
 
 def test_unreadable_yaml_names_the_file(tmp_path: Path) -> None:

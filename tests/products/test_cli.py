@@ -10,6 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from products import load_catalog
+
 Profile = Callable[..., dict[str, Any]]
 
 
@@ -36,10 +38,23 @@ def test_match_json(tmp_path: Path, make_profile: Profile) -> None:
     )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert len(data) == 13
+    assert [row["code"] for row in data] != []
+    assert {row["code"] for row in data} == set(load_catalog().codes)
     assert data[0]["eligible"] is True
     assert set(data[0]) == {"code", "eligible", "conditions", "quote"}
-    assert set(data[0]["conditions"][0]) == {"field", "result", "message_zh", "message_en"}
+    assert set(data[0]["conditions"][0]) == {
+        "id",
+        "field",
+        "result",
+        "message_zh",
+        "message_en",
+        "demo",
+    }
+    # Whether a condition is a demo value travels with it (packets show the mark).
+    startup = next(row for row in data if row["code"] == "startup_guarantee")
+    marks = {c["id"]: c["demo"] for c in startup["conditions"]}
+    assert marks["new_hires"] is False
+    assert marks["in_district"] is True
     assert isinstance(data[0]["quote"]["total_interest"], str)
 
 
@@ -67,6 +82,9 @@ def test_quote_json() -> None:
         "total_interest",
         "total_fee",
         "total_subsidy",
+        "subsidy_paid_later",
+        "subsidy_note_zh",
+        "subsidy_note_en",
         "schedule",
     }
     assert data["nominal_rate"] == "0.0335"
@@ -103,5 +121,5 @@ def test_bench_json_small() -> None:
         "one_enterprise_ms",
     }
     assert data["enterprises"] == 3000
-    assert data["products"] == 13
+    assert data["products"] == len(load_catalog())
     assert data["vectorised_pairs_per_s"] > data["loop_pairs_per_s"] > 0

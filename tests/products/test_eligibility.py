@@ -131,6 +131,88 @@ def test_any_of_is_three_valued() -> None:
     assert result(condition, {"invention_patents": 0}) == "unknown"
 
 
+HIRES = {
+    "any_of": [
+        {
+            "all_of": [
+                {"field": "employees", "op": "lte", "value": 100},
+                {"field": "new_hire_share", "op": "gte", "value": 0.15},
+            ]
+        },
+        {
+            "all_of": [
+                {"field": "employees", "op": "gt", "value": 100},
+                {"field": "new_hire_share", "op": "gte", "value": 0.08},
+            ]
+        },
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        ({"employees": 20, "qualifying_new_hires": 3}, "passed"),
+        ({"employees": 20, "qualifying_new_hires": 2}, "failed"),
+        ({"employees": 200, "qualifying_new_hires": 16}, "passed"),
+        ({"employees": 200, "qualifying_new_hires": 15}, "failed"),
+        ({"employees": 200}, "unknown"),
+        ({"qualifying_new_hires": 15}, "unknown"),
+    ],
+)
+def test_all_of_groups_are_three_valued(profile: dict[str, Any], expected: str) -> None:
+    assert result(HIRES, profile) == expected
+
+
+def test_an_undecided_all_of_asks_only_for_what_settles_it() -> None:
+    evaluation = evaluate(product_with(HIRES), {"employees": 200}, today=TODAY)
+    assert evaluation.conditions[0].missing_fields == ("qualifying_new_hires",)
+    assert "当年新招用符合创业担保贷款申请条件的人员数" in evaluation.conditions[0].message_zh
+    # An all_of whose first test already failed asks for nothing more.
+    condition = {
+        "any_of": [
+            {
+                "all_of": [
+                    {"field": "employees", "op": "gt", "value": 100},
+                    {"field": "trademarks", "op": "gte", "value": 1},
+                ]
+            },
+            {"field": "invention_patents", "op": "gte", "value": 1},
+        ]
+    }
+    evaluation = evaluate(product_with(condition), {"employees": 5}, today=TODAY)
+    assert evaluation.conditions[0].result == "unknown"
+    assert evaluation.conditions[0].missing_fields == ("invention_patents",)
+
+
+def test_the_schema_checks_all_of_entries() -> None:
+    from products import CatalogError
+
+    with pytest.raises(CatalogError, match="all_of needs at least two entries"):
+        product_with(
+            {
+                "any_of": [
+                    {"all_of": [{"field": "employees", "op": "gt", "value": 1}]},
+                    {"field": "trademarks", "op": "present"},
+                ]
+            }
+        )
+    with pytest.raises(CatalogError, match=r"any_of\[0\]\.all_of\[1\]\.op: operator true"):
+        product_with(
+            {
+                "any_of": [
+                    {
+                        "all_of": [
+                            {"field": "employees", "op": "gt", "value": 1},
+                            {"field": "employees", "op": "true"},
+                        ]
+                    },
+                    {"field": "trademarks", "op": "present"},
+                ]
+            }
+        )
+
+
 def test_unknown_tells_what_to_fill_in() -> None:
     product = product_with({"field": "size_class", "op": "in", "value": ["micro", "small"]})
     evaluation = evaluate(product, {"industry_code": "C3911", "employees": 50}, today=TODAY)

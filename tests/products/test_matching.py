@@ -40,7 +40,7 @@ def test_match_one_json_shape(catalog: Catalog, make_profile: Profile) -> None:
         expected = {"code", "eligible", "conditions"} | ({"quote"} if result.eligible else set())
         assert set(data) == expected
         for condition in data["conditions"]:
-            assert set(condition) == {"field", "result", "message_zh", "message_en"}
+            assert set(condition) == {"id", "field", "result", "message_zh", "message_en", "demo"}
             assert condition["result"] in {"passed", "failed", "unknown"}
 
 
@@ -130,8 +130,10 @@ profiles = st.fixed_dictionaries(
             )
         ),
         "employees": maybe(
-            st.sampled_from([0, 4, 5, 9, 10, 19, 20, 99, 100, 299, 300, 999, 1000, 3000])
+            st.sampled_from([0, 4, 5, 9, 10, 19, 20, 99, 100, 101, 299, 300, 999, 1000, 3000])
         ),
+        # Around the start-up loan's 15 % (8 % above 100 staff) of new hires.
+        "qualifying_new_hires": maybe(st.sampled_from([0, 1, 8, 9, 14, 15, 16, 24, 45, 80])),
         "revenue_last_year": money_like(THRESHOLDS),
         "revenue_prev_year": money_like(THRESHOLDS),
         "total_assets": money_like(THRESHOLDS),
@@ -248,7 +250,7 @@ def test_derive_many_matches_derive_fields(make_profile: Profile) -> None:
         one = derive_fields(profile, TODAY)
         assert many["in_district"][i] == one["in_district"]
         assert many["industry_division"][i] == one["industry_division"]
-        for key in ("firm_age_years", "debt_ratio", "revenue_growth"):
+        for key in ("firm_age_years", "debt_ratio", "revenue_growth", "new_hire_share"):
             value = many[key][i]
             assert (None if np.isnan(value) else value) == one[key]
 
@@ -331,9 +333,22 @@ def leaves(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def random_conditions(draw: st.DrawFn) -> dict[str, Any]:
+def alternatives(draw: st.DrawFn) -> dict[str, Any]:
+    """One entry of an any_of: a leaf, or all_of two or three leaves."""
     group = draw(st.lists(leaves(), min_size=1, max_size=3))
-    condition: dict[str, Any] = group[0] if len(group) == 1 else {"any_of": group}
+    return group[0] if len(group) == 1 else {"all_of": group}
+
+
+@st.composite
+def random_conditions(draw: st.DrawFn) -> dict[str, Any]:
+    entries = draw(st.lists(alternatives(), min_size=1, max_size=3))
+    if len(entries) == 1 and "all_of" not in entries[0]:
+        condition: dict[str, Any] = entries[0]
+    else:
+        # A lone all_of is written as an any_of of one group plus a leaf.
+        if len(entries) == 1:
+            entries.append(draw(leaves()))
+        condition = {"any_of": entries}
     return {**condition, "required": draw(st.booleans())}
 
 

@@ -22,6 +22,9 @@ QUOTE_KEYS = {
     "total_interest",
     "total_fee",
     "total_subsidy",
+    "subsidy_paid_later",
+    "subsidy_note_zh",
+    "subsidy_note_en",
     "schedule",
 }
 ROW_KEYS = {"period", "principal", "interest", "fee", "subsidy", "payment"}
@@ -132,9 +135,21 @@ def priced_products(draw: st.DrawFn) -> Product:
             ),
         )
     )
+    payment = st.one_of(
+        st.none(),
+        st.sampled_from(["with_payments", "after_repayment"]).map(
+            lambda paid: {
+                "paid": paid,
+                "note_zh": "说明",
+                "note_en": "note",
+                "source": "hypothesis",
+            }
+        ),
+    )
     if interest is not None:
         interest["cap_total"] = draw(cap)
         interest["cap_per_year"] = draw(cap)
+        interest["payment"] = draw(payment)
     guarantee = draw(
         st.one_of(
             st.none(),
@@ -154,6 +169,7 @@ def priced_products(draw: st.DrawFn) -> Product:
             "share": sourced(draw(st.decimals(0, 1, places=2)), "share"),
             "cap_total": draw(cap),
             "cap_per_year": draw(cap),
+            "payment": draw(payment),
         }
     rate = draw(
         st.one_of(
@@ -210,6 +226,10 @@ def priced_products(draw: st.DrawFn) -> Product:
 def test_quote_invariants(product: Product, amount: Decimal, term: int, lpr: Decimal) -> None:
     result = quote(product, amount, term, lpr)
     rows = result.schedule
+    interest_later = bool(
+        product.interest_subsidy and product.interest_subsidy.paid_after_repayment
+    )
+    fee_later = bool(product.fee_subsidy and product.fee_subsidy.paid_after_repayment)
     assert [r.period for r in rows] == list(range(1, term + 1))
     assert sum(r.principal for r in rows) == amount
     outstanding = amount
@@ -224,7 +244,11 @@ def test_quote_invariants(product: Product, amount: Decimal, term: int, lpr: Dec
         # No subsidy exceeds the cost it subsidises.
         assert r.interest_subsidy <= r.interest
         assert r.fee_subsidy <= r.fee
-        assert r.payment == r.principal + r.interest + r.fee - r.subsidy
+        # A subsidy paid after repayment is not deducted from the period's payment.
+        deducted = (Decimal(0) if interest_later else r.interest_subsidy) + (
+            Decimal(0) if fee_later else r.fee_subsidy
+        )
+        assert r.payment == r.principal + r.interest + r.fee - deducted
         outstanding -= r.principal
         assert outstanding >= 0
         per_year["interest"][(r.period - 1) // 12] += r.interest_subsidy
@@ -233,6 +257,13 @@ def test_quote_invariants(product: Product, amount: Decimal, term: int, lpr: Dec
     assert result.total_fee == sum(r.fee for r in rows)
     assert result.total_subsidy == sum(r.subsidy for r in rows)
     assert result.net_cost == result.total_interest + result.total_fee - result.total_subsidy
+    assert result.subsidy_paid_later == (
+        (result.total_interest_subsidy if interest_later else 0)
+        + (result.total_fee_subsidy if fee_later else 0)
+    )
+    # What the enterprise pays over the loan, plus what it gets back later, is the amount
+    # and the net cost.
+    assert sum(r.payment for r in rows) - result.subsidy_paid_later == amount + result.net_cost
     # No subsidy exceeds its caps.
     for kind, total_cap, year_cap, total in (
         (

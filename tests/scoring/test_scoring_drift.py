@@ -53,3 +53,24 @@ def test_no_rows_means_no_psi(reference_model: Any, fresh_reference: pd.DataFram
     assert report["score_psi"] is None
     assert report["score_status"] == "no data"
     assert reference_model.score_many(fresh_reference.head(0)).empty
+
+
+def test_high_cardinality_categories_do_not_cry_wolf_and_a_tripled_amount_is_shifted(
+    sba_path: Any,
+) -> None:
+    from scoring import load_spec, read_data, train
+    from scoring.spec import SBA_CASE_SPEC_PATH
+
+    spec = load_spec(SBA_CASE_SPEC_PATH)
+    df = read_data(sba_path, spec)
+    model = train(df, spec, seed=0, nthread=1).model
+    assert len(model.encoder.categories["city"]) > 100  # hundreds of cities
+    same = drift_report(model, df.sample(400, random_state=1))
+    # A random slice of the same population: no column shifted, cities and banks included.
+    assert same["shifted"] == [] and same["score_status"] == "stable"
+    assert max(same["feature_psi"][c] for c in ("city", "bank", "naics")) < 0.1
+    tripled = df.copy()
+    for column in ("GrAppv", "DisbursementGross", "SBA_Appv"):
+        tripled[column] = tripled[column] * 3
+    report = drift_report(model, tripled)
+    assert {"gross_approved", "disbursement_gross", "sba_approved"} <= set(report["shifted"])

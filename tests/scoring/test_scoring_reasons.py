@@ -93,7 +93,8 @@ def test_the_audit_case_on_the_command_line(reference_dir: dict[str, Any]) -> No
         check=True,
     )
     out = json.loads(proc.stdout)
-    assert list(out) == ["pd", "score", "grade", "reasons"]
+    assert out["status"] == "scored"
+    assert list(out)[:5] == ["status", "pd", "score", "grade", "reasons"]
     assert FALSE_FOR_AUDIT_ROW.isdisjoint(r["feature"] for r in out["reasons"])
 
 
@@ -296,3 +297,23 @@ def test_public_data_specs_have_true_reason_rules() -> None:
     # Neutral texts on unordered features without reason_if: never reasons.
     assert not german.feature("credit_history").reason_if
     assert not sba.feature("low_doc").reason_if
+
+
+def test_every_actionable_platform_reason_maps_to_a_step() -> None:
+    from scoring import PLATFORM_SPEC_PATH, load_spec, reason_steps
+
+    steps = reason_steps(load_spec(PLATFORM_SPEC_PATH))
+    assert "DEBT_RATIO" in steps and "OVERDUE_COUNT_24M" in steps
+    for code, step in steps.items():
+        assert step["action_zh"] and step["action_en"], code
+    assert "FIRM_AGE_YEARS" not in steps  # not actionable: context for the advisor only
+
+
+def test_every_risky_reference_score_is_explained(
+    reference_model: Any, fresh_reference: pd.DataFrame
+) -> None:
+    out = reference_model.score_many(fresh_reference.head(3000), reasons=True)
+    risky = out[out["grade"] != "A"]
+    assert all(r or c for r, c in zip(risky["reasons"], risky["context"], strict=True))
+    # A firm is told what to do: each reason names its step.
+    assert all(x["action_zh"] for rs in risky["reasons"] for x in rs)

@@ -122,7 +122,11 @@ def test_sba_spec_leaves_out_leaking_columns() -> None:
         (_spec(features=[_feature(protected=True, actionable=True)]), "cannot be actionable"),
         (_spec(features=[_feature(), _feature()]), "feature names repeat: y"),
         (_spec(features=[_feature(column="bad")]), "target column 'bad' is also a feature"),
-        (_spec(features=[{"name": "y", "kind": "numeric"}]), "features.0.reason_zh"),
+        (
+            _spec(features=[_feature(kind="categorical", range=[0, 1])]),
+            "features.0.range: range is [lowest, highest] of a numeric feature",
+        ),
+        (_spec(features=[_feature(kind="boolean", true_values=[1])]), "give both"),
         (_spec(read={"header": False}), "needs read.columns"),
         (_spec(colour="red"), "colour: Unknown field"),
         (_spec(target={"column": "bad", "bad_values": []}), "target.bad_values"),
@@ -161,3 +165,20 @@ def test_unknown_training_setting_is_refused() -> None:
     spec = spec_from_dict(_spec(params={"xgboost": {"monotone_constraints": "(0)"}}))
     with pytest.raises(SpecError, match="set by the pipeline"):
         TrainConfig.from_spec(spec)
+
+
+def test_reason_texts_are_generated_from_labels_when_the_spec_has_none() -> None:
+    spec = spec_from_dict(
+        _spec(
+            features=[
+                {"name": "debt_ratio", "kind": "numeric", "monotone": 1, "label_zh": "资产负债率"},
+                {"name": "Attr7", "kind": "numeric", "description": "EBIT / total assets"},
+            ]
+        )
+    )
+    debt, attr = spec.features
+    assert (debt.reason_zh, debt.reason_en) == ("资产负债率偏高", "High 资产负债率")
+    assert (attr.reason_zh, attr.reason_en) == (
+        "EBIT / total assets：{value}",
+        "EBIT / total assets: {value}",
+    )

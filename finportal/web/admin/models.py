@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from finportal.extensions import db
@@ -43,3 +43,42 @@ def model_promote(model_id: int) -> Any:
         "success",
     )
     return redirect(url_for("admin.models"))
+
+
+@bp.get("/models/<int:model_id>/compare")
+def model_compare(model_id: int) -> Any:
+    """Compare the champion and this model on the same most recent loan outcomes."""
+    result = credit.compare_with_champion(db.session, model_id)
+    return render_template(
+        "admin/model_compare.html",
+        result=result,
+        previous=credit.previous_champion(db.session),
+    )
+
+
+@bp.post("/models/<int:model_id>/promote-with-reason")
+def model_promote_with_reason(model_id: int) -> Any:
+    """Promote a model with the admin's written reason (needed when a baseline beat it)."""
+    reason = request.form.get("reason", "")
+    row = credit.promote_with_rescore(db.session, model_id, actor_id=current_user.id, reason=reason)
+    flash(
+        f"已启用模型 {row.name}（{row.version}），理由已记录；在办的申请正在后台重新评分。",
+        "success",
+    )
+    return redirect(url_for("admin.models"))
+
+
+@bp.post("/models/rollback")
+def model_rollback() -> Any:
+    """Restore the previous champion (audited, with a reason)."""
+    row = credit.rollback_model(
+        db.session, actor_id=current_user.id, reason=request.form.get("reason", "")
+    )
+    flash(f"已恢复上一个模型 {row.name}（{row.version}）。", "success")
+    return redirect(url_for("admin.models"))
+
+
+@bp.get("/models/monitor")
+def model_monitor() -> Any:
+    """Calibration and approval rates by size class, district, first-borrower status, industry."""
+    return render_template("admin/model_monitor.html", report=credit.fairness_monitor(db.session))

@@ -12,7 +12,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from finportal import limits
 from finportal.extensions import db
 from finportal.models import Chamber, Park, Product
-from finportal.services import review
+from finportal.services import consents, review
 from finportal.services.errors import ServiceError, ValidationFailed
 from finportal.services.labels import ACTION_LABELS, purpose_label
 from finportal.services.lifecycle import STATE_LABELS
@@ -131,7 +131,7 @@ def _render_review(application_id: int, status: int = 200, **extra: Any) -> Any:
         reject_reasons=review.REJECT_REASONS,
         return_fields=review.RETURN_FIELDS,
         decline_reasons=DECLINE_REASONS,
-        consent_summary=review.consent_summary,
+        consent_summary=consents.describe,
         referral_overdue=is_overdue,
         action_labels=ACTION_LABELS,
         purpose_label=purpose_label,

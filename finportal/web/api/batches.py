@@ -35,7 +35,7 @@ def _view(batch: Any) -> dict[str, Any]:
         "per_firm_cap": batch.per_firm_cap,
         "submitted_at": batch.submitted_at,
         "filed_at": batch.filed_at,
-        "members": [m for m in batch.members if m.state in ("submitted", "approved", "declined")],
+        "members": batch_service.bank_members(db.session, batch),
     }
 
 

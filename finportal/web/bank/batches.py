@@ -38,7 +38,7 @@ def _visible_batch(batch_id: int) -> Any:
 def batch_detail(batch_id: int) -> Any:
     """Show one of this bank's batches with a decision form per member."""
     batch = _visible_batch(batch_id)
-    members = [m for m in batch.members if m.state in ("submitted", "approved", "declined")]
+    members = batch_service.bank_members(db.session, batch)
     return render_template(
         "bank/batches/detail.html",
         batch=batch,

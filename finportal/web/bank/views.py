@@ -15,8 +15,8 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from finportal import limits
 from finportal.extensions import db
+from finportal.services import consents, referrals
 from finportal.services import packets as packet_service
-from finportal.services import referrals
 from finportal.services.errors import ServiceError, ValidationFailed
 from finportal.services.labels import purpose_label
 from finportal.services.workdays import SHANGHAI
@@ -122,7 +122,7 @@ def _render_referral(referral_id: int, status: int = 200, **extra: Any) -> Any:
         decisions=referrals.decisions_of(db.session, referral.id),
         outcomes=referrals.outcomes_of(db.session, referral.id),
         packet=packet_service.packet_status(db.session, referral),
-        consent_ok=referrals.consent_in_force(db.session, referral) is not None,
+        packet_refusal=consents.packet_refusal(db.session, referral),
         clock=referrals.bank_clock(referral),
         state_labels=referrals.STATE_LABELS,
         decision_labels=referrals.DECISION_LABELS,

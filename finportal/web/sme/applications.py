@@ -11,8 +11,15 @@ from flask_login import current_user
 
 from finportal.extensions import db
 from finportal.services import applications as application_service
+from finportal.services import consents, verification
 from finportal.services import enterprises as enterprise_service
-from finportal.services.errors import Conflict, InvalidTransition, ServiceError, ValidationFailed
+from finportal.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    ServiceError,
+    ValidationFailed,
+)
 from finportal.web.forms import load_form
 from finportal.web.sme.profile import profile_fields_context
 from finportal.web.sme.views import bp, enterprise_id
@@ -27,11 +34,9 @@ def _form_dict(form: Any) -> dict[str, Any]:
 def _consent_context() -> dict[str, Any]:
     today = application_service.today_local()
     return {
-        "banks": application_service.partner_banks(db.session),
+        "banks": consents.partner_banks(db.session),
         "scope_labels": application_service.SCOPE_LABELS,
-        "default_valid_until": (
-            today + timedelta(days=application_service.DEFAULT_CONSENT_DAYS)
-        ).isoformat(),
+        "default_valid_until": (today + timedelta(days=consents.DEFAULT_DAYS)).isoformat(),
         "today": today.isoformat(),
     }
 
@@ -65,6 +70,10 @@ def new_application() -> Any:
                 db.session.rollback()
                 errors = {"_form": exc.message_zh}
                 values["idempotency_key"] = uuid.uuid4().hex
+            except Forbidden as exc:
+                # Not verified yet: keep what was typed and say what to do first.
+                db.session.rollback()
+                errors = {"_form": exc.message_zh}
             else:
                 if application.state == "draft":
                     flash("草稿已保存，可稍后提交。", "success")
@@ -85,6 +94,9 @@ def new_application() -> Any:
         errors=errors,
         products=application_service.selectable_products(db.session),
         purposes=application_service.PURPOSES,
+        verified=verification.is_verified(
+            enterprise_service.get_enterprise(db.session, enterprise_id())
+        ),
         **_consent_context(),
     ), (422 if errors else 200)
 

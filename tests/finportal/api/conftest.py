@@ -50,7 +50,7 @@ class ApiWorld:
 @pytest.fixture
 def api_world(db_session, batch_world, submitted_batch):  # noqa: F811 - fixtures
     """Tokens for the world's bank and another bank, and one referral to each bank."""
-    from finportal.models import Application, Referral, utcnow
+    from finportal.models import Application, Consent, Referral, utcnow
     from finportal.services import api_tokens, batches
     from finportal.services.catalog import current_versions
 
@@ -73,9 +73,19 @@ def api_world(db_session, batch_world, submitted_batch):  # noqa: F811 - fixture
         )
         db_session.add(application)
         db_session.flush()
+        consent = Consent(
+            enterprise_id=application.enterprise_id,
+            application_id=application.id,
+            bank_id=bank.id,
+            scope=["profile", "financials", "credit_record", "score"],
+            valid_until=(now + timedelta(days=365)).date(),
+        )
+        db_session.add(consent)
+        db_session.flush()
         referral = Referral(
             application_id=application.id,
             bank_id=bank.id,
+            consent_id=consent.id,
             product_version_id=version.id,
             state="sent",
             sent_at=now - timedelta(days=1),

@@ -149,7 +149,7 @@ def test_withdrawn_consent_refuses_the_download_page(client, login, db_session, 
     db_session.commit()
     login(loop.bank_user)
     page = client.get(f"/bank/referrals/{loop.referral.id}")
-    assert "企业已撤回对本行的授权" in page.text
+    assert "企业已撤回或未授权向该银行提供信息" in page.text
     response = client.get(f"/bank/referrals/{loop.referral.id}/packet.pdf")
     assert response.status_code == 403
     assert "撤回" in response.text

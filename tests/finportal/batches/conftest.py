@@ -1,4 +1,4 @@
-"""A park with member enterprises, a bank they consented to, and the users around a batch."""
+"""A park with member enterprises, a bank, batches two members consent to, and their users."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class BatchWorld:
 @pytest.fixture
 def batch_world(db_session, published_catalog, create_enterprise, create_bank, create_user):
     """Three park members (two consented to the bank), an outsider, and one user per role."""
-    from finportal.models import Chamber, Consent, Membership, Park
+    from finportal.models import Chamber, Membership, Park
 
     park = Park(code="bt_park", name_zh="测试工业园区")
     chamber = Chamber(code="bt_chamber", name_zh="测试商会")
@@ -44,15 +44,6 @@ def batch_world(db_session, published_catalog, create_enterprise, create_bank, c
         members.append(enterprise)
     outsider = create_enterprise(name="上海园区外科技有限公司")
     outsider.memberships.append(Membership(chamber_id=chamber.id))
-    for enterprise in members[:2]:
-        db_session.add(
-            Consent(
-                enterprise_id=enterprise.id,
-                bank_id=bank.id,
-                scope=["profile", "financials", "credit_record", "score"],
-                valid_until=date.today() + timedelta(days=365),
-            )
-        )
     db_session.commit()
     return BatchWorld(
         park=park,
@@ -74,7 +65,7 @@ def open_batch(db_session, batch_world):
     """An open park batch of 5,000,000 yuan for the world's bank."""
     from finportal.services import batches
 
-    return batches.create_batch(
+    batch = batches.create_batch(
         db_session,
         actor_id=batch_world.advisor.id,
         name="测试园区 2026 年第一批",
@@ -82,6 +73,25 @@ def open_batch(db_session, batch_world):
         quota_total=Decimal("5000000"),
         park_id=batch_world.park.id,
     )
+    consent_to_batch(db_session, batch, batch_world.members[:2])
+    return batch
+
+
+def consent_to_batch(db_session: Any, batch: Any, enterprises: list[Any]) -> None:
+    """Record the enterprises' consent to the batch's bank for that batch, committed."""
+    from finportal.models import Consent
+
+    for enterprise in enterprises:
+        db_session.add(
+            Consent(
+                enterprise_id=enterprise.id,
+                batch_id=batch.id,
+                bank_id=batch.bank_id,
+                scope=["profile", "financials", "credit_record", "score"],
+                valid_until=date.today() + timedelta(days=365),
+            )
+        )
+    db_session.commit()
 
 
 @pytest.fixture

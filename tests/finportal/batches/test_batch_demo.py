@@ -60,14 +60,14 @@ def test_demo_batch_goes_from_recommendation_to_bank_decisions(client, db_sessio
 
 def test_demo_open_batch_can_be_checked_submitted_and_decided_from_the_pages(client, db_session):
     from finportal.models import Consent
-    from finportal.services.referrals import active_consent
+    from finportal.services import consents as consent_service
 
     context = load_demo(db_session)
     batch = db_session.scalar(select(Batch).where(Batch.code == batch_demo.OPEN_CODE))
     for member in batch.members:
-        assert active_consent(
-            db_session, enterprise_id=member.enterprise_id, bank_id=batch.bank_id
-        ), member.enterprise.name
+        # Each member consented for this batch, not the enterprise as a whole.
+        consent = consent_service.for_batch_member(db_session, batch, member.enterprise_id)
+        assert consent is not None and consent.batch_id == batch.id, member.enterprise.name
     # Every consent the demo created is audited.
     consent_ids = set(db_session.scalars(select(Consent.id)))
     granted = set(

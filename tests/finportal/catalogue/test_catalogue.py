@@ -6,9 +6,12 @@ import copy
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 import products
 from finportal.models import ReferenceRate
 from finportal.services import catalog
+from finportal.services.errors import ValidationFailed
 from finportal.web.catalogue import yuan
 
 DEMO_BADGE = "演示数据（待确认）"
@@ -43,17 +46,24 @@ def test_a_confirmed_product_number_has_no_demo_badge(client, db_session, publis
     _, versions = published_catalog
     content = copy.deepcopy(versions["ip_pledge"].content)
 
-    def confirm(node):
+    def confirm(node, source=None):
         if isinstance(node, dict):
             if "demo" in node:
                 node["demo"] = False
+                if source is not None:
+                    node["source"] = source
             for value in node.values():
-                confirm(value)
+                confirm(value, source)
         elif isinstance(node, list):
             for value in node:
-                confirm(value)
+                confirm(value, source)
 
-    confirm(content)
+    # Confirming a number on FinPortal's word alone is refused: it needs the rule.
+    unsourced = copy.deepcopy(content)
+    confirm(unsourced)
+    with pytest.raises(ValidationFailed, match="demo: false needs a source"):
+        catalog.save_version(db_session, unsourced, actor_id=None)
+    confirm(content, "闵行区融资服务中心产品确认函（2026年第1号）")
     catalog.save_version(db_session, content, actor_id=None)
     db_session.commit()
     page = client.get("/products/ip_pledge").text
@@ -102,3 +112,83 @@ def test_index_shows_each_products_example_net_cost(client, published_catalog):
     rate = f"{quote.net_annual_cost_rate * 100:.4f}".rstrip("0").rstrip(".")
     assert f"企业实际年化成本 <strong>{rate}%</strong>" in page
     assert page.count("企业实际年化成本") >= 10
+
+
+def _badge_after(page: str, text: str) -> bool:
+    """Tell whether the demo badge follows ``text`` directly (the mark of that value)."""
+    at = page.index(text) + len(text)
+    return page[at : at + 80].lstrip().startswith('<span class="badge demo-badge"')
+
+
+def test_demo_marks_follow_the_source_check(client, published_catalog):
+    park = client.get("/products/park_batch").text
+    # The 1 %/year guarantee fee is DESIGN.md's alone: demo. The 80 % coverage is the fund's.
+    assert _badge_after(park, "<tr><th>担保费率</th><td>1%/年")
+    assert not _badge_after(park, "担保代偿比例</th><td>不超过 80%")
+    assert "代偿比例不超过80%" in park
+    tech = client.get("/products/tech_performance").text
+    assert not _badge_after(tech, "补贴担保费的 50%")  # 沪科〔2025〕212号
+    assert _badge_after(tech, "<tr><th>担保费率</th><td>1.2%/年")  # the premium rate is demo
+    for product in products.load_catalog():
+        page = client.get(f"/products/{product.code}").text
+        for condition in product.conditions:
+            shown = condition.message_zh
+            if not condition.required:
+                shown += ' <small class="muted">（提出申请后按申请金额、期限核对）</small>'
+            assert _badge_after(page, shown) is condition.demo, (
+                product.code,
+                condition.id,
+            )
+
+
+def test_tech_performance_says_the_subsidy_is_paid_afterwards(client, published_catalog):
+    page = client.get("/products/tech_performance").text
+    assert "事后拨付" in page and "3 个工作日" in page and "严重失信" in page
+    assert 'id="subsidy-payment-note"' in page
+    assert "事后拨付，不在每期还款中扣减" in page
+    assert "免申即享，直接在报价中扣减" not in page
+    # Products whose subsidy lowers each payment keep saying so.
+    assert "免申即享，直接在报价中扣减" in client.get("/products/park_batch").text
+
+
+def test_the_founders_loan_is_shown_as_information_with_its_sources(client, published_catalog):
+    page = client.get("/products/startup_guarantee").text
+    section = page[page.index('id="variant-individual_founder"') :]
+    assert "个人创业担保贷款" in section
+    assert "仅作介绍" in section and "不按企业信息匹配" in section
+    assert "20 万元" in section and "36 个月" in section
+    assert "财金〔2020〕21号" in section and "财金〔2016〕85号" in section
+    assert "当年新招用符合创业担保贷款申请条件的人员" in page  # the firm's own test
+    assert "成立未满" not in page
+
+
+def test_each_product_names_its_basis_and_specialized_sme_is_an_addition(client, published_catalog):
+    page = client.get("/products/specialized_sme").text
+    assert "行动方案之外" in page
+    assert "政策依据：FinPortal DESIGN.md" in page and "an addition beyond the plan" in page
+    first = client.get("/products/first_loan").text
+    assert "政策依据：闵行区聚焦提升企业满意度持续打造一流营商环境行动方案" in first
+    assert "「小微企业首贷续贷」" in first
+    assert "须为小型或微型企业" in first
+
+
+def test_a_version_published_before_the_source_rule_still_loads(db_session, published_catalog):
+    """Applications pin old versions: one stored with a FinPortal-only "confirmed" fee loads."""
+    from finportal.models import ProductVersion
+
+    _, versions = published_catalog
+    stored = versions["park_batch"]
+    content = copy.deepcopy(stored.content)
+    content["guarantee"]["fee_rate"]["demo"] = False
+    old = ProductVersion(
+        product_id=stored.product_id,
+        number=stored.number + 1,
+        content=content,
+        content_hash=products.Product.from_dict(content, "old").version_hash,
+    )
+    db_session.add(old)
+    db_session.commit()
+    product = catalog.product_of(old)
+    assert product.guarantee_fee_rate is not None and not product.guarantee_fee_rate.demo
+    with pytest.raises(ValidationFailed, match="guarantee.fee_rate.demo"):
+        catalog.save_version(db_session, content, actor_id=None)

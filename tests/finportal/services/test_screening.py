@@ -104,3 +104,67 @@ def test_ineligible_firm_gets_reasons(
     matches = db_session.scalars(select(Match).where(Match.application_id == application.id)).all()
     failed = [c for m in matches for c in m.conditions if c["result"] == "failed"]
     assert any("失信" in c["message_zh"] or "信用" in c["message_zh"] for c in failed)
+
+
+def test_an_incomplete_profile_is_not_scored_and_the_advisor_sees_what_is_missing(
+    app,
+    client,
+    login,
+    create_user,
+    db_session,
+    create_enterprise,
+    published_catalog,
+    champion_model,
+):
+    # No revenue and no credit record: the model must not guess a grade (it used to say A).
+    firm = create_enterprise(
+        revenue_last_year=None, overdue_count_24m=None, serious_bad_credit_24m=None
+    )
+    application = _submitted(db_session, firm)
+    with app.test_request_context():
+        record = jobs.enqueue(db_session, "screen_application", application_id=application.id)
+    assert record.state == "done", record.message
+    assert record.result["grade"] is None
+    db_session.refresh(application)
+    assert application.state == "screened"
+    assert application.model_version_id == champion_model.id
+    assert not db_session.scalars(
+        select(CreditScore).where(CreditScore.application_id == application.id)
+    ).all()
+    event = db_session.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.action == "score.insufficient_data")
+        .where(AuditEvent.object_id == application.id)
+    )
+    required = [m["feature"] for m in event.data["missing_required"]]
+    assert {"revenue_10k", "overdue_count_24m", "serious_bad_credit_24m"} <= set(required)
+    login(create_user("advisor"))
+    page = client.get(f"/advisor/applications/{application.id}").text
+    assert "资料不足，未评分" in page
+    assert "上年营业收入" in page and "近24个月逾期次数" in page
+
+
+def test_a_score_made_with_missing_inputs_says_which(
+    app,
+    client,
+    login,
+    create_user,
+    db_session,
+    create_enterprise,
+    published_catalog,
+    champion_model,
+):
+    firm = create_enterprise(total_assets=None, tax_credit_grade=None)
+    application = _submitted(db_session, firm)
+    with app.test_request_context():
+        jobs.enqueue(db_session, "screen_application", application_id=application.id)
+    score = db_session.scalar(
+        select(CreditScore).where(CreditScore.application_id == application.id)
+    )
+    assert score.grade in "ABCDE"
+    missing = {m["feature"] for m in score.details["missing_inputs"]}
+    assert missing == {"debt_ratio", "tax_credit_rank"}
+    login(create_user("advisor"))
+    page = client.get(f"/advisor/applications/{application.id}").text
+    assert "评分时缺少以下资料" in page
+    assert "资产负债率" in page and "纳税信用等级" in page

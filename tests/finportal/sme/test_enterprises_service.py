@@ -166,7 +166,36 @@ def test_completeness_names_the_products_a_missing_field_blocks(
     assert partial.percent < 100
     assert {"tax_credit_grade", "registered_on"} <= set(partial.missing)
     assert "信易贷" in partial.blocking["tax_credit_grade"]
-    assert "创业担保贷款" in partial.blocking["registered_on"]
+    # The start-up loan asks for the new hires (财金〔2020〕21号), not the firm's age.
+    assert "创业担保贷款" not in partial.blocking.get("registered_on", [])
+    assert "创业担保贷款" in partial.blocking["qualifying_new_hires"]
+    assert "qualifying_new_hires" not in full.missing  # optional in the meter
+
+
+def test_new_hires_are_a_count_no_larger_than_the_staff(
+    db_session, create_enterprise, published_catalog
+):
+    with pytest.raises(ValidationFailed) as info:
+        enterprises.validate_profile(_full(employees="10", qualifying_new_hires="11"))
+    assert info.value.fields == {"qualifying_new_hires": "新招用人数不能多于从业人员数。"}
+    data = enterprises.validate_profile(_full(employees="60", qualifying_new_hires="9"))
+    assert data["qualifying_new_hires"] == 9
+    assert enterprises.field_unit("qualifying_new_hires") == "人"
+    assert (
+        enterprises.field_label("qualifying_new_hires")
+        == "当年新招用符合创业担保贷款申请条件的人员数"
+    )
+    # 9 of 60 staff is 15 %: the start-up guarantee loan's new-hire test passes.
+    hired = create_enterprise(qualifying_new_hires=9, employees=60)
+    few = create_enterprise(qualifying_new_hires=8, employees=60)
+
+    def startup(enterprise):
+        found = enterprises.match_products(db_session, enterprise.id)
+        return next(m for m in found if m.code == "startup_guarantee")
+
+    assert startup(hired).eligible
+    assert not startup(few).eligible
+    assert any("15%" in text for text in startup(few).failed)
 
 
 def test_matches_rank_eligible_by_net_cost_and_explain_the_rest(

@@ -28,7 +28,7 @@ def _snapshot(db_session, application, consent, note, enterprise):
 
 
 @pytest.fixture
-def victim(db_session, sme, submit, ready):
+def victim(db_session, sme, submit, ready, banks, create_user):
     """SME A's records: a closed application (rateable), a consent, a notification, a job."""
     application = submit(sme)
     job = latest_job(db_session, application.id)
@@ -44,7 +44,33 @@ def victim(db_session, sme, submit, ready):
         db_session, actor_id=sme.id, enterprise_id=sme.enterprise_id, application_id=closed.id
     )
     close_application(db_session, actor_id=None, application_id=closed.id)
+    # A park batch that asks A for its consent, and an open invitation of A's.
+    from finportal.models import Membership, Park
+    from finportal.services import accounts, batches
+
+    park = Park(code="own_park", name_zh="测试园区")
+    db_session.add(park)
+    db_session.flush()
+    sme.enterprise.memberships.append(Membership(park_id=park.id))
+    db_session.commit()
+    batch = batches.create_batch(
+        db_session,
+        actor_id=None,
+        name="A 的批次",
+        bank_id=banks[0].id,
+        quota_total="5000000",
+        park_id=park.id,
+    )
+    recommender = create_user("recommender", park_id=park.id)
+    batches.recommend_member(
+        db_session, batch_id=batch.id, enterprise_id=sme.enterprise_id, actor_id=recommender.id
+    )
+    invitation, _token = accounts.invite_colleague(
+        db_session, actor_id=sme.id, enterprise_id=sme.enterprise_id
+    )
     return {
+        "batch": batch,
+        "invitation": invitation,
         "application": application,
         "closed": closed,
         "job": job,
@@ -60,6 +86,8 @@ def _ids(victim, which):
         "consent_id": str(victim["consent"].id),
         "notification_id": str(victim["note"].id),
         "job_id": victim["job"].id,
+        "batch_id": str(victim["batch"].id),
+        "invitation_id": str(victim["invitation"].id),
     }
 
 
@@ -74,7 +102,14 @@ def test_every_sme_route_with_another_enterprises_ids_is_not_found(
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/sme/") or not rule.arguments:
             continue
-        unknown = rule.arguments - {"application_id", "consent_id", "notification_id", "job_id"}
+        unknown = rule.arguments - {
+            "application_id",
+            "consent_id",
+            "notification_id",
+            "job_id",
+            "batch_id",
+            "invitation_id",
+        }
         assert not unknown, f"add {unknown} of {rule.rule} to this test"
         for which in ("application", "closed"):
             ids = _ids(victim, which)
@@ -102,6 +137,9 @@ def test_every_sme_route_with_another_enterprises_ids_is_not_found(
         "sme.withdraw_consent",
         "sme.read_notification",
         "sme.job_status",
+        "sme.grant_batch_consent",
+        "sme.withdraw_any_consent",
+        "sme.revoke_invitation",
     } <= tried
     after = _snapshot(
         db_session, victim["application"], victim["consent"], victim["note"], victim["enterprise"]

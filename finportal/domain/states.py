@@ -1,0 +1,411 @@
+"""Every workflow's states and transitions, as data: one table per machine.
+
+Tags used by the services: ``clock`` (a deadline clock runs), ``rescore`` (a new model
+rescores it), ``ended``, ``decided`` (the bank answered), ``reopens`` (a new referral to
+the same bank is allowed), ``lent`` (money went out), ``new`` (the bank has not opened it),
+``sent`` (a batch member the bank sees).
+
+Each state is a stored code with its title in Chinese and English (the one title every page,
+packet, export, API answer and history shows) and whom the work waits on. Each transition
+names who may make it and what the step is called. The sets the services, the dashboard
+and the templates need (what can be withdrawn, what waits on the advisor or the bank, what
+a bank has decided) are computed from the tables, never listed by hand.
+
+Adding a state is one member of its enum, one row of ``INFO`` and the transitions it takes
+part in (docs/DEVELOPING.md, "Add an application state").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+#: Who acts: the roles of users, plus the platform itself (jobs, cascades).
+ACTORS = ("sme", "advisor", "recommender", "bank", "admin", "system")
+
+
+def current_locale() -> str:
+    """Return the request's locale (zh_CN outside a request, e.g. in jobs and packets)."""
+    try:
+        from flask import has_request_context
+        from flask_babel import get_locale
+
+        if has_request_context():
+            return str(get_locale() or "zh_CN")
+    except ImportError:  # pragma: no cover - flask is always installed with the portal
+        pass
+    return "zh_CN"
+
+
+class State(StrEnum):
+    """A stored state code; its machine gives it titles (see :class:`Machine`)."""
+
+    @property
+    def machine(self) -> Machine[State]:
+        """Return the machine this state belongs to."""
+        return _MACHINES[type(self)]
+
+    @property
+    def title_zh(self) -> str:
+        """Return the Chinese title."""
+        return self.machine.info[self].title_zh
+
+    @property
+    def title_en(self) -> str:
+        """Return the English title."""
+        return self.machine.info[self].title_en
+
+    @property
+    def title(self) -> str:
+        """Return the title in the current request's language."""
+        return self.title_en if current_locale().startswith("en") else self.title_zh
+
+
+@dataclass(frozen=True)
+class StateInfo:
+    """A state's titles, whom it waits on, and tags that derived sets are computed from."""
+
+    title_zh: str
+    title_en: str
+    #: Whose move it is (None: nobody, the state is final or rests).
+    waits_on: str | None = None
+    tags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A step from one state to another, who may take it, and the step's name."""
+
+    source: str
+    target: str
+    actors: frozenset[str]
+    verb_zh: str
+    verb_en: str
+
+
+S = TypeVar("S", bound=State)
+
+
+@dataclass
+class Machine(Generic[S]):
+    """One workflow: its states with their info, and the transitions between them."""
+
+    name: str
+    states: type[S]
+    info: dict[S, StateInfo]
+    transitions: tuple[Transition, ...]
+    _by_pair: dict[tuple[str, str], Transition] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        missing = set(self.states) - set(self.info)
+        if missing:
+            raise ValueError(f"{self.name}: states without info: {sorted(missing)}")
+        self._by_pair = {}
+        for t in self.transitions:
+            for end in (t.source, t.target):
+                self.states(end)  # ValueError on a typo
+            unknown = t.actors - set(ACTORS)
+            if unknown:
+                raise ValueError(f"{self.name}: unknown actors {sorted(unknown)}")
+            self._by_pair[(t.source, t.target)] = t
+
+    # --- questions ----------------------------------------------------------------------
+
+    def state(self, code: str) -> S:
+        """Return the state of a stored code (ValueError when unknown)."""
+        return self.states(code)
+
+    def transition(self, source: str, target: str) -> Transition | None:
+        """Return the transition from ``source`` to ``target``, if there is one."""
+        return self._by_pair.get((str(source), str(target)))
+
+    def can(self, source: str, target: str, actor: str | None = None) -> bool:
+        """Tell whether the step exists (and, with ``actor``, whether that actor may take it)."""
+        step = self.transition(source, target)
+        return step is not None and (actor is None or actor in step.actors)
+
+    def targets(self, source: str, actor: str | None = None) -> frozenset[S]:
+        """Return the states ``source`` may move to (by ``actor``, when given)."""
+        return frozenset(
+            self.states(t.target)
+            for t in self.transitions
+            if t.source == str(source) and (actor is None or actor in t.actors)
+        )
+
+    def sources(self, target: str, actor: str | None = None) -> frozenset[S]:
+        """Return the states from which ``target`` can be reached (by ``actor``)."""
+        return frozenset(
+            self.states(t.source)
+            for t in self.transitions
+            if t.target == str(target) and (actor is None or actor in t.actors)
+        )
+
+    def waiting_on(self, actor: str) -> frozenset[S]:
+        """Return the states in which the work waits on ``actor``."""
+        return frozenset(s for s, i in self.info.items() if i.waits_on == actor)
+
+    def tagged(self, tag: str) -> frozenset[S]:
+        """Return the states carrying ``tag``."""
+        return frozenset(s for s, i in self.info.items() if tag in i.tags)
+
+    @property
+    def final(self) -> frozenset[S]:
+        """Return the states no transition leaves."""
+        left = {t.source for t in self.transitions}
+        return frozenset(s for s in self.states if str(s) not in left)
+
+    def title(self, code: str | None, locale: str | None = None) -> str:
+        """Return the title of a stored code ('—' for None; the code itself if unknown)."""
+        if not code:
+            return "—"
+        try:
+            info = self.info[self.states(code)]
+        except ValueError:
+            return str(code)
+        return info.title_en if (locale or current_locale()).startswith("en") else info.title_zh
+
+    def verb(self, source: str | None, target: str, locale: str | None = None) -> str:
+        """Return the name of the step into ``target`` (from ``source`` when known)."""
+        step = self.transition(source, target) if source else None
+        if step is None:
+            step = next((t for t in self.transitions if t.target == str(target)), None)
+        if step is None:
+            return self.title(target, locale)
+        return step.verb_en if (locale or current_locale()).startswith("en") else step.verb_zh
+
+    def choices(self, states: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """Return (code, title) pairs for a select box, in the enum's order."""
+        wanted = {str(s) for s in states} if states is not None else None
+        return [(s.value, s.title) for s in self.states if wanted is None or s.value in wanted]
+
+
+_MACHINES: dict[type[State], Machine[State]] = {}
+
+
+def _register(machine: Machine[S]) -> Machine[S]:
+    _MACHINES[machine.states] = machine  # type: ignore[assignment]
+    return machine
+
+
+def _t(
+    source: str, targets: Iterable[str], actors: Iterable[str], zh: str, en: str
+) -> list[Transition]:
+    return [Transition(source, target, frozenset(actors), zh, en) for target in targets]
+
+
+# --- applications (融资申请) ----------------------------------------------------------------
+
+
+class ApplicationState(State):
+    """Where an application is in its lifecycle (DESIGN.md)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    SCREENED = "screened"
+    IN_REVIEW = "in_review"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+    REFERRED = "referred"
+    WITHDRAWN = "withdrawn"
+    CLOSED = "closed"
+
+
+A = ApplicationState
+APPLICATION = _register(
+    Machine(
+        "application",
+        ApplicationState,
+        {
+            A.DRAFT: StateInfo("草稿", "Draft", "sme"),
+            A.SUBMITTED: StateInfo("已提交", "Submitted", "system"),
+            A.SCREENED: StateInfo("已初筛", "Screened", "advisor", frozenset({"clock", "rescore"})),
+            A.IN_REVIEW: StateInfo(
+                "审核中", "In review", "advisor", frozenset({"clock", "rescore"})
+            ),
+            A.RETURNED: StateInfo(
+                "已退回补充", "Returned for information", "sme", frozenset({"rescore"})
+            ),
+            A.REJECTED: StateInfo("未通过", "Not accepted", None, frozenset({"ended"})),
+            A.REFERRED: StateInfo("已推荐银行", "Referred to banks", "bank"),
+            A.WITHDRAWN: StateInfo("已撤回", "Withdrawn", None, frozenset({"ended"})),
+            A.CLOSED: StateInfo("已办结", "Closed", None, frozenset({"ended"})),
+        },
+        tuple(
+            _t("draft", ["submitted"], ["sme"], "提交申请", "Submitted")
+            + _t("returned", ["submitted"], ["sme"], "补充后重新提交", "Resubmitted")
+            + _t("submitted", ["screened"], ["system"], "自动初筛完成", "Screened")
+            + _t("screened", ["in_review"], ["advisor"], "服务中心受理", "Taken up by the centre")
+            + _t("referred", ["in_review"], ["advisor"], "重新匹配", "Re-matched")
+            + _t("in_review", ["returned"], ["advisor"], "退回补充材料", "Returned for information")
+            + _t("in_review", ["rejected"], ["advisor"], "未通过", "Not accepted")
+            + _t("in_review", ["referred"], ["advisor"], "推荐给银行", "Referred to banks")
+            + _t("referred", ["referred"], ["advisor"], "推荐给更多银行", "Referred to more banks")
+            + _t("draft", ["withdrawn"], ["sme"], "企业撤回", "Withdrawn by the enterprise")
+            + _t("submitted", ["withdrawn"], ["sme"], "企业撤回", "Withdrawn by the enterprise")
+            + _t("screened", ["withdrawn"], ["sme"], "企业撤回", "Withdrawn by the enterprise")
+            + _t("in_review", ["withdrawn"], ["sme"], "企业撤回", "Withdrawn by the enterprise")
+            + _t("returned", ["withdrawn"], ["sme"], "企业撤回", "Withdrawn by the enterprise")
+            + _t("referred", ["withdrawn"], ["sme"], "企业撤回", "Withdrawn by the enterprise")
+            + _t("referred", ["closed"], ["system", "advisor"], "办结", "Closed")
+            + _t("rejected", ["closed"], ["system", "advisor"], "办结", "Closed")
+            + _t("withdrawn", ["closed"], ["system", "advisor"], "办结", "Closed")
+        ),
+    )
+)
+
+
+# --- referrals (推荐给银行) -----------------------------------------------------------------
+
+
+class ReferralState(State):
+    """Where a referral to one bank is: the bank's view, decision and the loan's events."""
+
+    SENT = "sent"
+    VIEWED = "viewed"
+    INFO_REQUESTED = "info_requested"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    DISBURSED = "disbursed"
+    REPAID = "repaid"
+    OVERDUE_90 = "overdue_90"
+    DEFAULTED = "defaulted"
+    WITHDRAWN = "withdrawn"
+
+
+R = ReferralState
+_DECIDING = ("sent", "viewed", "info_requested")
+REFERRAL = _register(
+    Machine(
+        "referral",
+        ReferralState,
+        {
+            R.SENT: StateInfo(
+                "待银行查看", "Sent, not yet opened", "bank", frozenset({"new", "clock"})
+            ),
+            R.VIEWED: StateInfo("银行已查看", "Opened by the bank", "bank", frozenset({"clock"})),
+            R.INFO_REQUESTED: StateInfo("银行要求补充材料", "Bank asked for information", "sme"),
+            R.APPROVED: StateInfo("银行同意", "Approved", "bank", frozenset({"decided"})),
+            R.DECLINED: StateInfo(
+                "银行未同意", "Declined", None, frozenset({"decided", "reopens"})
+            ),
+            R.DISBURSED: StateInfo("已放款", "Disbursed", None, frozenset({"decided", "lent"})),
+            R.REPAID: StateInfo("已结清", "Repaid", None, frozenset({"decided", "lent"})),
+            R.OVERDUE_90: StateInfo(
+                "逾期90天以上", "Overdue 90+ days", None, frozenset({"decided", "lent"})
+            ),
+            R.DEFAULTED: StateInfo("已违约", "Defaulted", None, frozenset({"decided", "lent"})),
+            R.WITHDRAWN: StateInfo(
+                "企业已撤回", "Withdrawn by the enterprise", None, frozenset({"reopens"})
+            ),
+        },
+        tuple(
+            _t("sent", ["viewed"], ["bank"], "银行查看", "Opened by the bank")
+            + [
+                t
+                for source in _DECIDING
+                for t in (
+                    _t(source, ["approved"], ["bank"], "同意", "Approve")
+                    + _t(source, ["declined"], ["bank"], "拒绝", "Decline")
+                    + _t(source, ["info_requested"], ["bank"], "补充材料", "Ask for information")
+                )
+                if not (source == "info_requested" and t.target == "info_requested")
+            ]
+            + _t("info_requested", ["info_requested"], ["bank"], "补充材料", "Ask for information")
+            + _t("approved", ["disbursed"], ["bank"], "放款", "Disbursed")
+            + _t("disbursed", ["repaid"], ["bank"], "结清", "Repaid")
+            + _t("overdue_90", ["repaid"], ["bank"], "结清", "Repaid")
+            + _t("disbursed", ["overdue_90"], ["bank"], "逾期90天以上", "Overdue 90+ days")
+            + _t("disbursed", ["defaulted"], ["bank"], "违约", "Defaulted")
+            + _t("overdue_90", ["defaulted"], ["bank"], "违约", "Defaulted")
+            + [
+                t
+                for source in ("sent", "viewed", "info_requested", "approved")
+                for t in _t(
+                    source,
+                    ["withdrawn"],
+                    ["system"],
+                    "随申请撤回",
+                    "Withdrawn with the application",
+                )
+            ]
+        ),
+    )
+)
+
+
+# --- batches (批次) and their members --------------------------------------------------------
+
+
+class BatchState(State):
+    """Where a batch is: members being recommended, sent to the bank, or ended."""
+
+    OPEN = "open"
+    SUBMITTED = "submitted"
+    CLOSED = "closed"
+
+
+B = BatchState
+BATCH = _register(
+    Machine(
+        "batch",
+        BatchState,
+        {
+            B.OPEN: StateInfo("推荐中", "Open for recommendations", "advisor"),
+            B.SUBMITTED: StateInfo("已提交银行", "Sent to the bank", "bank"),
+            B.CLOSED: StateInfo("已结束", "Closed", None),
+        },
+        tuple(
+            _t("open", ["submitted"], ["advisor"], "提交银行", "Sent to the bank")
+            + _t("submitted", ["closed"], ["system", "advisor"], "结束", "Closed")
+        ),
+    )
+)
+
+
+class MemberState(State):
+    """Where a recommended member of a batch is."""
+
+    RECOMMENDED = "recommended"
+    CHECKED = "checked"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+M = MemberState
+MEMBER = _register(
+    Machine(
+        "batch_member",
+        MemberState,
+        {
+            M.RECOMMENDED: StateInfo("已推荐", "Recommended", "advisor"),
+            M.CHECKED: StateInfo("已核验", "Checked", "advisor"),
+            M.SUBMITTED: StateInfo(
+                "待银行审批", "Waiting for the bank", "bank", frozenset({"sent"})
+            ),
+            M.APPROVED: StateInfo("银行同意", "Approved", None, frozenset({"sent", "decided"})),
+            M.DECLINED: StateInfo("银行拒绝", "Declined", None, frozenset({"sent", "decided"})),
+            M.WITHDRAWN: StateInfo("已撤回", "Withdrawn", None),
+        },
+        tuple(
+            _t("recommended", ["checked"], ["advisor"], "核验通过", "Checked")
+            + _t("checked", ["recommended"], ["advisor"], "核验未通过", "Check failed")
+            + _t("recommended", ["recommended"], ["advisor"], "核验未通过", "Check failed")
+            + _t("checked", ["checked"], ["advisor"], "核验通过", "Checked")
+            + _t("checked", ["submitted"], ["advisor"], "随批次提交银行", "Sent with the batch")
+            + _t("submitted", ["approved"], ["bank"], "同意", "Approve")
+            + _t("submitted", ["declined"], ["bank"], "拒绝", "Decline")
+            + _t("recommended", ["withdrawn"], ["recommender", "advisor"], "撤回", "Withdrawn")
+            + _t("checked", ["withdrawn"], ["recommender", "advisor"], "撤回", "Withdrawn")
+        ),
+    )
+)
+
+#: Machines by the object type the audit log names them with.
+MACHINES: dict[str, Machine[State]] = {
+    m.name: m  # type: ignore[misc]
+    for m in (APPLICATION, REFERRAL, BATCH, MEMBER)
+}
