@@ -55,6 +55,8 @@ TEXT = {
     "note": 5000,  # an advisor's internal note
     "search": 200,  # what is typed into a filter or search box
     "title": 200,  # a notification's title, built from names (String(200))
+    "invitation_note": 200,  # whom a colleague's invitation is for (String(200))
+    "token": 200,  # an API bearer token as sent (issued ones are far shorter)
     "document": 100_000,  # a product's content as YAML
 }
 #: Characters no input may contain: C0 controls except tab, LF and CR, DEL, lone
