@@ -11,7 +11,9 @@ def init_app(app: Flask) -> None:
     from finportal.demo import demo_command
     from finportal.packets.bench import packets_cli
     from finportal.scoring_cli import scoring_cli
+    from finportal.services.packet_bench import pipeline_bench_command
     from finportal.web.api.cli import api_token_cli
 
+    packets_cli.add_command(pipeline_bench_command)
     for command in (demo_command, packets_cli, scoring_cli, api_token_cli, audit_cli):
         app.cli.add_command(command)

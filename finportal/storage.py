@@ -1,4 +1,6 @@
-"""Where uploaded files live: one interface, files in the instance folder by default.
+"""Where files live: one interface, files in the instance folder by default.
+
+Uploaded documents (``DOCUMENT_DIR``) and rendered packets (``PACKET_DIR``) each have a store.
 
 Files are content-addressed (named by their SHA-256), so a file stored twice is kept once
 and a name can never point outside the store. Object storage for production fits behind
@@ -57,6 +59,11 @@ class FileStore:
             return self._path(key).exists()
         except KeyError:
             return False
+
+
+def packet_store() -> FileStore:
+    """Return the current app's store of rendered packets (``PACKET_DIR``)."""
+    return FileStore(current_app.config["PACKET_DIR"])
 
 
 def document_store() -> FileStore:

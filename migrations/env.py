@@ -47,13 +47,36 @@ def run_migrations_online():
                 logger.info("No changes in schema detected.")
 
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            process_revision_directives=process_revision_directives,
-            **_options(),
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it (batch mode) and dropping the original;
+            # with foreign keys enforced, that DROP fails as soon as another table's rows
+            # refer to it (e.g. ``db downgrade base`` with the demo data loaded). SQLite's
+            # own procedure for ALTER TABLE: switch the checks off outside the transaction,
+            # migrate, run foreign_key_check, switch them on again.
+            _sqlite_foreign_keys(connection, on=False)
+        try:
+            context.configure(
+                connection=connection,
+                process_revision_directives=process_revision_directives,
+                **_options(),
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, *, on):
+    """Switch SQLite's foreign-key checks on or off (a no-op inside a transaction)."""
+    if connection.in_transaction():
+        connection.commit()
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
 
 
 if context.is_offline_mode():

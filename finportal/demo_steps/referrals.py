@@ -25,6 +25,7 @@ from finportal.models import (
     Bank,
     Enterprise,
     Match,
+    Packet,
     Referral,
     User,
     utcnow,
@@ -128,7 +129,9 @@ def _screened(
     application_service.grant_consents(
         session, actor_id=user_id, application=application, bank_ids=[bank.id], valid_until=None
     )
-    transition(session, application, "submitted", actor_id=user_id, reason="企业提交申请（演示）")
+    transition(
+        session, application, "submitted", by="sme", actor_id=user_id, reason="企业提交申请（演示）"
+    )
     application.submitted_at = utcnow()
     session.flush()
     screen_application(session, application_id=application.id)
@@ -209,6 +212,7 @@ def _run_steps(
                 session,
                 application,
                 "withdrawn",
+                by="sme",
                 actor_id=sme_user_id,
                 reason="企业已自行解决资金需求（演示）",
             )
@@ -270,7 +274,10 @@ def _render_missing(session: Session) -> None:
     missing = session.scalars(
         select(Referral.id)
         .join(Application, Application.id == Referral.application_id)
-        .where(Application.idempotency_key.like("demo-ref-%"), Referral.packet_sha256.is_(None))
+        .where(
+            Application.idempotency_key.like("demo-ref-%"),
+            ~select(Packet.id).where(Packet.referral_id == Referral.id).exists(),
+        )
     ).all()
     for referral_id in missing:
         render_referral_packet(session, referral_id=referral_id)

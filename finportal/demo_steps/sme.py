@@ -93,7 +93,9 @@ def _create(
 
 
 def _submit_and_screen(session: Session, application: Application, user_id: int | None) -> bool:
-    transition(session, application, "submitted", actor_id=user_id, reason="企业提交申请（演示）")
+    transition(
+        session, application, "submitted", by="sme", actor_id=user_id, reason="企业提交申请（演示）"
+    )
     application.submitted_at = utcnow()
     session.flush()
     if credit.champion(session) is None:
@@ -120,6 +122,7 @@ def _walk(
             application.reject_reason_code = "incomplete"
             application.reject_reason_text = "经营数据不足以支持本次申请金额（演示）"
         actor = sme_id if step == "withdrawn" else advisor_id
+        by = {"withdrawn": "sme", "closed": "system"}.get(step, "advisor")
         reason = {
             "in_review": "顾问受理（演示）",
             "returned": DEMO_RETURN_REQUEST["message"],
@@ -127,7 +130,7 @@ def _walk(
             "withdrawn": "企业已从其他渠道获得融资（演示）",
             "closed": "办结（演示）",
         }.get(step, "")
-        transition(session, application, step, actor_id=actor, reason=reason)
+        transition(session, application, step, by=by, actor_id=actor, reason=reason)
         if step == "in_review":
             application.assigned_advisor_id = advisor_id
             application.first_response_at = utcnow()
@@ -172,6 +175,7 @@ def seed(session: Session, context: dict[str, object]) -> None:
                 session,
                 application,
                 "submitted",
+                by="sme",
                 actor_id=sme_user.id,
                 reason="企业提交申请（演示）",
             )

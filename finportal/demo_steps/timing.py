@@ -22,6 +22,7 @@ from finportal.models import (
     Consent,
     CreditScore,
     LoanOutcome,
+    Packet,
     Referral,
 )
 from finportal.services.referrals import BANK_RESPONSE_WORKING_DAYS
@@ -145,8 +146,10 @@ def restage(session: Session, application: Application, end_at: datetime) -> Non
         referral.due_at = deadline(session, sent, BANK_RESPONSE_WORKING_DAYS)
         if referral.viewed_at is not None:
             referral.viewed_at = first("referral.viewed", referral.id) or referral.viewed_at
-        if referral.packet_rendered_at is not None:
-            referral.packet_rendered_at = first("referral.packet_rendered", referral.id) or sent
+        for packet in session.scalars(
+            select(Packet).where(Packet.kind == "referral", Packet.referral_id == referral.id)
+        ):
+            packet.rendered_at = first("referral.packet_rendered", referral.id) or sent
         decided = [
             e.at
             for e in events

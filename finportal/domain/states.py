@@ -3,7 +3,8 @@
 Tags used by the services: ``clock`` (a deadline clock runs), ``rescore`` (a new model
 rescores it), ``ended``, ``decided`` (the bank answered), ``reopens`` (a new referral to
 the same bank is allowed), ``lent`` (money went out), ``new`` (the bank has not opened it),
-``sent`` (a batch member the bank sees).
+``sent`` (a batch member the bank sees), ``needs_consent`` (a batch member whose data the
+batch's bank may receive, with the member's consent).
 
 Each state is a stored code with its title in Chinese and English (the one title every page,
 packet, export, API answer and history shows) and whom the work waits on. Each transition
@@ -93,6 +94,9 @@ class Machine(Generic[S]):
     """One workflow: its states with their info, and the transitions between them."""
 
     name: str
+    #: What the machine's objects are called, for messages ("申请" / "application").
+    noun_zh: str
+    noun_en: str
     states: type[S]
     info: dict[S, StateInfo]
     transitions: tuple[Transition, ...]
@@ -216,6 +220,8 @@ A = ApplicationState
 APPLICATION = _register(
     Machine(
         "application",
+        "申请",
+        "application",
         ApplicationState,
         {
             A.DRAFT: StateInfo("草稿", "Draft", "sme"),
@@ -278,6 +284,8 @@ R = ReferralState
 _DECIDING = ("sent", "viewed", "info_requested")
 REFERRAL = _register(
     Machine(
+        "referral",
+        "推荐",
         "referral",
         ReferralState,
         {
@@ -350,6 +358,8 @@ B = BatchState
 BATCH = _register(
     Machine(
         "batch",
+        "批次",
+        "batch",
         BatchState,
         {
             B.OPEN: StateInfo("推荐中", "Open for recommendations", "advisor"),
@@ -379,14 +389,20 @@ M = MemberState
 MEMBER = _register(
     Machine(
         "batch_member",
+        "批次成员",
+        "batch member",
         MemberState,
         {
-            M.RECOMMENDED: StateInfo("已推荐", "Recommended", "advisor"),
-            M.CHECKED: StateInfo("已核验", "Checked", "advisor"),
-            M.SUBMITTED: StateInfo(
-                "待银行审批", "Waiting for the bank", "bank", frozenset({"sent"})
+            M.RECOMMENDED: StateInfo(
+                "已推荐", "Recommended", "advisor", frozenset({"needs_consent"})
             ),
-            M.APPROVED: StateInfo("银行同意", "Approved", None, frozenset({"sent", "decided"})),
+            M.CHECKED: StateInfo("已核验", "Checked", "advisor", frozenset({"needs_consent"})),
+            M.SUBMITTED: StateInfo(
+                "待银行审批", "Waiting for the bank", "bank", frozenset({"sent", "needs_consent"})
+            ),
+            M.APPROVED: StateInfo(
+                "银行同意", "Approved", None, frozenset({"sent", "decided", "needs_consent"})
+            ),
             M.DECLINED: StateInfo("银行拒绝", "Declined", None, frozenset({"sent", "decided"})),
             M.WITHDRAWN: StateInfo("已撤回", "Withdrawn", None),
         },
@@ -404,8 +420,81 @@ MEMBER = _register(
     )
 )
 
+
+class FilingState(State):
+    """Whether the bank filed a batch with the guarantee centre (备案)."""
+
+    NOT_FILED = "not_filed"
+    FILED = "filed"
+
+
+FILING = _register(
+    Machine(
+        "batch_filing",
+        "批次备案",
+        "batch filing",
+        FilingState,
+        {
+            FilingState.NOT_FILED: StateInfo("未备案", "Not filed", "bank"),
+            FilingState.FILED: StateInfo("已备案", "Filed", None),
+        },
+        tuple(_t("not_filed", ["filed"], ["bank"], "登记已备案", "Filed")),
+    )
+)
+
+
+class VerificationState(State):
+    """Whether the centre checked that an enterprise's accounts act for the firm (企业认证)."""
+
+    UNVERIFIED = "unverified"
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+V = VerificationState
+VERIFICATION = _register(
+    Machine(
+        "enterprise",
+        "企业认证",
+        "verification",
+        VerificationState,
+        {
+            V.UNVERIFIED: StateInfo("未认证", "Not verified", "sme"),
+            V.PENDING: StateInfo("认证审核中", "Verification pending", "advisor"),
+            V.VERIFIED: StateInfo("已认证", "Verified", None),
+            V.REJECTED: StateInfo("认证未通过", "Verification refused", "sme"),
+        },
+        tuple(
+            _t("unverified", ["pending"], ["sme"], "提交认证材料", "Asked for verification")
+            + _t("rejected", ["pending"], ["sme"], "重新提交认证材料", "Asked again")
+            + _t("pending", ["pending"], ["sme"], "更新认证材料", "Replaced the document")
+            + _t("pending", ["verified"], ["advisor"], "认证通过", "Verified")
+            + _t("pending", ["rejected"], ["advisor"], "认证未通过", "Verification refused")
+        ),
+    )
+)
+
 #: Machines by the object type the audit log names them with.
 MACHINES: dict[str, Machine[State]] = {
     m.name: m  # type: ignore[misc]
-    for m in (APPLICATION, REFERRAL, BATCH, MEMBER)
+    for m in (APPLICATION, REFERRAL, BATCH, MEMBER, FILING, VERIFICATION)
 }
+
+#: States of records without a workflow of their own, as the audit log names them.
+RECORD_STATES: dict[tuple[str, str], tuple[str, str]] = {
+    ("consent", "granted"): ("已授权", "Granted"),
+    ("consent", "withdrawn"): ("已撤回授权", "Withdrawn"),
+    ("enterprise", "registered"): ("已注册", "Registered"),
+}
+
+
+def event_title(object_type: str | None, code: str | None, locale: str | None = None) -> str:
+    """Return the title of a state an audit event names, by the event's object type."""
+    if not code:
+        return "—"
+    machine = MACHINES.get(object_type or "")
+    if machine is not None:
+        return machine.title(code, locale)
+    zh, en = RECORD_STATES.get((object_type or "", code), (code, code))
+    return en if (locale or current_locale()).startswith("en") else zh

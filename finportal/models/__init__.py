@@ -1,7 +1,6 @@
 """ORM models: the one place where tables are declared."""
 
 from finportal.models.applications import (
-    APPLICATION_STATES,
     Application,
     ApplicationNote,
     Consent,
@@ -13,24 +12,16 @@ from finportal.models.base import Base, utcnow
 from finportal.models.batches import Batch, BatchMember
 from finportal.models.catalog import Holiday, Product, ProductVersion, ReferenceRate
 from finportal.models.documents import Document, VerificationRequest
-from finportal.models.enterprises import (
-    CERTIFICATIONS,
-    PROFILE_GROUPS,
-    TAX_CREDIT_GRADES,
-    Enterprise,
-)
+from finportal.models.enterprises import Enterprise
 from finportal.models.organisations import Bank, Chamber, Membership, Park
+from finportal.models.packets import PACKET_KINDS, Packet
 from finportal.models.records import AuditChainHead, AuditEvent, Job, ModelVersion, Notification
-from finportal.models.referrals import REFERRAL_STATES, BankDecision, LoanOutcome, Referral
+from finportal.models.referrals import BankDecision, LoanOutcome, Referral
 from finportal.models.users import ROLES, ApiToken, Invitation, User
 
 __all__ = [
-    "APPLICATION_STATES",
-    "CERTIFICATIONS",
-    "PROFILE_GROUPS",
-    "REFERRAL_STATES",
+    "PACKET_KINDS",
     "ROLES",
-    "TAX_CREDIT_GRADES",
     "ApiToken",
     "Application",
     "ApplicationNote",
@@ -54,6 +45,7 @@ __all__ = [
     "Membership",
     "ModelVersion",
     "Notification",
+    "Packet",
     "Park",
     "Product",
     "ProductVersion",

@@ -17,18 +17,6 @@ from finportal.models.organisations import Bank
 if TYPE_CHECKING:
     from finportal.models.batches import Batch
 
-APPLICATION_STATES = (
-    "draft",
-    "submitted",
-    "screened",
-    "in_review",
-    "returned",
-    "rejected",
-    "referred",
-    "withdrawn",
-    "closed",
-)
-
 
 class Application(TimestampMixin, Base):
     """An enterprise's request for financing, moving through the lifecycle in DESIGN.md."""
@@ -54,6 +42,9 @@ class Application(TimestampMixin, Base):
     #: The model version that scored it, and the feature values it used.
     model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
     feature_snapshot: Mapped[dict[str, Any] | None]
+    #: The enterprise profile as submitted (services/profiles.freeze): what screening, the
+    #: advisor, the packet and the API read, whatever the firm edits afterwards.
+    profile_snapshot: Mapped[dict[str, Any] | None]
     #: The client's token for this submission: a retried submit finds the same application.
     idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     submitted_at: Mapped[datetime | None]

@@ -11,38 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from finportal.models.base import Base, TimestampMixin
 from finportal.models.organisations import Membership
 
-#: Profile fields in the order a finance officer reads them, grouped as the profile page shows them.
-PROFILE_GROUPS: dict[str, list[str]] = {
-    "basic": ["name", "uscc", "registered_on", "district_code", "industry_code"],
-    "operations": [
-        "employees",
-        "qualifying_new_hires",
-        "revenue_last_year",
-        "revenue_prev_year",
-        "total_assets",
-        "total_liabilities",
-        "net_profit_last_year",
-    ],
-    "tax": ["tax_paid_last_year", "tax_credit_grade", "social_insured_employees"],
-    "ip": ["invention_patents", "utility_patents", "trademarks", "certifications"],
-    "memberships": ["park_codes", "chamber_codes"],
-    "credit": [
-        "existing_loan_balance",
-        "has_bank_loan_history",
-        "loan_maturing_within_days",
-        "overdue_count_24m",
-        "max_overdue_days_24m",
-        "pending_lawsuits",
-        "enforcement_records",
-        "admin_penalties_24m",
-        "serious_bad_credit_24m",
-        "credit_repair_completed",
-    ],
-}
-
-CERTIFICATIONS = ("tech_sme", "high_tech", "specialized", "little_giant")
-TAX_CREDIT_GRADES = ("A", "B", "M", "C", "D")
-
 
 class Enterprise(TimestampMixin, Base):
     """An SME with its profile; money in yuan (Decimal), counts as integers.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from finportal.models.applications import Application
@@ -13,22 +13,9 @@ from finportal.models.base import Base, Rate, TimestampMixin, utcnow
 from finportal.models.catalog import ProductVersion
 from finportal.models.organisations import Bank
 
-REFERRAL_STATES = (
-    "sent",
-    "viewed",
-    "info_requested",
-    "approved",
-    "declined",
-    "disbursed",
-    "repaid",
-    "overdue_90",
-    "defaulted",
-    "withdrawn",
-)
-
 
 class Referral(TimestampMixin, Base):
-    """An application referred to one bank for one product, with its packet."""
+    """An application referred to one bank for one product (its packets: ``models.Packet``)."""
 
     __tablename__ = "referrals"
     __table_args__ = (UniqueConstraint("application_id", "bank_id", "product_version_id"),)
@@ -46,13 +33,9 @@ class Referral(TimestampMixin, Base):
     due_at: Mapped[datetime | None]
     viewed_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
+    #: The referral's reference, printed on its packets (RP-<date>-<id>); the rendered
+    #: packets themselves, with their codes and files, are rows of ``packets``.
     packet_number: Mapped[str | None] = mapped_column(String(40), unique=True)
-    #: Short public code to check a packet at /verify/<code>.
-    verification_code: Mapped[str | None] = mapped_column(String(32), unique=True)
-    packet_sha256: Mapped[str | None] = mapped_column(String(64))
-    packet_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
-    packet_rendered_at: Mapped[datetime | None]
-    packet_job_id: Mapped[str | None] = mapped_column(String(36))
     lock_version: Mapped[int] = mapped_column(default=1)
 
     application: Mapped[Application] = relationship()

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 import products
 from finportal import jobs, limits
+from finportal.domain.states import APPLICATION, REFERRAL
+from finportal.domain.states import ApplicationState as A
 from finportal.models import (
     Application,
     AuditEvent,
@@ -36,7 +38,7 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import catalog as catalog_service
-from finportal.services import consents
+from finportal.services import consents, profile_form
 from finportal.services import enterprises as enterprise_service
 from finportal.services.audit import record_event
 from finportal.services.errors import (
@@ -46,20 +48,20 @@ from finportal.services.errors import (
     ValidationFailed,
 )
 from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABELS for views
-    ACTION_LABELS,
     DEFAULT_SCOPE,
     PURPOSES,
     SCOPE_LABELS,
+    action_label,
 )
-from finportal.services.lifecycle import STATE_LABELS, transition
+from finportal.services.lifecycle import transition
 from finportal.services.referrals import decisions_of, outcomes_of, withdraw_for_application
 from finportal.services.verification import require_verified
 from finportal.services.workdays import today_local
 
 MAX_TERM_MONTHS = limits.MAX_TERM_MONTHS
 #: Referral states after which the money has gone out: the SME can no longer withdraw.
-DISBURSED_STATES = {"disbursed", "repaid", "overdue_90", "defaulted"}
-WITHDRAWABLE = {"draft", "submitted", "screened", "in_review", "returned", "referred"}
+DISBURSED_STATES = REFERRAL.tagged("lent")
+WITHDRAWABLE = APPLICATION.sources(A.WITHDRAWN, "sme")
 REQUEST_FIELDS = ("amount", "term_months", "purpose")
 ROLE_LABELS = {
     "sme": "企业用户",
@@ -259,7 +261,7 @@ def job_status(session: Session, enterprise_id: int | None, job_id: str) -> dict
         "message": record.message,
         "application_id": application.id,
         "application_state": application.state,
-        "application_state_label": STATE_LABELS.get(application.state, application.state),
+        "application_state_label": APPLICATION.title(application.state),
     }
 
 
@@ -270,6 +272,7 @@ class TimelineEntry:
     at: datetime
     who: str
     action: str
+    object_type: str
     from_state: str | None
     to_state: str | None
     reason: str
@@ -310,12 +313,12 @@ def timeline(session: Session, application: Application) -> list[TimelineEntry]:
             who = f"{user.display_name}（本企业）"
         else:
             who = f"{user.display_name}（{ROLE_LABELS.get(user.role, user.role)}）"
-        label = ACTION_LABELS.get(event.action, event.action)
         entries.append(
             TimelineEntry(
                 at=event.at,
                 who=who,
-                action=label,
+                action=action_label(event.action, event.from_state, event.to_state),
+                object_type=event.object_type,
                 from_state=event.from_state,
                 to_state=event.to_state,
                 reason=event.reason or "",
@@ -398,7 +401,7 @@ def return_fields(application: Application) -> list[str]:
     if application.state != "returned" or not application.return_request:
         return []
     wanted = application.return_request.get("fields") or []
-    known = set(enterprise_service.EDITABLE_FIELDS) | set(REQUEST_FIELDS)
+    known = set(profile_form.EDITABLE_FIELDS) | set(REQUEST_FIELDS)
     return [f for f in wanted if isinstance(f, str) and f in known]
 
 
@@ -433,8 +436,8 @@ def _check_product(session: Session, code: str, amount: Decimal, term: int) -> P
     low, high = product.amount_min.value, product.amount_max.value
     if not low <= amount <= high:
         errors["amount"] = (
-            f"{product.name_zh}的金额须在 {enterprise_service.yuan_to_wan(low)} 至 "
-            f"{enterprise_service.yuan_to_wan(high)} 万元之间。"
+            f"{product.name_zh}的金额须在 {profile_form.yuan_to_wan(low)} 至 "
+            f"{profile_form.yuan_to_wan(high)} 万元之间。"
         )
     tlow, thigh = int(product.term_min.value), int(product.term_max.value)
     if not tlow <= term <= thigh:
@@ -486,7 +489,9 @@ def _submit(
             "Consent to at least one partner bank before submitting.",
             fields={"consent_bank_ids": "请至少选择一家银行并授权。"},
         )
-    transition(session, application, "submitted", actor_id=actor_id, reason=reason, data=data)
+    transition(
+        session, application, "submitted", by="sme", actor_id=actor_id, reason=reason, data=data
+    )
     application.submitted_at = utcnow()
     session.flush()
     return jobs.enqueue(
@@ -597,7 +602,7 @@ def submit_draft(
         return None
     if application.state != "draft":
         raise InvalidTransition(
-            f"申请当前状态为“{STATE_LABELS[application.state]}”，不能再次提交。",
+            f"申请当前状态为“{APPLICATION.title(application.state, 'zh_CN')}”，不能再次提交。",
             f"An application that is {application.state} cannot be submitted.",
         )
     grant_consents(
@@ -622,12 +627,12 @@ def resubmit_application(
     application = get_application(session, enterprise_id, application_id)
     if application.state != "returned":
         raise InvalidTransition(
-            f"申请当前状态为“{STATE_LABELS[application.state]}”，无需补充材料。",
+            f"申请当前状态为“{APPLICATION.title(application.state, 'zh_CN')}”，无需补充材料。",
             f"An application that is {application.state} cannot be resubmitted.",
         )
     wanted = return_fields(application)
     profile_raw = {
-        k: raw.get(k, [] if k in enterprise_service.LIST_FIELDS else "")
+        k: raw.get(k, [] if k in profile_form.LIST_FIELDS else "")
         for k in wanted
         if k not in REQUEST_FIELDS
     }
@@ -635,7 +640,7 @@ def resubmit_application(
     profile_data: dict[str, Any] = {}
     if profile_raw:
         try:
-            profile_data = enterprise_service.validate_profile(profile_raw, partial=True)
+            profile_data = profile_form.validate_profile(profile_raw, partial=True)
         except ValidationFailed as exc:
             errors.update(exc.fields)
     request_raw = {k: raw.get(k, "") for k in wanted if k in REQUEST_FIELDS}
@@ -645,7 +650,7 @@ def resubmit_application(
         try:
             request_data = schema.load(request_raw)
         except ValidationError as exc:
-            errors.update(enterprise_service.flatten_messages(exc.messages))
+            errors.update(profile_form.flatten_messages(exc.messages))
     if not errors and request_data and application.product is not None:
         try:
             _check_product(
@@ -663,7 +668,7 @@ def resubmit_application(
     changed: list[str] = []
     if profile_data:
         enterprise = enterprise_service.get_enterprise(session, enterprise_id)
-        changed = enterprise_service.apply_profile(session, enterprise, profile_data)
+        changed = profile_form.apply_profile(session, enterprise, profile_data)
         if changed:
             record_event(
                 session,
@@ -713,11 +718,11 @@ def withdraw_application(
                 "银行已放款，不能再撤回申请。", "The loan is disbursed; it cannot be withdrawn."
             )
         raise InvalidTransition(
-            f"申请当前状态为“{STATE_LABELS[application.state]}”，不能撤回。",
+            f"申请当前状态为“{APPLICATION.title(application.state, 'zh_CN')}”，不能撤回。",
             f"An application that is {application.state} cannot be withdrawn.",
         )
     text = limits.valid_text(reason, "reason", "reason") or "企业撤回申请"
-    transition(session, application, "withdrawn", actor_id=actor_id, reason=text)
+    transition(session, application, "withdrawn", by="sme", actor_id=actor_id, reason=text)
     withdraw_for_application(session, application, actor_id=actor_id, reason="企业撤回申请")
     session.commit()
     return application
@@ -787,6 +792,8 @@ def close_application(
     application = session.get(Application, application_id)
     if application is None:
         raise NotFound("申请不存在。", "No such application.")
-    transition(session, application, "closed", actor_id=actor_id, reason=reason or "办结")
+    transition(
+        session, application, "closed", by="system", actor_id=actor_id, reason=reason or "办结"
+    )
     session.commit()
     return application

@@ -8,28 +8,24 @@ can never overspend it (the ``quota_not_overspent`` CHECK is the last guard).
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, cast, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import products
-from finportal import jobs, limits
+from finportal import limits
+from finportal.domain.states import MEMBER, BatchState, FilingState, MemberState
 from finportal.models import (
-    Application,
     Bank,
     Batch,
     BatchMember,
     Chamber,
-    CreditScore,
     Enterprise,
-    Job,
     Membership,
     ModelVersion,
     Park,
@@ -40,7 +36,7 @@ from finportal.models import (
 )
 from finportal.services import catalog as catalog_service
 from finportal.services import consents
-from finportal.services.audit import download_stamp, record_event
+from finportal.services.audit import record_event
 from finportal.services.errors import (
     Conflict,
     Forbidden,
@@ -48,27 +44,19 @@ from finportal.services.errors import (
     NotFound,
     ValidationFailed,
 )
-from finportal.services.labels import scope_text
-from finportal.services.packets import default_base_url, quote_subsidies
 from finportal.services.profiles import enterprise_profile
 from finportal.services.verification import is_verified
 from finportal.services.workdays import SHANGHAI
 
 BATCH_PRODUCTS = {"park": "park_batch", "chamber": "chamber_batch"}
 
-BATCH_STATE_LABELS = {"open": "推荐中", "submitted": "已提交银行", "closed": "已结束"}
-MEMBER_STATE_LABELS = {
-    "recommended": "已推荐",
-    "checked": "已核验",
-    "submitted": "待银行审批",
-    "approved": "银行同意",
-    "declined": "银行拒绝",
-    "withdrawn": "已撤回",
-}
-MEMBER_STATES = tuple(MEMBER_STATE_LABELS)
-FILING_LABELS = {"not_filed": "未备案", "filed": "已备案"}
+#: Packets print Chinese titles whatever the reader's language (domain/states.py).
+BATCH_STATE_LABELS = {s.value: s.title_zh for s in BatchState}
+MEMBER_STATE_LABELS = {s.value: s.title_zh for s in MemberState}
+MEMBER_STATES = tuple(s.value for s in MemberState)
+FILING_LABELS = {s.value: s.title_zh for s in FilingState}
 #: A member may leave the batch only before the batch goes to the bank.
-WITHDRAWABLE = ("recommended", "checked")
+WITHDRAWABLE = MEMBER.sources(MemberState.WITHDRAWN, "recommender")
 #: The term used to evaluate, score and quote a member (the batch products lend up to 12 months).
 DEFAULT_TERM_MONTHS = 12
 
@@ -256,7 +244,7 @@ def list_sent_batches(session: Session, *, bank_id: int, state: str | None = Non
 
 
 #: Member states a bank sees: those the advisor sent it.
-BANK_VISIBLE_STATES = ("submitted", "approved", "declined")
+BANK_VISIBLE_STATES = MEMBER.tagged("sent")
 
 
 def bank_members(session: Session, batch: Batch) -> list[BatchMember]:
@@ -497,16 +485,6 @@ def withdraw_member(
 
 
 # --- the advisor: check members and submit -----------------------------------------------
-
-
-def _latest_score(session: Session, enterprise_id: int) -> CreditScore | None:
-    return session.scalar(
-        select(CreditScore)
-        .join(Application, Application.id == CreditScore.application_id)
-        .where(Application.enterprise_id == enterprise_id)
-        .order_by(CreditScore.scored_at.desc(), CreditScore.id.desc())
-        .limit(1)
-    )
 
 
 def _score_member(
@@ -834,470 +812,3 @@ def record_filing(
     )
     session.commit()
     return batch
-
-
-# --- the batch packet ----------------------------------------------------------------------
-
-
-def _wan(value: Decimal | None) -> Decimal:
-    return (Decimal(value or 0) / Decimal(10000)).quantize(Decimal("0.01"))
-
-
-def _code(*parts: object) -> str:
-    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest().upper()
-    return f"{digest[:4]}-{digest[4:8]}-{digest[8:12]}"
-
-
-def _fmt_money_wan(value: Decimal | None) -> str:
-    return "—" if value is None else f"{_wan(value):,.2f} 万元"
-
-
-def _profile_rows(enterprise: Enterprise, organiser: str) -> dict[str, str]:
-    def val(v: object, suffix: str = "") -> str:
-        return "—" if v is None else f"{v}{suffix}"
-
-    return {
-        "成立日期": val(enterprise.registered_on),
-        "注册地行政区划": val(enterprise.district_code),
-        "行业代码（GB/T 4754）": val(enterprise.industry_code),
-        "所属园区/商会": organiser,
-        "从业人数": f"{val(enterprise.employees)} 人（社保缴纳 {val(enterprise.social_insured_employees)} 人）",
-        "上年营业收入": _fmt_money_wan(enterprise.revenue_last_year),
-        "资产总额": _fmt_money_wan(enterprise.total_assets),
-        "负债总额": _fmt_money_wan(enterprise.total_liabilities),
-        "上年纳税总额": _fmt_money_wan(enterprise.tax_paid_last_year),
-        "纳税信用等级": val(enterprise.tax_credit_grade),
-        "知识产权": f"发明专利 {val(enterprise.invention_patents)} 件，商标 {val(enterprise.trademarks)} 件",
-        "近 24 个月逾期": f"{val(enterprise.overdue_count_24m)} 次",
-        "未结诉讼": f"{val(enterprise.pending_lawsuits)} 件",
-    }
-
-
-def member_packet_context(
-    session: Session,
-    member: BatchMember,
-    index: int,
-    *,
-    today: date,
-    advisor_name: str = "",
-    verification_code: str = "",
-) -> Any:
-    """Assemble a member's referral packet as plain data (``finportal.packets.PacketContext``)."""
-    from finportal import packets
-
-    batch = member.batch
-    version = batch.product_version or batch_product(
-        session, "park" if batch.park_id is not None else "chamber"
-    )
-    product = catalog_service.product_of(version)
-    check = member.check_result or {}
-    amount = Decimal(member.approved_amount or member.requested_amount or batch.per_firm_cap)
-    term = DEFAULT_TERM_MONTHS
-    lpr = catalog_service.current_lpr(session, today)
-    try:
-        q = products.quote(product, amount, term, lpr)
-    except products.QuoteError:
-        q = None
-    if q is not None:
-        years = Decimal(term) / Decimal(12)
-        subsidies = quote_subsidies(
-            product, q, lambda total: (total / years).quantize(Decimal("0.01"))
-        )
-        quote = packets.Quote(
-            interest_rate=float(q.nominal_rate),
-            guarantee_fee_rate=float(q.guarantee_fee_rate),
-            annual_interest_yuan=(q.total_interest / years).quantize(Decimal("0.01")),
-            annual_guarantee_fee_yuan=(q.total_fee / years).quantize(Decimal("0.01")),
-            subsidies=subsidies,
-            net_annual_cost_yuan=(q.net_cost / years).quantize(Decimal("0.01")),
-            net_annual_rate=float(q.net_annual_cost_rate),
-            rate_note_zh=f"1年期LPR {float(lpr) * 100:.2f}% 起（以银行审批为准）",
-            interest_rate_demo=product.rate_demo,
-            guarantee_fee_demo=product.guarantee_fee_demo,
-        )
-    else:
-        quote = packets.Quote(0.0, 0.0, 0, 0, (), 0)
-    score = check.get("score") or None
-    if score is None:
-        stored = _latest_score(session, member.enterprise_id)
-        if stored is not None:
-            model = session.get(ModelVersion, stored.model_version_id)
-            score = {
-                "score": stored.score,
-                "grade": stored.grade,
-                "pd": stored.pd,
-                "reasons": stored.reasons,
-                "model_version": model.version if model is not None else "",
-                "synthetic": bool(model is not None and model.synthetic),
-            }
-    consent_data = check.get("consent")
-    consent = packets.ConsentRecord(
-        bank=batch.bank.name_zh,
-        scope=scope_text(consent_data["scope"]) if consent_data else "未授权",
-        granted_at=datetime.fromisoformat(consent_data["granted_at"])
-        if consent_data
-        else datetime.combine(today, datetime.min.time()),
-        valid_until=date.fromisoformat(consent_data["valid_until"]) if consent_data else None,
-    )
-    organiser = organiser_name(batch)
-    return packets.PacketContext(
-        packet_number=f"{batch.code}-{index:03d}",
-        verification_code=verification_code or _code(batch.code, member.id, member.enterprise.uscc),
-        verify_url=f"{default_base_url()}/verify/{verification_code}" if verification_code else "",
-        bank_name=batch.bank.name_zh,
-        product_name=product.name_zh,
-        product_code=product.code,
-        date=today,
-        enterprise_name=member.enterprise.name,
-        enterprise_uscc=member.enterprise.uscc,
-        enterprise_profile=_profile_rows(member.enterprise, organiser),
-        request=packets.LoanRequest(
-            amount_wan=_wan(amount),
-            term_months=term,
-            purpose=f"{organiser}批次推荐" + (f"：{member.note}" if member.note else ""),
-        ),
-        conditions=[
-            packets.EligibilityCondition(
-                c.get("field", ""),
-                c.get("result", "unknown"),
-                c.get("message_zh", ""),
-                demo=bool(c.get("demo", False)),
-            )
-            for c in check.get("conditions", [])
-        ],
-        score=score["score"] if score else 0,
-        grade=score["grade"] if score else "—",
-        pd=float(score["pd"]) if score else 0.0,
-        reasons=[
-            packets.Reason(
-                r.get("feature", ""), float(r.get("contribution", 0)), r.get("text_zh", "")
-            )
-            for r in (score["reasons"] if score else [])
-        ],
-        quote=quote,
-        advisor_opinion=member.note or "经园区/商会推荐，已核验批次贷准入条件及企业授权。",
-        advisor_name=advisor_name or "—",
-        consent=consent,
-        model_version=score.get("model_version", "") if score else "",
-        model_trained_on_synthetic=bool(score.get("synthetic")) if score else False,
-    )
-
-
-def batch_packet(
-    session: Session,
-    batch_id: int,
-    *,
-    actor_id: int | None,
-    bank_id: int | None = None,
-    now: datetime | None = None,
-) -> bytes:
-    """Return the batch packet: a cover table of the members, then each member's packet."""
-    return batch_packet_with_codes(session, batch_id, actor_id=actor_id, bank_id=bank_id, now=now)[
-        0
-    ]
-
-
-def batch_packet_with_codes(
-    session: Session,
-    batch_id: int,
-    *,
-    actor_id: int | None,
-    bank_id: int | None = None,
-    now: datetime | None = None,
-) -> tuple[bytes, dict[str, Any]]:
-    """Return the batch packet and the verification codes printed in it.
-
-    Each rendering prints fresh random codes (the cover's and one per member packet);
-    the caller stores them (the packet job's result) so ``/verify/<code>`` finds them.
-    """
-    from finportal import packets
-    from finportal.services.packets import new_verification_code
-
-    batch = get_batch(session, batch_id, bank_id=bank_id)
-    members = [m for m in batch.members if m.state not in ("withdrawn", "recommended")]
-    if not members:
-        raise InvalidTransition(
-            "批次没有已核验的成员，无法生成材料包。", "The batch has no checked members yet."
-        )
-    today = _today(now)
-    # A bank sees members only while their consent to that bank stands.
-    refused = consents.members_without_consent(session, batch, members, today)
-    if refused:
-        raise Forbidden(
-            f"以下企业已撤回或未授权向该银行提供信息：{'、'.join(m.enterprise.name for m in refused[:5])}",
-            "Some members have no standing consent to this bank.",
-        )
-    version = batch.product_version or batch_product(
-        session, "park" if batch.park_id is not None else "chamber"
-    )
-    product = catalog_service.product_of(version)
-    actor = session.get(User, actor_id) if actor_id is not None else None
-    contexts = [
-        member_packet_context(
-            session,
-            m,
-            i,
-            today=today,
-            advisor_name=actor.display_name if actor else "",
-            verification_code=new_verification_code(),
-        )
-        for i, m in enumerate(members, 1)
-    ]
-    cover_code = new_verification_code()
-    cover = packets.BatchCoverContext(
-        batch_number=batch.code,
-        batch_name=batch.name,
-        bank_name=batch.bank.name_zh,
-        product_name=product.name_zh,
-        product_code=product.code,
-        organiser_name=organiser_name(batch),
-        date=today,
-        quota_wan=_wan(batch.quota_total),
-        per_firm_cap_wan=_wan(batch.per_firm_cap),
-        members=[
-            packets.BatchMember(
-                enterprise_name=m.enterprise.name,
-                enterprise_uscc=m.enterprise.uscc,
-                amount_wan=_wan(m.requested_amount or batch.per_firm_cap),
-                approved_wan=_wan(m.approved_amount) if m.state == "approved" else None,
-                grade=ctx.grade,
-                packet_number=ctx.packet_number,
-                status_zh=MEMBER_STATE_LABELS.get(m.state, m.state),
-            )
-            for m, ctx in zip(members, contexts, strict=True)
-        ],
-        verification_code=cover_code,
-        notes=(
-            f"已用额度 {_wan(batch.quota_used):,.2f} 万元；备案状态：{FILING_LABELS.get(batch.filing_status, batch.filing_status)}",
-        ),
-    )
-    pdf = packets.merge_batch_packet(cover, [packets.render_packet(c) for c in contexts])
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="batch.packet_rendered",
-        object_type="batch",
-        object_id=batch.id,
-        data={"bank_id": batch.bank_id, "members": len(members), "sha256": packets.sha256_hex(pdf)},
-    )
-    session.commit()
-    codes = {
-        "verification_code": cover_code,
-        "members": [
-            {
-                "member_id": m.id,
-                "packet_number": ctx.packet_number,
-                "verification_code": ctx.verification_code,
-            }
-            for m, ctx in zip(members, contexts, strict=True)
-        ],
-    }
-    return pdf, codes
-
-
-# Rendering takes a fraction of a second per member, so a batch packet is rendered by a
-# background job into the packet folder (shared by the web and job processes) and then
-# downloaded from there.
-PACKET_JOB = "batch_packet"
-
-
-def _packet_members(batch: Batch) -> list[BatchMember]:
-    return [m for m in batch.members if m.state not in ("withdrawn", "recommended")]
-
-
-@jobs.job(PACKET_JOB)
-def render_batch_packet(
-    session: Session,
-    *,
-    batch_id: int,
-    out_dir: str,
-    requested_by: int | None = None,
-    bank_id: int | None = None,
-) -> dict[str, Any]:
-    """Render the batch packet into ``out_dir`` (the job behind :func:`request_packet`)."""
-    from finportal.packets import sha256_hex
-
-    pdf, codes = batch_packet_with_codes(session, batch_id, actor_id=requested_by, bank_id=bank_id)
-    digest = sha256_hex(pdf)
-    folder = Path(out_dir) / "batches"
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"batch-{batch_id}-{digest[:16]}.pdf"
-    (folder / name).write_bytes(pdf)
-    # The codes printed in the packet, kept with its SHA-256 for /verify (verify_code).
-    return {"file": name, "sha256": digest, "bytes": len(pdf), **codes}
-
-
-def request_packet(
-    session: Session,
-    batch_id: int,
-    *,
-    actor_id: int | None,
-    out_dir: str,
-    bank_id: int | None = None,
-) -> Job:
-    """Queue the rendering of a batch packet (for the bank, when ``bank_id`` is given)."""
-    batch = get_batch(session, batch_id, bank_id=bank_id)
-    if not _packet_members(batch):
-        raise InvalidTransition(
-            "批次没有已核验的成员，无法生成材料包。", "The batch has no checked members yet."
-        )
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="batch.packet_requested",
-        object_type="batch",
-        object_id=batch.id,
-        data={"bank_id": bank_id},
-    )
-    return jobs.enqueue(
-        session,
-        PACKET_JOB,
-        actor_id=actor_id,
-        object_type="batch",
-        object_id=batch.id,
-        batch_id=batch.id,
-        out_dir=out_dir,
-        requested_by=actor_id,
-        bank_id=bank_id,
-    )
-
-
-def latest_packet_job(session: Session, batch_id: int, *, bank_id: int | None = None) -> Job | None:
-    """Return the newest packet job of the batch requested by the bank (or by the centre)."""
-    candidates = session.scalars(
-        select(Job)
-        .where(Job.kind == PACKET_JOB, Job.object_type == "batch", Job.object_id == batch_id)
-        .order_by(Job.created_at.desc())
-    )
-    # A bank only ever sees the packets rendered for itself.
-    return next((j for j in candidates if (j.args or {}).get("bank_id") == bank_id), None)
-
-
-def packet_file(
-    session: Session,
-    batch_id: int,
-    *,
-    actor_id: int | None,
-    out_dir: str,
-    bank_id: int | None = None,
-) -> tuple[bytes, str]:
-    """Return the last rendered batch packet, stamped on every page, and its file name.
-
-    The stamp names the bank (or the centre), the user and the time, like a single
-    referral packet's (:func:`finportal.services.referrals.download_packet`); the stored
-    file is not changed, so its SHA-256 still matches ``/verify``. The download is audited.
-    """
-    from finportal.packets import sha256_hex, stamp_pdf
-
-    batch = get_batch(session, batch_id, bank_id=bank_id)
-    job = latest_packet_job(session, batch.id, bank_id=bank_id)
-    if job is None or job.state != "done" or not job.result:
-        raise Conflict(
-            "批次材料包尚未生成完成，请稍后刷新页面。",
-            "The batch packet is not ready yet.",
-            code="packet_not_ready",
-        )
-    if bank_id is not None and consents.members_without_consent(
-        session, batch, _packet_members(batch)
-    ):
-        raise Forbidden(
-            "有成员企业已撤回对该银行的授权，材料包不予提供。",
-            "A member withdrew its consent to this bank; the packet is refused.",
-        )
-    path = Path(out_dir) / "batches" / str(job.result["file"])
-    try:
-        pdf = path.read_bytes()
-    except OSError as exc:
-        raise Conflict(
-            "批次材料包文件不存在，请重新生成。",
-            "The packet file is missing; render it again.",
-            code="packet_missing",
-        ) from exc
-    lines = download_stamp(
-        session,
-        actor_id=actor_id,
-        taker=batch.bank.name_zh if bank_id is not None else "闵行区融资服务中心",
-        packet=f"批次材料包 {batch.code}",
-        action="batch.packet_downloaded",
-        object_type="batch",
-        object_id=batch.id,
-        at=utcnow(),
-    )
-    stamped = stamp_pdf(pdf, lines)
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="batch.packet_downloaded",
-        object_type="batch",
-        object_id=batch.id,
-        data={
-            "bank_id": bank_id,
-            "job_id": job.id,
-            "sha256": job.result.get("sha256"),
-            "stamp": lines,
-            "stamped_sha256": sha256_hex(stamped),
-        },
-    )
-    session.commit()
-    return stamped, f"batch-{batch.code}.pdf"
-
-
-def verify_code(session: Session, code: str) -> Any:
-    """Return the public facts (``services.packets.VerifiedPacket``) of a batch packet code.
-
-    The codes printed on a batch packet's cover and member packets are kept in the
-    result of the job that rendered it, with the stored file's SHA-256.
-    """
-    from finportal.services.packets import VerifiedPacket, mask_name
-
-    code = (code or "").strip().upper()
-    found = None
-    if len(code) == 14:
-        candidates = session.scalars(
-            select(Job)
-            .where(
-                Job.kind == PACKET_JOB,
-                Job.state == "done",
-                cast(Job.result, String).contains(code),
-            )
-            .order_by(Job.created_at.desc())
-        )
-        for job in candidates:
-            result = job.result or {}
-            if result.get("verification_code") == code:
-                found = (job, None)
-                break
-            member = next(
-                (m for m in result.get("members", []) if m.get("verification_code") == code),
-                None,
-            )
-            if member is not None:
-                found = (job, member)
-                break
-    if found is None:
-        raise NotFound(
-            "未找到该验证码对应的推荐材料包。", "No referral packet has this verification code."
-        )
-    job, entry = found
-    batch = session.get(Batch, job.object_id)
-    if batch is None:
-        raise NotFound(
-            "未找到该验证码对应的推荐材料包。", "No referral packet has this verification code."
-        )
-    rendered = job.finished_at or job.created_at
-    if entry is None:
-        packet_number = batch.code
-        enterprise = f"{organiser_name(batch)}批次（{len(job.result.get('members', []))} 户）"
-    else:
-        packet_number = str(entry.get("packet_number", ""))
-        member = session.get(BatchMember, entry.get("member_id"))
-        enterprise = mask_name(member.enterprise.name) if member is not None else "—"
-    return VerifiedPacket(
-        packet_number=packet_number,
-        sha256=str(job.result.get("sha256", "")),
-        bank_name=batch.bank.name_zh,
-        product_name=batch.product.name_zh,
-        enterprise_name=enterprise,
-        rendered_at=rendered,
-        sent_on=(batch.submitted_at or rendered).astimezone(SHANGHAI).date(),
-    )

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
+from finportal.domain.states import MEMBER
 from finportal.models import Application, Bank, Batch, BatchMember, Consent, Referral, utcnow
 from finportal.services.audit import record_event
 from finportal.services.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -322,7 +323,7 @@ class BatchRequest:
 
 
 #: Member states in which the batch still needs (or uses) the member's consent.
-_ASKING_STATES = ("recommended", "checked", "submitted", "approved")
+_ASKING_STATES = MEMBER.tagged("needs_consent")
 
 
 def batch_requests(session: Session, enterprise_id: int | None) -> list[BatchRequest]:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import scoring
+from finportal.domain.states import APPLICATION
 from finportal.models import ModelVersion, utcnow
 from finportal.services.audit import record_event
 from finportal.services.errors import InvalidTransition, NotFound
@@ -255,7 +256,7 @@ def recent_drift(
 
 
 #: Applications still being worked on get a fresh score when the champion changes.
-RESCORE_STATES = ("screened", "in_review", "returned")
+RESCORE_STATES = APPLICATION.tagged("rescore")
 
 
 def rescore_open_applications(session: Session, *, model_version_id: int) -> dict[str, Any]:

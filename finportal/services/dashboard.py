@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from finportal.domain.states import BATCH, FILING
 from finportal.models import (
     Application,
     Bank,
@@ -45,8 +46,6 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services.batches import (
-    BATCH_STATE_LABELS,
-    FILING_LABELS,
     organiser_name,
     quota_use,
 )
@@ -369,7 +368,7 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
                 batch.name,
                 organiser_name(batch),
                 batch.bank.name_zh,
-                BATCH_STATE_LABELS.get(batch.state, batch.state),
+                BATCH.title(batch.state),
                 use.total / 10000,
                 use.used / 10000,
                 use.left / 10000,
@@ -377,7 +376,7 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
                 counts.get("approved", 0),
                 counts.get("declined", 0),
                 counts.get("submitted", 0),
-                FILING_LABELS.get(batch.filing_status, batch.filing_status),
+                FILING.title(batch.filing_status),
             ]
         )
     board.tables["batch_quota"] = Table(

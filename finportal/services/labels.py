@@ -28,37 +28,26 @@ SCOPE_LABELS = {
 #: The scope every consent is given with.
 DEFAULT_SCOPE = list(SCOPE_LABELS)
 
-#: Audit actions as every history (the SME's timeline, the advisor's review) names them.
+#: Audit actions that are not a state's step, as every history names them (zh, en).
+#: A step of a workflow (``application.submitted``...) is named by its machine's table.
 ACTION_LABELS = {
-    "application.created": "创建申请",
-    "application.draft": "保存草稿",
-    "application.submitted": "提交申请",
-    "application.screened": "自动初筛完成",
-    "application.in_review": "服务中心受理",
-    "application.returned": "退回补充材料",
-    "application.rejected": "未通过",
-    "application.referred": "推荐给银行",
-    "application.withdrawn": "企业撤回",
-    "application.closed": "办结",
-    "application.rated": "企业评价",
-    "application.note_added": "添加备注",
-    "match.overridden": "调整匹配结果",
-    "consent.granted": "授权银行查看",
-    "consent.withdrawn": "撤回授权",
-    "referral.sent": "发出推荐",
-    "referral.packet_rendered": "生成推荐材料包",
-    "referral.packet_refused": "拒绝提供材料包（授权已撤回）",
-    "referral.viewed": "银行查看",
-    "referral.opened": "银行再次查看",
-    "referral.packet_downloaded": "银行下载材料包",
-    "referral.info_requested": "银行要求补充材料",
-    "referral.approved": "银行同意",
-    "referral.declined": "银行拒绝",
-    "referral.disbursed": "银行放款",
-    "referral.repaid": "贷款结清",
-    "referral.overdue_90": "逾期90天以上",
-    "referral.defaulted": "贷款违约",
-    "referral.withdrawn": "推荐随申请撤回",
+    "application.created": ("创建申请", "Application created"),
+    "application.draft": ("保存草稿", "Draft saved"),
+    "application.rated": ("企业评价", "Rated by the enterprise"),
+    "application.note_added": ("添加备注", "Note added"),
+    "match.overridden": ("调整匹配结果", "Match adjusted"),
+    "consent.granted": ("授权银行查看", "Consent given"),
+    "consent.withdrawn": ("撤回授权", "Consent withdrawn"),
+    "referral.sent": ("发出推荐", "Referred"),
+    "referral.packet_rendered": ("生成推荐材料包", "Packet made"),
+    "referral.packet_refused": ("拒绝提供材料包（授权已撤回）", "Packet refused"),
+    "referral.opened": ("银行再次查看", "Opened again by the bank"),
+    "referral.packet_downloaded": ("银行下载材料包", "Packet downloaded by the bank"),
+    "enterprise.registered": ("企业注册", "Enterprise registered"),
+    "enterprise.verification_requested": ("提交认证材料", "Asked for verification"),
+    "enterprise.verified": ("认证通过", "Verified"),
+    "enterprise.verification_rejected": ("认证未通过", "Verification refused"),
+    "score.insufficient_data": ("资料不足，未评分", "Not scored: data missing"),
 }
 
 
@@ -76,6 +65,21 @@ def scope_text(scope: Iterable[str] | None) -> str:
     return "；".join(SCOPE_LABELS.get(s, s) for s in scope or []) or "—"
 
 
-def action_label(action: str) -> str:
-    """Return the Chinese name of an audit action (the code itself only if unknown)."""
-    return ACTION_LABELS.get(action, action)
+def action_label(
+    action: str,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    locale: str | None = None,
+) -> str:
+    """Name an audit action: a workflow step by its machine, others by :data:`ACTION_LABELS`."""
+    from finportal.domain.states import MACHINES, current_locale
+
+    english = (locale or current_locale()).startswith("en")
+    if action in ACTION_LABELS:
+        zh, en = ACTION_LABELS[action]
+        return en if english else zh
+    kind, _, target = action.partition(".")
+    machine = MACHINES.get(kind)
+    if machine is not None and target in {s.value for s in machine.states}:
+        return machine.verb(from_state, target, "en" if english else "zh_CN")
+    return action

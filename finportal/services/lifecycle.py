@@ -1,4 +1,4 @@
-"""The application lifecycle (DESIGN.md): allowed transitions, each one audited."""
+"""The application lifecycle (DESIGN.md): steps by the table in ``domain/states.py``, audited."""
 
 from __future__ import annotations
 
@@ -6,34 +6,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from finportal.domain.states import APPLICATION
+from finportal.domain.states import ApplicationState as A
 from finportal.models import Application, Notification, utcnow
-from finportal.services.audit import record_event
-from finportal.services.errors import InvalidTransition
-
-STATE_LABELS = {
-    "draft": "草稿",
-    "submitted": "已提交",
-    "screened": "已初筛",
-    "in_review": "审核中",
-    "returned": "已退回补充",
-    "rejected": "未通过",
-    "referred": "已推荐银行",
-    "withdrawn": "已撤回",
-    "closed": "已办结",
-}
-
-#: from state -> states it may move to
-TRANSITIONS: dict[str, set[str]] = {
-    "draft": {"submitted", "withdrawn"},
-    "submitted": {"screened", "withdrawn"},
-    "screened": {"in_review", "withdrawn"},
-    "in_review": {"returned", "rejected", "referred", "withdrawn"},
-    "returned": {"submitted", "withdrawn"},
-    "referred": {"referred", "closed", "withdrawn", "in_review"},
-    "rejected": {"closed"},
-    "withdrawn": {"closed"},
-    "closed": set(),
-}
+from finportal.services.profiles import freeze
+from finportal.services.workflow import move
 
 
 def transition(
@@ -41,39 +18,35 @@ def transition(
     application: Application,
     to_state: str,
     *,
+    by: str,
     actor_id: int | None,
     reason: str = "",
     data: dict[str, Any] | None = None,
     notify: bool = True,
 ) -> None:
-    """Move an application to ``to_state`` or refuse; record the audit event (caller commits)."""
-    from_state = application.state
-    if to_state not in TRANSITIONS.get(from_state, set()):
-        raise InvalidTransition(
-            f"申请当前状态为“{STATE_LABELS.get(from_state, from_state)}”，不能变为“{STATE_LABELS.get(to_state, to_state)}”。",
-            f"An application that is {from_state} cannot become {to_state}.",
-        )
-    application.state = to_state
-    if to_state == "closed":
-        application.closed_at = utcnow()
-    record_event(
+    """Move an application to ``to_state`` if ``by`` may; audit and tell the SME (caller commits)."""
+    from_state = move(
         session,
+        APPLICATION,
+        application,
+        to_state,
+        by=by,
         actor_id=actor_id,
-        action=f"application.{to_state}",
-        object_type="application",
-        object_id=application.id,
-        from_state=from_state,
-        to_state=to_state,
         reason=reason,
         data=data,
     )
+    if to_state == A.SUBMITTED:
+        # What the advisor, the score, the packet and the bank read from now on.
+        application.profile_snapshot = freeze(application.enterprise)
+    if to_state == A.CLOSED:
+        application.closed_at = utcnow()
     if notify and from_state != to_state:
         session.add(
             Notification(
                 enterprise_id=application.enterprise_id,
                 kind="status",
-                title_zh=f"融资申请 #{application.id} 状态更新：{STATE_LABELS.get(to_state, to_state)}",
-                title_en=f"Application #{application.id} is now {to_state}",
+                title_zh=f"融资申请 #{application.id} 状态更新：{APPLICATION.title(to_state, 'zh_CN')}",
+                title_en=f"Application #{application.id}: {APPLICATION.title(to_state, 'en')}",
                 body_zh=reason,
                 link=f"/sme/applications/{application.id}",
             )

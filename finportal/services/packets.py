@@ -1,73 +1,78 @@
-"""Referral packets from the database: build the context, render in a job, verify.
+"""The packet pipeline: render in a job, keep the file in the store and a row in ``packets``.
 
-The PDF is rendered once, in the ``render_packet`` background job (never in a web
-request), and stored on the referral with its SHA-256; each bank download stamps the
-stored copy (:func:`finportal.services.referrals.download_packet`), whose SHA-256 the
-download's audit event keeps. ``/verify/<code>`` shows the stored SHA-256 and a few facts
-(:func:`verify_packet`) and tells whether a file is the original or a recorded download
-(:func:`check_file`).
+One pipeline for every packet (docs/PACKETS.md):
+
+- **context**: :func:`finportal.services.packet_context.build_context` for a referral or a
+  batch member — one builder, one set of sections;
+- **render**: background jobs only — ``render_packet`` (:func:`render_referral_packet`) for
+  a referral, ``batch_packet`` (:func:`render_batch_packet`) for a batch: its cover, then
+  each member's packet from the same builder, merged into one file;
+- **store**: the PDF goes to the packet store (:func:`finportal.storage.packet_store`,
+  files named by their SHA-256 in the instance folder); a row of ``packets`` keeps its
+  subject, number, verification code, SHA-256, storage key, size, job, product version
+  and consent. A packet whose content has not changed is not rendered (nor stored) again;
+  a failed render leaves no row (the job's transaction rolls back);
+- **download**: :func:`stamped_download` — every download (bank page, API, advisor,
+  batch) reads the stored file, stamps it with who took it and when, and is audited;
+- **verify**: :mod:`finportal.services.packet_verification` looks codes up in ``packets``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import os
+import dataclasses
+import hashlib
 import secrets
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import products
-from finportal import packets
-from finportal.jobs import job
-from finportal.models import (
-    CreditScore,
-    Job,
-    Match,
-    ModelVersion,
-    Referral,
-    User,
-    utcnow,
+from finportal import jobs, packets
+from finportal.models import Batch, BatchMember, Job, Packet, Referral, utcnow
+from finportal.services import batches, consents
+from finportal.services.audit import download_stamp, record_event
+from finportal.services.errors import Conflict, Forbidden, InvalidTransition, NotFound
+from finportal.services.packet_context import (
+    PacketFacts,
+    assemble,
+    build_context,
+    member_facts,
+    packet_number_for,
+    referral_facts,
+    to_wan,
 )
-from finportal.services import catalog as catalog_service
-from finportal.services import consents
-from finportal.services.audit import record_event
-from finportal.services.errors import NotFound
-from finportal.services.labels import purpose_label, scope_text
 from finportal.services.workdays import SHANGHAI
-from products.fields import field_specs
-from products.sizes import SIZE_ZH
+from finportal.storage import FileStore, packet_store
 
-_CENT = Decimal("0.01")
-_WAN = Decimal("10000")
+__all__ = [
+    "BATCH_PACKET_JOB",
+    "PacketStatus",
+    "REFERRAL_PACKET_JOB",
+    "add_packet",
+    "batch_document",
+    "batch_packet_members",
+    "build_context",
+    "context_digest",
+    "current_packet",
+    "download_batch_packet",
+    "latest_batch_packet_job",
+    "new_verification_code",
+    "packet_number_for",
+    "packet_status",
+    "render_batch_packet",
+    "render_referral_packet",
+    "request_batch_packet",
+    "request_render",
+    "stamped_download",
+]
+
+REFERRAL_PACKET_JOB = "render_packet"
+BATCH_PACKET_JOB = "batch_packet"
+CENTRE_NAME = "闵行区融资服务中心"
+
 # No 0/O, 1/I/L: a code is read aloud or typed from paper.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-
-REPAYMENT_LABELS = {
-    "interest_only_bullet": "按月付息、到期还本",
-    "equal_principal": "等额本金，按月还本付息",
-    "equal_instalment": "等额本息，按月还款",
-}
-TAX_GRADE_LABELS = {"A": "A 级", "B": "B 级", "M": "M 级", "C": "C 级", "D": "D 级"}
-CERT_LABELS = {
-    "tech_sme": "科技型中小企业",
-    "high_tech": "高新技术企业",
-    "specialized": "专精特新中小企业",
-    "little_giant": "专精特新“小巨人”企业",
-}
-
-
-def default_base_url() -> str:
-    """Return the portal's public address, printed before ``/verify/<code>`` on packets.
-
-    ``FINPORTAL_BASE_URL`` (required in production; ``http://127.0.0.1:5000`` otherwise).
-    Never a request's ``Host`` header: whoever sends the request must not choose the
-    address a bank reads on paper.
-    """
-    return os.environ.get("FINPORTAL_BASE_URL", "http://127.0.0.1:5000")
 
 
 def new_verification_code() -> str:
@@ -76,289 +81,124 @@ def new_verification_code() -> str:
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
-def packet_number_for(referral: Referral) -> str:
-    """Return the packet number of a referral: ``RP-<date>-<id>``."""
-    day = (referral.sent_at or utcnow()).astimezone(SHANGHAI)
-    return f"RP-{day:%Y%m%d}-{referral.id:06d}"
+def _unused_codes(session: Session, n: int) -> list[str]:
+    """Return ``n`` different verification codes no packet has yet."""
+    # 59 bits make a clash all but impossible; checking costs one indexed lookup each.
+    codes: list[str] = []
+    while len(codes) < n:
+        code = new_verification_code()
+        taken = session.scalar(select(Packet.id).where(Packet.verification_code == code))
+        if taken is None and code not in codes:
+            codes.append(code)
+    return codes
 
 
-def _wan(value: Any) -> str:
-    if value is None:
-        return "—"
-    return f"{(Decimal(str(value)) / _WAN).quantize(_CENT, ROUND_HALF_UP):,.2f} 万元"
+def context_digest(ctx: Any) -> str:
+    """Return the SHA-256 of what a packet says, leaving out its verification code.
 
-
-def _count(value: Any, unit: str) -> str:
-    return "—" if value is None else f"{value} {unit}"
-
-
-def _yes_no(value: Any, yes: str = "是", no: str = "否") -> str:
-    return "—" if value is None else (yes if value else no)
-
-
-def profile_rows(enterprise: Any, today: dt.date) -> dict[str, str]:
-    """Return the enterprise profile as labelled rows, money in 万元 (for packets and pages)."""
-    derived = products.derive_fields(
-        {
-            "registered_on": enterprise.registered_on,
-            "industry_code": enterprise.industry_code,
-            "employees": enterprise.employees,
-            "revenue_last_year": enterprise.revenue_last_year,
-            "revenue_prev_year": enterprise.revenue_prev_year,
-            "total_assets": enterprise.total_assets,
-            "total_liabilities": enterprise.total_liabilities,
-            "district_code": enterprise.district_code,
-            "uscc": enterprise.uscc,
-        },
-        today,
-    )
-    size = derived.get("size_class")
-    age = derived.get("firm_age_years")
-    debt = derived.get("debt_ratio")
-    growth = derived.get("revenue_growth")
-    parks = [m.park.name_zh for m in enterprise.memberships if m.park is not None]
-    chambers = [m.chamber.name_zh for m in enterprise.memberships if m.chamber is not None]
-    reg = enterprise.registered_on
-    return {
-        "成立日期": (
-            f"{reg.year}年{reg.month}月{reg.day}日" + (f"（{age} 年）" if age is not None else "")
-            if reg
-            else "—"
-        ),
-        "注册地区划": enterprise.district_code or "—",
-        "行业代码": enterprise.industry_code or "—",
-        "企业规模": SIZE_ZH.get(size, "—") if size else "—",
-        "所属园区": "、".join(parks) or "无",
-        "所属商会": "、".join(chambers) or "无",
-        "从业人数": (
-            f"{enterprise.employees} 人（社保缴纳 {enterprise.social_insured_employees or 0} 人）"
-            if enterprise.employees is not None
-            else "—"
-        ),
-        "上年营业收入": _wan(enterprise.revenue_last_year),
-        "营业收入增长率": f"{float(growth) * 100:.1f}%" if growth is not None else "—",
-        "上年净利润": _wan(enterprise.net_profit_last_year),
-        "资产负债率": f"{float(debt) * 100:.1f}%" if debt is not None else "—",
-        "上年纳税总额": _wan(enterprise.tax_paid_last_year),
-        "纳税信用等级": TAX_GRADE_LABELS.get(enterprise.tax_credit_grade or "", "—"),
-        "知识产权": (
-            f"发明专利 {enterprise.invention_patents or 0} 件，实用新型 "
-            f"{enterprise.utility_patents or 0} 件，注册商标 {enterprise.trademarks or 0} 件"
-        ),
-        "资质认定": "、".join(CERT_LABELS.get(c, c) for c in enterprise.certifications or [])
-        or "无",
-        "现有银行贷款": _wan(enterprise.existing_loan_balance),
-        "逾期记录": (
-            "近 24 个月无逾期"
-            if enterprise.overdue_count_24m == 0
-            else _count(enterprise.overdue_count_24m, "次（近 24 个月）")
-        ),
-        "涉诉与行政处罚": (
-            f"未结诉讼 {enterprise.pending_lawsuits or 0} 件；"
-            f"行政处罚 {enterprise.admin_penalties_24m or 0} 次；"
-            f"严重失信：{_yes_no(enterprise.serious_bad_credit_24m, '有', '无')}"
-        ),
-    }
-
-
-def _field_label(name: str) -> str:
-    """Return the Chinese label of a condition's field (``a|b`` names either of two)."""
-    specs = field_specs()
-    labels = [
-        specs[part].label_zh if part in specs else part
-        for part in (p.strip() for p in name.split("|"))
-        if part
-    ]
-    return " / ".join(labels) or name
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    month = day.month - 1 + months
-    return dt.date(day.year + month // 12, month % 12 + 1, min(day.day, 28))
-
-
-DEMO_NOTE = "演示数据，以区里规定为准"
-
-
-def quote_subsidies(
-    product: products.Product, priced: products.Quote, annual: Any
-) -> list[packets.Subsidy]:
-    """Return the quote's subsidies per year, each with what the catalogue says of it.
-
-    A subsidy whose numbers are demo values says so; one paid after repayment (e.g. 科技履约贷's
-    premium subsidy) carries the product's own words on when and how it is paid.
+    Two renders of contexts with the same digest print the same packet but for the code,
+    so the second is not rendered: the first packet (file and row) is kept.
     """
-    rows = []
-    for name, total, rule in (
-        ("贴息", priced.total_interest_subsidy, product.interest_subsidy),
-        ("担保费补贴", priced.total_fee_subsidy, product.fee_subsidy),
-    ):
-        if not total or rule is None:
-            continue
-        notes = []
-        if rule.paid_after_repayment and rule.payment is not None:
-            notes.append(rule.payment.note_zh)
-        if rule.demo:
-            notes.append(DEMO_NOTE)
-        rows.append(packets.Subsidy(name, annual(total), "；".join(notes)))
-    return rows
+    blank = {"verification_code": ""}
+    if hasattr(ctx, "verify_url"):
+        blank["verify_url"] = ""
+    return hashlib.sha256(repr(dataclasses.replace(ctx, **blank)).encode()).hexdigest()
 
 
-def quote_for(session: Session, referral: Referral, today: dt.date) -> packets.Quote:
-    """Price the referral's product for the application's amount and term."""
-    version = referral.product_version
-    application = referral.application
-    product = catalog_service.product_of(version)
-    lpr = catalog_service.current_lpr(session, today)
-    try:
-        priced = products.quote(product, application.amount, application.term_months, lpr)
-    except products.QuoteError as exc:
-        return packets.Quote(
-            interest_rate=0.0,
-            guarantee_fee_rate=0.0,
-            annual_interest_yuan=0,
-            annual_guarantee_fee_yuan=0,
-            subsidies=(),
-            net_annual_cost_yuan=0,
-            rate_note_zh=f"无法报价：{exc.args[0] if exc.args else exc}",
-        )
-    years = Decimal(priced.term_months) / Decimal(12)
+def _store(store: FileStore | None) -> FileStore:
+    return store if store is not None else packet_store()
 
-    def annual(total: Decimal) -> Decimal:
-        return (total / years).quantize(_CENT, ROUND_HALF_UP)
 
-    subsidies = quote_subsidies(product, priced, annual)
-    balance = priced.amount
-    start = today
-    schedule = []
-    for row in priced.schedule:
-        balance -= row.principal
-        schedule.append(
-            packets.ScheduleRow(
-                period=row.period,
-                due_date=_add_months(start, row.period),
-                principal_yuan=row.principal,
-                interest_yuan=row.interest,
-                fee_yuan=row.fee,
-                balance_yuan=balance,
-            )
-        )
-    return packets.Quote(
-        interest_rate=float(priced.nominal_rate),
-        guarantee_fee_rate=float(priced.guarantee_fee_rate),
-        annual_interest_yuan=annual(priced.total_interest),
-        annual_guarantee_fee_yuan=annual(priced.total_fee),
-        subsidies=subsidies,
-        net_annual_cost_yuan=annual(priced.net_cost),
-        net_annual_rate=float(priced.net_annual_cost_rate),
-        rate_note_zh=f"1年期LPR {float(lpr) * 100:.2f}%（报价日 {today.isoformat()}）",
-        repayment_method_zh=REPAYMENT_LABELS.get(priced.repayment, priced.repayment),
-        schedule=schedule,
-        interest_rate_demo=product.rate_demo,
-        guarantee_fee_demo=product.guarantee_fee_demo,
+def add_packet(
+    session: Session,
+    store: FileStore,
+    *,
+    kind: str,
+    pdf: bytes,
+    packet_number: str,
+    verification_code: str,
+    context_sha256: str | None = None,
+    referral_id: int | None = None,
+    batch_id: int | None = None,
+    batch_member_id: int | None = None,
+    cover: Packet | None = None,
+    job_id: str | None = None,
+    product_version_id: int | None = None,
+    consent_id: int | None = None,
+) -> Packet:
+    """Put a rendered PDF in the store and add its ``packets`` row (the caller commits).
+
+    The file is written first: if the row is never committed, what is left is an
+    unreferenced file, never a row pointing at nothing.
+    """
+    key = store.put(pdf)
+    row = Packet(
+        kind=kind,
+        referral_id=referral_id,
+        batch_id=batch_id,
+        batch_member_id=batch_member_id,
+        cover=cover,
+        packet_number=packet_number,
+        verification_code=verification_code,
+        sha256=packets.sha256_hex(pdf),
+        storage_key=key,
+        byte_size=len(pdf),
+        context_sha256=context_sha256,
+        rendered_at=utcnow(),
+        job_id=job_id,
+        product_version_id=product_version_id,
+        consent_id=consent_id,
     )
+    session.add(row)
+    session.flush()
+    return row
 
 
-def build_context(
-    session: Session, referral: Referral, *, base_url: str = ""
-) -> packets.PacketContext:
-    """Build the packet context of a referral from the database (plain data for the renderer)."""
-    application = referral.application
-    enterprise = application.enterprise
-    version = referral.product_version
-    today = (referral.sent_at or utcnow()).astimezone(SHANGHAI).date()
-    match = session.scalar(
-        select(Match).where(
-            Match.application_id == application.id, Match.product_version_id == version.id
-        )
-    )
-    conditions = [
-        packets.EligibilityCondition(
-            field=_field_label(str(c.get("field", ""))),
-            result=c.get("result", "unknown"),
-            message_zh=c.get("message_zh", ""),
-            demo=bool(c.get("demo", False)),
-        )
-        for c in (match.conditions if match is not None else [])
-    ]
-    if match is not None and match.overridden:
-        conditions.append(
-            packets.EligibilityCondition(
-                field="顾问调整",
-                result="passed" if match.eligible else "failed",
-                message_zh=f"顾问调整了匹配结果：{match.override_reason or ''}",
-            )
-        )
-    score = session.scalar(
-        select(CreditScore)
-        .where(CreditScore.application_id == application.id)
-        .order_by(CreditScore.id.desc())
+def _running_job_id(session: Session, kind: str, object_type: str, object_id: int) -> str | None:
+    return session.scalar(
+        select(Job.id)
+        .where(Job.kind == kind, Job.object_type == object_type, Job.object_id == object_id)
+        .order_by(Job.created_at.desc())
         .limit(1)
     )
-    model = session.get(ModelVersion, score.model_version_id) if score is not None else None
-    consent = consents.require_packet_access(session, referral)
-    advisor = session.get(User, referral.created_by_id) if referral.created_by_id else None
-    code = referral.verification_code or ""
-    return packets.PacketContext(
-        packet_number=referral.packet_number or packet_number_for(referral),
-        verification_code=code,
-        bank_name=referral.bank.name_zh,
-        product_name=version.product.name_zh,
-        product_code=version.product.code,
-        date=today,
-        enterprise_name=enterprise.name,
-        enterprise_uscc=enterprise.uscc,
-        enterprise_profile=profile_rows(enterprise, today),
-        request=packets.LoanRequest(
-            amount_wan=(application.amount / _WAN).quantize(_CENT, ROUND_HALF_UP),
-            term_months=application.term_months,
-            purpose=purpose_label(application.purpose),
-        ),
-        conditions=conditions,
-        score=score.score if score is not None else 0,
-        grade=score.grade if score is not None else "—",
-        pd=float(score.pd) if score is not None else 0.0,
-        reasons=[
-            packets.Reason(
-                feature=str(r.get("feature", "")),
-                contribution=float(r.get("contribution", 0.0)),
-                text_zh=str(r.get("text_zh", "")),
-            )
-            for r in (score.reasons if score is not None else [])
-        ],
-        quote=quote_for(session, referral, today),
-        advisor_opinion=referral.advisor_opinion or "—",
-        advisor_name=(advisor.display_name or advisor.username) if advisor else "—",
-        consent=packets.ConsentRecord(
-            bank=referral.bank.name_zh,
-            scope=scope_text(consent.scope),
-            granted_at=consent.granted_at.astimezone(SHANGHAI).replace(tzinfo=None),
-            valid_until=consent.valid_until,
-        ),
-        model_version=model.version if model is not None else "",
-        model_trained_on_synthetic=bool(model.synthetic) if model is not None else False,
-        verify_url=f"{(base_url or default_base_url()).rstrip('/')}/verify/{code}",
+
+
+# --- referral packets -------------------------------------------------------------------
+
+
+def current_packet(session: Session, referral_id: int) -> Packet | None:
+    """Return the newest packet rendered for a referral (None before the first render)."""
+    return session.scalar(
+        select(Packet)
+        .where(Packet.kind == "referral", Packet.referral_id == referral_id)
+        .order_by(Packet.id.desc())
+        .limit(1)
     )
 
 
-@job("render_packet")
+@jobs.job(REFERRAL_PACKET_JOB)
 def render_referral_packet(
-    session: Session, *, referral_id: int, base_url: str = "", force: bool = False
+    session: Session,
+    *,
+    referral_id: int,
+    base_url: str = "",
+    force: bool = False,
+    store: FileStore | None = None,
 ) -> dict[str, Any]:
-    """Render a referral's packet and store it with its SHA-256 (the ``render_packet`` job).
+    """Render a referral's packet into the store and add its row (the ``render_packet`` job).
 
     Refuses (and audits the refusal) when the enterprise's consent to the bank is no
-    longer in force. A second run changes nothing unless ``force``.
+    longer in force. A second run changes nothing unless ``force``; even then a packet
+    whose content has not changed is kept as it is.
     """
-    from finportal.services.errors import Forbidden
-
     referral = session.get(Referral, referral_id)
     if referral is None:
         raise NotFound("推荐记录不存在。", "No such referral.")
-    if referral.packet_sha256 and not force:
-        return {"skipped": "already rendered", "sha256": referral.packet_sha256}
+    current = current_packet(session, referral.id)
+    if current is not None and not force:
+        return {"skipped": "already rendered", "sha256": current.sha256, "packet_id": current.id}
     try:
-        ctx = build_context(session, referral, base_url=base_url)
+        facts = referral_facts(session, referral)
     except Forbidden:
         record_event(
             session,
@@ -373,56 +213,57 @@ def render_referral_packet(
         # Keep the audit event: the job fails afterwards and rolls back what is pending.
         session.commit()
         raise
-    job_id = session.scalar(
-        select(Job.id)
-        .where(
-            Job.kind == "render_packet",
-            Job.object_type == "referral",
-            Job.object_id == referral.id,
-        )
-        .order_by(Job.created_at.desc())
-        .limit(1)
-    )
+    files = _store(store)
+    digest = context_digest(assemble(facts, base_url=base_url))
+    if (
+        current is not None
+        and current.context_sha256 == digest
+        and files.exists(current.storage_key)
+    ):
+        return {"skipped": "unchanged", "sha256": current.sha256, "packet_id": current.id}
+    (code,) = _unused_codes(session, 1)
+    ctx = assemble(facts, verification_code=code, base_url=base_url)
+    job_id = _running_job_id(session, REFERRAL_PACKET_JOB, "referral", referral.id)
     # End the read before the slow render: on SQLite a read transaction that later writes
     # fails at once ("database is locked") if anyone else wrote meanwhile.
     session.commit()
     pdf = packets.render_packet(ctx)
-    digest = packets.sha256_hex(pdf)
-    # A plain UPDATE: storing the packet must not race the referral's workflow version
-    # (a bank may open the referral while the packet renders).
-    session.execute(
-        update(Referral)
-        .where(Referral.id == referral.id)
-        .values(
-            packet_pdf=pdf,
-            packet_sha256=digest,
-            packet_rendered_at=utcnow(),
-            packet_number=ctx.packet_number,
-            packet_job_id=job_id,
-        )
-        .execution_options(synchronize_session=False)
+    row = add_packet(
+        session,
+        files,
+        kind="referral",
+        pdf=pdf,
+        packet_number=ctx.packet_number,
+        verification_code=code,
+        context_sha256=digest,
+        referral_id=referral.id,
+        job_id=job_id,
+        product_version_id=facts.product_version_id,
+        consent_id=facts.consent.id,
     )
-    session.expire(referral)
     record_event(
         session,
         actor_id=None,
         action="referral.packet_rendered",
         object_type="referral",
-        object_id=referral_id,
-        data={"sha256": digest, "bytes": len(pdf), "packet_number": ctx.packet_number},
+        object_id=referral.id,
+        data={
+            "sha256": row.sha256,
+            "bytes": row.byte_size,
+            "packet_number": row.packet_number,
+            "packet_id": row.id,
+        },
     )
-    return {"sha256": digest, "bytes": len(pdf)}
+    return {"sha256": row.sha256, "bytes": row.byte_size, "packet_id": row.id}
 
 
 def request_render(
     session: Session, referral: Referral, *, actor_id: int | None, base_url: str = ""
 ) -> Job:
     """Queue the packet of a referral for rendering (commits; the job runs in the background)."""
-    from finportal import jobs
-
     return jobs.enqueue(
         session,
-        "render_packet",
+        REFERRAL_PACKET_JOB,
         actor_id=actor_id,
         object_type="referral",
         object_id=referral.id,
@@ -433,20 +274,31 @@ def request_render(
 
 @dataclass(frozen=True)
 class PacketStatus:
-    """Whether a referral's packet is ready, being rendered or failed (with why)."""
+    """Whether a referral's packet is ready (with its code and SHA-256), pending or failed."""
 
     state: str  # ready | pending | failed
     message: str = ""
+    packet_number: str = ""
+    verification_code: str = ""
+    sha256: str = ""
 
 
 def packet_status(session: Session, referral: Referral) -> PacketStatus:
     """Tell whether the referral's packet is ready, still rendering, or failed."""
-    if referral.packet_sha256:
-        return PacketStatus("ready")
+    packet = current_packet(session, referral.id)
+    if packet is not None:
+        return PacketStatus(
+            "ready",
+            packet_number=packet.packet_number,
+            verification_code=packet.verification_code,
+            sha256=packet.sha256,
+        )
     last = session.scalar(
         select(Job)
         .where(
-            Job.kind == "render_packet", Job.object_type == "referral", Job.object_id == referral.id
+            Job.kind == REFERRAL_PACKET_JOB,
+            Job.object_type == "referral",
+            Job.object_id == referral.id,
         )
         .order_by(Job.created_at.desc())
         .limit(1)
@@ -456,111 +308,361 @@ def packet_status(session: Session, referral: Referral) -> PacketStatus:
     return PacketStatus("pending")
 
 
-@dataclass(frozen=True)
-class VerifiedPacket:
-    """What the public verification page shows of a packet."""
-
-    packet_number: str
-    sha256: str
-    bank_name: str
-    product_name: str
-    enterprise_name: str
-    rendered_at: dt.datetime | None
-    sent_on: dt.date
+# --- downloads ---------------------------------------------------------------------------
 
 
-def mask_name(name: str) -> str:
-    """Hide the middle of an enterprise name on public pages (上海㐀明****有限公司)."""
-    if len(name) <= 6:
-        return name[:1] + "*" * (len(name) - 1)
-    keep_head, keep_tail = 4, 4
-    return name[:keep_head] + "*" * max(2, len(name) - keep_head - keep_tail) + name[-keep_tail:]
-
-
-def _referral_by_code(session: Session, code: str) -> Referral:
-    code = (code or "").strip().upper()
-    referral = (
-        session.scalar(select(Referral).where(Referral.verification_code == code)) if code else None
-    )
-    if referral is None or not referral.packet_sha256:
-        raise NotFound(
-            "未找到该验证码对应的推荐材料包。", "No referral packet has this verification code."
-        )
-    return referral
-
-
-def verify_packet(session: Session, code: str) -> VerifiedPacket:
-    """Return the public facts of the packet with this verification code."""
-    referral = _referral_by_code(session, code)
-    return VerifiedPacket(
-        packet_number=referral.packet_number or "",
-        sha256=referral.packet_sha256,
-        bank_name=referral.bank.name_zh,
-        product_name=referral.product_version.product.name_zh,
-        enterprise_name=mask_name(referral.application.enterprise.name),
-        rendered_at=referral.packet_rendered_at,
-        sent_on=referral.sent_at.astimezone(SHANGHAI).date(),
-    )
-
-
-@dataclass(frozen=True)
-class FileCheck:
-    """Whether a file is the original packet, one recorded bank download of it, or neither."""
-
-    sha256: str
-    matches: str  # original | download | none
-    bank_name: str = ""
-    downloaded_at: dt.datetime | None = None
-    serial: int | None = None
-
-
-_HEX = set("0123456789abcdef")
-
-
-def check_file(session: Session, code: str, sha256: str, *, original: str = "") -> FileCheck:
-    """Tell whether ``sha256`` is the packet's original or a recorded (stamped) bank download.
-
-    Every bank download is stamped, so its file differs from the original; its SHA-256 is
-    kept in the ``referral.packet_downloaded`` audit event. The answer names the bank and
-    the time of the download, never the user. ``original`` is the SHA-256 to compare when
-    the code is not a referral's (a batch packet keeps only its original).
-    """
-    from finportal.models import AuditEvent, Bank
-    from finportal.services.errors import ValidationFailed
-
-    digest = (sha256 or "").strip().lower()
-    if len(digest) != 64 or not set(digest) <= _HEX:
-        raise ValidationFailed(
-            "SHA-256 应为 64 位十六进制字符。",
-            "A SHA-256 is 64 hexadecimal characters.",
-            fields={"sha256": "SHA-256 应为 64 位十六进制字符。"},
-        )
+def read_packet(packet: Packet, store: FileStore | None = None) -> bytes:
+    """Return the stored PDF of a packet, checked against its SHA-256."""
     try:
-        referral = _referral_by_code(session, code)
-    except NotFound:
-        if original and digest == original.lower():
-            return FileCheck(digest, "original")
-        return FileCheck(digest, "none")
-    if digest == referral.packet_sha256:
-        return FileCheck(digest, "original")
-    downloads = session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.action == "referral.packet_downloaded",
-            AuditEvent.object_type == "referral",
-            AuditEvent.object_id == referral.id,
+        pdf = _store(store).get(packet.storage_key)
+    except KeyError as exc:
+        raise Conflict(
+            "材料包文件不存在，请重新生成。",
+            "The packet file is missing; render it again.",
+            code="packet_missing",
+        ) from exc
+    if packets.sha256_hex(pdf) != packet.sha256:
+        raise Conflict(
+            "材料包文件已损坏（摘要不符），请重新生成。",
+            "The stored packet file does not match its SHA-256; render it again.",
+            code="packet_damaged",
         )
-        .order_by(AuditEvent.id)
+    return pdf
+
+
+def stamped_download(
+    session: Session,
+    packet: Packet,
+    *,
+    actor_id: int | None,
+    taker: str,
+    label: str,
+    action: str,
+    object_type: str,
+    object_id: int,
+    data: dict[str, Any] | None = None,
+    state: str | None = None,
+    store: FileStore | None = None,
+) -> bytes:
+    """Return the stored packet stamped with who takes it and when; audit it (caller commits).
+
+    The one way out of the store for every packet download: the bank's page and API, the
+    advisor's and the bank's batch downloads. The stamped copy's SHA-256 is kept in the
+    audit event, so ``/verify`` recognises the file later; the stored packet is unchanged.
+    """
+    pdf = read_packet(packet, store)
+    lines = download_stamp(
+        session,
+        actor_id=actor_id,
+        taker=taker,
+        packet=label,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        at=utcnow(),
     )
-    for serial, event in enumerate(downloads, start=1):
-        data = event.data or {}
-        if data.get("stamped_sha256") == digest:
-            bank = session.get(Bank, data.get("bank_id") or referral.bank_id)
-            return FileCheck(
-                digest,
-                "download",
-                bank_name=bank.name_zh if bank is not None else "",
-                downloaded_at=event.at,
-                serial=serial,
+    stamped = packets.stamp_pdf(pdf, lines)
+    record_event(
+        session,
+        actor_id=actor_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        from_state=state,
+        to_state=state,
+        data={
+            **(data or {}),
+            "packet_id": packet.id,
+            "packet_number": packet.packet_number,
+            "packet_sha256": packet.sha256,
+            "stamp": lines,
+            "stamped_sha256": packets.sha256_hex(stamped),
+        },
+    )
+    return stamped
+
+
+# --- batch packets -----------------------------------------------------------------------
+
+
+def batch_packet_members(batch: Batch) -> list[BatchMember]:
+    """Return the members a batch packet holds: checked ones, not withdrawn, in order."""
+    return [m for m in batch.members if m.state not in ("withdrawn", "recommended")]
+
+
+def _members_or_refuse(batch: Batch) -> list[BatchMember]:
+    members = batch_packet_members(batch)
+    if not members:
+        raise InvalidTransition(
+            "批次没有已核验的成员，无法生成材料包。", "The batch has no checked members yet."
+        )
+    return members
+
+
+def _batch_cover(
+    batch: Batch,
+    members: list[BatchMember],
+    facts: list[PacketFacts],
+    contexts: list[Any],
+    today: Any,
+    code: str,
+) -> packets.BatchCoverContext:
+    product = facts[0].product
+    return packets.BatchCoverContext(
+        batch_number=batch.code,
+        batch_name=batch.name,
+        bank_name=batch.bank.name_zh,
+        product_name=product.name_zh,
+        product_code=product.code,
+        organiser_name=batches.organiser_name(batch),
+        date=today,
+        quota_wan=to_wan(batch.quota_total),
+        per_firm_cap_wan=to_wan(batch.per_firm_cap),
+        members=[
+            packets.BatchMember(
+                enterprise_name=m.enterprise.name,
+                enterprise_uscc=m.enterprise.uscc,
+                amount_wan=to_wan(m.requested_amount or batch.per_firm_cap),
+                approved_wan=to_wan(m.approved_amount) if m.state == "approved" else None,
+                grade=ctx.grade,
+                packet_number=ctx.packet_number,
+                status_zh=batches.MEMBER_STATE_LABELS.get(m.state, m.state),
             )
-    return FileCheck(digest, "none")
+            for m, ctx in zip(members, contexts, strict=True)
+        ],
+        verification_code=code,
+        notes=(
+            f"已用额度 {to_wan(batch.quota_used):,.2f} 万元；备案状态："
+            f"{batches.FILING_LABELS.get(batch.filing_status, batch.filing_status)}",
+        ),
+    )
+
+
+def _batch_result(session: Session, cover: Packet, *, reused: bool) -> dict[str, Any]:
+    members = session.scalars(
+        select(Packet).where(Packet.cover_id == cover.id).order_by(Packet.id)
+    ).all()
+    return {
+        "packet_id": cover.id,
+        "sha256": cover.sha256,
+        "bytes": cover.byte_size,
+        "packet_number": cover.packet_number,
+        "verification_code": cover.verification_code,
+        "members": [
+            {
+                "member_id": m.batch_member_id,
+                "packet_id": m.id,
+                "packet_number": m.packet_number,
+                "verification_code": m.verification_code,
+            }
+            for m in members
+        ],
+        "reused": reused,
+    }
+
+
+@jobs.job(BATCH_PACKET_JOB)
+def render_batch_packet(
+    session: Session,
+    *,
+    batch_id: int,
+    requested_by: int | None = None,
+    bank_id: int | None = None,
+    base_url: str = "",
+    store: FileStore | None = None,
+    **_legacy: Any,  # ``out_dir`` of jobs queued before the packet store
+) -> dict[str, Any]:
+    """Render a batch packet: the cover, then each member's packet, merged (the ``batch_packet`` job).
+
+    Member packets come from the same builder as referral packets
+    (:func:`finportal.services.packet_context.member_facts`). Every member must have a
+    consent in force to the batch's bank. When nothing in the packet changed since the
+    last render, that packet is kept (no new render, no new codes).
+    """
+    batch = batches.get_batch(session, batch_id, bank_id=bank_id)
+    members = _members_or_refuse(batch)
+    today = utcnow().astimezone(SHANGHAI).date()
+    # A bank sees members only while their consent to that bank stands.
+    refused = consents.members_without_consent(session, batch, members, today)
+    if refused:
+        raise Forbidden(
+            f"以下企业已撤回或未授权向该银行提供信息：{'、'.join(m.enterprise.name for m in refused[:5])}",
+            "Some members have no standing consent to this bank.",
+        )
+    facts = [member_facts(session, m, i, today) for i, m in enumerate(members, 1)]
+    blanks = [assemble(f, base_url=base_url) for f in facts]
+    digest = hashlib.sha256(
+        "|".join(
+            [context_digest(_batch_cover(batch, members, facts, blanks, today, ""))]
+            + [context_digest(b) for b in blanks]
+        ).encode()
+    ).hexdigest()
+    files = _store(store)
+    previous = session.scalar(
+        select(Packet)
+        .where(
+            Packet.kind == "batch_cover",
+            Packet.batch_id == batch.id,
+            Packet.context_sha256 == digest,
+        )
+        .order_by(Packet.id.desc())
+        .limit(1)
+    )
+    if previous is not None and files.exists(previous.storage_key):
+        return _batch_result(session, previous, reused=True)
+
+    cover_code, *codes = _unused_codes(session, len(facts) + 1)
+    contexts = [
+        assemble(f, verification_code=code, base_url=base_url)
+        for f, code in zip(facts, codes, strict=True)
+    ]
+    cover_ctx = _batch_cover(batch, members, facts, contexts, today, cover_code)
+    job_id = _running_job_id(session, BATCH_PACKET_JOB, "batch", batch.id)
+    session.commit()  # end the read before the slow renders (see render_referral_packet)
+    member_pdfs = [packets.render_packet(c) for c in contexts]
+    merged = packets.merge_batch_packet(cover_ctx, member_pdfs)
+    version_id = facts[0].product_version_id
+    cover = add_packet(
+        session,
+        files,
+        kind="batch_cover",
+        pdf=merged,
+        packet_number=batch.code,
+        verification_code=cover_code,
+        context_sha256=digest,
+        batch_id=batch.id,
+        job_id=job_id,
+        product_version_id=version_id,
+    )
+    for member, fact, ctx, pdf in zip(members, facts, contexts, member_pdfs, strict=True):
+        add_packet(
+            session,
+            files,
+            kind="batch_member",
+            pdf=pdf,
+            packet_number=ctx.packet_number,
+            verification_code=ctx.verification_code,
+            context_sha256=context_digest(ctx),
+            batch_id=batch.id,
+            batch_member_id=member.id,
+            cover=cover,
+            job_id=job_id,
+            product_version_id=fact.product_version_id,
+            consent_id=fact.consent.id,
+        )
+    record_event(
+        session,
+        actor_id=requested_by,
+        action="batch.packet_rendered",
+        object_type="batch",
+        object_id=batch.id,
+        data={
+            "bank_id": batch.bank_id,
+            "members": len(members),
+            "sha256": cover.sha256,
+            "packet_id": cover.id,
+        },
+    )
+    return _batch_result(session, cover, reused=False)
+
+
+def request_batch_packet(
+    session: Session,
+    batch_id: int,
+    *,
+    actor_id: int | None,
+    bank_id: int | None = None,
+    base_url: str = "",
+) -> Job:
+    """Queue the rendering of a batch packet (for the bank, when ``bank_id`` is given)."""
+    batch = batches.get_batch(session, batch_id, bank_id=bank_id)
+    _members_or_refuse(batch)
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="batch.packet_requested",
+        object_type="batch",
+        object_id=batch.id,
+        data={"bank_id": bank_id},
+    )
+    return jobs.enqueue(
+        session,
+        BATCH_PACKET_JOB,
+        actor_id=actor_id,
+        object_type="batch",
+        object_id=batch.id,
+        batch_id=batch.id,
+        requested_by=actor_id,
+        bank_id=bank_id,
+        base_url=base_url,
+    )
+
+
+def latest_batch_packet_job(
+    session: Session, batch_id: int, *, bank_id: int | None = None
+) -> Job | None:
+    """Return the newest packet job of the batch requested by the bank (or by the centre)."""
+    candidates = session.scalars(
+        select(Job)
+        .where(Job.kind == BATCH_PACKET_JOB, Job.object_type == "batch", Job.object_id == batch_id)
+        .order_by(Job.created_at.desc())
+    )
+    # A bank only ever sees the packets rendered for itself.
+    return next((j for j in candidates if (j.args or {}).get("bank_id") == bank_id), None)
+
+
+def batch_document(session: Session, job: Job) -> Packet | None:
+    """Return the batch packet (cover row) a finished ``batch_packet`` job made or kept."""
+    packet_id = (job.result or {}).get("packet_id")
+    if packet_id is not None:
+        return session.get(Packet, packet_id)
+    return session.scalar(
+        select(Packet)
+        .where(Packet.kind == "batch_cover", Packet.job_id == job.id)
+        .order_by(Packet.id.desc())
+        .limit(1)
+    )
+
+
+def download_batch_packet(
+    session: Session,
+    batch_id: int,
+    *,
+    actor_id: int | None,
+    bank_id: int | None = None,
+    store: FileStore | None = None,
+) -> tuple[bytes, str]:
+    """Return the last batch packet rendered for the bank (or the centre), stamped; audit it.
+
+    Refused once a member has withdrawn its consent to the bank; commits.
+    """
+    batch = batches.get_batch(session, batch_id, bank_id=bank_id)
+    last = latest_batch_packet_job(session, batch.id, bank_id=bank_id)
+    document = batch_document(session, last) if last is not None and last.state == "done" else None
+    if document is None:
+        raise Conflict(
+            "批次材料包尚未生成完成，请稍后刷新页面。",
+            "The batch packet is not ready yet.",
+            code="packet_not_ready",
+        )
+    if bank_id is not None and consents.members_without_consent(
+        session, batch, batch_packet_members(batch)
+    ):
+        raise Forbidden(
+            "有成员企业已撤回对该银行的授权，材料包不予提供。",
+            "A member withdrew its consent to this bank; the packet is refused.",
+        )
+    stamped = stamped_download(
+        session,
+        document,
+        actor_id=actor_id,
+        taker=batch.bank.name_zh if bank_id is not None else CENTRE_NAME,
+        label=f"批次材料包 {batch.code}",
+        action="batch.packet_downloaded",
+        object_type="batch",
+        object_id=batch.id,
+        data={"bank_id": bank_id, "job_id": last.id if last is not None else None},
+        store=store,
+    )
+    session.commit()
+    return stamped, f"batch-{batch.code}.pdf"

@@ -1,22 +1,27 @@
-"""Turn ORM records into the plain dicts that ``products`` and ``scoring`` take."""
+"""Turn ORM records into the plain dicts that ``products`` and ``scoring`` take, and freeze them.
+
+An application keeps the profile it was submitted with (:func:`freeze`): screening, the
+advisor's review, the packet and the API read that snapshot (:func:`submitted_profile`), so
+what a bank receives is what the advisor saw, even if the firm edits its profile later;
+:func:`changes_since` shows what changed in the live profile since.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from finportal.models import Application, Enterprise
-from finportal.models.enterprises import PROFILE_GROUPS
+from finportal.domain import fields as profile_fields
+from finportal.models import Application, Enterprise, utcnow
 
-PROFILE_FIELDS = [
-    f
-    for group in PROFILE_GROUPS.values()
-    for f in group
-    if f not in ("park_codes", "chamber_codes")
-]
+#: Memberships are read from the enterprise's memberships, not columns.
+_MEMBERSHIPS = ("park_codes", "chamber_codes")
+#: The profile fields that are columns of the enterprise.
+PROFILE_FIELDS = [n for n in profile_fields.fields() if n not in _MEMBERSHIPS]
 
 
 def enterprise_profile(enterprise: Enterprise) -> dict[str, Any]:
-    """Return the enterprise's profile with the field names both pure packages use."""
+    """Return the enterprise's live profile with the field names both pure packages use."""
     profile: dict[str, Any] = {name: getattr(enterprise, name) for name in PROFILE_FIELDS}
     profile["certifications"] = list(enterprise.certifications or [])
     parks = sorted(m.park.code for m in enterprise.memberships if m.park is not None)
@@ -27,6 +32,79 @@ def enterprise_profile(enterprise: Enterprise) -> dict[str, Any]:
     profile["park_memberships"] = parks
     profile["chamber_memberships"] = chambers
     return profile
+
+
+def membership_names(enterprise: Enterprise) -> dict[str, list[str]]:
+    """Return the names of the enterprise's parks and chambers (for pages and packets)."""
+    return {
+        "parks": sorted(m.park.name_zh for m in enterprise.memberships if m.park is not None),
+        "chambers": sorted(
+            m.chamber.name_zh for m in enterprise.memberships if m.chamber is not None
+        ),
+    }
+
+
+def freeze(enterprise: Enterprise) -> dict[str, Any]:
+    """Return the enterprise's profile as plain data, to keep with a submitted application."""
+    live = enterprise_profile(enterprise)
+    return {
+        "taken_at": utcnow().isoformat(),
+        "profile": {n: profile_fields.to_plain(n, live.get(n)) for n in profile_fields.fields()},
+        "memberships": membership_names(enterprise),
+    }
+
+
+def thaw(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Return a frozen profile in the typed form of :func:`enterprise_profile`."""
+    plain = snapshot.get("profile") or {}
+    profile = {n: profile_fields.from_plain(n, plain.get(n)) for n in profile_fields.fields()}
+    profile["certifications"] = list(profile.get("certifications") or [])
+    profile["park_codes"] = list(profile.get("park_codes") or [])
+    profile["chamber_codes"] = list(profile.get("chamber_codes") or [])
+    profile["park_memberships"] = profile["park_codes"]
+    profile["chamber_memberships"] = profile["chamber_codes"]
+    return profile
+
+
+def submitted_profile(application: Application) -> dict[str, Any]:
+    """Return the profile the application was submitted with (the live one before submission)."""
+    if application.profile_snapshot:
+        return thaw(application.profile_snapshot)
+    return enterprise_profile(application.enterprise)
+
+
+def submitted_memberships(application: Application) -> dict[str, list[str]]:
+    """Return the park and chamber names as they were at submission."""
+    if application.profile_snapshot:
+        names = application.profile_snapshot.get("memberships") or {}
+        return {"parks": list(names.get("parks", [])), "chambers": list(names.get("chambers", []))}
+    return membership_names(application.enterprise)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A profile field whose live value differs from the one the application was submitted with."""
+
+    field: str
+    label: str
+    submitted: Any
+    now: Any
+
+
+def changes_since(application: Application) -> list[Change]:
+    """Return the fields the firm changed in its profile since the application was submitted."""
+    if not application.profile_snapshot:
+        return []
+    before = application.profile_snapshot.get("profile") or {}
+    live = enterprise_profile(application.enterprise)
+    out = []
+    for name in profile_fields.fields():
+        old, new = before.get(name), profile_fields.to_plain(name, live.get(name))
+        if isinstance(old, list) or isinstance(new, list):
+            old, new = sorted(old or []), sorted(new or [])
+        if old != new:
+            out.append(Change(name, profile_fields.label(name), old, new))
+    return out
 
 
 def application_request(

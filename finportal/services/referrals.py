@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from finportal import limits
+from finportal.domain.states import REFERRAL
+from finportal.domain.states import ReferralState as R
 from finportal.models import (
     Application,
     BankDecision,
@@ -32,12 +34,11 @@ from finportal.models import (
     Referral,
     utcnow,
 )
-from finportal.services import consents
-from finportal.services.audit import download_stamp, record_event
+from finportal.services import consents, workflow
+from finportal.services.audit import record_event
 from finportal.services.errors import (
     Conflict,
     Forbidden,
-    InvalidTransition,
     NotFound,
     ValidationFailed,
 )
@@ -46,22 +47,8 @@ from finportal.services.workdays import SHANGHAI
 
 BANK_RESPONSE_WORKING_DAYS = 2  # DESIGN.md: bank's response within 2 working days
 
-STATE_LABELS = {
-    "sent": "待查看",
-    "viewed": "已查看",
-    "info_requested": "要求补充材料",
-    "approved": "同意",
-    "declined": "拒绝",
-    "disbursed": "已放款",
-    "repaid": "已结清",
-    "overdue_90": "逾期90天以上",
-    "defaulted": "已违约",
-    "withdrawn": "企业已撤回",
-}
-
-DECISIONS = ("approved", "declined", "info_requested")
-DECISION_LABELS = {"approved": "同意", "declined": "拒绝", "info_requested": "补充材料"}
-
+#: What a bank may answer a referral with: the steps it may take from "viewed".
+DECISIONS = tuple(sorted(REFERRAL.targets(R.VIEWED, "bank"), key=list(R).index))
 #: Why a bank declines; the code is what the model and the dashboard read.
 DECLINE_REASONS = {
     "credit_risk": "信用风险较高",
@@ -74,30 +61,15 @@ DECLINE_REASONS = {
     "other": "其他原因",
 }
 
-OUTCOME_EVENTS = ("disbursed", "repaid", "overdue_90", "defaulted")
-OUTCOME_LABELS = {
-    "disbursed": "放款",
-    "repaid": "结清",
-    "overdue_90": "逾期90天以上",
-    "defaulted": "违约",
-}
-
-#: from state -> states a decision may move a referral to
-_DECISION_FROM = {"sent", "viewed", "info_requested"}
-#: loan event -> states it may follow
-_OUTCOME_FROM = {
-    "disbursed": {"approved"},
-    "repaid": {"disbursed", "overdue_90"},
-    "overdue_90": {"disbursed"},
-    "defaulted": {"disbursed", "overdue_90"},
-}
-#: states in which the bank still owes a response (the 2-working-day clock runs)
-AWAITING_BANK = ("sent", "viewed")
-DECIDED = ("approved", "declined", "disbursed", "repaid", "overdue_90", "defaulted")
-#: referral states that end the loop (a new referral to the same bank is allowed after these)
-CLOSED = ("declined", "withdrawn")
-# The referrals still open, which end when the SME withdraws the application.
-WITHDRAWABLE_STATES = ("sent", "viewed", "info_requested", "approved")
+#: Loan events a bank reports: the states that mean money went out.
+OUTCOME_EVENTS = tuple(sorted(REFERRAL.tagged("lent"), key=list(R).index))
+#: States in which the bank still owes a response (the 2-working-day clock runs).
+AWAITING_BANK = REFERRAL.tagged("clock")
+DECIDED = REFERRAL.tagged("decided")
+#: States after which a new referral to the same bank is allowed.
+CLOSED = REFERRAL.tagged("reopens")
+#: The referrals still open, which end when the SME withdraws the application.
+WITHDRAWABLE_STATES = REFERRAL.sources(R.WITHDRAWN, "system")
 
 #: Inbox tabs of the bank: name -> label.
 INBOX_TABS = {
@@ -145,15 +117,17 @@ def list_referrals(
     stmt = _bank_referrals(bank_id)
     now = utcnow()
     if status == "new":
-        stmt = stmt.where(Referral.state == "sent")
+        stmt = stmt.where(Referral.state.in_(REFERRAL.tagged("new")))
     elif status == "viewed":
-        stmt = stmt.where(Referral.state.in_(("viewed", "info_requested")))
+        stmt = stmt.where(
+            Referral.state.in_(AWAITING_BANK - REFERRAL.tagged("new") | {R.INFO_REQUESTED})
+        )
     elif status == "decided":
         stmt = stmt.where(Referral.state.in_(DECIDED))
     elif status == "overdue":
         stmt = stmt.where(Referral.state.in_(AWAITING_BANK), Referral.due_at < now)
     elif status is not None:
-        if status not in STATE_LABELS:
+        if status not in {r.value for r in R}:
             raise ValidationFailed(
                 f"未知的推荐状态：{status}",
                 f"Unknown referral status: {status}",
@@ -257,19 +231,10 @@ def _record_first_view(
     session: Session, referral: Referral, *, actor_id: int | None, now: datetime
 ) -> bool:
     """Move a sent referral to viewed and audit it; return whether it was the first view."""
-    if referral.state != "sent":
+    if not REFERRAL.can(referral.state, R.VIEWED, "bank"):
         return False
-    referral.state = "viewed"
+    workflow.move(session, REFERRAL, referral, R.VIEWED, by="bank", actor_id=actor_id)
     referral.viewed_at = now
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="referral.viewed",
-        object_type="referral",
-        object_id=referral.id,
-        from_state="sent",
-        to_state="viewed",
-    )
     return True
 
 
@@ -398,11 +363,7 @@ def record_decision(
     amount, rate, term = _validate_decision(
         decision, approved_amount, annual_rate, term_months, reason_code, reason_text
     )
-    if referral.state not in _DECISION_FROM:
-        raise InvalidTransition(
-            f"推荐当前状态为“{STATE_LABELS.get(referral.state, referral.state)}”，不能再作出反馈。",
-            f"A referral that is {referral.state} cannot take a decision.",
-        )
+    workflow.require(REFERRAL, referral.state, decision, "bank")
     now = utcnow()
     row = BankDecision(
         referral_id=referral.id,
@@ -416,23 +377,20 @@ def record_decision(
         decided_at=now,
     )
     session.add(row)
-    from_state = referral.state
     if referral.viewed_at is None:
         referral.viewed_at = now
-    referral.state = decision
     if decision != "info_requested":
         referral.decided_at = now
     reason = reason_text
     if decision == "declined":
         reason = f"{DECLINE_REASONS[reason_code or 'other']} {reason_text}".strip()
-    record_event(
+    workflow.move(
         session,
+        REFERRAL,
+        referral,
+        decision,
+        by="bank",
         actor_id=actor_id,
-        action=f"referral.{decision}",
-        object_type="referral",
-        object_id=referral.id,
-        from_state=from_state,
-        to_state=decision,
         reason=reason,
         data={
             "application_id": referral.application_id,
@@ -535,12 +493,7 @@ def record_outcome(
             "The loan event is not valid: " + ", ".join(errors),
             fields=errors,
         )
-    if referral.state not in _OUTCOME_FROM[event]:
-        raise InvalidTransition(
-            f"推荐当前状态为“{STATE_LABELS.get(referral.state, referral.state)}”，"
-            f"不能记录“{OUTCOME_LABELS[event]}”。",
-            f"A referral that is {referral.state} cannot record {event}.",
-        )
+    workflow.require(REFERRAL, referral.state, event, "bank")
     row = LoanOutcome(
         referral_id=referral.id,
         event=event,
@@ -549,16 +502,13 @@ def record_outcome(
         recorded_by_id=actor_id,
     )
     session.add(row)
-    from_state = referral.state
-    referral.state = event
-    record_event(
+    workflow.move(
         session,
+        REFERRAL,
+        referral,
+        event,
+        by="bank",
         actor_id=actor_id,
-        action=f"referral.{event}",
-        object_type="referral",
-        object_id=referral.id,
-        from_state=from_state,
-        to_state=event,
         data={
             "application_id": referral.application_id,
             "occurred_on": occurred_on.isoformat(),
@@ -578,6 +528,7 @@ def record_outcome(
                 session,
                 application,
                 "closed",
+                by="system",
                 actor_id=actor_id,
                 reason=f"{referral.bank.name_zh}已放款",
                 data={"referral_id": referral.id},
@@ -601,17 +552,15 @@ def withdraw_for_application(
             Referral.state.in_(WITHDRAWABLE_STATES),
         )
     ):
-        record_event(
+        workflow.move(
             session,
+            REFERRAL,
+            referral,
+            R.WITHDRAWN,
+            by="system",
             actor_id=actor_id,
-            action="referral.withdrawn",
-            object_type="referral",
-            object_id=referral.id,
-            from_state=referral.state,
-            to_state="withdrawn",
             reason=reason,
         )
-        referral.state = "withdrawn"
         changed.append(referral)
     return changed
 
@@ -624,7 +573,7 @@ def download_packet(
     Refused (:class:`Forbidden`) once the enterprise has withdrawn its consent to this
     bank; :class:`Conflict` while the packet is still being rendered. Commits.
     """
-    from finportal.packets import stamp_pdf
+    from finportal.services import packets
 
     referral = get_referral(session, referral_id, bank_id=bank_id)
     try:
@@ -642,42 +591,25 @@ def download_packet(
         )
         session.commit()
         raise
-    pdf = session.scalar(select(Referral.packet_pdf).where(Referral.id == referral.id))
-    if not pdf:
+    packet = packets.current_packet(session, referral.id)
+    if packet is None:
         raise Conflict(
             "推荐材料包正在生成，请稍后刷新页面再下载。",
             "The packet is still being rendered; try again in a moment.",
             code="packet_not_ready",
         )
     now = utcnow()
-    lines = download_stamp(
+    stamped = packets.stamped_download(
         session,
+        packet,
         actor_id=actor_id,
         taker=referral.bank.name_zh,
-        packet=f"材料包 {referral.packet_number}",
+        label=f"材料包 {packet.packet_number}",
         action="referral.packet_downloaded",
         object_type="referral",
         object_id=referral.id,
-        at=now,
-    )
-    stamped = stamp_pdf(pdf, lines)
-    from finportal.packets import sha256_hex
-
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="referral.packet_downloaded",
-        object_type="referral",
-        object_id=referral.id,
-        from_state=referral.state,
-        to_state=referral.state,
-        data={
-            "bank_id": referral.bank_id,
-            "packet_number": referral.packet_number,
-            "packet_sha256": referral.packet_sha256,
-            "stamp": lines,
-            "stamped_sha256": sha256_hex(stamped),
-        },
+        data={"bank_id": referral.bank_id},
+        state=referral.state,
     )
     _record_first_view(session, referral, actor_id=actor_id, now=now)
     _commit(session)

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from finportal import charts, limits
+from finportal.domain.states import APPLICATION
+from finportal.domain.states import ApplicationState as A
 from finportal.models import (
     Application,
     ApplicationNote,
@@ -43,7 +45,8 @@ from finportal.services.errors import (
     NotFound,
     ValidationFailed,
 )
-from finportal.services.lifecycle import STATE_LABELS, transition
+from finportal.services.lifecycle import transition
+from finportal.services.profiles import Change, changes_since
 from finportal.services.referrals import (
     BANK_RESPONSE_WORKING_DAYS,
     CLOSED,
@@ -52,9 +55,9 @@ from finportal.services.verification import is_verified
 from finportal.services.workdays import deadline
 
 #: States the queue shows by default.
-QUEUE_STATES = ("screened", "in_review")
+QUEUE_STATES = APPLICATION.waiting_on("advisor")
 #: States an advisor may filter the queue by.
-QUEUE_FILTER_STATES = ("screened", "in_review", "returned", "referred")
+QUEUE_FILTER_STATES = tuple(s for s in A if s in QUEUE_STATES or s in (A.RETURNED, A.REFERRED))
 
 #: Why the centre rejects an application.
 REJECT_REASONS = {
@@ -290,6 +293,8 @@ class Review:
     history: list[tuple[AuditEvent, str]]
     notes: list[tuple[ApplicationNote, str]]
     consents: list[Consent]
+    #: What the firm changed in its profile since it submitted (the review shows the snapshot).
+    changes: list[Change]
     referrals: list[Referral]
     packet_states: dict[int, packet_service.PacketStatus]
     consented_bank_ids: set[int]
@@ -393,13 +398,13 @@ def get_review(session: Session, application_id: int) -> Review:
         )
     )
     consented = consent_service.banks_for_application(session, application.id)
-    from finportal.services.packets import profile_rows
+    from finportal.services.packet_context import application_profile_rows
     from finportal.services.workdays import SHANGHAI
 
     return Review(
         application=application,
         enterprise=enterprise,
-        profile=profile_rows(enterprise, utcnow().astimezone(SHANGHAI).date()),
+        profile=application_profile_rows(application, utcnow().astimezone(SHANGHAI).date()),
         matches=matches,
         score=score,
         model=model,
@@ -407,6 +412,7 @@ def get_review(session: Session, application_id: int) -> Review:
         history=[(e, names.get(e.actor_id or -1, "系统")) for e in events],
         notes=[(n, names.get(n.author_id, "")) for n in notes],
         consents=given,
+        changes=changes_since(application),
         referrals=referrals,
         packet_states={r.id: packet_service.packet_status(session, r) for r in referrals},
         consented_bank_ids=consented,
@@ -469,6 +475,7 @@ def claim(
         session,
         application,
         "in_review",
+        by="advisor",
         actor_id=actor_id,
         reason="顾问已受理",
         data={"overdue": application_overdue(application, now)},
@@ -483,9 +490,10 @@ def claim(
 def _require_in_review(application: Application, what_zh: str) -> None:
     if application.state != "in_review":
         raise InvalidTransition(
-            f"申请当前状态为“{STATE_LABELS.get(application.state, application.state)}”，"
+            f"申请当前状态为“{APPLICATION.title(application.state, 'zh_CN')}”，"
             f"请先认领后再{what_zh}。",
-            f"An application that is {application.state} cannot be acted on; claim it first.",
+            f"An application that is {APPLICATION.title(application.state, 'en').lower()} "
+            "cannot be acted on; claim it first.",
         )
 
 
@@ -520,6 +528,7 @@ def return_for_information(
         session,
         application,
         "returned",
+        by="advisor",
         actor_id=actor_id,
         reason=message,
         data={"fields": wanted},
@@ -558,6 +567,7 @@ def reject(
         session,
         application,
         "rejected",
+        by="advisor",
         actor_id=actor_id,
         reason=f"{REJECT_REASONS[reason_code]}：{reason_text}",
         data={"reason_code": reason_code},
@@ -680,10 +690,11 @@ def refer_to_banks(
             "The enterprise account is not verified yet; verify it before referring.",
             code="enterprise_unverified",
         )
-    if application.state not in ("in_review", "referred"):
+    if A.REFERRED not in APPLICATION.targets(application.state, "advisor"):
         raise InvalidTransition(
-            f"申请当前状态为“{STATE_LABELS.get(application.state, application.state)}”，不能推荐给银行。",
-            f"An application that is {application.state} cannot be referred.",
+            f"申请当前状态为“{APPLICATION.title(application.state, 'zh_CN')}”，不能推荐给银行。",
+            f"An application that is {APPLICATION.title(application.state, 'en').lower()} "
+            "cannot be referred.",
         )
     eligible = {
         m.product_version_id
@@ -739,7 +750,6 @@ def refer_to_banks(
             created_by_id=actor_id,
             sent_at=now,
             due_at=due,
-            verification_code=packet_service.new_verification_code(),
         )
         session.add(referral)
         session.flush()
@@ -766,6 +776,7 @@ def refer_to_banks(
         session,
         application,
         "referred",
+        by="advisor",
         actor_id=actor_id,
         reason=f"已推荐给{names}",
         data={"referral_ids": [r.id for r in created]},
@@ -809,6 +820,7 @@ def rematch(
         session,
         application,
         "in_review",
+        by="advisor",
         actor_id=actor_id,
         reason=f"{'、'.join(declined)}拒绝后重新匹配",
         data={"eligible": sum(1 for r in rows if r.eligible)},

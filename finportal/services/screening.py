@@ -17,7 +17,7 @@ from finportal.services import credit
 from finportal.services.audit import record_event
 from finportal.services.errors import NotFound, ServiceError
 from finportal.services.lifecycle import transition
-from finportal.services.profiles import application_request, enterprise_profile
+from finportal.services.profiles import application_request, submitted_profile
 from finportal.services.workdays import SHANGHAI, deadline
 
 ADVISOR_RESPONSE_WORKING_DAYS = 1  # DESIGN.md: advisor's first response within 1 working day
@@ -33,7 +33,7 @@ def match_application(session: Session, application: Application, now: datetime)
     """Replace the application's matches with a fresh match against the current catalogue."""
     cat, versions = catalog_service.current_catalog(session)
     lpr = catalog_service.current_lpr(session, now.astimezone(SHANGHAI).date())
-    profile = enterprise_profile(application.enterprise)
+    profile = submitted_profile(application)
     request = application_request(application)
     results = products.match_one(
         cat, profile, request, lpr=lpr, today=now.astimezone(SHANGHAI).date()
@@ -80,7 +80,7 @@ def score_application(
             "没有启用的评分模型，请管理员先启用一个模型。", "No active credit model."
         )
     model = credit.load(row)
-    profile = enterprise_profile(application.enterprise)
+    profile = submitted_profile(application)
     request = application_request(application)
     features = credit.features_for(profile, request, now.astimezone(SHANGHAI).date())
     snapshot = {name: _plain(value) for name, value in features.items()}
@@ -127,7 +127,14 @@ def screen_application(session: Session, *, application_id: int) -> dict[str, An
     score = score_application(session, application, now)
     application.screened_at = now
     application.first_response_due_at = deadline(session, now, ADVISOR_RESPONSE_WORKING_DAYS)
-    transition(session, application, "screened", actor_id=None, reason="自动初筛：匹配与评分完成")
+    transition(
+        session,
+        application,
+        "screened",
+        by="system",
+        actor_id=None,
+        reason="自动初筛：匹配与评分完成",
+    )
     return {
         "eligible": sum(1 for m in matches if m.eligible),
         "products": len(matches),

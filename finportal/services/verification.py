@@ -16,23 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from finportal import limits
+from finportal.domain.states import VERIFICATION
+from finportal.domain.states import VerificationState as V
 from finportal.models import Enterprise, Notification, User, VerificationRequest, utcnow
-from finportal.services import documents
-from finportal.services.audit import record_event
+from finportal.services import documents, workflow
 from finportal.services.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from finportal.storage import FileStore
-
-STATES = {
-    "unverified": ("未认证", "Not verified"),
-    "pending": ("认证审核中", "Verification pending"),
-    "verified": ("已认证", "Verified"),
-    "rejected": ("认证未通过", "Verification refused"),
-}
 
 
 def is_verified(enterprise: Enterprise | None) -> bool:
     """Tell whether the enterprise's accounts were verified by the centre."""
-    return enterprise is not None and enterprise.verification_state == "verified"
+    return enterprise is not None and enterprise.verification_state == V.VERIFIED
 
 
 def require_verified(session: Session, enterprise_id: int | None) -> Enterprise:
@@ -65,7 +59,7 @@ def request_verification(
     enterprise = session.get(Enterprise, enterprise_id) if enterprise_id is not None else None
     if enterprise is None:
         raise NotFound("企业不存在。", "No such enterprise.")
-    if enterprise.verification_state == "verified":
+    if enterprise.verification_state == V.VERIFIED:
         raise InvalidTransition("贵企业已通过认证。", "Your enterprise is already verified.")
     text = limits.valid_text(message, "reason", "message")
     document = documents.store(
@@ -86,17 +80,16 @@ def request_verification(
         message=text,
     )
     session.add(request)
-    from_state = enterprise.verification_state
-    enterprise.verification_state = "pending"
     session.flush()
-    record_event(
+    workflow.move(
         session,
+        VERIFICATION,
+        enterprise,
+        V.PENDING,
+        by="sme",
         actor_id=actor_id,
         action="enterprise.verification_requested",
-        object_type="enterprise",
-        object_id=enterprise.id,
-        from_state=from_state,
-        to_state="pending",
+        column="verification_state",
         data={"request_id": request.id, "document_id": document.id, "kind": kind},
     )
     session.commit()
@@ -178,21 +171,20 @@ def decide(
     now = utcnow()
     request.state = "approved" if approve else "rejected"
     request.decided_at, request.decided_by_id, request.decision_note = now, actor_id, text
-    from_state = enterprise.verification_state
-    enterprise.verification_state = "verified" if approve else "rejected"
-    if approve:
-        enterprise.verified_at = now
-    record_event(
+    workflow.move(
         session,
+        VERIFICATION,
+        enterprise,
+        V.VERIFIED if approve else V.REJECTED,
+        by="advisor",
         actor_id=actor_id,
         action="enterprise.verified" if approve else "enterprise.verification_rejected",
-        object_type="enterprise",
-        object_id=enterprise.id,
-        from_state=from_state,
-        to_state=enterprise.verification_state,
+        column="verification_state",
         reason=text,
         data={"request_id": request.id},
     )
+    if approve:
+        enterprise.verified_at = now
     session.add(
         Notification(
             enterprise_id=enterprise.id,

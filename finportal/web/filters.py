@@ -53,5 +53,12 @@ FILTERS = {
 
 
 def init_app(app: Flask) -> None:
-    """Register the shared template filters."""
+    """Register the shared template filters, and the state machines as ``states``.
+
+    A template names a state by its machine: ``{{ states.referral.title(r.state) }}``
+    shows the one title of ``domain/states.py`` in the reader's language.
+    """
+    from finportal.domain.states import MACHINES
+
     app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.globals["states"] = MACHINES

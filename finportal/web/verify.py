@@ -1,7 +1,9 @@
-"""Public check of a referral packet: /verify/<code> shows its SHA-256 and a few facts.
+"""Public check of a packet: /verify/<code> shows its SHA-256 and a few facts.
 
-A visitor may also upload the file (or give its SHA-256 as ``?sha256=``): the page says
-whether it is the original packet or one recorded bank download (which bank, when).
+The code may be a referral packet's, a batch packet's cover's or one of its member
+packets' (all rows of ``packets``). A visitor may also upload the file (or give its
+SHA-256 as ``?sha256=``): the page says whether it is the original packet or one recorded
+download (which bank, when).
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from finportal.extensions import db
 from finportal.packets import sha256_hex
-from finportal.services import batches as batch_service
-from finportal.services import packets as packet_service
+from finportal.services import packet_verification
 from finportal.services.errors import NotFound, ValidationFailed
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
@@ -32,13 +33,9 @@ def index() -> Any:
 def packet(code: str) -> Any:
     """Show the packet's SHA-256, number, bank, product and date (no personal data)."""
     try:
-        found = packet_service.verify_packet(db.session, code)
+        found = packet_verification.verify_packet(db.session, code)
     except NotFound as exc:
-        try:
-            # Not a single referral's packet: maybe a batch packet's cover or member code.
-            found = batch_service.verify_code(db.session, code)
-        except NotFound:
-            return render_template("verify.html", found=None, code=code, error=exc.message_zh), 404
+        return render_template("verify.html", found=None, code=code, error=exc.message_zh), 404
     digest = (request.values.get("sha256") or "").strip()
     upload = request.files.get("file")
     if upload is not None and upload.filename:
@@ -46,7 +43,7 @@ def packet(code: str) -> Any:
     check, check_error = None, None
     if digest:
         try:
-            check = packet_service.check_file(db.session, code, digest, original=found.sha256)
+            check = packet_verification.check_file(db.session, code, digest)
         except ValidationFailed as exc:
             check_error = exc.message_zh
     return render_template(

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from finportal.models import AuditEvent, Consent, Membership, Park
-from finportal.services import api_tokens, batches, consents, review
+from finportal.services import api_tokens, batches, consents, packets, review
 from finportal.services.applications import withdraw_application
 from finportal.services.errors import Forbidden, ValidationFailed
 from finportal.services.labels import DEFAULT_SCOPE
@@ -203,6 +203,9 @@ def test_a_bank_no_longer_sees_a_member_that_withdrew_its_batch_consent(
     page = client.get(f"/bank/batches/{world['batch'].id}")
     assert world["member"].name not in page.text
     with pytest.raises(Forbidden):
-        batches.batch_packet(
-            db_session, world["batch"].id, actor_id=bank_user.id, bank_id=world["bank"].id
+        packets.render_batch_packet(
+            db_session,
+            batch_id=world["batch"].id,
+            requested_by=bank_user.id,
+            bank_id=world["bank"].id,
         )

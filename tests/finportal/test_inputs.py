@@ -507,9 +507,9 @@ def test_production_needs_the_public_address(monkeypatch, tmp_path):
 
 
 def _template_parts(db_session, enterprise_id) -> dict[str, bytes]:
-    from finportal.services import enterprises
+    from finportal.services import profile_excel
 
-    content = enterprises.excel_template(db_session, enterprise_id)
+    content = profile_excel.excel_template(db_session, enterprise_id)
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
 
@@ -595,7 +595,7 @@ def _lie_about_size(content: bytes, name: str, size: int) -> bytes:
 
 
 def test_a_zip_that_lies_about_its_size_is_refused_with_bounded_memory(db_session, create_user):
-    from finportal.services import enterprises
+    from finportal.services import profile_excel
 
     sme = create_user("sme")
     bomb = _lie_about_size(
@@ -605,8 +605,8 @@ def test_a_zip_that_lies_about_its_size_is_refused_with_bounded_memory(db_sessio
     )
     tracemalloc.start()
     try:
-        with pytest.raises(enterprises.ImportFailed) as info:
-            enterprises.import_profile(
+        with pytest.raises(profile_excel.ImportFailed) as info:
+            profile_excel.import_profile(
                 db_session,
                 actor_id=sme.id,
                 enterprise_id=sme.enterprise_id,
@@ -623,19 +623,19 @@ def test_a_zip_that_lies_about_its_size_is_refused_with_bounded_memory(db_sessio
 def test_too_many_rows_are_refused(db_session, create_user):
     from openpyxl import Workbook
 
-    from finportal.services import enterprises
+    from finportal.services import profile_excel
 
     sme = create_user("sme")
     book = Workbook()
     sheet = book.active
-    sheet.title = enterprises.IMPORT_SHEET
-    sheet.append(list(enterprises.HEADER))
+    sheet.title = profile_excel.IMPORT_SHEET
+    sheet.append(list(profile_excel.HEADER))
     for n in range(limits.IMPORT_MAX_ROWS + 5):
         sheet.append(["name", "", "", f"企业{n}", ""])
     out = io.BytesIO()
     book.save(out)
-    with pytest.raises(enterprises.ImportFailed) as info:
-        enterprises.import_profile(
+    with pytest.raises(profile_excel.ImportFailed) as info:
+        profile_excel.import_profile(
             db_session,
             actor_id=sme.id,
             enterprise_id=sme.enterprise_id,

@@ -69,3 +69,213 @@ def test_constraint_names_follow_the_convention(app):
         uniques = inspector.get_unique_constraints("users")
     assert all(fk["name"] and fk["name"].startswith("fk_applications_") for fk in fks)
     assert any(u["name"] == "uq_users_username" for u in uniques)
+
+
+PACKETS_REVISION = "8fa867a0afd8"
+BEFORE_PACKETS = "5b8e2d41c7a9"
+
+
+def _old_packet_world(conn, pdf: bytes, batch_pdf: bytes, batch_file: str) -> dict[str, int]:
+    """Rows as the schema before ``packets`` kept them: a referral with its PDF blob, and a
+    batch packet rendered by the old job (its codes in the job's result, its file on disk)."""
+    import datetime as dt
+    import hashlib
+
+    from sqlalchemy import MetaData
+
+    meta = MetaData()
+    meta.reflect(conn)
+    t = meta.tables
+    now = dt.datetime.now(dt.UTC)
+    stamps = {"created_at": now, "updated_at": now}
+
+    def add(table: str, **values: object) -> int:
+        return conn.execute(t[table].insert().values(**values)).inserted_primary_key[0]
+
+    enterprise = add(
+        "enterprises",
+        uscc="91310112MA1GB00001",
+        name="上海迁移测试精密机械有限公司",
+        certifications=[],
+        demo=False,
+        verification_state="verified",
+        **stamps,
+    )
+    bank = add("banks", code="mig_bank", name_zh="迁移测试银行", name_en="Bank", demo=False,
+               active=True, **stamps)  # fmt: skip
+    product = add("products", code="park_batch", name_zh="园区批次贷", name_en="Park batch",
+                  active=True, **stamps)  # fmt: skip
+    version = add("product_versions", product_id=product, number=1, content={},
+                  content_hash="0" * 64, published_at=now)  # fmt: skip
+    application = add("applications", enterprise_id=enterprise, state="referred",
+                      amount=1000000, term_months=12, purpose="", lock_version=1, **stamps)  # fmt: skip
+    consent = add("consents", enterprise_id=enterprise, bank_id=bank, application_id=application,
+                  scope=["profile"], granted_at=now, valid_until=dt.date(2099, 1, 1))  # fmt: skip
+    referral = add(
+        "referrals",
+        application_id=application,
+        bank_id=bank,
+        product_version_id=version,
+        consent_id=consent,
+        state="sent",
+        advisor_opinion="",
+        sent_at=now,
+        lock_version=1,
+        packet_number="RP-20261130-000001",
+        verification_code="ABCD-EFGH-JKMN",
+        packet_sha256=hashlib.sha256(pdf).hexdigest(),
+        packet_pdf=pdf,
+        packet_rendered_at=now,
+        **stamps,
+    )
+    park = add("parks", code="mig_park", name_zh="迁移测试园区", name_en="Park", source="",
+               active=True, **stamps)  # fmt: skip
+    batch = add("batches", code="PB-MIG-1", name="迁移批次", bank_id=bank, product_id=product,
+                product_version_id=version, park_id=park, quota_total=5000000,
+                per_firm_cap=2000000, quota_used=0, state="submitted",
+                filing_status="not_filed", **stamps)  # fmt: skip
+    member = add("batch_members", batch_id=batch, enterprise_id=enterprise, note="",
+                 state="submitted", reason_text="", created_at=now)  # fmt: skip
+    conn.execute(
+        t["jobs"]
+        .insert()
+        .values(
+            id=str(uuid.uuid4()),
+            kind="batch_packet",
+            state="done",
+            args={"batch_id": batch},
+            message="",
+            object_type="batch",
+            object_id=batch,
+            created_at=now,
+            finished_at=now,
+            result={
+                "file": batch_file,
+                "sha256": hashlib.sha256(batch_pdf).hexdigest(),
+                "bytes": len(batch_pdf),
+                "verification_code": "BCDE-FGHJ-KMNP",
+                "members": [
+                    {
+                        "member_id": member,
+                        "packet_number": "PB-MIG-1-001",
+                        "verification_code": "CDEF-GHJK-MNPQ",
+                    }
+                ],
+            },
+        )
+    )
+    return {"referral": referral, "batch": batch, "member": member}
+
+
+def test_packet_blobs_move_into_files_and_back(scratch_url, tmp_path, monkeypatch):
+    """Existing packets survive the upgrade (same SHA-256 verifies) and the downgrade."""
+    import hashlib
+
+    from finportal import create_app
+    from finportal.extensions import db
+    from finportal.packets import render_packet
+    from finportal.packets.samples import sample_context
+    from finportal.services import packet_verification
+
+    monkeypatch.setenv("FINPORTAL_INSTANCE_PATH", str(tmp_path))
+    packet_dir = tmp_path / "packets"
+    app = create_app({"TESTING": True, "DATABASE_URL": scratch_url, "PACKET_DIR": str(packet_dir)})
+    pdf = render_packet(sample_context(verification_code="ABCD-EFGH-JKMN"))
+    batch_pdf = render_packet(sample_context(verification_code="BCDE-FGHJ-KMNP"))
+    digest, batch_digest = (hashlib.sha256(b).hexdigest() for b in (pdf, batch_pdf))
+    batch_file = f"batch-1-{batch_digest[:16]}.pdf"
+    (packet_dir / "batches").mkdir(parents=True)
+    (packet_dir / "batches" / batch_file).write_bytes(batch_pdf)
+    try:
+        with app.app_context():
+            flask_migrate.upgrade(revision=BEFORE_PACKETS)
+            with db.get_engine().begin() as conn:
+                ids = _old_packet_world(conn, pdf, batch_pdf, batch_file)
+            flask_migrate.upgrade(revision=PACKETS_REVISION)
+
+            columns = {c["name"] for c in inspect(db.get_engine()).get_columns("referrals")}
+            assert not columns & {"packet_pdf", "packet_sha256", "verification_code"}
+            stored = packet_dir / digest[:2] / digest
+            assert stored.read_bytes() == pdf and stored.stat().st_mode & 0o777 == 0o600
+            found = packet_verification.verify_packet(db.session, "abcd-efgh-jkmn")
+            assert found.sha256 == digest and found.packet_number == "RP-20261130-000001"
+            for code in ("BCDE-FGHJ-KMNP", "CDEF-GHJK-MNPQ"):
+                assert packet_verification.verify_packet(db.session, code).sha256 == batch_digest
+                check = packet_verification.check_file(db.session, code, batch_digest)
+                assert check.matches == "original"
+            assert (packet_dir / batch_digest[:2] / batch_digest).read_bytes() == batch_pdf
+            db.session.remove()
+
+            flask_migrate.downgrade(revision=BEFORE_PACKETS)
+            with db.get_engine().connect() as conn:
+                row = conn.execute(
+                    text(
+                        "SELECT packet_pdf, packet_sha256, verification_code FROM referrals"
+                        " WHERE id = :id"
+                    ),
+                    {"id": ids["referral"]},
+                ).one()
+                result = conn.execute(text("SELECT result FROM jobs")).scalar_one()
+            assert bytes(row[0]) == pdf and row[1] == digest and row[2] == "ABCD-EFGH-JKMN"
+            if isinstance(result, str):
+                import json
+
+                result = json.loads(result)
+            assert (packet_dir / "batches" / result["file"]).read_bytes() == batch_pdf
+            assert result["members"][0]["verification_code"] == "CDEF-GHJK-MNPQ"
+            assert "packets" not in inspect(db.get_engine()).get_table_names()
+            # Down to nothing with rows that refer to the tables SQLite copies to alter
+            # (it used to fail on a foreign key: DROP TABLE enterprises).
+            flask_migrate.downgrade(revision="base")
+            assert set(inspect(db.get_engine()).get_table_names()) <= {"alembic_version"}
+    finally:
+        app.extensions["finportal_engine"].dispose()
+
+
+def test_downgrade_base_with_rows_that_refer_to_altered_tables(scratch_url, tmp_path, monkeypatch):
+    """SQLite copies a table to alter it; a row referring to it used to stop the downgrade
+    ("FOREIGN KEY constraint failed" on DROP TABLE enterprises, e.g. with the demo data)."""
+    import datetime as dt
+
+    from sqlalchemy import MetaData
+
+    from finportal import create_app
+    from finportal.extensions import db
+
+    monkeypatch.setenv("FINPORTAL_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"TESTING": True, "DATABASE_URL": scratch_url})
+    try:
+        with app.app_context():
+            flask_migrate.upgrade()
+            now = dt.datetime.now(dt.UTC)
+            with db.get_engine().begin() as conn:
+                meta = MetaData()
+                meta.reflect(conn)
+                enterprises, applications = meta.tables["enterprises"], meta.tables["applications"]
+                enterprise = conn.execute(
+                    enterprises.insert().values(
+                        uscc="91310112MA1GB00002",
+                        name="上海外键测试有限公司",
+                        certifications=[],
+                        demo=False,
+                        verification_state="unverified",
+                        created_at=now,
+                        updated_at=now,
+                    )  # fmt: skip
+                ).inserted_primary_key[0]
+                conn.execute(
+                    applications.insert().values(
+                        enterprise_id=enterprise,
+                        state="draft",
+                        amount=1000000,
+                        term_months=12,
+                        purpose="",
+                        lock_version=1,
+                        created_at=now,
+                        updated_at=now,
+                    )  # fmt: skip
+                )
+            flask_migrate.downgrade(revision="base")
+            assert set(inspect(db.get_engine()).get_table_names()) <= {"alembic_version"}
+    finally:
+        app.extensions["finportal_engine"].dispose()

@@ -4,28 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from finportal import limits
+from finportal.domain.states import MEMBER
 from finportal.extensions import db
 from finportal.models import Bank, Chamber, Park
 from finportal.services import batches as batch_service
+from finportal.services import packets as packet_service
 from finportal.services.errors import ServiceError
 from finportal.services.exports import XLSX_MIMETYPE, table_to_xlsx
 from finportal.web.advisor.views import bp
 from finportal.web.forms import load_form
-
-
-@bp.app_context_processor
-def _batch_labels() -> dict[str, Any]:
-    return {
-        "BATCH_STATE_LABELS": batch_service.BATCH_STATE_LABELS,
-        "MEMBER_STATE_LABELS": batch_service.MEMBER_STATE_LABELS,
-        "FILING_LABELS": batch_service.FILING_LABELS,
-    }
 
 
 class BatchForm(Schema):
@@ -123,7 +116,7 @@ def batch_detail(batch_id: int) -> Any:
         batch=batch,
         use=batch_service.quota_use(batch),
         organiser=batch_service.organiser_name(batch),
-        packet_job=batch_service.latest_packet_job(db.session, batch.id),
+        packet_job=packet_service.latest_batch_packet_job(db.session, batch.id),
         packet_url=url_for("advisor.batch_packet", batch_id=batch.id),
         packet_request_url=url_for("advisor.request_packet", batch_id=batch.id),
         synthetic=batch_service.scored_with_synthetic_model(db.session, list(batch.members)),
@@ -191,12 +184,7 @@ def request_packet(batch_id: int) -> Any:
     """Start rendering the batch packet (cover table and every member's packet) in the background."""
     return _act(
         batch_id,
-        lambda: batch_service.request_packet(
-            db.session,
-            batch_id,
-            actor_id=current_user.id,
-            out_dir=current_app.config["PACKET_DIR"],
-        ),
+        lambda: packet_service.request_batch_packet(db.session, batch_id, actor_id=current_user.id),
         "批次材料包已开始生成，完成后可下载。",
     )
 
@@ -206,8 +194,8 @@ def batch_packet(batch_id: int) -> Any:
     """Download the last rendered batch packet (one PDF)."""
     batch = batch_service.get_batch(db.session, batch_id)
     try:
-        pdf, filename = batch_service.packet_file(
-            db.session, batch.id, actor_id=current_user.id, out_dir=current_app.config["PACKET_DIR"]
+        pdf, filename = packet_service.download_batch_packet(
+            db.session, batch.id, actor_id=current_user.id
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -238,7 +226,7 @@ def member_rows(batch: Any) -> tuple[list[str], list[list[Any]]]:
             [
                 m.enterprise.name,
                 m.enterprise.uscc,
-                batch_service.MEMBER_STATE_LABELS.get(m.state, m.state),
+                MEMBER.title(m.state),
                 None if m.requested_amount is None else m.requested_amount / 10000,
                 None if m.approved_amount is None else m.approved_amount / 10000,
                 m.note,

@@ -14,10 +14,8 @@ from finportal.extensions import db
 from finportal.models import Chamber, Park, Product
 from finportal.services import consents, review
 from finportal.services.errors import ServiceError, ValidationFailed
-from finportal.services.labels import ACTION_LABELS, purpose_label
-from finportal.services.lifecycle import STATE_LABELS
+from finportal.services.labels import action_label, purpose_label
 from finportal.services.referrals import DECLINE_REASONS, is_overdue
-from finportal.services.referrals import STATE_LABELS as REFERRAL_STATE_LABELS
 from finportal.web.access import restrict_blueprint
 from finportal.web.forms import REQUIRED, load_form, no_refusal, refusal
 
@@ -126,14 +124,12 @@ def _render_review(application_id: int, status: int = 200, **extra: Any) -> Any:
     return render_template(
         "advisor/review.html",
         r=view,
-        state_labels=STATE_LABELS,
-        referral_state_labels=REFERRAL_STATE_LABELS,
         reject_reasons=review.REJECT_REASONS,
         return_fields=review.RETURN_FIELDS,
         decline_reasons=DECLINE_REASONS,
         consent_summary=consents.describe,
         referral_overdue=is_overdue,
-        action_labels=ACTION_LABELS,
+        action_label=action_label,
         purpose_label=purpose_label,
         **extra,
     ), status
@@ -185,7 +181,6 @@ def home() -> Any:
         ),
         filters=request.args,
         errors=errors,
-        state_labels=STATE_LABELS,
         filter_states=review.QUEUE_FILTER_STATES,
         deadline_filters=review.DEADLINE_FILTERS,
         queue_limit=review.QUEUE_LIMIT,

@@ -7,7 +7,7 @@ from decimal import Decimal
 from marshmallow import Schema, fields, validate
 
 from finportal import limits
-from finportal.models import REFERRAL_STATES
+from finportal.domain.states import ReferralState
 
 
 def amount_field(**kwargs: object) -> limits.Amount:
@@ -122,7 +122,7 @@ class ReferralQuerySchema(Schema):
     """Filter referrals by state and by time sent."""
 
     status = fields.String(
-        validate=validate.OneOf([*REFERRAL_STATES, "new", "decided", "overdue"]),
+        validate=validate.OneOf([*(s.value for s in ReferralState), "new", "decided", "overdue"]),
         metadata={"description": "a referral state, or an inbox tab: new, decided, overdue"},
     )
     since = limits.AwareDateTime(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from finportal.extensions import db
 from finportal.services import batches as batch_service
+from finportal.services import packets as packet_service
 from finportal.services.errors import ServiceError
 from finportal.web.bank.views import bp
 from finportal.web.forms import flash_refusal
@@ -46,7 +47,7 @@ def batch_detail(batch_id: int) -> Any:
         organiser=batch_service.organiser_name(batch),
         members=members,
         synthetic=batch_service.scored_with_synthetic_model(db.session, members),
-        packet_job=batch_service.latest_packet_job(db.session, batch.id, bank_id=_bank_id()),
+        packet_job=packet_service.latest_batch_packet_job(db.session, batch.id, bank_id=_bank_id()),
         packet_url=url_for("bank.batch_packet", batch_id=batch.id),
         packet_request_url=url_for("bank.request_packet", batch_id=batch.id),
     )
@@ -103,12 +104,8 @@ def request_packet(batch_id: int) -> Any:
     """Start rendering the batch packet for this bank in the background."""
     batch = _visible_batch(batch_id)
     try:
-        batch_service.request_packet(
-            db.session,
-            batch.id,
-            actor_id=current_user.id,
-            bank_id=_bank_id(),
-            out_dir=current_app.config["PACKET_DIR"],
+        packet_service.request_batch_packet(
+            db.session, batch.id, actor_id=current_user.id, bank_id=_bank_id()
         )
     except ServiceError as exc:
         flash_refusal(exc)
@@ -122,12 +119,8 @@ def batch_packet(batch_id: int) -> Any:
     """Download the batch packet rendered for this bank (one PDF); logged."""
     batch = _visible_batch(batch_id)
     try:
-        pdf, filename = batch_service.packet_file(
-            db.session,
-            batch.id,
-            actor_id=current_user.id,
-            bank_id=_bank_id(),
-            out_dir=current_app.config["PACKET_DIR"],
+        pdf, filename = packet_service.download_batch_packet(
+            db.session, batch.id, actor_id=current_user.id, bank_id=_bank_id()
         )
     except ServiceError as exc:
         flash_refusal(exc)

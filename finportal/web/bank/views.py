@@ -14,6 +14,7 @@ from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from finportal import limits
+from finportal.domain.states import REFERRAL
 from finportal.extensions import db
 from finportal.services import consents, referrals
 from finportal.services import packets as packet_service
@@ -106,7 +107,6 @@ def home() -> Any:
         tabs=referrals.INBOX_TABS,
         groups=groups,
         items=groups[tab],
-        state_labels=referrals.STATE_LABELS,
         is_overdue=referrals.is_overdue,
     )
 
@@ -124,14 +124,12 @@ def _render_referral(referral_id: int, status: int = 200, **extra: Any) -> Any:
         packet=packet_service.packet_status(db.session, referral),
         packet_refusal=consents.packet_refusal(db.session, referral),
         clock=referrals.bank_clock(referral),
-        state_labels=referrals.STATE_LABELS,
-        decision_labels=referrals.DECISION_LABELS,
+        decision_choices=referrals.DECISIONS,
         decline_reasons=referrals.DECLINE_REASONS,
         purpose_label=purpose_label,
-        outcome_labels=referrals.OUTCOME_LABELS,
-        can_decide=referral.state in ("sent", "viewed", "info_requested"),
+        can_decide=any(REFERRAL.can(referral.state, d, "bank") for d in referrals.DECISIONS),
         outcome_events=[
-            e for e in referrals.OUTCOME_EVENTS if referral.state in referrals._OUTCOME_FROM[e]
+            e for e in referrals.OUTCOME_EVENTS if REFERRAL.can(referral.state, e, "bank")
         ],
         shanghai=SHANGHAI,
         **extra,

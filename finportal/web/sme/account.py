@@ -23,7 +23,6 @@ def _render_verification(errors: dict[str, str] | None = None, status: int = 200
     return render_template(
         "sme/verification.html",
         enterprise=enterprise,
-        states=verification_service.STATES,
         latest=verification_service.latest_request(db.session, enterprise.id),
         kinds=documents.KINDS,
         max_mb=documents.MAX_BYTES // (1024 * 1024),

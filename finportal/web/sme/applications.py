@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from finportal.extensions import db
 from finportal.services import applications as application_service
-from finportal.services import consents, verification
+from finportal.services import consents, profile_form, verification
 from finportal.services import enterprises as enterprise_service
 from finportal.services.errors import (
     Conflict,
@@ -112,10 +112,10 @@ def _render_application(details: dict[str, Any], status: int = 200, **extra: Any
     enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
     values = extra.pop("values", None)
     if values is None:
-        values = enterprise_service.form_values(enterprise)
+        values = profile_form.form_values(enterprise)
         app_row = details["application"]
         values.update(
-            amount=enterprise_service.yuan_to_wan(app_row.amount),
+            amount=profile_form.yuan_to_wan(app_row.amount),
             term_months=str(app_row.term_months),
             purpose=app_row.purpose.partition(":")[0],
         )
@@ -172,7 +172,7 @@ def resubmit_application(application_id: int) -> Any:
     """Save the fields the centre asked for and resubmit the returned application."""
     raw: dict[str, Any] = {}
     for key in request.form:
-        if key in enterprise_service.LIST_FIELDS:
+        if key in profile_form.LIST_FIELDS:
             raw[key] = request.form.getlist(key)
         elif key != "csrf_token":
             raw[key] = request.form.get(key)
@@ -187,7 +187,7 @@ def resubmit_application(application_id: int) -> Any:
     except ValidationFailed as exc:
         db.session.rollback()
         enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
-        values = {**enterprise_service.form_values(enterprise), **raw}
+        values = {**profile_form.form_values(enterprise), **raw}
         return _rerender(application_id, errors=exc.fields, values=values)
     except (InvalidTransition, Conflict) as exc:
         return _refused(exc, application_id)

@@ -9,8 +9,11 @@ from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 
+from finportal.domain import fields as profile_fields
 from finportal.extensions import db
 from finportal.services import enterprises as enterprise_service
+from finportal.services import matches as match_service
+from finportal.services import profile_excel, profile_form
 from finportal.services.applications import MAX_TERM_MONTHS, AmountWan
 from finportal.services.errors import ValidationFailed
 from finportal.web.sme.views import bp, enterprise_id
@@ -19,8 +22,8 @@ from finportal.web.sme.views import bp, enterprise_id
 def _raw_profile(form: Any) -> dict[str, Any]:
     """Read the posted profile, keeping the multi-choice fields as lists."""
     raw: dict[str, Any] = {}
-    for name in enterprise_service.EDITABLE_FIELDS:
-        if name in enterprise_service.LIST_FIELDS:
+    for name in profile_form.EDITABLE_FIELDS:
+        if name in profile_form.LIST_FIELDS:
             raw[name] = form.getlist(name)
         elif name in form:
             raw[name] = form.get(name)
@@ -30,11 +33,7 @@ def _raw_profile(form: Any) -> dict[str, Any]:
 def profile_fields_context() -> dict[str, Any]:
     """Return what the profile's form fields need: kinds, units, hints and choices."""
     return {
-        "kind": enterprise_service.field_kind,
-        "unit": enterprise_service.field_unit,
-        "hints": enterprise_service.HINTS,
-        "certifications": enterprise_service.CERTIFICATION_LABELS,
-        "tax_grades": enterprise_service.TAX_GRADE_LABELS,
+        "profile_fields": profile_fields.fields(),
         "orgs": enterprise_service.organisations(db.session),
     }
 
@@ -49,11 +48,11 @@ def _render_profile(
             enterprise=enterprise,
             values=values,
             errors=errors,
-            groups=enterprise_service.PROFILE_GROUPS,
+            groups=profile_fields.groups(),
             **profile_fields_context(),
             size=enterprise_service.size_class_of(enterprise),
-            completeness=enterprise_service.completeness(db.session, enterprise),
-            import_limit_kb=enterprise_service.IMPORT_MAX_BYTES // 1024,
+            completeness=profile_form.completeness(db.session, enterprise),
+            import_limit_kb=profile_excel.IMPORT_MAX_BYTES // 1024,
             **extra,
         ),
         status,
@@ -65,12 +64,12 @@ def profile() -> Any:
     """Show and save the enterprise profile, grouped as a finance officer reads it."""
     enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
     if request.method == "GET":
-        return _render_profile(enterprise_service.form_values(enterprise), {})
+        return _render_profile(profile_form.form_values(enterprise), {})
     raw = _raw_profile(request.form)
     values = {**raw, "uscc": enterprise.uscc}
     try:
-        data = enterprise_service.validate_profile(raw)
-        changed = enterprise_service.update_profile(
+        data = profile_form.validate_profile(raw)
+        changed = profile_form.update_profile(
             db.session, actor_id=current_user.id, enterprise_id=enterprise.id, data=data
         )
     except ValidationFailed as exc:
@@ -86,7 +85,7 @@ def profile() -> Any:
 @bp.get("/profile/template.xlsx")
 def profile_template() -> Any:
     """Download the Excel template, filled with the profile as it stands."""
-    content = enterprise_service.excel_template(db.session, enterprise_id())
+    content = profile_excel.excel_template(db.session, enterprise_id())
     return send_file(
         io.BytesIO(content),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -100,20 +99,20 @@ def profile_import() -> Any:
     """Import the profile from an uploaded template; report every bad row and cell."""
     upload = request.files.get("file")
     enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
-    values = enterprise_service.form_values(enterprise)
+    values = profile_form.form_values(enterprise)
     if upload is None or not upload.filename:
         return _render_profile(
             values,
             {},
             422,
             import_problems=[
-                enterprise_service.ImportProblem(None, None, None, "请选择要上传的 .xlsx 文件。")
+                profile_excel.ImportProblem(None, None, None, "请选择要上传的 .xlsx 文件。")
             ],
         )
-    content = upload.stream.read(enterprise_service.IMPORT_MAX_BYTES + 1)
-    notes: list[enterprise_service.ImportProblem] = []
+    content = upload.stream.read(profile_excel.IMPORT_MAX_BYTES + 1)
+    notes: list[profile_excel.ImportProblem] = []
     try:
-        changed = enterprise_service.import_profile(
+        changed = profile_excel.import_profile(
             db.session,
             actor_id=current_user.id,
             enterprise_id=enterprise.id,
@@ -121,7 +120,7 @@ def profile_import() -> Any:
             content=content,
             notes=notes,
         )
-    except enterprise_service.ImportFailed as exc:
+    except profile_excel.ImportFailed as exc:
         db.session.rollback()
         return _render_profile(
             values, {}, 422, import_problems=[*exc.problems, *notes], import_message=exc.message_zh
@@ -160,12 +159,12 @@ def matches() -> Any:
     try:
         query = MatchQuery().load(raw)
     except ValidationError as exc:
-        errors = enterprise_service.flatten_messages(exc.messages)
+        errors = profile_form.flatten_messages(exc.messages)
     amount, term = query.get("amount"), query.get("term")
-    results = enterprise_service.match_products(
+    results = match_service.match_products(
         db.session, enterprise_id(), amount=amount, term_months=term
     )
-    eligible = sorted((r for r in results if r.eligible), key=enterprise_service.by_net_cost)
+    eligible = sorted((r for r in results if r.eligible), key=match_service.by_net_cost)
     compare = bool(amount is not None and term is not None)
     ranked = [r for r in eligible if r.quote is not None]
     enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
@@ -179,5 +178,5 @@ def matches() -> Any:
         values=raw,
         errors=errors,
         size=enterprise_service.size_class_of(enterprise),
-        completeness=enterprise_service.completeness(db.session, enterprise),
+        completeness=profile_form.completeness(db.session, enterprise),
     ), (422 if errors else 200)

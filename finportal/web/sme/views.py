@@ -8,32 +8,20 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from finportal.domain import fields as profile_fields
+from finportal.domain.states import APPLICATION, event_title
 from finportal.extensions import db
 from finportal.services import applications as application_service
 from finportal.services import enterprises as enterprise_service
 from finportal.services import notifications as notification_service
+from finportal.services import profile_form
 from finportal.services.errors import NotFound
 from finportal.services.labels import purpose_label
-from finportal.services.lifecycle import STATE_LABELS
 from finportal.web.access import restrict_blueprint
 from finportal.web.filters import sh_time
 from finportal.web.inputs import same_site_path
 
 bp = Blueprint("sme", __name__, url_prefix="/sme")
-#: States of consents and referrals that appear in an application's timeline.
-OTHER_STATE_LABELS = {
-    "granted": "已授权",
-    "sent": "已推荐",
-    "viewed": "银行已查看",
-    "info_requested": "银行要求补充材料",
-    "approved": "银行同意",
-    "declined": "银行未同意",
-    "disbursed": "已放款",
-    "repaid": "已还清",
-    "overdue_90": "逾期90天以上",
-    "defaulted": "违约",
-    "registered": "已注册",
-}
 restrict_blueprint(bp, "sme")
 
 
@@ -68,12 +56,10 @@ def _helpers() -> dict[str, Any]:
         "yuan": yuan,
         "pct": pct,
         "local": sh_time,
-        "state_label": lambda s: STATE_LABELS.get(
-            s or "", OTHER_STATE_LABELS.get(s or "", s or "—")
-        ),
-        "field_label": enterprise_service.field_label,
+        "state_label": lambda s: APPLICATION.title(s),
+        "event_state": event_title,
+        "field_label": profile_fields.label,
         "purpose_label": purpose_label,
-        "group_labels": enterprise_service.GROUP_LABELS,
     }
 
 
@@ -90,7 +76,7 @@ def home() -> Any:
         "sme/home.html",
         enterprise=enterprise,
         size=enterprise_service.size_class_of(enterprise),
-        completeness=enterprise_service.completeness(db.session, enterprise),
+        completeness=profile_form.completeness(db.session, enterprise),
         applications=application_service.list_applications(db.session, enterprise.id)[:5],
         unread=notification_service.unread_count(
             db.session, enterprise_id=enterprise.id, user_id=current_user.id

@@ -51,8 +51,9 @@ class ApiWorld:
 def api_world(db_session, batch_world, submitted_batch):  # noqa: F811 - fixtures
     """Tokens for the world's bank and another bank, and one referral to each bank."""
     from finportal.models import Application, Consent, Referral, utcnow
-    from finportal.services import api_tokens, batches
+    from finportal.services import api_tokens, batches, packets
     from finportal.services.catalog import current_versions
+    from finportal.storage import packet_store
 
     w = batch_world
     _, token = api_tokens.create_token(db_session, bank_id=w.bank.id, actor_id=None, label="t")
@@ -91,11 +92,21 @@ def api_world(db_session, batch_world, submitted_batch):  # noqa: F811 - fixture
             sent_at=now - timedelta(days=1),
             due_at=now + timedelta(days=1),
             packet_number=f"RP-TEST-{application.id:06d}",
-            verification_code=f"TEST-{application.id:06d}",
-            packet_pdf=blank_pdf(),
             advisor_opinion="建议支持",
         )
         db_session.add(referral)
+        db_session.flush()
+        # A stored packet without the slow render: a blank page in the packet store.
+        packets.add_packet(
+            db_session,
+            packet_store(),
+            kind="referral",
+            pdf=blank_pdf(),
+            packet_number=referral.packet_number,
+            verification_code=f"TEST-{application.id:06d}",
+            referral_id=referral.id,
+            consent_id=consent.id,
+        )
         referrals.append(referral)
     # An open batch of the bank (not sent yet) and a submitted batch of the other bank.
     still_open = batches.create_batch(

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from finportal.models import AuditEvent, Referral
 from finportal.services import applications as application_service
 from finportal.services.labels import SCOPE_LABELS
+from finportal.services.packets import current_packet
 from tests.finportal.advisor.loop_helpers import build_loop, pdf_text, squash
 
 pytestmark = pytest.mark.db
@@ -39,7 +40,8 @@ def test_purpose_scope_and_absolute_verify_url_in_pages_and_packet(client, login
     text = squash(pdf_text(pdf.data))
     assert "购置设备" in text and "equipment" not in text
     assert squash(SCOPE_LABELS["financials"]) in text
-    assert f"https://fin.example.cn/verify/{loop.referral.verification_code}" in text
+    code = current_packet(db_session, loop.referral.id).verification_code
+    assert f"https://fin.example.cn/verify/{code}" in text
     assert "本次融资申请信息" not in text and "application" not in text
 
     client.post("/auth/logout")
@@ -67,7 +69,8 @@ def test_sme_timeline_names_every_referral_step(client, login, db_session, loop)
 
 def test_verify_tells_original_download_or_neither(client, login, db_session, loop):
     referral = loop.referral
-    code = referral.verification_code
+    packet = current_packet(db_session, referral.id)
+    code = packet.verification_code
     login(loop.bank_user)
     stamped = client.get(f"/bank/referrals/{referral.id}/packet.pdf").data
     client.post("/auth/logout")
@@ -78,7 +81,7 @@ def test_verify_tells_original_download_or_neither(client, login, db_session, lo
 
     page = client.get(f"/verify/{code}")
     assert "平台存档的原始材料包" in page.text and "上传" in page.text
-    original = client.get(f"/verify/{code}?sha256={referral.packet_sha256}")
+    original = client.get(f"/verify/{code}?sha256={packet.sha256}")
     assert 'data-matches="original"' in original.text
     download = client.get(f"/verify/{code}?sha256={hashlib.sha256(stamped).hexdigest()}")
     assert 'data-matches="download"' in download.text

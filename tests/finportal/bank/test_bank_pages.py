@@ -156,9 +156,12 @@ def test_withdrawn_consent_refuses_the_download_page(client, login, db_session, 
 
 
 def test_verify_page_is_public(client, db_session, loop):
-    response = client.get(f"/verify/{loop.referral.verification_code}")
+    from finportal.services.packets import current_packet
+
+    packet = current_packet(db_session, loop.referral.id)
+    response = client.get(f"/verify/{packet.verification_code}")
     assert response.status_code == 200
-    assert loop.referral.packet_sha256 in response.text
+    assert packet.sha256 in response.text
     assert loop.enterprise.name not in response.text  # masked on a public page
     assert client.get("/verify/NOPE-NOPE-NOPE").status_code == 404
     assert client.get("/verify/?code=abc").status_code == 302

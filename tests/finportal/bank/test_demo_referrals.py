@@ -6,8 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from finportal.demo import DEFAULT_PASSWORD, load_demo
-from finportal.models import REFERRAL_STATES, Bank, Referral
+from finportal.domain.states import ReferralState
+from finportal.models import Bank, Referral
 from finportal.services import referrals
+from finportal.services.packets import current_packet
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -20,8 +22,8 @@ def test_demo_referrals_every_state_idempotent_and_private(client, db_session):
 
     bank_a = db_session.scalar(select(Bank).where(Bank.code == "demo_bank_a"))
     mine = db_session.scalars(select(Referral).where(Referral.bank_id == bank_a.id)).all()
-    assert {r.state for r in mine} == set(REFERRAL_STATES)
-    assert all(r.packet_sha256 and r.verification_code for r in mine)
+    assert {r.state for r in mine} == {s.value for s in ReferralState}
+    assert all(current_packet(db_session, r.id) is not None for r in mine)
     assert any("㐀" in r.application.enterprise.name for r in mine)  # printed whole in its packet
     late = [r for r in mine if referrals.is_overdue(r)]
     assert late and all(r.due_at > r.sent_at for r in late)

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from finportal.models import AuditEvent, BatchMember, Job
-from finportal.services import batches
+from finportal.services import batches, packets
 
 CODE = re.compile(r"\b[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}\b")
 SYNTHETIC = "合成的参考数据训练"
@@ -50,7 +50,7 @@ def test_bank_download_is_stamped_on_every_page_and_audited(
     assert [e.actor_id for e in events] == [w.bank_user.id, w.bank_user.id]
     first = events[0].data
     assert first["bank_id"] == w.bank.id and first["stamp"][0] == f"{w.bank.name_zh} 下载"
-    assert first["stamped_sha256"] != first["sha256"]
+    assert first["stamped_sha256"] != first["packet_sha256"]
 
 
 def test_every_code_printed_in_a_downloaded_batch_packet_verifies(
@@ -59,7 +59,7 @@ def test_every_code_printed_in_a_downloaded_batch_packet_verifies(
     reader = _download(client, submitted_batch, login, batch_world.bank_user)
     text = "".join(page.extract_text() for page in reader.pages)
     printed = set(CODE.findall(text))
-    job = db_session.scalar(select(Job).where(Job.kind == batches.PACKET_JOB))
+    job = db_session.scalar(select(Job).where(Job.kind == packets.BATCH_PACKET_JOB))
     stored = {job.result["verification_code"]} | {
         m["verification_code"] for m in job.result["members"]
     }

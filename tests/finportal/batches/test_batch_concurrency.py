@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -19,6 +20,7 @@ from finportal.models import (
     Bank,
     Batch,
     BatchMember,
+    Consent,
     Enterprise,
     Park,
     Product,
@@ -82,6 +84,17 @@ def _make_world(engine, rounds):
                 for e_id in ids["enterprises"]
             ]
             s.add_all(members)
+            # Each member consented to the bank for this batch: the bank may see and decide it.
+            s.add_all(
+                Consent(
+                    enterprise_id=e_id,
+                    batch_id=batch.id,
+                    bank_id=bank.id,
+                    scope=["profile"],
+                    valid_until=date.today() + timedelta(days=30),
+                )
+                for e_id in ids["enterprises"]
+            )
             s.flush()
             ids["batches"].append((batch.id, [m.id for m in members]))
         s.commit()
@@ -99,6 +112,7 @@ def _drop_world(engine, ids):
             )
         )
         s.execute(delete(BatchMember).where(BatchMember.id.in_(member_ids)))
+        s.execute(delete(Consent).where(Consent.batch_id.in_(batch_ids)))
         s.execute(delete(Batch).where(Batch.id.in_(batch_ids)))
         s.execute(delete(Enterprise).where(Enterprise.id.in_(ids["enterprises"])))
         s.execute(delete(ProductVersion).where(ProductVersion.id == ids["version"]))

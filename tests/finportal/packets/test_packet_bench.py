@@ -22,3 +22,17 @@ def test_bench_command_prints_json(monkeypatch):
     assert numbers["seconds_per_packet"] > 0
     assert numbers["seconds_for_100"] > 0
     assert packets_cli.name == "packets"
+
+
+def test_pipeline_bench_prints_json(monkeypatch):
+    from finportal.services.packet_bench import pipeline_bench_command
+
+    monkeypatch.setattr(gc, "freeze", lambda: None)
+    packets_cli.add_command(pipeline_bench_command)
+    args = ["bench-pipeline", "--json", "--n", "2", "--codes", "200"]
+    result = CliRunner().invoke(packets_cli, args)
+    assert result.exit_code == 0, result.output
+    numbers = json.loads(result.output)
+    assert numbers["batch_kb"] > numbers["batch_without_schedules_kb"] > 0
+    assert numbers["verify_lookup_ms"] > 0 and numbers["verify_like_scan_ms"] > 0
+    assert numbers["store_get_ms"] > 0 and numbers["blob_read_ms"] > 0

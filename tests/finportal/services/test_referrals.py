@@ -6,18 +6,19 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from finportal.models import (
     Application,
     AuditEvent,
     Job,
     Notification,
+    Packet,
     Referral,
     utcnow,
 )
+from finportal.services import packet_verification, referrals, review
 from finportal.services import packets as packet_service
-from finportal.services import referrals, review
 from finportal.services.errors import (
     Conflict,
     Forbidden,
@@ -27,6 +28,7 @@ from finportal.services.errors import (
 )
 from finportal.services.screening import latest_score
 from finportal.services.workdays import SHANGHAI
+from finportal.storage import packet_store
 from tests.finportal.advisor.loop_helpers import build_loop, embedded_font_names, pdf_text, squash
 
 pytestmark = pytest.mark.db
@@ -53,7 +55,9 @@ def _events(session, object_type, object_id):
 def test_the_whole_loop_from_referral_to_repayment(db_session, loop):
     referral = loop.referral
     assert referral.state == "sent"
-    assert referral.packet_sha256 and len(referral.packet_sha256) == 64
+    packet = packet_service.current_packet(db_session, referral.id)
+    assert packet is not None and len(packet.sha256) == 64
+    assert packet.packet_number == referral.packet_number
     assert referral.packet_number.startswith("RP-")
     assert referral.due_at > referral.sent_at
 
@@ -344,11 +348,7 @@ def test_withdrawn_consent_refuses_downloads_and_new_packets(db_session, loop):
     job = packet_service.request_render(db_session, loop.referral, actor_id=loop.advisor.id)
     job = db_session.get(Job, job.id)
     assert job.state == "done"  # already rendered: the job changes nothing
-    db_session.execute(
-        Referral.__table__.update()
-        .where(Referral.id == loop.referral.id)
-        .values(packet_sha256=None, packet_pdf=None)
-    )
+    db_session.execute(delete(Packet).where(Packet.referral_id == loop.referral.id))
     db_session.commit()
     db_session.expire_all()
     job = packet_service.request_render(
@@ -356,10 +356,7 @@ def test_withdrawn_consent_refuses_downloads_and_new_packets(db_session, loop):
     )
     job = db_session.get(Job, job.id)
     assert job.state == "failed" and "撤回" in job.message, job.result
-    assert (
-        db_session.scalar(select(Referral.packet_pdf).where(Referral.id == loop.referral.id))
-        is None
-    )
+    assert packet_service.current_packet(db_session, loop.referral.id) is None
 
     # And the advisor cannot refer to that bank again.
     with pytest.raises(ValidationFailed):
@@ -407,8 +404,10 @@ def test_packet_text_fonts_and_stamps(db_session, loop):
         )
     ]
     assert len(stamps) == 2
-    stored = db_session.get(Referral, loop.referral.id)
-    assert packet_service.packets.sha256_hex(stored.packet_pdf) == stored.packet_sha256
+    stored = packet_service.current_packet(db_session, loop.referral.id)
+    assert (
+        packet_service.packets.sha256_hex(packet_store().get(stored.storage_key)) == stored.sha256
+    )
 
 
 def test_two_downloads_by_two_users_carry_their_names(db_session, loop, create_user):
@@ -475,12 +474,13 @@ def test_inbox_tabs_and_overdue_clock(db_session, loop):
 
 
 def test_verify_shows_the_stored_sha256_and_masks_the_name(db_session, loop):
-    found = packet_service.verify_packet(db_session, loop.referral.verification_code.lower())
-    assert found.sha256 == loop.referral.packet_sha256
+    packet = packet_service.current_packet(db_session, loop.referral.id)
+    found = packet_verification.verify_packet(db_session, packet.verification_code.lower())
+    assert found.sha256 == packet.sha256
     assert found.bank_name == loop.bank.name_zh
     assert "*" in found.enterprise_name and found.enterprise_name != loop.enterprise.name
     with pytest.raises(NotFound):
-        packet_service.verify_packet(db_session, "NOPE-NOPE-NOPE")
+        packet_verification.verify_packet(db_session, "NOPE-NOPE-NOPE")
 
 
 def test_a_stale_referral_version_is_a_conflict(db_session, loop):

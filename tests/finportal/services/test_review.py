@@ -19,6 +19,7 @@ from finportal.models import (
     Referral,
     utcnow,
 )
+from finportal.services import packets as packet_service
 from finportal.services import review
 from finportal.services.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from finportal.services.workdays import SHANGHAI
@@ -394,7 +395,7 @@ def test_refer_only_to_consented_banks_one_open_referral_each(db_session, setup,
     from finportal.services.workdays import deadline
 
     assert referral.due_at == deadline(db_session, referral.sent_at, 2)
-    assert referral.packet_sha256  # rendered by the job (eager in tests)
+    assert packet_service.current_packet(db_session, referral.id)  # rendered by the job (eager)
     with pytest.raises(Conflict):
         review.refer_to_banks(
             db_session,

@@ -65,12 +65,19 @@ def returned(db_session: Any, submit: Any, ready: Any) -> Any:
     def make(user: Any, fields: list[str] | None = None, **overrides: Any) -> Any:
         application = submit(user, **overrides)
         assert application.state == "screened"
-        transition(db_session, application, "in_review", actor_id=None)
+        transition(db_session, application, "in_review", by="advisor", actor_id=None)
         application.return_request = {
             "message": "请补充上年纳税总额和纳税信用等级。",
             "fields": fields if fields is not None else ["tax_paid_last_year", "tax_credit_grade"],
         }
-        transition(db_session, application, "returned", actor_id=None, reason="请补充纳税信息")
+        transition(
+            db_session,
+            application,
+            "returned",
+            by="advisor",
+            actor_id=None,
+            reason="请补充纳税信息",
+        )
         db_session.commit()
         return application
 

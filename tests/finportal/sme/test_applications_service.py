@@ -295,7 +295,7 @@ def test_withdraw_before_disbursal(db_session, sme, submit, ready, state):
         "referred": ["in_review", "referred"],
     }
     for step in path.get(state, []):
-        transition(db_session, application, step, actor_id=None)
+        transition(db_session, application, step, by="advisor", actor_id=None)
     db_session.commit()
     applications.withdraw_application(
         db_session,
@@ -339,8 +339,8 @@ def test_withdraw_ends_open_referrals_but_not_after_disbursal(
     db_session, sme, submit, banks, ready, published_catalog
 ):
     application = submit(sme)
-    transition(db_session, application, "in_review", actor_id=None)
-    transition(db_session, application, "referred", actor_id=None)
+    transition(db_session, application, "in_review", by="advisor", actor_id=None)
+    transition(db_session, application, "referred", by="advisor", actor_id=None)
     db_session.commit()
     open_one = _referral(db_session, application, banks[0], published_catalog, "viewed")
     applications.withdraw_application(
@@ -350,8 +350,8 @@ def test_withdraw_ends_open_referrals_but_not_after_disbursal(
     assert _count(db_session, AuditEvent, AuditEvent.action == "referral.withdrawn") == 1
 
     paid = submit(sme)
-    transition(db_session, paid, "in_review", actor_id=None)
-    transition(db_session, paid, "referred", actor_id=None)
+    transition(db_session, paid, "in_review", by="advisor", actor_id=None)
+    transition(db_session, paid, "referred", by="advisor", actor_id=None)
     db_session.commit()
     _referral(db_session, paid, banks[1], published_catalog, "disbursed")
     assert not applications.can_withdraw(db_session, paid)
@@ -473,8 +473,15 @@ def test_another_enterprise_finds_nothing_and_changes_nothing(
 def test_timeline_names_who_acted(db_session, sme, submit, ready, create_user):
     advisor = create_user("advisor", display_name="李顾问")
     application = submit(sme)
-    transition(db_session, application, "in_review", actor_id=advisor.id)
-    transition(db_session, application, "returned", actor_id=advisor.id, reason="请补充纳税信息")
+    transition(db_session, application, "in_review", by="advisor", actor_id=advisor.id)
+    transition(
+        db_session,
+        application,
+        "returned",
+        by="advisor",
+        actor_id=advisor.id,
+        reason="请补充纳税信息",
+    )
     db_session.commit()
     entries = applications.timeline(db_session, application)
     assert [e.action for e in entries][:3] == ["创建申请", "授权银行查看", "提交申请"]

@@ -6,9 +6,10 @@ import re
 
 import pytest
 
+from finportal.domain import fields as profile_fields
 from finportal.models import Park
-from finportal.services import enterprises
-from finportal.services.labels import ACTION_LABELS
+from finportal.services import enterprises, profile_form
+from finportal.services.labels import action_label
 
 pytestmark = pytest.mark.db
 
@@ -33,13 +34,13 @@ def test_profile_shows_memberships_read_only_and_ignores_posted_ones(
     assert "审计测试园区" in page.text
     assert "由园区/商会或服务中心确认" in page.text
     assert 'name="park_codes"' not in page.text and 'name="chamber_codes"' not in page.text
-    values = enterprises.form_values(sme.enterprise)
+    values = profile_form.form_values(sme.enterprise)
     form = {k: v for k, v in values.items() if k not in ("uscc", "park_codes", "chamber_codes")}
     form["park_codes"] = [other.code]
     response = client.post("/sme/profile", data=form)
     assert response.status_code == 302
     db_session.expire_all()
-    assert enterprises.form_values(sme.enterprise)["park_codes"] == [park.code]
+    assert profile_form.form_values(sme.enterprise)["park_codes"] == [park.code]
 
 
 def test_matches_cards_follow_the_comparison_ranking(client, login, sme, published_catalog):
@@ -69,7 +70,7 @@ def test_matches_never_ask_the_sme_for_a_batch_recommendation(
     assert "需由所在园区/商会推荐（批次贷）" in ineligible
     # Nothing outside the profile form is asked for as "please fill in".
     for name in ("batch_recommended", "purpose", "amount", "term_months", "park_codes"):
-        assert f"「{enterprises.field_label(name)}」" not in text, name
+        assert f"「{profile_fields.label(name)}」" not in text, name
 
 
 def test_every_timeline_action_has_a_chinese_label(
@@ -81,5 +82,5 @@ def test_every_timeline_action_has_a_chinese_label(
     assert page.status_code == 200
     assert "授权银行查看" in page.text  # consent.granted
     for action in ("referral.sent", "referral.packet_rendered", "referral.viewed"):
-        assert action in ACTION_LABELS
+        assert action_label(action) != action
     assert not re.search(r"\b(application|referral|consent)\.[a-z_]+\b", page.text)

@@ -9,8 +9,9 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from finportal.domain import fields as profile_fields
 from finportal.models import AuditEvent, Park
-from finportal.services import enterprises
+from finportal.services import enterprises, matches, profile_excel, profile_form
 from finportal.services.errors import NotFound, ValidationFailed
 
 pytestmark = pytest.mark.db
@@ -23,7 +24,7 @@ def _full(**overrides):
 
 
 def test_money_is_typed_in_wan_and_stored_in_yuan():
-    data = enterprises.validate_profile(
+    data = profile_form.validate_profile(
         _full(revenue_last_year="1,234.5678", net_profit_last_year="-12.5", total_assets="0")
     )
     assert data["revenue_last_year"] == Decimal("12345678.00")
@@ -58,13 +59,13 @@ def test_money_is_typed_in_wan_and_stored_in_yuan():
 )
 def test_bad_input_gets_a_chinese_message_beside_the_field(field, value, message):
     with pytest.raises(ValidationFailed) as info:
-        enterprises.validate_profile(_full(**{field: value}))
+        profile_form.validate_profile(_full(**{field: value}))
     assert message in info.value.fields[field], info.value.fields
 
 
 def test_cross_field_checks():
     with pytest.raises(ValidationFailed) as info:
-        enterprises.validate_profile(
+        profile_form.validate_profile(
             _full(
                 employees="10",
                 social_insured_employees="11",
@@ -80,10 +81,10 @@ def test_update_profile_audits_what_changed(db_session, sme):
     db_session.add(park)
     db_session.commit()
     enterprise = sme.enterprise
-    values = enterprises.form_values(enterprise)
+    values = profile_form.form_values(enterprise)
     values.update(revenue_last_year="4000", park_codes=[park.code], name="<b>新名称</b>")
-    data = enterprises.validate_profile({k: v for k, v in values.items() if k != "uscc"})
-    changed = enterprises.update_profile(
+    data = profile_form.validate_profile({k: v for k, v in values.items() if k != "uscc"})
+    changed = profile_form.update_profile(
         db_session, actor_id=sme.id, enterprise_id=enterprise.id, data=data
     )
     # Memberships are not the SME's to declare: the posted park is ignored.
@@ -98,7 +99,7 @@ def test_update_profile_audits_what_changed(db_session, sme):
     assert set(event.data["fields"]) == set(changed)
     # Saving the same values again changes nothing and records nothing.
     assert (
-        enterprises.update_profile(
+        profile_form.update_profile(
             db_session, actor_id=sme.id, enterprise_id=enterprise.id, data=data
         )
         == []
@@ -109,7 +110,7 @@ def test_memberships_are_set_by_the_centre_not_the_profile(db_session, sme):
     park = db_session.scalar(select(Park)) or Park(code="p-test", name_zh="测试园区")
     db_session.add(park)
     db_session.commit()
-    assert "park_codes" not in enterprises.validate_profile(_full(park_codes=[park.code]))
+    assert "park_codes" not in profile_form.validate_profile(_full(park_codes=[park.code]))
     changed = enterprises.set_memberships(
         db_session,
         actor_id=None,
@@ -157,10 +158,10 @@ def test_size_class_with_its_rule(create_enterprise):
 def test_completeness_names_the_products_a_missing_field_blocks(
     db_session, create_enterprise, published_catalog
 ):
-    full = enterprises.completeness(db_session, create_enterprise())
+    full = profile_form.completeness(db_session, create_enterprise())
     assert full.percent == 100
     assert full.missing == []
-    partial = enterprises.completeness(
+    partial = profile_form.completeness(
         db_session, create_enterprise(tax_credit_grade=None, registered_on=None)
     )
     assert partial.percent < 100
@@ -176,21 +177,20 @@ def test_new_hires_are_a_count_no_larger_than_the_staff(
     db_session, create_enterprise, published_catalog
 ):
     with pytest.raises(ValidationFailed) as info:
-        enterprises.validate_profile(_full(employees="10", qualifying_new_hires="11"))
+        profile_form.validate_profile(_full(employees="10", qualifying_new_hires="11"))
     assert info.value.fields == {"qualifying_new_hires": "新招用人数不能多于从业人员数。"}
-    data = enterprises.validate_profile(_full(employees="60", qualifying_new_hires="9"))
+    data = profile_form.validate_profile(_full(employees="60", qualifying_new_hires="9"))
     assert data["qualifying_new_hires"] == 9
-    assert enterprises.field_unit("qualifying_new_hires") == "人"
+    assert profile_fields.field("qualifying_new_hires").unit_label("zh_CN") == "人"
     assert (
-        enterprises.field_label("qualifying_new_hires")
-        == "当年新招用符合创业担保贷款申请条件的人员数"
+        profile_fields.label("qualifying_new_hires") == "当年新招用符合创业担保贷款申请条件的人员数"
     )
     # 9 of 60 staff is 15 %: the start-up guarantee loan's new-hire test passes.
     hired = create_enterprise(qualifying_new_hires=9, employees=60)
     few = create_enterprise(qualifying_new_hires=8, employees=60)
 
     def startup(enterprise):
-        found = enterprises.match_products(db_session, enterprise.id)
+        found = matches.match_products(db_session, enterprise.id)
         return next(m for m in found if m.code == "startup_guarantee")
 
     assert startup(hired).eligible
@@ -202,7 +202,7 @@ def test_matches_rank_eligible_by_net_cost_and_explain_the_rest(
     db_session, create_enterprise, published_catalog
 ):
     enterprise = create_enterprise()
-    results = enterprises.match_products(db_session, enterprise.id)
+    results = matches.match_products(db_session, enterprise.id)
     eligible = [r for r in results if r.eligible]
     others = [r for r in results if not r.eligible]
     assert eligible and others
@@ -210,7 +210,7 @@ def test_matches_rank_eligible_by_net_cost_and_explain_the_rest(
     rates = [r.quote.net_annual_cost_rate for r in eligible if r.quote]
     assert rates == sorted(rates)
     assert all(r.failed or r.unknown or r.by_others for r in others)
-    typed = enterprises.match_products(
+    typed = matches.match_products(
         db_session, enterprise.id, amount=Decimal("2000000.00"), term_months=12
     )
     quoted = [r for r in typed if r.eligible and r.quote]
@@ -223,13 +223,13 @@ def test_matches_rank_eligible_by_net_cost_and_explain_the_rest(
 
 
 def _sheet_rows(content):
-    sheet = load_workbook(io.BytesIO(content))[enterprises.IMPORT_SHEET]
+    sheet = load_workbook(io.BytesIO(content))[profile_excel.IMPORT_SHEET]
     return sheet
 
 
 def _edited(content, changes):
     book = load_workbook(io.BytesIO(content))
-    sheet = book[enterprises.IMPORT_SHEET]
+    sheet = book[profile_excel.IMPORT_SHEET]
     rows = {sheet.cell(row=r, column=1).value: r for r in range(2, sheet.max_row + 1)}
     for key, value in changes.items():
         if key.startswith("+"):
@@ -242,11 +242,11 @@ def _edited(content, changes):
 
 
 def test_template_holds_every_editable_field_with_current_values(db_session, sme):
-    content = enterprises.excel_template(db_session, sme.enterprise_id)
+    content = profile_excel.excel_template(db_session, sme.enterprise_id)
     sheet = _sheet_rows(content)
-    assert tuple(c.value for c in sheet[1]) == enterprises.HEADER
+    assert tuple(c.value for c in sheet[1]) == profile_excel.HEADER
     keys = [sheet.cell(row=r, column=1).value for r in range(2, sheet.max_row + 1)]
-    assert keys == list(enterprises.EDITABLE_FIELDS)
+    assert keys == list(profile_form.EDITABLE_FIELDS)
     values = {
         sheet.cell(row=r, column=1).value: sheet.cell(row=r, column=4).value
         for r in range(2, sheet.max_row + 1)
@@ -257,7 +257,7 @@ def test_template_holds_every_editable_field_with_current_values(db_session, sme
 
 
 def test_import_saves_a_valid_file(db_session, sme):
-    content = enterprises.excel_template(db_session, sme.enterprise_id)
+    content = profile_excel.excel_template(db_session, sme.enterprise_id)
     edited, _rows = _edited(
         content,
         {
@@ -269,7 +269,7 @@ def test_import_saves_a_valid_file(db_session, sme):
             "trademarks": None,
         },
     )
-    changed = enterprises.import_profile(
+    changed = profile_excel.import_profile(
         db_session,
         actor_id=sme.id,
         enterprise_id=sme.enterprise_id,
@@ -290,7 +290,7 @@ def test_import_saves_a_valid_file(db_session, sme):
 
 
 def test_broken_rows_are_reported_by_row_and_cell_and_nothing_is_saved(db_session, sme):
-    content = enterprises.excel_template(db_session, sme.enterprise_id)
+    content = profile_excel.excel_template(db_session, sme.enterprise_id)
     edited, rows = _edited(
         content,
         {
@@ -304,12 +304,12 @@ def test_broken_rows_are_reported_by_row_and_cell_and_nothing_is_saved(db_sessio
     )
     # A duplicate of a field already in the file.
     book = load_workbook(io.BytesIO(edited))
-    book[enterprises.IMPORT_SHEET].append(["employees", "", "", 10])
+    book[profile_excel.IMPORT_SHEET].append(["employees", "", "", 10])
     out = io.BytesIO()
     book.save(out)
     before = (sme.enterprise.total_assets, sme.enterprise.employees)
-    with pytest.raises(enterprises.ImportFailed) as info:
-        enterprises.import_profile(
+    with pytest.raises(profile_excel.ImportFailed) as info:
+        profile_excel.import_profile(
             db_session,
             actor_id=sme.id,
             enterprise_id=sme.enterprise_id,
@@ -337,7 +337,7 @@ def test_broken_rows_are_reported_by_row_and_cell_and_nothing_is_saved(db_sessio
     )
 
 
-def _workbook_bytes(rows, title=enterprises.IMPORT_SHEET):
+def _workbook_bytes(rows, title=profile_excel.IMPORT_SHEET):
     book = Workbook()
     sheet = book.active
     sheet.title = title
@@ -355,13 +355,13 @@ def _workbook_bytes(rows, title=enterprises.IMPORT_SHEET):
         ("profile.xls", b"\xd0\xcf\x11\xe0" + b"0" * 100, ".xlsx"),
         ("profile.xlsx", b"this is not a spreadsheet", "不是有效的 Excel"),
         ("profile.xlsx", b"PK\x03\x04broken zip", "不是有效的 Excel"),
-        ("profile.xlsx", b"PK" + b"0" * (enterprises.IMPORT_MAX_BYTES + 10), "太大"),
+        ("profile.xlsx", b"PK" + b"0" * (profile_excel.IMPORT_MAX_BYTES + 10), "太大"),
         ("profile.xlsx", b"", "不是有效的 Excel"),
     ],
 )
 def test_files_that_are_not_the_template_are_refused(db_session, sme, filename, content, message):
-    with pytest.raises(enterprises.ImportFailed) as info:
-        enterprises.import_profile(
+    with pytest.raises(profile_excel.ImportFailed) as info:
+        profile_excel.import_profile(
             db_session,
             actor_id=sme.id,
             enterprise_id=sme.enterprise_id,
@@ -375,11 +375,11 @@ def test_a_workbook_without_the_template_layout_is_refused(db_session, sme):
     cases = [
         (_workbook_bytes([["a", "b"]], title="Sheet"), "找不到工作表"),
         (_workbook_bytes([["名称", "金额"], ["x", 1]]), "表头"),
-        (_workbook_bytes([list(enterprises.HEADER)]), "没有填写任何内容"),
+        (_workbook_bytes([list(profile_excel.HEADER)]), "没有填写任何内容"),
     ]
     for content, message in cases:
-        with pytest.raises(enterprises.ImportFailed) as info:
-            enterprises.import_profile(
+        with pytest.raises(profile_excel.ImportFailed) as info:
+            profile_excel.import_profile(
                 db_session,
                 actor_id=sme.id,
                 enterprise_id=sme.enterprise_id,
@@ -399,7 +399,7 @@ def test_import_ignores_memberships_and_says_so(db_session, sme):
         ]
     )
     db_session.commit()
-    content = enterprises.excel_template(db_session, sme.enterprise_id)
+    content = profile_excel.excel_template(db_session, sme.enterprise_id)
     assert "park_codes" not in _edited(content, {})[1]  # the template has no such rows
     # An older template still has them: filled in, they are ignored with a note.
     edited, _rows = _edited(
@@ -407,7 +407,7 @@ def test_import_ignores_memberships_and_says_so(db_session, sme):
         {"+park_codes": "导入测试园区", "+chamber_codes": "imp-ch", "revenue_last_year": "4000"},
     )
     notes = []
-    changed = enterprises.import_profile(
+    changed = profile_excel.import_profile(
         db_session,
         actor_id=sme.id,
         enterprise_id=sme.enterprise_id,

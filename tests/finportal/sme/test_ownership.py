@@ -161,7 +161,7 @@ def test_routes_without_ids_only_touch_the_own_enterprise(
         assert victim["enterprise"].name not in page.text, url
         assert f'/sme/applications/{victim["application"].id}"' not in page.text, url
     # Smuggled ids are ignored: the profile form saves the signed-in enterprise only.
-    from finportal.services.enterprises import form_values
+    from finportal.services.profile_form import form_values
 
     form = form_values(other_sme.enterprise)
     form.update(enterprise_id=str(victim["enterprise"].id), uscc=victim["enterprise"].uscc)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from finportal.models import Application, Consent, Enterprise, Notification
-from finportal.services import enterprises
+from finportal.services import profile_excel, profile_form
 from tests.helpers import PASSWORD, make_uscc
 
 pytestmark = pytest.mark.db
@@ -21,7 +21,7 @@ def _count(db_session, model, *where):
 
 
 def _profile_form(enterprise, **changes):
-    values = enterprises.form_values(enterprise)
+    values = profile_form.form_values(enterprise)
     values.pop("uscc")
     values.update(changes)
     return values
@@ -378,7 +378,7 @@ def test_excel_upload_reports_problems_and_saves_nothing(
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(template.data))
-    sheet = book[enterprises.IMPORT_SHEET]
+    sheet = book[profile_excel.IMPORT_SHEET]
     row = next(
         r for r in range(2, sheet.max_row + 1) if sheet.cell(row=r, column=1).value == "employees"
     )
@@ -436,8 +436,8 @@ def test_bank_decisions_appear_on_the_application_page(
     from finportal.services.lifecycle import transition
 
     application = submit(sme)
-    transition(db_session, application, "in_review", actor_id=None)
-    transition(db_session, application, "referred", actor_id=None)
+    transition(db_session, application, "in_review", by="advisor", actor_id=None)
+    transition(db_session, application, "referred", by="advisor", actor_id=None)
     _catalog, versions = published_catalog
     approved = Referral(
         application_id=application.id,

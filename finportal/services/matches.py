@@ -1,0 +1,141 @@
+"""One enterprise against every published product: eligibility with reasons and net cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+import products
+from finportal.domain import fields as profile_fields
+from finportal.services import catalog as catalog_service
+from finportal.services.enterprises import get_enterprise
+from finportal.services.errors import ValidationFailed
+from finportal.services.profile_form import EDITABLE_FIELDS
+from finportal.services.profiles import enterprise_profile
+from finportal.services.workdays import SHANGHAI
+
+
+@dataclass
+class ProductMatch:
+    """One product for the enterprise: eligibility, reasons and (when eligible) the quote."""
+
+    code: str
+    name: str
+    eligible: bool
+    demo: bool
+    quote: products.Quote | None
+    quote_error: str
+    failed: list[str]
+    unknown: list[str]
+    passed: list[str]
+    #: undecided conditions whose inputs are not on the profile form (a park's or chamber's
+    #: recommendation, a membership, the application's amount, term or purpose)
+    by_others: list[str] = field(default_factory=list)
+
+
+#: Inputs of conditions that are not on the SME's profile form, and how they get settled.
+NOT_ON_PROFILE = {
+    "batch_recommended": "需由所在园区/商会推荐（批次贷）",
+    "park_codes": "需由所在园区确认成员身份",
+    "chamber_codes": "需由所在商会确认会员身份",
+    "amount": "按申请金额判断（可在上方输入金额和期限比较）",
+    "term_months": "按申请期限判断（可在上方输入金额和期限比较）",
+    "purpose": "按申请时选择的贷款用途判断",
+}
+#: Any other input the profile form lacks.
+SETTLED_BY_CENTRE = "由服务中心受理时确认"
+
+
+def _by_others(condition: Any) -> str | None:
+    """Word an undecided condition whose inputs are not (all) on the profile form.
+
+    The SME is never asked to fill in what its profile form does not have: a batch
+    recommendation, a membership, or what the application itself says.
+    """
+    outside = [n for n in condition.missing_fields if n not in EDITABLE_FIELDS]
+    if not outside:
+        return None
+    parts = list(dict.fromkeys(NOT_ON_PROFILE.get(n, SETTLED_BY_CENTRE) for n in outside))
+    inside = [n for n in condition.missing_fields if n in EDITABLE_FIELDS]
+    if inside:
+        parts.insert(
+            0, "请在企业信息中补充" + "、".join(f"「{profile_fields.label(n)}」" for n in inside)
+        )
+    # The catalogue's own wording of the condition, without "please fill in ... to check".
+    base = condition.message_zh.split("以判断：", 1)[-1]
+    return f"{'；'.join(parts)}：{base}"
+
+
+def match_products(
+    session: Session,
+    enterprise_id: int | None,
+    amount: Decimal | None = None,
+    term_months: int | None = None,
+) -> list[ProductMatch]:
+    """Match the enterprise with the published catalogue; quote the amount and term given.
+
+    Eligible products come first, in the catalogue matcher's order (pages re-rank them by
+    net cost, :func:`by_net_cost`). Without an amount or a term each product is quoted at
+    its own example amount and term.
+    """
+    enterprise = get_enterprise(session, enterprise_id)
+    catalog, _versions = catalog_service.current_catalog(session)
+    today = datetime.now(SHANGHAI).date()
+    lpr = catalog_service.current_lpr(session, today)
+    request: dict[str, Any] = {}
+    if amount is not None:
+        request["amount"] = amount
+    if term_months is not None:
+        request["term_months"] = term_months
+    try:
+        results = products.match_one(
+            catalog, enterprise_profile(enterprise), request or None, lpr=lpr, today=today
+        )
+    except products.ProfileError as exc:
+        raise ValidationFailed(
+            f"企业信息有误，无法匹配：{exc}", f"The profile cannot be matched: {exc}"
+        ) from exc
+    out = []
+    for result in results:
+        conditions = result.evaluation.conditions
+        error = ""
+        if result.quote_error:
+            error = result.quote_error.split(" / ", 1)[-1]
+        out.append(
+            ProductMatch(
+                code=result.product.code,
+                name=result.product.name_zh,
+                eligible=result.eligible,
+                demo=result.product.demo,
+                quote=result.quote,
+                quote_error=error,
+                failed=[c.message_zh for c in conditions if c.result == "failed"],
+                unknown=[
+                    c.message_zh
+                    for c in conditions
+                    if c.result == "unknown" and _by_others(c) is None
+                ],
+                passed=[c.message_zh for c in conditions if c.result == "passed"],
+                by_others=[
+                    text
+                    for c in conditions
+                    if c.result == "unknown" and (text := _by_others(c)) is not None
+                ],
+            )
+        )
+    return out
+
+
+def by_net_cost(result: ProductMatch) -> tuple[bool, Decimal, Decimal]:
+    """Sort key of the one ranking of eligible products: total net cost, then its annual rate.
+
+    Both the comparison table and the product cards use it; unquoted products go last.
+    """
+    quote = result.quote
+    if quote is None:
+        return (True, Decimal(0), Decimal(0))
+    return (False, Decimal(quote.net_cost), Decimal(quote.net_annual_cost_rate))

@@ -1,0 +1,543 @@
+"""The one packet context builder: a referral or a batch member in, a ``PacketContext`` out.
+
+Every packet, whatever it is for, shows the same sections made by the same functions:
+:func:`profile_rows` (the enterprise profile), :func:`quote_section` (rate, fee,
+subsidies, net cost, the repayment schedule and the demo marks), :func:`condition_rows`,
+the score and reasons, the advisor's opinion and :func:`consent_record`. What differs
+between a referral and a batch member is only where the facts come from, which
+:func:`facts_for` looks up (:func:`referral_facts`, :func:`member_facts`) into one
+:class:`PacketFacts`; :func:`assemble` turns those into the renderer's plain data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import products
+from finportal import packets
+from finportal.domain import fields as profile_fields
+from finportal.models import (
+    Application,
+    BatchMember,
+    Consent,
+    CreditScore,
+    Enterprise,
+    Match,
+    ModelVersion,
+    Referral,
+    User,
+    utcnow,
+)
+from finportal.services import batches, consents
+from finportal.services import catalog as catalog_service
+from finportal.services.errors import Forbidden
+from finportal.services.labels import purpose_label, scope_text
+from finportal.services.profiles import (
+    enterprise_profile,
+    submitted_memberships,
+    submitted_profile,
+)
+from finportal.services.workdays import SHANGHAI
+from products.fields import field_specs
+from products.sizes import SIZE_ZH
+
+_CENT = Decimal("0.01")
+_WAN = Decimal("10000")
+
+REPAYMENT_LABELS = {
+    "interest_only_bullet": "按月付息、到期还本",
+    "equal_principal": "等额本金，按月还本付息",
+    "equal_instalment": "等额本息，按月还款",
+}
+DEMO_NOTE = "演示数据，以区里规定为准"
+BATCH_OPINION = "经园区/商会推荐，已核验批次贷准入条件及企业授权。"
+
+
+def default_base_url() -> str:
+    """Return the portal's public address, printed before ``/verify/<code>`` on packets.
+
+    ``FINPORTAL_BASE_URL`` (required in production; ``http://127.0.0.1:5000`` otherwise).
+    Never a request's ``Host`` header: whoever sends the request must not choose the
+    address a bank reads on paper.
+    """
+    return os.environ.get("FINPORTAL_BASE_URL", "http://127.0.0.1:5000")
+
+
+def verify_url(code: str, base_url: str = "") -> str:
+    """Return the public address that checks a packet's verification code."""
+    return f"{(base_url or default_base_url()).rstrip('/')}/verify/{code}"
+
+
+def to_wan(value: Any) -> Decimal:
+    """Return a yuan amount in 万元, rounded to the fen of a 万元 (two decimals)."""
+    return (Decimal(str(value or 0)) / _WAN).quantize(_CENT, ROUND_HALF_UP)
+
+
+# --- the sections ---------------------------------------------------------------------------
+
+
+def _wan(value: Any) -> str:
+    return "—" if value is None else f"{to_wan(value):,.2f} 万元"
+
+
+def _count(value: Any, unit: str) -> str:
+    return "—" if value is None else f"{value} {unit}"
+
+
+def _yes_no(value: Any, yes: str = "是", no: str = "否") -> str:
+    return "—" if value is None else (yes if value else no)
+
+
+def membership_names(enterprise: Enterprise) -> tuple[list[str], list[str]]:
+    """Return the Chinese names of the enterprise's parks and chambers of commerce."""
+    parks = [m.park.name_zh for m in enterprise.memberships if m.park is not None]
+    chambers = [m.chamber.name_zh for m in enterprise.memberships if m.chamber is not None]
+    return parks, chambers
+
+
+def _field_text(spec: profile_fields.ProfileField, value: Any) -> str:
+    """Write one profile value as a packet prints it (Chinese, money in 万元)."""
+    if value is None or value == "":
+        return "—"
+    if spec.kind == "money":
+        return _wan(value)
+    if spec.kind == "bool":
+        return _yes_no(value)
+    if spec.kind == "date":
+        return f"{value.year}年{value.month}月{value.day}日"
+    if spec.kind == "count":
+        return _count(value, spec.unit_label("zh_CN") or "")
+    if spec.kind == "tokens":
+        return "、".join(spec.choice_label(v, "zh_CN") for v in value) or "无"
+    if spec.values:
+        return spec.choice_label(str(value), "zh_CN")
+    return str(value)
+
+
+def profile_rows(
+    profile: Mapping[str, Any],
+    today: dt.date,
+    *,
+    parks: Sequence[str] = (),
+    chambers: Sequence[str] = (),
+) -> dict[str, str]:
+    """Return the packet's profile rows: 中文 label -> formatted value, money in 万元.
+
+    One row per field the definition shows in packets (``packet`` in fields.yaml), in its
+    order, then the figures derived from them (size class, age, growth, debt ratio).
+    ``profile`` is a profile dict with the field names of ``products``/``scoring`` (the
+    frozen submission, :func:`finportal.services.profiles.submitted_profile`); ``parks``
+    and ``chambers`` are the names of the firm's memberships. The one function for every
+    packet (referral and batch member) and the advisor's page.
+    """
+    rows: dict[str, str] = {}
+    names = {"park_codes": parks, "chamber_codes": chambers}
+    for spec in profile_fields.fields().values():
+        if not spec.packet:
+            continue
+        if spec.name in names:
+            rows[spec.label_zh] = "、".join(names[spec.name]) or "无"
+        else:
+            rows[spec.label_zh] = _field_text(spec, profile.get(spec.name))
+    derived = products.derive_fields(
+        {name: profile.get(name) for name in profile_fields.fields() if name in profile},
+        today,
+    )
+    for name, text in (
+        ("size_class", SIZE_ZH.get(derived.get("size_class") or "", "—")),
+        ("firm_age_years", _count(derived.get("firm_age_years"), "年")),
+        ("revenue_growth", _percent(derived.get("revenue_growth"))),
+        ("debt_ratio", _percent(derived.get("debt_ratio"))),
+    ):
+        rows[field_specs()[name].label_zh] = text
+    return rows
+
+
+def _percent(value: Any) -> str:
+    return "—" if value is None else f"{float(value) * 100:.1f}%"
+
+
+def application_profile_rows(application: Application, today: dt.date) -> dict[str, str]:
+    """Return :func:`profile_rows` of the profile an application was submitted with."""
+    names = submitted_memberships(application)
+    return profile_rows(
+        submitted_profile(application), today, parks=names["parks"], chambers=names["chambers"]
+    )
+
+
+def field_label(name: str) -> str:
+    """Return the Chinese label of a condition's field (``a|b`` names either of two)."""
+    specs = field_specs()
+    labels = [
+        specs[part].label_zh if part in specs else part
+        for part in (p.strip() for p in name.split("|"))
+        if part
+    ]
+    return " / ".join(labels) or name
+
+
+def condition_rows(
+    conditions: Sequence[Mapping[str, Any]], override: tuple[bool, str] | None = None
+) -> list[packets.EligibilityCondition]:
+    """Return the eligibility section: each condition's result, and an advisor's override."""
+    rows = [
+        packets.EligibilityCondition(
+            field=field_label(str(c.get("field", ""))),
+            result=c.get("result", "unknown"),
+            message_zh=str(c.get("message_zh", "")),
+            demo=bool(c.get("demo", False)),
+        )
+        for c in conditions
+    ]
+    if override is not None:
+        eligible, reason = override
+        rows.append(
+            packets.EligibilityCondition(
+                field="顾问调整",
+                result="passed" if eligible else "failed",
+                message_zh=f"顾问调整了匹配结果：{reason}",
+            )
+        )
+    return rows
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    return dt.date(day.year + month // 12, month % 12 + 1, min(day.day, 28))
+
+
+def quote_subsidies(
+    product: products.Product, priced: products.Quote, annual: Any
+) -> list[packets.Subsidy]:
+    """Return the quote's subsidies per year, each with what the catalogue says of it.
+
+    A subsidy whose numbers are demo values says so; one paid after repayment (e.g. 科技履约贷's
+    premium subsidy) carries the product's own words on when and how it is paid.
+    """
+    rows = []
+    for name, total, rule in (
+        ("贴息", priced.total_interest_subsidy, product.interest_subsidy),
+        ("担保费补贴", priced.total_fee_subsidy, product.fee_subsidy),
+    ):
+        if not total or rule is None:
+            continue
+        notes = []
+        if rule.paid_after_repayment and rule.payment is not None:
+            notes.append(rule.payment.note_zh)
+        if rule.demo:
+            notes.append(DEMO_NOTE)
+        rows.append(packets.Subsidy(name, annual(total), "；".join(notes)))
+    return rows
+
+
+def quote_section(
+    product: products.Product, amount: Decimal, term_months: int, lpr: Decimal, day: dt.date
+) -> packets.Quote:
+    """Price the product for the amount and term on ``day``: the packet's quote section.
+
+    Annual amounts are the totals over the term per year, rounded to the fen; the
+    schedule's dates count whole months from ``day``; the demo marks come from the
+    catalogue. A product that cannot be quoted says why instead of printing zeros.
+    """
+    try:
+        priced = products.quote(product, amount, term_months, lpr)
+    except products.QuoteError as exc:
+        return packets.Quote(
+            interest_rate=0.0,
+            guarantee_fee_rate=0.0,
+            annual_interest_yuan=0,
+            annual_guarantee_fee_yuan=0,
+            subsidies=(),
+            net_annual_cost_yuan=0,
+            rate_note_zh=f"无法报价：{exc.args[0] if exc.args else exc}",
+        )
+    years = Decimal(priced.term_months) / Decimal(12)
+
+    def annual(total: Decimal) -> Decimal:
+        return (total / years).quantize(_CENT, ROUND_HALF_UP)
+
+    balance = priced.amount
+    schedule = []
+    for row in priced.schedule:
+        balance -= row.principal
+        schedule.append(
+            packets.ScheduleRow(
+                period=row.period,
+                due_date=_add_months(day, row.period),
+                principal_yuan=row.principal,
+                interest_yuan=row.interest,
+                fee_yuan=row.fee,
+                balance_yuan=balance,
+            )
+        )
+    return packets.Quote(
+        interest_rate=float(priced.nominal_rate),
+        guarantee_fee_rate=float(priced.guarantee_fee_rate),
+        annual_interest_yuan=annual(priced.total_interest),
+        annual_guarantee_fee_yuan=annual(priced.total_fee),
+        subsidies=quote_subsidies(product, priced, annual),
+        net_annual_cost_yuan=annual(priced.net_cost),
+        net_annual_rate=float(priced.net_annual_cost_rate),
+        rate_note_zh=(
+            f"1年期LPR {float(lpr) * 100:.2f}%（报价日 {day.isoformat()}），以银行审批为准"
+        ),
+        repayment_method_zh=REPAYMENT_LABELS.get(priced.repayment, priced.repayment),
+        schedule=schedule,
+        interest_rate_demo=product.rate_demo,
+        guarantee_fee_demo=product.guarantee_fee_demo,
+    )
+
+
+def consent_record(bank_name: str, consent: Consent) -> packets.ConsentRecord:
+    """Return the packet's consent section: the consent the packet is rendered under."""
+    return packets.ConsentRecord(
+        bank=bank_name,
+        scope=scope_text(consent.scope),
+        granted_at=consent.granted_at.astimezone(SHANGHAI).replace(tzinfo=None),
+        valid_until=consent.valid_until,
+    )
+
+
+def score_facts(session: Session, score: CreditScore | None) -> dict[str, Any] | None:
+    """Return a stored credit score as the plain dict the score section reads."""
+    if score is None:
+        return None
+    model = session.get(ModelVersion, score.model_version_id)
+    return {
+        "score": score.score,
+        "grade": score.grade,
+        "pd": float(score.pd),
+        "reasons": list(score.reasons or []),
+        "model_version": model.version if model is not None else "",
+        "synthetic": bool(model is not None and model.synthetic),
+    }
+
+
+def latest_enterprise_score(session: Session, enterprise_id: int) -> CreditScore | None:
+    """Return the newest credit score of any of the enterprise's applications."""
+    return session.scalar(
+        select(CreditScore)
+        .join(Application, Application.id == CreditScore.application_id)
+        .where(Application.enterprise_id == enterprise_id)
+        .order_by(CreditScore.scored_at.desc(), CreditScore.id.desc())
+        .limit(1)
+    )
+
+
+# --- the facts of a subject ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PacketFacts:
+    """What a packet says about its subject, looked up from the database as plain data."""
+
+    packet_number: str
+    date: dt.date
+    bank_name: str
+    product: products.Product
+    product_version_id: int
+    enterprise_name: str
+    enterprise_uscc: str
+    profile: Mapping[str, Any]
+    parks: Sequence[str]
+    chambers: Sequence[str]
+    amount: Decimal
+    term_months: int
+    purpose: str
+    conditions: Sequence[Mapping[str, Any]]
+    override: tuple[bool, str] | None
+    score: Mapping[str, Any] | None
+    lpr: Decimal
+    advisor_opinion: str
+    advisor_name: str
+    consent: Consent
+
+
+def packet_number_for(referral: Referral) -> str:
+    """Return the packet number of a referral: ``RP-<date>-<id>``."""
+    day = (referral.sent_at or utcnow()).astimezone(SHANGHAI)
+    return f"RP-{day:%Y%m%d}-{referral.id:06d}"
+
+
+def member_packet_number(batch_code: str, index: int) -> str:
+    """Return the number of the ``index``-th member packet (from 1) in a batch packet."""
+    return f"{batch_code}-{index:03d}"
+
+
+def _user_name(session: Session, user_id: int | None) -> str:
+    user = session.get(User, user_id) if user_id else None
+    return (user.display_name or user.username) if user is not None else "—"
+
+
+def referral_facts(session: Session, referral: Referral) -> PacketFacts:
+    """Look up what a referral's packet says (refused unless the consent is in force)."""
+    consent = consents.require_packet_access(session, referral)
+    application: Application = referral.application
+    enterprise = application.enterprise
+    version = referral.product_version
+    today = (referral.sent_at or utcnow()).astimezone(SHANGHAI).date()
+    match = session.scalar(
+        select(Match).where(
+            Match.application_id == application.id, Match.product_version_id == version.id
+        )
+    )
+    score = session.scalar(
+        select(CreditScore)
+        .where(CreditScore.application_id == application.id)
+        .order_by(CreditScore.id.desc())
+        .limit(1)
+    )
+    # The profile as submitted: what the advisor reviewed is what the bank receives.
+    names = submitted_memberships(application)
+    return PacketFacts(
+        packet_number=referral.packet_number or packet_number_for(referral),
+        date=today,
+        bank_name=referral.bank.name_zh,
+        product=catalog_service.product_of(version),
+        product_version_id=version.id,
+        enterprise_name=enterprise.name,
+        enterprise_uscc=enterprise.uscc,
+        profile=submitted_profile(application),
+        parks=names["parks"],
+        chambers=names["chambers"],
+        amount=Decimal(application.amount),
+        term_months=application.term_months,
+        purpose=purpose_label(application.purpose),
+        conditions=list(match.conditions or []) if match is not None else [],
+        override=(
+            (bool(match.eligible), match.override_reason or "")
+            if match is not None and match.overridden
+            else None
+        ),
+        score=score_facts(session, score),
+        lpr=catalog_service.current_lpr(session, today),
+        advisor_opinion=referral.advisor_opinion or "—",
+        advisor_name=_user_name(session, referral.created_by_id),
+        consent=consent,
+    )
+
+
+def member_facts(session: Session, member: BatchMember, index: int, today: dt.date) -> PacketFacts:
+    """Look up what a batch member's packet says (refused without consent to the bank)."""
+    batch = member.batch
+    consent = consents.for_batch_member(session, batch, member.enterprise_id, today)
+    if consent is None:
+        raise Forbidden(
+            f"{member.enterprise.name}已撤回或未授权向该银行提供信息，材料包不予提供。",
+            "A member has no standing consent to this bank; the packet is refused.",
+            code="consent_withdrawn",
+        )
+    version = batch.product_version or batches.batch_product(
+        session, "park" if batch.park_id is not None else "chamber"
+    )
+    check = member.check_result or {}
+    score = check.get("score") or score_facts(
+        session, latest_enterprise_score(session, member.enterprise_id)
+    )
+    organiser = batches.organiser_name(batch)
+    enterprise = member.enterprise
+    parks, chambers = membership_names(enterprise)
+    return PacketFacts(
+        packet_number=member_packet_number(batch.code, index),
+        date=today,
+        bank_name=batch.bank.name_zh,
+        product=catalog_service.product_of(version),
+        product_version_id=version.id,
+        enterprise_name=enterprise.name,
+        enterprise_uscc=enterprise.uscc,
+        profile=enterprise_profile(enterprise),
+        parks=parks,
+        chambers=chambers,
+        amount=Decimal(member.approved_amount or member.requested_amount or batch.per_firm_cap),
+        term_months=batches.DEFAULT_TERM_MONTHS,
+        purpose=f"{organiser}批次推荐" + (f"：{member.note}" if member.note else ""),
+        conditions=list(check.get("conditions") or []),
+        override=None,
+        score=score,
+        lpr=catalog_service.current_lpr(session, today),
+        advisor_opinion=member.note or BATCH_OPINION,
+        advisor_name=_user_name(session, batch.created_by_id),
+        consent=consent,
+    )
+
+
+# --- the context -------------------------------------------------------------------------
+
+
+def assemble(
+    facts: PacketFacts, *, verification_code: str = "", base_url: str = ""
+) -> packets.PacketContext:
+    """Return the renderer's ``PacketContext`` for the facts, with a verification code."""
+    score = facts.score
+    return packets.PacketContext(
+        packet_number=facts.packet_number,
+        verification_code=verification_code,
+        bank_name=facts.bank_name,
+        product_name=facts.product.name_zh,
+        product_code=facts.product.code,
+        date=facts.date,
+        enterprise_name=facts.enterprise_name,
+        enterprise_uscc=facts.enterprise_uscc,
+        enterprise_profile=profile_rows(
+            facts.profile, facts.date, parks=facts.parks, chambers=facts.chambers
+        ),
+        request=packets.LoanRequest(
+            amount_wan=to_wan(facts.amount),
+            term_months=facts.term_months,
+            purpose=facts.purpose,
+        ),
+        conditions=condition_rows(facts.conditions, facts.override),
+        score=score["score"] if score else 0,
+        grade=score["grade"] if score else "—",
+        pd=float(score["pd"]) if score else 0.0,
+        reasons=[
+            packets.Reason(
+                feature=str(r.get("feature", "")),
+                contribution=float(r.get("contribution", 0.0)),
+                text_zh=str(r.get("text_zh", "")),
+            )
+            for r in (score.get("reasons") or [] if score else [])
+        ],
+        quote=quote_section(facts.product, facts.amount, facts.term_months, facts.lpr, facts.date),
+        advisor_opinion=facts.advisor_opinion,
+        advisor_name=facts.advisor_name,
+        consent=consent_record(facts.bank_name, facts.consent),
+        model_version=str(score.get("model_version", "")) if score else "",
+        model_trained_on_synthetic=bool(score.get("synthetic")) if score else False,
+        verify_url=verify_url(verification_code, base_url) if verification_code else "",
+    )
+
+
+def facts_for(
+    session: Session,
+    subject: Referral | BatchMember,
+    *,
+    index: int = 1,
+    today: dt.date | None = None,
+) -> PacketFacts:
+    """Look up a subject's packet facts: a referral, or a batch member (``index`` in its batch)."""
+    if isinstance(subject, Referral):
+        return referral_facts(session, subject)
+    return member_facts(session, subject, index, today or utcnow().astimezone(SHANGHAI).date())
+
+
+def build_context(
+    session: Session,
+    subject: Referral | BatchMember,
+    *,
+    verification_code: str = "",
+    base_url: str = "",
+    index: int = 1,
+    today: dt.date | None = None,
+) -> packets.PacketContext:
+    """Build the ``PacketContext`` of a referral or a batch member (plain data for the renderer)."""
+    facts = facts_for(session, subject, index=index, today=today)
+    return assemble(facts, verification_code=verification_code, base_url=base_url)
