@@ -400,7 +400,7 @@ def fuzz_world(
         "org_id": [w.bank.id, w.park.id],
         "model_id": [first(ModelVersion)],
         "job_id": [job.id],
-        "code": ["ip_pledge", referral.verification_code or "X", "en", "zh_CN"],
+        "code": ["ip_pledge", "X7KQ-M2XD-9PHA", "en", "zh_CN"],
         "kind": ["bank", "park", "chamber"],
         "key": ["funnel", "approval_by_bank"],
         "filename": ["app.css"],
