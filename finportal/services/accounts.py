@@ -364,13 +364,7 @@ def invite_colleague(
     from finportal.services.verification import require_verified
 
     enterprise = require_verified(session, enterprise_id)
-    text = (note or "").strip()
-    if len(text) > 200:
-        raise ValidationFailed(
-            "备注不超过200字。",
-            "The note has at most 200 characters.",
-            fields={"note": "不超过200字"},
-        )
+    text = limits.valid_text(note, "invitation_note", "note")
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
         enterprise_id=enterprise.id,

@@ -81,8 +81,8 @@ class OutcomeSchema(Schema):
     occurred_on = limits.Date(
         required=True, error_messages={**REQUIRED, "invalid": "日期格式应为 YYYY-MM-DD。"}
     )
-    #: Loaded as yuan (a loan, :data:`finportal.limits.AMOUNTS`).
-    amount_wan = limits.Amount("loan", unit="wan", load_default=None, allow_none=True)
+    #: Loaded as yuan; 0 allowed here (a repayment), the service asks more of a disbursal.
+    amount_wan = limits.Amount("repayment", unit="wan", load_default=None, allow_none=True)
 
 
 def _bank_id() -> int:
