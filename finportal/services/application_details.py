@@ -201,6 +201,7 @@ def timeline(session: Session, application: Application) -> list[TimelineEntry]:
 class BankView:
     """A referral to one bank with its decisions, as the SME sees it."""
 
+    referral_id: int
     bank: str
     product: str
     state: str
@@ -242,6 +243,7 @@ def application_details(
     for referral in referrals:
         banks.append(
             BankView(
+                referral_id=referral.id,
                 bank=referral.bank.name_zh,
                 product=referral.product_version.product.name_zh,
                 state=referral.state,

@@ -18,17 +18,19 @@ from sqlalchemy.orm import Session
 
 import products
 from finportal import jobs, limits
-from finportal.domain.states import APPLICATION
+from finportal.domain.states import APPLICATION, REFERRAL
+from finportal.domain.states import ReferralState as R
 from finportal.models import (
     Application,
     Consent,
     Job,
     Product,
     Rating,
+    Referral,
     utcnow,
 )
 from finportal.services import catalog as catalog_service
-from finportal.services import consents, profile_form
+from finportal.services import consents, profile_form, workflow
 from finportal.services import enterprises as enterprise_service
 from finportal.services.application_details import (
     REQUEST_FIELDS,
@@ -52,9 +54,9 @@ from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABEL
     action_label,
 )
 from finportal.services.lifecycle import transition
-from finportal.services.referrals import withdraw_for_application
+from finportal.services.referrals import BANK_RESPONSE_WORKING_DAYS, withdraw_for_application
 from finportal.services.verification import require_verified
-from finportal.services.workdays import today_local
+from finportal.services.workdays import deadline, today_local
 
 # --- reading ----------------------------------------------------------------------------------
 
@@ -435,3 +437,36 @@ def close_application(
     )
     session.commit()
     return application
+
+
+def supply_information(
+    session: Session,
+    *,
+    actor_id: int | None,
+    enterprise_id: int | None,
+    application_id: int,
+    referral_id: int,
+    answer: str,
+) -> Referral:
+    """Answer a bank's request for information; the bank's clock runs again (commits)."""
+    application = get_application(session, enterprise_id, application_id)
+    referral = session.get(Referral, referral_id) if limits.check_id(referral_id) else None
+    if referral is None or referral.application_id != application.id:
+        raise NotFound("推荐记录不存在。", "No such referral.")
+    text = limits.valid_text(answer, "reason", "answer")
+    if not text:
+        raise ValidationFailed.marked({"answer": "请写明补充的内容。"})
+    workflow.move(
+        session,
+        REFERRAL,
+        referral,
+        R.INFO_SUPPLIED,
+        by="sme",
+        actor_id=actor_id,
+        reason=text,
+        data={"application_id": application.id, "bank_id": referral.bank_id},
+    )
+    # The bank answers within its working days again, counted from the firm's answer.
+    referral.due_at = deadline(session, utcnow(), BANK_RESPONSE_WORKING_DAYS)
+    session.commit()
+    return referral

@@ -121,6 +121,7 @@ def _render_referral(referral_id: int, status: int = 200, **extra: Any) -> Any:
         enterprise=referral.application.enterprise,
         decisions=referrals.decisions_of(db.session, referral.id),
         outcomes=referrals.outcomes_of(db.session, referral.id),
+        answers=referrals.answers_of(db.session, referral.id),
         packet=packet_service.packet_status(db.session, referral),
         packet_refusal=consents.packet_refusal(db.session, referral),
         clock=referrals.bank_clock(referral),

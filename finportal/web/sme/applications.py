@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from finportal.extensions import db
@@ -266,4 +267,32 @@ def rate_application(application_id: int) -> Any:
     except (InvalidTransition, Conflict) as exc:
         return _refused(exc, application_id)
     flash("感谢您的评价！", "success")
+    return redirect(url_for("sme.application", application_id=application_id))
+
+
+@bp.post("/applications/<int:application_id>/referrals/<int:referral_id>/supply")
+def supply_information(application_id: int, referral_id: int) -> Any:
+    """Answer a bank's request for information (补充材料)."""
+    answer = request.form.get("answer", "")
+    try:
+        application_service.supply_information(
+            db.session,
+            actor_id=current_user.id,
+            enterprise_id=enterprise_id(),
+            application_id=application_id,
+            referral_id=referral_id,
+            answer=answer,
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _rerender(
+            application_id,
+            errors={f"answer_{referral_id}": exc.fields.get("answer", exc.message_zh)},
+            supply_values={referral_id: answer},
+        )
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        return _refused(exc, application_id)
+    flash(_("已回复银行，银行将在两个工作日内继续办理。"), "success")
     return redirect(url_for("sme.application", application_id=application_id))
