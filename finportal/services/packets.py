@@ -177,6 +177,23 @@ def current_packet(session: Session, referral_id: int) -> Packet | None:
 
 
 @jobs.job(REFERRAL_PACKET_JOB)
+def record_refusal(
+    session: Session, referral: Referral, *, actor_id: int | None, reason: str
+) -> None:
+    """Audit that a referral's packet was refused (consent gone) and commit that alone."""
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="referral.packet_refused",
+        object_type="referral",
+        object_id=referral.id,
+        from_state=referral.state,
+        to_state=referral.state,
+        reason=reason,
+    )
+    session.commit()
+
+
 def render_referral_packet(
     session: Session,
     *,
@@ -200,18 +217,8 @@ def render_referral_packet(
     try:
         facts = referral_facts(session, referral)
     except Forbidden:
-        record_event(
-            session,
-            actor_id=None,
-            action="referral.packet_refused",
-            object_type="referral",
-            object_id=referral.id,
-            from_state=referral.state,
-            to_state=referral.state,
-            reason="企业已撤回授权，不生成推荐材料包",
-        )
         # Keep the audit event: the job fails afterwards and rolls back what is pending.
-        session.commit()
+        record_refusal(session, referral, actor_id=None, reason="企业已撤回授权，不生成推荐材料包")
         raise
     files = _store(store)
     digest = context_digest(assemble(facts, base_url=base_url))
