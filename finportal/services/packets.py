@@ -176,7 +176,6 @@ def current_packet(session: Session, referral_id: int) -> Packet | None:
     )
 
 
-@jobs.job(REFERRAL_PACKET_JOB)
 def record_refusal(
     session: Session, referral: Referral, *, actor_id: int | None, reason: str
 ) -> None:
@@ -194,6 +193,7 @@ def record_refusal(
     session.commit()
 
 
+@jobs.job(REFERRAL_PACKET_JOB)
 def render_referral_packet(
     session: Session,
     *,
