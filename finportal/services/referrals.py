@@ -46,6 +46,7 @@ from finportal.services.errors import (
 )
 from finportal.services.lifecycle import transition
 from finportal.services.workdays import SHANGHAI
+from products.pricing import wan_text
 
 BANK_RESPONSE_WORKING_DAYS = 2  # DESIGN.md: bank's response within 2 working days
 
@@ -424,7 +425,7 @@ def record_decision(
             session,
             referral,
             f"{bank_name}同意了您的融资申请 #{referral.application_id}",
-            f"批准金额 {amount:,.2f} 元，年利率 {rate * 100:.2f}%，期限 {term} 个月。",
+            f"批准金额 {wan_text(amount or 0)} 万元，年利率 {(rate or 0) * 100:.2f}%，期限 {term} 个月。",
         )
     elif decision == "declined":
         _notify_enterprise(
@@ -501,7 +502,7 @@ def record_outcome(
                 None,
             )
             if value is not None and approved is not None and value > approved:
-                errors["amount"] = f"放款金额不能超过批准金额 {approved:,.2f} 元。"
+                errors["amount"] = f"放款金额不能超过批准金额 {wan_text(approved)} 万元。"
     elif amount not in (None, ""):
         value = _amount(amount, "repayment", "amount", errors)
     if errors:
@@ -537,7 +538,7 @@ def record_outcome(
             session,
             referral,
             f"{referral.bank.name_zh}已放款（融资申请 #{referral.application_id}）",
-            f"放款金额 {value:,.2f} 元，放款日期 {occurred_on.isoformat()}。",
+            f"放款金额 {wan_text(value or 0)} 万元，放款日期 {occurred_on.isoformat()}。",
         )
         application = referral.application
         if application.state == "referred":

@@ -11,14 +11,11 @@ import products
 from finportal.extensions import db
 from finportal.services import catalog as catalog_service
 from finportal.services.workdays import SHANGHAI, today_local
+from products.pricing import REPAYMENT_LABELS
 
 bp = Blueprint("catalogue", __name__, url_prefix="/products")
 
-REPAYMENT_ZH = {
-    "equal_instalment": "等额本息",
-    "equal_principal": "等额本金",
-    "interest_only_bullet": "按期付息、到期还本",
-}
+REPAYMENT_ZH = {code: names[0] for code, names in REPAYMENT_LABELS.items()}
 ORGANISER_ZH = {"park": "园区", "chamber": "商会"}
 
 

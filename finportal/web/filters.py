@@ -59,6 +59,10 @@ def init_app(app: Flask) -> None:
     shows the one title of ``domain/states.py`` in the reader's language.
     """
     from finportal.domain.states import MACHINES
+    from finportal.services import costs
 
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals["states"] = MACHINES
+    # A quote's cost (live or stored) as every page shows it: templates/_cost.html.
+    app.jinja_env.globals["cost_of"] = costs.summarise
+    app.jinja_env.globals["effective_cost_note"] = costs.effective_cost_note
