@@ -52,6 +52,7 @@ from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABEL
     PURPOSES,
     SCOPE_LABELS,
     action_label,
+    role_label,
 )
 from finportal.services.lifecycle import transition
 from finportal.services.referrals import decisions_of, outcomes_of, withdraw_for_application
@@ -63,13 +64,13 @@ MAX_TERM_MONTHS = limits.MAX_TERM_MONTHS
 DISBURSED_STATES = REFERRAL.tagged("lent")
 WITHDRAWABLE = APPLICATION.sources(A.WITHDRAWN, "sme")
 REQUEST_FIELDS = ("amount", "term_months", "purpose")
-ROLE_LABELS = {
-    "sme": "企业用户",
-    "advisor": "普惠金融顾问",
-    "recommender": "园区/商会",
-    "bank": "合作银行",
-    "admin": "服务中心管理员",
-}
+
+
+CHOOSE_PURPOSE = limits.bilingual("请选择贷款用途。", "Choose the purpose of the loan.")
+CHOOSE_BANKS = limits.bilingual(
+    "请至少选择一家银行并授权。", "Choose at least one bank to consent to."
+)
+CHOOSE_STARS = limits.bilingual("请选择 1 至 5 星。", "Choose 1 to 5 stars.")
 
 
 class AmountWan(limits.Amount):
@@ -101,7 +102,9 @@ def _consent_valid_until() -> fields.Date:
     return limits.Date(
         load_default=None,
         allow_none=True,
-        error_messages={"invalid": "请按 年-月-日 填写日期。"},
+        error_messages={
+            "invalid": limits.bilingual("请按 年-月-日 填写日期。", "Enter a date as YYYY-MM-DD.")
+        },
     )
 
 
@@ -111,27 +114,38 @@ class ApplicationSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    amount = AmountWan(required=True, error_messages={"required": "请填写申请金额。"})
+    amount = AmountWan(
+        required=True,
+        error_messages={"required": limits.bilingual("请填写申请金额。", "Enter the amount.")},
+    )
     term_months = fields.Integer(
         required=True,
         strict=False,
         validate=validate.Range(
-            min=1, max=MAX_TERM_MONTHS, error=f"期限须为 1 至 {MAX_TERM_MONTHS} 个月。"
+            min=1,
+            max=MAX_TERM_MONTHS,
+            error=limits.bilingual(
+                f"期限须为 1 至 {MAX_TERM_MONTHS} 个月。",
+                f"The term is 1 to {MAX_TERM_MONTHS} months.",
+            ),
         ),
-        error_messages={"required": "请填写期限。", "invalid": "期限请填整月数。"},
+        error_messages={
+            "required": limits.bilingual("请填写期限。", "Enter the term."),
+            "invalid": limits.MESSAGES["months"],
+        },
     )
     purpose = fields.String(
         required=True,
-        validate=validate.OneOf(list(PURPOSES), error="请选择贷款用途。"),
-        error_messages={"required": "请选择贷款用途。"},
+        validate=validate.OneOf(list(PURPOSES), error=CHOOSE_PURPOSE),
+        error_messages={"required": CHOOSE_PURPOSE},
     )
     purpose_note = limits.Text("purpose_note", load_default="")
     #: "" means "让服务中心匹配" (let the centre match).
     product_code = limits.Text("code", load_default="")
     idempotency_key = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[A-Za-z0-9_-]{16,64}$", error="表单已失效，请刷新页面。"),
-        error_messages={"required": "表单已失效，请刷新页面。"},
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{16,64}$", error=limits.MESSAGES["stale_form"]),
+        error_messages={"required": limits.MESSAGES["stale_form"]},
     )
     consent_bank_ids = _consent_bank_ids()
     consent_valid_until = _consent_valid_until()
@@ -177,8 +191,8 @@ class RatingSchema(Schema):
     stars = fields.Integer(
         required=True,
         strict=False,
-        validate=validate.Range(min=1, max=5, error="请选择 1 至 5 星。"),
-        error_messages={"required": "请选择 1 至 5 星。", "invalid": "请选择 1 至 5 星。"},
+        validate=validate.Range(min=1, max=5, error=CHOOSE_STARS),
+        error_messages={"required": CHOOSE_STARS, "invalid": CHOOSE_STARS},
     )
     comment = limits.Text("comment", load_default="")
 
@@ -214,6 +228,7 @@ def selectable_products(session: Session) -> list[dict[str, Any]]:
         {
             "code": p.code,
             "name": p.name_zh,
+            "name_en": p.name_en,
             "amount_min": p.amount_min.value,
             "amount_max": p.amount_max.value,
             "term_min": int(p.term_min.value),
@@ -248,15 +263,16 @@ def job_status(session: Session, enterprise_id: int | None, job_id: str) -> dict
         raise NotFound("任务不存在。", "No such job.")
     assert record is not None
     labels = {
-        "queued": "排队中",
-        "running": "正在匹配产品并评分",
-        "done": "已完成",
-        "failed": "失败",
+        "queued": ("排队中", "Queued"),
+        "running": ("正在匹配产品并评分", "Matching products and scoring"),
+        "done": ("已完成", "Done"),
+        "failed": ("失败", "Failed"),
     }
+    zh, en = labels.get(record.state, (record.state, record.state))
     return {
         "id": record.id,
         "state": record.state,
-        "label": labels.get(record.state, record.state),
+        "label": limits.in_user_language(zh, en),
         "done": record.state in ("done", "failed"),
         "message": record.message,
         "application_id": application.id,
@@ -308,11 +324,16 @@ def timeline(session: Session, application: Application) -> list[TimelineEntry]:
     for event in events:
         user = users.get(event.actor_id) if event.actor_id else None
         if user is None:
-            who = "系统"
+            who = limits.in_user_language("系统", "System")
         elif user.enterprise_id == application.enterprise_id:
-            who = f"{user.display_name}（本企业）"
+            who = limits.in_user_language(
+                f"{user.display_name}（本企业）", f"{user.display_name} (your enterprise)"
+            )
         else:
-            who = f"{user.display_name}（{ROLE_LABELS.get(user.role, user.role)}）"
+            who = limits.in_user_language(
+                f"{user.display_name}（{role_label(user.role)}）",
+                f"{user.display_name} ({role_label(user.role)})",
+            )
         entries.append(
             TimelineEntry(
                 at=event.at,
@@ -337,6 +358,9 @@ class BankView:
     sent_at: datetime
     decisions: list[BankDecision]
     disbursed: list[LoanOutcome]
+    #: English names (empty: the Chinese one is shown).
+    bank_en: str = ""
+    product_en: str = ""
 
 
 def application_details(
@@ -378,6 +402,8 @@ def application_details(
                 sent_at=referral.sent_at,
                 decisions=decisions_of(session, referral.id),
                 disbursed=outcomes_of(session, referral.id),
+                bank_en=referral.bank.name_en,
+                product_en=referral.product_version.product.name_en,
             )
         )
     rating = session.scalar(select(Rating).where(Rating.application_id == application.id))
@@ -429,19 +455,28 @@ def _check_product(session: Session, code: str, amount: Decimal, term: int) -> P
         raise ValidationFailed(
             "所选产品不存在或已下架。",
             "The chosen product does not exist.",
-            fields={"product_code": "所选产品不存在或已下架。"},
+            fields={
+                "product_code": limits.in_user_language(
+                    "所选产品不存在或已下架。", "The chosen product does not exist."
+                )
+            },
         )
     product = catalog.get(code)
     errors = {}
     low, high = product.amount_min.value, product.amount_max.value
     if not low <= amount <= high:
-        errors["amount"] = (
+        errors["amount"] = limits.in_user_language(
             f"{product.name_zh}的金额须在 {profile_form.yuan_to_wan(low)} 至 "
-            f"{profile_form.yuan_to_wan(high)} 万元之间。"
+            f"{profile_form.yuan_to_wan(high)} 万元之间。",
+            f"For {product.name_en or product.name_zh} the amount must be "
+            f"{profile_form.yuan_to_wan(low)} to {profile_form.yuan_to_wan(high)} (10k yuan).",
         )
     tlow, thigh = int(product.term_min.value), int(product.term_max.value)
     if not tlow <= term <= thigh:
-        errors["term_months"] = f"{product.name_zh}的期限须在 {tlow} 至 {thigh} 个月之间。"
+        errors["term_months"] = limits.in_user_language(
+            f"{product.name_zh}的期限须在 {tlow} 至 {thigh} 个月之间。",
+            f"For {product.name_en or product.name_zh} the term must be {tlow} to {thigh} months.",
+        )
     if errors:
         raise ValidationFailed(
             "请修改标出的内容。", "Please correct the marked fields.", fields=errors
@@ -450,7 +485,7 @@ def _check_product(session: Session, code: str, amount: Decimal, term: int) -> P
         products.quote(product, amount, term, catalog_service.current_lpr(session, today_local()))
     except products.QuoteError as exc:
         raise ValidationFailed(
-            exc.message_zh, exc.message_en, fields={"amount": exc.message_zh}
+            exc.message_zh, exc.message_en, fields={"amount": exc.message()}
         ) from exc
     return row
 
@@ -487,7 +522,7 @@ def _submit(
         raise ValidationFailed(
             "提交前请至少授权一家合作银行查看贵企业信息（银行只有在授权后才能收到推荐材料）。",
             "Consent to at least one partner bank before submitting.",
-            fields={"consent_bank_ids": "请至少选择一家银行并授权。"},
+            fields={"consent_bank_ids": str(CHOOSE_BANKS)},
         )
     transition(
         session, application, "submitted", by="sme", actor_id=actor_id, reason=reason, data=data
@@ -529,7 +564,7 @@ def create_application(
         raise ValidationFailed(
             "提交前请至少授权一家合作银行查看贵企业信息（银行只有在授权后才能收到推荐材料）。",
             "Consent to at least one partner bank before submitting.",
-            fields={"consent_bank_ids": "请至少选择一家银行并授权。"},
+            fields={"consent_bank_ids": str(CHOOSE_BANKS)},
         )
     amount, term = data["amount"], data["term_months"]
     product = _check_product(session, data.get("product_code") or "", amount, term)
@@ -752,7 +787,7 @@ def rate_application(
         raise InvalidTransition("申请办结后才能评价。", "Only a closed application can be rated.")
     if not 1 <= int(stars) <= 5:
         raise ValidationFailed(
-            "请选择 1 至 5 星。", "Choose 1 to 5 stars.", fields={"stars": "请选择 1 至 5 星。"}
+            "请选择 1 至 5 星。", "Choose 1 to 5 stars.", fields={"stars": str(CHOOSE_STARS)}
         )
     if session.scalar(select(Rating.id).where(Rating.application_id == application.id)):
         raise Conflict("该申请已评价过。", "This application has already been rated.")

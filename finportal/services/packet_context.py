@@ -300,7 +300,7 @@ def consent_record(bank_name: str, consent: Consent) -> packets.ConsentRecord:
     """Return the packet's consent section: the consent the packet is rendered under."""
     return packets.ConsentRecord(
         bank=bank_name,
-        scope=scope_text(consent.scope),
+        scope=scope_text(consent.scope, "zh_CN"),
         granted_at=consent.granted_at.astimezone(SHANGHAI).replace(tzinfo=None),
         valid_until=consent.valid_until,
     )
@@ -410,7 +410,7 @@ def referral_facts(session: Session, referral: Referral) -> PacketFacts:
         chambers=names["chambers"],
         amount=Decimal(application.amount),
         term_months=application.term_months,
-        purpose=purpose_label(application.purpose),
+        purpose=purpose_label(application.purpose, "zh_CN"),
         conditions=list(match.conditions or []) if match is not None else [],
         override=(
             (bool(match.eligible), match.override_reason or "")
