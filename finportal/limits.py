@@ -146,6 +146,11 @@ def in_user_language(zh: str, en: str) -> str:
     return en if locale is not None and locale.language == "en" else zh
 
 
+def words(table: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Return a table of ``code -> (中文, English)`` as ``code -> words`` in the user's language."""
+    return {code: in_user_language(zh, en) for code, (zh, en) in table.items()}
+
+
 def pair(text: str | None) -> str:
     """Read a message stored as ``English / 中文`` (``products`` errors) in the user's language."""
     en, sep, zh = (text or "").partition(" / ")

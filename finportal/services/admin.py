@@ -42,6 +42,8 @@ from finportal.services.workdays import SHANGHAI
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 FIX_FIELDS = ("请修改标出的内容。", "Please correct the marked fields.")
+#: Field messages are worded in the user's language (Chinese outside a request).
+t = limits.in_user_language
 
 # ---------------------------------------------------------------- users
 
@@ -88,25 +90,34 @@ def _role_links(
     if role == "sme":
         code = limits.collect_text(errors, "enterprise_uscc", enterprise_uscc, "code").upper()
         if not code and "enterprise_uscc" not in errors:
-            errors["enterprise_uscc"] = "企业用户须关联企业：请填写企业的统一社会信用代码"
+            errors["enterprise_uscc"] = t(
+                "企业用户须关联企业：请填写企业的统一社会信用代码",
+                "An enterprise user needs an enterprise: enter its unified social credit code",
+            )
         elif code:
             enterprise_id = session.scalar(select(Enterprise.id).where(Enterprise.uscc == code))
             if enterprise_id is None:
-                errors["enterprise_uscc"] = "没有该统一社会信用代码的企业"
+                errors["enterprise_uscc"] = t(
+                    "没有该统一社会信用代码的企业",
+                    "No enterprise has this unified social credit code",
+                )
             links["enterprise_id"] = enterprise_id
     elif role == "bank":
         if not limits.check_id(bank_id) or session.get(Bank, bank_id) is None:
-            errors["bank_id"] = "银行用户须关联一家合作银行"
+            errors["bank_id"] = t("银行用户须关联一家合作银行", "A bank user needs a partner bank")
         links["bank_id"] = bank_id
     elif role == "recommender":
         if bool(park_id) == bool(chamber_id):
-            errors["park_id"] = "园区/商会用户须关联一个园区或一个商会（只选其一）"
+            errors["park_id"] = t(
+                "园区/商会用户须关联一个园区或一个商会（只选其一）",
+                "A park or chamber user needs one park or one chamber (not both)",
+            )
         elif park_id and (not limits.check_id(park_id) or session.get(Park, park_id) is None):
-            errors["park_id"] = "园区不存在"
+            errors["park_id"] = t("园区不存在", "No such park")
         elif chamber_id and (
             not limits.check_id(chamber_id) or session.get(Chamber, chamber_id) is None
         ):
-            errors["chamber_id"] = "商会不存在"
+            errors["chamber_id"] = t("商会不存在", "No such chamber")
         links["park_id"], links["chamber_id"] = park_id or None, chamber_id or None
     return links
 
@@ -128,12 +139,15 @@ def create_user(
     errors: dict[str, str] = {}
     username = (username or "").strip()
     if not accounts.USERNAME_RE.match(username):
-        errors["username"] = "用户名为3-80位字母、数字或 _ . @ -"
+        errors["username"] = t(
+            "用户名为3-80位字母、数字或 _ . @ -",
+            "A username is 3-80 letters, digits or _ . @ -",
+        )
     problem = accounts.password_problem(password, username=username)
     if problem:
         errors["password"] = problem
     if role not in ROLES:
-        errors["role"] = "请选择角色"
+        errors["role"] = t("请选择角色", "Choose a role")
     display_name = limits.collect_text(errors, "display_name", display_name, "label")
     links = _role_links(
         session,
@@ -148,7 +162,9 @@ def create_user(
         raise ValidationFailed(*FIX_FIELDS, fields=errors)
     if session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(
-            "该用户名已被使用。", "This username is taken.", fields={"username": "已被使用"}
+            "该用户名已被使用。",
+            "This username is taken.",
+            fields={"username": t("已被使用", "Already taken")},
         )
     user = accounts.create_user(
         session,
@@ -188,9 +204,9 @@ def update_user(
     user = _user(session, user_id)
     errors: dict[str, str] = {}
     if role not in ROLES:
-        errors["role"] = "请选择角色"
+        errors["role"] = t("请选择角色", "Choose a role")
     elif user.id == actor_id and role != user.role:
-        errors["role"] = "不能修改自己的角色"
+        errors["role"] = t("不能修改自己的角色", "You cannot change your own role")
     display_name = limits.collect_text(errors, "display_name", display_name, "label")
     links = _role_links(
         session,
@@ -286,6 +302,7 @@ ORGANISATION_KINDS: dict[str, type[Bank] | type[Park] | type[Chamber]] = {
     "chamber": Chamber,
 }
 ORGANISATION_LABELS = {"bank": "合作银行", "park": "园区", "chamber": "商会"}
+ORGANISATION_LABELS_EN = {"bank": "partner bank", "park": "park", "chamber": "chamber"}
 
 
 def _kind(kind: str) -> type[Bank] | type[Park] | type[Chamber]:
@@ -327,17 +344,26 @@ def save_organisation(
     errors: dict[str, str] = {}
     code = (code or "").strip()
     if not CODE_RE.match(code):
-        errors["code"] = "代码为2-40位小写字母、数字、_ 或 -"
+        errors["code"] = t(
+            "代码为2-40位小写字母、数字、_ 或 -",
+            "A code is 2-40 lower-case letters, digits, _ or -",
+        )
     name_zh = limits.collect_text(errors, "name_zh", name_zh, "name")
     if len(name_zh) < 2 and "name_zh" not in errors:
-        errors["name_zh"] = "请填写中文名称（至少2个字）"
+        errors["name_zh"] = t(
+            "请填写中文名称（至少2个字）", "Enter the Chinese name (at least 2 characters)"
+        )
     name_en = limits.collect_text(errors, "name_en", name_en, "name")
     source = limits.collect_text(errors, "source", source, "source")
     if errors:
         raise ValidationFailed(*FIX_FIELDS, fields=errors)
     clash = session.scalar(select(model.id).where(model.code == code))
     if clash is not None and clash != org_id:
-        raise Conflict("该代码已被使用。", "This code is taken.", fields={"code": "已被使用"})
+        raise Conflict(
+            "该代码已被使用。",
+            "This code is taken.",
+            fields={"code": t("已被使用", "Already taken")},
+        )
     if org_id is None:
         row: Any = model(code=code, name_zh=name_zh)
         session.add(row)
@@ -414,7 +440,7 @@ REFERENCE_LABELS = {
 
 # ---------------------------------------------------------------- reference rates (LPR)
 
-RATE_KINDS = {"lpr_1y": "1年期 LPR", "lpr_5y": "5年期以上 LPR"}
+RATE_KINDS = {"lpr_1y": ("1年期 LPR", "1-year LPR"), "lpr_5y": ("5年期以上 LPR", "5-year-plus LPR")}
 
 
 def list_rates(session: Session) -> list[ReferenceRate]:
@@ -438,11 +464,14 @@ def add_rate(
     """Add a reference rate (a decimal fraction per year) effective from a day (commits)."""
     errors: dict[str, str] = {}
     if kind not in RATE_KINDS:
-        errors["kind"] = "请选择利率种类"
+        errors["kind"] = t("请选择利率种类", "Choose the kind of rate")
     # An LPR has never been outside 0-20 % a year; a value like 3.1 is a percent typed
     # where a fraction was meant, so refuse it rather than quote a 310 % loan.
     if not (Decimal("0") < annual_rate < limits.MAX_REFERENCE_RATE_PERCENT / 100):
-        errors["annual_rate"] = f"利率应在 0% 到 {limits.MAX_REFERENCE_RATE_PERCENT:.0f}% 之间"
+        errors["annual_rate"] = t(
+            f"利率应在 0% 到 {limits.MAX_REFERENCE_RATE_PERCENT:.0f}% 之间",
+            f"The rate lies between 0% and {limits.MAX_REFERENCE_RATE_PERCENT:.0f}%",
+        )
     source = limits.collect_text(errors, "source", source, "source")
     if errors:
         raise ValidationFailed(*FIX_FIELDS, fields=errors)
@@ -455,7 +484,7 @@ def add_rate(
         raise Conflict(
             "该日期已有同种利率，请先删除原记录。",
             "A rate of this kind already takes effect on that day.",
-            fields={"effective_on": "该日期已有记录"},
+            fields={"effective_on": t("该日期已有记录", "That day already has a rate")},
         )
     row = ReferenceRate(
         kind=kind, annual_rate=annual_rate, effective_on=effective_on, source=source
@@ -512,15 +541,26 @@ def add_holiday(
     """Add a day off, or a weekend day that is worked (调休), to the table (commits)."""
     name = limits.valid_text(name, "short_name", "name")
     if not name:
-        raise ValidationFailed(*FIX_FIELDS, fields={"name": "请填写名称，例如 国庆节"})
+        raise ValidationFailed(
+            *FIX_FIELDS,
+            fields={"name": t("请填写名称，例如 国庆节", "Enter a name, e.g. National Day")},
+        )
     if is_workday and day.weekday() < 5:
         # A weekday is worked anyway; only a weekend day can be a 调休 workday.
         raise ValidationFailed(
-            *FIX_FIELDS, fields={"is_workday": f"{day} 是工作日，调休上班只适用于周六、周日"}
+            *FIX_FIELDS,
+            fields={
+                "is_workday": t(
+                    f"{day} 是工作日，调休上班只适用于周六、周日",
+                    f"{day} is a weekday; only a Saturday or Sunday can be a make-up workday",
+                )
+            },
         )
     if session.scalar(select(Holiday.id).where(Holiday.day == day)) is not None:
         raise Conflict(
-            "该日期已在节假日表中。", "This day is already in the table.", fields={"day": "已存在"}
+            "该日期已在节假日表中。",
+            "This day is already in the table.",
+            fields={"day": t("已存在", "Already in the table")},
         )
     row = Holiday(day=day, name=name, is_workday=is_workday)
     session.add(row)
@@ -628,19 +668,25 @@ def publish_product_yaml(
         raise ValidationFailed(
             f"YAML 格式错误：{where}{problem}",
             f"Not valid YAML: {exc}",
-            fields={"content": f"YAML 格式错误：{where}{problem}"},
+            fields={"content": t(f"YAML 格式错误：{where}{problem}", f"Not valid YAML: {exc}")},
         ) from exc
     if not isinstance(data, dict):
         raise ValidationFailed(
             "产品数据应为一个 YAML 映射（code: ...、name_zh: ... 等）。",
             "The product must be a YAML mapping.",
-            fields={"content": "产品数据应为一个 YAML 映射"},
+            fields={
+                "content": t("产品数据应为一个 YAML 映射", "The product must be a YAML mapping")
+            },
         )
     if expected_code is not None and data.get("code") != expected_code:
         raise ValidationFailed(
             f"产品代码不能修改（应为 {expected_code}）；新产品请用“新建产品”。",
             f"The product code cannot change (expected {expected_code}).",
-            fields={"content": f"field code: 应为 {expected_code}"},
+            fields={
+                "content": t(
+                    f"field code: 应为 {expected_code}", f"field code: must be {expected_code}"
+                )
+            },
         )
     if expected_code is None:
         code = data.get("code")
@@ -648,7 +694,7 @@ def publish_product_yaml(
             raise Conflict(
                 f"产品代码 {code} 已存在，请在该产品的编辑页修改。",
                 f"Product {code} exists; edit it instead.",
-                fields={"content": f"field code: {code} 已存在"},
+                fields={"content": t(f"field code: {code} 已存在", f"field code: {code} exists")},
             )
     before = session.scalar(
         select(Product.current_version_id).where(Product.code == data.get("code"))
@@ -657,7 +703,7 @@ def publish_product_yaml(
         version, created = catalog_service.save_version(session, data, actor_id=actor_id)
     except ValidationFailed as exc:
         raise ValidationFailed(
-            exc.message_zh, exc.message_en, fields={"content": exc.message_zh}
+            exc.message_zh, exc.message_en, fields={"content": t(exc.message_zh, exc.message_en)}
         ) from exc
     reverted = not created and before is not None and before != version.id
     if reverted:

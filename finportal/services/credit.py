@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import scoring
+from finportal import limits
 from finportal.domain.states import APPLICATION
 from finportal.models import ModelVersion, utcnow
 from finportal.services.audit import record_event
@@ -533,7 +534,11 @@ def fairness_monitor(session: Session) -> dict[str, Any]:
                 "approved": decisions.get(app_id),
                 "size_class": size,
                 "district": ent.district_code,
-                "first_borrower": {True: "首贷户", False: "有贷款记录", None: None}[first],
+                "first_borrower": {
+                    True: limits.in_user_language("首贷户", "First-time borrower"),
+                    False: limits.in_user_language("有贷款记录", "Has borrowed before"),
+                    None: None,
+                }[first],
                 "industry": ent.industry_code,
             }
         )

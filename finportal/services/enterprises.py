@@ -12,16 +12,12 @@ from finportal import limits
 from finportal.models import Chamber, Enterprise, Membership, Park
 from finportal.services.audit import record_event
 from finportal.services.errors import NotFound
+from products.sizes import SIZE_EN, SIZE_ZH
 
 #: What the profile page and the Excel report say of memberships.
 MEMBERSHIP_NOTE = "由园区/商会或服务中心确认"
 #: Size classes (工信部联企业〔2011〕300号) as pages name them. (zh, en)
-SIZE_LABELS = {
-    "micro": ("微型企业", "Micro enterprise"),
-    "small": ("小型企业", "Small enterprise"),
-    "medium": ("中型企业", "Medium enterprise"),
-    "large": ("大型企业", "Large enterprise"),
-}
+SIZE_LABELS = {code: (SIZE_ZH[code], SIZE_EN[code]) for code in SIZE_ZH}
 NO_SIZE = ("无法划型", "Size class unknown")
 
 

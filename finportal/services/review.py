@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from finportal import charts, limits
-from finportal.domain.states import APPLICATION
+from finportal.domain import fields as profile_fields
+from finportal.domain.states import APPLICATION, current_locale
 from finportal.domain.states import ApplicationState as A
 from finportal.models import (
     Application,
@@ -61,42 +62,45 @@ QUEUE_FILTER_STATES = tuple(s for s in A if s in QUEUE_STATES or s in (A.RETURNE
 
 #: Why the centre rejects an application.
 REJECT_REASONS = {
-    "not_eligible": "不符合任何产品的准入条件",
-    "serious_bad_credit": "存在严重失信记录",
-    "high_risk": "信用风险过高",
-    "incomplete": "资料不全且无法补充",
-    "outside_district": "不在本区服务范围",
-    "duplicate": "重复申请",
-    "other": "其他原因",
+    "not_eligible": ("不符合任何产品的准入条件", "Not eligible for any product"),
+    "serious_bad_credit": ("存在严重失信记录", "Serious bad credit on record"),
+    "high_risk": ("信用风险过高", "Credit risk too high"),
+    "incomplete": ("资料不全且无法补充", "Information incomplete and cannot be completed"),
+    "outside_district": ("不在本区服务范围", "Outside the district's service area"),
+    "duplicate": ("重复申请", "Duplicate application"),
+    "other": ("其他原因", "Other reason"),
 }
 
-#: Fields the advisor can ask the SME to fix when returning an application.
-RETURN_FIELDS = {
-    "amount": "申请金额",
-    "term_months": "期限",
-    "purpose": "资金用途",
-    "employees": "从业人数",
-    "revenue_last_year": "上年营业收入",
-    "revenue_prev_year": "前年营业收入",
-    "total_assets": "资产总额",
-    "total_liabilities": "负债总额",
-    "net_profit_last_year": "上年净利润",
-    "tax_paid_last_year": "上年纳税总额",
-    "tax_credit_grade": "纳税信用等级",
-    "social_insured_employees": "社保缴纳人数",
-    "invention_patents": "发明专利",
-    "trademarks": "注册商标",
-    "certifications": "资质认定",
-    "existing_loan_balance": "现有贷款余额",
-    "overdue_count_24m": "近24个月逾期次数",
-    "pending_lawsuits": "未结诉讼",
-    "consent": "银行授权",
+#: Fields the advisor can ask the SME to fix when returning an application: the request's
+#: own, and the profile fields the definition marks ``ask`` (fields.yaml). (zh, en)
+REQUEST_LABELS = {
+    "amount": ("申请金额", "Amount requested"),
+    "term_months": ("期限", "Term"),
+    "purpose": ("资金用途", "Purpose"),
 }
+CONSENT_LABEL = ("银行授权", "Consent to banks")
+
+
+def return_fields() -> dict[str, str]:
+    """Return the fields an advisor may ask about, with their labels in the user's language."""
+    out = limits.words(REQUEST_LABELS)
+    for name in RETURN_PROFILE_FIELDS:
+        out[name] = profile_fields.label(name)
+    out["consent"] = limits.in_user_language(*CONSENT_LABEL)
+    return out
+
+
+#: The profile fields an advisor may ask about (``ask`` in fields.yaml).
+RETURN_PROFILE_FIELDS = profile_fields.names(ask=True)
 
 #: Most rows the queue page shows at once.
 QUEUE_LIMIT = 500
 
-DEADLINE_FILTERS = {"overdue": "已超时（预警）", "today": "今日到期", "ok": "未超时"}
+DEADLINE_FILTERS = {
+    "overdue": ("已超时（预警）", "Overdue (warning)"),
+    "today": ("今日到期", "Due today"),
+    "ok": ("未超时", "Not overdue"),
+}
 
 
 # --- the queue ---------------------------------------------------------------------------
@@ -240,11 +244,18 @@ def list_queue(
         if grade and (score is None or score.grade != grade):
             continue
         version = versions.get(application.product_version_id or -1)
-        product_name = (
-            application.product.name_zh
-            if application.product is not None
-            else (version.product.name_zh + "（匹配）" if version else "由中心匹配")
-        )
+        if application.product is not None:
+            product_name = limits.in_user_language(
+                application.product.name_zh,
+                application.product.name_en or application.product.name_zh,
+            )
+        elif version is not None:
+            product = version.product
+            product_name = limits.in_user_language(
+                product.name_zh + "（匹配）", f"{product.name_en or product.name_zh} (matched)"
+            )
+        else:
+            product_name = limits.in_user_language("由中心匹配", "To be matched by the centre")
         items.append(
             QueueItem(
                 application=application,
@@ -320,10 +331,18 @@ def reasons_chart(score: CreditScore | None) -> str:
         return ""
     return charts.bar_chart(
         [
-            (str(r.get("text_zh", r.get("feature"))), float(r.get("contribution", 0)))
+            (
+                str(
+                    limits.in_user_language(r.get("text_zh", ""), r.get("text_en", ""))
+                    or r.get("feature")
+                ),
+                float(r.get("contribution", 0)),
+            )
             for r in score.reasons
         ],
-        title="主要影响因素（正值表示提高风险）",
+        title=limits.in_user_language(
+            "主要影响因素（正值表示提高风险）", "Main factors (positive values raise the risk)"
+        ),
         width=520,
         value_format="+.3f",
     )
@@ -404,12 +423,17 @@ def get_review(session: Session, application_id: int) -> Review:
     return Review(
         application=application,
         enterprise=enterprise,
-        profile=application_profile_rows(application, utcnow().astimezone(SHANGHAI).date()),
+        profile=application_profile_rows(
+            application, utcnow().astimezone(SHANGHAI).date(), current_locale()
+        ),
         matches=matches,
         score=score,
         model=model,
         reasons_chart=reasons_chart(score),
-        history=[(e, names.get(e.actor_id or -1, "系统")) for e in events],
+        history=[
+            (e, names.get(e.actor_id or -1, limits.in_user_language("系统", "System")))
+            for e in events
+        ],
         notes=[(n, names.get(n.author_id, "")) for n in notes],
         consents=given,
         changes=changes_since(application),
@@ -515,11 +539,16 @@ def return_for_information(
         errors["message"] = exc.message()
     else:
         if not message:
-            errors["message"] = "请写明需要企业补充的内容。"
+            errors["message"] = limits.in_user_language(
+                "请写明需要企业补充的内容。", "Write what the enterprise needs to add."
+            )
     wanted = [f for f in dict.fromkeys(fields) if f]
-    unknown = [f for f in wanted if f not in RETURN_FIELDS]
+    unknown = [f for f in wanted if f not in return_fields()]
     if unknown:
-        errors["fields"] = "未知的字段：" + "、".join(f[:40] for f in unknown[:10])
+        listed = [f[:40] for f in unknown[:10]]
+        errors["fields"] = limits.in_user_language(
+            "未知的字段：" + "、".join(listed), "Unknown fields: " + ", ".join(listed)
+        )
     if errors:
         raise ValidationFailed("退回内容有误。", "The return request is not valid.", fields=errors)
     _require_in_review(application, "退回")
@@ -550,14 +579,18 @@ def reject(
     application = _load_for_action(session, application_id, lock_version)
     errors: dict[str, str] = {}
     if reason_code not in REJECT_REASONS:
-        errors["reason_code"] = "请选择不予推荐的原因。"
+        errors["reason_code"] = limits.in_user_language(
+            "请选择不予推荐的原因。", "Choose why the application is rejected."
+        )
     try:
         reason_text = limits.check_text(reason_text, "reason")
     except limits.LimitError as exc:
         errors["reason_text"] = exc.message()
     else:
         if not reason_text:
-            errors["reason_text"] = "请写明原因，企业会看到这段说明。"
+            errors["reason_text"] = limits.in_user_language(
+                "请写明原因，企业会看到这段说明。", "Write the reason; the enterprise will read it."
+            )
     if errors:
         raise ValidationFailed("不予推荐的原因有误。", "The rejection is not valid.", fields=errors)
     _require_in_review(application, "作出决定")
@@ -569,7 +602,7 @@ def reject(
         "rejected",
         by="advisor",
         actor_id=actor_id,
-        reason=f"{REJECT_REASONS[reason_code]}：{reason_text}",
+        reason=f"{REJECT_REASONS[reason_code][0]}：{reason_text}",
         data={"reason_code": reason_code},
     )
     _commit(session)
@@ -596,7 +629,11 @@ def override_match(
         raise ValidationFailed(
             "调整匹配结果须写明理由（至少 4 个字）。",
             "An override needs a written reason.",
-            fields={"reason": "请写明调整理由（至少 4 个字）。"},
+            fields={
+                "reason": limits.in_user_language(
+                    "请写明调整理由（至少 4 个字）。", "Write the reason (at least 4 characters)."
+                )
+            },
         )
     _require_in_review(application, "调整匹配结果")
     before = match.eligible
@@ -626,7 +663,9 @@ def add_note(session: Session, application_id: int, *, actor_id: int, body: str)
     body = limits.valid_text(body, "note", "body")
     if not body:
         raise ValidationFailed(
-            "备注不能为空。", "A note cannot be empty.", fields={"body": "请填写备注。"}
+            "备注不能为空。",
+            "A note cannot be empty.",
+            fields={"body": limits.in_user_language("请填写备注。", "Write the note.")},
         )
     note = ApplicationNote(application_id=application.id, author_id=actor_id, body=body)
     session.add(note)
@@ -676,12 +715,19 @@ def refer_to_banks(
     except limits.LimitError as exc:
         errors["opinion"] = exc.message()
     if not wanted:
-        errors["banks"] = "请至少选择一家银行。"
+        errors["banks"] = limits.in_user_language(
+            "请至少选择一家银行。", "Choose at least one bank."
+        )
     if not opinion and "opinion" not in errors:
-        errors["opinion"] = "请填写顾问意见，银行会在推荐材料包中看到。"
+        errors["opinion"] = limits.in_user_language(
+            "请填写顾问意见，银行会在推荐材料包中看到。",
+            "Write the advisor's opinion; the bank reads it in the referral packet.",
+        )
     bank_ids = [r.bank_id for r in wanted]
     if len(set(bank_ids)) != len(bank_ids):
-        errors["banks"] = "每家银行只能推荐一个产品。"
+        errors["banks"] = limits.in_user_language(
+            "每家银行只能推荐一个产品。", "Refer one product to each bank."
+        )
     if errors:
         raise ValidationFailed("推荐信息有误。", "The referral is not valid.", fields=errors)
     if not is_verified(application.enterprise):
@@ -714,20 +760,33 @@ def refer_to_banks(
             raise ValidationFailed(
                 "所选银行不存在或已停用。",
                 "No such bank.",
-                fields={"banks": "所选银行不存在或已停用。"},
+                fields={
+                    "banks": limits.in_user_language(
+                        "所选银行不存在或已停用。", "No such bank, or it is inactive."
+                    )
+                },
             )
         consent = consent_service.for_application(session, application.id, bank.id)
         if consent is None:
             raise ValidationFailed(
                 f"企业未授权（或已撤回授权）向{bank.name_zh}提供信息，不能推荐给该银行。",
                 f"The enterprise has not consented to sharing its data with {bank.name_en or bank.code}.",
-                fields={"banks": f"企业未授权{bank.name_zh}。"},
+                fields={
+                    "banks": limits.in_user_language(
+                        f"企业未授权{bank.name_zh}。",
+                        f"The enterprise gave no consent to {bank.name_en or bank.name_zh}.",
+                    )
+                },
             )
         if request.product_version_id not in eligible:
             raise ValidationFailed(
                 "所选产品不在该申请的匹配结果中（可先调整匹配结果并写明理由）。",
                 "The product is not an eligible match of this application.",
-                fields={"products": "所选产品不符合条件。"},
+                fields={
+                    "products": limits.in_user_language(
+                        "所选产品不符合条件。", "The chosen product is not eligible."
+                    )
+                },
             )
         for old in existing:
             if old.bank_id == bank.id and old.state not in CLOSED:

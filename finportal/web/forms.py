@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError
 
 from finportal import limits
 from finportal.extensions import db
-from finportal.services.errors import ServiceError
+from finportal.services.errors import ServiceError, ValidationFailed
 
 #: Messages of a required field that must also parse (a number, a date, a choice).
 REQUIRED = {"required": limits.MESSAGES["required"], "invalid": limits.MESSAGES["invalid"]}
@@ -49,13 +49,18 @@ def form_errors(exc: ServiceError) -> dict[str, str]:
     return dict(exc.fields) or {"_form": message(exc)}
 
 
-def flash_refusal(exc: ServiceError, category: str = "danger") -> None:
+def invalid(message: str, errors: dict[str, str]) -> ValidationFailed:
+    """Refuse a form a view loaded: ``message`` is already in the user's language (``_()``)."""
+    return ValidationFailed(message, message, fields=errors)
+
+
+def flash_refusal(exc: ServiceError) -> None:
     """Roll back a refused service call and flash its message; a 404 is raised again."""
     db.session.rollback()
     if exc.status == 404:
         # Someone else's record: answer 404 rather than confirm it exists.
         raise exc
-    flash(message(exc), category)
+    flash(message(exc), "danger")
 
 
 def no_refusal() -> dict[str, Any]:

@@ -9,19 +9,29 @@ the role may see, so the forms and notes of each state are rendered. Non-HTML an
 (PDF, Excel, JSON) are not checked. Any CJK character (ideographs, CJK punctuation and
 full-width forms) left on a page, outside user data, is reported.
 
-What counts as user data, and is removed from the page before the check:
+What counts as user data, and is removed from the page before the check (the test's
+one definition, applied to every page):
 
 - the values of the database columns that hold what people typed or named: enterprise
   names, users' display names and usernames, reasons, notes, opinions, comments,
   messages, file names, batch names, holiday names, model names, token labels, the
   source notes of rates and organisations, the free-text part of a loan purpose, audit
-  reasons (:data:`DATA_COLUMNS`);
-- the Chinese name of a bank, park, chamber or product that has no English name;
-- the catalogue's ``source`` citations (policy documents are cited in their own words)
-  and official document numbers such as ``工信部联企业〔2011〕300号``
-  (:data:`DOCUMENT_NUMBER`), which are names;
-- text inside an element marked ``lang="zh-CN"`` (the "中文" language switch): Chinese
-  on purpose.
+  reasons (:data:`DATA_COLUMNS`), and the Chinese body of a notification without an
+  English one (it is the reason a person gave for a step), read again before each
+  check (opening a page or posting a form may record an event);
+- the Chinese name of a bank, park, chamber or product that has no English name, and
+  enterprise names as the public verification page masks them;
+- the product catalogue as its admins write it: the ``source`` citations (policy
+  documents are cited in their own words) and the English texts (names, descriptions,
+  conditions, notes), which may quote a Chinese term ("First loan (首贷)");
+- citations of Chinese official documents, which are names: a document number
+  (``工信部联企业〔2011〕300号``), a title in book marks (``《中小企业划型标准规定》``)
+  and an article (``第四条（十二）``) (:data:`CITATION`);
+- what a form field holds for editing (``<textarea>``) and documents shown as stored
+  (``<pre>``: a product's YAML, a model card's Markdown);
+- text inside an element marked ``lang="zh-CN"``, and ``<input lang="zh-CN">``: Chinese
+  on purpose (the "中文" language switch, an organisation's Chinese name in the admin's
+  list and form).
 
 Everything else on the page is UI text and must come from the English catalogue, the
 state machines, the field definitions or the English names of records.
@@ -29,6 +39,7 @@ state machines, the field definitions or the English names of records.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import Iterable
@@ -48,10 +59,20 @@ CJK_RUN = re.compile(
     '[^<>"\n]{0,30}[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]'
     '[^<>"\n]{0,30}'
 )
-#: An official document number (发文字号), e.g. 工信部联企业〔2011〕300号, 沪科〔2025〕212号.
-DOCUMENT_NUMBER = re.compile("[\u4e00-\u9fff]{1,12}〔\\d{4}〕\\d+号")
-#: An element whose content is Chinese on purpose.
-CHINESE_ELEMENT = re.compile(r"<(\w+)[^>]*\blang=\"zh-CN\"[^>]*>.*?</\1>", re.S)
+#: A citation of a Chinese official document, kept in its own words: a document number
+#: (发文字号: 工信部联企业〔2011〕300号), a title in book marks (《中小企业划型标准规定》) and an
+#: article (第四条（十二）).
+CITATION = re.compile(
+    "[\u4e00-\u9fff]{1,12}〔\\d{4}〕\\d+号"
+    "|《[^《》]{1,60}》"
+    "|第[一二三四五六七八九十百\\d]+条(?:（[一二三四五六七八九十\\d]+）)?"
+)
+#: An element whose content is Chinese on purpose, or a Chinese input.
+CHINESE_ELEMENT = re.compile(
+    r"<(\w+)[^>]*\blang=\"zh-CN\"[^>]*>.*?</\1>|<input[^>]*\blang=\"zh-CN\"[^>]*>", re.S
+)
+#: Form fields and stored documents shown as they are.
+VERBATIM = re.compile(r"<(textarea|pre)\b[^>]*>.*?</\1>", re.S)
 
 #: (model, column) pairs whose values are user data (see the module docstring).
 DATA_COLUMNS = {
@@ -84,6 +105,7 @@ PUBLIC_PATHS = ("/", "/auth/login", "/auth/register", "/products/", "/verify/")
 def _data_strings(session: Any) -> set[str]:
     """Collect the user data of the database (see the module docstring)."""
     import finportal.models as models
+    from finportal.services.packet_verification import mask_name
     from products.catalog import load_catalog
 
     found: set[str] = set()
@@ -95,50 +117,63 @@ def _data_strings(session: Any) -> set[str]:
                     found.add(str(value))
                     # A loan purpose is stored as "code:what the user typed".
                     found.update(part for part in str(value).split(":")[1:] if part)
+    found.update(
+        session.scalars(
+            select(models.Notification.body_zh).where(models.Notification.body_en == "")
+        )
+    )
     for model in (models.Bank, models.Park, models.Chamber, models.Product):
         for name_zh, name_en in session.execute(select(model.name_zh, model.name_en)):
             if not (name_en or "").strip():
                 found.add(name_zh)
-    found.update(_sources(load_catalog()))
+    found.update(mask_name(name) for name in session.scalars(select(models.Enterprise.name)))
+    found.update(_catalogue_texts(list(load_catalog())))
     return {s.strip() for s in found if s and CJK.search(s)}
 
 
-def _sources(value: Any) -> Iterable[str]:
-    """Yield every ``source`` text of the catalogue (nested anywhere in its data)."""
-    if hasattr(value, "__dict__") and not isinstance(value, type):
-        value = vars(value)
+def _catalogue_texts(value: Any) -> Iterable[str]:
+    """Yield every ``source`` and English (``*_en``) text of the catalogue, nested anywhere."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
         for key, item in value.items():
-            if key == "source" and isinstance(item, str):
-                yield item
+            if isinstance(item, str):
+                if key == "source" or str(key).endswith("_en"):
+                    yield item
             else:
-                yield from _sources(item)
+                yield from _catalogue_texts(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _sources(item)
+            yield from _catalogue_texts(item)
 
 
 class Checker:
     """Strip user data from pages and collect the CJK text left."""
 
-    def __init__(self, data: set[str]) -> None:
-        ordered = sorted(data, key=len, reverse=True)
-        self.data = re.compile("|".join(re.escape(s) for s in ordered)) if ordered else None
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.data: re.Pattern[str] | None = None
         self.problems: dict[str, set[str]] = {}
+
+    def refresh(self) -> None:
+        """Read the user data again (a request may have recorded some)."""
+        ordered = sorted(_data_strings(self.session), key=len, reverse=True)
+        self.data = re.compile("|".join(re.escape(s) for s in ordered)) if ordered else None
 
     def leftover(self, page: str) -> list[str]:
         """Return the CJK runs of a page that are not user data."""
-        text = CHINESE_ELEMENT.sub("", page)
+        text = VERBATIM.sub("", CHINESE_ELEMENT.sub("", page))
         text = html.unescape(text)
         if self.data is not None:
             text = self.data.sub("\x00", text)
-        text = DOCUMENT_NUMBER.sub("\x00", text)
+        text = CITATION.sub("\x00", text)
         return [m.group(0).strip() for m in CJK_RUN.finditer(text)]
 
     def check(self, where: str, response: Any) -> None:
         """Record the CJK text of an HTML answer."""
         if response.mimetype != "text/html":
             return
+        self.refresh()
         runs = self.leftover(response.get_data(as_text=True))
         if runs:
             self.problems.setdefault(where, set()).update(runs)
@@ -175,29 +210,63 @@ def _ids(session: Any, role: str, user: Any, name: str) -> list[Any]:
         if role == "bank":
             where = [m.Batch.bank_id == user.bank_id]
         elif role == "recommender":
-            where = [m.Batch.park_id == user.park_id]
+            where = [m.Batch.park_id == user.park_id, m.Batch.chamber_id == user.chamber_id]
+            where = [where[0] if user.park_id else where[1]]
         else:
             where = []
         return _one_per_state(session, m.Batch, *where)
-    if name == "model_id":
-        return list(session.scalars(select(m.ModelVersion.id).order_by(m.ModelVersion.id)))
     if name == "user_id":
-        query = select(func.min(m.User.id)).group_by(m.User.role).order_by(m.User.role)
+        # Other users than the admin who walks: a reset or a deactivation must not sign
+        # the walker out.
+        query = (
+            select(func.min(m.User.id))
+            .where(m.User.id != user.id)
+            .group_by(m.User.role)
+            .order_by(m.User.role)
+        )
         return list(session.scalars(query))
     if name == "code":
         return list(session.scalars(select(m.Product.code).order_by(m.Product.code)))
     if name == "job_id":
         query = select(m.Job.kind, func.min(m.Job.id)).group_by(m.Job.kind).order_by(m.Job.kind)
         return [job_id for _kind, job_id in session.execute(query)]
+    owned = {
+        "consent_id": (m.Consent, m.Consent.enterprise_id == user.enterprise_id),
+        "notification_id": (m.Notification, m.Notification.enterprise_id == user.enterprise_id),
+        "invitation_id": (m.Invitation, m.Invitation.enterprise_id == user.enterprise_id),
+        "request_id": (m.VerificationRequest, m.VerificationRequest.id.is_not(None)),
+        "model_id": (m.ModelVersion, m.ModelVersion.id.is_not(None)),
+        "token_id": (m.ApiToken, m.ApiToken.id.is_not(None)),
+        "holiday_id": (m.Holiday, m.Holiday.id.is_not(None)),
+        "rate_id": (m.ReferenceRate, m.ReferenceRate.id.is_not(None)),
+    }
+    if name in owned:
+        model, where = owned[name]
+        limit = None if name == "model_id" else 1
+        return list(session.scalars(select(model.id).where(where).order_by(model.id).limit(limit)))
     return []
 
 
-def _urls(app: Any, session: Any, role: str, user: Any) -> Iterable[str]:
-    """Yield the URL of every GET page of ``role`` (one per record kind where ids are needed)."""
+def _children(session: Any, parents: list[int], model: Any, parent: Any) -> list[tuple[int, int]]:
+    """Return (parent id, first child id) for each parent that has a child."""
+    pairs = []
+    for parent_id in parents:
+        child = session.scalar(select(func.min(model.id)).where(parent == parent_id))
+        if child is not None:
+            pairs.append((parent_id, child))
+    return pairs
+
+
+def _urls(
+    app: Any, session: Any, role: str, user: Any, method: str = "GET", prefix: str = ""
+) -> Iterable[str]:
+    """Yield the URL of every ``method`` route of ``role`` (one per record kind where ids
+    are needed)."""
     import finportal.models as m
 
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if "GET" not in (rule.methods or ()) or not rule.rule.startswith(ROLE_PREFIX[role]):
+    prefix = prefix or ROLE_PREFIX[role]
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
+        if method not in (rule.methods or ()) or not rule.rule.startswith(prefix):
             continue
         names = sorted(rule.arguments)
         if not names:
@@ -210,6 +279,16 @@ def _urls(app: Any, session: Any, role: str, user: Any) -> Iterable[str]:
         elif names == ["kind"]:
             for kind in ("bank", "park", "chamber"):
                 yield rule.build({"kind": kind})[1]
+        elif names == ["application_id", "match_id"]:
+            apps = _ids(session, role, user, "application_id")
+            for app_id, match_id in _children(session, apps, m.Match, m.Match.application_id):
+                yield rule.build({"application_id": app_id, "match_id": match_id})[1]
+        elif names == ["batch_id", "member_id"]:
+            batches = _ids(session, role, user, "batch_id")
+            for batch_id, member_id in _children(
+                session, batches, m.BatchMember, m.BatchMember.batch_id
+            ):
+                yield rule.build({"batch_id": batch_id, "member_id": member_id})[1]
         elif len(names) == 1:
             for value in _ids(session, role, user, names[0]):
                 yield rule.build({names[0]: value})[1]
@@ -239,7 +318,7 @@ def test_every_page_of_every_role_reads_in_english(app, client, db_session):
         enterprise_id=users["sme"].enterprise_id,
         note="新同事",
     )
-    checker = Checker(_data_strings(db_session))
+    checker = Checker(db_session)
     opened = 0
 
     client.get("/lang/en")
@@ -266,6 +345,126 @@ def test_every_page_of_every_role_reads_in_english(app, client, db_session):
                 checker.check(f"{role} {url}", response)
                 opened += 1
     assert opened >= 60
+    assert not checker.problems, (
+        f"{checker.count} Chinese strings on English pages:\n{checker.report()}"
+    )
+
+
+#: Form fields of every form, each given a value no form accepts ("x" is no number, no
+#: date, no choice, no id, no YAML mapping, and too short for a code or a password).
+JUNK_FIELDS = [
+    "action",
+    "amount",
+    "amount_wan",
+    "annual_rate_pct",
+    "approved_amount_wan",
+    "active",
+    "bank_id",
+    "banks",
+    "batch_id",
+    "body",
+    "chamber_id",
+    "code",
+    "comment",
+    "consent_bank_ids",
+    "consent_valid_until",
+    "content",
+    "current_password",
+    "day",
+    "decision",
+    "demo",
+    "display_name",
+    "effective_on",
+    "eligible",
+    "enterprise_id",
+    "enterprise_name",
+    "enterprise_uscc",
+    "event",
+    "fields",
+    "idempotency_key",
+    "is_workday",
+    "kind",
+    "label",
+    "lock_version",
+    "message",
+    "name",
+    "name_en",
+    "name_zh",
+    "new_password",
+    "new_password_confirm",
+    "note",
+    "occurred_on",
+    "opinion",
+    "organiser",
+    "park_id",
+    "password",
+    "password_confirm",
+    "product_code",
+    "purpose",
+    "purpose_note",
+    "quota_wan",
+    "rate_percent",
+    "reason",
+    "reason_code",
+    "reason_text",
+    "requested_amount_wan",
+    "role",
+    "sha256",
+    "source",
+    "stars",
+    "term_months",
+    "username",
+    "uscc",
+    "year",
+]
+
+
+def _junk() -> dict[str, str]:
+    from finportal.domain import fields as profile_fields
+
+    return {name: "x" for name in (*JUNK_FIELDS, *profile_fields.fields())}
+
+
+def test_every_form_answers_in_english(app, client, db_session):
+    """Every form of every role, posted empty and with values it refuses, answers in English.
+
+    Each POST route of a role (with real ids, as above; the walking admin never resets or
+    deactivates itself) is posted twice: empty, and with "x" in every field any form has.
+    The answer is followed through its redirect and checked like a page: the form shown
+    again with its messages beside the fields, or the page the flashed message (a
+    refusal, or the success of an action that needs no field) is shown on. User data is
+    the same as in :func:`test_every_page_of_every_role_reads_in_english`.
+    """
+    import finportal.models as m
+
+    load_demo(db_session)
+    users = {
+        role: db_session.scalar(select(m.User).where(m.User.username == f"demo-{role}"))
+        for role in ROLES
+    }
+    junk = _junk()
+    checker = Checker(db_session)
+    posted = 0
+
+    client.get("/lang/en")
+    code = db_session.scalar(select(m.Packet.verification_code).order_by(m.Packet.id).limit(1))
+    for path in ("/auth/login", "/auth/register", f"/verify/{code}"):
+        for form in ({}, junk):
+            response = client.post(path, data=form, follow_redirects=True)
+            assert response.status_code < 500, (path, response.status_code)
+            checker.check(f"public POST {path} {'junk' if form else 'empty'}", response)
+            posted += 1
+
+    for role in ROLES:
+        _sign_in(client, role)
+        urls = [*_urls(app, db_session, role, users[role], "POST"), "/auth/password"]
+        for url in urls:
+            for form in ({}, junk):
+                response = client.post(url, data=form, follow_redirects=True)
+                assert response.status_code < 500, (role, url, response.status_code)
+                checker.check(f"{role} POST {url} {'junk' if form else 'empty'}", response)
+                posted += 1
+    assert posted >= 100
     assert not checker.problems, (
         f"{checker.count} Chinese strings on English pages:\n{checker.report()}"
     )

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import fields, validate
 
@@ -86,12 +87,12 @@ def rates() -> Any:
                 )
             )
             if row is not None:
-                flash(f"已添加 {row.effective_on} 起执行的利率。", "success")
+                flash(_("已添加 %(day)s 起执行的利率。", day=row.effective_on), "success")
                 return redirect(url_for("admin.rates"))
     return render_template(
         "admin/rates.html",
         rates=admin_service.list_rates(db.session),
-        kinds=admin_service.RATE_KINDS,
+        kinds=limits.words(admin_service.RATE_KINDS),
         values=values,
         errors=errors,
     ), (422 if errors else 200)
@@ -101,14 +102,14 @@ def rates() -> Any:
 def rate_delete(rate_id: int) -> Any:
     """Delete a rate entry."""
     admin_service.delete_rate(db.session, rate_id, actor_id=current_user.id)
-    flash("已删除该利率记录。", "success")
+    flash(_("已删除该利率记录。"), "success")
     return redirect(url_for("admin.rates"))
 
 
 @bp.route("/holidays", methods=["GET", "POST"])
 def holidays() -> Any:
     """List the holiday table (one year at a time) and add a day."""
-    query, _ = load_form(YearFilter(), request.args)
+    query, _errors = load_form(YearFilter(), request.args)
     year = (query or {}).get("year") or date.today().year
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -126,7 +127,7 @@ def holidays() -> Any:
                 )
             )
             if row is not None:
-                flash(f"已添加 {row.day} {row.name}。", "success")
+                flash(_("已添加 %(day)s %(name)s。", day=row.day, name=row.name), "success")
                 return redirect(url_for("admin.holidays", year=row.day.year))
     return render_template(
         "admin/holidays.html",
@@ -141,5 +142,5 @@ def holidays() -> Any:
 def holiday_delete(holiday_id: int) -> Any:
     """Remove a day from the holiday table."""
     admin_service.delete_holiday(db.session, holiday_id, actor_id=current_user.id)
-    flash("已删除。", "success")
+    flash(_("已删除。"), "success")
     return redirect(url_for("admin.holidays", year=request.form.get("year") or None))
