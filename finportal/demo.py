@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc as stdnum_uscc
 
+from finportal.domain import fields as profile_fields
 from finportal.extensions import db
 from finportal.models import (
     Bank,
@@ -203,6 +204,8 @@ def _profile(rng: random.Random, index: int, today: date) -> dict[str, object]:
         "uscc": _uscc(rng, index, MINHANG if in_district else "310115"),
         "registered_on": today - timedelta(days=age_days),
         "district_code": MINHANG if in_district else "310115",
+        # The Minhang subdistrict or town, spread by index (no rng draw: the rest stays).
+        "street": STREETS[index % len(STREETS)] if in_district else None,
         "industry_code": code,
         "employees": employees,
         # 0-20 % of staff hired this year from the start-up loan's groups (no rng draw,
@@ -233,6 +236,10 @@ def _profile(rng: random.Random, index: int, today: date) -> dict[str, object]:
         "serious_bad_credit_24m": risky and rng.random() < 0.1,
         "credit_repair_completed": False,
     }
+
+
+#: Minhang's subdistricts and towns (the profile field's values), for the demo firms.
+STREETS = profile_fields.field("street").values or ()
 
 
 def _upsert(

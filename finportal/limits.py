@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -55,6 +55,8 @@ TEXT = {
     "note": 5000,  # an advisor's internal note
     "search": 200,  # what is typed into a filter or search box
     "title": 200,  # a notification's title, built from names (String(200))
+    "invitation_note": 200,  # whom a colleague's invitation is for (String(200))
+    "token": 200,  # an API bearer token as sent (issued ones are far shorter)
     "document": 100_000,  # a product's content as YAML
 }
 #: Characters no input may contain: C0 controls except tab, LF and CR, DEL, lone
@@ -99,9 +101,9 @@ WAN = Decimal(10000)
 MAX_COUNT = 10_000_000
 #: Longest loan term, months (30 years).
 MAX_TERM_MONTHS = 360
-#: Highest annual rate a bank may record (36 %: above it a loan is usurious in China,
-#: 最高人民法院《关于审理民间借贷案件适用法律若干问题的规定》 sets 4×LPR; 36 % is the
-#: historical ceiling and a safe bound for typing errors).
+#: Highest annual rate a bank may record: a bound for typing errors (3.5 typed as a
+#: fraction), not policy. 36 % was the ceiling of the 2015 rules on private lending; bank
+#: loans to SMEs lie far below it.
 MAX_ANNUAL_RATE = Decimal("0.36")
 #: Decimals of a stored rate (``Numeric(9, 6)``: 0.035000 is 3.5 % per year).
 RATE_PLACES = 6
@@ -132,8 +134,6 @@ IMPORT_MAX_UNCOMPRESSED_BYTES = 4 * 1024 * 1024
 IMPORT_MAX_ZIP_MEMBERS = 64
 IMPORT_MAX_ROWS = 500
 IMPORT_MAX_CELLS = 5000
-#: A packet file uploaded on the public verification page (only its SHA-256 is computed).
-VERIFY_MAX_BYTES = REQUEST_MAX_BYTES
 #: A document an enterprise uploads (licence, statements): bytes, PDF pages, image pixels.
 DOCUMENT_MAX_BYTES = 4 * 1024 * 1024
 DOCUMENT_MAX_PDF_PAGES = 50
@@ -324,8 +324,6 @@ def check_date(value: date) -> date:
             f"The date must lie between {MIN_DATE.year} and {MAX_DATE.year}.",
             "date",
         )
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        value.astimezone(UTC)  # within the range above this cannot overflow
     return value
 
 

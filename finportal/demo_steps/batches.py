@@ -19,7 +19,13 @@ from finportal.models import (
     Membership,
     Park,
 )
-from finportal.services import batches, consents
+from finportal.services import (
+    batch_checks,
+    batch_decisions,
+    batch_recommendations,
+    batches,
+    consents,
+)
 
 DECIDED_CODE = "BT-DEMO-XZ-2026-01"
 OPEN_CODE = "BT-DEMO-XZ-2026-02"
@@ -37,7 +43,7 @@ def _eligible_members(session: Session, park: Park, count: int, skip: set[int]) 
     for enterprise in session.scalars(stmt):
         if enterprise.id in skip:
             continue
-        if batches.evaluate_member(enterprise, version, Decimal("2000000")).eligible:
+        if batch_recommendations.evaluate_member(enterprise, version, Decimal("2000000")).eligible:
             found.append(enterprise)
         if len(found) == count:
             break
@@ -79,7 +85,7 @@ def seed(session: Session, context: dict[str, object]) -> None:
         amounts = ["3000000", "2500000", "2000000", "1500000"]
         notes = ["订单增长，扩产需要流动资金", "园区重点培育企业", "纳税信用良好", "新入园企业"]
         for enterprise, amount, note in zip(members, amounts, notes, strict=False):
-            batches.recommend_member(
+            batch_recommendations.recommend_member(
                 session,
                 batch_id=batch.id,
                 enterprise_id=enterprise.id,
@@ -90,18 +96,18 @@ def seed(session: Session, context: dict[str, object]) -> None:
         # Three members consent to the batch's bank; the fourth does not and is taken out.
         for enterprise in members[:3]:
             _consent(session, batch, enterprise)
-        batches.check_all_members(session, batch.id, actor_id=advisor.id)
+        batch_checks.check_all_members(session, batch.id, actor_id=advisor.id)
         for member in batch.members:
             if member.state == "recommended":
-                batches.withdraw_member(
+                batch_recommendations.withdraw_member(
                     session, member.id, actor_id=advisor.id, reason="未通过资格或授权核验"
                 )
-        batches.submit_batch(session, batch.id, actor_id=advisor.id)
+        batch_checks.submit_batch(session, batch.id, actor_id=advisor.id)
         submitted = [m for m in batch.members if m.state == "submitted"]
         bank_actor = bank_user.id if bank_user is not None else None
         for index, member in enumerate(submitted):
             if index < 2:
-                batches.decide_member(
+                batch_decisions.decide_member(
                     session,
                     batch.id,
                     member.id,
@@ -111,7 +117,7 @@ def seed(session: Session, context: dict[str, object]) -> None:
                     approved_amount=member.requested_amount,
                 )
             else:
-                batches.decide_member(
+                batch_decisions.decide_member(
                     session,
                     batch.id,
                     member.id,
@@ -120,7 +126,7 @@ def seed(session: Session, context: dict[str, object]) -> None:
                     decision="declined",
                     reason_text="经营现金流偏紧，建议下一批次再申请",
                 )
-        batches.record_filing(session, batch.id, bank_id=bank.id, actor_id=bank_actor)
+        batch_decisions.record_filing(session, batch.id, bank_id=bank.id, actor_id=bank_actor)
     if session.scalar(select(Batch.id).where(Batch.code == OPEN_CODE)) is None:
         batch = batches.create_batch(
             session,
@@ -134,7 +140,7 @@ def seed(session: Session, context: dict[str, object]) -> None:
         # Members of the first batch are left out, so the two batches show different firms.
         used = set(session.scalars(select(BatchMember.enterprise_id)))
         for enterprise in _eligible_members(session, park, 2, used):
-            batches.recommend_member(
+            batch_recommendations.recommend_member(
                 session,
                 batch_id=batch.id,
                 enterprise_id=enterprise.id,

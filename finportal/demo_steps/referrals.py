@@ -32,7 +32,7 @@ from finportal.models import (
 )
 from finportal.services import applications as application_service
 from finportal.services import referrals as referral_service
-from finportal.services import review
+from finportal.services import review_actions
 from finportal.services.audit import record_event
 from finportal.services.lifecycle import transition
 from finportal.services.packets import render_referral_packet
@@ -238,8 +238,8 @@ def _scenario(
         restage(session, application, utcnow() - timedelta(hours=2 + number))
         session.commit()
         return False
-    review.claim(session, application.id, actor_id=advisor_id)
-    (referral,) = review.refer_to_banks(
+    review_actions.claim(session, application.id, actor_id=advisor_id)
+    (referral,) = review_actions.refer_to_banks(
         session,
         application.id,
         actor_id=advisor_id,

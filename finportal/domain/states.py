@@ -271,6 +271,7 @@ class ReferralState(State):
     SENT = "sent"
     VIEWED = "viewed"
     INFO_REQUESTED = "info_requested"
+    INFO_SUPPLIED = "info_supplied"
     APPROVED = "approved"
     DECLINED = "declined"
     DISBURSED = "disbursed"
@@ -281,7 +282,7 @@ class ReferralState(State):
 
 
 R = ReferralState
-_DECIDING = ("sent", "viewed", "info_requested")
+_DECIDING = ("sent", "viewed", "info_requested", "info_supplied")
 REFERRAL = _register(
     Machine(
         "referral",
@@ -294,6 +295,10 @@ REFERRAL = _register(
             ),
             R.VIEWED: StateInfo("银行已查看", "Opened by the bank", "bank", frozenset({"clock"})),
             R.INFO_REQUESTED: StateInfo("银行要求补充材料", "Bank asked for information", "sme"),
+            # The firm answered: the bank's clock runs again from the answer.
+            R.INFO_SUPPLIED: StateInfo(
+                "企业已补充材料", "Information supplied", "bank", frozenset({"clock"})
+            ),
             R.APPROVED: StateInfo("银行同意", "Approved", "bank", frozenset({"decided"})),
             R.DECLINED: StateInfo(
                 "银行未同意", "Declined", None, frozenset({"decided", "reopens"})
@@ -321,6 +326,13 @@ REFERRAL = _register(
                 if not (source == "info_requested" and t.target == "info_requested")
             ]
             + _t("info_requested", ["info_requested"], ["bank"], "补充材料", "Ask for information")
+            + _t(
+                "info_requested",
+                ["info_supplied"],
+                ["sme"],
+                "企业补充材料",
+                "Information supplied by the enterprise",
+            )
             + _t("approved", ["disbursed"], ["bank"], "放款", "Disbursed")
             + _t("disbursed", ["repaid"], ["bank"], "结清", "Repaid")
             + _t("overdue_90", ["repaid"], ["bank"], "结清", "Repaid")
@@ -329,7 +341,7 @@ REFERRAL = _register(
             + _t("overdue_90", ["defaulted"], ["bank"], "违约", "Defaulted")
             + [
                 t
-                for source in ("sent", "viewed", "info_requested", "approved")
+                for source in ("sent", "viewed", "info_requested", "info_supplied", "approved")
                 for t in _t(
                     source,
                     ["withdrawn"],

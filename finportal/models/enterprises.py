@@ -28,6 +28,8 @@ class Enterprise(TimestampMixin, Base):
     registered_on: Mapped[date | None]
     #: Administrative division code of the registered address (Minhang is 310112).
     district_code: Mapped[str | None] = mapped_column(String(6))
+    #: The Minhang subdistrict or town (街道/镇) of the registered address.
+    street: Mapped[str | None] = mapped_column(String(40))
     #: GB/T 4754-2017 two-digit division, e.g. "39".
     industry_code: Mapped[str | None] = mapped_column(String(2))
     employees: Mapped[int | None]

@@ -240,9 +240,7 @@ def _check_new_account(session: Session, username: str, password: str) -> None:
     """Refuse a bad or taken username or a weak password for a new account."""
     errors = _account_errors(username, password)
     if errors:
-        raise ValidationFailed(
-            "请修改标出的内容。", "Please correct the marked fields.", fields=errors
-        )
+        raise ValidationFailed.marked(errors)
     _check_username_free(session, username)
 
 
@@ -262,9 +260,7 @@ def register_sme(
     except ValidationFailed as exc:
         errors.update(exc.fields)
     if errors:
-        raise ValidationFailed(
-            "请修改标出的内容。", "Please correct the marked fields.", fields=errors
-        )
+        raise ValidationFailed.marked(errors)
     _check_username_free(session, username)
     enterprise = session.scalar(select(Enterprise).where(Enterprise.uscc == code))
     if enterprise is not None:
@@ -352,9 +348,7 @@ def change_password(session: Session, user: User, *, current: str, new: str, con
             "两次输入的密码不一致", "The two passwords differ"
         )
     if errors:
-        raise ValidationFailed(
-            "请修改标出的内容。", "Please correct the marked fields.", fields=errors
-        )
+        raise ValidationFailed.marked(errors)
     set_password(user, new, field="new_password")
     end_sessions(user)
     record_event(
@@ -410,13 +404,7 @@ def invite_colleague(
     from finportal.services.verification import require_verified
 
     enterprise = require_verified(session, enterprise_id)
-    text = (note or "").strip()
-    if len(text) > 200:
-        raise ValidationFailed(
-            "备注不超过200字。",
-            "The note has at most 200 characters.",
-            fields={"note": limits.in_user_language("不超过200字", "At most 200 characters")},
-        )
+    text = limits.valid_text(note, "invitation_note", "note")
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
         enterprise_id=enterprise.id,

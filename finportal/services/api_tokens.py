@@ -8,6 +8,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from finportal import limits
 from finportal.models import ApiToken, Bank, utcnow
 from finportal.services.audit import record_event
 from finportal.services.errors import InvalidTransition, NotFound, ValidationFailed
@@ -26,16 +27,12 @@ def create_token(
     session: Session, *, bank_id: int, actor_id: int | None, label: str = ""
 ) -> tuple[ApiToken, str]:
     """Create a token for a bank; return the record and the plain token (shown only now)."""
-    bank = session.get(Bank, bank_id)
+    bank = session.get(Bank, bank_id) if limits.check_id(bank_id) else None
     if bank is None:
         raise NotFound("银行不存在。", "No such bank.")
     if not bank.active:
         raise ValidationFailed("该银行已停用。", "The bank is not active.")
-    label = (label or "").strip()
-    if len(label) > 120:
-        raise ValidationFailed(
-            "备注不超过 120 字。", "The label is too long.", fields={"label": "不超过 120 字"}
-        )
+    label = limits.valid_text(label, "label", "label")
     # 32 random bytes: 256 bits, so a SHA-256 without salt is enough to store it.
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
@@ -92,7 +89,7 @@ def list_tokens(session: Session, bank_id: int | None = None) -> list[ApiToken]:
 
 def authenticate(session: Session, plain: str) -> ApiToken | None:
     """Return the active token matching ``plain`` (of an active bank), or None."""
-    if not plain or len(plain) > 200:
+    if not plain or len(plain) > limits.TEXT["token"]:
         return None
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
     if token is None or token.revoked_at is not None or not token.bank.active:

@@ -473,10 +473,10 @@ def compare_with_champion(
 
 
 def fairness_monitor(session: Session) -> dict[str, Any]:
-    """Calibration and approval rates of the latest scores by size class, district, first loan, industry.
+    """Calibration and approval rates of the latest scores by size class, street, first loan, industry.
 
-    The enterprise profile has no street (街道/镇) field, so the district code stands in
-    for it; the page says so.
+    The street is the Minhang subdistrict or town (街道/镇) of the profile; firms without
+    one are grouped by their district code.
     """
     import pandas as pd
 
@@ -533,7 +533,10 @@ def fairness_monitor(session: Session) -> dict[str, Any]:
                 "bad": outcomes.get(app_id),
                 "approved": decisions.get(app_id),
                 "size_class": size,
-                "district": ent.district_code,
+                "street": ent.street
+                or limits.in_user_language(
+                    f"区划 {ent.district_code or '—'}", f"District {ent.district_code or '—'}"
+                ),
                 "first_borrower": {
                     True: limits.in_user_language("首贷户", "First-time borrower"),
                     False: limits.in_user_language("有贷款记录", "Has borrowed before"),
@@ -543,6 +546,6 @@ def fairness_monitor(session: Session) -> dict[str, Any]:
             }
         )
     frame = pd.DataFrame(rows).astype({"bad": "float", "approved": "float"})
-    report = group_report(frame, ["size_class", "district", "first_borrower", "industry"])
+    report = group_report(frame, ["size_class", "street", "first_borrower", "industry"])
     report["approval_gaps"] = approval_gaps(report)
     return scoring.model.json_safe(report)

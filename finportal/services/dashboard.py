@@ -46,10 +46,7 @@ from finportal.models import (
     Referral,
     utcnow,
 )
-from finportal.services.batches import (
-    organiser_name,
-    quota_use,
-)
+from finportal.services.batches import organiser_name, quota_use
 
 #: Applications in these states still wait for the advisor's first response.
 WAITING_FOR_ADVISOR = ("screened", "in_review")

@@ -63,3 +63,8 @@ class ValidationFailed(ServiceError):
 
     status = 422
     code = "validation_failed"
+
+    @classmethod
+    def marked(cls, fields: dict[str, str]) -> ValidationFailed:
+        """Return the error of a form with messages beside the marked fields."""
+        return cls("请修改标出的内容。", "Please correct the marked fields.", fields=fields)

@@ -245,10 +245,8 @@ def validate_profile(raw: dict[str, Any], *, partial: bool = False) -> dict[str,
     try:
         data: dict[str, Any] = schema.load(raw)
     except ValidationError as exc:
-        raise ValidationFailed(
-            "请修改标出的内容。",
-            "Please correct the marked fields.",
-            fields=flatten_messages(exc.messages),
+        raise ValidationFailed.marked(
+            flatten_messages(exc.messages),
         ) from None
     if partial:
         data = {k: v for k, v in data.items() if k in raw}
@@ -317,9 +315,7 @@ def apply_profile(session: Session, enterprise: Enterprise, data: dict[str, Any]
             data.get("chamber_codes", current["chamber_codes"]),
         )
         if errors:
-            raise ValidationFailed(
-                "请修改标出的内容。", "Please correct the marked fields.", fields=errors
-            )
+            raise ValidationFailed.marked(errors)
         # Load the new memberships' parks and chambers, so the comparison below sees them.
         session.flush()
         session.expire(enterprise, ["memberships"])

@@ -24,10 +24,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from finportal import limits
+from finportal.domain import permissions
 from finportal.domain.states import REFERRAL
 from finportal.domain.states import ReferralState as R
 from finportal.models import (
     Application,
+    AuditEvent,
     BankDecision,
     LoanOutcome,
     Notification,
@@ -90,7 +92,7 @@ MAX_TERM_MONTHS = limits.MAX_TERM_MONTHS
 
 
 def _bank_referrals(bank_id: int) -> Any:
-    return select(Referral).where(Referral.bank_id == bank_id)
+    return select(Referral).where(permissions.referrals_seen(permissions.Actor.bank(bank_id)))
 
 
 def is_overdue(referral: Referral, now: datetime | None = None) -> bool:
@@ -159,6 +161,21 @@ def decisions_of(session: Session, referral_id: int) -> list[BankDecision]:
             select(BankDecision)
             .where(BankDecision.referral_id == referral_id)
             .order_by(BankDecision.decided_at, BankDecision.id)
+        )
+    )
+
+
+def answers_of(session: Session, referral_id: int) -> list[AuditEvent]:
+    """Return the enterprise's answers to the bank's requests for information, oldest first."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.object_type == "referral",
+                AuditEvent.object_id == referral_id,
+                AuditEvent.action == f"referral.{R.INFO_SUPPLIED}",
+            )
+            .order_by(AuditEvent.at, AuditEvent.id)
         )
     )
 
@@ -719,3 +736,39 @@ def bank_clock(referral: Referral, now: datetime | None = None) -> Clock:
         overdue=is_overdue(referral, now),
         running=referral.state in AWAITING_BANK,
     )
+
+
+def submitted_profile(session: Session, referral_id: int, *, bank_id: int) -> dict[str, Any]:
+    """Return the firm's profile as submitted, for the referral's bank (the packet's facts).
+
+    Refused like the packet: only while the firm's consent stands and the application
+    was not withdrawn.
+    """
+    from finportal.domain import fields as profile_fields
+    from finportal.services.profiles import submitted_memberships, submitted_profile
+
+    referral = get_referral(session, referral_id, bank_id=bank_id)
+    consents.require_packet_access(session, referral)
+    application = referral.application
+    profile = submitted_profile(application)
+    names = submitted_memberships(application)
+    snapshot = application.profile_snapshot or {}
+    return {
+        "referral_id": referral.id,
+        "enterprise_name": application.enterprise.name,
+        "enterprise_uscc": application.enterprise.uscc,
+        "taken_at": snapshot.get("taken_at"),
+        "parks": names["parks"],
+        "chambers": names["chambers"],
+        "fields": [
+            {
+                "name": spec.name,
+                "label_zh": spec.label_zh,
+                "label_en": spec.label_en,
+                "unit": spec.unit,
+                "value": profile_fields.to_plain(spec.name, profile.get(spec.name)),
+            }
+            for spec in profile_fields.fields().values()
+            if spec.packet
+        ],
+    }

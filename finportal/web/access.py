@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, abort, redirect, request, url_for
 from flask_login import current_user
 
+from finportal.domain import permissions
 from finportal.extensions import db, login_manager
 from finportal.models import User
 from finportal.services import accounts
@@ -34,7 +35,12 @@ def init_app(app: Flask) -> None:
 
 
 def restrict_blueprint(bp: Blueprint, *roles: str) -> None:
-    """Refuse every route of ``bp`` to anonymous users and to users of other roles."""
+    """Refuse every route of ``bp`` to anonymous users and to users of other roles.
+
+    Without ``roles``, the role is the one whose area the blueprint's URL prefix is
+    (``domain/permissions.AREAS``).
+    """
+    roles = roles or (permissions.AREAS[bp.url_prefix or ""],)
 
     @bp.before_request
     def _check_role() -> Any:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -55,22 +56,17 @@ def _refuse_control_characters(where_zh: str, where_en: str) -> BadInput:
     )
 
 
+#: A JSON string (skipped whole, escapes included) or a bracket.
+_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
 def json_depth(data: bytes | str) -> int:
     """Return how deeply the JSON text nests arrays and objects, without parsing it."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
+    for token in _JSON_TOKENS.finditer(text):
+        char = token.group()
+        if char in "[{":
             depth += 1
             deepest = max(deepest, depth)
         elif char in "]}":

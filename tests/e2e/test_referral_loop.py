@@ -181,7 +181,7 @@ def test_advisor_refers_bank_downloads_and_approves_sme_sees_it(page, live_serve
     page.fill("#f-annual_rate_pct", "3.45")
     page.fill("#f-term_months", "12")
     page.click("#submit-decision")
-    expect(page.locator("#referral-state")).to_have_text("同意")
+    expect(page.locator("#referral-state")).to_have_text("银行同意")
     _logout(page)
 
     # The SME sees the bank's decision: on its application page when that page exists,

@@ -49,13 +49,20 @@ def _return_application(app, application_id):
     with app.app_context():
         try:
             application = db.session.get(Application, application_id)
-            transition(db.session, application, "in_review", actor_id=None, reason="顾问受理")
+            transition(
+                db.session, application, "in_review", by="advisor", actor_id=None, reason="顾问受理"
+            )
             application.return_request = {
                 "message": "请核对上年纳税总额。",
                 "fields": ["tax_paid_last_year"],
             }
             transition(
-                db.session, application, "returned", actor_id=None, reason="请核对上年纳税总额"
+                db.session,
+                application,
+                "returned",
+                by="advisor",
+                actor_id=None,
+                reason="请核对上年纳税总额",
             )
             db.session.commit()
         finally:
@@ -144,6 +151,7 @@ def test_register_profile_match_apply_return_withdraw(page, live_server, browser
     page.fill("#f-amount", "100")
     page.fill("#f-term", "12")
     page.click("#compare button[type=submit]")
+    page.wait_for_url("**/sme/matches?amount=100*")
     assert page.locator("#compare-table tbody tr").count() > 0
 
     # Apply, with consent to one bank, and watch the screening finish.

@@ -9,7 +9,15 @@ import pytest
 from sqlalchemy import select
 
 from finportal.models import AuditEvent, Consent, Membership, Park
-from finportal.services import api_tokens, batches, consents, packets, review
+from finportal.services import (
+    api_tokens,
+    batch_checks,
+    batch_recommendations,
+    batches,
+    consents,
+    packets,
+    review_actions,
+)
 from finportal.services.applications import withdraw_application
 from finportal.services.errors import Forbidden, ValidationFailed
 from finportal.services.labels import DEFAULT_SCOPE
@@ -49,7 +57,7 @@ def park_batch(
         quota_total=Decimal("5000000"),
         park_id=park.id,
     )
-    row = batches.recommend_member(
+    row = batch_recommendations.recommend_member(
         db_session,
         batch_id=batch.id,
         enterprise_id=member.id,
@@ -86,7 +94,7 @@ def test_an_application_consent_never_lets_a_batch_reach_the_bank(db_session, pa
     _consent(db_session, world["member"], world["bank"], application_id=draft.id)
     # An old-style consent to the bank for the whole enterprise does not count either.
     _consent(db_session, world["member"], world["bank"])
-    checked = batches.check_member(db_session, world["row"].id, actor_id=world["advisor"].id)
+    checked = batch_checks.check_member(db_session, world["row"].id, actor_id=world["advisor"].id)
     assert checked.state == "recommended"
     assert checked.check_result["consent"] is None
     # The advisor sees why; the batch cannot go to the bank.
@@ -109,7 +117,7 @@ def test_the_sme_sees_which_batch_asks_and_its_consent_lets_the_check_pass(
     consent = db_session.scalar(select(Consent).where(Consent.batch_id == world["batch"].id))
     assert consent is not None and consent.application_id is None
     assert consent.bank_id == world["bank"].id
-    checked = batches.check_member(db_session, world["row"].id, actor_id=world["advisor"].id)
+    checked = batch_checks.check_member(db_session, world["row"].id, actor_id=world["advisor"].id)
     assert checked.state == "checked"
     assert "已授权，有效期至" in client.get("/sme/consents").text
 
@@ -120,10 +128,10 @@ def test_a_batch_consent_never_lets_a_referral_reach_the_bank(db_session, park_b
     application = screened_application(db_session, world["member"])
     assert consents.banks_for_application(db_session, application.id) == set()
     advisor = world["advisor"]
-    review.claim(db_session, application.id, actor_id=advisor.id)
+    review_actions.claim(db_session, application.id, actor_id=advisor.id)
     version = eligible_version(db_session, application)
     with pytest.raises(ValidationFailed, match="not consented"):
-        review.refer_to_banks(
+        review_actions.refer_to_banks(
             db_session,
             application.id,
             actor_id=advisor.id,
@@ -188,8 +196,8 @@ def test_a_bank_no_longer_sees_a_member_that_withdrew_its_batch_consent(
 ):
     world = park_batch
     consent = _consent(db_session, world["member"], world["bank"], batch_id=world["batch"].id)
-    batches.check_member(db_session, world["row"].id, actor_id=world["advisor"].id)
-    batches.submit_batch(db_session, world["batch"].id, actor_id=world["advisor"].id)
+    batch_checks.check_member(db_session, world["row"].id, actor_id=world["advisor"].id)
+    batch_checks.submit_batch(db_session, world["batch"].id, actor_id=world["advisor"].id)
     bank_user = create_user("bank", bank_id=world["bank"].id)
     login(bank_user)
     page = client.get(f"/bank/batches/{world['batch'].id}")

@@ -468,3 +468,32 @@ def test_every_form_answers_in_english(app, client, db_session):
     assert not checker.problems, (
         f"{checker.count} Chinese strings on English pages:\n{checker.report()}"
     )
+
+
+def test_no_view_flashes_a_chinese_literal():
+    """A flashed message is ``_()`` of the catalogue or a refusal's message, never a literal.
+
+    The page walks above only see the flashes their requests trigger; this reads every
+    ``flash(...)`` of the views, so a success message added later is caught too.
+    """
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "finportal" / "web"
+    offences = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "flash"):
+                continue
+            first = node.args[0] if node.args else None
+            literals = [
+                n.value
+                for n in ast.walk(first)
+                if first is not None
+                if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            ]
+            if isinstance(first, ast.Constant | ast.JoinedStr | ast.BinOp) and any(
+                CJK.search(text) for text in literals
+            ):
+                offences.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offences == []

@@ -251,7 +251,7 @@ def fuzz_world(
         Notification,
         ReferenceRate,
     )
-    from finportal.services import api_tokens, batches, review
+    from finportal.services import api_tokens, batch_recommendations, batches, review_actions
     from finportal.services import referrals as referral_service
     from finportal.services.workdays import today_local
     from tests.helpers import PASSWORD
@@ -260,10 +260,10 @@ def fuzz_world(
     enterprise = create_enterprise(name="上海模糊测试科技有限公司")
     application = screened_application(db_session, enterprise)
     consent = grant_consent(db_session, application, w.bank)
-    review.claim(db_session, application.id, actor_id=w.advisor.id)
+    review_actions.claim(db_session, application.id, actor_id=w.advisor.id)
     match = db_session.query(Match).filter_by(application_id=application.id, eligible=True).first()
     # Packets are not rendered (slow): their routes answer "not ready", which is enough here.
-    (referral,) = review.refer_to_banks(
+    (referral,) = review_actions.refer_to_banks(
         db_session,
         application.id,
         actor_id=w.advisor.id,
@@ -272,11 +272,11 @@ def fuzz_world(
         render=False,
     )
     in_review = screened_application(db_session, enterprise)
-    review.claim(db_session, in_review.id, actor_id=w.advisor.id)
+    review_actions.claim(db_session, in_review.id, actor_id=w.advisor.id)
     approved_app = screened_application(db_session, enterprise)
     grant_consent(db_session, approved_app, w.bank)
-    review.claim(db_session, approved_app.id, actor_id=w.advisor.id)
-    (approved,) = review.refer_to_banks(
+    review_actions.claim(db_session, approved_app.id, actor_id=w.advisor.id)
+    (approved,) = review_actions.refer_to_banks(
         db_session,
         approved_app.id,
         actor_id=w.advisor.id,
@@ -304,8 +304,8 @@ def fuzz_world(
         amount=Decimal("1000000"),
     )
     returned = screened_application(db_session, enterprise)
-    review.claim(db_session, returned.id, actor_id=w.advisor.id)
-    review.return_for_information(
+    review_actions.claim(db_session, returned.id, actor_id=w.advisor.id)
+    review_actions.return_for_information(
         db_session,
         returned.id,
         actor_id=w.advisor.id,
@@ -314,8 +314,8 @@ def fuzz_world(
     )
     declined_app = screened_application(db_session, enterprise)
     grant_consent(db_session, declined_app, w.bank)
-    review.claim(db_session, declined_app.id, actor_id=w.advisor.id)
-    (declined,) = review.refer_to_banks(
+    review_actions.claim(db_session, declined_app.id, actor_id=w.advisor.id)
+    (declined,) = review_actions.refer_to_banks(
         db_session,
         declined_app.id,
         actor_id=w.advisor.id,
@@ -362,7 +362,7 @@ def fuzz_world(
         quota_total=Decimal("5000000"),
         park_id=w.park.id,
     )
-    batches.recommend_member(
+    batch_recommendations.recommend_member(
         db_session,
         batch_id=reopened.id,
         enterprise_id=w.members[0].id,
@@ -400,7 +400,7 @@ def fuzz_world(
         "org_id": [w.bank.id, w.park.id],
         "model_id": [first(ModelVersion)],
         "job_id": [job.id],
-        "code": ["ip_pledge", referral.verification_code or "X", "en", "zh_CN"],
+        "code": ["ip_pledge", "X7KQ-M2XD-9PHA", "en", "zh_CN"],
         "kind": ["bank", "park", "chamber"],
         "key": ["funnel", "approval_by_bank"],
         "filename": ["app.css"],
@@ -644,8 +644,45 @@ def _distinct_forms(world: World) -> list[tuple[str, Form]]:
     return [(key[0], form) for key, form in sorted(seen.items(), key=lambda kv: kv[0])]
 
 
-def test_every_form_field_refuses_bad_values(app, fuzz_world):
-    """Each field of each form the pages offer, given each known-bad value: a 4xx, never a 5xx."""
+def _id_failures(app: Any, fuzz_world: World) -> list[str]:
+    """Each ``<int:...>`` of the url_map, beyond the 32-bit range: 404 for every role."""
+    failures = []
+    for role in ROLES:
+        for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+            if not _allowed(role, rule):
+                continue
+            ints = [
+                n for n, c in rule._converters.items() if type(c).__name__ == "IntegerConverter"
+            ]
+            for name in ints:
+                for big in ("2147483648", "9" * 40):
+                    values = {n: fuzz_world.ids.get(n, ["x"])[0] for n in rule.arguments}
+                    url = _fill(rule.rule, {**values, name: big})
+                    for method in sorted(m for m in rule.methods if m in ("GET", "POST")):
+                        kind = "json" if url.startswith("/api/") and method == "POST" else "form"
+                        body = "{}" if kind == "json" else {}
+                        what = (role, method, url)
+                        try:
+                            response = _send(app, fuzz_world, role, method, url, kind, body)
+                        except Exception as exc:  # noqa: BLE001 - reported below
+                            failures.append(f"{what}: {type(exc).__name__}: {str(exc)[:200]}")
+                            continue
+                        # Anonymous users are sent to sign in first; the rest must not find it.
+                        expected = (
+                            (302,)
+                            if role == "anonymous"
+                            and rule.endpoint.split(".")[0]
+                            in {"sme", "advisor", "recommender", "bank", "admin"}
+                            else (404, 401)
+                        )
+                        if response.status_code not in expected:
+                            failures.append(f"{what}: {response.status_code}")
+    return failures
+
+
+def test_every_form_field_and_path_id_refuses_bad_input(app, fuzz_world):
+    """Each field of each form the pages offer, given each known-bad value, and each id of
+    the url_map beyond the database's range: a 4xx (404 for the ids), never a 5xx."""
     # The crawl found the forms that matter, so the values reach their validation.
     actions = {(role, f.endpoint) for role, forms in fuzz_world.forms.items() for f in forms}
     for expected in (
@@ -696,43 +733,7 @@ def test_every_form_field_refuses_bad_values(app, fuzz_world):
                 failures.append(
                     _failure(app, fuzz_world, role, form.method, form.action, "form", data, what)
                 )
-    failures = [f for f in failures if f]
-    assert not failures, "\n".join(failures)
-
-
-def test_every_id_beyond_the_integer_range_is_not_found(app, fuzz_world):
-    """Each ``<int:...>`` of the url_map, one past the 32-bit range: 404 for every role."""
-    failures = []
-    for role in ROLES:
-        for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-            if not _allowed(role, rule):
-                continue
-            ints = [
-                n for n, c in rule._converters.items() if type(c).__name__ == "IntegerConverter"
-            ]
-            for name in ints:
-                for big in ("2147483648", "9" * 40):
-                    values = {n: fuzz_world.ids.get(n, ["x"])[0] for n in rule.arguments}
-                    url = _fill(rule.rule, {**values, name: big})
-                    for method in sorted(m for m in rule.methods if m in ("GET", "POST")):
-                        kind = "json" if url.startswith("/api/") and method == "POST" else "form"
-                        body = "{}" if kind == "json" else {}
-                        what = (role, method, url)
-                        try:
-                            response = _send(app, fuzz_world, role, method, url, kind, body)
-                        except Exception as exc:  # noqa: BLE001 - reported below
-                            failures.append(f"{what}: {type(exc).__name__}: {str(exc)[:200]}")
-                            continue
-                        # Anonymous users are sent to sign in first; the rest must not find it.
-                        expected = (
-                            (302,)
-                            if role == "anonymous"
-                            and rule.endpoint.split(".")[0]
-                            in {"sme", "advisor", "recommender", "bank", "admin"}
-                            else (404, 401)
-                        )
-                        if response.status_code not in expected:
-                            failures.append(f"{what}: {response.status_code}")
+    failures = [f for f in failures if f] + _id_failures(app, fuzz_world)
     assert not failures, "\n".join(failures)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from finportal.models import Bank, Park
-from finportal.services import admin
+from finportal.services import admin_users
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.db
@@ -50,7 +50,7 @@ def test_an_admins_password_reset_ends_the_old_sessions(
     user = create_user("bank")
     login(user)
     assert client.get("/bank/").status_code == 200
-    admin.reset_password(db_session, user.id, actor_id=None, new_password="a-new-password-1")
+    admin_users.reset_password(db_session, user.id, actor_id=None, new_password="a-new-password-1")
     response = client.get("/bank/")
     assert response.status_code == 302 and "/auth/login" in response.location
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from finportal import limits
 from finportal.extensions import db
-from finportal.services import admin as admin_service
+from finportal.services import audit_log
 from finportal.web.admin.views import DATE, INTEGER, FormSchema, bp, text
 from finportal.web.forms import load_form
 
@@ -31,13 +33,15 @@ class AuditFilter(FormSchema):
     page = fields.Integer(
         load_default=1,
         error_messages=INTEGER,
-        validate=validate.Range(min=1, max=limits.MAX_PAGE, error=f"页码为 1 至 {limits.MAX_PAGE}"),
+        validate=validate.Range(
+            min=1, max=limits.MAX_PAGE, error=lazy_gettext("页码为 1 至 %(n)s", n=limits.MAX_PAGE)
+        ),
     )
 
     @validates_schema
-    def _range(self, data: dict[str, Any], **_: Any) -> None:
+    def _range(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise ValidationError("结束日期不能早于开始日期。", "date_to")
+            raise ValidationError(_("结束日期不能早于开始日期。"), "date_to")
 
 
 @bp.get("/audit")
@@ -47,7 +51,7 @@ def audit() -> Any:
     values = dict(request.args)
     page = None
     if query is not None:
-        page = admin_service.list_audit_events(db.session, per_page=PER_PAGE, **query)
+        page = audit_log.list_audit_events(db.session, per_page=PER_PAGE, **query)
     args = {k: v for k, v in values.items() if k != "page" and v}
     return render_template(
         "admin/audit.html",
@@ -55,8 +59,6 @@ def audit() -> Any:
         values=values,
         errors=errors,
         args=args,
-        names=admin_service.usernames(
-            db.session, {e.actor_id for e in page.items} if page else set()
-        ),
-        choices=admin_service.audit_choices(db.session),
+        names=audit_log.usernames(db.session, {e.actor_id for e in page.items} if page else set()),
+        choices=audit_log.audit_choices(db.session),
     ), (422 if errors else 200)

@@ -11,7 +11,7 @@ from flask_login import current_user
 from finportal.extensions import db
 from finportal.i18n import name
 from finportal.limits import in_user_language
-from finportal.services import admin as admin_service
+from finportal.services import admin_organisations
 from finportal.web.admin.views import FormSchema, attempt, bp, checkbox, text
 from finportal.web.forms import load_form
 
@@ -30,13 +30,13 @@ class OrganisationForm(FormSchema):
 def _kind_labels() -> dict[str, str]:
     """Name each kind of organisation in the user's language."""
     return {
-        kind: in_user_language(zh, admin_service.ORGANISATION_LABELS_EN[kind])
-        for kind, zh in admin_service.ORGANISATION_LABELS.items()
+        kind: in_user_language(zh, admin_organisations.ORGANISATION_LABELS_EN[kind])
+        for kind, zh in admin_organisations.ORGANISATION_LABELS.items()
     }
 
 
 def _kind_or_404(kind: str) -> str:
-    if kind not in admin_service.ORGANISATION_KINDS:
+    if kind not in admin_organisations.ORGANISATION_KINDS:
         abort(404)
     return kind
 
@@ -49,19 +49,19 @@ def organisations() -> Any:
         "admin/organisations.html",
         kind=kind,
         labels=_kind_labels(),
-        rows=admin_service.list_organisations(db.session, kind),
+        rows=admin_organisations.list_organisations(db.session, kind),
     )
 
 
 def _form_page(kind: str, org_id: int | None) -> Any:
-    row = admin_service.get_organisation(db.session, kind, org_id) if org_id else None
+    row = admin_organisations.get_organisation(db.session, kind, org_id) if org_id else None
     errors: dict[str, str] = {}
     if request.method == "POST":
         values: dict[str, Any] = {k: v for k, v in request.form.items() if k != "csrf_token"}
         data, errors = load_form(OrganisationForm(), request.form)
         if data is not None:
             saved, errors = attempt(
-                lambda: admin_service.save_organisation(
+                lambda: admin_organisations.save_organisation(
                     db.session, kind, actor_id=current_user.id, org_id=org_id, **data
                 )
             )
@@ -109,7 +109,7 @@ def organisation_delete(kind: str, org_id: int) -> Any:
     """Delete a bank, park or chamber that nothing refers to yet."""
     kind = _kind_or_404(kind)
     _result, errors = attempt(
-        lambda: admin_service.delete_organisation(
+        lambda: admin_organisations.delete_organisation(
             db.session, kind, org_id, actor_id=current_user.id
         )
     )

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from finportal.extensions import db
 from finportal.models import Job
-from finportal.services import admin as admin_service
+from finportal.services import admin_products
 from finportal.web.admin.views import FormSchema, attempt, bp, checkbox, text
 from finportal.web.forms import load_form
 
@@ -38,9 +38,9 @@ class ActiveForm(FormSchema):
 @bp.get("/products")
 def products() -> Any:
     """List every product with its current version and the state of its latest push."""
-    rows = admin_service.list_products(db.session)
+    rows = admin_products.list_products(db.session)
     jobs = {
-        p.id: admin_service.push_job(db.session, p.current_version_id)
+        p.id: admin_products.push_job(db.session, p.current_version_id)
         for p in rows
         if p.current_version_id
     }
@@ -48,14 +48,14 @@ def products() -> Any:
 
 
 def _publish_page(code: str | None) -> Any:
-    product = admin_service.get_product(db.session, code) if code else None
+    product = admin_products.get_product(db.session, code) if code else None
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = {"content": request.form.get("content", "")}
         data, errors = load_form(ProductForm(), request.form)
         if data is not None:
             result, errors = attempt(
-                lambda: admin_service.publish_product_yaml(
+                lambda: admin_products.publish_product_yaml(
                     db.session, data["content"], actor_id=current_user.id, expected_code=code
                 )
             )
@@ -75,7 +75,7 @@ def _publish_page(code: str | None) -> Any:
                     flash(_("内容与第 %(n)s 版相同，未生成新版本。", n=v.number), "info")
                 return redirect(url_for("admin.product_versions", code=v.product.code))
     elif product is not None and product.current_version is not None:
-        values = {"content": admin_service.product_yaml(product.current_version.content)}
+        values = {"content": admin_products.product_yaml(product.current_version.content)}
     else:
         values = {"content": NEW_PRODUCT_HINT}
     status = 422 if errors else 200
@@ -99,14 +99,14 @@ def product_edit(code: str) -> Any:
 @bp.get("/products/<code>/versions")
 def product_versions(code: str) -> Any:
     """List a product's versions, each with its content and its push job."""
-    product = admin_service.get_product(db.session, code)
-    versions = admin_service.product_versions(db.session, product.id)
+    product = admin_products.get_product(db.session, code)
+    versions = admin_products.product_versions(db.session, product.id)
     return render_template(
         "admin/product_versions.html",
         product=product,
         versions=versions,
-        jobs={v.id: admin_service.push_job(db.session, v.id) for v in versions},
-        as_yaml=admin_service.product_yaml,
+        jobs={v.id: admin_products.push_job(db.session, v.id) for v in versions},
+        as_yaml=admin_products.product_yaml,
     )
 
 
@@ -115,7 +115,7 @@ def product_active(code: str) -> Any:
     """Take a product off the catalogue, or put it back."""
     data, _errors = load_form(ActiveForm(), request.form)
     active = bool(data and data["active"])
-    admin_service.set_product_active(db.session, code, active, actor_id=current_user.id)
+    admin_products.set_product_active(db.session, code, active, actor_id=current_user.id)
     flash(
         _("产品已上架。") if active else _("产品已下架：不再公开展示，也不参与匹配。"),
         "success",

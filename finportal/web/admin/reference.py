@@ -8,12 +8,13 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from marshmallow import fields, validate
 
 from finportal import limits
 from finportal.extensions import db
-from finportal.services import admin as admin_service
+from finportal.services import reference_data
 from finportal.web.admin.views import (
     CHOICE,
     DATE,
@@ -34,7 +35,7 @@ class RateForm(FormSchema):
     kind = fields.String(
         required=True,
         error_messages={"required": CHOICE},
-        validate=validate.OneOf(list(admin_service.RATE_KINDS), error=CHOICE),
+        validate=validate.OneOf(list(reference_data.RATE_KINDS), error=CHOICE),
     )
     rate_percent = limits.Number(
         places=limits.RATE_PLACES - 2,
@@ -44,7 +45,10 @@ class RateForm(FormSchema):
             min=Decimal("0"),
             max=limits.MAX_REFERENCE_RATE_PERCENT,
             min_inclusive=False,
-            error=f"应在 0 到 {limits.MAX_REFERENCE_RATE_PERCENT:.0f} 之间（单位：%）",
+            error=lazy_gettext(
+                "应在 0 到 %(high)s 之间（单位：%%）",
+                high=f"{limits.MAX_REFERENCE_RATE_PERCENT:.0f}",
+            ),
         ),
     )
     effective_on = limits.Date(required=True, error_messages=DATE)
@@ -77,7 +81,7 @@ def rates() -> Any:
         data, errors = load_form(RateForm(), request.form)
         if data is not None:
             row, errors = attempt(
-                lambda: admin_service.add_rate(
+                lambda: reference_data.add_rate(
                     db.session,
                     actor_id=current_user.id,
                     kind=data["kind"],
@@ -91,8 +95,8 @@ def rates() -> Any:
                 return redirect(url_for("admin.rates"))
     return render_template(
         "admin/rates.html",
-        rates=admin_service.list_rates(db.session),
-        kinds=limits.words(admin_service.RATE_KINDS),
+        rates=reference_data.list_rates(db.session),
+        kinds=limits.words(reference_data.RATE_KINDS),
         values=values,
         errors=errors,
     ), (422 if errors else 200)
@@ -101,7 +105,7 @@ def rates() -> Any:
 @bp.post("/rates/<int:rate_id>/delete")
 def rate_delete(rate_id: int) -> Any:
     """Delete a rate entry."""
-    admin_service.delete_rate(db.session, rate_id, actor_id=current_user.id)
+    reference_data.delete_rate(db.session, rate_id, actor_id=current_user.id)
     flash(_("已删除该利率记录。"), "success")
     return redirect(url_for("admin.rates"))
 
@@ -118,7 +122,7 @@ def holidays() -> Any:
         data, errors = load_form(HolidayForm(), request.form)
         if data is not None:
             row, errors = attempt(
-                lambda: admin_service.add_holiday(
+                lambda: reference_data.add_holiday(
                     db.session,
                     actor_id=current_user.id,
                     day=data["day"],
@@ -131,7 +135,7 @@ def holidays() -> Any:
                 return redirect(url_for("admin.holidays", year=row.day.year))
     return render_template(
         "admin/holidays.html",
-        holidays=admin_service.list_holidays(db.session, year),
+        holidays=reference_data.list_holidays(db.session, year),
         year=year,
         values=values,
         errors=errors,
@@ -141,6 +145,6 @@ def holidays() -> Any:
 @bp.post("/holidays/<int:holiday_id>/delete")
 def holiday_delete(holiday_id: int) -> Any:
     """Remove a day from the holiday table."""
-    admin_service.delete_holiday(db.session, holiday_id, actor_id=current_user.id)
+    reference_data.delete_holiday(db.session, holiday_id, actor_id=current_user.id)
     flash(_("已删除。"), "success")
     return redirect(url_for("admin.holidays", year=request.form.get("year") or None))

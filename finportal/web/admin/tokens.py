@@ -12,7 +12,7 @@ from flask_login import current_user
 from finportal import limits
 from finportal.extensions import db
 from finportal.i18n import name
-from finportal.services import admin as admin_service
+from finportal.services import admin_organisations
 from finportal.services import api_tokens as token_service
 from finportal.web.admin.views import FormSchema, attempt, bp, text
 from finportal.web.forms import load_form
@@ -32,7 +32,7 @@ class TokenForm(FormSchema):
 def _page(
     values: dict[str, Any], errors: dict[str, str], plain: str | None = None, token: Any = None
 ) -> Any:
-    banks = [b for b in admin_service.list_organisations(db.session, "bank") if b.active]
+    banks = [b for b in admin_organisations.list_organisations(db.session, "bank") if b.active]
     return render_template(
         "admin/api_tokens.html",
         tokens=token_service.list_tokens(db.session),

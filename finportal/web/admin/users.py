@@ -13,7 +13,7 @@ from finportal import limits
 from finportal.extensions import db
 from finportal.i18n import name
 from finportal.models import ROLES
-from finportal.services import admin as admin_service
+from finportal.services import admin_organisations, admin_users
 from finportal.web.admin.views import CHOICE, FormSchema, attempt, bp, checkbox, text
 from finportal.web.forms import load_form
 from finportal.web.nav import ROLE_LABELS
@@ -64,10 +64,10 @@ def _links() -> dict[str, Any]:
     return {
         kind: [
             (o.id, _("%(name)s（%(code)s）", name=name(o), code=o.code))
-            for o in admin_service.list_organisations(db.session, kind)
+            for o in admin_organisations.list_organisations(db.session, kind)
             if o.active
         ]
-        for kind in admin_service.ORGANISATION_KINDS
+        for kind in admin_organisations.ORGANISATION_KINDS
     }
 
 
@@ -78,7 +78,7 @@ def users() -> Any:
     query = query or {"role": None, "q": ""}
     return render_template(
         "admin/users.html",
-        users=admin_service.list_users(db.session, role=query["role"], q=query["q"]),
+        users=admin_users.list_users(db.session, role=query["role"], q=query["q"]),
         values=dict(request.args),
         errors=errors,
         role_labels=ROLE_LABELS,
@@ -95,7 +95,7 @@ def user_new() -> Any:
         data, errors = load_form(UserForm(), request.form)
         if data is not None:
             user, errors = attempt(
-                lambda: admin_service.create_user(db.session, actor_id=current_user.id, **data)
+                lambda: admin_users.create_user(db.session, actor_id=current_user.id, **data)
             )
             if user is not None:
                 flash(
@@ -120,14 +120,14 @@ def user_new() -> Any:
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 def user_edit(user_id: int) -> Any:
     """Change a user's name, role or link."""
-    user = admin_service.get_user(db.session, user_id)
+    user = admin_users.get_user(db.session, user_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = {k: v for k, v in request.form.items() if k != "csrf_token"}
         data, errors = load_form(UserEditForm(), request.form)
         if data is not None:
             saved, errors = attempt(
-                lambda: admin_service.update_user(
+                lambda: admin_users.update_user(
                     db.session, user_id, actor_id=current_user.id, **data
                 )
             )
@@ -159,7 +159,7 @@ def user_active(user_id: int) -> Any:
     data, _errors = load_form(ActiveForm(), request.form)
     active = bool(data and data["active"])
     user, errors = attempt(
-        lambda: admin_service.set_user_active(db.session, user_id, active, actor_id=current_user.id)
+        lambda: admin_users.set_user_active(db.session, user_id, active, actor_id=current_user.id)
     )
     if errors:
         flash(errors["_form"], "danger")
@@ -176,7 +176,7 @@ def user_password(user_id: int) -> Any:
     """Reset a user's password and show the new one once."""
     data, errors = load_form(PasswordForm(), request.form)
     result, errors = attempt(
-        lambda: admin_service.reset_password(
+        lambda: admin_users.reset_password(
             db.session,
             user_id,
             actor_id=current_user.id,

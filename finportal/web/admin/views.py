@@ -10,7 +10,7 @@ from marshmallow import EXCLUDE, Schema, fields, pre_load
 
 from finportal import limits
 from finportal.extensions import db
-from finportal.services import admin as admin_service
+from finportal.services import audit_log
 from finportal.services.errors import NotFound, ServiceError
 from finportal.web.access import restrict_blueprint
 from finportal.web.forms import message
@@ -69,4 +69,4 @@ def attempt(call: Callable[[], Any]) -> tuple[Any, dict[str, str]]:
 @bp.get("/")
 def home() -> Any:
     """Show the admin's home page with counts of what they manage."""
-    return render_template("admin/home.html", counts=admin_service.overview(db.session))
+    return render_template("admin/home.html", counts=audit_log.overview(db.session))

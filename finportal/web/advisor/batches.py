@@ -15,6 +15,7 @@ from finportal import limits
 from finportal.domain.states import MEMBER
 from finportal.extensions import db
 from finportal.models import Bank, Chamber, Park
+from finportal.services import batch_checks, batch_recommendations
 from finportal.services import batches as batch_service
 from finportal.services import packets as packet_service
 from finportal.services.errors import ServiceError
@@ -124,7 +125,7 @@ def batch_detail(batch_id: int) -> Any:
         packet_job=packet_service.latest_batch_packet_job(db.session, batch.id),
         packet_url=url_for("advisor.batch_packet", batch_id=batch.id),
         packet_request_url=url_for("advisor.request_packet", batch_id=batch.id),
-        synthetic=batch_service.scored_with_synthetic_model(db.session, list(batch.members)),
+        synthetic=batch_checks.scored_with_synthetic_model(db.session, list(batch.members)),
     )
 
 
@@ -145,7 +146,7 @@ def check_member(batch_id: int, member_id: int) -> Any:
     member = batch_service.get_member(db.session, batch_id, member_id)
     return _act(
         batch_id,
-        lambda: batch_service.check_member(db.session, member.id, actor_id=current_user.id),
+        lambda: batch_checks.check_member(db.session, member.id, actor_id=current_user.id),
         _("已核验。"),
     )
 
@@ -157,7 +158,7 @@ def withdraw_member(batch_id: int, member_id: int) -> Any:
     reason = request.form.get("reason", "")
     return _act(
         batch_id,
-        lambda: batch_service.withdraw_member(
+        lambda: batch_recommendations.withdraw_member(
             db.session, member.id, actor_id=current_user.id, reason=reason or "顾问移出批次"
         ),
         _("已移出批次。"),
@@ -169,7 +170,7 @@ def check_batch(batch_id: int) -> Any:
     """Check every member not yet submitted."""
     return _act(
         batch_id,
-        lambda: batch_service.check_all_members(db.session, batch_id, actor_id=current_user.id),
+        lambda: batch_checks.check_all_members(db.session, batch_id, actor_id=current_user.id),
         _("已核验全部成员。"),
     )
 
@@ -179,7 +180,7 @@ def submit_batch(batch_id: int) -> Any:
     """Submit the batch to its bank."""
     return _act(
         batch_id,
-        lambda: batch_service.submit_batch(db.session, batch_id, actor_id=current_user.id),
+        lambda: batch_checks.submit_batch(db.session, batch_id, actor_id=current_user.id),
         _("批次已提交银行。"),
     )
 

@@ -14,7 +14,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from finportal import limits
 from finportal.extensions import db
 from finportal.models import Chamber, Park, Product
-from finportal.services import consents, review
+from finportal.services import consents, queue, review, review_actions
 from finportal.services.errors import ServiceError
 from finportal.services.labels import action_label, purpose_label
 from finportal.services.referrals import DECLINE_REASONS, is_overdue
@@ -55,14 +55,14 @@ class QueueFilterSchema(Schema):
 
     status = fields.String(
         load_default=None,
-        validate=validate.OneOf([*review.QUEUE_FILTER_STATES, ""]),
+        validate=validate.OneOf([*queue.QUEUE_FILTER_STATES, ""]),
     )
     product = limits.Text("code", load_default=None)
     park = limits.Id(load_default=None)
     chamber = limits.Id(load_default=None)
     grade = limits.Text("code", load_default=None)
     deadline = fields.String(
-        load_default=None, validate=validate.OneOf([*review.DEADLINE_FILTERS, ""])
+        load_default=None, validate=validate.OneOf([*queue.DEADLINE_FILTERS, ""])
     )
 
 
@@ -126,8 +126,8 @@ def _render_review(application_id: int, status: int = 200, **extra: Any) -> Any:
     return render_template(
         "advisor/review.html",
         r=view,
-        reject_reasons=limits.words(review.REJECT_REASONS),
-        return_fields=review.return_fields(),
+        reject_reasons=limits.words(review_actions.REJECT_REASONS),
+        return_fields=review_actions.return_fields(),
         decline_reasons=limits.words(DECLINE_REASONS),
         consent_summary=consents.describe,
         referral_overdue=is_overdue,
@@ -162,7 +162,7 @@ def home() -> Any:
     """Show the queue of screened and in-review applications, earliest deadline first."""
     data, errors = load_form(QueueFilterSchema(), request.args)
     data = data or {}
-    items = review.list_queue(
+    items = queue.list_queue(
         db.session,
         status=data.get("status") or None,
         product_code=data.get("product") or None,
@@ -179,9 +179,9 @@ def home() -> Any:
         ),
         filters=request.args,
         errors=errors,
-        filter_states=review.QUEUE_FILTER_STATES,
-        deadline_filters=limits.words(review.DEADLINE_FILTERS),
-        queue_limit=review.QUEUE_LIMIT,
+        filter_states=queue.QUEUE_FILTER_STATES,
+        deadline_filters=limits.words(queue.DEADLINE_FILTERS),
+        queue_limit=queue.QUEUE_LIMIT,
         products=db.session.query(Product).order_by(Product.code).all(),
         parks=db.session.query(Park).order_by(Park.code).all(),
         chambers=db.session.query(Chamber).order_by(Chamber.code).all(),
@@ -192,7 +192,7 @@ def home() -> Any:
 def claim(application_id: int) -> Any:
     """Take an application into review."""
     return _versioned_action(
-        application_id, "claim", review.claim, _("已认领，请在办理时限内处理。")
+        application_id, "claim", review_actions.claim, _("已认领，请在办理时限内处理。")
     )
 
 
@@ -209,7 +209,7 @@ def return_application(application_id: int) -> Any:
     if data is None:
         return _refused(invalid(_("退回内容有误。"), errors), application_id, "return")
     try:
-        review.return_for_information(
+        review_actions.return_for_information(
             db.session,
             application_id,
             actor_id=current_user.id,
@@ -230,7 +230,7 @@ def reject(application_id: int) -> Any:
     if data is None:
         return _refused(invalid(_("不予推荐的原因有误。"), errors), application_id, "reject")
     try:
-        review.reject(
+        review_actions.reject(
             db.session,
             application_id,
             actor_id=current_user.id,
@@ -251,7 +251,7 @@ def override_match(application_id: int, match_id: int) -> Any:
     if data is None:
         return _refused(invalid(_("调整匹配结果须写明理由。"), errors), application_id, "override")
     try:
-        review.override_match(
+        review_actions.override_match(
             db.session,
             application_id,
             match_id,
@@ -282,9 +282,11 @@ def refer(application_id: int) -> Any:
                 application_id,
                 "refer",
             )
-        requests.append(review.ReferralRequest(bank_id=bank_id, product_version_id=version_id))
+        requests.append(
+            review_actions.ReferralRequest(bank_id=bank_id, product_version_id=version_id)
+        )
     try:
-        created = review.refer_to_banks(
+        created = review_actions.refer_to_banks(
             db.session,
             application_id,
             actor_id=current_user.id,
@@ -305,7 +307,10 @@ def refer(application_id: int) -> Any:
 def rematch(application_id: int) -> Any:
     """Match the application afresh after a bank declined."""
     return _versioned_action(
-        application_id, "rematch", review.rematch, _("已重新匹配，可推荐给其他银行或产品。")
+        application_id,
+        "rematch",
+        review_actions.rematch,
+        _("已重新匹配，可推荐给其他银行或产品。"),
     )
 
 
@@ -316,7 +321,9 @@ def add_note(application_id: int) -> Any:
     if data is None:
         return _refused(invalid(_("备注不能为空。"), errors), application_id, "note")
     try:
-        review.add_note(db.session, application_id, actor_id=current_user.id, body=data["body"])
+        review_actions.add_note(
+            db.session, application_id, actor_id=current_user.id, body=data["body"]
+        )
     except ServiceError as exc:
         return _refused(exc, application_id, "note")
     flash(_("备注已保存。"), "success")

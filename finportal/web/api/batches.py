@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from finportal.extensions import db
+from finportal.services import batch_decisions
 from finportal.services import batches as batch_service
 from finportal.web.api import api_source, bank_id, make_blueprint
 from finportal.web.api.schemas import (
@@ -73,7 +74,7 @@ def get_batch(batch_id: int) -> Any:
 def decide_member(body: dict[str, Any], batch_id: int, member_id: int) -> Any:
     """Approve (with an amount within the cap and the quota left) or decline one member."""
     batch = _batch(batch_id)
-    return batch_service.decide_member(
+    return batch_decisions.decide_member(
         db.session,
         batch.id,
         member_id,
@@ -94,7 +95,7 @@ def decide_member(body: dict[str, Any], batch_id: int, member_id: int) -> Any:
 def record_filing(batch_id: int) -> Any:
     """Record that the batch was filed (备案) with the guarantee centre."""
     batch = _batch(batch_id)
-    batch = batch_service.record_filing(
+    batch = batch_decisions.record_filing(
         db.session, batch.id, bank_id=bank_id(), actor_id=None, source=api_source()
     )
     return _view(batch)

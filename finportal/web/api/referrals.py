@@ -22,6 +22,7 @@ from finportal.web.api.schemas import (
     ReferralDetailSchema,
     ReferralQuerySchema,
     ReferralSchema,
+    SubmittedProfileSchema,
 )
 
 blp = make_blueprint(
@@ -67,6 +68,16 @@ def get_referral(referral_id: int) -> Any:
         referral_service.decisions_of(db.session, referral.id),
         referral_service.outcomes_of(db.session, referral.id),
     )
+
+
+@blp.route("/<int:referral_id>/profile")
+@blp.response(200, SubmittedProfileSchema)
+@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(403, schema=ErrorSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+def get_profile(referral_id: int) -> Any:
+    """Return the enterprise profile as submitted with the application (the packet's facts)."""
+    return referral_service.submitted_profile(db.session, referral_id, bank_id=bank_id())
 
 
 @blp.route("/<int:referral_id>/packet")

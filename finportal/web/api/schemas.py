@@ -222,3 +222,25 @@ class OutcomeInSchema(Schema):
     )
     occurred_on = limits.Date(required=True)
     amount = amount_field(load_default=None, allow_none=True)
+
+
+class ProfileFieldSchema(Schema):
+    """One field of the profile as submitted; money in yuan as a decimal string."""
+
+    name = fields.String()
+    label_zh = fields.String()
+    label_en = fields.String()
+    unit = fields.String(allow_none=True)
+    value = fields.Raw(allow_none=True)
+
+
+class SubmittedProfileSchema(Schema):
+    """The enterprise profile the application was submitted with (what the packet prints)."""
+
+    referral_id = fields.Integer()
+    enterprise_name = fields.String()
+    enterprise_uscc = fields.String()
+    taken_at = fields.String(allow_none=True)
+    parks = fields.List(fields.String())
+    chambers = fields.List(fields.String())
+    fields_ = fields.List(fields.Nested(ProfileFieldSchema), data_key="fields", attribute="fields")

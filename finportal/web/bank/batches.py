@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from finportal.extensions import db
+from finportal.services import batch_checks, batch_decisions
 from finportal.services import batches as batch_service
 from finportal.services import packets as packet_service
 from finportal.services.errors import ServiceError
@@ -45,7 +46,7 @@ def batch_detail(batch_id: int) -> Any:
         batch=batch,
         use=batch_service.quota_use(batch),
         members=members,
-        synthetic=batch_service.scored_with_synthetic_model(db.session, members),
+        synthetic=batch_checks.scored_with_synthetic_model(db.session, members),
         packet_job=packet_service.latest_batch_packet_job(db.session, batch.id, bank_id=_bank_id()),
         packet_url=url_for("bank.batch_packet", batch_id=batch.id),
         packet_request_url=url_for("bank.request_packet", batch_id=batch.id),
@@ -65,7 +66,7 @@ def decide_member(batch_id: int, member_id: int) -> Any:
             flash(message(exc), "danger")
             return redirect(url_for("bank.batch_detail", batch_id=batch.id))
     try:
-        batch_service.decide_member(
+        batch_decisions.decide_member(
             db.session,
             batch.id,
             member_id,
@@ -87,7 +88,7 @@ def record_filing(batch_id: int) -> Any:
     """Record the batch's filing (备案) with the guarantee centre."""
     batch = _visible_batch(batch_id)
     try:
-        batch_service.record_filing(
+        batch_decisions.record_filing(
             db.session, batch.id, bank_id=_bank_id(), actor_id=current_user.id
         )
     except ServiceError as exc:

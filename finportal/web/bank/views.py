@@ -87,8 +87,8 @@ class OutcomeSchema(Schema):
     occurred_on = limits.Date(
         required=True, error_messages={**REQUIRED, "invalid": limits.MESSAGES["date"]}
     )
-    #: Loaded as yuan (a loan, :data:`finportal.limits.AMOUNTS`).
-    amount_wan = limits.Amount("loan", unit="wan", load_default=None, allow_none=True)
+    #: Loaded as yuan; 0 allowed here (a repayment), the service asks more of a disbursal.
+    amount_wan = limits.Amount("repayment", unit="wan", load_default=None, allow_none=True)
 
 
 def _bank_id() -> int:
@@ -127,6 +127,7 @@ def _render_referral(referral_id: int, status: int = 200, **extra: Any) -> Any:
         enterprise=referral.application.enterprise,
         decisions=referrals.decisions_of(db.session, referral.id),
         outcomes=referrals.outcomes_of(db.session, referral.id),
+        answers=referrals.answers_of(db.session, referral.id),
         packet=packet_service.packet_status(db.session, referral),
         packet_refusal=consents.packet_refusal(db.session, referral),
         clock=referrals.bank_clock(referral),

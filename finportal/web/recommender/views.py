@@ -12,6 +12,7 @@ from marshmallow import Schema, pre_load
 
 from finportal import limits
 from finportal.extensions import db
+from finportal.services import batch_recommendations
 from finportal.services import batches as batch_service
 from finportal.services.errors import ServiceError
 from finportal.web.access import restrict_blueprint
@@ -54,16 +55,18 @@ def home() -> Any:
     if org is None:
         return render_template("recommender/home.html", org=None)
     try:
-        version = batch_service.recommender_product(session, actor_id=current_user.id)
+        version = batch_recommendations.recommender_product(session, actor_id=current_user.id)
     except ServiceError as exc:
         # No batch product published yet: the page still lists the members.
         flash(message(exc), "warning")
         version = None
-    enterprises = batch_service.organisation_members(session, actor_id=current_user.id)
+    enterprises = batch_recommendations.organisation_members(session, actor_id=current_user.id)
     evaluations = (
-        {e.id: batch_service.evaluate_member(e, version) for e in enterprises} if version else {}
+        {e.id: batch_recommendations.evaluate_member(e, version) for e in enterprises}
+        if version
+        else {}
     )
-    batches = batch_service.recommender_batches(session, actor_id=current_user.id)
+    batches = batch_recommendations.recommender_batches(session, actor_id=current_user.id)
     open_batches = [b for b in batches if b.state == "open"]
     in_batch: dict[int, list[Any]] = {}
     for batch in batches:
@@ -99,7 +102,7 @@ def recommend() -> Any:
         return redirect(url_for("recommender.home"))
     amount = data["requested_amount_wan"]
     try:
-        member = batch_service.recommend_member(
+        member = batch_recommendations.recommend_member(
             db.session,
             batch_id=data["batch_id"],
             enterprise_id=data["enterprise_id"],
@@ -119,7 +122,7 @@ def withdraw(batch_id: int, member_id: int) -> Any:
     """Withdraw a recommendation before the batch goes to the bank."""
     try:
         member = batch_service.get_member(db.session, batch_id, member_id)
-        batch_service.withdraw_member(
+        batch_recommendations.withdraw_member(
             db.session,
             member.id,
             actor_id=current_user.id,

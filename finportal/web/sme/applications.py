@@ -12,8 +12,14 @@ from flask_login import current_user
 
 from finportal.extensions import db
 from finportal.i18n import name
+from finportal.services import (
+    application_details,
+    application_forms,
+    consents,
+    profile_form,
+    verification,
+)
 from finportal.services import applications as application_service
-from finportal.services import consents, profile_form, verification
 from finportal.services import enterprises as enterprise_service
 from finportal.services.errors import (
     Conflict,
@@ -47,7 +53,7 @@ def _consent_context() -> dict[str, Any]:
 @bp.get("/applications")
 def applications() -> Any:
     """List the enterprise's applications."""
-    items = application_service.list_applications(db.session, enterprise_id())
+    items = application_details.list_applications(db.session, enterprise_id())
     return render_template("sme/applications.html", items=items)
 
 
@@ -57,7 +63,7 @@ def new_application() -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = _form_dict(request.form)
-        data, errors = load_form(application_service.ApplicationSchema(), values)
+        data, errors = load_form(application_forms.ApplicationSchema(), values)
         if "idempotency_key" in errors:
             # A missing or mangled key: the re-rendered form gets a fresh one.
             values["idempotency_key"] = uuid.uuid4().hex
@@ -95,7 +101,7 @@ def new_application() -> Any:
         "sme/new_application.html",
         values=values,
         errors=errors,
-        products=application_service.selectable_products(db.session),
+        products=application_details.selectable_products(db.session),
         purposes=purpose_choices(),
         verified=verification.is_verified(
             enterprise_service.get_enterprise(db.session, enterprise_id())
@@ -107,7 +113,7 @@ def new_application() -> Any:
 @bp.get("/applications/<int:application_id>")
 def application(application_id: int) -> Any:
     """Show an application: progress, result, timeline, return request, consents, banks."""
-    details = application_service.application_details(db.session, enterprise_id(), application_id)
+    details = application_details.application_details(db.session, enterprise_id(), application_id)
     return _render_application(details)
 
 
@@ -136,7 +142,7 @@ def _render_application(details: dict[str, Any], status: int = 200, **extra: Any
 
 def _rerender(application_id: int, **extra: Any) -> Any:
     """Show the application page again with a refused form (422)."""
-    details = application_service.application_details(db.session, enterprise_id(), application_id)
+    details = application_details.application_details(db.session, enterprise_id(), application_id)
     return _render_application(details, 422, **extra)
 
 
@@ -148,7 +154,7 @@ def _refused(exc: ServiceError, application_id: int) -> Any:
 @bp.post("/applications/<int:application_id>/submit")
 def submit_application(application_id: int) -> Any:
     """Submit a draft with the consents ticked on its page."""
-    data, errors = load_form(application_service.ConsentSchema(), _form_dict(request.form))
+    data, errors = load_form(application_forms.ConsentSchema(), _form_dict(request.form))
     if data is None:
         return _rerender(application_id, errors=errors)
     try:
@@ -243,7 +249,7 @@ def withdraw_consent(consent_id: int) -> Any:
 @bp.post("/applications/<int:application_id>/rating")
 def rate_application(application_id: int) -> Any:
     """Rate the service of a closed application, once."""
-    data, errors = load_form(application_service.RatingSchema(), request.form)
+    data, errors = load_form(application_forms.RatingSchema(), request.form)
     if data is None:
         return _rerender(application_id, errors=errors, rating_values=dict(request.form))
     try:
@@ -261,4 +267,32 @@ def rate_application(application_id: int) -> Any:
     except (InvalidTransition, Conflict) as exc:
         return _refused(exc, application_id)
     flash(_("感谢您的评价！"), "success")
+    return redirect(url_for("sme.application", application_id=application_id))
+
+
+@bp.post("/applications/<int:application_id>/referrals/<int:referral_id>/supply")
+def supply_information(application_id: int, referral_id: int) -> Any:
+    """Answer a bank's request for information (补充材料)."""
+    answer = request.form.get("answer", "")
+    try:
+        application_service.supply_information(
+            db.session,
+            actor_id=current_user.id,
+            enterprise_id=enterprise_id(),
+            application_id=application_id,
+            referral_id=referral_id,
+            answer=answer,
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _rerender(
+            application_id,
+            errors={f"answer_{referral_id}": exc.fields.get("answer", exc.message_zh)},
+            supply_values={referral_id: answer},
+        )
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        return _refused(exc, application_id)
+    flash(_("已回复银行，银行将在两个工作日内继续办理。"), "success")
     return redirect(url_for("sme.application", application_id=application_id))

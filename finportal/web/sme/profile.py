@@ -17,7 +17,7 @@ from finportal.extensions import db
 from finportal.services import enterprises as enterprise_service
 from finportal.services import matches as match_service
 from finportal.services import profile_excel, profile_form
-from finportal.services.applications import MAX_TERM_MONTHS, AmountWan
+from finportal.services.application_forms import AmountWan
 from finportal.services.errors import ValidationFailed
 from finportal.web.forms import form_errors, message
 from finportal.web.sme.views import bp, enterprise_id
@@ -147,8 +147,8 @@ class MatchQuery(Schema):
         strict=False,
         validate=validate.Range(
             min=1,
-            max=MAX_TERM_MONTHS,
-            error=lazy_gettext("期限须为 1 至 %(n)s 个月。", n=MAX_TERM_MONTHS),
+            max=limits.MAX_TERM_MONTHS,
+            error=lazy_gettext("期限须为 1 至 %(n)s 个月。", n=limits.MAX_TERM_MONTHS),
         ),
         error_messages={"invalid": limits.MESSAGES["months"]},
     )

@@ -13,10 +13,9 @@ from finportal.domain import fields as profile_fields
 from finportal.domain.states import APPLICATION, event_title
 from finportal.extensions import db
 from finportal.limits import in_user_language
-from finportal.services import applications as application_service
+from finportal.services import application_details, profile_form
 from finportal.services import enterprises as enterprise_service
 from finportal.services import notifications as notification_service
-from finportal.services import profile_form
 from finportal.services.errors import NotFound
 from finportal.services.labels import purpose_label
 from finportal.web.access import restrict_blueprint
@@ -79,7 +78,7 @@ def home() -> Any:
         enterprise=enterprise,
         size=enterprise_service.size_class_of(enterprise),
         completeness=profile_form.completeness(db.session, enterprise),
-        applications=application_service.list_applications(db.session, enterprise.id)[:5],
+        applications=application_details.list_applications(db.session, enterprise.id)[:5],
         unread=notification_service.unread_count(
             db.session, enterprise_id=enterprise.id, user_id=current_user.id
         ),
@@ -134,6 +133,6 @@ def read_all_notifications() -> Any:
 def job_status(job_id: str) -> Any:
     """Answer the state of a screening job of this enterprise (JSON, for progress polling)."""
     try:
-        return application_service.job_status(db.session, enterprise_id(), job_id)
+        return application_details.job_status(db.session, enterprise_id(), job_id)
     except NotFound as exc:
         return {"code": exc.code, "message": exc.message_zh, "message_en": exc.message_en}, 404

@@ -111,7 +111,7 @@ def build_loop(
     enterprise_name: str = "上海㐀明精密机械有限公司",
 ) -> Loop:
     """Screen an application, consent to two banks, claim it and refer it to the first bank."""
-    from finportal.services import review
+    from finportal.services import review_actions
 
     enterprise = create_enterprise(name=enterprise_name)
     bank, other_bank = create_bank(), create_bank()
@@ -136,8 +136,8 @@ def build_loop(
         referral=None,
     )
     if refer:
-        review.claim(session, application.id, actor_id=advisor.id)
-        (loop.referral,) = review.refer_to_banks(
+        review_actions.claim(session, application.id, actor_id=advisor.id)
+        (loop.referral,) = review_actions.refer_to_banks(
             session,
             application.id,
             actor_id=advisor.id,

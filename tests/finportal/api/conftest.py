@@ -51,7 +51,7 @@ class ApiWorld:
 def api_world(db_session, batch_world, submitted_batch):  # noqa: F811 - fixtures
     """Tokens for the world's bank and another bank, and one referral to each bank."""
     from finportal.models import Application, Consent, Referral, utcnow
-    from finportal.services import api_tokens, batches, packets
+    from finportal.services import api_tokens, batch_checks, batch_recommendations, batches, packets
     from finportal.services.catalog import current_versions
     from finportal.storage import packet_store
 
@@ -125,12 +125,12 @@ def api_world(db_session, batch_world, submitted_batch):  # noqa: F811 - fixture
         quota_total="5000000",
         park_id=w.park.id,
     )
-    m = batches.recommend_member(
+    m = batch_recommendations.recommend_member(
         db_session, batch_id=others.id, enterprise_id=w.members[2].id, actor_id=w.recommender.id
     )
     m.state = "checked"
     db_session.commit()
-    batches.submit_batch(db_session, others.id, actor_id=None)
+    batch_checks.submit_batch(db_session, others.id, actor_id=None)
     return ApiWorld(
         world=w,
         batch=submitted_batch,

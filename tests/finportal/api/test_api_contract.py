@@ -56,6 +56,7 @@ ENDPOINTS = [
     ("GET", "/referrals/"),
     ("GET", "/referrals/{referral}"),
     ("GET", "/referrals/{referral}/packet"),
+    ("GET", "/referrals/{referral}/profile"),
     ("POST", "/referrals/{referral}/decisions"),
     ("POST", "/referrals/{referral}/outcomes"),
     ("GET", "/batches/"),

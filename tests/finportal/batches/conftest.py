@@ -97,10 +97,10 @@ def consent_to_batch(db_session: Any, batch: Any, enterprises: list[Any]) -> Non
 @pytest.fixture
 def submitted_batch(db_session, batch_world, open_batch):
     """The open batch with the two consenting members recommended, checked and submitted."""
-    from finportal.services import batches
+    from finportal.services import batch_checks, batch_recommendations
 
     for enterprise, amount in zip(batch_world.members[:2], ("2000000", "3000000"), strict=True):
-        member = batches.recommend_member(
+        member = batch_recommendations.recommend_member(
             db_session,
             batch_id=open_batch.id,
             enterprise_id=enterprise.id,
@@ -108,5 +108,5 @@ def submitted_batch(db_session, batch_world, open_batch):
             note="园区重点企业",
             requested_amount=amount,
         )
-        batches.check_member(db_session, member.id, actor_id=batch_world.advisor.id)
-    return batches.submit_batch(db_session, open_batch.id, actor_id=batch_world.advisor.id)
+        batch_checks.check_member(db_session, member.id, actor_id=batch_world.advisor.id)
+    return batch_checks.submit_batch(db_session, open_batch.id, actor_id=batch_world.advisor.id)

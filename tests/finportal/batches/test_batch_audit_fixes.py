@@ -11,7 +11,12 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from finportal.models import AuditEvent, BatchMember, Job
-from finportal.services import batches, packets
+from finportal.services import (
+    batch_checks,
+    batch_decisions,
+    batch_recommendations,
+    packets,
+)
 
 CODE = re.compile(r"\b[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}\b")
 SYNTHETIC = "合成的参考数据训练"
@@ -87,7 +92,7 @@ def test_cover_sums_requested_amounts_and_shows_approved_separately(
     w = batch_world
     first = submitted_batch.members[0]
     assert first.requested_amount == Decimal("2000000")
-    batches.decide_member(
+    batch_decisions.decide_member(
         db_session,
         submitted_batch.id,
         first.id,
@@ -111,18 +116,18 @@ def test_synthetic_model_note_on_batch_pages(
     champion_model.synthetic = True
     db_session.commit()
     for enterprise in w.members[:2]:
-        member = batches.recommend_member(
+        member = batch_recommendations.recommend_member(
             db_session,
             batch_id=open_batch.id,
             enterprise_id=enterprise.id,
             actor_id=w.recommender.id,
             requested_amount="1000000",
         )
-        batches.check_member(db_session, member.id, actor_id=w.advisor.id)
+        batch_checks.check_member(db_session, member.id, actor_id=w.advisor.id)
         assert member.check_result["score"]["synthetic"] is True
     login(w.advisor)
     assert SYNTHETIC in client.get(f"/advisor/batches/{open_batch.id}").text
-    batches.submit_batch(db_session, open_batch.id, actor_id=w.advisor.id)
+    batch_checks.submit_batch(db_session, open_batch.id, actor_id=w.advisor.id)
     client.post("/auth/logout")
     login(w.bank_user)
     assert SYNTHETIC in client.get(f"/bank/batches/{open_batch.id}").text

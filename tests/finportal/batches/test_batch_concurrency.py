@@ -26,7 +26,7 @@ from finportal.models import (
     Product,
     ProductVersion,
 )
-from finportal.services import batches
+from finportal.services import batch_decisions, batches
 from finportal.services.errors import Conflict
 from tests.helpers import make_uscc
 
@@ -135,7 +135,7 @@ def test_two_simultaneous_approvals_never_overspend_the_quota(pg_engine):
                     batches.get_member(s, batch_id, member_id, bank_id=ids["bank"])
                     barrier.wait(timeout=10)
                     try:
-                        batches.decide_member(
+                        batch_decisions.decide_member(
                             s,
                             batch_id,
                             member_id,

@@ -44,11 +44,11 @@ def test_a_bad_batch_form_is_shown_again_with_messages(client, db_session, batch
 
 
 def test_from_recommendation_to_bank_decisions(client, db_session, batch_world, open_batch, login):
-    from finportal.services import batches
+    from finportal.services import batch_recommendations
 
     w = batch_world
     for enterprise in w.members:
-        batches.recommend_member(
+        batch_recommendations.recommend_member(
             db_session,
             batch_id=open_batch.id,
             enterprise_id=enterprise.id,

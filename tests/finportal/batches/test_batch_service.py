@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from finportal.models import AuditEvent, Batch, BatchMember
-from finportal.services import batches
+from finportal.services import batch_checks, batch_decisions, batch_recommendations, batches
 from finportal.services.errors import (
     Conflict,
     Forbidden,
@@ -81,7 +81,7 @@ def test_both_or_no_organisation_is_refused(db_session, batch_world):
 
 def test_recommender_adds_own_members_only(db_session, batch_world, open_batch):
     w = batch_world
-    member = batches.recommend_member(
+    member = batch_recommendations.recommend_member(
         db_session,
         batch_id=open_batch.id,
         enterprise_id=w.members[0].id,
@@ -91,7 +91,7 @@ def test_recommender_adds_own_members_only(db_session, batch_world, open_batch):
     assert member.state == "recommended" and member.note == "园区推荐：订单增长"
     # An enterprise outside the park is not found, whatever its id.
     with pytest.raises(NotFound):
-        batches.recommend_member(
+        batch_recommendations.recommend_member(
             db_session,
             batch_id=open_batch.id,
             enterprise_id=w.outsider.id,
@@ -99,7 +99,7 @@ def test_recommender_adds_own_members_only(db_session, batch_world, open_batch):
         )
     # The chamber's recommender cannot even see the park's batch.
     with pytest.raises(NotFound):
-        batches.recommend_member(
+        batch_recommendations.recommend_member(
             db_session,
             batch_id=open_batch.id,
             enterprise_id=w.members[1].id,
@@ -107,12 +107,12 @@ def test_recommender_adds_own_members_only(db_session, batch_world, open_batch):
         )
     # Other roles are not recommenders.
     with pytest.raises(Forbidden):
-        batches.recommend_member(
+        batch_recommendations.recommend_member(
             db_session, batch_id=open_batch.id, enterprise_id=w.members[1].id, actor_id=w.advisor.id
         )
     # Twice is a conflict.
     with pytest.raises(Conflict):
-        batches.recommend_member(
+        batch_recommendations.recommend_member(
             db_session,
             batch_id=open_batch.id,
             enterprise_id=w.members[0].id,
@@ -123,7 +123,7 @@ def test_recommender_adds_own_members_only(db_session, batch_world, open_batch):
 
 def test_requested_amount_cannot_exceed_the_cap(db_session, batch_world, open_batch):
     with pytest.raises(ValidationFailed) as info:
-        batches.recommend_member(
+        batch_recommendations.recommend_member(
             db_session,
             batch_id=open_batch.id,
             enterprise_id=batch_world.members[0].id,
@@ -135,14 +135,18 @@ def test_requested_amount_cannot_exceed_the_cap(db_session, batch_world, open_ba
 
 def test_withdraw_and_recommend_again(db_session, batch_world, open_batch):
     w = batch_world
-    member = batches.recommend_member(
+    member = batch_recommendations.recommend_member(
         db_session, batch_id=open_batch.id, enterprise_id=w.members[0].id, actor_id=w.recommender.id
     )
     with pytest.raises(NotFound):
-        batches.withdraw_member(db_session, member.id, actor_id=w.chamber_recommender.id)
-    batches.withdraw_member(db_session, member.id, actor_id=w.recommender.id, reason="企业暂不需要")
+        batch_recommendations.withdraw_member(
+            db_session, member.id, actor_id=w.chamber_recommender.id
+        )
+    batch_recommendations.withdraw_member(
+        db_session, member.id, actor_id=w.recommender.id, reason="企业暂不需要"
+    )
     assert member.state == "withdrawn"
-    again = batches.recommend_member(
+    again = batch_recommendations.recommend_member(
         db_session, batch_id=open_batch.id, enterprise_id=w.members[0].id, actor_id=w.recommender.id
     )
     assert again.id == member.id and again.state == "recommended"
@@ -151,14 +155,14 @@ def test_withdraw_and_recommend_again(db_session, batch_world, open_batch):
 
 def test_check_needs_eligibility_and_consent(db_session, batch_world, open_batch):
     w = batch_world
-    consented = batches.recommend_member(
+    consented = batch_recommendations.recommend_member(
         db_session, batch_id=open_batch.id, enterprise_id=w.members[0].id, actor_id=w.recommender.id
     )
-    no_consent = batches.recommend_member(
+    no_consent = batch_recommendations.recommend_member(
         db_session, batch_id=open_batch.id, enterprise_id=w.members[2].id, actor_id=w.recommender.id
     )
-    batches.check_member(db_session, consented.id, actor_id=w.advisor.id)
-    batches.check_member(db_session, no_consent.id, actor_id=w.advisor.id)
+    batch_checks.check_member(db_session, consented.id, actor_id=w.advisor.id)
+    batch_checks.check_member(db_session, no_consent.id, actor_id=w.advisor.id)
     assert consented.state == "checked"
     assert consented.check_result["eligible"] and consented.check_result["consent"]
     # The whitelist condition passes because the check evaluates as recommended.
@@ -168,21 +172,23 @@ def test_check_needs_eligibility_and_consent(db_session, batch_world, open_batch
     assert no_consent.check_result["eligible"] and not no_consent.check_result["passed"]
     # Submitting with an unchecked member is refused; after withdrawing it, it goes.
     with pytest.raises(InvalidTransition):
-        batches.submit_batch(db_session, open_batch.id, actor_id=w.advisor.id)
-    batches.withdraw_member(db_session, no_consent.id, actor_id=w.advisor.id, reason="未授权")
-    batches.submit_batch(db_session, open_batch.id, actor_id=w.advisor.id)
+        batch_checks.submit_batch(db_session, open_batch.id, actor_id=w.advisor.id)
+    batch_recommendations.withdraw_member(
+        db_session, no_consent.id, actor_id=w.advisor.id, reason="未授权"
+    )
+    batch_checks.submit_batch(db_session, open_batch.id, actor_id=w.advisor.id)
     assert open_batch.state == "submitted" and consented.state == "submitted"
 
 
 def test_ineligible_member_fails_the_check(db_session, batch_world, open_batch):
     w = batch_world
-    member = batches.recommend_member(
+    member = batch_recommendations.recommend_member(
         db_session, batch_id=open_batch.id, enterprise_id=w.members[0].id, actor_id=w.recommender.id
     )
     # The enterprise's data changed after it was recommended: the check catches it.
     w.members[0].pending_lawsuits = 2
     db_session.commit()
-    batches.check_member(db_session, member.id, actor_id=w.advisor.id)
+    batch_checks.check_member(db_session, member.id, actor_id=w.advisor.id)
     assert member.state == "recommended"
     failed = [c["id"] for c in member.check_result["conditions"] if c["result"] == "failed"]
     assert failed == ["no_pending_lawsuit"]
@@ -191,7 +197,7 @@ def test_ineligible_member_fails_the_check(db_session, batch_world, open_batch):
 def test_bank_decides_member_by_member_within_the_quota(db_session, batch_world, submitted_batch):
     w = batch_world
     first, second = submitted_batch.members
-    batches.decide_member(
+    batch_decisions.decide_member(
         db_session,
         submitted_batch.id,
         first.id,
@@ -204,7 +210,7 @@ def test_bank_decides_member_by_member_within_the_quota(db_session, batch_world,
     assert (use.used, use.left) == (Decimal("2000000"), Decimal("3000000"))
     # 3,000,000.01 would pass the cap check only if the cap were higher: over the quota left.
     with pytest.raises(ValidationFailed):
-        batches.decide_member(
+        batch_decisions.decide_member(
             db_session,
             submitted_batch.id,
             second.id,
@@ -213,7 +219,7 @@ def test_bank_decides_member_by_member_within_the_quota(db_session, batch_world,
             decision="approved",
             approved_amount="3000000.01",
         )
-    batches.decide_member(
+    batch_decisions.decide_member(
         db_session,
         submitted_batch.id,
         second.id,
@@ -228,7 +234,7 @@ def test_bank_decides_member_by_member_within_the_quota(db_session, batch_world,
     assert len(_events(db_session, "batch_member.approved")) == 2
     # A decided member cannot be decided again.
     with pytest.raises(InvalidTransition):
-        batches.decide_member(
+        batch_decisions.decide_member(
             db_session,
             submitted_batch.id,
             first.id,
@@ -244,16 +250,16 @@ def test_approval_over_the_quota_left_changes_nothing(db_session, batch_world, o
     open_batch.quota_total = Decimal("4000000")
     db_session.commit()
     for enterprise in w.members[:2]:
-        m = batches.recommend_member(
+        m = batch_recommendations.recommend_member(
             db_session,
             batch_id=open_batch.id,
             enterprise_id=enterprise.id,
             actor_id=w.recommender.id,
         )
-        batches.check_member(db_session, m.id, actor_id=w.advisor.id)
-    batches.submit_batch(db_session, open_batch.id, actor_id=w.advisor.id)
+        batch_checks.check_member(db_session, m.id, actor_id=w.advisor.id)
+    batch_checks.submit_batch(db_session, open_batch.id, actor_id=w.advisor.id)
     first, second = open_batch.members
-    batches.decide_member(
+    batch_decisions.decide_member(
         db_session,
         open_batch.id,
         first.id,
@@ -263,7 +269,7 @@ def test_approval_over_the_quota_left_changes_nothing(db_session, batch_world, o
         approved_amount="3000000",
     )
     with pytest.raises(Conflict) as info:
-        batches.decide_member(
+        batch_decisions.decide_member(
             db_session,
             open_batch.id,
             second.id,
@@ -278,7 +284,7 @@ def test_approval_over_the_quota_left_changes_nothing(db_session, batch_world, o
     assert second.state == "submitted" and second.approved_amount is None
     assert open_batch.quota_used == Decimal("3000000")
     # Exactly the quota left still fits.
-    batches.decide_member(
+    batch_decisions.decide_member(
         db_session,
         open_batch.id,
         second.id,
@@ -294,7 +300,7 @@ def test_decline_needs_a_reason_and_spends_nothing(db_session, batch_world, subm
     w = batch_world
     member = submitted_batch.members[0]
     with pytest.raises(ValidationFailed):
-        batches.decide_member(
+        batch_decisions.decide_member(
             db_session,
             submitted_batch.id,
             member.id,
@@ -302,7 +308,7 @@ def test_decline_needs_a_reason_and_spends_nothing(db_session, batch_world, subm
             actor_id=None,
             decision="declined",
         )
-    batches.decide_member(
+    batch_decisions.decide_member(
         db_session,
         submitted_batch.id,
         member.id,
@@ -318,7 +324,7 @@ def test_other_banks_do_not_find_the_batch(db_session, batch_world, submitted_ba
     w = batch_world
     member = submitted_batch.members[0]
     with pytest.raises(NotFound):
-        batches.decide_member(
+        batch_decisions.decide_member(
             db_session,
             submitted_batch.id,
             member.id,
@@ -328,7 +334,7 @@ def test_other_banks_do_not_find_the_batch(db_session, batch_world, submitted_ba
             approved_amount="1",
         )
     with pytest.raises(NotFound):
-        batches.record_filing(
+        batch_decisions.record_filing(
             db_session, submitted_batch.id, bank_id=w.other_bank.id, actor_id=None
         )
     with pytest.raises(NotFound):
@@ -337,12 +343,14 @@ def test_other_banks_do_not_find_the_batch(db_session, batch_world, submitted_ba
 
 def test_filing_status(db_session, batch_world, open_batch, submitted_batch):
     w = batch_world
-    batches.record_filing(
+    batch_decisions.record_filing(
         db_session, submitted_batch.id, bank_id=w.bank.id, actor_id=w.bank_user.id
     )
     assert submitted_batch.filing_status == "filed" and submitted_batch.filed_at
     with pytest.raises(InvalidTransition):
-        batches.record_filing(db_session, submitted_batch.id, bank_id=w.bank.id, actor_id=None)
+        batch_decisions.record_filing(
+            db_session, submitted_batch.id, bank_id=w.bank.id, actor_id=None
+        )
 
 
 def test_database_check_refuses_an_overspent_quota(db_session, batch_world, open_batch):

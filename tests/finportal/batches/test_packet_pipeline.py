@@ -21,7 +21,12 @@ from finportal.models import (
     Referral,
     utcnow,
 )
-from finportal.services import batches, packet_context, packet_verification, packets
+from finportal.services import (
+    batch_decisions,
+    packet_context,
+    packet_verification,
+    packets,
+)
 from finportal.storage import packet_store
 
 pytestmark = pytest.mark.db
@@ -201,7 +206,7 @@ def test_the_same_content_is_rendered_and_stored_once(
     assert db_session.scalar(select(func.count()).select_from(Packet)) == 4
 
     # A decision changes the cover (approved amount, status): a new packet, new codes.
-    batches.decide_member(
+    batch_decisions.decide_member(
         db_session,
         submitted_batch.id,
         submitted_batch.members[0].id,

@@ -47,7 +47,7 @@ def test_an_sme_withdraws_until_a_decision_ends_the_case():
 
 def test_the_queue_and_the_bank_clock_are_computed_from_the_tables():
     assert APPLICATION.waiting_on("advisor") == {"screened", "in_review"}
-    assert REFERRAL.tagged("clock") == {"sent", "viewed"}
+    assert REFERRAL.tagged("clock") == {"sent", "viewed", "info_supplied"}
     assert REFERRAL.tagged("decided") == {
         "approved",
         "declined",
@@ -60,6 +60,7 @@ def test_the_queue_and_the_bank_clock_are_computed_from_the_tables():
         "sent",
         "viewed",
         "info_requested",
+        "info_supplied",
         "approved",
     }
     assert MEMBER.tagged("needs_consent") == {"recommended", "checked", "submitted", "approved"}

@@ -6,15 +6,15 @@ import pytest
 
 from finportal.packets import render_packet
 from finportal.services import packets as packet_service
-from finportal.services import review
+from finportal.services import review_actions
 from tests.finportal.advisor.loop_helpers import build_loop, pdf_text, squash
 
 pytestmark = pytest.mark.db
 
 
 def _refer(db_session, loop, version_id):
-    review.claim(db_session, loop.application.id, actor_id=loop.advisor.id)
-    (referral,) = review.refer_to_banks(
+    review_actions.claim(db_session, loop.application.id, actor_id=loop.advisor.id)
+    (referral,) = review_actions.refer_to_banks(
         db_session,
         loop.application.id,
         actor_id=loop.advisor.id,

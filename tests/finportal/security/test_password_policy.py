@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from finportal.models import User
-from finportal.services import accounts, admin
+from finportal.services import accounts, admin_users
 from finportal.services.errors import ValidationFailed
 from tests.helpers import PASSWORD, make_uscc
 
@@ -114,9 +114,9 @@ def test_every_way_of_setting_a_password_asks_the_policy(db_session, create_user
     with pytest.raises(ValidationFailed):
         accounts.create_user(db_session, username="weak-one", password="12345678", role="advisor")
     with pytest.raises(ValidationFailed) as caught:
-        admin.reset_password(db_session, user.id, actor_id=None, new_password=user.username)
+        admin_users.reset_password(db_session, user.id, actor_id=None, new_password=user.username)
     assert "new_password" in caught.value.fields
     db_session.rollback()
     # A generated password always passes.
-    _, generated = admin.reset_password(db_session, user.id, actor_id=None)
+    _, generated = admin_users.reset_password(db_session, user.id, actor_id=None)
     assert accounts.password_problem(generated, username=user.username) is None

@@ -17,7 +17,7 @@ from finportal.models import (
     Referral,
     utcnow,
 )
-from finportal.services import packet_verification, referrals, review
+from finportal.services import packet_verification, referrals, review, review_actions
 from finportal.services import packets as packet_service
 from finportal.services.errors import (
     Conflict,
@@ -280,10 +280,10 @@ def test_a_decline_tells_the_advisor_and_offers_a_rematch(db_session, loop):
     assert note is not None and "可重新匹配" in note.title_zh
     view = review.get_review(db_session, loop.application.id)
     assert view.can_rematch
-    review.rematch(db_session, loop.application.id, actor_id=loop.advisor.id)
+    review_actions.rematch(db_session, loop.application.id, actor_id=loop.advisor.id)
     assert db_session.get(Application, loop.application.id).state == "in_review"
     # The other consented bank can now be chosen, for any eligible product.
-    (second,) = review.refer_to_banks(
+    (second,) = review_actions.refer_to_banks(
         db_session,
         loop.application.id,
         actor_id=loop.advisor.id,
@@ -360,7 +360,7 @@ def test_withdrawn_consent_refuses_downloads_and_new_packets(db_session, loop):
 
     # And the advisor cannot refer to that bank again.
     with pytest.raises(ValidationFailed):
-        review.refer_to_banks(
+        review_actions.refer_to_banks(
             db_session,
             loop.application.id,
             actor_id=loop.advisor.id,

@@ -20,7 +20,7 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import packets as packet_service
-from finportal.services import review
+from finportal.services import queue, review, review_actions
 from finportal.services.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from finportal.services.workdays import SHANGHAI
 from tests.finportal.advisor.loop_helpers import (
@@ -79,18 +79,18 @@ def test_queue_is_sorted_by_deadline_and_flags_breaches(db_session, setup, creat
     first.first_response_due_at = utcnow() + timedelta(hours=5)
     second.first_response_due_at = utcnow() - timedelta(hours=2)  # breached: 预警
     db_session.commit()
-    items = review.list_queue(db_session)
+    items = queue.list_queue(db_session)
     ids = [i.application.id for i in items]
     assert ids.index(second.id) < ids.index(first.id)
     flagged = {i.application.id: i.overdue for i in items}
     assert flagged[second.id] is True and flagged[first.id] is False
-    assert [i.application.id for i in review.list_queue(db_session, limit=1)] == [second.id]
-    assert [i.application.id for i in review.list_queue(db_session, deadline_filter="overdue")] == [
+    assert [i.application.id for i in queue.list_queue(db_session, limit=1)] == [second.id]
+    assert [i.application.id for i in queue.list_queue(db_session, deadline_filter="overdue")] == [
         second.id
     ]
     # Claiming is the first response: the warning goes away.
-    review.claim(db_session, second.id, actor_id=setup["advisor"].id)
-    assert not any(i.overdue for i in review.list_queue(db_session))
+    review_actions.claim(db_session, second.id, actor_id=setup["advisor"].id)
+    assert not any(i.overdue for i in queue.list_queue(db_session))
 
 
 def test_queue_filters(db_session, setup, create_enterprise):
@@ -102,31 +102,29 @@ def test_queue_filters(db_session, setup, create_enterprise):
     member.memberships.append(Membership(park_id=park.id))
     db_session.commit()
     in_park = screened_application(db_session, member)
-    assert [i.application.id for i in review.list_queue(db_session, park_id=park.id)] == [
-        in_park.id
-    ]
-    grade = review.list_queue(db_session)[0].grade
-    assert all(i.grade == grade for i in review.list_queue(db_session, grade=grade))
-    assert review.list_queue(db_session, grade="Z") == []
+    assert [i.application.id for i in queue.list_queue(db_session, park_id=park.id)] == [in_park.id]
+    grade = queue.list_queue(db_session)[0].grade
+    assert all(i.grade == grade for i in queue.list_queue(db_session, grade=grade))
+    assert queue.list_queue(db_session, grade="Z") == []
     match = db_session.scalar(
         select(Match).where(Match.application_id == application.id, Match.eligible.is_(True))
     )
     code = match.product_version.product.code
     assert application.id in [
-        i.application.id for i in review.list_queue(db_session, product_code=code)
+        i.application.id for i in queue.list_queue(db_session, product_code=code)
     ]
-    assert review.list_queue(db_session, status="in_review") == []
-    review.claim(db_session, application.id, actor_id=setup["advisor"].id)
-    assert [i.application.id for i in review.list_queue(db_session, status="in_review")] == [
+    assert queue.list_queue(db_session, status="in_review") == []
+    review_actions.claim(db_session, application.id, actor_id=setup["advisor"].id)
+    assert [i.application.id for i in queue.list_queue(db_session, status="in_review")] == [
         application.id
     ]
     with pytest.raises(ValidationFailed):
-        review.list_queue(db_session, status="draft")
+        queue.list_queue(db_session, status="draft")
 
 
 def test_claim_is_audited_and_a_second_advisor_is_told(db_session, setup):
     application = setup["application"]
-    review.claim(
+    review_actions.claim(
         db_session,
         application.id,
         actor_id=setup["advisor"].id,
@@ -137,7 +135,7 @@ def test_claim_is_audited_and_a_second_advisor_is_told(db_session, setup):
     assert application.first_response_at is not None
     assert _actions(db_session, application.id)[-1] == "application.in_review"
     with pytest.raises(Conflict) as caught:
-        review.claim(db_session, application.id, actor_id=setup["colleague"].id)
+        review_actions.claim(db_session, application.id, actor_id=setup["colleague"].id)
     assert "王顾问" in caught.value.message_zh
 
 
@@ -154,13 +152,13 @@ def test_two_advisors_in_two_sessions_cannot_both_win(db_session, setup):
         version_seen = seen_by_colleague.lock_version
         other.commit()  # ends the read; the object stays in the colleague's session as it was
 
-        review.claim(
+        review_actions.claim(
             db_session, application_id, actor_id=setup["advisor"].id, lock_version=version_seen
         )
 
         # The colleague's session still holds the old row: its UPDATE finds no row of that version.
         with pytest.raises(Conflict) as caught:
-            review.claim(
+            review_actions.claim(
                 other, application_id, actor_id=setup["colleague"].id, lock_version=version_seen
             )
         # Not the form's version check: the database's guarded UPDATE caught it.
@@ -176,9 +174,11 @@ def test_two_advisors_in_two_sessions_cannot_both_win(db_session, setup):
 def test_a_stale_page_is_refused_with_a_clear_message(db_session, setup):
     application = setup["application"]
     seen = application.lock_version
-    review.claim(db_session, application.id, actor_id=setup["advisor"].id, lock_version=seen)
+    review_actions.claim(
+        db_session, application.id, actor_id=setup["advisor"].id, lock_version=seen
+    )
     for action in (
-        lambda: review.reject(
+        lambda: review_actions.reject(
             db_session,
             application.id,
             actor_id=setup["colleague"].id,
@@ -186,7 +186,7 @@ def test_a_stale_page_is_refused_with_a_clear_message(db_session, setup):
             reason_text="x",
             lock_version=seen,
         ),
-        lambda: review.return_for_information(
+        lambda: review_actions.return_for_information(
             db_session,
             application.id,
             actor_id=setup["colleague"].id,
@@ -202,14 +202,14 @@ def test_a_stale_page_is_refused_with_a_clear_message(db_session, setup):
 
 def test_return_for_information_records_message_and_fields(db_session, setup):
     application = setup["application"]
-    review.claim(db_session, application.id, actor_id=setup["advisor"].id)
+    review_actions.claim(db_session, application.id, actor_id=setup["advisor"].id)
     with pytest.raises(ValidationFailed) as caught:
-        review.return_for_information(
+        review_actions.return_for_information(
             db_session, application.id, actor_id=setup["advisor"].id, message=" "
         )
     assert "message" in caught.value.fields
     with pytest.raises(ValidationFailed) as caught:
-        review.return_for_information(
+        review_actions.return_for_information(
             db_session,
             application.id,
             actor_id=setup["advisor"].id,
@@ -217,7 +217,7 @@ def test_return_for_information_records_message_and_fields(db_session, setup):
             fields=["nonsense"],
         )
     assert "fields" in caught.value.fields
-    review.return_for_information(
+    review_actions.return_for_information(
         db_session,
         application.id,
         actor_id=setup["advisor"].id,
@@ -240,16 +240,16 @@ def test_return_for_information_records_message_and_fields(db_session, setup):
 def test_reject_needs_a_code_and_a_text(db_session, setup):
     application = setup["application"]
     with pytest.raises(InvalidTransition):
-        review.reject(
+        review_actions.reject(
             db_session,
             application.id,
             actor_id=setup["advisor"].id,
             reason_code="other",
             reason_text="x",
         )
-    review.claim(db_session, application.id, actor_id=setup["advisor"].id)
+    review_actions.claim(db_session, application.id, actor_id=setup["advisor"].id)
     with pytest.raises(ValidationFailed) as caught:
-        review.reject(
+        review_actions.reject(
             db_session,
             application.id,
             actor_id=setup["advisor"].id,
@@ -257,7 +257,7 @@ def test_reject_needs_a_code_and_a_text(db_session, setup):
             reason_text="",
         )
     assert set(caught.value.fields) == {"reason_code", "reason_text"}
-    review.reject(
+    review_actions.reject(
         db_session,
         application.id,
         actor_id=setup["advisor"].id,
@@ -275,7 +275,7 @@ def test_reject_needs_a_code_and_a_text(db_session, setup):
 
 def test_override_a_match_with_a_reason_then_refer_for_it(db_session, setup):
     application = setup["application"]
-    review.claim(db_session, application.id, actor_id=setup["advisor"].id)
+    review_actions.claim(db_session, application.id, actor_id=setup["advisor"].id)
     failed = db_session.scalar(
         select(Match)
         .where(Match.application_id == application.id, Match.eligible.is_(False))
@@ -283,7 +283,7 @@ def test_override_a_match_with_a_reason_then_refer_for_it(db_session, setup):
     )
     assert failed is not None
     with pytest.raises(ValidationFailed):
-        review.override_match(
+        review_actions.override_match(
             db_session,
             application.id,
             failed.id,
@@ -291,7 +291,7 @@ def test_override_a_match_with_a_reason_then_refer_for_it(db_session, setup):
             eligible=True,
             reason="",
         )
-    review.override_match(
+    review_actions.override_match(
         db_session,
         application.id,
         failed.id,
@@ -305,7 +305,7 @@ def test_override_a_match_with_a_reason_then_refer_for_it(db_session, setup):
     assert (event.from_state, event.to_state) == ("not_eligible", "eligible")
     # Someone else's match id is not found.
     with pytest.raises(NotFound):
-        review.override_match(
+        review_actions.override_match(
             db_session,
             application.id,
             10**9,
@@ -314,7 +314,7 @@ def test_override_a_match_with_a_reason_then_refer_for_it(db_session, setup):
             reason="理由足够长",
         )
     grant_consent(db_session, application, setup["bank"])
-    (referral,) = review.refer_to_banks(
+    (referral,) = review_actions.refer_to_banks(
         db_session,
         application.id,
         actor_id=setup["advisor"].id,
@@ -328,16 +328,16 @@ def test_refer_only_to_consented_banks_one_open_referral_each(db_session, setup,
     application, advisor, bank = setup["application"], setup["advisor"], setup["bank"]
     version = eligible_version(db_session, application)
     with pytest.raises(InvalidTransition):  # not claimed yet
-        review.refer_to_banks(
+        review_actions.refer_to_banks(
             db_session,
             application.id,
             actor_id=advisor.id,
             referrals=[(bank.id, version)],
             opinion="x",
         )
-    review.claim(db_session, application.id, actor_id=advisor.id)
+    review_actions.claim(db_session, application.id, actor_id=advisor.id)
     with pytest.raises(ValidationFailed) as caught:
-        review.refer_to_banks(
+        review_actions.refer_to_banks(
             db_session,
             application.id,
             actor_id=advisor.id,
@@ -347,7 +347,7 @@ def test_refer_only_to_consented_banks_one_open_referral_each(db_session, setup,
     assert "未授权" in caught.value.message_zh
     expired = grant_consent(db_session, application, bank, days=-1)
     with pytest.raises(ValidationFailed):
-        review.refer_to_banks(
+        review_actions.refer_to_banks(
             db_session,
             application.id,
             actor_id=advisor.id,
@@ -362,7 +362,7 @@ def test_refer_only_to_consented_banks_one_open_referral_each(db_session, setup,
         .limit(1)
     )
     with pytest.raises(ValidationFailed):
-        review.refer_to_banks(
+        review_actions.refer_to_banks(
             db_session,
             application.id,
             actor_id=advisor.id,
@@ -370,7 +370,7 @@ def test_refer_only_to_consented_banks_one_open_referral_each(db_session, setup,
             opinion="推荐",
         )
     with pytest.raises(ValidationFailed) as caught:
-        review.refer_to_banks(
+        review_actions.refer_to_banks(
             db_session,
             application.id,
             actor_id=advisor.id,
@@ -382,7 +382,7 @@ def test_refer_only_to_consented_banks_one_open_referral_each(db_session, setup,
         db_session.scalar(select(Referral).where(Referral.application_id == application.id)) is None
     )
 
-    (referral,) = review.refer_to_banks(
+    (referral,) = review_actions.refer_to_banks(
         db_session,
         application.id,
         actor_id=advisor.id,
@@ -397,7 +397,7 @@ def test_refer_only_to_consented_banks_one_open_referral_each(db_session, setup,
     assert referral.due_at == deadline(db_session, referral.sent_at, 2)
     assert packet_service.current_packet(db_session, referral.id)  # rendered by the job (eager)
     with pytest.raises(Conflict):
-        review.refer_to_banks(
+        review_actions.refer_to_banks(
             db_session,
             application.id,
             actor_id=advisor.id,
@@ -408,14 +408,14 @@ def test_refer_only_to_consented_banks_one_open_referral_each(db_session, setup,
 
 def test_notes_are_kept_in_order_and_audited(db_session, setup):
     application = setup["application"]
-    review.add_note(
+    review_actions.add_note(
         db_session, application.id, actor_id=setup["advisor"].id, body="已电话联系企业财务"
     )
-    review.add_note(
+    review_actions.add_note(
         db_session, application.id, actor_id=setup["colleague"].id, body="企业下周补交报表"
     )
     with pytest.raises(ValidationFailed):
-        review.add_note(db_session, application.id, actor_id=setup["advisor"].id, body="  ")
+        review_actions.add_note(db_session, application.id, actor_id=setup["advisor"].id, body="  ")
     view = review.get_review(db_session, application.id)
     assert [(n.body, who) for n, who in view.notes] == [
         ("已电话联系企业财务", "王顾问"),
@@ -449,4 +449,4 @@ def test_drafts_are_not_visible_to_advisors(db_session, setup):
 
 def test_end_of_day_is_in_shanghai():
     now = datetime(2026, 11, 27, 20, 0, tzinfo=SHANGHAI)
-    assert review._end_of_day(now).hour == 23
+    assert queue._end_of_day(now).hour == 23

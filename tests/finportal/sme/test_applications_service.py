@@ -17,7 +17,7 @@ from finportal.models import (
     Rating,
     Referral,
 )
-from finportal.services import applications
+from finportal.services import application_details, applications
 from finportal.services.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from finportal.services.lifecycle import transition
 from tests.finportal.sme.helpers import form_data
@@ -206,7 +206,10 @@ def test_resubmit_after_return_saves_fields_and_screens_again(
     db_session, sme, returned, request_ctx
 ):
     application = returned(sme)
-    assert applications.return_fields(application) == ["tax_paid_last_year", "tax_credit_grade"]
+    assert application_details.return_fields(application) == [
+        "tax_paid_last_year",
+        "tax_credit_grade",
+    ]
     job = applications.resubmit_application(
         db_session,
         actor_id=sme.id,
@@ -354,7 +357,7 @@ def test_withdraw_ends_open_referrals_but_not_after_disbursal(
     transition(db_session, paid, "referred", by="advisor", actor_id=None)
     db_session.commit()
     _referral(db_session, paid, banks[1], published_catalog, "disbursed")
-    assert not applications.can_withdraw(db_session, paid)
+    assert not application_details.can_withdraw(db_session, paid)
     with pytest.raises(InvalidTransition) as info:
         applications.withdraw_application(
             db_session, actor_id=sme.id, enterprise_id=sme.enterprise_id, application_id=paid.id
@@ -376,7 +379,9 @@ def test_consent_withdrawal_is_audited_once(db_session, sme, submit, ready):
         applications.withdraw_consent(
             db_session, actor_id=sme.id, enterprise_id=sme.enterprise_id, consent_id=consent.id
         )
-    assert any(e.action == "撤回授权" for e in applications.timeline(db_session, application))
+    assert any(
+        e.action == "撤回授权" for e in application_details.timeline(db_session, application)
+    )
 
 
 def test_rating_only_when_closed_and_only_once(db_session, sme, submit, ready):
@@ -437,14 +442,16 @@ def test_another_enterprise_finds_nothing_and_changes_nothing(
 ):
     application = submit(sme)
     consent = db_session.scalar(select(Consent).where(Consent.application_id == application.id))
-    job = applications.latest_job(db_session, application.id)
+    job = application_details.latest_job(db_session, application.id)
     them = {"actor_id": other_sme.id, "enterprise_id": other_sme.enterprise_id}
     calls = [
-        lambda: applications.get_application(db_session, other_sme.enterprise_id, application.id),
-        lambda: applications.application_details(
+        lambda: application_details.get_application(
             db_session, other_sme.enterprise_id, application.id
         ),
-        lambda: applications.job_status(db_session, other_sme.enterprise_id, job.id),
+        lambda: application_details.application_details(
+            db_session, other_sme.enterprise_id, application.id
+        ),
+        lambda: application_details.job_status(db_session, other_sme.enterprise_id, job.id),
         lambda: applications.withdraw_application(
             db_session, application_id=application.id, **them
         ),
@@ -466,8 +473,8 @@ def test_another_enterprise_finds_nothing_and_changes_nothing(
     db_session.refresh(consent)
     assert application.state == "screened"
     assert consent.withdrawn_at is None
-    assert applications.list_applications(db_session, other_sme.enterprise_id) == []
-    assert applications.job_status(db_session, sme.enterprise_id, job.id)["done"] is True
+    assert application_details.list_applications(db_session, other_sme.enterprise_id) == []
+    assert application_details.job_status(db_session, sme.enterprise_id, job.id)["done"] is True
 
 
 def test_timeline_names_who_acted(db_session, sme, submit, ready, create_user):
@@ -483,7 +490,7 @@ def test_timeline_names_who_acted(db_session, sme, submit, ready, create_user):
         reason="请补充纳税信息",
     )
     db_session.commit()
-    entries = applications.timeline(db_session, application)
+    entries = application_details.timeline(db_session, application)
     assert [e.action for e in entries][:3] == ["创建申请", "授权银行查看", "提交申请"]
     assert entries[0].who.endswith("（本企业）")
     assert any(e.who == "系统" and e.action == "自动初筛完成" for e in entries)
@@ -516,7 +523,9 @@ def test_a_withdrawn_draft_cannot_be_submitted(db_session, sme, submit, ready, b
 def test_purpose_stays_a_code_and_the_note_goes_to_the_timeline(db_session, sme, submit, ready):
     application = submit(sme, purpose="esop", purpose_note="员工持股计划")
     assert application.purpose == "esop"  # catalogue conditions compare the code
-    assert applications.timeline(db_session, application)[0].reason == "用途说明：员工持股计划"
+    assert (
+        application_details.timeline(db_session, application)[0].reason == "用途说明：员工持股计划"
+    )
 
 
 def test_a_racing_submit_with_the_same_key_gets_the_first_application(

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from finportal.models import Application, AuditEvent, Consent, Notification, Rating
-from finportal.services.applications import close_application, latest_job
+from finportal.services.application_details import latest_job
+from finportal.services.applications import close_application
 
 pytestmark = pytest.mark.db
 
@@ -46,7 +47,7 @@ def victim(db_session, sme, submit, ready, banks, create_user):
     close_application(db_session, actor_id=None, application_id=closed.id)
     # A park batch that asks A for its consent, and an open invitation of A's.
     from finportal.models import Membership, Park
-    from finportal.services import accounts, batches
+    from finportal.services import accounts, batch_recommendations, batches
 
     park = Park(code="own_park", name_zh="测试园区")
     db_session.add(park)
@@ -62,7 +63,7 @@ def victim(db_session, sme, submit, ready, banks, create_user):
         park_id=park.id,
     )
     recommender = create_user("recommender", park_id=park.id)
-    batches.recommend_member(
+    batch_recommendations.recommend_member(
         db_session, batch_id=batch.id, enterprise_id=sme.enterprise_id, actor_id=recommender.id
     )
     invitation, _token = accounts.invite_colleague(

@@ -351,7 +351,7 @@ def test_notifications_read_and_unread(client, login, sme, db_session, submit, r
 def test_job_status_answers_only_the_owner(
     client, login, sme, other_sme, db_session, submit, ready
 ):
-    from finportal.services.applications import latest_job
+    from finportal.services.application_details import latest_job
 
     application = submit(sme)
     job = latest_job(db_session, application.id)

@@ -1,0 +1,181 @@
+"""Administration of the catalogue: product versions as YAML, publishing (with 政策找企业), activity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from finportal import jobs, limits
+from finportal.models import (
+    Job,
+    Product,
+    ProductVersion,
+)
+from finportal.services import catalog as catalog_service
+from finportal.services.audit import record_event
+from finportal.services.errors import Conflict, NotFound, ValidationFailed
+
+#: Field messages are worded in the user's language (Chinese outside a request).
+t = limits.in_user_language
+
+
+def list_products(session: Session) -> list[Product]:
+    """Return every product (active or not) in code order."""
+    return list(session.scalars(select(Product).order_by(Product.code)))
+
+
+def get_product(session: Session, code: str) -> Product:
+    """Return a product by code."""
+    row = session.scalar(select(Product).where(Product.code == code))
+    if row is None:
+        raise NotFound("产品不存在。", "No such product.")
+    return row
+
+
+def product_versions(session: Session, product_id: int) -> list[ProductVersion]:
+    """Return a product's versions, newest first."""
+    return list(
+        session.scalars(
+            select(ProductVersion)
+            .where(ProductVersion.product_id == product_id)
+            .order_by(ProductVersion.number.desc())
+        )
+    )
+
+
+def product_yaml(content: dict[str, Any]) -> str:
+    """Return a product's content as the YAML an admin edits."""
+    return yaml.safe_dump(content, allow_unicode=True, sort_keys=False, width=100)
+
+
+def push_job(session: Session, product_version_id: int) -> Job | None:
+    """Return the newest 政策找企业 job of a product version."""
+    return session.scalar(
+        select(Job)
+        .where(
+            Job.kind == "notify_eligible",
+            Job.object_type == "product_version",
+            Job.object_id == product_version_id,
+        )
+        .order_by(Job.created_at.desc())
+        .limit(1)
+    )
+
+
+@dataclass
+class PublishResult:
+    """What publishing an edit did: the current version, whether it is new, the push job."""
+
+    version: ProductVersion
+    created: bool
+    job: Job | None
+    #: True when the content equals an earlier version, which became current again.
+    reverted: bool = False
+
+
+def publish_product_yaml(
+    session: Session, text: str, *, actor_id: int | None, expected_code: str | None = None
+) -> PublishResult:
+    """Validate product YAML with the catalogue schema and publish it if it changed.
+
+    A new version starts the 政策找企业 job (``notify_eligible``); the same content again
+    makes no version and no push. Refusals name the line or the field in ``fields["content"]``.
+    """
+    try:
+        data = yaml.safe_load(text or "")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列：" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ValidationFailed(
+            f"YAML 格式错误：{where}{problem}",
+            f"Not valid YAML: {exc}",
+            fields={"content": t(f"YAML 格式错误：{where}{problem}", f"Not valid YAML: {exc}")},
+        ) from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            "产品数据应为一个 YAML 映射（code: ...、name_zh: ... 等）。",
+            "The product must be a YAML mapping.",
+            fields={
+                "content": t("产品数据应为一个 YAML 映射", "The product must be a YAML mapping")
+            },
+        )
+    if expected_code is not None and data.get("code") != expected_code:
+        raise ValidationFailed(
+            f"产品代码不能修改（应为 {expected_code}）；新产品请用“新建产品”。",
+            f"The product code cannot change (expected {expected_code}).",
+            fields={
+                "content": t(
+                    f"field code: 应为 {expected_code}", f"field code: must be {expected_code}"
+                )
+            },
+        )
+    if expected_code is None:
+        code = data.get("code")
+        if isinstance(code, str) and session.scalar(select(Product.id).where(Product.code == code)):
+            raise Conflict(
+                f"产品代码 {code} 已存在，请在该产品的编辑页修改。",
+                f"Product {code} exists; edit it instead.",
+                fields={"content": t(f"field code: {code} 已存在", f"field code: {code} exists")},
+            )
+    before = session.scalar(
+        select(Product.current_version_id).where(Product.code == data.get("code"))
+    )
+    try:
+        version, created = catalog_service.save_version(session, data, actor_id=actor_id)
+    except ValidationFailed as exc:
+        raise ValidationFailed(
+            exc.message_zh, exc.message_en, fields={"content": t(exc.message_zh, exc.message_en)}
+        ) from exc
+    reverted = not created and before is not None and before != version.id
+    if reverted:
+        # The content went back to an earlier version: that version is current again.
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="product.reverted",
+            object_type="product",
+            object_id=version.product_id,
+            to_state=f"v{version.number}",
+        )
+    session.commit()
+    job = None
+    if created:
+        job = jobs.enqueue(
+            session,
+            "notify_eligible",
+            actor_id=actor_id,
+            object_type="product_version",
+            object_id=version.id,
+            product_version_id=version.id,
+        )
+        session.refresh(version)
+    return PublishResult(version, created, job, reverted)
+
+
+def set_product_active(
+    session: Session, code: str, active: bool, *, actor_id: int | None
+) -> Product:
+    """Take a product off the public catalogue and matching, or put it back (commits)."""
+    row = get_product(session, code)
+    if row.active == active:
+        return row
+    row.active = active
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="product.activated" if active else "product.deactivated",
+        object_type="product",
+        object_id=row.id,
+        from_state="inactive" if active else "active",
+        to_state="active" if active else "inactive",
+    )
+    session.commit()
+    return row
+
+
+# ---------------------------------------------------------------- audit trail

@@ -1,0 +1,295 @@
+"""An application as the SME reads it: lists, its details, timeline, banks' answers and job progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from finportal import limits
+from finportal.domain import permissions
+from finportal.domain.states import APPLICATION, REFERRAL
+from finportal.domain.states import ApplicationState as A
+from finportal.models import (
+    Application,
+    AuditEvent,
+    BankDecision,
+    Consent,
+    CreditScore,
+    Job,
+    LoanOutcome,
+    Match,
+    ModelVersion,
+    Rating,
+    Referral,
+    User,
+)
+from finportal.services import catalog as catalog_service
+from finportal.services import profile_form
+from finportal.services.errors import (
+    NotFound,
+)
+from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABELS for views
+    DEFAULT_SCOPE,
+    PURPOSES,
+    SCOPE_LABELS,
+    action_label,
+    role_label,
+)
+from finportal.services.referrals import decisions_of, outcomes_of
+
+#: Referral states after which the money has gone out: the SME can no longer withdraw.
+DISBURSED_STATES = REFERRAL.tagged("lent")
+WITHDRAWABLE = APPLICATION.sources(A.WITHDRAWN, "sme")
+REQUEST_FIELDS = ("amount", "term_months", "purpose")
+
+
+def get_application(
+    session: Session, enterprise_id: int | None, application_id: int
+) -> Application:
+    """Return one of the enterprise's applications, or raise ``NotFound``."""
+    application = session.get(Application, application_id)
+    firm = permissions.Actor(role="sme", enterprise_id=enterprise_id)
+    if application is None or not permissions.sees_application(firm, application):
+        raise NotFound("申请不存在。", "No such application.")
+    return application
+
+
+def list_applications(session: Session, enterprise_id: int | None) -> list[Application]:
+    """Return the enterprise's applications, newest first."""
+    firm = permissions.Actor(role="sme", enterprise_id=enterprise_id)
+    return list(
+        session.scalars(
+            select(Application)
+            .where(permissions.applications_seen(firm))
+            .order_by(Application.id.desc())
+        )
+    )
+
+
+def selectable_products(session: Session) -> list[dict[str, Any]]:
+    """Return the published products with their amount and term ranges, for the form."""
+    catalog, _versions = catalog_service.current_catalog(session)
+    return [
+        {
+            "code": p.code,
+            "name": p.name_zh,
+            "name_en": p.name_en,
+            "amount_min": p.amount_min.value,
+            "amount_max": p.amount_max.value,
+            "term_min": int(p.term_min.value),
+            "term_max": int(p.term_max.value),
+            "demo": p.demo,
+        }
+        for p in catalog
+    ]
+
+
+def latest_job(session: Session, application_id: int) -> Job | None:
+    """Return the newest screening job of an application."""
+    return session.scalar(
+        select(Job)
+        .where(
+            Job.object_type == "application",
+            Job.object_id == application_id,
+            Job.kind == "screen_application",
+        )
+        .order_by(Job.created_at.desc(), Job.id)
+        .limit(1)
+    )
+
+
+def job_status(session: Session, enterprise_id: int | None, job_id: str) -> dict[str, Any]:
+    """Return the state of a job of one of the enterprise's applications (else ``NotFound``)."""
+    record = session.get(Job, job_id)
+    application = None
+    if record is not None and record.object_type == "application" and record.object_id:
+        application = session.get(Application, record.object_id)
+    firm = permissions.Actor(role="sme", enterprise_id=enterprise_id)
+    if application is None or not permissions.sees_application(firm, application):
+        raise NotFound("任务不存在。", "No such job.")
+    assert record is not None
+    labels = {
+        "queued": ("排队中", "Queued"),
+        "running": ("正在匹配产品并评分", "Matching products and scoring"),
+        "done": ("已完成", "Done"),
+        "failed": ("失败", "Failed"),
+    }
+    zh, en = labels.get(record.state, (record.state, record.state))
+    return {
+        "id": record.id,
+        "state": record.state,
+        "label": limits.in_user_language(zh, en),
+        "done": record.state in ("done", "failed"),
+        "message": record.message,
+        "application_id": application.id,
+        "application_state": application.state,
+        "application_state_label": APPLICATION.title(application.state),
+    }
+
+
+@dataclass
+class TimelineEntry:
+    """One step of an application's history."""
+
+    at: datetime
+    who: str
+    action: str
+    object_type: str
+    from_state: str | None
+    to_state: str | None
+    reason: str
+
+
+def timeline(session: Session, application: Application) -> list[TimelineEntry]:
+    """Return every audited step of the application, its consents and referrals, oldest first."""
+    consent_ids = list(
+        session.scalars(select(Consent.id).where(Consent.application_id == application.id))
+    )
+    referral_ids = list(
+        session.scalars(select(Referral.id).where(Referral.application_id == application.id))
+    )
+    clauses = [(AuditEvent.object_type == "application") & (AuditEvent.object_id == application.id)]
+    if consent_ids:
+        clauses.append(
+            (AuditEvent.object_type == "consent") & AuditEvent.object_id.in_(consent_ids)
+        )
+    if referral_ids:
+        clauses.append(
+            (AuditEvent.object_type == "referral") & AuditEvent.object_id.in_(referral_ids)
+        )
+    events = session.scalars(
+        select(AuditEvent).where(or_(*clauses)).order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    users = {
+        u.id: u
+        for u in session.scalars(
+            select(User).where(User.id.in_({e.actor_id for e in events if e.actor_id}))
+        )
+    }
+    entries = []
+    for event in events:
+        user = users.get(event.actor_id) if event.actor_id else None
+        if user is None:
+            who = limits.in_user_language("系统", "System")
+        elif user.enterprise_id == application.enterprise_id:
+            who = limits.in_user_language(
+                f"{user.display_name}（本企业）", f"{user.display_name} (your enterprise)"
+            )
+        else:
+            who = limits.in_user_language(
+                f"{user.display_name}（{role_label(user.role)}）",
+                f"{user.display_name} ({role_label(user.role)})",
+            )
+        entries.append(
+            TimelineEntry(
+                at=event.at,
+                who=who,
+                action=action_label(event.action, event.from_state, event.to_state),
+                object_type=event.object_type,
+                from_state=event.from_state,
+                to_state=event.to_state,
+                reason=event.reason or "",
+            )
+        )
+    return entries
+
+
+@dataclass
+class BankView:
+    """A referral to one bank with its decisions, as the SME sees it."""
+
+    referral_id: int
+    bank: str
+    product: str
+    state: str
+    sent_at: datetime
+    decisions: list[BankDecision]
+    disbursed: list[LoanOutcome]
+    #: English names (empty: the Chinese one is shown).
+    bank_en: str = ""
+    product_en: str = ""
+
+
+def application_details(
+    session: Session, enterprise_id: int | None, application_id: int
+) -> dict[str, Any]:
+    """Return everything the application page shows; ``NotFound`` for other enterprises."""
+    application = get_application(session, enterprise_id, application_id)
+    matches = list(
+        session.scalars(
+            select(Match)
+            .where(Match.application_id == application.id)
+            .order_by(Match.eligible.desc(), Match.rank, Match.id)
+        )
+    )
+    score = session.scalar(
+        select(CreditScore)
+        .where(CreditScore.application_id == application.id)
+        .order_by(CreditScore.id.desc())
+        .limit(1)
+    )
+    model = session.get(ModelVersion, score.model_version_id) if score else None
+    consents = list(
+        session.scalars(
+            select(Consent).where(Consent.application_id == application.id).order_by(Consent.id)
+        )
+    )
+    referrals = list(
+        session.scalars(
+            select(Referral).where(Referral.application_id == application.id).order_by(Referral.id)
+        )
+    )
+    banks = []
+    for referral in referrals:
+        banks.append(
+            BankView(
+                referral_id=referral.id,
+                bank=referral.bank.name_zh,
+                product=referral.product_version.product.name_zh,
+                state=referral.state,
+                sent_at=referral.sent_at,
+                decisions=decisions_of(session, referral.id),
+                disbursed=outcomes_of(session, referral.id),
+                bank_en=referral.bank.name_en,
+                product_en=referral.product_version.product.name_en,
+            )
+        )
+    rating = session.scalar(select(Rating).where(Rating.application_id == application.id))
+    return {
+        "application": application,
+        "matches": matches,
+        "score": score,
+        "model": model,
+        "consents": consents,
+        "bank_views": banks,
+        "rating": rating,
+        "job": latest_job(session, application.id),
+        "timeline": timeline(session, application),
+        "can_withdraw": can_withdraw(session, application),
+        "return_fields": return_fields(application),
+    }
+
+
+def return_fields(application: Application) -> list[str]:
+    """Return the fields the centre asked to fix (known fields only), when returned."""
+    if application.state != "returned" or not application.return_request:
+        return []
+    wanted = application.return_request.get("fields") or []
+    known = set(profile_form.EDITABLE_FIELDS) | set(REQUEST_FIELDS)
+    return [f for f in wanted if isinstance(f, str) and f in known]
+
+
+def can_withdraw(session: Session, application: Application) -> bool:
+    """Tell whether the SME may still withdraw (a state before disbursal)."""
+    if application.state not in WITHDRAWABLE:
+        return False
+    disbursed = session.scalar(
+        select(Referral.id).where(
+            Referral.application_id == application.id, Referral.state.in_(DISBURSED_STATES)
+        )
+    )
+    return disbursed is None

@@ -1,0 +1,215 @@
+"""The advisor's queue: applications waiting for the centre, with filters and deadline warnings (预警)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from finportal import limits
+from finportal.domain.states import APPLICATION
+from finportal.domain.states import ApplicationState as A
+from finportal.models import (
+    Application,
+    CreditScore,
+    Enterprise,
+    Match,
+    Membership,
+    Product,
+    ProductVersion,
+    User,
+    utcnow,
+)
+from finportal.services.errors import (
+    ValidationFailed,
+)
+
+#: States the queue shows by default.
+QUEUE_STATES = APPLICATION.waiting_on("advisor")
+
+#: States an advisor may filter the queue by.
+QUEUE_FILTER_STATES = tuple(s for s in A if s in QUEUE_STATES or s in (A.RETURNED, A.REFERRED))
+
+#: Most rows the queue page shows at once.
+QUEUE_LIMIT = 500
+
+DEADLINE_FILTERS = {
+    "overdue": ("已超时（预警）", "Overdue (warning)"),
+    "today": ("今日到期", "Due today"),
+    "ok": ("未超时", "Not overdue"),
+}
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One row of the advisor's queue."""
+
+    application: Application
+    enterprise: Enterprise
+    product_name: str
+    grade: str | None
+    score: int | None
+    due_at: datetime | None
+    overdue: bool
+    assigned_to: str
+
+
+def _latest_scores(session: Session, ids: Sequence[int]) -> dict[int, CreditScore]:
+    if not ids:
+        return {}
+    latest: dict[int, CreditScore] = {}
+    for row in session.scalars(
+        select(CreditScore)
+        .where(CreditScore.application_id.in_(ids))
+        .order_by(CreditScore.application_id, CreditScore.id)
+    ):
+        latest[row.application_id] = row
+    return latest
+
+
+def application_overdue(application: Application, now: datetime | None = None) -> bool:
+    """Tell whether the advisor's first response is late (预警)."""
+    now = now or utcnow()
+    return (
+        application.first_response_at is None
+        and application.first_response_due_at is not None
+        and application.first_response_due_at < now
+        and application.state in QUEUE_STATES
+    )
+
+
+def list_queue(
+    session: Session,
+    *,
+    status: str | None = None,
+    product_code: str | None = None,
+    park_id: int | None = None,
+    chamber_id: int | None = None,
+    grade: str | None = None,
+    deadline_filter: str | None = None,
+    now: datetime | None = None,
+    limit: int = QUEUE_LIMIT,
+) -> list[QueueItem]:
+    """Return the queue: screened and in-review applications, earliest deadline first.
+
+    At most ``limit`` rows: the filters narrow a long queue down.
+    """
+    now = now or utcnow()
+    stmt = select(Application).join(Enterprise, Enterprise.id == Application.enterprise_id)
+    if status:
+        if status not in QUEUE_FILTER_STATES:
+            raise ValidationFailed(
+                "未知的申请状态。", "Unknown status.", fields={"status": "未知的申请状态。"}
+            )
+        stmt = stmt.where(Application.state == status)
+    else:
+        stmt = stmt.where(Application.state.in_(QUEUE_STATES))
+    if product_code:
+        chosen = select(Product.id).where(Product.code == product_code).scalar_subquery()
+        matched = (
+            select(Match.application_id)
+            .join(ProductVersion, ProductVersion.id == Match.product_version_id)
+            .join(Product, Product.id == ProductVersion.product_id)
+            .where(Product.code == product_code, Match.eligible.is_(True))
+        )
+        stmt = stmt.where(or_(Application.product_id == chosen, Application.id.in_(matched)))
+    if park_id:
+        stmt = stmt.where(
+            Application.enterprise_id.in_(
+                select(Membership.enterprise_id).where(Membership.park_id == park_id)
+            )
+        )
+    if chamber_id:
+        stmt = stmt.where(
+            Application.enterprise_id.in_(
+                select(Membership.enterprise_id).where(Membership.chamber_id == chamber_id)
+            )
+        )
+    if deadline_filter == "overdue":
+        stmt = stmt.where(
+            Application.first_response_at.is_(None),
+            Application.first_response_due_at < now,
+        )
+    elif deadline_filter == "today":
+        stmt = stmt.where(
+            Application.first_response_at.is_(None),
+            Application.first_response_due_at >= now,
+            Application.first_response_due_at <= _end_of_day(now),
+        )
+    elif deadline_filter == "ok":
+        stmt = stmt.where(
+            or_(
+                Application.first_response_at.is_not(None),
+                Application.first_response_due_at >= now,
+            )
+        )
+    if grade:
+        stmt = stmt.where(
+            Application.id.in_(select(CreditScore.application_id).where(CreditScore.grade == grade))
+        )
+    stmt = stmt.order_by(
+        Application.first_response_due_at.is_(None),
+        Application.first_response_due_at,
+        Application.id,
+    ).limit(limit)
+    applications = list(session.scalars(stmt))
+    scores = _latest_scores(session, [a.id for a in applications])
+    advisors = {
+        u.id: u.display_name or u.username
+        for u in session.scalars(
+            select(User).where(
+                User.id.in_({a.assigned_advisor_id for a in applications if a.assigned_advisor_id})
+            )
+        )
+    }
+    versions = {
+        v.id: v
+        for v in session.scalars(
+            select(ProductVersion).where(
+                ProductVersion.id.in_(
+                    {a.product_version_id for a in applications if a.product_version_id}
+                )
+            )
+        )
+    }
+    items = []
+    for application in applications:
+        score = scores.get(application.id)
+        if grade and (score is None or score.grade != grade):
+            continue
+        version = versions.get(application.product_version_id or -1)
+        if application.product is not None:
+            product = application.product
+            product_name = limits.in_user_language(
+                product.name_zh, product.name_en or product.name_zh
+            )
+        elif version is not None:
+            product = version.product
+            product_name = limits.in_user_language(
+                product.name_zh + "（匹配）", f"{product.name_en or product.name_zh} (matched)"
+            )
+        else:
+            product_name = limits.in_user_language("由中心匹配", "To be matched by the centre")
+        items.append(
+            QueueItem(
+                application=application,
+                enterprise=application.enterprise,
+                product_name=product_name,
+                grade=score.grade if score else None,
+                score=score.score if score else None,
+                due_at=application.first_response_due_at,
+                overdue=application_overdue(application, now),
+                assigned_to=advisors.get(application.assigned_advisor_id or -1, ""),
+            )
+        )
+    return items
+
+
+def _end_of_day(now: datetime) -> datetime:
+    from finportal.services.workdays import SHANGHAI
+
+    local = now.astimezone(SHANGHAI)
+    return local.replace(hour=23, minute=59, second=59, microsecond=0)
