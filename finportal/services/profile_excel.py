@@ -72,6 +72,8 @@ def _cell_text(name: str, enterprise: Enterprise, values: dict[str, Any]) -> Any
     spec = profile_fields.field(name)
     if spec.input == "list" and spec.values:
         return "，".join(spec.choice_label(c, "zh_CN") for c in value or []) or None
+    if spec.input == "choice" and spec.choices and value:
+        return spec.choice_label(value, "zh_CN")
     if name in MEMBERSHIP_FIELDS:
         orgs = [m.park if name == "park_codes" else m.chamber for m in enterprise.memberships]
         return "，".join(o.name_zh for o in orgs if o is not None) or None
@@ -85,7 +87,7 @@ def _note(spec: profile_fields.ProfileField) -> str:
     if spec.input == "bool":
         return "填“是”或“否”"
     if spec.input == "choice" and spec.values:
-        return either(spec.values)
+        return either(tuple(spec.choice_label(v, "zh_CN") for v in spec.values))
     if spec.input == "list" and spec.values:
         return "可填多项，用逗号分隔：" + "，".join(zh for _c, zh, _en in spec.choices)
     return spec.hint_zh
@@ -275,6 +277,9 @@ def _label_to_code(name: str, value: Any) -> Any:
     if value is None:
         return None
     spec = profile_fields.field(name)
+    if spec.input == "choice" and spec.choices:
+        by_label = {zh: code for code, zh, _en in spec.choices}
+        return by_label.get(str(value).strip(), value)
     if spec.input == "list" and spec.values:
         by_label = {zh: code for code, zh, _en in spec.choices}
         items = [v for v in re.split(r"[,，;；、\s]+", str(value)) if v]

@@ -158,7 +158,11 @@ class _ProfileForm(Schema):
 
 
 #: Text fields typed in capitals (codes and grades).
-_UPPER = tuple(f.name for f in profile_fields.fields().values() if f.pattern or f.input == "choice")
+_UPPER = tuple(
+    f.name
+    for f in profile_fields.fields().values()
+    if f.pattern or (f.input == "choice" and all(v.isupper() for v in f.values or ()))
+)
 
 
 def either(values: tuple[str, ...], language: str = "zh") -> str:

@@ -30,7 +30,8 @@ def test_an_edit_after_submission_changes_neither_the_review_nor_the_packet(
 
     login(loop.advisor)
     page = client.get(f"/advisor/applications/{loop.application.id}")
-    facts = page.text.split('<dl class="facts">', 1)[1].split("</dl>", 1)[0]
+    section = page.text.split("<h2>企业信息</h2>", 1)[1]
+    facts = section.split('<dl class="facts">', 1)[1].split("</dl>", 1)[0]
     assert "3,000.00 万元" in facts and "5,150.00 万元" not in facts
     changes = page.text.split('id="profile-changes"', 1)[1]
     assert "上年营业收入" in changes and "30000000.00" in changes and "51500000" in changes

@@ -23,7 +23,11 @@ def screened_application(
     term_months: int = 12,
     purpose: str = "equipment",
 ) -> Application:
-    """Create a submitted application and screen it (match and score), committed."""
+    """Create a submitted application and screen it (match and score), committed.
+
+    It is submitted through the lifecycle, so it keeps the profile it was submitted with.
+    """
+    from finportal.services.lifecycle import transition
     from finportal.services.screening import screen_application
 
     application = Application(
@@ -31,10 +35,12 @@ def screened_application(
         amount=Decimal(amount),
         term_months=term_months,
         purpose=purpose,
-        state="submitted",
-        submitted_at=utcnow(),
+        state="draft",
     )
     session.add(application)
+    session.flush()
+    transition(session, application, "submitted", by="sme", actor_id=None, notify=False)
+    application.submitted_at = utcnow()
     session.commit()
     screen_application(session, application_id=application.id)
     session.commit()

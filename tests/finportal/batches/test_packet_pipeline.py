@@ -12,6 +12,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from finportal.domain import fields as profile_fields
 from finportal.models import (
     Application,
     AuditEvent,
@@ -90,8 +91,11 @@ def test_member_and_referral_packets_of_one_firm_share_profile_and_quote(
     as_member = packet_context.build_context(db_session, member)
 
     assert as_member.enterprise_profile == as_referral.enterprise_profile
-    assert len(as_member.enterprise_profile) == 18
-    assert as_member.enterprise_profile["所属园区"] == w.park.name_zh
+    # One row per field the definition prints in packets, then the four derived figures.
+    assert len(as_member.enterprise_profile) == len(profile_fields.names(packet=True)) + 4
+    assert (
+        as_member.enterprise_profile[profile_fields.label("park_codes", "zh_CN")] == w.park.name_zh
+    )
     assert as_member.quote == as_referral.quote
     # The batch packet's quote used to drop the schedule and the demo marks.
     assert len(as_member.quote.schedule) == 12
