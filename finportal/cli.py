@@ -8,10 +8,11 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the project's CLI commands."""
     from finportal.demo import demo_command
+    from finportal.jobs import jobs_cli
     from finportal.packets.bench import packets_cli
     from finportal.scale import scale_command
     from finportal.scoring_cli import scoring_cli
     from finportal.web.api.cli import api_token_cli
 
-    for command in (demo_command, packets_cli, scoring_cli, api_token_cli, scale_command):
+    for command in (demo_command, packets_cli, scoring_cli, api_token_cli, scale_command, jobs_cli):
         app.cli.add_command(command)

@@ -60,6 +60,20 @@ def load_config(instance_path: str) -> dict[str, object]:
         "BABEL_SUPPORTED_LOCALES": ["zh_CN", "en"],
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Shared through Redis by every worker and machine; if Redis goes away, limits fall
+        # back to each process's memory instead of failing the request.
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}
+        if redis_url
+        else {},
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # "json" (one JSON object per line, with the request id) or "text"; unset leaves
+        # logging as Python configures it. See finportal/observability.py.
+        "LOG_FORMAT": os.environ.get("FINPORTAL_LOG_FORMAT") or None,
+        "LOG_LEVEL": os.environ.get("FINPORTAL_LOG_LEVEL", "INFO"),
+        "ACCESS_LOG": os.environ.get("FINPORTAL_ACCESS_LOG", "1") == "1",
+        # Lets a scraper reach /metrics from another machine (else loopback only).
+        "METRICS_TOKEN": os.environ.get("FINPORTAL_METRICS_TOKEN") or None,
         "LOGIN_RATE_LIMIT": os.environ.get("FINPORTAL_LOGIN_RATE_LIMIT", "10 per minute"),
         "MODEL_DIR": os.environ.get("FINPORTAL_MODEL_DIR") or str(path / "models"),
         "PACKET_DIR": os.environ.get("FINPORTAL_PACKET_DIR") or str(path / "packets"),

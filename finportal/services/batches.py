@@ -9,6 +9,7 @@ can never overspend it (the ``quota_not_overspent`` CHECK is the last guard).
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -1150,7 +1151,10 @@ def render_batch_packet(
     folder = Path(out_dir) / "batches"
     folder.mkdir(parents=True, exist_ok=True)
     name = f"batch-{batch_id}-{digest[:16]}.pdf"
-    (folder / name).write_bytes(pdf)
+    # Write then rename: a worker killed mid-write leaves no half-written packet behind.
+    partial = folder / f".{name}.{os.getpid()}.part"
+    partial.write_bytes(pdf)
+    os.replace(partial, folder / name)
     # The codes printed in the packet, kept with its SHA-256 for /verify (verify_code).
     return {"file": name, "sha256": digest, "bytes": len(pdf), **codes}
 

@@ -388,10 +388,11 @@ def render_referral_packet(
     pdf = packets.render_packet(ctx)
     digest = packets.sha256_hex(pdf)
     # A plain UPDATE: storing the packet must not race the referral's workflow version
-    # (a bank may open the referral while the packet renders).
-    session.execute(
+    # (a bank may open the referral while the packet renders). Guarded, so a packet
+    # rendered twice at once (a retried job racing the first) is stored once.
+    stored = session.execute(
         update(Referral)
-        .where(Referral.id == referral.id)
+        .where(Referral.id == referral.id, *([] if force else [Referral.packet_sha256.is_(None)]))
         .values(
             packet_pdf=pdf,
             packet_sha256=digest,
@@ -402,6 +403,8 @@ def render_referral_packet(
         .execution_options(synchronize_session=False)
     )
     session.expire(referral)
+    if not stored.rowcount:
+        return {"skipped": "already rendered", "sha256": referral.packet_sha256}
     record_event(
         session,
         actor_id=None,
