@@ -26,7 +26,6 @@ it runs in one transaction, so a failed attempt leaves nothing half-written.
 
 from __future__ import annotations
 
-import contextvars
 import importlib
 import logging
 import os
@@ -49,6 +48,7 @@ from sqlalchemy.orm import Session
 
 from finportal.extensions import db
 from finportal.models import Job, utcnow
+from finportal.observability import current_job as _current_job
 from finportal.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -78,9 +78,6 @@ class Kind:
 JOB_KINDS: dict[str, Kind] = {}
 
 _executor: ThreadPoolExecutor | None = None
-_current_job: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "finportal_job", default=None
-)
 #: The application a ``flask jobs worker`` process built once (its forked job processes reuse it).
 _worker_app: Flask | None = None
 _worker_pid: int | None = None
@@ -145,7 +142,7 @@ def enqueue(
     )
     session.add(record)
     session.commit()
-    dispatch(record.id)
+    dispatch(record.id, kind=kind)
     return record
 
 
@@ -171,7 +168,7 @@ def _queue(app: Flask) -> Any:
     return Queue(QUEUE, connection=redis_connection(app))
 
 
-def dispatch(job_id: str, delay: float = 0) -> None:
+def dispatch(job_id: str, delay: float = 0, kind: str | None = None) -> None:
     """Run a stored job the way the application is configured to (after ``delay`` seconds)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     mode = app.config["JOBS_MODE"]
@@ -181,7 +178,6 @@ def dispatch(job_id: str, delay: float = 0) -> None:
     if mode == "rq":
         from redis.exceptions import RedisError
 
-        kind = db.session.scalar(select(Job.kind).where(Job.id == job_id))
         timeout = kind_of(kind).timeout if kind else DEFAULT_TIMEOUT
         try:
             queue = _queue(app)
@@ -311,7 +307,7 @@ def _failed(session: Session, job_id: str, exc: Exception) -> Job:
         JOB_RUNS.labels(record.kind, "retry").inc()
         if current_app.config["JOBS_MODE"] == "eager":
             return run_job(job_id)  # tests and the CLI retry at once
-        dispatch(job_id, delay)
+        dispatch(job_id, delay, kind=record.kind)
         return record
     record.state = "failed"
     record.message = message
@@ -345,7 +341,7 @@ def retry(session: Session, job_id: str, *, actor_id: int | None) -> Job:
     )
     record.message = ""
     session.commit()
-    dispatch(record.id)
+    dispatch(record.id, kind=record.kind)
     return record
 
 
@@ -439,19 +435,20 @@ def sweep(session: Session, *, now: Any = None) -> dict[str, int]:
             session.commit()
             failed += 1
         else:
-            dispatch(record.id)
+            dispatch(record.id, kind=record.kind)
             requeued += 1
     cutoff = now - timedelta(seconds=LOST_AFTER)
-    queued = session.scalars(
-        select(Job.id)
+    queued = session.execute(
+        select(Job.id, Job.kind)
         .where(Job.state == "queued", Job.created_at < cutoff)
         .order_by(Job.created_at)
         .limit(1000)
     ).all()
-    for job_id in queued:
+    session.commit()  # end the read: on SQLite a runner thread needs the write lock
+    for job_id, kind in queued:
         if app.config["JOBS_MODE"] == "rq" and _rq_has(app, job_id):
             continue
-        dispatch(job_id)
+        dispatch(job_id, kind=kind)
         redispatched += 1
     result = {"requeued": requeued, "failed": failed, "redispatched": redispatched}
     if any(result.values()):

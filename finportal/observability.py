@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import hmac
 import logging
 import os
@@ -63,6 +64,11 @@ JOB_LATENCY = Histogram(
 
 bp = Blueprint("health", __name__)
 
+#: The id of the background job running in this context (``finportal.jobs`` sets it).
+current_job: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "finportal_job", default=None
+)
+
 
 # --- request ids and logs ----------------------------------------------------------------
 
@@ -81,15 +87,25 @@ class ContextFilter(logging.Filter):
         if not hasattr(record, "request_id"):
             record.request_id = request_id()
         if not hasattr(record, "job_id"):
-            from finportal.jobs import current_job_id
-
-            record.job_id = current_job_id()
+            record.job_id = current_job.get()
         return True
+
+
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Write to whatever ``sys.stderr`` is when a line is written (gunicorn and tests swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
 
 
 def configure_logging(fmt: str, level: str = "INFO") -> None:
     """Send the root logger's lines to stderr, as JSON objects when ``fmt`` is ``json``."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     if fmt == "json":
         from pythonjsonlogger.json import JsonFormatter
 
@@ -240,15 +256,17 @@ def readiness(app: Flask) -> tuple[bool, dict[str, Any]]:
 
     checks: dict[str, Any] = {}
     try:
-        with db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-            current = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+        session = db.session
+        session.execute(text("SELECT 1"))
+        current = set(session.execute(text("SELECT version_num FROM alembic_version")).scalars())
+        session.rollback()  # end the read at once
         heads = migration_heads(app)
         checks["database"] = "ok"
         checks["migrations"] = (
             "ok" if current == heads else f"at {sorted(current)}, head is {sorted(heads)}"
         )
     except Exception as exc:  # noqa: BLE001 - reported, not raised
+        db.session.rollback()
         checks["database"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
         checks.setdefault("migrations", "unknown")
     if app.config.get("REDIS_URL"):
