@@ -42,6 +42,9 @@ def load_config(instance_path: str) -> dict[str, object]:
     production = env == "production"
     database_url = os.environ.get("FINPORTAL_DATABASE_URL") or f"sqlite:///{path / 'finportal.db'}"
     redis_url = os.environ.get("FINPORTAL_REDIS_URL") or None
+    # Secure cookies travel over HTTPS only: on in production (TLS ends at the proxy), off
+    # for a production stack tried on plain HTTP on loopback (scripts/prod.sh says so).
+    secure = os.environ.get("FINPORTAL_COOKIE_SECURE", "1" if production else "0") == "1"
     return {
         "ENV_NAME": env,
         "SECRET_KEY": _secret_key(path, production),
@@ -52,10 +55,10 @@ def load_config(instance_path: str) -> dict[str, object]:
         "JOBS_MODE": os.environ.get("FINPORTAL_JOBS_MODE") or ("rq" if redis_url else "thread"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": secure,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_SUPPORTED_LOCALES": ["zh_CN", "en"],
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,

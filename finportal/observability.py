@@ -127,6 +127,9 @@ def configure_logging(fmt: str, level: str = "INFO") -> None:
     handler._finportal = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # WeasyPrint tells every rendering step at INFO: noise in a server's log.
+    for noisy in ("weasyprint", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _start_request() -> None:

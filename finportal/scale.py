@@ -62,6 +62,7 @@ from finportal.models import (
     Rating,
     Referral,
     User,
+    utcnow,
 )
 
 #: The full size (the issue's "district's real volume").
@@ -334,9 +335,9 @@ def _pick(rng: random.Random, weights: dict[str, int]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-def _at(day: datetime, rng: random.Random, hours: float) -> datetime:
-    """Return a time some working hours after ``day``."""
-    return day + timedelta(hours=hours * (0.5 + rng.random()))
+def _later(day: datetime, rng: random.Random, hours: float, now: datetime) -> datetime:
+    """Return a time about ``hours`` after ``day``, never after ``now``."""
+    return max(day, min(day + timedelta(hours=hours * (0.5 + rng.random())), now))
 
 
 @dataclass
@@ -361,6 +362,10 @@ class Context:
     audit: list[tuple[Any, ...]]
     referrals_per_referred: float
     notices: list[tuple[int, int, str, datetime, str]]
+
+    def at(self, day: datetime, hours: float) -> datetime:
+        """Return a time about ``hours`` after ``day``, never after the reference time."""
+        return _later(day, self.rng, hours, self.now - timedelta(minutes=1))
 
 
 def _profile_of(ctx: Context, enterprise: dict[str, Any]) -> dict[str, Any]:
@@ -466,7 +471,7 @@ def _applications_round(ctx: Context, first: int, count: int) -> None:
         )
         if state == "draft":
             continue
-        submitted = _at(created, rng, 0.2)
+        submitted = ctx.at(created, 0.2)
         row["submitted_at"] = submitted
         # Consents to one to four banks, given with the application.
         extra = max(0.1, ctx.referrals_per_referred - 1)
@@ -500,7 +505,7 @@ def _applications_round(ctx: Context, first: int, count: int) -> None:
         if state == "submitted":
             rows["jobs"].append(_job(row["id"], submitted, None))
             continue
-        screened = _at(submitted, rng, 0.01)
+        screened = ctx.at(submitted, 0.01)
         row["screened_at"] = screened
         row["first_response_due_at"] = screened + timedelta(days=1)
         profile = _profile_of(ctx, enterprise)
@@ -540,7 +545,7 @@ def _applications_round(ctx: Context, first: int, count: int) -> None:
         if state == "screened":
             continue
         advisor = rng.choice(ctx.advisors)
-        claimed = _at(screened, rng, 6)
+        claimed = ctx.at(screened, 6)
         row["assigned_advisor_id"] = advisor
         row["first_response_at"] = claimed
         _transition(ctx, row, "screened", "in_review", claimed, advisor, "顾问受理")
@@ -550,12 +555,12 @@ def _applications_round(ctx: Context, first: int, count: int) -> None:
                     "application_id": row["id"],
                     "author_id": advisor,
                     "body": "已电话联系企业财务负责人，核实经营情况。",
-                    "created_at": _at(claimed, rng, 2),
+                    "created_at": ctx.at(claimed, 2),
                 }
             )
         if state == "in_review":
             continue
-        decided = _at(claimed, rng, 20)
+        decided = ctx.at(claimed, 20)
         if state == "returned":
             row["return_request"] = {
                 "message": "请补充近一年财务报表。",
@@ -571,7 +576,7 @@ def _applications_round(ctx: Context, first: int, count: int) -> None:
             row["reject_reason_text"] = "经审核不符合条件。"
             _transition(ctx, row, "in_review", "rejected", decided, advisor, "经审核不符合条件")
             if state == "closed":
-                _close(ctx, row, "rejected", _at(decided, rng, 24 * 7), rows["ratings"], sme)
+                _close(ctx, row, "rejected", ctx.at(decided, 24 * 7), rows["ratings"], sme)
             continue
         # Referred: one referral per consented bank, for the best eligible product.
         version_id = row["product_version_id"] or ctx.versions[next(iter(ctx.versions))].id
@@ -596,13 +601,13 @@ def _applications_round(ctx: Context, first: int, count: int) -> None:
             rows["referrals"].append(referral)
             settled = settled or ref_state in ("repaid", "declined", "defaulted")
         if state == "withdrawn":
-            withdrawn = _at(decided, rng, 72)
+            withdrawn = ctx.at(decided, 72)
             for consent in app_consents.values():
                 if rng.random() < 0.5:
                     consent["withdrawn_at"] = withdrawn
             _transition(ctx, row, "referred", "withdrawn", withdrawn, sme, "企业撤回申请")
         elif state == "closed" or (settled and not recent and rng.random() < 0.3):
-            _close(ctx, row, "referred", _at(decided, rng, 24 * 30), rows["ratings"], sme)
+            _close(ctx, row, "referred", ctx.at(decided, 24 * 30), rows["ratings"], sme)
 
     # Scores for every screened application, with the champion model's reasons.
     scores: list[dict[str, Any]] = []
@@ -803,14 +808,14 @@ def _referral(
     event(sent, advisor, "sent", None, referral["advisor_opinion"])
     if state == "sent":
         return referral
-    viewed = _at(sent, rng, 10)
+    viewed = ctx.at(sent, 10)
     referral["viewed_at"] = viewed
     event(viewed, bank_user, "viewed", "sent")
     if state in ("viewed", "withdrawn"):
         if state == "withdrawn":
-            event(_at(viewed, rng, 30), None, "withdrawn", "viewed")
+            event(ctx.at(viewed, 30), None, "withdrawn", "viewed")
         return referral
-    decided = _at(viewed, rng, 30)
+    decided = ctx.at(viewed, 30)
     referral["decided_at"] = referral["updated_at"] = decided
     decision = "approved" if state in DECIDED else state
     amount = app["amount"] if decision == "approved" else None
@@ -830,7 +835,7 @@ def _referral(
     event(decided, bank_user, decision, "viewed")
     if decision != "approved" or state == "approved":
         return referral
-    disbursed = _at(decided, rng, 24 * 5)
+    disbursed = ctx.at(decided, 24 * 5)
     rows["outcomes"].append(
         {
             "referral_id": referral_id,
@@ -979,7 +984,11 @@ def _batches(
 
 
 def _audit_rows(
-    writer: BulkWriter, events: list[tuple[Any, ...]], target: int, rng: random.Random
+    writer: BulkWriter,
+    events: list[tuple[Any, ...]],
+    target: int,
+    rng: random.Random,
+    now: datetime,
 ) -> Iterator[list[dict[str, Any]]]:
     """Yield the audit events in time order, in chunks, topped up with packet downloads.
 
@@ -995,7 +1004,7 @@ def _audit_rows(
         )
         events.append(
             (
-                at + timedelta(hours=1 + rng.random() * 72),
+                min(at + timedelta(hours=1 + rng.random() * 72), now),
                 actor,
                 "referral.packet_downloaded",
                 "referral",
@@ -1072,7 +1081,7 @@ def generate(
     load_demo(session)
     rng = random.Random(plan.seed)
     random.seed(plan.seed)  # job ids
-    now = datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=1)
+    now = min(utcnow(), datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=10))
     cat, versions = catalog.current_catalog(session)
     lpr = catalog.current_lpr(session, today)
     model_row = credit.champion(session)
@@ -1184,7 +1193,7 @@ def generate(
     if len(batch_versions) == 2:
         _batches(ctx, plan, parks, chambers, batch_versions)
     step(f"audit events (target {plan.audit_events})")
-    for chunk in _audit_rows(writer, ctx.audit, plan.audit_events, rng):
+    for chunk in _audit_rows(writer, ctx.audit, plan.audit_events, rng, now):
         writer.insert(AuditEvent.__table__, chunk)
     ctx.audit.clear()
     writer.finish()
