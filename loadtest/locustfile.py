@@ -26,8 +26,10 @@ import threading
 import time
 from collections import defaultdict
 from typing import Any
+from urllib.parse import urlencode
 
-from locust import HttpUser, between, constant, events, task
+from locust import constant, events, task
+from locust.contrib.fasthttp import FastHttpUser as HttpUser
 
 PASSWORD = os.environ.get("LOADTEST_PASSWORD", "finportal-demo")
 MODE = os.environ.get("LOADTEST_MODE", "mix")
@@ -38,6 +40,9 @@ SUBMISSIONS = os.environ.get("LOADTEST_SUBMISSIONS", "")
 SUMMARY = os.environ.get("LOADTEST_SUMMARY", "")
 #: Think time between a simulated user's requests in the mix (seconds).
 THINK = float(os.environ.get("LOADTEST_THINK", "0"))
+#: Seconds after every client started (and signed in) before requests count.
+WARMUP = float(os.environ.get("LOADTEST_WARMUP", "3"))
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 IDEMPOTENCY = re.compile(r'name="idempotency_key" value="([^"]+)"')
@@ -67,7 +72,10 @@ class Portal(HttpUser):
             return
         with self.client.post(
             "/auth/login",
-            data={"username": self.username(), "password": PASSWORD, "csrf_token": token.group(1)},
+            data=urlencode(
+                {"username": self.username(), "password": PASSWORD, "csrf_token": token.group(1)}
+            ),
+            headers=FORM,
             name="[login] POST /auth/login",
             allow_redirects=False,
             catch_response=True,
@@ -95,7 +103,9 @@ class Sme(Portal):
         return f"scale-sme-{random.randint(1, SME_POOL):05d}"
 
     def prepare(self) -> None:
-        self.applications = _ids(r"/sme/applications/(\d+)", self.get("/sme/applications", "/sme/applications").text)
+        self.applications = _ids(
+            r"/sme/applications/(\d+)", self.get("/sme/applications", "/sme/applications").text
+        )
 
     @task(4)
     def home(self) -> None:
@@ -134,12 +144,15 @@ class Sme(Portal):
         }
         with self.client.post(
             "/sme/applications/new",
-            data=data,
+            data=urlencode(data, doseq=True),
+            headers=FORM,
             name="[sme] POST /sme/applications/new",
             allow_redirects=False,
             catch_response=True,
         ) as answer:
-            if answer.status_code == 302 and "/sme/applications/" in answer.headers.get("Location", ""):
+            if answer.status_code == 302 and "/sme/applications/" in answer.headers.get(
+                "Location", ""
+            ):
                 record_submission(key.group(1))
             elif answer.status_code == 422 and "核实" in answer.text:
                 answer.success()  # an unverified firm is told to get verified first: correct
@@ -234,7 +247,8 @@ class Bank(Portal):
             data["lock_version"] = version.group(1)
         with self.client.post(
             f"/bank/referrals/{ref_id}/decision",
-            data=data,
+            data=urlencode(data),
+            headers=FORM,
             name="[bank] POST /bank/referrals/[id]/decision",
             allow_redirects=False,
             catch_response=True,
@@ -250,8 +264,9 @@ class Api(HttpUser):
     weight = 1
     wait_time = constant(THINK) if THINK else constant(0)
 
+    default_headers = {"Authorization": f"Bearer {API_TOKEN}"}
+
     def on_start(self) -> None:
-        self.client.headers["Authorization"] = f"Bearer {API_TOKEN}"
         listing = self.client.get("/api/v1/referrals/", name="[api] /api/v1/referrals/")
         try:
             items = listing.json()
@@ -295,56 +310,42 @@ PAGES: dict[str, tuple[type[HttpUser], str]] = {
     "catalogue": (Sme, "/products/"),
     "sme_home": (Sme, "/sme/"),
     "matches": (Sme, "/sme/matches"),
-    "application": (Sme, "/sme/applications/{application}"),
+    "application": (Sme, "/sme/applications/{applications}"),
     "advisor_queue": (Advisor, "/advisor/"),
-    "review": (Advisor, "/advisor/applications/{queued}"),
+    "review": (Advisor, "/advisor/applications/{queue}"),
     "dashboard": (Advisor, "/advisor/dashboard"),
     "bank_inbox": (Bank, "/bank/"),
-    "referral": (Bank, "/bank/referrals/{referral}"),
+    "referral": (Bank, "/bank/referrals/{referrals}"),
     "api_list": (Api, "/api/v1/referrals/"),
 }
 
 
-class OnePage(HttpUser):
-    """Request one key page again and again (``LOADTEST_PAGE``)."""
-
-    wait_time = between(0, 0)
-
-    def on_start(self) -> None:
-        role, pattern = PAGES[PAGE]
-        self.role = role
-        self.pattern = pattern
-        self.ids: list[int] = []
-        if role is Api:
-            self.client.headers["Authorization"] = f"Bearer {API_TOKEN}"
+def _one_page(user: Any) -> None:
+    """Request the key page ``LOADTEST_PAGE`` once (an id picked from the user's own lists)."""
+    _role, url = PAGES[PAGE]
+    if "{" in url:
+        field = re.search(r"\{(\w+)\}", url).group(1)  # type: ignore[union-attr]
+        ids = getattr(user, field, None) or []
+        if not ids:
+            time.sleep(1)  # this account has none: nothing to measure
             return
-        if role is Bare:
-            return
-        helper = role(self.environment)
-        helper.client = self.client
-        helper.on_start()
-        if "{application}" in pattern:
-            self.ids = getattr(helper, "applications", [])
-        elif "{queued}" in pattern:
-            self.ids = getattr(helper, "queue", [])
-        elif "{referral}" in pattern:
-            self.ids = getattr(helper, "referrals", [])
-
-    @task
-    def page(self) -> None:
-        url = self.pattern
-        if "{" in url:
-            if not self.ids:
-                return
-            url = re.sub(r"\{\w+\}", str(random.choice(self.ids)), url)
-        self.client.get(url, name=f"[page] {PAGE}")
+        url = re.sub(r"\{\w+\}", str(random.choice(ids)), url)
+    user.client.get(url, name=f"[page] {PAGE}")
 
 
+for _cls in (Sme, Advisor, Bank, Api, Bare):
+    _cls.abstract = True
 if MODE == "page":
-    Sme.abstract = Advisor.abstract = Bank.abstract = True
-    Api.abstract = Bare.abstract = True
+    _role = PAGES[PAGE][0]
+    # The role's sign-in and id lists, with one task: the page.
+    OnePage = type(
+        "OnePage", (_role,), {"abstract": False, "tasks": [_one_page], "wait_time": constant(0)}
+    )
 else:
-    OnePage.abstract = True
+    Mix = [
+        type(f"{c.__name__}Mix", (c,), {"abstract": False}) for c in (Sme, Advisor, Bank, Api, Bare)
+    ]
+    SmeMix, AdvisorMix, BankMix, ApiMix, BareMix = Mix
 
 
 # --- summary: throughput, p50/p95/p99 and errors per page and per scenario --------------
@@ -354,14 +355,14 @@ _errors: dict[str, int] = defaultdict(int)
 _window = {"start": 0.0, "end": 0.0}
 
 
-@events.test_start.add_listener
-def _started(**_: Any) -> None:
-    _window["start"] = time.monotonic()
+@events.spawning_complete.add_listener
+def _spawned(**_: Any) -> None:
+    _window["start"] = time.monotonic() + WARMUP
 
 
 @events.request.add_listener
 def _request(name: str, response_time: float, exception: Any, **_: Any) -> None:
-    if name.startswith("[login]"):
+    if name.startswith("[login]") or not _window["start"] or time.monotonic() < _window["start"]:
         return
     _times[name].append(response_time)
     if exception is not None:
@@ -401,11 +402,16 @@ def _stats(values: list[float], errors: int, seconds: float) -> dict[str, float]
     }
 
 
+@events.test_stop.add_listener
+def _stopped(**_: Any) -> None:
+    _window["end"] = time.monotonic()
+
+
 @events.quitting.add_listener
 def _quitting(**_: Any) -> None:
-    seconds = (time.monotonic() - _window["start"]) if _window["start"] else 0.0
+    end = _window["end"] or time.monotonic()
+    seconds = max(0.0, end - _window["start"]) if _window["start"] else 0.0
     summary = summarize(seconds)
     if SUMMARY:
         with open(SUMMARY, "w", encoding="utf-8") as out:
             json.dump(summary, out, ensure_ascii=False, indent=1)
-
