@@ -168,8 +168,14 @@ def _queue(app: Flask) -> Any:
     return Queue(QUEUE, connection=redis_connection(app))
 
 
-def dispatch(job_id: str, delay: float = 0, kind: str | None = None) -> None:
-    """Run a stored job the way the application is configured to (after ``delay`` seconds)."""
+def dispatch(
+    job_id: str, delay: float = 0, kind: str | None = None, fallback: str = "thread"
+) -> None:
+    """Run a stored job the way the application is configured to (after ``delay`` seconds).
+
+    Without Redis the job runs in a thread of this process, or at once with
+    ``fallback="eager"`` (a short-lived command would end before its thread).
+    """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     mode = app.config["JOBS_MODE"]
     if mode == "eager":
@@ -192,6 +198,9 @@ def dispatch(job_id: str, delay: float = 0, kind: str | None = None) -> None:
         except RedisError as exc:
             # The job is stored; run it here rather than wait for Redis to come back.
             log.warning("Redis unreachable (%s): job %s runs in this process", exc, job_id)
+            if fallback == "eager":
+                run_job(job_id)
+                return
     _in_thread(app, job_id, delay)
 
 
@@ -395,17 +404,20 @@ def _process_alive(runner: str | None) -> bool | None:
 
 def _rq_has(app: Flask, job_id: str) -> bool:
     """Tell whether RQ still holds the job (queued, scheduled or being run)."""
+    from redis.exceptions import RedisError
     from rq.exceptions import NoSuchJobError
     from rq.job import Job as RQJob
 
     try:
         status = RQJob.fetch(job_id, connection=redis_connection(app)).get_status()
-    except NoSuchJobError:
-        return False
+    except (NoSuchJobError, RedisError):
+        return False  # unknown to RQ, or Redis is gone: hand it out again
     return str(getattr(status, "value", status)) in ("queued", "scheduled", "deferred", "started")
 
 
-def sweep(session: Session, *, now: Any = None) -> dict[str, int]:
+def sweep(
+    session: Session, *, now: Any = None, lost_after: int = LOST_AFTER, fallback: str = "thread"
+) -> dict[str, int]:
     """Queue again the jobs whose runner died and the queued jobs no runner holds."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     now = now or utcnow()
@@ -435,9 +447,9 @@ def sweep(session: Session, *, now: Any = None) -> dict[str, int]:
             session.commit()
             failed += 1
         else:
-            dispatch(record.id, kind=record.kind)
+            dispatch(record.id, kind=record.kind, fallback=fallback)
             requeued += 1
-    cutoff = now - timedelta(seconds=LOST_AFTER)
+    cutoff = now - timedelta(seconds=lost_after)
     queued = session.execute(
         select(Job.id, Job.kind)
         .where(Job.state == "queued", Job.created_at < cutoff)
@@ -448,7 +460,7 @@ def sweep(session: Session, *, now: Any = None) -> dict[str, int]:
     for job_id, kind in queued:
         if app.config["JOBS_MODE"] == "rq" and _rq_has(app, job_id):
             continue
-        dispatch(job_id, kind=kind)
+        dispatch(job_id, kind=kind, fallback=fallback)
         redispatched += 1
     result = {"requeued": requeued, "failed": failed, "redispatched": redispatched}
     if any(result.values()):
@@ -565,10 +577,16 @@ def scheduler_command() -> None:
 
 
 @jobs_cli.command("sweep")
+@click.option(
+    "--lost-after",
+    default=LOST_AFTER,
+    show_default=True,
+    help="Hand out again jobs queued this many seconds ago that no runner holds.",
+)
 @with_appcontext
-def sweep_command() -> None:
+def sweep_command(lost_after: int) -> None:
     """Queue again jobs whose worker died and queued jobs that no runner holds."""
-    click.echo(sweep(db.session))
+    click.echo(sweep(db.session, lost_after=lost_after, fallback="eager"))
 
 
 @jobs_cli.command("tick")

@@ -1061,9 +1061,15 @@ def generate(
     *,
     today: date,
     echo: Callable[[str], None] = lambda _m: None,
+    demo: bool = True,
 ) -> dict[str, int]:
-    """Generate the plan's data on top of the demo data; return the rows written per table."""
-    from finportal.demo import load_demo
+    """Generate the plan's data on top of the demo data; return the rows written per table.
+
+    With ``demo=False`` only what the data rests on is made first (parks, chambers, banks,
+    LPR, holidays, the published catalogue and the reference credit model), not the demo's
+    own journeys: quicker, for the faults script.
+    """
+    from finportal.demo import load_demo, seed_reference
     from finportal.services import accounts, catalog, credit
 
     started = time.perf_counter()
@@ -1077,8 +1083,15 @@ def generate(
             f"数据库中已有 {already} 家规模测试企业，不再重复生成；请使用空数据库。"
             f" / The database already holds {already} scale enterprises; use an empty database."
         )
-    step("demo data (reference data, catalogue, credit model, demo users)")
-    load_demo(session)
+    if demo:
+        step("demo data (reference data, catalogue, credit model, demo users)")
+        load_demo(session)
+    else:
+        step("reference data, catalogue and credit model")
+        seed_reference(session)
+        session.commit()
+        catalog.sync_catalog(session)
+        credit.ensure_reference_model(session)
     rng = random.Random(plan.seed)
     random.seed(plan.seed)  # job ids
     now = min(utcnow(), datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=10))
@@ -1268,8 +1281,9 @@ def _parse_scale(value: str) -> float:
     show_default=True,
     help="Real packets to render for the load test's bank.",
 )
+@click.option("--demo/--no-demo", default=True, show_default=True, help="Load the demo data first.")
 @with_appcontext
-def scale_command(scale: str, seed: int, today: datetime | None, packets: int) -> None:
+def scale_command(scale: str, seed: int, today: datetime | None, packets: int, demo: bool) -> None:
     """Fill the database with a district's volume of plausible data (bulk inserts)."""
     from finportal.extensions import db
     from finportal.services.workdays import today_local
@@ -1282,7 +1296,9 @@ def scale_command(scale: str, seed: int, today: datetime | None, packets: int) -
         f"seed {plan.seed}, today {day}"
     )
     started = time.perf_counter()
-    counts = generate(db.session, plan, today=day, echo=lambda m: click.echo(m, err=True))
+    counts = generate(
+        db.session, plan, today=day, echo=lambda m: click.echo(m, err=True), demo=demo
+    )
     seconds = time.perf_counter() - started
     total = sum(counts.values())
     click.echo(f"wrote {total} rows in {seconds:.1f} s on {db.engine.dialect.name}")

@@ -6,6 +6,8 @@
 #   scripts/prod.sh stop      # stop what start started
 #   scripts/prod.sh status    # pids and readiness
 #   scripts/prod.sh env       # print the environment the stack runs with (to `eval` in a shell)
+#   scripts/prod.sh revive    # start again whatever died (the faults script)
+#   scripts/prod.sh restart-postgres   # restart the stack's own PostgreSQL (the faults script)
 #
 # Settings (environment):
 #   FINPORTAL_PROD_DIR      folder for data, logs and pids     (default: instance/prod)
@@ -30,9 +32,11 @@ redis_port=${FINPORTAL_REDIS_PORT:-6380}
 logs=$dir/logs run=$dir/run
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pg_options="-p $pg_port -k $dir/pg -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB"
 
-own_pg=1; [ -n "${FINPORTAL_DATABASE_URL:-}" ] && own_pg=0
-own_redis=1; [ -n "${FINPORTAL_REDIS_URL:-}" ] && own_redis=0
+# The stack's own PostgreSQL and Redis unless a URL names others (`env` remembers which).
+own_pg=${FINPORTAL_PROD_OWN_PG:-1}; [ -n "${FINPORTAL_DATABASE_URL:-}" ] && [ -z "${FINPORTAL_PROD_OWN_PG:-}" ] && own_pg=0
+own_redis=${FINPORTAL_PROD_OWN_REDIS:-1}; [ -n "${FINPORTAL_REDIS_URL:-}" ] && [ -z "${FINPORTAL_PROD_OWN_REDIS:-}" ] && own_redis=0
 
 environment() {
   mkdir -p "$dir/instance" "$run/metrics"
@@ -52,6 +56,8 @@ export FINPORTAL_BASE_URL=${FINPORTAL_BASE_URL:-http://127.0.0.1:$http_port}
 export FINPORTAL_BIND=127.0.0.1:$http_port
 export FINPORTAL_WEB_WORKERS=$web_workers
 export PROMETHEUS_MULTIPROC_DIR=$run/metrics
+export FINPORTAL_PROD_OWN_PG=$own_pg
+export FINPORTAL_PROD_OWN_REDIS=$own_redis
 ENV
 }
 
@@ -69,16 +75,15 @@ launch() {
 start_postgres() {
   [ "$own_pg" = 1 ] || { echo "  PostgreSQL: using $FINPORTAL_DATABASE_URL"; return; }
   mkdir -p "$dir/pg"
-  [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir/pg"
+  touch "$logs/postgresql.log"
+  if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir/pg" "$logs/postgresql.log"; fi
   if [ ! -f "$dir/pg/data/PG_VERSION" ]; then
     as_pg "$pgbin/initdb" -D "$dir/pg/data" -U postgres -A trust -E UTF8 >/dev/null
   fi
   if as_pg "$pgbin/pg_ctl" -D "$dir/pg/data" status >/dev/null 2>&1; then
     echo "  PostgreSQL already running"
   else
-    as_pg "$pgbin/pg_ctl" -D "$dir/pg/data" -l "$logs/postgresql.log" -w -o \
-      "-p $pg_port -k $dir/pg -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB" \
-      start >/dev/null
+    as_pg "$pgbin/pg_ctl" -D "$dir/pg/data" -l "$logs/postgresql.log" -w -o "$pg_options" start >/dev/null
     echo "  PostgreSQL started on 127.0.0.1:$pg_port (log $logs/postgresql.log)"
   fi
   as_pg "$pgbin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -tAc \
@@ -169,8 +174,23 @@ case $action in
   env)
     environment
     ;;
+  revive)
+    # Start again whatever died (no migration, no wait): the faults script's restart.
+    mkdir -p "$logs" "$run"
+    eval "$(environment)"
+    start_postgres
+    start_redis
+    start_web
+    start_workers
+    ;;
+  restart-postgres)
+    # For the faults script: connections drop, the web workers' pools reconnect on their own.
+    [ "$own_pg" = 1 ] || { echo "PostgreSQL is not this stack's own" >&2; exit 1; }
+    as_pg "$pgbin/pg_ctl" -D "$dir/pg/data" -l "$logs/postgresql.log" -m fast -w -o "$pg_options" restart >/dev/null
+    echo "PostgreSQL restarted"
+    ;;
   *)
-    echo "usage: scripts/prod.sh start|stop|status|env" >&2
+    echo "usage: scripts/prod.sh start|stop|status|env|revive|restart-postgres" >&2
     exit 2
     ;;
 esac
