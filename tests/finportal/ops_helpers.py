@@ -48,8 +48,22 @@ def make_app(url: str, instance: Any, **config: Any) -> Any:
 
     from finportal import create_app
 
+    previous = os.environ.get("FINPORTAL_INSTANCE_PATH")
     os.environ["FINPORTAL_INSTANCE_PATH"] = str(instance)
-    app = create_app(
+    try:
+        app = _create(create_app, url, instance, config)
+    finally:
+        if previous is None:
+            os.environ.pop("FINPORTAL_INSTANCE_PATH", None)
+        else:
+            os.environ["FINPORTAL_INSTANCE_PATH"] = previous
+    with app.app_context():
+        flask_migrate.upgrade()
+    return app
+
+
+def _create(create_app: Any, url: str, instance: Any, config: dict[str, Any]) -> Any:
+    return create_app(
         {
             "TESTING": True,
             "DATABASE_URL": url,
@@ -61,6 +75,3 @@ def make_app(url: str, instance: Any, **config: Any) -> Any:
             **config,
         }
     )
-    with app.app_context():
-        flask_migrate.upgrade()
-    return app
