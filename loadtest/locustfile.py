@@ -349,9 +349,8 @@ for _cls in (Sme, Advisor, Bank, Api, Bare):
 if MODE == "page":
     _role = PAGES[PAGE][0]
     # The role's sign-in and id lists, with one task: the page.
-    OnePage = type(
-        "OnePage", (_role,), {"abstract": False, "tasks": [_one_page], "wait_time": constant(0)}
-    )
+    OnePage = type("OnePage", (_role,), {"abstract": False, "wait_time": constant(0)})
+    OnePage.tasks = [_one_page]  # the role's own tasks would be merged in by Locust otherwise
 else:
     Mix = [
         type(f"{c.__name__}Mix", (c,), {"abstract": False}) for c in (Sme, Advisor, Bank, Api, Bare)

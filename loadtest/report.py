@@ -24,7 +24,7 @@ def pages_table(folder: Path, clients: str) -> list[str]:
     for path in sorted(folder.glob(f"page-*-c{clients}.json")):
         page = path.stem.removeprefix("page-").removesuffix(f"-c{clients}")
         data = json.loads(path.read_text())
-        stats = next(iter(data["pages"].values()), None)
+        stats = data["pages"].get(f"[page] {page}")
         if stats is not None:
             results[page] = stats
     bare = results.get("bare", {}).get("rps")
