@@ -403,7 +403,7 @@ def _process_alive(runner: str | None) -> bool | None:
 
 
 def _rq_has(app: Flask, job_id: str) -> bool:
-    """Tell whether RQ still holds the job (queued, scheduled or being run)."""
+    """Tell whether RQ still holds the job for a runner (waiting in the queue or scheduled)."""
     from redis.exceptions import RedisError
     from rq.exceptions import NoSuchJobError
     from rq.job import Job as RQJob
@@ -412,7 +412,9 @@ def _rq_has(app: Flask, job_id: str) -> bool:
         status = RQJob.fetch(job_id, connection=redis_connection(app)).get_status()
     except (NoSuchJobError, RedisError):
         return False  # unknown to RQ, or Redis is gone: hand it out again
-    return str(getattr(status, "value", status)) in ("queued", "scheduled", "deferred", "started")
+    # "started" does not count: a job still queued in the database long after a worker
+    # took it means that worker died before claiming it.
+    return str(getattr(status, "value", status)) in ("queued", "scheduled", "deferred")
 
 
 def sweep(

@@ -210,14 +210,16 @@ def kill_web_worker(run: Path) -> str:
 
 
 def kill_rq_workers(run: Path) -> str:
+    """Kill every RQ worker and the job process it forked (its supervisor starts it again)."""
     killed = []
     for pidfile in sorted(run.glob("rq-worker-*.pid")):
-        pid = int(pidfile.read_text().strip())
-        for child in children(pid):  # the forked job process, mid-job
-            kill(child)
-            killed.append(child)
-        kill(pid)
-        killed.append(pid)
+        supervisor = int(pidfile.read_text().strip())
+        for worker in children(supervisor):
+            for job_process in children(worker):
+                kill(job_process)
+                killed.append(job_process)
+            kill(worker)
+            killed.append(worker)
     return f"SIGKILL RQ workers and job processes {killed}"
 
 
@@ -275,7 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     fault("baseline", lambda: "load running")
     fault("kill gunicorn worker", lambda: kill_web_worker(run))
     fault("kill RQ workers", lambda: kill_rq_workers(run))
-    fault("restart RQ workers", lambda: " ".join(prod("revive").split()))
+    fault(
+        "restart RQ workers", lambda: " ".join(prod("revive").split())
+    )  # supervised: back already
     if (prod_dir / "pg/data").exists():
         fault("restart PostgreSQL", restart_postgres)
     fault("stop Redis", lambda: stop_redis(redis_port))

@@ -61,15 +61,18 @@ export FINPORTAL_PROD_OWN_REDIS=$own_redis
 ENV
 }
 
-alive() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
+alive() { [ -s "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
+wait_pidfile() { for _ in $(seq 50); do [ -s "$run/$1.pid" ] && return; sleep 0.1; done; }
 
 # Start a program in its own session with its pid in run/NAME.pid and its output in logs/NAME.log.
 launch() {
   local name=$1; shift
   if alive "$name"; then echo "  $name already running (pid $(cat "$run/$name.pid"))"; return; fi
-  setsid "$@" >>"$logs/$name.log" 2>&1 < /dev/null &
-  echo $! >"$run/$name.pid"
-  echo "  $name started (pid $!, log $logs/$name.log)"
+  rm -f "$run/$name.pid"
+  # The program writes its own pid once in its new session (setsid may fork).
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$run/$name.pid" "$@" >>"$logs/$name.log" 2>&1 < /dev/null &
+  wait_pidfile "$name"
+  echo "  $name started (pid $(cat "$run/$name.pid"), log $logs/$name.log)"
 }
 
 start_postgres() {
@@ -96,10 +99,22 @@ start_redis() {
   mkdir -p "$dir/redis"
   if redis-cli -p "$redis_port" ping >/dev/null 2>&1; then echo "  Redis already running"; return; fi
   # Append-only file: queued jobs survive a Redis restart (the database keeps them anyway).
-  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir/redis" --appendonly yes \
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir/redis" --appendonly yes --save "" \
     --daemonize yes --pidfile "$run/redis.pid" --logfile "$logs/redis.log"
   for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   echo "  Redis started on 127.0.0.1:$redis_port (log $logs/redis.log)"
+}
+
+# Start a program that is started again whenever it exits (as systemd's Restart=always
+# would): an RQ worker exits when Redis goes away and must come back when Redis does.
+supervise() {
+  local name=$1; shift
+  if alive "$name"; then echo "  $name already running (pid $(cat "$run/$name.pid"))"; return; fi
+  rm -f "$run/$name.pid"
+  setsid bash -c 'echo $$ >"$0"; while :; do "$@"; echo "$(date -u +%FT%TZ) exited ($?), starting again in 2 s" >&2; sleep 2; done' \
+    "$run/$name.pid" "$@" >>"$logs/$name.log" 2>&1 < /dev/null &
+  wait_pidfile "$name"
+  echo "  $name started, restarted whenever it exits (pid $(cat "$run/$name.pid"), log $logs/$name.log)"
 }
 
 start_web() {
@@ -108,9 +123,9 @@ start_web() {
 
 start_workers() {
   for i in $(seq "$rq_workers"); do
-    launch "rq-worker-$i" "$root/.venv/bin/flask" --app wsgi jobs worker --name "finportal-$(hostname)-$i"
+    supervise "rq-worker-$i" "$root/.venv/bin/flask" --app wsgi jobs worker
   done
-  launch scheduler "$root/.venv/bin/flask" --app wsgi jobs scheduler
+  supervise scheduler "$root/.venv/bin/flask" --app wsgi jobs scheduler
 }
 
 wait_ready() {
@@ -127,9 +142,10 @@ stop_name() {
   local name=$1 pid
   alive "$name" || { rm -f "$run/$name.pid"; return 0; }
   pid=$(cat "$run/$name.pid")
-  kill -TERM "$pid" 2>/dev/null || true
+  # Each program runs in its own session (setsid): stop its whole process group.
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
   rm -f "$run/$name.pid"
   echo "  $name stopped"
 }
@@ -156,6 +172,8 @@ case $action in
     stop_name web
     if [ "$own_redis" = 1 ] && redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
       redis-cli -p "$redis_port" shutdown >/dev/null 2>&1 || true
+      for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 || break; sleep 0.1; done
+      if alive redis; then kill -TERM "$(cat "$run/redis.pid")" 2>/dev/null || true; fi
       echo "  Redis stopped"
     fi
     if [ "$own_pg" = 1 ] && [ -f "$dir/pg/data/PG_VERSION" ]; then
