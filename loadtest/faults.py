@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Let the jobs settle: the sweep hands out again what dead workers held.
     started_settling = time.monotonic()
-    settle_deadline = started_settling + (60 if args.short else 180)
+    settle_deadline = started_settling + (120 if args.short else 180)
     keys = sorted(set(log.confirmed))
     quoted = ",".join(f"'{k}'" for k in keys) or "''"
     job_states: dict[str, int] = {}
