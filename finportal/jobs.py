@@ -402,19 +402,20 @@ def _process_alive(runner: str | None) -> bool | None:
     return True
 
 
-def _rq_has(app: Flask, job_id: str) -> bool:
-    """Tell whether RQ still holds the job for a runner (waiting in the queue or scheduled)."""
+def _rq_held(app: Flask) -> set[str] | None:
+    """Return the ids RQ holds for a runner: waiting in the queue or scheduled for a retry.
+
+    A job a worker popped but never claimed (the worker died, or lost Redis, first) is in
+    neither, even when RQ's own record of it still says "queued" or "started". None when
+    Redis cannot be reached.
+    """
     from redis.exceptions import RedisError
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job as RQJob
 
     try:
-        status = RQJob.fetch(job_id, connection=redis_connection(app)).get_status()
-    except (NoSuchJobError, RedisError):
-        return False  # unknown to RQ, or Redis is gone: hand it out again
-    # "started" does not count: a job still queued in the database long after a worker
-    # took it means that worker died before claiming it.
-    return str(getattr(status, "value", status)) in ("queued", "scheduled", "deferred")
+        queue = _queue(app)
+        return set(queue.get_job_ids()) | set(queue.scheduled_job_registry.get_job_ids())
+    except RedisError:
+        return None
 
 
 def sweep(
@@ -459,8 +460,9 @@ def sweep(
         .limit(1000)
     ).all()
     session.commit()  # end the read: on SQLite a runner thread needs the write lock
+    held = _rq_held(app) if app.config["JOBS_MODE"] == "rq" and queued else None
     for job_id, kind in queued:
-        if app.config["JOBS_MODE"] == "rq" and _rq_has(app, job_id):
+        if held is not None and job_id in held:
             continue
         dispatch(job_id, kind=kind, fallback=fallback)
         redispatched += 1

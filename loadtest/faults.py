@@ -313,6 +313,12 @@ def main(argv: list[str] | None = None) -> int:
             break
         time.sleep(2)
     settled_in = round(time.monotonic() - started_settling, 1)
+    stuck = sql(
+        "SELECT j.id, j.state, j.attempts, j.runner, j.message, j.created_at, j.started_at "
+        "FROM jobs j JOIN applications a ON j.object_type = 'application' AND j.object_id = a.id "
+        f"WHERE a.idempotency_key IN ({quoted}) AND j.state IN ('queued', 'running') "
+        "ORDER BY j.created_at LIMIT 10"
+    )
 
     found = dict(
         sql(
@@ -340,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
             "failed_visible_in_admin": job_states.get("failed", 0),
             "unfinished": job_states.get("queued", 0) + job_states.get("running", 0),
             "settled_in_s": settled_in,
+            "unfinished_detail": [[str(v) for v in row] for row in stuck],
         },
         "half_written_files": len(partial),
         "answers": len(log.answers),

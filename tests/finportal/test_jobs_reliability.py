@@ -231,3 +231,49 @@ def test_rescoring_twice_adds_each_score_once(db_session, loop, champion_model):
     db_session.commit()
     assert scores() == count == 1
     assert second["rescored"] == 0 and first["rescored"] >= 0
+
+
+@pytest.mark.skipif(
+    not os.environ.get("FINPORTAL_TEST_REDIS_URL"), reason="needs FINPORTAL_TEST_REDIS_URL"
+)
+def test_the_sweep_takes_back_a_job_a_dead_worker_popped_from_redis(tmp_path, monkeypatch):
+    import flask_migrate
+    from redis import Redis
+    from rq import Queue
+
+    from finportal import create_app
+    from finportal.extensions import db
+
+    redis_url = os.environ["FINPORTAL_TEST_REDIS_URL"]
+    monkeypatch.setenv("FINPORTAL_INSTANCE_PATH", str(tmp_path))
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'popped.db'}",
+            "JOBS_MODE": "rq",
+            "REDIS_URL": redis_url,
+        }
+    )
+    queue = Queue(jobs.QUEUE, connection=Redis.from_url(redis_url))
+    queue.empty()
+    with app.app_context():
+        flask_migrate.upgrade()
+        with app.test_request_context():
+            record = jobs.enqueue(db.session, "selftest", note="popped")
+        # A worker took it off the queue and died before claiming it: RQ's own record
+        # of the job still says "queued", but no list holds it any more.
+        assert queue.connection.lrem(queue.key, 0, record.id) == 1
+        db.session.execute(
+            update(Job)
+            .where(Job.id == record.id)
+            .values(created_at=utcnow() - timedelta(minutes=5))
+        )
+        db.session.commit()
+        with app.test_request_context():
+            assert jobs.sweep(db.session)["redispatched"] == 1
+        assert record.id in queue.get_job_ids()
+        # Swept again at once: RQ holds it now, nothing is handed out twice.
+        with app.test_request_context():
+            assert jobs.sweep(db.session, lost_after=0)["redispatched"] == 0
+        queue.empty()
+        db.get_engine().dispose()
