@@ -279,7 +279,17 @@ def rescore_open_applications(session: Session, *, model_version_id: int) -> dic
     applications = list(
         session.scalars(
             select(Application)
-            .where(Application.state.in_(RESCORE_STATES), Application.feature_snapshot.is_not(None))
+            .where(
+                Application.state.in_(RESCORE_STATES),
+                Application.feature_snapshot.is_not(None),
+                # A second run (a retried job) scores nothing twice.
+                ~select(CreditScore.id)
+                .where(
+                    CreditScore.application_id == Application.id,
+                    CreditScore.model_version_id == row.id,
+                )
+                .exists(),
+            )
             .order_by(Application.id)
         )
     )
