@@ -76,6 +76,16 @@ class Kind:
 
 #: Registered job kinds.
 JOB_KINDS: dict[str, Kind] = {}
+#: The modules whose job functions register themselves with :func:`job`, beside their
+#: domain code. They are imported when the app starts (and by a worker looking up a kind),
+#: never when this module is imported, so no service importing ``jobs`` makes a cycle.
+JOB_MODULES = (
+    "finportal.jobs_selftest",
+    "finportal.services.screening",
+    "finportal.services.packets",
+    "finportal.services.catalog",
+    "finportal.services.credit",
+)
 
 _executor: ThreadPoolExecutor | None = None
 #: The application a ``flask jobs worker`` process built once (its forked job processes reuse it).
@@ -95,10 +105,16 @@ def job(
     return decorate
 
 
+def load_job_modules() -> None:
+    """Import every module of :data:`JOB_MODULES`, so each registers its jobs."""
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+
+
 def kind_of(name: str) -> Kind:
     """Return a registered kind (job modules register on import)."""
     if name not in JOB_KINDS:
-        importlib.import_module("finportal.services.tasks")
+        load_job_modules()
     return JOB_KINDS[name]
 
 
@@ -531,9 +547,10 @@ def list_jobs(
 
 
 def init_app(app: Flask) -> None:
-    """Check the job configuration."""
+    """Check the job configuration and register every job."""
     if app.config["JOBS_MODE"] == "rq" and not app.config.get("REDIS_URL"):
         raise RuntimeError("FINPORTAL_JOBS_MODE=rq needs FINPORTAL_REDIS_URL")
+    load_job_modules()
 
 
 # --- command line ------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Job functions registered by name; each runs in one transaction (see finportal.jobs)."""
+"""The self-test job: checks the job machinery end to end (``flask jobs`` and the tests)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from finportal.jobs import job
-from finportal.services import catalog as _catalog
-from finportal.services import packets as _packets  # noqa: F401 - registers render_packet
-from finportal.services import screening as _screening  # noqa: F401 - registers screen_application
 from finportal.services.errors import ServiceError
 
 
@@ -42,17 +39,3 @@ def selftest(
     if attempt <= fail_attempts:
         raise ConnectionError(f"selftest: simulated passing fault on attempt {attempt}")
     return {"note": note}
-
-
-@job("notify_eligible")
-def notify_eligible(session: Session, *, product_version_id: int) -> dict[str, Any]:
-    """Push a newly published product to every eligible enterprise (政策找企业)."""
-    return _catalog.notify_eligible_enterprises(session, product_version_id=product_version_id)
-
-
-@job("rescore")
-def rescore(session: Session, *, model_version_id: int) -> dict[str, Any]:
-    """Score the open applications again with a newly promoted model."""
-    from finportal.services import credit
-
-    return credit.rescore_open_applications(session, model_version_id=model_version_id)
