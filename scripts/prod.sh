@@ -79,7 +79,12 @@ start_postgres() {
   [ "$own_pg" = 1 ] || { echo "  PostgreSQL: using $FINPORTAL_DATABASE_URL"; return; }
   mkdir -p "$dir/pg"
   touch "$logs/postgresql.log"
-  if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir/pg" "$logs/postgresql.log"; fi
+  if [ "$(id -u)" = 0 ]; then
+    # PostgreSQL runs as its own user: it must pass through the folders (not list them),
+    # whatever umask the caller had (a test worker runs with the app's 077).
+    chmod o+x "$dir" "$logs"
+    chown postgres:postgres "$dir/pg" "$logs/postgresql.log"
+  fi
   if [ ! -f "$dir/pg/data/PG_VERSION" ]; then
     as_pg "$pgbin/initdb" -D "$dir/pg/data" -U postgres -A trust -E UTF8 >/dev/null
   fi

@@ -176,7 +176,6 @@ def current_packet(session: Session, referral_id: int) -> Packet | None:
     )
 
 
-@jobs.job(REFERRAL_PACKET_JOB)
 def record_refusal(
     session: Session, referral: Referral, *, actor_id: int | None, reason: str
 ) -> None:
@@ -194,6 +193,7 @@ def record_refusal(
     session.commit()
 
 
+@jobs.job(REFERRAL_PACKET_JOB)
 def render_referral_packet(
     session: Session,
     *,
@@ -235,6 +235,10 @@ def render_referral_packet(
     # fails at once ("database is locked") if anyone else wrote meanwhile.
     session.commit()
     pdf = packets.render_packet(ctx)
+    raced = current_packet(session, referral.id)
+    if raced is not None and (current is None or raced.id != current.id):
+        # Another run of this job stored a packet while this one rendered: keep theirs.
+        return {"skipped": "already rendered", "sha256": raced.sha256, "packet_id": raced.id}
     row = add_packet(
         session,
         files,

@@ -9,10 +9,10 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from finportal import jobs
-from finportal.models import AuditEvent, CreditScore, Job, Referral, utcnow
+from finportal.models import AuditEvent, CreditScore, Job, utcnow
 
 
 def _enqueue(app, session, **kwargs):
@@ -161,33 +161,43 @@ def test_bad_filters_on_the_job_list_are_refused_politely(client, create_user, l
 
 @pytest.fixture
 def loop(
-    db_session, published_catalog, champion_model, create_enterprise, create_bank, create_user
+    db_session,
+    published_catalog,
+    champion_model,
+    create_enterprise,
+    create_bank,
+    create_user,
+    make_loop,
 ):
-    from tests.finportal.advisor.loop_helpers import build_loop
 
-    return build_loop(db_session, create_enterprise, create_bank, create_user)
+    return make_loop()
 
 
 def test_a_packet_rendered_twice_at_once_is_stored_once(db_session, loop, monkeypatch):
     from finportal import packets
-    from finportal.services.packets import render_referral_packet
+    from finportal.models import Packet
+    from finportal.services.packets import add_packet, render_referral_packet
+    from finportal.storage import packet_store
 
     referral_id = loop.referral.id
-    db_session.execute(
-        update(Referral)
-        .where(Referral.id == referral_id)
-        .values(packet_sha256=None, packet_pdf=None)
-    )
+    db_session.execute(delete(Packet).where(Packet.referral_id == referral_id))
     db_session.commit()
     real_render = packets.render_packet
+    first = {}
 
     def racing_render(ctx):
         # While this run renders, another run of the same job stores its packet first.
-        db_session.execute(
-            update(Referral)
-            .where(Referral.id == referral_id)
-            .values(packet_sha256="f" * 64, packet_pdf=b"%PDF-first")
+        row = add_packet(
+            db_session,
+            packet_store(),
+            kind="referral",
+            pdf=b"%PDF-first",
+            packet_number="FIRST",
+            verification_code="FIRSTCODE1",
+            referral_id=referral_id,
         )
+        db_session.flush()
+        first["id"] = row.id
         return real_render(ctx)
 
     monkeypatch.setattr(packets, "render_packet", racing_render)
@@ -201,8 +211,8 @@ def test_a_packet_rendered_twice_at_once_is_stored_once(db_session, loop, monkey
     result = render_referral_packet(db_session, referral_id=referral_id)
     db_session.commit()
     assert result["skipped"] == "already rendered"
-    stored = db_session.scalar(select(Referral.packet_sha256).where(Referral.id == referral_id))
-    assert stored == "f" * 64
+    stored = db_session.scalars(select(Packet.id).where(Packet.referral_id == referral_id)).all()
+    assert stored == [first["id"]]
     after = db_session.scalars(
         select(AuditEvent).where(
             AuditEvent.action == "referral.packet_rendered", AuditEvent.object_id == referral_id

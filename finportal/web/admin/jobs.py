@@ -29,7 +29,7 @@ class JobFilter(FormSchema):
     state = fields.String(
         load_default="failed", validate=validate.OneOf(jobs.JOB_STATES, error=CHOICE)
     )
-    kind = text()
+    kind = text("code")
     page = fields.Integer(
         load_default=1, error_messages=INTEGER, validate=validate.Range(min=1, error="页码从1开始")
     )
