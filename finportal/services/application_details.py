@@ -18,7 +18,6 @@ from finportal.models import (
     AuditEvent,
     BankDecision,
     Consent,
-    CreditScore,
     Job,
     LoanOutcome,
     Match,
@@ -40,6 +39,7 @@ from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABEL
     role_label,
 )
 from finportal.services.referrals import decisions_of, outcomes_of
+from finportal.services.screening import latest_score
 
 #: Referral states after which the money has gone out: the SME can no longer withdraw.
 DISBURSED_STATES = REFERRAL.tagged("lent")
@@ -226,12 +226,7 @@ def application_details(
             .order_by(Match.eligible.desc(), Match.rank, Match.id)
         )
     )
-    score = session.scalar(
-        select(CreditScore)
-        .where(CreditScore.application_id == application.id)
-        .order_by(CreditScore.id.desc())
-        .limit(1)
-    )
+    score = latest_score(session, application.id)
     model = session.get(ModelVersion, score.model_version_id) if score else None
     consents = list(
         session.scalars(

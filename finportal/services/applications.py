@@ -316,18 +316,15 @@ def resubmit_application(
         raise ValidationFailed.marked(errors)
     changed: list[str] = []
     if profile_data:
-        enterprise = enterprise_service.get_enterprise(session, enterprise_id)
-        changed = profile_form.apply_profile(session, enterprise, profile_data)
-        if changed:
-            record_event(
-                session,
-                actor_id=actor_id,
-                action="enterprise.profile_updated",
-                object_type="enterprise",
-                object_id=enterprise.id,
-                reason=f"补充申请 #{application.id} 所需材料",
-                data={"fields": changed, "via": "return", "application_id": application.id},
-            )
+        changed = profile_form.save_profile(
+            session,
+            enterprise_service.get_enterprise(session, enterprise_id),
+            profile_data,
+            actor_id=actor_id,
+            via="return",
+            reason=f"补充申请 #{application.id} 所需材料",
+            extra={"application_id": application.id},
+        )
     for name, value in request_data.items():
         if getattr(application, name) != value:
             setattr(application, name, value)

@@ -47,6 +47,7 @@ from finportal.services.profiles import (
     submitted_memberships,
     submitted_profile,
 )
+from finportal.services.screening import latest_score
 from finportal.services.workdays import SHANGHAI
 from products.fields import field_specs
 from products.sizes import SIZE_EN, SIZE_ZH
@@ -424,12 +425,7 @@ def referral_facts(session: Session, referral: Referral) -> PacketFacts:
             Match.application_id == application.id, Match.product_version_id == version.id
         )
     )
-    score = session.scalar(
-        select(CreditScore)
-        .where(CreditScore.application_id == application.id)
-        .order_by(CreditScore.id.desc())
-        .limit(1)
-    )
+    score = latest_score(session, application.id)
     # The profile as submitted: what the advisor reviewed is what the bank receives.
     names = submitted_memberships(application)
     return PacketFacts(

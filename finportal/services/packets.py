@@ -177,6 +177,23 @@ def current_packet(session: Session, referral_id: int) -> Packet | None:
     )
 
 
+def record_refusal(
+    session: Session, referral: Referral, *, actor_id: int | None, reason: str
+) -> None:
+    """Audit that a referral's packet was refused (consent gone) and commit that alone."""
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="referral.packet_refused",
+        object_type="referral",
+        object_id=referral.id,
+        from_state=referral.state,
+        to_state=referral.state,
+        reason=reason,
+    )
+    session.commit()
+
+
 @jobs.job(REFERRAL_PACKET_JOB)
 def render_referral_packet(
     session: Session,
@@ -201,18 +218,8 @@ def render_referral_packet(
     try:
         facts = referral_facts(session, referral)
     except Forbidden:
-        record_event(
-            session,
-            actor_id=None,
-            action="referral.packet_refused",
-            object_type="referral",
-            object_id=referral.id,
-            from_state=referral.state,
-            to_state=referral.state,
-            reason="企业已撤回授权，不生成推荐材料包",
-        )
         # Keep the audit event: the job fails afterwards and rolls back what is pending.
-        session.commit()
+        record_refusal(session, referral, actor_id=None, reason="企业已撤回授权，不生成推荐材料包")
         raise
     files = _store(store)
     digest = context_digest(assemble(facts, base_url=base_url))
@@ -229,6 +236,10 @@ def render_referral_packet(
     # fails at once ("database is locked") if anyone else wrote meanwhile.
     session.commit()
     pdf = packets.render_packet(ctx)
+    raced = current_packet(session, referral.id)
+    if raced is not None and (current is None or raced.id != current.id):
+        # Another run of this job stored a packet while this one rendered: keep theirs.
+        return {"skipped": "already rendered", "sha256": raced.sha256, "packet_id": raced.id}
     row = add_packet(
         session,
         files,

@@ -340,16 +340,17 @@ def apply_profile(session: Session, enterprise: Enterprise, data: dict[str, Any]
     ]
 
 
-def update_profile(
+def save_profile(
     session: Session,
+    enterprise: Enterprise,
+    data: dict[str, Any],
     *,
     actor_id: int | None,
-    enterprise_id: int | None,
-    data: dict[str, Any],
-    via: str = "form",
+    via: str,
+    reason: str = "",
+    extra: dict[str, Any] | None = None,
 ) -> list[str]:
-    """Save loaded profile values of the actor's enterprise; audit which fields changed (commits)."""
-    enterprise = get_enterprise(session, enterprise_id)
+    """Write loaded profile values and audit which fields changed (the caller commits)."""
     changed = apply_profile(session, enterprise, data)
     if changed:
         record_event(
@@ -358,9 +359,24 @@ def update_profile(
             action="enterprise.profile_updated",
             object_type="enterprise",
             object_id=enterprise.id,
-            reason="Excel 导入" if via == "excel" else "企业更新资料",
-            data={"fields": changed, "via": via},
+            reason=reason or ("Excel 导入" if via == "excel" else "企业更新资料"),
+            data={"fields": changed, "via": via, **(extra or {})},
         )
+    return changed
+
+
+def update_profile(
+    session: Session,
+    *,
+    actor_id: int | None,
+    enterprise_id: int | None,
+    data: dict[str, Any],
+    via: str = "form",
+) -> list[str]:
+    """Save loaded profile values of the actor's enterprise, audited (commits)."""
+    changed = save_profile(
+        session, get_enterprise(session, enterprise_id), data, actor_id=actor_id, via=via
+    )
     session.commit()
     return changed
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +25,7 @@ from finportal.models import (
 from finportal.services.errors import (
     ValidationFailed,
 )
+from finportal.services.screening import latest_scores
 
 #: States the queue shows by default.
 QUEUE_STATES = APPLICATION.waiting_on("advisor")
@@ -55,19 +55,6 @@ class QueueItem:
     due_at: datetime | None
     overdue: bool
     assigned_to: str
-
-
-def _latest_scores(session: Session, ids: Sequence[int]) -> dict[int, CreditScore]:
-    if not ids:
-        return {}
-    latest: dict[int, CreditScore] = {}
-    for row in session.scalars(
-        select(CreditScore)
-        .where(CreditScore.application_id.in_(ids))
-        .order_by(CreditScore.application_id, CreditScore.id)
-    ):
-        latest[row.application_id] = row
-    return latest
 
 
 def application_overdue(application: Application, now: datetime | None = None) -> bool:
@@ -156,7 +143,7 @@ def list_queue(
         Application.id,
     ).limit(limit)
     applications = list(session.scalars(stmt))
-    scores = _latest_scores(session, [a.id for a in applications])
+    scores = latest_scores(session, [a.id for a in applications])
     advisors = {
         u.id: u.display_name or u.username
         for u in session.scalars(

@@ -678,17 +678,7 @@ def download_packet(
     try:
         consents.require_packet_access(session, referral)
     except Forbidden:
-        record_event(
-            session,
-            actor_id=actor_id,
-            action="referral.packet_refused",
-            object_type="referral",
-            object_id=referral.id,
-            from_state=referral.state,
-            to_state=referral.state,
-            reason="企业已撤回授权",
-        )
-        session.commit()
+        packets.record_refusal(session, referral, actor_id=actor_id, reason="企业已撤回授权")
         raise
     packet = packets.current_packet(session, referral.id)
     if packet is None:

@@ -38,6 +38,7 @@ from finportal.services.errors import (
 )
 from finportal.services.profiles import Change, changes_since
 from finportal.services.queue import application_overdue
+from finportal.services.screening import latest_score
 
 # --- the queue ---------------------------------------------------------------------------
 
@@ -124,12 +125,7 @@ def get_review(session: Session, application_id: int) -> Review:
         .order_by(Match.eligible.desc(), Match.rank, Product.code)
     ).all()
     matches = [MatchView(m, p, v) for m, v, p in rows]
-    score = session.scalar(
-        select(CreditScore)
-        .where(CreditScore.application_id == application.id)
-        .order_by(CreditScore.id.desc())
-        .limit(1)
-    )
+    score = latest_score(session, application.id)
     model = session.get(ModelVersion, score.model_version_id) if score else None
     referrals = list(
         session.scalars(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -141,6 +142,20 @@ def screen_application(session: Session, *, application_id: int) -> dict[str, An
         "grade": score.grade if score is not None else None,
         "score": score.score if score is not None else None,
     }
+
+
+def latest_scores(session: Session, application_ids: Sequence[int]) -> dict[int, CreditScore]:
+    """Return the newest credit score of each application, in one query."""
+    if not application_ids:
+        return {}
+    latest: dict[int, CreditScore] = {}
+    for row in session.scalars(
+        select(CreditScore)
+        .where(CreditScore.application_id.in_(application_ids))
+        .order_by(CreditScore.application_id, CreditScore.id)
+    ):
+        latest[row.application_id] = row
+    return latest
 
 
 def latest_score(session: Session, application_id: int) -> CreditScore | None:

@@ -44,6 +44,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("admin.organisations", lazy_gettext("机构")),
         ("admin.api_tokens", lazy_gettext("API 令牌")),
         ("admin.audit", lazy_gettext("审计日志")),
+        ("admin.jobs_list", lazy_gettext("后台任务")),
     ],
 }
 
