@@ -11,8 +11,8 @@ from flask_login import current_user
 from marshmallow import fields, validate
 
 from finportal import jobs
-from finportal.limits import bilingual
 from finportal.extensions import db
+from finportal.limits import bilingual
 from finportal.services.errors import ServiceError
 from finportal.web.admin.views import CHOICE, INTEGER, FormSchema, bp, text
 from finportal.web.forms import flash_refusal, load_form
@@ -34,7 +34,9 @@ class JobFilter(FormSchema):
     )
     kind = text("code")
     page = fields.Integer(
-        load_default=1, error_messages=INTEGER, validate=validate.Range(min=1, error=bilingual("页码从1开始", "pages start at 1"))
+        load_default=1,
+        error_messages=INTEGER,
+        validate=validate.Range(min=1, error=bilingual("页码从1开始", "pages start at 1")),
     )
 
 
