@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import scoring
-from finportal import jobs
+from finportal import jobs, limits
 from finportal.domain.states import APPLICATION
 from finportal.models import ModelVersion, utcnow
 from finportal.services.audit import record_event
@@ -542,8 +542,15 @@ def fairness_monitor(session: Session) -> dict[str, Any]:
                 "bad": outcomes.get(app_id),
                 "approved": decisions.get(app_id),
                 "size_class": size,
-                "street": ent.street or f"区划 {ent.district_code or '—'}",
-                "first_borrower": {True: "首贷户", False: "有贷款记录", None: None}[first],
+                "street": ent.street
+                or limits.in_user_language(
+                    f"区划 {ent.district_code or '—'}", f"District {ent.district_code or '—'}"
+                ),
+                "first_borrower": {
+                    True: limits.in_user_language("首贷户", "First-time borrower"),
+                    False: limits.in_user_language("有贷款记录", "Has borrowed before"),
+                    None: None,
+                }[first],
                 "industry": ent.industry_code,
             }
         )

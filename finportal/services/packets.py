@@ -70,6 +70,7 @@ __all__ = [
 REFERRAL_PACKET_JOB = "render_packet"
 BATCH_PACKET_JOB = "batch_packet"
 CENTRE_NAME = "闵行区融资服务中心"
+CENTRE_NAME_EN = "Minhang District Financing Service Centre"
 
 # No 0/O, 1/I/L: a code is read aloud or typed from paper.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

@@ -5,21 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from marshmallow import fields, validate
 
 from finportal import jobs
 from finportal.extensions import db
+from finportal.limits import bilingual
 from finportal.services.errors import ServiceError
 from finportal.web.admin.views import CHOICE, INTEGER, FormSchema, bp, text
-from finportal.web.forms import load_form
+from finportal.web.forms import flash_refusal, load_form
 
 PER_PAGE = 50
 STATE_LABELS = {
-    "failed": "失败（待处理）",
-    "queued": "排队中",
-    "running": "运行中",
-    "done": "已完成",
+    "failed": lazy_gettext("失败（待处理）"),
+    "queued": lazy_gettext("排队中"),
+    "running": lazy_gettext("运行中"),
+    "done": lazy_gettext("已完成"),
 }
 
 
@@ -31,7 +34,9 @@ class JobFilter(FormSchema):
     )
     kind = text("code")
     page = fields.Integer(
-        load_default=1, error_messages=INTEGER, validate=validate.Range(min=1, error="页码从1开始")
+        load_default=1,
+        error_messages=INTEGER,
+        validate=validate.Range(min=1, error=bilingual("页码从1开始", "pages start at 1")),
     )
 
 
@@ -70,9 +75,9 @@ def job_retry(job_id: str) -> Any:
         record = jobs.retry(db.session, job_id, actor_id=current_user.id)
     except ServiceError as exc:
         db.session.rollback()
-        flash(exc.message_zh, "danger")
+        flash_refusal(exc)
         return redirect(url_for("admin.jobs_list"))
-    flash(f"已重新排队：{record.kind}（{record.id[:8]}）。", "success")
+    flash(_("已重新排队：%(kind)s（%(id)s）。", kind=record.kind, id=record.id[:8]), "success")
     target = request.form.get("next") or ""
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("admin.jobs_list")
