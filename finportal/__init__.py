@@ -28,10 +28,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         ensure_environment()
 
-    from finportal import cli, i18n, jobs
+    from finportal import cli, i18n, jobs, observability
     from finportal.extensions import csrf, db, limiter, login_manager, migrate
     from finportal.web import register_blueprints
 
+    observability.init_app(app)
     db.init_app(app)
     migrate.init_app(
         app,

@@ -262,11 +262,13 @@ def funnel(
     gap: float = 4,
     font_size: float = 11,
     color: str = NEUTRAL,
+    value_format: str = "{count}（{share}）",
 ) -> str:
     """Draw a funnel of stages (e.g. submitted → screened → referred → approved → disbursed).
 
     Each stage is a centred band whose width is proportional to its count; the text
-    gives the count and its share of the first stage.
+    gives the count and its share of the first stage, as ``value_format`` words them
+    (``{count} ({share})`` in English).
     """
     stages = [(str(label), float(count)) for label, count in stages]
     pad = 4.0
@@ -285,7 +287,7 @@ def funnel(
         w = max(band_max * max(count, 0.0) / top, 1.0)
         x = band_x0 + (band_max - w) / 2
         share = f"{count / first:.0%}" if first else "–"
-        value_text = f"{_count_text(count)}（{share}）"
+        value_text = value_format.format(count=_count_text(count), share=share)
         parts.append(
             f'<text x="{_num(pad + label_w)}" y="{_num(mid)}" text-anchor="end" '
             f'dominant-baseline="central" fill="{TEXT}">'

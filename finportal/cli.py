@@ -9,11 +9,21 @@ def init_app(app: Flask) -> None:
     """Register the project's CLI commands."""
     from finportal.audit_cli import audit_cli
     from finportal.demo import demo_command
+    from finportal.jobs import jobs_cli
     from finportal.packets.bench import packets_cli
+    from finportal.scale import scale_command
     from finportal.scoring_cli import scoring_cli
     from finportal.services.packet_bench import pipeline_bench_command
     from finportal.web.api.cli import api_token_cli
 
     packets_cli.add_command(pipeline_bench_command)
-    for command in (demo_command, packets_cli, scoring_cli, api_token_cli, audit_cli):
+    for command in (
+        demo_command,
+        packets_cli,
+        scoring_cli,
+        api_token_cli,
+        audit_cli,
+        scale_command,
+        jobs_cli,
+    ):
         app.cli.add_command(command)

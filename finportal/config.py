@@ -67,6 +67,9 @@ def load_config(instance_path: str) -> dict[str, object]:
     production = env == "production"
     database_url = os.environ.get("FINPORTAL_DATABASE_URL") or f"sqlite:///{path / 'finportal.db'}"
     redis_url = os.environ.get("FINPORTAL_REDIS_URL") or None
+    # Secure cookies travel over HTTPS only: on in production (TLS ends at the proxy), off
+    # for a production stack tried on plain HTTP on loopback (scripts/prod.sh says so).
+    secure = os.environ.get("FINPORTAL_COOKIE_SECURE", "1" if production else "0") == "1"
     return {
         "ENV_NAME": env,
         "SECRET_KEY": _secret_key(path, production),
@@ -77,10 +80,10 @@ def load_config(instance_path: str) -> dict[str, object]:
         "JOBS_MODE": os.environ.get("FINPORTAL_JOBS_MODE") or ("rq" if redis_url else "thread"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": secure,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_SUPPORTED_LOCALES": ["zh_CN", "en"],
         "MAX_CONTENT_LENGTH": limits.REQUEST_MAX_BYTES,
@@ -90,7 +93,18 @@ def load_config(instance_path: str) -> dict[str, object]:
         "RATELIMIT_STORAGE_URI": os.environ.get("FINPORTAL_RATELIMIT_STORAGE_URI")
         or redis_url
         or "memory://",
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}
+        if redis_url
+        else {},
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # "json" (one JSON object per line, with the request id) or "text"; unset leaves
+        # logging as Python configures it. See finportal/observability.py.
+        "LOG_FORMAT": os.environ.get("FINPORTAL_LOG_FORMAT") or None,
+        "LOG_LEVEL": os.environ.get("FINPORTAL_LOG_LEVEL", "INFO"),
+        "ACCESS_LOG": os.environ.get("FINPORTAL_ACCESS_LOG", "1") == "1",
+        # Lets a scraper reach /metrics from another machine (else loopback only).
+        "METRICS_TOKEN": os.environ.get("FINPORTAL_METRICS_TOKEN") or None,
         "LOGIN_RATE_LIMIT": os.environ.get("FINPORTAL_LOGIN_RATE_LIMIT", "10 per minute"),
         # Failed sign-ins from one address across all usernames (password spraying).
         "LOGIN_IP_RATE_LIMIT": os.environ.get("FINPORTAL_LOGIN_IP_RATE_LIMIT", "50 per hour"),

@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import has_request_context
-from flask_babel import get_locale
+from flask_babel import LazyString, get_locale
 from marshmallow import ValidationError, fields
 
 from finportal.services.errors import ValidationFailed
@@ -144,6 +144,49 @@ def in_user_language(zh: str, en: str) -> str:
     """Return ``zh`` or ``en`` by the current user's language (Chinese outside a request)."""
     locale = get_locale() if has_request_context() else None
     return en if locale is not None and locale.language == "en" else zh
+
+
+def words(table: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Return a table of ``code -> (中文, English)`` as ``code -> words`` in the user's language."""
+    return {code: in_user_language(zh, en) for code, (zh, en) in table.items()}
+
+
+def pair(text: str | None) -> str:
+    """Read a message stored as ``English / 中文`` (``products`` errors) in the user's language."""
+    en, sep, zh = (text or "").partition(" / ")
+    if not sep:
+        return en
+    return in_user_language(zh, en)
+
+
+def bilingual(zh: str, en: str) -> LazyString:
+    """Return a message read in the user's language when it is shown, not when it is made.
+
+    For tables made once at import (marshmallow's ``error_messages``): the text is chosen
+    when a page or an API answer turns it into a string.
+    """
+    return LazyString(in_user_language, zh, en)
+
+
+#: The messages forms share (marshmallow ``error_messages`` keys and plain refusals), in
+#: both languages: a form's own wording of a field is the exception, not the rule.
+MESSAGES = {
+    "required": bilingual("此项必填。", "Required."),
+    "invalid": bilingual("格式不正确。", "Not in the expected format."),
+    "integer": bilingual("请填写整数。", "Enter a whole number."),
+    "decimal": bilingual("请填写数字，例如 3.10。", "Enter a number, e.g. 3.10."),
+    "number": bilingual("请填写数字。", "Enter a number."),
+    "date": bilingual("请填写日期，格式如 2025-10-01。", "Enter a date such as 2025-10-01."),
+    "choice": bilingual("请从列表中选择。", "Choose from the list."),
+    "checkbox": bilingual("请勾选或不勾选。", "Tick the box or leave it empty."),
+    "months": bilingual("期限请填整月数。", "Give the term in whole months."),
+    "stale_form": bilingual("表单已失效，请刷新页面。", "The form expired; reload the page."),
+}
+
+
+def joined(messages: list[Any]) -> str:
+    """Join several messages of one field in the user's language."""
+    return in_user_language("；", "; ").join(str(m) for m in messages)
 
 
 class LimitError(ValueError):

@@ -14,6 +14,12 @@ from products.errors import ProfileError
 
 SIZE_CLASSES = ("micro", "small", "medium", "large")
 SIZE_ZH = {"micro": "微型企业", "small": "小型企业", "medium": "中型企业", "large": "大型企业"}
+SIZE_EN = {
+    "micro": "Micro enterprise",
+    "small": "Small enterprise",
+    "medium": "Medium enterprise",
+    "large": "Large enterprise",
+}
 METRICS = ("employees", "revenue", "total_assets")
 METRIC_ZH = {"employees": "从业人员", "revenue": "营业收入", "total_assets": "资产总额"}
 METRIC_EN = {"employees": "employees", "revenue": "revenue", "total_assets": "total assets"}

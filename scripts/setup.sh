@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install what FinPortal needs on Debian 12: system packages (apt-get) and .venv/.
-# Usage: scripts/setup.sh [run|test]   ("test" adds PostgreSQL, Redis and Chromium)
+# Usage: scripts/setup.sh [run|prod|test]
+#   prod: adds PostgreSQL, Redis and curl (scripts/prod.sh, scripts/backup.sh)
+#   test: adds those, Chromium and poppler, and the dev extras (pytest, Locust, ...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose=${1:-run}
@@ -8,8 +10,11 @@ purpose=${1:-run}
 packages=(python3 python3-venv python3-dev gcc
           libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig
           fonts-wqy-microhei fonts-noto-cjk)
+if [ "$purpose" = prod ] || [ "$purpose" = test ]; then
+  packages+=(postgresql redis-server curl procps)
+fi
 if [ "$purpose" = test ]; then
-  packages+=(postgresql redis-server chromium poppler-utils)
+  packages+=(chromium poppler-utils)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -42,12 +42,13 @@ from finportal.services.workdays import SHANGHAI
 MINHANG = "310112"
 
 #: (key, bank code, the steps after the referral). Steps: viewed, overdue, info, approve,
-#: decline, disburse, repaid, overdue_90, defaulted, withdraw.
+#: supply (the firm answers the bank), decline, disburse, repaid, overdue_90, defaulted, withdraw.
 SCENARIOS: list[tuple[str, str, list[str]]] = [
     ("demo-ref-sent", "demo_bank_a", []),
     ("demo-ref-overdue", "demo_bank_a", ["overdue"]),
     ("demo-ref-viewed", "demo_bank_a", ["viewed"]),
     ("demo-ref-info", "demo_bank_a", ["viewed", "info"]),
+    ("demo-ref-supplied", "demo_bank_a", ["viewed", "info", "supply"]),
     ("demo-ref-approved", "demo_bank_a", ["viewed", "approve"]),
     ("demo-ref-declined", "demo_bank_a", ["viewed", "decline"]),
     ("demo-ref-disbursed", "demo_bank_a", ["viewed", "approve", "disburse"]),
@@ -164,6 +165,15 @@ def _run_steps(
                 actor_id=bank_user_id,
                 decision="info_requested",
                 reason_text="请补充近六个月银行流水及主要客户合同（演示）。",
+            )
+        elif step == "supply":
+            application_service.supply_information(
+                session,
+                actor_id=sme_user_id,
+                enterprise_id=referral.application.enterprise_id,
+                application_id=referral.application_id,
+                referral_id=referral.id,
+                answer="已补充近六个月银行流水及两份主要客户合同（演示）。",
             )
         elif step == "approve":
             referral_service.record_decision(

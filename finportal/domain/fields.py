@@ -75,12 +75,25 @@ class ProfileField:
         return "text"
 
     def label(self, locale: str | None = None) -> str:
-        """Return the label in the locale (the request's by default)."""
-        return self.label_en if (locale or current_locale()).startswith("en") else self.label_zh
+        """Return the label in the locale (the request's by default; English capitalised)."""
+        if (locale or current_locale()).startswith("en"):
+            return self.label_en[:1].upper() + self.label_en[1:]
+        return self.label_zh
+
+    def label_with_unit(self, locale: str | None = None) -> str:
+        """Return the label with its unit, as a form or a table heading shows it."""
+        unit = self.unit_label(locale)
+        if not unit:
+            return self.label(locale)
+        if (locale or current_locale()).startswith("en"):
+            return f"{self.label(locale)} ({unit})"
+        return f"{self.label(locale)}（{unit}）"
 
     def hint(self, locale: str | None = None) -> str:
-        """Return the help text in the locale."""
-        return self.hint_en if (locale or current_locale()).startswith("en") else self.hint_zh
+        """Return the help text in the locale (English capitalised)."""
+        if (locale or current_locale()).startswith("en"):
+            return self.hint_en[:1].upper() + self.hint_en[1:]
+        return self.hint_zh
 
     def unit_label(self, locale: str | None = None) -> str:
         """Return the unit shown beside the field ('' for none)."""

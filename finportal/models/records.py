@@ -66,7 +66,12 @@ class Notification(Base):
 
 
 class Job(Base):
-    """A background job and its state: queued, running, done or failed (with a message)."""
+    """A background job and its state: queued, running, done or failed (with a message).
+
+    A job that fails for a passing reason is queued again with a backoff until it has made
+    ``attempts`` of its kind's allowed attempts (``finportal.jobs``); ``runner`` names the
+    process (host:pid) running it, so a sweep can tell a job whose worker died.
+    """
 
     __tablename__ = "jobs"
 
@@ -82,6 +87,8 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    runner: Mapped[str | None] = mapped_column(String(80))
 
 
 class ModelVersion(Base):

@@ -74,11 +74,18 @@ def password_problem(password: str, *, username: str = "") -> str | None:
     The one password policy: registration, an admin creating a user or resetting a
     password, and any change of password all ask it.
     """
+    t = limits.in_user_language
     password = password or ""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"密码至少{MIN_PASSWORD_LENGTH}位"
+        return t(
+            f"密码至少{MIN_PASSWORD_LENGTH}位",
+            f"A password has at least {MIN_PASSWORD_LENGTH} characters",
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"密码不超过{MAX_PASSWORD_LENGTH}位"
+        return t(
+            f"密码不超过{MAX_PASSWORD_LENGTH}位",
+            f"A password has at most {MAX_PASSWORD_LENGTH} characters",
+        )
     variants = _variants(password)
     name = (username or "").strip().lower()
     letters = re.sub(r"[^a-z]", "", name)
@@ -87,11 +94,19 @@ def password_problem(password: str, *, username: str = "") -> str | None:
         or name.translate(_LEET) in variants
         or (len(letters) >= 3 and letters in {re.sub(r"[^a-z]", "", v) for v in variants})
     ):
-        return "密码不能是用户名或其简单变形"
+        return t(
+            "密码不能是用户名或其简单变形", "The password cannot be the username or a variant of it"
+        )
     if variants & common_passwords():
-        return "这是最常见的密码之一，很容易被猜中，请换一个"
+        return t(
+            "这是最常见的密码之一，很容易被猜中，请换一个",
+            "This is one of the most common passwords and easy to guess; choose another",
+        )
     if _repetitive(password.lower()):
-        return "密码不能是重复或连续的字符，请换一个"
+        return t(
+            "密码不能是重复或连续的字符，请换一个",
+            "The password cannot be repeated or consecutive characters; choose another",
+        )
     return None
 
 
@@ -142,19 +157,27 @@ def check_uscc(value: str) -> str:
         raise ValidationFailed(
             f"统一社会信用代码校验位错误：最后一位不正确{hint_zh}，请核对营业执照。",
             f"The unified social credit code has a wrong check character{hint_en}.",
-            fields={"uscc": f"校验位错误{hint_zh}"},
+            fields={
+                "uscc": limits.in_user_language(
+                    f"校验位错误{hint_zh}", f"Wrong check character{hint_en}"
+                )
+            },
         ) from None
     except InvalidLength:
         raise ValidationFailed(
             "统一社会信用代码应为18位。",
             "The unified social credit code must have 18 characters.",
-            fields={"uscc": "应为18位"},
+            fields={"uscc": limits.in_user_language("应为18位", "Must have 18 characters")},
         ) from None
     except (InvalidFormat, InvalidComponent):
         raise ValidationFailed(
             "统一社会信用代码含有不允许的字符（不使用 I、O、Z、S、V）。",
             "The unified social credit code has characters that are not allowed.",
-            fields={"uscc": "含有不允许的字符"},
+            fields={
+                "uscc": limits.in_user_language(
+                    "含有不允许的字符", "Has characters that are not allowed"
+                )
+            },
         ) from None
 
 
@@ -174,7 +197,9 @@ def create_user(
     check_password(password, username=username)
     if role not in ROLES:
         raise ValidationFailed(
-            f"未知角色：{role}", f"Unknown role: {role}", fields={"role": "未知角色"}
+            f"未知角色：{role}",
+            f"Unknown role: {role}",
+            fields={"role": limits.in_user_language("未知角色", "Unknown role")},
         )
     user = User(
         username=username,
@@ -193,7 +218,9 @@ def create_user(
 def _account_errors(username: str, password: str) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not USERNAME_RE.match(username or ""):
-        errors["username"] = "用户名为3-80位字母、数字或 _ . @ -"
+        errors["username"] = limits.in_user_language(
+            "用户名为3-80位字母、数字或 _ . @ -", "A username is 3-80 letters, digits or _ . @ -"
+        )
     problem = password_problem(password, username=username)
     if problem:
         errors["password"] = problem
@@ -203,7 +230,9 @@ def _account_errors(username: str, password: str) -> dict[str, str]:
 def _check_username_free(session: Session, username: str) -> None:
     if session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(
-            "该用户名已被使用。", "This username is taken.", fields={"username": "已被使用"}
+            "该用户名已被使用。",
+            "This username is taken.",
+            fields={"username": limits.in_user_language("已被使用", "Already taken")},
         )
 
 
@@ -222,7 +251,9 @@ def register_sme(
     errors = _account_errors(username, password)
     name = limits.collect_text(errors, "enterprise_name", enterprise_name, "name")
     if not name and "enterprise_name" not in errors:
-        errors["enterprise_name"] = "请填写企业名称"
+        errors["enterprise_name"] = limits.in_user_language(
+            "请填写企业名称", "Enter the enterprise's name"
+        )
     code = ""
     try:
         code = check_uscc(uscc)
@@ -238,7 +269,12 @@ def register_sme(
             "如认为被他人冒用，请携营业执照联系服务中心。",
             "This enterprise already has an account: ask a colleague to invite you, or contact "
             "the centre with the business licence if you think it was registered by someone else.",
-            fields={"uscc": "已有账户，请向同事索取邀请链接"},
+            fields={
+                "uscc": limits.in_user_language(
+                    "已有账户，请向同事索取邀请链接",
+                    "Already has an account; ask a colleague for an invitation link",
+                )
+            },
         )
     enterprise = Enterprise(uscc=code, name=name, district_code=code[2:8], certifications=[])
     session.add(enterprise)
@@ -301,12 +337,16 @@ def change_password(session: Session, user: User, *, current: str, new: str, con
     """Change the user's own password; every other session ends (commits)."""
     errors: dict[str, str] = {}
     if not verify_password(user.password_hash, current or ""):
-        errors["current_password"] = "当前密码不正确"  # noqa: S105 - a message
+        errors["current_password"] = limits.in_user_language(
+            "当前密码不正确", "The current password is not correct"
+        )
     problem = password_problem(new, username=user.username)
     if problem:
         errors["new_password"] = problem
     elif new != confirm:
-        errors["new_password_confirm"] = "两次输入的密码不一致"  # noqa: S105 - a message
+        errors["new_password_confirm"] = limits.in_user_language(
+            "两次输入的密码不一致", "The two passwords differ"
+        )
     if errors:
         raise ValidationFailed.marked(errors)
     set_password(user, new, field="new_password")

@@ -24,6 +24,9 @@ ORGANISATION_KINDS: dict[str, type[Bank] | type[Park] | type[Chamber]] = {
     "chamber": Chamber,
 }
 ORGANISATION_LABELS = {"bank": "合作银行", "park": "园区", "chamber": "商会"}
+ORGANISATION_LABELS_EN = {"bank": "partner bank", "park": "park", "chamber": "chamber"}
+#: Field messages are worded in the user's language (Chinese outside a request).
+t = limits.in_user_language
 
 
 def _kind(kind: str) -> type[Bank] | type[Park] | type[Chamber]:
@@ -65,17 +68,26 @@ def save_organisation(
     errors: dict[str, str] = {}
     code = (code or "").strip()
     if not CODE_RE.match(code):
-        errors["code"] = "代码为2-40位小写字母、数字、_ 或 -"
+        errors["code"] = t(
+            "代码为2-40位小写字母、数字、_ 或 -",
+            "A code is 2-40 lower-case letters, digits, _ or -",
+        )
     name_zh = limits.collect_text(errors, "name_zh", name_zh, "name")
     if len(name_zh) < 2 and "name_zh" not in errors:
-        errors["name_zh"] = "请填写中文名称（至少2个字）"
+        errors["name_zh"] = t(
+            "请填写中文名称（至少2个字）", "Enter the Chinese name (at least 2 characters)"
+        )
     name_en = limits.collect_text(errors, "name_en", name_en, "name")
     source = limits.collect_text(errors, "source", source, "source")
     if errors:
         raise ValidationFailed.marked(errors)
     clash = session.scalar(select(model.id).where(model.code == code))
     if clash is not None and clash != org_id:
-        raise Conflict("该代码已被使用。", "This code is taken.", fields={"code": "已被使用"})
+        raise Conflict(
+            "该代码已被使用。",
+            "This code is taken.",
+            fields={"code": t("已被使用", "Already taken")},
+        )
     if org_id is None:
         row: Any = model(code=code, name_zh=name_zh)
         session.add(row)

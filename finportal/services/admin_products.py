@@ -9,7 +9,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from finportal import jobs
+from finportal import jobs, limits
 from finportal.models import (
     Job,
     Product,
@@ -18,6 +18,9 @@ from finportal.models import (
 from finportal.services import catalog as catalog_service
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, NotFound, ValidationFailed
+
+#: Field messages are worded in the user's language (Chinese outside a request).
+t = limits.in_user_language
 
 
 def list_products(session: Session) -> list[Product]:
@@ -91,19 +94,25 @@ def publish_product_yaml(
         raise ValidationFailed(
             f"YAML 格式错误：{where}{problem}",
             f"Not valid YAML: {exc}",
-            fields={"content": f"YAML 格式错误：{where}{problem}"},
+            fields={"content": t(f"YAML 格式错误：{where}{problem}", f"Not valid YAML: {exc}")},
         ) from exc
     if not isinstance(data, dict):
         raise ValidationFailed(
             "产品数据应为一个 YAML 映射（code: ...、name_zh: ... 等）。",
             "The product must be a YAML mapping.",
-            fields={"content": "产品数据应为一个 YAML 映射"},
+            fields={
+                "content": t("产品数据应为一个 YAML 映射", "The product must be a YAML mapping")
+            },
         )
     if expected_code is not None and data.get("code") != expected_code:
         raise ValidationFailed(
             f"产品代码不能修改（应为 {expected_code}）；新产品请用“新建产品”。",
             f"The product code cannot change (expected {expected_code}).",
-            fields={"content": f"field code: 应为 {expected_code}"},
+            fields={
+                "content": t(
+                    f"field code: 应为 {expected_code}", f"field code: must be {expected_code}"
+                )
+            },
         )
     if expected_code is None:
         code = data.get("code")
@@ -111,7 +120,7 @@ def publish_product_yaml(
             raise Conflict(
                 f"产品代码 {code} 已存在，请在该产品的编辑页修改。",
                 f"Product {code} exists; edit it instead.",
-                fields={"content": f"field code: {code} 已存在"},
+                fields={"content": t(f"field code: {code} 已存在", f"field code: {code} exists")},
             )
     before = session.scalar(
         select(Product.current_version_id).where(Product.code == data.get("code"))
@@ -120,7 +129,7 @@ def publish_product_yaml(
         version, created = catalog_service.save_version(session, data, actor_id=actor_id)
     except ValidationFailed as exc:
         raise ValidationFailed(
-            exc.message_zh, exc.message_en, fields={"content": exc.message_zh}
+            exc.message_zh, exc.message_en, fields={"content": t(exc.message_zh, exc.message_en)}
         ) from exc
     reverted = not created and before is not None and before != version.id
     if reverted:

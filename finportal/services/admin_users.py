@@ -24,6 +24,9 @@ from finportal.services import accounts
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 
+#: Field messages are worded in the user's language (Chinese outside a request).
+t = limits.in_user_language
+
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 
 
@@ -69,25 +72,34 @@ def _role_links(
     if role == "sme":
         code = limits.collect_text(errors, "enterprise_uscc", enterprise_uscc, "code").upper()
         if not code and "enterprise_uscc" not in errors:
-            errors["enterprise_uscc"] = "企业用户须关联企业：请填写企业的统一社会信用代码"
+            errors["enterprise_uscc"] = t(
+                "企业用户须关联企业：请填写企业的统一社会信用代码",
+                "An enterprise user needs an enterprise: enter its unified social credit code",
+            )
         elif code:
             enterprise_id = session.scalar(select(Enterprise.id).where(Enterprise.uscc == code))
             if enterprise_id is None:
-                errors["enterprise_uscc"] = "没有该统一社会信用代码的企业"
+                errors["enterprise_uscc"] = t(
+                    "没有该统一社会信用代码的企业",
+                    "No enterprise has this unified social credit code",
+                )
             links["enterprise_id"] = enterprise_id
     elif role == "bank":
         if not limits.check_id(bank_id) or session.get(Bank, bank_id) is None:
-            errors["bank_id"] = "银行用户须关联一家合作银行"
+            errors["bank_id"] = t("银行用户须关联一家合作银行", "A bank user needs a partner bank")
         links["bank_id"] = bank_id
     elif role == "recommender":
         if bool(park_id) == bool(chamber_id):
-            errors["park_id"] = "园区/商会用户须关联一个园区或一个商会（只选其一）"
+            errors["park_id"] = t(
+                "园区/商会用户须关联一个园区或一个商会（只选其一）",
+                "A park or chamber user needs one park or one chamber (not both)",
+            )
         elif park_id and (not limits.check_id(park_id) or session.get(Park, park_id) is None):
-            errors["park_id"] = "园区不存在"
+            errors["park_id"] = t("园区不存在", "No such park")
         elif chamber_id and (
             not limits.check_id(chamber_id) or session.get(Chamber, chamber_id) is None
         ):
-            errors["chamber_id"] = "商会不存在"
+            errors["chamber_id"] = t("商会不存在", "No such chamber")
         links["park_id"], links["chamber_id"] = park_id or None, chamber_id or None
     return links
 
@@ -109,12 +121,14 @@ def create_user(
     errors: dict[str, str] = {}
     username = (username or "").strip()
     if not accounts.USERNAME_RE.match(username):
-        errors["username"] = "用户名为3-80位字母、数字或 _ . @ -"
+        errors["username"] = t(
+            "用户名为3-80位字母、数字或 _ . @ -", "A username is 3-80 letters, digits or _ . @ -"
+        )
     problem = accounts.password_problem(password, username=username)
     if problem:
         errors["password"] = problem
     if role not in ROLES:
-        errors["role"] = "请选择角色"
+        errors["role"] = t("请选择角色", "Choose a role")
     display_name = limits.collect_text(errors, "display_name", display_name, "label")
     links = _role_links(
         session,
@@ -129,7 +143,9 @@ def create_user(
         raise ValidationFailed.marked(errors)
     if session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(
-            "该用户名已被使用。", "This username is taken.", fields={"username": "已被使用"}
+            "该用户名已被使用。",
+            "This username is taken.",
+            fields={"username": t("已被使用", "Already taken")},
         )
     user = accounts.create_user(
         session,
@@ -169,9 +185,9 @@ def update_user(
     user = _user(session, user_id)
     errors: dict[str, str] = {}
     if role not in ROLES:
-        errors["role"] = "请选择角色"
+        errors["role"] = t("请选择角色", "Choose a role")
     elif user.id == actor_id and role != user.role:
-        errors["role"] = "不能修改自己的角色"
+        errors["role"] = t("不能修改自己的角色", "You cannot change your own role")
     display_name = limits.collect_text(errors, "display_name", display_name, "label")
     links = _role_links(
         session,

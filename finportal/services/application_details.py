@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from finportal import limits
 from finportal.domain import permissions
 from finportal.domain.states import APPLICATION, REFERRAL
 from finportal.domain.states import ApplicationState as A
@@ -35,6 +36,7 @@ from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABEL
     PURPOSES,
     SCOPE_LABELS,
     action_label,
+    role_label,
 )
 from finportal.services.referrals import decisions_of, outcomes_of
 from finportal.services.screening import latest_score
@@ -43,14 +45,6 @@ from finportal.services.screening import latest_score
 DISBURSED_STATES = REFERRAL.tagged("lent")
 WITHDRAWABLE = APPLICATION.sources(A.WITHDRAWN, "sme")
 REQUEST_FIELDS = ("amount", "term_months", "purpose")
-
-ROLE_LABELS = {
-    "sme": "企业用户",
-    "advisor": "普惠金融顾问",
-    "recommender": "园区/商会",
-    "bank": "合作银行",
-    "admin": "服务中心管理员",
-}
 
 
 def get_application(
@@ -83,6 +77,7 @@ def selectable_products(session: Session) -> list[dict[str, Any]]:
         {
             "code": p.code,
             "name": p.name_zh,
+            "name_en": p.name_en,
             "amount_min": p.amount_min.value,
             "amount_max": p.amount_max.value,
             "term_min": int(p.term_min.value),
@@ -118,15 +113,16 @@ def job_status(session: Session, enterprise_id: int | None, job_id: str) -> dict
         raise NotFound("任务不存在。", "No such job.")
     assert record is not None
     labels = {
-        "queued": "排队中",
-        "running": "正在匹配产品并评分",
-        "done": "已完成",
-        "failed": "失败",
+        "queued": ("排队中", "Queued"),
+        "running": ("正在匹配产品并评分", "Matching products and scoring"),
+        "done": ("已完成", "Done"),
+        "failed": ("失败", "Failed"),
     }
+    zh, en = labels.get(record.state, (record.state, record.state))
     return {
         "id": record.id,
         "state": record.state,
-        "label": labels.get(record.state, record.state),
+        "label": limits.in_user_language(zh, en),
         "done": record.state in ("done", "failed"),
         "message": record.message,
         "application_id": application.id,
@@ -178,11 +174,16 @@ def timeline(session: Session, application: Application) -> list[TimelineEntry]:
     for event in events:
         user = users.get(event.actor_id) if event.actor_id else None
         if user is None:
-            who = "系统"
+            who = limits.in_user_language("系统", "System")
         elif user.enterprise_id == application.enterprise_id:
-            who = f"{user.display_name}（本企业）"
+            who = limits.in_user_language(
+                f"{user.display_name}（本企业）", f"{user.display_name} (your enterprise)"
+            )
         else:
-            who = f"{user.display_name}（{ROLE_LABELS.get(user.role, user.role)}）"
+            who = limits.in_user_language(
+                f"{user.display_name}（{role_label(user.role)}）",
+                f"{user.display_name} ({role_label(user.role)})",
+            )
         entries.append(
             TimelineEntry(
                 at=event.at,
@@ -208,6 +209,9 @@ class BankView:
     sent_at: datetime
     decisions: list[BankDecision]
     disbursed: list[LoanOutcome]
+    #: English names (empty: the Chinese one is shown).
+    bank_en: str = ""
+    product_en: str = ""
 
 
 def application_details(
@@ -245,6 +249,8 @@ def application_details(
                 sent_at=referral.sent_at,
                 decisions=decisions_of(session, referral.id),
                 disbursed=outcomes_of(session, referral.id),
+                bank_en=referral.bank.name_en,
+                product_en=referral.product_version.product.name_en,
             )
         )
     rating = session.scalar(select(Rating).where(Rating.application_id == application.id))

@@ -15,6 +15,12 @@ from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABEL
     action_label,
 )
 
+CHOOSE_PURPOSE = limits.bilingual("请选择贷款用途。", "Choose the purpose of the loan.")
+CHOOSE_BANKS = limits.bilingual(
+    "请至少选择一家银行并授权。", "Choose at least one bank to consent to."
+)
+CHOOSE_STARS = limits.bilingual("请选择 1 至 5 星。", "Choose 1 to 5 stars.")
+
 
 class AmountWan(limits.Amount):
     """A requested amount in 万元 (a loan, :data:`finportal.limits.AMOUNTS`), loaded as yuan."""
@@ -45,7 +51,9 @@ def _consent_valid_until() -> fields.Date:
     return limits.Date(
         load_default=None,
         allow_none=True,
-        error_messages={"invalid": "请按 年-月-日 填写日期。"},
+        error_messages={
+            "invalid": limits.bilingual("请按 年-月-日 填写日期。", "Enter a date as YYYY-MM-DD.")
+        },
     )
 
 
@@ -55,29 +63,38 @@ class ApplicationSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    amount = AmountWan(required=True, error_messages={"required": "请填写申请金额。"})
+    amount = AmountWan(
+        required=True,
+        error_messages={"required": limits.bilingual("请填写申请金额。", "Enter the amount.")},
+    )
     term_months = fields.Integer(
         required=True,
         strict=False,
         validate=validate.Range(
             min=1,
             max=limits.MAX_TERM_MONTHS,
-            error=f"期限须为 1 至 {limits.MAX_TERM_MONTHS} 个月。",
+            error=limits.bilingual(
+                f"期限须为 1 至 {limits.MAX_TERM_MONTHS} 个月。",
+                f"The term is 1 to {limits.MAX_TERM_MONTHS} months.",
+            ),
         ),
-        error_messages={"required": "请填写期限。", "invalid": "期限请填整月数。"},
+        error_messages={
+            "required": limits.bilingual("请填写期限。", "Enter the term."),
+            "invalid": limits.MESSAGES["months"],
+        },
     )
     purpose = fields.String(
         required=True,
-        validate=validate.OneOf(list(PURPOSES), error="请选择贷款用途。"),
-        error_messages={"required": "请选择贷款用途。"},
+        validate=validate.OneOf(list(PURPOSES), error=CHOOSE_PURPOSE),
+        error_messages={"required": CHOOSE_PURPOSE},
     )
     purpose_note = limits.Text("purpose_note", load_default="")
     #: "" means "让服务中心匹配" (let the centre match).
     product_code = limits.Text("code", load_default="")
     idempotency_key = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[A-Za-z0-9_-]{16,64}$", error="表单已失效，请刷新页面。"),
-        error_messages={"required": "表单已失效，请刷新页面。"},
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{16,64}$", error=limits.MESSAGES["stale_form"]),
+        error_messages={"required": limits.MESSAGES["stale_form"]},
     )
     consent_bank_ids = _consent_bank_ids()
     consent_valid_until = _consent_valid_until()
@@ -123,7 +140,7 @@ class RatingSchema(Schema):
     stars = fields.Integer(
         required=True,
         strict=False,
-        validate=validate.Range(min=1, max=5, error="请选择 1 至 5 星。"),
-        error_messages={"required": "请选择 1 至 5 星。", "invalid": "请选择 1 至 5 星。"},
+        validate=validate.Range(min=1, max=5, error=CHOOSE_STARS),
+        error_messages={"required": CHOOSE_STARS, "invalid": CHOOSE_STARS},
     )
     comment = limits.Text("comment", load_default="")

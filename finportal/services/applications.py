@@ -39,7 +39,7 @@ from finportal.services.application_details import (
     get_application,
     return_fields,
 )
-from finportal.services.application_forms import ApplicationSchema
+from finportal.services.application_forms import CHOOSE_BANKS, CHOOSE_STARS, ApplicationSchema
 from finportal.services.audit import record_event
 from finportal.services.errors import (
     Conflict,
@@ -73,26 +73,35 @@ def _check_product(session: Session, code: str, amount: Decimal, term: int) -> P
         raise ValidationFailed(
             "所选产品不存在或已下架。",
             "The chosen product does not exist.",
-            fields={"product_code": "所选产品不存在或已下架。"},
+            fields={
+                "product_code": limits.in_user_language(
+                    "所选产品不存在或已下架。", "The chosen product does not exist."
+                )
+            },
         )
     product = catalog.get(code)
     errors = {}
     low, high = product.amount_min.value, product.amount_max.value
     if not low <= amount <= high:
-        errors["amount"] = (
+        errors["amount"] = limits.in_user_language(
             f"{product.name_zh}的金额须在 {profile_form.yuan_to_wan(low)} 至 "
-            f"{profile_form.yuan_to_wan(high)} 万元之间。"
+            f"{profile_form.yuan_to_wan(high)} 万元之间。",
+            f"For {product.name_en or product.name_zh} the amount must be "
+            f"{profile_form.yuan_to_wan(low)} to {profile_form.yuan_to_wan(high)} (10k yuan).",
         )
     tlow, thigh = int(product.term_min.value), int(product.term_max.value)
     if not tlow <= term <= thigh:
-        errors["term_months"] = f"{product.name_zh}的期限须在 {tlow} 至 {thigh} 个月之间。"
+        errors["term_months"] = limits.in_user_language(
+            f"{product.name_zh}的期限须在 {tlow} 至 {thigh} 个月之间。",
+            f"For {product.name_en or product.name_zh} the term must be {tlow} to {thigh} months.",
+        )
     if errors:
         raise ValidationFailed.marked(errors)
     try:
         products.quote(product, amount, term, catalog_service.current_lpr(session, today_local()))
     except products.QuoteError as exc:
         raise ValidationFailed(
-            exc.message_zh, exc.message_en, fields={"amount": exc.message_zh}
+            exc.message_zh, exc.message_en, fields={"amount": exc.message()}
         ) from exc
     return row
 
@@ -129,7 +138,7 @@ def _submit(
         raise ValidationFailed(
             "提交前请至少授权一家合作银行查看贵企业信息（银行只有在授权后才能收到推荐材料）。",
             "Consent to at least one partner bank before submitting.",
-            fields={"consent_bank_ids": "请至少选择一家银行并授权。"},
+            fields={"consent_bank_ids": str(CHOOSE_BANKS)},
         )
     transition(
         session, application, "submitted", by="sme", actor_id=actor_id, reason=reason, data=data
@@ -171,7 +180,7 @@ def create_application(
         raise ValidationFailed(
             "提交前请至少授权一家合作银行查看贵企业信息（银行只有在授权后才能收到推荐材料）。",
             "Consent to at least one partner bank before submitting.",
-            fields={"consent_bank_ids": "请至少选择一家银行并授权。"},
+            fields={"consent_bank_ids": str(CHOOSE_BANKS)},
         )
     amount, term = data["amount"], data["term_months"]
     product = _check_product(session, data.get("product_code") or "", amount, term)
@@ -389,7 +398,7 @@ def rate_application(
         raise InvalidTransition("申请办结后才能评价。", "Only a closed application can be rated.")
     if not 1 <= int(stars) <= 5:
         raise ValidationFailed(
-            "请选择 1 至 5 星。", "Choose 1 to 5 stars.", fields={"stars": "请选择 1 至 5 星。"}
+            "请选择 1 至 5 星。", "Choose 1 to 5 stars.", fields={"stars": str(CHOOSE_STARS)}
         )
     if session.scalar(select(Rating.id).where(Rating.application_id == application.id)):
         raise Conflict("该申请已评价过。", "This application has already been rated.")
@@ -452,7 +461,9 @@ def supply_information(
         raise NotFound("推荐记录不存在。", "No such referral.")
     text = limits.valid_text(answer, "reason", "answer")
     if not text:
-        raise ValidationFailed.marked({"answer": "请写明补充的内容。"})
+        raise ValidationFailed.marked(
+            {"answer": limits.in_user_language("请写明补充的内容。", "Write what you add.")}
+        )
     workflow.move(
         session,
         REFERRAL,

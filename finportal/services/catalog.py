@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import products
-from finportal import limits
+from finportal import jobs, limits
 from finportal.models import (
     Enterprise,
     Notification,
@@ -228,3 +228,9 @@ def notify_eligible_enterprises(
         },
     )
     return {"eligible": len(eligible_ids), "notified": notified}
+
+
+@jobs.job("notify_eligible")
+def notify_eligible(session: Session, *, product_version_id: int) -> dict[str, Any]:
+    """Push a newly published product to every eligible enterprise (政策找企业)."""
+    return notify_eligible_enterprises(session, product_version_id=product_version_id)

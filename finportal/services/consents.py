@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
+from finportal import limits
 from finportal.domain.states import MEMBER
 from finportal.models import Application, Bank, Batch, BatchMember, Consent, Referral, utcnow
 from finportal.services.audit import record_event
@@ -368,15 +369,19 @@ def list_for_enterprise(session: Session, enterprise_id: int | None) -> list[Con
 def describe(consent: Consent, day: date | None = None) -> dict[str, Any]:
     """Describe a consent for pages and packets: bank, subject, scope, dates, in force."""
     if consent.batch_id is not None:
-        subject_zh = f"批次 {consent.batch.code}" if consent.batch else "批次"
+        code = consent.batch.code if consent.batch else ""
+        subject = limits.in_user_language(f"批次 {code}".strip(), f"Batch {code}".strip())
     elif consent.application_id is not None:
-        subject_zh = f"申请 #{consent.application_id}"
+        subject = limits.in_user_language(
+            f"申请 #{consent.application_id}", f"Application #{consent.application_id}"
+        )
     else:
-        subject_zh = "全企业（已停用）"
+        subject = limits.in_user_language("全企业（已停用）", "Whole enterprise (no longer used)")
     return {
         "id": consent.id,
         "bank": consent.bank.name_zh,
-        "subject": subject_zh,
+        "bank_en": consent.bank.name_en,
+        "subject": subject,
         "scope": scope_text(consent.scope),
         "granted_at": consent.granted_at,
         "valid_until": consent.valid_until,

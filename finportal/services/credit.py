@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import scoring
+from finportal import jobs, limits
 from finportal.domain.states import APPLICATION
 from finportal.models import ModelVersion, utcnow
 from finportal.services.audit import record_event
@@ -279,7 +280,17 @@ def rescore_open_applications(session: Session, *, model_version_id: int) -> dic
     applications = list(
         session.scalars(
             select(Application)
-            .where(Application.state.in_(RESCORE_STATES), Application.feature_snapshot.is_not(None))
+            .where(
+                Application.state.in_(RESCORE_STATES),
+                Application.feature_snapshot.is_not(None),
+                # A second run (a retried job) scores nothing twice.
+                ~select(CreditScore.id)
+                .where(
+                    CreditScore.application_id == Application.id,
+                    CreditScore.model_version_id == row.id,
+                )
+                .exists(),
+            )
             .order_by(Application.id)
         )
     )
@@ -361,7 +372,6 @@ def promote_with_rescore(
     A model whose card says a baseline beat it on the hold-out is promoted only with a
     written reason, which the audit event keeps.
     """
-    from finportal import jobs
 
     row = session.get(ModelVersion, model_version_id)
     if row is None:
@@ -532,8 +542,15 @@ def fairness_monitor(session: Session) -> dict[str, Any]:
                 "bad": outcomes.get(app_id),
                 "approved": decisions.get(app_id),
                 "size_class": size,
-                "street": ent.street or f"区划 {ent.district_code or '—'}",
-                "first_borrower": {True: "首贷户", False: "有贷款记录", None: None}[first],
+                "street": ent.street
+                or limits.in_user_language(
+                    f"区划 {ent.district_code or '—'}", f"District {ent.district_code or '—'}"
+                ),
+                "first_borrower": {
+                    True: limits.in_user_language("首贷户", "First-time borrower"),
+                    False: limits.in_user_language("有贷款记录", "Has borrowed before"),
+                    None: None,
+                }[first],
                 "industry": ent.industry_code,
             }
         )
@@ -541,3 +558,9 @@ def fairness_monitor(session: Session) -> dict[str, Any]:
     report = group_report(frame, ["size_class", "street", "first_borrower", "industry"])
     report["approval_gaps"] = approval_gaps(report)
     return scoring.model.json_safe(report)
+
+
+@jobs.job("rescore")
+def rescore(session: Session, *, model_version_id: int) -> dict[str, Any]:
+    """Score the open applications again with a newly promoted model."""
+    return rescore_open_applications(session, model_version_id=model_version_id)

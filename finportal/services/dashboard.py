@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from finportal.domain.states import BATCH, FILING
+from finportal.limits import in_user_language
 from finportal.models import (
     Application,
     Bank,
@@ -56,6 +57,12 @@ SCORE_BIN = 50
 SYNTHETIC_NOTE = (
     "注意：当前评分模型由合成的参考数据训练（冷启动），仅供参考；积累本中心的放款结果后将重新训练。"
 )
+SYNTHETIC_NOTE_EN = (
+    "Note: the scoring model was trained on synthetic reference data (cold start) and is for"
+    " reference only; it will be retrained once the centre has its own loan outcomes."
+)
+#: Tables are worded in the reader's language (Chinese outside a request, e.g. in jobs).
+t = in_user_language
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,11 @@ def _first_decision_at(session: Session) -> dict[int, datetime]:
     return first
 
 
+def _organiser_en(batch: Batch) -> str:
+    org = batch.park or batch.chamber
+    return (org.name_en or org.name_zh) if org is not None else "—"
+
+
 def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboard:
     """Compute every dashboard table from the database."""
     now = now or utcnow()
@@ -131,20 +143,23 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
         referral_app[o.referral_id] for o in disbursals if o.referral_id in referral_app
     }
     stages = [
-        ("已提交", len(submitted)),
-        ("已初筛", len(screened)),
-        ("已推荐银行", len(referred_apps)),
-        ("银行同意", len(approved_apps)),
-        ("已放款", len(disbursed_apps)),
+        (t("已提交", "Submitted"), len(submitted)),
+        (t("已初筛", "Screened"), len(screened)),
+        (t("已推荐银行", "Referred to a bank"), len(referred_apps)),
+        (t("银行同意", "Approved by a bank"), len(approved_apps)),
+        (t("已放款", "Disbursed"), len(disbursed_apps)),
     ]
     board.funnel = stages
     first = stages[0][1]
     board.tables["funnel"] = Table(
         "funnel",
-        "办理漏斗",
-        ["环节", "申请数", "占已提交比例"],
+        t("办理漏斗", "Funnel"),
+        [t("环节", "Stage"), t("申请数", "Applications"), t("占已提交比例", "Share of submitted")],
         [[label, count, _rate(count, first)] for label, count in stages],
-        note="按申请计数：一笔申请推荐给多家银行只计一次。",
+        note=t(
+            "按申请计数：一笔申请推荐给多家银行只计一次。",
+            "Counted by application: one referred to several banks counts once.",
+        ),
     )
 
     # Amounts ---------------------------------------------------------------------------
@@ -163,14 +178,14 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
     batch_approved = sum(batch_approved_amounts, Decimal(0))
     board.tables["amounts"] = Table(
         "amounts",
-        "融资金额",
-        ["项目", "金额（万元）", "笔数"],
+        t("融资金额", "Amounts"),
+        [t("项目", "Item"), t("金额（万元）", "Amount (10k yuan)"), t("笔数", "Count")],
         [
-            ["申请金额", asked / 10000, len(submitted)],
-            ["银行批准金额", approved_amount / 10000, len(approved_refs)],
-            ["放款金额", disbursed_amount / 10000, len(disbursals)],
+            [t("申请金额", "Amount requested"), asked / 10000, len(submitted)],
+            [t("银行批准金额", "Approved by banks"), approved_amount / 10000, len(approved_refs)],
+            [t("放款金额", "Disbursed"), disbursed_amount / 10000, len(disbursals)],
             [
-                "批次贷批准金额",
+                t("批次贷批准金额", "Approved in batch loans"),
                 batch_approved / 10000,
                 len(batch_approved_amounts),
             ],
@@ -180,12 +195,16 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
     # Approval rates by product and by bank ----------------------------------------------
     version_product = dict(
         session.execute(
-            select(ProductVersion.id, Product.name_zh).join(
+            select(ProductVersion.id, Product).join(
                 Product, Product.id == ProductVersion.product_id
             )
         ).all()
     )
-    bank_names = dict(session.execute(select(Bank.id, Bank.name_zh)).all())
+    version_product = {k: t(p.name_zh, p.name_en or p.name_zh) for k, p in version_product.items()}
+    bank_names = {
+        bank.id: t(bank.name_zh, bank.name_en or bank.name_zh)
+        for bank in session.scalars(select(Bank))
+    }
 
     def rate_rows(key_of: Any) -> list[list[Any]]:
         counts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -208,20 +227,31 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
             for name, c in sorted(counts.items())
         ]
 
-    rate_columns = ["推荐数", "已决定", "同意", "拒绝", "同意率"]
+    rate_columns = [
+        t("推荐数", "Referrals"),
+        t("已决定", "Decided"),
+        t("同意", "Approved"),
+        t("拒绝", "Declined"),
+        t("同意率", "Approval rate"),
+    ]
+    rate_note = t(
+        "同意率 = 最新决定为同意的推荐数 ÷ 最新决定为同意或拒绝的推荐数。",
+        "Approval rate = referrals whose latest decision is approved ÷ those whose latest"
+        " decision is approved or declined.",
+    )
     board.tables["approval_by_product"] = Table(
         "approval_by_product",
-        "各产品银行同意率",
-        ["产品", *rate_columns],
+        t("各产品银行同意率", "Approval rate by product"),
+        [t("产品", "Product"), *rate_columns],
         rate_rows(lambda r: version_product.get(r.product_version_id, "—")),
-        note="同意率 = 最新决定为同意的推荐数 ÷ 最新决定为同意或拒绝的推荐数。",
+        note=rate_note,
     )
     board.tables["approval_by_bank"] = Table(
         "approval_by_bank",
-        "各银行同意率",
-        ["银行", *rate_columns],
+        t("各银行同意率", "Approval rate by bank"),
+        [t("银行", "Bank"), *rate_columns],
         rate_rows(lambda r: bank_names.get(r.bank_id, "—")),
-        note="同意率 = 最新决定为同意的推荐数 ÷ 最新决定为同意或拒绝的推荐数。",
+        note=rate_note,
     )
 
     # Response times --------------------------------------------------------------------
@@ -237,11 +267,19 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
     median_bank = _median(bank_hours)
     board.tables["response_times"] = Table(
         "response_times",
-        "办理时长",
-        ["指标", "样本数", "中位数（小时）"],
+        t("办理时长", "Response times"),
+        [t("指标", "Measure"), t("样本数", "Count"), t("中位数（小时）", "Median (hours)")],
         [
-            ["初筛至顾问首次响应", len(advisor_hours), median_advisor],
-            ["推荐至银行首次决定", len(bank_hours), median_bank],
+            [
+                t("初筛至顾问首次响应", "Screening to the advisor's first response"),
+                len(advisor_hours),
+                median_advisor,
+            ],
+            [
+                t("推荐至银行首次决定", "Referral to the bank's first decision"),
+                len(bank_hours),
+                median_bank,
+            ],
         ],
     )
 
@@ -260,8 +298,8 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
             end = a.first_response_at or now
             breach_rows.append(
                 [
-                    "顾问首次响应",
-                    f"申请 #{a.id}",
+                    t("顾问首次响应", "Advisor's first response"),
+                    t(f"申请 #{a.id}", f"Application #{a.id}"),
                     a.enterprise.name,
                     due,
                     a.first_response_at,
@@ -282,8 +320,11 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
             end = decided or now
             breach_rows.append(
                 [
-                    "银行反馈",
-                    f"推荐 #{r.id}（{bank_names.get(r.bank_id, '—')}）",
+                    t("银行反馈", "Bank decision"),
+                    t(
+                        f"推荐 #{r.id}（{bank_names.get(r.bank_id, '—')}）",
+                        f"Referral #{r.id} ({bank_names.get(r.bank_id, '—')})",
+                    ),
                     r.application.enterprise.name,
                     due,
                     decided,
@@ -292,10 +333,20 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
             )
     board.tables["breaches"] = Table(
         "breaches",
-        "超时预警",
-        ["类型", "事项", "企业", "应办结时间", "实际办结时间", "超时（小时）"],
+        t("超时预警", "Deadline warnings"),
+        [
+            t("类型", "Kind"),
+            t("事项", "Item"),
+            t("企业", "Enterprise"),
+            t("应办结时间", "Due"),
+            t("实际办结时间", "Done"),
+            t("超时（小时）", "Late (hours)"),
+        ],
         breach_rows,
-        note="顾问首次响应时限 1 个工作日，银行反馈时限 2 个工作日。",
+        note=t(
+            "顾问首次响应时限 1 个工作日，银行反馈时限 2 个工作日。",
+            "Advisors respond within 1 working day, banks decide within 2 working days.",
+        ),
     )
 
     # Satisfaction ----------------------------------------------------------------------
@@ -304,12 +355,12 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
     star_counts = Counter(stars)
     board.tables["satisfaction"] = Table(
         "satisfaction",
-        "满意度评价",
-        ["评分", "数量"],
-        [[f"{s} 星", star_counts.get(s, 0)] for s in range(5, 0, -1)]
+        t("满意度评价", "Satisfaction ratings"),
+        [t("评分", "Rating"), t("数量", "Count")],
+        [[t(f"{s} 星", f"{s} stars"), star_counts.get(s, 0)] for s in range(5, 0, -1)]
         + [
-            ["平均分", round(average, 2) if average is not None else None],
-            ["评价总数", len(stars)],
+            [t("平均分", "Average"), round(average, 2) if average is not None else None],
+            [t("评价总数", "Ratings"), len(stars)],
         ],
     )
 
@@ -337,19 +388,19 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
         )
         is not None
     )
-    synthetic_note = SYNTHETIC_NOTE if synthetic else ""
+    synthetic_note = t(SYNTHETIC_NOTE, SYNTHETIC_NOTE_EN) if synthetic else ""
     board.tables["score_distribution"] = Table(
         "score_distribution",
-        "信用评分分布",
-        ["分数段", "申请数"],
+        t("信用评分分布", "Credit scores"),
+        [t("分数段", "Score band"), t("申请数", "Applications")],
         [[label, count] for label, count in bins],
-        note="每笔申请取最新一次评分。" + synthetic_note,
+        note=t("每笔申请取最新一次评分。", "Each application's latest score. ") + synthetic_note,
     )
     grades = Counter(s.grade for s in latest_scores.values())
     board.tables["grades"] = Table(
         "grades",
-        "信用等级分布",
-        ["等级", "申请数"],
+        t("信用等级分布", "Credit grades"),
+        [t("等级", "Grade"), t("申请数", "Applications")],
         [[g, grades[g]] for g in sorted(grades)],
         note=synthetic_note,
     )
@@ -363,8 +414,8 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
             [
                 batch.code,
                 batch.name,
-                organiser_name(batch),
-                batch.bank.name_zh,
+                t(organiser_name(batch), _organiser_en(batch)),
+                t(batch.bank.name_zh, batch.bank.name_en or batch.bank.name_zh),
                 BATCH.title(batch.state),
                 use.total / 10000,
                 use.used / 10000,
@@ -378,21 +429,21 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
         )
     board.tables["batch_quota"] = Table(
         "batch_quota",
-        "批次额度使用",
+        t("批次额度使用", "Batch quotas"),
         [
-            "批次编号",
-            "批次名称",
-            "园区/商会",
-            "银行",
-            "状态",
-            "总额度（万元）",
-            "已用（万元）",
-            "剩余（万元）",
-            "使用率",
-            "同意户数",
-            "拒绝户数",
-            "待审批户数",
-            "备案",
+            t("批次编号", "Batch"),
+            t("批次名称", "Name"),
+            t("园区/商会", "Park / chamber"),
+            t("银行", "Bank"),
+            t("状态", "State"),
+            t("总额度（万元）", "Quota (10k yuan)"),
+            t("已用（万元）", "Used (10k yuan)"),
+            t("剩余（万元）", "Left (10k yuan)"),
+            t("使用率", "Share used"),
+            t("同意户数", "Approved firms"),
+            t("拒绝户数", "Declined firms"),
+            t("待审批户数", "Firms awaiting a decision"),
+            t("备案", "Filing"),
         ],
         batch_rows,
     )

@@ -8,13 +8,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import products
+from finportal import limits
 from finportal.models import Chamber, Enterprise, Membership, Park
 from finportal.services.audit import record_event
 from finportal.services.errors import NotFound
+from products.sizes import SIZE_EN, SIZE_ZH
 
 #: What the profile page and the Excel report say of memberships.
 MEMBERSHIP_NOTE = "由园区/商会或服务中心确认"
-SIZE_LABELS = {"micro": "微型企业", "small": "小型企业", "medium": "中型企业", "large": "大型企业"}
+#: Size classes (工信部联企业〔2011〕300号) as pages name them. (zh, en)
+SIZE_LABELS = {code: (SIZE_ZH[code], SIZE_EN[code]) for code in SIZE_ZH}
+NO_SIZE = ("无法划型", "Size class unknown")
 
 
 def get_enterprise(session: Session, enterprise_id: int | None) -> Enterprise:
@@ -109,9 +113,9 @@ def size_class_of(enterprise: Enterprise) -> dict[str, Any]:
             enterprise.total_assets,
         )
     except products.ProfileError as exc:
-        return {"code": None, "label": "无法划型", "rule": str(exc)}
+        return {"code": None, "label": limits.in_user_language(*NO_SIZE), "rule": str(exc)}
     return {
         "code": result.size_class,
-        "label": SIZE_LABELS.get(result.size_class or "", "无法划型"),
-        "rule": result.rule_zh,
+        "label": limits.in_user_language(*SIZE_LABELS.get(result.size_class or "", NO_SIZE)),
+        "rule": limits.in_user_language(result.rule_zh, result.rule_en),
     }

@@ -1,4 +1,7 @@
-"""One enterprise against every published product: eligibility with reasons and net cost."""
+"""One enterprise against every published product: eligibility with reasons and net cost.
+
+Names and reasons are worded in the user's language (Chinese outside a request).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 import products
+from finportal import limits
 from finportal.domain import fields as profile_fields
 from finportal.services import catalog as catalog_service
 from finportal.services.enterprises import get_enterprise
@@ -39,15 +43,24 @@ class ProductMatch:
 
 #: Inputs of conditions that are not on the SME's profile form, and how they get settled.
 NOT_ON_PROFILE = {
-    "batch_recommended": "需由所在园区/商会推荐（批次贷）",
-    "park_codes": "需由所在园区确认成员身份",
-    "chamber_codes": "需由所在商会确认会员身份",
-    "amount": "按申请金额判断（可在上方输入金额和期限比较）",
-    "term_months": "按申请期限判断（可在上方输入金额和期限比较）",
-    "purpose": "按申请时选择的贷款用途判断",
+    "batch_recommended": (
+        "需由所在园区/商会推荐（批次贷）",
+        "needs a recommendation by your park or chamber (batch loans)",
+    ),
+    "park_codes": ("需由所在园区确认成员身份", "your park confirms the membership"),
+    "chamber_codes": ("需由所在商会确认会员身份", "your chamber confirms the membership"),
+    "amount": (
+        "按申请金额判断（可在上方输入金额和期限比较）",
+        "depends on the amount asked (enter an amount and a term above to compare)",
+    ),
+    "term_months": (
+        "按申请期限判断（可在上方输入金额和期限比较）",
+        "depends on the term asked (enter an amount and a term above to compare)",
+    ),
+    "purpose": ("按申请时选择的贷款用途判断", "depends on the purpose chosen when applying"),
 }
 #: Any other input the profile form lacks.
-SETTLED_BY_CENTRE = "由服务中心受理时确认"
+SETTLED_BY_CENTRE = ("由服务中心受理时确认", "the centre confirms it when it takes the application")
 
 
 def _by_others(condition: Any) -> str | None:
@@ -59,15 +72,33 @@ def _by_others(condition: Any) -> str | None:
     outside = [n for n in condition.missing_fields if n not in EDITABLE_FIELDS]
     if not outside:
         return None
-    parts = list(dict.fromkeys(NOT_ON_PROFILE.get(n, SETTLED_BY_CENTRE) for n in outside))
+    pairs = list(dict.fromkeys(NOT_ON_PROFILE.get(n, SETTLED_BY_CENTRE) for n in outside))
     inside = [n for n in condition.missing_fields if n in EDITABLE_FIELDS]
+    parts_zh = [zh for zh, _en in pairs]
+    parts_en = [en for _zh, en in pairs]
     if inside:
-        parts.insert(
-            0, "请在企业信息中补充" + "、".join(f"「{profile_fields.label(n)}」" for n in inside)
+        parts_zh.insert(
+            0,
+            "请在企业信息中补充"
+            + "、".join(f"「{profile_fields.label(n, 'zh_CN')}」" for n in inside),
+        )
+        parts_en.insert(
+            0,
+            "fill in "
+            + ", ".join(f"'{profile_fields.label(n, 'en')}'" for n in inside)
+            + " in the profile",
         )
     # The catalogue's own wording of the condition, without "please fill in ... to check".
-    base = condition.message_zh.split("以判断：", 1)[-1]
-    return f"{'；'.join(parts)}：{base}"
+    base_zh = condition.message_zh.split("以判断：", 1)[-1]
+    base_en = condition.message_en.split(" to check: ", 1)[-1]
+    text_en = "; ".join(parts_en)
+    return limits.in_user_language(
+        f"{'；'.join(parts_zh)}：{base_zh}", f"{text_en[:1].upper()}{text_en[1:]}: {base_en}"
+    )
+
+
+def _message(condition: Any) -> str:
+    return limits.in_user_language(condition.message_zh, condition.message_en)
 
 
 def match_products(
@@ -102,24 +133,24 @@ def match_products(
     out = []
     for result in results:
         conditions = result.evaluation.conditions
-        error = ""
-        if result.quote_error:
-            error = result.quote_error.split(" / ", 1)[-1]
+        error = limits.pair(result.quote_error) if result.quote_error else ""
         out.append(
             ProductMatch(
                 code=result.product.code,
-                name=result.product.name_zh,
+                name=limits.in_user_language(
+                    result.product.name_zh, result.product.name_en or result.product.name_zh
+                ),
                 eligible=result.eligible,
                 demo=result.product.demo,
                 quote=result.quote,
                 quote_error=error,
-                failed=[c.message_zh for c in conditions if c.result == "failed"],
+                failed=[_message(c) for c in conditions if c.result == "failed"],
                 unknown=[
-                    c.message_zh
+                    _message(c)
                     for c in conditions
                     if c.result == "unknown" and _by_others(c) is None
                 ],
-                passed=[c.message_zh for c in conditions if c.result == "passed"],
+                passed=[_message(c) for c in conditions if c.result == "passed"],
                 by_others=[
                     text
                     for c in conditions

@@ -8,7 +8,11 @@ from sqlalchemy.orm import Session
 from finportal.models import Notification, utcnow
 from finportal.services.errors import NotFound
 
-KIND_LABELS = {"status": "状态更新", "policy_push": "政策找企业"}
+#: What each kind of notification is called. (zh, en)
+KINDS = {
+    "status": ("状态更新", "Status update"),
+    "policy_push": ("政策找企业", "Policy finds the firm"),
+}
 
 
 def _mine(enterprise_id: int | None, user_id: int | None) -> object:

@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 import products
 from finportal import packets
@@ -27,11 +27,13 @@ from finportal.domain import fields as profile_fields
 from finportal.models import (
     Application,
     BatchMember,
+    Chamber,
     Consent,
     CreditScore,
     Enterprise,
     Match,
     ModelVersion,
+    Park,
     Referral,
     User,
     utcnow,
@@ -49,7 +51,7 @@ from finportal.services.screening import latest_score
 from finportal.services.workdays import SHANGHAI
 from products.fields import field_specs
 from products.pricing import REPAYMENT_LABELS
-from products.sizes import SIZE_ZH
+from products.sizes import SIZE_EN, SIZE_ZH
 
 _CENT = Decimal("0.01")
 _WAN = Decimal("10000")
@@ -81,12 +83,15 @@ def to_wan(value: Any) -> Decimal:
 # --- the sections ---------------------------------------------------------------------------
 
 
-def _wan(value: Any) -> str:
-    return "—" if value is None else f"{to_wan(value):,.2f} 万元"
+def _wan(value: Any, locale: str = "zh_CN") -> str:
+    if value is None:
+        return "—"
+    unit = "× 10k yuan" if locale.startswith("en") else "万元"
+    return f"{to_wan(value):,.2f} {unit}"
 
 
 def _count(value: Any, unit: str) -> str:
-    return "—" if value is None else f"{value} {unit}"
+    return "—" if value is None else f"{value} {unit}".strip()
 
 
 def _yes_no(value: Any, yes: str = "是", no: str = "否") -> str:
@@ -100,22 +105,24 @@ def membership_names(enterprise: Enterprise) -> tuple[list[str], list[str]]:
     return parks, chambers
 
 
-def _field_text(spec: profile_fields.ProfileField, value: Any) -> str:
-    """Write one profile value as a packet prints it (Chinese, money in 万元)."""
+def _field_text(spec: profile_fields.ProfileField, value: Any, locale: str = "zh_CN") -> str:
+    """Write one profile value as a packet prints it (Chinese, money in 万元), or in English."""
+    english = locale.startswith("en")
     if value is None or value == "":
         return "—"
     if spec.kind == "money":
-        return _wan(value)
+        return _wan(value, locale)
     if spec.kind == "bool":
-        return _yes_no(value)
+        return _yes_no(value, "Yes", "No") if english else _yes_no(value)
     if spec.kind == "date":
-        return f"{value.year}年{value.month}月{value.day}日"
+        return value.isoformat() if english else f"{value.year}年{value.month}月{value.day}日"
     if spec.kind == "count":
-        return _count(value, spec.unit_label("zh_CN") or "")
+        return _count(value, spec.unit_label(locale) or "")
     if spec.kind == "tokens":
-        return "、".join(spec.choice_label(v, "zh_CN") for v in value) or "无"
+        words = [spec.choice_label(v, locale) for v in value]
+        return (", ".join(words) or "None") if english else ("、".join(words) or "无")
     if spec.values:
-        return spec.choice_label(str(value), "zh_CN")
+        return spec.choice_label(str(value), locale)
     return str(value)
 
 
@@ -125,6 +132,7 @@ def profile_rows(
     *,
     parks: Sequence[str] = (),
     chambers: Sequence[str] = (),
+    locale: str = "zh_CN",
 ) -> dict[str, str]:
     """Return the packet's profile rows: 中文 label -> formatted value, money in 万元.
 
@@ -133,28 +141,35 @@ def profile_rows(
     ``profile`` is a profile dict with the field names of ``products``/``scoring`` (the
     frozen submission, :func:`finportal.services.profiles.submitted_profile`); ``parks``
     and ``chambers`` are the names of the firm's memberships. The one function for every
-    packet (referral and batch member) and the advisor's page.
+    packet (referral and batch member) and the advisor's page; packets are Chinese, the
+    advisor's page passes the reader's ``locale`` (labels and words in English).
     """
+    english = locale.startswith("en")
     rows: dict[str, str] = {}
     names = {"park_codes": parks, "chamber_codes": chambers}
     for spec in profile_fields.fields().values():
         if not spec.packet:
             continue
+        label = spec.label(locale)
         if spec.name in names:
-            rows[spec.label_zh] = "、".join(names[spec.name]) or "无"
+            listed = names[spec.name]
+            rows[label] = (", ".join(listed) or "None") if english else ("、".join(listed) or "无")
         else:
-            rows[spec.label_zh] = _field_text(spec, profile.get(spec.name))
+            rows[label] = _field_text(spec, profile.get(spec.name), locale)
     derived = products.derive_fields(
         {name: profile.get(name) for name in profile_fields.fields() if name in profile},
         today,
     )
+    sizes = SIZE_EN if english else SIZE_ZH
     for name, text in (
-        ("size_class", SIZE_ZH.get(derived.get("size_class") or "", "—")),
-        ("firm_age_years", _count(derived.get("firm_age_years"), "年")),
+        ("size_class", sizes.get(derived.get("size_class") or "", "—")),
+        ("firm_age_years", _count(derived.get("firm_age_years"), "years" if english else "年")),
         ("revenue_growth", _percent(derived.get("revenue_growth"))),
         ("debt_ratio", _percent(derived.get("debt_ratio"))),
     ):
-        rows[field_specs()[name].label_zh] = text
+        spec = field_specs()[name]
+        label = spec.label_en[:1].upper() + spec.label_en[1:] if english else spec.label_zh
+        rows[label] = text
     return rows
 
 
@@ -162,11 +177,31 @@ def _percent(value: Any) -> str:
     return "—" if value is None else f"{float(value) * 100:.1f}%"
 
 
-def application_profile_rows(application: Application, today: dt.date) -> dict[str, str]:
+def application_profile_rows(
+    application: Application, today: dt.date, locale: str = "zh_CN"
+) -> dict[str, str]:
     """Return :func:`profile_rows` of the profile an application was submitted with."""
     names = submitted_memberships(application)
+    if locale.startswith("en"):
+        # The snapshot keeps the Chinese names; show an organisation's English name if it has one.
+        session = object_session(application)
+        english = (
+            {
+                zh: en
+                for model in (Park, Chamber)
+                for zh, en in session.execute(select(model.name_zh, model.name_en))
+                if en
+            }
+            if session is not None
+            else {}
+        )
+        names = {key: [english.get(n, n) for n in listed] for key, listed in names.items()}
     return profile_rows(
-        submitted_profile(application), today, parks=names["parks"], chambers=names["chambers"]
+        submitted_profile(application),
+        today,
+        parks=names["parks"],
+        chambers=names["chambers"],
+        locale=locale,
     )
 
 
@@ -308,7 +343,7 @@ def consent_record(bank_name: str, consent: Consent) -> packets.ConsentRecord:
     """Return the packet's consent section: the consent the packet is rendered under."""
     return packets.ConsentRecord(
         bank=bank_name,
-        scope=scope_text(consent.scope),
+        scope=scope_text(consent.scope, "zh_CN"),
         granted_at=consent.granted_at.astimezone(SHANGHAI).replace(tzinfo=None),
         valid_until=consent.valid_until,
     )
@@ -415,7 +450,7 @@ def referral_facts(session: Session, referral: Referral) -> PacketFacts:
         chambers=names["chambers"],
         amount=Decimal(application.amount),
         term_months=application.term_months,
-        purpose=purpose_label(application.purpose),
+        purpose=purpose_label(application.purpose, "zh_CN"),
         conditions=list(match.conditions or []) if match is not None else [],
         override=(
             (bool(match.eligible), match.override_reason or "")

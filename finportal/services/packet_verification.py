@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from finportal import limits
 from finportal.models import AuditEvent, Bank, Packet
 from finportal.services.batches import organiser_name
 from finportal.services.errors import NotFound, ValidationFailed
-from finportal.services.packets import CENTRE_NAME
+from finportal.services.packets import CENTRE_NAME, CENTRE_NAME_EN
 from finportal.services.workdays import SHANGHAI
 
 _HEX = set("0123456789abcdef")
@@ -39,6 +40,10 @@ class VerifiedPacket:
     kind: str = "referral"
     #: For a member packet: the number of the batch packet it is part of.
     part_of: str = ""
+    #: The English names (empty: the Chinese one is shown).
+    bank_name_en: str = ""
+    product_name_en: str = ""
+    enterprise_name_en: str = ""
 
 
 def mask_name(name: str) -> str:
@@ -77,7 +82,9 @@ def verify_packet(session: Session, code: str) -> VerifiedPacket:
             packet_number=packet.packet_number,
             sha256=packet.sha256,
             bank_name=referral.bank.name_zh,
+            bank_name_en=referral.bank.name_en,
             product_name=referral.product_version.product.name_zh,
+            product_name_en=referral.product_version.product.name_en,
             enterprise_name=mask_name(referral.application.enterprise.name),
             rendered_at=packet.rendered_at,
             sent_on=referral.sent_at.astimezone(SHANGHAI).date(),
@@ -85,16 +92,23 @@ def verify_packet(session: Session, code: str) -> VerifiedPacket:
     batch = packet.batch
     assert batch is not None  # the CHECK constraint: batch packets name their batch
     if packet.batch_member is not None:
-        enterprise = mask_name(packet.batch_member.enterprise.name)
+        enterprise = enterprise_en = mask_name(packet.batch_member.enterprise.name)
     else:
         count = len(session.scalars(select(Packet.id).where(Packet.cover_id == packet.id)).all())
+        organiser = batch.park or batch.chamber
         enterprise = f"{organiser_name(batch)}批次（{count} 户）"
+        enterprise_en = f"Batch of {(organiser and organiser.name_en) or organiser_name(batch)}" + (
+            f" ({count} firms)" if count != 1 else " (1 firm)"
+        )
     return VerifiedPacket(
         packet_number=packet.packet_number,
         sha256=document.sha256,
         bank_name=batch.bank.name_zh,
+        bank_name_en=batch.bank.name_en,
         product_name=batch.product.name_zh,
+        product_name_en=batch.product.name_en,
         enterprise_name=enterprise,
+        enterprise_name_en=enterprise_en,
         rendered_at=packet.rendered_at,
         sent_on=(batch.submitted_at or packet.rendered_at).astimezone(SHANGHAI).date(),
         kind=packet.kind,
@@ -109,6 +123,7 @@ class FileCheck:
     sha256: str
     matches: str  # original | download | none
     bank_name: str = ""
+    bank_name_en: str = ""
     downloaded_at: dt.datetime | None = None
     serial: int | None = None
 
@@ -125,7 +140,11 @@ def check_file(session: Session, code: str, sha256: str) -> FileCheck:
         raise ValidationFailed(
             "SHA-256 应为 64 位十六进制字符。",
             "A SHA-256 is 64 hexadecimal characters.",
-            fields={"sha256": "SHA-256 应为 64 位十六进制字符。"},
+            fields={
+                "sha256": limits.in_user_language(
+                    "SHA-256 应为 64 位十六进制字符。", "A SHA-256 is 64 hexadecimal characters."
+                )
+            },
         )
     try:
         packet = find_packet(session, code)
@@ -164,6 +183,7 @@ def check_file(session: Session, code: str, sha256: str) -> FileCheck:
                 digest,
                 "download",
                 bank_name=bank.name_zh if bank is not None else CENTRE_NAME,
+                bank_name_en=bank.name_en if bank is not None else CENTRE_NAME_EN,
                 downloaded_at=event.at,
                 serial=serial,
             )

@@ -70,6 +70,7 @@ __all__ = [
 REFERRAL_PACKET_JOB = "render_packet"
 BATCH_PACKET_JOB = "batch_packet"
 CENTRE_NAME = "闵行区融资服务中心"
+CENTRE_NAME_EN = "Minhang District Financing Service Centre"
 
 # No 0/O, 1/I/L: a code is read aloud or typed from paper.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -235,6 +236,10 @@ def render_referral_packet(
     # fails at once ("database is locked") if anyone else wrote meanwhile.
     session.commit()
     pdf = packets.render_packet(ctx)
+    raced = current_packet(session, referral.id)
+    if raced is not None and (current is None or raced.id != current.id):
+        # Another run of this job stored a packet while this one rendered: keep theirs.
+        return {"skipped": "already rendered", "sha256": raced.sha256, "packet_id": raced.id}
     row = add_packet(
         session,
         files,

@@ -173,8 +173,15 @@ def _excel_value(value: Any) -> Any:
     return text
 
 
-def _refused(message: str, row: int | None = None) -> ImportFailed:
-    return ImportFailed([ImportProblem(row, None, None, message)])
+def _refused(zh: str, en: str, row: int | None = None) -> ImportFailed:
+    return ImportFailed([ImportProblem(row, None, None, limits.in_user_language(zh, en))])
+
+
+NOT_XLSX = ("文件不是有效的 Excel（.xlsx）文件。", "The file is not a valid Excel (.xlsx) file.")
+UNREADABLE = (
+    "文件无法作为 Excel（.xlsx）读取，请使用平台提供的模板。",
+    "The file cannot be read as Excel (.xlsx); use the platform's template.",
+)
 
 
 def _check_archive(content: bytes) -> None:
@@ -188,14 +195,15 @@ def _check_archive(content: bytes) -> None:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
-        raise _refused("文件不是有效的 Excel（.xlsx）文件。") from None
+        raise _refused(*NOT_XLSX) from None
     unpacked = sum(m.file_size for m in members)
     if len(members) > limits.IMPORT_MAX_ZIP_MEMBERS or unpacked > (
         limits.IMPORT_MAX_UNCOMPRESSED_BYTES
     ):
+        mb = limits.IMPORT_MAX_UNCOMPRESSED_BYTES // (1024 * 1024)
         raise _refused(
-            f"文件解压后过大（上限 {limits.IMPORT_MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB），"
-            "请使用平台提供的模板。"
+            f"文件解压后过大（上限 {mb} MB），请使用平台提供的模板。",
+            f"The file is too large unpacked (at most {mb} MB); use the platform's template.",
         )
 
 
@@ -207,36 +215,51 @@ def _read_rows(content: bytes, filename: str) -> list[tuple[int, Any, Any]]:
     beyond the limits stop the reading.
     """
     if not filename.lower().endswith(".xlsx"):
-        raise _refused("只接受 .xlsx 格式的 Excel 文件，请使用平台提供的模板。")
+        raise _refused(
+            "只接受 .xlsx 格式的 Excel 文件，请使用平台提供的模板。",
+            "Only .xlsx Excel files are accepted; use the platform's template.",
+        )
     if len(content) > IMPORT_MAX_BYTES:
-        raise _refused(f"文件太大（上限 {IMPORT_MAX_BYTES // 1024} KB）。")
+        raise _refused(
+            f"文件太大（上限 {IMPORT_MAX_BYTES // 1024} KB）。",
+            f"The file is too large (at most {IMPORT_MAX_BYTES // 1024} KB).",
+        )
     if not content or not zipfile.is_zipfile(io.BytesIO(content)):
-        raise _refused("文件不是有效的 Excel（.xlsx）文件。")
+        raise _refused(*NOT_XLSX)
     _check_archive(content)
     from openpyxl import load_workbook
 
-    unreadable = "文件无法作为 Excel（.xlsx）读取，请使用平台提供的模板。"
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - any unreadable workbook is the same answer to the user
-        raise _refused(unreadable) from None
+        raise _refused(*UNREADABLE) from None
     try:
         if IMPORT_SHEET not in book.sheetnames:
-            raise _refused(f"找不到工作表“{IMPORT_SHEET}”，请使用平台提供的模板。")
+            raise _refused(
+                f"找不到工作表“{IMPORT_SHEET}”，请使用平台提供的模板。",
+                f"The sheet “{IMPORT_SHEET}” is missing; use the platform's template.",
+            )
         sheet = book[IMPORT_SHEET]
-        too_many = f"表格过大（最多 {limits.IMPORT_MAX_ROWS} 行），请使用平台提供的模板。"
+        too_many = (
+            f"表格过大（最多 {limits.IMPORT_MAX_ROWS} 行），请使用平台提供的模板。",
+            f"The sheet is too large (at most {limits.IMPORT_MAX_ROWS} rows); use the template.",
+        )
         declared = (sheet.max_row or 0) * (sheet.max_column or 0)
         if (sheet.max_row or 0) > limits.IMPORT_MAX_ROWS or declared > limits.IMPORT_MAX_CELLS:
-            raise _refused(too_many)
+            raise _refused(*too_many)
         rows = []
         try:
             for number, row in enumerate(sheet.iter_rows(values_only=True, max_col=5), start=1):
                 if number > limits.IMPORT_MAX_ROWS:
-                    raise _refused(too_many)
+                    raise _refused(*too_many)
                 cells = list(row) + [None] * (5 - len(row))
                 if number == 1:
                     if tuple(str(c or "").strip() for c in cells[:4]) != HEADER[:4]:
-                        raise _refused("表头与模板不一致，请使用平台提供的模板。", 1)
+                        raise _refused(
+                            "表头与模板不一致，请使用平台提供的模板。",
+                            "The header row differs from the template's; use the template.",
+                            1,
+                        )
                     continue
                 if cells[0] is None and cells[3] is None:
                     continue
@@ -244,7 +267,7 @@ def _read_rows(content: bytes, filename: str) -> list[tuple[int, Any, Any]]:
         except ImportFailed:
             raise
         except Exception:  # noqa: BLE001 - a broken sheet (bad XML, a lying zip) is unreadable
-            raise _refused(unreadable) from None
+            raise _refused(*UNREADABLE) from None
         return rows
     finally:
         book.close()
@@ -295,18 +318,38 @@ def import_profile(
                         number,
                         VALUE_COLUMN,
                         key,
-                        f"{profile_fields.label(key)}：已忽略（{MEMBERSHIP_NOTE}，企业不能自行填写）。",
+                        limits.in_user_language(
+                            f"{profile_fields.label(key)}：已忽略（{MEMBERSHIP_NOTE}，企业不能自行填写）。",
+                            f"{profile_fields.label(key)}: ignored (confirmed by a park, a chamber"
+                            " or the centre; an enterprise cannot fill it in).",
+                        ),
                     )
                 )
             continue
         if key not in EDITABLE_FIELDS:
             problems.append(
-                ImportProblem(number, "A", None, f"未知的字段代码“{key[:40]}”，请不要修改A列。")
+                ImportProblem(
+                    number,
+                    "A",
+                    None,
+                    limits.in_user_language(
+                        f"未知的字段代码“{key[:40]}”，请不要修改A列。",
+                        f"Unknown field code “{key[:40]}”; do not change column A.",
+                    ),
+                )
             )
             continue
         if key in where:
             problems.append(
-                ImportProblem(number, "A", key, f"字段重复（已在第 {where[key]} 行填写）。")
+                ImportProblem(
+                    number,
+                    "A",
+                    key,
+                    limits.in_user_language(
+                        f"字段重复（已在第 {where[key]} 行填写）。",
+                        f"The field is repeated (already filled in on row {where[key]}).",
+                    ),
+                )
             )
             continue
         where[key] = number
@@ -323,7 +366,13 @@ def import_profile(
             for key, message in flatten_messages(exc.messages).items():
                 problems.append(
                     ImportProblem(
-                        where.get(key), VALUE_COLUMN, key, f"{profile_fields.label(key)}：{message}"
+                        where.get(key),
+                        VALUE_COLUMN,
+                        key,
+                        limits.in_user_language(
+                            f"{profile_fields.label(key)}：{message}",
+                            f"{profile_fields.label(key)}: {message}",
+                        ),
                     )
                 )
             data = {}
@@ -331,14 +380,30 @@ def import_profile(
     else:
         data = {}
         if not problems:
-            problems.append(ImportProblem(None, None, None, "文件中没有填写任何内容。"))
+            problems.append(
+                ImportProblem(
+                    None,
+                    None,
+                    None,
+                    limits.in_user_language(
+                        "文件中没有填写任何内容。", "Nothing is filled in in the file."
+                    ),
+                )
+            )
     if not problems:
         try:
             changed = apply_profile(session, enterprise, data)
         except ValidationFailed as exc:
             session.rollback()
             problems.extend(
-                ImportProblem(where.get(k), VALUE_COLUMN, k, f"{profile_fields.label(k)}：{m}")
+                ImportProblem(
+                    where.get(k),
+                    VALUE_COLUMN,
+                    k,
+                    limits.in_user_language(
+                        f"{profile_fields.label(k)}：{m}", f"{profile_fields.label(k)}: {m}"
+                    ),
+                )
                 for k, m in exc.fields.items()
             )
         else:

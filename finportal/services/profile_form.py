@@ -75,9 +75,17 @@ def _count(**kwargs: Any) -> fields.Integer:
         load_default=None,
         strict=False,
         validate=validate.Range(
-            min=0, max=MAX_COUNT, error=f"请输入 0 至 {MAX_COUNT:,} 之间的整数。"
+            min=0,
+            max=MAX_COUNT,
+            error=limits.bilingual(
+                f"请输入 0 至 {MAX_COUNT:,} 之间的整数。",
+                f"Enter a whole number from 0 to {MAX_COUNT:,}.",
+            ),
         ),
-        error_messages={"invalid": "请输入整数。", "too_large": "数值过大。"},
+        error_messages={
+            "invalid": limits.bilingual("请输入整数。", "Enter a whole number."),
+            "too_large": limits.bilingual("数值过大。", "The number is too large."),
+        },
         **kwargs,
     )
 
@@ -88,7 +96,7 @@ def _bool() -> fields.Boolean:
         load_default=None,
         truthy={"true", "1", "yes", "是", "有", True},
         falsy={"false", "0", "no", "否", "无", False},
-        error_messages={"invalid": "请选择“是”或“否”。"},
+        error_messages={"invalid": limits.bilingual("请选择“是”或“否”。", "Choose yes or no.")},
     )
 
 
@@ -120,19 +128,31 @@ class _ProfileForm(Schema):
         errors: dict[str, str] = {}
         staff, insured = data.get("employees"), data.get("social_insured_employees")
         if staff is not None and insured is not None and insured > staff:
-            errors["social_insured_employees"] = "参保职工人数不能多于从业人员数。"
+            errors["social_insured_employees"] = limits.in_user_language(
+                "参保职工人数不能多于从业人员数。",
+                "Employees with social insurance cannot outnumber the employees.",
+            )
         hires = data.get("qualifying_new_hires")
         if staff is not None and hires is not None and hires > staff:
-            errors["qualifying_new_hires"] = "新招用人数不能多于从业人员数。"
+            errors["qualifying_new_hires"] = limits.in_user_language(
+                "新招用人数不能多于从业人员数。", "New hires cannot outnumber the employees."
+            )
         registered = data.get("registered_on")
         if registered is not None:
             if registered > datetime.now(SHANGHAI).date():
-                errors["registered_on"] = "成立日期不能晚于今天。"
+                errors["registered_on"] = limits.in_user_language(
+                    "成立日期不能晚于今天。", "The date of registration cannot be in the future."
+                )
             elif registered < date(1949, 10, 1):
-                errors["registered_on"] = "成立日期有误，请核对。"
+                errors["registered_on"] = limits.in_user_language(
+                    "成立日期有误，请核对。", "The date of registration looks wrong; check it."
+                )
         count, longest = data.get("overdue_count_24m"), data.get("max_overdue_days_24m")
         if count == 0 and longest:
-            errors["max_overdue_days_24m"] = "逾期次数为0时，最长逾期天数应为0。"
+            errors["max_overdue_days_24m"] = limits.in_user_language(
+                "逾期次数为0时，最长逾期天数应为0。",
+                "With no overdue payments the longest overdue period is 0 days.",
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -145,9 +165,13 @@ _UPPER = tuple(
 )
 
 
-def either(values: tuple[str, ...]) -> str:
-    """Write choices as Chinese lists them: "A、B 或 C"."""
-    return "、".join(values[:-1]) + f" 或 {values[-1]}" if len(values) > 1 else "".join(values)
+def either(values: tuple[str, ...], language: str = "zh") -> str:
+    """Write choices as a list: "A、B 或 C" (in English "A, B or C")."""
+    if len(values) <= 1:
+        return "".join(values)
+    if language == "en":
+        return ", ".join(values[:-1]) + f" or {values[-1]}"
+    return "、".join(values[:-1]) + f" 或 {values[-1]}"
 
 
 def _form_field(spec: profile_fields.ProfileField) -> fields.Field:
@@ -162,24 +186,37 @@ def _form_field(spec: profile_fields.ProfileField) -> fields.Field:
         return fields.Date(
             allow_none=True,
             load_default=None,
-            error_messages={"invalid": "请按 年-月-日 填写日期，如 2020-01-31。"},
+            error_messages={
+                "invalid": limits.bilingual(
+                    "请按 年-月-日 填写日期，如 2020-01-31。",
+                    "Enter a date as YYYY-MM-DD, e.g. 2020-01-31.",
+                )
+            },
         )
     if spec.input == "choice":
         allowed = spec.values or ()
         return fields.String(
             allow_none=True,
             load_default=None,
-            validate=validate.OneOf(allowed, error=f"请选择 {either(allowed)}。"),
+            validate=validate.OneOf(
+                allowed,
+                error=limits.bilingual(
+                    f"请选择 {either(allowed)}。", f"Choose {either(allowed, 'en')}."
+                ),
+            ),
         )
     if spec.input == "list":
         item = fields.String(
-            validate=validate.OneOf(spec.values, error=f"未知的{spec.label_zh}。")
+            validate=validate.OneOf(
+                spec.values,
+                error=limits.bilingual(f"未知的{spec.label_zh}。", f"Unknown {spec.label_en}."),
+            )
             if spec.values
             else None
         )
         return fields.List(item, load_default=list)
     if spec.required:
-        missing = f"请填写{spec.label_zh}。"
+        missing = limits.bilingual(f"请填写{spec.label_zh}。", f"Enter the {spec.label_en}.")
         return limits.Text(
             "name",
             required=True,
@@ -189,7 +226,12 @@ def _form_field(spec: profile_fields.ProfileField) -> fields.Field:
     return fields.String(
         allow_none=True,
         load_default=None,
-        validate=validate.Regexp(spec.pattern, error=spec.pattern_zh) if spec.pattern else None,
+        validate=validate.Regexp(
+            spec.pattern,
+            error=limits.bilingual(spec.pattern_zh, spec.pattern_en or spec.pattern_zh),
+        )
+        if spec.pattern
+        else None,
     )
 
 
@@ -217,15 +259,15 @@ def validate_profile(raw: dict[str, Any], *, partial: bool = False) -> dict[str,
 
 
 def flatten_messages(messages: Any) -> dict[str, str]:
-    """Turn marshmallow's messages into one Chinese message per field (list items joined)."""
+    """Turn marshmallow's messages into one message per field (list items joined)."""
     out: dict[str, str] = {}
     for key, value in (messages or {}).items():
         if isinstance(value, dict):
             # a list field: {index: [messages]}
             texts = [t for v in value.values() for t in (v if isinstance(v, list) else [v])]
-            out[str(key)] = "；".join(str(t) for t in texts)
+            out[str(key)] = limits.joined(texts)
         elif isinstance(value, list):
-            out[str(key)] = "；".join(str(t) for t in value)
+            out[str(key)] = limits.joined(value)
         else:
             out[str(key)] = str(value)
     return out
@@ -392,8 +434,9 @@ def completeness(session: Session, enterprise: Enterprise) -> Completeness:
                 # Only what the SME can fill in: memberships are confirmed by others.
                 if name not in EDITABLE_FIELDS:
                     continue
-                if product.name_zh not in blocking.setdefault(name, []):
-                    blocking[name].append(product.name_zh)
+                shown = limits.in_user_language(product.name_zh, product.name_en or product.name_zh)
+                if shown not in blocking.setdefault(name, []):
+                    blocking[name].append(shown)
     return Completeness(
         filled=len(names) - len(missing), total=len(names), missing=missing, blocking=blocking
     )

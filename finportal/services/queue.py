@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from finportal import limits
 from finportal.domain.states import APPLICATION
 from finportal.domain.states import ApplicationState as A
 from finportal.models import (
@@ -35,7 +36,11 @@ QUEUE_FILTER_STATES = tuple(s for s in A if s in QUEUE_STATES or s in (A.RETURNE
 #: Most rows the queue page shows at once.
 QUEUE_LIMIT = 500
 
-DEADLINE_FILTERS = {"overdue": "已超时（预警）", "today": "今日到期", "ok": "未超时"}
+DEADLINE_FILTERS = {
+    "overdue": ("已超时（预警）", "Overdue (warning)"),
+    "today": ("今日到期", "Due today"),
+    "ok": ("未超时", "Not overdue"),
+}
 
 
 @dataclass(frozen=True)
@@ -163,11 +168,18 @@ def list_queue(
         if grade and (score is None or score.grade != grade):
             continue
         version = versions.get(application.product_version_id or -1)
-        product_name = (
-            application.product.name_zh
-            if application.product is not None
-            else (version.product.name_zh + "（匹配）" if version else "由中心匹配")
-        )
+        if application.product is not None:
+            product = application.product
+            product_name = limits.in_user_language(
+                product.name_zh, product.name_en or product.name_zh
+            )
+        elif version is not None:
+            product = version.product
+            product_name = limits.in_user_language(
+                product.name_zh + "（匹配）", f"{product.name_en or product.name_zh} (matched)"
+            )
+        else:
+            product_name = limits.in_user_language("由中心匹配", "To be matched by the centre")
         items.append(
             QueueItem(
                 application=application,

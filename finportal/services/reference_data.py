@@ -16,7 +16,9 @@ from finportal.models import (
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, NotFound, ValidationFailed
 
-RATE_KINDS = {"lpr_1y": "1年期 LPR", "lpr_5y": "5年期以上 LPR"}
+RATE_KINDS = {"lpr_1y": ("1年期 LPR", "1-year LPR"), "lpr_5y": ("5年期以上 LPR", "5-year-plus LPR")}
+#: Field messages are worded in the user's language (Chinese outside a request).
+t = limits.in_user_language
 
 
 def list_rates(session: Session) -> list[ReferenceRate]:
@@ -40,11 +42,14 @@ def add_rate(
     """Add a reference rate (a decimal fraction per year) effective from a day (commits)."""
     errors: dict[str, str] = {}
     if kind not in RATE_KINDS:
-        errors["kind"] = "请选择利率种类"
+        errors["kind"] = t("请选择利率种类", "Choose the kind of rate")
     # An LPR has never been outside 0-20 % a year; a value like 3.1 is a percent typed
     # where a fraction was meant, so refuse it rather than quote a 310 % loan.
     if not (Decimal("0") < annual_rate < limits.MAX_REFERENCE_RATE_PERCENT / 100):
-        errors["annual_rate"] = f"利率应在 0% 到 {limits.MAX_REFERENCE_RATE_PERCENT:.0f}% 之间"
+        errors["annual_rate"] = t(
+            f"利率应在 0% 到 {limits.MAX_REFERENCE_RATE_PERCENT:.0f}% 之间",
+            f"The rate lies between 0% and {limits.MAX_REFERENCE_RATE_PERCENT:.0f}%",
+        )
     source = limits.collect_text(errors, "source", source, "source")
     if errors:
         raise ValidationFailed.marked(errors)
@@ -57,7 +62,7 @@ def add_rate(
         raise Conflict(
             "该日期已有同种利率，请先删除原记录。",
             "A rate of this kind already takes effect on that day.",
-            fields={"effective_on": "该日期已有记录"},
+            fields={"effective_on": t("该日期已有记录", "That day already has a rate")},
         )
     row = ReferenceRate(
         kind=kind, annual_rate=annual_rate, effective_on=effective_on, source=source
@@ -114,13 +119,24 @@ def add_holiday(
     """Add a day off, or a weekend day that is worked (调休), to the table (commits)."""
     name = limits.valid_text(name, "short_name", "name")
     if not name:
-        raise ValidationFailed.marked({"name": "请填写名称，例如 国庆节"})
+        raise ValidationFailed.marked(
+            {"name": t("请填写名称，例如 国庆节", "Enter a name, e.g. National Day")}
+        )
     if is_workday and day.weekday() < 5:
         # A weekday is worked anyway; only a weekend day can be a 调休 workday.
-        raise ValidationFailed.marked({"is_workday": f"{day} 是工作日，调休上班只适用于周六、周日"})
+        raise ValidationFailed.marked(
+            {
+                "is_workday": t(
+                    f"{day} 是工作日，调休上班只适用于周六、周日",
+                    f"{day} is a weekday; only a Saturday or Sunday can be a make-up workday",
+                )
+            }
+        )
     if session.scalar(select(Holiday.id).where(Holiday.day == day)) is not None:
         raise Conflict(
-            "该日期已在节假日表中。", "This day is already in the table.", fields={"day": "已存在"}
+            "该日期已在节假日表中。",
+            "This day is already in the table.",
+            fields={"day": t("已存在", "Already in the table")},
         )
     row = Holiday(day=day, name=name, is_workday=is_workday)
     session.add(row)

@@ -54,14 +54,14 @@ BANK_RESPONSE_WORKING_DAYS = 2  # DESIGN.md: bank's response within 2 working da
 DECISIONS = tuple(sorted(REFERRAL.targets(R.VIEWED, "bank"), key=list(R).index))
 #: Why a bank declines; the code is what the model and the dashboard read.
 DECLINE_REASONS = {
-    "credit_risk": "信用风险较高",
-    "insufficient_cashflow": "经营现金流不足",
-    "high_leverage": "负债率过高",
-    "incomplete_information": "材料不完整或无法核实",
-    "outside_policy": "不符合本行授信政策",
-    "quota_exhausted": "额度已用完",
-    "customer_declined": "企业放弃申请",
-    "other": "其他原因",
+    "credit_risk": ("信用风险较高", "Credit risk too high"),
+    "insufficient_cashflow": ("经营现金流不足", "Not enough operating cash flow"),
+    "high_leverage": ("负债率过高", "Debt ratio too high"),
+    "incomplete_information": ("材料不完整或无法核实", "Information incomplete or unverifiable"),
+    "outside_policy": ("不符合本行授信政策", "Outside the bank's lending policy"),
+    "quota_exhausted": ("额度已用完", "Quota used up"),
+    "customer_declined": ("企业放弃申请", "The enterprise gave up"),
+    "other": ("其他原因", "Other reason"),
 }
 
 #: Loan events a bank reports: the states that mean money went out.
@@ -76,12 +76,12 @@ WITHDRAWABLE_STATES = REFERRAL.sources(R.WITHDRAWN, "system")
 
 #: Inbox tabs of the bank: name -> label.
 INBOX_TABS = {
-    "new": "新推荐",
-    "viewed": "已查看",
-    "decided": "已反馈",
-    "overdue": "已超时",
+    "new": ("新推荐", "New"),
+    "viewed": ("已查看", "Viewed"),
+    "decided": ("已反馈", "Decided"),
+    "overdue": ("已超时", "Overdue"),
     # The SME withdrew the application: the bank must see that its work can stop.
-    "withdrawn": "已撤回",
+    "withdrawn": ("已撤回", "Withdrawn"),
 }
 
 # Sanity bounds of a decision, not policy (finportal.limits): refuse obvious typing errors.
@@ -215,21 +215,29 @@ def _commit(session: Session) -> None:
         ) from exc
 
 
-def _notify_enterprise(session: Session, referral: Referral, title: str, body: str = "") -> None:
+Words = tuple[str, str]
+
+
+def _notify_enterprise(
+    session: Session, referral: Referral, title: Words, body: Words = ("", "")
+) -> None:
     application = referral.application
     session.add(
         Notification(
             enterprise_id=application.enterprise_id,
             kind="status",
-            title_zh=limits.clip(title, "title"),
-            title_en=f"Application #{application.id}: bank update",
-            body_zh=body,
+            title_zh=limits.clip(title[0], "title"),
+            title_en=limits.clip(title[1], "title"),
+            body_zh=body[0],
+            body_en=body[1],
             link=f"/sme/applications/{application.id}",
         )
     )
 
 
-def _notify_advisor(session: Session, referral: Referral, title: str, body: str = "") -> None:
+def _notify_advisor(
+    session: Session, referral: Referral, title: Words, body: Words = ("", "")
+) -> None:
     advisor_id = referral.created_by_id or referral.application.assigned_advisor_id
     if advisor_id is None:
         return
@@ -237,9 +245,10 @@ def _notify_advisor(session: Session, referral: Referral, title: str, body: str 
         Notification(
             user_id=advisor_id,
             kind="status",
-            title_zh=limits.clip(title, "title"),
-            title_en=f"Referral #{referral.id}: bank update",
-            body_zh=body,
+            title_zh=limits.clip(title[0], "title"),
+            title_en=limits.clip(title[1], "title"),
+            body_zh=body[0],
+            body_en=body[1],
             link=f"/advisor/applications/{referral.application_id}",
         )
     )
@@ -293,7 +302,9 @@ def _rate(value: Any, errors: dict[str, str]) -> Decimal | None:
     try:
         return limits.parse_number(value, places=limits.RATE_PLACES)
     except limits.LimitError as exc:
-        errors["annual_rate"] = f"年利率：{exc.message()}"
+        errors["annual_rate"] = limits.in_user_language(
+            f"年利率：{exc.message_zh}", f"Annual rate: {exc.message_en}"
+        )
         return None
 
 
@@ -310,41 +321,62 @@ def _validate_decision(
         raise ValidationFailed(
             "银行反馈须为同意、拒绝或补充材料。",
             "decision must be approved, declined or info_requested.",
-            fields={"decision": "请选择同意、拒绝或补充材料。"},
+            fields={
+                "decision": limits.in_user_language(
+                    "请选择同意、拒绝或补充材料。",
+                    "Choose approved, declined or information requested.",
+                )
+            },
         )
     amount = rate = None
     term = None
     if decision == "approved":
         if approved_amount in (None, ""):
-            errors["approved_amount"] = "请填写批准金额。"
+            errors["approved_amount"] = limits.in_user_language(
+                "请填写批准金额。", "Enter the approved amount."
+            )
         else:
             amount = _amount(approved_amount, "loan", "approved_amount", errors)
         if annual_rate in (None, ""):
-            errors["annual_rate"] = "请填写年利率。"
+            errors["annual_rate"] = limits.in_user_language(
+                "请填写年利率。", "Enter the annual rate."
+            )
         else:
             rate = _rate(annual_rate, errors)
             if rate is not None and (rate <= 0 or rate > MAX_RATE):
-                errors["annual_rate"] = f"年利率须大于 0 且不超过 {MAX_RATE * 100:.0f}%。"
+                errors["annual_rate"] = limits.in_user_language(
+                    f"年利率须大于 0 且不超过 {MAX_RATE * 100:.0f}%。",
+                    f"The annual rate must be above 0 and at most {MAX_RATE * 100:.0f}%.",
+                )
         if term_months in (None, ""):
-            errors["term_months"] = "请填写期限。"
+            errors["term_months"] = limits.in_user_language("请填写期限。", "Enter the term.")
         else:
             try:
                 term = int(term_months)
             except (TypeError, ValueError, OverflowError):
-                errors["term_months"] = "期限须为整月数。"
+                errors["term_months"] = str(limits.MESSAGES["months"])
             else:
                 if not 1 <= term <= MAX_TERM_MONTHS or str(term_months).strip() not in (
                     str(term),
                     f"{term}.0",
                 ):
-                    errors["term_months"] = "期限须为 1 至 360 个月的整数。"
+                    errors["term_months"] = limits.in_user_language(
+                        f"期限须为 1 至 {MAX_TERM_MONTHS} 个月的整数。",
+                        f"The term is a whole number of months from 1 to {MAX_TERM_MONTHS}.",
+                    )
     elif decision == "declined":
         if reason_code not in DECLINE_REASONS:
-            errors["reason_code"] = "请选择拒绝原因。"
+            errors["reason_code"] = limits.in_user_language(
+                "请选择拒绝原因。", "Choose why the bank declines."
+            )
         if reason_code == "other" and not reason_text:
-            errors["reason_text"] = "选择“其他原因”时请写明原因。"
+            errors["reason_text"] = limits.in_user_language(
+                "选择“其他原因”时请写明原因。", "With “other reason”, write the reason."
+            )
     elif not reason_text.strip():
-        errors["reason_text"] = "请写明需要补充的材料。"
+        errors["reason_text"] = limits.in_user_language(
+            "请写明需要补充的材料。", "Write what information is needed."
+        )
     if errors:
         raise ValidationFailed(
             "银行反馈有误：" + "；".join(errors.values()),
@@ -401,7 +433,8 @@ def record_decision(
         referral.decided_at = now
     reason = reason_text
     if decision == "declined":
-        reason = f"{DECLINE_REASONS[reason_code or 'other']} {reason_text}".strip()
+        reason = f"{DECLINE_REASONS[reason_code or 'other'][0]} {reason_text}".strip()
+        reason_en = f"{DECLINE_REASONS[reason_code or 'other'][1]} {reason_text}".strip()
     workflow.move(
         session,
         REFERRAL,
@@ -420,35 +453,63 @@ def record_decision(
         },
     )
     bank_name = referral.bank.name_zh
+    bank_en = referral.bank.name_en or bank_name
+    number = referral.application_id
     if decision == "approved":
         _notify_enterprise(
             session,
             referral,
-            f"{bank_name}同意了您的融资申请 #{referral.application_id}",
-            f"批准金额 {wan_text(amount or 0)} 万元，年利率 {(rate or 0) * 100:.2f}%，期限 {term} 个月。",
+            (
+                f"{bank_name}同意了您的融资申请 #{number}",
+                f"{bank_en} approved your application #{number}",
+            ),
+            (
+                f"批准金额 {wan_text(amount)} 万元，年利率 {rate * 100:.2f}%，期限 {term} 个月。",
+                f"Approved amount {amount:,.2f} yuan, annual rate {rate * 100:.2f}%,"
+                f" term {term} months.",
+            ),
         )
     elif decision == "declined":
         _notify_enterprise(
             session,
             referral,
-            f"{bank_name}未能批准您的融资申请 #{referral.application_id}",
-            f"原因：{reason}。服务中心顾问将为您重新匹配其他银行或产品。",
+            (
+                f"{bank_name}未能批准您的融资申请 #{number}",
+                f"{bank_en} could not approve your application #{number}",
+            ),
+            (
+                f"原因：{reason}。服务中心顾问将为您重新匹配其他银行或产品。",
+                f"Reason: {reason_en}. An advisor of the centre will match you with other"
+                " banks or products.",
+            ),
         )
         _notify_advisor(
             session,
             referral,
-            f"{bank_name}拒绝了推荐 #{referral.id}，可重新匹配",
-            f"原因：{reason}",
+            (
+                f"{bank_name}拒绝了推荐 #{referral.id}，可重新匹配",
+                f"{bank_en} declined referral #{referral.id}; you may re-match",
+            ),
+            (f"原因：{reason}", f"Reason: {reason_en}"),
         )
     else:
         _notify_enterprise(
             session,
             referral,
-            f"{bank_name}需要您补充材料（融资申请 #{referral.application_id}）",
-            reason_text,
+            (
+                f"{bank_name}需要您补充材料（融资申请 #{number}）",
+                f"{bank_en} needs more information (application #{number})",
+            ),
+            (reason_text, reason_text),
         )
         _notify_advisor(
-            session, referral, f"{bank_name}要求补充材料（推荐 #{referral.id}）", reason_text
+            session,
+            referral,
+            (
+                f"{bank_name}要求补充材料（推荐 #{referral.id}）",
+                f"{bank_en} asks for more information (referral #{referral.id})",
+            ),
+            (reason_text, reason_text),
         )
     _commit(session)
     return row
@@ -475,22 +536,33 @@ def record_outcome(
         raise ValidationFailed(
             "放款及还款情况须为放款、结清、逾期90天以上或违约。",
             "event must be disbursed, repaid, overdue_90 or defaulted.",
-            fields={"event": "请选择放款、结清、逾期90天以上或违约。"},
+            fields={
+                "event": limits.in_user_language(
+                    "请选择放款、结清、逾期90天以上或违约。",
+                    "Choose disbursed, repaid, overdue 90 days or more, or defaulted.",
+                )
+            },
         )
     errors: dict[str, str] = {}
     if not isinstance(occurred_on, date) or isinstance(occurred_on, datetime):
-        errors["occurred_on"] = "请填写日期。"
+        errors["occurred_on"] = limits.in_user_language("请填写日期。", "Enter the date.")
     else:
         today = utcnow().astimezone(SHANGHAI).date()
         sent_on = referral.sent_at.astimezone(SHANGHAI).date()
         if occurred_on > today:
-            errors["occurred_on"] = "日期不能晚于今天。"
+            errors["occurred_on"] = limits.in_user_language(
+                "日期不能晚于今天。", "The date cannot be in the future."
+            )
         elif occurred_on < sent_on:
-            errors["occurred_on"] = "日期不能早于推荐日期。"
+            errors["occurred_on"] = limits.in_user_language(
+                "日期不能早于推荐日期。", "The date cannot be before the referral."
+            )
     value = None
     if event == "disbursed":
         if amount in (None, ""):
-            errors["amount"] = "请填写放款金额。"
+            errors["amount"] = limits.in_user_language(
+                "请填写放款金额。", "Enter the amount disbursed."
+            )
         else:
             value = _amount(amount, "loan", "amount", errors)
             approved = next(
@@ -502,7 +574,10 @@ def record_outcome(
                 None,
             )
             if value is not None and approved is not None and value > approved:
-                errors["amount"] = f"放款金额不能超过批准金额 {wan_text(approved)} 万元。"
+                errors["amount"] = limits.in_user_language(
+                    f"放款金额不能超过批准金额 {wan_text(approved)} 万元。",
+                    f"The amount disbursed cannot exceed the approved {approved:,.2f} yuan.",
+                )
     elif amount not in (None, ""):
         value = _amount(amount, "repayment", "amount", errors)
     if errors:
@@ -534,11 +609,18 @@ def record_outcome(
         },
     )
     if event == "disbursed":
+        bank_en = referral.bank.name_en or referral.bank.name_zh
         _notify_enterprise(
             session,
             referral,
-            f"{referral.bank.name_zh}已放款（融资申请 #{referral.application_id}）",
-            f"放款金额 {wan_text(value or 0)} 万元，放款日期 {occurred_on.isoformat()}。",
+            (
+                f"{referral.bank.name_zh}已放款（融资申请 #{referral.application_id}）",
+                f"{bank_en} disbursed the loan (application #{referral.application_id})",
+            ),
+            (
+                f"放款金额 {wan_text(value)} 万元，放款日期 {occurred_on.isoformat()}。",
+                f"Amount disbursed {value:,.2f} yuan on {occurred_on.isoformat()}.",
+            ),
         )
         application = referral.application
         if application.state == "referred":

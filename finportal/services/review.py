@@ -14,6 +14,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from finportal import charts, limits
+from finportal.domain.states import current_locale
 from finportal.models import (
     Application,
     ApplicationNote,
@@ -95,10 +96,18 @@ def reasons_chart(score: CreditScore | None) -> str:
         return ""
     return charts.bar_chart(
         [
-            (str(r.get("text_zh", r.get("feature"))), float(r.get("contribution", 0)))
+            (
+                str(
+                    limits.in_user_language(r.get("text_zh", ""), r.get("text_en", ""))
+                    or r.get("feature")
+                ),
+                float(r.get("contribution", 0)),
+            )
             for r in score.reasons
         ],
-        title="主要影响因素（正值表示提高风险）",
+        title=limits.in_user_language(
+            "主要影响因素（正值表示提高风险）", "Main factors (positive values raise the risk)"
+        ),
         width=520,
         value_format="+.3f",
     )
@@ -174,12 +183,17 @@ def get_review(session: Session, application_id: int) -> Review:
     return Review(
         application=application,
         enterprise=enterprise,
-        profile=application_profile_rows(application, utcnow().astimezone(SHANGHAI).date()),
+        profile=application_profile_rows(
+            application, utcnow().astimezone(SHANGHAI).date(), current_locale()
+        ),
         matches=matches,
         score=score,
         model=model,
         reasons_chart=reasons_chart(score),
-        history=[(e, names.get(e.actor_id or -1, "系统")) for e in events],
+        history=[
+            (e, names.get(e.actor_id or -1, limits.in_user_language("系统", "System")))
+            for e in events
+        ],
         notes=[(n, names.get(n.author_id, "")) for n in notes],
         consents=given,
         changes=changes_since(application),

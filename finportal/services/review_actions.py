@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from finportal import limits
 from finportal.domain import fields as profile_fields
-from finportal.domain.states import APPLICATION
+from finportal.domain.states import APPLICATION, current_locale
 from finportal.domain.states import ApplicationState as A
 from finportal.models import (
     Application,
@@ -48,23 +48,40 @@ from products.fields import field_specs
 
 #: Why the centre rejects an application.
 REJECT_REASONS = {
-    "not_eligible": "不符合任何产品的准入条件",
-    "serious_bad_credit": "存在严重失信记录",
-    "high_risk": "信用风险过高",
-    "incomplete": "资料不全且无法补充",
-    "outside_district": "不在本区服务范围",
-    "duplicate": "重复申请",
-    "other": "其他原因",
+    "not_eligible": ("不符合任何产品的准入条件", "Not eligible for any product"),
+    "serious_bad_credit": ("存在严重失信记录", "Serious bad credit on record"),
+    "high_risk": ("信用风险过高", "Credit risk too high"),
+    "incomplete": ("资料不全且无法补充", "Information incomplete and cannot be completed"),
+    "outside_district": ("不在本区服务范围", "Outside the district's service area"),
+    "duplicate": ("重复申请", "Duplicate application"),
+    "other": ("其他原因", "Other reason"),
 }
 
-#: Fields the advisor can ask the SME to fix when returning an application.
-RETURN_FIELDS = {
-    # the request
-    **{name: field_specs()[name].label_zh for name in ("amount", "term_months", "purpose")},
-    # the profile fields the definition lets an advisor ask about (``ask`` in fields.yaml)
-    **{name: profile_fields.label(name, "zh_CN") for name in profile_fields.names(ask=True)},
-    "consent": "银行授权",
-}
+#: Fields the advisor can ask the SME to fix when returning an application: the request's,
+#: and the profile fields the definition lets an advisor ask about (``ask`` in fields.yaml).
+RETURN_FIELDS = (
+    "amount",
+    "term_months",
+    "purpose",
+    *profile_fields.names(ask=True),
+    "consent",
+)
+CONSENT_LABEL = ("银行授权", "Consent to banks")
+
+
+def return_fields() -> dict[str, str]:
+    """Return the fields an advisor may ask about, labelled in the user's language."""
+    english = current_locale().startswith("en")
+    out = {}
+    for name in RETURN_FIELDS:
+        if name == "consent":
+            out[name] = CONSENT_LABEL[1] if english else CONSENT_LABEL[0]
+        elif name in profile_fields.fields():
+            out[name] = profile_fields.label(name)
+        else:
+            spec = field_specs()[name]
+            out[name] = spec.label_en[:1].upper() + spec.label_en[1:] if english else spec.label_zh
+    return out
 
 
 def _load_for_action(
@@ -155,11 +172,16 @@ def return_for_information(
         errors["message"] = exc.message()
     else:
         if not message:
-            errors["message"] = "请写明需要企业补充的内容。"
+            errors["message"] = limits.in_user_language(
+                "请写明需要企业补充的内容。", "Write what the enterprise needs to add."
+            )
     wanted = [f for f in dict.fromkeys(fields) if f]
     unknown = [f for f in wanted if f not in RETURN_FIELDS]
     if unknown:
-        errors["fields"] = "未知的字段：" + "、".join(f[:40] for f in unknown[:10])
+        listed = [f[:40] for f in unknown[:10]]
+        errors["fields"] = limits.in_user_language(
+            "未知的字段：" + "、".join(listed), "Unknown fields: " + ", ".join(listed)
+        )
     if errors:
         raise ValidationFailed("退回内容有误。", "The return request is not valid.", fields=errors)
     _require_in_review(application, "退回")
@@ -190,14 +212,18 @@ def reject(
     application = _load_for_action(session, application_id, lock_version)
     errors: dict[str, str] = {}
     if reason_code not in REJECT_REASONS:
-        errors["reason_code"] = "请选择不予推荐的原因。"
+        errors["reason_code"] = limits.in_user_language(
+            "请选择不予推荐的原因。", "Choose why the application is rejected."
+        )
     try:
         reason_text = limits.check_text(reason_text, "reason")
     except limits.LimitError as exc:
         errors["reason_text"] = exc.message()
     else:
         if not reason_text:
-            errors["reason_text"] = "请写明原因，企业会看到这段说明。"
+            errors["reason_text"] = limits.in_user_language(
+                "请写明原因，企业会看到这段说明。", "Write the reason; the enterprise will read it."
+            )
     if errors:
         raise ValidationFailed("不予推荐的原因有误。", "The rejection is not valid.", fields=errors)
     _require_in_review(application, "作出决定")
@@ -209,7 +235,7 @@ def reject(
         "rejected",
         by="advisor",
         actor_id=actor_id,
-        reason=f"{REJECT_REASONS[reason_code]}：{reason_text}",
+        reason=f"{REJECT_REASONS[reason_code][0]}：{reason_text}",
         data={"reason_code": reason_code},
     )
     _commit(session)
@@ -236,7 +262,11 @@ def override_match(
         raise ValidationFailed(
             "调整匹配结果须写明理由（至少 4 个字）。",
             "An override needs a written reason.",
-            fields={"reason": "请写明调整理由（至少 4 个字）。"},
+            fields={
+                "reason": limits.in_user_language(
+                    "请写明调整理由（至少 4 个字）。", "Write the reason (at least 4 characters)."
+                )
+            },
         )
     _require_in_review(application, "调整匹配结果")
     before = match.eligible
@@ -266,7 +296,9 @@ def add_note(session: Session, application_id: int, *, actor_id: int, body: str)
     body = limits.valid_text(body, "note", "body")
     if not body:
         raise ValidationFailed(
-            "备注不能为空。", "A note cannot be empty.", fields={"body": "请填写备注。"}
+            "备注不能为空。",
+            "A note cannot be empty.",
+            fields={"body": limits.in_user_language("请填写备注。", "Write the note.")},
         )
     note = ApplicationNote(application_id=application.id, author_id=actor_id, body=body)
     session.add(note)
@@ -316,12 +348,19 @@ def refer_to_banks(
     except limits.LimitError as exc:
         errors["opinion"] = exc.message()
     if not wanted:
-        errors["banks"] = "请至少选择一家银行。"
+        errors["banks"] = limits.in_user_language(
+            "请至少选择一家银行。", "Choose at least one bank."
+        )
     if not opinion and "opinion" not in errors:
-        errors["opinion"] = "请填写顾问意见，银行会在推荐材料包中看到。"
+        errors["opinion"] = limits.in_user_language(
+            "请填写顾问意见，银行会在推荐材料包中看到。",
+            "Write the advisor's opinion; the bank reads it in the referral packet.",
+        )
     bank_ids = [r.bank_id for r in wanted]
     if len(set(bank_ids)) != len(bank_ids):
-        errors["banks"] = "每家银行只能推荐一个产品。"
+        errors["banks"] = limits.in_user_language(
+            "每家银行只能推荐一个产品。", "Refer one product to each bank."
+        )
     if errors:
         raise ValidationFailed("推荐信息有误。", "The referral is not valid.", fields=errors)
     if not is_verified(application.enterprise):
@@ -354,20 +393,33 @@ def refer_to_banks(
             raise ValidationFailed(
                 "所选银行不存在或已停用。",
                 "No such bank.",
-                fields={"banks": "所选银行不存在或已停用。"},
+                fields={
+                    "banks": limits.in_user_language(
+                        "所选银行不存在或已停用。", "No such bank, or it is inactive."
+                    )
+                },
             )
         consent = consent_service.for_application(session, application.id, bank.id)
         if consent is None:
             raise ValidationFailed(
                 f"企业未授权（或已撤回授权）向{bank.name_zh}提供信息，不能推荐给该银行。",
                 f"The enterprise has not consented to sharing its data with {bank.name_en or bank.code}.",
-                fields={"banks": f"企业未授权{bank.name_zh}。"},
+                fields={
+                    "banks": limits.in_user_language(
+                        f"企业未授权{bank.name_zh}。",
+                        f"The enterprise gave no consent to {bank.name_en or bank.name_zh}.",
+                    )
+                },
             )
         if request.product_version_id not in eligible:
             raise ValidationFailed(
                 "所选产品不在该申请的匹配结果中（可先调整匹配结果并写明理由）。",
                 "The product is not an eligible match of this application.",
-                fields={"products": "所选产品不符合条件。"},
+                fields={
+                    "products": limits.in_user_language(
+                        "所选产品不符合条件。", "The chosen product is not eligible."
+                    )
+                },
             )
         for old in existing:
             if old.bank_id == bank.id and old.state not in CLOSED:

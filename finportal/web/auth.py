@@ -18,19 +18,19 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import Schema, fields, validate
 
-from finportal import security
+from finportal import limits, security
 from finportal.extensions import db, limiter
 from finportal.models import Enterprise, User
 from finportal.services import accounts
 from finportal.services.errors import ServiceError
 from finportal.web.access import role_home
-from finportal.web.forms import load_form
+from finportal.web.forms import form_errors, load_form
 from finportal.web.inputs import same_site_path
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-REQUIRED = {"required": "此项必填。"}
-NOT_EMPTY = validate.Length(min=1, error="此项必填。")
+REQUIRED = {"required": limits.MESSAGES["required"]}
+NOT_EMPTY = validate.Length(min=1, error=limits.MESSAGES["required"])
 
 
 class RegisterSchema(Schema):
@@ -93,7 +93,7 @@ def login() -> Any:
         if user is not None:
             start_session(user)
             return redirect(_safe_next(request.args.get("next")) or role_home(user))
-        error = "用户名或密码错误。"
+        error = _("用户名或密码错误。")
     return render_template("auth/login.html", error=error, username=username), (
         401 if error else 200
     )
@@ -143,7 +143,7 @@ def password() -> Any:
                 )
             except ServiceError as exc:
                 db.session.rollback()
-                errors = dict(exc.fields) or {"_form": exc.message_zh}
+                errors = form_errors(exc)
             else:
                 start_session(user)
                 flash(_("密码已修改，其他设备上的登录已退出。"), "success")
@@ -164,7 +164,7 @@ def register() -> Any:
     if request.method == "POST":
         data, errors = load_form(RegisterSchema(), request.form)
         if data is not None and data["password"] != data["password_confirm"]:
-            errors["password_confirm"] = "两次输入的密码不一致。"  # noqa: S105
+            errors["password_confirm"] = _("两次输入的密码不一致。")
         if data is not None and not errors:
             try:
                 user = accounts.register_sme(
@@ -176,7 +176,7 @@ def register() -> Any:
                 )
             except ServiceError as exc:
                 db.session.rollback()
-                errors = dict(exc.fields) or {"_form": exc.message_zh}
+                errors = form_errors(exc)
             else:
                 start_session(user)
                 flash(
@@ -212,7 +212,7 @@ def accept_invitation(token: str) -> Any:
     if request.method == "POST":
         data, errors = load_form(InvitationSchema(), request.form)
         if data is not None and data["password"] != data["password_confirm"]:
-            errors["password_confirm"] = "两次输入的密码不一致。"  # noqa: S105
+            errors["password_confirm"] = _("两次输入的密码不一致。")
         if data is not None and not errors:
             try:
                 user = accounts.accept_invitation(
@@ -223,7 +223,7 @@ def accept_invitation(token: str) -> Any:
                 )
             except ServiceError as exc:
                 db.session.rollback()
-                errors = dict(exc.fields) or {"_form": exc.message_zh}
+                errors = form_errors(exc)
             else:
                 start_session(user)
                 flash(_("账户已创建，欢迎加入。"), "success")

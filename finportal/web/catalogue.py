@@ -1,4 +1,4 @@
-"""Public catalogue pages: /products/ and /products/<code>, in Chinese."""
+"""Public catalogue pages: /products/ and /products/<code>, in the user's language."""
 
 from __future__ import annotations
 
@@ -6,17 +6,20 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 import products
 from finportal.extensions import db
+from finportal.limits import in_user_language, words
 from finportal.services import catalog as catalog_service
 from finportal.services.workdays import SHANGHAI, today_local
 from products.pricing import REPAYMENT_LABELS
 
 bp = Blueprint("catalogue", __name__, url_prefix="/products")
 
-REPAYMENT_ZH = {code: names[0] for code, names in REPAYMENT_LABELS.items()}
-ORGANISER_ZH = {"park": "园区", "chamber": "商会"}
+#: Who recommends firms into a batch loan's batch.
+ORGANISERS = {"park": lazy_gettext("园区"), "chamber": lazy_gettext("商会")}
 
 
 def _plain(value: Decimal) -> str:
@@ -29,50 +32,64 @@ def _percent(value: Decimal) -> str:
 
 
 def yuan(value: Decimal | str | None) -> str:
-    """Write yuan as 万元 (or 元 below ten thousand)."""
+    """Write yuan as 万元 (or 元 below ten thousand); in English as yuan."""
     if value is None:
         return "–"
     amount = Decimal(str(value))
+    if in_user_language("zh", "en") == "en":
+        whole = amount.quantize(Decimal("0.01"))
+        text = f"{whole:,.0f}" if whole == whole.to_integral_value() else f"{whole:,.2f}"
+        return f"{text} yuan"
     if abs(amount) >= 10000:
         return f"{_plain((amount / 10000).quantize(Decimal('0.01')))} 万元"
     return f"{_plain(amount.quantize(Decimal('0.01')))} 元"
 
 
 def sourced_text(item: products.Sourced | None) -> str:
-    """Write a policy number with its unit, in Chinese."""
+    """Write a policy number with its unit, in the user's language."""
     if item is None:
         return "–"
     value, unit = item.value, item.unit
     if unit == "yuan":
         return yuan(value)
-    if unit in ("per_year", "share"):
-        return _percent(value) + ("/年" if unit == "per_year" else "")
-    suffix = {"months": " 个月", "bp": " 个基点", "persons": " 人", "days": " 天", "count": " 个"}
-    return f"{_plain(value)}{suffix.get(unit, ' ' + unit)}"
+    if unit == "per_year":
+        return _("%(rate)s/年", rate=_percent(value))
+    if unit == "share":
+        return _percent(value)
+    words = {
+        "months": _("%(n)s 个月", n=_plain(value)),
+        "bp": _("%(n)s 个基点", n=_plain(value)),
+        "persons": _("%(n)s 人", n=_plain(value)),
+        "days": _("%(n)s 天", n=_plain(value)),
+        "count": _("%(n)s 个", n=_plain(value)),
+    }
+    return words.get(unit, f"{_plain(value)} {unit}")
 
 
 def rate_rule(product: products.Product) -> str:
     """Describe how the product's nominal rate is set."""
     if product.rate_base == "fixed" and product.fixed_rate is not None:
-        return f"固定年利率 {_percent(product.fixed_rate.value)}"
+        return _("固定年利率 %(rate)s", rate=_percent(product.fixed_rate.value))
     spread = product.spread_bp.value if product.spread_bp is not None else Decimal(0)
     if spread == 0:
-        return "1年期 LPR"
+        return _("1年期 LPR")
     sign = "+" if spread > 0 else "−"
-    return f"1年期 LPR {sign} {_plain(abs(spread))} 个基点"
+    return _("1年期 LPR %(sign)s %(bp)s 个基点", sign=sign, bp=_plain(abs(spread)))
 
 
 def interest_subsidy_rule(subsidy: Any) -> str:
     """Describe an interest subsidy (贴息) in words."""
     if subsidy.kind == "share" and subsidy.share is not None:
-        return f"补贴利息的 {_percent(subsidy.share.value)}"
+        return _("补贴利息的 %(share)s", share=_percent(subsidy.share.value))
     if subsidy.kind == "points" and subsidy.points is not None:
-        return f"补贴 {sourced_text(subsidy.points)} 的利息"
+        return _("补贴 %(points)s 的利息", points=sourced_text(subsidy.points))
     if subsidy.kind == "above_floor" and subsidy.floor_spread_bp is not None:
         floor = subsidy.floor_spread_bp.value
         sign = "+" if floor >= 0 else "−"
-        return f"利率超过 LPR {sign} {_plain(abs(floor))} 个基点的部分予以补贴"
-    return "贴息"
+        return _(
+            "利率超过 LPR %(sign)s %(bp)s 个基点的部分予以补贴", sign=sign, bp=_plain(abs(floor))
+        )
+    return _("贴息")
 
 
 @bp.app_context_processor
@@ -83,8 +100,8 @@ def _helpers() -> dict[str, Any]:
         "cat_rate_rule": rate_rule,
         "cat_interest_rule": interest_subsidy_rule,
         "cat_percent": _percent,
-        "repayment_zh": REPAYMENT_ZH,
-        "organiser_zh": ORGANISER_ZH,
+        "repayments": words(REPAYMENT_LABELS),
+        "organisers": ORGANISERS,
     }
 
 
@@ -109,7 +126,7 @@ def _example_quote(
             product, product.example_amount.value, int(product.example_term.value), lpr
         )
     except products.QuoteError as exc:
-        return None, exc.message_zh
+        return None, in_user_language(exc.message_zh, exc.message_en)
     return quote, None
 
 

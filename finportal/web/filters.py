@@ -56,13 +56,18 @@ def init_app(app: Flask) -> None:
     """Register the shared template filters, and the state machines as ``states``.
 
     A template names a state by its machine: ``{{ states.referral.title(r.state) }}``
-    shows the one title of ``domain/states.py`` in the reader's language.
+    shows the one title of ``domain/states.py`` in the reader's language; likewise
+    ``scope_label(key)`` and ``purpose_label(purpose)`` word stored codes.
     """
     from finportal.domain.states import MACHINES
     from finportal.services import costs
+    from finportal.services.labels import purpose_label, scope_label
 
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals["states"] = MACHINES
+    # Labels of stored codes, in the reader's language (services/labels.py).
+    app.jinja_env.globals["scope_label"] = scope_label
+    app.jinja_env.globals["purpose_label"] = purpose_label
     # A quote's cost (live or stored) as every page shows it: templates/_cost.html.
     app.jinja_env.globals["cost_of"] = costs.summarise
     app.jinja_env.globals["effective_cost_note"] = costs.effective_cost_note

@@ -7,11 +7,12 @@ from typing import Any
 from flask import flash
 from marshmallow import Schema, ValidationError
 
+from finportal import limits
 from finportal.extensions import db
-from finportal.services.errors import ServiceError
+from finportal.services.errors import ServiceError, ValidationFailed
 
 #: Messages of a required field that must also parse (a number, a date, a choice).
-REQUIRED = {"required": "此项必填。", "invalid": "格式不正确。"}
+REQUIRED = {"required": limits.MESSAGES["required"], "invalid": limits.MESSAGES["invalid"]}
 
 
 def load_form(schema: Schema, form: Any) -> tuple[dict[str, Any] | None, dict[str, str]]:
@@ -29,7 +30,7 @@ def flatten_errors(messages: Any) -> dict[str, str]:
     if isinstance(messages, dict):
         for field, value in messages.items():
             if isinstance(value, list):
-                out[str(field)] = "；".join(str(v) for v in value)
+                out[str(field)] = limits.joined(value)
             elif isinstance(value, dict):
                 for sub, text in flatten_errors(value).items():
                     out[f"{field}.{sub}"] = text
@@ -38,13 +39,28 @@ def flatten_errors(messages: Any) -> dict[str, str]:
     return out
 
 
+def message(exc: ServiceError | limits.LimitError) -> str:
+    """Return a refusal's message in the user's language."""
+    return limits.in_user_language(exc.message_zh, exc.message_en)
+
+
+def form_errors(exc: ServiceError) -> dict[str, str]:
+    """Return a refusal as a form's errors: its fields' messages, else the message itself."""
+    return dict(exc.fields) or {"_form": message(exc)}
+
+
+def invalid(message: str, errors: dict[str, str]) -> ValidationFailed:
+    """Refuse a form a view loaded: ``message`` is already in the user's language (``_()``)."""
+    return ValidationFailed(message, message, fields=errors)
+
+
 def flash_refusal(exc: ServiceError) -> None:
     """Roll back a refused service call and flash its message; a 404 is raised again."""
     db.session.rollback()
     if exc.status == 404:
         # Someone else's record: answer 404 rather than confirm it exists.
         raise exc
-    flash(exc.message_zh, "danger")
+    flash(message(exc), "danger")
 
 
 def no_refusal() -> dict[str, Any]:
@@ -57,7 +73,7 @@ def refusal(exc: ServiceError, values: dict[str, Any], form: str) -> dict[str, A
     db.session.rollback()
     return {
         "status": exc.status if exc.status >= 400 else 422,
-        "error": exc.message_zh,
+        "error": message(exc),
         "errors": exc.fields,
         "values": values,
         "active_form": form,

@@ -5,17 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, current_app
-from flask_babel import lazy_gettext
+from flask_babel import LazyString, lazy_gettext
 
 from finportal.models import ROLES
+from finportal.services.labels import ROLE_TITLES, role_label
 
-ROLE_LABELS = {
-    "sme": lazy_gettext("企业用户"),
-    "advisor": lazy_gettext("普惠金融顾问"),
-    "recommender": lazy_gettext("园区/商会"),
-    "bank": lazy_gettext("合作银行"),
-    "admin": lazy_gettext("管理员"),
-}
+#: Each role's name in the user's language (read when shown; one table: services.labels).
+ROLE_LABELS = {role: LazyString(role_label, role) for role in ROLE_TITLES}
 
 #: (endpoint, label) per role; entries whose endpoint does not exist are skipped.
 NAV: dict[str, list[tuple[str, Any]]] = {
@@ -48,6 +44,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("admin.organisations", lazy_gettext("机构")),
         ("admin.api_tokens", lazy_gettext("API 令牌")),
         ("admin.audit", lazy_gettext("审计日志")),
+        ("admin.jobs_list", lazy_gettext("后台任务")),
     ],
 }
 
@@ -63,4 +60,4 @@ def init_app(app: Flask) -> None:
             views = current_app.view_functions
             return [(endpoint, label) for endpoint, label in NAV.get(role, []) if endpoint in views]
 
-        return {"nav_items": nav_items, "role_label": lambda role: ROLE_LABELS.get(role, role)}
+        return {"nav_items": nav_items, "role_label": role_label}

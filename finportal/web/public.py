@@ -1,4 +1,4 @@
-"""Public pages: the landing page, the language switch and a health check."""
+"""Public pages: the landing page and the language switch (health checks: observability.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import text
 
-from finportal.extensions import db
 from finportal.i18n import LOCALES
 from finportal.web.access import role_home
 from finportal.web.inputs import same_site_path
@@ -30,10 +28,3 @@ def switch_language(code: str) -> Any:
     if code in LOCALES:
         session["lang"] = code
     return redirect(same_site_path(request.args.get("next")) or url_for("public.index"))
-
-
-@bp.get("/healthz")
-def health() -> Any:
-    """Answer whether the application and its database are up."""
-    db.session.execute(text("SELECT 1"))
-    return {"status": "ok"}

@@ -16,6 +16,7 @@ from finportal.extensions import db
 from finportal.packets import sha256_hex
 from finportal.services import packet_verification
 from finportal.services.errors import NotFound, ValidationFailed
+from finportal.web.forms import message
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -35,7 +36,7 @@ def packet(code: str) -> Any:
     try:
         found = packet_verification.verify_packet(db.session, code)
     except NotFound as exc:
-        return render_template("verify.html", found=None, code=code, error=exc.message_zh), 404
+        return render_template("verify.html", found=None, code=code, error=message(exc)), 404
     digest = (request.values.get("sha256") or "").strip()
     upload = request.files.get("file")
     if upload is not None and upload.filename:
@@ -45,7 +46,7 @@ def packet(code: str) -> Any:
         try:
             check = packet_verification.check_file(db.session, code, digest)
         except ValidationFailed as exc:
-            check_error = exc.message_zh
+            check_error = message(exc)
     return render_template(
         "verify.html",
         found=found,

@@ -16,8 +16,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.finportal.advisor.loop_helpers import pdf_text, squash
-from tests.helpers import make_uscc
+from tests.helpers import make_uscc, pdf_text, squash
 
 pytestmark = pytest.mark.e2e
 

@@ -147,6 +147,7 @@ def test_register_profile_match_apply_return_withdraw(page, live_server, browser
 
     # See the matches and compare net costs for an amount and a term.
     page.click("nav >> text=匹配产品")
+    page.wait_for_url("**/sme/matches")
     assert page.locator("#eligible .product-eligible").count() > 0
     page.fill("#f-amount", "100")
     page.fill("#f-term", "12")

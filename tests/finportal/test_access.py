@@ -11,7 +11,11 @@ PUBLIC_ENDPOINTS = {
     "static",
     "public.index",
     "public.switch_language",
-    "public.health",
+    # Health checks for the balancer and supervisor; /metrics answers loopback or a token
+    # only (tests/finportal/test_observability.py).
+    "health.live",
+    "health.ready",
+    "health.metrics",
     "auth.login",
     "auth.logout",
     "auth.register",

@@ -22,16 +22,8 @@ from finportal.services.applications import withdraw_application
 from finportal.services.errors import Forbidden, ValidationFailed
 from finportal.services.labels import DEFAULT_SCOPE
 from finportal.services.workdays import today_local
-from tests.finportal.advisor.loop_helpers import build_loop, eligible_version, screened_application
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def loop(
-    db_session, published_catalog, champion_model, create_enterprise, create_bank, create_user
-):
-    return build_loop(db_session, create_enterprise, create_bank, create_user)
 
 
 @pytest.fixture
@@ -87,10 +79,12 @@ def _consent(db_session, enterprise, bank, **subject):
     return consent
 
 
-def test_an_application_consent_never_lets_a_batch_reach_the_bank(db_session, park_batch):
+def test_an_application_consent_never_lets_a_batch_reach_the_bank(
+    db_session, park_batch, screened_application
+):
     """The leak: a consent given in a (draft) application passed a batch's check."""
     world = park_batch
-    draft = screened_application(db_session, world["member"])
+    draft = screened_application(world["member"])
     _consent(db_session, world["member"], world["bank"], application_id=draft.id)
     # An old-style consent to the bank for the whole enterprise does not count either.
     _consent(db_session, world["member"], world["bank"])
@@ -122,14 +116,16 @@ def test_the_sme_sees_which_batch_asks_and_its_consent_lets_the_check_pass(
     assert "已授权，有效期至" in client.get("/sme/consents").text
 
 
-def test_a_batch_consent_never_lets_a_referral_reach_the_bank(db_session, park_batch):
+def test_a_batch_consent_never_lets_a_referral_reach_the_bank(
+    db_session, park_batch, eligible_version, screened_application
+):
     world = park_batch
     _consent(db_session, world["member"], world["bank"], batch_id=world["batch"].id)
-    application = screened_application(db_session, world["member"])
+    application = screened_application(world["member"])
     assert consents.banks_for_application(db_session, application.id) == set()
     advisor = world["advisor"]
     review_actions.claim(db_session, application.id, actor_id=advisor.id)
-    version = eligible_version(db_session, application)
+    version = eligible_version(application)
     with pytest.raises(ValidationFailed, match="not consented"):
         review_actions.refer_to_banks(
             db_session,

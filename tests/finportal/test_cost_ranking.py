@@ -14,11 +14,11 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
+from tests.finportal.advisor.loop_helpers import screened_application
 
 from finportal.models import Consent, Match, Referral
 from finportal.services import catalog, packet_context
 from finportal.services.labels import DEFAULT_SCOPE
-from tests.finportal.advisor.loop_helpers import screened_application
 from tests.helpers import two_repayment_methods
 
 pytestmark = pytest.mark.db

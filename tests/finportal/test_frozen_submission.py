@@ -8,16 +8,9 @@ import pytest
 
 from finportal.models import CreditScore
 from finportal.services import packets, profiles
-from tests.finportal.advisor.loop_helpers import build_loop, pdf_text, squash
+from tests.helpers import pdf_text, squash
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def loop(
-    db_session, published_catalog, champion_model, create_enterprise, create_bank, create_user
-):
-    return build_loop(db_session, create_enterprise, create_bank, create_user)
 
 
 def test_an_edit_after_submission_changes_neither_the_review_nor_the_packet(

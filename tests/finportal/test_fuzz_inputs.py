@@ -30,13 +30,6 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.finportal.advisor.loop_helpers import grant_consent, screened_application
-from tests.finportal.batches.conftest import (  # noqa: F401 - fixtures shared with the batch tests
-    batch_world,
-    open_batch,
-    submitted_batch,
-)
-
 pytestmark = pytest.mark.db
 
 ROLES = ("anonymous", "sme", "advisor", "recommender", "bank", "admin")
@@ -240,6 +233,8 @@ def fuzz_world(
     submitted_batch,  # noqa: F811 - fixture
     create_enterprise,
     create_user,
+    grant_consent,
+    screened_application,
 ):
     """A referral loop, a draft, batches, and one logged-in client per role."""
     from finportal.models import (
@@ -258,8 +253,8 @@ def fuzz_world(
 
     w = batch_world
     enterprise = create_enterprise(name="上海模糊测试科技有限公司")
-    application = screened_application(db_session, enterprise)
-    consent = grant_consent(db_session, application, w.bank)
+    application = screened_application(enterprise)
+    consent = grant_consent(application, w.bank)
     review_actions.claim(db_session, application.id, actor_id=w.advisor.id)
     match = db_session.query(Match).filter_by(application_id=application.id, eligible=True).first()
     # Packets are not rendered (slow): their routes answer "not ready", which is enough here.
@@ -271,10 +266,10 @@ def fuzz_world(
         opinion="经营稳定。",
         render=False,
     )
-    in_review = screened_application(db_session, enterprise)
+    in_review = screened_application(enterprise)
     review_actions.claim(db_session, in_review.id, actor_id=w.advisor.id)
-    approved_app = screened_application(db_session, enterprise)
-    grant_consent(db_session, approved_app, w.bank)
+    approved_app = screened_application(enterprise)
+    grant_consent(approved_app, w.bank)
     review_actions.claim(db_session, approved_app.id, actor_id=w.advisor.id)
     (approved,) = review_actions.refer_to_banks(
         db_session,
@@ -303,7 +298,7 @@ def fuzz_world(
         occurred_on=today_local(),
         amount=Decimal("1000000"),
     )
-    returned = screened_application(db_session, enterprise)
+    returned = screened_application(enterprise)
     review_actions.claim(db_session, returned.id, actor_id=w.advisor.id)
     review_actions.return_for_information(
         db_session,
@@ -312,8 +307,8 @@ def fuzz_world(
         message="请补充上年营业收入。",
         fields=["revenue_last_year", "amount"],
     )
-    declined_app = screened_application(db_session, enterprise)
-    grant_consent(db_session, declined_app, w.bank)
+    declined_app = screened_application(enterprise)
+    grant_consent(declined_app, w.bank)
     review_actions.claim(db_session, declined_app.id, actor_id=w.advisor.id)
     (declined,) = review_actions.refer_to_banks(
         db_session,
@@ -332,8 +327,8 @@ def fuzz_world(
         reason_code="other",
         reason_text="额度已满。",
     )
-    screened = screened_application(db_session, enterprise)
-    draft = screened_application(db_session, enterprise)
+    screened = screened_application(enterprise)
+    draft = screened_application(enterprise)
     draft.state = "draft"
     sme = create_user("sme", enterprise_id=enterprise.id)
     admin = create_user("admin")

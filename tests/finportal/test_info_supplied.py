@@ -9,16 +9,21 @@ import pytest
 from finportal.models import Referral, utcnow
 from finportal.services import applications, referrals
 from finportal.services.errors import InvalidTransition, ValidationFailed
-from tests.finportal.advisor.loop_helpers import build_loop
 
 pytestmark = pytest.mark.db
 
 
 @pytest.fixture
 def asked(
-    db_session, published_catalog, champion_model, create_enterprise, create_bank, create_user
+    db_session,
+    published_catalog,
+    champion_model,
+    create_enterprise,
+    create_bank,
+    create_user,
+    make_loop,
 ):
-    loop = build_loop(db_session, create_enterprise, create_bank, create_user)
+    loop = make_loop()
     referrals.record_decision(
         db_session,
         loop.referral.id,

@@ -20,18 +20,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from finportal import limits
-from tests.finportal.advisor.loop_helpers import (
-    build_loop,
-    pdf_text,
-    screened_application,
-    squash,
-)
-from tests.finportal.batches.conftest import (  # noqa: F401 - fixtures shared with the batch tests
-    batch_world,
-    open_batch,
-    submitted_batch,
-)
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, pdf_text, squash
 
 pytestmark = pytest.mark.db
 
@@ -40,12 +29,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def loop(
-    db_session, published_catalog, champion_model, create_enterprise, create_bank, create_user
+    db_session,
+    published_catalog,
+    champion_model,
+    create_enterprise,
+    create_bank,
+    create_user,
+    make_loop,
 ):
     """A screened application referred to a bank (packet not rendered)."""
     from finportal.services import review_actions
 
-    loop = build_loop(db_session, create_enterprise, create_bank, create_user, refer=False)
+    loop = make_loop(refer=False)
     review_actions.claim(db_session, loop.application.id, actor_id=loop.advisor.id)
     (loop.referral,) = review_actions.refer_to_banks(
         db_session,
@@ -334,10 +329,11 @@ def test_claim_without_a_numeric_lock_version_is_refused(
     published_catalog,
     champion_model,
     version,
+    screened_application,
 ):
     from finportal.models import Application
 
-    application = screened_application(db_session, create_enterprise())
+    application = screened_application(create_enterprise())
     login(create_user("advisor"))
     data = {} if version is None else {"lock_version": version}
     response = client.post(f"/advisor/applications/{application.id}/claim", data=data)
@@ -435,12 +431,13 @@ def test_the_packets_verification_address_ignores_the_host_header(
     create_enterprise,
     create_bank,
     create_user,
+    make_loop,
 ):
     from finportal.models import Referral
     from finportal.services.packets import current_packet, read_packet
 
     monkeypatch.setenv("FINPORTAL_BASE_URL", "https://fin.example.cn")
-    loop = build_loop(db_session, create_enterprise, create_bank, create_user, refer=False)
+    loop = make_loop(refer=False)
     login(loop.advisor)
     page = client.get(f"/advisor/applications/{loop.application.id}")
     version = re.search(r'name="lock_version" value="(\d+)"', page.text).group(1)
@@ -492,9 +489,9 @@ def test_production_refuses_unknown_hosts(monkeypatch, tmp_path):
         FINPORTAL_TRUSTED_HOSTS="127.0.0.1",
     )
     client = app.test_client()
-    assert client.get("/healthz", headers={"Host": "evil.example"}).status_code == 400
-    assert client.get("/healthz", headers={"Host": "fin.example.cn"}).status_code == 200
-    assert client.get("/healthz", headers={"Host": "127.0.0.1:8000"}).status_code == 200
+    assert client.get("/health/live", headers={"Host": "evil.example"}).status_code == 400
+    assert client.get("/health/live", headers={"Host": "fin.example.cn"}).status_code == 200
+    assert client.get("/health/live", headers={"Host": "127.0.0.1:8000"}).status_code == 200
 
 
 def test_production_needs_the_public_address(monkeypatch, tmp_path):

@@ -283,11 +283,11 @@ def test_present_on_text_and_date_fields_agrees() -> None:
 # Random conditions over every field and operator, not only the catalogue's.
 CATEGORY_VALUES: dict[str, list[str]] = {
     "district_code": ["310112", "310104"],
+    "street": ["qibao", "xinzhuang", "pujiang"],
     "industry_division": ["39", "01", "70", "65"],
     "size_class": ["micro", "small", "medium", "large"],
     "tax_credit_grade": ["A", "B", "M", "C", "D"],
     "purpose": ["working_capital", "esop", "other"],
-    "street": ["xinzhuang", "qibao", "pujiang"],
 }
 TOKEN_VALUES: dict[str, list[str]] = {
     "certifications": ["tech_sme", "high_tech", "specialized", "little_giant"],

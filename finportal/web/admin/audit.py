@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from finportal import limits
@@ -31,13 +33,15 @@ class AuditFilter(FormSchema):
     page = fields.Integer(
         load_default=1,
         error_messages=INTEGER,
-        validate=validate.Range(min=1, max=limits.MAX_PAGE, error=f"页码为 1 至 {limits.MAX_PAGE}"),
+        validate=validate.Range(
+            min=1, max=limits.MAX_PAGE, error=lazy_gettext("页码为 1 至 %(n)s", n=limits.MAX_PAGE)
+        ),
     )
 
     @validates_schema
-    def _range(self, data: dict[str, Any], **_: Any) -> None:
+    def _range(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise ValidationError("结束日期不能早于开始日期。", "date_to")
+            raise ValidationError(_("结束日期不能早于开始日期。"), "date_to")
 
 
 @bp.get("/audit")

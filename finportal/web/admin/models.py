@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from finportal.extensions import db
@@ -39,7 +40,11 @@ def model_promote(model_id: int) -> Any:
     """Make a model version the one that scores new applications."""
     row = admin_service.promote_model(db.session, model_id, actor_id=current_user.id)
     flash(
-        f"已启用模型 {row.name}（{row.version}），新的申请将用它评分；在办的申请正在后台重新评分。",
+        _(
+            "已启用模型 %(name)s（%(version)s），新的申请将用它评分；在办的申请正在后台重新评分。",
+            name=row.name,
+            version=row.version,
+        ),
         "success",
     )
     return redirect(url_for("admin.models"))
@@ -62,7 +67,11 @@ def model_promote_with_reason(model_id: int) -> Any:
     reason = request.form.get("reason", "")
     row = credit.promote_with_rescore(db.session, model_id, actor_id=current_user.id, reason=reason)
     flash(
-        f"已启用模型 {row.name}（{row.version}），理由已记录；在办的申请正在后台重新评分。",
+        _(
+            "已启用模型 %(name)s（%(version)s），理由已记录；在办的申请正在后台重新评分。",
+            name=row.name,
+            version=row.version,
+        ),
         "success",
     )
     return redirect(url_for("admin.models"))
@@ -74,7 +83,10 @@ def model_rollback() -> Any:
     row = credit.rollback_model(
         db.session, actor_id=current_user.id, reason=request.form.get("reason", "")
     )
-    flash(f"已恢复上一个模型 {row.name}（{row.version}）。", "success")
+    flash(
+        _("已恢复上一个模型 %(name)s（%(version)s）。", name=row.name, version=row.version),
+        "success",
+    )
     return redirect(url_for("admin.models"))
 
 

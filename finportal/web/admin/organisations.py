@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from finportal.extensions import db
+from finportal.i18n import name
+from finportal.limits import in_user_language
 from finportal.services import admin_organisations
 from finportal.web.admin.views import FormSchema, attempt, bp, checkbox, text
 from finportal.web.forms import load_form
@@ -24,6 +27,14 @@ class OrganisationForm(FormSchema):
     demo = checkbox()
 
 
+def _kind_labels() -> dict[str, str]:
+    """Name each kind of organisation in the user's language."""
+    return {
+        kind: in_user_language(zh, admin_organisations.ORGANISATION_LABELS_EN[kind])
+        for kind, zh in admin_organisations.ORGANISATION_LABELS.items()
+    }
+
+
 def _kind_or_404(kind: str) -> str:
     if kind not in admin_organisations.ORGANISATION_KINDS:
         abort(404)
@@ -37,7 +48,7 @@ def organisations() -> Any:
     return render_template(
         "admin/organisations.html",
         kind=kind,
-        labels=admin_organisations.ORGANISATION_LABELS,
+        labels=_kind_labels(),
         rows=admin_organisations.list_organisations(db.session, kind),
     )
 
@@ -56,7 +67,7 @@ def _form_page(kind: str, org_id: int | None) -> Any:
             )
             if saved is not None:
                 flash(
-                    f"已保存{admin_organisations.ORGANISATION_LABELS[kind]} {saved.name_zh}。",
+                    _("已保存%(kind)s %(name)s。", kind=_kind_labels()[kind], name=name(saved)),
                     "success",
                 )
                 return redirect(url_for("admin.organisations", kind=kind))
@@ -74,7 +85,7 @@ def _form_page(kind: str, org_id: int | None) -> Any:
     return render_template(
         "admin/organisation_form.html",
         kind=kind,
-        label=admin_organisations.ORGANISATION_LABELS[kind],
+        label=_kind_labels()[kind],
         row=row,
         values=values,
         errors=errors,
@@ -97,7 +108,7 @@ def organisation_edit(kind: str, org_id: int) -> Any:
 def organisation_delete(kind: str, org_id: int) -> Any:
     """Delete a bank, park or chamber that nothing refers to yet."""
     kind = _kind_or_404(kind)
-    _, errors = attempt(
+    _result, errors = attempt(
         lambda: admin_organisations.delete_organisation(
             db.session, kind, org_id, actor_id=current_user.id
         )
@@ -105,5 +116,5 @@ def organisation_delete(kind: str, org_id: int) -> Any:
     if errors:
         flash(errors["_form"], "danger")
         return redirect(url_for("admin.organisation_edit", kind=kind, org_id=org_id))
-    flash("已删除。", "success")
+    flash(_("已删除。"), "success")
     return redirect(url_for("admin.organisations", kind=kind))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from finportal.extensions import db
@@ -61,14 +62,17 @@ def _publish_page(code: str | None) -> Any:
             if result is not None:
                 v = result.version
                 if result.created:
-                    flash(f"已发布第 {v.number} 版；政策找企业推送任务已启动。", "success")
+                    flash(_("已发布第 %(n)s 版；政策找企业推送任务已启动。", n=v.number), "success")
                 elif result.reverted:
                     flash(
-                        f"内容与第 {v.number} 版相同：已恢复为第 {v.number} 版，未生成新版本。",
+                        _(
+                            "内容与第 %(n)s 版相同：已恢复为第 %(n)s 版，未生成新版本。",
+                            n=v.number,
+                        ),
                         "info",
                     )
                 else:
-                    flash(f"内容与第 {v.number} 版相同，未生成新版本。", "info")
+                    flash(_("内容与第 %(n)s 版相同，未生成新版本。", n=v.number), "info")
                 return redirect(url_for("admin.product_versions", code=v.product.code))
     elif product is not None and product.current_version is not None:
         values = {"content": admin_products.product_yaml(product.current_version.content)}
@@ -109,10 +113,13 @@ def product_versions(code: str) -> Any:
 @bp.post("/products/<code>/active")
 def product_active(code: str) -> Any:
     """Take a product off the catalogue, or put it back."""
-    data, _ = load_form(ActiveForm(), request.form)
+    data, _errors = load_form(ActiveForm(), request.form)
     active = bool(data and data["active"])
     admin_products.set_product_active(db.session, code, active, actor_id=current_user.id)
-    flash("产品已上架。" if active else "产品已下架：不再公开展示，也不参与匹配。", "success")
+    flash(
+        _("产品已上架。") if active else _("产品已下架：不再公开展示，也不参与匹配。"),
+        "success",
+    )
     return redirect(url_for("admin.products"))
 
 

@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from marshmallow import fields, validate
 
@@ -43,7 +45,10 @@ class RateForm(FormSchema):
             min=Decimal("0"),
             max=limits.MAX_REFERENCE_RATE_PERCENT,
             min_inclusive=False,
-            error=f"应在 0 到 {limits.MAX_REFERENCE_RATE_PERCENT:.0f} 之间（单位：%）",
+            error=lazy_gettext(
+                "应在 0 到 %(high)s 之间（单位：%%）",
+                high=f"{limits.MAX_REFERENCE_RATE_PERCENT:.0f}",
+            ),
         ),
     )
     effective_on = limits.Date(required=True, error_messages=DATE)
@@ -86,12 +91,12 @@ def rates() -> Any:
                 )
             )
             if row is not None:
-                flash(f"已添加 {row.effective_on} 起执行的利率。", "success")
+                flash(_("已添加 %(day)s 起执行的利率。", day=row.effective_on), "success")
                 return redirect(url_for("admin.rates"))
     return render_template(
         "admin/rates.html",
         rates=reference_data.list_rates(db.session),
-        kinds=reference_data.RATE_KINDS,
+        kinds=limits.words(reference_data.RATE_KINDS),
         values=values,
         errors=errors,
     ), (422 if errors else 200)
@@ -101,14 +106,14 @@ def rates() -> Any:
 def rate_delete(rate_id: int) -> Any:
     """Delete a rate entry."""
     reference_data.delete_rate(db.session, rate_id, actor_id=current_user.id)
-    flash("已删除该利率记录。", "success")
+    flash(_("已删除该利率记录。"), "success")
     return redirect(url_for("admin.rates"))
 
 
 @bp.route("/holidays", methods=["GET", "POST"])
 def holidays() -> Any:
     """List the holiday table (one year at a time) and add a day."""
-    query, _ = load_form(YearFilter(), request.args)
+    query, _errors = load_form(YearFilter(), request.args)
     year = (query or {}).get("year") or date.today().year
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -126,7 +131,7 @@ def holidays() -> Any:
                 )
             )
             if row is not None:
-                flash(f"已添加 {row.day} {row.name}。", "success")
+                flash(_("已添加 %(day)s %(name)s。", day=row.day, name=row.name), "success")
                 return redirect(url_for("admin.holidays", year=row.day.year))
     return render_template(
         "admin/holidays.html",
@@ -141,5 +146,5 @@ def holidays() -> Any:
 def holiday_delete(holiday_id: int) -> Any:
     """Remove a day from the holiday table."""
     reference_data.delete_holiday(db.session, holiday_id, actor_id=current_user.id)
-    flash("已删除。", "success")
+    flash(_("已删除。"), "success")
     return redirect(url_for("admin.holidays", year=request.form.get("year") or None))

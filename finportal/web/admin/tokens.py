@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from finportal import limits
 from finportal.extensions import db
+from finportal.i18n import name
 from finportal.services import admin_organisations
 from finportal.services import api_tokens as token_service
 from finportal.web.admin.views import FormSchema, attempt, bp, text
@@ -21,7 +24,7 @@ class TokenForm(FormSchema):
     bank_id = limits.Id(
         required=True,
         message=("请选择银行。", "Choose a bank."),
-        error_messages={"required": "请选择银行。"},
+        error_messages={"required": lazy_gettext("请选择银行。")},
     )
     label = text("label")
 
@@ -33,7 +36,7 @@ def _page(
     return render_template(
         "admin/api_tokens.html",
         tokens=token_service.list_tokens(db.session),
-        banks=[(b.id, f"{b.name_zh}（{b.code}）") for b in banks],
+        banks=[(b.id, _("%(name)s（%(code)s）", name=name(b), code=b.code)) for b in banks],
         values=values,
         errors=errors,
         plain=plain,
@@ -69,10 +72,11 @@ def api_token_create() -> Any:
 @bp.post("/api-tokens/<int:token_id>/revoke")
 def api_token_revoke(token_id: int) -> Any:
     """Revoke a token; it stops working at once."""
-    _, errors = attempt(
+    _result, errors = attempt(
         lambda: token_service.revoke_token(db.session, token_id, actor_id=current_user.id)
     )
     flash(
-        errors["_form"] if errors else "令牌已撤销，立即失效。", "danger" if errors else "success"
+        errors["_form"] if errors else _("令牌已撤销，立即失效。"),
+        "danger" if errors else "success",
     )
     return redirect(url_for("admin.api_tokens"))

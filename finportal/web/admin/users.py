@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import fields, validate
 
 from finportal import limits
 from finportal.extensions import db
+from finportal.i18n import name
 from finportal.models import ROLES
 from finportal.services import admin_organisations, admin_users
 from finportal.web.admin.views import CHOICE, FormSchema, attempt, bp, checkbox, text
@@ -61,7 +63,7 @@ class PasswordForm(FormSchema):
 def _links() -> dict[str, Any]:
     return {
         kind: [
-            (o.id, f"{o.name_zh}（{o.code}）")
+            (o.id, _("%(name)s（%(code)s）", name=name(o), code=o.code))
             for o in admin_organisations.list_organisations(db.session, kind)
             if o.active
         ]
@@ -96,7 +98,14 @@ def user_new() -> Any:
                 lambda: admin_users.create_user(db.session, actor_id=current_user.id, **data)
             )
             if user is not None:
-                flash(f"已创建用户 {user.username}（{ROLE_LABELS[user.role]}）。", "success")
+                flash(
+                    _(
+                        "已创建用户 %(user)s（%(role)s）。",
+                        user=user.username,
+                        role=ROLE_LABELS[user.role],
+                    ),
+                    "success",
+                )
                 return redirect(url_for("admin.users", role=user.role))
     return render_template(
         "admin/user_new.html",
@@ -123,7 +132,7 @@ def user_edit(user_id: int) -> Any:
                 )
             )
             if saved is not None:
-                flash(f"已保存用户 {saved.username}。", "success")
+                flash(_("已保存用户 %(user)s。", user=saved.username), "success")
                 return redirect(url_for("admin.users", role=saved.role))
     else:
         values = {
@@ -147,7 +156,7 @@ def user_edit(user_id: int) -> Any:
 @bp.post("/users/<int:user_id>/active")
 def user_active(user_id: int) -> Any:
     """Deactivate a user (no more sign-in) or reactivate them."""
-    data, _ = load_form(ActiveForm(), request.form)
+    data, _errors = load_form(ActiveForm(), request.form)
     active = bool(data and data["active"])
     user, errors = attempt(
         lambda: admin_users.set_user_active(db.session, user_id, active, actor_id=current_user.id)
@@ -155,7 +164,10 @@ def user_active(user_id: int) -> Any:
     if errors:
         flash(errors["_form"], "danger")
     else:
-        flash(f"已{'启用' if active else '停用'}用户 {user.username}。", "success")
+        if active:
+            flash(_("已启用用户 %(user)s。", user=user.username), "success")
+        else:
+            flash(_("已停用用户 %(user)s。", user=user.username), "success")
     return redirect(url_for("admin.users"))
 
 

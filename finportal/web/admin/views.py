@@ -13,15 +13,18 @@ from finportal.extensions import db
 from finportal.services import audit_log
 from finportal.services.errors import NotFound, ServiceError
 from finportal.web.access import restrict_blueprint
+from finportal.web.forms import message
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 restrict_blueprint(bp, "admin")
 
-REQUIRED = {"required": "此项必填。", "null": "此项必填。"}
-INTEGER = {"invalid": "请填写整数。", **REQUIRED}
-DECIMAL = {"invalid": "请填写数字，例如 3.10。", "special": "请填写数字。", **REQUIRED}
-DATE = {"invalid": "请填写日期，格式如 2025-10-01。", **REQUIRED}
-CHOICE = "请从列表中选择。"
+#: The admin forms' messages (one bilingual table: ``finportal.limits.MESSAGES``).
+M = limits.MESSAGES
+REQUIRED = {"required": M["required"], "null": M["required"]}
+INTEGER = {"invalid": M["integer"], **REQUIRED}
+DECIMAL = {"invalid": M["decimal"], "special": M["number"], **REQUIRED}
+DATE = {"invalid": M["date"], **REQUIRED}
+CHOICE = M["choice"]
 
 
 class FormSchema(Schema):
@@ -44,7 +47,7 @@ def text(kind: str, required: bool = False, **kwargs: Any) -> limits.Text:
 
 def checkbox() -> fields.Boolean:
     """Return a checkbox field: absent means False."""
-    return fields.Boolean(load_default=False, error_messages={"invalid": "请勾选或不勾选。"})
+    return fields.Boolean(load_default=False, error_messages={"invalid": M["checkbox"]})
 
 
 def service_errors(exc: ServiceError) -> dict[str, str]:
@@ -52,7 +55,7 @@ def service_errors(exc: ServiceError) -> dict[str, str]:
     db.session.rollback()
     if isinstance(exc, NotFound):
         raise exc
-    return {"_form": exc.message_zh, **exc.fields}
+    return {"_form": message(exc), **exc.fields}
 
 
 def attempt(call: Callable[[], Any]) -> tuple[Any, dict[str, str]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
@@ -19,7 +21,7 @@ from finportal.services import packets as packet_service
 from finportal.services.errors import ServiceError
 from finportal.services.exports import XLSX_MIMETYPE, table_to_xlsx
 from finportal.web.advisor.views import bp
-from finportal.web.forms import load_form
+from finportal.web.forms import load_form, message
 
 
 class BatchForm(Schema):
@@ -28,22 +30,27 @@ class BatchForm(Schema):
     name = limits.Text(
         "name",
         required=True,
-        validate=validate.Length(min=1, error="请填写批次名称"),
-        error_messages={"required": "请填写批次名称"},
+        validate=validate.Length(min=1, error=lazy_gettext("请填写批次名称")),
+        error_messages={"required": lazy_gettext("请填写批次名称")},
     )
     organiser = fields.String(
         required=True,
-        validate=validate.Regexp(r"^(park|chamber):\d{1,9}$", error="请选择园区或商会"),
-        error_messages={"required": "请选择园区或商会"},
+        validate=validate.Regexp(
+            r"^(park|chamber):\d{1,9}$", error=lazy_gettext("请选择园区或商会")
+        ),
+        error_messages={"required": lazy_gettext("请选择园区或商会")},
     )
     bank_id = limits.Id(
         required=True,
         message=("请选择银行", "Choose a bank."),
-        error_messages={"required": "请选择银行"},
+        error_messages={"required": lazy_gettext("请选择银行")},
     )
     #: Loaded as yuan (:data:`finportal.limits.AMOUNTS` ``quota``).
     quota_wan = limits.Amount(
-        "quota", unit="wan", required=True, error_messages={"required": "请填写批次总额度"}
+        "quota",
+        unit="wan",
+        required=True,
+        error_messages={"required": lazy_gettext("请填写批次总额度")},
     )
 
 
@@ -69,7 +76,6 @@ def _render_list(values: dict[str, Any], errors: dict[str, str], status: int = 2
             "advisor/batches/list.html",
             batches=items,
             quota={b.id: batch_service.quota_use(b) for b in items},
-            organiser_name=batch_service.organiser_name,
             values=values,
             errors=errors,
             **_choices(),
@@ -103,8 +109,8 @@ def create_batch() -> Any:
         )
     except ServiceError as exc:
         db.session.rollback()
-        return _render_list(request.form, {**exc.fields, "_form": exc.message_zh}, exc.status)
-    flash(f"已创建批次 {batch.code}。", "success")
+        return _render_list(request.form, {**exc.fields, "_form": message(exc)}, exc.status)
+    flash(_("已创建批次 %(code)s。", code=batch.code), "success")
     return redirect(url_for("advisor.batch_detail", batch_id=batch.id))
 
 
@@ -116,7 +122,6 @@ def batch_detail(batch_id: int) -> Any:
         "advisor/batches/detail.html",
         batch=batch,
         use=batch_service.quota_use(batch),
-        organiser=batch_service.organiser_name(batch),
         packet_job=packet_service.latest_batch_packet_job(db.session, batch.id),
         packet_url=url_for("advisor.batch_packet", batch_id=batch.id),
         packet_request_url=url_for("advisor.request_packet", batch_id=batch.id),
@@ -129,7 +134,7 @@ def _act(batch_id: int, action: Any, success: str) -> Any:
         action()
     except ServiceError as exc:
         db.session.rollback()
-        flash(exc.message_zh, "danger")
+        flash(message(exc), "danger")
     else:
         flash(success, "success")
     return redirect(url_for("advisor.batch_detail", batch_id=batch_id))
@@ -142,7 +147,7 @@ def check_member(batch_id: int, member_id: int) -> Any:
     return _act(
         batch_id,
         lambda: batch_checks.check_member(db.session, member.id, actor_id=current_user.id),
-        "已核验。",
+        _("已核验。"),
     )
 
 
@@ -156,7 +161,7 @@ def withdraw_member(batch_id: int, member_id: int) -> Any:
         lambda: batch_recommendations.withdraw_member(
             db.session, member.id, actor_id=current_user.id, reason=reason or "顾问移出批次"
         ),
-        "已移出批次。",
+        _("已移出批次。"),
     )
 
 
@@ -166,7 +171,7 @@ def check_batch(batch_id: int) -> Any:
     return _act(
         batch_id,
         lambda: batch_checks.check_all_members(db.session, batch_id, actor_id=current_user.id),
-        "已核验全部成员。",
+        _("已核验全部成员。"),
     )
 
 
@@ -176,7 +181,7 @@ def submit_batch(batch_id: int) -> Any:
     return _act(
         batch_id,
         lambda: batch_checks.submit_batch(db.session, batch_id, actor_id=current_user.id),
-        "批次已提交银行。",
+        _("批次已提交银行。"),
     )
 
 
@@ -186,7 +191,7 @@ def request_packet(batch_id: int) -> Any:
     return _act(
         batch_id,
         lambda: packet_service.request_batch_packet(db.session, batch_id, actor_id=current_user.id),
-        "批次材料包已开始生成，完成后可下载。",
+        _("批次材料包已开始生成，完成后可下载。"),
     )
 
 
@@ -200,7 +205,7 @@ def batch_packet(batch_id: int) -> Any:
         )
     except ServiceError as exc:
         db.session.rollback()
-        flash(exc.message_zh, "danger")
+        flash(message(exc), "danger")
         return redirect(url_for("advisor.batch_detail", batch_id=batch_id))
     return Response(
         pdf,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, render_template
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from finportal import charts
 from finportal.extensions import db
+from finportal.limits import in_user_language
 from finportal.services.dashboard import build_dashboard
 from finportal.services.exports import XLSX_MIMETYPE, table_to_xlsx
 from finportal.web.advisor.views import bp
@@ -17,10 +19,17 @@ from finportal.web.advisor.views import bp
 def _charts(board: Any) -> dict[str, Markup]:
     out: dict[str, Markup] = {}
     # charts.* escape every label themselves.
-    out["funnel"] = Markup(charts.funnel(board.funnel, title="办理漏斗", width=560))  # noqa: S704
+    out["funnel"] = Markup(  # noqa: S704
+        charts.funnel(
+            board.funnel,
+            title=_("办理漏斗"),
+            width=560,
+            value_format=in_user_language("{count}（{share}）", "{count} ({share})"),
+        )
+    )
     if board.score_bins:
         out["scores"] = Markup(  # noqa: S704
-            charts.histogram(board.score_bins, title="信用评分分布", width=560, height=200)
+            charts.histogram(board.score_bins, title=_("信用评分分布"), width=560, height=200)
         )
     rates = [
         (row[0], row[5] * 100)
@@ -31,7 +40,7 @@ def _charts(board: Any) -> dict[str, Markup]:
         out["bank_rates"] = Markup(  # noqa: S704
             charts.bar_chart(
                 rates,
-                title="各银行同意率（%）",
+                title=_("各银行同意率（%）"),
                 width=560,
                 value_format=".1f",
                 positive_color=charts.NEUTRAL,
@@ -42,7 +51,7 @@ def _charts(board: Any) -> dict[str, Markup]:
         out["batch_quota"] = Markup(  # noqa: S704
             charts.bar_chart(
                 quota,
-                title="批次额度使用率（%）",
+                title=_("批次额度使用率（%）"),
                 width=560,
                 value_format=".1f",
                 positive_color=charts.NEUTRAL,

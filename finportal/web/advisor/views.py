@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields, validate
 
@@ -13,20 +15,20 @@ from finportal import limits
 from finportal.extensions import db
 from finportal.models import Chamber, Park, Product
 from finportal.services import consents, queue, review, review_actions
-from finportal.services.errors import ServiceError, ValidationFailed
+from finportal.services.errors import ServiceError
 from finportal.services.labels import action_label, purpose_label
 from finportal.services.referrals import DECLINE_REASONS, is_overdue
 from finportal.web.access import restrict_blueprint
-from finportal.web.forms import REQUIRED, load_form, no_refusal, refusal
+from finportal.web.forms import REQUIRED, invalid, load_form, no_refusal, refusal
 
 bp = Blueprint("advisor", __name__, url_prefix="/advisor")
 restrict_blueprint(bp, "advisor")
 
 #: A review form posted without the version of the page (or with one that is no number).
 LOCK_VERSION = {
-    "required": "页面版本缺失，请刷新页面后再操作。",
-    "invalid": "页面版本有误，请刷新页面后再操作。",
-    "null": "页面版本缺失，请刷新页面后再操作。",
+    "required": lazy_gettext("页面版本缺失，请刷新页面后再操作。"),
+    "invalid": lazy_gettext("页面版本有误，请刷新页面后再操作。"),
+    "null": lazy_gettext("页面版本缺失，请刷新页面后再操作。"),
 }
 
 
@@ -124,19 +126,15 @@ def _render_review(application_id: int, status: int = 200, **extra: Any) -> Any:
     return render_template(
         "advisor/review.html",
         r=view,
-        reject_reasons=review_actions.REJECT_REASONS,
-        return_fields=review_actions.RETURN_FIELDS,
-        decline_reasons=DECLINE_REASONS,
+        reject_reasons=limits.words(review_actions.REJECT_REASONS),
+        return_fields=review_actions.return_fields(),
+        decline_reasons=limits.words(DECLINE_REASONS),
         consent_summary=consents.describe,
         referral_overdue=is_overdue,
         action_label=action_label,
         purpose_label=purpose_label,
         **extra,
     ), status
-
-
-def _invalid(message: str, errors: dict[str, str]) -> ValidationFailed:
-    return ValidationFailed(message, fields=errors)
 
 
 def _versioned_action(
@@ -182,7 +180,7 @@ def home() -> Any:
         filters=request.args,
         errors=errors,
         filter_states=queue.QUEUE_FILTER_STATES,
-        deadline_filters=queue.DEADLINE_FILTERS,
+        deadline_filters=limits.words(queue.DEADLINE_FILTERS),
         queue_limit=queue.QUEUE_LIMIT,
         products=db.session.query(Product).order_by(Product.code).all(),
         parks=db.session.query(Park).order_by(Park.code).all(),
@@ -194,7 +192,7 @@ def home() -> Any:
 def claim(application_id: int) -> Any:
     """Take an application into review."""
     return _versioned_action(
-        application_id, "claim", review_actions.claim, "已认领，请在办理时限内处理。"
+        application_id, "claim", review_actions.claim, _("已认领，请在办理时限内处理。")
     )
 
 
@@ -209,7 +207,7 @@ def return_application(application_id: int) -> Any:
     """Send the application back to the SME for information."""
     data, errors = load_form(ReturnSchema(), _form())
     if data is None:
-        return _refused(_invalid("退回内容有误。", errors), application_id, "return")
+        return _refused(invalid(_("退回内容有误。"), errors), application_id, "return")
     try:
         review_actions.return_for_information(
             db.session,
@@ -221,7 +219,7 @@ def return_application(application_id: int) -> Any:
         )
     except ServiceError as exc:
         return _refused(exc, application_id, "return")
-    flash("已退回企业补充材料。", "success")
+    flash(_("已退回企业补充材料。"), "success")
     return _back(application_id)
 
 
@@ -230,7 +228,7 @@ def reject(application_id: int) -> Any:
     """Reject the application with a reason."""
     data, errors = load_form(RejectSchema(), request.form)
     if data is None:
-        return _refused(_invalid("不予推荐的原因有误。", errors), application_id, "reject")
+        return _refused(invalid(_("不予推荐的原因有误。"), errors), application_id, "reject")
     try:
         review_actions.reject(
             db.session,
@@ -242,7 +240,7 @@ def reject(application_id: int) -> Any:
         )
     except ServiceError as exc:
         return _refused(exc, application_id, "reject")
-    flash("已作出不予推荐的决定。", "success")
+    flash(_("已作出不予推荐的决定。"), "success")
     return _back(application_id)
 
 
@@ -251,7 +249,7 @@ def override_match(application_id: int, match_id: int) -> Any:
     """Override one computed match with a written reason."""
     data, errors = load_form(OverrideSchema(), request.form)
     if data is None:
-        return _refused(_invalid("调整匹配结果须写明理由。", errors), application_id, "override")
+        return _refused(invalid(_("调整匹配结果须写明理由。"), errors), application_id, "override")
     try:
         review_actions.override_match(
             db.session,
@@ -264,7 +262,7 @@ def override_match(application_id: int, match_id: int) -> Any:
         )
     except ServiceError as exc:
         return _refused(exc, application_id, "override")
-    flash("已调整匹配结果并记录理由。", "success")
+    flash(_("已调整匹配结果并记录理由。"), "success")
     return _back(application_id)
 
 
@@ -274,13 +272,13 @@ def refer(application_id: int) -> Any:
     form = _form()
     data, errors = load_form(ReferSchema(), form)
     if data is None:
-        return _refused(_invalid("推荐信息有误。", errors), application_id, "refer")
+        return _refused(invalid(_("推荐信息有误。"), errors), application_id, "refer")
     requests = []
     for bank_id in data["banks"]:
         version_id = limits.check_id(request.form.get(f"product_{bank_id}", ""))
         if version_id is None:
             return _refused(
-                _invalid("请为每家银行选择一个产品。", {"products": "请选择产品。"}),
+                invalid(_("请为每家银行选择一个产品。"), {"products": _("请选择产品。")}),
                 application_id,
                 "refer",
             )
@@ -298,7 +296,10 @@ def refer(application_id: int) -> Any:
         )
     except ServiceError as exc:
         return _refused(exc, application_id, "refer")
-    flash(f"已推荐给 {len(created)} 家银行，推荐材料包正在后台生成。", "success")
+    flash(
+        _("已推荐给 %(n)s 家银行，推荐材料包正在后台生成。", n=len(created)),
+        "success",
+    )
     return _back(application_id)
 
 
@@ -306,7 +307,10 @@ def refer(application_id: int) -> Any:
 def rematch(application_id: int) -> Any:
     """Match the application afresh after a bank declined."""
     return _versioned_action(
-        application_id, "rematch", review_actions.rematch, "已重新匹配，可推荐给其他银行或产品。"
+        application_id,
+        "rematch",
+        review_actions.rematch,
+        _("已重新匹配，可推荐给其他银行或产品。"),
     )
 
 
@@ -315,12 +319,12 @@ def add_note(application_id: int) -> Any:
     """Add a note to the application."""
     data, errors = load_form(NoteSchema(), request.form)
     if data is None:
-        return _refused(_invalid("备注不能为空。", errors), application_id, "note")
+        return _refused(invalid(_("备注不能为空。"), errors), application_id, "note")
     try:
         review_actions.add_note(
             db.session, application_id, actor_id=current_user.id, body=data["body"]
         )
     except ServiceError as exc:
         return _refused(exc, application_id, "note")
-    flash("备注已保存。", "success")
+    flash(_("备注已保存。"), "success")
     return _back(application_id)

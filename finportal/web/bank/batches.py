@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from finportal.extensions import db
@@ -13,7 +14,7 @@ from finportal.services import batches as batch_service
 from finportal.services import packets as packet_service
 from finportal.services.errors import ServiceError
 from finportal.web.bank.views import bp
-from finportal.web.forms import flash_refusal
+from finportal.web.forms import flash_refusal, message
 
 
 def _bank_id() -> int:
@@ -28,7 +29,6 @@ def batches() -> Any:
         "bank/batches/list.html",
         batches=items,
         quota={b.id: batch_service.quota_use(b) for b in items},
-        organiser_name=batch_service.organiser_name,
     )
 
 
@@ -45,7 +45,6 @@ def batch_detail(batch_id: int) -> Any:
         "bank/batches/detail.html",
         batch=batch,
         use=batch_service.quota_use(batch),
-        organiser=batch_service.organiser_name(batch),
         members=members,
         synthetic=batch_checks.scored_with_synthetic_model(db.session, members),
         packet_job=packet_service.latest_batch_packet_job(db.session, batch.id, bank_id=_bank_id()),
@@ -64,7 +63,7 @@ def decide_member(batch_id: int, member_id: int) -> Any:
         try:
             amount = batch_service.parse_amount(amount_wan, "approved_amount", unit="wan")
         except ServiceError as exc:
-            flash(exc.message_zh, "danger")
+            flash(message(exc), "danger")
             return redirect(url_for("bank.batch_detail", batch_id=batch.id))
     try:
         batch_decisions.decide_member(
@@ -80,7 +79,7 @@ def decide_member(batch_id: int, member_id: int) -> Any:
     except ServiceError as exc:
         flash_refusal(exc)
     else:
-        flash("已记录决定。", "success")
+        flash(_("已记录决定。"), "success")
     return redirect(url_for("bank.batch_detail", batch_id=batch.id))
 
 
@@ -93,10 +92,9 @@ def record_filing(batch_id: int) -> Any:
             db.session, batch.id, bank_id=_bank_id(), actor_id=current_user.id
         )
     except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message_zh, "danger")
+        flash_refusal(exc)
     else:
-        flash("已记录备案。", "success")
+        flash(_("已记录备案。"), "success")
     return redirect(url_for("bank.batch_detail", batch_id=batch.id))
 
 
@@ -111,7 +109,7 @@ def request_packet(batch_id: int) -> Any:
     except ServiceError as exc:
         flash_refusal(exc)
     else:
-        flash("批次材料包已开始生成，完成后可下载。", "success")
+        flash(_("批次材料包已开始生成，完成后可下载。"), "success")
     return redirect(url_for("bank.batch_detail", batch_id=batch.id))
 
 

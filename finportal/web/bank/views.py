@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields, validate
 
@@ -18,11 +20,11 @@ from finportal.domain.states import REFERRAL
 from finportal.extensions import db
 from finportal.services import consents, referrals
 from finportal.services import packets as packet_service
-from finportal.services.errors import ServiceError, ValidationFailed
+from finportal.services.errors import ServiceError
 from finportal.services.labels import purpose_label
 from finportal.services.workdays import SHANGHAI
 from finportal.web.access import restrict_blueprint
-from finportal.web.forms import REQUIRED, load_form, no_refusal, refusal
+from finportal.web.forms import REQUIRED, invalid, load_form, no_refusal, refusal
 
 bp = Blueprint("bank", __name__, url_prefix="/bank")
 restrict_blueprint(bp, "bank")
@@ -47,7 +49,9 @@ class DecisionSchema(Schema):
     decision = fields.String(
         required=True,
         error_messages=REQUIRED,
-        validate=validate.OneOf(referrals.DECISIONS, error="请选择同意、拒绝或补充材料。"),
+        validate=validate.OneOf(
+            referrals.DECISIONS, error=lazy_gettext("请选择同意、拒绝或补充材料。")
+        ),
     )
     #: Loaded as yuan (a loan, :data:`finportal.limits.AMOUNTS`).
     approved_amount_wan = limits.Amount("loan", unit="wan", load_default=None, allow_none=True)
@@ -60,7 +64,7 @@ class DecisionSchema(Schema):
         allow_none=True,
     )
     term_months = fields.Integer(
-        load_default=None, allow_none=True, error_messages={"invalid": "请填写整数。"}
+        load_default=None, allow_none=True, error_messages={"invalid": limits.MESSAGES["integer"]}
     )
     reason_code = limits.Text("code", load_default=None, allow_none=True)
     reason_text = limits.Text("reason", load_default="", allow_none=True)
@@ -76,10 +80,12 @@ class OutcomeSchema(Schema):
     event = fields.String(
         required=True,
         error_messages=REQUIRED,
-        validate=validate.OneOf(referrals.OUTCOME_EVENTS, error="请选择放款、结清、逾期或违约。"),
+        validate=validate.OneOf(
+            referrals.OUTCOME_EVENTS, error=lazy_gettext("请选择放款、结清、逾期或违约。")
+        ),
     )
     occurred_on = limits.Date(
-        required=True, error_messages={**REQUIRED, "invalid": "日期格式应为 YYYY-MM-DD。"}
+        required=True, error_messages={**REQUIRED, "invalid": limits.MESSAGES["date"]}
     )
     #: Loaded as yuan; 0 allowed here (a repayment), the service asks more of a disbursal.
     amount_wan = limits.Amount("repayment", unit="wan", load_default=None, allow_none=True)
@@ -104,7 +110,7 @@ def home() -> Any:
     return render_template(
         "bank/home.html",
         tab=tab,
-        tabs=referrals.INBOX_TABS,
+        tabs=limits.words(referrals.INBOX_TABS),
         groups=groups,
         items=groups[tab],
         is_overdue=referrals.is_overdue,
@@ -126,7 +132,7 @@ def _render_referral(referral_id: int, status: int = 200, **extra: Any) -> Any:
         packet_refusal=consents.packet_refusal(db.session, referral),
         clock=referrals.bank_clock(referral),
         decision_choices=referrals.DECISIONS,
-        decline_reasons=referrals.DECLINE_REASONS,
+        decline_reasons=limits.words(referrals.DECLINE_REASONS),
         purpose_label=purpose_label,
         can_decide=any(REFERRAL.can(referral.state, d, "bank") for d in referrals.DECISIONS),
         outcome_events=[
@@ -171,7 +177,7 @@ def decision(referral_id: int) -> Any:
     referrals.get_referral(db.session, referral_id, bank_id=bank_id)
     data, errors = load_form(DecisionSchema(), _blank_to_none(request.form))
     if data is None:
-        return _refused(ValidationFailed("银行反馈有误。", fields=errors), referral_id, "decision")
+        return _refused(invalid(_("银行反馈有误。"), errors), referral_id, "decision")
     amount = data["approved_amount_wan"]
     rate = data["annual_rate_pct"]
     try:
@@ -194,7 +200,7 @@ def decision(referral_id: int) -> Any:
         if "annual_rate" in exc.fields:
             exc.fields["annual_rate_pct"] = exc.fields.pop("annual_rate")
         return _refused(exc, referral_id, "decision")
-    flash("银行反馈已记录，企业和服务中心会收到通知。", "success")
+    flash(_("银行反馈已记录，企业和服务中心会收到通知。"), "success")
     return redirect(url_for("bank.referral", referral_id=referral_id))
 
 
@@ -205,9 +211,7 @@ def outcome(referral_id: int) -> Any:
     referrals.get_referral(db.session, referral_id, bank_id=bank_id)
     data, errors = load_form(OutcomeSchema(), _blank_to_none(request.form))
     if data is None:
-        return _refused(
-            ValidationFailed("放款及还款情况有误。", fields=errors), referral_id, "outcome"
-        )
+        return _refused(invalid(_("放款及还款情况有误。"), errors), referral_id, "outcome")
     amount = data["amount_wan"]
     try:
         referrals.record_outcome(
@@ -224,5 +228,5 @@ def outcome(referral_id: int) -> Any:
         if "amount" in exc.fields:
             exc.fields["amount_wan"] = exc.fields.pop("amount")
         return _refused(exc, referral_id, "outcome")
-    flash("放款及还款情况已记录。", "success")
+    flash(_("放款及还款情况已记录。"), "success")
     return redirect(url_for("bank.referral", referral_id=referral_id))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from marshmallow import Schema, pre_load
 
@@ -14,7 +16,7 @@ from finportal.services import batch_recommendations
 from finportal.services import batches as batch_service
 from finportal.services.errors import ServiceError
 from finportal.web.access import restrict_blueprint
-from finportal.web.forms import flash_refusal, load_form
+from finportal.web.forms import flash_refusal, load_form, message
 
 bp = Blueprint("recommender", __name__, url_prefix="/recommender")
 restrict_blueprint(bp, "recommender")
@@ -26,12 +28,12 @@ class RecommendForm(Schema):
     batch_id = limits.Id(
         required=True,
         message=("请选择批次", "Choose a batch."),
-        error_messages={"required": "请选择批次"},
+        error_messages={"required": lazy_gettext("请选择批次")},
     )
     enterprise_id = limits.Id(
         required=True,
         message=("请选择企业", "Choose an enterprise."),
-        error_messages={"required": "请选择企业"},
+        error_messages={"required": lazy_gettext("请选择企业")},
     )
     note = limits.Text("reason", load_default="")
     #: Loaded as yuan (a loan, :data:`finportal.limits.AMOUNTS`); empty: the per-firm cap.
@@ -55,7 +57,8 @@ def home() -> Any:
     try:
         version = batch_recommendations.recommender_product(session, actor_id=current_user.id)
     except ServiceError as exc:
-        flash(exc.message_zh, "warning")
+        # No batch product published yet: the page still lists the members.
+        flash(message(exc), "warning")
         version = None
     enterprises = batch_recommendations.organisation_members(session, actor_id=current_user.id)
     evaluations = (
@@ -95,7 +98,7 @@ def recommend() -> Any:
     """Recommend a member enterprise into an open batch of the organisation, with a note."""
     data, errors = load_form(RecommendForm(), request.form)
     if data is None:
-        flash("；".join(errors.values()), "danger")
+        flash(limits.joined(list(errors.values())), "danger")
         return redirect(url_for("recommender.home"))
     amount = data["requested_amount_wan"]
     try:
@@ -110,7 +113,7 @@ def recommend() -> Any:
     except ServiceError as exc:
         flash_refusal(exc)
     else:
-        flash(f"已推荐 {member.enterprise.name} 进入批次。", "success")
+        flash(_("已推荐 %(name)s 进入批次。", name=member.enterprise.name), "success")
     return redirect(url_for("recommender.home"))
 
 
@@ -128,5 +131,5 @@ def withdraw(batch_id: int, member_id: int) -> Any:
     except ServiceError as exc:
         flash_refusal(exc)
     else:
-        flash("已撤回推荐。", "success")
+        flash(_("已撤回推荐。"), "success")
     return redirect(url_for("recommender.home"))

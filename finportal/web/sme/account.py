@@ -14,7 +14,7 @@ from finportal.services import enterprises as enterprise_service
 from finportal.services import verification as verification_service
 from finportal.services.errors import ServiceError
 from finportal.storage import document_store
-from finportal.web.forms import flash_refusal
+from finportal.web.forms import flash_refusal, form_errors
 from finportal.web.sme.views import bp, enterprise_id
 
 
@@ -51,7 +51,7 @@ def verification() -> Any:
         )
     except ServiceError as exc:
         db.session.rollback()
-        return _render_verification(dict(exc.fields) or {"_form": exc.message_zh}, exc.status)
+        return _render_verification(form_errors(exc), exc.status)
     flash(_("已提交认证材料，服务中心审核后会通知您。"), "success")
     return redirect(url_for("sme.verification"))
 
@@ -118,7 +118,7 @@ def colleagues() -> Any:
             )
         except ServiceError as exc:
             db.session.rollback()
-            errors, status = dict(exc.fields) or {"_form": exc.message_zh}, exc.status
+            errors, status = form_errors(exc), exc.status
         else:
             link = url_for("auth.accept_invitation", token=token, _external=True)
     response = render_template(

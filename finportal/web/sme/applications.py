@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from finportal.extensions import db
+from finportal.i18n import name
 from finportal.services import (
     application_details,
     application_forms,
@@ -27,7 +28,8 @@ from finportal.services.errors import (
     ServiceError,
     ValidationFailed,
 )
-from finportal.web.forms import load_form
+from finportal.services.labels import purpose_choices, scope_label
+from finportal.web.forms import flash_refusal, form_errors, load_form, message
 from finportal.web.sme.profile import profile_fields_context
 from finportal.web.sme.views import bp, enterprise_id
 
@@ -42,7 +44,7 @@ def _consent_context() -> dict[str, Any]:
     today = application_service.today_local()
     return {
         "banks": consents.partner_banks(db.session),
-        "scope_labels": application_service.SCOPE_LABELS,
+        "scope_labels": [(key, scope_label(key)) for key in application_service.DEFAULT_SCOPE],
         "default_valid_until": (today + timedelta(days=consents.DEFAULT_DAYS)).isoformat(),
         "today": today.isoformat(),
     }
@@ -72,20 +74,20 @@ def new_application() -> Any:
                 )
             except ValidationFailed as exc:
                 db.session.rollback()
-                errors = exc.fields or {"_form": exc.message_zh}
+                errors = form_errors(exc)
             except Conflict as exc:
                 db.session.rollback()
-                errors = {"_form": exc.message_zh}
+                errors = {"_form": message(exc)}
                 values["idempotency_key"] = uuid.uuid4().hex
             except Forbidden as exc:
                 # Not verified yet: keep what was typed and say what to do first.
                 db.session.rollback()
-                errors = {"_form": exc.message_zh}
+                errors = {"_form": message(exc)}
             else:
                 if application.state == "draft":
-                    flash("草稿已保存，可稍后提交。", "success")
+                    flash(_("草稿已保存，可稍后提交。"), "success")
                 elif job is not None:
-                    flash("申请已提交，正在自动匹配产品并评分。", "success")
+                    flash(_("申请已提交，正在自动匹配产品并评分。"), "success")
                 return redirect(url_for("sme.application", application_id=application.id))
     else:
         values = {
@@ -100,7 +102,7 @@ def new_application() -> Any:
         values=values,
         errors=errors,
         products=application_details.selectable_products(db.session),
-        purposes=application_service.PURPOSES,
+        purposes=purpose_choices(),
         verified=verification.is_verified(
             enterprise_service.get_enterprise(db.session, enterprise_id())
         ),
@@ -132,7 +134,7 @@ def _render_application(details: dict[str, Any], status: int = 200, **extra: Any
         values=values,
         errors=extra.pop("errors", {}),
         **profile_fields_context(),
-        purposes=application_service.PURPOSES,
+        purposes=purpose_choices(),
         **_consent_context(),
         **extra,
     ), status
@@ -145,8 +147,7 @@ def _rerender(application_id: int, **extra: Any) -> Any:
 
 
 def _refused(exc: ServiceError, application_id: int) -> Any:
-    db.session.rollback()
-    flash(exc.message_zh, "danger")
+    flash_refusal(exc)
     return redirect(url_for("sme.application", application_id=application_id))
 
 
@@ -167,10 +168,10 @@ def submit_application(application_id: int) -> Any:
         )
     except ValidationFailed as exc:
         db.session.rollback()
-        return _rerender(application_id, errors=exc.fields or {"_form": exc.message_zh})
+        return _rerender(application_id, errors=form_errors(exc))
     except (InvalidTransition, Conflict) as exc:
         return _refused(exc, application_id)
-    flash("申请已提交，正在自动匹配产品并评分。", "success")
+    flash(_("申请已提交，正在自动匹配产品并评分。"), "success")
     return redirect(url_for("sme.application", application_id=application_id))
 
 
@@ -198,7 +199,7 @@ def resubmit_application(application_id: int) -> Any:
         return _rerender(application_id, errors=exc.fields, values=values)
     except (InvalidTransition, Conflict) as exc:
         return _refused(exc, application_id)
-    flash("已重新提交，正在重新匹配产品并评分。", "success")
+    flash(_("已重新提交，正在重新匹配产品并评分。"), "success")
     return redirect(url_for("sme.application", application_id=application_id))
 
 
@@ -217,12 +218,12 @@ def withdraw_application(application_id: int) -> Any:
         db.session.rollback()
         return _rerender(
             application_id,
-            errors={**exc.fields, "_form": exc.message_zh},
+            errors={**exc.fields, "_form": message(exc)},
             withdraw_values={"reason": request.form.get("reason", "")},
         )
     except (InvalidTransition, Conflict) as exc:
         return _refused(exc, application_id)
-    flash("申请已撤回。", "success")
+    flash(_("申请已撤回。"), "success")
     return redirect(url_for("sme.application", application_id=application_id))
 
 
@@ -237,10 +238,9 @@ def withdraw_consent(consent_id: int) -> Any:
             consent_id=consent_id,
         )
     except InvalidTransition as exc:
-        db.session.rollback()
-        flash(exc.message_zh, "danger")
+        flash_refusal(exc)
         return redirect(url_for("sme.applications"))
-    flash(f"已撤回对{consent.bank.name_zh}的授权。", "success")
+    flash(_("已撤回对%(bank)s的授权。", bank=name(consent.bank)), "success")
     if consent.application_id:
         return redirect(url_for("sme.application", application_id=consent.application_id))
     return redirect(url_for("sme.applications"))
@@ -266,7 +266,7 @@ def rate_application(application_id: int) -> Any:
         return _rerender(application_id, errors=exc.fields, rating_values=dict(request.form))
     except (InvalidTransition, Conflict) as exc:
         return _refused(exc, application_id)
-    flash("感谢您的评价！", "success")
+    flash(_("感谢您的评价！"), "success")
     return redirect(url_for("sme.application", application_id=application_id))
 
 

@@ -6,6 +6,8 @@ import io
 from typing import Any
 
 from flask import flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -17,6 +19,7 @@ from finportal.services import matches as match_service
 from finportal.services import profile_excel, profile_form
 from finportal.services.application_forms import AmountWan
 from finportal.services.errors import ValidationFailed
+from finportal.web.forms import form_errors, message
 from finportal.web.sme.views import bp, enterprise_id
 
 
@@ -75,9 +78,11 @@ def profile() -> Any:
         )
     except ValidationFailed as exc:
         db.session.rollback()
-        return _render_profile(values, exc.fields or {"_form": exc.message_zh}, 422)
+        return _render_profile(values, form_errors(exc), 422)
     flash(
-        f"企业信息已保存（更新 {len(changed)} 项）。" if changed else "企业信息没有变化。",
+        _("企业信息已保存（更新 %(n)s 项）。", n=len(changed))
+        if changed
+        else _("企业信息没有变化。"),
         "success",
     )
     return redirect(url_for("sme.profile"))
@@ -107,7 +112,7 @@ def profile_import() -> Any:
             {},
             422,
             import_problems=[
-                profile_excel.ImportProblem(None, None, None, "请选择要上传的 .xlsx 文件。")
+                profile_excel.ImportProblem(None, None, None, _("请选择要上传的 .xlsx 文件。"))
             ],
         )
     content = upload.stream.read(profile_excel.IMPORT_MAX_BYTES + 1)
@@ -124,11 +129,11 @@ def profile_import() -> Any:
     except profile_excel.ImportFailed as exc:
         db.session.rollback()
         return _render_profile(
-            values, {}, 422, import_problems=[*exc.problems, *notes], import_message=exc.message_zh
+            values, {}, 422, import_problems=[*exc.problems, *notes], import_message=message(exc)
         )
-    flash(f"Excel 导入成功，更新 {len(changed)} 项。", "success")
+    flash(_("Excel 导入成功，更新 %(n)s 项。", n=len(changed)), "success")
     for note in notes:
-        flash(f"第 {note.row} 行 {note.message}", "info")
+        flash(_("第 %(row)s 行 %(message)s", row=note.row, message=note.message), "info")
     return redirect(url_for("sme.profile"))
 
 
@@ -143,9 +148,9 @@ class MatchQuery(Schema):
         validate=validate.Range(
             min=1,
             max=limits.MAX_TERM_MONTHS,
-            error=f"期限须为 1 至 {limits.MAX_TERM_MONTHS} 个月。",
+            error=lazy_gettext("期限须为 1 至 %(n)s 个月。", n=limits.MAX_TERM_MONTHS),
         ),
-        error_messages={"invalid": "期限请填整月数。"},
+        error_messages={"invalid": limits.MESSAGES["months"]},
     )
 
 

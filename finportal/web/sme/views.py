@@ -6,11 +6,13 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from finportal.domain import fields as profile_fields
 from finportal.domain.states import APPLICATION, event_title
 from finportal.extensions import db
+from finportal.limits import in_user_language
 from finportal.services import application_details, profile_form
 from finportal.services import enterprises as enterprise_service
 from finportal.services import notifications as notification_service
@@ -94,7 +96,7 @@ def notifications() -> Any:
         "sme/notifications.html",
         items=items,
         unread_only=unread_only,
-        kinds=notification_service.KIND_LABELS,
+        kinds={k: in_user_language(*words) for k, words in notification_service.KINDS.items()},
         unread=notification_service.unread_count(
             db.session, enterprise_id=enterprise_id(), user_id=current_user.id
         ),
@@ -123,7 +125,7 @@ def read_all_notifications() -> Any:
     count = notification_service.mark_all_read(
         db.session, enterprise_id=enterprise_id(), user_id=current_user.id
     )
-    flash(f"已将 {count} 条消息标为已读。", "success")
+    flash(_("已将 %(n)s 条消息标为已读。", n=count), "success")
     return redirect(url_for("sme.notifications"))
 
 

@@ -144,8 +144,9 @@ def test_monitor_shows_groups_the_profile_has(
         jobs.enqueue(db_session, "screen_application", application_id=application.id)
     page = client.get("/admin/models/monitor").text
     assert "企业规模" in page and "首贷户" in page and "行业" in page
-    assert "没有街道/镇字段" in page
-    assert "310112" in page
+    # Grouped by the street of the profile; a firm without one by its district code.
+    assert "街道/镇" in page
+    assert "区划 310112" in page
 
 
 def test_the_plain_promote_button_also_refuses_a_model_that_lost_to_a_baseline(

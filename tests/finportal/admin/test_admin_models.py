@@ -58,7 +58,7 @@ def test_promoting_a_challenger_retires_the_champion(
     admin = create_user("admin")
     login(admin)
     challenger = _challenger(db_session, champion_model)
-    assert "启用</button>" in client.get("/admin/models").text
+    assert "启用该模型</button>" in client.get("/admin/models").text
     response = client.post(f"/admin/models/{challenger.id}/promote")
     assert response.status_code == 302
     db_session.expire_all()

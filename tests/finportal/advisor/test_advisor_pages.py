@@ -8,21 +8,22 @@ import pytest
 from sqlalchemy import select
 
 from finportal.models import Application, Match, Referral, utcnow
-from tests.finportal.advisor.loop_helpers import (
-    eligible_version,
-    grant_consent,
-    screened_application,
-)
 
 pytestmark = pytest.mark.db
 
 
 @pytest.fixture
 def setup(
-    db_session, published_catalog, champion_model, create_enterprise, create_bank, create_user
+    db_session,
+    published_catalog,
+    champion_model,
+    create_enterprise,
+    create_bank,
+    create_user,
+    screened_application,
 ):
     enterprise = create_enterprise(name="上海队列测试<b>科技</b>有限公司")
-    application = screened_application(db_session, enterprise)
+    application = screened_application(enterprise)
     bank = create_bank()
     return {
         "application": application,
@@ -71,9 +72,11 @@ def test_review_page_shows_everything(client, login, db_session, setup):
     assert client.get("/advisor/applications/999999").status_code == 404
 
 
-def test_claim_refer_and_see_the_packet_state(client, login, db_session, setup):
+def test_claim_refer_and_see_the_packet_state(
+    client, login, db_session, setup, eligible_version, grant_consent
+):
     application, bank = setup["application"], setup["bank"]
-    grant_consent(db_session, application, bank)
+    grant_consent(application, bank)
     login(setup["advisor"])
     response = client.post(
         f"/advisor/applications/{application.id}/claim",
@@ -84,7 +87,7 @@ def test_claim_refer_and_see_the_packet_state(client, login, db_session, setup):
     application = db_session.get(Application, application.id)
     assert application.state == "in_review"
 
-    version = eligible_version(db_session, application)
+    version = eligible_version(application)
     missing_opinion = client.post(
         f"/advisor/applications/{application.id}/refer",
         data={

@@ -10,12 +10,6 @@ from typing import Any
 
 import pytest
 
-from tests.finportal.batches.conftest import (  # noqa: F401 - fixtures shared with the batch tests
-    batch_world,
-    open_batch,
-    submitted_batch,
-)
-
 
 def blank_pdf() -> bytes:
     """Return a one-page PDF, standing in for a rendered packet."""

@@ -8,17 +8,9 @@ import pytest
 
 from finportal.models import utcnow
 from finportal.services import api_tokens
-from tests.finportal.advisor.loop_helpers import build_loop
 
 pytestmark = pytest.mark.db
 API = "/api/v1"
-
-
-@pytest.fixture
-def loop(
-    db_session, published_catalog, champion_model, create_enterprise, create_bank, create_user
-):
-    return build_loop(db_session, create_enterprise, create_bank, create_user)
 
 
 def _auth(db_session, bank_id):

@@ -23,6 +23,7 @@ OPERATIONS = [
     "GET /api/v1/referrals/",
     "GET /api/v1/referrals/{referral_id}",
     "GET /api/v1/referrals/{referral_id}/packet",
+    "GET /api/v1/referrals/{referral_id}/profile",
     "POST /api/v1/referrals/{referral_id}/decisions",
     "POST /api/v1/referrals/{referral_id}/outcomes",
 ]

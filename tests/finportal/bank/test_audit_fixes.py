@@ -12,7 +12,7 @@ from finportal.models import AuditEvent, Referral
 from finportal.services import applications as application_service
 from finportal.services.labels import SCOPE_LABELS
 from finportal.services.packets import current_packet
-from tests.finportal.advisor.loop_helpers import build_loop, pdf_text, squash
+from tests.helpers import pdf_text, squash
 
 pytestmark = pytest.mark.db
 
@@ -26,9 +26,10 @@ def loop(
     create_bank,
     create_user,
     monkeypatch,
+    make_loop,
 ):
     monkeypatch.setenv("FINPORTAL_BASE_URL", "https://fin.example.cn")
-    return build_loop(db_session, create_enterprise, create_bank, create_user)
+    return make_loop()
 
 
 def test_purpose_scope_and_absolute_verify_url_in_pages_and_packet(client, login, db_session, loop):

@@ -9,16 +9,9 @@ from sqlalchemy import select
 
 from finportal.models import AuditEvent, Referral, utcnow
 from finportal.services.workdays import SHANGHAI
-from tests.finportal.advisor.loop_helpers import build_loop, pdf_text, squash
+from tests.helpers import pdf_text, squash
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def loop(
-    db_session, published_catalog, champion_model, create_enterprise, create_bank, create_user
-):
-    return build_loop(db_session, create_enterprise, create_bank, create_user)
 
 
 def _bank_rules(app):

@@ -7,7 +7,7 @@ import pytest
 from finportal.packets import render_packet
 from finportal.services import packets as packet_service
 from finportal.services import review_actions
-from tests.finportal.advisor.loop_helpers import build_loop, pdf_text, squash
+from tests.helpers import pdf_text, squash
 
 pytestmark = pytest.mark.db
 
@@ -26,10 +26,16 @@ def _refer(db_session, loop, version_id):
 
 
 def test_a_tech_performance_packet_marks_demo_values_and_the_later_subsidy(
-    db_session, published_catalog, champion_model, create_enterprise, create_bank, create_user
+    db_session,
+    published_catalog,
+    champion_model,
+    create_enterprise,
+    create_bank,
+    create_user,
+    make_loop,
 ):
     catalog, versions = published_catalog
-    loop = build_loop(db_session, create_enterprise, create_bank, create_user, refer=False)
+    loop = make_loop(refer=False)
     referral = _refer(db_session, loop, versions["tech_performance"].id)
     ctx = packet_service.build_context(db_session, referral)
 

@@ -8,7 +8,6 @@ from html.parser import HTMLParser
 import pytest
 
 from finportal.security import CONTENT_SECURITY_POLICY
-from tests.finportal.advisor.loop_helpers import build_loop
 
 pytestmark = pytest.mark.db
 
@@ -188,13 +187,6 @@ def test_secret_pages_are_not_stored(client, db_session, create_user, create_ban
     reset_page = client.post(f"/admin/users/{bank_user.id}/password", data={})
     assert reset_page.status_code == 200 and 'class="secret"' in reset_page.text
     _assert_no_store(reset_page, "password reset")
-
-
-@pytest.fixture
-def loop(
-    db_session, published_catalog, champion_model, create_enterprise, create_bank, create_user
-):
-    return build_loop(db_session, create_enterprise, create_bank, create_user)
 
 
 def test_downloads_are_not_stored_but_static_files_may_be(client, db_session, loop, login):

@@ -29,16 +29,9 @@ from finportal.services.errors import (
 from finportal.services.screening import latest_score
 from finportal.services.workdays import SHANGHAI
 from finportal.storage import packet_store
-from tests.finportal.advisor.loop_helpers import build_loop, embedded_font_names, pdf_text, squash
+from tests.helpers import embedded_font_names, pdf_text, squash
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def loop(
-    db_session, published_catalog, champion_model, create_enterprise, create_bank, create_user
-):
-    return build_loop(db_session, create_enterprise, create_bank, create_user)
 
 
 def _events(session, object_type, object_id):

@@ -23,21 +23,22 @@ from finportal.services import packets as packet_service
 from finportal.services import queue, review, review_actions
 from finportal.services.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from finportal.services.workdays import SHANGHAI
-from tests.finportal.advisor.loop_helpers import (
-    eligible_version,
-    grant_consent,
-    screened_application,
-)
 
 pytestmark = pytest.mark.db
 
 
 @pytest.fixture
 def setup(
-    db_session, published_catalog, champion_model, create_enterprise, create_bank, create_user
+    db_session,
+    published_catalog,
+    champion_model,
+    create_enterprise,
+    create_bank,
+    create_user,
+    screened_application,
 ):
     enterprise = create_enterprise()
-    application = screened_application(db_session, enterprise)
+    application = screened_application(enterprise)
     return {
         "enterprise": enterprise,
         "application": application,
@@ -73,9 +74,11 @@ def test_screening_sets_a_one_working_day_clock_that_skips_holidays(db_session, 
     assert moved.date() > local_due.date()
 
 
-def test_queue_is_sorted_by_deadline_and_flags_breaches(db_session, setup, create_enterprise):
+def test_queue_is_sorted_by_deadline_and_flags_breaches(
+    db_session, setup, create_enterprise, screened_application
+):
     first = setup["application"]
-    second = screened_application(db_session, create_enterprise())
+    second = screened_application(create_enterprise())
     first.first_response_due_at = utcnow() + timedelta(hours=5)
     second.first_response_due_at = utcnow() - timedelta(hours=2)  # breached: 预警
     db_session.commit()
@@ -93,7 +96,7 @@ def test_queue_is_sorted_by_deadline_and_flags_breaches(db_session, setup, creat
     assert not any(i.overdue for i in queue.list_queue(db_session))
 
 
-def test_queue_filters(db_session, setup, create_enterprise):
+def test_queue_filters(db_session, setup, create_enterprise, screened_application):
     application = setup["application"]
     park = Park(code="qpark", name_zh="筛选园区")
     db_session.add(park)
@@ -101,7 +104,7 @@ def test_queue_filters(db_session, setup, create_enterprise):
     member = create_enterprise()
     member.memberships.append(Membership(park_id=park.id))
     db_session.commit()
-    in_park = screened_application(db_session, member)
+    in_park = screened_application(member)
     assert [i.application.id for i in queue.list_queue(db_session, park_id=park.id)] == [in_park.id]
     grade = queue.list_queue(db_session)[0].grade
     assert all(i.grade == grade for i in queue.list_queue(db_session, grade=grade))
@@ -273,7 +276,7 @@ def test_reject_needs_a_code_and_a_text(db_session, setup):
     assert "近期多次逾期" in event.reason and event.actor_id == setup["advisor"].id
 
 
-def test_override_a_match_with_a_reason_then_refer_for_it(db_session, setup):
+def test_override_a_match_with_a_reason_then_refer_for_it(db_session, setup, grant_consent):
     application = setup["application"]
     review_actions.claim(db_session, application.id, actor_id=setup["advisor"].id)
     failed = db_session.scalar(
@@ -313,7 +316,7 @@ def test_override_a_match_with_a_reason_then_refer_for_it(db_session, setup):
             eligible=True,
             reason="理由足够长",
         )
-    grant_consent(db_session, application, setup["bank"])
+    grant_consent(application, setup["bank"])
     (referral,) = review_actions.refer_to_banks(
         db_session,
         application.id,
@@ -324,9 +327,11 @@ def test_override_a_match_with_a_reason_then_refer_for_it(db_session, setup):
     assert referral.product_version_id == failed.product_version_id
 
 
-def test_refer_only_to_consented_banks_one_open_referral_each(db_session, setup, create_bank):
+def test_refer_only_to_consented_banks_one_open_referral_each(
+    db_session, setup, create_bank, eligible_version, grant_consent
+):
     application, advisor, bank = setup["application"], setup["advisor"], setup["bank"]
-    version = eligible_version(db_session, application)
+    version = eligible_version(application)
     with pytest.raises(InvalidTransition):  # not claimed yet
         review_actions.refer_to_banks(
             db_session,
@@ -345,7 +350,7 @@ def test_refer_only_to_consented_banks_one_open_referral_each(db_session, setup,
             opinion="推荐",
         )
     assert "未授权" in caught.value.message_zh
-    expired = grant_consent(db_session, application, bank, days=-1)
+    expired = grant_consent(application, bank, days=-1)
     with pytest.raises(ValidationFailed):
         review_actions.refer_to_banks(
             db_session,

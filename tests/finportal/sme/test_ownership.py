@@ -89,6 +89,8 @@ def _ids(victim, which):
         "job_id": victim["job"].id,
         "batch_id": str(victim["batch"].id),
         "invitation_id": str(victim["invitation"].id),
+        # Any referral id: another firm's application already answers 404.
+        "referral_id": "1",
     }
 
 
@@ -110,6 +112,7 @@ def test_every_sme_route_with_another_enterprises_ids_is_not_found(
             "job_id",
             "batch_id",
             "invitation_id",
+            "referral_id",
         }
         assert not unknown, f"add {unknown} of {rule.rule} to this test"
         for which in ("application", "closed"):
@@ -141,6 +144,7 @@ def test_every_sme_route_with_another_enterprises_ids_is_not_found(
         "sme.grant_batch_consent",
         "sme.withdraw_any_consent",
         "sme.revoke_invitation",
+        "sme.supply_information",
     } <= tried
     after = _snapshot(
         db_session, victim["application"], victim["consent"], victim["note"], victim["enterprise"]

@@ -1,0 +1,427 @@
+"""Load test of FinPortal (Locust): scenarios per role, and one page at a time.
+
+Run through ``scripts/loadtest.sh``, which starts the production stack and prints the
+summary. Two modes, chosen by ``LOADTEST_MODE``:
+
+- ``mix`` (default): every role at once, in proportion — SMEs browse, match and submit;
+  advisors work the queue and open review pages; banks open referrals, download packets and
+  decide; bank systems call the API with a bearer token; and a bare route for comparison.
+- ``page``: every simulated client requests one page (``LOADTEST_PAGE``, a key of
+  :data:`PAGES`) as fast as it is answered, as the issue's per-page measurements did.
+
+Accounts come from ``flask --app wsgi scale-data`` (``scale-sme-NNNNN``, ``scale-advisor-NN``,
+``scale-bank-NN-K``, password ``finportal-demo``); the API token from ``LOADTEST_API_TOKEN``.
+Every request is named ``[scenario] page`` so the summary groups by both. Successful
+submissions are appended (one idempotency key a line) to ``LOADTEST_SUBMISSIONS`` when set,
+so the faults script can check that each is in the database exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+from urllib.parse import urlencode
+
+from locust import constant, events, task
+from locust.contrib.fasthttp import FastHttpUser as HttpUser
+
+PASSWORD = os.environ.get("LOADTEST_PASSWORD", "finportal-demo")
+MODE = os.environ.get("LOADTEST_MODE", "mix")
+PAGE = os.environ.get("LOADTEST_PAGE", "bare")
+SME_POOL = int(os.environ.get("LOADTEST_SME_POOL", "2000"))
+API_TOKEN = os.environ.get("LOADTEST_API_TOKEN", "")
+SUBMISSIONS = os.environ.get("LOADTEST_SUBMISSIONS", "")
+SUMMARY = os.environ.get("LOADTEST_SUMMARY", "")
+#: Think time between a simulated user's requests in the mix (seconds).
+THINK = float(os.environ.get("LOADTEST_THINK", "0"))
+#: Seconds after every client started (and signed in) before requests count.
+WARMUP = float(os.environ.get("LOADTEST_WARMUP", "3"))
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+#: Pages left out of the mix (comma-separated keys of PAGES), e.g. ones that take minutes on
+#: a large database and would hold every worker: "dashboard,api_list".
+SKIP = {p for p in os.environ.get("LOADTEST_SKIP", "").split(",") if p}
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+IDEMPOTENCY = re.compile(r'name="idempotency_key" value="([^"]+)"')
+BANK_IDS = re.compile(r'name="consent_bank_ids" value="(\d+)"')
+_lock = threading.Lock()
+
+
+def _ids(pattern: str, text: str) -> list[int]:
+    return sorted({int(x) for x in re.findall(pattern, text)})
+
+
+class Portal(HttpUser):
+    """A signed-in user of the portal (abstract)."""
+
+    abstract = True
+    scenario = "portal"
+    wait_time = constant(THINK) if THINK else constant(0)
+
+    def username(self) -> str:
+        raise NotImplementedError
+
+    def on_start(self) -> None:
+        self.signed_in = False
+        page = self.client.get("/auth/login", name="[login] /auth/login")
+        token = CSRF.search(page.text)
+        if token is None:
+            return
+        with self.client.post(
+            "/auth/login",
+            data=urlencode(
+                {"username": self.username(), "password": PASSWORD, "csrf_token": token.group(1)}
+            ),
+            headers=FORM,
+            name="[login] POST /auth/login",
+            allow_redirects=False,
+            catch_response=True,
+        ) as answer:
+            if answer.status_code != 302:
+                answer.failure(f"login of {self.username()} answered {answer.status_code}")
+                return
+        self.signed_in = True
+        self.prepare()
+
+    def prepare(self) -> None:
+        """Collect the ids this user will open."""
+
+    def get(self, url: str, name: str, **kwargs: Any) -> Any:
+        return self.client.get(url, name=f"[{self.scenario}] {name}", **kwargs)
+
+
+class Sme(Portal):
+    """An SME user: home, catalogue, matches, own applications, and now and then a submission."""
+
+    scenario = "sme"
+    weight = 5
+
+    def username(self) -> str:
+        return f"scale-sme-{random.randint(1, SME_POOL):05d}"
+
+    def prepare(self) -> None:
+        self.applications = _ids(
+            r"/sme/applications/(\d+)", self.get("/sme/applications", "/sme/applications").text
+        )
+
+    @task(4)
+    def home(self) -> None:
+        self.get("/sme/", "/sme/")
+
+    @task(2)
+    def catalogue(self) -> None:
+        self.get("/products/", "/products/")
+
+    @task(2)
+    def matches(self) -> None:
+        self.get("/sme/matches", "/sme/matches")
+
+    @task(3)
+    def application(self) -> None:
+        if self.applications:
+            app_id = random.choice(self.applications)
+            self.get(f"/sme/applications/{app_id}", "/sme/applications/[id]")
+
+    @task(1)
+    def submit(self) -> None:
+        form = self.get("/sme/applications/new", "/sme/applications/new")
+        csrf, key = CSRF.search(form.text), IDEMPOTENCY.search(form.text)
+        banks = BANK_IDS.findall(form.text)
+        if not (csrf and key and banks):
+            return
+        data = {
+            "csrf_token": csrf.group(1),
+            "idempotency_key": key.group(1),
+            "amount": str(random.choice((50, 100, 200, 300))),
+            "term_months": "12",
+            "purpose": "working_capital",
+            "product_code": "",
+            "consent_bank_ids": random.sample(banks, min(2, len(banks))),
+            "action": "submit",
+        }
+        with self.client.post(
+            "/sme/applications/new",
+            data=urlencode(data, doseq=True),
+            headers=FORM,
+            name="[sme] POST /sme/applications/new",
+            allow_redirects=False,
+            catch_response=True,
+        ) as answer:
+            if answer.status_code == 302 and "/sme/applications/" in answer.headers.get(
+                "Location", ""
+            ):
+                record_submission(key.group(1))
+            elif answer.status_code == 422 and "核实" in answer.text:
+                answer.success()  # an unverified firm is told to get verified first: correct
+            else:
+                answer.failure(f"submission answered {answer.status_code}")
+
+
+def record_submission(key: str) -> None:
+    """Remember an idempotency key the portal confirmed (for the faults script)."""
+    if not SUBMISSIONS:
+        return
+    with _lock, open(SUBMISSIONS, "a", encoding="utf-8") as out:
+        out.write(key + "\n")
+
+
+class Advisor(Portal):
+    """An advisor: the queue, review pages, and the dashboard now and then."""
+
+    scenario = "advisor"
+    weight = 2
+
+    def username(self) -> str:
+        return f"scale-advisor-{random.randint(1, 20):02d}"
+
+    def prepare(self) -> None:
+        self.queue = _ids(r"/advisor/applications/(\d+)", self.get("/advisor/", "/advisor/").text)
+
+    @task(4)
+    def queue_page(self) -> None:
+        self.get("/advisor/", "/advisor/")
+
+    @task(4)
+    def review(self) -> None:
+        if self.queue:
+            app_id = random.choice(self.queue)
+            self.get(f"/advisor/applications/{app_id}", "/advisor/applications/[id]")
+
+    @task(1)
+    def dashboard(self) -> None:
+        self.get("/advisor/dashboard", "/advisor/dashboard")
+
+
+class Bank(Portal):
+    """A bank user: the inbox, referral pages, packet downloads and decisions."""
+
+    scenario = "bank"
+    weight = 2
+
+    def username(self) -> str:
+        # Bank 01 holds the rendered packets (scale-data renders them for it).
+        return f"scale-bank-01-{random.randint(1, 2)}"
+
+    def prepare(self) -> None:
+        self.referrals = _ids(r"/bank/referrals/(\d+)", self.get("/bank/", "/bank/").text)
+        self.with_packet: list[int] = []
+
+    @task(4)
+    def inbox(self) -> None:
+        self.get("/bank/", "/bank/")
+
+    @task(4)
+    def referral(self) -> None:
+        if not self.referrals:
+            return
+        ref_id = random.choice(self.referrals)
+        page = self.get(f"/bank/referrals/{ref_id}", "/bank/referrals/[id]")
+        if f"/bank/referrals/{ref_id}/packet.pdf" in page.text and ref_id not in self.with_packet:
+            self.with_packet.append(ref_id)
+
+    @task(2)
+    def packet(self) -> None:
+        if self.with_packet:
+            ref_id = random.choice(self.with_packet)
+            self.get(f"/bank/referrals/{ref_id}/packet.pdf", "/bank/referrals/[id]/packet.pdf")
+
+    @task(1)
+    def decide(self) -> None:
+        if not self.referrals:
+            return
+        ref_id = random.choice(self.referrals)
+        page = self.get(f"/bank/referrals/{ref_id}", "/bank/referrals/[id]")
+        token = CSRF.search(page.text)
+        version = re.search(r'name="lock_version" value="(\d+)"', page.text)
+        if token is None or 'name="decision"' not in page.text:
+            return
+        data = {
+            "csrf_token": token.group(1),
+            "decision": "info_requested",
+            "reason_text": "请补充近三个月银行流水（压力测试）。",
+        }
+        if version:
+            data["lock_version"] = version.group(1)
+        with self.client.post(
+            f"/bank/referrals/{ref_id}/decision",
+            data=urlencode(data),
+            headers=FORM,
+            name="[bank] POST /bank/referrals/[id]/decision",
+            allow_redirects=False,
+            catch_response=True,
+        ) as answer:
+            if answer.status_code in (302, 409):
+                answer.success()  # 409: the referral moved on meanwhile, as the page says
+
+
+class Api(HttpUser):
+    """A bank's system on the API with its bearer token."""
+
+    scenario = "api"
+    weight = 1
+    wait_time = constant(THINK) if THINK else constant(0)
+
+    default_headers = {"Authorization": f"Bearer {API_TOKEN}"}
+
+    def on_start(self) -> None:
+        # The ids to open: the new referrals only when the full list is left out (it is slow).
+        url = "/api/v1/referrals/?status=new" if "api_list" in SKIP else "/api/v1/referrals/"
+        listing = self.client.get(url, name="[api] /api/v1/referrals/ (ids)")
+        try:
+            items = listing.json()
+            items = items.get("items", items) if isinstance(items, dict) else items
+            self.referrals = [int(r["id"]) for r in items][:200]
+        except (ValueError, KeyError, TypeError):
+            self.referrals = []
+
+    @task(3)
+    def listing(self) -> None:
+        self.client.get("/api/v1/referrals/", name="[api] /api/v1/referrals/")
+
+    @task(2)
+    def one(self) -> None:
+        if self.referrals:
+            ref_id = random.choice(self.referrals)
+            self.client.get(f"/api/v1/referrals/{ref_id}", name="[api] /api/v1/referrals/[id]")
+
+    @task(1)
+    def products(self) -> None:
+        self.client.get("/api/v1/products/", name="[api] /api/v1/products/")
+
+
+class Bare(HttpUser):
+    """The bare route: what the framework answers with no work behind it."""
+
+    scenario = "bare"
+    weight = 1
+    wait_time = constant(THINK) if THINK else constant(0)
+
+    @task
+    def live(self) -> None:
+        self.client.get("/health/live", name="[bare] /health/live")
+
+
+if "dashboard" in SKIP:
+    Advisor.tasks = [t for t in Advisor.tasks if getattr(t, "__name__", "") != "dashboard"]
+if "api_list" in SKIP:
+    Api.tasks = [t for t in Api.tasks if getattr(t, "__name__", "") != "listing"]
+
+
+# --- one page at a time ------------------------------------------------------------------
+
+#: Key pages: name -> (scenario class, how to get the URL once signed in).
+PAGES: dict[str, tuple[type[HttpUser], str]] = {
+    "bare": (Bare, "/health/live"),
+    "catalogue": (Sme, "/products/"),
+    "sme_home": (Sme, "/sme/"),
+    "matches": (Sme, "/sme/matches"),
+    "application": (Sme, "/sme/applications/{applications}"),
+    "advisor_queue": (Advisor, "/advisor/"),
+    "review": (Advisor, "/advisor/applications/{queue}"),
+    "dashboard": (Advisor, "/advisor/dashboard"),
+    "bank_inbox": (Bank, "/bank/"),
+    "referral": (Bank, "/bank/referrals/{referrals}"),
+    "api_list": (Api, "/api/v1/referrals/"),
+}
+
+
+def _one_page(user: Any) -> None:
+    """Request the key page ``LOADTEST_PAGE`` once (an id picked from the user's own lists)."""
+    _role, url = PAGES[PAGE]
+    if "{" in url:
+        field = re.search(r"\{(\w+)\}", url).group(1)  # type: ignore[union-attr]
+        ids = getattr(user, field, None) or []
+        if not ids:
+            time.sleep(1)  # this account has none: nothing to measure
+            return
+        url = re.sub(r"\{\w+\}", str(random.choice(ids)), url)
+    user.client.get(url, name=f"[page] {PAGE}")
+
+
+for _cls in (Sme, Advisor, Bank, Api, Bare):
+    _cls.abstract = True
+if MODE == "page":
+    _role = PAGES[PAGE][0]
+    # The role's sign-in and id lists, with one task: the page.
+    OnePage = type("OnePage", (_role,), {"abstract": False, "wait_time": constant(0)})
+    OnePage.tasks = [_one_page]  # the role's own tasks would be merged in by Locust otherwise
+else:
+    Mix = [
+        type(f"{c.__name__}Mix", (c,), {"abstract": False}) for c in (Sme, Advisor, Bank, Api, Bare)
+    ]
+    SmeMix, AdvisorMix, BankMix, ApiMix, BareMix = Mix
+
+
+# --- summary: throughput, p50/p95/p99 and errors per page and per scenario --------------
+
+_times: dict[str, list[float]] = defaultdict(list)
+_errors: dict[str, int] = defaultdict(int)
+_window = {"start": 0.0, "end": 0.0}
+
+
+@events.spawning_complete.add_listener
+def _spawned(**_: Any) -> None:
+    _window["start"] = time.monotonic() + WARMUP
+
+
+@events.request.add_listener
+def _request(name: str, response_time: float, exception: Any, **_: Any) -> None:
+    if name.startswith("[login]") or not _window["start"] or time.monotonic() < _window["start"]:
+        return
+    _times[name].append(response_time)
+    if exception is not None:
+        _errors[name] += 1
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summarize(seconds: float) -> dict[str, Any]:
+    """Return per-page and per-scenario throughput, latency percentiles and error counts."""
+    groups: dict[str, list[float]] = defaultdict(list)
+    group_errors: dict[str, int] = defaultdict(int)
+    rows = {}
+    for name, values in sorted(_times.items()):
+        scenario = name.split("]")[0].strip("[")
+        groups[scenario].extend(values)
+        group_errors[scenario] += _errors[name]
+        rows[name] = _stats(values, _errors[name], seconds)
+    scenarios = {s: _stats(v, group_errors[s], seconds) for s, v in sorted(groups.items())}
+    return {"seconds": round(seconds, 1), "pages": rows, "scenarios": scenarios}
+
+
+def _stats(values: list[float], errors: int, seconds: float) -> dict[str, float]:
+    return {
+        "requests": len(values),
+        "rps": round(len(values) / seconds, 1) if seconds else 0.0,
+        "p50_ms": round(_percentile(values, 0.50), 1),
+        "p95_ms": round(_percentile(values, 0.95), 1),
+        "p99_ms": round(_percentile(values, 0.99), 1),
+        "errors": errors,
+    }
+
+
+@events.test_stop.add_listener
+def _stopped(**_: Any) -> None:
+    _window["end"] = time.monotonic()
+
+
+@events.quitting.add_listener
+def _quitting(**_: Any) -> None:
+    end = _window["end"] or time.monotonic()
+    seconds = max(0.0, end - _window["start"]) if _window["start"] else 0.0
+    summary = summarize(seconds)
+    if SUMMARY:
+        with open(SUMMARY, "w", encoding="utf-8") as out:
+            json.dump(summary, out, ensure_ascii=False, indent=1)

@@ -1,0 +1,65 @@
+"""Print the load test's summaries (JSON files written by the locustfile) as tables."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def _row(name: str, stats: dict[str, float], bare: float | None) -> str:
+    ratio = f"{stats['rps'] / bare:6.2f}" if bare else "     –"
+    return (
+        f"{name:44} {stats['requests']:>8} {stats['rps']:>8.1f} {ratio} "
+        f"{stats['p50_ms']:>8.1f} {stats['p95_ms']:>8.1f} {stats['p99_ms']:>8.1f} {stats['errors']:>7}"
+    )
+
+
+HEADER = f"{'page':44} {'requests':>8} {'req/s':>8} {'÷bare':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
+
+
+def pages_table(folder: Path, clients: str) -> list[str]:
+    """Return the lines of the one-page-at-a-time table for a client count."""
+    results = {}
+    for path in sorted(folder.glob(f"page-*-c{clients}.json")):
+        page = path.stem.removeprefix("page-").removesuffix(f"-c{clients}")
+        data = json.loads(path.read_text())
+        stats = data["pages"].get(f"[page] {page}")
+        if stats is not None:
+            results[page] = stats
+    bare = results.get("bare", {}).get("rps")
+    lines = [f"one page at a time, {clients} clients", HEADER]
+    lines += [_row(page, stats, bare) for page, stats in results.items()]
+    return lines
+
+
+def mix_table(path: Path) -> list[str]:
+    """Return the lines of a mixed run's table: per scenario, then per page."""
+    data = json.loads(path.read_text())
+    bare = data["scenarios"].get("bare", {}).get("rps")
+    lines = [f"all roles at once ({path.stem}), {data['seconds']} s", HEADER]
+    lines += [_row(f"scenario {name}", stats, None) for name, stats in data["scenarios"].items()]
+    lines.append("")
+    lines += [_row(name, stats, None) for name, stats in data["pages"].items()]
+    if bare:
+        lines.append(f"(bare route in the same run: {bare:.1f} req/s)")
+    return lines
+
+
+def main(argv: list[str]) -> int:
+    folder = Path(argv[1])
+    clients = argv[2:] or ["8", "32"]
+    out: list[str] = []
+    for c in clients:
+        if list(folder.glob(f"page-*-c{c}.json")):
+            out += pages_table(folder, c) + [""]
+        mix = folder / f"mix-c{c}.json"
+        if mix.exists():
+            out += mix_table(mix) + [""]
+    print("\n".join(out))
+    (folder / "report.txt").write_text("\n".join(out) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Faults under load on a production stack of its own (own PostgreSQL and Redis, free ports,
+# a temporary folder, small scale data): kill -9 a gunicorn worker and the RQ workers,
+# restart the workers, restart PostgreSQL, stop and start Redis; print what survived.
+#   scripts/faults.sh            # about three minutes
+#   scripts/faults.sh --short    # under a minute (the test runs this)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+tmp=""
+if [ -z "${FINPORTAL_PROD_DIR:-}" ]; then
+  tmp=$(mktemp -d /tmp/finportal-faults.XXXXXX)
+  chmod 755 "$tmp"
+  export FINPORTAL_PROD_DIR=$tmp
+fi
+export FINPORTAL_HTTP_PORT=${FINPORTAL_HTTP_PORT:-$(free_port)}
+export FINPORTAL_PG_PORT=${FINPORTAL_PG_PORT:-$(free_port)}
+export FINPORTAL_REDIS_PORT=${FINPORTAL_REDIS_PORT:-$(free_port)}
+export FINPORTAL_WEB_WORKERS=${FINPORTAL_WEB_WORKERS:-2}
+export FINPORTAL_RQ_WORKERS=${FINPORTAL_RQ_WORKERS:-2}
+# The stack's own services: this script restarts and stops them.
+unset FINPORTAL_DATABASE_URL FINPORTAL_REDIS_URL FINPORTAL_INSTANCE_PATH
+cleanup() {
+  scripts/prod.sh stop >/dev/null 2>&1 || true
+  [ -n "$tmp" ] && rm -rf "$tmp"
+}
+trap cleanup EXIT
+scripts/prod.sh start
+eval "$(scripts/prod.sh env)"
+.venv/bin/flask --app wsgi scale-data --scale 0.002 --packets 0 --no-demo >"$FINPORTAL_PROD_DIR/logs/scale-data.log" 2>&1
+.venv/bin/python loadtest/faults.py "$@"

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Load test: start the production stack on loopback (or use a running one), run Locust
+# headless for a bounded time, print throughput, p50/p95/p99 latency and errors per page
+# and per scenario, with the bare route (/health/live) measured in the same run.
+#
+#   scripts/loadtest.sh                         # pages one at a time and the role mix, 8 and 32 clients
+#   LOADTEST_CLIENTS="8" LOADTEST_SECONDS=20 LOADTEST_MODES=pages scripts/loadtest.sh
+#   LOADTEST_HOST=http://127.0.0.1:8000 scripts/loadtest.sh   # a stack that is already running
+#
+# Settings: LOADTEST_CLIENTS ("8 32"), LOADTEST_SECONDS per run (30), LOADTEST_MODES
+# ("pages mix"), LOADTEST_PAGES (all key pages), LOADTEST_OUT (results folder), and the
+# scripts/prod.sh settings. The database should hold scale data
+# (flask --app wsgi scale-data): the accounts and the API token's bank come from it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+clients=${LOADTEST_CLIENTS:-"8 32"}
+seconds=${LOADTEST_SECONDS:-30}
+modes=${LOADTEST_MODES:-"pages mix"}
+pages=${LOADTEST_PAGES:-"bare catalogue sme_home matches application advisor_queue review dashboard bank_inbox referral api_list"}
+out=${LOADTEST_OUT:-$(mktemp -d /tmp/finportal-loadtest.XXXXXX)}
+mkdir -p "$out"
+
+started=0
+if [ -z "${LOADTEST_HOST:-}" ]; then
+  scripts/prod.sh start
+  started=1
+  trap 'scripts/prod.sh stop' EXIT
+fi
+eval "$(scripts/prod.sh env)"
+host=${LOADTEST_HOST:-http://127.0.0.1:${FINPORTAL_HTTP_PORT:-8000}}
+curl -fsS "$host/health/ready" >/dev/null
+
+# A bearer token for the API scenario (the first scale bank, which holds rendered packets).
+export LOADTEST_API_TOKEN=${LOADTEST_API_TOKEN:-$(.venv/bin/flask --app wsgi api-token create \
+  --bank scale_bank_01 --label "load test $(date +%F)" 2>/dev/null | head -n 1)}
+
+run() {  # run NAME CLIENTS [env...]
+  local name=$1 c=$2; shift 2
+  echo "  $name: $c clients, ${seconds}s" >&2
+  env "$@" LOADTEST_SUMMARY="$out/$name.json" .venv/bin/locust -f loadtest/locustfile.py \
+    --headless --only-summary -u "$c" -r "$c" -t "${seconds}s" --stop-timeout 10 \
+    --host "$host" >"$out/$name.log" 2>&1 || true
+}
+
+echo "load test against $host; results in $out"
+for c in $clients; do
+  if [[ " $modes " == *" pages "* ]]; then
+    for page in $pages; do
+      run "page-$page-c$c" "$c" LOADTEST_MODE=page LOADTEST_PAGE="$page"
+    done
+  fi
+  if [[ " $modes " == *" mix "* ]]; then
+    run "mix-c$c" "$c" LOADTEST_MODE=mix
+  fi
+done
+nproc_now=$(nproc); load_now=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "machine: $nproc_now cores, load average $load_now (Locust runs on the same machine)"
+.venv/bin/python loadtest/report.py "$out" $clients
+[ "$started" = 1 ] || true
