@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+from decimal import Decimal
+from typing import Any
 
 from pypdf import PdfReader
 
@@ -108,3 +110,36 @@ def embedded_font_names(pdf: bytes) -> set[str]:
                 ):
                     names.add(str(font["/BaseFont"]))
     return names
+
+
+def screened(
+    session: Any,
+    enterprise: Any,
+    *,
+    amount: str = "1000000",
+    term_months: int = 12,
+    purpose: str = "equipment",
+) -> Any:
+    """Create a submitted application and screen it (match and score), committed.
+
+    It is submitted through the lifecycle, so it keeps the profile it was submitted with.
+    """
+    from finportal.models import Application, utcnow
+    from finportal.services.lifecycle import transition
+    from finportal.services.screening import screen_application
+
+    application = Application(
+        enterprise_id=enterprise.id,
+        amount=Decimal(amount),
+        term_months=term_months,
+        purpose=purpose,
+        state="draft",
+    )
+    session.add(application)
+    session.flush()
+    transition(session, application, "submitted", by="sme", actor_id=None, notify=False)
+    application.submitted_at = utcnow()
+    session.commit()
+    screen_application(session, application_id=application.id)
+    session.commit()
+    return application

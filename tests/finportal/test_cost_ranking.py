@@ -14,12 +14,11 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-from tests.finportal.advisor.loop_helpers import screened_application
 
 from finportal.models import Consent, Match, Referral
 from finportal.services import catalog, packet_context
 from finportal.services.labels import DEFAULT_SCOPE
-from tests.helpers import two_repayment_methods
+from tests.helpers import screened, two_repayment_methods
 
 pytestmark = pytest.mark.db
 
@@ -72,7 +71,7 @@ def test_stored_matches_the_application_page_and_the_packet_agree(
 ):
     sme = create_user("sme")
     enterprise = sme.enterprise
-    application = screened_application(db_session, enterprise, amount="2000000", term_months=12)
+    application = screened(db_session, enterprise, amount="2000000", term_months=12)
     ranked = db_session.scalars(
         select(Match)
         .where(Match.application_id == application.id, Match.rank.is_not(None))
