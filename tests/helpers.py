@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from pypdf import PdfReader
 
 PASSWORD = "test-password-123"
+
+
+def shared_dir() -> Path:
+    """Return the folder with the public data and the policy text (``../shared``).
+
+    It lives beside the project, never inside it. A clone elsewhere (CI clones into a
+    temporary folder) finds it through ``FINPORTAL_SHARED_DIR`` or at ``/work/shared``.
+    """
+    candidates = [
+        os.environ.get("FINPORTAL_SHARED_DIR", ""),
+        str(Path(__file__).resolve().parents[1].parent / "shared"),
+        "/work/shared",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return Path(candidates[1])
 
 
 def make_uscc(seed: int, district: str = "310112") -> str:

@@ -25,10 +25,11 @@ from products.sources import (
     split_citations,
     unconfirmed,
 )
+from tests.helpers import shared_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 # The plan lives beside the project (../shared/seed), never inside it.
-PLAN_TEXT = ROOT.parent / "shared" / "seed" / "minhang-2025-business-environment-plan.txt"
+PLAN_TEXT = shared_dir() / "seed" / "minhang-2025-business-environment-plan.txt"
 FILES = sorted(CATALOG_DIR.glob("*.yaml"))
 
 

@@ -16,9 +16,10 @@ import pytest
 from scoring import generate_reference_data, load_model, train_reference_model
 from scoring.frame import to_bool, to_float, value_key
 from scoring.spec import Condition, Feature
+from tests.helpers import shared_dir
 
 # The real public data lives beside the project, never inside it.
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SHARED_DATA = shared_dir() / "data"
 GERMAN_DATA = SHARED_DATA / "german-credit" / "german.data"
 SBA_DATA = SHARED_DATA / "sba-case" / "SBAcase.11.13.17.csv"
 
