@@ -48,7 +48,7 @@ from products.eligibility import ConditionResult, Evaluation, evaluate
 from products.errors import CatalogError, ProfileError, QuoteError
 from products.matching import ManyResult, MatchResult, derive_many, match_many, match_one
 from products.model import Condition, Product, Sourced
-from products.pricing import Quote, ScheduleRow, quote
+from products.pricing import Quote, ScheduleRow, cost_rank, quote
 from products.sizes import SizeClassResult, size_class
 from products.table import ProfileTable, profiles_to_table, table_from_frame
 
@@ -69,6 +69,7 @@ __all__ = [
     "SizeClassResult",
     "Sourced",
     "check_catalog",
+    "cost_rank",
     "derive_fields",
     "derive_many",
     "evaluate",

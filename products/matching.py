@@ -22,7 +22,7 @@ from products.eligibility import (
 from products.errors import QuoteError
 from products.fields import NUMERIC_KINDS, field_specs
 from products.model import Leaf, Product
-from products.pricing import Quote, quote
+from products.pricing import Quote, cost_rank, quote
 from products.sizes import SIZE_CLASSES, row_for
 from products.table import Category, ProfileTable, Tokens, as_table
 
@@ -75,7 +75,12 @@ def match_one(
     lpr: Decimal | str | float = DEFAULT_LPR,
     today: dt.date | None = None,
 ) -> list[MatchResult]:
-    """Evaluate every product for one enterprise; eligible first, cheapest net cost first."""
+    """Evaluate every product for one enterprise: eligible first, by the one cost ranking.
+
+    Quoted eligible products come first by :func:`products.pricing.cost_rank` (effective
+    annual cost, then net cost), then eligible ones that cannot be quoted, then the others
+    by how many conditions fail.
+    """
     facts = collect_facts(profile, request, today)
     results: list[MatchResult] = []
     for product in catalog:
@@ -90,12 +95,12 @@ def match_one(
                 problem = str(exc)
         results.append(MatchResult(product, evaluation, priced, problem))
 
-    def rank(item: tuple[int, MatchResult]) -> tuple[int, Decimal, int, int]:
+    def rank(item: tuple[int, MatchResult]) -> tuple[int, tuple[Decimal, Decimal], int, int]:
         order, result = item
         if result.eligible and result.quote is not None:
-            return (0, result.quote.net_annual_cost_rate, 0, order)
+            return (0, cost_rank(result.quote), 0, order)
         failed = sum(1 for c in result.evaluation.conditions if c.result == FAILED)
-        return (1 if result.eligible else 2, Decimal(0), failed, order)
+        return (1 if result.eligible else 2, (Decimal(0), Decimal(0)), failed, order)
 
     return [r for _, r in sorted(enumerate(results), key=rank)]
 

@@ -232,6 +232,10 @@ def _decimal_text(value: Decimal) -> str:
     return "0" if text in {"-0", "0"} else text
 
 
+def _wan(yuan: Decimal) -> str:
+    return _decimal_text(yuan / Decimal(10000))
+
+
 def _canonical(node: Any) -> Any:
     if isinstance(node, Decimal):
         return _decimal_text(node)
@@ -344,8 +348,8 @@ def _build(data: dict[str, Any], canonical: dict[str, Any], source_name: str) ->
             id="amount_in_range",
             groups=((Leaf("amount", "between", (amount_min, amount_max)),),),
             required=False,
-            message_zh=f"申请金额须在 {_decimal_text(amount_min)} 至 {_decimal_text(amount_max)} 元之间",
-            message_en=f"amount must be between {_decimal_text(amount_min)} and {_decimal_text(amount_max)} yuan",
+            message_zh=f"申请金额须在 {_wan(amount_min)} 至 {_wan(amount_max)} 万元之间",
+            message_en=f"amount must be between {_wan(amount_min)} and {_wan(amount_max)} (10k yuan)",
             source=terms["amount_max"]["source"],
             demo=terms["amount_min"]["demo"] or terms["amount_max"]["demo"],
         )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+
+import numpy as np
+from scipy.optimize import brentq
 
 from products.errors import QuoteError
 from products.model import Product, Sourced
@@ -22,6 +26,32 @@ MAX_LPR = Decimal("0.2")
 def fen(value: Decimal) -> Decimal:
     """Round to the fen (0.01 yuan), half up."""
     return value.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+WAN = Decimal(10000)
+#: How the effective annual cost is worked out (shown beside it on pages and packets).
+EFFECTIVE_COST_NOTE_ZH = (
+    "年化综合成本：按内部收益率（IRR）法，以放款和各期实际支付的本金、利息、担保费（扣除贴息、贴费，"
+    "事后拨付的补贴计入最后一期）计算月利率，乘以 12 折算为年化（单利，中国人民银行公告〔2021〕第3号）"
+)
+EFFECTIVE_COST_NOTE_EN = (
+    "Effective annual cost: the internal rate of return of the loan's cash flows (principal, interest"
+    " and guarantee fee, less subsidies; subsidies paid afterwards count at the last period) per month,"
+    " times 12 (simple annualisation, PBoC announcement [2021] No. 3)"
+)
+#: Names of the repayment methods.
+REPAYMENT_LABELS = {
+    "equal_instalment": ("等额本息", "equal instalments"),
+    "equal_principal": ("等额本金", "equal principal"),
+    "interest_only_bullet": ("按月付息、到期还本", "interest monthly, principal at maturity"),
+}
+
+
+def wan_text(yuan: Decimal | int | str) -> str:
+    """Write yuan as 万元 without trailing zeros (1500000 -> '150', 125000 -> '12.5')."""
+    value = (Decimal(str(yuan)) / WAN).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+    text = format(value.normalize(), "f")
+    return "0" if text in {"0", "-0"} else text
 
 
 def money_text(value: Decimal) -> str:
@@ -93,6 +123,12 @@ class Quote:
     subsidy_paid_later: Decimal = ZERO
     subsidy_note_zh: str = ""
     subsidy_note_en: str = ""
+    #: The IRR of the net cash flows, annualised (the one measure loans are ranked by).
+    effective_annual_cost_rate: Decimal = ZERO
+    #: Which numbers are demo values: the rate, the guarantee fee, the subsidies.
+    rate_demo: bool = False
+    fee_demo: bool = False
+    subsidy_demo: bool = False
 
     @property
     def total_subsidy(self) -> Decimal:
@@ -104,6 +140,25 @@ class Quote:
         """Return interest + fee - subsidies: what the loan costs the enterprise."""
         return self.total_interest + self.total_fee - self.total_subsidy
 
+    @property
+    def demo_marks(self) -> dict[str, bool]:
+        """Return which numbers of the quote are demo values (any, rate, fee, subsidy)."""
+        return {
+            "any": self.demo,
+            "rate": self.rate_demo,
+            "fee": self.fee_demo,
+            "subsidy": self.subsidy_demo,
+        }
+
+    def cash_flows(self) -> list[Decimal]:
+        """Return the enterprise's cash flows per month: +amount, then -payment each period.
+
+        A subsidy paid afterwards comes back with the last period (the earliest it can).
+        """
+        flows = [self.amount] + [-row.payment for row in self.schedule]
+        flows[-1] += self.subsidy_paid_later
+        return flows
+
     def to_dict(self, detail: bool = False) -> dict[str, Any]:
         """Return the CLI JSON shape (money and rates as strings); detail adds caps and inputs."""
         data: dict[str, Any] = {
@@ -112,6 +167,12 @@ class Quote:
             "interest_subsidy_rate": rate_text(self.interest_subsidy_rate),
             "fee_subsidy_rate": rate_text(self.fee_subsidy_rate),
             "net_annual_cost_rate": rate_text(self.net_annual_cost_rate),
+            "effective_annual_cost_rate": rate_text(self.effective_annual_cost_rate),
+            "repayment": self.repayment,
+            "amount": money_text(self.amount),
+            "term_months": self.term_months,
+            "net_cost": money_text(self.net_cost),
+            "demo": self.demo_marks,
             "total_interest": money_text(self.total_interest),
             "total_fee": money_text(self.total_fee),
             "total_subsidy": money_text(self.total_subsidy),
@@ -127,18 +188,13 @@ class Quote:
 
             data.update(
                 product=self.product_code,
-                amount=money_text(self.amount),
-                term_months=self.term_months,
                 lpr=rate_text(self.lpr),
-                repayment=self.repayment,
                 interest_subsidy_cap=cap(self.interest_subsidy_cap),
                 interest_subsidy_cap_per_year=cap(self.interest_subsidy_cap_per_year),
                 fee_subsidy_cap=cap(self.fee_subsidy_cap),
                 fee_subsidy_cap_per_year=cap(self.fee_subsidy_cap_per_year),
                 total_interest_subsidy=money_text(self.total_interest_subsidy),
                 total_fee_subsidy=money_text(self.total_fee_subsidy),
-                net_cost=money_text(self.net_cost),
-                demo=self.demo,
             )
         return data
 
@@ -181,6 +237,66 @@ class _Cap:
         return allowed
 
 
+#: Per-period rates scanned for a sign change of the NPV before Brent's solver refines it.
+_IRR_GRID = np.linspace(-0.9, 1.0, 191)
+
+
+def irr(flows: Sequence[Decimal | float | int], tolerance: float = 1e-14) -> float:
+    """Return the per-period internal rate of return of cash flows (NPV = 0).
+
+    ``flows[t]`` is the money of period ``t`` (positive received, negative paid). The NPV
+    is scanned from -90 % to +100 % per period; of the brackets where it changes sign, the
+    one nearest 0 % is refined by SciPy's Brent solver. A loan's flows change sign once and
+    have one root; a subsidy paid back after the last instalment can add a second, far
+    root, which the nearest-to-zero rule ignores. Raises ``QuoteError`` without a root.
+    """
+    values = np.array([float(f) for f in flows], dtype=np.float64)
+    periods = np.arange(values.size, dtype=np.float64)
+
+    def npv(rate: float) -> float:
+        return float(np.sum(values / (1.0 + rate) ** periods))
+
+    if npv(0.0) == 0:
+        return 0.0
+    # Long terms overflow near -90 %: such rates are never a loan's, and drop out as inf/nan.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        grid = np.sum(values / (1.0 + _IRR_GRID[:, None]) ** periods, axis=1)
+        signs = np.sign(grid)
+        changes = np.flatnonzero(np.isfinite(grid[:-1]) & (signs[:-1] * signs[1:] <= 0))
+    if changes.size == 0:
+        raise QuoteError(
+            "现金流没有内部收益率（须有收有支）",
+            "the cash flows have no internal rate of return (need money in and out)",
+        )
+    middles = (_IRR_GRID[changes] + _IRR_GRID[changes + 1]) / 2
+    pick = int(changes[np.argmin(np.abs(middles))])
+    low, high = float(_IRR_GRID[pick]), float(_IRR_GRID[pick + 1])
+    if npv(low) == 0:
+        return low
+    if npv(high) == 0:
+        return high
+    return float(brentq(npv, low, high, xtol=tolerance))
+
+
+def effective_annual_rate(flows: Sequence[Decimal], periods_per_year: int = 12) -> Decimal:
+    """Return the IRR of monthly flows times 12, as a Decimal rate to six places.
+
+    Simple (not compound) annualisation, as banks disclose 年化利率 under PBoC announcement
+    [2021] No. 3; an equal-instalment loan at 3.2 % a year gives 0.032.
+    """
+    rate = Decimal(repr(irr(flows) * periods_per_year))
+    return rate.quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def cost_rank(quote: Quote) -> tuple[Decimal, Decimal]:
+    """Return the sort key of the one ranking of quotes: effective annual cost, then net cost.
+
+    Fair across repayment methods: a loan repaid in instalments has less money out for
+    less time, which its total cost hides and its IRR does not.
+    """
+    return (quote.effective_annual_cost_rate, quote.net_cost)
+
+
 def check_request(product: Product, amount: object, term_months: object) -> tuple[Decimal, int]:
     """Check an amount (yuan, whole fen) and term (whole months) against the product's range."""
     value = _decimal(amount, "贷款金额", "amount")
@@ -192,8 +308,8 @@ def check_request(product: Product, amount: object, term_months: object) -> tupl
     low, high = product.amount_min.value, product.amount_max.value
     if not low <= value <= high:
         raise QuoteError(
-            f"{product.name_zh}的贷款金额须在 {rate_text(low)} 至 {rate_text(high)} 元之间，申请金额为 {money_text(value)} 元",
-            f"{product.name_en}: amount must be between {rate_text(low)} and {rate_text(high)} yuan, got {money_text(value)}",
+            f"{product.name_zh}的贷款金额须在 {wan_text(low)} 至 {wan_text(high)} 万元之间，申请金额为 {wan_text(value)} 万元",
+            f"{product.name_en}: amount must be between {wan_text(low)} and {wan_text(high)} (10k yuan), got {wan_text(value)}",
         )
     term = _decimal(term_months, "贷款期限", "term")
     if term != term.to_integral_value() or term < 1:
@@ -331,6 +447,9 @@ def quote(
     def capped(item: Sourced | None) -> Decimal | None:
         return None if item is None else item.value
 
+    paid_later = (totals[2] if interest_later else ZERO) + (totals[3] if fee_later else ZERO)
+    flows = [value] + [-row.payment for row in rows]
+    flows[-1] += paid_later
     return Quote(
         product_code=product.code,
         amount=value,
@@ -352,8 +471,13 @@ def quote(
         total_fee_subsidy=totals[3],
         schedule=tuple(rows),
         demo=product.demo,
-        subsidy_paid_later=(totals[2] if interest_later else ZERO)
-        + (totals[3] if fee_later else ZERO),
+        subsidy_paid_later=paid_later,
         subsidy_note_zh="".join(p.note_zh for p in payments),
         subsidy_note_en=" ".join(p.note_en for p in payments),
+        effective_annual_cost_rate=effective_annual_rate(flows),
+        rate_demo=product.rate_demo,
+        fee_demo=product.guarantee_fee_demo,
+        subsidy_demo=bool(
+            (subsidy is not None and subsidy.demo) or (fee_sub is not None and fee_sub.demo)
+        ),
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from pypdf import PdfReader
 
@@ -37,6 +39,71 @@ def make_uscc(seed: int, district: str = "310112") -> str:
     return body + uscc.calc_check_digit(body)
 
 
+DEMO_SOURCE = "FinPortal demo value, to be confirmed by the centre against the district's own rules"
+
+
+def _sourced(value: object, unit: str) -> dict[str, object]:
+    return {"value": value, "unit": unit, "source": DEMO_SOURCE, "demo": True}
+
+
+def simple_product(
+    code: str,
+    *,
+    rate: str,
+    repayment: str,
+    name_zh: str | None = None,
+    amount_max: int = 5_000_000,
+    description_zh: str = "测试产品",
+    **sections: object,
+) -> dict[str, object]:
+    """Return the content of a product with a fixed rate, open to any firm in Minhang.
+
+    ``sections`` adds top-level catalogue sections (``guarantee``, ``fee_subsidy``...).
+    """
+    return {
+        "code": code,
+        "name_zh": name_zh or f"测试产品{code}",
+        "name_en": f"Test product {code}",
+        "description_zh": description_zh,
+        "description_en": "A test product",
+        "terms": {
+            "amount_min": _sourced(100000, "yuan"),
+            "amount_max": _sourced(amount_max, "yuan"),
+            "term_min": _sourced(3, "months"),
+            "term_max": _sourced(36, "months"),
+            "repayment": {"method": repayment, "source": DEMO_SOURCE, "demo": True},
+            "example_amount": _sourced(1000000, "yuan"),
+            "example_term": _sourced(12, "months"),
+        },
+        "rate": {"base": "fixed", "fixed_rate": _sourced(rate, "per_year")},
+        "conditions": [
+            {
+                "id": "in_district",
+                "field": "in_district",
+                "op": "true",
+                "message_zh": "企业须在闵行区注册",
+                "message_en": "Registered in Minhang",
+                "source": DEMO_SOURCE,
+                "demo": True,
+            }
+        ],
+        **sections,
+    }
+
+
+def two_repayment_methods() -> tuple[dict[str, object], dict[str, object]]:
+    """Return a 3.30 % bullet loan and a 3.40 % equal-instalment loan.
+
+    For 200 万元 over 12 months the instalment loan costs less in total (its balance
+    falls every month) but more per yuan-year: the effective annual cost ranks the
+    bullet loan first, the total cost the other way round.
+    """
+    return (
+        simple_product("cost_bullet", rate="0.033", repayment="interest_only_bullet"),
+        simple_product("cost_instalment", rate="0.034", repayment="equal_instalment"),
+    )
+
+
 def pdf_text(pdf: bytes) -> str:
     """Extract the text of every page with pypdf."""
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
@@ -62,3 +129,36 @@ def embedded_font_names(pdf: bytes) -> set[str]:
                 ):
                     names.add(str(font["/BaseFont"]))
     return names
+
+
+def screened(
+    session: Any,
+    enterprise: Any,
+    *,
+    amount: str = "1000000",
+    term_months: int = 12,
+    purpose: str = "equipment",
+) -> Any:
+    """Create a submitted application and screen it (match and score), committed.
+
+    It is submitted through the lifecycle, so it keeps the profile it was submitted with.
+    """
+    from finportal.models import Application, utcnow
+    from finportal.services.lifecycle import transition
+    from finportal.services.screening import screen_application
+
+    application = Application(
+        enterprise_id=enterprise.id,
+        amount=Decimal(amount),
+        term_months=term_months,
+        purpose=purpose,
+        state="draft",
+    )
+    session.add(application)
+    session.flush()
+    transition(session, application, "submitted", by="sme", actor_id=None, notify=False)
+    application.submitted_at = utcnow()
+    session.commit()
+    screen_application(session, application_id=application.id)
+    session.commit()
+    return application

@@ -93,6 +93,7 @@ class Quote:
     annual_guarantee_fee_yuan: Number
     subsidies: Sequence[Subsidy]
     net_annual_cost_yuan: Number
+    #: The effective annual cost (IRR of the net cash flows, annualised): the ranking measure.
     net_annual_rate: float | None = None
     rate_note_zh: str = ""
     repayment_method_zh: str = ""
@@ -100,6 +101,10 @@ class Quote:
     # True when the catalogue's rate (spread) or guarantee fee is a demo value.
     interest_rate_demo: bool = False
     guarantee_fee_demo: bool = False
+    #: Net cost over the whole term (interest + fee - subsidies), yuan.
+    net_cost_total_yuan: Number | None = None
+    #: Where the product stands in the one cost ranking of the application's matches.
+    cost_rank_zh: str = ""
 
 
 @dataclass(frozen=True)

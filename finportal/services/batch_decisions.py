@@ -21,6 +21,7 @@ from finportal.services.errors import (
     InvalidTransition,
     ValidationFailed,
 )
+from products.pricing import wan_text
 
 
 def decide_member(
@@ -64,8 +65,8 @@ def decide_member(
         amount = parse_amount(approved_amount, "approved_amount")
         if amount > batch.per_firm_cap:
             raise ValidationFailed(
-                f"批准金额不能超过单户上限 {batch.per_firm_cap:,.2f} 元。",
-                f"The amount cannot exceed the per-firm cap of {batch.per_firm_cap:,.2f} yuan.",
+                f"批准金额不能超过单户上限 {wan_text(batch.per_firm_cap)} 万元。",
+                f"The amount cannot exceed the per-firm cap of {wan_text(batch.per_firm_cap)} (10k yuan).",
                 fields={"approved_amount": "超过单户上限"},
             )
     elif not reason_text:
@@ -105,8 +106,8 @@ def decide_member(
             session.refresh(batch)
             left = Decimal(batch.quota_total) - Decimal(batch.quota_used)
             raise Conflict(
-                f"批次剩余额度不足：剩余 {left:,.2f} 元，批准 {amount:,.2f} 元。",
-                f"Not enough quota left: {left:,.2f} yuan left, {amount:,.2f} asked.",
+                f"批次剩余额度不足：剩余 {wan_text(left)} 万元，批准 {wan_text(amount)} 万元。",
+                f"Not enough quota left: {wan_text(left)} (10k yuan) left, {wan_text(amount)} asked.",
                 code="quota_exceeded",
             )
     record_event(

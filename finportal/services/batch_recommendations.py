@@ -36,6 +36,7 @@ from finportal.services.errors import (
     ValidationFailed,
 )
 from finportal.services.profiles import enterprise_profile
+from products.pricing import wan_text
 
 
 def _recommender(session: Session, actor_id: int) -> User:
@@ -128,8 +129,8 @@ def recommend_member(
         amount = parse_amount(requested_amount, "requested_amount")
         if amount > batch.per_firm_cap:
             raise ValidationFailed(
-                f"申请金额不能超过单户上限 {batch.per_firm_cap:,.2f} 元。",
-                f"The amount cannot exceed the per-firm cap of {batch.per_firm_cap:,.2f} yuan.",
+                f"申请金额不能超过单户上限 {wan_text(batch.per_firm_cap)} 万元。",
+                f"The amount cannot exceed the per-firm cap of {wan_text(batch.per_firm_cap)} (10k yuan).",
                 fields={"requested_amount": "超过单户上限"},
             )
     # Only an eligible enterprise goes on the whitelist (judged as the advisor's check will).

@@ -39,6 +39,7 @@ from finportal.services.errors import (
     ValidationFailed,
 )
 from finportal.services.workdays import SHANGHAI
+from products.pricing import wan_text
 
 BATCH_PRODUCTS = {"park": "park_batch", "chamber": "chamber_batch"}
 
@@ -150,8 +151,8 @@ def create_batch(
     cap = Decimal(product.per_firm_cap.value)
     if quota < cap:
         raise ValidationFailed(
-            f"批次总额度不能低于单户上限 {cap:,.2f} 元。",
-            f"The quota cannot be below the per-firm cap of {cap:,.2f} yuan.",
+            f"批次总额度不能低于单户上限 {wan_text(cap)} 万元。",
+            f"The quota cannot be below the per-firm cap of {wan_text(cap)} (10k yuan).",
             fields={"quota_total": "总额度不能低于单户上限"},
         )
     code = code or f"BT-{_today():%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"

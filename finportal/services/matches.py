@@ -109,9 +109,9 @@ def match_products(
 ) -> list[ProductMatch]:
     """Match the enterprise with the published catalogue; quote the amount and term given.
 
-    Eligible products come first, in the catalogue matcher's order (pages re-rank them by
-    net cost, :func:`by_net_cost`). Without an amount or a term each product is quoted at
-    its own example amount and term.
+    Eligible products come first, in the one cost ranking of the catalogue matcher
+    (:func:`products.cost_rank`: effective annual cost, then net cost; :func:`by_cost`).
+    Without an amount or a term each product is quoted at its own example amount and term.
     """
     enterprise = get_enterprise(session, enterprise_id)
     catalog, _versions = catalog_service.current_catalog(session)
@@ -161,12 +161,14 @@ def match_products(
     return out
 
 
-def by_net_cost(result: ProductMatch) -> tuple[bool, Decimal, Decimal]:
-    """Sort key of the one ranking of eligible products: total net cost, then its annual rate.
+def by_cost(result: ProductMatch) -> tuple[bool, tuple[Decimal, Decimal]]:
+    """Sort key of the one ranking of eligible products (:func:`products.cost_rank`).
 
-    Both the comparison table and the product cards use it; unquoted products go last.
+    The effective annual cost (IRR of the net cash flows), then the net cost: fair across
+    repayment methods. The comparison table, the cards, the stored matches (application
+    page, review, packet) and the API all rank by it; unquoted products go last.
     """
     quote = result.quote
     if quote is None:
-        return (True, Decimal(0), Decimal(0))
-    return (False, Decimal(quote.net_cost), Decimal(quote.net_annual_cost_rate))
+        return (True, (Decimal(0), Decimal(0)))
+    return (False, products.cost_rank(quote))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 import products
@@ -50,16 +50,12 @@ from finportal.services.profiles import (
 from finportal.services.screening import latest_score
 from finportal.services.workdays import SHANGHAI
 from products.fields import field_specs
+from products.pricing import REPAYMENT_LABELS
 from products.sizes import SIZE_EN, SIZE_ZH
 
 _CENT = Decimal("0.01")
 _WAN = Decimal("10000")
 
-REPAYMENT_LABELS = {
-    "interest_only_bullet": "按月付息、到期还本",
-    "equal_principal": "等额本金，按月还本付息",
-    "equal_instalment": "等额本息，按月还款",
-}
 DEMO_NOTE = "演示数据，以区里规定为准"
 BATCH_OPINION = "经园区/商会推荐，已核验批次贷准入条件及企业授权。"
 
@@ -275,7 +271,12 @@ def quote_subsidies(
 
 
 def quote_section(
-    product: products.Product, amount: Decimal, term_months: int, lpr: Decimal, day: dt.date
+    product: products.Product,
+    amount: Decimal,
+    term_months: int,
+    lpr: Decimal,
+    day: dt.date,
+    cost_rank: tuple[int, int] | None = None,
 ) -> packets.Quote:
     """Price the product for the amount and term on ``day``: the packet's quote section.
 
@@ -321,11 +322,17 @@ def quote_section(
         annual_guarantee_fee_yuan=annual(priced.total_fee),
         subsidies=quote_subsidies(product, priced, annual),
         net_annual_cost_yuan=annual(priced.net_cost),
-        net_annual_rate=float(priced.net_annual_cost_rate),
+        net_annual_rate=float(priced.effective_annual_cost_rate),
+        net_cost_total_yuan=priced.net_cost,
+        cost_rank_zh=(
+            f"在本申请符合条件的 {cost_rank[1]} 个产品中，按年化综合成本排第 {cost_rank[0]} 位"
+            if cost_rank is not None
+            else ""
+        ),
         rate_note_zh=(
             f"1年期LPR {float(lpr) * 100:.2f}%（报价日 {day.isoformat()}），以银行审批为准"
         ),
-        repayment_method_zh=REPAYMENT_LABELS.get(priced.repayment, priced.repayment),
+        repayment_method_zh=REPAYMENT_LABELS.get(priced.repayment, (priced.repayment,))[0],
         schedule=schedule,
         interest_rate_demo=product.rate_demo,
         guarantee_fee_demo=product.guarantee_fee_demo,
@@ -395,6 +402,8 @@ class PacketFacts:
     advisor_opinion: str
     advisor_name: str
     consent: Consent
+    #: (rank, of how many eligible products) in the application's one cost ranking.
+    cost_rank: tuple[int, int] | None = None
 
 
 def packet_number_for(referral: Referral) -> str:
@@ -453,7 +462,22 @@ def referral_facts(session: Session, referral: Referral) -> PacketFacts:
         advisor_opinion=referral.advisor_opinion or "—",
         advisor_name=_user_name(session, referral.created_by_id),
         consent=consent,
+        cost_rank=_cost_rank(session, application.id, match),
     )
+
+
+def _cost_rank(
+    session: Session, application_id: int, match: Match | None
+) -> tuple[int, int] | None:
+    """Return the product's place in the application's stored cost ranking, and of how many."""
+    if match is None or match.rank is None:
+        return None
+    ranked = session.scalar(
+        select(func.count())
+        .select_from(Match)
+        .where(Match.application_id == application_id, Match.rank.is_not(None))
+    )
+    return (match.rank, int(ranked or 0))
 
 
 def member_facts(session: Session, member: BatchMember, index: int, today: dt.date) -> PacketFacts:
@@ -537,7 +561,9 @@ def assemble(
             )
             for r in (score.get("reasons") or [] if score else [])
         ],
-        quote=quote_section(facts.product, facts.amount, facts.term_months, facts.lpr, facts.date),
+        quote=quote_section(
+            facts.product, facts.amount, facts.term_months, facts.lpr, facts.date, facts.cost_rank
+        ),
         advisor_opinion=facts.advisor_opinion,
         advisor_name=facts.advisor_name,
         consent=consent_record(facts.bank_name, facts.consent),

@@ -46,6 +46,7 @@ from finportal.services.errors import (
 )
 from finportal.services.lifecycle import transition
 from finportal.services.workdays import SHANGHAI
+from products.pricing import wan_text
 
 BANK_RESPONSE_WORKING_DAYS = 2  # DESIGN.md: bank's response within 2 working days
 
@@ -463,7 +464,7 @@ def record_decision(
                 f"{bank_en} approved your application #{number}",
             ),
             (
-                f"批准金额 {amount:,.2f} 元，年利率 {rate * 100:.2f}%，期限 {term} 个月。",
+                f"批准金额 {wan_text(amount)} 万元，年利率 {rate * 100:.2f}%，期限 {term} 个月。",
                 f"Approved amount {amount:,.2f} yuan, annual rate {rate * 100:.2f}%,"
                 f" term {term} months.",
             ),
@@ -574,7 +575,7 @@ def record_outcome(
             )
             if value is not None and approved is not None and value > approved:
                 errors["amount"] = limits.in_user_language(
-                    f"放款金额不能超过批准金额 {approved:,.2f} 元。",
+                    f"放款金额不能超过批准金额 {wan_text(approved)} 万元。",
                     f"The amount disbursed cannot exceed the approved {approved:,.2f} yuan.",
                 )
     elif amount not in (None, ""):
@@ -617,7 +618,7 @@ def record_outcome(
                 f"{bank_en} disbursed the loan (application #{referral.application_id})",
             ),
             (
-                f"放款金额 {value:,.2f} 元，放款日期 {occurred_on.isoformat()}。",
+                f"放款金额 {wan_text(value)} 万元，放款日期 {occurred_on.isoformat()}。",
                 f"Amount disbursed {value:,.2f} yuan on {occurred_on.isoformat()}.",
             ),
         )

@@ -11,18 +11,13 @@ from flask_babel import lazy_gettext
 
 import products
 from finportal.extensions import db
-from finportal.limits import in_user_language
+from finportal.limits import in_user_language, words
 from finportal.services import catalog as catalog_service
 from finportal.services.workdays import SHANGHAI, today_local
+from products.pricing import REPAYMENT_LABELS
 
 bp = Blueprint("catalogue", __name__, url_prefix="/products")
 
-#: How a product's loan is repaid (the catalogue's ``repayment`` codes).
-REPAYMENTS = {
-    "equal_instalment": lazy_gettext("等额本息"),
-    "equal_principal": lazy_gettext("等额本金"),
-    "interest_only_bullet": lazy_gettext("按期付息、到期还本"),
-}
 #: Who recommends firms into a batch loan's batch.
 ORGANISERS = {"park": lazy_gettext("园区"), "chamber": lazy_gettext("商会")}
 
@@ -105,7 +100,7 @@ def _helpers() -> dict[str, Any]:
         "cat_rate_rule": rate_rule,
         "cat_interest_rule": interest_subsidy_rule,
         "cat_percent": _percent,
-        "repayments": REPAYMENTS,
+        "repayments": words(REPAYMENT_LABELS),
         "organisers": ORGANISERS,
     }
 

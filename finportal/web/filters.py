@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
     ``scope_label(key)`` and ``purpose_label(purpose)`` word stored codes.
     """
     from finportal.domain.states import MACHINES
+    from finportal.services import costs
     from finportal.services.labels import purpose_label, scope_label
 
     app.jinja_env.filters.update(FILTERS)
@@ -67,3 +68,6 @@ def init_app(app: Flask) -> None:
     # Labels of stored codes, in the reader's language (services/labels.py).
     app.jinja_env.globals["scope_label"] = scope_label
     app.jinja_env.globals["purpose_label"] = purpose_label
+    # A quote's cost (live or stored) as every page shows it: templates/_cost.html.
+    app.jinja_env.globals["cost_of"] = costs.summarise
+    app.jinja_env.globals["effective_cost_note"] = costs.effective_cost_note

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from finportal.models import Application, Consent, Match, utcnow
+from finportal.models import Application, Consent, Match
 from finportal.services.labels import DEFAULT_SCOPE
+from tests.helpers import screened
 
 
 @dataclass
@@ -125,38 +126,6 @@ def submitted_batch(db_session, batch_world, open_batch):
 # --- the referral loop ----------------------------------------------------------------------
 
 
-def _screened_application(
-    session: Any,
-    enterprise: Any,
-    *,
-    amount: str = "1000000",
-    term_months: int = 12,
-    purpose: str = "equipment",
-) -> Application:
-    """Create a submitted application and screen it (match and score), committed.
-
-    It is submitted through the lifecycle, so it keeps the profile it was submitted with.
-    """
-    from finportal.services.lifecycle import transition
-    from finportal.services.screening import screen_application
-
-    application = Application(
-        enterprise_id=enterprise.id,
-        amount=Decimal(amount),
-        term_months=term_months,
-        purpose=purpose,
-        state="draft",
-    )
-    session.add(application)
-    session.flush()
-    transition(session, application, "submitted", by="sme", actor_id=None, notify=False)
-    application.submitted_at = utcnow()
-    session.commit()
-    screen_application(session, application_id=application.id)
-    session.commit()
-    return application
-
-
 def _grant_consent(
     session: Any, application: Application, bank: Any, *, days: int = 365
 ) -> Consent:
@@ -206,7 +175,7 @@ def _build_loop(
 
     enterprise = create_enterprise(name=enterprise_name)
     bank, other_bank = create_bank(), create_bank()
-    application = _screened_application(session, enterprise)
+    application = screened(session, enterprise)
     consent = _grant_consent(session, application, bank)
     _grant_consent(session, application, other_bank)
     advisor = create_user("advisor", display_name="王顾问")
@@ -262,7 +231,7 @@ def screened_application(db_session, published_catalog, champion_model):
     """Factory: a submitted and screened application of an enterprise (``**kwargs``: request)."""
 
     def make(enterprise: Any, **kwargs: Any) -> Application:
-        return _screened_application(db_session, enterprise, **kwargs)
+        return screened(db_session, enterprise, **kwargs)
 
     return make
 

@@ -85,6 +85,12 @@ def test_quote_json() -> None:
         "subsidy_paid_later",
         "subsidy_note_zh",
         "subsidy_note_en",
+        "effective_annual_cost_rate",
+        "repayment",
+        "amount",
+        "term_months",
+        "net_cost",
+        "demo",
         "schedule",
     }
     assert data["nominal_rate"] == "0.0335"

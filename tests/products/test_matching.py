@@ -12,7 +12,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from products import Catalog, evaluate, match_many, match_one, profiles_to_table
+from products import Catalog, cost_rank, evaluate, match_many, match_one, profiles_to_table
 from products.eligibility import RESULT_CODES
 from products.table import table_from_frame
 
@@ -20,16 +20,18 @@ TODAY = dt.date(2026, 11, 27)
 Profile = Callable[..., dict[str, Any]]
 
 
-def test_match_one_ranks_eligible_by_net_cost(catalog: Catalog, make_profile: Profile) -> None:
+def test_match_one_ranks_eligible_by_effective_cost(
+    catalog: Catalog, make_profile: Profile
+) -> None:
     results = match_one(
         catalog, make_profile(), {"amount": 800_000, "term_months": 12}, today=TODAY
     )
-    assert len(results) == len(catalog)  # every product, eligible or not
+    assert {r.product.code for r in results} == {p.code for p in catalog}
     flags = [r.eligible for r in results]
     assert flags == sorted(flags, reverse=True)  # eligible first
     eligible = [r for r in results if r.eligible]
     assert len(eligible) >= 4
-    costs = [r.quote.net_annual_cost_rate for r in eligible if r.quote is not None]
+    costs = [cost_rank(r.quote) for r in eligible if r.quote is not None]
     assert costs == sorted(costs)
     assert all(r.quote is None for r in results if not r.eligible)
 

@@ -25,6 +25,12 @@ QUOTE_KEYS = {
     "subsidy_paid_later",
     "subsidy_note_zh",
     "subsidy_note_en",
+    "effective_annual_cost_rate",
+    "repayment",
+    "amount",
+    "term_months",
+    "net_cost",
+    "demo",
     "schedule",
 }
 ROW_KEYS = {"period", "principal", "interest", "fee", "subsidy", "payment"}
@@ -73,8 +79,8 @@ def test_equal_principal_and_instalment_sum_exactly(catalog: Catalog) -> None:
         (
             50_000,
             12,
-            "贷款金额须在 100000 至 3000000 元之间",
-            "amount must be between 100000 and 3000000",
+            "贷款金额须在 10 至 300 万元之间",
+            "amount must be between 10 and 300 (10k yuan)",
         ),
         (4_000_000, 12, "贷款金额须在", "amount must be between"),
         (1_000_000, 13, "贷款期限须在 3 至 12 个月之间", "term must be between 3 and 12 months"),

@@ -6,8 +6,14 @@ from typing import Any
 
 from finportal.extensions import db
 from finportal.services import catalog as catalog_service
+from finportal.services import costs
 from finportal.web.api import make_blueprint
-from finportal.web.api.schemas import ProductSchema
+from finportal.web.api.schemas import (
+    ComparedQuoteSchema,
+    CompareQuerySchema,
+    ErrorSchema,
+    ProductSchema,
+)
 
 blp = make_blueprint("products", "The public product catalogue.", authenticated=False)
 
@@ -37,3 +43,13 @@ def list_products() -> Any:
             }
         )
     return out
+
+
+@blp.route("/compare")
+@blp.doc(security=[])
+@blp.arguments(CompareQuerySchema, location="query")
+@blp.response(200, ComparedQuoteSchema(many=True))
+@blp.alt_response(422, schema=ErrorSchema)
+def compare_products(query: dict[str, Any]) -> Any:
+    """Quote every product at one amount and term, ranked by effective annual cost (IRR)."""
+    return costs.compare_catalogue(db.session, query["amount"], query["term_months"])

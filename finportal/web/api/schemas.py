@@ -54,6 +54,52 @@ class ProductSchema(Schema):
     demo = fields.Boolean(metadata={"description": "some number is a demo value to be confirmed"})
 
 
+class CompareQuerySchema(Schema):
+    """The amount (yuan) and term (months) to quote every product at."""
+
+    amount = amount_field(required=True)
+    term_months = fields.Integer(
+        required=True, strict=False, validate=validate.Range(min=1, max=limits.MAX_TERM_MONTHS)
+    )
+
+
+class DemoMarksSchema(Schema):
+    """Which numbers of a quote are demo values the centre must still confirm."""
+
+    any = fields.Boolean()
+    rate = fields.Boolean()
+    fee = fields.Boolean()
+    subsidy = fields.Boolean()
+
+
+class ComparedQuoteSchema(Schema):
+    """One product quoted at the asked amount and term, with its place in the one ranking."""
+
+    rank = fields.Integer(
+        allow_none=True, metadata={"description": "1 = lowest effective annual cost"}
+    )
+    code = fields.String()
+    name_zh = fields.String()
+    name_en = fields.String()
+    effective_annual_cost_rate = fields.String(
+        metadata={"description": "IRR of the net cash flows x 12, a fraction: 0.032 is 3.2 %"}
+    )
+    repayment = fields.String()
+    amount = fields.String(metadata={"description": "yuan"})
+    term_months = fields.Integer()
+    nominal_rate = fields.String()
+    guarantee_fee_rate = fields.String()
+    total_interest = fields.String()
+    total_fee = fields.String()
+    total_subsidy = fields.String()
+    net_cost = fields.String(metadata={"description": "interest + fee - subsidies, yuan"})
+    subsidy_paid_later = fields.String()
+    demo = fields.Nested(DemoMarksSchema)
+    error = fields.String(
+        allow_none=True, metadata={"description": "why the product cannot be quoted"}
+    )
+
+
 # --- batches ---------------------------------------------------------------------------
 
 

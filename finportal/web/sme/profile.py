@@ -158,8 +158,8 @@ class MatchQuery(Schema):
 def matches() -> Any:
     """Show every product: eligible ones ranked by net cost with quotes, the others with reasons.
 
-    One ranking (total net cost for the amount and term, :func:`by_net_cost`) orders both
-    the comparison table and the cards.
+    One ranking (effective annual cost, then net cost: :func:`match_service.by_cost`) orders
+    both the comparison table and the cards, as on every other page.
     """
     raw = {k: v.strip() for k, v in request.args.items() if k in ("amount", "term") and v.strip()}
     errors: dict[str, str] = {}
@@ -172,7 +172,7 @@ def matches() -> Any:
     results = match_service.match_products(
         db.session, enterprise_id(), amount=amount, term_months=term
     )
-    eligible = sorted((r for r in results if r.eligible), key=match_service.by_net_cost)
+    eligible = sorted((r for r in results if r.eligible), key=match_service.by_cost)
     compare = bool(amount is not None and term is not None)
     ranked = [r for r in eligible if r.quote is not None]
     enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())

@@ -16,6 +16,7 @@ from schemathesis import GenerationMode
 #: Every operation of the document (a test below checks this list against it).
 OPERATIONS = [
     "GET /api/v1/products/",
+    "GET /api/v1/products/compare",
     "GET /api/v1/batches/",
     "GET /api/v1/batches/{batch_id}",
     "POST /api/v1/batches/{batch_id}/members/{member_id}/decision",

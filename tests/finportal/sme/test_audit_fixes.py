@@ -49,15 +49,15 @@ def test_matches_cards_follow_the_comparison_ranking(client, login, sme, publish
     assert page.status_code == 200
     text = page.text
     table = text.split('id="compare-table"')[1].split("</table>")[0]
-    table_names = re.findall(r"<tr><td>\d+</td><td>([^<]+)</td>", table)
+    table_names = re.findall(r"<tr[^>]*><td>\d+</td><td>([^<]+)</td>", table)
     cards = text.split('id="eligible"')[1].split('id="ineligible"')[0]
     card_names = [
         re.sub(r"\s+", " ", n).strip()
         for n in re.findall(r"<h3>\d+\. ([^<]+?)\s*(?:<span|</h3>)", cards)
     ]
     assert table_names and card_names[: len(table_names)] == table_names
-    assert "与上方比较表的排名相同" in text
-    assert "净成本合计从低到高" in client.get("/sme/matches").text
+    assert "与上方比较表及申请页、推荐材料包的排名相同" in text
+    assert "按年化综合成本从低到高" in client.get("/sme/matches").text
 
 
 def test_matches_never_ask_the_sme_for_a_batch_recommendation(

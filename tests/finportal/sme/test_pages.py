@@ -157,11 +157,10 @@ def test_matches_page_ranks_and_compares(client, login, sme, published_catalog):
     compare = client.get("/sme/matches?amount=200&term=12")
     assert compare.status_code == 200
     table = compare.text.split('id="compare-table"')[1].split("</table>")[0]
-    totals = [
-        float(v.replace(",", ""))
-        for v in re.findall(r'<td class="num">([\d,]+\.\d\d)</td>\s*<td><a', table)
+    costs = [
+        float(v) for v in re.findall(r'<strong class="effective-cost">([\d.]+)%</strong>', table)
     ]
-    assert totals == sorted(totals) and totals, "ranked by net cost"
+    assert costs == sorted(costs) and costs, "ranked by effective annual cost"
     bad = client.get("/sme/matches?amount=abc&term=999")
     assert bad.status_code == 422
     assert "请输入数字" in bad.text
