@@ -227,10 +227,8 @@ def _allowed(role: str, rule: Any) -> bool:
 def fuzz_world(
     app,
     db_session,
-    published_catalog,
-    champion_model,
-    batch_world,  # noqa: F811 - fixture
-    submitted_batch,  # noqa: F811 - fixture
+    batch_world,
+    submitted_batch,
     create_enterprise,
     create_user,
     grant_consent,

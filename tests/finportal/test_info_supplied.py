@@ -14,15 +14,7 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture
-def asked(
-    db_session,
-    published_catalog,
-    champion_model,
-    create_enterprise,
-    create_bank,
-    create_user,
-    make_loop,
-):
+def asked(db_session, make_loop):
     loop = make_loop()
     referrals.record_decision(
         db_session,

@@ -28,15 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def loop(
-    db_session,
-    published_catalog,
-    champion_model,
-    create_enterprise,
-    create_bank,
-    create_user,
-    make_loop,
-):
+def loop(db_session, make_loop):
     """A screened application referred to a bank (packet not rendered)."""
     from finportal.services import review_actions
 
@@ -321,15 +313,7 @@ def test_a_batch_members_reason_is_refused_not_cut(
 
 @pytest.mark.parametrize("version", [None, "", "abc", "1.5"])
 def test_claim_without_a_numeric_lock_version_is_refused(
-    client,
-    login,
-    db_session,
-    create_enterprise,
-    create_user,
-    published_catalog,
-    champion_model,
-    version,
-    screened_application,
+    client, login, db_session, create_enterprise, create_user, version, screened_application
 ):
     from finportal.models import Application
 
@@ -422,16 +406,7 @@ def test_a_same_site_next_is_followed(client, create_user):
 
 
 def test_the_packets_verification_address_ignores_the_host_header(
-    client,
-    login,
-    db_session,
-    monkeypatch,
-    published_catalog,
-    champion_model,
-    create_enterprise,
-    create_bank,
-    create_user,
-    make_loop,
+    client, login, db_session, monkeypatch, make_loop
 ):
     from finportal.models import Referral
     from finportal.services.packets import current_packet, read_packet

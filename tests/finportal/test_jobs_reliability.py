@@ -159,20 +159,6 @@ def test_bad_filters_on_the_job_list_are_refused_politely(client, create_user, l
     assert client.get("/admin/jobs?page=0").status_code == 422
 
 
-@pytest.fixture
-def loop(
-    db_session,
-    published_catalog,
-    champion_model,
-    create_enterprise,
-    create_bank,
-    create_user,
-    make_loop,
-):
-
-    return make_loop()
-
-
 def test_a_packet_rendered_twice_at_once_is_stored_once(db_session, loop, monkeypatch):
     from finportal import packets
     from finportal.models import Packet

@@ -13,15 +13,7 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture
-def setup(
-    db_session,
-    published_catalog,
-    champion_model,
-    create_enterprise,
-    create_bank,
-    create_user,
-    screened_application,
-):
+def setup(create_enterprise, create_bank, create_user, screened_application):
     enterprise = create_enterprise(name="上海队列测试<b>科技</b>有限公司")
     application = screened_application(enterprise)
     bank = create_bank()

@@ -18,16 +18,7 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture
-def loop(
-    db_session,
-    published_catalog,
-    champion_model,
-    create_enterprise,
-    create_bank,
-    create_user,
-    monkeypatch,
-    make_loop,
-):
+def loop(monkeypatch, make_loop):
     monkeypatch.setenv("FINPORTAL_BASE_URL", "https://fin.example.cn")
     return make_loop()
 

@@ -26,13 +26,7 @@ def _refer(db_session, loop, version_id):
 
 
 def test_a_tech_performance_packet_marks_demo_values_and_the_later_subsidy(
-    db_session,
-    published_catalog,
-    champion_model,
-    create_enterprise,
-    create_bank,
-    create_user,
-    make_loop,
+    db_session, published_catalog, make_loop
 ):
     catalog, versions = published_catalog
     loop = make_loop(refer=False)

@@ -28,15 +28,7 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture
-def setup(
-    db_session,
-    published_catalog,
-    champion_model,
-    create_enterprise,
-    create_bank,
-    create_user,
-    screened_application,
-):
+def setup(create_enterprise, create_bank, create_user, screened_application):
     enterprise = create_enterprise()
     application = screened_application(enterprise)
     return {
