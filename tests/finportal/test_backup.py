@@ -3,6 +3,7 @@ both into an empty database and folder, and find every application and file agai
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from datetime import date
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from finportal.models import Application, Referral
+from finportal.models import Application, Packet
+from finportal.storage import packet_store
 from tests.finportal.ops_helpers import drop_database, fresh_database_url, make_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,9 +70,9 @@ def test_a_backup_restores_every_application_and_file(tmp_path):
         app = make_app(source_url, source_instance)
         with app.app_context():
             generate(db.session, Plan.of(0.001, packets=1), today=date(2026, 11, 30), demo=False)
-            packet = db.session.scalar(
-                select(Referral.packet_sha256).where(Referral.packet_sha256.is_not(None))
-            )
+            packet = db.session.execute(
+                select(Packet.id, Packet.sha256, Packet.storage_key).order_by(Packet.id).limit(1)
+            ).one_or_none()
             db.session.remove()
             db.engine.dispose()
         (source_instance / "documents").mkdir(parents=True, exist_ok=True)
@@ -93,7 +95,10 @@ def test_a_backup_restores_every_application_and_file(tmp_path):
         # The restored database serves the portal, packets included.
         restored_app = make_app(target_url, target_instance)
         with restored_app.app_context():
-            assert db.session.scalar(select(Referral.id).where(Referral.packet_sha256 == packet))
+            row = db.session.get(Packet, packet.id)
+            assert row is not None and row.sha256 == packet.sha256
+            pdf = packet_store().get(row.storage_key)
+            assert hashlib.sha256(pdf).hexdigest() == packet.sha256
             db.session.remove()
             db.engine.dispose()
         # A backup that was tampered with is refused before anything is restored.
