@@ -83,6 +83,7 @@ JOB_MODULES = (
     "finportal.jobs_selftest",
     "finportal.services.screening",
     "finportal.services.packets",
+    "finportal.services.batch_packets",
     "finportal.services.catalog",
     "finportal.services.credit",
 )

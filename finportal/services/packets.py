@@ -5,8 +5,8 @@ One pipeline for every packet (docs/PACKETS.md):
 - **context**: :func:`finportal.services.packet_context.build_context` for a referral or a
   batch member — one builder, one set of sections;
 - **render**: background jobs only — ``render_packet`` (:func:`render_referral_packet`) for
-  a referral, ``batch_packet`` (:func:`render_batch_packet`) for a batch: its cover, then
-  each member's packet from the same builder, merged into one file;
+  a referral, ``batch_packet`` (:func:`finportal.services.batch_packets.render_batch_packet`)
+  for a batch: its cover, then each member's packet from the same builder, merged into one file;
 - **store**: the PDF goes to the packet store (:func:`finportal.storage.packet_store`,
   files named by their SHA-256 in the instance folder); a row of ``packets`` keeps its
   subject, number, verification code, SHA-256, storage key, size, job, product version
@@ -29,46 +29,33 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from finportal import jobs, packets
-from finportal.models import Batch, BatchMember, Job, Packet, Referral, utcnow
-from finportal.services import batches, consents
+from finportal.models import Job, Packet, Referral, utcnow
 from finportal.services.audit import download_stamp, record_event
-from finportal.services.errors import Conflict, Forbidden, InvalidTransition, NotFound
+from finportal.services.errors import Conflict, Forbidden, NotFound
 from finportal.services.packet_context import (
-    PacketFacts,
     assemble,
     build_context,
-    member_facts,
     packet_number_for,
     referral_facts,
-    to_wan,
 )
-from finportal.services.workdays import SHANGHAI
 from finportal.storage import FileStore, packet_store
 
 __all__ = [
-    "BATCH_PACKET_JOB",
     "PacketStatus",
     "REFERRAL_PACKET_JOB",
     "add_packet",
-    "batch_document",
-    "batch_packet_members",
     "build_context",
     "context_digest",
     "current_packet",
-    "download_batch_packet",
-    "latest_batch_packet_job",
     "new_verification_code",
     "packet_number_for",
     "packet_status",
-    "render_batch_packet",
     "render_referral_packet",
-    "request_batch_packet",
     "request_render",
     "stamped_download",
 ]
 
 REFERRAL_PACKET_JOB = "render_packet"
-BATCH_PACKET_JOB = "batch_packet"
 CENTRE_NAME = "闵行区融资服务中心"
 CENTRE_NAME_EN = "Minhang District Financing Service Centre"
 
@@ -82,7 +69,7 @@ def new_verification_code() -> str:
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
-def _unused_codes(session: Session, n: int) -> list[str]:
+def unused_codes(session: Session, n: int) -> list[str]:
     """Return ``n`` different verification codes no packet has yet."""
     # 59 bits make a clash all but impossible; checking costs one indexed lookup each.
     codes: list[str] = []
@@ -106,7 +93,7 @@ def context_digest(ctx: Any) -> str:
     return hashlib.sha256(repr(dataclasses.replace(ctx, **blank)).encode()).hexdigest()
 
 
-def _store(store: FileStore | None) -> FileStore:
+def resolve_store(store: FileStore | None) -> FileStore:
     return store if store is not None else packet_store()
 
 
@@ -155,7 +142,7 @@ def add_packet(
     return row
 
 
-def _running_job_id(session: Session, kind: str, object_type: str, object_id: int) -> str | None:
+def running_job_id(session: Session, kind: str, object_type: str, object_id: int) -> str | None:
     return session.scalar(
         select(Job.id)
         .where(Job.kind == kind, Job.object_type == object_type, Job.object_id == object_id)
@@ -221,7 +208,7 @@ def render_referral_packet(
         # Keep the audit event: the job fails afterwards and rolls back what is pending.
         record_refusal(session, referral, actor_id=None, reason="企业已撤回授权，不生成推荐材料包")
         raise
-    files = _store(store)
+    files = resolve_store(store)
     digest = context_digest(assemble(facts, base_url=base_url))
     if (
         current is not None
@@ -229,9 +216,9 @@ def render_referral_packet(
         and files.exists(current.storage_key)
     ):
         return {"skipped": "unchanged", "sha256": current.sha256, "packet_id": current.id}
-    (code,) = _unused_codes(session, 1)
+    (code,) = unused_codes(session, 1)
     ctx = assemble(facts, verification_code=code, base_url=base_url)
-    job_id = _running_job_id(session, REFERRAL_PACKET_JOB, "referral", referral.id)
+    job_id = running_job_id(session, REFERRAL_PACKET_JOB, "referral", referral.id)
     # End the read before the slow render: on SQLite a read transaction that later writes
     # fails at once ("database is locked") if anyone else wrote meanwhile.
     session.commit()
@@ -326,7 +313,7 @@ def packet_status(session: Session, referral: Referral) -> PacketStatus:
 def read_packet(packet: Packet, store: FileStore | None = None) -> bytes:
     """Return the stored PDF of a packet, checked against its SHA-256."""
     try:
-        pdf = _store(store).get(packet.storage_key)
+        pdf = resolve_store(store).get(packet.storage_key)
     except KeyError as exc:
         raise Conflict(
             "材料包文件不存在，请重新生成。",
@@ -392,289 +379,3 @@ def stamped_download(
         },
     )
     return stamped
-
-
-# --- batch packets -----------------------------------------------------------------------
-
-
-def batch_packet_members(batch: Batch) -> list[BatchMember]:
-    """Return the members a batch packet holds: checked ones, not withdrawn, in order."""
-    return [m for m in batch.members if m.state not in ("withdrawn", "recommended")]
-
-
-def _members_or_refuse(batch: Batch) -> list[BatchMember]:
-    members = batch_packet_members(batch)
-    if not members:
-        raise InvalidTransition(
-            "批次没有已核验的成员，无法生成材料包。", "The batch has no checked members yet."
-        )
-    return members
-
-
-def _batch_cover(
-    batch: Batch,
-    members: list[BatchMember],
-    facts: list[PacketFacts],
-    contexts: list[Any],
-    today: Any,
-    code: str,
-) -> packets.BatchCoverContext:
-    product = facts[0].product
-    return packets.BatchCoverContext(
-        batch_number=batch.code,
-        batch_name=batch.name,
-        bank_name=batch.bank.name_zh,
-        product_name=product.name_zh,
-        product_code=product.code,
-        organiser_name=batches.organiser_name(batch),
-        date=today,
-        quota_wan=to_wan(batch.quota_total),
-        per_firm_cap_wan=to_wan(batch.per_firm_cap),
-        members=[
-            packets.BatchMember(
-                enterprise_name=m.enterprise.name,
-                enterprise_uscc=m.enterprise.uscc,
-                amount_wan=to_wan(m.requested_amount or batch.per_firm_cap),
-                approved_wan=to_wan(m.approved_amount) if m.state == "approved" else None,
-                grade=ctx.grade,
-                packet_number=ctx.packet_number,
-                status_zh=batches.MEMBER_STATE_LABELS.get(m.state, m.state),
-            )
-            for m, ctx in zip(members, contexts, strict=True)
-        ],
-        verification_code=code,
-        notes=(
-            f"已用额度 {to_wan(batch.quota_used):,.2f} 万元；备案状态："
-            f"{batches.FILING_LABELS.get(batch.filing_status, batch.filing_status)}",
-        ),
-    )
-
-
-def _batch_result(session: Session, cover: Packet, *, reused: bool) -> dict[str, Any]:
-    members = session.scalars(
-        select(Packet).where(Packet.cover_id == cover.id).order_by(Packet.id)
-    ).all()
-    return {
-        "packet_id": cover.id,
-        "sha256": cover.sha256,
-        "bytes": cover.byte_size,
-        "packet_number": cover.packet_number,
-        "verification_code": cover.verification_code,
-        "members": [
-            {
-                "member_id": m.batch_member_id,
-                "packet_id": m.id,
-                "packet_number": m.packet_number,
-                "verification_code": m.verification_code,
-            }
-            for m in members
-        ],
-        "reused": reused,
-    }
-
-
-@jobs.job(BATCH_PACKET_JOB)
-def render_batch_packet(
-    session: Session,
-    *,
-    batch_id: int,
-    requested_by: int | None = None,
-    bank_id: int | None = None,
-    base_url: str = "",
-    store: FileStore | None = None,
-    **_legacy: Any,  # ``out_dir`` of jobs queued before the packet store
-) -> dict[str, Any]:
-    """Render a batch packet: the cover, then each member's packet, merged (the ``batch_packet`` job).
-
-    Member packets come from the same builder as referral packets
-    (:func:`finportal.services.packet_context.member_facts`). Every member must have a
-    consent in force to the batch's bank. When nothing in the packet changed since the
-    last render, that packet is kept (no new render, no new codes).
-    """
-    batch = batches.get_batch(session, batch_id, bank_id=bank_id)
-    members = _members_or_refuse(batch)
-    today = utcnow().astimezone(SHANGHAI).date()
-    # A bank sees members only while their consent to that bank stands.
-    refused = consents.members_without_consent(session, batch, members, today)
-    if refused:
-        raise Forbidden(
-            f"以下企业已撤回或未授权向该银行提供信息：{'、'.join(m.enterprise.name for m in refused[:5])}",
-            "Some members have no standing consent to this bank.",
-        )
-    facts = [member_facts(session, m, i, today) for i, m in enumerate(members, 1)]
-    blanks = [assemble(f, base_url=base_url) for f in facts]
-    digest = hashlib.sha256(
-        "|".join(
-            [context_digest(_batch_cover(batch, members, facts, blanks, today, ""))]
-            + [context_digest(b) for b in blanks]
-        ).encode()
-    ).hexdigest()
-    files = _store(store)
-    previous = session.scalar(
-        select(Packet)
-        .where(
-            Packet.kind == "batch_cover",
-            Packet.batch_id == batch.id,
-            Packet.context_sha256 == digest,
-        )
-        .order_by(Packet.id.desc())
-        .limit(1)
-    )
-    if previous is not None and files.exists(previous.storage_key):
-        return _batch_result(session, previous, reused=True)
-
-    cover_code, *codes = _unused_codes(session, len(facts) + 1)
-    contexts = [
-        assemble(f, verification_code=code, base_url=base_url)
-        for f, code in zip(facts, codes, strict=True)
-    ]
-    cover_ctx = _batch_cover(batch, members, facts, contexts, today, cover_code)
-    job_id = _running_job_id(session, BATCH_PACKET_JOB, "batch", batch.id)
-    session.commit()  # end the read before the slow renders (see render_referral_packet)
-    member_pdfs = [packets.render_packet(c) for c in contexts]
-    merged = packets.merge_batch_packet(cover_ctx, member_pdfs)
-    version_id = facts[0].product_version_id
-    cover = add_packet(
-        session,
-        files,
-        kind="batch_cover",
-        pdf=merged,
-        packet_number=batch.code,
-        verification_code=cover_code,
-        context_sha256=digest,
-        batch_id=batch.id,
-        job_id=job_id,
-        product_version_id=version_id,
-    )
-    for member, fact, ctx, pdf in zip(members, facts, contexts, member_pdfs, strict=True):
-        add_packet(
-            session,
-            files,
-            kind="batch_member",
-            pdf=pdf,
-            packet_number=ctx.packet_number,
-            verification_code=ctx.verification_code,
-            context_sha256=context_digest(ctx),
-            batch_id=batch.id,
-            batch_member_id=member.id,
-            cover=cover,
-            job_id=job_id,
-            product_version_id=fact.product_version_id,
-            consent_id=fact.consent.id,
-        )
-    record_event(
-        session,
-        actor_id=requested_by,
-        action="batch.packet_rendered",
-        object_type="batch",
-        object_id=batch.id,
-        data={
-            "bank_id": batch.bank_id,
-            "members": len(members),
-            "sha256": cover.sha256,
-            "packet_id": cover.id,
-        },
-    )
-    return _batch_result(session, cover, reused=False)
-
-
-def request_batch_packet(
-    session: Session,
-    batch_id: int,
-    *,
-    actor_id: int | None,
-    bank_id: int | None = None,
-    base_url: str = "",
-) -> Job:
-    """Queue the rendering of a batch packet (for the bank, when ``bank_id`` is given)."""
-    batch = batches.get_batch(session, batch_id, bank_id=bank_id)
-    _members_or_refuse(batch)
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="batch.packet_requested",
-        object_type="batch",
-        object_id=batch.id,
-        data={"bank_id": bank_id},
-    )
-    return jobs.enqueue(
-        session,
-        BATCH_PACKET_JOB,
-        actor_id=actor_id,
-        object_type="batch",
-        object_id=batch.id,
-        batch_id=batch.id,
-        requested_by=actor_id,
-        bank_id=bank_id,
-        base_url=base_url,
-    )
-
-
-def latest_batch_packet_job(
-    session: Session, batch_id: int, *, bank_id: int | None = None
-) -> Job | None:
-    """Return the newest packet job of the batch requested by the bank (or by the centre)."""
-    candidates = session.scalars(
-        select(Job)
-        .where(Job.kind == BATCH_PACKET_JOB, Job.object_type == "batch", Job.object_id == batch_id)
-        .order_by(Job.created_at.desc())
-    )
-    # A bank only ever sees the packets rendered for itself.
-    return next((j for j in candidates if (j.args or {}).get("bank_id") == bank_id), None)
-
-
-def batch_document(session: Session, job: Job) -> Packet | None:
-    """Return the batch packet (cover row) a finished ``batch_packet`` job made or kept."""
-    packet_id = (job.result or {}).get("packet_id")
-    if packet_id is not None:
-        return session.get(Packet, packet_id)
-    return session.scalar(
-        select(Packet)
-        .where(Packet.kind == "batch_cover", Packet.job_id == job.id)
-        .order_by(Packet.id.desc())
-        .limit(1)
-    )
-
-
-def download_batch_packet(
-    session: Session,
-    batch_id: int,
-    *,
-    actor_id: int | None,
-    bank_id: int | None = None,
-    store: FileStore | None = None,
-) -> tuple[bytes, str]:
-    """Return the last batch packet rendered for the bank (or the centre), stamped; audit it.
-
-    Refused once a member has withdrawn its consent to the bank; commits.
-    """
-    batch = batches.get_batch(session, batch_id, bank_id=bank_id)
-    last = latest_batch_packet_job(session, batch.id, bank_id=bank_id)
-    document = batch_document(session, last) if last is not None and last.state == "done" else None
-    if document is None:
-        raise Conflict(
-            "批次材料包尚未生成完成，请稍后刷新页面。",
-            "The batch packet is not ready yet.",
-            code="packet_not_ready",
-        )
-    if bank_id is not None and consents.members_without_consent(
-        session, batch, batch_packet_members(batch)
-    ):
-        raise Forbidden(
-            "有成员企业已撤回对该银行的授权，材料包不予提供。",
-            "A member withdrew its consent to this bank; the packet is refused.",
-        )
-    stamped = stamped_download(
-        session,
-        document,
-        actor_id=actor_id,
-        taker=batch.bank.name_zh if bank_id is not None else CENTRE_NAME,
-        label=f"批次材料包 {batch.code}",
-        action="batch.packet_downloaded",
-        object_type="batch",
-        object_id=batch.id,
-        data={"bank_id": bank_id, "job_id": last.id if last is not None else None},
-        store=store,
-    )
-    session.commit()
-    return stamped, f"batch-{batch.code}.pdf"

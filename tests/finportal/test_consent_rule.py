@@ -12,10 +12,10 @@ from finportal.models import AuditEvent, Consent, Membership, Park
 from finportal.services import (
     api_tokens,
     batch_checks,
+    batch_packets,
     batch_recommendations,
     batches,
     consents,
-    packets,
     review_actions,
 )
 from finportal.services.applications import withdraw_application
@@ -207,7 +207,7 @@ def test_a_bank_no_longer_sees_a_member_that_withdrew_its_batch_consent(
     page = client.get(f"/bank/batches/{world['batch'].id}")
     assert world["member"].name not in page.text
     with pytest.raises(Forbidden):
-        packets.render_batch_packet(
+        batch_packets.render_batch_packet(
             db_session,
             batch_id=world["batch"].id,
             requested_by=bank_user.id,

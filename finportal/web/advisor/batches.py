@@ -16,8 +16,8 @@ from finportal.domain.states import MEMBER
 from finportal.extensions import db
 from finportal.models import Bank, Chamber, Park
 from finportal.services import batch_checks, batch_recommendations
+from finportal.services import batch_packets as packet_service
 from finportal.services import batches as batch_service
-from finportal.services import packets as packet_service
 from finportal.services.errors import ServiceError
 from finportal.services.exports import XLSX_MIMETYPE, table_to_xlsx
 from finportal.web.advisor.views import bp

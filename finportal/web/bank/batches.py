@@ -10,8 +10,8 @@ from flask_login import current_user
 
 from finportal.extensions import db
 from finportal.services import batch_checks, batch_decisions
+from finportal.services import batch_packets as packet_service
 from finportal.services import batches as batch_service
-from finportal.services import packets as packet_service
 from finportal.services.errors import ServiceError
 from finportal.web.bank.views import bp
 from finportal.web.forms import flash_refusal, message

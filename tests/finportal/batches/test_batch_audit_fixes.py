@@ -14,8 +14,8 @@ from finportal.models import AuditEvent, BatchMember, Job
 from finportal.services import (
     batch_checks,
     batch_decisions,
+    batch_packets,
     batch_recommendations,
-    packets,
 )
 
 CODE = re.compile(r"\b[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}\b")
@@ -64,7 +64,7 @@ def test_every_code_printed_in_a_downloaded_batch_packet_verifies(
     reader = _download(client, submitted_batch, login, batch_world.bank_user)
     text = "".join(page.extract_text() for page in reader.pages)
     printed = set(CODE.findall(text))
-    job = db_session.scalar(select(Job).where(Job.kind == packets.BATCH_PACKET_JOB))
+    job = db_session.scalar(select(Job).where(Job.kind == batch_packets.BATCH_PACKET_JOB))
     stored = {job.result["verification_code"]} | {
         m["verification_code"] for m in job.result["members"]
     }

@@ -24,6 +24,7 @@ from finportal.models import (
 )
 from finportal.services import (
     batch_decisions,
+    batch_packets,
     packet_context,
     packet_verification,
     packets,
@@ -76,7 +77,7 @@ def _pdf_text(pdf: bytes) -> str:
 
 
 def _render_batch(db_session, batch, **kwargs):
-    return packets.render_batch_packet(db_session, batch_id=batch.id, **kwargs)
+    return batch_packets.render_batch_packet(db_session, batch_id=batch.id, **kwargs)
 
 
 def test_member_and_referral_packets_of_one_firm_share_profile_and_quote(
@@ -244,7 +245,7 @@ def test_a_failed_batch_render_leaves_no_packet(
     login(batch_world.bank_user)
     url = f"/bank/batches/{submitted_batch.id}"
     client.post(f"{url}/packet")
-    job = db_session.scalar(select(Job).where(Job.kind == packets.BATCH_PACKET_JOB))
+    job = db_session.scalar(select(Job).where(Job.kind == batch_packets.BATCH_PACKET_JOB))
     assert job.state == "failed" and "renderer crashed" in job.message
     assert db_session.scalar(select(func.count()).select_from(Packet)) == 0
     page = client.get(url)
