@@ -19,8 +19,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from finportal import limits
@@ -33,9 +33,11 @@ from finportal.models import (
     BankDecision,
     LoanOutcome,
     Notification,
+    ProductVersion,
     Referral,
     utcnow,
 )
+from finportal.paging import Page, paginate
 from finportal.services import consents, workflow
 from finportal.services.audit import record_event
 from finportal.services.errors import (
@@ -83,6 +85,9 @@ INBOX_TABS = {
     "withdrawn": "已撤回",
 }
 
+#: Referrals on one page of the inbox (and of the API's list unless it asks otherwise).
+INBOX_PAGE_SIZE = 50
+
 # Sanity bounds of a decision, not policy (finportal.limits): refuse obvious typing errors.
 MAX_RATE = limits.MAX_ANNUAL_RATE
 MAX_TERM_MONTHS = limits.MAX_TERM_MONTHS
@@ -101,6 +106,43 @@ def is_overdue(referral: Referral, now: datetime | None = None) -> bool:
     return referral.state in AWAITING_BANK and referral.due_at is not None and referral.due_at < now
 
 
+def _status_condition(status: str, now: datetime) -> ColumnElement[bool]:
+    """Return the SQL condition of a referral state or an inbox tab (see ``list_referrals``)."""
+    if status == "new":
+        return Referral.state.in_(REFERRAL.tagged("new"))
+    if status == "viewed":
+        return Referral.state.in_(AWAITING_BANK - REFERRAL.tagged("new") | {R.INFO_REQUESTED})
+    if status == "decided":
+        return Referral.state.in_(DECIDED)
+    if status == "overdue":
+        return and_(Referral.state.in_(AWAITING_BANK), Referral.due_at < now)
+    if status in {r.value for r in R}:
+        return Referral.state == status
+    raise ValidationFailed(
+        f"未知的推荐状态：{status}",
+        f"Unknown referral status: {status}",
+        fields={"status": "未知的推荐状态。"},
+    )
+
+
+#: What a referral row shows (firm, amount, product): loaded with the rows, not one by one.
+ROW_OPTIONS = (
+    selectinload(Referral.application).joinedload(Application.enterprise),
+    selectinload(Referral.product_version).joinedload(ProductVersion.product),
+)
+
+
+def _referrals_statement(
+    bank_id: int, status: str | None, since: datetime | None, now: datetime
+) -> Select[tuple[Referral]]:
+    stmt = _bank_referrals(bank_id)
+    if status is not None:
+        stmt = stmt.where(_status_condition(status, now))
+    if since is not None:
+        stmt = stmt.where(or_(Referral.updated_at >= since, Referral.sent_at >= since))
+    return stmt.order_by(Referral.sent_at.desc(), Referral.id.desc())
+
+
 def list_referrals(
     session: Session,
     *,
@@ -116,29 +158,33 @@ def list_referrals(
     (the SME withdrew the application). ``since``
     keeps referrals changed at or after that time.
     """
-    stmt = _bank_referrals(bank_id)
+    stmt = _referrals_statement(bank_id, status, since, utcnow())
+    return list(session.scalars(stmt.options(*ROW_OPTIONS)))
+
+
+def referrals_page(
+    session: Session,
+    *,
+    bank_id: int,
+    status: str | None = None,
+    since: datetime | None = None,
+    page: int = 1,
+    per_page: int = INBOX_PAGE_SIZE,
+) -> Page:
+    """Return one page of ``list_referrals`` and how many there are in all."""
+    stmt = _referrals_statement(bank_id, status, since, utcnow())
+    return paginate(session, stmt, page=page, per_page=per_page, options=ROW_OPTIONS)
+
+
+def inbox_counts(session: Session, *, bank_id: int) -> dict[str, int]:
+    """Return how many of the bank's referrals each inbox tab holds, in one statement."""
     now = utcnow()
-    if status == "new":
-        stmt = stmt.where(Referral.state.in_(REFERRAL.tagged("new")))
-    elif status == "viewed":
-        stmt = stmt.where(
-            Referral.state.in_(AWAITING_BANK - REFERRAL.tagged("new") | {R.INFO_REQUESTED})
-        )
-    elif status == "decided":
-        stmt = stmt.where(Referral.state.in_(DECIDED))
-    elif status == "overdue":
-        stmt = stmt.where(Referral.state.in_(AWAITING_BANK), Referral.due_at < now)
-    elif status is not None:
-        if status not in {r.value for r in R}:
-            raise ValidationFailed(
-                f"未知的推荐状态：{status}",
-                f"Unknown referral status: {status}",
-                fields={"status": "未知的推荐状态。"},
-            )
-        stmt = stmt.where(Referral.state == status)
-    if since is not None:
-        stmt = stmt.where(or_(Referral.updated_at >= since, Referral.sent_at >= since))
-    return list(session.scalars(stmt.order_by(Referral.sent_at.desc(), Referral.id.desc())))
+    row = session.execute(
+        select(
+            *(func.count(case((_status_condition(tab, now), 1))).label(tab) for tab in INBOX_TABS)
+        ).where(permissions.referrals_seen(permissions.Actor.bank(bank_id)))
+    ).one()
+    return {tab: int(row._mapping[tab] or 0) for tab in INBOX_TABS}
 
 
 def inbox(session: Session, *, bank_id: int) -> dict[str, list[Referral]]:
