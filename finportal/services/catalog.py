@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, contains_eager, defer
+from sqlalchemy.orm import Session, contains_eager, defer, joinedload, selectinload
+from sqlalchemy.orm.interfaces import ORMOption
 
 import products
 from finportal import jobs, limits
@@ -50,6 +51,16 @@ def product_of(version: ProductVersion) -> products.Product:
                 _PARSED.clear()
             _PARSED[key] = product
     return product
+
+
+def eager_version(relationship: Any) -> ORMOption:
+    """Loader option: a relationship to a product version, loaded with its product in one go.
+
+    The stored content stays unread (``product_of`` parses it once per version and process).
+    """
+    return selectinload(relationship).options(
+        defer(ProductVersion.content), joinedload(ProductVersion.product)
+    )
 
 
 def current_versions(session: Session) -> list[ProductVersion]:

@@ -22,6 +22,7 @@ from finportal.models import (
     utcnow,
 )
 from finportal.paging import Page, paginate
+from finportal.services.catalog import eager_version
 from finportal.services.errors import (
     ValidationFailed,
 )
@@ -149,7 +150,7 @@ def _queue_statement(
 _ROW_OPTIONS = (
     contains_eager(Application.enterprise),
     selectinload(Application.product),
-    selectinload(Application.product_version).joinedload(ProductVersion.product),
+    eager_version(Application.product_version),
 )
 
 

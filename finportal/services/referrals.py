@@ -14,6 +14,7 @@ Referral states (DESIGN.md)::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -33,13 +34,13 @@ from finportal.models import (
     BankDecision,
     LoanOutcome,
     Notification,
-    ProductVersion,
     Referral,
     utcnow,
 )
 from finportal.paging import Page, paginate
 from finportal.services import consents, workflow
 from finportal.services.audit import record_event
+from finportal.services.catalog import eager_version
 from finportal.services.errors import (
     Conflict,
     Forbidden,
@@ -128,7 +129,7 @@ def _status_condition(status: str, now: datetime) -> ColumnElement[bool]:
 #: What a referral row shows (firm, amount, product): loaded with the rows, not one by one.
 ROW_OPTIONS = (
     selectinload(Referral.application).joinedload(Application.enterprise),
-    selectinload(Referral.product_version).joinedload(ProductVersion.product),
+    eager_version(Referral.product_version),
 )
 
 
@@ -202,13 +203,22 @@ def get_referral(session: Session, referral_id: int, *, bank_id: int) -> Referra
 
 def decisions_of(session: Session, referral_id: int) -> list[BankDecision]:
     """Return the decisions recorded on a referral, oldest first."""
-    return list(
-        session.scalars(
+    return decisions_of_many(session, [referral_id]).get(referral_id, [])
+
+
+def decisions_of_many(
+    session: Session, referral_ids: Sequence[int]
+) -> dict[int, list[BankDecision]]:
+    """Return the decisions of several referrals, oldest first, in one statement."""
+    found: dict[int, list[BankDecision]] = {i: [] for i in referral_ids}
+    if referral_ids:
+        for decision in session.scalars(
             select(BankDecision)
-            .where(BankDecision.referral_id == referral_id)
+            .where(BankDecision.referral_id.in_(referral_ids))
             .order_by(BankDecision.decided_at, BankDecision.id)
-        )
-    )
+        ):
+            found[decision.referral_id].append(decision)
+    return found
 
 
 def answers_of(session: Session, referral_id: int) -> list[AuditEvent]:
@@ -228,13 +238,20 @@ def answers_of(session: Session, referral_id: int) -> list[AuditEvent]:
 
 def outcomes_of(session: Session, referral_id: int) -> list[LoanOutcome]:
     """Return the loan events recorded on a referral, oldest first."""
-    return list(
-        session.scalars(
+    return outcomes_of_many(session, [referral_id]).get(referral_id, [])
+
+
+def outcomes_of_many(session: Session, referral_ids: Sequence[int]) -> dict[int, list[LoanOutcome]]:
+    """Return the loan events of several referrals, oldest first, in one statement."""
+    found: dict[int, list[LoanOutcome]] = {i: [] for i in referral_ids}
+    if referral_ids:
+        for outcome in session.scalars(
             select(LoanOutcome)
-            .where(LoanOutcome.referral_id == referral_id)
+            .where(LoanOutcome.referral_id.in_(referral_ids))
             .order_by(LoanOutcome.occurred_on, LoanOutcome.id)
-        )
-    )
+        ):
+            found[outcome.referral_id].append(outcome)
+    return found
 
 
 # --- acting ------------------------------------------------------------------------------

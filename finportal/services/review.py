@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from finportal import charts, limits
 from finportal.models import (
@@ -30,6 +30,7 @@ from finportal.models import (
     User,
     utcnow,
 )
+from finportal.services import catalog as catalog_service
 from finportal.services import consents as consent_service
 from finportal.services import packets as packet_service
 from finportal.services.errors import (
@@ -120,7 +121,13 @@ def get_review(session: Session, application_id: int) -> Review:
     model = session.get(ModelVersion, score.model_version_id) if score else None
     referrals = list(
         session.scalars(
-            select(Referral).where(Referral.application_id == application.id).order_by(Referral.id)
+            select(Referral)
+            .where(Referral.application_id == application.id)
+            .options(
+                selectinload(Referral.bank),
+                catalog_service.eager_version(Referral.product_version),
+            )
+            .order_by(Referral.id)
         )
     )
     referral_ids = [r.id for r in referrals]
