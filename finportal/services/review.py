@@ -191,7 +191,7 @@ def get_review(session: Session, application_id: int) -> Review:
         consents=given,
         changes=changes_since(application),
         referrals=referrals,
-        packet_states={r.id: packet_service.packet_status(session, r) for r in referrals},
+        packet_states=packet_service.packet_statuses(session, referrals),
         consented_bank_ids=consented,
         assigned_to=names.get(application.assigned_advisor_id or -1, ""),
         overdue=application_overdue(application),
