@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from finportal.extensions import db
-from finportal.models import Application, AuditEvent, Referral
+from finportal.models import Application, AuditEvent, Referral, utcnow
 from tests.helpers import PASSWORD
 
 #: Applications added to the district between the two counts.
@@ -71,7 +72,11 @@ def district(
             firm = loop.enterprise if n % 10 == 0 else firms[n % len(firms)]
             application = screened_application(firm, amount=str(100000 * (n % 40 + 1)))
             if n % 3 == 0:
-                continue  # waits in the queue (screened)
+                # Waits in the queue (screened), half of them past the advisor's deadline.
+                if n % 2 == 0:
+                    application.first_response_due_at = utcnow() - timedelta(days=1)
+                    db_session.commit()
+                continue
             grant_consent(application, loop.bank)
             review_actions.claim(db_session, application.id, actor_id=loop.advisor.id)
             if n % 3 == 1 and n % 2:
