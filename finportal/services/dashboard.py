@@ -18,7 +18,7 @@ same rows. Definitions (also shown on the page):
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -263,41 +263,47 @@ def build_dashboard(
     )
 
     # Approval rates by product and by bank ----------------------------------------------
-    def rate_rows(name: Any, *joins: tuple[Any, Any]) -> list[list[Any]]:
-        decided = latest.c.decision.in_(("approved", "declined"))
-        stmt = select(
-            name.label("name"),
+    # One pass over the referrals, counted per (product, bank) pair in the database; the
+    # two tables add the few pairs up.
+    decided = latest.c.decision.in_(("approved", "declined"))
+    pairs = session.execute(
+        select(
+            Product.name_zh,
+            Bank.name_zh,
             func.count(Referral.id),
             func.count(case((decided, 1))),
             func.count(case((latest.c.decision == "approved", 1))),
             func.count(case((latest.c.decision == "declined", 1))),
-        ).select_from(Referral)
-        for target, on in joins:
-            stmt = stmt.join(target, on)
-        stmt = stmt.outerjoin(latest, latest.c.referral_id == Referral.id)
-        rows = session.execute(stmt.group_by(name).order_by(name)).all()
-        return [
-            [label, int(n), int(d), int(a), int(x), _rate(int(a), int(d))]
-            for label, n, d, a, x in rows
-        ]
+        )
+        .select_from(Referral)
+        .join(ProductVersion, ProductVersion.id == Referral.product_version_id)
+        .join(Product, Product.id == ProductVersion.product_id)
+        .join(Bank, Bank.id == Referral.bank_id)
+        .outerjoin(latest, latest.c.referral_id == Referral.id)
+        .group_by(Product.name_zh, Bank.name_zh)
+    ).all()
+
+    def rate_rows(key: int) -> list[list[Any]]:
+        sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        for row in pairs:
+            totals = sums[row[key]]
+            for i, value in enumerate(row[2:]):
+                totals[i] += int(value)
+        return [[name, n, d, a, x, _rate(a, d)] for name, (n, d, a, x) in sorted(sums.items())]
 
     rate_columns = ["推荐数", "已决定", "同意", "拒绝", "同意率"]
     board.tables["approval_by_product"] = Table(
         "approval_by_product",
         "各产品银行同意率",
         ["产品", *rate_columns],
-        rate_rows(
-            Product.name_zh,
-            (ProductVersion, ProductVersion.id == Referral.product_version_id),
-            (Product, Product.id == ProductVersion.product_id),
-        ),
+        rate_rows(0),
         note="同意率 = 最新决定为同意的推荐数 ÷ 最新决定为同意或拒绝的推荐数。",
     )
     board.tables["approval_by_bank"] = Table(
         "approval_by_bank",
         "各银行同意率",
         ["银行", *rate_columns],
-        rate_rows(Bank.name_zh, (Bank, Bank.id == Referral.bank_id)),
+        rate_rows(1),
         note="同意率 = 最新决定为同意的推荐数 ÷ 最新决定为同意或拒绝的推荐数。",
     )
 
@@ -437,22 +443,29 @@ def build_dashboard(
     # Score distribution (each application's latest score) ------------------------------
     scores = _latest_scores()
     score_bin = (scores.c.score // SCORE_BIN).label("bin")
-    counts = dict(session.execute(select(score_bin, func.count()).group_by(score_bin)).all())
-    bins: list[tuple[str, int]] = []
-    if counts:
-        for index in range(int(min(counts)), int(max(counts)) + 1):
-            start = index * SCORE_BIN
-            bins.append((f"{start}–{start + SCORE_BIN - 1}", int(counts.get(index, 0))))
-    board.score_bins = bins
-    synthetic = (
-        session.scalar(
-            select(ModelVersion.id)
-            .join(scores, scores.c.model_version_id == ModelVersion.id)
-            .where(ModelVersion.synthetic.is_(True))
-            .limit(1)
+    groups = session.execute(
+        select(
+            score_bin,
+            scores.c.grade,
+            func.max(case((ModelVersion.synthetic.is_(True), 1), else_=0)),
+            func.count(),
         )
-        is not None
-    )
+        .select_from(scores)
+        .outerjoin(ModelVersion, ModelVersion.id == scores.c.model_version_id)
+        .group_by(score_bin, scores.c.grade)
+    ).all()
+    by_bin: Counter[int] = Counter()
+    by_grade: Counter[str] = Counter()
+    for index, grade, _synthetic, n in groups:
+        by_bin[int(index)] += int(n)
+        by_grade[grade] += int(n)
+    bins: list[tuple[str, int]] = []
+    if by_bin:
+        for index in range(min(by_bin), max(by_bin) + 1):
+            start = index * SCORE_BIN
+            bins.append((f"{start}–{start + SCORE_BIN - 1}", by_bin[index]))
+    board.score_bins = bins
+    synthetic = any(row[2] for row in groups)
     synthetic_note = SYNTHETIC_NOTE if synthetic else ""
     board.tables["score_distribution"] = Table(
         "score_distribution",
@@ -461,14 +474,11 @@ def build_dashboard(
         [[label, count] for label, count in bins],
         note="每笔申请取最新一次评分。" + synthetic_note,
     )
-    grades = session.execute(
-        select(scores.c.grade, func.count()).group_by(scores.c.grade).order_by(scores.c.grade)
-    ).all()
     board.tables["grades"] = Table(
         "grades",
         "信用等级分布",
         ["等级", "申请数"],
-        [[g, int(n)] for g, n in grades],
+        [[g, by_grade[g]] for g in sorted(by_grade)],
         note=synthetic_note,
     )
 
