@@ -209,7 +209,8 @@ def build_dashboard(
             func.count(Referral.id).label("referrals"),
             func.sum(latest.c.approved_amount).label("amount"),
         )
-        .join(latest, latest.c.referral_id == Referral.id)
+        .select_from(latest)
+        .join(Referral, Referral.id == latest.c.referral_id)
         .where(latest.c.decision == "approved")
     ).one()
     disbursed = session.execute(
@@ -263,25 +264,42 @@ def build_dashboard(
     )
 
     # Approval rates by product and by bank ----------------------------------------------
-    # One pass over the referrals, counted per (product, bank) pair in the database; the
-    # two tables add the few pairs up.
+    # Counted per (product version, bank) pair in the database: the referrals, then their
+    # latest decisions (read from the decisions' side, joined to referrals by key); the two
+    # tables add the few pairs up under the products' and banks' names.
     decided = latest.c.decision.in_(("approved", "declined"))
-    pairs = session.execute(
+    pair_counts: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for version_id, bank_id, n in session.execute(
+        select(Referral.product_version_id, Referral.bank_id, func.count()).group_by(
+            Referral.product_version_id, Referral.bank_id
+        )
+    ):
+        pair_counts[(version_id, bank_id)][0] = int(n)
+    for version_id, bank_id, *counts in session.execute(
         select(
-            Product.name_zh,
-            Bank.name_zh,
-            func.count(Referral.id),
+            Referral.product_version_id,
+            Referral.bank_id,
             func.count(case((decided, 1))),
             func.count(case((latest.c.decision == "approved", 1))),
             func.count(case((latest.c.decision == "declined", 1))),
         )
-        .select_from(Referral)
-        .join(ProductVersion, ProductVersion.id == Referral.product_version_id)
-        .join(Product, Product.id == ProductVersion.product_id)
-        .join(Bank, Bank.id == Referral.bank_id)
-        .outerjoin(latest, latest.c.referral_id == Referral.id)
-        .group_by(Product.name_zh, Bank.name_zh)
-    ).all()
+        .select_from(latest)
+        .join(Referral, Referral.id == latest.c.referral_id)
+        .group_by(Referral.product_version_id, Referral.bank_id)
+    ):
+        pair_counts[(version_id, bank_id)][1:] = [int(c) for c in counts]
+    version_product = dict(
+        session.execute(
+            select(ProductVersion.id, Product.name_zh).join(
+                Product, Product.id == ProductVersion.product_id
+            )
+        ).all()
+    )
+    bank_names = dict(session.execute(select(Bank.id, Bank.name_zh)).all())
+    pairs = [
+        (version_product.get(version_id, "—"), bank_names.get(bank_id, "—"), *counts)
+        for (version_id, bank_id), counts in pair_counts.items()
+    ]
 
     def rate_rows(key: int) -> list[list[Any]]:
         sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
