@@ -535,7 +535,7 @@ def list_jobs(
     session: Session, *, state: str = "failed", kind: str = "", page: int = 1, per_page: int = 50
 ) -> Any:
     """Return one page of jobs in a state (newest first); ``failed`` is the dead-letter list."""
-    from finportal.services.audit_log import Page
+    from finportal.paging import Page
 
     stmt = select(Job).where(Job.state == state)
     if kind:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from finportal.models.base import Base, utcnow
@@ -15,6 +15,8 @@ class AuditEvent(Base):
     """Who did what to which record, when, from which state to which, and why."""
 
     __tablename__ = "audit_events"
+    #: A record's history (application, referral and review pages) is found by its object.
+    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -74,6 +76,8 @@ class Job(Base):
     """
 
     __tablename__ = "jobs"
+    #: A record's jobs (its packet's render, the application's screening) by its object.
+    __table_args__ = (Index("ix_jobs_object", "object_type", "object_id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40), index=True)

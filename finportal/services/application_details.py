@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from finportal import limits
 from finportal.domain import permissions
@@ -38,7 +38,7 @@ from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABEL
     action_label,
     role_label,
 )
-from finportal.services.referrals import decisions_of, outcomes_of
+from finportal.services.referrals import decisions_of_many, outcomes_of_many
 from finportal.services.screening import latest_score
 
 #: Referral states after which the money has gone out: the SME can no longer withdraw.
@@ -223,6 +223,7 @@ def application_details(
         session.scalars(
             select(Match)
             .where(Match.application_id == application.id)
+            .options(catalog_service.eager_version(Match.product_version))
             .order_by(Match.eligible.desc(), Match.rank, Match.id)
         )
     )
@@ -235,9 +236,17 @@ def application_details(
     )
     referrals = list(
         session.scalars(
-            select(Referral).where(Referral.application_id == application.id).order_by(Referral.id)
+            select(Referral)
+            .where(Referral.application_id == application.id)
+            .options(
+                selectinload(Referral.bank),
+                catalog_service.eager_version(Referral.product_version),
+            )
+            .order_by(Referral.id)
         )
     )
+    decisions = decisions_of_many(session, [r.id for r in referrals])
+    outcomes = outcomes_of_many(session, [r.id for r in referrals])
     banks = []
     for referral in referrals:
         banks.append(
@@ -247,8 +256,8 @@ def application_details(
                 product=referral.product_version.product.name_zh,
                 state=referral.state,
                 sent_at=referral.sent_at,
-                decisions=decisions_of(session, referral.id),
-                disbursed=outcomes_of(session, referral.id),
+                decisions=decisions[referral.id],
+                disbursed=outcomes[referral.id],
                 bank_en=referral.bank.name_en,
                 product_en=referral.product_version.product.name_en,
             )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -20,22 +18,8 @@ from finportal.models import (
     Product,
     User,
 )
+from finportal.paging import Page, paginate
 from finportal.services.workdays import SHANGHAI
-
-
-@dataclass
-class Page:
-    """One page of a list with its position."""
-
-    items: list[Any]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        """Return the number of pages (at least 1)."""
-        return max(1, math.ceil(self.total / self.per_page))
 
 
 def _day_start(day: date) -> datetime:
@@ -77,16 +61,12 @@ def list_audit_events(
         stmt = stmt.where(AuditEvent.at >= _day_start(date_from))
     if date_to is not None:
         stmt = stmt.where(AuditEvent.at < _day_start(date_to + timedelta(days=1)))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = max(1, page)
-    items = list(
-        session.scalars(
-            stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
+    return paginate(
+        session,
+        stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
+        page=page,
+        per_page=per_page,
     )
-    return Page(items, total, page, per_page)
 
 
 def usernames(session: Session, ids: set[int | None]) -> dict[int, str]:

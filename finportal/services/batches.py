@@ -9,6 +9,7 @@ can never overspend it (the ``quota_not_overspent`` CHECK is the last guard).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -259,13 +260,20 @@ def get_member(
     return member
 
 
-def quota_use(batch: Batch) -> QuotaUse:
-    """Return the batch's quota used and left (approved amounts) and its members by state."""
+def quota_use(batch: Batch, members_by_state: Mapping[str, int] | None = None) -> QuotaUse:
+    """Return the batch's quota used and left (approved amounts) and its members by state.
+
+    ``members_by_state`` is the count of the batch's members per state when the caller
+    already counted them in the database (a list of batches); otherwise they are read.
+    """
     total = Decimal(batch.quota_total)
     used = Decimal(batch.quota_used)
     counts = dict.fromkeys(MEMBER_STATES, 0)
-    for member in batch.members:
-        counts[member.state] = counts.get(member.state, 0) + 1
+    if members_by_state is not None:
+        counts.update(members_by_state)
+    else:
+        for member in batch.members:
+            counts[member.state] = counts.get(member.state, 0) + 1
     return QuotaUse(
         total=total,
         used=used,

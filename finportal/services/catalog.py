@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, defer, joinedload, selectinload
+from sqlalchemy.orm.interfaces import ORMOption
 
 import products
 from finportal import jobs, limits
@@ -29,30 +30,49 @@ from products.sources import unconfirmed_problems
 DEFAULT_LPR = Decimal("0.0300")
 
 
-@lru_cache(maxsize=512)
-def _product_from_json(content_hash: str, source: str, content_json: str) -> products.Product:
-    import json
-
-    return products.Product.from_dict(json.loads(content_json), source)
+#: Parsed products, one per stored version, kept for the life of the process. A stored
+#: version is never edited (a publish makes a new one), so the cache needs no invalidation;
+#: the content hash in the key keeps a reused id (a rebuilt database) from finding another's.
+_PARSED: dict[tuple[int, str], products.Product] = {}
+_PARSED_MAX = 1024
+_PARSED_LOCK = threading.Lock()
 
 
 def product_of(version: ProductVersion) -> products.Product:
-    """Return the pure ``products.Product`` of a stored version (cached by content hash)."""
-    import json
+    """Return the pure ``products.Product`` of a stored version, parsed once per process."""
+    key = (version.id, version.content_hash)
+    product = _PARSED.get(key)
+    if product is None:
+        product = products.Product.from_dict(
+            version.content, f"{version.product.code} v{version.number}"
+        )
+        with _PARSED_LOCK:
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[key] = product
+    return product
 
-    return _product_from_json(
-        version.content_hash,
-        f"{version.product.code} v{version.number}",
-        json.dumps(version.content, sort_keys=True),
+
+def eager_version(relationship: Any) -> ORMOption:
+    """Loader option: a relationship to a product version, loaded with its product in one go.
+
+    The stored content stays unread (``product_of`` parses it once per version and process).
+    """
+    return selectinload(relationship).options(
+        defer(ProductVersion.content), joinedload(ProductVersion.product)
     )
 
 
 def current_versions(session: Session) -> list[ProductVersion]:
-    """Return the current version of every active product, in code order."""
+    """Return the current version of every active product, in code order, with its product.
+
+    The stored content is left unread (``product_of`` parses it once per version and process).
+    """
     stmt = (
         select(ProductVersion)
         .join(Product, Product.current_version_id == ProductVersion.id)
         .where(Product.active.is_(True))
+        .options(contains_eager(ProductVersion.product), defer(ProductVersion.content))
         .order_by(Product.code)
     )
     return list(session.scalars(stmt))

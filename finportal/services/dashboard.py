@@ -17,17 +17,17 @@ same rows. Definitions (also shown on the page):
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Float, Subquery, and_, case, distinct, func, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql.functions import FunctionElement
 
 from finportal.domain.states import BATCH, FILING
 from finportal.limits import in_user_language
@@ -38,6 +38,7 @@ from finportal.models import (
     Batch,
     BatchMember,
     CreditScore,
+    Enterprise,
     LoanOutcome,
     ModelVersion,
     Product,
@@ -53,6 +54,8 @@ WAITING_FOR_ADVISOR = ("screened", "in_review")
 #: Referrals in these states still wait for the bank's decision.
 WAITING_FOR_BANK = ("sent", "viewed")
 SCORE_BIN = 50
+#: Deadline breaches the page lists of each kind (advisor, bank), the earliest due first.
+BREACH_ROWS = 100
 #: Shown with scores from a model trained on synthetic reference data (as on the review page).
 SYNTHETIC_NOTE = (
     "注意：当前评分模型由合成的参考数据训练（冷启动），仅供参考；积累本中心的放款结果后将重新训练。"
@@ -90,31 +93,96 @@ def _hours(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds() / 3600.0
 
 
-def _median(values: Sequence[float]) -> float | None:
-    return float(statistics.median(values)) if values else None
-
-
 def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _latest_decisions(session: Session) -> dict[int, BankDecision]:
-    """Return each referral's latest decision."""
-    latest: dict[int, BankDecision] = {}
-    for decision in session.scalars(
-        select(BankDecision).order_by(BankDecision.decided_at, BankDecision.id)
-    ):
-        latest[decision.referral_id] = decision
-    return latest
+class hours_between(FunctionElement[float]):  # noqa: N801 - reads as SQL
+    """SQL: the hours from one timestamp column to another (compiled per database)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "hours_between"
 
 
-def _first_decision_at(session: Session) -> dict[int, datetime]:
-    first: dict[int, datetime] = {}
-    for referral_id, at in session.execute(
-        select(BankDecision.referral_id, BankDecision.decided_at).order_by(BankDecision.decided_at)
-    ):
-        first.setdefault(referral_id, at)
-    return first
+@compiles(hours_between)
+def _hours_between_default(element: hours_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 3600.0)"
+
+
+@compiles(hours_between, "sqlite")
+def _hours_between_sqlite(element: hours_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"((julianday({end}) - julianday({start})) * 24.0)"
+
+
+def _sql_median(session: Session, values: Subquery) -> tuple[int, float | None]:
+    """Return how many values a one-column subquery holds and their median, in the database."""
+    column = values.c[0]
+    count = session.scalar(select(func.count()).select_from(values)) or 0
+    if not count:
+        return 0, None
+    middle = list(
+        session.scalars(
+            select(column).order_by(column).limit(2 - count % 2).offset((count - 1) // 2)
+        )
+    )
+    # julianday() is a float of days: hours to the millisecond are exact enough.
+    return int(count), round(float(statistics.mean(middle)), 4)
+
+
+def _latest_decisions() -> Subquery:
+    """SQL: each referral's latest decision (``referral_id``, ``decision``, ``approved_amount``)."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=BankDecision.referral_id,
+            order_by=(BankDecision.decided_at.desc(), BankDecision.id.desc()),
+        )
+        .label("rank")
+    )
+    ranked = select(
+        BankDecision.referral_id, BankDecision.decision, BankDecision.approved_amount, rank
+    ).subquery()
+    return (
+        select(ranked.c.referral_id, ranked.c.decision, ranked.c.approved_amount)
+        .where(ranked.c.rank == 1)
+        .subquery("latest_decision")
+    )
+
+
+def _first_decisions() -> Subquery:
+    """SQL: when each referral got its first decision (``referral_id``, ``at``)."""
+    return (
+        select(BankDecision.referral_id, func.min(BankDecision.decided_at).label("at"))
+        .group_by(BankDecision.referral_id)
+        .subquery("first_decision")
+    )
+
+
+def _latest_scores() -> Subquery:
+    """SQL: each application's latest credit score (``score``, ``grade``, ``model_version_id``)."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=CreditScore.application_id,
+            order_by=(CreditScore.scored_at.desc(), CreditScore.id.desc()),
+        )
+        .label("rank")
+    )
+    ranked = select(
+        CreditScore.score, CreditScore.grade, CreditScore.model_version_id, rank
+    ).subquery()
+    return (
+        select(ranked.c.score, ranked.c.grade, ranked.c.model_version_id)
+        .where(ranked.c.rank == 1)
+        .subquery("latest_score")
+    )
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(value or 0)
 
 
 def _organiser_en(batch: Batch) -> str:
@@ -122,32 +190,57 @@ def _organiser_en(batch: Batch) -> str:
     return (org.name_en or org.name_zh) if org is not None else "—"
 
 
-def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboard:
-    """Compute every dashboard table from the database."""
+def build_dashboard(
+    session: Session, *, now: datetime | None = None, breach_rows: int | None = BREACH_ROWS
+) -> Dashboard:
+    """Compute every dashboard table with aggregates in the database.
+
+    The number of statements is fixed, whatever the size of the tables; only the list of
+    deadline breaches has a row per item, the ``breach_rows`` longest of each kind (all of
+    them with ``None``, as the Excel export asks).
+    """
     now = now or utcnow()
     board = Dashboard()
-    applications = list(session.scalars(select(Application)))
-    referrals = list(session.scalars(select(Referral)))
-    latest = _latest_decisions(session)
-    first_decision = _first_decision_at(session)
-    disbursals = list(session.scalars(select(LoanOutcome).where(LoanOutcome.event == "disbursed")))
-    referral_app = {r.id: r.application_id for r in referrals}
+    latest = _latest_decisions()
+    first_decision = _first_decisions()
 
     # Funnel ----------------------------------------------------------------------------
-    submitted = [a for a in applications if a.submitted_at is not None]
-    screened = [a for a in applications if a.screened_at is not None]
-    referred_apps = {r.application_id for r in referrals}
-    approved_refs = {rid for rid, d in latest.items() if d.decision == "approved"}
-    approved_apps = {referral_app[rid] for rid in approved_refs if rid in referral_app}
-    disbursed_apps = {
-        referral_app[o.referral_id] for o in disbursals if o.referral_id in referral_app
-    }
+    apps = session.execute(
+        select(
+            func.count(Application.submitted_at).label("submitted"),
+            func.sum(case((Application.submitted_at.is_not(None), Application.amount))).label(
+                "asked"
+            ),
+            func.count(Application.screened_at).label("screened"),
+        )
+    ).one()
+    referred_apps = session.scalar(select(func.count(distinct(Referral.application_id)))) or 0
+    approved = session.execute(
+        select(
+            func.count(distinct(Referral.application_id)).label("apps"),
+            func.count(Referral.id).label("referrals"),
+            func.sum(latest.c.approved_amount).label("amount"),
+        )
+        .select_from(latest)
+        .join(Referral, Referral.id == latest.c.referral_id)
+        .where(latest.c.decision == "approved")
+    ).one()
+    disbursed = session.execute(
+        select(
+            func.count(distinct(Referral.application_id)).label("apps"),
+            func.count(LoanOutcome.id).label("events"),
+            func.sum(LoanOutcome.amount).label("amount"),
+        )
+        .select_from(LoanOutcome)
+        .join(Referral, Referral.id == LoanOutcome.referral_id)
+        .where(LoanOutcome.event == "disbursed")
+    ).one()
     stages = [
-        (t("已提交", "Submitted"), len(submitted)),
-        (t("已初筛", "Screened"), len(screened)),
-        (t("已推荐银行", "Referred to a bank"), len(referred_apps)),
-        (t("银行同意", "Approved by a bank"), len(approved_apps)),
-        (t("已放款", "Disbursed"), len(disbursed_apps)),
+        (t("已提交", "Submitted"), int(apps.submitted)),
+        (t("已初筛", "Screened"), int(apps.screened)),
+        (t("已推荐银行", "Referred to a bank"), int(referred_apps)),
+        (t("银行同意", "Approved by a bank"), int(approved.apps)),
+        (t("已放款", "Disbursed"), int(disbursed.apps)),
     ]
     board.funnel = stages
     first = stages[0][1]
@@ -163,69 +256,83 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
     )
 
     # Amounts ---------------------------------------------------------------------------
-    asked = sum((Decimal(a.amount) for a in submitted), Decimal(0))
-    approved_amount = sum(
-        (Decimal(d.approved_amount or 0) for rid, d in latest.items() if rid in approved_refs),
-        Decimal(0),
-    )
-    disbursed_amount = sum((Decimal(o.amount or 0) for o in disbursals), Decimal(0))
-    batch_approved_amounts = [
-        Decimal(a or 0)
-        for a in session.scalars(
-            select(BatchMember.approved_amount).where(BatchMember.state == "approved")
-        )
-    ]
-    batch_approved = sum(batch_approved_amounts, Decimal(0))
+    batch_approved = session.execute(
+        select(
+            func.count(BatchMember.id).label("count"),
+            func.sum(BatchMember.approved_amount).label("amount"),
+        ).where(BatchMember.state == "approved")
+    ).one()
     board.tables["amounts"] = Table(
         "amounts",
         t("融资金额", "Amounts"),
         [t("项目", "Item"), t("金额（万元）", "Amount (10k yuan)"), t("笔数", "Count")],
         [
-            [t("申请金额", "Amount requested"), asked / 10000, len(submitted)],
-            [t("银行批准金额", "Approved by banks"), approved_amount / 10000, len(approved_refs)],
-            [t("放款金额", "Disbursed"), disbursed_amount / 10000, len(disbursals)],
+            [t("申请金额", "Amount requested"), _money(apps.asked) / 10000, int(apps.submitted)],
+            [
+                t("银行批准金额", "Approved by banks"),
+                _money(approved.amount) / 10000,
+                int(approved.referrals),
+            ],
+            [t("放款金额", "Disbursed"), _money(disbursed.amount) / 10000, int(disbursed.events)],
             [
                 t("批次贷批准金额", "Approved in batch loans"),
-                batch_approved / 10000,
-                len(batch_approved_amounts),
+                _money(batch_approved.amount) / 10000,
+                int(batch_approved.count),
             ],
         ],
     )
 
     # Approval rates by product and by bank ----------------------------------------------
-    version_product = dict(
-        session.execute(
-            select(ProductVersion.id, Product).join(
+    # Counted per (product version, bank) pair in the database: the referrals, then their
+    # latest decisions (read from the decisions' side, joined to referrals by key); the two
+    # tables add the few pairs up under the products' and banks' names.
+    decided = latest.c.decision.in_(("approved", "declined"))
+    pair_counts: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for version_id, bank_id, n in session.execute(
+        select(Referral.product_version_id, Referral.bank_id, func.count()).group_by(
+            Referral.product_version_id, Referral.bank_id
+        )
+    ):
+        pair_counts[(version_id, bank_id)][0] = int(n)
+    for version_id, bank_id, *counts in session.execute(
+        select(
+            Referral.product_version_id,
+            Referral.bank_id,
+            func.count(case((decided, 1))),
+            func.count(case((latest.c.decision == "approved", 1))),
+            func.count(case((latest.c.decision == "declined", 1))),
+        )
+        .select_from(latest)
+        .join(Referral, Referral.id == latest.c.referral_id)
+        .group_by(Referral.product_version_id, Referral.bank_id)
+    ):
+        pair_counts[(version_id, bank_id)][1:] = [int(c) for c in counts]
+    version_product = {
+        version_id: t(name_zh, name_en or name_zh)
+        for version_id, name_zh, name_en in session.execute(
+            select(ProductVersion.id, Product.name_zh, Product.name_en).join(
                 Product, Product.id == ProductVersion.product_id
             )
-        ).all()
-    )
-    version_product = {k: t(p.name_zh, p.name_en or p.name_zh) for k, p in version_product.items()}
-    bank_names = {
-        bank.id: t(bank.name_zh, bank.name_en or bank.name_zh)
-        for bank in session.scalars(select(Bank))
+        )
     }
+    bank_names = {
+        bank_id: t(name_zh, name_en or name_zh)
+        for bank_id, name_zh, name_en in session.execute(
+            select(Bank.id, Bank.name_zh, Bank.name_en)
+        )
+    }
+    pairs = [
+        (version_product.get(version_id, "—"), bank_names.get(bank_id, "—"), *counts)
+        for (version_id, bank_id), counts in pair_counts.items()
+    ]
 
-    def rate_rows(key_of: Any) -> list[list[Any]]:
-        counts: dict[str, Counter[str]] = defaultdict(Counter)
-        for r in referrals:
-            name = key_of(r)
-            counts[name]["referred"] += 1
-            decision = latest.get(r.id)
-            if decision is not None and decision.decision in ("approved", "declined"):
-                counts[name]["decided"] += 1
-                counts[name][decision.decision] += 1
-        return [
-            [
-                name,
-                c["referred"],
-                c["decided"],
-                c["approved"],
-                c["declined"],
-                _rate(c["approved"], c["decided"]),
-            ]
-            for name, c in sorted(counts.items())
-        ]
+    def rate_rows(key: int) -> list[list[Any]]:
+        sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        for row in pairs:
+            totals = sums[row[key]]
+            for i, value in enumerate(row[2:]):
+                totals[i] += int(value)
+        return [[name, n, d, a, x, _rate(a, d)] for name, (n, d, a, x) in sorted(sums.items())]
 
     rate_columns = [
         t("推荐数", "Referrals"),
@@ -243,28 +350,30 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
         "approval_by_product",
         t("各产品银行同意率", "Approval rate by product"),
         [t("产品", "Product"), *rate_columns],
-        rate_rows(lambda r: version_product.get(r.product_version_id, "—")),
+        rate_rows(0),
         note=rate_note,
     )
     board.tables["approval_by_bank"] = Table(
         "approval_by_bank",
         t("各银行同意率", "Approval rate by bank"),
         [t("银行", "Bank"), *rate_columns],
-        rate_rows(lambda r: bank_names.get(r.bank_id, "—")),
+        rate_rows(1),
         note=rate_note,
     )
 
     # Response times --------------------------------------------------------------------
-    advisor_hours = [
-        _hours(a.screened_at, a.first_response_at)
-        for a in applications
-        if a.screened_at is not None and a.first_response_at is not None
-    ]
-    bank_hours = [
-        _hours(r.sent_at, first_decision[r.id]) for r in referrals if r.id in first_decision
-    ]
-    median_advisor = _median(advisor_hours)
-    median_bank = _median(bank_hours)
+    advisor_count, median_advisor = _sql_median(
+        session,
+        select(hours_between(Application.screened_at, Application.first_response_at))
+        .where(Application.screened_at.is_not(None), Application.first_response_at.is_not(None))
+        .subquery(),
+    )
+    bank_count, median_bank = _sql_median(
+        session,
+        select(hours_between(Referral.sent_at, first_decision.c.at))
+        .join(first_decision, first_decision.c.referral_id == Referral.id)
+        .subquery(),
+    )
     board.tables["response_times"] = Table(
         "response_times",
         t("办理时长", "Response times"),
@@ -272,65 +381,96 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
         [
             [
                 t("初筛至顾问首次响应", "Screening to the advisor's first response"),
-                len(advisor_hours),
+                advisor_count,
                 median_advisor,
             ],
             [
                 t("推荐至银行首次决定", "Referral to the bank's first decision"),
-                len(bank_hours),
+                bank_count,
                 median_bank,
             ],
         ],
     )
 
     # Deadline breaches -----------------------------------------------------------------
-    breach_rows: list[list[Any]] = []
-    advisor_breaches = 0
-    for a in applications:
-        due = a.first_response_due_at
-        if due is None:
-            continue
-        late = (a.first_response_at is not None and a.first_response_at > due) or (
-            a.first_response_at is None and a.state in WAITING_FOR_ADVISOR and now > due
+    due = Application.first_response_due_at
+    answered = Application.first_response_at
+    advisor_late = and_(
+        due.is_not(None),
+        or_(
+            and_(answered.is_not(None), answered > due),
+            and_(answered.is_(None), Application.state.in_(WAITING_FOR_ADVISOR), due < now),
+        ),
+    )
+    decided_at = first_decision.c.at
+    bank_late = and_(
+        Referral.due_at.is_not(None),
+        or_(
+            and_(decided_at.is_not(None), decided_at > Referral.due_at),
+            and_(
+                decided_at.is_(None),
+                Referral.state.in_(WAITING_FOR_BANK),
+                Referral.due_at < now,
+            ),
+        ),
+    )
+    advisor_breaches = (
+        session.scalar(select(func.count()).select_from(Application).where(advisor_late)) or 0
+    )
+    bank_breaches = (
+        session.scalar(
+            select(func.count())
+            .select_from(Referral)
+            .outerjoin(first_decision, first_decision.c.referral_id == Referral.id)
+            .where(bank_late)
         )
-        if late:
-            advisor_breaches += 1
-            end = a.first_response_at or now
-            breach_rows.append(
-                [
-                    t("顾问首次响应", "Advisor's first response"),
-                    t(f"申请 #{a.id}", f"Application #{a.id}"),
-                    a.enterprise.name,
-                    due,
-                    a.first_response_at,
-                    round(_hours(due, end), 1),
-                ]
-            )
-    bank_breaches = 0
-    for r in referrals:
-        due = r.due_at
-        if due is None:
-            continue
-        decided = first_decision.get(r.id)
-        late = (decided is not None and decided > due) or (
-            decided is None and r.state in WAITING_FOR_BANK and now > due
+        or 0
+    )
+    breach_list: list[list[Any]] = []
+    advisor_rows = (
+        select(Application.id, Enterprise.name, due, answered)
+        .join(Enterprise, Enterprise.id == Application.enterprise_id)
+        .where(advisor_late)
+        .order_by(due, Application.id)
+        .limit(breach_rows)
+    )
+    for app_id, name, due_at, answered_at in session.execute(advisor_rows):
+        end = answered_at or now
+        breach_list.append(
+            [
+                t("顾问首次响应", "Advisor's first response"),
+                t(f"申请 #{app_id}", f"Application #{app_id}"),
+                name,
+                due_at,
+                answered_at,
+                round(_hours(due_at, end), 1),
+            ]
         )
-        if late:
-            bank_breaches += 1
-            end = decided or now
-            breach_rows.append(
-                [
-                    t("银行反馈", "Bank decision"),
-                    t(
-                        f"推荐 #{r.id}（{bank_names.get(r.bank_id, '—')}）",
-                        f"Referral #{r.id} ({bank_names.get(r.bank_id, '—')})",
-                    ),
-                    r.application.enterprise.name,
-                    due,
-                    decided,
-                    round(_hours(due, end), 1),
-                ]
-            )
+    bank_rows = (
+        select(
+            Referral.id, Bank.name_zh, Bank.name_en, Enterprise.name, Referral.due_at, decided_at
+        )
+        .join(Bank, Bank.id == Referral.bank_id)
+        .join(Application, Application.id == Referral.application_id)
+        .join(Enterprise, Enterprise.id == Application.enterprise_id)
+        .outerjoin(first_decision, first_decision.c.referral_id == Referral.id)
+        .where(bank_late)
+        .order_by(Referral.due_at, Referral.id)
+        .limit(breach_rows)
+    )
+    for ref_id, bank_name, bank_en, name, due_at, decided in session.execute(bank_rows):
+        end = decided or now
+        breach_list.append(
+            [
+                t("银行反馈", "Bank decision"),
+                t(f"推荐 #{ref_id}（{bank_name}）", f"Referral #{ref_id} ({bank_en or bank_name})"),
+                name,
+                due_at,
+                decided,
+                round(_hours(due_at, end), 1),
+            ]
+        )
+    shown = len(breach_list)
     board.tables["breaches"] = Table(
         "breaches",
         t("超时预警", "Deadline warnings"),
@@ -342,17 +482,31 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
             t("实际办结时间", "Done"),
             t("超时（小时）", "Late (hours)"),
         ],
-        breach_rows,
+        breach_list,
         note=t(
             "顾问首次响应时限 1 个工作日，银行反馈时限 2 个工作日。",
             "Advisors respond within 1 working day, banks decide within 2 working days.",
+        )
+        + (
+            t(
+                f"共 {advisor_breaches + bank_breaches} 项，此处按应办结时间列出最早的 {shown} 项；"
+                "完整清单请下载 Excel。",
+                f" {advisor_breaches + bank_breaches} in all; the {shown} due earliest are listed"
+                " here; download the Excel file for the whole list.",
+            )
+            if shown < advisor_breaches + bank_breaches
+            else ""
         ),
     )
 
     # Satisfaction ----------------------------------------------------------------------
-    stars = list(session.scalars(select(Rating.stars)))
-    average = sum(stars) / len(stars) if stars else None
-    star_counts = Counter(stars)
+    star_counts = dict(
+        session.execute(select(Rating.stars, func.count()).group_by(Rating.stars)).all()
+    )
+    rating_count = sum(star_counts.values())
+    average = (
+        sum(stars * n for stars, n in star_counts.items()) / rating_count if rating_count else None
+    )
     board.tables["satisfaction"] = Table(
         "satisfaction",
         t("满意度评价", "Satisfaction ratings"),
@@ -360,34 +514,36 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
         [[t(f"{s} 星", f"{s} stars"), star_counts.get(s, 0)] for s in range(5, 0, -1)]
         + [
             [t("平均分", "Average"), round(average, 2) if average is not None else None],
-            [t("评价总数", "Ratings"), len(stars)],
+            [t("评价总数", "Ratings"), rating_count],
         ],
     )
 
     # Score distribution (each application's latest score) ------------------------------
-    latest_scores: dict[int, CreditScore] = {}
-    for score in session.scalars(
-        select(CreditScore).order_by(CreditScore.scored_at, CreditScore.id)
-    ):
-        latest_scores[score.application_id] = score
-    values = [s.score for s in latest_scores.values()]
-    bins: list[tuple[str, int]] = []
-    if values:
-        low = math.floor(min(values) / SCORE_BIN) * SCORE_BIN
-        high = math.floor(max(values) / SCORE_BIN) * SCORE_BIN + SCORE_BIN
-        for start in range(low, high, SCORE_BIN):
-            count = sum(1 for v in values if start <= v < start + SCORE_BIN)
-            bins.append((f"{start}–{start + SCORE_BIN - 1}", count))
-    board.score_bins = bins
-    model_ids = {s.model_version_id for s in latest_scores.values()}
-    synthetic = bool(model_ids) and (
-        session.scalar(
-            select(ModelVersion.id)
-            .where(ModelVersion.id.in_(model_ids), ModelVersion.synthetic.is_(True))
-            .limit(1)
+    scores = _latest_scores()
+    score_bin = (scores.c.score // SCORE_BIN).label("bin")
+    groups = session.execute(
+        select(
+            score_bin,
+            scores.c.grade,
+            func.max(case((ModelVersion.synthetic.is_(True), 1), else_=0)),
+            func.count(),
         )
-        is not None
-    )
+        .select_from(scores)
+        .outerjoin(ModelVersion, ModelVersion.id == scores.c.model_version_id)
+        .group_by(score_bin, scores.c.grade)
+    ).all()
+    by_bin: Counter[int] = Counter()
+    by_grade: Counter[str] = Counter()
+    for index, grade, _synthetic, n in groups:
+        by_bin[int(index)] += int(n)
+        by_grade[grade] += int(n)
+    bins: list[tuple[str, int]] = []
+    if by_bin:
+        for index in range(min(by_bin), max(by_bin) + 1):
+            start = index * SCORE_BIN
+            bins.append((f"{start}–{start + SCORE_BIN - 1}", by_bin[index]))
+    board.score_bins = bins
+    synthetic = any(row[2] for row in groups)
     synthetic_note = t(SYNTHETIC_NOTE, SYNTHETIC_NOTE_EN) if synthetic else ""
     board.tables["score_distribution"] = Table(
         "score_distribution",
@@ -396,19 +552,30 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
         [[label, count] for label, count in bins],
         note=t("每笔申请取最新一次评分。", "Each application's latest score. ") + synthetic_note,
     )
-    grades = Counter(s.grade for s in latest_scores.values())
     board.tables["grades"] = Table(
         "grades",
         t("信用等级分布", "Credit grades"),
         [t("等级", "Grade"), t("申请数", "Applications")],
-        [[g, grades[g]] for g in sorted(grades)],
+        [[g, by_grade[g]] for g in sorted(by_grade)],
         note=synthetic_note,
     )
 
     # Batch quota use -------------------------------------------------------------------
+    members: dict[int, dict[str, int]] = defaultdict(dict)
+    for batch_id, state, n in session.execute(
+        select(BatchMember.batch_id, BatchMember.state, func.count()).group_by(
+            BatchMember.batch_id, BatchMember.state
+        )
+    ):
+        members[batch_id][state] = int(n)
     batch_rows = []
-    for batch in session.scalars(select(Batch).order_by(Batch.id)):
-        use = quota_use(batch)
+    batches = session.scalars(
+        select(Batch)
+        .options(joinedload(Batch.bank), joinedload(Batch.park), joinedload(Batch.chamber))
+        .order_by(Batch.id)
+    )
+    for batch in batches:
+        use = quota_use(batch, members.get(batch.id, {}))
         counts = use.members_by_state
         batch_rows.append(
             [
@@ -449,16 +616,16 @@ def build_dashboard(session: Session, *, now: datetime | None = None) -> Dashboa
     )
 
     board.headline = {
-        "submitted": len(submitted),
+        "submitted": int(apps.submitted),
         "approval_rate": _rate(
-            len(approved_refs),
-            sum(1 for d in latest.values() if d.decision in ("approved", "declined")),
+            sum(row[3] for row in board.tables["approval_by_bank"].rows),
+            sum(row[2] for row in board.tables["approval_by_bank"].rows),
         ),
         "median_advisor_hours": median_advisor,
         "median_bank_hours": median_bank,
         "advisor_breaches": advisor_breaches,
         "bank_breaches": bank_breaches,
         "rating_average": average,
-        "rating_count": len(stars),
+        "rating_count": rating_count,
     }
     return board

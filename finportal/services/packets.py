@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -284,27 +285,53 @@ class PacketStatus:
 
 def packet_status(session: Session, referral: Referral) -> PacketStatus:
     """Tell whether the referral's packet is ready, still rendering, or failed."""
-    packet = current_packet(session, referral.id)
-    if packet is not None:
-        return PacketStatus(
-            "ready",
-            packet_number=packet.packet_number,
-            verification_code=packet.verification_code,
-            sha256=packet.sha256,
-        )
-    last = session.scalar(
-        select(Job)
-        .where(
-            Job.kind == REFERRAL_PACKET_JOB,
-            Job.object_type == "referral",
-            Job.object_id == referral.id,
-        )
-        .order_by(Job.created_at.desc())
-        .limit(1)
-    )
-    if last is not None and last.state == "failed":
-        return PacketStatus("failed", last.message)
-    return PacketStatus("pending")
+    return packet_statuses(session, [referral])[referral.id]
+
+
+def packet_statuses(session: Session, referrals: Sequence[Referral]) -> dict[int, PacketStatus]:
+    """Tell, per referral id, whether its packet is ready, still rendering, or failed.
+
+    Two statements for any number of referrals: their packets, then the render jobs of
+    those without one (the newest of each counts).
+    """
+    ids = [r.id for r in referrals]
+    newest: dict[int, Packet] = {}
+    if ids:
+        for packet in session.scalars(
+            select(Packet)
+            .where(Packet.kind == "referral", Packet.referral_id.in_(ids))
+            .order_by(Packet.referral_id, Packet.id)
+        ):
+            newest[packet.referral_id or -1] = packet
+    waiting = [i for i in ids if i not in newest]
+    last_job: dict[int, Job] = {}
+    if waiting:
+        for job in session.scalars(
+            select(Job)
+            .where(
+                Job.kind == REFERRAL_PACKET_JOB,
+                Job.object_type == "referral",
+                Job.object_id.in_(waiting),
+            )
+            .order_by(Job.object_id, Job.created_at, Job.id)
+        ):
+            last_job[job.object_id or -1] = job
+    statuses = {}
+    for referral_id in ids:
+        packet = newest.get(referral_id)
+        job = last_job.get(referral_id)
+        if packet is not None:
+            statuses[referral_id] = PacketStatus(
+                "ready",
+                packet_number=packet.packet_number,
+                verification_code=packet.verification_code,
+                sha256=packet.sha256,
+            )
+        elif job is not None and job.state == "failed":
+            statuses[referral_id] = PacketStatus("failed", job.message)
+        else:
+            statuses[referral_id] = PacketStatus("pending")
+    return statuses
 
 
 # --- downloads ---------------------------------------------------------------------------

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
 from finportal import limits
 from finportal.domain.states import APPLICATION
@@ -22,6 +22,8 @@ from finportal.models import (
     User,
     utcnow,
 )
+from finportal.paging import Page, paginate
+from finportal.services.catalog import eager_version
 from finportal.services.errors import (
     ValidationFailed,
 )
@@ -33,8 +35,8 @@ QUEUE_STATES = APPLICATION.waiting_on("advisor")
 #: States an advisor may filter the queue by.
 QUEUE_FILTER_STATES = tuple(s for s in A if s in QUEUE_STATES or s in (A.RETURNED, A.REFERRED))
 
-#: Most rows the queue page shows at once.
-QUEUE_LIMIT = 500
+#: Rows of one page of the queue.
+QUEUE_PAGE_SIZE = 50
 
 DEADLINE_FILTERS = {
     "overdue": ("已超时（预警）", "Overdue (warning)"),
@@ -68,23 +70,17 @@ def application_overdue(application: Application, now: datetime | None = None) -
     )
 
 
-def list_queue(
-    session: Session,
+def _queue_statement(
     *,
-    status: str | None = None,
-    product_code: str | None = None,
-    park_id: int | None = None,
-    chamber_id: int | None = None,
-    grade: str | None = None,
-    deadline_filter: str | None = None,
-    now: datetime | None = None,
-    limit: int = QUEUE_LIMIT,
-) -> list[QueueItem]:
-    """Return the queue: screened and in-review applications, earliest deadline first.
-
-    At most ``limit`` rows: the filters narrow a long queue down.
-    """
-    now = now or utcnow()
+    status: str | None,
+    product_code: str | None,
+    park_id: int | None,
+    chamber_id: int | None,
+    grade: str | None,
+    deadline_filter: str | None,
+    now: datetime,
+) -> Select[tuple[Application]]:
+    """Return the queue's query with its filters and order (earliest deadline first)."""
     stmt = select(Application).join(Enterprise, Enterprise.id == Application.enterprise_id)
     if status:
         if status not in QUEUE_FILTER_STATES:
@@ -134,15 +130,37 @@ def list_queue(
             )
         )
     if grade:
-        stmt = stmt.where(
-            Application.id.in_(select(CreditScore.application_id).where(CreditScore.grade == grade))
+        # The grade of the application's latest score (the one the queue shows).
+        newer = aliased(CreditScore)
+        latest = (
+            select(func.max(newer.id))
+            .where(newer.application_id == CreditScore.application_id)
+            .scalar_subquery()
         )
-    stmt = stmt.order_by(
+        stmt = stmt.where(
+            Application.id.in_(
+                select(CreditScore.application_id).where(
+                    CreditScore.grade == grade, CreditScore.id == latest
+                )
+            )
+        )
+    return stmt.order_by(
         Application.first_response_due_at.is_(None),
         Application.first_response_due_at,
         Application.id,
-    ).limit(limit)
-    applications = list(session.scalars(stmt))
+    )
+
+
+#: What a queue row shows besides the application: loaded with it, not row by row.
+_ROW_OPTIONS = (
+    contains_eager(Application.enterprise),
+    selectinload(Application.product),
+    eager_version(Application.product_version),
+)
+
+
+def _items(session: Session, applications: list[Application], now: datetime) -> list[QueueItem]:
+    """Build the queue rows: scores and advisor names in one statement each."""
     scores = latest_scores(session, [a.id for a in applications])
     advisors = {
         u.id: u.display_name or u.username
@@ -152,22 +170,10 @@ def list_queue(
             )
         )
     }
-    versions = {
-        v.id: v
-        for v in session.scalars(
-            select(ProductVersion).where(
-                ProductVersion.id.in_(
-                    {a.product_version_id for a in applications if a.product_version_id}
-                )
-            )
-        )
-    }
     items = []
     for application in applications:
         score = scores.get(application.id)
-        if grade and (score is None or score.grade != grade):
-            continue
-        version = versions.get(application.product_version_id or -1)
+        version = application.product_version
         if application.product is not None:
             product = application.product
             product_name = limits.in_user_language(
@@ -193,6 +199,63 @@ def list_queue(
             )
         )
     return items
+
+
+def queue_page(
+    session: Session,
+    *,
+    status: str | None = None,
+    product_code: str | None = None,
+    park_id: int | None = None,
+    chamber_id: int | None = None,
+    grade: str | None = None,
+    deadline_filter: str | None = None,
+    now: datetime | None = None,
+    page: int = 1,
+    per_page: int = QUEUE_PAGE_SIZE,
+) -> Page:
+    """Return one page of the queue (items are :class:`QueueItem`) and the queue's length."""
+    now = now or utcnow()
+    stmt = _queue_statement(
+        status=status,
+        product_code=product_code,
+        park_id=park_id,
+        chamber_id=chamber_id,
+        grade=grade,
+        deadline_filter=deadline_filter,
+        now=now,
+    )
+    found = paginate(session, stmt, page=page, per_page=per_page, options=_ROW_OPTIONS)
+    found.items = _items(session, found.items, now)
+    return found
+
+
+def list_queue(
+    session: Session,
+    *,
+    status: str | None = None,
+    product_code: str | None = None,
+    park_id: int | None = None,
+    chamber_id: int | None = None,
+    grade: str | None = None,
+    deadline_filter: str | None = None,
+    now: datetime | None = None,
+    limit: int = QUEUE_PAGE_SIZE,
+) -> list[QueueItem]:
+    """Return the first ``limit`` rows of the queue: screened and in-review applications,
+    earliest deadline first."""
+    now = now or utcnow()
+    stmt = _queue_statement(
+        status=status,
+        product_code=product_code,
+        park_id=park_id,
+        chamber_id=chamber_id,
+        grade=grade,
+        deadline_filter=deadline_filter,
+        now=now,
+    )
+    applications = list(session.scalars(stmt.options(*_ROW_OPTIONS).limit(limit)))
+    return _items(session, applications, now)
 
 
 def _end_of_day(now: datetime) -> datetime:

@@ -14,13 +14,14 @@ Referral states (DESIGN.md)::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from finportal import limits
@@ -36,8 +37,10 @@ from finportal.models import (
     Referral,
     utcnow,
 )
+from finportal.paging import Page, paginate
 from finportal.services import consents, workflow
 from finportal.services.audit import record_event
+from finportal.services.catalog import eager_version
 from finportal.services.errors import (
     Conflict,
     Forbidden,
@@ -84,6 +87,9 @@ INBOX_TABS = {
     "withdrawn": ("已撤回", "Withdrawn"),
 }
 
+#: Referrals on one page of the inbox (and of the API's list unless it asks otherwise).
+INBOX_PAGE_SIZE = 50
+
 # Sanity bounds of a decision, not policy (finportal.limits): refuse obvious typing errors.
 MAX_RATE = limits.MAX_ANNUAL_RATE
 MAX_TERM_MONTHS = limits.MAX_TERM_MONTHS
@@ -102,6 +108,43 @@ def is_overdue(referral: Referral, now: datetime | None = None) -> bool:
     return referral.state in AWAITING_BANK and referral.due_at is not None and referral.due_at < now
 
 
+def _status_condition(status: str, now: datetime) -> ColumnElement[bool]:
+    """Return the SQL condition of a referral state or an inbox tab (see ``list_referrals``)."""
+    if status == "new":
+        return Referral.state.in_(REFERRAL.tagged("new"))
+    if status == "viewed":
+        return Referral.state.in_(AWAITING_BANK - REFERRAL.tagged("new") | {R.INFO_REQUESTED})
+    if status == "decided":
+        return Referral.state.in_(DECIDED)
+    if status == "overdue":
+        return and_(Referral.state.in_(AWAITING_BANK), Referral.due_at < now)
+    if status in {r.value for r in R}:
+        return Referral.state == status
+    raise ValidationFailed(
+        f"未知的推荐状态：{status}",
+        f"Unknown referral status: {status}",
+        fields={"status": "未知的推荐状态。"},
+    )
+
+
+#: What a referral row shows (firm, amount, product): loaded with the rows, not one by one.
+ROW_OPTIONS = (
+    selectinload(Referral.application).joinedload(Application.enterprise),
+    eager_version(Referral.product_version),
+)
+
+
+def _referrals_statement(
+    bank_id: int, status: str | None, since: datetime | None, now: datetime
+) -> Select[tuple[Referral]]:
+    stmt = _bank_referrals(bank_id)
+    if status is not None:
+        stmt = stmt.where(_status_condition(status, now))
+    if since is not None:
+        stmt = stmt.where(or_(Referral.updated_at >= since, Referral.sent_at >= since))
+    return stmt.order_by(Referral.sent_at.desc(), Referral.id.desc())
+
+
 def list_referrals(
     session: Session,
     *,
@@ -117,29 +160,33 @@ def list_referrals(
     (the SME withdrew the application). ``since``
     keeps referrals changed at or after that time.
     """
-    stmt = _bank_referrals(bank_id)
+    stmt = _referrals_statement(bank_id, status, since, utcnow())
+    return list(session.scalars(stmt.options(*ROW_OPTIONS)))
+
+
+def referrals_page(
+    session: Session,
+    *,
+    bank_id: int,
+    status: str | None = None,
+    since: datetime | None = None,
+    page: int = 1,
+    per_page: int = INBOX_PAGE_SIZE,
+) -> Page:
+    """Return one page of ``list_referrals`` and how many there are in all."""
+    stmt = _referrals_statement(bank_id, status, since, utcnow())
+    return paginate(session, stmt, page=page, per_page=per_page, options=ROW_OPTIONS)
+
+
+def inbox_counts(session: Session, *, bank_id: int) -> dict[str, int]:
+    """Return how many of the bank's referrals each inbox tab holds, in one statement."""
     now = utcnow()
-    if status == "new":
-        stmt = stmt.where(Referral.state.in_(REFERRAL.tagged("new")))
-    elif status == "viewed":
-        stmt = stmt.where(
-            Referral.state.in_(AWAITING_BANK - REFERRAL.tagged("new") | {R.INFO_REQUESTED})
-        )
-    elif status == "decided":
-        stmt = stmt.where(Referral.state.in_(DECIDED))
-    elif status == "overdue":
-        stmt = stmt.where(Referral.state.in_(AWAITING_BANK), Referral.due_at < now)
-    elif status is not None:
-        if status not in {r.value for r in R}:
-            raise ValidationFailed(
-                f"未知的推荐状态：{status}",
-                f"Unknown referral status: {status}",
-                fields={"status": "未知的推荐状态。"},
-            )
-        stmt = stmt.where(Referral.state == status)
-    if since is not None:
-        stmt = stmt.where(or_(Referral.updated_at >= since, Referral.sent_at >= since))
-    return list(session.scalars(stmt.order_by(Referral.sent_at.desc(), Referral.id.desc())))
+    row = session.execute(
+        select(
+            *(func.count(case((_status_condition(tab, now), 1))).label(tab) for tab in INBOX_TABS)
+        ).where(permissions.referrals_seen(permissions.Actor.bank(bank_id)))
+    ).one()
+    return {tab: int(row._mapping[tab] or 0) for tab in INBOX_TABS}
 
 
 def inbox(session: Session, *, bank_id: int) -> dict[str, list[Referral]]:
@@ -157,13 +204,22 @@ def get_referral(session: Session, referral_id: int, *, bank_id: int) -> Referra
 
 def decisions_of(session: Session, referral_id: int) -> list[BankDecision]:
     """Return the decisions recorded on a referral, oldest first."""
-    return list(
-        session.scalars(
+    return decisions_of_many(session, [referral_id]).get(referral_id, [])
+
+
+def decisions_of_many(
+    session: Session, referral_ids: Sequence[int]
+) -> dict[int, list[BankDecision]]:
+    """Return the decisions of several referrals, oldest first, in one statement."""
+    found: dict[int, list[BankDecision]] = {i: [] for i in referral_ids}
+    if referral_ids:
+        for decision in session.scalars(
             select(BankDecision)
-            .where(BankDecision.referral_id == referral_id)
+            .where(BankDecision.referral_id.in_(referral_ids))
             .order_by(BankDecision.decided_at, BankDecision.id)
-        )
-    )
+        ):
+            found[decision.referral_id].append(decision)
+    return found
 
 
 def answers_of(session: Session, referral_id: int) -> list[AuditEvent]:
@@ -183,13 +239,20 @@ def answers_of(session: Session, referral_id: int) -> list[AuditEvent]:
 
 def outcomes_of(session: Session, referral_id: int) -> list[LoanOutcome]:
     """Return the loan events recorded on a referral, oldest first."""
-    return list(
-        session.scalars(
+    return outcomes_of_many(session, [referral_id]).get(referral_id, [])
+
+
+def outcomes_of_many(session: Session, referral_ids: Sequence[int]) -> dict[int, list[LoanOutcome]]:
+    """Return the loan events of several referrals, oldest first, in one statement."""
+    found: dict[int, list[LoanOutcome]] = {i: [] for i in referral_ids}
+    if referral_ids:
+        for outcome in session.scalars(
             select(LoanOutcome)
-            .where(LoanOutcome.referral_id == referral_id)
+            .where(LoanOutcome.referral_id.in_(referral_ids))
             .order_by(LoanOutcome.occurred_on, LoanOutcome.id)
-        )
-    )
+        ):
+            found[outcome.referral_id].append(outcome)
+    return found
 
 
 # --- acting ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from finportal import charts, limits
 from finportal.domain.states import current_locale
@@ -31,6 +31,7 @@ from finportal.models import (
     User,
     utcnow,
 )
+from finportal.services import catalog as catalog_service
 from finportal.services import consents as consent_service
 from finportal.services import packets as packet_service
 from finportal.services.errors import (
@@ -129,7 +130,13 @@ def get_review(session: Session, application_id: int) -> Review:
     model = session.get(ModelVersion, score.model_version_id) if score else None
     referrals = list(
         session.scalars(
-            select(Referral).where(Referral.application_id == application.id).order_by(Referral.id)
+            select(Referral)
+            .where(Referral.application_id == application.id)
+            .options(
+                selectinload(Referral.bank),
+                catalog_service.eager_version(Referral.product_version),
+            )
+            .order_by(Referral.id)
         )
     )
     referral_ids = [r.id for r in referrals]
@@ -198,7 +205,7 @@ def get_review(session: Session, application_id: int) -> Review:
         consents=given,
         changes=changes_since(application),
         referrals=referrals,
-        packet_states={r.id: packet_service.packet_status(session, r) for r in referrals},
+        packet_states=packet_service.packet_statuses(session, referrals),
         consented_bank_ids=consented,
         assigned_to=names.get(application.assigned_advisor_id or -1, ""),
         overdue=application_overdue(application),

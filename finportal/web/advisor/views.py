@@ -64,6 +64,7 @@ class QueueFilterSchema(Schema):
     deadline = fields.String(
         load_default=None, validate=validate.OneOf([*queue.DEADLINE_FILTERS, ""])
     )
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
 
 
 class VersionSchema(Schema):
@@ -162,8 +163,9 @@ def home() -> Any:
     """Show the queue of screened and in-review applications, earliest deadline first."""
     data, errors = load_form(QueueFilterSchema(), request.args)
     data = data or {}
-    items = queue.list_queue(
+    found = queue.queue_page(
         db.session,
+        page=data.get("page") or 1,
         status=data.get("status") or None,
         product_code=data.get("product") or None,
         park_id=data.get("park"),
@@ -171,9 +173,12 @@ def home() -> Any:
         grade=data.get("grade") or None,
         deadline_filter=data.get("deadline") or None,
     )
+    items = found.items
     return render_template(
         "advisor/home.html",
         items=items,
+        page=found,
+        page_args={k: v for k, v in request.args.items() if k != "page" and v},
         synthetic=review.scored_with_synthetic_model(
             db.session, [it.application.id for it in items if it.grade]
         ),
@@ -181,7 +186,6 @@ def home() -> Any:
         errors=errors,
         filter_states=queue.QUEUE_FILTER_STATES,
         deadline_filters=limits.words(queue.DEADLINE_FILTERS),
-        queue_limit=queue.QUEUE_LIMIT,
         products=db.session.query(Product).order_by(Product.code).all(),
         parks=db.session.query(Park).order_by(Park.code).all(),
         chambers=db.session.query(Chamber).order_by(Chamber.code).all(),

@@ -25,6 +25,10 @@ from finportal.web.api.schemas import (
     SubmittedProfileSchema,
 )
 
+#: Referrals per page of the list unless the client asks for another ``page_size``.
+LIST_PAGE_SIZE = 100
+LIST_MAX_PAGE_SIZE = 1000
+
 blp = make_blueprint(
     "referrals", "Referrals sent to the bank, their packets, decisions and outcomes."
 )
@@ -45,13 +49,25 @@ class _Detail:
 @blp.route("/")
 @blp.arguments(ReferralQuerySchema, location="query")
 @blp.response(200, ReferralSchema(many=True))
+@blp.paginate(page_size=LIST_PAGE_SIZE, max_page_size=LIST_MAX_PAGE_SIZE)
 @blp.alt_response(401, schema=ErrorSchema)
 @blp.alt_response(422, schema=ErrorSchema)
-def list_referrals(query: dict[str, Any]) -> Any:
-    """List the bank's referrals, newest first; filter by status and by time changed."""
-    return referral_service.list_referrals(
-        db.session, bank_id=bank_id(), status=query.get("status"), since=query.get("since")
+def list_referrals(query: dict[str, Any], pagination_parameters: Any) -> Any:
+    """List the bank's referrals, newest first, one page at a time; filter by status and by time changed.
+
+    ``page`` and ``page_size`` choose the page; the ``X-Pagination`` header tells the total
+    and the pages.
+    """
+    found = referral_service.referrals_page(
+        db.session,
+        bank_id=bank_id(),
+        status=query.get("status"),
+        since=query.get("since"),
+        page=pagination_parameters.page,
+        per_page=pagination_parameters.page_size,
     )
+    pagination_parameters.item_count = found.total
+    return found.items
 
 
 @blp.route("/<int:referral_id>")

@@ -37,6 +37,7 @@ class InboxSchema(Schema):
         unknown = EXCLUDE
 
     tab = fields.String(load_default="new", validate=validate.OneOf(list(referrals.INBOX_TABS)))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
 
 
 class DecisionSchema(Schema):
@@ -106,13 +107,16 @@ def home() -> Any:
     """Show the inbox: this bank's referrals by tab (new, viewed, decided, overdue, withdrawn)."""
     data, _errors = load_form(InboxSchema(), request.args)
     tab = (data or {}).get("tab", "new")
-    groups = referrals.inbox(db.session, bank_id=_bank_id())
+    found = referrals.referrals_page(
+        db.session, bank_id=_bank_id(), status=tab, page=(data or {}).get("page", 1)
+    )
     return render_template(
         "bank/home.html",
         tab=tab,
         tabs=limits.words(referrals.INBOX_TABS),
-        groups=groups,
-        items=groups[tab],
+        counts=referrals.inbox_counts(db.session, bank_id=_bank_id()),
+        items=found.items,
+        page=found,
         is_overdue=referrals.is_overdue,
     )
 

@@ -1,0 +1,150 @@
+"""Per key page: SQL statements and median time of single requests (docs/BENCHMARKS.md).
+
+    FINPORTAL_DATABASE_URL=sqlite:////path/scale.db .venv/bin/python scripts/bench_pages.py
+
+Runs in-process through the Flask test client (no gunicorn), on a database filled by
+``flask --app wsgi scale-data``: it signs in as that command's accounts, opens each page once
+to warm up, then ``--repeat`` times, and prints per page the status, the SQL statements of one
+request and the median (and slowest) wall time. Without ``--token`` it creates an API token for
+the first scale bank (one row in ``api_tokens``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event, select
+
+from finportal import create_app
+from finportal.extensions import db
+
+PASSWORD = "finportal-demo"  # noqa: S105 - the documented demo password
+
+#: (user or None, [(label, URL or a function of the client that finds the URL)])
+Pages = list[tuple[str | None, list[tuple[str, Any]]]]
+
+
+def _first(pattern: str, page: str) -> Callable[[Any], str | None]:
+    def find(client: Any) -> str | None:
+        match = re.search(pattern, client.get(page).text)
+        return match.group(0) if match else None
+
+    return find
+
+
+PAGES: Pages = [
+    (None, [("catalogue", "/products/")]),
+    (
+        "scale-sme-00002",
+        [
+            ("sme_home", "/sme/"),
+            ("matches", "/sme/matches"),
+            ("application", _first(r"/sme/applications/\d+", "/sme/applications")),
+        ],
+    ),
+    (
+        "scale-advisor-01",
+        [
+            ("advisor_queue", "/advisor/"),
+            ("review", _first(r"/advisor/applications/\d+", "/advisor/")),
+            ("dashboard", "/advisor/dashboard"),
+        ],
+    ),
+    (
+        "scale-bank-01-1",
+        [("bank_inbox", "/bank/"), ("referral", _first(r"/bank/referrals/\d+", "/bank/"))],
+    ),
+]
+
+
+def _api_token(app: Any) -> str:
+    from finportal.models import Bank
+    from finportal.services import api_tokens
+
+    with app.app_context():
+        bank = db.session.scalar(select(Bank).where(Bank.code == "scale_bank_01"))
+        if bank is None:
+            sys.exit("no bank scale_bank_01: fill the database with flask scale-data first")
+        _token, plain = api_tokens.create_token(
+            db.session, bank_id=bank.id, actor_id=None, label="bench_pages"
+        )
+        db.session.commit()
+        return plain
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print one line per page (or JSON): status, statements of one request, median ms."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="timed requests per page")
+    parser.add_argument("--token", default="", help="an API token of scale_bank_01")
+    parser.add_argument("--only", default="", help="comma-separated page labels")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    only = {p for p in args.only.split(",") if p}
+
+    app = create_app({"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    counter = {"n": 0}
+
+    def count(*_: Any, **__: Any) -> None:
+        counter["n"] += 1
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", count)
+    token = args.token or _api_token(app)
+    results: list[dict[str, Any]] = []
+
+    def measure(client: Any, label: str, url: str, headers: dict[str, str] | None = None) -> None:
+        client.get(url, headers=headers or {})  # warm-up
+        times, queries, status = [], 0, 0
+        for _ in range(max(1, args.repeat)):
+            counter["n"] = 0
+            started = time.perf_counter()
+            answer = client.get(url, headers=headers or {})
+            times.append((time.perf_counter() - started) * 1000)
+            queries, status = counter["n"], answer.status_code
+        row = {
+            "page": label,
+            "url": url,
+            "status": status,
+            "queries": queries,
+            "median_ms": round(statistics.median(times), 1),
+            "max_ms": round(max(times), 1),
+            "repeat": len(times),
+        }
+        results.append(row)
+        if not args.json:
+            print(
+                f"{label:14} {url:36} {status} {queries:7} queries "
+                f"{row['median_ms']:10.1f} ms median {row['max_ms']:10.1f} ms max",
+                flush=True,
+            )
+
+    pages: Pages = [
+        *PAGES,
+        ("", [("api_list", "/api/v1/referrals/")]),
+    ]
+    for user, urls in pages:
+        wanted = [(label, url) for label, url in urls if not only or label in only]
+        if not wanted:
+            continue
+        client = app.test_client()
+        if user:
+            client.post("/auth/login", data={"username": user, "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {token}"} if user == "" else None
+        for label, url in wanted:
+            target = url(client) if callable(url) else url
+            if target:
+                measure(client, label, target, headers)
+    if args.json:
+        print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""Each key page issues as many SQL statements on a busy database as on an almost empty one.
+
+A page whose statement count grows with the tables (one lazy load per row: N+1) gets slower
+with every application the district files; these tests count the statements of each key
+page, per role, then add many more applications, referrals, decisions and audit events and
+count again. No timing: the count is what does not depend on the machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+
+from finportal.extensions import db
+from finportal.models import Application, AuditEvent, Referral, utcnow
+from tests.helpers import PASSWORD
+
+#: Applications added to the district between the two counts.
+MORE = 30
+
+
+@contextmanager
+def counting() -> Iterator[list[str]]:
+    """Collect the SQL statements sent to the database inside the block."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def statements_of(client: Any, url: str, headers: dict[str, str] | None = None) -> int:
+    """Open a page twice (the first warms caches and records first views); count the second."""
+    first = client.get(url, headers=headers or {})
+    assert first.status_code == 200, (url, first.status_code)
+    with counting() as statements:
+        answer = client.get(url, headers=headers or {})
+    assert answer.status_code == 200, (url, answer.status_code)
+    return len(statements)
+
+
+@pytest.fixture
+def district(
+    db_session, make_loop, create_enterprise, screened_application, grant_consent, eligible_version
+):
+    """A referral loop, and a function that adds applications around it (``MORE`` by default).
+
+    The added applications belong to other firms (and a few to the loop's own firm); a
+    third wait in the advisor's queue, the rest are referred to the loop's bank, which
+    approves or declines some of them. From the second call on, the loop's application is
+    also referred to the second bank.
+    """
+    from finportal.services import referrals, review_actions
+
+    loop = make_loop()
+
+    def grow(count: int = MORE, first: int = 0) -> None:
+        firms = [create_enterprise() for _ in range(max(1, count // 3))]
+        for n in range(first, first + count):
+            firm = loop.enterprise if n % 10 == 0 else firms[n % len(firms)]
+            application = screened_application(firm, amount=str(100000 * (n % 40 + 1)))
+            if n % 3 == 0:
+                # Waits in the queue (screened), half of them past the advisor's deadline.
+                if n % 2 == 0:
+                    application.first_response_due_at = utcnow() - timedelta(days=1)
+                    db_session.commit()
+                continue
+            grant_consent(application, loop.bank)
+            review_actions.claim(db_session, application.id, actor_id=loop.advisor.id)
+            if n % 3 == 1 and n % 2:
+                continue  # in review
+            (referral,) = review_actions.refer_to_banks(
+                db_session,
+                application.id,
+                actor_id=loop.advisor.id,
+                referrals=[(loop.bank.id, eligible_version(application))],
+                opinion="经营稳定。",
+                render=False,
+            )
+            if n % 4 == 2:
+                referrals.mark_viewed(
+                    db_session, referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
+                )
+            if n % 4 == 0:
+                referrals.mark_viewed(
+                    db_session, referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
+                )
+                referrals.record_decision(
+                    db_session,
+                    referral.id,
+                    bank_id=loop.bank.id,
+                    actor_id=loop.bank_user.id,
+                    decision="approved" if n % 8 == 0 else "declined",
+                    approved_amount=Decimal(50000) if n % 8 == 0 else None,
+                    annual_rate=Decimal("0.035") if n % 8 == 0 else None,
+                    term_months=12 if n % 8 == 0 else None,
+                    reason_code=None if n % 8 == 0 else "credit_risk",
+                )
+        if first == 0:
+            return
+        review_actions.refer_to_banks(
+            db_session,
+            loop.application.id,
+            actor_id=loop.advisor.id,
+            referrals=[(loop.other_bank.id, loop.version_id)],
+            opinion="另荐一家银行。",
+        )
+
+    loop.grow = grow
+    return loop
+
+
+def _api_token(session: Any, bank_id: int) -> str:
+    from finportal.services import api_tokens
+
+    _token, plain = api_tokens.create_token(session, bank_id=bank_id, actor_id=None, label="qc")
+    session.commit()
+    return plain
+
+
+def _pages(loop: Any, token: str) -> list[tuple[str, Any, str, dict[str, str] | None]]:
+    """Every key page: (role, user or None, URL, headers)."""
+    api = {"Authorization": f"Bearer {token}"}
+    return [
+        ("anonymous", None, "/products/", None),
+        ("anonymous", None, "/products/policy_guarantee", None),
+        ("sme", loop.sme_user, "/sme/", None),
+        ("sme", loop.sme_user, "/sme/matches", None),
+        ("sme", loop.sme_user, "/sme/applications", None),
+        ("sme", loop.sme_user, f"/sme/applications/{loop.application.id}", None),
+        ("advisor", loop.advisor, "/advisor/", None),
+        ("advisor", loop.advisor, "/advisor/?deadline=ok", None),
+        ("advisor", loop.advisor, f"/advisor/applications/{loop.application.id}", None),
+        ("advisor", loop.advisor, "/advisor/dashboard", None),
+        ("bank", loop.bank_user, "/bank/", None),
+        ("bank", loop.bank_user, "/bank/?tab=viewed", None),
+        ("bank", loop.bank_user, "/bank/?tab=decided", None),
+        ("bank", loop.bank_user, f"/bank/referrals/{loop.referral.id}", None),
+        ("api", None, "/api/v1/referrals/", api),
+        ("api", None, "/api/v1/referrals/?status=decided", api),
+    ]
+
+
+def _count_all(pages: list[Any], clients: dict[str, Any]) -> dict[str, int]:
+    return {
+        f"{role} {url}": statements_of(clients[role], url, headers)
+        for role, _user, url, headers in pages
+    }
+
+
+def test_no_page_issues_more_statements_as_the_tables_grow(app, client, db_session, district):
+    def signed_in(user: Any) -> Any:
+        browser = app.test_client()  # the client fixture's class: a fresh user per request
+        if user is not None:
+            answer = browser.post(
+                "/auth/login", data={"username": user.username, "password": PASSWORD}
+            )
+            assert answer.status_code == 302
+        return browser
+
+    # Every list already holds a row or two, so that both counts include their eager loads.
+    district.grow(8)
+    token = _api_token(db_session, district.bank.id)
+    pages = _pages(district, token)
+    users = {role: user for role, user, _url, _headers in pages}
+    clients = {role: signed_in(user) for role, user in users.items()}
+    small = _count_all(pages, clients)
+    applications = db_session.scalar(select(func.count()).select_from(Application))
+    events = db_session.scalar(select(func.count()).select_from(AuditEvent))
+
+    district.grow(MORE, first=8)
+
+    assert db_session.scalar(select(func.count()).select_from(Application)) >= applications + MORE
+    assert db_session.scalar(select(func.count()).select_from(AuditEvent)) >= events + 3 * MORE
+    assert (
+        db_session.scalar(
+            select(func.count()).select_from(Referral).where(Referral.bank_id == district.bank.id)
+        )
+        >= MORE // 2
+    )
+    large = _count_all(pages, clients)
+    grown = {page: (small[page], large[page]) for page in small if large[page] > small[page]}
+    assert grown == {}, f"statements grew with the tables (small, large): {grown}"
+    # A page of a few statements: a dozen or two, whatever the size of the district.
+    assert max(large.values()) <= 40, large
+
+
+def test_the_queue_and_the_inbox_are_paged_and_count_everything(
+    app, client, db_session, district, login
+):
+    from finportal.services import queue as queue_service
+    from finportal.services import referrals
+
+    district.grow()
+    login(district.advisor)
+    total = queue_service.queue_page(db_session, per_page=5).total
+    assert total > 5
+    first = queue_service.queue_page(db_session, per_page=5)
+    second = queue_service.queue_page(db_session, page=2, per_page=5)
+    ids = [i.application.id for i in first.items] + [i.application.id for i in second.items]
+    assert len(set(ids)) == 10  # no row twice: the pages follow one order
+    whole = [i.application.id for i in queue_service.list_queue(db_session, limit=10)]
+    assert ids == whole
+    page = client.get("/advisor/")
+    assert f"共 {total} 条" in page.text
+
+    counts = referrals.inbox_counts(db_session, bank_id=district.bank.id)
+    lists = referrals.inbox(db_session, bank_id=district.bank.id)
+    assert counts == {tab: len(rows) for tab, rows in lists.items()}
+    login(district.bank_user)
+    inbox = client.get("/bank/?tab=decided")
+    assert f"已反馈（{counts['decided']}）" in inbox.text
+
+
+def test_the_api_list_is_paged(client, db_session, district):
+    district.grow()
+    auth = {"Authorization": f"Bearer {_api_token(db_session, district.bank.id)}"}
+    everything = client.get("/api/v1/referrals/?page_size=1000", headers=auth)
+    ids = [r["id"] for r in everything.get_json()]
+    assert len(ids) > 4
+    first = client.get("/api/v1/referrals/?page_size=3", headers=auth)
+    second = client.get("/api/v1/referrals/?page_size=3&page=2", headers=auth)
+    assert [r["id"] for r in first.get_json() + second.get_json()] == ids[:6]
+    assert f'"total": {len(ids)}' in first.headers["X-Pagination"]
