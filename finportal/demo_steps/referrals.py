@@ -31,8 +31,8 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import applications as application_service
+from finportal.services import bank_actions, review_actions
 from finportal.services import referrals as referral_service
-from finportal.services import review_actions
 from finportal.services.audit import record_event
 from finportal.services.lifecycle import transition
 from finportal.services.packets import render_referral_packet
@@ -154,11 +154,9 @@ def _run_steps(
         if step == "overdue":
             continue  # sent a week ago: see _end_at
         if step == "viewed":
-            referral_service.mark_viewed(
-                session, referral.id, bank_id=bank_id, actor_id=bank_user_id
-            )
+            bank_actions.mark_viewed(session, referral.id, bank_id=bank_id, actor_id=bank_user_id)
         elif step == "info":
-            referral_service.record_decision(
+            bank_actions.record_decision(
                 session,
                 referral.id,
                 bank_id=bank_id,
@@ -176,7 +174,7 @@ def _run_steps(
                 answer="已补充近六个月银行流水及两份主要客户合同（演示）。",
             )
         elif step == "approve":
-            referral_service.record_decision(
+            bank_actions.record_decision(
                 session,
                 referral.id,
                 bank_id=bank_id,
@@ -188,7 +186,7 @@ def _run_steps(
                 reason_text="演示数据",
             )
         elif step == "decline":
-            referral_service.record_decision(
+            bank_actions.record_decision(
                 session,
                 referral.id,
                 bank_id=bank_id,
@@ -198,7 +196,7 @@ def _run_steps(
                 reason_text="资产负债率高于本行同业准入标准（演示）。",
             )
         elif step == "disburse":
-            referral_service.record_outcome(
+            bank_actions.record_outcome(
                 session,
                 referral.id,
                 bank_id=bank_id,
@@ -208,7 +206,7 @@ def _run_steps(
                 amount=amount,
             )
         elif step in ("repaid", "overdue_90", "defaulted"):
-            referral_service.record_outcome(
+            bank_actions.record_outcome(
                 session,
                 referral.id,
                 bank_id=bank_id,

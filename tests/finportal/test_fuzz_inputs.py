@@ -244,8 +244,13 @@ def fuzz_world(
         Notification,
         ReferenceRate,
     )
-    from finportal.services import api_tokens, batch_recommendations, batches, review_actions
-    from finportal.services import referrals as referral_service
+    from finportal.services import (
+        api_tokens,
+        bank_actions,
+        batch_recommendations,
+        batches,
+        review_actions,
+    )
     from finportal.services.workdays import today_local
     from tests.helpers import PASSWORD
 
@@ -277,7 +282,7 @@ def fuzz_world(
         opinion="经营稳定。",
         render=False,
     )
-    referral_service.record_decision(
+    bank_actions.record_decision(
         db_session,
         approved.id,
         bank_id=w.bank.id,
@@ -287,7 +292,7 @@ def fuzz_world(
         annual_rate=Decimal("0.035"),
         term_months=12,
     )
-    referral_service.record_outcome(
+    bank_actions.record_outcome(
         db_session,
         approved.id,
         bank_id=w.bank.id,
@@ -316,7 +321,7 @@ def fuzz_world(
         opinion="经营稳定。",
         render=False,
     )
-    referral_service.record_decision(
+    bank_actions.record_decision(
         db_session,
         declined.id,
         bank_id=w.bank.id,

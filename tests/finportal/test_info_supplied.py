@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from finportal.models import Referral, utcnow
-from finportal.services import applications, referrals
+from finportal.services import applications, bank_actions, referrals
 from finportal.services.errors import InvalidTransition, ValidationFailed
 
 pytestmark = pytest.mark.db
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.db
 @pytest.fixture
 def asked(db_session, make_loop):
     loop = make_loop()
-    referrals.record_decision(
+    bank_actions.record_decision(
         db_session,
         loop.referral.id,
         bank_id=loop.bank.id,
@@ -52,7 +52,7 @@ def test_the_firm_answers_on_its_page_and_the_bank_reads_it(client, login, db_se
     bank_page = client.get(f"/bank/referrals/{referral.id}")
     assert "已上传近6个月流水" in bank_page.text and "企业已补充材料" in bank_page.text
     # The bank decides after the answer, as after a view.
-    referrals.record_decision(
+    bank_actions.record_decision(
         db_session,
         referral.id,
         bank_id=loop.bank.id,

@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from finportal import limits
+from finportal.services import bank_actions
 from tests.helpers import PASSWORD, pdf_text, squash
 
 pytestmark = pytest.mark.db
@@ -194,11 +195,10 @@ def test_nul_in_a_query_is_refused_in_the_users_language(client, login, create_u
 def test_a_notification_title_never_outgrows_its_column(db_session, loop):
     """A bank named with the longest name the form allows still gets its decision recorded."""
     from finportal.models import Notification
-    from finportal.services import referrals
 
     loop.bank.name_zh = "银" * limits.TEXT["name"]
     db_session.commit()
-    referrals.record_decision(
+    bank_actions.record_decision(
         db_session,
         loop.referral.id,
         bank_id=loop.bank.id,
@@ -328,9 +328,8 @@ def test_claim_without_a_numeric_lock_version_is_refused(
 
 
 def test_rematch_without_a_lock_version_is_refused(client, login, db_session, loop):
-    from finportal.services import referrals
 
-    referrals.record_decision(
+    bank_actions.record_decision(
         db_session,
         loop.referral.id,
         bank_id=loop.bank.id,

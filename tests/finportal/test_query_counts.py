@@ -19,6 +19,7 @@ from sqlalchemy import event, func, select
 
 from finportal.extensions import db
 from finportal.models import Application, AuditEvent, Referral, utcnow
+from finportal.services import bank_actions
 from tests.helpers import PASSWORD
 
 #: Applications added to the district between the two counts.
@@ -62,7 +63,7 @@ def district(
     approves or declines some of them. From the second call on, the loop's application is
     also referred to the second bank.
     """
-    from finportal.services import referrals, review_actions
+    from finportal.services import review_actions
 
     loop = make_loop()
 
@@ -90,14 +91,14 @@ def district(
                 render=False,
             )
             if n % 4 == 2:
-                referrals.mark_viewed(
+                bank_actions.mark_viewed(
                     db_session, referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
                 )
             if n % 4 == 0:
-                referrals.mark_viewed(
+                bank_actions.mark_viewed(
                     db_session, referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
                 )
-                referrals.record_decision(
+                bank_actions.record_decision(
                     db_session,
                     referral.id,
                     bank_id=loop.bank.id,

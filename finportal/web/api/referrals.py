@@ -11,6 +11,7 @@ from typing import Any
 from flask import Response
 
 from finportal.extensions import db
+from finportal.services import bank_actions
 from finportal.services import referrals as referral_service
 from finportal.web.api import bank_id, make_blueprint
 from finportal.web.api.schemas import (
@@ -76,9 +77,7 @@ def list_referrals(query: dict[str, Any], pagination_parameters: Any) -> Any:
 @blp.alt_response(404, schema=ErrorSchema)
 def get_referral(referral_id: int) -> Any:
     """Return one referral with its decisions and loan events (opening it marks it viewed)."""
-    referral = referral_service.mark_viewed(
-        db.session, referral_id, bank_id=bank_id(), actor_id=None
-    )
+    referral = bank_actions.mark_viewed(db.session, referral_id, bank_id=bank_id(), actor_id=None)
     return _Detail(
         referral,
         referral_service.decisions_of(db.session, referral.id),
@@ -105,15 +104,13 @@ def get_profile(referral_id: int) -> Any:
 def download_packet(referral_id: int) -> Any:
     """Download the referral packet (PDF), stamped with the bank and the time; logged."""
     referral = referral_service.get_referral(db.session, referral_id, bank_id=bank_id())
-    pdf = referral_service.download_packet(
-        db.session, referral.id, bank_id=bank_id(), actor_id=None
-    )
+    pdf = bank_actions.download_packet(db.session, referral.id, bank_id=bank_id(), actor_id=None)
     return Response(
         pdf,
         mimetype="application/pdf",
         headers={
             "Content-Disposition": (
-                f'attachment; filename="{referral_service.packet_filename(referral)}"'
+                f'attachment; filename="{bank_actions.packet_filename(referral)}"'
             )
         },
     )
@@ -128,7 +125,7 @@ def download_packet(referral_id: int) -> Any:
 @blp.alt_response(422, schema=ErrorSchema)
 def post_decision(body: dict[str, Any], referral_id: int) -> Any:
     """Record a decision: approved (amount, annual rate, term), declined (reason code) or info_requested."""
-    return referral_service.record_decision(
+    return bank_actions.record_decision(
         db.session,
         referral_id,
         bank_id=bank_id(),
@@ -151,7 +148,7 @@ def post_decision(body: dict[str, Any], referral_id: int) -> Any:
 @blp.alt_response(422, schema=ErrorSchema)
 def post_outcome(body: dict[str, Any], referral_id: int) -> Any:
     """Record a loan event: disbursed (with the amount), then repaid, overdue_90 or defaulted."""
-    return referral_service.record_outcome(
+    return bank_actions.record_outcome(
         db.session,
         referral_id,
         bank_id=bank_id(),

@@ -18,7 +18,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from finportal import limits
 from finportal.domain.states import REFERRAL
 from finportal.extensions import db
-from finportal.services import consents, referrals
+from finportal.services import bank_actions, consents, referrals
 from finportal.services import packets as packet_service
 from finportal.services.errors import ServiceError
 from finportal.services.labels import purpose_label
@@ -150,20 +150,20 @@ def _render_referral(referral_id: int, status: int = 200, **extra: Any) -> Any:
 @bp.get("/referrals/<int:referral_id>")
 def referral(referral_id: int) -> Any:
     """Show one referral (recorded as viewed) with its packet, decision and outcome forms."""
-    referrals.mark_viewed(db.session, referral_id, bank_id=_bank_id(), actor_id=current_user.id)
+    bank_actions.mark_viewed(db.session, referral_id, bank_id=_bank_id(), actor_id=current_user.id)
     return _render_referral(referral_id)
 
 
 @bp.get("/referrals/<int:referral_id>/packet.pdf")
 def packet(referral_id: int) -> Any:
     """Download the referral packet, stamped with this bank, this user and the time."""
-    pdf = referrals.download_packet(
+    pdf = bank_actions.download_packet(
         db.session, referral_id, bank_id=_bank_id(), actor_id=current_user.id
     )
     referral = referrals.get_referral(db.session, referral_id, bank_id=_bank_id())
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{referrals.packet_filename(referral)}"'
+        f'attachment; filename="{bank_actions.packet_filename(referral)}"'
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -185,7 +185,7 @@ def decision(referral_id: int) -> Any:
     amount = data["approved_amount_wan"]
     rate = data["annual_rate_pct"]
     try:
-        referrals.record_decision(
+        bank_actions.record_decision(
             db.session,
             referral_id,
             bank_id=bank_id,
@@ -218,7 +218,7 @@ def outcome(referral_id: int) -> Any:
         return _refused(invalid(_("放款及还款情况有误。"), errors), referral_id, "outcome")
     amount = data["amount_wan"]
     try:
-        referrals.record_outcome(
+        bank_actions.record_outcome(
             db.session,
             referral_id,
             bank_id=bank_id,

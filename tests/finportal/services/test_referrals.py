@@ -17,7 +17,7 @@ from finportal.models import (
     Referral,
     utcnow,
 )
-from finportal.services import packet_verification, referrals, review, review_actions
+from finportal.services import bank_actions, packet_verification, referrals, review, review_actions
 from finportal.services import packets as packet_service
 from finportal.services.errors import (
     Conflict,
@@ -57,12 +57,14 @@ def test_the_whole_loop_from_referral_to_repayment(db_session, loop):
     inbox = referrals.inbox(db_session, bank_id=loop.bank.id)
     assert [r.id for r in inbox["new"]] == [referral.id]
 
-    referrals.mark_viewed(db_session, referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id)
-    pdf = referrals.download_packet(
+    bank_actions.mark_viewed(
+        db_session, referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
+    )
+    pdf = bank_actions.download_packet(
         db_session, referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
     )
     assert pdf.startswith(b"%PDF")
-    decision = referrals.record_decision(
+    decision = bank_actions.record_decision(
         db_session,
         referral.id,
         bank_id=loop.bank.id,
@@ -78,7 +80,7 @@ def test_the_whole_loop_from_referral_to_repayment(db_session, loop):
     ] == [referral.id]
 
     today = utcnow().astimezone(SHANGHAI).date()
-    referrals.record_outcome(
+    bank_actions.record_outcome(
         db_session,
         referral.id,
         bank_id=loop.bank.id,
@@ -87,7 +89,7 @@ def test_the_whole_loop_from_referral_to_repayment(db_session, loop):
         occurred_on=today,
         amount=Decimal("800000"),
     )
-    referrals.record_outcome(
+    bank_actions.record_outcome(
         db_session,
         referral.id,
         bank_id=loop.bank.id,
@@ -175,7 +177,7 @@ def test_decisions_are_validated_and_change_nothing_when_refused(db_session, loo
     ]
     for kwargs, field in cases:
         with pytest.raises(ValidationFailed) as caught:
-            referrals.record_decision(db_session, rid, bank_id=bank_id, actor_id=actor, **kwargs)
+            bank_actions.record_decision(db_session, rid, bank_id=bank_id, actor_id=actor, **kwargs)
         assert field in caught.value.fields, (kwargs, caught.value.fields)
         assert caught.value.message_zh
     db_session.refresh(loop.referral)
@@ -187,7 +189,7 @@ def test_invalid_transitions_are_refused(db_session, loop):
     rid, bank_id, actor = loop.referral.id, loop.bank.id, loop.bank_user.id
     today = utcnow().astimezone(SHANGHAI).date()
     with pytest.raises(InvalidTransition):
-        referrals.record_outcome(
+        bank_actions.record_outcome(
             db_session,
             rid,
             bank_id=bank_id,
@@ -196,7 +198,7 @@ def test_invalid_transitions_are_refused(db_session, loop):
             occurred_on=today,
             amount=1,
         )
-    referrals.record_decision(
+    bank_actions.record_decision(
         db_session,
         rid,
         bank_id=bank_id,
@@ -204,7 +206,7 @@ def test_invalid_transitions_are_refused(db_session, loop):
         decision="info_requested",
         reason_text="请提供近三个月银行流水",
     )
-    referrals.record_decision(
+    bank_actions.record_decision(
         db_session,
         rid,
         bank_id=bank_id,
@@ -213,7 +215,7 @@ def test_invalid_transitions_are_refused(db_session, loop):
         reason_code="high_leverage",
     )
     with pytest.raises(InvalidTransition):
-        referrals.record_decision(
+        bank_actions.record_decision(
             db_session,
             rid,
             bank_id=bank_id,
@@ -224,14 +226,14 @@ def test_invalid_transitions_are_refused(db_session, loop):
             term_months=12,
         )
     with pytest.raises(InvalidTransition):
-        referrals.record_outcome(
+        bank_actions.record_outcome(
             db_session, rid, bank_id=bank_id, actor_id=actor, event="repaid", occurred_on=today
         )
 
 
 def test_loan_outcome_dates_and_amounts_are_checked(db_session, loop):
     rid, bank_id, actor = loop.referral.id, loop.bank.id, loop.bank_user.id
-    referrals.record_decision(
+    bank_actions.record_decision(
         db_session,
         rid,
         bank_id=bank_id,
@@ -249,18 +251,18 @@ def test_loan_outcome_dates_and_amounts_are_checked(db_session, loop):
         ({"occurred_on": today, "amount": 900000}, "amount"),
     ]:
         with pytest.raises(ValidationFailed) as caught:
-            referrals.record_outcome(
+            bank_actions.record_outcome(
                 db_session, rid, bank_id=bank_id, actor_id=actor, event="disbursed", **kwargs
             )
         assert field in caught.value.fields
     with pytest.raises(ValidationFailed):
-        referrals.record_outcome(
+        bank_actions.record_outcome(
             db_session, rid, bank_id=bank_id, actor_id=actor, event="paid", occurred_on=today
         )
 
 
 def test_a_decline_tells_the_advisor_and_offers_a_rematch(db_session, loop):
-    referrals.record_decision(
+    bank_actions.record_decision(
         db_session,
         loop.referral.id,
         bank_id=loop.bank.id,
@@ -294,13 +296,13 @@ def test_another_banks_referral_is_not_found_anywhere(db_session, loop):
     today = utcnow().astimezone(SHANGHAI).date()
     calls = [
         lambda: referrals.get_referral(db_session, rid, bank_id=other),
-        lambda: referrals.mark_viewed(
+        lambda: bank_actions.mark_viewed(
             db_session, rid, bank_id=other, actor_id=loop.other_bank_user.id
         ),
-        lambda: referrals.download_packet(
+        lambda: bank_actions.download_packet(
             db_session, rid, bank_id=other, actor_id=loop.other_bank_user.id
         ),
-        lambda: referrals.record_decision(
+        lambda: bank_actions.record_decision(
             db_session,
             rid,
             bank_id=other,
@@ -309,7 +311,7 @@ def test_another_banks_referral_is_not_found_anywhere(db_session, loop):
             reason_code="other",
             reason_text="x",
         ),
-        lambda: referrals.record_outcome(
+        lambda: bank_actions.record_outcome(
             db_session,
             rid,
             bank_id=other,
@@ -331,7 +333,7 @@ def test_withdrawn_consent_refuses_downloads_and_new_packets(db_session, loop):
     loop.consent.withdrawn_at = utcnow()
     db_session.commit()
     with pytest.raises(Forbidden) as caught:
-        referrals.download_packet(
+        bank_actions.download_packet(
             db_session, loop.referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
         )
     assert "撤回" in caught.value.message_zh
@@ -363,10 +365,10 @@ def test_withdrawn_consent_refuses_downloads_and_new_packets(db_session, loop):
 
 
 def test_packet_text_fonts_and_stamps(db_session, loop):
-    first = referrals.download_packet(
+    first = bank_actions.download_packet(
         db_session, loop.referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
     )
-    second_user_pdf = referrals.download_packet(
+    second_user_pdf = bank_actions.download_packet(
         db_session, loop.referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
     )
     text = squash(pdf_text(first))
@@ -407,14 +409,14 @@ def test_two_downloads_by_two_users_carry_their_names(db_session, loop, create_u
     colleague = create_user("bank", bank_id=loop.bank.id, display_name="甲行风控专员")
     a = squash(
         pdf_text(
-            referrals.download_packet(
+            bank_actions.download_packet(
                 db_session, loop.referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
             )
         )
     )
     b = squash(
         pdf_text(
-            referrals.download_packet(
+            bank_actions.download_packet(
                 db_session, loop.referral.id, bank_id=loop.bank.id, actor_id=colleague.id
             )
         )
@@ -424,7 +426,7 @@ def test_two_downloads_by_two_users_carry_their_names(db_session, loop, create_u
     # The bank API downloads without a user: the stamp says so.
     c = squash(
         pdf_text(
-            referrals.download_packet(
+            bank_actions.download_packet(
                 db_session, loop.referral.id, bank_id=loop.bank.id, actor_id=None
             )
         )
@@ -441,12 +443,14 @@ def test_inbox_tabs_and_overdue_clock(db_session, loop):
     assert [
         r.id for r in referrals.list_referrals(db_session, bank_id=loop.bank.id, status="overdue")
     ] == [referral.id]
-    referrals.mark_viewed(db_session, referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id)
+    bank_actions.mark_viewed(
+        db_session, referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
+    )
     tabs = referrals.inbox(db_session, bank_id=loop.bank.id)
     assert [r.id for r in tabs["viewed"]] == [referral.id]
     assert tabs["new"] == []
     assert [r.id for r in tabs["overdue"]] == [referral.id]
-    referrals.record_decision(
+    bank_actions.record_decision(
         db_session,
         referral.id,
         bank_id=loop.bank.id,
@@ -478,11 +482,11 @@ def test_verify_shows_the_stored_sha256_and_masks_the_name(db_session, loop):
 
 def test_a_stale_referral_version_is_a_conflict(db_session, loop):
     stale = loop.referral.lock_version
-    referrals.mark_viewed(
+    bank_actions.mark_viewed(
         db_session, loop.referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
     )
     with pytest.raises(Conflict):
-        referrals.record_decision(
+        bank_actions.record_decision(
             db_session,
             loop.referral.id,
             bank_id=loop.bank.id,
