@@ -96,6 +96,20 @@ OVERFLOW = """() => {
     return {width, scroll, offenders};
 }"""
 
+LANDMARKS = """() => {
+    const skip = document.querySelector('a.skip-link');
+    const focusable = document.querySelector('a[href], button, input:not([type=hidden]), select, textarea');
+    const icon = document.querySelector('link[rel~="icon"]');
+    return {
+        skip: skip ? skip.getAttribute('href') : null,
+        skipFirst: skip !== null && skip === focusable,
+        main: document.querySelectorAll('main#main').length,
+        icon: icon ? icon.href : null,
+        current: [...document.querySelectorAll('header nav a[aria-current="page"]')]
+            .map((a) => new URL(a.href).pathname),
+    };
+}"""
+
 AXE_RUN = """async () => {
     const result = await axe.run(document, {resultTypes: ['violations']});
     return result.violations
@@ -243,8 +257,10 @@ class Walk:
     def __init__(self) -> None:
         self.problems: list[str] = []
         self.opened = 0
+        self.icons: set[str] = set()
 
-    def check(self, page: Any, url: str, lang: str) -> None:
+    def check(self, page: Any, url: str, lang: str, menu: list[str] | None = None) -> None:
+        """Open ``url`` on the phone; on the Chinese walk, look at it on a desktop too."""
         response = page.goto(url)
         page.wait_for_load_state("load")
         where = f"{url} ({lang})"
@@ -258,6 +274,26 @@ class Walk:
                 f"{where}: {found['scroll']}px wide on a {found['width']}px screen; "
                 f"sticking out: {', '.join(found['offenders'])}"
             )
+        if lang == "zh":
+            page.set_viewport_size(DESKTOP)
+            wide = page.evaluate(OVERFLOW)
+            page.set_viewport_size(PHONE)
+            if wide["scroll"] > wide["width"]:
+                self.problems.append(
+                    f"{where}: {wide['scroll']}px wide on a {wide['width']}px desktop; "
+                    f"sticking out: {', '.join(wide['offenders'])}"
+                )
+        marks = page.evaluate(LANDMARKS)
+        if marks["skip"] != "#main" or not marks["skipFirst"] or marks["main"] != 1:
+            self.problems.append(f"{where}: no skip link first to the one main#main: {marks}")
+        if marks["icon"]:
+            self.icons.add(marks["icon"])
+        else:
+            self.problems.append(f"{where}: no favicon")
+        path = url.split("?")[0]
+        expected = [path] if menu and path in menu else []
+        if marks["current"] != expected:
+            self.problems.append(f"{where}: menu marks {marks['current']} as the current page")
         page.add_script_tag(path=str(AXE))
         for violation in page.evaluate(AXE_RUN):
             self.problems.append(
@@ -286,6 +322,20 @@ def _screenshots(page: Any, role: str, url: str) -> None:
     page.set_viewport_size(PHONE)
 
 
+def _keyboard_skips_to_main(page: Any, walk: Walk, role: str) -> None:
+    """The first Tab shows the skip link; Enter puts the focus on the main content."""
+    page.keyboard.press("Tab")
+    link = page.locator("a.skip-link")
+    box = link.bounding_box()
+    focused = page.evaluate("() => document.activeElement.className")
+    if focused != "skip-link" or box is None or box["y"] < 0:
+        walk.problems.append(f"{role}: the first Tab does not show the skip link ({focused})")
+        return
+    page.keyboard.press("Enter")
+    if page.evaluate("() => document.activeElement.id") != "main":
+        walk.problems.append(f"{role}: the skip link does not move the focus to the content")
+
+
 def test_every_page_fits_a_phone_and_passes_axe(browser, demo_server):
     from finportal.demo import DEFAULT_PASSWORD
 
@@ -299,6 +349,7 @@ def test_every_page_fits_a_phone_and_passes_axe(browser, demo_server):
     public = _pages(app, "public")
     for url in [*public, *details["public"]]:
         walk.check(page, url, "zh")
+    _keyboard_skips_to_main(page, walk, "public")
     page.goto("/lang/en")
     for url in [*public, *details["public"]]:
         walk.check(page, url, "en")
@@ -313,14 +364,20 @@ def test_every_page_fits_a_phone_and_passes_axe(browser, demo_server):
         page.fill("input[name=password]", DEFAULT_PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url(f"**/{role}/**")
-        pages = [*_pages(app, role), *details[role]]
-        for url in pages:
-            walk.check(page, url, "zh")
+        menu = _menu(app, role)
+        for url in [*_pages(app, role), *details[role]]:
+            walk.check(page, url, "zh", menu)
+        _keyboard_skips_to_main(page, walk, role)
         _screenshots(page, role, f"/{role}/")
         page.goto("/lang/en")
-        for url in [*_menu(app, role), *details[role]]:
-            walk.check(page, url, "en")
+        for url in [*menu, *details[role]]:
+            walk.check(page, url, "en", menu)
+        if role == "admin":
+            for icon in walk.icons:
+                answer = page.request.get(icon)
+                assert answer.ok and "svg" in answer.headers["content-type"], icon
         context.close()
 
     assert walk.opened >= 60, walk.opened
+    assert len(walk.icons) == 1, walk.icons
     assert walk.problems == [], "\n".join(walk.problems)
