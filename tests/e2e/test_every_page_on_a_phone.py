@@ -151,12 +151,18 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         flask_migrate.upgrade()
         load_demo(db.session)
         details = _detail_pages(db.session)
+        states = _one_page_per_state(db.session)
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield {"url": f"http://127.0.0.1:{server.server_port}", "app": app, "details": details}
+        yield {
+            "url": f"http://127.0.0.1:{server.server_port}",
+            "app": app,
+            "details": details,
+            "states": states,
+        }
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -217,6 +223,32 @@ def _detail_pages(session: Any) -> dict[str, list[str]]:
     for role, urls in pages.items():
         assert all("None" not in url for url in urls), (role, urls)
     return pages
+
+
+def _one_page_per_state(session: Any) -> dict[str, list[str]]:
+    """Detail pages in each state of their record (each state shows other forms and notes)."""
+    import finportal.models as m
+
+    def per_state(model: Any, *where: Any) -> list[int]:
+        query = select(func.min(model.id)).where(*where).group_by(model.state)
+        return sorted(i for i in session.scalars(query) if i is not None)
+
+    sme = session.scalar(select(m.User).where(m.User.username == "demo-sme"))
+    bank = session.scalar(select(m.User).where(m.User.username == "demo-bank"))
+    return {
+        "sme": [
+            f"/sme/applications/{i}"
+            for i in per_state(m.Application, m.Application.enterprise_id == sme.enterprise_id)
+        ],
+        "advisor": [
+            f"/advisor/applications/{i}"
+            for i in per_state(m.Application, m.Application.state != "draft")
+        ],
+        "bank": [
+            f"/bank/referrals/{i}"
+            for i in per_state(m.Referral, m.Referral.bank_id == bank.bank_id)
+        ],
+    }
 
 
 def _pages(app: Any, role: str) -> list[str]:
@@ -365,7 +397,8 @@ def test_every_page_fits_a_phone_and_passes_axe(browser, demo_server):
         page.click("button[type=submit]")
         page.wait_for_url(f"**/{role}/**")
         menu = _menu(app, role)
-        for url in [*_pages(app, role), *details[role]]:
+        states = [u for u in demo_server["states"].get(role, []) if u not in details[role]]
+        for url in [*_pages(app, role), *details[role], *states]:
             walk.check(page, url, "zh", menu)
         _keyboard_skips_to_main(page, walk, role)
         _screenshots(page, role, f"/{role}/")
