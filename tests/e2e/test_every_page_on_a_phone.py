@@ -82,13 +82,14 @@ OVERFLOW = """() => {
             return false;
         };
         for (const el of document.body.querySelectorAll('*')) {
-            const r = el.getBoundingClientRect();
-            if (r.right > width + 1 && !clipped(el)) {
+            const right = el.getBoundingClientRect().right
+                + Math.max(0, parseFloat(getComputedStyle(el).marginRight) || 0);
+            if (right > width + 1 && !clipped(el)) {
                 let name = el.tagName.toLowerCase();
                 if (el.id) name += '#' + el.id;
                 if (el.className && typeof el.className === 'string')
                     name += '.' + el.className.trim().split(/\\s+/).join('.');
-                offenders.push(name + ' ' + Math.round(r.right) + 'px');
+                offenders.push(name + ' ' + Math.round(right) + 'px');
                 if (offenders.length >= 6) break;
             }
         }
@@ -216,6 +217,9 @@ def _detail_pages(session: Any) -> dict[str, list[str]]:
             f"/admin/products/{product}/edit",
             f"/admin/products/{product}/versions",
             f"/admin/models/{model}",
+            f"/admin/models/{model}/compare",
+            "/admin/organisations/bank/new",
+            f"/admin/organisations/bank/{bank.bank_id}/edit",
             *([f"/admin/jobs/{job}"] if job else []),  # the demo may have run no job
             f"/admin/users/{users['bank'].id}/edit",
         ],
