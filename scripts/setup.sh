@@ -15,6 +15,8 @@ if [ "$purpose" = prod ] || [ "$purpose" = test ]; then
 fi
 if [ "$purpose" = test ]; then
   packages+=(chromium poppler-utils)
+  # npm installs axe-core for the browser tests (Debian's nodejs and npm, unless a node is there).
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -34,3 +36,8 @@ fi
 extra=""; [ "$purpose" = test ] && extra="[dev]"
 .venv/bin/python -m pip install -q -e ".$extra" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import finportal, products, scoring" # the install worked
+
+if [ "$purpose" = test ] && [ ! -f tests/e2e/axe/node_modules/axe-core/axe.min.js ]; then
+  # axe-core, pinned by tests/e2e/axe/package-lock.json, for the accessibility checks.
+  npm ci --prefix tests/e2e/axe --no-audit --no-fund --silent
+fi

@@ -9,4 +9,25 @@
       event.preventDefault();
     }
   });
+
+  /* A table or listing wider than a narrow screen scrolls sideways inside its own box
+     (app.css); such a box takes the keyboard focus, so it can be scrolled without a mouse. */
+  function markScrollBoxes() {
+    document.querySelectorAll("table, pre").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.dataset.scrollBox = "1";
+      } else if (!scrolls && box.dataset.scrollBox) {
+        box.removeAttribute("tabindex");
+        delete box.dataset.scrollBox;
+      }
+    });
+  }
+  markScrollBoxes();
+  var resized = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(resized);
+    resized = window.setTimeout(markScrollBoxes, 150);
+  });
 })();
