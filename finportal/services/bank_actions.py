@@ -21,11 +21,10 @@ from finportal.domain.states import ReferralState as R
 from finportal.models import (
     BankDecision,
     LoanOutcome,
-    Notification,
     Referral,
     utcnow,
 )
-from finportal.services import consents, workflow
+from finportal.services import consents, notifications, workflow
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, Forbidden, ValidationFailed
 from finportal.services.lifecycle import transition
@@ -69,16 +68,12 @@ def _notify_enterprise(
     session: Session, referral: Referral, title: Words, body: Words = ("", "")
 ) -> None:
     application = referral.application
-    session.add(
-        Notification(
-            enterprise_id=application.enterprise_id,
-            kind="status",
-            title_zh=limits.clip(title[0], "title"),
-            title_en=limits.clip(title[1], "title"),
-            body_zh=body[0],
-            body_en=body[1],
-            link=f"/sme/applications/{application.id}",
-        )
+    notifications.notify(
+        session,
+        enterprise_id=application.enterprise_id,
+        title=title,
+        body=body,
+        link=f"/sme/applications/{application.id}",
     )
 
 
@@ -88,16 +83,12 @@ def _notify_advisor(
     advisor_id = referral.created_by_id or referral.application.assigned_advisor_id
     if advisor_id is None:
         return
-    session.add(
-        Notification(
-            user_id=advisor_id,
-            kind="status",
-            title_zh=limits.clip(title[0], "title"),
-            title_en=limits.clip(title[1], "title"),
-            body_zh=body[0],
-            body_en=body[1],
-            link=f"/advisor/applications/{referral.application_id}",
-        )
+    notifications.notify(
+        session,
+        user_id=advisor_id,
+        title=title,
+        body=body,
+        link=f"/advisor/applications/{referral.application_id}",
     )
 
 

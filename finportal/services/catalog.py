@@ -22,6 +22,7 @@ from finportal.models import (
     ReferenceRate,
     utcnow,
 )
+from finportal.services import notifications
 from finportal.services.audit import record_event
 from finportal.services.errors import NotFound, ValidationFailed
 from finportal.services.profiles import enterprise_profile
@@ -217,19 +218,17 @@ def notify_eligible_enterprises(
     for enterprise_id in eligible_ids:
         if enterprise_id in already:
             continue
-        session.add(
-            Notification(
-                enterprise_id=enterprise_id,
-                kind="policy_push",
-                title_zh=limits.clip(f"新产品发布：{product.name_zh}，贵企业符合申请条件", "title"),
-                title_en=limits.clip(
-                    f"New product: {product.name_en} — your enterprise qualifies", "title"
-                ),
-                body_zh=product.description_zh,
-                body_en=product.description_en,
-                link=f"/products/{code}",
-                dedupe_key=f"policy_push:{code}:{enterprise_id}",
-            )
+        notifications.notify(
+            session,
+            enterprise_id=enterprise_id,
+            kind="policy_push",
+            title=(
+                f"新产品发布：{product.name_zh}，贵企业符合申请条件",
+                f"New product: {product.name_en} — your enterprise qualifies",
+            ),
+            body=(product.description_zh, product.description_en),
+            link=f"/products/{code}",
+            dedupe_key=f"policy_push:{code}:{enterprise_id}",
         )
         notified += 1
     version.notified_at = utcnow()

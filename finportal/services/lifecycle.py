@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from finportal.domain.states import APPLICATION
 from finportal.domain.states import ApplicationState as A
-from finportal.models import Application, Notification, utcnow
+from finportal.models import Application, utcnow
+from finportal.services import notifications
 from finportal.services.profiles import freeze
 from finportal.services.workflow import move
 
@@ -41,13 +42,13 @@ def transition(
     if to_state == A.CLOSED:
         application.closed_at = utcnow()
     if notify and from_state != to_state:
-        session.add(
-            Notification(
-                enterprise_id=application.enterprise_id,
-                kind="status",
-                title_zh=f"融资申请 #{application.id} 状态更新：{APPLICATION.title(to_state, 'zh_CN')}",
-                title_en=f"Application #{application.id}: {APPLICATION.title(to_state, 'en')}",
-                body_zh=reason,
-                link=f"/sme/applications/{application.id}",
-            )
+        notifications.notify(
+            session,
+            enterprise_id=application.enterprise_id,
+            title=(
+                f"融资申请 #{application.id} 状态更新：{APPLICATION.title(to_state, 'zh_CN')}",
+                f"Application #{application.id}: {APPLICATION.title(to_state, 'en')}",
+            ),
+            body=(reason or "", ""),
+            link=f"/sme/applications/{application.id}",
         )

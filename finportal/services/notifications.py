@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from finportal import limits
 from finportal.models import Notification, utcnow
 from finportal.services.errors import NotFound
 
@@ -88,3 +89,33 @@ def mark_all_read(session: Session, *, enterprise_id: int | None, user_id: int |
     )
     session.commit()
     return int(result.rowcount or 0)
+
+
+def notify(
+    session: Session,
+    *,
+    title: tuple[str, str],
+    body: tuple[str, str] = ("", ""),
+    link: str | None = None,
+    enterprise_id: int | None = None,
+    user_id: int | None = None,
+    kind: str = "status",
+    dedupe_key: str | None = None,
+) -> Notification:
+    """Add a notification for an enterprise or a user (the caller commits).
+
+    ``title`` and ``body`` are (中文, English); titles are clipped to their column.
+    """
+    row = Notification(
+        enterprise_id=enterprise_id,
+        user_id=user_id,
+        kind=kind,
+        title_zh=limits.clip(title[0], "title"),
+        title_en=limits.clip(title[1], "title"),
+        body_zh=body[0] or "",
+        body_en=body[1] or "",
+        link=link,
+        dedupe_key=dedupe_key,
+    )
+    session.add(row)
+    return row

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
@@ -231,31 +232,11 @@ def queue_page(
 
 
 def list_queue(
-    session: Session,
-    *,
-    status: str | None = None,
-    product_code: str | None = None,
-    park_id: int | None = None,
-    chamber_id: int | None = None,
-    grade: str | None = None,
-    deadline_filter: str | None = None,
-    now: datetime | None = None,
-    limit: int = QUEUE_PAGE_SIZE,
+    session: Session, *, limit: int = QUEUE_PAGE_SIZE, **filters: Any
 ) -> list[QueueItem]:
-    """Return the first ``limit`` rows of the queue: screened and in-review applications,
-    earliest deadline first."""
-    now = now or utcnow()
-    stmt = _queue_statement(
-        status=status,
-        product_code=product_code,
-        park_id=park_id,
-        chamber_id=chamber_id,
-        grade=grade,
-        deadline_filter=deadline_filter,
-        now=now,
-    )
-    applications = list(session.scalars(stmt.options(*_ROW_OPTIONS).limit(limit)))
-    return _items(session, applications, now)
+    """Return the first ``limit`` rows of the queue (the filters of :func:`queue_page`):
+    screened and in-review applications, earliest deadline first."""
+    return list(queue_page(session, per_page=limit, **filters).items)
 
 
 def _end_of_day(now: datetime) -> datetime:

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from finportal import limits
 from finportal.domain.states import VERIFICATION
 from finportal.domain.states import VerificationState as V
-from finportal.models import Enterprise, Notification, User, VerificationRequest, utcnow
-from finportal.services import documents, workflow
+from finportal.models import Enterprise, User, VerificationRequest, utcnow
+from finportal.services import documents, notifications, workflow
 from finportal.services.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from finportal.storage import FileStore
 
@@ -185,16 +185,19 @@ def decide(
     )
     if approve:
         enterprise.verified_at = now
-    session.add(
-        Notification(
-            enterprise_id=enterprise.id,
-            kind="status",
-            title_zh="企业认证已通过" if approve else "企业认证未通过",
-            title_en="Your enterprise is verified" if approve else "Verification refused",
-            body_zh=text or "现在可以提交融资申请、向银行授权，并邀请同事加入。",
-            body_en=text or "You can now submit applications, give consents and invite colleagues.",
-            link="/sme/verification",
-        )
+    notifications.notify(
+        session,
+        enterprise_id=enterprise.id,
+        title=(
+            ("企业认证已通过", "Your enterprise is verified")
+            if approve
+            else ("企业认证未通过", "Verification refused")
+        ),
+        body=(
+            text or "现在可以提交融资申请、向银行授权，并邀请同事加入。",
+            text or "You can now submit applications, give consents and invite colleagues.",
+        ),
+        link="/sme/verification",
     )
     session.commit()
     return request
