@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from finportal import limits
 from finportal.domain import permissions
@@ -38,7 +38,7 @@ from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABEL
     action_label,
     role_label,
 )
-from finportal.services.referrals import decisions_of_many, outcomes_of_many
+from finportal.services.referrals import decisions_of_many, of_application, outcomes_of_many
 from finportal.services.screening import latest_score
 
 #: Referral states after which the money has gone out: the SME can no longer withdraw.
@@ -234,17 +234,7 @@ def application_details(
             select(Consent).where(Consent.application_id == application.id).order_by(Consent.id)
         )
     )
-    referrals = list(
-        session.scalars(
-            select(Referral)
-            .where(Referral.application_id == application.id)
-            .options(
-                selectinload(Referral.bank),
-                catalog_service.eager_version(Referral.product_version),
-            )
-            .order_by(Referral.id)
-        )
-    )
+    referrals = of_application(session, application.id)
     decisions = decisions_of_many(session, [r.id for r in referrals])
     outcomes = outcomes_of_many(session, [r.id for r in referrals])
     banks = []

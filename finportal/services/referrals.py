@@ -197,6 +197,18 @@ def get_referral(session: Session, referral_id: int, *, bank_id: int) -> Referra
     return referral
 
 
+def of_application(session: Session, application_id: int) -> list[Referral]:
+    """Return an application's referrals in the order they were made, banks and products loaded."""
+    return list(
+        session.scalars(
+            select(Referral)
+            .where(Referral.application_id == application_id)
+            .options(selectinload(Referral.bank), eager_version(Referral.product_version))
+            .order_by(Referral.id)
+        )
+    )
+
+
 def decisions_of(session: Session, referral_id: int) -> list[BankDecision]:
     """Return the decisions recorded on a referral, oldest first."""
     return decisions_of_many(session, [referral_id]).get(referral_id, [])

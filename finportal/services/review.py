@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from finportal import charts, limits
 from finportal.domain.states import current_locale
@@ -31,7 +31,6 @@ from finportal.models import (
     User,
     utcnow,
 )
-from finportal.services import catalog as catalog_service
 from finportal.services import consents as consent_service
 from finportal.services import packets as packet_service
 from finportal.services.errors import (
@@ -39,6 +38,7 @@ from finportal.services.errors import (
 )
 from finportal.services.profiles import Change, changes_since
 from finportal.services.queue import application_overdue
+from finportal.services.referrals import of_application
 from finportal.services.screening import latest_score
 
 # --- the queue ---------------------------------------------------------------------------
@@ -128,17 +128,7 @@ def get_review(session: Session, application_id: int) -> Review:
     matches = [MatchView(m, p, v) for m, v, p in rows]
     score = latest_score(session, application.id)
     model = session.get(ModelVersion, score.model_version_id) if score else None
-    referrals = list(
-        session.scalars(
-            select(Referral)
-            .where(Referral.application_id == application.id)
-            .options(
-                selectinload(Referral.bank),
-                catalog_service.eager_version(Referral.product_version),
-            )
-            .order_by(Referral.id)
-        )
-    )
+    referrals = of_application(session, application.id)
     referral_ids = [r.id for r in referrals]
     events = list(
         session.scalars(
