@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from finportal import limits
 from finportal.domain.states import REFERRAL
@@ -51,14 +50,11 @@ def _check_version(referral: Referral, lock_version: int | None) -> None:
 
 def _commit(session: Session) -> None:
     """Commit, turning a lost optimistic-locking race into a clear Conflict."""
-    try:
-        session.commit()
-    except StaleDataError as exc:
-        session.rollback()
-        raise Conflict(
-            "该推荐刚被他人更新，您的操作未保存，请刷新页面后重试。",
-            "Someone else updated this referral at the same time; nothing was saved.",
-        ) from exc
+    workflow.commit_or_conflict(
+        session,
+        "该推荐刚被他人更新，您的操作未保存，请刷新页面后重试。",
+        "Someone else updated this referral at the same time; nothing was saved.",
+    )
 
 
 Words = tuple[str, str]

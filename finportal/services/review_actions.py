@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from finportal import limits
 from finportal.domain import fields as profile_fields
@@ -27,6 +26,7 @@ from finportal.models import (
 )
 from finportal.services import consents as consent_service
 from finportal.services import packets as packet_service
+from finportal.services import workflow
 from finportal.services.audit import record_event
 from finportal.services.errors import (
     Conflict,
@@ -98,14 +98,11 @@ def _load_for_action(
 
 def _commit(session: Session) -> None:
     """Commit; a concurrent change of the same application becomes a clear Conflict."""
-    try:
-        session.commit()
-    except StaleDataError as exc:
-        session.rollback()
-        raise Conflict(
-            "另一位顾问刚刚处理了该申请，您的操作未保存；请刷新页面查看最新状态。",
-            "Another advisor changed this application at the same moment; nothing was saved.",
-        ) from exc
+    workflow.commit_or_conflict(
+        session,
+        "另一位顾问刚刚处理了该申请，您的操作未保存；请刷新页面查看最新状态。",
+        "Another advisor changed this application at the same moment; nothing was saved.",
+    )
 
 
 def _touch(application: Application) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from finportal.domain.states import Machine, State
 from finportal.services.audit import record_event
-from finportal.services.errors import InvalidTransition
+from finportal.services.errors import Conflict, InvalidTransition
 
 
 class Stateful(Protocol):
@@ -67,3 +68,13 @@ def move(
         data=data,
     )
     return source
+
+
+def commit_or_conflict(session: Session, message_zh: str, message_en: str) -> None:
+    """Commit; when someone changed the same record first (optimistic locking), roll back and
+    raise :class:`Conflict` with the message: nothing of this action is saved."""
+    try:
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise Conflict(message_zh, message_en) from exc
