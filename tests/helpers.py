@@ -162,3 +162,18 @@ def screened(
     screen_application(session, application_id=application.id)
     session.commit()
     return application
+
+
+def served_app_config(instance: Path, name: str) -> dict[str, object]:
+    """Return the configuration of a portal a browser test serves from a thread: its own
+    SQLite database and folders in ``instance``, jobs in threads, no sign-in throttling."""
+    return {
+        "TESTING": False,
+        "DATABASE_URL": f"sqlite:///{instance / f'{name}.db'}",
+        "JOBS_MODE": "thread",
+        "LOGIN_RATE_LIMIT": "10000 per minute",
+        "LOGIN_IP_RATE_LIMIT": "10000 per minute",
+        "MODEL_DIR": str(instance / "models"),
+        "PACKET_DIR": str(instance / "packets"),
+        "DOCUMENT_DIR": str(instance / "documents"),
+    }

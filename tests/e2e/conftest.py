@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from tests.helpers import served_app_config
+
 CHROMIUM = os.environ.get("FINPORTAL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -44,18 +46,7 @@ def live_server(
     from finportal.services import catalog, credit
 
     instance = tmp_path_factory.mktemp("e2e-instance")
-    app = create_app(
-        {
-            "TESTING": False,
-            "DATABASE_URL": f"sqlite:///{instance / 'e2e.db'}",
-            "JOBS_MODE": "thread",
-            "LOGIN_RATE_LIMIT": "10000 per minute",
-            "LOGIN_IP_RATE_LIMIT": "10000 per minute",
-            "MODEL_DIR": str(instance / "models"),
-            "PACKET_DIR": str(instance / "packets"),
-            "DOCUMENT_DIR": str(instance / "documents"),
-        }
-    )
+    app = create_app(served_app_config(instance, "e2e"))
     with app.app_context():
         flask_migrate.upgrade()
         seed_reference(db.session)

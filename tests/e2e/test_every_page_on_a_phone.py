@@ -32,6 +32,8 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
+from tests.helpers import served_app_config
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,18 +138,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     from finportal.extensions import db
 
     instance = tmp_path_factory.mktemp("phone-instance")
-    app = create_app(
-        {
-            "TESTING": False,
-            "DATABASE_URL": f"sqlite:///{instance / 'phone.db'}",
-            "JOBS_MODE": "thread",
-            "LOGIN_RATE_LIMIT": "10000 per minute",
-            "LOGIN_IP_RATE_LIMIT": "10000 per minute",
-            "MODEL_DIR": str(instance / "models"),
-            "PACKET_DIR": str(instance / "packets"),
-            "DOCUMENT_DIR": str(instance / "documents"),
-        }
-    )
+    app = create_app(served_app_config(instance, "phone"))
     with app.app_context():
         flask_migrate.upgrade()
         load_demo(db.session)
