@@ -103,7 +103,7 @@ def is_finportal(citation: str) -> bool:
     return doc is not None and doc.kind == "finportal"
 
 
-def public_source(source: str | None) -> str:
+def public_source(source: str | None, sep: str = "；") -> str:
     """Return the citations of a source text a user may read: without FinPortal's own notes.
 
     "FinPortal demo value, to be confirmed…" or "FinPortal DESIGN.md, table …" are notes
@@ -113,7 +113,7 @@ def public_source(source: str | None) -> str:
     if not source:
         return ""
     kept = (_without_notes(c) for c in split_citations(source) if not is_finportal(c))
-    return "；".join(c for c in kept if c)
+    return sep.join(c for c in kept if c)
 
 
 def _without_notes(citation: str) -> str:

@@ -99,7 +99,7 @@ def _helpers() -> dict[str, Any]:
         "cat_yuan": yuan,
         "cat_sourced": sourced_text,
         # A source as users may read it: FinPortal's own notes left out (products.sources).
-        "cat_source": public_source,
+        "cat_source": lambda source: public_source(source, in_user_language("；", "; ")),
         "cat_rate_rule": rate_rule,
         "cat_interest_rule": interest_subsidy_rule,
         "cat_percent": _percent,
