@@ -173,6 +173,17 @@ def _labels(names: tuple[str, ...], lang: str) -> str:
     return ", ".join(specs[n].label_en for n in names)
 
 
+def failed_wording(condition: Condition) -> tuple[str, str]:
+    """Word what is wrong when a condition fails (Chinese, English).
+
+    The one rule for every page and packet: the catalogue's ``failed_zh``/``failed_en``
+    (e.g. 存在未结重大诉讼 for 无未结重大诉讼), else the requirement marked as not met.
+    """
+    if condition.failed_zh and condition.failed_en:
+        return condition.failed_zh, condition.failed_en
+    return f"未满足：{condition.message_zh}", f"Not met: {condition.message_en}"
+
+
 def evaluate_condition(condition: Condition, facts: Mapping[str, Any]) -> ConditionResult:
     """Evaluate one condition and word its message for the result."""
     per_group = [[leaf_result(leaf, facts) for leaf in group] for group in condition.groups]
@@ -181,6 +192,8 @@ def evaluate_condition(condition: Condition, facts: Mapping[str, Any]) -> Condit
     result = group_results[0] if len(group_results) == 1 else combine(group_results)
     missing: tuple[str, ...] = ()
     message_zh, message_en = condition.message_zh, condition.message_en
+    if result == FAILED:
+        message_zh, message_en = failed_wording(condition)
     if result == UNKNOWN:
         # Only what would settle an undecided group: a group that already failed
         # needs nothing more.

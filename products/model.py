@@ -54,6 +54,9 @@ class Condition:
     demo: bool
     # The field name, or the distinct names joined by '|' for an any_of condition.
     field: str = ""
+    # What is wrong when the condition fails (empty: eligibility.failed_wording words it).
+    failed_zh: str = ""
+    failed_en: str = ""
 
     def __post_init__(self) -> None:
         if not self.field:
@@ -337,6 +340,8 @@ def _build(data: dict[str, Any], canonical: dict[str, Any], source_name: str) ->
                 message_en=item["message_en"],
                 source=item["source"],
                 demo=item["demo"],
+                failed_zh=item.get("failed_zh") or "",
+                failed_en=item.get("failed_en") or "",
             )
         )
     amount_min, amount_max = terms["amount_min"]["value"], terms["amount_max"]["value"]
@@ -350,6 +355,8 @@ def _build(data: dict[str, Any], canonical: dict[str, Any], source_name: str) ->
             required=False,
             message_zh=f"申请金额须在 {_wan(amount_min)} 至 {_wan(amount_max)} 万元之间",
             message_en=f"amount must be between {_wan(amount_min)} and {_wan(amount_max)} (10k yuan)",
+            failed_zh=f"申请金额不在 {_wan(amount_min)} 至 {_wan(amount_max)} 万元之间",
+            failed_en=f"The amount is not between {_wan(amount_min)} and {_wan(amount_max)} (10k yuan)",
             source=terms["amount_max"]["source"],
             demo=terms["amount_min"]["demo"] or terms["amount_max"]["demo"],
         )
@@ -361,6 +368,11 @@ def _build(data: dict[str, Any], canonical: dict[str, Any], source_name: str) ->
             required=False,
             message_zh=f"申请期限须在 {_decimal_text(term_min)} 至 {_decimal_text(term_max)} 个月之间",
             message_en=f"term must be between {_decimal_text(term_min)} and {_decimal_text(term_max)} months",
+            failed_zh=f"申请期限不在 {_decimal_text(term_min)} 至 {_decimal_text(term_max)} 个月之间",
+            failed_en=(
+                f"The term is not between {_decimal_text(term_min)} and"
+                f" {_decimal_text(term_max)} months"
+            ),
             source=terms["term_max"]["source"],
             demo=terms["term_min"]["demo"] or terms["term_max"]["demo"],
         )

@@ -353,9 +353,15 @@ class ConditionSchema(_Cited):
     required = fields.Bool(load_default=True)
     message_zh = fields.Str(required=True, validate=validate.Length(min=2))
     message_en = fields.Str(required=True, validate=validate.Length(min=2))
+    # What is wrong when the condition fails, e.g. 存在未结重大诉讼 for 无未结重大诉讼
+    # (products.eligibility.failed_wording words a condition without them).
+    failed_zh = fields.Str(load_default=None, validate=validate.Length(min=2))
+    failed_en = fields.Str(load_default=None, validate=validate.Length(min=2))
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
+        if (data["failed_zh"] is None) != (data["failed_en"] is None):
+            raise ValidationError("give failed_zh and failed_en together", "failed_zh")
         if data["any_of"] is not None:
             if data["field"] is not None or data["op"] is not None or data["value"] is not None:
                 raise ValidationError("use either field/op/value or any_of", "any_of")

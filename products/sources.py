@@ -9,6 +9,7 @@ marked ``demo: true``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -92,6 +93,53 @@ def citation_confirms(citation: str) -> bool:
 def confirms(source: str) -> bool:
     """Tell whether a source text cites something that can confirm a value."""
     return any(citation_confirms(c) for c in split_citations(source))
+
+
+def is_finportal(citation: str) -> bool:
+    """Tell whether a citation names one of FinPortal's own documents (a developer note)."""
+    if citation.strip().startswith(FINPORTAL_PREFIX):
+        return True
+    doc = document_of(citation)
+    return doc is not None and doc.kind == "finportal"
+
+
+def public_source(source: str | None, sep: str = "；") -> str:
+    """Return the citations of a source text a user may read: without FinPortal's own notes.
+
+    "FinPortal demo value, to be confirmed…" or "FinPortal DESIGN.md, table …" are notes
+    for the catalogue's editors; a page shows a demo value's 演示 mark instead. Empty when
+    nothing is left.
+    """
+    if not source:
+        return ""
+    kept = (_without_notes(c) for c in split_citations(source) if not is_finportal(c))
+    return sep.join(c for c in kept if c)
+
+
+def _without_notes(citation: str) -> str:
+    """Drop the editors' notes of a citation: its ASCII ``(…)`` asides written in English.
+
+    An aside in Chinese quotes the document (e.g. "(比例担保，…不超过80%)") and stays, in
+    full-width brackets; the documents' own names use （…） and stay as they are.
+    """
+    out: list[str] = []
+    aside: list[str] = []
+    depth = 0
+    for char in citation:
+        if char == "(":
+            depth += 1
+            if depth == 1:
+                aside = []
+                continue
+        elif char == ")" and depth:
+            depth -= 1
+            if not depth:
+                text = "".join(aside)
+                if not re.search(r"[A-Za-z]{2}", text):
+                    out.append(f"（{text}）")
+                continue
+        (aside if depth else out).append(char)
+    return " ".join("".join(out).split())
 
 
 def quotes(citation: str) -> list[str]:

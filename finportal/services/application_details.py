@@ -144,8 +144,17 @@ class TimelineEntry:
     reason: str
 
 
+#: Audit actions that repeat what the timeline already says: a bank opening a referral
+#: again (its first opening is the step 银行已查看).
+REPEATS = frozenset({"referral.opened"})
+
+
 def timeline(session: Session, application: Application) -> list[TimelineEntry]:
-    """Return every audited step of the application, its consents and referrals, oldest first."""
+    """Return the steps of the application, its consents and referrals that matter, oldest first.
+
+    Each step is shown once: re-openings (:data:`REPEATS`) are left out, and an entry that
+    says the same as the one before it (same who, object, action and reason) is collapsed.
+    """
     consent_ids = list(
         session.scalars(select(Consent.id).where(Consent.application_id == application.id))
     )
@@ -170,8 +179,23 @@ def timeline(session: Session, application: Application) -> list[TimelineEntry]:
             select(User).where(User.id.in_({e.actor_id for e in events if e.actor_id}))
         )
     }
-    entries = []
+    entries: list[TimelineEntry] = []
+    previous: tuple[Any, ...] | None = None
     for event in events:
+        if event.action in REPEATS:
+            continue
+        said = (
+            event.actor_id,
+            event.object_type,
+            event.object_id,
+            event.action,
+            event.from_state,
+            event.to_state,
+            event.reason,
+        )
+        if said == previous:
+            continue
+        previous = said
         user = users.get(event.actor_id) if event.actor_id else None
         if user is None:
             who = limits.in_user_language("系统", "System")

@@ -15,6 +15,7 @@ from finportal.limits import in_user_language, words
 from finportal.services import catalog as catalog_service
 from finportal.services.workdays import SHANGHAI, today_local
 from products.pricing import REPAYMENT_LABELS
+from products.sources import public_source
 
 bp = Blueprint("catalogue", __name__, url_prefix="/products")
 
@@ -97,6 +98,8 @@ def _helpers() -> dict[str, Any]:
     return {
         "cat_yuan": yuan,
         "cat_sourced": sourced_text,
+        # A source as users may read it: FinPortal's own notes left out (products.sources).
+        "cat_source": lambda source: public_source(source, in_user_language("；", "; ")),
         "cat_rate_rule": rate_rule,
         "cat_interest_rule": interest_subsidy_rule,
         "cat_percent": _percent,

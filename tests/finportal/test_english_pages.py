@@ -49,6 +49,7 @@ import pytest
 from sqlalchemy import func, select
 
 from finportal.demo import DEFAULT_PASSWORD, load_demo
+from products.sources import public_source, split_citations
 
 pytestmark = pytest.mark.slow
 
@@ -140,6 +141,8 @@ def _catalogue_texts(value: Any) -> Iterable[str]:
             if isinstance(item, str):
                 if key == "source" or str(key).endswith("_en"):
                     yield item
+                if key == "source":  # as pages show it: each citation without notes
+                    yield from (public_source(c) for c in split_citations(item))
             else:
                 yield from _catalogue_texts(item)
     elif isinstance(value, list | tuple):

@@ -38,7 +38,8 @@ def test_product_page_shows_terms_conditions_sources_and_demo_badges(client, pub
     for condition in product.conditions:
         assert condition.message_zh in page
     assert "工信部联企业〔2011〕300号" in page  # a source beside a condition
-    assert "来源：FinPortal demo value" in page
+    # A demo value shows its 演示 badge, not the editors' note (issue 16: no developer text).
+    assert "FinPortal demo value" not in page and "DESIGN.md" not in page
     assert page.count(DEMO_BADGE) >= 5
 
 
@@ -165,7 +166,8 @@ def test_the_founders_loan_is_shown_as_information_with_its_sources(client, publ
 def test_each_product_names_its_basis_and_specialized_sme_is_an_addition(client, published_catalog):
     page = client.get("/products/specialized_sme").text
     assert "行动方案之外" in page
-    assert "政策依据：FinPortal DESIGN.md" in page and "an addition beyond the plan" in page
+    # The addition is said in the description; FinPortal's own design notes are not shown.
+    assert "政策依据" not in page and "DESIGN.md" not in page
     first = client.get("/products/first_loan").text
     assert "政策依据：闵行区聚焦提升企业满意度持续打造一流营商环境行动方案" in first
     assert "「小微企业首贷续贷」" in first
