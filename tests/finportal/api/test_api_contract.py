@@ -462,7 +462,9 @@ def test_member_decisions_spend_the_quota(client, db_session, api_world):
         409,
     )
     audit = db_session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "batch_member.approved")
+        select(AuditEvent)
+        .where(AuditEvent.action == "batch_member.approved")
+        .order_by(AuditEvent.id)
     ).all()
     assert audit and audit[0].data["via"].startswith("api_token:")
 

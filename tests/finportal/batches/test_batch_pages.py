@@ -143,7 +143,9 @@ def test_batch_packet_is_one_pdf_with_a_cover_and_each_member(
     outline = [item.title for item in reader.outline if not isinstance(item, list)]
     assert outline[0] == "批次封面" and len(outline) == 3
     downloads = db_session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "batch.packet_downloaded")
+        select(AuditEvent)
+        .where(AuditEvent.action == "batch.packet_downloaded")
+        .order_by(AuditEvent.id)
     ).all()
     assert [d.actor_id for d in downloads] == [batch_world.advisor.id, batch_world.bank_user.id]
 

@@ -62,9 +62,9 @@ def test_demo_applications_cover_the_states_and_load_twice(
     # Every state change of the demo is audited.
     for application in mine.values():
         events = db_session.scalars(
-            select(AuditEvent).where(
-                AuditEvent.object_type == "application", AuditEvent.object_id == application.id
-            )
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "application", AuditEvent.object_id == application.id)
+            .order_by(AuditEvent.id)
         ).all()
         assert events[-1].to_state == application.state or events[-1].action == "application.rated"
 
