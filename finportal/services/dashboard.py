@@ -132,23 +132,24 @@ def _sql_median(session: Session, values: Subquery) -> tuple[int, float | None]:
     return int(count), round(float(statistics.mean(middle)), 4)
 
 
+def _latest(group: Any, order: tuple[Any, ...], columns: tuple[Any, ...], name: str) -> Subquery:
+    """SQL: the ``columns`` of the first row of each ``group`` by ``order`` (a row_number window)."""
+    rank = func.row_number().over(partition_by=group, order_by=order).label("rank")
+    ranked = select(*columns, rank).subquery()
+    return (
+        select(*(ranked.c[column.key] for column in columns))
+        .where(ranked.c.rank == 1)
+        .subquery(name)
+    )
+
+
 def _latest_decisions() -> Subquery:
     """SQL: each referral's latest decision (``referral_id``, ``decision``, ``approved_amount``)."""
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=BankDecision.referral_id,
-            order_by=(BankDecision.decided_at.desc(), BankDecision.id.desc()),
-        )
-        .label("rank")
-    )
-    ranked = select(
-        BankDecision.referral_id, BankDecision.decision, BankDecision.approved_amount, rank
-    ).subquery()
-    return (
-        select(ranked.c.referral_id, ranked.c.decision, ranked.c.approved_amount)
-        .where(ranked.c.rank == 1)
-        .subquery("latest_decision")
+    return _latest(
+        BankDecision.referral_id,
+        (BankDecision.decided_at.desc(), BankDecision.id.desc()),
+        (BankDecision.referral_id, BankDecision.decision, BankDecision.approved_amount),
+        "latest_decision",
     )
 
 
@@ -163,21 +164,11 @@ def _first_decisions() -> Subquery:
 
 def _latest_scores() -> Subquery:
     """SQL: each application's latest credit score (``score``, ``grade``, ``model_version_id``)."""
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=CreditScore.application_id,
-            order_by=(CreditScore.scored_at.desc(), CreditScore.id.desc()),
-        )
-        .label("rank")
-    )
-    ranked = select(
-        CreditScore.score, CreditScore.grade, CreditScore.model_version_id, rank
-    ).subquery()
-    return (
-        select(ranked.c.score, ranked.c.grade, ranked.c.model_version_id)
-        .where(ranked.c.rank == 1)
-        .subquery("latest_score")
+    return _latest(
+        CreditScore.application_id,
+        (CreditScore.scored_at.desc(), CreditScore.id.desc()),
+        (CreditScore.score, CreditScore.grade, CreditScore.model_version_id),
+        "latest_score",
     )
 
 
