@@ -677,3 +677,18 @@ def test_batch_member_export_survives_control_characters_and_formulas(
     sheet = load_workbook(io.BytesIO(response.data)).active
     notes = [row[5] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert "'@SUM(A1) 园区重点企业" in notes
+
+
+def test_junk_paging_and_tabs_are_ignored_with_a_message(client, login, loop):
+    """A list's bad filter, page or tab is ignored (the first page is shown) and said so."""
+    login(loop.advisor)
+    for query in ("page=abc", "page=0", "page=99999999999999999999", "deadline=zzz"):
+        page = client.get(f"/advisor/?{query}")
+        assert page.status_code == 200 and "筛选条件有误，已忽略。" in page.text, query
+    assert "筛选条件有误" not in client.get("/advisor/?page=1").text
+    client.post("/auth/logout")
+    login(loop.bank_user)
+    for query in ("page=abc", "page=-1", "tab=zzz"):
+        page = client.get(f"/bank/?{query}")
+        assert page.status_code == 200 and "筛选条件有误，已忽略。" in page.text, query
+    assert "筛选条件有误" not in client.get("/bank/?tab=viewed&page=1").text

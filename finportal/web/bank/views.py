@@ -105,7 +105,7 @@ def _blank_to_none(form: Any) -> dict[str, Any]:
 @bp.get("/")
 def home() -> Any:
     """Show the inbox: this bank's referrals by tab (new, viewed, decided, overdue, withdrawn)."""
-    data, _errors = load_form(InboxSchema(), request.args)
+    data, errors = load_form(InboxSchema(), request.args)
     tab = (data or {}).get("tab", "new")
     found = referrals.referrals_page(
         db.session, bank_id=_bank_id(), status=tab, page=(data or {}).get("page", 1)
@@ -118,6 +118,7 @@ def home() -> Any:
         items=found.items,
         page=found,
         is_overdue=referrals.is_overdue,
+        errors=errors,
     )
 
 
