@@ -117,4 +117,7 @@ def load_config(instance_path: str) -> dict[str, object]:
         # Registrations per address: enough for an office, too few to enumerate codes.
         "REGISTER_RATE_LIMIT": os.environ.get("FINPORTAL_REGISTER_RATE_LIMIT", "10 per hour"),
         "WTF_CSRF_TIME_LIMIT": None,
+        # The dashboard page reads the summary a periodic job computes while it is younger
+        # than this (services/dashboard_cache.py); 0 computes it on every request.
+        "DASHBOARD_MAX_AGE_SECONDS": float(os.environ.get("FINPORTAL_DASHBOARD_MAX_AGE") or 300),
     }

@@ -490,8 +490,16 @@ def sweep(
 
 
 #: Periodic tasks: name -> (function taking the session, interval in seconds).
+def _refresh_dashboard(session: Session) -> Any:
+    from finportal.services import dashboard_cache  # imports services that import jobs
+
+    return dashboard_cache.refresh(session)
+
+
 PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "jobs_sweep": (sweep, 60),
+    # Below the page's DASHBOARD_MAX_AGE_SECONDS (300), so readers never compute it.
+    "dashboard_refresh": (_refresh_dashboard, 240),
 }
 
 

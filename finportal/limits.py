@@ -27,10 +27,10 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import has_request_context
-from flask_babel import LazyString, get_locale
+from flask_babel import LazyString
 from marshmallow import ValidationError, fields
 
+from finportal.domain.states import current_locale
 from finportal.services.errors import ValidationFailed
 
 # --- ids ------------------------------------------------------------------------------------
@@ -142,8 +142,7 @@ DOCUMENT_MAX_IMAGE_PIXELS = 40_000_000
 
 def in_user_language(zh: str, en: str) -> str:
     """Return ``zh`` or ``en`` by the current user's language (Chinese outside a request)."""
-    locale = get_locale() if has_request_context() else None
-    return en if locale is not None and locale.language == "en" else zh
+    return en if current_locale().split("_")[0] == "en" else zh
 
 
 def words(table: dict[str, tuple[str, str]]) -> dict[str, str]:

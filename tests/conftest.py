@@ -83,6 +83,8 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "DOCUMENT_DIR": str(instance / "documents"),
             "REGISTER_RATE_LIMIT": "10000 per minute",
             "SERVER_NAME": "localhost",
+            # Pages compute the dashboard at once (tests change data and read it straight away).
+            "DASHBOARD_MAX_AGE_SECONDS": 0,
         }
     )
     with application.app_context():

@@ -18,7 +18,9 @@ part in (docs/DEVELOPING.md, "Add an application state").
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
@@ -27,8 +29,29 @@ from typing import Generic, TypeVar
 ACTORS = ("sme", "advisor", "recommender", "bank", "admin", "system")
 
 
+#: A language chosen for a block of code outside the reader's request (see :func:`language`).
+_LANGUAGE: ContextVar[str | None] = ContextVar("finportal_language", default=None)
+
+
+@contextmanager
+def language(locale: str) -> Iterator[None]:
+    """Word everything in ``locale`` ("zh_CN" or "en") inside the block, request or not.
+
+    For work done once for readers of both languages, such as the dashboard's summary that a
+    periodic job computes in each (``services/dashboard_cache.py``).
+    """
+    token = _LANGUAGE.set(locale)
+    try:
+        yield
+    finally:
+        _LANGUAGE.reset(token)
+
+
 def current_locale() -> str:
-    """Return the request's locale (zh_CN outside a request, e.g. in jobs and packets)."""
+    """Return the locale to word things in: :func:`language`'s, else the request's, else zh_CN."""
+    forced = _LANGUAGE.get()
+    if forced is not None:
+        return forced
     try:
         from flask import has_request_context
         from flask_babel import get_locale

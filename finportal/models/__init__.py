@@ -15,7 +15,14 @@ from finportal.models.documents import Document, VerificationRequest
 from finportal.models.enterprises import Enterprise
 from finportal.models.organisations import Bank, Chamber, Membership, Park
 from finportal.models.packets import PACKET_KINDS, Packet
-from finportal.models.records import AuditChainHead, AuditEvent, Job, ModelVersion, Notification
+from finportal.models.records import (
+    AuditChainHead,
+    AuditEvent,
+    DashboardSnapshot,
+    Job,
+    ModelVersion,
+    Notification,
+)
 from finportal.models.referrals import BankDecision, LoanOutcome, Referral
 from finportal.models.users import ROLES, ApiToken, Invitation, User
 
@@ -26,6 +33,7 @@ __all__ = [
     "Application",
     "ApplicationNote",
     "AuditChainHead",
+    "DashboardSnapshot",
     "AuditEvent",
     "Bank",
     "BankDecision",

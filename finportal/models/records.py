@@ -115,3 +115,25 @@ class ModelVersion(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     promoted_at: Mapped[datetime | None]
     promoted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class DashboardSnapshot(Base):
+    """The centre's dashboard as computed at one moment, in one language (a summary table).
+
+    A periodic job recomputes it (``services/dashboard_cache.py``); the page reads the latest
+    one younger than ``DASHBOARD_MAX_AGE_SECONDS`` instead of aggregating the whole tables on
+    every request.
+    """
+
+    __tablename__ = "dashboard_snapshots"
+    __table_args__ = (Index("ix_dashboard_snapshots_locale_as_of", "locale", "as_of"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: "zh_CN" or "en": the tables are worded in it.
+    locale: Mapped[str] = mapped_column(String(10))
+    #: The moment the figures describe (deadline breaches are counted against it).
+    as_of: Mapped[datetime]
+    #: How long computing it took, seconds.
+    seconds: Mapped[float]
+    #: The dashboard's tables, funnel, score bins and headline (``dashboard_cache.dump``).
+    data: Mapped[dict[str, Any]]

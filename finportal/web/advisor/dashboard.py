@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, render_template
+from flask import Response, abort, current_app, render_template
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from finportal import charts
 from finportal.extensions import db
 from finportal.limits import in_user_language
+from finportal.services import dashboard_cache
 from finportal.services.dashboard import build_dashboard
 from finportal.services.exports import XLSX_MIMETYPE, table_to_xlsx
 from finportal.web.advisor.views import bp
@@ -63,8 +64,15 @@ def _charts(board: Any) -> dict[str, Markup]:
 @bp.get("/dashboard")
 def dashboard() -> Any:
     """Show the dashboard: funnel, amounts, approval rates, times, breaches, ratings, scores, quotas."""
-    board = build_dashboard(db.session)
-    return render_template("advisor/dashboard.html", board=board, charts=_charts(board))
+    max_age = current_app.config["DASHBOARD_MAX_AGE_SECONDS"]
+    board, as_of = dashboard_cache.current(db.session, max_age_seconds=max_age)
+    return render_template(
+        "advisor/dashboard.html",
+        board=board,
+        charts=_charts(board),
+        as_of=as_of,
+        max_age_minutes=f"{max_age / 60:g}" if max_age > 0 else None,
+    )
 
 
 @bp.get("/dashboard/<key>.xlsx")
