@@ -175,7 +175,10 @@ MESSAGES = {
     "integer": bilingual("请填写整数。", "Enter a whole number."),
     "decimal": bilingual("请填写数字，例如 3.10。", "Enter a number, e.g. 3.10."),
     "number": bilingual("请填写数字。", "Enter a number."),
-    "date": bilingual("请填写日期，格式如 2025-10-01。", "Enter a date such as 2025-10-01."),
+    "date": bilingual(
+        "请填写日期（年-月-日），如 2025-10-01、2025/10/1 或 2025年10月1日。",
+        "Enter a valid date, e.g. 2025-10-01, 2025/10/1 or 2025年10月1日.",
+    ),
     "choice": bilingual("请从列表中选择。", "Choose from the list."),
     "checkbox": bilingual("请勾选或不勾选。", "Tick the box or leave it empty."),
     "months": bilingual("期限请填整月数。", "Give the term in whole months."),
@@ -466,11 +469,41 @@ class Number(fields.Field):
         return number
 
 
+#: The ways people write a day: 2018-05-20, 2018/5/20, 2018.5.20, 2018年5月20日, 20180520.
+_DAY = re.compile(
+    r"(?P<y>\d{4})\s*(?:[-/.]|年)\s*(?P<m>\d{1,2})\s*(?:[-/.]|月)\s*(?P<d>\d{1,2})\s*日?"
+    r"|(?P<y8>\d{4})(?P<m8>\d{2})(?P<d8>\d{2})"
+)
+
+
+def parse_day(text: Any) -> date | None:
+    """Return the day a text names in one of the usual forms (``_DAY``); None if it names none."""
+    if isinstance(text, datetime):
+        return text.date()
+    if isinstance(text, date):
+        return text
+    match = _DAY.fullmatch(str(text or "").strip().replace("－", "-").replace("／", "/"))
+    if match is None:
+        return None
+    parts = match.group("y", "m", "d") if match.group("y") else match.group("y8", "m8", "d8")
+    try:
+        return date(*(int(p) for p in parts))
+    except ValueError:
+        return None
+
+
 class Date(fields.Date):
-    """A date between :data:`MIN_DATE` and :data:`MAX_DATE`."""
+    """A date between :data:`MIN_DATE` and :data:`MAX_DATE`, typed in any form of ``_DAY``."""
+
+    default_error_messages = {"invalid": MESSAGES["date"]}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        day = super()._deserialize(value, attr, data, **kwargs)
+        if value is None or value == "":
+            day = super()._deserialize(value, attr, data, **kwargs)
+        else:
+            day = parse_day(value)
+            if day is None:
+                raise self.make_error("invalid")
         try:
             return check_date(day)
         except LimitError as exc:

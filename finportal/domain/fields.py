@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from finportal.domain.states import current_locale
+from products import industries
 
 #: How each unit of the definition reads beside an input or a value (money is typed in 万元).
 UNITS = {
@@ -28,6 +29,8 @@ UNITS = {
     "months": ("个月", "months"),
     "years": ("年", "years"),
 }
+#: A list of choices up to this long is spelled out in errors and in the Excel template's note.
+SHORT_LIST = 12
 #: How a count without a unit reads.
 COUNT_UNIT = ("个/次", "")
 
@@ -70,7 +73,7 @@ class ProfileField:
             return self.kind
         if self.kind == "tokens":
             return "list"
-        if self.kind == "category" and self.values:
+        if self.kind in ("category", "text") and self.values:
             return "choice"
         return "text"
 
@@ -142,6 +145,12 @@ def fields() -> dict[str, ProfileField]:
     out: dict[str, ProfileField] = {}
     for name, item in _definition()["profile"].items():
         choices = item.get("choices") or {}
+        values = item.get("values")
+        if item.get("choices_from") == "industries":
+            # GB/T 4754-2017 divisions: offered as "39 计算机、通信和其他电子设备制造业".
+            table = industries.divisions()
+            values = list(table)
+            choices = {code: (d.name(), d.name(english=True)) for code, d in table.items()}
         out[name] = ProfileField(
             name=name,
             kind=str(item["kind"]),
@@ -149,7 +158,7 @@ def fields() -> dict[str, ProfileField]:
             label_en=str(item["en"]),
             group=str(item["group"]),
             unit=item.get("unit"),
-            values=tuple(str(v) for v in item["values"]) if item.get("values") else None,
+            values=tuple(str(v) for v in values) if values else None,
             edit=str(item.get("edit", "sme")),
             required=bool(item.get("required", False)),
             optional=bool(item.get("optional", False)),

@@ -48,13 +48,7 @@ def _consent_bank_ids() -> fields.List:
 
 def _consent_valid_until() -> fields.Date:
     """Return the field of the day consents end (empty: the default period)."""
-    return limits.Date(
-        load_default=None,
-        allow_none=True,
-        error_messages={
-            "invalid": limits.bilingual("请按 年-月-日 填写日期。", "Enter a date as YYYY-MM-DD.")
-        },
-    )
+    return limits.Date(load_default=None, allow_none=True)
 
 
 class ApplicationSchema(Schema):

@@ -86,6 +86,8 @@ def _note(spec: profile_fields.ProfileField) -> str:
     """Return the template's note for a field: its hint, or how to write its kind."""
     if spec.input == "bool":
         return "填“是”或“否”"
+    if spec.input == "choice" and spec.values and len(spec.values) > profile_fields.SHORT_LIST:
+        return f"{spec.hint_zh}；填代码或名称均可"
     if spec.input == "choice" and spec.values:
         return either(tuple(spec.choice_label(v, "zh_CN") for v in spec.values))
     if spec.input == "list" and spec.values:
@@ -278,8 +280,11 @@ def _label_to_code(name: str, value: Any) -> Any:
         return None
     spec = profile_fields.field(name)
     if spec.input == "choice" and spec.choices:
+        # A label as the template writes it, or (industries: "39 名称") its name or code alone.
         by_label = {zh: code for code, zh, _en in spec.choices}
-        return by_label.get(str(value).strip(), value)
+        by_label.update({zh.split(" ", 1)[-1]: code for code, zh, _en in spec.choices})
+        text = str(value).strip()
+        return by_label.get(text, by_label.get(text.split(" ", 1)[0], value))
     if spec.input == "list" and spec.values:
         by_label = {zh: code for code, zh, _en in spec.choices}
         items = [v for v in re.split(r"[,，;；、\s]+", str(value)) if v]

@@ -183,27 +183,17 @@ def _form_field(spec: profile_fields.ProfileField) -> fields.Field:
     if spec.input == "bool":
         return _bool()
     if spec.input == "date":
-        return fields.Date(
-            allow_none=True,
-            load_default=None,
-            error_messages={
-                "invalid": limits.bilingual(
-                    "请按 年-月-日 填写日期，如 2020-01-31。",
-                    "Enter a date as YYYY-MM-DD, e.g. 2020-01-31.",
-                )
-            },
-        )
+        return limits.Date(allow_none=True, load_default=None)
     if spec.input == "choice":
         allowed = spec.values or ()
+        # A short list is named in the message; a long one (97 industries) is not.
+        error = (
+            limits.bilingual(f"请选择 {either(allowed)}。", f"Choose {either(allowed, 'en')}.")
+            if len(allowed) <= profile_fields.SHORT_LIST
+            else limits.MESSAGES["choice"]
+        )
         return fields.String(
-            allow_none=True,
-            load_default=None,
-            validate=validate.OneOf(
-                allowed,
-                error=limits.bilingual(
-                    f"请选择 {either(allowed)}。", f"Choose {either(allowed, 'en')}."
-                ),
-            ),
+            allow_none=True, load_default=None, validate=validate.OneOf(allowed, error=error)
         )
     if spec.input == "list":
         item = fields.String(

@@ -12,8 +12,8 @@ from tests.helpers import make_uscc
 pytestmark = pytest.mark.e2e
 
 PROFILE = {
-    "registered_on": "2019-06-18",
-    "industry_code": "65",
+    # Typed as people write dates in Chinese; stored as 2019-06-18.
+    "registered_on": "2019年6月18日",
     "employees": "48",
     "social_insured_employees": "45",
     "revenue_last_year": "2600",
@@ -33,6 +33,7 @@ PROFILE = {
     "admin_penalties_24m": "0",
 }
 SELECTS = {
+    "industry_code": "65",
     "tax_credit_grade": "A",
     "has_bank_loan_history": "false",
     "serious_bad_credit_24m": "false",
