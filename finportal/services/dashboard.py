@@ -77,6 +77,8 @@ class Table:
     columns: list[str]
     rows: list[list[Any]]
     note: str = ""
+    #: Columns holding shares (0.25 = 25 %): the page and the Excel file show them as percent.
+    percent_columns: tuple[int, ...] = ()
 
 
 @dataclass
@@ -244,6 +246,7 @@ def build_dashboard(
             "按申请计数：一笔申请推荐给多家银行只计一次。",
             "Counted by application: one referred to several banks counts once.",
         ),
+        percent_columns=(2,),
     )
 
     # Amounts ---------------------------------------------------------------------------
@@ -343,6 +346,7 @@ def build_dashboard(
         [t("产品", "Product"), *rate_columns],
         rate_rows(0),
         note=rate_note,
+        percent_columns=(5,),
     )
     board.tables["approval_by_bank"] = Table(
         "approval_by_bank",
@@ -350,6 +354,7 @@ def build_dashboard(
         [t("银行", "Bank"), *rate_columns],
         rate_rows(1),
         note=rate_note,
+        percent_columns=(5,),
     )
 
     # Response times --------------------------------------------------------------------
@@ -604,6 +609,7 @@ def build_dashboard(
             t("备案", "Filing"),
         ],
         batch_rows,
+        percent_columns=(8,),
     )
 
     board.headline = {

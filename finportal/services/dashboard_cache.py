@@ -59,7 +59,10 @@ def dump(board: Dashboard) -> dict[str, Any]:
     """Return the dashboard as JSON-able data (Decimals and datetimes kept by type)."""
     return {
         "tables": [
-            _encode([table.key, table.title, table.columns, table.rows, table.note])
+            _encode(
+                [table.key, table.title, table.columns, table.rows, table.note]
+                + [list(table.percent_columns)]
+            )
             for table in board.tables.values()
         ],
         "funnel": _encode(board.funnel),
@@ -71,8 +74,8 @@ def dump(board: Dashboard) -> dict[str, Any]:
 def load(data: dict[str, Any]) -> Dashboard:
     """Return the dashboard :func:`dump` stored."""
     board = Dashboard()
-    for key, title, columns, rows, note in _decode(data["tables"]):
-        board.tables[key] = Table(key, title, columns, rows, note)
+    for key, title, columns, rows, note, *percent in _decode(data["tables"]):
+        board.tables[key] = Table(key, title, columns, rows, note, tuple(*percent))
     board.funnel = [(label, count) for label, count in _decode(data["funnel"])]
     board.score_bins = [(label, count) for label, count in _decode(data["score_bins"])]
     board.headline = _decode(data["headline"])

@@ -21,6 +21,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from finportal.limits import CONTROL_CHARACTERS
+from finportal.services.workdays import SHANGHAI
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: A cell starting with one of these would run as a formula in a spreadsheet (CSV/formula
@@ -47,8 +48,9 @@ def cell_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, datetime):
-        # Excel has no time zones: write the wall-clock time without the offset.
-        return value.replace(tzinfo=None)
+        # Excel has no time zones: write Beijing time, as the pages show it, without the offset.
+        local = value.astimezone(SHANGHAI) if value.tzinfo is not None else value
+        return local.replace(tzinfo=None)
     if isinstance(value, (int, float, date)):
         return value
     return safe_text(value)
@@ -61,10 +63,25 @@ def _sheet_title(title: str) -> str:
     return title.strip()[:31] or "Sheet"
 
 
+#: How cells show their values: shares as percent, times to the minute (Beijing time).
+PERCENT_FORMAT = "0.0%"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+DATE_FORMAT = "yyyy-mm-dd"
+
+
 def table_to_xlsx(
-    title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, note: str = ""
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    note: str = "",
+    percent_columns: Sequence[int] = (),
 ) -> bytes:
-    """Return an .xlsx workbook of one sheet: a bold header row, then the rows."""
+    """Return an .xlsx workbook of one sheet: a bold header row, then the rows.
+
+    Values in ``percent_columns`` (0-based) are shares shown as percent; times and dates
+    get a date format, so the file reads like the page.
+    """
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
@@ -74,6 +91,13 @@ def table_to_xlsx(
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append([cell_value(v) for v in row])
+        for index, cell in enumerate(sheet[sheet.max_row]):
+            if index in percent_columns and isinstance(cell.value, (int, float)):
+                cell.number_format = PERCENT_FORMAT
+            elif isinstance(cell.value, datetime):
+                cell.number_format = DATETIME_FORMAT
+            elif isinstance(cell.value, date):
+                cell.number_format = DATE_FORMAT
     if note:
         sheet.append([])
         sheet.append([cell_value(note)])

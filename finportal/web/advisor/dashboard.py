@@ -82,7 +82,13 @@ def dashboard_export(key: str) -> Any:
     table = board.tables.get(key)
     if table is None:
         abort(404)
-    data = table_to_xlsx(table.title, table.columns, table.rows, note=table.note)
+    data = table_to_xlsx(
+        table.title,
+        table.columns,
+        table.rows,
+        note=table.note,
+        percent_columns=table.percent_columns,
+    )
     return Response(
         data,
         mimetype=XLSX_MIMETYPE,
