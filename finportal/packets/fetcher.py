@@ -8,6 +8,7 @@ except ``data:`` URIs and files inside ``finportal/packets/assets/``.
 
 from __future__ import annotations
 
+import base64
 import logging
 import mimetypes
 from pathlib import Path
@@ -24,6 +25,21 @@ log = logging.getLogger(__name__)
 
 class RefusedURLError(ValueError):
     """The packet renderer refused to fetch a URL."""
+
+
+def _data_uri(url: str) -> URLFetcherResponse:
+    """Decode a ``data:`` URI (RFC 2397) in memory, without any URL opener."""
+    header, comma, payload = url[len("data:") :].partition(",")
+    if not comma:
+        raise RefusedURLError(f"malformed data: URI: {url[:80]}")
+    params = header.split(";")
+    mime = params[0] or "text/plain"
+    body = (
+        base64.b64decode(unquote(payload))
+        if "base64" in params[1:]
+        else unquote(payload).encode("utf-8")
+    )
+    return URLFetcherResponse(url, body, {"Content-Type": mime})
 
 
 class PacketURLFetcher(URLFetcher):
@@ -43,8 +59,7 @@ class PacketURLFetcher(URLFetcher):
         """Return the resource at ``url`` if it is allowed, else raise RefusedURLError."""
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
         if scheme == "data":
-            # Decoded in memory by urllib's DataHandler; nothing is opened.
-            return super().fetch(url, headers)
+            return _data_uri(url)
         if scheme == "file":
             path = self._asset_path(url)
             if path is not None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import segno
 import weasyprint
 from markupsafe import Markup
 from pypdf import PdfReader, PdfWriter
@@ -103,8 +104,14 @@ def _jinja_env() -> jinja2.Environment:
         date_iso=_date_iso,
         datetime_zh=_datetime_zh,
         result_zh=lambda r: _RESULT_ZH.get(r, str(r)),
+        qr=qr_data_uri,
     )
     return env
+
+
+def qr_data_uri(text: str) -> str:
+    """Return a QR code of ``text`` as an SVG ``data:`` URI (vectors in the PDF, any size)."""
+    return str(segno.make(text, error="m", micro=False).svg_data_uri(scale=4, border=2))
 
 
 @functools.cache
