@@ -28,6 +28,7 @@ from finportal.models import (
     ReferenceRate,
     User,
 )
+from finportal.services import reference_data
 from finportal.services.accounts import hash_password, verify_password
 
 DEFAULT_PASSWORD = "finportal-demo"  # noqa: S105 - the documented demo password
@@ -86,23 +87,6 @@ LPR_1Y = [
     # 全国银行间同业拆借中心 公布的一年期 LPR
     (date(2024, 10, 21), Decimal("0.031000")),
     (date(2025, 5, 20), Decimal("0.030000")),
-]
-HOLIDAYS = [
-    # 国务院办公厅关于2025年部分节假日安排的通知（国办发明电〔2024〕12号）
-    *[(date(2025, 1, 1), "元旦", False)],
-    *[(date(2025, 1, 28) + timedelta(days=i), "春节", False) for i in range(8)],
-    (date(2025, 1, 26), "春节调休上班", True),
-    (date(2025, 2, 8), "春节调休上班", True),
-    *[(date(2025, 4, 4) + timedelta(days=i), "清明节", False) for i in range(3)],
-    *[(date(2025, 5, 1) + timedelta(days=i), "劳动节", False) for i in range(5)],
-    (date(2025, 4, 27), "劳动节调休上班", True),
-    *[(date(2025, 5, 31) + timedelta(days=i), "端午节", False) for i in range(3)],
-    *[(date(2025, 10, 1) + timedelta(days=i), "国庆节、中秋节", False) for i in range(8)],
-    (date(2025, 9, 28), "国庆节调休上班", True),
-    (date(2025, 10, 11), "国庆节调休上班", True),
-    # 2026: fixed-date days only until the official notice is entered by an admin.
-    (date(2026, 1, 1), "元旦（待确认）", False),
-    *[(date(2026, 10, 1) + timedelta(days=i), "国庆节（待确认）", False) for i in range(7)],
 ]
 
 # (GB/T 4754 division, words used in names, typical staff range, revenue range in yuan)
@@ -270,7 +254,7 @@ def seed_reference(session: Session) -> None:
             {"kind": "lpr_1y", "effective_on": effective_on},
             {"annual_rate": rate, "source": "全国银行间同业拆借中心 贷款市场报价利率（LPR）公告"},
         )
-    for day, name, is_workday in HOLIDAYS:
+    for day, name, is_workday in reference_data.official_days():
         _upsert(session, Holiday, {"day": day}, {"name": name, "is_workday": is_workday})
     session.flush()
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -151,6 +155,76 @@ def add_holiday(
     )
     session.commit()
     return row
+
+
+@cache
+def official_notices() -> tuple[dict[str, Any], ...]:
+    """Return the State Council's holiday notices the portal carries (``data/holidays.yaml``)."""
+    text = resources.files("finportal").joinpath("data/holidays.yaml").read_text("utf-8")
+    return tuple(yaml.safe_load(text)["notices"])
+
+
+def official_days(years: tuple[int, ...] | None = None) -> list[tuple[date, str, bool]]:
+    """Return (day, name, is_workday) of every day the notices list, for ``years`` or all."""
+    days: list[tuple[date, str, bool]] = []
+    for notice in official_notices():
+        if years is not None and notice["year"] not in years:
+            continue
+        for span in notice["days_off"]:
+            day = span["from"]
+            while day <= span["to"]:
+                days.append((day, str(span["name"]), False))
+                day += timedelta(days=1)
+        days += [(item["day"], str(item["name"]), True) for item in notice["workdays"]]
+    return sorted(days)
+
+
+def load_official_holidays(
+    session: Session, *, actor_id: int | None, years: tuple[int, ...] | None = None
+) -> dict[str, int]:
+    """Add the notices' days that the table lacks (commits); {"added": n, "kept": m}.
+
+    A day already in the table is kept as the admin entered it: loading twice adds nothing.
+    """
+    wanted = official_days(years)
+    present = set(
+        session.scalars(select(Holiday.day).where(Holiday.day.in_([d for d, _n, _w in wanted])))
+    )
+    added = [(d, n, w) for d, n, w in wanted if d not in present]
+    session.add_all(Holiday(day=d, name=n, is_workday=w) for d, n, w in added)
+    result = {"added": len(added), "kept": len(wanted) - len(added)}
+    if added:
+        session.flush()
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="holiday.loaded",
+            object_type="holiday",
+            object_id=None,
+            data={
+                **result,
+                "years": sorted({d.year for d, _n, _w in added}),
+                "source": [n["title"] for n in official_notices()],
+            },
+        )
+    session.commit()
+    return result
+
+
+def years_without_holidays(session: Session, today: date) -> list[int]:
+    """Return this year and the next if the table holds no day off for them (deadlines would
+    then count their public holidays as working days)."""
+    years = (today.year, today.year + 1)
+    have = set(
+        session.scalars(
+            select(Holiday.day).where(
+                Holiday.is_workday.is_(False),
+                Holiday.day >= date(years[0], 1, 1),
+                Holiday.day <= date(years[1], 12, 31),
+            )
+        )
+    )
+    return [y for y in years if not any(d.year == y for d in have)]
 
 
 def delete_holiday(session: Session, holiday_id: int, *, actor_id: int | None) -> None:

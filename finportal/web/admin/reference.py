@@ -139,7 +139,20 @@ def holidays() -> Any:
         year=year,
         values=values,
         errors=errors,
+        missing_years=reference_data.years_without_holidays(db.session, date.today()),
+        notices=reference_data.official_notices(),
     ), (422 if errors else 200)
+
+
+@bp.post("/holidays/load")
+def holidays_load() -> Any:
+    """Load the State Council's notices the portal carries (days already in the table stay)."""
+    result = reference_data.load_official_holidays(db.session, actor_id=current_user.id)
+    flash(
+        _("已载入国务院通知中的 %(added)s 天（表中已有的 %(kept)s 天保持不变）。", **result),
+        "success",
+    )
+    return redirect(url_for("admin.holidays"))
 
 
 @bp.post("/holidays/<int:holiday_id>/delete")
