@@ -1,7 +1,7 @@
 """service loop: needs, complaints, outbox, user e-mail
 
 Revision ID: 16f7365c2399
-Revises: 3a8ff3d12796
+Revises: b7d3e9a1c205
 Create Date: 2026-11-30 02:31:21.860558
 
 """
@@ -13,7 +13,7 @@ import finportal.models.base
 
 # revision identifiers, used by Alembic.
 revision = '16f7365c2399'
-down_revision = '3a8ff3d12796'
+down_revision = 'b7d3e9a1c205'
 branch_labels = None
 depends_on = None
 
