@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     from finportal.audit_cli import audit_cli
     from finportal.demo import demo_command
     from finportal.jobs import jobs_cli
+    from finportal.need_cli import needs_cli
     from finportal.packets.bench import packets_cli
     from finportal.scale import scale_command
     from finportal.scoring_cli import scoring_cli
@@ -25,5 +26,6 @@ def init_app(app: Flask) -> None:
         audit_cli,
         scale_command,
         jobs_cli,
+        needs_cli,
     ):
         app.cli.add_command(command)

@@ -489,9 +489,17 @@ def sweep(
     return result
 
 
+def _escalate_needs(session: Session) -> Any:
+    """Hand the demand board's needs past their claim clock to the advisors (issue 15)."""
+    from finportal.services.needs import escalate_unclaimed
+
+    return escalate_unclaimed(session)
+
+
 #: Periodic tasks: name -> (function taking the session, interval in seconds).
 PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "jobs_sweep": (sweep, 60),
+    "needs_escalate": (_escalate_needs, 300),  # demand board (issue 15)
 }
 
 

@@ -248,6 +248,15 @@ APPLICATION = _register(
             + _t("in_review", ["returned"], ["advisor"], "退回补充材料", "Returned for information")
             + _t("in_review", ["rejected"], ["advisor"], "未通过", "Not accepted")
             + _t("in_review", ["referred"], ["advisor"], "推荐给银行", "Referred to banks")
+            # Demand board (issue 15): the firm chose a bank's claim of its need; the
+            # application made from the need goes straight to that bank.
+            + _t(
+                "screened",
+                ["referred"],
+                ["sme"],
+                "企业选定认领银行",
+                "Referred to the bank the enterprise chose",
+            )
             + _t("referred", ["referred"], ["advisor"], "推荐给更多银行", "Referred to more banks")
             + _t("draft", ["withdrawn"], ["sme"], "企业撤回", "Withdrawn by the enterprise")
             + _t("submitted", ["withdrawn"], ["sme"], "企业撤回", "Withdrawn by the enterprise")

@@ -16,6 +16,7 @@ from finportal.models.organisations import Bank
 
 if TYPE_CHECKING:
     from finportal.models.batches import Batch
+    from finportal.models.needs import Need
 
 
 class Application(TimestampMixin, Base):
@@ -147,6 +148,7 @@ class Consent(Base):
 
     bank: Mapped[Bank] = relationship()
     batch: Mapped[Batch | None] = relationship()
+    need: Mapped[Need | None] = relationship(foreign_keys=[need_id])
 
 
 class ApplicationNote(Base):
