@@ -308,3 +308,21 @@ def test_the_admin_sets_a_banks_products(db_session, board):
         )
     db_session.rollback()
     assert db_session.scalar(select(NeedProduct.id).limit(1)) is not None
+
+
+def test_the_dashboard_shows_pick_up_and_time_to_claim_per_bank(db_session, board):
+    from finportal.services.dashboard import build_dashboard
+
+    first = board.post(db_session)
+    board.post(db_session)
+    claim = _claim(db_session, board, first, board.bank_a, board.user_a)
+    claim.claimed_at = first.posted_at + timedelta(hours=5)
+    first.first_claim_at = claim.claimed_at
+    db_session.commit()
+    dash = build_dashboard(db_session)
+    rows = {row[0]: row[1:] for row in dash.tables["need_pickup"].rows}
+    assert rows[board.bank_a.name_zh] == [2, 1, 0.5, 5.0]
+    assert rows[board.bank_b.name_zh] == [2, 0, 0.0, None]
+    assert board.bank_c.name_zh not in rows  # nothing posted fits its products
+    assert dash.headline["pickup_rate"] == 0.5
+    assert dash.headline["median_first_claim_hours"] == 5.0
