@@ -91,6 +91,15 @@ def for_application(
     )
 
 
+def given_for_application(session: Session, application_id: int) -> list[Consent]:
+    """Return every consent that counts for the application (in force or not), oldest first."""
+    return list(
+        session.scalars(
+            select(Consent).where(_subject_is_application(application_id)).order_by(Consent.id)
+        )
+    )
+
+
 def banks_for_application(
     session: Session, application_id: int, day: date | None = None
 ) -> set[int]:

@@ -22,7 +22,7 @@ Every state change goes through ``services/workflow.move`` (audited).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -208,11 +208,41 @@ def _size_class(profile: dict[str, Any]) -> str | None:
         return None
 
 
+#: A need posted again with the same request within this many minutes is the same need
+#: (a double click, the back button, a resent form), not a second one.
+REPOST_MINUTES = 10
+
+
+def _same_need_just_posted(
+    session: Session, enterprise_id: int, data: dict[str, Any]
+) -> Need | None:
+    since = utcnow() - timedelta(minutes=REPOST_MINUTES)
+    return session.scalar(
+        select(Need)
+        .where(
+            Need.enterprise_id == enterprise_id,
+            Need.state.in_(ON_BOARD),
+            Need.posted_at >= since,
+            Need.amount == data["amount"],
+            Need.term_months == data["term_months"],
+            Need.purpose == data["purpose"],
+            Need.collateral == data["collateral"],
+            Need.urgency == data["urgency"],
+            Need.purpose_note == (data.get("purpose_note") or ""),
+        )
+        .order_by(Need.id.desc())
+        .limit(1)
+    )
+
+
 def post_need(
     session: Session, *, actor_id: int | None, enterprise_id: int | None, data: dict[str, Any]
 ) -> Need:
     """Post a need from loaded form data: freeze the profile, keep the fitting products (commits)."""
     enterprise = get_enterprise(session, enterprise_id)
+    same = _same_need_just_posted(session, enterprise.id, data)
+    if same is not None:
+        return same  # a double click or a resent form: the need posted moments ago
     snapshot = freeze(enterprise)
     profile = thaw(snapshot)
     request = {

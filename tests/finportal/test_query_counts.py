@@ -136,7 +136,7 @@ def district(
                 actor_id=None,
                 enterprise_id=firm.id,
                 data={
-                    "amount": Decimal(100000 * (n % 20 + 1)),
+                    "amount": Decimal(100000 * (n + 1)),
                     "term_months": 12,
                     "purpose": "working_capital",
                     "collateral": "none",

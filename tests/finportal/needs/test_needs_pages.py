@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import refresh
 from sqlalchemy import select
 
 from finportal.models import Need, NeedClaim
@@ -26,6 +27,7 @@ def test_the_sme_posts_a_need_and_bad_input_keeps_the_form(client, db_session, b
     assert bad.status_code == 422
     assert "保留这段说明" in bad.text and "请选择紧急程度" in bad.text
     assert db_session.scalar(select(Need.id).limit(1)) is None
+    refresh()  # the test's one app context caches the Chinese catalogue
     english = client.post(
         "/sme/needs/new?lang=en",
         data={
@@ -38,6 +40,8 @@ def test_the_sme_posts_a_need_and_bad_input_keeps_the_form(client, db_session, b
         headers={"Accept-Language": "en"},
     )
     assert english.status_code == 422
+    assert "Cannot be negative" in english.text and "Post the need" in english.text
+    refresh()
     good = client.post(
         "/sme/needs/new",
         data={

@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from finportal.models import (
     Application,
@@ -18,7 +18,7 @@ from finportal.models import (
     Notification,
     Referral,
 )
-from finportal.services import consents, needs, packets
+from finportal.services import application_details, consents, needs, packets
 from finportal.services.errors import (
     Conflict,
     InvalidTransition,
@@ -52,6 +52,14 @@ def test_posting_freezes_the_profile_and_keeps_the_fitting_products(db_session, 
         )
     )
     assert event is not None and event.to_state == "open"
+
+
+def test_posting_the_same_need_twice_at_once_makes_one(db_session, board):
+    first = board.post(db_session)
+    assert board.post(db_session).id == first.id
+    other = board.post(db_session, amount=Decimal("2000000"))
+    assert other.id != first.id
+    assert db_session.scalar(select(func.count()).select_from(Need)) == 2
 
 
 def test_banks_see_only_needs_that_fit_their_products_without_the_firm(db_session, board):
@@ -188,6 +196,11 @@ def test_choosing_a_claim_refers_the_firm_to_that_bank_with_a_packet(db_session,
     assert db_session.get(NeedClaim, claim_b.id).referral_id is None
     # The consent given on the need is the referral's; the packet was rendered under it.
     assert db_session.get(Consent, referral.consent_id).need_id == need.id
+    # The firm's application page lists that consent (the consent rule's subjects).
+    details = application_details.application_details(
+        db_session, board.enterprise.id, application.id
+    )
+    assert [c.need_id for c in details["consents"]] == [need.id]
     packet = packets.current_packet(db_session, referral.id)
     assert packet is not None
     text = squash(pdf_text(packets.read_packet(packet)))
@@ -257,7 +270,7 @@ def test_withdrawing_ends_the_open_claims(db_session, board):
 
 def test_unclaimed_needs_escalate_once_past_the_clock_and_an_advisor_closes_them(db_session, board):
     need = board.post(db_session)
-    claimed = board.post(db_session)
+    claimed = board.post(db_session, amount=Decimal("2000000"))
     _claim(db_session, board, claimed, board.bank_a, board.user_a)
     before = need.claim_due_at - timedelta(minutes=1)
     assert needs.escalate_unclaimed(db_session, before) == {"escalated": 0}
@@ -314,7 +327,7 @@ def test_the_dashboard_shows_pick_up_and_time_to_claim_per_bank(db_session, boar
     from finportal.services.dashboard import build_dashboard
 
     first = board.post(db_session)
-    board.post(db_session)
+    board.post(db_session, amount=Decimal("3000000"))
     claim = _claim(db_session, board, first, board.bank_a, board.user_a)
     claim.claimed_at = first.posted_at + timedelta(hours=5)
     first.first_claim_at = claim.claimed_at
