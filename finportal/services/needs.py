@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 import products
 from finportal import limits
@@ -867,17 +868,27 @@ def withdraw_need(
 
 
 def escalate_unclaimed(session: Session, now: datetime | None = None) -> dict[str, int]:
-    """Hand every open need past its claim clock to the advisors (commits; a rerun does nothing)."""
+    """Hand every open need past its claim clock to the advisors; a rerun does nothing.
+
+    Each need is committed on its own: a need a bank claims at the same moment keeps the
+    claim (its version changed; it is skipped here), and the others still go.
+    """
     now = now or utcnow()
     due = list(
         session.scalars(
-            select(Need)
+            select(Need.id)
             .where(Need.state == N.OPEN, Need.claim_due_at <= now)
             .order_by(Need.claim_due_at, Need.id)
-            .limit(1000)
         )
     )
-    for need in due:
+    session.commit()  # end the read before the writes (SQLite's single writer)
+    handle_due = deadline(session, now, clocks.NEED_ADVISOR_WORKING_DAYS)
+    escalated = skipped = 0
+    for need_id in due:
+        need = session.get(Need, need_id)
+        if need is None or need.state != N.OPEN:
+            skipped += 1
+            continue
         workflow.move(
             session,
             NEED,
@@ -889,7 +900,7 @@ def escalate_unclaimed(session: Session, now: datetime | None = None) -> dict[st
             data={"claim_due_at": need.claim_due_at.isoformat()},
         )
         need.escalated_at = now
-        need.handle_due_at = deadline(session, now, clocks.NEED_ADVISOR_WORKING_DAYS)
+        need.handle_due_at = handle_due
         notifications.notify(
             session,
             enterprise_id=need.enterprise_id,
@@ -899,8 +910,17 @@ def escalate_unclaimed(session: Session, now: datetime | None = None) -> dict[st
             ),
             link=f"/sme/needs/{need.id}",
         )
-    session.commit()
-    return {"escalated": len(due)}
+        try:
+            session.commit()
+        except StaleDataError:
+            session.rollback()  # a bank claimed it meanwhile: the claim stands
+            skipped += 1
+            continue
+        escalated += 1
+    result = {"escalated": escalated}
+    if skipped:
+        result["skipped"] = skipped
+    return result
 
 
 def escalated_page(session: Session, page: int = 1) -> Page:

@@ -339,3 +339,33 @@ def test_the_dashboard_shows_pick_up_and_time_to_claim_per_bank(db_session, boar
     assert board.bank_c.name_zh not in rows  # nothing posted fits its products
     assert dash.headline["pickup_rate"] == 0.5
     assert dash.headline["median_first_claim_hours"] == 5.0
+
+
+def test_a_claim_made_while_escalating_wins(db_session, board, monkeypatch):
+    from sqlalchemy import update
+
+    from finportal.services import workflow
+
+    need = board.post(db_session)
+    other = board.post(db_session, amount=Decimal("2000000"))
+    real_move = workflow.move
+
+    def racing_move(session, machine, record, target, **kwargs):
+        if record is need and target == "escalated":
+            # A bank's claim commits between the escalation's read and its write.
+            session.execute(
+                update(Need)
+                .where(Need.id == need.id)
+                .values(state="claimed", lock_version=Need.lock_version + 1)
+                .execution_options(synchronize_session=False)
+            )
+        return real_move(session, machine, record, target, **kwargs)
+
+    monkeypatch.setattr(workflow, "move", racing_move)
+    later = max(need.claim_due_at, other.claim_due_at) + timedelta(minutes=1)
+    assert needs.escalate_unclaimed(db_session, later) == {"escalated": 1, "skipped": 1}
+    db_session.expire_all()
+    # (The simulated claim shared the escalation's transaction, so its rollback undid it
+    # too; what matters is that the escalation did not overwrite it.)
+    assert db_session.get(Need, need.id).state != "escalated"
+    assert db_session.get(Need, other.id).state == "escalated"
