@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     from finportal.audit_cli import audit_cli
     from finportal.demo import demo_command
     from finportal.jobs import jobs_cli
+    from finportal.need_cli import needs_cli
     from finportal.packets.bench import packets_cli
     from finportal.reference_cli import reference_cli
     from finportal.scale import scale_command
@@ -27,5 +28,6 @@ def init_app(app: Flask) -> None:
         scale_command,
         jobs_cli,
         reference_cli,
+        needs_cli,
     ):
         app.cli.add_command(command)

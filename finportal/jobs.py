@@ -489,17 +489,25 @@ def sweep(
     return result
 
 
-#: Periodic tasks: name -> (function taking the session, interval in seconds).
+def _escalate_needs(session: Session) -> Any:
+    """Hand the demand board's needs past their claim clock to the advisors (issue 15)."""
+    from finportal.services.needs import escalate_unclaimed
+
+    return escalate_unclaimed(session)
+
+
 def _refresh_dashboard(session: Session) -> Any:
     from finportal.services import dashboard_cache  # imports services that import jobs
 
     return dashboard_cache.refresh(session)
 
 
+#: Periodic tasks: name -> (function taking the session, interval in seconds).
 PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "jobs_sweep": (sweep, 60),
     # Below the page's DASHBOARD_MAX_AGE_SECONDS (300), so readers never compute it.
     "dashboard_refresh": (_refresh_dashboard, 240),
+    "needs_escalate": (_escalate_needs, 300),  # demand board (issue 15)
 }
 
 

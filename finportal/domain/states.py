@@ -26,7 +26,8 @@ from enum import StrEnum
 from typing import Generic, TypeVar
 
 #: Who acts: the roles of users, plus the platform itself (jobs, cascades).
-ACTORS = ("sme", "advisor", "recommender", "bank", "admin", "system")
+#: ``raiser`` is whoever raised a complaint, whatever their role (complaints only).
+ACTORS = ("sme", "advisor", "recommender", "bank", "admin", "system", "raiser")
 
 
 #: A language chosen for a block of code outside the reader's request (see :func:`language`).
@@ -270,6 +271,15 @@ APPLICATION = _register(
             + _t("in_review", ["returned"], ["advisor"], "退回补充材料", "Returned for information")
             + _t("in_review", ["rejected"], ["advisor"], "未通过", "Not accepted")
             + _t("in_review", ["referred"], ["advisor"], "推荐给银行", "Referred to banks")
+            # Demand board (issue 15): the firm chose a bank's claim of its need; the
+            # application made from the need goes straight to that bank.
+            + _t(
+                "screened",
+                ["referred"],
+                ["sme"],
+                "企业选定认领银行",
+                "Referred to the bank the enterprise chose",
+            )
             + _t("referred", ["referred"], ["advisor"], "推荐给更多银行", "Referred to more banks")
             + _t("draft", ["withdrawn"], ["sme"], "企业撤回", "Withdrawn by the enterprise")
             + _t("submitted", ["withdrawn"], ["sme"], "企业撤回", "Withdrawn by the enterprise")
@@ -510,10 +520,152 @@ VERIFICATION = _register(
     )
 )
 
+# --- needs on the demand board (需求发布) and the banks' claims -------------------------------
+
+
+class NeedState(State):
+    """Where a posted financing need is: open to banks, claimed, escalated, matched or ended."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    ESCALATED = "escalated"
+    MATCHED = "matched"
+    WITHDRAWN = "withdrawn"
+    CLOSED = "closed"
+
+
+N = NeedState
+NEED = _register(
+    Machine(
+        "need",
+        "融资需求",
+        "need",
+        NeedState,
+        {
+            N.OPEN: StateInfo("待银行认领", "Open to banks", "bank", frozenset({"clock", "board"})),
+            N.CLAIMED: StateInfo(
+                "银行已认领，待企业选择",
+                "Claimed, the enterprise chooses",
+                "sme",
+                frozenset({"board"}),
+            ),
+            # The claim clock ran out: an advisor takes it up (banks may still claim).
+            N.ESCALATED: StateInfo(
+                "超时未认领，顾问跟进",
+                "Unclaimed, with an advisor",
+                "advisor",
+                frozenset({"clock", "board"}),
+            ),
+            N.MATCHED: StateInfo("已选定银行", "Bank chosen", None, frozenset({"ended"})),
+            N.WITHDRAWN: StateInfo("企业已撤回", "Withdrawn", None, frozenset({"ended"})),
+            N.CLOSED: StateInfo("已关闭", "Closed", None, frozenset({"ended"})),
+        },
+        tuple(
+            _t("open", ["claimed"], ["bank"], "银行认领", "Claimed by a bank")
+            + _t("escalated", ["claimed"], ["bank"], "银行认领", "Claimed by a bank")
+            + _t("claimed", ["claimed"], ["bank"], "又一家银行认领", "Claimed by another bank")
+            + _t(
+                "open", ["escalated"], ["system"], "超时未认领，转交顾问", "Escalated to an advisor"
+            )
+            + _t("claimed", ["matched"], ["sme"], "企业选定银行", "Bank chosen by the enterprise")
+            + _t("open", ["withdrawn"], ["sme"], "企业撤回", "Withdrawn by the enterprise")
+            + _t("claimed", ["withdrawn"], ["sme"], "企业撤回", "Withdrawn by the enterprise")
+            + _t("escalated", ["withdrawn"], ["sme"], "企业撤回", "Withdrawn by the enterprise")
+            + _t("escalated", ["closed"], ["advisor"], "顾问关闭", "Closed by the advisor")
+        ),
+    )
+)
+
+
+class ClaimState(State):
+    """Where one bank's claim of a need is."""
+
+    CLAIMED = "claimed"
+    CONSENTED = "consented"
+    CHOSEN = "chosen"
+    NOT_CHOSEN = "not_chosen"
+    WITHDRAWN = "withdrawn"
+
+
+C = ClaimState
+CLAIM = _register(
+    Machine(
+        "need_claim",
+        "认领",
+        "claim",
+        ClaimState,
+        {
+            C.CLAIMED: StateInfo("已认领，待企业授权", "Claimed, awaiting consent", "sme"),
+            C.CONSENTED: StateInfo("企业已授权", "Consent given", "sme", frozenset({"revealed"})),
+            C.CHOSEN: StateInfo(
+                "企业已选定", "Chosen by the enterprise", None, frozenset({"revealed", "ended"})
+            ),
+            C.NOT_CHOSEN: StateInfo("企业选择了其他银行", "Not chosen", None, frozenset({"ended"})),
+            C.WITHDRAWN: StateInfo(
+                "银行已撤回认领", "Withdrawn by the bank", None, frozenset({"ended"})
+            ),
+        },
+        tuple(
+            _t("claimed", ["consented"], ["sme"], "企业授权该银行", "Consent given to the bank")
+            + _t("consented", ["chosen"], ["sme"], "企业选定该银行", "Chosen by the enterprise")
+            + _t("claimed", ["not_chosen"], ["system"], "企业选择了其他银行", "Not chosen")
+            + _t("consented", ["not_chosen"], ["system"], "企业选择了其他银行", "Not chosen")
+            + _t("claimed", ["withdrawn"], ["bank", "system"], "撤回认领", "Claim withdrawn")
+            + _t("consented", ["withdrawn"], ["bank", "system"], "撤回认领", "Claim withdrawn")
+        ),
+    )
+)
+
+
+# --- complaints and suggestions (反映—受理—交办—办理—评价) ------------------------------------
+
+
+class ComplaintState(State):
+    """Where a complaint or suggestion is; it is reopened at most once (``reopened``)."""
+
+    SUBMITTED = "submitted"
+    ACKNOWLEDGED = "acknowledged"
+    ANSWERED = "answered"
+    REOPENED = "reopened"
+    REANSWERED = "reanswered"
+    CLOSED = "closed"
+
+
+K = ComplaintState
+COMPLAINT = _register(
+    Machine(
+        "complaint",
+        "诉求",
+        "complaint",
+        ComplaintState,
+        {
+            K.SUBMITTED: StateInfo(
+                "待受理", "Awaiting acknowledgement", "advisor", frozenset({"clock"})
+            ),
+            K.ACKNOWLEDGED: StateInfo("办理中", "Being handled", "advisor", frozenset({"clock"})),
+            K.ANSWERED: StateInfo("已答复，待评价", "Answered, awaiting rating", "raiser"),
+            K.REOPENED: StateInfo("不满意，重新办理", "Reopened", "advisor", frozenset({"clock"})),
+            K.REANSWERED: StateInfo(
+                "已再次答复，待评价", "Answered again, awaiting rating", "raiser"
+            ),
+            K.CLOSED: StateInfo("已办结", "Closed", None, frozenset({"ended"})),
+        },
+        tuple(
+            _t("submitted", ["acknowledged"], ["advisor"], "受理", "Acknowledged")
+            + _t("acknowledged", ["answered"], ["advisor"], "答复", "Answered")
+            + _t("answered", ["closed"], ["raiser", "system"], "评价并办结", "Rated and closed")
+            + _t("answered", ["reopened"], ["raiser"], "不满意，要求重新办理", "Reopened")
+            + _t("reopened", ["reanswered"], ["advisor"], "再次答复", "Answered again")
+            + _t("reanswered", ["closed"], ["raiser", "system"], "评价并办结", "Rated and closed")
+        ),
+    )
+)
+
+
 #: Machines by the object type the audit log names them with.
 MACHINES: dict[str, Machine[State]] = {
     m.name: m  # type: ignore[misc]
-    for m in (APPLICATION, REFERRAL, BATCH, MEMBER, FILING, VERIFICATION)
+    for m in (APPLICATION, REFERRAL, BATCH, MEMBER, FILING, VERIFICATION, NEED, CLAIM, COMPLAINT)
 }
 
 #: States of records without a workflow of their own, as the audit log names them.

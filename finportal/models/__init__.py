@@ -11,8 +11,11 @@ from finportal.models.applications import (
 from finportal.models.base import Base, utcnow
 from finportal.models.batches import Batch, BatchMember
 from finportal.models.catalog import Holiday, Product, ProductVersion, ReferenceRate
+from finportal.models.complaints import Complaint, Escalation, PublishedReport
 from finportal.models.documents import Document, VerificationRequest
 from finportal.models.enterprises import Enterprise
+from finportal.models.messaging import AccountToken, NotificationPreference, OutboxMessage
+from finportal.models.needs import BankProduct, Need, NeedClaim, NeedProduct
 from finportal.models.organisations import Bank, Chamber, Membership, Park
 from finportal.models.packets import PACKET_KINDS, Packet
 from finportal.models.records import (
@@ -24,10 +27,21 @@ from finportal.models.records import (
     Notification,
 )
 from finportal.models.referrals import BankDecision, LoanOutcome, Referral
-from finportal.models.users import ROLES, ApiToken, Invitation, User
+from finportal.models.users import DUTIES, ROLES, ApiToken, Invitation, User
 
 __all__ = [
+    "DUTIES",
     "PACKET_KINDS",
+    "AccountToken",
+    "BankProduct",
+    "Complaint",
+    "Escalation",
+    "Need",
+    "NeedClaim",
+    "NeedProduct",
+    "NotificationPreference",
+    "OutboxMessage",
+    "PublishedReport",
     "ROLES",
     "ApiToken",
     "Application",

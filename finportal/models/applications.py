@@ -16,6 +16,7 @@ from finportal.models.organisations import Bank
 
 if TYPE_CHECKING:
     from finportal.models.batches import Batch
+    from finportal.models.needs import Need
 
 
 class Application(TimestampMixin, Base):
@@ -118,19 +119,25 @@ class CreditScore(Base):
 class Consent(Base):
     """An enterprise's consent to share stated data with one bank until a date (inclusive).
 
-    A consent has one subject: the application it was given in, or the batch that asked
-    for it. The rule of when it lets data reach a bank is ``services/consents.py``.
+    A consent has one subject: the application it was given in, the batch that asked
+    for it, or the demand-board need a bank claimed. The rule of when it lets data reach a bank is ``services/consents.py``.
     """
 
     __tablename__ = "consents"
     __table_args__ = (
-        CheckConstraint("application_id IS NULL OR batch_id IS NULL", name="one_subject"),
+        CheckConstraint(
+            "(CASE WHEN application_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN batch_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN need_id IS NULL THEN 0 ELSE 1 END) <= 1",
+            name="one_subject",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), index=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id"), index=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), index=True)
     #: Data categories shared, e.g. ["profile", "financials", "credit_record", "score"].
     scope: Mapped[list[str]]
@@ -141,6 +148,7 @@ class Consent(Base):
 
     bank: Mapped[Bank] = relationship()
     batch: Mapped[Batch | None] = relationship()
+    need: Mapped[Need | None] = relationship(foreign_keys=[need_id])
 
 
 class ApplicationNote(Base):

@@ -13,6 +13,8 @@ from finportal.models.enterprises import Enterprise
 from finportal.models.organisations import Bank, Chamber, Park
 
 ROLES = ("sme", "advisor", "recommender", "bank", "admin")
+#: Extra duties of an advisor (a flag, not a role: a supervisor works the queue too).
+DUTIES = ("supervisor", "head")
 
 
 class User(UserMixin, TimestampMixin, Base):
@@ -34,6 +36,19 @@ class User(UserMixin, TimestampMixin, Base):
     #: Part of every session's id: raising it (logout, password change, deactivation)
     #: ends all of the user's sessions at their next request.
     session_version: Mapped[int] = mapped_column(default=1)
+    #: Where e-mail notifications and password-reset links go, once checked (verified_at).
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    email_verified_at: Mapped[datetime | None]
+    #: A mobile number for SMS, and a WeChat OpenID, handed to the configured gateways.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    wechat_openid: Mapped[str | None] = mapped_column(String(64))
+    #: An advisor's extra duty: None, "supervisor" (督导顾问: assigns work, is told of overdue
+    #: work) or "head" (中心负责人: the ladder's last rung, approves publications).
+    duty: Mapped[str | None] = mapped_column(String(20))
+    #: Quiet hours in Shanghai time, minutes after midnight (start > end spans midnight):
+    #: no SMS, WeChat or e-mail is sent then; it waits until they end.
+    quiet_start: Mapped[int | None]
+    quiet_end: Mapped[int | None]
 
     enterprise: Mapped[Enterprise | None] = relationship()
     bank: Mapped[Bank | None] = relationship()

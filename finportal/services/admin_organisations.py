@@ -159,6 +159,8 @@ REFERENCE_LABELS = {
     "batches": "批次",
     "api_tokens": "API 令牌",
     "memberships": "会员企业",
+    "bank_products": "适用产品",
+    "need_claims": "需求认领",
 }
 
 

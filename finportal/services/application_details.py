@@ -17,7 +17,6 @@ from finportal.models import (
     Application,
     AuditEvent,
     BankDecision,
-    Consent,
     Job,
     LoanOutcome,
     Match,
@@ -27,7 +26,7 @@ from finportal.models import (
     User,
 )
 from finportal.services import catalog as catalog_service
-from finportal.services import profile_form
+from finportal.services import consents, profile_form
 from finportal.services.errors import (
     NotFound,
 )
@@ -155,9 +154,7 @@ def timeline(session: Session, application: Application) -> list[TimelineEntry]:
     Each step is shown once: re-openings (:data:`REPEATS`) are left out, and an entry that
     says the same as the one before it (same who, object, action and reason) is collapsed.
     """
-    consent_ids = list(
-        session.scalars(select(Consent.id).where(Consent.application_id == application.id))
-    )
+    consent_ids = [c.id for c in consents.given_for_application(session, application.id)]
     referral_ids = list(
         session.scalars(select(Referral.id).where(Referral.application_id == application.id))
     )
@@ -253,11 +250,7 @@ def application_details(
     )
     score = latest_score(session, application.id)
     model = session.get(ModelVersion, score.model_version_id) if score else None
-    consents = list(
-        session.scalars(
-            select(Consent).where(Consent.application_id == application.id).order_by(Consent.id)
-        )
-    )
+    given = consents.given_for_application(session, application.id)
     referrals = of_application(session, application.id)
     decisions = decisions_of_many(session, [r.id for r in referrals])
     outcomes = outcomes_of_many(session, [r.id for r in referrals])
@@ -282,7 +275,7 @@ def application_details(
         "matches": matches,
         "score": score,
         "model": model,
-        "consents": consents,
+        "consents": given,
         "bank_views": banks,
         "rating": rating,
         "job": latest_job(session, application.id),

@@ -4,9 +4,12 @@ Every page, packet, job and API that asks "may this bank have this firm's data?"
 
 - A consent names one enterprise, one bank, a scope of data categories and a last day
   (``valid_until``, inclusive, in Shanghai time).
-- It has one subject: the **application** it was given in, or the **batch** that asked for
-  it. It counts for that subject only: a consent given while applying never lets a batch
-  reach the bank, nor the other way round.
+- It has one subject: the **application** it was given in, the **batch** that asked for
+  it, or the demand-board **need** whose claim by that bank it answers. It counts for that
+  subject only: a consent given while applying never lets a batch reach the bank, nor the
+  other way round. A need's consent lets the claiming bank see the firm behind the need;
+  once the firm chooses that bank's claim, it also counts for the application made from
+  the need (the one place that says so: :func:`_subject_is_application`).
 - It is in force on day D when it is not withdrawn and D is on or before its last day.
 - A referral's packet goes to its bank only while the consent recorded on the referral is
   in force and the application was not withdrawn.
@@ -19,12 +22,21 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from finportal import limits
 from finportal.domain.states import MEMBER
-from finportal.models import Application, Bank, Batch, BatchMember, Consent, Referral, utcnow
+from finportal.models import (
+    Application,
+    Bank,
+    Batch,
+    BatchMember,
+    Consent,
+    Need,
+    Referral,
+    utcnow,
+)
 from finportal.services.audit import record_event
 from finportal.services.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from finportal.services.labels import DEFAULT_SCOPE, scope_text
@@ -51,6 +63,18 @@ def in_force_clause(day: date | None = None) -> ColumnElement[bool]:
     return and_(Consent.withdrawn_at.is_(None), Consent.valid_until >= (day or today_local()))
 
 
+def _subject_is_application(application_id: int) -> ColumnElement[bool]:
+    """SQL: the consent's subject is the application, or the need the application was made from.
+
+    (Issue 15, demand board: the firm chose the claim of a bank it had consented to on the
+    need; that consent carries over to the application and its referral.)
+    """
+    return or_(
+        Consent.application_id == application_id,
+        Consent.need_id.in_(select(Need.id).where(Need.application_id == application_id)),
+    )
+
+
 def for_application(
     session: Session, application_id: int, bank_id: int, day: date | None = None
 ) -> Consent | None:
@@ -58,12 +82,21 @@ def for_application(
     return session.scalar(
         select(Consent)
         .where(
-            Consent.application_id == application_id,
+            _subject_is_application(application_id),
             Consent.bank_id == bank_id,
             in_force_clause(day),
         )
         .order_by(Consent.granted_at.desc(), Consent.id.desc())
         .limit(1)
+    )
+
+
+def given_for_application(session: Session, application_id: int) -> list[Consent]:
+    """Return every consent that counts for the application (in force or not), oldest first."""
+    return list(
+        session.scalars(
+            select(Consent).where(_subject_is_application(application_id)).order_by(Consent.id)
+        )
     )
 
 
@@ -74,7 +107,7 @@ def banks_for_application(
     return set(
         session.scalars(
             select(Consent.bank_id).where(
-                Consent.application_id == application_id, in_force_clause(day)
+                _subject_is_application(application_id), in_force_clause(day)
             )
         )
     )
@@ -130,7 +163,13 @@ def for_referral(session: Session, referral: Referral, day: date | None = None) 
     if referral.consent_id is None:
         return None
     consent = session.get(Consent, referral.consent_id)
-    if consent is None or consent.application_id != referral.application_id:
+    if consent is None:
+        return None
+    if consent.application_id != referral.application_id and not (
+        consent.need_id is not None
+        and session.scalar(select(Need.application_id).where(Need.id == consent.need_id))
+        == referral.application_id
+    ):
         return None
     return consent if in_force(consent, day) else None
 
@@ -191,6 +230,7 @@ def _add(
     until: date,
     application_id: int | None = None,
     batch: Batch | None = None,
+    need: Need | None = None,
 ) -> Consent:
     from finportal.services.verification import require_verified
 
@@ -199,6 +239,7 @@ def _add(
         enterprise_id=enterprise_id,
         application_id=application_id,
         batch_id=batch.id if batch is not None else None,
+        need_id=need.id if need is not None else None,
         bank_id=bank.id,
         scope=list(DEFAULT_SCOPE),
         valid_until=until,
@@ -207,6 +248,8 @@ def _add(
     session.add(consent)
     session.flush()
     subject = f"（批次 {batch.code}）" if batch is not None else ""
+    if need is not None:
+        subject = f"（融资需求 {need.number}）"
     record_event(
         session,
         actor_id=actor_id,
@@ -218,6 +261,7 @@ def _add(
         data={
             "application_id": application_id,
             "batch_id": consent.batch_id,
+            "need_id": consent.need_id,
             "bank_id": bank.id,
             "scope": list(DEFAULT_SCOPE),
             "valid_until": until.isoformat(),
@@ -282,6 +326,52 @@ def grant_for_batch(
     return consent
 
 
+# --- demand-board needs (issue 15) ---------------------------------------------------------
+
+
+def for_need(
+    session: Session, need_id: int, bank_id: int, day: date | None = None
+) -> Consent | None:
+    """Return the newest consent in force given on the need to the bank, if any."""
+    return session.scalar(
+        select(Consent)
+        .where(Consent.need_id == need_id, Consent.bank_id == bank_id, in_force_clause(day))
+        .order_by(Consent.granted_at.desc(), Consent.id.desc())
+        .limit(1)
+    )
+
+
+def needs_revealed_to(
+    session: Session, need_ids: list[int], bank_id: int, day: date | None = None
+) -> set[int]:
+    """Return which of the needs the bank may see the firm of (a consent in force), in one query."""
+    if not need_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Consent.need_id).where(
+                Consent.need_id.in_(need_ids), Consent.bank_id == bank_id, in_force_clause(day)
+            )
+        )
+    )
+
+
+def grant_for_need(
+    session: Session, *, actor_id: int | None, need: Need, bank: Bank, valid_until: date | None
+) -> Consent:
+    """Consent to the bank that claimed the need seeing the firm (validated; the caller commits)."""
+    if for_need(session, need.id, bank.id) is not None:
+        raise InvalidTransition("已授权该银行。", "Consent to this bank is already given.")
+    return _add(
+        session,
+        actor_id=actor_id,
+        enterprise_id=need.enterprise_id,
+        bank=bank,
+        until=_valid_until(valid_until, today_local()),
+        need=need,
+    )
+
+
 def withdraw(
     session: Session, *, actor_id: int | None, enterprise_id: int | None, consent_id: int
 ) -> Consent:
@@ -304,6 +394,7 @@ def withdraw(
         data={
             "application_id": consent.application_id,
             "batch_id": consent.batch_id,
+            "need_id": consent.need_id,
             "bank_id": consent.bank_id,
         },
     )
@@ -371,6 +462,9 @@ def describe(consent: Consent, day: date | None = None) -> dict[str, Any]:
     if consent.batch_id is not None:
         code = consent.batch.code if consent.batch else ""
         subject = limits.in_user_language(f"批次 {code}".strip(), f"Batch {code}".strip())
+    elif consent.need_id is not None:
+        number = consent.need.number if consent.need is not None else ""
+        subject = limits.in_user_language(f"融资需求 {number}", f"Need {number}")
     elif consent.application_id is not None:
         subject = limits.in_user_language(
             f"申请 #{consent.application_id}", f"Application #{consent.application_id}"

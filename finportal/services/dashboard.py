@@ -612,6 +612,11 @@ def build_dashboard(
         percent_columns=(8,),
     )
 
+    # Demand board (issue 15): pick-up per bank and time to the first claim.
+    from finportal.services.need_stats import pickup
+
+    board.tables["need_pickup"], need_figures = pickup(session)
+
     board.headline = {
         "submitted": int(apps.submitted),
         "approval_rate": _rate(
@@ -624,5 +629,6 @@ def build_dashboard(
         "bank_breaches": bank_breaches,
         "rating_average": average,
         "rating_count": rating_count,
+        **need_figures,
     }
     return board

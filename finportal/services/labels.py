@@ -75,6 +75,10 @@ ACTION_LABELS = {
     "enterprise.verified": ("认证通过", "Verified"),
     "enterprise.verification_rejected": ("认证未通过", "Verification refused"),
     "score.insufficient_data": ("资料不足，未评分", "Not scored: data missing"),
+    # demand board (issue 15)
+    "need.posted": ("发布融资需求", "Need posted"),
+    "need_claim.claimed": ("银行认领需求", "Need claimed by a bank"),
+    "bank.products_set": ("设置银行适用产品", "Bank's products set"),
 }
 
 

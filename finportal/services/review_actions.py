@@ -330,12 +330,14 @@ def refer_to_banks(
     lock_version: int | None = None,
     base_url: str = "",
     render: bool = True,
+    by: str = "advisor",
 ) -> list[Referral]:
     """Refer the application to one or more banks, each for a chosen product; commits.
 
     Only banks the enterprise consented to (consent in force) and products it matched
     (eligible, or overridden to eligible) are accepted; one open referral per bank.
-    Each referral's packet is rendered afterwards by the ``render_packet`` job.
+    Each referral's packet is rendered afterwards by the ``render_packet`` job. ``by`` is
+    the role taking the step (``sme`` when the firm chose a bank's claim of its need).
     """
     application = _load_for_action(session, application_id, lock_version)
     wanted = [r if isinstance(r, ReferralRequest) else ReferralRequest(*r) for r in referrals]
@@ -366,7 +368,7 @@ def refer_to_banks(
             "The enterprise account is not verified yet; verify it before referring.",
             code="enterprise_unverified",
         )
-    if A.REFERRED not in APPLICATION.targets(application.state, "advisor"):
+    if A.REFERRED not in APPLICATION.targets(application.state, by):
         raise InvalidTransition(
             f"申请当前状态为“{APPLICATION.title(application.state, 'zh_CN')}”，不能推荐给银行。",
             f"An application that is {APPLICATION.title(application.state, 'en').lower()} "
@@ -465,7 +467,7 @@ def refer_to_banks(
         session,
         application,
         "referred",
-        by="advisor",
+        by=by,
         actor_id=actor_id,
         reason=f"已推荐给{names}",
         data={"referral_ids": [r.id for r in created]},

@@ -21,6 +21,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("sme.matches", lazy_gettext("匹配产品")),
         ("sme.applications", lazy_gettext("我的申请")),
         ("sme.new_application", lazy_gettext("申请融资")),
+        ("sme.needs_list", lazy_gettext("融资需求")),  # demand board (issue 15)
         ("sme.consent_list", lazy_gettext("授权管理")),
         ("sme.notifications", lazy_gettext("消息")),
         ("sme.verification", lazy_gettext("企业认证")),
@@ -29,11 +30,16 @@ NAV: dict[str, list[tuple[str, Any]]] = {
     "advisor": [
         ("advisor.home", lazy_gettext("待办队列")),
         ("advisor.batches", lazy_gettext("批次")),
+        ("advisor.needs_escalated", lazy_gettext("待跟进需求")),  # demand board (issue 15)
         ("advisor.verifications", lazy_gettext("企业认证")),
         ("advisor.dashboard", lazy_gettext("数据看板")),
     ],
     "recommender": [("recommender.home", lazy_gettext("会员企业"))],
-    "bank": [("bank.home", lazy_gettext("推荐收件箱")), ("bank.batches", lazy_gettext("批次"))],
+    "bank": [
+        ("bank.home", lazy_gettext("推荐收件箱")),
+        ("bank.batches", lazy_gettext("批次")),
+        ("bank.needs_board", lazy_gettext("融资需求")),  # demand board (issue 15)
+    ],
     "admin": [
         ("admin.home", lazy_gettext("概览")),
         ("admin.products", lazy_gettext("金融产品")),

@@ -215,6 +215,16 @@ def _detail_pages(session: Any) -> dict[str, list[str]]:
             f"/admin/users/{users['bank'].id}/edit",
         ],
     }
+    # Demand board (issue 15): demo-sme's need that demo-bank claimed.
+    need = session.scalar(
+        select(m.NeedClaim.need_id)
+        .where(m.NeedClaim.bank_id == bank.bank_id)
+        .order_by(m.NeedClaim.id)
+        .limit(1)
+    )
+    pages["sme"].append(f"/sme/needs/{need}")
+    pages["bank"].append(f"/bank/needs/{need}")
+    pages["advisor"].append(f"/advisor/needs/{need}")
     for role, urls in pages.items():
         assert all("None" not in url for url in urls), (role, urls)
     return pages

@@ -218,6 +218,18 @@ def _ids(session: Any, role: str, user: Any, name: str) -> list[Any]:
         else:
             where = []
         return _one_per_state(session, m.Batch, *where)
+    if name == "need_id":  # demand board (issue 15)
+        if role == "sme":
+            where = [m.Need.enterprise_id == user.enterprise_id]
+        elif role == "bank":
+            where = [
+                m.Need.id.in_(
+                    select(m.NeedClaim.need_id).where(m.NeedClaim.bank_id == user.bank_id)
+                )
+            ]
+        else:
+            where = []
+        return _one_per_state(session, m.Need, *where)
     if name == "user_id":
         # Other users than the admin who walks: a reset or a deactivation must not sign
         # the walker out.

@@ -109,6 +109,7 @@ def district(
                     term_months=12 if n % 8 == 0 else None,
                     reason_code=None if n % 8 == 0 else "credit_risk",
                 )
+        _grow_needs(first, count, firms)
         if first == 0:
             return
         review_actions.refer_to_banks(
@@ -118,6 +119,43 @@ def district(
             referrals=[(loop.other_bank.id, loop.version_id)],
             opinion="另荐一家银行。",
         )
+
+    def _grow_needs(first: int, count: int, firms: list[Any]) -> None:
+        """Demand board (issue 15): needs of the firms, half claimed by the loop's bank."""
+        from finportal.models import BankProduct, Product
+        from finportal.services import needs
+
+        if first == 0:
+            for product_id in db_session.scalars(select(Product.id).order_by(Product.id)):
+                db_session.add(BankProduct(bank_id=loop.bank.id, product_id=product_id))
+            db_session.commit()
+        for n in range(first, first + count, 3):
+            firm = loop.enterprise if n % 2 == 0 else firms[n % len(firms)]
+            need = needs.post_need(
+                db_session,
+                actor_id=None,
+                enterprise_id=firm.id,
+                data={
+                    "amount": Decimal(100000 * (n + 1)),
+                    "term_months": 12,
+                    "purpose": "working_capital",
+                    "collateral": "none",
+                    "urgency": "normal",
+                },
+            )
+            fits = needs.fitting_products(db_session, need.id)
+            if fits and n % 2 == 0:
+                needs.claim_need(
+                    db_session,
+                    actor_id=loop.bank_user.id,
+                    bank_id=loop.bank.id,
+                    need_id=need.id,
+                    product_id=fits[0].id,
+                    note="可以办理。",
+                )
+            if first == 0 and firm is loop.enterprise and not hasattr(loop, "need"):
+                loop.need = need
+        needs.escalate_unclaimed(db_session, utcnow() + timedelta(days=60))
 
     loop.grow = grow
     return loop
@@ -149,6 +187,14 @@ def _pages(loop: Any, token: str) -> list[tuple[str, Any, str, dict[str, str] | 
         ("bank", loop.bank_user, "/bank/?tab=viewed", None),
         ("bank", loop.bank_user, "/bank/?tab=decided", None),
         ("bank", loop.bank_user, f"/bank/referrals/{loop.referral.id}", None),
+        # demand board (issue 15)
+        ("sme", loop.sme_user, "/sme/needs", None),
+        ("sme", loop.sme_user, f"/sme/needs/{loop.need.id}", None),
+        ("bank", loop.bank_user, "/bank/needs", None),
+        ("bank", loop.bank_user, "/bank/needs?tab=claimed", None),
+        ("bank", loop.bank_user, f"/bank/needs/{loop.need.id}", None),
+        ("advisor", loop.advisor, "/advisor/needs", None),
+        ("advisor", loop.advisor, f"/advisor/needs/{loop.need.id}", None),
         ("api", None, "/api/v1/referrals/", api),
         ("api", None, "/api/v1/referrals/?status=decided", api),
     ]

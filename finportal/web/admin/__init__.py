@@ -2,6 +2,7 @@
 
 from finportal.web.admin import (  # noqa: F401 - each module adds its routes to bp
     audit,
+    bank_products,
     jobs,
     models,
     organisations,

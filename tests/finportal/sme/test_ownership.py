@@ -69,7 +69,36 @@ def victim(db_session, sme, submit, ready, banks, create_user):
     invitation, _token = accounts.invite_colleague(
         db_session, actor_id=sme.id, enterprise_id=sme.enterprise_id
     )
+    # A need of A's on the demand board, claimed by a bank (issue 15).
+    from decimal import Decimal
+
+    from finportal.models import NeedClaim, Product
+    from finportal.services import needs
+
+    need = needs.post_need(
+        db_session,
+        actor_id=sme.id,
+        enterprise_id=sme.enterprise_id,
+        data={
+            "amount": Decimal("500000"),
+            "term_months": 12,
+            "purpose": "working_capital",
+            "collateral": "none",
+            "urgency": "normal",
+        },
+    )
+    claim = NeedClaim(
+        need_id=need.id,
+        bank_id=banks[0].id,
+        product_id=db_session.scalar(select(Product.id).order_by(Product.id).limit(1)),
+        note="方案",
+    )
+    db_session.add(claim)
+    need.state = "claimed"
+    db_session.commit()
     return {
+        "need": need,
+        "claim": claim,
         "batch": batch,
         "invitation": invitation,
         "application": application,
@@ -91,6 +120,8 @@ def _ids(victim, which):
         "invitation_id": str(victim["invitation"].id),
         # Any referral id: another firm's application already answers 404.
         "referral_id": "1",
+        "need_id": str(victim["need"].id),
+        "claim_id": str(victim["claim"].id),
     }
 
 
@@ -113,6 +144,8 @@ def test_every_sme_route_with_another_enterprises_ids_is_not_found(
             "batch_id",
             "invitation_id",
             "referral_id",
+            "need_id",
+            "claim_id",
         }
         assert not unknown, f"add {unknown} of {rule.rule} to this test"
         for which in ("application", "closed"):
@@ -145,6 +178,10 @@ def test_every_sme_route_with_another_enterprises_ids_is_not_found(
         "sme.withdraw_any_consent",
         "sme.revoke_invitation",
         "sme.supply_information",
+        "sme.need_detail",
+        "sme.need_consent",
+        "sme.need_choose",
+        "sme.need_withdraw",
     } <= tried
     after = _snapshot(
         db_session, victim["application"], victim["consent"], victim["note"], victim["enterprise"]
