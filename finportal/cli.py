@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     from finportal.packets.bench import packets_cli
     from finportal.scale import scale_command
     from finportal.scoring_cli import scoring_cli
+    from finportal.services.escalation import escalations_cli  # issue 15
     from finportal.services.packet_bench import pipeline_bench_command
     from finportal.web.api.cli import api_token_cli
 
@@ -25,5 +26,6 @@ def init_app(app: Flask) -> None:
         audit_cli,
         scale_command,
         jobs_cli,
+        escalations_cli,
     ):
         app.cli.add_command(command)

@@ -490,8 +490,17 @@ def sweep(
 
 
 #: Periodic tasks: name -> (function taking the session, interval in seconds).
+def _escalations(session: Session) -> Any:
+    # issue 15: the escalation ladder (预警) and unrated complaints; imported here, not at
+    # the top, so that no service importing ``jobs`` makes a cycle.
+    from finportal.services.escalation import escalation_task
+
+    return escalation_task(session)
+
+
 PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "jobs_sweep": (sweep, 60),
+    "escalations": (_escalations, 3600),  # issue 15: idempotent, safe every hour
 }
 
 

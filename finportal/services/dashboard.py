@@ -606,6 +606,11 @@ def build_dashboard(
         batch_rows,
     )
 
+    # issue 15: complaints and suggestions by subject, bank and product (分析).
+    from finportal.services.complaint_analysis import complaint_tables
+
+    board.tables.update(complaint_tables(session))
+
     board.headline = {
         "submitted": int(apps.submitted),
         "approval_rate": _rate(

@@ -75,6 +75,15 @@ ACTION_LABELS = {
     "enterprise.verified": ("认证通过", "Verified"),
     "enterprise.verification_rejected": ("认证未通过", "Verification refused"),
     "score.insufficient_data": ("资料不足，未评分", "Not scored: data missing"),
+    # issue 15: assignment (交办), escalation (预警) and complaints (反映)
+    "application.assigned": ("交办给顾问", "Assigned to an advisor"),
+    "application.escalated": ("超时升级", "Escalated (overdue)"),
+    "complaint.raised": ("提出诉求", "Raised"),
+    "complaint.assigned": ("交办给顾问", "Assigned to an advisor"),
+    "complaint.escalated": ("超时升级", "Escalated (overdue)"),
+    "report.prepared": ("准备公开报告", "Public report prepared"),
+    "report.approved": ("批准公开", "Approved for publication"),
+    "report.withdrawn": ("撤下公开报告", "Public report withdrawn"),
 }
 
 
