@@ -32,7 +32,7 @@ from finportal.domain.permissions import (
 )
 from finportal.domain.states import COMPLAINT
 from finportal.domain.states import ComplaintState as K
-from finportal.models import Bank, Complaint, Product, User, utcnow
+from finportal.models import AuditEvent, Bank, Complaint, Product, User, utcnow
 from finportal.paging import Page, paginate
 from finportal.services import workflow
 from finportal.services.audit import record_event
@@ -287,6 +287,23 @@ def tab_counts(session: Session, *, actor: Actor, raised_by_me: bool = False) ->
         )
     ).one()
     return {tab: int(row._mapping[tab] or 0) for tab in TABS}
+
+
+#: What the complainant's history shows: the steps, not the centre's internal work.
+RAISER_ACTIONS = frozenset(
+    {"complaint.raised", *(f"complaint.{state.value}" for state in K if state != K.SUBMITTED)}
+)
+
+
+def history(session: Session, complaint_id: int, *, centre: bool) -> list[AuditEvent]:
+    """Return the complaint's audit events, oldest first (the complainant's steps only,
+    unless ``centre``: then also assignments and escalations)."""
+    stmt = select(AuditEvent).where(
+        AuditEvent.object_type == COMPLAINT.name, AuditEvent.object_id == complaint_id
+    )
+    if not centre:
+        stmt = stmt.where(AuditEvent.action.in_(RAISER_ACTIONS))
+    return list(session.scalars(stmt.order_by(AuditEvent.at, AuditEvent.id)))
 
 
 def names_of(session: Session, ids: set[int | None]) -> dict[int, str]:
