@@ -24,7 +24,13 @@ from finportal.paging import Page, paginate
 from finportal.services import workflow
 from finportal.services.audit import record_event
 from finportal.services.complaints import OPEN_STATES, overdue_condition
-from finportal.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from finportal.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
 from finportal.services.notifications import notify
 
 #: Applications a supervisor can assign: those waiting on an advisor (screened, in review).
@@ -117,7 +123,12 @@ def assign_application(
             "The application has moved on; reload the page and assign again.",
         )
     if application.state not in ASSIGNABLE_APPLICATIONS:
-        raise workflow.refusal(APPLICATION, application.state, "in_review")
+        raise InvalidTransition(
+            f"申请当前状态为“{APPLICATION.title(application.state, 'zh_CN')}”，"
+            "只有等待顾问办理的申请可以交办。",
+            f"The application is {APPLICATION.title(application.state, 'en').lower()}; only"
+            " applications waiting on an advisor can be assigned.",
+        )
     advisor = _advisor(session, advisor_id)
     before = application.assigned_advisor_id
     if before == advisor.id:
@@ -173,7 +184,11 @@ def assign_complaint(
             "It has moved on; reload the page and assign again.",
         )
     if complaint.state not in ASSIGNABLE_COMPLAINTS:
-        raise workflow.refusal(COMPLAINT, complaint.state, "acknowledged")
+        raise InvalidTransition(
+            f"诉求当前状态为“{COMPLAINT.title(complaint.state, 'zh_CN')}”，只有办理中的诉求可以交办。",
+            f"It is {COMPLAINT.title(complaint.state, 'en').lower()}; only open complaints can be"
+            " assigned.",
+        )
     advisor = _advisor(session, advisor_id)
     if advisor.id == complaint.raised_by_id:
         raise ValidationFailed.marked(

@@ -243,3 +243,64 @@ def test_the_public_report_shows_only_after_the_head_approves(app, db_session, c
     assert c.bank.name_zh in shown and "4.0" in shown
     assert head.post(f"/advisor/reports/{report.id}/withdraw").status_code == 302
     assert c.bank.name_zh not in public.get("/ratings").text
+
+
+def test_the_visibility_rule_and_its_sql_twin_agree(db_session, centre, create_user):
+    from finportal.domain.permissions import Actor, complaints_seen, sees_complaint
+    from finportal.services import assignment
+
+    c = centre
+    raisers = [c.sme, c.bank_user, c.advisor]
+    made = []
+    for n, raiser in enumerate(raisers):
+        made.append(
+            complaints.raise_complaint(
+                db_session,
+                actor=Actor.of(raiser),
+                kind="suggestion",
+                about="portal",
+                theme="other",
+                title=f"建议 {n}",
+                body="内容",
+            )
+        )
+    assignment.assign_complaint(
+        db_session, made[0].id, actor=Actor.of(c.head), advisor_id=c.other_advisor.id
+    )
+    people = [*raisers, c.other_advisor, c.supervisor, c.head, create_user("admin")]
+    for person in people:
+        actor = Actor.of(person)
+        by_rule = {m.id for m in made if sees_complaint(actor, m)}
+        ids = [m.id for m in made]
+        by_sql = set(
+            db_session.scalars(
+                select(Complaint.id).where(Complaint.id.in_(ids), complaints_seen(actor))
+            )
+        )
+        assert by_rule == by_sql, person.username
+    # The supervisors and the head see all three; the admin none; each raiser their own.
+    assert {m.id for m in made if sees_complaint(Actor.of(c.head), m)} == {m.id for m in made}
+    assert not any(sees_complaint(Actor.of(people[-1]), m) for m in made)
+    assert [sees_complaint(Actor.of(c.other_advisor), m) for m in made] == [True, False, False]
+
+
+def test_only_open_work_can_be_assigned(db_session, centre):
+    from finportal.services import assignment
+    from finportal.services.errors import InvalidTransition
+
+    c = centre
+    raised = complaints.raise_complaint(
+        db_session,
+        actor=c.actor(c.sme),
+        kind="suggestion",
+        about="centre",
+        theme="other",
+        title="建议",
+        body="内容",
+    )
+    complaints.acknowledge(db_session, raised.id, actor=c.actor(c.supervisor))
+    complaints.answer(db_session, raised.id, actor=c.actor(c.supervisor), text="好。")
+    with pytest.raises(InvalidTransition, match="only open complaints"):
+        assignment.assign_complaint(
+            db_session, raised.id, actor=c.actor(c.supervisor), advisor_id=c.advisor.id
+        )
