@@ -366,3 +366,34 @@ def complaints_page(
     levels = _levels(session, COMPLAINT.name, [c.id for c in found.items])
     found.items = [(c, levels.get(c.id, 0)) for c in found.items]
     return found
+
+
+# --- duties -------------------------------------------------------------------------------
+
+
+def set_duty(session: Session, username: str, duty: str | None, *, actor_id: int | None) -> User:
+    """Give an advisor a duty (supervisor, head) or take it away (None); audited (commits)."""
+    from finportal.models import DUTIES
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound("用户不存在。", "No such user.")
+    if user.role != "advisor":
+        raise ValidationFailed(
+            "只有普惠金融顾问可以担任督导或中心负责人。",
+            "Only advisors can supervise or head the centre.",
+        )
+    if duty is not None and duty not in DUTIES:
+        raise ValidationFailed("未知的职责。", f"Unknown duty: {duty}.")
+    before = user.duty
+    user.duty = duty
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="user.duty_changed",
+        object_type="user",
+        object_id=user.id,
+        data={"from": before, "to": duty},
+    )
+    session.commit()
+    return user

@@ -245,3 +245,20 @@ def run_command(now_text: str | None) -> None:
     result = escalate_overdue(db.session, now)
     result.update(close_unrated(db.session, now))
     click.echo(" ".join(f"{k}={v}" for k, v in result.items()))
+
+
+@escalations_cli.command("duty")
+@click.argument("username")
+@click.argument("duty", type=click.Choice(["supervisor", "head", "none"]))
+@with_appcontext
+def duty_command(username: str, duty: str) -> None:
+    """Give an advisor the supervisor's or the head's duty (or none): who the ladder tells."""
+    from finportal.extensions import db
+    from finportal.services.assignment import set_duty
+    from finportal.services.errors import ServiceError
+
+    try:
+        user = set_duty(db.session, username, None if duty == "none" else duty, actor_id=None)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message_en) from exc
+    click.echo(f"{user.username}: duty={user.duty}")

@@ -81,6 +81,7 @@ ACTION_LABELS = {
     "complaint.raised": ("提出诉求", "Raised"),
     "complaint.assigned": ("交办给顾问", "Assigned to an advisor"),
     "complaint.escalated": ("超时升级", "Escalated (overdue)"),
+    "user.duty_changed": ("变更顾问职责", "Advisor's duty changed"),
     "report.prepared": ("准备公开报告", "Public report prepared"),
     "report.approved": ("批准公开", "Approved for publication"),
     "report.withdrawn": ("撤下公开报告", "Public report withdrawn"),

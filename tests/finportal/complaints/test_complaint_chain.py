@@ -215,3 +215,23 @@ def test_the_hourly_task_is_registered():
 
     task, interval = jobs.PERIODIC["escalations"]
     assert interval == 3600
+
+
+def test_a_duty_is_given_by_the_command_and_audited(app, db_session, centre):
+    runner = app.test_cli_runner()
+    given = runner.invoke(args=["escalations", "duty", centre.advisor.username, "supervisor"])
+    assert given.exit_code == 0, given.output
+    db_session.refresh(centre.advisor)
+    assert centre.advisor.duty == "supervisor"
+    refused = runner.invoke(args=["escalations", "duty", centre.sme.username, "head"])
+    assert refused.exit_code != 0 and "Only advisors" in refused.output
+    taken = runner.invoke(args=["escalations", "duty", centre.advisor.username, "none"])
+    assert taken.exit_code == 0
+    db_session.refresh(centre.advisor)
+    assert centre.advisor.duty is None
+    changes = db_session.scalars(
+        select(AuditEvent.data)
+        .where(AuditEvent.action == "user.duty_changed", AuditEvent.object_id == centre.advisor.id)
+        .order_by(AuditEvent.id)
+    ).all()
+    assert changes == [{"from": None, "to": "supervisor"}, {"from": "supervisor", "to": None}]
