@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     from finportal.reference_cli import reference_cli
     from finportal.scale import scale_command
     from finportal.scoring_cli import scoring_cli
+    from finportal.services.escalation import escalations_cli  # issue 15
     from finportal.services.packet_bench import pipeline_bench_command
     from finportal.web.api.cli import api_token_cli
 
@@ -29,5 +30,6 @@ def init_app(app: Flask) -> None:
         jobs_cli,
         reference_cli,
         needs_cli,
+        escalations_cli,
     ):
         app.cli.add_command(command)

@@ -396,5 +396,5 @@ def demo_command(password: str) -> None:
     assert isinstance(enterprises, list)
     click.echo(
         f"demo data ready: {len(enterprises)} enterprises; users demo-sme, demo-advisor, "
-        "demo-recommender, demo-bank, demo-admin"
+        "demo-recommender, demo-bank, demo-admin, demo-supervisor, demo-head"
     )

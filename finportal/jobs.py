@@ -502,12 +502,21 @@ def _refresh_dashboard(session: Session) -> Any:
     return dashboard_cache.refresh(session)
 
 
+def _escalations(session: Session) -> Any:
+    # issue 15: the escalation ladder (预警) and unrated complaints; imported here, not at
+    # the top, so that no service importing ``jobs`` makes a cycle.
+    from finportal.services.escalation import escalation_task
+
+    return escalation_task(session)
+
+
 #: Periodic tasks: name -> (function taking the session, interval in seconds).
 PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "jobs_sweep": (sweep, 60),
     # Below the page's DASHBOARD_MAX_AGE_SECONDS (300), so readers never compute it.
     "dashboard_refresh": (_refresh_dashboard, 240),
     "needs_escalate": (_escalate_needs, 300),  # demand board (issue 15)
+    "escalations": (_escalations, 3600),  # issue 15: idempotent, safe every hour
 }
 
 

@@ -55,6 +55,15 @@ PAGES: Pages = [
             ("advisor_queue", "/advisor/"),
             ("review", _first(r"/advisor/applications/\d+", "/advisor/")),
             ("dashboard", "/advisor/dashboard"),
+            # issue 15: the queue's history tabs and search, complaints, the assignment board
+            ("queue_closed", "/advisor/?tab=closed"),
+            ("queue_rejected", "/advisor/?tab=rejected&page=20"),
+            ("search_name", "/advisor/?tab=closed&q=%E7%A7%91%E6%8A%80"),
+            ("search_uscc", "/advisor/?q=91310112"),
+            ("search_number", "/advisor/?tab=closed&q=%2350000"),
+            ("complaints", "/advisor/complaints"),
+            ("board", "/advisor/assignment"),
+            ("board_unassigned", "/advisor/assignment?tab=unassigned"),
         ],
     ),
     (
@@ -79,6 +88,17 @@ def _api_token(app: Any) -> str:
         return plain
 
 
+def _supervise(app: Any) -> None:
+    """Give scale-advisor-01 the supervisor's duty, so the assignment board opens (issue 15)."""
+    from finportal.models import User
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "scale-advisor-01"))
+        if user is not None and user.duty is None:
+            user.duty = "supervisor"
+            db.session.commit()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print one line per page (or JSON): status, statements of one request, median ms."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -98,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", count)
     token = args.token or _api_token(app)
+    _supervise(app)
     results: list[dict[str, Any]] = []
 
     def measure(client: Any, label: str, url: str, headers: dict[str, str] | None = None) -> None:

@@ -3,11 +3,12 @@
 ``load_demo`` runs them in this order after the reference data, enterprises and users.
 """
 
-from finportal.demo_steps import batches, needs, referrals, sme
+from finportal.demo_steps import batches, complaints, needs, referrals, sme
 
 STEPS = [
     ("sme", sme.seed),
     ("referrals", referrals.seed),
     ("batches", batches.seed),
     ("needs", needs.seed),  # demand board (issue 15)
+    ("complaints", complaints.seed),  # issue 15
 ]

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from finportal.domain.states import MEMBER, BatchState, MemberState
-from finportal.models import Application, Batch, BatchMember, Referral
+from finportal.models import Application, Batch, BatchMember, Complaint, Referral
 
 #: The role each area of the portal belongs to (URL prefix -> role).
 AREAS = {
@@ -45,6 +45,8 @@ class Actor:
     bank_id: int | None = None
     park_id: int | None = None
     chamber_id: int | None = None
+    #: An advisor's extra duty (``users.duty``): None, "supervisor" or "head" (issue 15).
+    duty: str | None = None
 
     @classmethod
     def of(cls, user: Any) -> Actor:
@@ -56,6 +58,7 @@ class Actor:
             bank_id=user.bank_id,
             park_id=user.park_id,
             chamber_id=user.chamber_id,
+            duty=getattr(user, "duty", None),
         )
 
     @classmethod
@@ -149,3 +152,54 @@ def may_withdraw_member(actor: Actor, member: BatchMember) -> bool:
     if not MEMBER.can(member.state, MemberState.WITHDRAWN, actor.role):
         return False
     return actor.role == "advisor" or organises(actor, member.batch)
+
+
+# --- supervision, complaints and publications (issue 15: 交办, 预警, 反映, 评价晾晒) ---------------
+
+#: Duties of advisors who assign work and are told of overdue work (督导顾问, 中心负责人).
+SUPERVISING_DUTIES = frozenset({"supervisor", "head"})
+
+
+def supervises(actor: Actor) -> bool:
+    """A supervising advisor or the centre's head assigns work and sees everyone's load."""
+    return actor.role == "advisor" and actor.duty in SUPERVISING_DUTIES
+
+
+def approves_publication(actor: Actor) -> bool:
+    """Only the centre's head approves figures for the public (评价晾晒)."""
+    return actor.role == "advisor" and actor.duty == "head"
+
+
+def sees_complaint(actor: Actor, complaint: Complaint) -> bool:
+    """The raiser, the advisor it is assigned to, and supervisors and the head see it."""
+    if actor.user_id is not None and complaint.raised_by_id == actor.user_id:
+        return True
+    if actor.role != "advisor":
+        return False
+    return supervises(actor) or (
+        actor.user_id is not None and complaint.assigned_to_id == actor.user_id
+    )
+
+
+def complaints_seen(actor: Actor) -> ColumnElement[bool]:
+    """SQL twin of :func:`sees_complaint`."""
+    if actor.user_id is None:
+        return false()
+    own = Complaint.raised_by_id == actor.user_id
+    if actor.role != "advisor":
+        return own
+    if supervises(actor):
+        return true()
+    return or_(own, Complaint.assigned_to_id == actor.user_id)
+
+
+def handles_complaint(actor: Actor, complaint: Complaint) -> bool:
+    """The centre's side of a complaint: its assigned advisor, supervisors and the head.
+
+    The raiser of a complaint never handles it, even an advisor who raised one.
+    """
+    if actor.role != "advisor" or complaint.raised_by_id == actor.user_id:
+        return False
+    return supervises(actor) or (
+        actor.user_id is not None and complaint.assigned_to_id == actor.user_id
+    )

@@ -617,6 +617,11 @@ def build_dashboard(
 
     board.tables["need_pickup"], need_figures = pickup(session)
 
+    # issue 15: complaints and suggestions by subject, bank and product (分析).
+    from finportal.services.complaint_analysis import complaint_tables
+
+    board.tables.update(complaint_tables(session))
+
     board.headline = {
         "submitted": int(apps.submitted),
         "approval_rate": _rate(

@@ -79,6 +79,16 @@ ACTION_LABELS = {
     "need.posted": ("发布融资需求", "Need posted"),
     "need_claim.claimed": ("银行认领需求", "Need claimed by a bank"),
     "bank.products_set": ("设置银行适用产品", "Bank's products set"),
+    # issue 15: assignment (交办), escalation (预警) and complaints (反映)
+    "application.assigned": ("交办给顾问", "Assigned to an advisor"),
+    "application.escalated": ("超时升级", "Escalated (overdue)"),
+    "complaint.raised": ("提出诉求", "Raised"),
+    "complaint.assigned": ("交办给顾问", "Assigned to an advisor"),
+    "complaint.escalated": ("超时升级", "Escalated (overdue)"),
+    "user.duty_changed": ("变更顾问职责", "Advisor's duty changed"),
+    "report.prepared": ("准备公开报告", "Public report prepared"),
+    "report.approved": ("批准公开", "Approved for publication"),
+    "report.withdrawn": ("撤下公开报告", "Public report withdrawn"),
 }
 
 

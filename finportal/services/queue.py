@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
 from finportal import limits
@@ -38,6 +39,14 @@ QUEUE_FILTER_STATES = tuple(s for s in A if s in QUEUE_STATES or s in (A.RETURNE
 
 #: Rows of one page of the queue.
 QUEUE_PAGE_SIZE = 50
+
+#: Tabs of the queue: the work waiting on the centre, then its history (the ended states:
+#: rejected, withdrawn, closed), each titled by the machine.
+QUEUE_TAB = "queue"
+HISTORY_STATES = tuple(s for s in A if s in APPLICATION.tagged("ended"))
+QUEUE_TABS = (QUEUE_TAB, *HISTORY_STATES)
+#: A search that is an application's number: "123" or "#123".
+APPLICATION_NUMBER = re.compile(r"#?(\d{1,10})")
 
 DEADLINE_FILTERS = {
     "overdue": ("已超时（预警）", "Overdue (warning)"),
@@ -71,26 +80,50 @@ def application_overdue(application: Application, now: datetime | None = None) -
     )
 
 
-def _queue_statement(
-    *,
-    status: str | None,
+def tab_title(tab: str) -> str:
+    """Return a tab's title: the queue, or an ended state's title."""
+    if tab == QUEUE_TAB:
+        return limits.in_user_language("待办", "To do")
+    return APPLICATION.title(tab)
+
+
+def search_condition(text: str) -> Any:
+    """SQL: applications whose firm's name holds ``text``, whose firm's USCC starts with it,
+    or whose number it is ("123" or "#123")."""
+    text = text.strip()
+    firms = select(Enterprise.id).where(
+        or_(
+            Enterprise.name.contains(text, autoescape=True),
+            Enterprise.uscc.startswith(text.upper(), autoescape=True),
+        )
+    )
+    clauses = [Application.enterprise_id.in_(firms)]
+    number = APPLICATION_NUMBER.fullmatch(text)
+    if number and int(number.group(1)) <= limits.MAX_ID:
+        clauses.append(Application.id == int(number.group(1)))
+    return or_(*clauses)
+
+
+def tab_counts(session: Session, *, search: str | None = None) -> dict[str, int]:
+    """Count the applications of each tab (with the search, if any) in one statement."""
+    stmt = select(
+        func.count(case((Application.state.in_(QUEUE_STATES), 1))).label(QUEUE_TAB),
+        *(func.count(case((Application.state == s, 1))).label(s.value) for s in HISTORY_STATES),
+    ).where(Application.state.in_((*QUEUE_STATES, *HISTORY_STATES)))
+    if search:
+        stmt = stmt.where(search_condition(search))
+    row = session.execute(stmt).one()
+    return {tab: int(row._mapping[tab] or 0) for tab in QUEUE_TABS}
+
+
+def _common_filters(
+    stmt: Select[tuple[Application]],
     product_code: str | None,
     park_id: int | None,
     chamber_id: int | None,
     grade: str | None,
-    deadline_filter: str | None,
-    now: datetime,
 ) -> Select[tuple[Application]]:
-    """Return the queue's query with its filters and order (earliest deadline first)."""
-    stmt = select(Application).join(Enterprise, Enterprise.id == Application.enterprise_id)
-    if status:
-        if status not in QUEUE_FILTER_STATES:
-            raise ValidationFailed(
-                "未知的申请状态。", "Unknown status.", fields={"status": "未知的申请状态。"}
-            )
-        stmt = stmt.where(Application.state == status)
-    else:
-        stmt = stmt.where(Application.state.in_(QUEUE_STATES))
+    """Apply the filters the queue and its history share: product, park, chamber, grade."""
     if product_code:
         chosen = select(Product.id).where(Product.code == product_code).scalar_subquery()
         matched = (
@@ -112,6 +145,55 @@ def _queue_statement(
                 select(Membership.enterprise_id).where(Membership.chamber_id == chamber_id)
             )
         )
+    if grade:
+        # The grade of the application's latest score (the one the queue shows).
+        newer = aliased(CreditScore)
+        latest = (
+            select(func.max(newer.id))
+            .where(newer.application_id == CreditScore.application_id)
+            .scalar_subquery()
+        )
+        stmt = stmt.where(
+            Application.id.in_(
+                select(CreditScore.application_id).where(
+                    CreditScore.grade == grade, CreditScore.id == latest
+                )
+            )
+        )
+    return stmt
+
+
+def _queue_statement(
+    *,
+    tab: str = QUEUE_TAB,
+    search: str | None = None,
+    status: str | None,
+    product_code: str | None,
+    park_id: int | None,
+    chamber_id: int | None,
+    grade: str | None,
+    deadline_filter: str | None,
+    now: datetime,
+) -> Select[tuple[Application]]:
+    """Return the queue's query with its filters and order (earliest deadline first)."""
+    stmt = select(Application).join(Enterprise, Enterprise.id == Application.enterprise_id)
+    if search:
+        stmt = stmt.where(search_condition(search))
+    if tab != QUEUE_TAB:
+        if tab not in HISTORY_STATES:
+            raise ValidationFailed("未知的栏目。", "Unknown tab.", fields={"tab": "未知的栏目。"})
+        # History: what ended, the latest first; the queue's own filters do not apply.
+        stmt = stmt.where(Application.state == tab)
+        stmt = _common_filters(stmt, product_code, park_id, chamber_id, grade)
+        return stmt.order_by(Application.updated_at.desc(), Application.id.desc())
+    if status:
+        if status not in QUEUE_FILTER_STATES:
+            raise ValidationFailed(
+                "未知的申请状态。", "Unknown status.", fields={"status": "未知的申请状态。"}
+            )
+        stmt = stmt.where(Application.state == status)
+    else:
+        stmt = stmt.where(Application.state.in_(QUEUE_STATES))
     if deadline_filter == "overdue":
         stmt = stmt.where(
             Application.first_response_at.is_(None),
@@ -130,21 +212,7 @@ def _queue_statement(
                 Application.first_response_due_at >= now,
             )
         )
-    if grade:
-        # The grade of the application's latest score (the one the queue shows).
-        newer = aliased(CreditScore)
-        latest = (
-            select(func.max(newer.id))
-            .where(newer.application_id == CreditScore.application_id)
-            .scalar_subquery()
-        )
-        stmt = stmt.where(
-            Application.id.in_(
-                select(CreditScore.application_id).where(
-                    CreditScore.grade == grade, CreditScore.id == latest
-                )
-            )
-        )
+    stmt = _common_filters(stmt, product_code, park_id, chamber_id, grade)
     return stmt.order_by(
         Application.first_response_due_at.is_(None),
         Application.first_response_due_at,
@@ -205,6 +273,8 @@ def _items(session: Session, applications: list[Application], now: datetime) -> 
 def queue_page(
     session: Session,
     *,
+    tab: str = QUEUE_TAB,
+    search: str | None = None,
     status: str | None = None,
     product_code: str | None = None,
     park_id: int | None = None,
@@ -218,6 +288,8 @@ def queue_page(
     """Return one page of the queue (items are :class:`QueueItem`) and the queue's length."""
     now = now or utcnow()
     stmt = _queue_statement(
+        tab=tab,
+        search=search,
         status=status,
         product_code=product_code,
         park_id=park_id,

@@ -13,7 +13,9 @@ def register_blueprints(app: Flask) -> None:
     from finportal.web.auth import bp as auth_bp
     from finportal.web.bank import bp as bank_bp
     from finportal.web.catalogue import bp as catalogue_bp
+    from finportal.web.complaints import bp as complaints_bp  # issue 15
     from finportal.web.public import bp as public_bp
+    from finportal.web.ratings import bp as ratings_bp  # issue 15
     from finportal.web.recommender import bp as recommender_bp
     from finportal.web.sme import bp as sme_bp
     from finportal.web.verify import bp as verify_bp
@@ -34,6 +36,8 @@ def register_blueprints(app: Flask) -> None:
         recommender_bp,
         bank_bp,
         admin_bp,
+        complaints_bp,  # issue 15
+        ratings_bp,  # issue 15
     ):
         app.register_blueprint(bp)
     api.init_app(app)

@@ -6,7 +6,9 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask_babel import LazyString, lazy_gettext
+from flask_login import current_user
 
+from finportal.domain.permissions import SUPERVISING_DUTIES
 from finportal.models import ROLES
 from finportal.services.labels import ROLE_TITLES, role_label
 
@@ -26,6 +28,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("sme.notifications", lazy_gettext("消息")),
         ("sme.verification", lazy_gettext("企业认证")),
         ("sme.colleagues", lazy_gettext("同事账户")),
+        ("complaints.home", lazy_gettext("意见与投诉")),  # issue 15
     ],
     "advisor": [
         ("advisor.home", lazy_gettext("待办队列")),
@@ -33,12 +36,21 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("advisor.needs_escalated", lazy_gettext("待跟进需求")),  # demand board (issue 15)
         ("advisor.verifications", lazy_gettext("企业认证")),
         ("advisor.dashboard", lazy_gettext("数据看板")),
+        # issue 15: complaints, and the supervisors' board and reports (DUTY_ENDPOINTS)
+        ("advisor.complaints_list", lazy_gettext("诉求办理")),
+        ("advisor.assignment_board", lazy_gettext("交办与预警")),
+        ("advisor.reports", lazy_gettext("评价晾晒")),
+        ("complaints.home", lazy_gettext("意见与投诉")),
     ],
-    "recommender": [("recommender.home", lazy_gettext("会员企业"))],
+    "recommender": [
+        ("recommender.home", lazy_gettext("会员企业")),
+        ("complaints.home", lazy_gettext("意见与投诉")),  # issue 15
+    ],
     "bank": [
         ("bank.home", lazy_gettext("推荐收件箱")),
         ("bank.batches", lazy_gettext("批次")),
         ("bank.needs_board", lazy_gettext("融资需求")),  # demand board (issue 15)
+        ("complaints.home", lazy_gettext("意见与投诉")),  # issue 15
     ],
     "admin": [
         ("admin.home", lazy_gettext("概览")),
@@ -56,6 +68,22 @@ NAV: dict[str, list[tuple[str, Any]]] = {
 
 assert set(NAV) == set(ROLES)
 
+#: Menu entries only advisors of a duty open (issue 15: supervisors and the head).
+DUTY_ENDPOINTS = {
+    "advisor.assignment_board": SUPERVISING_DUTIES,
+    "advisor.reports": SUPERVISING_DUTIES,
+}
+
+
+def menu(role: str, duty: str | None, endpoints: Any) -> list[tuple[str, Any]]:
+    """Return the menu of a role (and duty): entries whose endpoint exists and is theirs."""
+    return [
+        (endpoint, label)
+        for endpoint, label in NAV.get(role, [])
+        if endpoint in endpoints
+        and (endpoint not in DUTY_ENDPOINTS or duty in DUTY_ENDPOINTS[endpoint])
+    ]
+
 
 def init_app(app: Flask) -> None:
     """Expose ``nav_items`` and ``role_label`` to templates."""
@@ -63,7 +91,7 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _nav() -> dict[str, object]:
         def nav_items(role: str) -> list[tuple[str, Any]]:
-            views = current_app.view_functions
-            return [(endpoint, label) for endpoint, label in NAV.get(role, []) if endpoint in views]
+            duty = getattr(current_user, "duty", None)
+            return menu(role, duty, current_app.view_functions)
 
         return {"nav_items": nav_items, "role_label": role_label}

@@ -50,8 +50,14 @@ BLUEPRINT_ROLE = {
     "verify": "public",
     "api_reference": "public",
     "auth": "public",
+    "ratings": "public",  # issue 15: 评价晾晒
     **{role: role for role in ROLES},
 }
+#: Blueprints of every signed-in user, opened by each role (issue 15: complaints).
+SHARED_BLUEPRINTS = {"complaints"}
+#: Advisor pages of a duty (issue 15): the plain demo-advisor is refused them; demo-head
+#: (the centre's head, who also supervises) opens them in a walk of its own.
+DUTY_ENDPOINTS = {"advisor.assignment_board", "advisor.reports"}
 #: Endpoints with no page of their own to look at, and why.
 SKIPPED = {
     "public.switch_language": "redirects back to the page it was opened from",
@@ -195,13 +201,32 @@ def _detail_pages(session: Any) -> dict[str, list[str]]:
     batch = _largest(session, m.Batch, m.BatchMember)
     bank_batch = _largest(session, m.Batch, m.BatchMember, m.Batch.bank_id == bank.bank_id)
     product = session.scalar(select(m.Product.code).order_by(m.Product.code).limit(1))
+    # issue 15: a complaint of demo-sme's with the most history, one given to demo-advisor
+    complaint = session.scalar(
+        select(m.Complaint.id)
+        .where(m.Complaint.raised_by_id == sme.id)
+        .order_by(m.Complaint.reopened_at.is_(None), m.Complaint.id)
+        .limit(1)
+    )
+    assigned = session.scalar(
+        select(m.Complaint.id)
+        .where(m.Complaint.assigned_to_id == users["advisor"].id)
+        .order_by(m.Complaint.id)
+        .limit(1)
+    )
     model = session.scalar(select(m.ModelVersion.id).order_by(m.ModelVersion.id).limit(1))
     job = session.scalar(select(m.Job.id).order_by(m.Job.id).limit(1))
     code = session.scalar(select(m.Packet.verification_code).order_by(m.Packet.id).limit(1))
     pages: dict[str, list[str]] = {
         "public": [f"/products/{product}", f"/verify/{code}"],
-        "sme": [f"/sme/applications/{own_app}"] if own_app else [],
-        "advisor": [f"/advisor/applications/{referred_app}", f"/advisor/batches/{batch}"],
+        "sme": ([f"/sme/applications/{own_app}"] if own_app else []) + [f"/complaints/{complaint}"],
+        "advisor": [
+            f"/advisor/applications/{referred_app}",
+            f"/advisor/batches/{batch}",
+            f"/advisor/complaints/{assigned}",
+            "/advisor/?tab=closed",
+        ],
+        "head": [f"/advisor/complaints/{complaint}", "/advisor/assignment?tab=complaints"],
         "recommender": [],
         "bank": [f"/bank/referrals/{referral}", f"/bank/batches/{bank_batch}"],
         "admin": [
@@ -269,6 +294,14 @@ def _pages(app: Any, role: str) -> list[str]:
             or rule.rule.endswith(DOWNLOAD_SUFFIXES)
         ):
             continue
+        if blueprint in SHARED_BLUEPRINTS:
+            if role != "public":
+                found.append(rule.rule)
+            continue
+        if rule.endpoint in DUTY_ENDPOINTS:
+            if role == "head":
+                found.append(rule.rule)
+            continue
         owner = SIGNED_IN_PUBLIC.get(rule.endpoint) or BLUEPRINT_ROLE.get(blueprint)
         assert owner is not None, f"{rule.rule} ({rule.endpoint}): which role opens it?"
         if owner == role:
@@ -276,16 +309,14 @@ def _pages(app: Any, role: str) -> list[str]:
     return sorted(set(found))
 
 
-def _menu(app: Any, role: str) -> list[str]:
+def _menu(app: Any, role: str, duty: str | None = None) -> list[str]:
     """The pages of ``role``'s menu (the key pages, opened in English too)."""
-    from finportal.web.nav import NAV
+    from finportal.web.nav import menu
 
     with app.test_request_context():
         from flask import url_for
 
-        return [
-            url_for(endpoint) for endpoint, _label in NAV[role] if endpoint in app.view_functions
-        ]
+        return [url_for(endpoint) for endpoint, _label in menu(role, duty, app.view_functions)]
 
 
 class Walk:
@@ -415,6 +446,22 @@ def test_every_page_fits_a_phone_and_passes_axe(browser, demo_server):
                 answer = page.request.get(icon)
                 assert answer.ok and "svg" in answer.headers["content-type"], icon
         context.close()
+
+    # issue 15: the centre's head (an advisor who supervises) opens the pages of its duty.
+    context = _context(browser, demo_server)
+    page = context.new_page()
+    page.goto("/auth/login")
+    page.fill("input[name=username]", "demo-head")
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/advisor/**")
+    menu = _menu(app, "advisor", "head")
+    for url in [*_pages(app, "head"), *details["head"]]:
+        walk.check(page, url, "zh", menu)
+    page.goto("/lang/en")
+    for url in [*_pages(app, "head"), *details["head"]]:
+        walk.check(page, url, "en", menu)
+    context.close()
 
     assert walk.opened >= 60, walk.opened
     assert len(walk.icons) == 1, walk.icons

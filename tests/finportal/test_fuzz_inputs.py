@@ -35,13 +35,21 @@ pytestmark = pytest.mark.db
 ROLES = ("anonymous", "sme", "advisor", "recommender", "bank", "admin")
 #: The blueprints each role works in, besides the public ones.
 OWN_BLUEPRINTS = {
-    "sme": {"sme"},
-    "advisor": {"advisor"},
-    "recommender": {"recommender"},
-    "bank": {"bank", "batches", "referrals"},
-    "admin": {"admin"},
+    "sme": {"sme", "complaints"},
+    "advisor": {"advisor", "complaints"},
+    "recommender": {"recommender", "complaints"},
+    "bank": {"bank", "batches", "referrals", "complaints"},
+    "admin": {"admin", "complaints"},
 }
-PUBLIC_BLUEPRINTS = {"public", "catalogue", "verify", "products", "api_reference", "api-docs"}
+PUBLIC_BLUEPRINTS = {
+    "public",
+    "catalogue",
+    "verify",
+    "products",
+    "api_reference",
+    "api-docs",
+    "ratings",
+}
 EXAMPLES = int(os.environ.get("FINPORTAL_FUZZ_EXAMPLES", "2"))
 
 #: Values that broke some input before: each is sent to every field of every form.
@@ -375,6 +383,29 @@ def fuzz_world(
     def first(model: Any) -> int:
         return db_session.query(model.id).order_by(model.id).first()[0]
 
+    # issue 15: the advisor is the centre's head (the board and the reports have forms), and
+    # a complaint of the firm, given to the advisor, and a draft public report.
+    from finportal.domain.permissions import Actor
+    from finportal.services import complaint_analysis, complaints
+
+    w.advisor.duty = "head"
+    db_session.commit()
+    complaint = complaints.raise_complaint(
+        db_session,
+        actor=Actor.of(sme),
+        kind="complaint",
+        about="bank",
+        theme="fees",
+        title="收费",
+        body="收费不清楚。",
+        bank_id=w.bank.id,
+    )
+    complaints.acknowledge(db_session, complaint.id, actor=Actor.of(w.advisor))
+    complaints.answer(db_session, complaint.id, actor=Actor.of(w.advisor), text="已核实。")
+    report = complaint_analysis.prepare_report(
+        db_session, actor=Actor.of(w.advisor), start=date(2026, 1, 1), end=date(2026, 12, 31)
+    )
+
     ids: dict[str, list[Any]] = {
         "application_id": [
             application.id,
@@ -402,6 +433,8 @@ def fuzz_world(
         "kind": ["bank", "park", "chamber"],
         "key": ["funnel", "approval_by_bank"],
         "filename": ["app.css"],
+        "complaint_id": [complaint.id],
+        "report_id": [report.id],
     }
     assert db_session.query(AuditEvent).count() > 0
     users = {
@@ -670,7 +703,7 @@ def _id_failures(app: Any, fuzz_world: World) -> list[str]:
                             (302,)
                             if role == "anonymous"
                             and rule.endpoint.split(".")[0]
-                            in {"sme", "advisor", "recommender", "bank", "admin"}
+                            in {"sme", "advisor", "recommender", "bank", "admin", "complaints"}
                             else (404, 401)
                         )
                         if response.status_code not in expected:

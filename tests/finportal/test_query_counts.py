@@ -66,10 +66,41 @@ def district(
     from finportal.services import review_actions
 
     loop = make_loop()
+    # issue 15: the loop's advisor supervises, so the assignment board and reports count too.
+    loop.advisor.duty = "supervisor"
+    db_session.commit()
+
+    def complain(n: int) -> None:
+        """A complaint of the loop's firm, acknowledged, assigned or answered by turns."""
+        from finportal.domain.permissions import Actor
+        from finportal.services import assignment, complaints
+
+        raised = complaints.raise_complaint(
+            db_session,
+            actor=Actor.of(loop.sme_user),
+            kind="complaint" if n % 2 else "suggestion",
+            about="bank",
+            theme=list(complaints.THEMES)[n % len(complaints.THEMES)],
+            title=f"诉求 {n}",
+            body="银行反馈慢。",
+            bank_id=loop.bank.id,
+        )
+        if n % 3 == 0:
+            return
+        complaints.acknowledge(db_session, raised.id, actor=Actor.of(loop.advisor))
+        assignment.assign_complaint(
+            db_session, raised.id, actor=Actor.of(loop.advisor), advisor_id=loop.advisor.id
+        )
+        if n % 3 == 2:
+            complaints.answer(db_session, raised.id, actor=Actor.of(loop.advisor), text="已处理。")
+
+    loop.complain = complain
 
     def grow(count: int = MORE, first: int = 0) -> None:
         firms = [create_enterprise() for _ in range(max(1, count // 3))]
         for n in range(first, first + count):
+            if n % 3 == 0:
+                complain(n)
             firm = loop.enterprise if n % 10 == 0 else firms[n % len(firms)]
             application = screened_application(firm, amount=str(100000 * (n % 40 + 1)))
             if n % 3 == 0:
@@ -183,6 +214,20 @@ def _pages(loop: Any, token: str) -> list[tuple[str, Any, str, dict[str, str] | 
         ("advisor", loop.advisor, "/advisor/?deadline=ok", None),
         ("advisor", loop.advisor, f"/advisor/applications/{loop.application.id}", None),
         ("advisor", loop.advisor, "/advisor/dashboard", None),
+        # issue 15: the queue's search and history, complaints, the board, the public report
+        ("advisor", loop.advisor, "/advisor/?tab=closed", None),
+        ("advisor", loop.advisor, "/advisor/?tab=rejected&q=%E4%B8%8A%E6%B5%B7", None),
+        ("advisor", loop.advisor, "/advisor/?q=%E4%B8%8A%E6%B5%B7", None),
+        ("advisor", loop.advisor, "/advisor/complaints", None),
+        ("advisor", loop.advisor, "/advisor/complaints?tab=awaiting_rating", None),
+        ("advisor", loop.advisor, f"/advisor/complaints/{loop.complaint_id}", None),
+        ("advisor", loop.advisor, "/advisor/assignment", None),
+        ("advisor", loop.advisor, "/advisor/assignment?tab=unassigned", None),
+        ("advisor", loop.advisor, "/advisor/assignment?tab=complaints", None),
+        ("advisor", loop.advisor, "/advisor/reports", None),
+        ("sme", loop.sme_user, "/complaints/", None),
+        ("sme", loop.sme_user, f"/complaints/{loop.complaint_id}", None),
+        ("anonymous", None, "/ratings", None),
         ("bank", loop.bank_user, "/bank/", None),
         ("bank", loop.bank_user, "/bank/?tab=viewed", None),
         ("bank", loop.bank_user, "/bank/?tab=decided", None),
@@ -198,6 +243,26 @@ def _pages(loop: Any, token: str) -> list[tuple[str, Any, str, dict[str, str] | 
         ("api", None, "/api/v1/referrals/", api),
         ("api", None, "/api/v1/referrals/?status=decided", api),
     ]
+
+
+def _first_complaint(session: Any) -> int:
+    from finportal.models import Complaint
+
+    return int(session.scalar(select(func.min(Complaint.id))))
+
+
+def _report(session: Any, loop: Any) -> None:
+    """A public report of this month, approved (issue 15: 评价晾晒)."""
+    from finportal.domain.permissions import Actor
+    from finportal.services import complaint_analysis
+    from finportal.services.workdays import today_local
+
+    today = today_local()
+    report = complaint_analysis.prepare_report(
+        session, actor=Actor.of(loop.advisor), start=today - timedelta(days=60), end=today
+    )
+    head = Actor(role="advisor", user_id=loop.advisor.id, duty="head")
+    complaint_analysis.approve_report(session, report.id, actor=head)
 
 
 def _count_all(pages: list[Any], clients: dict[str, Any]) -> dict[str, int]:
@@ -219,6 +284,8 @@ def test_no_page_issues_more_statements_as_the_tables_grow(app, client, db_sessi
 
     # Every list already holds a row or two, so that both counts include their eager loads.
     district.grow(8)
+    district.complaint_id = _first_complaint(db_session)
+    _report(db_session, district)
     token = _api_token(db_session, district.bank.id)
     pages = _pages(district, token)
     users = {role: user for role, user, _url, _headers in pages}
@@ -228,6 +295,7 @@ def test_no_page_issues_more_statements_as_the_tables_grow(app, client, db_sessi
     events = db_session.scalar(select(func.count()).select_from(AuditEvent))
 
     district.grow(MORE, first=8)
+    _report(db_session, district)
 
     assert db_session.scalar(select(func.count()).select_from(Application)) >= applications + MORE
     assert db_session.scalar(select(func.count()).select_from(AuditEvent)) >= events + 3 * MORE

@@ -65,6 +65,9 @@ class QueueFilterSchema(Schema):
         load_default=None, validate=validate.OneOf([*queue.DEADLINE_FILTERS, ""])
     )
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
+    # issue 15: the history tabs and the search (firm name, USCC, application number)
+    tab = fields.String(load_default=queue.QUEUE_TAB, validate=validate.OneOf(queue.QUEUE_TABS))
+    q = limits.Text("search", load_default=None)
 
 
 class VersionSchema(Schema):
@@ -163,8 +166,12 @@ def home() -> Any:
     """Show the queue of screened and in-review applications, earliest deadline first."""
     data, errors = load_form(QueueFilterSchema(), request.args)
     data = data or {}
+    tab = data.get("tab") or queue.QUEUE_TAB
+    search = data.get("q") or None
     found = queue.queue_page(
         db.session,
+        tab=tab,
+        search=search,
         page=data.get("page") or 1,
         status=data.get("status") or None,
         product_code=data.get("product") or None,
@@ -184,6 +191,10 @@ def home() -> Any:
         ),
         filters=request.args,
         errors=errors,
+        tab=tab,
+        tabs={key: queue.tab_title(key) for key in queue.QUEUE_TABS},
+        tab_counts=queue.tab_counts(db.session, search=search),
+        search=search or "",
         filter_states=queue.QUEUE_FILTER_STATES,
         deadline_filters=limits.words(queue.DEADLINE_FILTERS),
         products=db.session.query(Product).order_by(Product.code).all(),
