@@ -117,4 +117,19 @@ def load_config(instance_path: str) -> dict[str, object]:
         # Registrations per address: enough for an office, too few to enumerate codes.
         "REGISTER_RATE_LIMIT": os.environ.get("FINPORTAL_REGISTER_RATE_LIMIT", "10 per hour"),
         "WTF_CSRF_TIME_LIMIT": None,
+        # issue 15: notifications beyond the portal (docs/OPERATIONS.md, "Notifications").
+        # E-mail over SMTP; without a host, e-mail is only logged (like SMS and WeChat).
+        "SMTP_HOST": os.environ.get("FINPORTAL_SMTP_HOST") or None,
+        "SMTP_PORT": int(os.environ.get("FINPORTAL_SMTP_PORT") or 587),
+        # "starttls", "ssl" (implicit TLS, usually port 465) or "none" (a relay on loopback).
+        "SMTP_SECURITY": os.environ.get("FINPORTAL_SMTP_SECURITY", "starttls"),
+        "SMTP_USERNAME": os.environ.get("FINPORTAL_SMTP_USERNAME") or None,
+        "SMTP_PASSWORD": os.environ.get("FINPORTAL_SMTP_PASSWORD") or None,
+        "SMTP_FROM": os.environ.get(
+            "FINPORTAL_SMTP_FROM", "闵行区融资服务平台 <noreply@localhost>"
+        ),
+        "SMTP_TIMEOUT": float(os.environ.get("FINPORTAL_SMTP_TIMEOUT") or 10),
+        # The SMS and WeChat gateways: a dotted path to a class (services/channels.py).
+        "SMS_GATEWAY": os.environ.get("FINPORTAL_SMS_GATEWAY") or None,
+        "WECHAT_GATEWAY": os.environ.get("FINPORTAL_WECHAT_GATEWAY") or None,
     }

@@ -86,6 +86,7 @@ JOB_MODULES = (
     "finportal.services.batch_packets",
     "finportal.services.catalog",
     "finportal.services.credit",
+    "finportal.services.outbox",  # issue 15: e-mail, SMS and WeChat delivery
 )
 
 _executor: ThreadPoolExecutor | None = None
@@ -489,9 +490,26 @@ def sweep(
     return result
 
 
+# issue 15: the outbox's delivery and the daily digest (imported when run: no import cycle).
+def outbox_deliver(session: Session) -> Any:
+    """Send the outbox's due messages (``services/outbox.py``)."""
+    from finportal.services import outbox
+
+    return outbox.deliver_due(session)
+
+
+def notification_digest(session: Session) -> Any:
+    """Gather the daily digests once their hour has come (``services/outbox.py``)."""
+    from finportal.services import outbox
+
+    return outbox.build_digests(session)
+
+
 #: Periodic tasks: name -> (function taking the session, interval in seconds).
 PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "jobs_sweep": (sweep, 60),
+    "outbox_deliver": (outbox_deliver, 30),  # issue 15
+    "notification_digest": (notification_digest, 900),  # issue 15
 }
 
 
