@@ -274,6 +274,7 @@ def _claim(
             select(OutboxMessage)
             .where(OutboxMessage.claimed_by == token, OutboxMessage.state == "sending")
             .options(joinedload(OutboxMessage.user), joinedload(OutboxMessage.notification))
+            .execution_options(populate_existing=True)  # the UPDATE above bypassed the session
             .order_by(OutboxMessage.id)
         )
     )
@@ -407,6 +408,7 @@ def build_digests(session: Session, *, now: datetime | None = None) -> dict[str,
             select(OutboxMessage)
             .where(OutboxMessage.claimed_by == token)
             .options(joinedload(OutboxMessage.user), joinedload(OutboxMessage.notification))
+            .execution_options(populate_existing=True)  # the UPDATE above bypassed the session
             .order_by(
                 OutboxMessage.user_id,
                 OutboxMessage.channel,
