@@ -296,7 +296,8 @@ def save_preferences(
             )
     start = _minutes(quiet_start, "quiet_start", errors)
     end = _minutes(quiet_end, "quiet_end", errors)
-    if (start is None) != (end is None) and not errors:
+    unreadable = "quiet_start" in errors or "quiet_end" in errors
+    if (start is None) != (end is None) and not unreadable:
         missing = "quiet_end" if end is None else "quiet_start"
         errors[missing] = limits.in_user_language(
             "免打扰时段需要开始和结束时间", "Quiet hours need a start and an end"

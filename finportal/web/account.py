@@ -72,10 +72,12 @@ def notification_settings() -> Any:
             user, _settings_values(user), notifications.preferences(db.session, user.id), {}
         )
     form = request.form
+    # A mode the form did not post stays as it is.
     modes = {
-        (kind, name): form.get(f"mode-{kind}-{name}", "")
+        (kind, name): form[f"mode-{kind}-{name}"]
         for kind in notifications.KINDS
         for name in CHANNELS
+        if f"mode-{kind}-{name}" in form
     }
     values = {k: form.get(k, "") for k in ("quiet_start", "quiet_end", "language", "phone")}
     values["email"] = user.email or ""
@@ -91,7 +93,8 @@ def notification_settings() -> Any:
         )
     except ServiceError as exc:
         db.session.rollback()
-        return _render_settings(user, values, modes, form_errors(exc), 422)
+        shown = {**notifications.preferences(db.session, user.id), **modes}
+        return _render_settings(user, values, shown, form_errors(exc), 422)
     flash(_("消息设置已保存。"), "success")
     return redirect(url_for("account.notification_settings"))
 

@@ -23,6 +23,15 @@ PUBLIC_ENDPOINTS = {
     "auth.password",
     # The secret token in the link is the credential (tests/finportal/test_sessions.py).
     "auth.accept_invitation",
+    # issue 15: any signed-in user sets their own notifications (anonymous: sent to sign in);
+    # the reset, address-check and unsubscribe links carry their own secret
+    # (tests/finportal/notifications).
+    "account.notification_settings",
+    "account.change_email",
+    "account.forgot_password",
+    "account.reset_password",
+    "account.verify_email",
+    "account.unsubscribe",
 }
 PUBLIC_PREFIXES = (
     "/products",
