@@ -50,6 +50,7 @@ BLUEPRINT_ROLE = {
     "verify": "public",
     "api_reference": "public",
     "auth": "public",
+    "account": "public",  # issue 15: the reset and unsubscribe pages; settings below
     **{role: role for role in ROLES},
 }
 #: Endpoints with no page of their own to look at, and why.
@@ -68,7 +69,7 @@ SKIPPED_BLUEPRINTS = {
     "referrals": "the JSON API (token)",
 }
 #: Pages that need a signed-in user although their blueprint is public: role -> endpoints.
-SIGNED_IN_PUBLIC = {"auth.password": "sme"}
+SIGNED_IN_PUBLIC = {"auth.password": "sme", "account.notification_settings": "sme"}
 DOWNLOAD_SUFFIXES = (".pdf", ".xlsx", ".json", ".csv", ".zip")
 
 OVERFLOW = """() => {
