@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -43,13 +44,17 @@ class Received:
 class SmtpServer:
     """An aiosmtpd server on 127.0.0.1 that records messages; ``stop``/``start`` it at will."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0) -> None:
+        #: Seconds the server takes to accept each message (a slow relay).
+        self.delay = delay
         self.port = free_port()
         self.received: list[Received] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self._lock:
             self.received.append(Received(list(envelope.rcpt_tos), envelope.original_content))
         return "250 Message accepted for delivery"
