@@ -164,34 +164,56 @@ def _add_outbox_rows(session: Session, _context: Any, _instances: Any) -> None:
             queue_deliveries(session, pending)
 
 
+#: Ids per ``IN (...)`` list: a push to every eligible firm stays within PostgreSQL's
+#: 65,535 parameters a statement.
+CHUNK = 5000
+
+
+def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
+    values = sorted(ids)
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
 def queue_deliveries(session: Session, notes: Iterable[Notification]) -> list[OutboxMessage]:
-    """Add an outbox row per recipient and wanted channel of each notification (3 queries)."""
+    """Add an outbox row per recipient and wanted channel of each notification.
+
+    A few statements for any number of notifications: their users, then those users'
+    stored preferences (in chunks of :data:`CHUNK` ids).
+    """
     notes = list(notes)
     enterprise_ids = {n.enterprise_id for n in notes if n.enterprise_id is not None}
     user_ids = {n.user_id for n in notes if n.user_id is not None}
-    clauses = []
-    if enterprise_ids:
-        clauses.append(User.enterprise_id.in_(enterprise_ids) & (User.role == "sme"))
-    if user_ids:
-        clauses.append(User.id.in_(user_ids))
-    if not clauses:
-        return []
-    users = list(
-        session.scalars(select(User).where(or_(*clauses), User.active.is_(True)).order_by(User.id))
+    users: dict[int, User] = {}
+    # Only users with somewhere to send to (most firms' users never gave an address).
+    addressed = or_(
+        User.email_verified_at.is_not(None),
+        User.phone.is_not(None),
+        User.wechat_openid.is_not(None),
     )
-    reachable = [u for u in users if any(address_of(u, c) for c in CHANNELS)]
-    modes = _modes_of(session, [u.id for u in reachable])
+    for chunk in _chunks(enterprise_ids):
+        stmt = select(User).where(
+            User.enterprise_id.in_(chunk), User.role == "sme", User.active.is_(True), addressed
+        )
+        users.update((u.id, u) for u in session.scalars(stmt.order_by(User.id)))
+    for chunk in _chunks(user_ids - set(users)):
+        stmt = select(User).where(User.id.in_(chunk), User.active.is_(True), addressed)
+        users.update((u.id, u) for u in session.scalars(stmt.order_by(User.id)))
+    reachable = {
+        uid: u for uid, u in sorted(users.items()) if any(address_of(u, c) for c in CHANNELS)
+    }
+    modes = _modes_of(session, list(reachable))
     by_enterprise: dict[int, list[User]] = {}
-    by_id = {}
-    for user in reachable:
-        by_id[user.id] = user
+    for user in reachable.values():
         if user.enterprise_id is not None and user.role == "sme":
             by_enterprise.setdefault(user.enterprise_id, []).append(user)
     rows = []
+    now = utcnow()
     for note in notes:
         recipients = list(by_enterprise.get(note.enterprise_id, [])) if note.enterprise_id else []
-        if note.user_id in by_id and by_id[note.user_id] not in recipients:
-            recipients.append(by_id[note.user_id])
+        single = reachable.get(note.user_id) if note.user_id is not None else None
+        if single is not None and single not in recipients:
+            recipients.append(single)
         for user in recipients:
             for name in CHANNELS:
                 mode = modes.get((user.id, note.kind, name), DEFAULT_MODES[name])
@@ -203,7 +225,7 @@ def queue_deliveries(session: Session, notes: Iterable[Notification]) -> list[Ou
                     channel=name,
                     kind=note.kind,
                     digest=mode == "digest",
-                    next_attempt_at=utcnow(),
+                    next_attempt_at=now,
                 )
                 session.add(row)
                 rows.append(row)
@@ -211,17 +233,18 @@ def queue_deliveries(session: Session, notes: Iterable[Notification]) -> list[Ou
 
 
 def _modes_of(session: Session, user_ids: list[int]) -> dict[tuple[int, str, str], str]:
-    if not user_ids:
-        return {}
-    rows = session.execute(
-        select(
-            NotificationPreference.user_id,
-            NotificationPreference.kind,
-            NotificationPreference.channel,
-            NotificationPreference.mode,
-        ).where(NotificationPreference.user_id.in_(user_ids))
-    )
-    return {(u, k, c): m for u, k, c, m in rows}
+    found: dict[tuple[int, str, str], str] = {}
+    for chunk in _chunks(user_ids):
+        rows = session.execute(
+            select(
+                NotificationPreference.user_id,
+                NotificationPreference.kind,
+                NotificationPreference.channel,
+                NotificationPreference.mode,
+            ).where(NotificationPreference.user_id.in_(chunk))
+        )
+        found.update(((u, k, c), m) for u, k, c, m in rows)
+    return found
 
 
 # --- preferences ------------------------------------------------------------------------------
