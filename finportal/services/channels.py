@@ -13,11 +13,13 @@ from __future__ import annotations
 import importlib
 import logging
 import smtplib
+import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from functools import cache
 from typing import Any, Protocol
 
 from finportal.models import User, utcnow
@@ -57,12 +59,18 @@ class Channel(Protocol):
     def send(self, message: Message) -> None:
         """Send the message; raise on any failure (the outbox retries)."""
 
+    def close(self) -> None:
+        """Release what the run's sends held open (a connection); may do nothing."""
+
 
 class LoggingChannel:
     """A channel that only writes each message to the log (the default SMS and WeChat gateway)."""
 
     def __init__(self, name: str, config: Mapping[str, Any] | None = None) -> None:
         self.name = name
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def send(self, message: Message) -> None:
         """Log the message as sent."""
@@ -89,6 +97,7 @@ class EmailChannel:
         self.password = config.get("SMTP_PASSWORD") or ""
         self.sender = str(config.get("SMTP_FROM") or "FinPortal <noreply@localhost>")
         self.timeout = float(config.get("SMTP_TIMEOUT") or 10)
+        self._smtp: smtplib.SMTP | None = None
 
     def build(self, message: Message) -> EmailMessage:
         """Return the e-mail: UTF-8 text, RFC 2047 subject, List-Unsubscribe when it has one."""
@@ -109,21 +118,59 @@ class EmailChannel:
         mail.set_content(message.body, charset="utf-8")
         return mail
 
-    def send(self, message: Message) -> None:
-        """Connect, send the one message, and close; any SMTP or network error raises."""
-        mail = self.build(message)
+    def _connect(self) -> smtplib.SMTP:
         context = ssl.create_default_context()
         smtp: smtplib.SMTP
         if self.security == "ssl":
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            smtp = smtplib.SMTP_SSL(
+                self.host,
+                self.port,
+                local_hostname=local_hostname(),
+                timeout=self.timeout,
+                context=context,
+            )
         else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        with smtp:
+            smtp = smtplib.SMTP(
+                self.host, self.port, local_hostname=local_hostname(), timeout=self.timeout
+            )
+        try:
             if self.security == "starttls":
                 smtp.starttls(context=context)
             if self.username:
                 smtp.login(str(self.username), str(self.password))
-            smtp.send_message(mail)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, message: Message) -> None:
+        """Send one message on the run's connection (opened on first use); errors raise.
+
+        After any error the connection is dropped: the next message opens a new one.
+        """
+        mail = self.build(message)
+        if self._smtp is None:
+            self._smtp = self._connect()
+        try:
+            self._smtp.send_message(mail)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Say goodbye to the server, if connected."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+
+@cache
+def local_hostname() -> str:
+    """Return this machine's name for EHLO, looked up once (``getfqdn`` may ask DNS)."""
+    return socket.getfqdn()
 
 
 def gateway_class(path: str) -> Any:

@@ -304,10 +304,16 @@ def deliver_due(
     rows = _claim(session, now, ids, limit)
     gateways: dict[str, Any] = {}
     down: set[str] = set()
-    for row in rows:
-        outcome = _deliver_one(session, row, now, config, gateways, down)
-        counts[outcome] += 1
-        session.commit()
+    try:
+        for row in rows:
+            outcome = _deliver_one(session, row, now, config, gateways, down)
+            counts[outcome] += 1
+            session.commit()
+    finally:
+        for gateway in gateways.values():
+            close = getattr(gateway, "close", None)  # a configured gateway may have none
+            if close is not None:
+                close()
     if any(v for k, v in counts.items()):
         log.info("outbox: %s", counts)
     return counts
