@@ -359,6 +359,15 @@ def save_preferences(
     return user
 
 
+def set_language(session: Session, user_id: int, code: str) -> None:
+    """Send the user's messages in a language: "zh_CN" or "en" (the UI switch; commits)."""
+    user = session.get(User, user_id)
+    language = "en" if code == "en" else None
+    if user is not None and user.language != language:
+        user.language = language
+        session.commit()
+
+
 # --- unsubscribe links --------------------------------------------------------------------------
 
 

@@ -119,3 +119,17 @@ def test_a_new_address_is_used_once_its_link_is_opened(
 def test_anonymous_users_are_sent_to_sign_in(client):
     response = client.get("/account/notifications")
     assert response.status_code == 302 and "/auth/login" in response.location
+
+
+def test_switching_the_interface_language_switches_the_mail_language(
+    db_session, client, create_user, login
+):
+    user = create_user("bank")
+    login(user)
+    client.get("/lang/en?next=/bank/")
+    db_session.expire_all()
+    assert user.language == "en"
+    assert '<option value="en" selected>' in client.get("/account/notifications").text
+    client.get("/lang/zh_CN?next=/bank/")
+    db_session.expire_all()
+    assert user.language is None
