@@ -202,7 +202,7 @@ def queue_deliveries(session: Session, notes: Iterable[Notification]) -> list[Ou
     reachable = {
         uid: u for uid, u in sorted(users.items()) if any(address_of(u, c) for c in CHANNELS)
     }
-    modes = _modes_of(session, list(reachable))
+    modes = modes_of(session, list(reachable))
     by_enterprise: dict[int, list[User]] = {}
     for user in reachable.values():
         if user.enterprise_id is not None and user.role == "sme":
@@ -232,7 +232,8 @@ def queue_deliveries(session: Session, notes: Iterable[Notification]) -> list[Ou
     return rows
 
 
-def _modes_of(session: Session, user_ids: list[int]) -> dict[tuple[int, str, str], str]:
+def modes_of(session: Session, user_ids: list[int]) -> dict[tuple[int, str, str], str]:
+    """Return the stored modes of users: {(user id, kind, channel): mode}."""
     found: dict[tuple[int, str, str], str] = {}
     for chunk in _chunks(user_ids):
         rows = session.execute(
@@ -264,7 +265,7 @@ def mode_of(session: Session, user_id: int, kind: str, channel: str) -> str:
 
 def preferences(session: Session, user_id: int) -> dict[tuple[str, str], str]:
     """Return {(kind, channel): mode} for every listed kind and channel."""
-    stored = _modes_of(session, [user_id])
+    stored = modes_of(session, [user_id])
     return {
         (kind, name): stored.get((user_id, kind, name), DEFAULT_MODES[name])
         for kind in KINDS

@@ -196,12 +196,7 @@ def render(row: OutboxMessage, user: User, address: str, config: Mapping[str, An
         if text:
             parts.append(text)
         if note.link:
-            label = "Details" if english(user) else "查看详情"
-            parts.append(
-                f"{label}: {portal_url(note.link)}"
-                if english(user)
-                else f"{label}：{portal_url(note.link)}"
-            )
+            parts.append(in_language(user, ("查看详情：", "Details: ")) + portal_url(note.link))
     else:
         title, parts = row.subject, [row.body]
     name = kind_name(user, "*" if note is None else row.kind)
@@ -424,13 +419,16 @@ def build_digests(session: Session, *, now: datetime | None = None) -> dict[str,
         )
     )
     made = 0
+    # A kind turned off since it was queued is not sent in the digest either.
+    modes = notifications.modes_of(session, sorted({m.user_id for m in members}))
     for (_user_id, name), group in groupby(members, key=lambda r: (r.user_id, r.channel)):
         items = list(group)
         user = items[0].user
         lines = []
         for item in items:
             note = item.notification
-            if note is None:
+            if note is None or modes.get((user.id, item.kind, name)) == "off":
+                item.state = "cancelled"
                 continue
             line = f"· {in_language(user, (note.title_zh, note.title_en))}"
             if note.link:

@@ -105,3 +105,29 @@ def test_the_daily_digest_sends_one_mail_after_eight_and_only_once(db_session, s
     assert states == ["digested", "digested"]
     assert outbox.deliver_due(db_session, now=_at(1, 9, 0))["sent"] == 0
     assert len(smtp.received) == 3
+
+
+def test_a_kind_turned_off_before_the_digest_is_left_out(db_session, smtp, mail_user):
+    user = mail_user()
+    for kind in ("status", "policy_push"):
+        db_session.add(
+            NotificationPreference(user_id=user.id, kind=kind, channel="email", mode="digest")
+        )
+    db_session.commit()
+    _notify(db_session, user, "状态更新一")
+    notifications.notify(
+        db_session, user_id=user.id, kind="policy_push", title=("政策推送一", "Push")
+    )
+    db_session.commit()
+    pref = db_session.scalar(
+        select(NotificationPreference).where(
+            NotificationPreference.user_id == user.id, NotificationPreference.kind == "policy_push"
+        )
+    )
+    pref.mode = "off"
+    db_session.commit()
+    assert outbox.build_digests(db_session, now=_at(1, 8, 0))["digests"] == 1
+    outbox.deliver_due(db_session, now=_at(1, 8, 0))
+    (mail,) = smtp.wait_for(1)
+    assert "状态更新一" in mail.body and "政策推送一" not in mail.body
+    assert mail.subject.endswith("每日消息汇总（1条）")
