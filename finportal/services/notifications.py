@@ -158,7 +158,8 @@ def notify(
 @event.listens_for(Session, "before_flush")
 def _add_outbox_rows(session: Session, _context: Any, _instances: Any) -> None:
     """Add the outbox rows of the notifications :func:`notify` added since the last flush."""
-    pending = session.info.pop(_PENDING, None)
+    # A notification rolled back before this flush left the session: it gets nothing.
+    pending = [n for n in session.info.pop(_PENDING, ()) if n in session]
     if pending:
         with session.no_autoflush:
             queue_deliveries(session, pending)

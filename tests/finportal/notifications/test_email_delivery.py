@@ -242,3 +242,16 @@ class RecordingGateway:
 
     def send(self, message):
         sent.append(message)
+
+
+def test_a_notification_rolled_back_sends_nothing(db_session, mail_user, create_user):
+    from finportal.models import Notification
+
+    user = mail_user()
+    notifications.notify(db_session, user_id=user.id, title=("撤回的消息", "Rolled back"))
+    db_session.rollback()
+    create_user("advisor")  # a later, unrelated commit
+    assert _rows(db_session, user) == []
+    assert (
+        db_session.scalars(select(Notification).where(Notification.user_id == user.id)).all() == []
+    )
