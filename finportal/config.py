@@ -120,4 +120,19 @@ def load_config(instance_path: str) -> dict[str, object]:
         # The dashboard page reads the summary a periodic job computes while it is younger
         # than this (services/dashboard_cache.py); 0 computes it on every request.
         "DASHBOARD_MAX_AGE_SECONDS": float(os.environ.get("FINPORTAL_DASHBOARD_MAX_AGE") or 300),
+        # issue 15: notifications beyond the portal (docs/OPERATIONS.md, "Notifications").
+        # E-mail over SMTP; without a host, e-mail is only logged (like SMS and WeChat).
+        "SMTP_HOST": os.environ.get("FINPORTAL_SMTP_HOST") or None,
+        "SMTP_PORT": int(os.environ.get("FINPORTAL_SMTP_PORT") or 587),
+        # "starttls", "ssl" (implicit TLS, usually port 465) or "none" (a relay on loopback).
+        "SMTP_SECURITY": os.environ.get("FINPORTAL_SMTP_SECURITY", "starttls"),
+        "SMTP_USERNAME": os.environ.get("FINPORTAL_SMTP_USERNAME") or None,
+        "SMTP_PASSWORD": os.environ.get("FINPORTAL_SMTP_PASSWORD") or None,
+        "SMTP_FROM": os.environ.get(
+            "FINPORTAL_SMTP_FROM", "闵行区融资服务平台 <noreply@localhost>"
+        ),
+        "SMTP_TIMEOUT": float(os.environ.get("FINPORTAL_SMTP_TIMEOUT") or 10),
+        # The SMS and WeChat gateways: a dotted path to a class (services/channels.py).
+        "SMS_GATEWAY": os.environ.get("FINPORTAL_SMS_GATEWAY") or None,
+        "WECHAT_GATEWAY": os.environ.get("FINPORTAL_WECHAT_GATEWAY") or None,
     }

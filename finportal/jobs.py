@@ -86,6 +86,7 @@ JOB_MODULES = (
     "finportal.services.batch_packets",
     "finportal.services.catalog",
     "finportal.services.credit",
+    "finportal.services.outbox",  # issue 15: e-mail, SMS and WeChat delivery
 )
 
 _executor: ThreadPoolExecutor | None = None
@@ -510,6 +511,21 @@ def _escalations(session: Session) -> Any:
     return escalation_task(session)
 
 
+# issue 15: the outbox's delivery and the daily digest (imported when run: no import cycle).
+def outbox_deliver(session: Session) -> Any:
+    """Send the outbox's due messages (``services/outbox.py``)."""
+    from finportal.services import outbox
+
+    return outbox.deliver_due(session)
+
+
+def notification_digest(session: Session) -> Any:
+    """Gather the daily digests once their hour has come (``services/outbox.py``)."""
+    from finportal.services import outbox
+
+    return outbox.build_digests(session)
+
+
 #: Periodic tasks: name -> (function taking the session, interval in seconds).
 PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "jobs_sweep": (sweep, 60),
@@ -517,6 +533,8 @@ PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "dashboard_refresh": (_refresh_dashboard, 240),
     "needs_escalate": (_escalate_needs, 300),  # demand board (issue 15)
     "escalations": (_escalations, 3600),  # issue 15: idempotent, safe every hour
+    "outbox_deliver": (outbox_deliver, 30),  # issue 15
+    "notification_digest": (notification_digest, 900),  # issue 15
 }
 
 

@@ -57,6 +57,8 @@ TEXT = {
     "title": 200,  # a notification's title, built from names (String(200))
     "invitation_note": 200,  # whom a colleague's invitation is for (String(200))
     "token": 200,  # an API bearer token as sent (issued ones are far shorter)
+    "email": 254,  # a user's e-mail address (users.email, String(254); RFC 5321's limit)
+    "phone": 20,  # a user's mobile number for SMS (users.phone, String(20))
     "document": 100_000,  # a product's content as YAML
 }
 #: Characters no input may contain: C0 controls except tab, LF and CR, DEL, lone

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from finportal.models.base import Base, utcnow
+
+if TYPE_CHECKING:
+    from finportal.models.records import Notification
+    from finportal.models.users import User
 
 
 class NotificationPreference(Base):
@@ -43,7 +48,8 @@ class OutboxMessage(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(20))
-    #: pending -> sending -> sent | failed; "digested" when it went out in a digest.
+    #: pending -> sending -> sent | failed; "digested" when it went out in a digest;
+    #: "cancelled" when it may no longer go (turned off, no address, user deactivated).
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     #: True when the user wants this kind once a day (sent by the digest, not one by one).
     digest: Mapped[bool] = mapped_column(default=False)
@@ -60,6 +66,9 @@ class OutboxMessage(Base):
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    notification: Mapped[Notification | None] = relationship()
+    user: Mapped[User] = relationship()
 
 
 class AccountToken(Base):

@@ -49,6 +49,8 @@ class User(UserMixin, TimestampMixin, Base):
     #: no SMS, WeChat or e-mail is sent then; it waits until they end.
     quiet_start: Mapped[int | None]
     quiet_end: Mapped[int | None]
+    #: The language of the user's messages outside the portal: "zh_CN" (None) or "en".
+    language: Mapped[str | None] = mapped_column(String(8))
 
     enterprise: Mapped[Enterprise | None] = relationship()
     bank: Mapped[Bank | None] = relationship()

@@ -8,6 +8,7 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     """Register every blueprint and the error pages."""
     from finportal.web import access, api, errors, filters, inputs, nav
+    from finportal.web.account import bp as account_bp  # issue 15
     from finportal.web.admin import bp as admin_bp
     from finportal.web.advisor import bp as advisor_bp
     from finportal.web.auth import bp as auth_bp
@@ -38,6 +39,7 @@ def register_blueprints(app: Flask) -> None:
         admin_bp,
         complaints_bp,  # issue 15
         ratings_bp,  # issue 15
+        account_bp,
     ):
         app.register_blueprint(bp)
     api.init_app(app)

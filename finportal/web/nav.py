@@ -63,6 +63,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("admin.api_tokens", lazy_gettext("API 令牌")),
         ("admin.audit", lazy_gettext("审计日志")),
         ("admin.jobs_list", lazy_gettext("后台任务")),
+        ("admin.outbox_list", lazy_gettext("消息外发")),  # issue 15
     ],
 }
 

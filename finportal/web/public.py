@@ -27,4 +27,9 @@ def switch_language(code: str) -> Any:
     """Switch the interface language and go back where the user was."""
     if code in LOCALES:
         session["lang"] = code
+        if current_user.is_authenticated:  # issue 15: e-mail and SMS follow the language
+            from finportal.extensions import db
+            from finportal.services import notifications
+
+            notifications.set_language(db.session, current_user.id, code)
     return redirect(same_site_path(request.args.get("next")) or url_for("public.index"))

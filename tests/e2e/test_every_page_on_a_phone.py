@@ -51,6 +51,7 @@ BLUEPRINT_ROLE = {
     "api_reference": "public",
     "auth": "public",
     "ratings": "public",  # issue 15: 评价晾晒
+    "account": "public",  # issue 15: the reset and unsubscribe pages; settings below
     **{role: role for role in ROLES},
 }
 #: Blueprints of every signed-in user, opened by each role (issue 15: complaints).
@@ -74,7 +75,7 @@ SKIPPED_BLUEPRINTS = {
     "referrals": "the JSON API (token)",
 }
 #: Pages that need a signed-in user although their blueprint is public: role -> endpoints.
-SIGNED_IN_PUBLIC = {"auth.password": "sme"}
+SIGNED_IN_PUBLIC = {"auth.password": "sme", "account.notification_settings": "sme"}
 DOWNLOAD_SUFFIXES = (".pdf", ".xlsx", ".json", ".csv", ".zip")
 
 OVERFLOW = """() => {

@@ -25,6 +25,15 @@ PUBLIC_ENDPOINTS = {
     "auth.accept_invitation",
     # issue 15: the public report of banks' response times, once the head approved it.
     "ratings.index",
+    # issue 15: any signed-in user sets their own notifications (anonymous: sent to sign in);
+    # the reset, address-check and unsubscribe links carry their own secret
+    # (tests/finportal/notifications).
+    "account.notification_settings",
+    "account.change_email",
+    "account.forgot_password",
+    "account.reset_password",
+    "account.verify_email",
+    "account.unsubscribe",
 }
 #: Pages of every signed-in user, whatever the role (issue 15: complaints and suggestions).
 SIGNED_IN_PREFIXES = ("/complaints",)

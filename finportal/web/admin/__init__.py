@@ -6,6 +6,7 @@ from finportal.web.admin import (  # noqa: F401 - each module adds its routes to
     jobs,
     models,
     organisations,
+    outbox,  # issue 15
     products,
     reference,
     tokens,
