@@ -17,6 +17,12 @@ from finportal.models.organisations import Bank, Chamber, Membership, Park
 from finportal.models.packets import PACKET_KINDS, Packet
 from finportal.models.records import AuditChainHead, AuditEvent, Job, ModelVersion, Notification
 from finportal.models.referrals import BankDecision, LoanOutcome, Referral
+from finportal.models.subsidies import (  # issue 13: subsidy entitlements and payouts
+    SubsidyEntitlement,
+    SubsidyPayout,
+    SubsidyPayoutLine,
+    SubsidyPublication,
+)
 from finportal.models.users import ROLES, ApiToken, Invitation, User
 
 __all__ = [
@@ -52,6 +58,10 @@ __all__ = [
     "Rating",
     "ReferenceRate",
     "Referral",
+    "SubsidyEntitlement",
+    "SubsidyPayout",
+    "SubsidyPayoutLine",
+    "SubsidyPublication",
     "User",
     "VerificationRequest",
     "utcnow",
