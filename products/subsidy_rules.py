@@ -79,9 +79,7 @@ def _publication(data: dict[str, Any], default: Publication | None = None) -> Pu
     return Publication(
         confirm_working_days=_sourced(days) if days else default.confirm_working_days,  # type: ignore[union-attr]
         silence=silence,
-        silence_source=str(
-            data.get("silence_source", default.silence_source if default else "")
-        ),
+        silence_source=str(data.get("silence_source", default.silence_source if default else "")),
         silence_demo=bool(data.get("silence_demo", default.silence_demo if default else True)),
     )
 

@@ -513,7 +513,9 @@ ENTITLEMENT = _register(
         "subsidy entitlement",
         EntitlementState,
         {
-            E.COMPUTED: StateInfo("待公示", "Computed, not yet listed", "advisor", frozenset({"due"})),
+            E.COMPUTED: StateInfo(
+                "待公示", "Computed, not yet listed", "advisor", frozenset({"due"})
+            ),
             E.EXCLUDED: StateInfo("不予补贴", "Not eligible", None),
             E.LISTED: StateInfo("公示中", "Listed for confirmation", "sme", frozenset({"due"})),
             E.OBJECTED: StateInfo("有异议", "Objected", "advisor", frozenset({"due"})),
@@ -531,7 +533,9 @@ ENTITLEMENT = _register(
             + _t("listed", ["confirmed"], ["system"], "公示期满，视为确认", "No objection in time")
             + _t("listed", ["lapsed"], ["system"], "逾期未确认", "Not confirmed in time")
             + _t("objected", ["confirmed"], ["advisor"], "异议已处理", "Objection resolved")
-            + _t("objected", ["cancelled"], ["advisor"], "异议成立，不予补贴", "Objection: cancelled")
+            + _t(
+                "objected", ["cancelled"], ["advisor"], "异议成立，不予补贴", "Objection: cancelled"
+            )
             + _t("confirmed", ["paid"], ["advisor"], "兑付", "Paid")
             + _t("paid", ["reversed"], ["advisor", "admin"], "追回", "Clawed back")
         ),
