@@ -528,9 +528,9 @@ ENTITLEMENT = _register(
         tuple(
             _t("computed", ["listed"], ["advisor"], "公示", "Listed")
             + _t("computed", ["excluded"], ["system"], "不予补贴", "Not eligible")
-            + _t("listed", ["confirmed"], ["sme"], "企业确认", "Confirmed by the firm")
+            # The firm confirms, or (免申即享) the platform does when the time is up unanswered.
+            + _t("listed", ["confirmed"], ["sme", "system"], "确认", "Confirmed")
             + _t("listed", ["objected"], ["sme"], "企业提出异议", "Objected by the firm")
-            + _t("listed", ["confirmed"], ["system"], "公示期满，视为确认", "No objection in time")
             + _t("listed", ["lapsed"], ["system"], "逾期未确认", "Not confirmed in time")
             + _t("objected", ["confirmed"], ["advisor"], "异议已处理", "Objection resolved")
             + _t(
