@@ -606,6 +606,11 @@ def build_dashboard(
         batch_rows,
     )
 
+    # issue 13: subsidy outlay, budgets left and progress against the targets.
+    from finportal.services import subsidy_figures
+
+    subsidy_figures.add_tables(session, board)
+
     board.headline = {
         "submitted": int(apps.submitted),
         "approval_rate": _rate(

@@ -51,6 +51,7 @@ from finportal.models import (
     SubsidyPublication,
     utcnow,
 )
+from finportal.paging import paginate
 from finportal.services import notifications, workflow
 from finportal.services.audit import record_event
 from finportal.services.catalog import current_lpr, eager_version, product_of
@@ -803,4 +804,25 @@ def objections(session: Session) -> list[SubsidyEntitlement]:
             .where(SubsidyEntitlement.state == E.OBJECTED.value)
             .order_by(SubsidyEntitlement.answered_at, SubsidyEntitlement.id)
         )
+    )
+
+
+#: Entitlements on one page of the centre's list.
+PAGE_SIZE = 50
+
+
+def entitlements_page(session: Session, *, state: str | None = None, page: int = 1) -> Any:
+    """Return one page of entitlements (newest first), optionally of one state."""
+    stmt = select(SubsidyEntitlement).order_by(SubsidyEntitlement.id.desc())
+    if state:
+        stmt = stmt.where(SubsidyEntitlement.state == state)
+    return paginate(
+        session,
+        stmt,
+        page=page,
+        per_page=PAGE_SIZE,
+        options=(
+            joinedload(SubsidyEntitlement.enterprise),
+            eager_version(SubsidyEntitlement.product_version),
+        ),
     )

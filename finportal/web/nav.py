@@ -22,6 +22,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("sme.applications", lazy_gettext("我的申请")),
         ("sme.new_application", lazy_gettext("申请融资")),
         ("sme.consent_list", lazy_gettext("授权管理")),
+        ("sme.subsidies", lazy_gettext("我的补贴")),  # issue 13
         ("sme.notifications", lazy_gettext("消息")),
         ("sme.verification", lazy_gettext("企业认证")),
         ("sme.colleagues", lazy_gettext("同事账户")),
@@ -31,6 +32,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("advisor.batches", lazy_gettext("批次")),
         ("advisor.verifications", lazy_gettext("企业认证")),
         ("advisor.dashboard", lazy_gettext("数据看板")),
+        ("advisor.subsidies", lazy_gettext("补贴兑付")),  # issue 13
     ],
     "recommender": [("recommender.home", lazy_gettext("会员企业"))],
     "bank": [("bank.home", lazy_gettext("推荐收件箱")), ("bank.batches", lazy_gettext("批次"))],
