@@ -109,6 +109,7 @@ def district(
                     term_months=12 if n % 8 == 0 else None,
                     reason_code=None if n % 8 == 0 else "credit_risk",
                 )
+        lend_and_repay(max(1, count // 8))
         if first == 0:
             return
         review_actions.refer_to_banks(
@@ -117,6 +118,54 @@ def district(
             actor_id=loop.advisor.id,
             referrals=[(loop.other_bank.id, loop.version_id)],
             opinion="另荐一家银行。",
+        )
+
+    def lend_and_repay(loans: int) -> None:
+        """Lend to the loop's firm, report repayments and list their subsidies (issue 13)."""
+        from finportal.services import entitlements, payouts
+        from finportal.services.workdays import today_local
+
+        for _ in range(loans):
+            application = screened_application(loop.enterprise, amount="1000000")
+            grant_consent(application, loop.bank)
+            review_actions.claim(db_session, application.id, actor_id=loop.advisor.id)
+            (referral,) = review_actions.refer_to_banks(
+                db_session,
+                application.id,
+                actor_id=loop.advisor.id,
+                referrals=[(loop.bank.id, eligible_version(application))],
+                opinion="经营稳定。",
+                render=False,
+            )
+            bank_actions.record_decision(
+                db_session,
+                referral.id,
+                bank_id=loop.bank.id,
+                actor_id=loop.bank_user.id,
+                decision="approved",
+                approved_amount=Decimal(1000000),
+                annual_rate=Decimal("0.035"),
+                term_months=12,
+            )
+            for event, extra in (("disbursed", {"amount": Decimal(1000000)}), ("repayment", {})):
+                bank_actions.record_outcome(
+                    db_session,
+                    referral.id,
+                    bank_id=loop.bank.id,
+                    actor_id=loop.bank_user.id,
+                    event=event,
+                    occurred_on=today_local(),
+                    principal_paid=Decimal(0) if event == "repayment" else None,
+                    interest_paid=Decimal("2916.67") if event == "repayment" else None,
+                    fee_paid=Decimal(1000) if event == "repayment" else None,
+                    **extra,
+                )
+        entitlements.compute_entitlements(db_session)
+        period = entitlements.period_of(today_local())
+        entitlements.publish_list(db_session, period, actor_id=loop.advisor.id)
+        # The answer time runs out unanswered (免申即享: silence confirms) and a batch pays.
+        payouts.create_payout(
+            db_session, period, actor_id=loop.advisor.id, now=utcnow() + timedelta(days=30)
         )
 
     loop.grow = grow
@@ -141,10 +190,12 @@ def _pages(loop: Any, token: str) -> list[tuple[str, Any, str, dict[str, str] | 
         ("sme", loop.sme_user, "/sme/matches", None),
         ("sme", loop.sme_user, "/sme/applications", None),
         ("sme", loop.sme_user, f"/sme/applications/{loop.application.id}", None),
+        ("sme", loop.sme_user, "/sme/subsidies", None),
         ("advisor", loop.advisor, "/advisor/", None),
         ("advisor", loop.advisor, "/advisor/?deadline=ok", None),
         ("advisor", loop.advisor, f"/advisor/applications/{loop.application.id}", None),
         ("advisor", loop.advisor, "/advisor/dashboard", None),
+        ("advisor", loop.advisor, "/advisor/subsidies", None),
         ("bank", loop.bank_user, "/bank/", None),
         ("bank", loop.bank_user, "/bank/?tab=viewed", None),
         ("bank", loop.bank_user, "/bank/?tab=decided", None),
