@@ -33,6 +33,7 @@ from finportal.models import (
 from finportal.services import targets
 from finportal.services.entitlements import COUNTED, PAID
 from finportal.services.workdays import SHANGHAI
+from products.sources import public_source
 from products.subsidy_rules import load_rules
 
 WAN = Decimal(10000)
@@ -190,7 +191,9 @@ def add_tables(session: Session, board: Any) -> None:
             t("剩余（万元）", "Left (10k yuan)"),
         ],
         budget_rows,
-        note=t("预算来源：", "Budget source: ") + rules.budget_source + demo_mark,
+        note=t("预算来源：", "Budget source: ")
+        + (public_source(rules.budget_source, t("；", "; ")) or t("平台", "FinPortal"))
+        + demo_mark,
     )
 
     # Targets -------------------------------------------------------------------------------
@@ -204,7 +207,15 @@ def add_tables(session: Session, board: Any) -> None:
                 (_wan(p.value) if amount else p.value) if p.value is not None else None,
                 _wan(p.reached) if amount else int(p.reached),
                 p.share,
-                p.source + (t("（演示值）", " (demo)") if p.demo else ""),
+                t("；", "; ").join(
+                    x
+                    for x in (
+                        public_source(p.source, t("；", "; ")),
+                        t(p.target.note_zh, p.target.note_en) if p.target.note_zh else "",
+                        t("演示值", "demo value") if p.demo else "",
+                    )
+                    if x
+                ),
                 t(p.target.counts_zh, p.target.counts_en),
             ]
         )

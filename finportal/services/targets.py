@@ -44,8 +44,10 @@ class Target:
     products: tuple[str, ...] = ()
     #: (product code, fact key) of the number in the catalogue; None when the plan sets none.
     fact: tuple[str, str] | None = None
-    #: The source when the catalogue holds no number.
+    #: The source when the catalogue holds no number, and what it says of the number.
     source: str = ""
+    note_zh: str = ""
+    note_en: str = ""
     counts_zh: str = ""
     counts_en: str = ""
 
@@ -76,7 +78,9 @@ TARGETS: tuple[Target, ...] = (
         "首贷户数",
         "First-loan firms",
         "first_loan_firms",
-        source=f"{PLAN} 二（三）2「小微企业首贷续贷」（行动方案未设户数目标）",
+        source=f"{PLAN} 二（三）2「小微企业首贷续贷」",
+        note_zh="行动方案未设户数目标",
+        note_en="the plan sets no number of firms",
         counts_zh="计入：在平台首次获得放款、申请时无银行贷款记录（或获得首贷产品）的企业，按首次放款月份计",
         counts_en=(
             "Counts: firms whose first disbursal on the platform came when they had no bank"

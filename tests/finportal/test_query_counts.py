@@ -147,17 +147,17 @@ def district(
                 annual_rate=Decimal("0.035"),
                 term_months=12,
             )
-            for event, extra in (("disbursed", {"amount": Decimal(1000000)}), ("repayment", {})):
+            for kind, extra in (("disbursed", {"amount": Decimal(1000000)}), ("repayment", {})):
                 bank_actions.record_outcome(
                     db_session,
                     referral.id,
                     bank_id=loop.bank.id,
                     actor_id=loop.bank_user.id,
-                    event=event,
+                    event=kind,
                     occurred_on=today_local(),
-                    principal_paid=Decimal(0) if event == "repayment" else None,
-                    interest_paid=Decimal("2916.67") if event == "repayment" else None,
-                    fee_paid=Decimal(1000) if event == "repayment" else None,
+                    principal_paid=Decimal(0) if kind == "repayment" else None,
+                    interest_paid=Decimal("2916.67") if kind == "repayment" else None,
+                    fee_paid=Decimal(1000) if kind == "repayment" else None,
                     **extra,
                 )
         entitlements.compute_entitlements(db_session)

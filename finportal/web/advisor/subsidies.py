@@ -19,6 +19,7 @@ from finportal.services.exports import XLSX_MIMETYPE
 from finportal.services.workdays import today_local
 from finportal.web.advisor.views import bp
 from finportal.web.forms import invalid, load_form, no_refusal, refusal
+from products.sources import public_source
 
 
 class ListSchema(Schema):
@@ -48,6 +49,7 @@ def _render(status: int = 200, **shown: Any) -> Any:
             period=entitlements.period_of(today_local()),
             exclusion_text=entitlements.exclusion_text,
             kind_title=entitlements.kind_title,
+            cite=lambda source: public_source(source, in_user_language("；", "; ")),
             **page,
         ),
         status,
@@ -117,6 +119,7 @@ def _render_detail(entitlement_id: int, status: int = 200, **shown: Any) -> Any:
             exclusion_text=entitlements.exclusion_text,
             kind_title=entitlements.kind_title,
             cap_titles={k: in_user_language(*v) for k, v in entitlements.CAP_TITLES.items()},
+            cite=lambda source: public_source(source, in_user_language("；", "; ")),
             resolutions={k: in_user_language(*v) for k, v in entitlements.RESOLUTIONS.items()},
             **page,
         ),

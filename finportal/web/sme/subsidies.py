@@ -15,6 +15,7 @@ from finportal.services import entitlements
 from finportal.services.errors import ServiceError
 from finportal.web.forms import flash_refusal, no_refusal, refusal
 from finportal.web.sme.views import bp, enterprise_id
+from products.sources import public_source
 
 
 def _render(status: int = 200, **shown: Any) -> Any:
@@ -26,6 +27,7 @@ def _render(status: int = 200, **shown: Any) -> Any:
             machine=ENTITLEMENT,
             exclusion_text=entitlements.exclusion_text,
             kind_title=entitlements.kind_title,
+            cite=lambda source: public_source(source, in_user_language("；", "; ")),
             cap_titles={k: in_user_language(*v) for k, v in entitlements.CAP_TITLES.items()},
             **page,
         ),
