@@ -3,6 +3,11 @@
 ``load_demo`` runs them in this order after the reference data, enterprises and users.
 """
 
-from finportal.demo_steps import batches, referrals, sme
+from finportal.demo_steps import batches, referrals, sme, subsidies
 
-STEPS = [("sme", sme.seed), ("referrals", referrals.seed), ("batches", batches.seed)]
+STEPS = [
+    ("sme", sme.seed),
+    ("referrals", referrals.seed),
+    ("batches", batches.seed),
+    ("subsidies", subsidies.seed),  # issue 13
+]
