@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     from finportal.scale import scale_command
     from finportal.scoring_cli import scoring_cli
     from finportal.services.packet_bench import pipeline_bench_command
+    from finportal.subsidies_cli import subsidies_cli  # issue 13
     from finportal.web.api.cli import api_token_cli
 
     packets_cli.add_command(pipeline_bench_command)
@@ -25,5 +26,6 @@ def init_app(app: Flask) -> None:
         audit_cli,
         scale_command,
         jobs_cli,
+        subsidies_cli,
     ):
         app.cli.add_command(command)
