@@ -44,6 +44,9 @@ def test_the_firm_sees_its_subsidies_per_loan_and_confirms_one(
 ):
     referral, world, rows = _listed(db_session, lend, repay)
     login(world.sme_user)
+    # The application's page leads to the loan's subsidies.
+    application_page = client.get(f"/sme/applications/{referral.application_id}").text
+    assert f"/sme/subsidies#loan-{referral.id}" in application_page
     page = client.get("/sme/subsidies")
     assert page.status_code == 200
     html = page.text
