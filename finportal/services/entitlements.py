@@ -35,6 +35,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from finportal import limits
@@ -254,10 +255,19 @@ def compute_entitlements(
     if through is not None:
         stmt = stmt.where(LoanOutcome.occurred_on <= through)
     result = ComputeResult()
-    for event in list(session.scalars(stmt)):
-        result.created.extend(_compute_event(session, event, actor_id=actor_id))
-        session.flush()
-    session.commit()
+    try:
+        for event in list(session.scalars(stmt)):
+            result.created.extend(_compute_event(session, event, actor_id=actor_id))
+            session.flush()
+        session.commit()
+    except IntegrityError as exc:
+        # Someone else computed the same events at the same time (the unique key held).
+        session.rollback()
+        raise Conflict(
+            "补贴正在由他人计算，本次未保存，请稍后刷新查看。",
+            "Someone else is computing the subsidies right now; nothing was saved.",
+            code="computing",
+        ) from exc
     return result
 
 
@@ -499,7 +509,7 @@ def publish_list(
             ),
             link="/sme/subsidies",
         )
-    session.commit()
+    _commit(session)
     return publication
 
 
@@ -700,7 +710,7 @@ def close_expired(session: Session, *, now: datetime | None = None) -> int:
             actor_id=None,
             reason=rule.silence_source,
         )
-    session.commit()
+    _commit(session)
     return len(rows)
 
 
