@@ -194,3 +194,22 @@ def test_overdue_loans_and_seriously_dishonest_firms_get_nothing(db_session, len
     (row,) = entitlements.compute_entitlements(db_session).created
     assert (row.state, row.exclusion) == ("excluded", "serious_bad_credit")
     assert row.inputs["profile"]["serious_bad_credit_24m"] is True
+
+
+def test_the_export_runs_no_formula_a_firm_typed(db_session, lend, repay):
+    referral, world = lend("ip_pledge")
+    world.enterprise.name = '=HYPERLINK("http://evil.example","点我")'
+    db_session.commit()
+    repay(referral, world, principal="0", interest="1000")
+    entitlements.compute_entitlements(db_session)
+    period = entitlements.period_of(today_local())
+    entitlements.publish_list(db_session, period, actor_id=None)
+    (row,) = _rows(db_session, world.enterprise.id)
+    entitlements.confirm(db_session, row.id, enterprise_id=world.enterprise.id, actor_id=None)
+    payout = payouts.create_payout(db_session, period, actor_id=None)
+    sheet = load_workbook(io.BytesIO(payouts.export_xlsx(db_session, payout.id))).active
+    name = sheet.cell(row=2, column=3)
+    assert name.data_type == "s" and name.value.startswith("'=HYPERLINK")
+    exported = payouts.export_csv(db_session, payout.id).decode("utf-8-sig")
+    assert "'=HYPERLINK" in exported
+    assert "\n=HYPERLINK" not in exported and ",=HYPERLINK" not in exported
