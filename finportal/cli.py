@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     from finportal.scoring_cli import scoring_cli
     from finportal.services.escalation import escalations_cli  # issue 15
     from finportal.services.packet_bench import pipeline_bench_command
+    from finportal.subsidies_cli import subsidies_cli  # issue 13
     from finportal.web.api.cli import api_token_cli
 
     packets_cli.add_command(pipeline_bench_command)
@@ -31,5 +32,6 @@ def init_app(app: Flask) -> None:
         reference_cli,
         needs_cli,
         escalations_cli,
+        subsidies_cli,
     ):
         app.cli.add_command(command)

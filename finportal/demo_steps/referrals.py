@@ -42,7 +42,8 @@ from finportal.services.workdays import SHANGHAI
 MINHANG = "310112"
 
 #: (key, bank code, the steps after the referral). Steps: viewed, overdue, info, approve,
-#: supply (the firm answers the bank), decline, disburse, repaid, overdue_90, defaulted, withdraw.
+#: supply (the firm answers the bank), decline, disburse, repay, repaid, overdue_90, defaulted,
+#: withdraw.
 SCENARIOS: list[tuple[str, str, list[str]]] = [
     ("demo-ref-sent", "demo_bank_a", []),
     ("demo-ref-overdue", "demo_bank_a", ["overdue"]),
@@ -51,8 +52,8 @@ SCENARIOS: list[tuple[str, str, list[str]]] = [
     ("demo-ref-supplied", "demo_bank_a", ["viewed", "info", "supply"]),
     ("demo-ref-approved", "demo_bank_a", ["viewed", "approve"]),
     ("demo-ref-declined", "demo_bank_a", ["viewed", "decline"]),
-    ("demo-ref-disbursed", "demo_bank_a", ["viewed", "approve", "disburse"]),
-    ("demo-ref-repaid", "demo_bank_a", ["viewed", "approve", "disburse", "repaid"]),
+    ("demo-ref-disbursed", "demo_bank_a", ["viewed", "approve", "disburse", "repay"]),
+    ("demo-ref-repaid", "demo_bank_a", ["viewed", "approve", "disburse", "repay", "repaid"]),
     ("demo-ref-overdue90", "demo_bank_a", ["viewed", "approve", "disburse", "overdue_90"]),
     ("demo-ref-defaulted", "demo_bank_a", ["viewed", "approve", "disburse", "defaulted"]),
     ("demo-ref-withdrawn", "demo_bank_a", ["viewed", "withdraw"]),
@@ -205,7 +206,20 @@ def _run_steps(
                 occurred_on=today,
                 amount=amount,
             )
-        elif step in ("repaid", "overdue_90", "defaulted"):
+        elif step == "repay" or step == "repaid":
+            # issue 13: a month's interest (and guarantee fee) paid, then the principal.
+            bank_actions.record_outcome(
+                session,
+                referral.id,
+                bank_id=bank_id,
+                actor_id=bank_user_id,
+                event="repayment" if step == "repay" else "repaid",
+                occurred_on=today,
+                principal_paid=amount if step == "repaid" else Decimal(0),
+                interest_paid=(amount * Decimal("0.0345") / 12).quantize(Decimal("0.01")),
+                fee_paid=(amount * Decimal("0.01") / 12).quantize(Decimal("0.01")),
+            )
+        elif step in ("overdue_90", "defaulted"):
             bank_actions.record_outcome(
                 session,
                 referral.id,

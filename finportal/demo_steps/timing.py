@@ -52,6 +52,7 @@ DELAYS = {
     "referral.approved": 30 * _HOUR,  # the bank's decision
     "referral.declined": 26 * _HOUR,
     "referral.disbursed": 3 * _DAY,
+    "referral.repayment": 10 * _DAY,  # issue 13: a repayment a month or so after the disbursal
     "referral.repaid": 20 * _DAY,
     "referral.overdue_90": 20 * _DAY,
     "referral.defaulted": 25 * _DAY,

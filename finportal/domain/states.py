@@ -662,10 +662,75 @@ COMPLAINT = _register(
 )
 
 
+# --- subsidy entitlements (免申即享 / 公示 / 一口兑付; issue 13) -----------------------------
+
+
+class EntitlementState(State):
+    """Where a firm's subsidy entitlement is, from computation to payment (or clawback)."""
+
+    COMPUTED = "computed"
+    EXCLUDED = "excluded"
+    LISTED = "listed"
+    OBJECTED = "objected"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    LAPSED = "lapsed"
+    PAID = "paid"
+    REVERSED = "reversed"
+
+
+E = EntitlementState
+ENTITLEMENT = _register(
+    Machine(
+        "subsidy_entitlement",
+        "补贴",
+        "subsidy entitlement",
+        EntitlementState,
+        {
+            E.COMPUTED: StateInfo(
+                "待公示", "Computed, not yet listed", "advisor", frozenset({"due"})
+            ),
+            E.EXCLUDED: StateInfo("不予补贴", "Not eligible", None),
+            E.LISTED: StateInfo("公示中", "Listed for confirmation", "sme", frozenset({"due"})),
+            E.OBJECTED: StateInfo("有异议", "Objected", "advisor", frozenset({"due"})),
+            E.CONFIRMED: StateInfo("待兑付", "To be paid", "advisor", frozenset({"due"})),
+            E.CANCELLED: StateInfo("异议核实后不予补贴", "Cancelled after the objection", None),
+            E.LAPSED: StateInfo("逾期未确认，视为放弃", "Lapsed: not confirmed in time", None),
+            E.PAID: StateInfo("已兑付", "Paid", None, frozenset({"paid"})),
+            E.REVERSED: StateInfo("已追回", "Clawed back", None),
+        },
+        tuple(
+            _t("computed", ["listed"], ["advisor"], "公示", "Listed")
+            + _t("computed", ["excluded"], ["system"], "不予补贴", "Not eligible")
+            # The firm confirms, or (免申即享) the platform does when the time is up unanswered.
+            + _t("listed", ["confirmed"], ["sme", "system"], "确认", "Confirmed")
+            + _t("listed", ["objected"], ["sme"], "企业提出异议", "Objected by the firm")
+            + _t("listed", ["lapsed"], ["system"], "逾期未确认", "Not confirmed in time")
+            + _t("objected", ["confirmed"], ["advisor"], "异议已处理", "Objection resolved")
+            + _t(
+                "objected", ["cancelled"], ["advisor"], "异议成立，不予补贴", "Objection: cancelled"
+            )
+            + _t("confirmed", ["paid"], ["advisor"], "兑付", "Paid")
+            + _t("paid", ["reversed"], ["advisor", "admin"], "追回", "Clawed back")
+        ),
+    )
+)
+
 #: Machines by the object type the audit log names them with.
 MACHINES: dict[str, Machine[State]] = {
     m.name: m  # type: ignore[misc]
-    for m in (APPLICATION, REFERRAL, BATCH, MEMBER, FILING, VERIFICATION, NEED, CLAIM, COMPLAINT)
+    for m in (
+        APPLICATION,
+        REFERRAL,
+        BATCH,
+        MEMBER,
+        FILING,
+        VERIFICATION,
+        NEED,
+        CLAIM,
+        COMPLAINT,
+        ENTITLEMENT,
+    )
 }
 
 #: States of records without a workflow of their own, as the audit log names them.

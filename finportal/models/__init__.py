@@ -27,6 +27,12 @@ from finportal.models.records import (
     Notification,
 )
 from finportal.models.referrals import BankDecision, LoanOutcome, Referral
+from finportal.models.subsidies import (  # issue 13: subsidy entitlements and payouts
+    SubsidyEntitlement,
+    SubsidyPayout,
+    SubsidyPayoutLine,
+    SubsidyPublication,
+)
 from finportal.models.users import DUTIES, ROLES, ApiToken, Invitation, User
 
 __all__ = [
@@ -74,6 +80,10 @@ __all__ = [
     "Rating",
     "ReferenceRate",
     "Referral",
+    "SubsidyEntitlement",
+    "SubsidyPayout",
+    "SubsidyPayoutLine",
+    "SubsidyPublication",
     "User",
     "VerificationRequest",
     "utcnow",

@@ -75,5 +75,13 @@ class LoanOutcome(Base):
     occurred_on: Mapped[date]
     #: Disbursed amount for "disbursed", yuan.
     amount: Mapped[Decimal | None]
+    # --- issue 13 (subsidy entitlements): what a repayment paid, yuan -------------------
+    #: Principal, interest and guarantee fee / premium paid by a "repayment" (or the
+    #: final "repaid") event; the subsidies (services/entitlements.py) are worked out of them.
+    principal_paid: Mapped[Decimal | None]
+    interest_paid: Mapped[Decimal | None]
+    fee_paid: Mapped[Decimal | None]
+    #: On a "disbursed" event: the firm had never borrowed from a bank before (首贷户).
+    first_loan: Mapped[bool | None]
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

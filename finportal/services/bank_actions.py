@@ -12,27 +12,32 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from finportal import limits
 from finportal.domain.states import REFERRAL
 from finportal.domain.states import ReferralState as R
 from finportal.models import (
+    Application,
     BankDecision,
     LoanOutcome,
     Referral,
     utcnow,
 )
-from finportal.services import consents, notifications, workflow
+from finportal.services import consents, notifications, profiles, workflow
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, Forbidden, ValidationFailed
 from finportal.services.lifecycle import transition
 from finportal.services.referrals import (
     DECISIONS,
     DECLINE_REASONS,
+    LOAN_EVENTS,
     MAX_RATE,
     MAX_TERM_MONTHS,
-    OUTCOME_EVENTS,
+    PAYING_EVENTS,
+    REPAYING_STATES,
+    REPAYMENT,
     decisions_of,
     get_referral,
 )
@@ -349,6 +354,62 @@ def record_decision(
     return row
 
 
+def _paid_amounts(
+    event: str, paid: dict[str, Any], errors: dict[str, str]
+) -> dict[str, Decimal | None]:
+    """Read the principal, interest and fee a repayment paid (yuan, 0 allowed), or note why not."""
+    values: dict[str, Decimal | None] = {}
+    for name, value in paid.items():
+        if value in (None, ""):
+            values[name] = None
+            continue
+        if event not in PAYING_EVENTS:
+            errors[name] = limits.in_user_language(
+                "只有还款或结清时填写本金、利息和担保费。",
+                "Principal, interest and fee are reported with a repayment or the final one.",
+            )
+            continue
+        values[name] = _amount(value, "repayment", name, errors)
+    if event == REPAYMENT:
+        for name, zh, en in (
+            (
+                "principal_paid",
+                "请填写本期偿还的本金（可为 0）。",
+                "Enter the principal repaid (0 allowed).",
+            ),
+            (
+                "interest_paid",
+                "请填写本期支付的利息（可为 0）。",
+                "Enter the interest paid (0 allowed).",
+            ),
+        ):
+            if values.get(name) is None and name not in errors:
+                errors[name] = limits.in_user_language(zh, en)
+    return values
+
+
+def _first_loan(session: Session, referral: Referral) -> bool:
+    """Tell whether this disbursal makes the firm a first-loan firm (首贷户).
+
+    It is when the firm had never borrowed from a bank at submission (its frozen profile),
+    or the loan is the 首贷 product itself, and the platform saw no earlier disbursal to it.
+    """
+    application = referral.application
+    before = session.scalar(
+        select(
+            exists()
+            .where(LoanOutcome.event == "disbursed")
+            .where(LoanOutcome.referral_id == Referral.id)
+            .where(Referral.application_id == Application.id)
+            .where(Application.enterprise_id == application.enterprise_id)
+        )
+    )
+    if before:
+        return False
+    never_borrowed = profiles.submitted_profile(application).get("has_bank_loan_history") is False
+    return never_borrowed or referral.product_version.product.code == "first_loan"
+
+
 def record_outcome(
     session: Session,
     referral_id: int,
@@ -358,22 +419,28 @@ def record_outcome(
     event: str,
     occurred_on: date,
     amount: Any = None,
+    principal_paid: Any = None,
+    interest_paid: Any = None,
+    fee_paid: Any = None,
     lock_version: int | None = None,
 ) -> LoanOutcome:
-    """Record a loan event: disbursed (with the amount), then repaid, overdue_90 or defaulted.
+    """Record a loan event: disbursed (with the amount), repayments, then repaid, overdue_90 or defaulted.
 
-    A disbursal closes the application (办结, so the SME may rate the service). Commits.
+    A repayment (还款) carries the principal and interest paid (and the guarantee fee or
+    premium, if any) and moves no state; the final "repaid" may carry them too. The subsidies
+    are worked out of them (services/entitlements.py). A disbursal closes the application
+    (办结, so the SME may rate the service). Commits.
     """
     referral = get_referral(session, referral_id, bank_id=bank_id)
     _check_version(referral, lock_version)
-    if event not in OUTCOME_EVENTS:
+    if event not in LOAN_EVENTS:
         raise ValidationFailed(
-            "放款及还款情况须为放款、结清、逾期90天以上或违约。",
-            "event must be disbursed, repaid, overdue_90 or defaulted.",
+            "放款及还款情况须为放款、还款、结清、逾期90天以上或违约。",
+            "event must be disbursed, repayment, repaid, overdue_90 or defaulted.",
             fields={
                 "event": limits.in_user_language(
-                    "请选择放款、结清、逾期90天以上或违约。",
-                    "Choose disbursed, repaid, overdue 90 days or more, or defaulted.",
+                    "请选择放款、还款、结清、逾期90天以上或违约。",
+                    "Choose disbursed, repayment, repaid, overdue 90 days or more, or defaulted.",
                 )
             },
         )
@@ -414,34 +481,55 @@ def record_outcome(
                 )
     elif amount not in (None, ""):
         value = _amount(amount, "repayment", "amount", errors)
+    paid = _paid_amounts(
+        event,
+        {"principal_paid": principal_paid, "interest_paid": interest_paid, "fee_paid": fee_paid},
+        errors,
+    )
     if errors:
         raise ValidationFailed(
             "放款及还款情况有误：" + "；".join(errors.values()),
             "The loan event is not valid: " + ", ".join(errors),
             fields=errors,
         )
-    workflow.require(REFERRAL, referral.state, event, "bank")
+    if event == REPAYMENT:
+        if referral.state not in REPAYING_STATES:
+            raise workflow.refusal(REFERRAL, referral.state, R.REPAID)
+    else:
+        workflow.require(REFERRAL, referral.state, event, "bank")
     row = LoanOutcome(
         referral_id=referral.id,
         event=event,
         occurred_on=occurred_on,
         amount=value,
         recorded_by_id=actor_id,
+        first_loan=_first_loan(session, referral) if event == "disbursed" else None,
+        **paid,
     )
     session.add(row)
-    workflow.move(
-        session,
-        REFERRAL,
-        referral,
-        event,
-        by="bank",
-        actor_id=actor_id,
-        data={
-            "application_id": referral.application_id,
-            "occurred_on": occurred_on.isoformat(),
-            "amount": str(value) if value is not None else None,
-        },
-    )
+    data = {
+        "application_id": referral.application_id,
+        "occurred_on": occurred_on.isoformat(),
+        "amount": str(value) if value is not None else None,
+        **{k: str(v) for k, v in paid.items() if v is not None},
+    }
+    if event == REPAYMENT:
+        # A repayment moves no state: it is audited as an event of the referral.
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="referral.repayment",
+            object_type="referral",
+            object_id=referral.id,
+            from_state=referral.state,
+            to_state=referral.state,
+            data=data,
+        )
+        # Touch the referral so its version moves on: the same form sent twice (a double
+        # click) is refused as stale instead of recording the repayment twice.
+        referral.updated_at = utcnow()
+    else:
+        workflow.move(session, REFERRAL, referral, event, by="bank", actor_id=actor_id, data=data)
     if event == "disbursed":
         bank_en = referral.bank.name_en or referral.bank.name_zh
         _notify_enterprise(

@@ -621,6 +621,10 @@ def build_dashboard(
     from finportal.services.complaint_analysis import complaint_tables
 
     board.tables.update(complaint_tables(session))
+    # issue 13: subsidy outlay, budgets left and progress against the targets.
+    from finportal.services import subsidy_figures
+
+    subsidy_figures.add_tables(session, board)
 
     board.headline = {
         "submitted": int(apps.submitted),

@@ -58,6 +58,7 @@ ROLE_TITLES = {
 #: Audit actions that are not a state's step, as every history names them (zh, en).
 #: A step of a workflow (``application.submitted``...) is named by its machine's table.
 ACTION_LABELS = {
+    "referral.repayment": ("银行报告还款", "Repayment reported by the bank"),
     "application.created": ("创建申请", "Application created"),
     "application.draft": ("保存草稿", "Draft saved"),
     "application.rated": ("企业评价", "Rated by the enterprise"),

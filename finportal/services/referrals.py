@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from finportal import limits
 from finportal.domain import permissions
-from finportal.domain.states import REFERRAL
+from finportal.domain.states import REFERRAL, current_locale
 from finportal.domain.states import ReferralState as R
 from finportal.models import (
     Application,
@@ -64,6 +64,34 @@ DECLINE_REASONS = {
 
 #: Loan events a bank reports: the states that mean money went out.
 OUTCOME_EVENTS = tuple(sorted(REFERRAL.tagged("lent"), key=list(R).index))
+# --- issue 13: repayments carry what was paid, for the subsidies (services/entitlements) ---
+#: A repayment (还款) reported while the loan runs: it moves no state, it says what was paid.
+REPAYMENT = "repayment"
+REPAYMENT_TITLE = ("还款", "Repayment")
+#: Every loan event a bank may report: the outcomes above, then a repayment.
+LOAN_EVENTS = (*OUTCOME_EVENTS, REPAYMENT)
+#: Events that may carry principal, interest and fee paid (the last instalment with "repaid").
+PAYING_EVENTS = (REPAYMENT, R.REPAID.value)
+#: States in which the loan runs, so a repayment may be reported: those it can be repaid from.
+REPAYING_STATES = REFERRAL.sources(R.REPAID, "bank")
+
+
+def loan_events_open(state: str) -> list[str]:
+    """Return the loan events a bank may report on a referral in ``state``, in order."""
+    events = [e for e in OUTCOME_EVENTS if REFERRAL.can(state, e, "bank")]
+    if state in REPAYING_STATES:
+        events.insert(0, REPAYMENT)
+    return events
+
+
+def event_title(event: str, locale: str | None = None) -> str:
+    """Return the name of a loan event (放款, 还款, 结清...) in the reader's language."""
+    if event == REPAYMENT:
+        english = (locale or current_locale()).startswith("en")
+        return REPAYMENT_TITLE[1] if english else REPAYMENT_TITLE[0]
+    return REFERRAL.verb(None, event, locale)
+
+
 #: States in which the bank still owes a response (the 2-working-day clock runs).
 AWAITING_BANK = REFERRAL.tagged("clock")
 DECIDED = REFERRAL.tagged("decided")

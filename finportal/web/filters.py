@@ -65,6 +65,10 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals["states"] = MACHINES
+    # issue 13: a loan event's name (放款, 还款, 结清...), repayments included.
+    from finportal.services.referrals import event_title as loan_event_title
+
+    app.jinja_env.globals["loan_event_title"] = loan_event_title
     # Labels of stored codes, in the reader's language (services/labels.py).
     app.jinja_env.globals["scope_label"] = scope_label
     app.jinja_env.globals["purpose_label"] = purpose_label

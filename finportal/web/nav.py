@@ -25,6 +25,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("sme.new_application", lazy_gettext("申请融资")),
         ("sme.needs_list", lazy_gettext("融资需求")),  # demand board (issue 15)
         ("sme.consent_list", lazy_gettext("授权管理")),
+        ("sme.subsidies", lazy_gettext("我的补贴")),  # issue 13
         ("sme.notifications", lazy_gettext("消息")),
         ("sme.verification", lazy_gettext("企业认证")),
         ("sme.colleagues", lazy_gettext("同事账户")),
@@ -36,6 +37,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("advisor.needs_escalated", lazy_gettext("待跟进需求")),  # demand board (issue 15)
         ("advisor.verifications", lazy_gettext("企业认证")),
         ("advisor.dashboard", lazy_gettext("数据看板")),
+        ("advisor.subsidies", lazy_gettext("补贴兑付")),  # issue 13
         # issue 15: complaints, and the supervisors' board and reports (DUTY_ENDPOINTS)
         ("advisor.complaints_list", lazy_gettext("诉求办理")),
         ("advisor.assignment_board", lazy_gettext("交办与预警")),

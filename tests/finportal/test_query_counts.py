@@ -141,6 +141,7 @@ def district(
                     reason_code=None if n % 8 == 0 else "credit_risk",
                 )
         _grow_needs(first, count, firms)
+        lend_and_repay(max(1, count // 8))
         if first == 0:
             return
         review_actions.refer_to_banks(
@@ -188,6 +189,54 @@ def district(
                 loop.need = need
         needs.escalate_unclaimed(db_session, utcnow() + timedelta(days=60))
 
+    def lend_and_repay(loans: int) -> None:
+        """Lend to the loop's firm, report repayments and list their subsidies (issue 13)."""
+        from finportal.services import entitlements, payouts
+        from finportal.services.workdays import today_local
+
+        for _ in range(loans):
+            application = screened_application(loop.enterprise, amount="1000000")
+            grant_consent(application, loop.bank)
+            review_actions.claim(db_session, application.id, actor_id=loop.advisor.id)
+            (referral,) = review_actions.refer_to_banks(
+                db_session,
+                application.id,
+                actor_id=loop.advisor.id,
+                referrals=[(loop.bank.id, eligible_version(application))],
+                opinion="经营稳定。",
+                render=False,
+            )
+            bank_actions.record_decision(
+                db_session,
+                referral.id,
+                bank_id=loop.bank.id,
+                actor_id=loop.bank_user.id,
+                decision="approved",
+                approved_amount=Decimal(1000000),
+                annual_rate=Decimal("0.035"),
+                term_months=12,
+            )
+            for kind, extra in (("disbursed", {"amount": Decimal(1000000)}), ("repayment", {})):
+                bank_actions.record_outcome(
+                    db_session,
+                    referral.id,
+                    bank_id=loop.bank.id,
+                    actor_id=loop.bank_user.id,
+                    event=kind,
+                    occurred_on=today_local(),
+                    principal_paid=Decimal(0) if kind == "repayment" else None,
+                    interest_paid=Decimal("2916.67") if kind == "repayment" else None,
+                    fee_paid=Decimal(1000) if kind == "repayment" else None,
+                    **extra,
+                )
+        entitlements.compute_entitlements(db_session)
+        period = entitlements.period_of(today_local())
+        entitlements.publish_list(db_session, period, actor_id=loop.advisor.id)
+        # The answer time runs out unanswered (免申即享: silence confirms) and a batch pays.
+        payouts.create_payout(
+            db_session, period, actor_id=loop.advisor.id, now=utcnow() + timedelta(days=30)
+        )
+
     loop.grow = grow
     return loop
 
@@ -210,6 +259,7 @@ def _pages(loop: Any, token: str) -> list[tuple[str, Any, str, dict[str, str] | 
         ("sme", loop.sme_user, "/sme/matches", None),
         ("sme", loop.sme_user, "/sme/applications", None),
         ("sme", loop.sme_user, f"/sme/applications/{loop.application.id}", None),
+        ("sme", loop.sme_user, "/sme/subsidies", None),
         ("advisor", loop.advisor, "/advisor/", None),
         ("advisor", loop.advisor, "/advisor/?deadline=ok", None),
         ("advisor", loop.advisor, f"/advisor/applications/{loop.application.id}", None),
@@ -228,6 +278,7 @@ def _pages(loop: Any, token: str) -> list[tuple[str, Any, str, dict[str, str] | 
         ("sme", loop.sme_user, "/complaints/", None),
         ("sme", loop.sme_user, f"/complaints/{loop.complaint_id}", None),
         ("anonymous", None, "/ratings", None),
+        ("advisor", loop.advisor, "/advisor/subsidies", None),
         ("bank", loop.bank_user, "/bank/", None),
         ("bank", loop.bank_user, "/bank/?tab=viewed", None),
         ("bank", loop.bank_user, "/bank/?tab=decided", None),
@@ -308,8 +359,13 @@ def test_no_page_issues_more_statements_as_the_tables_grow(app, client, db_sessi
     large = _count_all(pages, clients)
     grown = {page: (small[page], large[page]) for page in small if large[page] > small[page]}
     assert grown == {}, f"statements grew with the tables (small, large): {grown}"
-    # A page of a few statements: a dozen or two, whatever the size of the district.
-    assert max(large.values()) <= 40, large
+    # A page of a few statements: a dozen or two, whatever the size of the district. The
+    # dashboard is computed on each request here (tests set DASHBOARD_MAX_AGE_SECONDS to 0):
+    # one aggregate per table, a fixed number; its readers get the periodic task's snapshot in
+    # two statements (tests/finportal/dashboard/test_dashboard_cache.py).
+    live = {page: n for page, n in large.items() if page.endswith("/advisor/dashboard")}
+    assert max(n for page, n in large.items() if page not in live) <= 40, large
+    assert live and max(live.values()) <= 60, live
 
 
 def test_the_queue_and_the_inbox_are_paged_and_count_everything(

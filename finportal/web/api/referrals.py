@@ -156,4 +156,7 @@ def post_outcome(body: dict[str, Any], referral_id: int) -> Any:
         event=body["event"],
         occurred_on=body["occurred_on"],
         amount=body.get("amount"),
+        principal_paid=body.get("principal_paid"),
+        interest_paid=body.get("interest_paid"),
+        fee_paid=body.get("fee_paid"),
     )

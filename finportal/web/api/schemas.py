@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from finportal import limits
 from finportal.domain.states import ReferralState
+from finportal.services import referrals
 
 
 def amount_field(**kwargs: object) -> limits.Amount:
@@ -22,6 +23,22 @@ def amount_field(**kwargs: object) -> limits.Amount:
             "example": 1000000,
             "minimum": 0,
             "exclusiveMinimum": True,
+            "maximum": int(high),
+        },
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def paid_field(**kwargs: object) -> limits.Amount:
+    """Return an amount a repayment paid in yuan (0 allowed, two decimals), within ``repayment``."""
+    high = limits.AMOUNTS["repayment"].high
+    return limits.Amount(
+        "repayment",
+        metadata={
+            "type": "number",
+            "description": f"yuan, 0 to {high:,.0f}, at most two decimals",
+            "example": 5833.33,
+            "minimum": 0,
             "maximum": int(high),
         },
         **kwargs,  # type: ignore[arg-type]
@@ -199,6 +216,9 @@ class OutcomeOutSchema(Schema):
     event = fields.String()
     occurred_on = fields.Date()
     amount = fields.Decimal(as_string=True, allow_none=True)
+    principal_paid = fields.Decimal(as_string=True, allow_none=True)
+    interest_paid = fields.Decimal(as_string=True, allow_none=True)
+    fee_paid = fields.Decimal(as_string=True, allow_none=True)
     recorded_at = fields.DateTime()
 
 
@@ -263,11 +283,13 @@ class DecisionInSchema(Schema):
 class OutcomeInSchema(Schema):
     """A loan event on a referral."""
 
-    event = fields.String(
-        required=True, validate=validate.OneOf(["disbursed", "repaid", "overdue_90", "defaulted"])
-    )
+    event = fields.String(required=True, validate=validate.OneOf(referrals.LOAN_EVENTS))
     occurred_on = limits.Date(required=True)
     amount = amount_field(load_default=None, allow_none=True)
+    # issue 13: a repayment's principal, interest and guarantee fee / premium, yuan.
+    principal_paid = paid_field(load_default=None, allow_none=True)
+    interest_paid = paid_field(load_default=None, allow_none=True)
+    fee_paid = paid_field(load_default=None, allow_none=True)
 
 
 class ProfileFieldSchema(Schema):

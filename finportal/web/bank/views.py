@@ -82,7 +82,7 @@ class OutcomeSchema(Schema):
         required=True,
         error_messages=REQUIRED,
         validate=validate.OneOf(
-            referrals.OUTCOME_EVENTS, error=lazy_gettext("请选择放款、结清、逾期或违约。")
+            referrals.LOAN_EVENTS, error=lazy_gettext("请选择放款、还款、结清、逾期或违约。")
         ),
     )
     occurred_on = limits.Date(
@@ -90,6 +90,10 @@ class OutcomeSchema(Schema):
     )
     #: Loaded as yuan; 0 allowed here (a repayment), the service asks more of a disbursal.
     amount_wan = limits.Amount("repayment", unit="wan", load_default=None, allow_none=True)
+    # issue 13: what a repayment paid, in yuan (to the fen: the subsidies are worked out of it).
+    principal_paid = limits.Amount("repayment", unit="yuan", load_default=None, allow_none=True)
+    interest_paid = limits.Amount("repayment", unit="yuan", load_default=None, allow_none=True)
+    fee_paid = limits.Amount("repayment", unit="yuan", load_default=None, allow_none=True)
 
 
 def _bank_id() -> int:
@@ -140,9 +144,7 @@ def _render_referral(referral_id: int, status: int = 200, **extra: Any) -> Any:
         decline_reasons=limits.words(referrals.DECLINE_REASONS),
         purpose_label=purpose_label,
         can_decide=any(REFERRAL.can(referral.state, d, "bank") for d in referrals.DECISIONS),
-        outcome_events=[
-            e for e in referrals.OUTCOME_EVENTS if REFERRAL.can(referral.state, e, "bank")
-        ],
+        outcome_events=referrals.loan_events_open(referral.state),
         shanghai=SHANGHAI,
         **extra,
     ), status
@@ -227,6 +229,9 @@ def outcome(referral_id: int) -> Any:
             event=data["event"],
             occurred_on=data["occurred_on"],
             amount=amount,
+            principal_paid=data["principal_paid"],
+            interest_paid=data["interest_paid"],
+            fee_paid=data["fee_paid"],
             lock_version=data["lock_version"],
         )
     except ServiceError as exc:

@@ -96,9 +96,11 @@ def victim(db_session, sme, submit, ready, banks, create_user):
     db_session.add(claim)
     need.state = "claimed"
     db_session.commit()
+    entitlement = _listed_subsidy(db_session, submit(sme), banks[0], create_user)
     return {
         "need": need,
         "claim": claim,
+        "entitlement": entitlement,
         "batch": batch,
         "invitation": invitation,
         "application": application,
@@ -110,8 +112,67 @@ def victim(db_session, sme, submit, ready, banks, create_user):
     }
 
 
+def _listed_subsidy(db_session, application, bank, create_user):
+    """Lend to A (ip_pledge), report a repayment and list its subsidy (issue 13)."""
+    from finportal.models import Match, ProductVersion, SubsidyEntitlement
+    from finportal.services import bank_actions, entitlements, review_actions
+    from finportal.services.workdays import today_local
+
+    advisor = create_user("advisor")
+    version_id = db_session.scalar(
+        select(Match.product_version_id)
+        .join(ProductVersion, ProductVersion.id == Match.product_version_id)
+        .where(
+            Match.application_id == application.id,
+            Match.eligible.is_(True),
+            ProductVersion.product.has(code="ip_pledge"),
+        )
+    )
+    review_actions.claim(db_session, application.id, actor_id=advisor.id)
+    (referral,) = review_actions.refer_to_banks(
+        db_session,
+        application.id,
+        actor_id=advisor.id,
+        referrals=[(bank.id, version_id)],
+        opinion="建议支持。",
+        render=False,
+    )
+    for event, values in (
+        ("approved", {}),
+        ("disbursed", {"amount": application.amount}),
+        ("repayment", {"principal_paid": "0", "interest_paid": "1000"}),
+    ):
+        if event == "approved":
+            bank_actions.record_decision(
+                db_session,
+                referral.id,
+                bank_id=bank.id,
+                actor_id=None,
+                decision="approved",
+                approved_amount=application.amount,
+                annual_rate="0.035",
+                term_months=application.term_months,
+            )
+            continue
+        bank_actions.record_outcome(
+            db_session,
+            referral.id,
+            bank_id=bank.id,
+            actor_id=None,
+            event=event,
+            occurred_on=today_local(),
+            **values,
+        )
+    entitlements.compute_entitlements(db_session)
+    entitlements.publish_list(db_session, entitlements.period_of(today_local()), actor_id=None)
+    return db_session.scalar(
+        select(SubsidyEntitlement).where(SubsidyEntitlement.referral_id == referral.id)
+    )
+
+
 def _ids(victim, which):
     return {
+        "entitlement_id": str(victim["entitlement"].id),
         "application_id": str(victim[which].id),
         "consent_id": str(victim["consent"].id),
         "notification_id": str(victim["note"].id),
@@ -146,6 +207,7 @@ def test_every_sme_route_with_another_enterprises_ids_is_not_found(
             "referral_id",
             "need_id",
             "claim_id",
+            "entitlement_id",
         }
         assert not unknown, f"add {unknown} of {rule.rule} to this test"
         for which in ("application", "closed"):
