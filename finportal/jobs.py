@@ -86,6 +86,7 @@ JOB_MODULES = (
     "finportal.services.batch_packets",
     "finportal.services.catalog",
     "finportal.services.credit",
+    "finportal.services.push",  # wip-13p: 政策找企业 and 申报提醒
 )
 
 _executor: ThreadPoolExecutor | None = None
@@ -489,9 +490,17 @@ def sweep(
     return result
 
 
+def _policy_push(session: Session) -> Any:
+    """Queue the hourly 政策找企业 push and deadline reminders (services/push.py)."""
+    from finportal.services import push
+
+    return push.periodic(session)
+
+
 #: Periodic tasks: name -> (function taking the session, interval in seconds).
 PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "jobs_sweep": (sweep, 60),
+    "policy_push": (_policy_push, 3600),  # wip-13p
 }
 
 

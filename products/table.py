@@ -172,6 +172,9 @@ def _numeric(name: str, column: Any, n: int) -> Floats:
 def _flags(name: str, column: Any) -> Int8s:
     if isinstance(column, np.ndarray) and column.dtype.kind == "b":
         return column.astype(np.int8)
+    if isinstance(column, np.ndarray) and column.dtype == np.int8:
+        # Already coded as the table keeps it: 1 yes, 0 no, -1 missing.
+        return column
     values = [read_bool(name, v) for v in _as_list(column)]
     return np.array([-1 if v is None else int(v) for v in values], dtype=np.int8)
 

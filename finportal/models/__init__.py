@@ -10,7 +10,14 @@ from finportal.models.applications import (
 )
 from finportal.models.base import Base, utcnow
 from finportal.models.batches import Batch, BatchMember
-from finportal.models.catalog import Holiday, Product, ProductVersion, ReferenceRate
+from finportal.models.catalog import (
+    Holiday,
+    Product,
+    ProductDraft,
+    ProductVersion,
+    PushRecord,
+    ReferenceRate,
+)
 from finportal.models.documents import Document, VerificationRequest
 from finportal.models.enterprises import Enterprise
 from finportal.models.organisations import Bank, Chamber, Membership, Park
@@ -48,7 +55,9 @@ __all__ = [
     "Packet",
     "Park",
     "Product",
+    "ProductDraft",
     "ProductVersion",
+    "PushRecord",
     "Rating",
     "ReferenceRate",
     "Referral",
