@@ -101,10 +101,10 @@ class ProductDraft(Base):
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     drafted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     drafted_at: Mapped[datetime] = mapped_column(default=utcnow)
-    note: Mapped[str] = mapped_column(String(500), default="")
+    note: Mapped[str] = mapped_column(String(2000), default="")
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
-    decision_note: Mapped[str] = mapped_column(String(500), default="")
+    decision_note: Mapped[str] = mapped_column(String(2000), default="")
     #: The version the approval published (or made current again).
     version_id: Mapped[int | None] = mapped_column(ForeignKey("product_versions.id"))
 

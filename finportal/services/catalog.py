@@ -81,12 +81,11 @@ def current_catalog(session: Session) -> tuple[products.Catalog, dict[str, Produ
     return products.Catalog(product_of(v) for v in versions), by_code
 
 
-def save_version(
-    session: Session, content: dict[str, Any], *, actor_id: int | None, source_name: str = "<admin>"
-) -> tuple[ProductVersion, bool]:
-    """Validate product content and store it as a new version if it changed.
+def validate_content(content: dict[str, Any], source_name: str = "<admin>") -> products.Product:
+    """Return the product of some content, or raise ``ValidationFailed`` saying what is wrong.
 
-    Returns the current version and whether it is new. The caller commits.
+    The catalogue schema, the rule that a confirmed number cites an outside source, and the
+    text limits of code and names: what publishing checks (drafts are checked the same way).
     """
     try:
         product = products.Product.from_dict(content, source_name)
@@ -115,6 +114,17 @@ def save_version(
                 f"产品数据有误：field {field}: {exc.message_zh}",
                 f"The product data is not valid: field {field}: {exc.message_en}",
             ) from None
+    return product
+
+
+def save_version(
+    session: Session, content: dict[str, Any], *, actor_id: int | None, source_name: str = "<admin>"
+) -> tuple[ProductVersion, bool]:
+    """Validate product content and store it as a new version if it changed.
+
+    Returns the current version and whether it is new. The caller commits.
+    """
+    product = validate_content(content, source_name)
     row = session.scalar(select(Product).where(Product.code == product.code))
     if row is None:
         row = Product(code=product.code, name_zh=product.name_zh, name_en=product.name_en)
