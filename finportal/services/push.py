@@ -35,7 +35,7 @@ from finportal.models import Enterprise, Notification, ProductVersion, PushRecor
 from finportal.services import catalog as catalog_service
 from finportal.services.audit import record_event
 from finportal.services.errors import NotFound
-from finportal.services.profile_table import iter_tables
+from finportal.services.profile_table import fields_for, iter_tables
 from finportal.services.profiles import enterprise_profile
 from finportal.services.workdays import today_local
 from products.pricing import wan_text
@@ -249,7 +249,8 @@ def push_catalog(
     day = today or today_local()
     catalog_offers = offers(session, codes, day)
     totals = {"enterprises": 0, "eligible": 0, "new": 0, "cheaper": 0}
-    for table in iter_tables(session):
+    columns = fields_for(o.product for o in catalog_offers)
+    for table in iter_tables(session, fields=columns):
         totals["enterprises"] += table.n
         for key, value in _push_table(session, table, catalog_offers, trigger, day).items():
             totals[key] += value
@@ -347,7 +348,7 @@ def send_deadline_reminders(session: Session, *, today: date | None = None) -> d
             if k
         }
     now = utcnow()
-    for table in iter_tables(session):
+    for table in iter_tables(session, fields=fields_for(catalog)):
         result = products.match_many(catalog, table, today=day)
         ids = list(table.ids or [])
         rows: list[dict[str, Any]] = []

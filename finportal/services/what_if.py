@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 import products
 from finportal.models import Park
 from finportal.services import catalog as catalog_service
-from finportal.services.profile_table import iter_tables
+from finportal.services.profile_table import fields_for, iter_tables
 from finportal.services.workdays import today_local
 from products.pricing import fen
 from products.sizes import SIZE_CLASSES, SIZE_ZH, row_for, size_table
@@ -179,7 +179,10 @@ def compute(
     sizes: dict[str, Counter[str]] = {k: Counter() for k in ("gained", "lost", "after")}
     gained_ids: list[int] = []
     lost_ids: list[int] = []
-    for table in iter_tables(session):
+    matched = [new] if old is None else [new, old]
+    # Only the columns the two versions and the groupings read (docs/SCALING.md).
+    columns = fields_for(matched, extra=("park_codes", "industry_code", "size_class"))
+    for table in iter_tables(session, fields=columns):
         counts["n"] += table.n
         after = products.match_many(products.Catalog([new]), table, today=day).eligible[:, 0]
         if old is not None:
