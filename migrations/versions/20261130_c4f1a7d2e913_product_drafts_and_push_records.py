@@ -54,7 +54,7 @@ def upgrade():
         sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_push_records_product_id_products')),
         sa.ForeignKeyConstraint(['version_id'], ['product_versions.id'], name=op.f('fk_push_records_version_id_product_versions')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_push_records')),
-        sa.UniqueConstraint('enterprise_id', 'product_id', name=op.f('uq_push_records_enterprise_id')),
+        sa.UniqueConstraint('enterprise_id', 'product_id', name=op.f('uq_push_records_enterprise_id_product_id')),
     )
     op.create_index(op.f('ix_push_records_enterprise_id'), 'push_records', ['enterprise_id'], unique=False)
     op.create_index(op.f('ix_push_records_product_id'), 'push_records', ['product_id'], unique=False)
