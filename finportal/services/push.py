@@ -26,7 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import products
@@ -146,6 +146,14 @@ def _texts(offer: Offer, what: str, trigger: str, told_rate: Decimal | None) -> 
     }
 
 
+def _insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows in the session's transaction: COPY on PostgreSQL (a first push writes
+    hundreds of thousands of notices), executemany elsewhere."""
+    from finportal.scale import BulkWriter
+
+    BulkWriter(session.connection()).insert(table, rows)
+
+
 def _told(
     session: Session, product_ids: list[int], low: int, high: int
 ) -> dict[tuple[int, int], tuple[int, Any, Decimal | None]]:
@@ -228,9 +236,9 @@ def _push_table(
             else:
                 changed.append({"id": record[0], **values})
     if notices:
-        session.execute(insert(Notification), notices)
+        _insert(session, Notification.__table__, notices)
     if fresh:
-        session.execute(insert(PushRecord), fresh)
+        _insert(session, PushRecord.__table__, fresh)
     if changed:
         session.execute(update(PushRecord), changed)
     return counts
@@ -389,7 +397,7 @@ def send_deadline_reminders(session: Session, *, today: date | None = None) -> d
                     }
                 )
         if rows:
-            session.execute(insert(Notification), rows)
+            _insert(session, Notification.__table__, rows)
             sent += len(rows)
     return {"reminded": sent, "products": [o.product.code for o, _ in due]}
 
