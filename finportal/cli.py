@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     from finportal.jobs import jobs_cli
     from finportal.need_cli import needs_cli
     from finportal.packets.bench import packets_cli
+    from finportal.push_cli import push_cli  # wip-13p
     from finportal.reference_cli import reference_cli
     from finportal.scale import scale_command
     from finportal.scoring_cli import scoring_cli
@@ -33,5 +34,6 @@ def init_app(app: Flask) -> None:
         needs_cli,
         escalations_cli,
         subsidies_cli,
+        push_cli,
     ):
         app.cli.add_command(command)

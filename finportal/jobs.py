@@ -87,6 +87,7 @@ JOB_MODULES = (
     "finportal.services.catalog",
     "finportal.services.credit",
     "finportal.services.outbox",  # issue 15: e-mail, SMS and WeChat delivery
+    "finportal.services.push",  # wip-13p: 政策找企业 and 申报提醒
 )
 
 _executor: ThreadPoolExecutor | None = None
@@ -526,6 +527,13 @@ def notification_digest(session: Session) -> Any:
     return outbox.build_digests(session)
 
 
+def _policy_push(session: Session) -> Any:
+    """Queue the hourly 政策找企业 push and deadline reminders (services/push.py)."""
+    from finportal.services import push
+
+    return push.periodic(session)
+
+
 #: Periodic tasks: name -> (function taking the session, interval in seconds).
 PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "jobs_sweep": (sweep, 60),
@@ -535,6 +543,7 @@ PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "escalations": (_escalations, 3600),  # issue 15: idempotent, safe every hour
     "outbox_deliver": (outbox_deliver, 30),  # issue 15
     "notification_digest": (notification_digest, 900),  # issue 15
+    "policy_push": (_policy_push, 3600),  # wip-13p
 }
 
 

@@ -2,9 +2,11 @@
 
     eval "$(scripts/prod.sh env)"; .venv/bin/python loadtest/push_bench.py
 
-It loads every enterprise as the ``notify_eligible`` job does (ORM objects, then profile
-dicts, then the matcher's column table) and matches them against the catalogue, printing
-the time and Python memory of each part, per enterprise too, to extrapolate to a city.
+It loads every enterprise the way the ``notify_eligible`` job did before issue 13 (ORM
+objects, then profile dicts, then the matcher's column table) and matches them against the
+catalogue, printing the time and Python memory of each part, per enterprise too: the
+"before" numbers. The job now reads columns straight into the table
+(``services/profile_table.py``); time it with ``flask --app wsgi push bench``.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -154,6 +155,33 @@ class Variant:
     facts: tuple[Fact, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ApplicationWindow:
+    """When firms may apply for a product (申报期) and the reminder days before it closes."""
+
+    opens_on: date
+    closes_on: date
+    remind_days: tuple[int, ...]
+    source: str
+    demo: bool
+
+    def is_open(self, day: date) -> bool:
+        """Tell whether firms may apply on ``day``."""
+        return self.opens_on <= day <= self.closes_on
+
+    def reminder_due(self, day: date) -> int | None:
+        """Return the reminder (days before the close) due on ``day``, or None.
+
+        The nearest reminder day not yet passed: 5 days before the close with reminders at
+        30 and 7 days gives 7 (a missed 30-day reminder is not sent late).
+        """
+        if not self.is_open(day):
+            return None
+        left = (self.closes_on - day).days
+        due = [d for d in self.remind_days if d >= left]
+        return min(due) if due else None
+
+
 @dataclass(frozen=True)
 class Product:
     """One catalogue product; build with ``Product.from_dict``."""
@@ -187,6 +215,7 @@ class Product:
     facts: tuple[Fact, ...]
     conditions: tuple[Condition, ...]
     variants: tuple[Variant, ...]
+    application_window: ApplicationWindow | None
     source_name: str = field(compare=False)
     version_hash: str = field(compare=False)
     demo: bool = field(compare=False)  # any number or condition is a demo value
@@ -242,6 +271,8 @@ def _wan(yuan: Decimal) -> str:
 def _canonical(node: Any) -> Any:
     if isinstance(node, Decimal):
         return _decimal_text(node)
+    if isinstance(node, date):
+        return node.isoformat()
     if isinstance(node, dict):
         return {k: _canonical(v) for k, v in node.items() if v is not None}
     if isinstance(node, (list, tuple)):
@@ -324,6 +355,18 @@ def _fact(f: Mapping[str, Any]) -> Fact:
         f["label_zh"],
         f["label_en"],
         Sourced(f["value"], f["unit"], f["source"], f["demo"]),
+    )
+
+
+def _window(item: Mapping[str, Any] | None) -> ApplicationWindow | None:
+    if item is None:
+        return None
+    return ApplicationWindow(
+        item["opens_on"],
+        item["closes_on"],
+        tuple(sorted(item["remind_days"], reverse=True)),
+        item["source"],
+        item["demo"],
     )
 
 
@@ -441,6 +484,7 @@ def _build(data: dict[str, Any], canonical: dict[str, Any], source_name: str) ->
             )
             for v in data["variants"]
         ),
+        application_window=_window(data["application_window"]),
         source_name=source_name,
         version_hash=content_hash(canonical),
         demo=any(_walk_demo(canonical)),

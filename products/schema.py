@@ -375,6 +375,25 @@ class ConditionSchema(_Cited):
         data["value"] = check_leaf(data)
 
 
+class ApplicationWindowSchema(_Cited):
+    """When firms may apply (申报期), and how many days before the close to remind them."""
+
+    opens_on = fields.Date(required=True)
+    closes_on = fields.Date(required=True)
+    remind_days = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=366)),
+        required=True,
+        validate=validate.Length(min=1, max=5),
+    )
+
+    @validates_schema
+    def _check(self, data: dict[str, Any], **_: Any) -> None:
+        if data["opens_on"] > data["closes_on"]:
+            raise ValidationError("must not be after closes_on", "opens_on")
+        if len(set(data["remind_days"])) != len(data["remind_days"]):
+            raise ValidationError("days must be different", "remind_days")
+
+
 class ProductSchema(_Strict):
     code = fields.Str(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"))
     name_zh = fields.Str(required=True, validate=validate.Length(min=2))
@@ -394,6 +413,7 @@ class ProductSchema(_Strict):
     facts = fields.List(fields.Nested(FactSchema), load_default=list)
     conditions = fields.List(fields.Nested(ConditionSchema), required=True)
     variants = fields.List(fields.Nested(VariantSchema), load_default=list)
+    application_window = fields.Nested(ApplicationWindowSchema, load_default=None)
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:

@@ -172,6 +172,9 @@ def _numeric(name: str, column: Any, n: int) -> Floats:
 def _flags(name: str, column: Any) -> Int8s:
     if isinstance(column, np.ndarray) and column.dtype.kind == "b":
         return column.astype(np.int8)
+    if isinstance(column, np.ndarray) and column.dtype == np.int8:
+        # Already coded as the table keeps it: 1 yes, 0 no, -1 missing.
+        return column
     values = [read_bool(name, v) for v in _as_list(column)]
     return np.array([-1 if v is None else int(v) for v in values], dtype=np.int8)
 
@@ -191,26 +194,60 @@ def _category(values: list[str | None]) -> Category:
 
 
 def _tokens(name: str, column: Any) -> Tokens:
-    values = [read_tokens(name, v) for v in _as_list(column)]
+    # A district has few distinct lists (certifications, memberships): read and encode each
+    # distinct hashable value once, then pick rows by index.
+    raw = _as_list(column)
+    distinct: dict[Any, int] = {}
+    readings: list[tuple[str, ...] | None] = []
+    index = np.empty(len(raw), dtype=np.intp)
+    for i, value in enumerate(raw):
+        try:
+            position = distinct.get(value)
+        except TypeError:  # a list: read it on its own
+            position = None
+            key = None
+        else:
+            key = value
+        if position is None:
+            position = len(readings)
+            readings.append(read_tokens(name, value))
+            if key is not None or value is None:
+                distinct[key] = position
+        index[i] = position
     vocab: dict[str, int] = {}
-    for value in values:
-        for token in value or ():
+    for reading in readings:
+        for token in reading or ():
             vocab.setdefault(token, len(vocab))
     words = max(1, (len(vocab) + 63) // 64)
-    masks = np.zeros((len(values), words), dtype=np.uint64)
-    known = np.zeros(len(values), dtype=np.bool_)
-    for i, value in enumerate(values):
-        if value is None:
+    masks = np.zeros((len(readings), words), dtype=np.uint64)
+    known = np.zeros(len(readings), dtype=np.bool_)
+    for i, reading in enumerate(readings):
+        if reading is None:
             continue
         known[i] = True
-        for token in value:
+        for token in reading:
             j = vocab[token]
             masks[i, j // 64] |= np.uint64(1) << np.uint64(j % 64)
-    return Tokens(masks, known, tuple(vocab))
+    return Tokens(masks[index], known[index], tuple(vocab))
+
+
+def _each_distinct(values: Sequence[Any], name: str, read: Any) -> list[Any]:
+    """Apply ``read(name, value)`` once per distinct value (a district repeats its codes)."""
+    seen: dict[Any, Any] = {}
+    out = []
+    for value in values:
+        try:
+            result = seen[value]
+        except KeyError:
+            result = seen[value] = read(name, value)
+        except TypeError:  # unhashable: read on its own
+            result = read(name, value)
+        out.append(result)
+    return out
 
 
 def _dates(column: Any) -> tuple[Int32s, Int32s]:
-    values = [read_date("registered_on", v) for v in _as_list(column)]
+    values = _each_distinct(_as_list(column), "registered_on", read_date)
     years = np.array([-1 if d is None else d.year for d in values], dtype=np.int32)
     mmdd = np.array([-1 if d is None else d.month * 100 + d.day for d in values], dtype=np.int32)
     return years, mmdd
@@ -241,7 +278,7 @@ def table_from_columns(
             table.flags[name] = np.full(n, -1, np.int8) if column is None else _flags(name, column)
         elif spec.kind == "category":
             values = [None] * n if column is None else _as_list(column)
-            table.categories[name] = _category([read_category(name, v) for v in values])
+            table.categories[name] = _category(_each_distinct(values, name, read_category))
         elif spec.kind == "tokens":
             table.tokens[name] = _tokens(name, [None] * n if column is None else column)
         elif spec.kind == "text":
@@ -250,7 +287,9 @@ def table_from_columns(
     industry = (
         [None] * n if columns.get("industry_code") is None else _as_list(columns["industry_code"])
     )
-    table.categories["industry_code"] = _category([industry_digits(v) for v in industry])
+    table.categories["industry_code"] = _category(
+        _each_distinct(industry, "industry_code", lambda _name, v: industry_digits(v))
+    )
     uscc = [None] * n if columns.get("uscc") is None else _as_list(columns["uscc"])
     table.categories["uscc_area"] = _category([uscc_area(v) for v in uscc])
     if columns.get("registered_on") is not None:

@@ -716,6 +716,38 @@ ENTITLEMENT = _register(
     )
 )
 
+# --- product drafts (maker-checker publishing; issue 13, wip-13p) ------------------------
+
+
+class DraftState(State):
+    """A product content drafted by one admin, waiting for a second admin's approval."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
+
+
+PRODUCT_DRAFT = _register(
+    Machine(
+        "product_draft",
+        "产品草稿",
+        "product draft",
+        DraftState,
+        {
+            DraftState.PENDING: StateInfo("待复核", "Awaiting approval", "admin"),
+            DraftState.APPROVED: StateInfo("已批准发布", "Approved and published", None),
+            DraftState.RETURNED: StateInfo("已退回", "Sent back", None),
+            DraftState.WITHDRAWN: StateInfo("已撤回", "Withdrawn", None),
+        },
+        tuple(
+            _t("pending", ["approved"], ["admin"], "批准发布", "Approved and published")
+            + _t("pending", ["returned"], ["admin"], "退回修改", "Sent back")
+            + _t("pending", ["withdrawn"], ["admin"], "撤回草稿", "Withdrew the draft")
+        ),
+    )
+)
+
 #: Machines by the object type the audit log names them with.
 MACHINES: dict[str, Machine[State]] = {
     m.name: m  # type: ignore[misc]
@@ -730,6 +762,7 @@ MACHINES: dict[str, Machine[State]] = {
         CLAIM,
         COMPLAINT,
         ENTITLEMENT,
+        PRODUCT_DRAFT,
     )
 }
 

@@ -10,7 +10,14 @@ from finportal.models.applications import (
 )
 from finportal.models.base import Base, utcnow
 from finportal.models.batches import Batch, BatchMember
-from finportal.models.catalog import Holiday, Product, ProductVersion, ReferenceRate
+from finportal.models.catalog import (
+    Holiday,
+    Product,
+    ProductDraft,
+    ProductVersion,
+    PushRecord,
+    ReferenceRate,
+)
 from finportal.models.complaints import Complaint, Escalation, PublishedReport
 from finportal.models.documents import Document, VerificationRequest
 from finportal.models.enterprises import Enterprise
@@ -76,7 +83,9 @@ __all__ = [
     "Packet",
     "Park",
     "Product",
+    "ProductDraft",
     "ProductVersion",
+    "PushRecord",
     "Rating",
     "ReferenceRate",
     "Referral",

@@ -78,3 +78,58 @@ class Holiday(Base):
     name: Mapped[str] = mapped_column(String(80))
     #: True for a weekend day that is worked (调休上班), False for a day off.
     is_workday: Mapped[bool] = mapped_column(default=False)
+
+
+# --- issue 13 (wip-13p): maker-checker publishing and the per-firm push state -------------
+
+
+class ProductDraft(Base):
+    """A product content drafted by one admin, published only when a second admin approves.
+
+    ``state`` follows the ``product_draft`` machine (``domain/states.py``): pending ->
+    approved | returned | withdrawn. ``base_version_id`` is the version the draft was made
+    against; approving refuses a draft whose product moved on since.
+    """
+
+    __tablename__ = "product_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), index=True)
+    content: Mapped[dict[str, Any]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("product_versions.id"))
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    drafted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    drafted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(String(2000), default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(String(2000), default="")
+    #: The version the approval published (or made current again).
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("product_versions.id"))
+
+    base_version: Mapped[ProductVersion | None] = relationship(foreign_keys=[base_version_id])
+    version: Mapped[ProductVersion | None] = relationship(foreign_keys=[version_id])
+
+
+class PushRecord(Base):
+    """What a firm was last told of a product (政策找企业): the version and its cost.
+
+    One row per enterprise and product. A push is sent only when a product is new for the
+    firm (no row) or cheaper than the effective annual cost last told; the row then records
+    the new notice. ``effective_rate`` is None when the cost told is unknown (a notice sent
+    before this record existed).
+    """
+
+    __tablename__ = "push_records"
+    __table_args__ = (UniqueConstraint("enterprise_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("product_versions.id"))
+    #: The effective annual cost told (decimal fraction per year), at the example loan.
+    effective_rate: Mapped[Decimal | None] = mapped_column(Rate)
+    told_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,21 +1,19 @@
-"""Administration of the catalogue: product versions as YAML, publishing (with 政策找企业), activity."""
+"""Administration of the catalogue: product versions as YAML, activity (publishing: services/publishing.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from finportal import jobs, limits
+from finportal import limits
 from finportal.models import (
     Job,
     Product,
     ProductVersion,
 )
-from finportal.services import catalog as catalog_service
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, NotFound, ValidationFailed
 
@@ -66,24 +64,12 @@ def push_job(session: Session, product_version_id: int) -> Job | None:
     )
 
 
-@dataclass
-class PublishResult:
-    """What publishing an edit did: the current version, whether it is new, the push job."""
+def parse_product_yaml(session: Session, text: str, *, expected_code: str | None) -> dict[str, Any]:
+    """Read product YAML as a mapping; refusals name the line or the field (``fields["content"]``).
 
-    version: ProductVersion
-    created: bool
-    job: Job | None
-    #: True when the content equals an earlier version, which became current again.
-    reverted: bool = False
-
-
-def publish_product_yaml(
-    session: Session, text: str, *, actor_id: int | None, expected_code: str | None = None
-) -> PublishResult:
-    """Validate product YAML with the catalogue schema and publish it if it changed.
-
-    A new version starts the 政策找企业 job (``notify_eligible``); the same content again
-    makes no version and no push. Refusals name the line or the field in ``fields["content"]``.
+    ``expected_code`` is the code of the product being edited (its code cannot change); None
+    for a new product, whose code must not exist yet. The catalogue schema is checked by
+    ``catalog.validate_content`` (``services/publishing.draft_product``).
     """
     try:
         data = yaml.safe_load(text or "")
@@ -122,39 +108,7 @@ def publish_product_yaml(
                 f"Product {code} exists; edit it instead.",
                 fields={"content": t(f"field code: {code} 已存在", f"field code: {code} exists")},
             )
-    before = session.scalar(
-        select(Product.current_version_id).where(Product.code == data.get("code"))
-    )
-    try:
-        version, created = catalog_service.save_version(session, data, actor_id=actor_id)
-    except ValidationFailed as exc:
-        raise ValidationFailed(
-            exc.message_zh, exc.message_en, fields={"content": t(exc.message_zh, exc.message_en)}
-        ) from exc
-    reverted = not created and before is not None and before != version.id
-    if reverted:
-        # The content went back to an earlier version: that version is current again.
-        record_event(
-            session,
-            actor_id=actor_id,
-            action="product.reverted",
-            object_type="product",
-            object_id=version.product_id,
-            to_state=f"v{version.number}",
-        )
-    session.commit()
-    job = None
-    if created:
-        job = jobs.enqueue(
-            session,
-            "notify_eligible",
-            actor_id=actor_id,
-            object_type="product_version",
-            object_id=version.id,
-            product_version_id=version.id,
-        )
-        session.refresh(version)
-    return PublishResult(version, created, job, reverted)
+    return data
 
 
 def set_product_active(

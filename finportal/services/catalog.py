@@ -1,4 +1,4 @@
-"""The catalogue in the database: product versions, publishing, LPR, and 政策找企业 pushes."""
+"""The catalogue in the database: product versions, publishing and the LPR."""
 
 from __future__ import annotations
 
@@ -13,19 +13,14 @@ from sqlalchemy.orm import Session, contains_eager, defer, joinedload, selectinl
 from sqlalchemy.orm.interfaces import ORMOption
 
 import products
-from finportal import jobs, limits
+from finportal import limits
 from finportal.models import (
-    Enterprise,
-    Notification,
     Product,
     ProductVersion,
     ReferenceRate,
-    utcnow,
 )
-from finportal.services import notifications
 from finportal.services.audit import record_event
-from finportal.services.errors import NotFound, ValidationFailed
-from finportal.services.profiles import enterprise_profile
+from finportal.services.errors import ValidationFailed
 from products.sources import unconfirmed_problems
 
 DEFAULT_LPR = Decimal("0.0300")
@@ -86,12 +81,11 @@ def current_catalog(session: Session) -> tuple[products.Catalog, dict[str, Produ
     return products.Catalog(product_of(v) for v in versions), by_code
 
 
-def save_version(
-    session: Session, content: dict[str, Any], *, actor_id: int | None, source_name: str = "<admin>"
-) -> tuple[ProductVersion, bool]:
-    """Validate product content and store it as a new version if it changed.
+def validate_content(content: dict[str, Any], source_name: str = "<admin>") -> products.Product:
+    """Return the product of some content, or raise ``ValidationFailed`` saying what is wrong.
 
-    Returns the current version and whether it is new. The caller commits.
+    The catalogue schema, the rule that a confirmed number cites an outside source, and the
+    text limits of code and names: what publishing checks (drafts are checked the same way).
     """
     try:
         product = products.Product.from_dict(content, source_name)
@@ -120,6 +114,17 @@ def save_version(
                 f"产品数据有误：field {field}: {exc.message_zh}",
                 f"The product data is not valid: field {field}: {exc.message_en}",
             ) from None
+    return product
+
+
+def save_version(
+    session: Session, content: dict[str, Any], *, actor_id: int | None, source_name: str = "<admin>"
+) -> tuple[ProductVersion, bool]:
+    """Validate product content and store it as a new version if it changed.
+
+    Returns the current version and whether it is new. The caller commits.
+    """
+    product = validate_content(content, source_name)
     row = session.scalar(select(Product).where(Product.code == product.code))
     if row is None:
         row = Product(code=product.code, name_zh=product.name_zh, name_en=product.name_en)
@@ -188,68 +193,4 @@ def current_lpr(session: Session, on: date | None = None) -> Decimal:
     return Decimal(rate) if rate is not None else DEFAULT_LPR
 
 
-def notify_eligible_enterprises(
-    session: Session, *, product_version_id: int, today: date | None = None
-) -> dict[str, int]:
-    """Tell every eligible enterprise about a published product, once per enterprise and product.
-
-    Runs as a job: the whole enterprise table is matched at once with ``products.match_many``.
-    """
-    version = session.get(ProductVersion, product_version_id)
-    if version is None:
-        raise NotFound("产品版本不存在。", "No such product version.")
-    product = product_of(version)
-    code = version.product.code
-    enterprises = list(session.scalars(select(Enterprise).order_by(Enterprise.id)))
-    if not enterprises:
-        return {"eligible": 0, "notified": 0}
-    profiles = [enterprise_profile(e) for e in enterprises]
-    table = products.profiles_to_table(profiles, ids=[e.id for e in enterprises])
-    result = products.match_many(products.Catalog([product]), table, today=today)
-    eligible_ids = [int(i) for i in result.eligible_ids(code)]
-    already = set(
-        session.scalars(
-            select(Notification.enterprise_id).where(
-                Notification.dedupe_key.like(f"policy_push:{code}:%")
-            )
-        )
-    )
-    notified = 0
-    for enterprise_id in eligible_ids:
-        if enterprise_id in already:
-            continue
-        notifications.notify(
-            session,
-            enterprise_id=enterprise_id,
-            kind="policy_push",
-            title=(
-                f"新产品发布：{product.name_zh}，贵企业符合申请条件",
-                f"New product: {product.name_en} — your enterprise qualifies",
-            ),
-            body=(product.description_zh, product.description_en),
-            link=f"/products/{code}",
-            dedupe_key=f"policy_push:{code}:{enterprise_id}",
-        )
-        notified += 1
-    version.notified_at = utcnow()
-    record_event(
-        session,
-        actor_id=None,
-        action="product.policy_push",
-        object_type="product",
-        object_id=version.product_id,
-        reason=f"{notified} notified of {len(eligible_ids)} eligible",
-        data={
-            "code": code,
-            "version": version.number,
-            "eligible": len(eligible_ids),
-            "notified": notified,
-        },
-    )
-    return {"eligible": len(eligible_ids), "notified": notified}
-
-
-@jobs.job("notify_eligible")
-def notify_eligible(session: Session, *, product_version_id: int) -> dict[str, Any]:
-    """Push a newly published product to every eligible enterprise (政策找企业)."""
-    return notify_eligible_enterprises(session, product_version_id=product_version_id)
+# The 政策找企业 push (what each firm is told, when, and its jobs) is services/push.py.

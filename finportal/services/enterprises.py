@@ -100,6 +100,10 @@ def set_memberships(
         data={"park_codes": list(park_codes), "chamber_codes": list(chamber_codes)},
     )
     session.commit()
+    if changed:  # wip-13p: 政策找企业 — match the firm again (park batches read memberships)
+        from finportal.services import push
+
+        push.rematch_later(session, enterprise.id, actor_id=actor_id)
     return changed
 
 

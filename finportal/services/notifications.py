@@ -30,6 +30,7 @@ from finportal.services.errors import NotFound, ValidationFailed
 KINDS = {
     "status": ("状态更新", "Status update"),
     "policy_push": ("政策找企业", "Policy finds the firm"),
+    "deadline": ("申报提醒", "Application deadline"),  # wip-13p
 }
 #: How a user gets a kind on a channel. (zh, en)
 MODES = {

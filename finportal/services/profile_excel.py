@@ -422,6 +422,10 @@ def import_profile(
                 data={"fields": changed, "via": "excel", "at": utcnow().isoformat()},
             )
             session.commit()
+            if changed:  # wip-13p: 政策找企业 — match the firm again
+                from finportal.services import push
+
+                push.rematch_later(session, enterprise.id, actor_id=actor_id)
             return changed
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     raise ImportFailed(problems)

@@ -364,10 +364,13 @@ def update_profile(
     via: str = "form",
 ) -> list[str]:
     """Save loaded profile values of the actor's enterprise, audited (commits)."""
-    changed = save_profile(
-        session, get_enterprise(session, enterprise_id), data, actor_id=actor_id, via=via
-    )
+    enterprise = get_enterprise(session, enterprise_id)
+    changed = save_profile(session, enterprise, data, actor_id=actor_id, via=via)
     session.commit()
+    if changed:  # wip-13p: 政策找企业 — match the firm again
+        from finportal.services import push
+
+        push.rematch_later(session, enterprise.id, actor_id=actor_id)
     return changed
 
 

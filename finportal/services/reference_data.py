@@ -82,6 +82,10 @@ def add_rate(
         data={"kind": kind, "annual_rate": str(annual_rate), "effective_on": str(effective_on)},
     )
     session.commit()
+    if kind == "lpr_1y":  # wip-13p: a new LPR changes the cost of LPR-priced products
+        from finportal.services import push
+
+        push.lpr_changed(session, actor_id=actor_id)
     return row
 
 
@@ -102,8 +106,13 @@ def delete_rate(session: Session, rate_id: int, *, actor_id: int | None) -> None
             "effective_on": str(row.effective_on),
         },
     )
+    kind = row.kind
     session.delete(row)
     session.commit()
+    if kind == "lpr_1y":  # wip-13p: the LPR in force may have changed
+        from finportal.services import push
+
+        push.lpr_changed(session, actor_id=actor_id)
 
 
 # ---------------------------------------------------------------- holidays

@@ -149,7 +149,9 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     with app.app_context():
         flask_migrate.upgrade()
         load_demo(db.session)
+        _draft = _product_draft(db.session)  # wip-13p: the maker-checker page and its what-if
         details = _detail_pages(db.session)
+        details["admin"].append(f"/admin/products/drafts/{_draft}")
         states = _one_page_per_state(db.session)
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -165,6 +167,31 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+def _product_draft(session: Any) -> int:
+    """A draft of ip_pledge by the demo admin (a narrower condition), awaiting a second admin."""
+    import finportal.models as m
+    from finportal.services import admin_products, publishing
+
+    admin = session.scalar(select(m.User).where(m.User.username == "demo-admin"))
+    content = admin_products.get_product(session, "ip_pledge").current_version.content
+    holds = next(c for c in content["conditions"] if c["id"] == "holds_ip")
+    narrower = {
+        **content,
+        "conditions": [
+            {**holds, "any_of": [dict(holds["any_of"][0], value="2"), holds["any_of"][1]]},
+            *(c for c in content["conditions"] if c["id"] != "holds_ip"),
+        ],
+    }
+    draft = publishing.draft_product(
+        session,
+        admin_products.product_yaml(narrower),
+        actor_id=admin.id,
+        expected_code="ip_pledge",
+        note="收紧知识产权条件",
+    )
+    return int(draft.id)
 
 
 def _largest(session: Any, model: Any, child: Any, *where: Any) -> int | None:

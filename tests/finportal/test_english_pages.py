@@ -271,6 +271,7 @@ def _ids(session: Any, role: str, user: Any, name: str) -> list[Any]:
         "token_id": (m.ApiToken, m.ApiToken.id.is_not(None)),
         "holiday_id": (m.Holiday, m.Holiday.id.is_not(None)),
         "rate_id": (m.ReferenceRate, m.ReferenceRate.id.is_not(None)),
+        "draft_id": (m.ProductDraft, m.ProductDraft.id.is_not(None)),  # wip-13p
     }
     if name in owned:
         model, where = owned[name]
@@ -349,6 +350,16 @@ def test_every_page_of_every_role_reads_in_english(app, client, db_session):
         actor_id=users["sme"].id,
         enterprise_id=users["sme"].enterprise_id,
         note="新同事",
+    )
+    # wip-13p: a product draft awaiting a second admin, so its page (and what-if) is read
+    from finportal.services import admin_products, publishing
+
+    ip = admin_products.get_product(db_session, "ip_pledge").current_version.content
+    publishing.draft_product(
+        db_session,
+        admin_products.product_yaml({**ip, "description_zh": ip["description_zh"] + "（修订）"}),
+        actor_id=users["admin"].id,
+        expected_code="ip_pledge",
     )
     checker = Checker(db_session)
     opened = 0

@@ -279,3 +279,60 @@ def test_downgrade_base_with_rows_that_refer_to_altered_tables(scratch_url, tmp_
             assert set(inspect(db.get_engine()).get_table_names()) <= {"alembic_version"}
     finally:
         app.extensions["finportal_engine"].dispose()
+
+
+BEFORE_PUSH_RECORDS = "b7d3e9a1c205"  # wip-13p
+
+
+def test_firms_told_under_the_old_push_count_as_told(scratch_url, tmp_path, monkeypatch):
+    """The old one-notice-per-firm-and-product pushes become push records of an unknown cost."""
+    import datetime as dt
+
+    from sqlalchemy import MetaData
+
+    from finportal import create_app
+    from finportal.extensions import db
+
+    monkeypatch.setenv("FINPORTAL_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"TESTING": True, "DATABASE_URL": scratch_url})
+    try:
+        with app.app_context():
+            flask_migrate.upgrade(revision=BEFORE_PUSH_RECORDS)
+            now = dt.datetime.now(dt.UTC)
+            with db.get_engine().begin() as conn:
+                meta = MetaData()
+                meta.reflect(conn)
+                t = meta.tables
+                firm = conn.execute(
+                    t["enterprises"].insert().values(
+                        uscc="91310112MA1GB00001", name="迁移测试", certifications=[],
+                        demo=False, verification_state="verified", created_at=now,
+                        updated_at=now,
+                    )
+                ).inserted_primary_key[0]  # fmt: skip
+                product = conn.execute(
+                    t["products"].insert().values(
+                        code="ip_pledge", name_zh="知识产权质押贷款", name_en="IP",
+                        active=True, created_at=now, updated_at=now,
+                    )
+                ).inserted_primary_key[0]  # fmt: skip
+                for key in (f"policy_push:ip_pledge:{firm}", f"policy_push:other:{firm}"):
+                    conn.execute(
+                        t["notifications"].insert().values(
+                            enterprise_id=firm, kind="policy_push", title_zh="新产品发布",
+                            title_en="", body_zh="", body_en="", dedupe_key=key, created_at=now,
+                        )
+                    )  # fmt: skip
+            flask_migrate.upgrade()
+            with db.get_engine().connect() as conn:
+                rows = conn.execute(
+                    text(
+                        "SELECT enterprise_id, product_id, version_id, effective_rate"
+                        " FROM push_records ORDER BY id"
+                    )
+                ).all()
+            assert [tuple(r) for r in rows] == [(firm, product, None, None)]
+            flask_migrate.downgrade(revision=BEFORE_PUSH_RECORDS)
+            assert "push_records" not in inspect(db.get_engine()).get_table_names()
+    finally:
+        app.extensions["finportal_engine"].dispose()

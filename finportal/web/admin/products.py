@@ -1,4 +1,4 @@
-"""Products: edit a product's content as YAML, publish versions, follow the 政策找企业 job."""
+"""Products: draft a product's content as YAML, approve it as a second admin, follow the push."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from finportal.domain.states import PRODUCT_DRAFT, DraftState
 from finportal.extensions import db
 from finportal.models import Job
-from finportal.services import admin_products
+from finportal.services import admin_products, publishing
+from finportal.services.errors import NotFound, ServiceError
 from finportal.web.admin.views import FormSchema, attempt, bp, checkbox, text
-from finportal.web.forms import load_form
+from finportal.web.forms import load_form, message
 
 NEW_PRODUCT_HINT = """# 新产品：按 products/catalog/*.yaml 的格式填写，每个数字都要写明来源（source），
 # 未经确认的数字标 demo: true。保存时用与产品目录相同的规则校验。
@@ -24,9 +26,16 @@ name_en: New product
 
 
 class ProductForm(FormSchema):
-    """What the product edit form posts: the product's content as YAML."""
+    """What the product edit form posts: the product's content as YAML, and a note."""
 
     content = text("document", required=True, strip=False)
+    note = text("reason")
+
+
+class DecisionForm(FormSchema):
+    """What an approval, a sending back or a withdrawal posts: an optional note."""
+
+    note = text("reason")
 
 
 class ActiveForm(FormSchema):
@@ -44,36 +53,37 @@ def products() -> Any:
         for p in rows
         if p.current_version_id
     }
-    return render_template("admin/products.html", products=rows, jobs=jobs)
+    return render_template(
+        "admin/products.html",
+        products=rows,
+        jobs=jobs,
+        pending=publishing.pending_counts(db.session),
+    )
 
 
-def _publish_page(code: str | None) -> Any:
+def _draft_page(code: str | None) -> Any:
+    """The edit page: YAML checked by the catalogue's rules becomes a draft for a second admin."""
     product = admin_products.get_product(db.session, code) if code else None
     errors: dict[str, str] = {}
     if request.method == "POST":
-        values = {"content": request.form.get("content", "")}
+        values = {
+            "content": request.form.get("content", ""),
+            "note": request.form.get("note", ""),
+        }
         data, errors = load_form(ProductForm(), request.form)
         if data is not None:
-            result, errors = attempt(
-                lambda: admin_products.publish_product_yaml(
-                    db.session, data["content"], actor_id=current_user.id, expected_code=code
+            draft, errors = attempt(
+                lambda: publishing.draft_product(
+                    db.session,
+                    data["content"],
+                    actor_id=current_user.id,
+                    expected_code=code,
+                    note=data["note"],
                 )
             )
-            if result is not None:
-                v = result.version
-                if result.created:
-                    flash(_("已发布第 %(n)s 版；政策找企业推送任务已启动。", n=v.number), "success")
-                elif result.reverted:
-                    flash(
-                        _(
-                            "内容与第 %(n)s 版相同：已恢复为第 %(n)s 版，未生成新版本。",
-                            n=v.number,
-                        ),
-                        "info",
-                    )
-                else:
-                    flash(_("内容与第 %(n)s 版相同，未生成新版本。", n=v.number), "info")
-                return redirect(url_for("admin.product_versions", code=v.product.code))
+            if draft is not None:
+                flash(_("草稿已提交，须由另一位管理员复核后发布。"), "success")
+                return redirect(url_for("admin.product_draft", draft_id=draft.id))
     elif product is not None and product.current_version is not None:
         values = {"content": admin_products.product_yaml(product.current_version.content)}
     else:
@@ -86,14 +96,96 @@ def _publish_page(code: str | None) -> Any:
 
 @bp.route("/products/new", methods=["GET", "POST"])
 def product_new() -> Any:
-    """Add a product from YAML checked by the catalogue schema."""
-    return _publish_page(None)
+    """Draft a new product from YAML checked by the catalogue schema."""
+    return _draft_page(None)
 
 
 @bp.route("/products/<code>/edit", methods=["GET", "POST"])
 def product_edit(code: str) -> Any:
-    """Edit a product's content as YAML and publish it as a new version when it changed."""
-    return _publish_page(code)
+    """Draft a new version of a product as YAML, for a second admin to approve."""
+    return _draft_page(code)
+
+
+@bp.get("/products/drafts")
+def product_drafts() -> Any:
+    """List drafts awaiting approval, then the latest decided ones."""
+    return render_template(
+        "admin/product_drafts.html", drafts=publishing.list_drafts(db.session), me=current_user.id
+    )
+
+
+def _draft_view(draft_id: int, errors: dict[str, str] | None = None, status: int = 200) -> Any:
+    draft = publishing.get_draft(db.session, draft_id)
+    version, _old = publishing.current_product_of(db.session, draft.code)
+    pending = draft.state == DraftState.PENDING.value
+    return render_template(
+        "admin/product_draft.html",
+        draft=draft,
+        current=version,
+        changes=publishing.changes(version.content if version is not None else None, draft.content),
+        what_if=publishing.what_if_of(db.session, draft) if pending else None,
+        state_title=PRODUCT_DRAFT.title(draft.state),
+        pending=pending,
+        mine=draft.drafted_by_id == current_user.id,
+        errors=errors or {},
+        values={"note": request.form.get("note", "")} if request.method == "POST" else {},
+        as_yaml=admin_products.product_yaml,
+    ), status
+
+
+@bp.get("/products/drafts/<int:draft_id>")
+def product_draft(draft_id: int) -> Any:
+    """Show a draft, what it changes, and the what-if over every enterprise."""
+    return _draft_view(draft_id)
+
+
+def _decide(draft_id: int, call: Any, done: str) -> Any:
+    data, errors = load_form(DecisionForm(), request.form)
+    if data is None:
+        return _draft_view(draft_id, errors, 422)
+    try:
+        result = call(data["note"])
+    except ServiceError as exc:
+        db.session.rollback()
+        if isinstance(exc, NotFound):
+            raise
+        return _draft_view(draft_id, {"_form": message(exc), **exc.fields}, exc.status)
+    flash(done, "success")
+    if isinstance(result, publishing.Approval):
+        return redirect(url_for("admin.product_versions", code=result.version.product.code))
+    return redirect(url_for("admin.product_draft", draft_id=draft_id))
+
+
+@bp.post("/products/drafts/<int:draft_id>/approve")
+def product_draft_approve(draft_id: int) -> Any:
+    """Approve another admin's draft: it is published and pushed (政策找企业)."""
+    return _decide(
+        draft_id,
+        lambda note: publishing.approve(db.session, draft_id, actor_id=current_user.id, note=note),
+        _("已批准并发布；政策找企业推送任务已启动（只通知新符合条件或成本降低的企业）。"),
+    )
+
+
+@bp.post("/products/drafts/<int:draft_id>/return")
+def product_draft_return(draft_id: int) -> Any:
+    """Send another admin's draft back with the reason."""
+    return _decide(
+        draft_id,
+        lambda note: publishing.send_back(
+            db.session, draft_id, actor_id=current_user.id, note=note
+        ),
+        _("草稿已退回起草人。"),
+    )
+
+
+@bp.post("/products/drafts/<int:draft_id>/withdraw")
+def product_draft_withdraw(draft_id: int) -> Any:
+    """Withdraw one's own draft."""
+    return _decide(
+        draft_id,
+        lambda _note: publishing.withdraw(db.session, draft_id, actor_id=current_user.id),
+        _("草稿已撤回。"),
+    )
 
 
 @bp.get("/products/<code>/versions")

@@ -22,6 +22,17 @@ def _versions(db_session, code):
     )
 
 
+def _draft_and_approve(client, login, create_user, url, text):
+    """Post YAML as one admin and approve the draft as another; return the approval's response."""
+    drafter, checker = create_user("admin"), create_user("admin")
+    login(drafter)
+    response = client.post(url, data={"content": text})
+    assert response.status_code == 302, response.text
+    draft_url = response.location
+    login(checker)
+    return client.post(draft_url + "/approve", data={}), drafter, checker
+
+
 def test_product_list_shows_every_product_and_its_version(
     client, create_user, login, published_catalog
 ):
@@ -77,17 +88,17 @@ def test_the_code_of_a_product_cannot_change_in_its_edit_page(
     assert "产品代码不能修改" in response.text
 
 
-def test_publishing_a_change_makes_a_version_and_pushes_to_eligible_firms(
+def test_an_approved_change_makes_a_version_and_pushes_to_eligible_firms(
     client, db_session, create_user, create_enterprise, login, published_catalog
 ):
     holder = create_enterprise(invention_patents=2)
     create_enterprise(invention_patents=0, trademarks=0)
-    admin = create_user("admin")
-    login(admin)
     text = _yaml_of(db_session, "ip_pledge").replace(
         "name_zh: 知识产权质押贷款", "name_zh: 知识产权质押贷款（2026版）"
     )
-    response = client.post("/admin/products/ip_pledge/edit", data={"content": text})
+    response, drafter, checker = _draft_and_approve(
+        client, login, create_user, "/admin/products/ip_pledge/edit", text
+    )
     assert response.status_code == 302
     assert response.location.endswith("/admin/products/ip_pledge/versions")
     db_session.expire_all()
@@ -95,20 +106,23 @@ def test_publishing_a_change_makes_a_version_and_pushes_to_eligible_firms(
     product = db_session.scalar(select(Product).where(Product.code == "ip_pledge"))
     assert product.name_zh == "知识产权质押贷款（2026版）"
     assert product.current_version.number == 2
+    assert product.current_version.published_by_id == checker.id
     job = db_session.scalar(select(Job).where(Job.object_id == product.current_version_id))
     assert job.kind == "notify_eligible"
     assert job.state == "done"
-    assert job.created_by_id == admin.id
-    notified = set(
+    assert job.created_by_id == checker.id
+    # the holder was never told of ip_pledge: it hears that it qualifies (not "新产品发布")
+    titles = list(
         db_session.scalars(
-            select(Notification.enterprise_id).where(
-                Notification.dedupe_key.like("policy_push:ip_pledge:%")
+            select(Notification.title_zh).where(
+                Notification.enterprise_id == holder.id,
+                Notification.link == "/products/ip_pledge",
             )
         )
     )
-    assert holder.id in notified
+    assert titles == ["贵企业符合「知识产权质押贷款（2026版）」的申请条件"]
     page = client.get(response.location).text
-    assert "已发布第 2 版" in page
+    assert "已批准并发布" in page
     assert 'data-job-state="done"' in page
     assert "第 2 版" in page and "第 1 版" in page
     event = db_session.scalar(
@@ -116,19 +130,24 @@ def test_publishing_a_change_makes_a_version_and_pushes_to_eligible_firms(
             AuditEvent.action == "product.published", AuditEvent.to_state == "v2"
         )
     )
-    assert event.actor_id == admin.id
+    assert event.actor_id == checker.id
+    approval = db_session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "product_draft.approved")
+    )
+    assert approval.actor_id == checker.id
+    assert approval.data["drafted_by"] == drafter.id
 
 
-def test_publishing_the_same_content_makes_no_version_and_no_push(
+def test_the_same_content_makes_no_draft_and_no_push(
     client, db_session, create_user, login, published_catalog
 ):
     login(create_user("admin"))
     text = _yaml_of(db_session, "ip_pledge")
     response = client.post("/admin/products/ip_pledge/edit", data={"content": text})
-    assert response.status_code == 302
+    assert response.status_code == 422
+    assert "无需复核" in response.text
     assert _versions(db_session, "ip_pledge") == 1
     assert db_session.scalar(select(func.count()).select_from(Job)) == 0
-    assert "未生成新版本" in client.get(response.location).text
 
 
 def test_a_new_product_is_added_from_yaml(
@@ -138,8 +157,12 @@ def test_a_new_product_is_added_from_yaml(
     assert "code: new_product" in client.get("/admin/products/new").text
     data = yaml.safe_load(_yaml_of(db_session, "first_loan"))
     data["code"], data["name_zh"] = "first_loan_plus", "首贷（加强版）"
-    response = client.post(
-        "/admin/products/new", data={"content": yaml.safe_dump(data, allow_unicode=True)}
+    response, _drafter, _checker = _draft_and_approve(
+        client,
+        login,
+        create_user,
+        "/admin/products/new",
+        yaml.safe_dump(data, allow_unicode=True),
     )
     assert response.status_code == 302
     assert db_session.scalar(select(Product).where(Product.code == "first_loan_plus")) is not None
@@ -176,18 +199,22 @@ def test_job_page_shows_the_state(client, db_session, create_user, login, publis
 def test_going_back_to_earlier_content_makes_that_version_current_again(
     client, db_session, create_user, login, published_catalog
 ):
-    login(create_user("admin"))
     original = _yaml_of(db_session, "ip_pledge")
     changed = original.replace("name_zh: 知识产权质押贷款", "name_zh: 知识产权质押贷款（试行）")
-    client.post("/admin/products/ip_pledge/edit", data={"content": changed})
-    response = client.post("/admin/products/ip_pledge/edit", data={"content": original})
+    _draft_and_approve(client, login, create_user, "/admin/products/ip_pledge/edit", changed)
+    response, _d, _c = _draft_and_approve(
+        client, login, create_user, "/admin/products/ip_pledge/edit", original
+    )
     assert response.status_code == 302
     db_session.expire_all()
     product = db_session.scalar(select(Product).where(Product.code == "ip_pledge"))
     assert product.current_version.number == 1
     assert _versions(db_session, "ip_pledge") == 2
-    assert "已恢复为第 1 版" in client.get(response.location).text
-    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "product.reverted"))
-    assert event.to_state == "v1"
-    # one push only: the new version's
-    assert db_session.scalar(select(func.count()).select_from(Job)) == 1
+    # a push per approval, and neither tells anybody anything new (words only)
+    pushes = list(
+        db_session.scalars(
+            select(Job).where(Job.kind == "notify_eligible").order_by(Job.created_at)
+        )
+    )
+    assert len(pushes) == 2
+    assert all(j.result["new"] == 0 and j.result["cheaper"] == 0 for j in pushes)

@@ -76,12 +76,12 @@ def test_publishing_notifies_exactly_the_eligible_enterprises_once(
     notified = set(
         db_session.scalars(
             select(Notification.enterprise_id).where(
-                Notification.dedupe_key.like("policy_push:ip_pledge:%")
+                Notification.kind == "policy_push", Notification.link == "/products/ip_pledge"
             )
         )
     )
     assert notified & {f.id for f in firms} == expected
-    assert second.result["notified"] == 0
+    assert second.result["new"] == 0 and second.result["cheaper"] == 0
 
 
 def test_lpr_in_force_on_a_day(db_session):
