@@ -337,6 +337,8 @@ def seed_users(session: Session, password: str, enterprises: list[Enterprise]) -
             "bank_id": bank.id if bank else None,
         },
         "demo-admin": {"role": "admin", "display_name": "系统管理员（演示）"},
+        # A second admin: a product draft is approved by an admin other than its drafter.
+        "demo-admin2": {"role": "admin", "display_name": "复核管理员（演示）"},
     }
     users = {}
     for username, values in specs.items():
@@ -396,5 +398,5 @@ def demo_command(password: str) -> None:
     assert isinstance(enterprises, list)
     click.echo(
         f"demo data ready: {len(enterprises)} enterprises; users demo-sme, demo-advisor, "
-        "demo-recommender, demo-bank, demo-admin, demo-supervisor, demo-head"
+        "demo-recommender, demo-bank, demo-admin, demo-admin2, demo-supervisor, demo-head"
     )
