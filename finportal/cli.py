@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
     from finportal.demo import demo_command
     from finportal.jobs import jobs_cli
     from finportal.packets.bench import packets_cli
+    from finportal.reminders_cli import reminders_cli
     from finportal.scale import scale_command
     from finportal.scoring_cli import scoring_cli
     from finportal.services.packet_bench import pipeline_bench_command
@@ -25,5 +26,6 @@ def init_app(app: Flask) -> None:
         audit_cli,
         scale_command,
         jobs_cli,
+        reminders_cli,
     ):
         app.cli.add_command(command)

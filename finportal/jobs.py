@@ -489,9 +489,18 @@ def sweep(
     return result
 
 
+def _maturity_reminders(session: Session) -> Any:
+    """Send the maturity reminders due today (issue 13; imported here to keep no cycle)."""
+    from finportal.services.reminders import periodic
+
+    return periodic(session)
+
+
 #: Periodic tasks: name -> (function taking the session, interval in seconds).
 PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "jobs_sweep": (sweep, 60),
+    # 到期提醒 and the renewal pre-check (issue 13): idempotent, so hourly is safe.
+    "maturity_reminders": (_maturity_reminders, 3600),
 }
 
 

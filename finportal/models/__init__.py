@@ -17,6 +17,7 @@ from finportal.models.organisations import Bank, Chamber, Membership, Park
 from finportal.models.packets import PACKET_KINDS, Packet
 from finportal.models.records import AuditChainHead, AuditEvent, Job, ModelVersion, Notification
 from finportal.models.referrals import BankDecision, LoanOutcome, Referral
+from finportal.models.renewals import Renewal
 from finportal.models.users import ROLES, ApiToken, Invitation, User
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "Rating",
     "ReferenceRate",
     "Referral",
+    "Renewal",
     "User",
     "VerificationRequest",
     "utcnow",

@@ -13,6 +13,8 @@ from finportal.services.errors import NotFound
 KINDS = {
     "status": ("状态更新", "Status update"),
     "policy_push": ("政策找企业", "Policy finds the firm"),
+    # issue 13: a loan's maturity with the renewal pre-check (services/reminders.py)
+    "maturity": ("到期提醒", "Maturity reminder"),
 }
 
 
