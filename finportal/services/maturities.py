@@ -38,6 +38,7 @@ from finportal.models import (
     LoanOutcome,
     Referral,
 )
+from finportal.paging import Page
 from finportal.services.errors import NotFound
 from finportal.services.workdays import SHANGHAI
 
@@ -336,3 +337,27 @@ def bank_loans_of_referrals(session: Session, referral_ids: Sequence[int]) -> di
         for loan in bank_loans(session, enterprise_ids=set(ids))
         if loan.referral_id in wanted and loan.referral_id is not None
     }
+
+
+def loans_page(
+    session: Session,
+    *,
+    today: date,
+    within_days: int | None = None,
+    advisor_id: int | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    """Return one page of the district's running loans by maturity (the advisor's list).
+
+    ``within_days`` keeps loans maturing within that many days (matured ones included:
+    the bank has not reported them repaid); ``advisor_id`` keeps that advisor's firms.
+    """
+    loans = running_loans(session, today=today)
+    if within_days is not None:
+        loans = [loan for loan in loans if loan.days_left(today) <= within_days]
+    if advisor_id is not None:
+        loans = [loan for loan in loans if loan.advisor_id == advisor_id]
+    page = max(1, page)
+    start = (page - 1) * per_page
+    return Page(loans[start : start + per_page], len(loans), page, per_page)

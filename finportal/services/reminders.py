@@ -170,3 +170,15 @@ def run_reminders(session: Session, *, today: date | None = None) -> dict[str, A
 def periodic(session: Session) -> dict[str, Any]:
     """Run the reminders as a periodic task (``finportal.jobs.PERIODIC``)."""
     return run_reminders(session)
+
+
+def sent_to_user(session: Session, user_id: int, *, limit: int = 10) -> list[Notification]:
+    """Return the latest maturity reminders sent to a user (an advisor), newest first."""
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user_id, Notification.kind == KIND)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+        )
+    )

@@ -366,6 +366,27 @@ def prefill(session: Session, enterprise_id: int | None, key: str, *, today: dat
     )
 
 
+@dataclass(frozen=True)
+class Banner:
+    """What the renewal form says about the loan it renews (and what was adjusted)."""
+
+    loan: Loan
+    notes: tuple[Words, ...] = ()
+
+
+def form_banner(
+    session: Session, enterprise_id: int | None, key: str, *, today: date
+) -> Banner | None:
+    """Return the renewal form's banner for a loan key (None: no key, or no such loan)."""
+    if not key:
+        return None
+    try:
+        found = prefill(session, enterprise_id, key, today=today)
+    except NotFound:
+        return None
+    return Banner(loan=found.loan, notes=found.notes)
+
+
 def renewed_referral_id(
     session: Session, enterprise_id: int, key: str | None, *, today: date
 ) -> int | None:

@@ -21,6 +21,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("sme.matches", lazy_gettext("匹配产品")),
         ("sme.applications", lazy_gettext("我的申请")),
         ("sme.new_application", lazy_gettext("申请融资")),
+        ("sme.loans", lazy_gettext("我的贷款")),  # issue 13: maturities and renewals
         ("sme.consent_list", lazy_gettext("授权管理")),
         ("sme.notifications", lazy_gettext("消息")),
         ("sme.verification", lazy_gettext("企业认证")),
@@ -29,6 +30,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
     "advisor": [
         ("advisor.home", lazy_gettext("待办队列")),
         ("advisor.batches", lazy_gettext("批次")),
+        ("advisor.maturities", lazy_gettext("贷款到期")),  # issue 13: reminders and renewals
         ("advisor.verifications", lazy_gettext("企业认证")),
         ("advisor.dashboard", lazy_gettext("数据看板")),
     ],
