@@ -84,13 +84,23 @@ def with_loan_facts(
     return {**profile, **facts}, changed
 
 
-def renewal_request(loan: Loan) -> dict[str, Any]:
-    """Return the request of renewing the loan: its amount and term, purpose renewal."""
+def renewal_term(loan: Loan, product: products.Product | None) -> int | None:
+    """Return the renewal's term: the loan's, brought inside the product's term range."""
+    term = loan.term_months
+    if term is None or product is None:
+        return term
+    return min(max(term, int(product.term_min.value)), int(product.term_max.value))
+
+
+def renewal_request(loan: Loan, product: products.Product | None = None) -> dict[str, Any]:
+    """Return the request of renewing the loan: its amount, its term (inside the product's
+    range: a renewal is a new term, chosen within it), purpose renewal."""
     request: dict[str, Any] = {"purpose": PURPOSE}
     if loan.amount:
         request["amount"] = loan.amount
-    if loan.term_months:
-        request["term_months"] = loan.term_months
+    term = renewal_term(loan, product)
+    if term:
+        request["term_months"] = term
     return request
 
 
@@ -227,9 +237,10 @@ def precheck(
     enterprise = enterprise or session.get(Enterprise, loan.enterprise_id)
     assert enterprise is not None
     profile, changed = with_loan_facts(enterprise_profile(enterprise), loan, today)
-    request = renewal_request(loan)
+    candidates = renewal_products(ctx.catalog)
     fits = []
-    for product in renewal_products(ctx.catalog):
+    for product in candidates:
+        request = renewal_request(loan, product)
         evaluation = products.evaluate(product, profile, request, today=today)
         fits.append(
             ProductFit(
@@ -254,7 +265,10 @@ def precheck(
                 ),
             )
         )
-    score, note = _score(ctx, profile, request, today)
+    chosen = next((p for p, f in zip(candidates, fits, strict=True) if f.eligible), None)
+    score, note = _score(
+        ctx, profile, renewal_request(loan, chosen or next(iter(candidates), None)), today
+    )
     return PreCheck(
         as_of=today,
         days_left=loan.days_left(today),
@@ -307,8 +321,8 @@ def _wan(value: Decimal) -> str:
 def prefill(session: Session, enterprise_id: int | None, key: str, *, today: date) -> Prefill:
     """Return the form values of renewing one of the firm's running loans.
 
-    Amount and term are the loan's (brought inside the fitting renewal product's range,
-    saying so), the purpose is renewal, the product the first renewal product that fits,
+    Amount and term are the loan's (the term brought inside the fitting renewal product's
+    range, saying so), the purpose is renewal, the product the first renewal product that fits,
     and the consent goes to the bank that lent.
     """
     loan = maturities.get_loan(session, enterprise_id, key, today=today)
@@ -317,23 +331,11 @@ def prefill(session: Session, enterprise_id: int | None, key: str, *, today: dat
     chosen = next((ctx.catalog.get(p.code) for p in check.fitting), None)
     notes: list[Words] = []
     amount = loan.amount
-    term = loan.term_months
+    term = renewal_term(loan, chosen)
     if chosen is not None:
-        low, high = chosen.amount_min.value, chosen.amount_max.value
-        if amount is not None and not low <= amount <= high:
-            amount = min(max(amount, low), high)
-            notes.append(
-                (
-                    f"原贷款金额 {_wan(loan.amount or Decimal(0))} 万元不在{chosen.name_zh}的"
-                    f"金额范围（{_wan(low)}–{_wan(high)} 万元）内，已按 {_wan(amount)} 万元预填。",
-                    f"The loan's {_wan(loan.amount or Decimal(0))} (10k yuan) is outside the range"
-                    f" of {chosen.name_en or chosen.name_zh} ({_wan(low)}–{_wan(high)});"
-                    f" {_wan(amount)} is filled in.",
-                )
-            )
+        # A product that fits took the loan's amount; its term range may differ.
         tlow, thigh = int(chosen.term_min.value), int(chosen.term_max.value)
-        if term is not None and not tlow <= term <= thigh:
-            term = min(max(term, tlow), thigh)
+        if term != loan.term_months:
             notes.append(
                 (
                     f"原贷款期限 {loan.term_months} 个月不在{chosen.name_zh}的期限范围"
