@@ -178,7 +178,7 @@ def test_the_advisor_lists_maturing_loans_with_the_precheck_and_my_reminders(
     # The reminder the job sent shows on the page.
     reminders.run_reminders(db_session, today=loan.maturity - timedelta(days=30))
     text = client.get("/advisor/maturities").text
-    assert f"A loan matures in 30 days" not in text
+    assert "A loan matures in 30 days" not in text
     assert f"贷款将于 30 天后到期（{loan.maturity.isoformat()}）" in text
 
 
@@ -220,4 +220,6 @@ def test_the_review_page_of_a_renewal_preselects_the_lending_bank(
     assert 'id="renewal-plan"' in page
     assert f"续贷申请先推荐给原贷款银行{loop.bank.name_zh}" in page
     assert re.search(rf'value="{loop.bank.id}" id="bank-{loop.bank.id}"\s+checked', page)
-    assert not re.search(rf'value="{loop.other_bank.id}" id="bank-{loop.other_bank.id}"\s+checked', page)
+    assert not re.search(
+        rf'value="{loop.other_bank.id}" id="bank-{loop.other_bank.id}"\s+checked', page
+    )
