@@ -47,6 +47,7 @@ PAGES: Pages = [
             ("sme_home", "/sme/"),
             ("matches", "/sme/matches"),
             ("application", _first(r"/sme/applications/\d+", "/sme/applications")),
+            ("sme_loans", "/sme/loans"),
         ],
     ),
     (
@@ -55,6 +56,8 @@ PAGES: Pages = [
             ("advisor_queue", "/advisor/"),
             ("review", _first(r"/advisor/applications/\d+", "/advisor/")),
             ("dashboard", "/advisor/dashboard"),
+            ("maturities", "/advisor/maturities"),
+            ("maturities_all", "/advisor/maturities?within=all"),
         ],
     ),
     (

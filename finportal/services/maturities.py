@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from finportal.domain.states import REFERRAL
@@ -113,20 +114,77 @@ class Loan:
         return SOURCES[self.source]
 
 
-def _latest_approvals(session: Session, referral_ids: Sequence[int]) -> dict[int, BankDecision]:
-    found: dict[int, BankDecision] = {}
-    if referral_ids:
-        for decision in session.scalars(
-            select(BankDecision)
-            .where(BankDecision.referral_id.in_(referral_ids), BankDecision.decision == R.APPROVED)
+def _latest_approvals(
+    session: Session, referral_ids: Sequence[int]
+) -> dict[int, tuple[int | None, Decimal | None]]:
+    """Return the term and rate of each referral's last approval."""
+    found: dict[int, tuple[int | None, Decimal | None]] = {}
+    for start in range(0, len(referral_ids), _CHUNK):
+        for referral_id, term, rate in session.execute(
+            select(BankDecision.referral_id, BankDecision.term_months, BankDecision.annual_rate)
+            .where(
+                BankDecision.referral_id.in_(referral_ids[start : start + _CHUNK]),
+                BankDecision.decision == R.APPROVED,
+            )
             .order_by(BankDecision.decided_at, BankDecision.id)
         ):
-            found[decision.referral_id] = decision  # the last approval wins
+            found[referral_id] = (term, rate)  # the last approval wins
     return found
 
 
-def bank_loans(session: Session, *, enterprise_ids: Iterable[int] | None = None) -> list[Loan]:
-    """Return the running loans the banks reported, with their maturities, by maturity."""
+#: Ids per IN (...) list.
+_CHUNK = 1000
+
+
+#: Days of slack around a disbursal window: a month end kept in its month (31 January
+#: + 1 month = 28 February) moves a maturity by up to 3 days against plain date arithmetic.
+_SLACK = timedelta(days=3)
+
+
+def _maturing_between(session: Session, since: date | None, until: date) -> ColumnElement[bool]:
+    """Return a SQL condition keeping (at least) the loans maturing between two days.
+
+    Maturity is the disbursal plus the approved term in months, which no SQL dialect adds
+    portably; but for one term the window of disbursal days is two constants. So: one
+    range per distinct approved term, with a few days' slack; the exact day is
+    :func:`maturity_date`, applied to what this lets through.
+    """
+    terms = session.scalars(
+        select(BankDecision.term_months)
+        .where(BankDecision.decision == R.APPROVED, BankDecision.term_months.is_not(None))
+        .distinct()
+        .order_by(BankDecision.term_months)
+    ).all()
+    ranges = []
+    for term in terms:
+        window = [LoanOutcome.occurred_on <= until - relativedelta(months=term) + _SLACK]
+        if since is not None:
+            window.append(LoanOutcome.occurred_on >= since - relativedelta(months=term) - _SLACK)
+        ranges.append(and_(BankDecision.term_months == term, *window))
+    return (
+        select(BankDecision.id)
+        .where(
+            BankDecision.referral_id == Referral.id,
+            BankDecision.decision == R.APPROVED,
+            or_(false(), *ranges),
+        )
+        .exists()
+    )
+
+
+def bank_loans(
+    session: Session,
+    *,
+    enterprise_ids: Iterable[int] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[Loan]:
+    """Return the running loans the banks reported, with their maturities, by maturity.
+
+    ``until`` (and ``since``) keep the loans maturing by (and from) those days, filtered in
+    SQL first: a page of the next 90 days never reads the district's every loan. Plain
+    columns, not ORM objects.
+    """
     first_disbursal = (
         select(
             LoanOutcome.referral_id.label("referral_id"),
@@ -137,7 +195,21 @@ def bank_loans(session: Session, *, enterprise_ids: Iterable[int] | None = None)
         .subquery()
     )
     stmt = (
-        select(Referral, Application, Enterprise, Bank, LoanOutcome)
+        select(
+            Referral.id,
+            Referral.state,
+            Referral.product_version_id,
+            Referral.created_by_id,
+            Application.id,
+            Application.enterprise_id,
+            Application.assigned_advisor_id,
+            Enterprise.name,
+            Bank.id,
+            Bank.name_zh,
+            Bank.name_en,
+            LoanOutcome.occurred_on,
+            LoanOutcome.amount,
+        )
         .join(Application, Application.id == Referral.application_id)
         .join(Enterprise, Enterprise.id == Application.enterprise_id)
         .join(Bank, Bank.id == Referral.bank_id)
@@ -148,37 +220,56 @@ def bank_loans(session: Session, *, enterprise_ids: Iterable[int] | None = None)
     )
     if enterprise_ids is not None:
         stmt = stmt.where(Application.enterprise_id.in_(list(enterprise_ids)))
+    if until is not None:
+        stmt = stmt.where(_maturing_between(session, since, until))
     rows = session.execute(stmt).all()
-    approvals = _latest_approvals(session, [row[0].id for row in rows])
+    approvals = _latest_approvals(session, [row[0] for row in rows])
     loans = []
-    for referral, application, enterprise, bank, disbursal in rows:
-        approval = approvals.get(referral.id)
-        if approval is None or not approval.term_months:
+    for (
+        referral_id,
+        state,
+        version_id,
+        referred_by,
+        application_id,
+        enterprise_id,
+        advisor_id,
+        enterprise_name,
+        bank_id,
+        bank_zh,
+        bank_en,
+        disbursed_on,
+        amount,
+    ) in rows:
+        term, rate = approvals.get(referral_id, (None, None))
+        if not term:
             continue  # no approved term: nothing says when the loan matures
+        maturity = maturity_date(disbursed_on, term)
+        if (until is not None and maturity > until) or (since is not None and maturity < since):
+            continue
         loans.append(
             Loan(
                 source="bank",
-                enterprise_id=enterprise.id,
-                enterprise_name=enterprise.name,
-                maturity=maturity_date(disbursal.occurred_on, approval.term_months),
-                referral_id=referral.id,
-                application_id=application.id,
-                bank_id=bank.id,
-                bank_name_zh=bank.name_zh,
-                bank_name_en=bank.name_en or bank.name_zh,
-                product_version_id=referral.product_version_id,
-                state=referral.state,
-                disbursed_on=disbursal.occurred_on,
-                amount=disbursal.amount,
-                term_months=approval.term_months,
-                annual_rate=approval.annual_rate,
-                advisor_id=referral.created_by_id or application.assigned_advisor_id,
+                enterprise_id=enterprise_id,
+                enterprise_name=enterprise_name,
+                maturity=maturity,
+                referral_id=referral_id,
+                application_id=application_id,
+                bank_id=bank_id,
+                bank_name_zh=bank_zh,
+                bank_name_en=bank_en or bank_zh,
+                product_version_id=version_id,
+                state=state,
+                disbursed_on=disbursed_on,
+                amount=amount,
+                term_months=term,
+                annual_rate=rate,
+                advisor_id=referred_by or advisor_id,
             )
         )
     return sorted(loans, key=lambda loan: (loan.maturity, loan.referral_id or 0))
 
 
-def _typed_on(session: Session, enterprises: Sequence[Enterprise]) -> dict[int, date]:
+def _typed_on(session: Session, enterprises: Sequence[Any]) -> dict[int, date]:
     """Return the day each enterprise last typed its loan's days to maturity.
 
     The latest profile edit whose audited fields include the figure; an enterprise whose
@@ -248,7 +339,13 @@ def typed_loans(
 
     ``exclude`` are enterprises with a running bank-reported loan (their figure gives way).
     """
-    stmt = select(Enterprise).where(
+    stmt = select(
+        Enterprise.id,
+        Enterprise.name,
+        Enterprise.loan_maturing_within_days,
+        Enterprise.updated_at,
+        Enterprise.existing_loan_balance,
+    ).where(
         Enterprise.loan_maturing_within_days.is_not(None),
         Enterprise.loan_maturing_within_days >= 0,
     )
@@ -259,7 +356,7 @@ def typed_loans(
     # firm whose figure had run out even then needs no look at its history.
     candidates = [
         e
-        for e in session.scalars(stmt.order_by(Enterprise.id))
+        for e in session.execute(stmt.order_by(Enterprise.id))
         if e.id not in skip
         and typed_maturity(_local_day(e.updated_at), e.loan_maturing_within_days or 0) >= today
     ]
@@ -288,15 +385,48 @@ def typed_loans(
     return loans
 
 
-def running_loans(
-    session: Session, *, today: date, enterprise_ids: Iterable[int] | None = None
-) -> list[Loan]:
-    """Return every running loan (bank-reported, else SME-typed), by maturity."""
-    ids = list(enterprise_ids) if enterprise_ids is not None else None
-    banked = bank_loans(session, enterprise_ids=ids)
-    typed = typed_loans(
-        session, today=today, enterprise_ids=ids, exclude={loan.enterprise_id for loan in banked}
+def _with_running_bank_loans(session: Session, enterprise_ids: list[int] | None) -> set[int]:
+    """Return the enterprises with a running loan a bank reported (whatever its maturity)."""
+    stmt = (
+        select(Application.enterprise_id)
+        .join(Referral, Referral.application_id == Application.id)
+        .where(
+            Referral.state.in_(RUNNING),
+            select(LoanOutcome.id)
+            .where(LoanOutcome.referral_id == Referral.id, LoanOutcome.event == R.DISBURSED)
+            .exists(),
+        )
+        .distinct()
     )
+    if enterprise_ids is not None:
+        stmt = stmt.where(Application.enterprise_id.in_(enterprise_ids))
+    return set(session.scalars(stmt))
+
+
+def running_loans(
+    session: Session,
+    *,
+    today: date,
+    enterprise_ids: Iterable[int] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[Loan]:
+    """Return the running loans (bank-reported, else SME-typed), by maturity.
+
+    ``since`` / ``until`` keep those maturing from / by those days.
+    """
+    ids = list(enterprise_ids) if enterprise_ids is not None else None
+    banked = bank_loans(session, enterprise_ids=ids, since=since, until=until)
+    typed = [
+        loan
+        for loan in typed_loans(
+            session,
+            today=today,
+            enterprise_ids=ids,
+            exclude=_with_running_bank_loans(session, ids),
+        )
+        if (until is None or loan.maturity <= until) and (since is None or loan.maturity >= since)
+    ]
     return sorted(
         banked + typed, key=lambda loan: (loan.maturity, loan.enterprise_id, loan.referral_id or 0)
     )
@@ -353,9 +483,8 @@ def loans_page(
     ``within_days`` keeps loans maturing within that many days (matured ones included:
     the bank has not reported them repaid); ``advisor_id`` keeps that advisor's firms.
     """
-    loans = running_loans(session, today=today)
-    if within_days is not None:
-        loans = [loan for loan in loans if loan.days_left(today) <= within_days]
+    until = today + timedelta(days=within_days) if within_days is not None else None
+    loans = running_loans(session, today=today, until=until)
     if advisor_id is not None:
         loans = [loan for loan in loans if loan.advisor_id == advisor_id]
     page = max(1, page)

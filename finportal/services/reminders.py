@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -71,7 +71,8 @@ class Due:
 def due_reminders(session: Session, *, today: date) -> list[Due]:
     """Return the reminders due today that were not sent yet, by maturity."""
     due = []
-    for loan in maturities.running_loans(session, today=today):
+    until = today + timedelta(days=max(REMINDER_DAYS))
+    for loan in maturities.running_loans(session, today=today, since=today, until=until):
         stage = stage_of(loan.days_left(today))
         if stage is None:
             continue

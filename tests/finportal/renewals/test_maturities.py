@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from finportal.services import bank_actions, maturities, profile_form
 from finportal.services.workdays import today_local
@@ -162,3 +163,30 @@ def test_get_loan_finds_only_the_firms_own(db_session, lent, create_enterprise):
     other = create_enterprise()
     with pytest.raises(NotFound):
         maturities.get_loan(db_session, other.id, key, today=today)
+
+
+@pytest.mark.parametrize("disbursed", [date(2027, 1, 31), date(2027, 1, 28), date(2026, 12, 31)])
+def test_the_maturity_window_in_sql_keeps_exactly_the_loans_of_the_window(
+    db_session, lend, loop, disbursed
+):
+    """A page of the next days filters in SQL first; month ends must not slip out."""
+    from finportal.models import LoanOutcome
+
+    lend(loop, term_months=1)
+    outcome = db_session.scalar(
+        select(LoanOutcome).where(LoanOutcome.referral_id == loop.referral.id)
+    )
+    outcome.occurred_on = disbursed  # as if disbursed that day
+    db_session.commit()
+    maturity = maturities.maturity_date(disbursed, 1)
+    today = disbursed
+
+    def keys(since, until):
+        found = maturities.running_loans(db_session, today=today, since=since, until=until)
+        return [loan.key for loan in found if loan.source == "bank"]
+
+    key = f"bank-{loop.referral.id}"
+    assert keys(None, maturity) == [key]
+    assert keys(maturity, maturity) == [key]
+    assert keys(None, maturity - timedelta(days=1)) == []
+    assert keys(maturity + timedelta(days=1), maturity + timedelta(days=60)) == []
