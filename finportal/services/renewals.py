@@ -30,6 +30,7 @@ import products
 import scoring
 from finportal import limits
 from finportal.domain import fields as profile_fields
+from finportal.domain.states import APPLICATION
 from finportal.models import Application, Enterprise, Match, ProductVersion, Referral, Renewal
 from finportal.services import catalog as catalog_service
 from finportal.services import consents, credit, maturities
@@ -426,6 +427,25 @@ def renewed_referral(session: Session, application_id: int) -> int | None:
     """Return the referral whose loan the application renews (None: not a renewal)."""
     row = session.get(Renewal, application_id)
     return row.referral_id if row is not None else None
+
+
+def open_renewals(session: Session, referral_ids: Iterable[int]) -> dict[int, Application]:
+    """Return the latest renewal application still open (not ended) per renewed referral."""
+    ids = list(referral_ids)
+    found: dict[int, Application] = {}
+    if ids:
+        rows = session.execute(
+            select(Renewal.referral_id, Application)
+            .join(Application, Application.id == Renewal.application_id)
+            .where(
+                Renewal.referral_id.in_(ids),
+                Application.state.not_in(APPLICATION.tagged("ended")),
+            )
+            .order_by(Application.created_at, Application.id)
+        )
+        for referral_id, application in rows:
+            found[referral_id] = application  # the latest wins
+    return found
 
 
 def add_loan_facts(session: Session, application: Application, *, today: date) -> None:

@@ -34,6 +34,9 @@ def loans() -> Any:
         "sme/loans.html",
         loans=items,
         checks=renewals.prechecks(db.session, items, today=today),
+        open_renewals=renewals.open_renewals(
+            db.session, [loan.referral_id for loan in items if loan.referral_id is not None]
+        ),
         today=today,
         reminder_days=reminders.REMINDER_DAYS,
     )

@@ -113,6 +113,10 @@ def test_apply_for_renewal_opens_the_form_prefilled_and_submits_it(
     )
     assert posted.headers["Location"].endswith(f"/sme/applications/{application.id}")
     assert db_session.get(Renewal, application.id).referral_id == loop.referral.id
+    # The loans page now points at that application instead of offering a second one.
+    loans = client.get("/sme/loans").text
+    assert "已有续贷申请" in loans and f"/sme/applications/{application.id}" in loans
+    assert f'id="renew-{key}"' not in loans
 
 
 def test_renewal_form_of_a_loan_repaid_meanwhile_says_so_and_keeps_the_input(
