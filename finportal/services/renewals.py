@@ -31,7 +31,15 @@ import scoring
 from finportal import limits
 from finportal.domain import fields as profile_fields
 from finportal.domain.states import APPLICATION
-from finportal.models import Application, Enterprise, Match, ProductVersion, Referral, Renewal
+from finportal.models import (
+    Application,
+    Bank,
+    Enterprise,
+    Match,
+    ProductVersion,
+    Referral,
+    Renewal,
+)
 from finportal.services import catalog as catalog_service
 from finportal.services import consents, credit, maturities
 from finportal.services.errors import NotFound, ValidationFailed
@@ -427,6 +435,13 @@ def renewed_referral(session: Session, application_id: int) -> int | None:
     """Return the referral whose loan the application renews (None: not a renewal)."""
     row = session.get(Renewal, application_id)
     return row.referral_id if row is not None else None
+
+
+def renewed_bank(session: Session, application_id: int) -> Bank | None:
+    """Return the bank whose loan the application renews (None: not a renewal)."""
+    referral_id = renewed_referral(session, application_id)
+    referral = session.get(Referral, referral_id) if referral_id is not None else None
+    return referral.bank if referral is not None else None
 
 
 def open_renewals(session: Session, referral_ids: Iterable[int]) -> dict[int, Application]:

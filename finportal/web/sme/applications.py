@@ -146,6 +146,8 @@ def _render_application(details: dict[str, Any], status: int = 200, **extra: Any
     return render_template(
         "sme/application.html",
         **details,
+        # 续贷 (issue 13): the bank whose loan this application renews.
+        renews_bank=renewals.renewed_bank(db.session, details["application"].id),
         values=values,
         errors=extra.pop("errors", {}),
         **profile_fields_context(),

@@ -113,6 +113,8 @@ def test_apply_for_renewal_opens_the_form_prefilled_and_submits_it(
     )
     assert posted.headers["Location"].endswith(f"/sme/applications/{application.id}")
     assert db_session.get(Renewal, application.id).referral_id == loop.referral.id
+    shown = client.get(f"/sme/applications/{application.id}").text
+    assert f"续借{loop.bank.name_zh}的贷款，优先推荐给该行" in shown
     # The loans page now points at that application instead of offering a second one.
     loans = client.get("/sme/loans").text
     assert "已有续贷申请" in loans and f"/sme/applications/{application.id}" in loans
