@@ -1,6 +1,7 @@
 """Pages of the advisor (普惠金融顾问): queue and review, batches, dashboard."""
 
-from finportal.web.advisor import (
+# Imported for their routes: each module adds its views to bp.
+from finportal.web.advisor import (  # noqa: F401
     batches,
     complaints,
     dashboard,
@@ -8,7 +9,7 @@ from finportal.web.advisor import (
     needs,
     subsidies,
     verifications,
-)  # noqa: E402,F401,I001 - add their routes to bp
+)
 from finportal.web.advisor.views import bp
 
 __all__ = ["bp"]
