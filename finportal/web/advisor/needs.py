@@ -41,6 +41,9 @@ def _render(need_id: int, status: int = 200, **extra: Any) -> Any:
         "needs/advisor_detail.html",
         need=need,
         products=needs.fitting_products(db.session, need.id),
+        assignee=names_of(db.session, {need.assigned_advisor_id}).get(
+            need.assigned_advisor_id or 0
+        ),
         values=extra.get("values", {}),
         errors=extra.get("errors", {}),
     ), status

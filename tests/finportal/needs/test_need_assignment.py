@@ -179,6 +179,10 @@ def test_the_boards_needs_tab_assigns_and_the_advisor_sees_their_own_first(
         .split("</tr>")[0]
         .count(board.advisor.display_name or board.advisor.username)
     )
+    detail = client.get(f"/advisor/needs/{second.id}").text
+    assert (board.advisor.display_name or board.advisor.username) in detail.split(
+        'id="need-assignee"'
+    )[1].split("</td>")[0]
     # A plain advisor may not assign, and sees their own need first in their list.
     login(board.advisor)
     assert (
