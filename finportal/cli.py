@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     from finportal.packets.bench import packets_cli
     from finportal.push_cli import push_cli  # wip-13p
     from finportal.reference_cli import reference_cli
+    from finportal.reminders_cli import reminders_cli
     from finportal.scale import scale_command
     from finportal.scoring_cli import scoring_cli
     from finportal.services.escalation import escalations_cli  # issue 15
@@ -35,5 +36,6 @@ def init_app(app: Flask) -> None:
         escalations_cli,
         subsidies_cli,
         push_cli,
+        reminders_cli,
     ):
         app.cli.add_command(command)

@@ -534,6 +534,13 @@ def _policy_push(session: Session) -> Any:
     return push.periodic(session)
 
 
+def _maturity_reminders(session: Session) -> Any:
+    """Send the maturity reminders due today (issue 13; imported here to keep no cycle)."""
+    from finportal.services.reminders import periodic
+
+    return periodic(session)
+
+
 #: Periodic tasks: name -> (function taking the session, interval in seconds).
 PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "jobs_sweep": (sweep, 60),
@@ -544,6 +551,8 @@ PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "outbox_deliver": (outbox_deliver, 30),  # issue 15
     "notification_digest": (notification_digest, 900),  # issue 15
     "policy_push": (_policy_push, 3600),  # wip-13p
+    # 到期提醒 and the renewal pre-check (issue 13): idempotent, so hourly is safe.
+    "maturity_reminders": (_maturity_reminders, 3600),
 }
 
 

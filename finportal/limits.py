@@ -179,7 +179,7 @@ MESSAGES = {
     "number": bilingual("请填写数字。", "Enter a number."),
     "date": bilingual(
         "请填写日期（年-月-日），如 2025-10-01、2025/10/1 或 2025年10月1日。",
-        "Enter a valid date, e.g. 2025-10-01, 2025/10/1 or 2025年10月1日.",
+        "Enter a date, e.g. 2025-10-01 or 2025/10/1.",
     ),
     "choice": bilingual("请从列表中选择。", "Choose from the list."),
     "checkbox": bilingual("请勾选或不勾选。", "Tick the box or leave it empty."),

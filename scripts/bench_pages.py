@@ -47,6 +47,7 @@ PAGES: Pages = [
             ("sme_home", "/sme/"),
             ("matches", "/sme/matches"),
             ("application", _first(r"/sme/applications/\d+", "/sme/applications")),
+            ("sme_loans", "/sme/loans"),
         ],
     ),
     (
@@ -64,6 +65,8 @@ PAGES: Pages = [
             ("complaints", "/advisor/complaints"),
             ("board", "/advisor/assignment"),
             ("board_unassigned", "/advisor/assignment?tab=unassigned"),
+            ("maturities", "/advisor/maturities"),
+            ("maturities_all", "/advisor/maturities?within=all"),
         ],
     ),
     (

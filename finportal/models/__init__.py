@@ -34,6 +34,7 @@ from finportal.models.records import (
     Notification,
 )
 from finportal.models.referrals import BankDecision, LoanOutcome, Referral
+from finportal.models.renewals import Renewal
 from finportal.models.subsidies import (  # issue 13: subsidy entitlements and payouts
     SubsidyEntitlement,
     SubsidyPayout,
@@ -93,6 +94,7 @@ __all__ = [
     "SubsidyPayout",
     "SubsidyPayoutLine",
     "SubsidyPublication",
+    "Renewal",
     "User",
     "VerificationRequest",
     "utcnow",

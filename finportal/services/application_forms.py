@@ -85,6 +85,8 @@ class ApplicationSchema(Schema):
     purpose_note = limits.Text("purpose_note", load_default="")
     #: "" means "让服务中心匹配" (let the centre match).
     product_code = limits.Text("code", load_default="")
+    #: 续贷 (issue 13): the key of the running loan this application renews, or "".
+    renews = limits.Text("code", load_default="")
     idempotency_key = fields.String(
         required=True,
         validate=validate.Regexp(r"^[A-Za-z0-9_-]{16,64}$", error=limits.MESSAGES["stale_form"]),

@@ -30,7 +30,7 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import catalog as catalog_service
-from finportal.services import consents, profile_form, workflow
+from finportal.services import consents, profile_form, renewals, workflow
 from finportal.services import enterprises as enterprise_service
 from finportal.services.application_details import (
     REQUEST_FIELDS,
@@ -186,6 +186,10 @@ def create_application(
     product = _check_product(session, data.get("product_code") or "", amount, term)
     purpose = data["purpose"]
     note = (data.get("purpose_note") or "").strip()
+    # 续贷 (issue 13): the running loan a renewal renews; its bank gets the referral first.
+    renews = renewals.renewed_referral_id(
+        session, enterprise.id, data.get("renews"), today=today_local()
+    )
     application = Application(
         enterprise_id=enterprise.id,
         created_by_id=actor_id,
@@ -208,6 +212,8 @@ def create_application(
         if existing is None or existing.enterprise_id != enterprise.id:
             raise Conflict("表单已失效，请刷新页面后重新填写。", "This form has expired.") from None
         return existing, None
+    if renews is not None:
+        renewals.link(session, application, renews)
     record_event(
         session,
         actor_id=actor_id,
@@ -221,6 +227,7 @@ def create_application(
             "amount": str(amount),
             "term_months": term,
             "product": data.get("product_code") or None,
+            "renewal_of_referral_id": renews,
         },
     )
     grant_consents(

@@ -39,6 +39,11 @@ def transition(
     if to_state == A.SUBMITTED:
         # What the advisor, the score, the packet and the bank read from now on.
         application.profile_snapshot = freeze(application.enterprise)
+        # 续贷 (issue 13): a renewal reads the renewed loan's maturity from the bank's events.
+        from finportal.services.renewals import add_loan_facts
+        from finportal.services.workdays import today_local
+
+        add_loan_facts(session, application, today=today_local())
     if to_state == A.CLOSED:
         application.closed_at = utcnow()
     if notify and from_state != to_state:

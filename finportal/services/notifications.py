@@ -31,6 +31,8 @@ KINDS = {
     "status": ("状态更新", "Status update"),
     "policy_push": ("政策找企业", "Policy finds the firm"),
     "deadline": ("申报提醒", "Application deadline"),  # wip-13p
+    # issue 13: a loan's maturity with the renewal pre-check (services/reminders.py)
+    "maturity": ("到期提醒", "Maturity reminder"),
 }
 #: How a user gets a kind on a channel. (zh, en)
 MODES = {

@@ -26,7 +26,7 @@ from finportal.models import (
 )
 from finportal.services import consents as consent_service
 from finportal.services import packets as packet_service
-from finportal.services import workflow
+from finportal.services import renewals, workflow
 from finportal.services.audit import record_event
 from finportal.services.errors import (
     Conflict,
@@ -383,6 +383,8 @@ def refer_to_banks(
     existing = list(
         session.scalars(select(Referral).where(Referral.application_id == application.id))
     )
+    # 续贷 (issue 13): a renewal goes to the bank that lent first, when a renewal product fits.
+    renewals.require_same_bank_first(session, application, bank_ids, existing)
     now = utcnow()
     due = deadline(session, now, BANK_RESPONSE_WORKING_DAYS)
     created = []

@@ -24,6 +24,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("sme.applications", lazy_gettext("我的申请")),
         ("sme.new_application", lazy_gettext("申请融资")),
         ("sme.needs_list", lazy_gettext("融资需求")),  # demand board (issue 15)
+        ("sme.loans", lazy_gettext("我的贷款")),  # issue 13: maturities and renewals
         ("sme.consent_list", lazy_gettext("授权管理")),
         ("sme.subsidies", lazy_gettext("我的补贴")),  # issue 13
         ("sme.notifications", lazy_gettext("消息")),
@@ -35,6 +36,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("advisor.home", lazy_gettext("待办队列")),
         ("advisor.batches", lazy_gettext("批次")),
         ("advisor.needs_escalated", lazy_gettext("待跟进需求")),  # demand board (issue 15)
+        ("advisor.maturities", lazy_gettext("贷款到期")),  # issue 13: reminders and renewals
         ("advisor.verifications", lazy_gettext("企业认证")),
         ("advisor.dashboard", lazy_gettext("数据看板")),
         ("advisor.subsidies", lazy_gettext("补贴兑付")),  # issue 13

@@ -20,6 +20,7 @@ from sqlalchemy import event, func, select
 from finportal.extensions import db
 from finportal.models import Application, AuditEvent, Referral, utcnow
 from finportal.services import bank_actions
+from finportal.services.workdays import today_local
 from tests.helpers import PASSWORD
 
 #: Applications added to the district between the two counts.
@@ -140,6 +141,17 @@ def district(
                     term_months=12 if n % 8 == 0 else None,
                     reason_code=None if n % 8 == 0 else "credit_risk",
                 )
+                if n % 8 == 0:
+                    # A running loan: the maturity pages list it with its pre-check.
+                    bank_actions.record_outcome(
+                        db_session,
+                        referral.id,
+                        bank_id=loop.bank.id,
+                        actor_id=loop.bank_user.id,
+                        event="disbursed",
+                        occurred_on=today_local(),
+                        amount=Decimal(50000),
+                    )
         _grow_needs(first, count, firms)
         lend_and_repay(max(1, count // 8))
         if first == 0:
@@ -260,6 +272,7 @@ def _pages(loop: Any, token: str) -> list[tuple[str, Any, str, dict[str, str] | 
         ("sme", loop.sme_user, "/sme/applications", None),
         ("sme", loop.sme_user, f"/sme/applications/{loop.application.id}", None),
         ("sme", loop.sme_user, "/sme/subsidies", None),
+        ("sme", loop.sme_user, "/sme/loans", None),
         ("advisor", loop.advisor, "/advisor/", None),
         ("advisor", loop.advisor, "/advisor/?deadline=ok", None),
         ("advisor", loop.advisor, f"/advisor/applications/{loop.application.id}", None),
@@ -280,6 +293,7 @@ def _pages(loop: Any, token: str) -> list[tuple[str, Any, str, dict[str, str] | 
         ("sme", loop.sme_user, f"/complaints/{loop.complaint_id}", None),
         ("anonymous", None, "/ratings", None),
         ("advisor", loop.advisor, "/advisor/subsidies", None),
+        ("advisor", loop.advisor, "/advisor/maturities?within=all", None),
         ("bank", loop.bank_user, "/bank/", None),
         ("bank", loop.bank_user, "/bank/?tab=viewed", None),
         ("bank", loop.bank_user, "/bank/?tab=decided", None),
@@ -334,8 +348,9 @@ def test_no_page_issues_more_statements_as_the_tables_grow(app, client, db_sessi
             assert answer.status_code == 302
         return browser
 
-    # Every list already holds a row or two, so that both counts include their eager loads.
-    district.grow(8)
+    # Every list already holds a row or two, so that both counts include their eager loads
+    # (the ninth application is a running loan, for the maturity pages).
+    district.grow(9)
     district.complaint_id = _first_complaint(db_session)
     _report(db_session, district)
     token = _api_token(db_session, district.bank.id)
@@ -346,7 +361,7 @@ def test_no_page_issues_more_statements_as_the_tables_grow(app, client, db_sessi
     applications = db_session.scalar(select(func.count()).select_from(Application))
     events = db_session.scalar(select(func.count()).select_from(AuditEvent))
 
-    district.grow(MORE, first=8)
+    district.grow(MORE, first=9)
     _report(db_session, district)
 
     assert db_session.scalar(select(func.count()).select_from(Application)) >= applications + MORE

@@ -14,7 +14,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from finportal import limits
 from finportal.extensions import db
 from finportal.models import Chamber, Park, Product
-from finportal.services import consents, queue, review, review_actions
+from finportal.services import consents, queue, renewals, review, review_actions
 from finportal.services.errors import ServiceError
 from finportal.services.labels import action_label, purpose_label
 from finportal.services.referrals import DECLINE_REASONS, is_overdue
@@ -137,6 +137,8 @@ def _render_review(application_id: int, status: int = 200, **extra: Any) -> Any:
         referral_overdue=is_overdue,
         action_label=action_label,
         purpose_label=purpose_label,
+        # 续贷 (issue 13): where a renewal goes first, and why.
+        renewal_plan=renewals.bank_plan(db.session, view.application),
         **extra,
     ), status
 

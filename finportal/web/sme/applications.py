@@ -17,6 +17,7 @@ from finportal.services import (
     application_forms,
     consents,
     profile_form,
+    renewals,
     verification,
 )
 from finportal.services import applications as application_service
@@ -29,6 +30,7 @@ from finportal.services.errors import (
     ValidationFailed,
 )
 from finportal.services.labels import purpose_choices, scope_label
+from finportal.services.workdays import today_local
 from finportal.web.forms import flash_refusal, form_errors, load_form, message
 from finportal.web.sme.profile import profile_fields_context
 from finportal.web.sme.views import bp, enterprise_id
@@ -61,6 +63,7 @@ def applications() -> Any:
 def new_application() -> Any:
     """Ask for financing: amount, term, purpose, product or the centre's match, consents."""
     errors: dict[str, str] = {}
+    renewal: renewals.Banner | None = None
     if request.method == "POST":
         values = _form_dict(request.form)
         data, errors = load_form(application_forms.ApplicationSchema(), values)
@@ -97,10 +100,22 @@ def new_application() -> Any:
             "term_months": request.args.get("term", ""),
             "consent_bank_ids": [],
         }
+        if request.args.get("loan"):
+            # 续贷 (issue 13): pre-filled from the running loan; a loan not found is a 404.
+            prefill = renewals.prefill(
+                db.session, enterprise_id(), request.args["loan"], today=today_local()
+            )
+            values.update(prefill.values)
+            renewal = renewals.Banner(prefill.loan, prefill.notes)
+    if request.method == "POST":
+        renewal = renewals.form_banner(
+            db.session, enterprise_id(), values.get("renews") or "", today=today_local()
+        )
     return render_template(
         "sme/new_application.html",
         values=values,
         errors=errors,
+        renewal=renewal,
         products=application_details.selectable_products(db.session),
         purposes=purpose_choices(),
         verified=verification.is_verified(
@@ -131,6 +146,8 @@ def _render_application(details: dict[str, Any], status: int = 200, **extra: Any
     return render_template(
         "sme/application.html",
         **details,
+        # 续贷 (issue 13): the bank whose loan this application renews.
+        renews_bank=renewals.renewed_bank(db.session, details["application"].id),
         values=values,
         errors=extra.pop("errors", {}),
         **profile_fields_context(),

@@ -82,7 +82,22 @@ def home() -> Any:
         unread=notification_service.unread_count(
             db.session, enterprise_id=enterprise.id, user_id=current_user.id
         ),
+        # 续贷 (issue 13): the running loans inside the first reminder's window.
+        maturing=_maturing(enterprise.id),
     )
+
+
+def _maturing(enterprise_id: int) -> list[tuple[Any, int]]:
+    """Return the firm's running loans maturing within the first reminder's days, with days left."""
+    from finportal.services import maturities, reminders
+    from finportal.services.workdays import today_local
+
+    today = today_local()
+    return [
+        (loan, loan.days_left(today))
+        for loan in maturities.loans_of(db.session, enterprise_id, today=today)
+        if loan.days_left(today) <= reminders.REMINDER_DAYS[0]
+    ]
 
 
 @bp.get("/notifications")

@@ -1,0 +1,492 @@
+"""When each running loan matures: from the bank's disbursement and term, or as the SME typed it.
+
+The one rule (issue 13, 续贷): a loan the portal referred matures on the day the bank
+reported it disbursed (``LoanOutcome`` ``disbursed``, ``occurred_on``) plus the term the bank
+approved (``BankDecision.term_months`` of its last approval) — :func:`maturity_date`. It runs
+while its referral is in a lent state that is not final (disbursed, overdue 90 days); a loan
+the bank reported repaid (or defaulted) has ended and has no maturity to remind of.
+
+Where the portal has no bank event, the SME's own figure is read: the profile field
+``loan_maturing_within_days`` (现有贷款距到期天数), counted from the day it was typed
+(the audit event of the profile edit that set it, else the profile's last change). It is
+marked as the firm's own figure wherever it is shown, and it gives way to the bank's
+events: a firm with a running bank-reported loan, or with a bank event on or after the
+day it typed the figure, has no SME-typed maturity.
+
+Every page, the reminder job and the renewal pre-check read :func:`running_loans`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from finportal.domain.states import REFERRAL
+from finportal.domain.states import ReferralState as R
+from finportal.models import (
+    Application,
+    AuditEvent,
+    Bank,
+    BankDecision,
+    Enterprise,
+    LoanOutcome,
+    Referral,
+)
+from finportal.paging import Page
+from finportal.services.errors import NotFound
+from finportal.services.workdays import SHANGHAI
+
+#: Referral states of a loan still running: money went out and the loan has not ended.
+RUNNING = REFERRAL.tagged("lent") - REFERRAL.final
+#: The profile field where the SME types when its current loan matures (in days from then).
+TYPED_FIELD = "loan_maturing_within_days"
+#: The audit action of a profile edit (``services/profile_form.save_profile``).
+PROFILE_EDIT = "enterprise.profile_updated"
+
+#: Where a maturity comes from, as every page and reminder names it. (zh, en)
+SOURCES = {
+    "bank": ("银行放款记录", "the bank's disbursement record"),
+    "sme": ("企业自行填报", "typed by the enterprise"),
+}
+
+
+def maturity_date(disbursed_on: date, term_months: int) -> date:
+    """Return the day a loan matures: the disbursal day plus the approved term in months.
+
+    A month-end day stays in its month (31 January + 1 month is 28 or 29 February), as
+    loan contracts count terms.
+    """
+    return disbursed_on + relativedelta(months=int(term_months))
+
+
+def typed_maturity(typed_on: date, days: int) -> date:
+    """Return the day the SME's loan matures: ``days`` after the day it typed the figure."""
+    return date.fromordinal(typed_on.toordinal() + int(days))
+
+
+@dataclass(frozen=True)
+class Loan:
+    """A running loan of an enterprise and the day it matures."""
+
+    source: str  # "bank" or "sme" (SOURCES)
+    enterprise_id: int
+    enterprise_name: str
+    maturity: date
+    referral_id: int | None = None
+    application_id: int | None = None
+    bank_id: int | None = None
+    bank_name_zh: str = ""
+    bank_name_en: str = ""
+    product_version_id: int | None = None
+    state: str = ""
+    disbursed_on: date | None = None
+    #: Disbursed amount, yuan (the SME-typed loan: its current loan balance, if typed).
+    amount: Decimal | None = None
+    term_months: int | None = None
+    #: Annual rate as a decimal fraction (0.035 = 3.5 % per year), as the bank approved it.
+    annual_rate: Decimal | None = None
+    #: The advisor who referred the loan (or took the application); None when unknown.
+    advisor_id: int | None = None
+    #: The day the SME typed its figure (source "sme").
+    typed_on: date | None = None
+
+    @property
+    def key(self) -> str:
+        """Return the loan's stable key: ``bank-<referral>`` or ``sme-<enterprise>-<maturity>``."""
+        if self.source == "bank":
+            return f"bank-{self.referral_id}"
+        return f"sme-{self.enterprise_id}-{self.maturity:%Y%m%d}"
+
+    def days_left(self, today: date) -> int:
+        """Return the days from ``today`` to maturity (negative once it has passed)."""
+        return (self.maturity - today).days
+
+    @property
+    def source_words(self) -> tuple[str, str]:
+        """Return where the maturity comes from (中文, English)."""
+        return SOURCES[self.source]
+
+
+def _latest_approvals(
+    session: Session, referral_ids: Sequence[int]
+) -> dict[int, tuple[int | None, Decimal | None]]:
+    """Return the term and rate of each referral's last approval."""
+    found: dict[int, tuple[int | None, Decimal | None]] = {}
+    for start in range(0, len(referral_ids), _CHUNK):
+        for referral_id, term, rate in session.execute(
+            select(BankDecision.referral_id, BankDecision.term_months, BankDecision.annual_rate)
+            .where(
+                BankDecision.referral_id.in_(referral_ids[start : start + _CHUNK]),
+                BankDecision.decision == R.APPROVED,
+            )
+            .order_by(BankDecision.decided_at, BankDecision.id)
+        ):
+            found[referral_id] = (term, rate)  # the last approval wins
+    return found
+
+
+#: Ids per IN (...) list.
+_CHUNK = 1000
+
+
+#: Days of slack around a disbursal window: a month end kept in its month (31 January
+#: + 1 month = 28 February) moves a maturity by up to 3 days against plain date arithmetic.
+_SLACK = timedelta(days=3)
+
+
+def _maturing_between(session: Session, since: date | None, until: date) -> ColumnElement[bool]:
+    """Return a SQL condition keeping (at least) the loans maturing between two days.
+
+    Maturity is the disbursal plus the approved term in months, which no SQL dialect adds
+    portably; but for one term the window of disbursal days is two constants. So: one
+    range per distinct approved term, with a few days' slack; the exact day is
+    :func:`maturity_date`, applied to what this lets through.
+    """
+    terms = session.scalars(
+        select(BankDecision.term_months)
+        .where(BankDecision.decision == R.APPROVED, BankDecision.term_months.is_not(None))
+        .distinct()
+        .order_by(BankDecision.term_months)
+    ).all()
+    ranges = []
+    for term in terms:
+        window = [LoanOutcome.occurred_on <= until - relativedelta(months=term) + _SLACK]
+        if since is not None:
+            window.append(LoanOutcome.occurred_on >= since - relativedelta(months=term) - _SLACK)
+        ranges.append(and_(BankDecision.term_months == term, *window))
+    return (
+        select(BankDecision.id)
+        .where(
+            BankDecision.referral_id == Referral.id,
+            BankDecision.decision == R.APPROVED,
+            or_(false(), *ranges),
+        )
+        .exists()
+    )
+
+
+def bank_loans(
+    session: Session,
+    *,
+    enterprise_ids: Iterable[int] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[Loan]:
+    """Return the running loans the banks reported, with their maturities, by maturity.
+
+    ``until`` (and ``since``) keep the loans maturing by (and from) those days, filtered in
+    SQL first: a page of the next 90 days never reads the district's every loan. Plain
+    columns, not ORM objects.
+    """
+    first_disbursal = (
+        select(
+            LoanOutcome.referral_id.label("referral_id"),
+            func.min(LoanOutcome.id).label("outcome_id"),
+        )
+        .where(LoanOutcome.event == R.DISBURSED)
+        .group_by(LoanOutcome.referral_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            Referral.id,
+            Referral.state,
+            Referral.product_version_id,
+            Referral.created_by_id,
+            Application.id,
+            Application.enterprise_id,
+            Application.assigned_advisor_id,
+            Enterprise.name,
+            Bank.id,
+            Bank.name_zh,
+            Bank.name_en,
+            LoanOutcome.occurred_on,
+            LoanOutcome.amount,
+        )
+        .join(Application, Application.id == Referral.application_id)
+        .join(Enterprise, Enterprise.id == Application.enterprise_id)
+        .join(Bank, Bank.id == Referral.bank_id)
+        .join(first_disbursal, first_disbursal.c.referral_id == Referral.id)
+        .join(LoanOutcome, LoanOutcome.id == first_disbursal.c.outcome_id)
+        .where(Referral.state.in_(RUNNING))
+        .order_by(Referral.id)
+    )
+    if enterprise_ids is not None:
+        stmt = stmt.where(Application.enterprise_id.in_(list(enterprise_ids)))
+    if until is not None:
+        stmt = stmt.where(_maturing_between(session, since, until))
+    rows = session.execute(stmt).all()
+    approvals = _latest_approvals(session, [row[0] for row in rows])
+    loans = []
+    for (
+        referral_id,
+        state,
+        version_id,
+        referred_by,
+        application_id,
+        enterprise_id,
+        advisor_id,
+        enterprise_name,
+        bank_id,
+        bank_zh,
+        bank_en,
+        disbursed_on,
+        amount,
+    ) in rows:
+        term, rate = approvals.get(referral_id, (None, None))
+        if not term:
+            continue  # no approved term: nothing says when the loan matures
+        maturity = maturity_date(disbursed_on, term)
+        if (until is not None and maturity > until) or (since is not None and maturity < since):
+            continue
+        loans.append(
+            Loan(
+                source="bank",
+                enterprise_id=enterprise_id,
+                enterprise_name=enterprise_name,
+                maturity=maturity,
+                referral_id=referral_id,
+                application_id=application_id,
+                bank_id=bank_id,
+                bank_name_zh=bank_zh,
+                bank_name_en=bank_en or bank_zh,
+                product_version_id=version_id,
+                state=state,
+                disbursed_on=disbursed_on,
+                amount=amount,
+                term_months=term,
+                annual_rate=rate,
+                advisor_id=referred_by or advisor_id,
+            )
+        )
+    return sorted(loans, key=lambda loan: (loan.maturity, loan.referral_id or 0))
+
+
+def _typed_on(session: Session, enterprises: Sequence[Any]) -> dict[int, date]:
+    """Return the day each enterprise last typed its loan's days to maturity.
+
+    The latest profile edit whose audited fields include the figure; an enterprise whose
+    figure was set without an audited edit (imported, seeded) counts from its last change.
+    """
+    found: dict[int, date] = {}
+    ids = [e.id for e in enterprises]
+    if ids:
+        for event in session.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.object_type == "enterprise",
+                AuditEvent.object_id.in_(ids),
+                AuditEvent.action == PROFILE_EDIT,
+            )
+            .order_by(AuditEvent.at, AuditEvent.id)
+        ):
+            if TYPED_FIELD in ((event.data or {}).get("fields") or []):
+                found[int(event.object_id or 0)] = event.at.astimezone(SHANGHAI).date()
+    for enterprise in enterprises:
+        found.setdefault(enterprise.id, _local_day(enterprise.updated_at))
+    return found
+
+
+def _local_day(moment: datetime) -> date:
+    return moment.astimezone(SHANGHAI).date()
+
+
+def _last_bank_events(session: Session, enterprise_ids: Sequence[int]) -> dict[int, date]:
+    """Return the day of each enterprise's latest loan event reported by a bank."""
+    if not enterprise_ids:
+        return {}
+    rows = session.execute(
+        select(Application.enterprise_id, func.max(LoanOutcome.occurred_on))
+        .join(Referral, Referral.id == LoanOutcome.referral_id)
+        .join(Application, Application.id == Referral.application_id)
+        .where(Application.enterprise_id.in_(list(enterprise_ids)))
+        .group_by(Application.enterprise_id)
+    ).all()
+    return {int(eid): day for eid, day in rows if day is not None}
+
+
+def _advisors(session: Session, enterprise_ids: Sequence[int]) -> dict[int, int]:
+    """Return each enterprise's advisor: the one assigned to its latest application."""
+    found: dict[int, int] = {}
+    if enterprise_ids:
+        for eid, advisor_id in session.execute(
+            select(Application.enterprise_id, Application.assigned_advisor_id)
+            .where(
+                Application.enterprise_id.in_(list(enterprise_ids)),
+                Application.assigned_advisor_id.is_not(None),
+            )
+            .order_by(Application.created_at, Application.id)
+        ):
+            found[int(eid)] = int(advisor_id)  # the latest wins
+    return found
+
+
+def typed_loans(
+    session: Session,
+    *,
+    today: date,
+    enterprise_ids: Iterable[int] | None = None,
+    exclude: Iterable[int] = (),
+) -> list[Loan]:
+    """Return the SME-typed maturities still ahead, of firms without a bank event since.
+
+    ``exclude`` are enterprises with a running bank-reported loan (their figure gives way).
+    """
+    stmt = select(
+        Enterprise.id,
+        Enterprise.name,
+        Enterprise.loan_maturing_within_days,
+        Enterprise.updated_at,
+        Enterprise.existing_loan_balance,
+    ).where(
+        Enterprise.loan_maturing_within_days.is_not(None),
+        Enterprise.loan_maturing_within_days >= 0,
+    )
+    if enterprise_ids is not None:
+        stmt = stmt.where(Enterprise.id.in_(list(enterprise_ids)))
+    skip = set(exclude)
+    # A figure counted from the profile's last change is the latest it can mature: a
+    # firm whose figure had run out even then needs no look at its history.
+    candidates = [
+        e
+        for e in session.execute(stmt.order_by(Enterprise.id))
+        if e.id not in skip
+        and typed_maturity(_local_day(e.updated_at), e.loan_maturing_within_days or 0) >= today
+    ]
+    typed = _typed_on(session, candidates)
+    events = _last_bank_events(session, [e.id for e in candidates])
+    advisors = _advisors(session, [e.id for e in candidates])
+    loans = []
+    for enterprise in candidates:
+        typed_on = typed[enterprise.id]
+        maturity = typed_maturity(typed_on, enterprise.loan_maturing_within_days or 0)
+        last_event = events.get(enterprise.id)
+        if maturity < today or (last_event is not None and last_event >= typed_on):
+            continue
+        balance = enterprise.existing_loan_balance
+        loans.append(
+            Loan(
+                source="sme",
+                enterprise_id=enterprise.id,
+                enterprise_name=enterprise.name,
+                maturity=maturity,
+                amount=balance if balance else None,
+                advisor_id=advisors.get(enterprise.id),
+                typed_on=typed_on,
+            )
+        )
+    return loans
+
+
+def _with_running_bank_loans(session: Session, enterprise_ids: list[int] | None) -> set[int]:
+    """Return the enterprises with a running loan a bank reported (whatever its maturity)."""
+    stmt = (
+        select(Application.enterprise_id)
+        .join(Referral, Referral.application_id == Application.id)
+        .where(
+            Referral.state.in_(RUNNING),
+            select(LoanOutcome.id)
+            .where(LoanOutcome.referral_id == Referral.id, LoanOutcome.event == R.DISBURSED)
+            .exists(),
+        )
+        .distinct()
+    )
+    if enterprise_ids is not None:
+        stmt = stmt.where(Application.enterprise_id.in_(enterprise_ids))
+    return set(session.scalars(stmt))
+
+
+def running_loans(
+    session: Session,
+    *,
+    today: date,
+    enterprise_ids: Iterable[int] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[Loan]:
+    """Return the running loans (bank-reported, else SME-typed), by maturity.
+
+    ``since`` / ``until`` keep those maturing from / by those days.
+    """
+    ids = list(enterprise_ids) if enterprise_ids is not None else None
+    banked = bank_loans(session, enterprise_ids=ids, since=since, until=until)
+    typed = [
+        loan
+        for loan in typed_loans(
+            session,
+            today=today,
+            enterprise_ids=ids,
+            exclude=_with_running_bank_loans(session, ids),
+        )
+        if (until is None or loan.maturity <= until) and (since is None or loan.maturity >= since)
+    ]
+    return sorted(
+        banked + typed, key=lambda loan: (loan.maturity, loan.enterprise_id, loan.referral_id or 0)
+    )
+
+
+def loans_of(session: Session, enterprise_id: int, *, today: date) -> list[Loan]:
+    """Return one enterprise's running loans, by maturity."""
+    return running_loans(session, today=today, enterprise_ids=[enterprise_id])
+
+
+def get_loan(session: Session, enterprise_id: int | None, key: str, *, today: date) -> Loan:
+    """Return one of the enterprise's running loans by its key; ``NotFound`` otherwise."""
+    if enterprise_id is not None:
+        for loan in loans_of(session, enterprise_id, today=today):
+            if loan.key == key:
+                return loan
+    raise NotFound("没有这笔在贷贷款（可能已结清）。", "No such running loan (it may be repaid).")
+
+
+def loan_of_referral(session: Session, referral_id: int) -> Loan | None:
+    """Return the running loan of a referral, or None when it is not (or no longer) running."""
+    found = bank_loans_of_referrals(session, [referral_id])
+    return found.get(referral_id)
+
+
+def bank_loans_of_referrals(session: Session, referral_ids: Sequence[int]) -> dict[int, Loan]:
+    """Return the running loans of several referrals, by referral id."""
+    if not referral_ids:
+        return {}
+    ids = session.scalars(
+        select(Application.enterprise_id)
+        .join(Referral, and_(Referral.application_id == Application.id))
+        .where(Referral.id.in_(list(referral_ids)))
+    ).all()
+    wanted = set(referral_ids)
+    return {
+        loan.referral_id: loan
+        for loan in bank_loans(session, enterprise_ids=set(ids))
+        if loan.referral_id in wanted and loan.referral_id is not None
+    }
+
+
+def loans_page(
+    session: Session,
+    *,
+    today: date,
+    within_days: int | None = None,
+    advisor_id: int | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    """Return one page of the district's running loans by maturity (the advisor's list).
+
+    ``within_days`` keeps loans maturing within that many days (matured ones included:
+    the bank has not reported them repaid); ``advisor_id`` keeps that advisor's firms.
+    """
+    until = today + timedelta(days=within_days) if within_days is not None else None
+    loans = running_loans(session, today=today, until=until)
+    if advisor_id is not None:
+        loans = [loan for loan in loans if loan.advisor_id == advisor_id]
+    page = max(1, page)
+    start = (page - 1) * per_page
+    return Page(loans[start : start + per_page], len(loans), page, per_page)

@@ -1,0 +1,66 @@
+"""Fixtures of renewals: a loan the bank disbursed on a referral of the referral loop."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from finportal.services import bank_actions
+from finportal.services.workdays import today_local
+
+
+def _lend(
+    session: Any,
+    loop: Any,
+    *,
+    term_months: int = 12,
+    amount: str = "1000000",
+    disbursed_on: date | None = None,
+) -> Any:
+    """Approve the loop's referral for ``term_months`` and record the disbursal (today)."""
+    bank_actions.record_decision(
+        session,
+        loop.referral.id,
+        bank_id=loop.bank.id,
+        actor_id=loop.bank_user.id,
+        decision="approved",
+        approved_amount=Decimal(amount),
+        annual_rate=Decimal("0.0345"),
+        term_months=term_months,
+    )
+    bank_actions.record_outcome(
+        session,
+        loop.referral.id,
+        bank_id=loop.bank.id,
+        actor_id=loop.bank_user.id,
+        event="disbursed",
+        occurred_on=disbursed_on or today_local(),
+        amount=Decimal(amount),
+    )
+    session.refresh(loop.referral)
+    return loop
+
+
+@pytest.fixture
+def lend(db_session: Any) -> Any:
+    """Factory: approve a loop's referral for a term and record the disbursal (today)."""
+
+    def make(loop: Any, **kwargs: Any) -> Any:
+        return _lend(db_session, loop, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def lent(lend: Any, loop: Any) -> Any:
+    """The loop's referral approved for 12 months and disbursed today (1,000,000 yuan)."""
+    return lend(loop)
+
+
+@pytest.fixture
+def lent_short(lend: Any, loop: Any) -> Any:
+    """The loop's referral approved for 2 months and disbursed today: inside the 90 days."""
+    return lend(loop, term_months=2)

@@ -1,0 +1,192 @@
+"""When a running loan matures: the bank's disbursal plus its approved term, else the SME's figure."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from finportal.services import bank_actions, maturities, profile_form
+from finportal.services.workdays import today_local
+
+pytestmark = pytest.mark.db
+
+
+@pytest.mark.parametrize(
+    ("disbursed", "months", "expected"),
+    [
+        (date(2026, 3, 15), 12, date(2027, 3, 15)),
+        (date(2026, 1, 31), 1, date(2026, 2, 28)),  # a month end stays in its month
+        (date(2024, 1, 31), 1, date(2024, 2, 29)),  # leap year
+        (date(2026, 8, 31), 6, date(2027, 2, 28)),
+        (date(2026, 11, 30), 3, date(2027, 2, 28)),
+        (date(2026, 5, 10), 36, date(2029, 5, 10)),
+    ],
+)
+def test_maturity_is_the_disbursal_plus_the_term(disbursed, months, expected):
+    assert maturities.maturity_date(disbursed, months) == expected
+
+
+def test_a_disbursed_loan_matures_after_the_term_the_bank_approved(db_session, lend, loop):
+    lend(loop, term_months=9, amount="800000")
+    today = today_local()
+    (loan,) = maturities.loans_of(db_session, loop.enterprise.id, today=today)
+    assert loan.source == "bank"
+    assert loan.maturity == maturities.maturity_date(today, 9)
+    assert loan.referral_id == loop.referral.id
+    assert loan.bank_id == loop.bank.id
+    assert loan.amount == Decimal("800000.00")
+    assert loan.term_months == 9
+    assert loan.advisor_id == loop.advisor.id
+    assert loan.days_left(today) == (maturities.maturity_date(today, 9) - today).days
+    assert loan.key == f"bank-{loop.referral.id}"
+
+
+def test_the_last_approval_gives_the_term(db_session, loop):
+    """A bank that approved again (after an information request) set the term of the loan."""
+    from finportal.models import BankDecision
+
+    db_session.add(
+        BankDecision(
+            referral_id=loop.referral.id,
+            decision="approved",
+            approved_amount=Decimal("500000"),
+            term_months=6,
+        )
+    )
+    db_session.commit()
+    bank_actions.record_decision(
+        db_session,
+        loop.referral.id,
+        bank_id=loop.bank.id,
+        actor_id=loop.bank_user.id,
+        decision="approved",
+        approved_amount=Decimal("500000"),
+        annual_rate=Decimal("0.04"),
+        term_months=18,
+    )
+    bank_actions.record_outcome(
+        db_session,
+        loop.referral.id,
+        bank_id=loop.bank.id,
+        actor_id=loop.bank_user.id,
+        event="disbursed",
+        occurred_on=today_local(),
+        amount=Decimal("500000"),
+    )
+    (loan,) = maturities.loans_of(db_session, loop.enterprise.id, today=today_local())
+    assert loan.term_months == 18
+
+
+def test_a_repaid_loan_is_not_running(db_session, lent):
+    today = today_local()
+    assert maturities.loans_of(db_session, lent.enterprise.id, today=today)
+    bank_actions.record_outcome(
+        db_session,
+        lent.referral.id,
+        bank_id=lent.bank.id,
+        actor_id=lent.bank_user.id,
+        event="repaid",
+        occurred_on=today,
+    )
+    assert maturities.loans_of(db_session, lent.enterprise.id, today=today) == []
+
+
+def test_an_approved_loan_not_yet_disbursed_has_no_maturity(db_session, loop):
+    bank_actions.record_decision(
+        db_session,
+        loop.referral.id,
+        bank_id=loop.bank.id,
+        actor_id=loop.bank_user.id,
+        decision="approved",
+        approved_amount=Decimal("500000"),
+        annual_rate=Decimal("0.04"),
+        term_months=12,
+    )
+    assert maturities.loans_of(db_session, loop.enterprise.id, today=today_local()) == []
+
+
+def test_the_smes_figure_counts_from_the_day_it_was_typed_and_is_marked(
+    db_session, create_enterprise, create_user
+):
+    enterprise = create_enterprise()
+    user = create_user("sme", enterprise_id=enterprise.id)
+    profile_form.update_profile(
+        db_session,
+        actor_id=user.id,
+        enterprise_id=enterprise.id,
+        data={"loan_maturing_within_days": 45, "existing_loan_balance": Decimal("2000000")},
+    )
+    today = today_local()
+    (loan,) = maturities.loans_of(db_session, enterprise.id, today=today)
+    assert loan.source == "sme"
+    assert loan.source_words == ("企业自行填报", "typed by the enterprise")
+    assert loan.typed_on == today
+    assert loan.maturity == today + timedelta(days=45)
+    assert loan.amount == Decimal("2000000.00")
+    assert loan.bank_id is None
+    # Ten days later the same figure means 35 days left, not 45.
+    assert loan.days_left(today + timedelta(days=10)) == 35
+    # Once its day has passed it is no running loan.
+    assert maturities.loans_of(db_session, enterprise.id, today=today + timedelta(days=46)) == []
+
+
+def test_the_banks_events_win_over_the_smes_figure(db_session, loop, lend):
+    loop.enterprise.loan_maturing_within_days = 20
+    db_session.commit()
+    today = today_local()
+    (typed,) = maturities.loans_of(db_session, loop.enterprise.id, today=today)
+    assert typed.source == "sme"
+    lend(loop, term_months=12)
+    (loan,) = maturities.loans_of(db_session, loop.enterprise.id, today=today)
+    assert loan.source == "bank"
+    # Repaid: the figure typed before the bank's events may be that loan's; still nothing.
+    bank_actions.record_outcome(
+        db_session,
+        loop.referral.id,
+        bank_id=loop.bank.id,
+        actor_id=loop.bank_user.id,
+        event="repaid",
+        occurred_on=today,
+    )
+    assert maturities.loans_of(db_session, loop.enterprise.id, today=today) == []
+
+
+def test_get_loan_finds_only_the_firms_own(db_session, lent, create_enterprise):
+    from finportal.services.errors import NotFound
+
+    today = today_local()
+    key = f"bank-{lent.referral.id}"
+    assert maturities.get_loan(db_session, lent.enterprise.id, key, today=today).key == key
+    other = create_enterprise()
+    with pytest.raises(NotFound):
+        maturities.get_loan(db_session, other.id, key, today=today)
+
+
+@pytest.mark.parametrize("disbursed", [date(2027, 1, 31), date(2027, 1, 28), date(2026, 12, 31)])
+def test_the_maturity_window_in_sql_keeps_exactly_the_loans_of_the_window(
+    db_session, lend, loop, disbursed
+):
+    """A page of the next days filters in SQL first; month ends must not slip out."""
+    from finportal.models import LoanOutcome
+
+    lend(loop, term_months=1)
+    outcome = db_session.scalar(
+        select(LoanOutcome).where(LoanOutcome.referral_id == loop.referral.id)
+    )
+    outcome.occurred_on = disbursed  # as if disbursed that day
+    db_session.commit()
+    maturity = maturities.maturity_date(disbursed, 1)
+    today = disbursed
+
+    def keys(since, until):
+        found = maturities.running_loans(db_session, today=today, since=since, until=until)
+        return [loan.key for loan in found if loan.source == "bank"]
+
+    key = f"bank-{loop.referral.id}"
+    assert keys(None, maturity) == [key]
+    assert keys(maturity, maturity) == [key]
+    assert keys(None, maturity - timedelta(days=1)) == []
+    assert keys(maturity + timedelta(days=1), maturity + timedelta(days=60)) == []
