@@ -1,8 +1,9 @@
-"""Assignment of work (交办): supervisors give applications and complaints to advisors.
+"""Assignment of work (交办): supervisors give applications, complaints and needs to advisors.
 
 Who may assign is ``domain/permissions.supervises``; what can be assigned is what waits
-on the centre (applications waiting on an advisor, complaints whose clock runs). Each
-assignment is an audit event (``application.assigned`` / ``complaint.assigned``) with
+on the centre (applications waiting on an advisor, complaints whose clock runs, needs no
+bank claimed in time). Each assignment is an audit event (``application.assigned`` /
+``complaint.assigned`` / ``need.assigned``) with
 the advisor it came from and the one it went to, and the new advisor is told.
 The board reads each advisor's load and overdue work with a fixed number of statements.
 """
@@ -17,9 +18,18 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from finportal.domain.permissions import Actor, supervises
-from finportal.domain.states import APPLICATION, COMPLAINT
+from finportal.domain.states import APPLICATION, COMPLAINT, NEED
+from finportal.domain.states import NeedState as N
 from finportal.limits import in_user_language
-from finportal.models import Application, Complaint, Enterprise, Escalation, User, utcnow
+from finportal.models import (
+    Application,
+    Complaint,
+    Enterprise,
+    Escalation,
+    Need,
+    User,
+    utcnow,
+)
 from finportal.paging import Page, paginate
 from finportal.services import workflow
 from finportal.services.audit import record_event
@@ -37,11 +47,14 @@ from finportal.services.notifications import notify
 ASSIGNABLE_APPLICATIONS = APPLICATION.waiting_on("advisor")
 #: Complaints a supervisor can assign: those whose clock runs.
 ASSIGNABLE_COMPLAINTS = OPEN_STATES
+#: Needs a supervisor can assign: those escalated to the centre (no bank claimed in time).
+ASSIGNABLE_NEEDS = frozenset({N.ESCALATED.value})
 #: Tabs of the board's work list: name -> (zh, en).
 BOARD_TABS = {
     "overdue": ("超时事项", "Overdue"),
     "unassigned": ("未交办申请", "Unassigned applications"),
     "complaints": ("办理中的诉求", "Open complaints"),
+    "needs": ("待跟进需求", "Needs to follow up"),
 }
 PAGE_SIZE = 50
 
@@ -55,16 +68,18 @@ class Load:
     applications_overdue: int
     complaints: int
     complaints_overdue: int
+    needs: int = 0
+    needs_overdue: int = 0
 
     @property
     def total(self) -> int:
         """Return all open items."""
-        return self.applications + self.complaints
+        return self.applications + self.complaints + self.needs
 
     @property
     def overdue(self) -> int:
         """Return the overdue items."""
-        return self.applications_overdue + self.complaints_overdue
+        return self.applications_overdue + self.complaints_overdue + self.needs_overdue
 
 
 def _require_supervisor(actor: Actor) -> None:
@@ -100,6 +115,15 @@ def _application_overdue(now: datetime) -> Any:
         Application.first_response_at.is_(None)
         & Application.first_response_due_at.is_not(None)
         & (Application.first_response_due_at < now)
+    )
+
+
+def need_overdue(now: datetime) -> Any:
+    """An escalated need is overdue when the advisor's handling deadline has passed."""
+    return (
+        Need.state.in_(ASSIGNABLE_NEEDS)
+        & Need.handle_due_at.is_not(None)
+        & (Need.handle_due_at < now)
     )
 
 
@@ -228,11 +252,68 @@ def assign_complaint(
     return complaint
 
 
+def assign_need(
+    session: Session,
+    need_id: int,
+    *,
+    actor: Actor,
+    advisor_id: int,
+    reason: str = "",
+    lock_version: int | None = None,
+) -> Need:
+    """Give an escalated need to an advisor to follow up (交办); audited (commits)."""
+    _require_supervisor(actor)
+    need = session.get(Need, need_id)
+    if need is None:
+        raise NotFound("融资需求不存在。", "No such need.")
+    if lock_version is not None and need.lock_version != lock_version:
+        raise Conflict(
+            "该融资需求已有新的进展，请刷新页面后再交办。",
+            "The need has moved on; reload the page and assign again.",
+        )
+    if need.state not in ASSIGNABLE_NEEDS:
+        raise InvalidTransition(
+            f"融资需求当前状态为“{NEED.title(need.state, 'zh_CN')}”，"
+            "只有转交顾问跟进的需求可以交办。",
+            f"The need is {NEED.title(need.state, 'en').lower()}; only needs escalated to the"
+            " advisors can be assigned.",
+        )
+    advisor = _advisor(session, advisor_id)
+    before = need.assigned_advisor_id
+    if before == advisor.id:
+        return need
+    need.assigned_advisor_id = advisor.id
+    record_event(
+        session,
+        actor_id=actor.user_id,
+        action="need.assigned",
+        object_type=NEED.name,
+        object_id=need.id,
+        from_state=need.state,
+        to_state=need.state,
+        reason=reason,
+        data={"from": before, "to": advisor.id},
+    )
+    notify(
+        session,
+        user_id=advisor.id,
+        title=(f"交办给您的融资需求 {need.number}", f"Need {need.number} assigned to you"),
+        body=(reason, ""),
+        link=f"/advisor/needs/{need.id}",
+    )
+    workflow.commit_or_conflict(
+        session,
+        "该融资需求刚刚被他人处理，交办未保存；请刷新页面。",
+        "Someone changed the need at the same moment; nothing was saved.",
+    )
+    return need
+
+
 # --- the board --------------------------------------------------------------------------
 
 
 def workload(session: Session, *, now: datetime | None = None) -> list[Load]:
-    """Return each active advisor's open applications and complaints, and the overdue ones."""
+    """Return each active advisor's open applications, complaints and needs, and the overdue ones."""
     now = now or utcnow()
     people = advisors(session)
     apps = {
@@ -264,11 +345,31 @@ def workload(session: Session, *, now: datetime | None = None) -> list[Load]:
             .group_by(Complaint.assigned_to_id)
         )
     }
-    return [Load(u, *apps.get(u.id, (0, 0)), *complaints.get(u.id, (0, 0))) for u in people]
+    held_needs = {
+        advisor_id: (int(n), int(late or 0))
+        for advisor_id, n, late in session.execute(
+            select(
+                Need.assigned_advisor_id,
+                func.count(),
+                func.count(case((need_overdue(now), 1))),
+            )
+            .where(Need.state.in_(ASSIGNABLE_NEEDS), Need.assigned_advisor_id.is_not(None))
+            .group_by(Need.assigned_advisor_id)
+        )
+    }
+    return [
+        Load(
+            u,
+            *apps.get(u.id, (0, 0)),
+            *complaints.get(u.id, (0, 0)),
+            *held_needs.get(u.id, (0, 0)),
+        )
+        for u in people
+    ]
 
 
 def unassigned_counts(session: Session, *, now: datetime | None = None) -> dict[str, int]:
-    """Count the work nobody holds, and all overdue work, in two statements."""
+    """Count the work nobody holds, and all overdue work, in three statements."""
     now = now or utcnow()
     apps = session.execute(
         select(
@@ -283,9 +384,18 @@ def unassigned_counts(session: Session, *, now: datetime | None = None) -> dict[
             func.count(),
         ).where(Complaint.state.in_(ASSIGNABLE_COMPLAINTS))
     ).one()
+    held_needs = session.execute(
+        select(
+            func.count(case((Need.assigned_advisor_id.is_(None), 1))),
+            func.count(case((need_overdue(now), 1))),
+            func.count(),
+        ).where(Need.state.in_(ASSIGNABLE_NEEDS))
+    ).one()
     return {
         "unassigned": int(apps[0] or 0),
-        "overdue": int(apps[1] or 0) + int(complaints[1] or 0),
+        "overdue": int(apps[1] or 0) + int(complaints[1] or 0) + int(held_needs[1] or 0),
+        "needs": int(held_needs[2] or 0),
+        "needs_unassigned": int(held_needs[0] or 0),
         "overdue_applications": int(apps[1] or 0),
         "complaints": int(complaints[2] or 0),
         "complaints_unassigned": int(complaints[0] or 0),
@@ -365,6 +475,29 @@ def complaints_page(
     )
     levels = _levels(session, COMPLAINT.name, [c.id for c in found.items])
     found.items = [(c, levels.get(c.id, 0)) for c in found.items]
+    return found
+
+
+def needs_page(session: Session, *, page: int = 1, now: datetime | None = None) -> Page:
+    """Return a page of escalated needs, earliest handling deadline first.
+
+    Items are (need, escalation level or 0, whether its handling deadline has passed).
+    """
+    now = now or utcnow()
+    stmt = (
+        select(Need)
+        .join(Enterprise, Enterprise.id == Need.enterprise_id)
+        .where(Need.state.in_(ASSIGNABLE_NEEDS))
+        .order_by(Need.handle_due_at.is_(None), Need.handle_due_at, Need.id)
+    )
+    found = paginate(
+        session, stmt, page=page, per_page=PAGE_SIZE, options=(contains_eager(Need.enterprise),)
+    )
+    levels = _levels(session, NEED.name, [n.id for n in found.items])
+    found.items = [
+        (n, levels.get(n.id, 0), n.handle_due_at is not None and n.handle_due_at < now)
+        for n in found.items
+    ]
     return found
 
 

@@ -2,7 +2,8 @@
 
 An item is overdue when the deadline it now runs against has passed: an application
 waiting for the advisor's first response (``first_response_due_at``), a complaint waiting
-for acknowledgement (``ack_due_at``) or an answer (``answer_due_at``). Each rung of
+for acknowledgement (``ack_due_at``) or an answer (``answer_due_at``), a need no bank
+claimed waiting for the advisors' follow-up (``handle_due_at``). Each rung of
 ``domain/clocks.LADDER`` is reached a number of working days after the missed deadline
 and is stored once per item and rung (:class:`~finportal.models.Escalation`); the
 advisors of the rung's duty get one notification per run listing what reached them.
@@ -28,8 +29,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from finportal.domain import clocks
-from finportal.domain.states import APPLICATION, COMPLAINT
-from finportal.models import Application, Complaint, Escalation, User, utcnow
+from finportal.domain.states import APPLICATION, COMPLAINT, NEED
+from finportal.models import Application, Complaint, Escalation, Need, User, utcnow
+from finportal.services.assignment import need_overdue
 from finportal.services.audit import record_event
 from finportal.services.complaints import OPEN_STATES, current_deadline, overdue_condition
 from finportal.services.notifications import notify
@@ -38,6 +40,7 @@ from finportal.services.workdays import add_working_days, holiday_table
 #: Items of each kind the ladder watches, as the escalation rows name them.
 APPLICATION_TYPE = APPLICATION.name
 COMPLAINT_TYPE = COMPLAINT.name
+NEED_TYPE = NEED.name
 #: Items listed by name in one notification (the rest are counted).
 LISTED = 10
 
@@ -56,7 +59,7 @@ class Overdue:
 
 
 def _overdue_items(session: Session, now: datetime) -> list[Overdue]:
-    """Return every application and complaint past its current deadline (two statements)."""
+    """Return every application, complaint and need past its current deadline (three statements)."""
     items = []
     apps = session.execute(
         select(Application.id, Application.first_response_due_at, Application.assigned_advisor_id)
@@ -97,6 +100,23 @@ def _overdue_items(session: Session, now: datetime) -> list[Overdue]:
                 f"诉求 {complaint.number}（{step[0]}）",
                 f"{complaint.number} ({step[1]})",
                 f"/advisor/complaints/{complaint.id}",
+            )
+        )
+    late_needs = session.execute(
+        select(Need.id, Need.number, Need.handle_due_at, Need.assigned_advisor_id)
+        .where(need_overdue(now))
+        .order_by(Need.handle_due_at, Need.id)
+    )
+    for need_id, number, due, assignee in late_needs:
+        items.append(
+            Overdue(
+                NEED_TYPE,
+                need_id,
+                due,
+                assignee,
+                f"融资需求 {number}（顾问跟进）",
+                f"Need {number} (advisor follow-up)",
+                f"/advisor/needs/{need_id}",
             )
         )
     return items

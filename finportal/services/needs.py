@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -900,7 +900,7 @@ def escalate_unclaimed(session: Session, now: datetime | None = None) -> dict[st
             data={"claim_due_at": need.claim_due_at.isoformat()},
         )
         need.escalated_at = now
-        need.handle_due_at = handle_due
+        need.handle_due_at = need.handle_due_at or handle_due
         notifications.notify(
             session,
             enterprise_id=need.enterprise_id,
@@ -923,9 +923,17 @@ def escalate_unclaimed(session: Session, now: datetime | None = None) -> dict[st
     return result
 
 
-def escalated_page(session: Session, page: int = 1) -> Page:
-    """Return one page of the needs with the advisors, oldest deadline first."""
-    stmt = select(Need).where(Need.state == N.ESCALATED).order_by(Need.handle_due_at, Need.id)
+def escalated_page(session: Session, page: int = 1, *, advisor_id: int | None = None) -> Page:
+    """Return one page of the needs with the advisors, oldest deadline first.
+
+    With ``advisor_id`` the needs assigned to that advisor come first.
+    """
+    order: list[Any] = []
+    if advisor_id is not None:
+        order.append(case((Need.assigned_advisor_id == advisor_id, 0), else_=1))
+    stmt = (
+        select(Need).where(Need.state == N.ESCALATED).order_by(*order, Need.handle_due_at, Need.id)
+    )
     return paginate(
         session, stmt, page=page, per_page=PER_PAGE, options=(joinedload(Need.enterprise),)
     )

@@ -254,7 +254,11 @@ def _detail_pages(session: Any) -> dict[str, list[str]]:
             f"/advisor/complaints/{assigned}",
             "/advisor/?tab=closed",
         ],
-        "head": [f"/advisor/complaints/{complaint}", "/advisor/assignment?tab=complaints"],
+        "head": [
+            f"/advisor/complaints/{complaint}",
+            "/advisor/assignment?tab=complaints",
+            "/advisor/assignment?tab=needs",
+        ],
         "recommender": [],
         "bank": [f"/bank/referrals/{referral}", f"/bank/batches/{bank_batch}"],
         "admin": [

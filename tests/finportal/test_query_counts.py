@@ -287,6 +287,7 @@ def _pages(loop: Any, token: str) -> list[tuple[str, Any, str, dict[str, str] | 
         ("advisor", loop.advisor, "/advisor/assignment", None),
         ("advisor", loop.advisor, "/advisor/assignment?tab=unassigned", None),
         ("advisor", loop.advisor, "/advisor/assignment?tab=complaints", None),
+        ("advisor", loop.advisor, "/advisor/assignment?tab=needs", None),
         ("advisor", loop.advisor, "/advisor/reports", None),
         ("sme", loop.sme_user, "/complaints/", None),
         ("sme", loop.sme_user, f"/complaints/{loop.complaint_id}", None),

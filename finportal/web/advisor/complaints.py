@@ -271,6 +271,11 @@ def _render_board(status: int = 200, **extra: Any) -> Any:
     if tab == "complaints":
         found = assignment.complaints_page(db.session, page=page)
         names = complaints.names_of(db.session, {c.assigned_to_id for c, _level in found.items})
+    elif tab == "needs":
+        found = assignment.needs_page(db.session, page=page)
+        names = complaints.names_of(
+            db.session, {n.assigned_advisor_id for n, _level, _late in found.items}
+        )
     else:
         found = assignment.applications_page(db.session, tab=tab, page=page)
         names = complaints.names_of(
@@ -324,6 +329,31 @@ def assign_application(application_id: int) -> Any:
         return _render_board(exc.status, error=message(exc), errors=form_errors(exc))
     flash(_("申请 #%(id)s 已交办。", id=application_id), "success")
     return redirect(url_for("advisor.assignment_board", tab=request.args.get("tab", "overdue")))
+
+
+@bp.post("/needs/<int:need_id>/assign")
+def assign_need(need_id: int) -> Any:
+    """Give an escalated need to an advisor to follow up (交办); back to the board."""
+    actor = _supervisor_only()
+    data, errors = load_form(AssignSchema(), _values())
+    if data is None:
+        return _render_board(422, error=_("请选择承办顾问。"), errors=errors)
+    try:
+        assignment.assign_need(
+            db.session,
+            need_id,
+            actor=actor,
+            advisor_id=data["advisor_id"],
+            reason=data["reason"],
+            lock_version=data["lock_version"],
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        return _render_board(exc.status, error=message(exc), errors=form_errors(exc))
+    flash(_("融资需求已交办。"), "success")
+    return redirect(url_for("advisor.assignment_board", tab="needs"))
 
 
 # --- the public report (评价晾晒) ----------------------------------------------------------

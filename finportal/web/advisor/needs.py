@@ -11,6 +11,7 @@ from flask_login import current_user
 from finportal import limits
 from finportal.extensions import db
 from finportal.services import needs
+from finportal.services.complaints import names_of
 from finportal.services.errors import ServiceError
 from finportal.web.advisor.views import bp
 from finportal.web.forms import form_errors
@@ -24,10 +25,13 @@ def _need_helpers() -> dict[str, Any]:
 
 @bp.get("/needs")
 def needs_escalated() -> Any:
-    """List the needs no bank claimed within the clock, the earliest deadline first."""
+    """List the needs no bank claimed within the clock: the advisor's own first, then by deadline."""
     number = min(limits.check_id(request.args.get("page", "1")) or 1, limits.MAX_PAGE)
+    found = needs.escalated_page(db.session, page=number, advisor_id=current_user.id)
     return render_template(
-        "needs/advisor_list.html", page=needs.escalated_page(db.session, page=number)
+        "needs/advisor_list.html",
+        page=found,
+        names=names_of(db.session, {n.assigned_advisor_id for n in found.items}),
     )
 
 
@@ -37,6 +41,9 @@ def _render(need_id: int, status: int = 200, **extra: Any) -> Any:
         "needs/advisor_detail.html",
         need=need,
         products=needs.fitting_products(db.session, need.id),
+        assignee=names_of(db.session, {need.assigned_advisor_id}).get(
+            need.assigned_advisor_id or 0
+        ),
         values=extra.get("values", {}),
         errors=extra.get("errors", {}),
     ), status

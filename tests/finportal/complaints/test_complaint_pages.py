@@ -192,6 +192,8 @@ def test_the_board_shows_each_advisors_load_and_assigns_an_application(
         "1",
         "0",
         "0",
+        "0",
+        "0",
         "1",
     ]
     junk = supervisor.post(f"/advisor/applications/{late.id}/assign", data={"advisor_id": "x"})
