@@ -107,7 +107,7 @@ def check_email(value: str | None, field: str = "email") -> str:
 
 def _account_for(session: Session, identifier: str) -> User | None:
     text = (identifier or "").strip()
-    if not text or len(text) > limits.TEXT["email"]:
+    if not text or len(text) > limits.TEXT["email"] or limits.has_control_characters(text):
         return None
     if "@" in text:
         users = list(

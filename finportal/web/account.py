@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from finportal import security
+from finportal import limits, security
 from finportal.extensions import csrf, db, limiter
 from finportal.models import User
 from finportal.services import account_links, notifications, outbox
@@ -154,11 +154,16 @@ def forgot_password() -> Any:
     """Ask for a reset link; the answer is the same whether the account exists or not."""
     identifier = request.form.get("identifier", "")
     if request.method == "POST":
-        if not identifier.strip():
-            error = _("请填写用户名或电子邮件地址。")
+        try:
+            typed = limits.check_text(identifier, "email")
+        except limits.LimitError as exc:
+            error = exc.message()
+        else:
+            error = "" if typed else _("请填写用户名或电子邮件地址。")
+        if error:
             page = render_template("account/forgot.html", identifier=identifier, error=error)
             return page, 422, NO_STORE
-        row = account_links.request_password_reset(db.session, identifier)
+        row = account_links.request_password_reset(db.session, typed)
         if row is not None:
             outbox.send_soon(db.session, [row.id])
         return render_template("account/forgot.html", sent=True, identifier=""), 200, NO_STORE
