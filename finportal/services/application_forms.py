@@ -51,8 +51,11 @@ def _consent_valid_until() -> fields.Date:
     return limits.Date(load_default=None, allow_none=True)
 
 
-class ApplicationSchema(Schema):
-    """What the new-application form posts (amount in 万元)."""
+class LoanRequestSchema(Schema):
+    """The fields every request for a loan posts: amount (万元 in, yuan out), term and purpose.
+
+    The application form and the demand board's need form (``need_forms.NeedSchema``) extend it.
+    """
 
     class Meta:
         unknown = EXCLUDE
@@ -83,6 +86,11 @@ class ApplicationSchema(Schema):
         error_messages={"required": CHOOSE_PURPOSE},
     )
     purpose_note = limits.Text("purpose_note", load_default="")
+
+
+class ApplicationSchema(LoanRequestSchema):
+    """What the new-application form posts (amount in 万元)."""
+
     #: "" means "让服务中心匹配" (let the centre match).
     product_code = limits.Text("code", load_default="")
     #: 续贷 (issue 13): the key of the running loan this application renews, or "".

@@ -4,49 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
+from marshmallow import fields, pre_load, validate
 
 from finportal import limits
-from finportal.services.application_forms import CHOOSE_PURPOSE, AmountWan
-from finportal.services.labels import PURPOSES
+from finportal.services.application_forms import AmountWan, LoanRequestSchema
 from finportal.services.needs import COLLATERAL, URGENCY
 
 CHOOSE_COLLATERAL = limits.bilingual("请选择担保方式。", "Choose the collateral.")
 CHOOSE_URGENCY = limits.bilingual("请选择紧急程度。", "Choose how urgent it is.")
 
 
-class NeedSchema(Schema):
-    """What the post-a-need form sends (amount in 万元)."""
-
-    class Meta:
-        unknown = EXCLUDE
+class NeedSchema(LoanRequestSchema):
+    """What the post-a-need form sends (amount in 万元): a loan request, collateral, urgency."""
 
     amount = AmountWan(
         required=True,
         error_messages={"required": limits.bilingual("请填写需求金额。", "Enter the amount.")},
     )
-    term_months = fields.Integer(
-        required=True,
-        strict=False,
-        validate=validate.Range(
-            min=1,
-            max=limits.MAX_TERM_MONTHS,
-            error=limits.bilingual(
-                f"期限须为 1 至 {limits.MAX_TERM_MONTHS} 个月。",
-                f"The term is 1 to {limits.MAX_TERM_MONTHS} months.",
-            ),
-        ),
-        error_messages={
-            "required": limits.bilingual("请填写期限。", "Enter the term."),
-            "invalid": limits.MESSAGES["months"],
-        },
-    )
-    purpose = fields.String(
-        required=True,
-        validate=validate.OneOf(list(PURPOSES), error=CHOOSE_PURPOSE),
-        error_messages={"required": CHOOSE_PURPOSE},
-    )
-    purpose_note = limits.Text("purpose_note", load_default="")
     collateral = fields.String(
         required=True,
         validate=validate.OneOf(list(COLLATERAL), error=CHOOSE_COLLATERAL),
