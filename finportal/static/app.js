@@ -25,6 +25,11 @@
     });
   }
   markScrollBoxes();
+  /* Widths settle once fonts and images have loaded: check again then. */
+  window.addEventListener("load", markScrollBoxes);
+  if (document.fonts && document.fonts.ready) {
+    document.fonts.ready.then(markScrollBoxes);
+  }
   var resized = null;
   window.addEventListener("resize", function () {
     window.clearTimeout(resized);
