@@ -306,17 +306,20 @@ def assignment_board() -> Any:
     return _render_board()
 
 
-@bp.post("/applications/<int:application_id>/assign")
-def assign_application(application_id: int) -> Any:
-    """Give an application to an advisor (交办); back to the board."""
+def _assign_from_board(assign: Any, object_id: int, done: str, tab: str) -> Any:
+    """Run one of ``services/assignment``'s assign functions from the board's form.
+
+    Bad input or a refusal shows the board again with the reason (an unknown record: 404);
+    success goes back to the board's ``tab`` with ``done``.
+    """
     actor = _supervisor_only()
     data, errors = load_form(AssignSchema(), _values())
     if data is None:
         return _render_board(422, error=_("请选择承办顾问。"), errors=errors)
     try:
-        assignment.assign_application(
+        assign(
             db.session,
-            application_id,
+            object_id,
             actor=actor,
             advisor_id=data["advisor_id"],
             reason=data["reason"],
@@ -327,33 +330,25 @@ def assign_application(application_id: int) -> Any:
         if exc.status == 404:
             raise
         return _render_board(exc.status, error=message(exc), errors=form_errors(exc))
-    flash(_("申请 #%(id)s 已交办。", id=application_id), "success")
-    return redirect(url_for("advisor.assignment_board", tab=request.args.get("tab", "overdue")))
+    flash(done, "success")
+    return redirect(url_for("advisor.assignment_board", tab=tab))
+
+
+@bp.post("/applications/<int:application_id>/assign")
+def assign_application(application_id: int) -> Any:
+    """Give an application to an advisor (交办); back to the board."""
+    return _assign_from_board(
+        assignment.assign_application,
+        application_id,
+        _("申请 #%(id)s 已交办。", id=application_id),
+        request.args.get("tab", "overdue"),
+    )
 
 
 @bp.post("/needs/<int:need_id>/assign")
 def assign_need(need_id: int) -> Any:
     """Give an escalated need to an advisor to follow up (交办); back to the board."""
-    actor = _supervisor_only()
-    data, errors = load_form(AssignSchema(), _values())
-    if data is None:
-        return _render_board(422, error=_("请选择承办顾问。"), errors=errors)
-    try:
-        assignment.assign_need(
-            db.session,
-            need_id,
-            actor=actor,
-            advisor_id=data["advisor_id"],
-            reason=data["reason"],
-            lock_version=data["lock_version"],
-        )
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            raise
-        return _render_board(exc.status, error=message(exc), errors=form_errors(exc))
-    flash(_("融资需求已交办。"), "success")
-    return redirect(url_for("advisor.assignment_board", tab="needs"))
+    return _assign_from_board(assignment.assign_need, need_id, _("融资需求已交办。"), "needs")
 
 
 # --- the public report (评价晾晒) ----------------------------------------------------------
