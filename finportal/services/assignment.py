@@ -127,6 +127,46 @@ def need_overdue(now: datetime) -> Any:
     )
 
 
+def _hand_over(
+    session: Session,
+    record: Any,
+    *,
+    field: str,
+    advisor: User,
+    actor: Actor,
+    object_type: str,
+    reason: str,
+    title: tuple[str, str],
+    link: str,
+    conflict: tuple[str, str],
+    touch: bool = False,
+) -> None:
+    """Give ``record`` to ``advisor`` (its ``field``): audited, the advisor told (commits).
+
+    The one hand-over of applications, complaints and needs; nothing happens when the record
+    is already the advisor's. ``touch`` also moves the record's ``updated_at``.
+    """
+    before = getattr(record, field)
+    if before == advisor.id:
+        return
+    setattr(record, field, advisor.id)
+    if touch:
+        record.updated_at = utcnow()
+    record_event(
+        session,
+        actor_id=actor.user_id,
+        action=f"{object_type}.assigned",
+        object_type=object_type,
+        object_id=record.id,
+        from_state=record.state,
+        to_state=record.state,
+        reason=reason,
+        data={"from": before, "to": advisor.id},
+    )
+    notify(session, user_id=advisor.id, title=title, body=(reason, ""), link=link)
+    workflow.commit_or_conflict(session, *conflict)
+
+
 def assign_application(
     session: Session,
     application_id: int,
@@ -154,36 +194,24 @@ def assign_application(
             " applications waiting on an advisor can be assigned.",
         )
     advisor = _advisor(session, advisor_id)
-    before = application.assigned_advisor_id
-    if before == advisor.id:
-        return application
-    application.assigned_advisor_id = advisor.id
-    application.updated_at = utcnow()
-    record_event(
+    _hand_over(
         session,
-        actor_id=actor.user_id,
-        action="application.assigned",
+        application,
+        field="assigned_advisor_id",
+        advisor=advisor,
+        actor=actor,
         object_type=APPLICATION.name,
-        object_id=application.id,
-        from_state=application.state,
-        to_state=application.state,
         reason=reason,
-        data={"from": before, "to": advisor.id},
-    )
-    notify(
-        session,
-        user_id=advisor.id,
         title=(
             f"交办给您的申请 #{application.id}",
             f"Application #{application.id} assigned to you",
         ),
-        body=(reason, ""),
         link=f"/advisor/applications/{application.id}",
-    )
-    workflow.commit_or_conflict(
-        session,
-        "该申请刚刚被他人处理，交办未保存；请刷新页面。",
-        "Someone changed the application at the same moment; nothing was saved.",
+        conflict=(
+            "该申请刚刚被他人处理，交办未保存；请刷新页面。",
+            "Someone changed the application at the same moment; nothing was saved.",
+        ),
+        touch=True,
     )
     return application
 
@@ -222,32 +250,20 @@ def assign_complaint(
                 )
             }
         )
-    before = complaint.assigned_to_id
-    if before == advisor.id:
-        return complaint
-    complaint.assigned_to_id = advisor.id
-    record_event(
+    _hand_over(
         session,
-        actor_id=actor.user_id,
-        action="complaint.assigned",
+        complaint,
+        field="assigned_to_id",
+        advisor=advisor,
+        actor=actor,
         object_type=COMPLAINT.name,
-        object_id=complaint.id,
-        from_state=complaint.state,
-        to_state=complaint.state,
         reason=reason,
-        data={"from": before, "to": advisor.id},
-    )
-    notify(
-        session,
-        user_id=advisor.id,
         title=(f"交办给您的诉求 {complaint.number}", f"Assigned to you: {complaint.number}"),
-        body=(reason, ""),
         link=f"/advisor/complaints/{complaint.id}",
-    )
-    workflow.commit_or_conflict(
-        session,
-        "该诉求刚刚被他人处理，交办未保存；请刷新页面。",
-        "Someone changed it at the same moment; nothing was saved.",
+        conflict=(
+            "该诉求刚刚被他人处理，交办未保存；请刷新页面。",
+            "Someone changed it at the same moment; nothing was saved.",
+        ),
     )
     return complaint
 
@@ -279,32 +295,20 @@ def assign_need(
             " advisors can be assigned.",
         )
     advisor = _advisor(session, advisor_id)
-    before = need.assigned_advisor_id
-    if before == advisor.id:
-        return need
-    need.assigned_advisor_id = advisor.id
-    record_event(
+    _hand_over(
         session,
-        actor_id=actor.user_id,
-        action="need.assigned",
+        need,
+        field="assigned_advisor_id",
+        advisor=advisor,
+        actor=actor,
         object_type=NEED.name,
-        object_id=need.id,
-        from_state=need.state,
-        to_state=need.state,
         reason=reason,
-        data={"from": before, "to": advisor.id},
-    )
-    notify(
-        session,
-        user_id=advisor.id,
         title=(f"交办给您的融资需求 {need.number}", f"Need {need.number} assigned to you"),
-        body=(reason, ""),
         link=f"/advisor/needs/{need.id}",
-    )
-    workflow.commit_or_conflict(
-        session,
-        "该融资需求刚刚被他人处理，交办未保存；请刷新页面。",
-        "Someone changed the need at the same moment; nothing was saved.",
+        conflict=(
+            "该融资需求刚刚被他人处理，交办未保存；请刷新页面。",
+            "Someone changed the need at the same moment; nothing was saved.",
+        ),
     )
     return need
 
