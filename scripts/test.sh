@@ -33,8 +33,12 @@ export FINPORTAL_CHROMIUM=${FINPORTAL_CHROMIUM:-/usr/bin/chromium}
 
 # pytest-xdist: one worker per core (each worker has its own database and browser).
 workers=${FINPORTAL_TEST_WORKERS:-auto}
-step "tests on SQLite (everything)" .venv/bin/pytest -q -p no:cacheprovider -n "$workers" "$@"
-# Only the tests that reach a database (marked "db" by tests/conftest.py) run again.
+# Each test runs once, on the engine it is about: on SQLite (the embedded default) the tests
+# that need no database, the browser tests (their portal runs on SQLite) and the database
+# tests marked "both_engines" (SQL written per dialect, migrations, the demo of README
+# command 1); on PostgreSQL (production) every database test ("db", tests/conftest.py).
+step "tests on SQLite (no database, browser, both_engines)" .venv/bin/pytest -q \
+  -p no:cacheprovider -n "$workers" -m "not db or both_engines" "$@"
 step "tests on PostgreSQL (database tests)" env FINPORTAL_TEST_DATABASE_URL="$pg_url" \
   .venv/bin/pytest -q -p no:cacheprovider -n "$workers" -m db "$@"
 

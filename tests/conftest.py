@@ -22,14 +22,21 @@ TEST_DB_URL = os.environ.get("FINPORTAL_TEST_DATABASE_URL")
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that reaches a database (through the ``app`` fixture) with ``db``.
 
-    The test command runs everything on SQLite, then ``-m db`` on PostgreSQL: a test that
-    never touches a database has no reason to run twice.
+    The test command runs each test once: the tests that never touch a database, the
+    browser tests (their portal runs on the embedded default, SQLite) and the database
+    tests marked ``both_engines`` on SQLite; every database test on PostgreSQL, the
+    production engine. Without ``FINPORTAL_TEST_DATABASE_URL`` everything runs on SQLite.
     """
     for item in items:
         if "app" in getattr(item, "fixturenames", ()) or "database_url" in getattr(
             item, "fixturenames", ()
         ):
             item.add_marker(pytest.mark.db)
+    # Modules with a slow test go first, so that pytest-xdist spreads them over its workers
+    # instead of leaving one worker alone with a long test at the end (the sort is stable,
+    # keeps each module together and is the same on every worker).
+    slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from stdnum.cn import uscc
 
@@ -9,6 +10,8 @@ from finportal.demo import DEFAULT_PASSWORD, load_demo
 from finportal.models import Bank, Enterprise, Park, User
 
 
+@pytest.mark.slow
+@pytest.mark.both_engines  # README command 1 loads the demo on SQLite
 def test_demo_loads_twice_without_duplicates(client, db_session):
     load_demo(db_session)
     counts = [
@@ -45,6 +48,7 @@ def test_demo_loads_twice_without_duplicates(client, db_session):
         assert '<html lang="zh-CN">' in page.text
 
 
+@pytest.mark.slow
 def test_demo_password_can_be_set(client, db_session):
     load_demo(db_session, password="another-secret-1")
     response = client.post(

@@ -30,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 ROLES = ("anonymous", "sme", "advisor", "recommender", "bank", "admin")
 #: The blueprints each role works in, besides the public ones.

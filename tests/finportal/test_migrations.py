@@ -11,6 +11,9 @@ from sqlalchemy.engine import make_url
 
 from finportal.models import Base
 
+#: The migrations are SQL per dialect (SQLite rebuilds tables in batch mode).
+pytestmark = pytest.mark.both_engines
+
 
 @pytest.fixture
 def scratch_url(database_url, tmp_path):

@@ -338,6 +338,7 @@ def _count_all(pages: list[Any], clients: dict[str, Any]) -> dict[str, int]:
     }
 
 
+@pytest.mark.slow
 def test_no_page_issues_more_statements_as_the_tables_grow(app, client, db_session, district):
     def signed_in(user: Any) -> Any:
         browser = app.test_client()  # the client fixture's class: a fresh user per request
@@ -384,6 +385,7 @@ def test_no_page_issues_more_statements_as_the_tables_grow(app, client, db_sessi
     assert live and max(live.values()) <= 60, live
 
 
+@pytest.mark.slow
 def test_the_queue_and_the_inbox_are_paged_and_count_everything(
     app, client, db_session, district, login
 ):

@@ -20,7 +20,8 @@ from finportal.models import (
 )
 from tests.finportal.ops_helpers import drop_database, fresh_database_url, make_app
 
-pytestmark = [pytest.mark.db, pytest.mark.slow]
+#: The generator writes each dialect its own way (COPY on PostgreSQL).
+pytestmark = [pytest.mark.db, pytest.mark.slow, pytest.mark.both_engines]
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from finportal.demo import DEFAULT_PASSWORD, load_demo
@@ -9,6 +10,7 @@ from finportal.demo_steps import batches as batch_demo
 from finportal.models import AuditEvent, Batch, BatchMember
 
 
+@pytest.mark.slow
 def test_demo_batch_goes_from_recommendation_to_bank_decisions(client, db_session):
     context = load_demo(db_session)
     decided = db_session.scalar(select(Batch).where(Batch.code == batch_demo.DECIDED_CODE))
@@ -58,6 +60,7 @@ def test_demo_batch_goes_from_recommendation_to_bank_decisions(client, db_sessio
     assert batch_demo.DECIDED_CODE in client.get("/advisor/batches/").text
 
 
+@pytest.mark.slow
 def test_demo_open_batch_can_be_checked_submitted_and_decided_from_the_pages(client, db_session):
     from finportal.models import Consent
     from finportal.services import consents as consent_service

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from finportal.demo import DEFAULT_PASSWORD, load_demo
@@ -9,6 +10,7 @@ from finportal.domain.states import COMPLAINT
 from finportal.models import Complaint, Escalation, PublishedReport, User
 
 
+@pytest.mark.slow
 def test_the_demo_shows_the_service_loop_and_loads_twice(client, db_session):
     load_demo(db_session)
     count = db_session.scalar(select(func.count()).select_from(Complaint))

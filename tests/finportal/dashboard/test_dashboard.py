@@ -14,6 +14,10 @@ NOW = T0 + timedelta(days=10)
 H = timedelta(hours=1)
 
 
+#: The dashboard's time aggregates are SQL per dialect (``dashboard.hours_between``).
+pytestmark = pytest.mark.both_engines
+
+
 @pytest.fixture
 def hand_counted(db_session, published_catalog, create_enterprise, create_bank):
     """Five applications, three referrals, two ratings, four scores and one batch.

@@ -315,6 +315,7 @@ def test_the_migration_chains_existing_events_and_can_go_back(database_url, tmp_
         _drop(created)
 
 
+@pytest.mark.slow
 def test_the_demo_history_verifies_though_it_is_backdated(chain, scratch):
     """The demo invents months of history and backdates it: it still forms one valid chain."""
     from finportal.demo import load_demo
