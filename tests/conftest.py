@@ -131,13 +131,14 @@ def db_session(app: Any) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def reference_model_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The cold-start model trained once per test session on the synthetic reference data."""
-    import scoring
+def reference_model_dir() -> str:
+    """The cold-start model trained once per test process on the synthetic reference data.
 
-    out = tmp_path_factory.mktemp("reference-model")
-    scoring.train_reference_model(out, seed=0)
-    return str(out)
+    The same folder the demo registers its model from (``credit.reference_model_dir``).
+    """
+    from finportal.services import credit
+
+    return credit.reference_model_dir()
 
 
 @pytest.fixture

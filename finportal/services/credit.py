@@ -179,13 +179,30 @@ def ensure_reference_model(
     current = champion(session)
     if current is not None:
         return current
-    with tempfile.TemporaryDirectory() as tmp:
-        scoring.train_reference_model(tmp, seed=0)
-        row = register_model(
-            session, tmp, actor_id=actor_id, name="参考模型（合成数据）", status="champion"
-        )
+    row = register_model(
+        session,
+        reference_model_dir(),
+        actor_id=actor_id,
+        name="参考模型（合成数据）",
+        status="champion",
+    )
     session.commit()
     return row
+
+
+#: The cold-start model depends on its seed only, so a process trains it once and keeps
+#: the files while it runs (a database loaded anew — the demo again, a test — reuses them).
+_REFERENCE_DIRS: dict[int, tempfile.TemporaryDirectory[str]] = {}
+
+
+def reference_model_dir(seed: int = 0) -> str:
+    """Return a folder with the reference model for ``seed``, trained at the first call."""
+    held = _REFERENCE_DIRS.get(seed)
+    if held is None:
+        held = tempfile.TemporaryDirectory(prefix="finportal-reference-model-")
+        scoring.train_reference_model(held.name, seed=seed)
+        _REFERENCE_DIRS[seed] = held
+    return held.name
 
 
 def score_features(model: scoring.CreditModel, features: dict[str, float]) -> dict[str, Any]:
