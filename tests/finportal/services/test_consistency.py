@@ -252,10 +252,7 @@ def test_flags_of_many_applications_take_three_statements(
     assert all("shared_contacts" in rules(found[a.id]) for a in apps)
 
 
-def test_review_page_and_packet_show_the_flags(
-    db_session, client, login, make_loop
-) -> None:
-    loop = make_loop(refer=False)
+def _insured_above_staff(db_session: Any, loop: Any) -> None:
     loop.application.profile_snapshot = {
         **loop.application.profile_snapshot,
         "profile": {
@@ -264,14 +261,31 @@ def test_review_page_and_packet_show_the_flags(
         },
     }
     db_session.commit()
+
+
+def test_review_page_in_english(db_session, client, login, make_loop) -> None:
+    loop = make_loop(refer=False)
+    _insured_above_staff(db_session, loop)
+    login(loop.advisor)
+    client.get("/lang/en")
+    page = client.get(f"/advisor/applications/{loop.application.id}")
+    assert "More insured staff than employees" in page.text
+    assert "200 insured employees but only 60 employees" in page.text
+    assert "参保人数多于从业人员数" not in page.text
+
+
+def test_review_page_and_packet_show_the_flags(
+    db_session, client, login, make_loop
+) -> None:
+    loop = make_loop(refer=False)
+    _insured_above_staff(db_session, loop)
     login(loop.advisor)
     page = client.get(f"/advisor/applications/{loop.application.id}")
     assert page.status_code == 200
     assert 'id="consistency-flags"' in page.text
     assert "参保人数多于从业人员数" in page.text
-    client.get("/lang/en")
-    page = client.get(f"/advisor/applications/{loop.application.id}")
-    assert "More insured staff than employees" in page.text
+    queue = client.get("/advisor/")
+    assert f'#{loop.application.id}</a> <span class="badge consistency-flag"' in queue.text
 
     from finportal.services import review_actions
 
