@@ -125,7 +125,10 @@ def test_bench_json_small() -> None:
         "vectorised_pairs_per_s",
         "loop_pairs_per_s",
         "one_enterprise_ms",
+        "coach_ms",
+        "coach_near_misses",
     }
+    assert data["coach_near_misses"] > 0 and data["coach_ms"] > 0
     assert data["enterprises"] == 3000
     assert data["products"] == len(load_catalog())
     assert data["vectorised_pairs_per_s"] > data["loop_pairs_per_s"] > 0
