@@ -16,7 +16,8 @@ from sqlalchemy import event
 
 from finportal.extensions import db
 from finportal.models import Batch, BatchMember, Need, Park, Product, utcnow
-from finportal.services import consistency, packets as packet_service, profile_form
+from finportal.services import consistency, profile_form
+from finportal.services import packets as packet_service
 from finportal.services.consistency import figure_flags, flags_of
 from finportal.services.profiles import submitted_profile
 from tests.helpers import pdf_text, squash
@@ -73,7 +74,14 @@ def test_tax_against_revenue(values: dict[str, Any], flagged: bool) -> None:
 
 @pytest.mark.parametrize(
     ("staff", "insured", "flagged"),
-    [(60, 61, True), (60, 30, False), (60, 29, True), (9, 1, False), (10, 4, True), (60, 60, False)],
+    [
+        (60, 61, True),
+        (60, 30, False),
+        (60, 29, True),
+        (9, 1, False),
+        (10, 4, True),
+        (60, 60, False),
+    ],
 )
 def test_insured_staff_against_headcount(staff: int, insured: int, flagged: bool) -> None:
     found = figure_flags(profile(employees=staff, social_insured_employees=insured))
@@ -274,9 +282,7 @@ def test_review_page_in_english(db_session, client, login, make_loop) -> None:
     assert "参保人数多于从业人员数" not in page.text
 
 
-def test_review_page_and_packet_show_the_flags(
-    db_session, client, login, make_loop
-) -> None:
+def test_review_page_and_packet_show_the_flags(db_session, client, login, make_loop) -> None:
     loop = make_loop(refer=False)
     _insured_above_staff(db_session, loop)
     login(loop.advisor)

@@ -60,9 +60,7 @@ def test_product_page_shows_the_steps_to_a_signed_in_sme(client, login, bad_cred
     assert "完成信用修复" in _section(page.text, "policy_guarantee")
 
 
-def test_the_service_suggestions_applied_to_the_stored_profile_qualify(
-    db_session, bad_credit_sme
-):
+def test_the_service_suggestions_applied_to_the_stored_profile_qualify(db_session, bad_credit_sme):
     found = coaching.near_misses(db_session, bad_credit_sme.enterprise_id)
     assert found
     enterprise = bad_credit_sme.enterprise
