@@ -105,12 +105,40 @@ class Suggestion:
         """Return the profile and request with the steps' changes made."""
         return _apply(self.changes, profile, request)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the CLI JSON shape: code, steps (with changes and repair), net cost, saving."""
+        return {
+            "code": self.product.code,
+            "steps": [
+                {
+                    "condition": step.condition_id,
+                    "problem_zh": step.problem_zh,
+                    "action_zh": step.action_zh,
+                    "action_en": step.action_en,
+                    "changes": {k: _plain(v) for k, v in step.changes},
+                    "repair": step.repair.key if step.repair else None,
+                }
+                for step in self.steps
+            ],
+            "net_cost": None if self.quote is None else str(self.quote.net_cost),
+            "total_subsidy": None if self.quote is None else str(self.quote.total_subsidy),
+            "saving": None if self.saving is None else str(self.saving),
+        }
+
     @property
     def saving(self) -> Decimal | None:
         """Return how much less the loan would cost than the cheapest one open now."""
         if self.quote is None or self.baseline is None:
             return None
         return self.baseline.net_cost - self.quote.net_cost
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return value
 
 
 def _apply(
