@@ -148,6 +148,16 @@ def _money(value: float) -> Decimal:
     return Decimal(str(round(value, -3))).quantize(Decimal("0.01"))
 
 
+#: Surnames and given names the demo firms' (fictional) legal representatives are made of.
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+_GIVEN = ("伟", "芳", "敏", "静", "磊", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞", "平", "刚")
+
+
+def _legal_representative(index: int) -> str:
+    """Return a fictional name for the ``index``-th demo firm (distinct up to 300 firms)."""
+    return _SURNAMES[index % len(_SURNAMES)] + _GIVEN[(index // len(_SURNAMES)) % len(_GIVEN)]
+
+
 def _profile(rng: random.Random, index: int, today: date) -> dict[str, object]:
     """Draw one consistent enterprise profile."""
     code, word, staff_range, revenue_range = INDUSTRIES[index % len(INDUSTRIES)]
@@ -190,6 +200,9 @@ def _profile(rng: random.Random, index: int, today: date) -> dict[str, object]:
         "district_code": MINHANG if in_district else "310115",
         # The Minhang subdistrict or town, spread by index (no rng draw: the rest stays).
         "street": STREETS[index % len(STREETS)] if in_district else None,
+        # A fictional legal representative, unique per firm, except that firms 2 and 3
+        # share one (the consistency flags' related firms); no rng draw, so the rest stays.
+        "legal_representative": _legal_representative(2 if index == 3 else index),
         "industry_code": code,
         "employees": employees,
         # 0-20 % of staff hired this year from the start-up loan's groups (no rng draw,

@@ -1,4 +1,4 @@
-"""Command line: ``python -m products check | match | quote | bench``."""
+"""Command line: ``python -m products check | match | coach | quote | bench``."""
 
 from __future__ import annotations
 
@@ -89,6 +89,37 @@ def _cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_coach(args: argparse.Namespace) -> int:
+    from products.coach import coach
+
+    catalog = load_catalog(args.catalog)
+    profile = _read_json(args.profile, "profile")
+    request = _read_json(args.request, "request") if args.request else None
+    today = dt.date.fromisoformat(args.today) if args.today else None
+    parks = [tuple(p.split("=", 1)) for p in args.park]
+    try:
+        found = coach(
+            catalog,
+            profile,
+            request,
+            lpr=Decimal(args.lpr),
+            today=today,
+            organisations={"park_codes": [(c, n) for c, n in parks]},
+        )
+    except ProfileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json([s.to_dict() for s in found])
+        return 0
+    for s in found:
+        cost = f"  net cost {s.quote.net_cost}" if s.quote else ""
+        print(f"{s.product.code:18} {s.product.name_zh}{cost}")
+        for step in s.steps:
+            print(f"    {step.action_zh}  ({step.problem_zh})")
+    return 0
+
+
 def _cmd_quote(args: argparse.Namespace) -> int:
     from products.pricing import quote
 
@@ -161,6 +192,17 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--today", default=None, help="date of evaluation, YYYY-MM-DD")
     common(match)
     match.set_defaults(run=_cmd_match)
+
+    c = sub.add_parser("coach", help="the fewest changes that make nearly-open products eligible")
+    c.add_argument("--profile", required=True, help="profile JSON file (money in yuan)")
+    c.add_argument("--request", default=None, help="request JSON file (amount, term_months, ...)")
+    c.add_argument("--lpr", default="0.03", help="1-year LPR as a decimal (default 0.03)")
+    c.add_argument("--today", default=None, help="date of evaluation, YYYY-MM-DD")
+    c.add_argument(
+        "--park", action="append", default=[], help="a park the firm could join: CODE=NAME"
+    )
+    common(c)
+    c.set_defaults(run=_cmd_coach)
 
     q = sub.add_parser("quote", help="price a loan of one product")
     q.add_argument("--product", required=True, help="product code")

@@ -119,6 +119,11 @@ class ManyResult:
     condition_ids: dict[str, list[str]]
     ids: Sequence[Any] | None
     _columns: dict[str, list[Int8s]] = field(repr=False)
+    #: Every product's conditions as entries over the distinct conditions (see
+    #: :meth:`entries`), for questions asked of all products at once (the coach).
+    _unique: list[Int8s] = field(default_factory=list, repr=False)
+    _plan: list[list[int]] = field(default_factory=list, repr=False)
+    _required: list[list[bool]] = field(default_factory=list, repr=False)
 
     def column(self, code: str) -> int:
         """Return the column of a product in ``eligible``."""
@@ -138,6 +143,37 @@ class ManyResult:
     def condition_codes(self, code: str) -> Int8s:
         """Return the (n, k) result codes of a product's conditions."""
         return np.stack(self._columns[code], axis=1)
+
+    def entries(self) -> Entries:
+        """Return every (product, condition) pair as flat arrays over the distinct conditions.
+
+        Shared conditions (the same test in several products) are one distinct condition,
+        evaluated once: ``codes`` is (n, U), and entry ``e`` is condition
+        ``condition[e]`` of product ``product[e]`` (its column in ``eligible``).
+        """
+        product = [p for p, indices in enumerate(self._plan) for _ in indices]
+        return Entries(
+            codes=(
+                np.stack(self._unique, axis=1)
+                if self._unique
+                else np.empty((len(self.eligible), 0), dtype=np.int8)
+            ),
+            condition=np.array([i for ix in self._plan for i in ix], dtype=np.intp),
+            product=np.array(product, dtype=np.intp),
+            required=np.array([r for rs in self._required for r in rs], dtype=np.bool_),
+            ids=[(code, cid) for code in self.product_codes for cid in self.condition_ids[code]],
+        )
+
+
+@dataclass(frozen=True)
+class Entries:
+    """The (product, condition) pairs of a :class:`ManyResult` as flat arrays."""
+
+    codes: Int8s
+    condition: NDArray[np.intp]
+    product: NDArray[np.intp]
+    required: Bools
+    ids: list[tuple[str, str]]
 
 
 class _Vectors:
@@ -434,6 +470,9 @@ def match_many(
             p.code: [codes[i] for i in indices]
             for p, indices in zip(products, per_product, strict=True)
         },
+        _unique=codes,
+        _plan=per_product,
+        _required=required,
     )
 
 

@@ -25,6 +25,9 @@ class Enterprise(TimestampMixin, Base):
     #: 统一社会信用代码, 18 characters with its check character (GB 32100-2015).
     uscc: Mapped[str] = mapped_column(String(18), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: 法定代表人 as on the business licence; indexed to find one person on several firms
+    #: (services/consistency.py).
+    legal_representative: Mapped[str | None] = mapped_column(String(50), index=True)
     registered_on: Mapped[date | None]
     #: Administrative division code of the registered address (Minhang is 310112).
     district_code: Mapped[str | None] = mapped_column(String(6))

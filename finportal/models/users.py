@@ -40,7 +40,8 @@ class User(UserMixin, TimestampMixin, Base):
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     email_verified_at: Mapped[datetime | None]
     #: A mobile number for SMS, and a WeChat OpenID, handed to the configured gateways.
-    phone: Mapped[str | None] = mapped_column(String(20))
+    #: Indexed to find one number on several firms (services/consistency.py).
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
     wechat_openid: Mapped[str | None] = mapped_column(String(64))
     #: An advisor's extra duty: None, "supervisor" (督导顾问: assigns work, is told of overdue
     #: work) or "head" (中心负责人: the ladder's last rung, approves publications).

@@ -22,6 +22,7 @@ __all__ = [
     "BatchMember",
     "ConditionResult",
     "ConsentRecord",
+    "ConsistencyFlag",
     "EligibilityCondition",
     "LoanRequest",
     "Number",
@@ -118,6 +119,17 @@ class ConsentRecord:
 
 
 @dataclass(frozen=True)
+class ConsistencyFlag:
+    """A consistency flag for the bank: what looks odd and why (never a rejection)."""
+
+    rule: str
+    title_zh: str
+    why_zh: str
+    # (item, before or state, after): an edited field's values, or a request elsewhere.
+    rows: Sequence[tuple[str, str, str]] = ()
+
+
+@dataclass(frozen=True)
 class PacketContext:
     """Everything a referral packet shows, already decided and looked up."""
 
@@ -149,6 +161,8 @@ class PacketContext:
     # Optional bank logo: a data: URI or a file name under finportal/packets/assets/.
     # Anything else (http, https, other files) is refused by the URL fetcher.
     bank_logo: str | None = None
+    # Consistency flags (services/consistency.py), shown by templates/_consistency.html.
+    consistency_flags: Sequence[ConsistencyFlag] = ()
 
 
 @dataclass(frozen=True)

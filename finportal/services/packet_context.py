@@ -38,7 +38,7 @@ from finportal.models import (
     User,
     utcnow,
 )
-from finportal.services import batches, consents
+from finportal.services import batches, consents, consistency
 from finportal.services import catalog as catalog_service
 from finportal.services.errors import Forbidden
 from finportal.services.labels import purpose_label, scope_text
@@ -105,7 +105,7 @@ def membership_names(enterprise: Enterprise) -> tuple[list[str], list[str]]:
     return parks, chambers
 
 
-def _field_text(spec: profile_fields.ProfileField, value: Any, locale: str = "zh_CN") -> str:
+def field_text(spec: profile_fields.ProfileField, value: Any, locale: str = "zh_CN") -> str:
     """Write one profile value as a packet prints it (Chinese, money in 万元), or in English."""
     english = locale.startswith("en")
     if value is None or value == "":
@@ -155,7 +155,7 @@ def profile_rows(
             listed = names[spec.name]
             rows[label] = (", ".join(listed) or "None") if english else ("、".join(listed) or "无")
         else:
-            rows[label] = _field_text(spec, profile.get(spec.name), locale)
+            rows[label] = field_text(spec, profile.get(spec.name), locale)
     derived = products.derive_fields(
         {name: profile.get(name) for name in profile_fields.fields() if name in profile},
         today,
@@ -404,6 +404,8 @@ class PacketFacts:
     consent: Consent
     #: (rank, of how many eligible products) in the application's one cost ranking.
     cost_rank: tuple[int, int] | None = None
+    #: Consistency flags for the bank (services/consistency.py).
+    flags: Sequence[Any] = ()
 
 
 def packet_number_for(referral: Referral) -> str:
@@ -463,6 +465,7 @@ def referral_facts(session: Session, referral: Referral) -> PacketFacts:
         advisor_name=_user_name(session, referral.created_by_id),
         consent=consent,
         cost_rank=_cost_rank(session, application.id, match),
+        flags=consistency.application_flags(session, application),
     )
 
 
@@ -521,6 +524,8 @@ def member_facts(session: Session, member: BatchMember, index: int, today: dt.da
         advisor_opinion=member.note or BATCH_OPINION,
         advisor_name=_user_name(session, batch.created_by_id),
         consent=consent,
+        # A member has no application: only its own figures are checked (no statement).
+        flags=consistency.figure_flags(enterprise_profile(enterprise)),
     )
 
 
@@ -570,6 +575,15 @@ def assemble(
         model_version=str(score.get("model_version", "")) if score else "",
         model_trained_on_synthetic=bool(score.get("synthetic")) if score else False,
         verify_url=verify_url(verification_code, base_url) if verification_code else "",
+        consistency_flags=[
+            packets.ConsistencyFlag(
+                rule=f.rule,
+                title_zh=f.title_zh,
+                why_zh=f.why_zh,
+                rows=[(r.label_zh, r.before_zh, r.after_zh) for r in f.rows],
+            )
+            for f in facts.flags
+        ],
     )
 
 

@@ -31,9 +31,11 @@ from finportal.services.profile_form import (
     READ_ONLY_FIELDS,
     ProfileSchema,
     apply_profile,
+    before_after,
     either,
     flatten_messages,
     form_values,
+    plain_values,
 )
 
 #: Largest Excel file accepted for an import (as uploaded).
@@ -396,6 +398,7 @@ def import_profile(
                 )
             )
     if not problems:
+        before = plain_values(enterprise)
         try:
             changed = apply_profile(session, enterprise, data)
         except ValidationFailed as exc:
@@ -419,7 +422,12 @@ def import_profile(
                 object_type="enterprise",
                 object_id=enterprise.id,
                 reason=limits.clip(f"Excel 导入：{filename}", "name"),
-                data={"fields": changed, "via": "excel", "at": utcnow().isoformat()},
+                data={
+                    "fields": changed,
+                    "via": "excel",
+                    "at": utcnow().isoformat(),
+                    **before_after(before, plain_values(enterprise), changed),
+                },
             )
             session.commit()
             if changed:  # wip-13p: 政策找企业 — match the firm again

@@ -330,6 +330,26 @@ def apply_profile(session: Session, enterprise: Enterprise, data: dict[str, Any]
     ]
 
 
+def plain_values(enterprise: Enterprise) -> dict[str, Any]:
+    """Return the live profile as plain data (as a frozen submission holds it)."""
+    live = enterprise_profile(enterprise)
+    return {n: profile_fields.to_plain(n, live.get(n)) for n in profile_fields.fields()}
+
+
+def before_after(
+    before: dict[str, Any], after: dict[str, Any], changed: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Return the changed fields' plain values before and after an edit (for its audit event).
+
+    The consistency flags (services/consistency.py) show an edit made just before applying
+    with these values.
+    """
+    return {
+        "before": {n: before.get(n) for n in changed},
+        "after": {n: after.get(n) for n in changed},
+    }
+
+
 def save_profile(
     session: Session,
     enterprise: Enterprise,
@@ -341,6 +361,7 @@ def save_profile(
     extra: dict[str, Any] | None = None,
 ) -> list[str]:
     """Write loaded profile values and audit which fields changed (the caller commits)."""
+    before = plain_values(enterprise)
     changed = apply_profile(session, enterprise, data)
     if changed:
         record_event(
@@ -350,7 +371,12 @@ def save_profile(
             object_type="enterprise",
             object_id=enterprise.id,
             reason=reason or ("Excel 导入" if via == "excel" else "企业更新资料"),
-            data={"fields": changed, "via": via, **(extra or {})},
+            data={
+                "fields": changed,
+                "via": via,
+                **before_after(before, plain_values(enterprise), changed),
+                **(extra or {}),
+            },
         )
     return changed
 

@@ -67,6 +67,8 @@ class QueueItem:
     due_at: datetime | None
     overdue: bool
     assigned_to: str
+    #: How many consistency flags the review page shows (services/consistency.py).
+    flags: int = 0
 
 
 def application_overdue(application: Application, now: datetime | None = None) -> bool:
@@ -239,6 +241,10 @@ def _items(session: Session, applications: list[Application], now: datetime) -> 
             )
         )
     }
+    from finportal.services.consistency import flags_of
+
+    # Three set-based statements for the whole page, whatever its length.
+    flags = flags_of(session, applications)
     items = []
     for application in applications:
         score = scores.get(application.id)
@@ -265,6 +271,7 @@ def _items(session: Session, applications: list[Application], now: datetime) -> 
                 due_at=application.first_response_due_at,
                 overdue=application_overdue(application, now),
                 assigned_to=advisors.get(application.assigned_advisor_id or -1, ""),
+                flags=len(flags.get(application.id, [])),
             )
         )
     return items

@@ -32,6 +32,7 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import consents as consent_service
+from finportal.services import consistency
 from finportal.services import packets as packet_service
 from finportal.services.errors import (
     NotFound,
@@ -79,6 +80,8 @@ class Review:
     overdue: bool
     can_rematch: bool
     banks: list[Bank] = field(default_factory=list)
+    #: Consistency flags for the advisor (services/consistency.py); they never reject.
+    flags: list[consistency.Flag] = field(default_factory=list)
 
 
 def get_application(session: Session, application_id: int) -> Application:
@@ -202,6 +205,7 @@ def get_review(session: Session, application_id: int) -> Review:
         can_rematch=application.state == "referred"
         and any(r.state == "declined" for r in referrals),
         banks=list(session.scalars(select(Bank).where(Bank.active.is_(True)).order_by(Bank.code))),
+        flags=consistency.application_flags(session, application),
     )
 
 

@@ -8,12 +8,15 @@ from typing import Any
 from flask import Blueprint, abort, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
+from flask_login import current_user
 
 import products
 from finportal.extensions import db
 from finportal.limits import in_user_language, words
 from finportal.services import catalog as catalog_service
+from finportal.services import coaching
 from finportal.services.workdays import SHANGHAI, today_local
+from finportal.web.sme.views import wan
 from products.pricing import REPAYMENT_LABELS
 from products.sources import public_source
 
@@ -105,6 +108,8 @@ def _helpers() -> dict[str, Any]:
         "cat_percent": _percent,
         "repayments": words(REPAYMENT_LABELS),
         "organisers": ORGANISERS,
+        # the coach's partial (sme/_coach.html) writes amounts as 万元 like the SME's pages
+        "wan": wan,
     }
 
 
@@ -144,8 +149,13 @@ def detail(code: str) -> Any:
     product = catalog_service.product_of(version)
     lpr = catalog_service.current_lpr(db.session, today_local())
     quote, quote_error = _example_quote(product, lpr)
+    near_misses: list[coaching.NearMiss] = []
+    if current_user.is_authenticated and current_user.role == "sme" and current_user.enterprise_id:
+        # What this firm would have to change to qualify (the coach), on the product's page.
+        near_misses = coaching.near_misses(db.session, current_user.enterprise_id, only=code)
     return render_template(
         "catalogue/detail.html",
+        near_misses=near_misses,
         version=version,
         published_on=version.published_at.astimezone(SHANGHAI).date(),
         product=product,

@@ -125,7 +125,29 @@ def test_bench_json_small() -> None:
         "vectorised_pairs_per_s",
         "loop_pairs_per_s",
         "one_enterprise_ms",
+        "coach_ms",
+        "coach_near_misses",
     }
+    assert data["coach_near_misses"] > 0 and data["coach_ms"] > 0
     assert data["enterprises"] == 3000
     assert data["products"] == len(load_catalog())
     assert data["vectorised_pairs_per_s"] > data["loop_pairs_per_s"] > 0
+
+
+def test_coach_json(tmp_path: Path, make_profile: Profile) -> None:
+    profile = tmp_path / "p.json"
+    profile.write_text(
+        json.dumps(make_profile(park_codes=[], serious_bad_credit_24m=True), ensure_ascii=False),
+        "utf-8",
+    )
+    out = run("coach", "--profile", str(profile), "--today", "2026-11-27", "--json")
+    assert out.returncode == 0, out.stderr
+    found = {s["code"]: s for s in json.loads(out.stdout)}
+    (step,) = found["policy_guarantee"]["steps"]
+    assert step["action_zh"] == "完成信用修复" and step["repair"] == "credit_repair"
+    assert step["changes"] == {"credit_repair_completed": True}
+    assert found["policy_guarantee"]["net_cost"] is not None
+    text = run(
+        "coach", "--profile", str(profile), "--today", "2026-11-27", "--park", "xz=莘庄工业区"
+    )
+    assert "完成信用修复" in text.stdout

@@ -14,9 +14,9 @@ from marshmallow import Schema, ValidationError, fields, validate
 from finportal import limits
 from finportal.domain import fields as profile_fields
 from finportal.extensions import db
+from finportal.services import coaching, profile_excel, profile_form
 from finportal.services import enterprises as enterprise_service
 from finportal.services import matches as match_service
-from finportal.services import profile_excel, profile_form
 from finportal.services.application_forms import AmountWan
 from finportal.services.errors import ValidationFailed
 from finportal.web.forms import form_errors, message
@@ -175,6 +175,13 @@ def matches() -> Any:
     eligible = sorted((r for r in results if r.eligible), key=match_service.by_cost)
     compare = bool(amount is not None and term is not None)
     ranked = [r for r in eligible if r.quote is not None]
+    near_misses = coaching.near_misses(
+        db.session,
+        enterprise_id(),
+        amount=amount,
+        term_months=term,
+        baseline=ranked[0].quote if ranked else None,
+    )
     enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
     return render_template(
         "sme/matches.html",
@@ -182,6 +189,7 @@ def matches() -> Any:
         eligible=eligible,
         others=[r for r in results if not r.eligible],
         ranked=ranked,
+        near_misses=near_misses,
         compare=compare,
         values=raw,
         errors=errors,
