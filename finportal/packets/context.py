@@ -118,6 +118,20 @@ class ConsentRecord:
 
 
 @dataclass(frozen=True)
+class AttachedDocument:
+    """A document the enterprise attached, listed in the packet with its SHA-256 (issue 14)."""
+
+    kind_zh: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_at: dt.datetime
+    #: "已扫描，未发现病毒" or "未扫描".
+    scan_zh: str = ""
+
+
+@dataclass(frozen=True)
 class PacketContext:
     """Everything a referral packet shows, already decided and looked up."""
 
@@ -149,6 +163,8 @@ class PacketContext:
     # Optional bank logo: a data: URI or a file name under finportal/packets/assets/.
     # Anything else (http, https, other files) is refused by the URL fetcher.
     bank_logo: str | None = None
+    #: The documents the bank receives with the packet (the ZIP's manifest lists the same).
+    documents: Sequence[AttachedDocument] = ()
 
 
 @dataclass(frozen=True)

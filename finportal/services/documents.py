@@ -29,7 +29,7 @@ import subprocess  # noqa: S404 - the virus scanner is a program
 import warnings
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -68,6 +68,8 @@ PROFILE_KINDS = (
     "other",
 )
 APPLICATION_KINDS = tuple(KINDS)
+#: Kinds that prove who acts for the firm (企业认证, services/verification.py).
+VERIFICATION_KINDS = {k: KINDS[k] for k in ("business_licence", "authorisation_letter")}
 #: Kinds that travel to a bank with a referral's packet (the authorisation letter only proves
 #: who acts for the firm's account: it stays with the centre).
 PACKET_KINDS = frozenset(KINDS) - {"authorisation_letter"}
@@ -361,12 +363,14 @@ def store(
     upload: Upload,
     application_id: int | None = None,
     scanner: Sequence[str] | None = None,
+    allowed: Collection[str] = tuple(KINDS),
 ) -> Document:
     """Check and scan the upload, store its bytes and record it; the caller commits.
 
     A refused upload leaves nothing behind: the checks and the scan come before the store.
+    ``allowed`` narrows the kinds a form offers (the verification page's two).
     """
-    if kind not in KINDS:
+    if kind not in KINDS or kind not in allowed:
         raise ValidationFailed(
             "请选择文件类型。",
             "Choose what the file is.",
@@ -777,3 +781,21 @@ def bundle(
         # UTF-8 with a byte-order mark, so Excel opens the Chinese names right.
         archive.writestr("manifest.csv", ("\ufeff" + text.getvalue()).encode("utf-8"))
     return packet_name.rsplit(".", 1)[0] + ".zip", out.getvalue()
+
+
+def packet_list(session: Session, referral: Referral) -> list[Any]:
+    """Return the referral's documents as the packet lists them (plain data for the renderer)."""
+    from finportal.packets import AttachedDocument
+
+    return [
+        AttachedDocument(
+            kind_zh=KINDS.get(d.kind, (d.kind, d.kind))[0],
+            filename=d.filename,
+            content_type=d.content_type,
+            size_bytes=d.size_bytes,
+            sha256=d.sha256,
+            uploaded_at=d.uploaded_at,
+            scan_zh=SCAN_STATUSES.get(d.scan_status, (d.scan_status,))[0],
+        )
+        for d in for_referral(session, referral)
+    ]

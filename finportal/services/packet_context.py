@@ -38,7 +38,7 @@ from finportal.models import (
     User,
     utcnow,
 )
-from finportal.services import batches, consents
+from finportal.services import batches, consents, documents
 from finportal.services import catalog as catalog_service
 from finportal.services.errors import Forbidden
 from finportal.services.labels import purpose_label, scope_text
@@ -404,6 +404,8 @@ class PacketFacts:
     consent: Consent
     #: (rank, of how many eligible products) in the application's one cost ranking.
     cost_rank: tuple[int, int] | None = None
+    #: The documents that go to the bank with the packet (services/documents.for_referral).
+    documents: Sequence[packets.AttachedDocument] = ()
 
 
 def packet_number_for(referral: Referral) -> str:
@@ -463,6 +465,7 @@ def referral_facts(session: Session, referral: Referral) -> PacketFacts:
         advisor_name=_user_name(session, referral.created_by_id),
         consent=consent,
         cost_rank=_cost_rank(session, application.id, match),
+        documents=documents.packet_list(session, referral),
     )
 
 
@@ -570,6 +573,7 @@ def assemble(
         model_version=str(score.get("model_version", "")) if score else "",
         model_trained_on_synthetic=bool(score.get("synthetic")) if score else False,
         verify_url=verify_url(verification_code, base_url) if verification_code else "",
+        documents=facts.documents,
     )
 
 
