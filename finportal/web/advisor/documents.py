@@ -8,7 +8,7 @@ from finportal.extensions import db
 from finportal.models import Application
 from finportal.services import documents
 from finportal.web.advisor.views import bp
-from finportal.web.sme.documents import download
+from finportal.web.sme.documents import attachment_only, download
 
 
 def review_context(application: Application) -> dict[str, Any]:
@@ -23,6 +23,7 @@ def review_context(application: Application) -> dict[str, Any]:
 
 
 @bp.get("/documents/<int:document_id>")
+@attachment_only
 def document_file(document_id: int) -> Any:
     """Download an enterprise's document (never shown inline; audited)."""
     return download(document_id)

@@ -14,7 +14,7 @@ from finportal.services import consents, documents, referrals
 from finportal.services.errors import NotFound
 from finportal.storage import document_store
 from finportal.web.bank.views import _bank_id, bp
-from finportal.web.sme.documents import download
+from finportal.web.sme.documents import attachment_only, download
 
 
 def referral_context(referral: Referral) -> dict[str, Any]:
@@ -28,6 +28,7 @@ def referral_context(referral: Referral) -> dict[str, Any]:
 
 
 @bp.get("/referrals/<int:referral_id>/documents/<int:document_id>")
+@attachment_only
 def document_file(referral_id: int, document_id: int) -> Any:
     """Download one document of the referral's firm (consent checked; audited)."""
     referral = referrals.get_referral(db.session, referral_id, bank_id=_bank_id())
@@ -38,6 +39,7 @@ def document_file(referral_id: int, document_id: int) -> Any:
 
 
 @bp.get("/referrals/<int:referral_id>/bundle.zip")
+@attachment_only
 def bundle(referral_id: int) -> Any:
     """Download the packet with the firm's documents and a manifest, as one ZIP."""
     name, content = documents.bundle(
