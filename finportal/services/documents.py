@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from finportal import limits
 from finportal.domain.permissions import Actor
@@ -633,6 +633,7 @@ def asks(session: Session, application: Application) -> list[Ask]:
     rows = session.execute(
         select(BankDecision, Referral)
         .join(Referral, Referral.id == BankDecision.referral_id)
+        .options(joinedload(Referral.bank))
         .where(
             Referral.application_id == application.id,
             BankDecision.decision == "info_requested",
