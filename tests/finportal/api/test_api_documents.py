@@ -11,9 +11,7 @@ pytestmark = pytest.mark.db
 API = "/api/v1"
 
 
-def test_an_information_request_names_documents_and_pauses_the_clock(
-    client, db_session, api_world
-):
+def test_an_information_request_names_documents_and_pauses_the_clock(client, db_session, api_world):
     url = f"{API}/referrals/{api_world.referral.id}/decisions"
     refused = client.post(
         url,
