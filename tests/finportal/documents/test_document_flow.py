@@ -317,3 +317,26 @@ def test_a_bank_request_names_only_known_kinds(db_session, loop):
             reason_text="请补充",
             document_kinds=["passport"],
         )
+
+
+def test_a_workbook_sent_for_verification_downloads_as_a_workbook(
+    app, client, login, db_session, create_enterprise, create_user
+):
+    from finportal.services import documents, verification
+    from finportal.storage import FileStore
+
+    enterprise = create_enterprise(verification_state="unverified")
+    user = create_user("sme", enterprise_id=enterprise.id)
+    row = verification.request_verification(
+        db_session,
+        FileStore(app.config["DOCUMENT_DIR"]),
+        actor_id=user.id,
+        enterprise_id=enterprise.id,
+        kind="business_licence",
+        upload=documents.Upload("执照.xlsx", files.xlsx()),
+    )
+    login(create_user("advisor"))
+    response = client.get(f"/advisor/verifications/{row.id}/document")
+    assert response.status_code == 200  # was a KeyError (500) for any type but PDF/PNG/JPEG
+    assert response.headers["Content-Disposition"].endswith(".xlsx")
+    assert response.headers["Content-Security-Policy"].startswith("sandbox")
