@@ -197,12 +197,17 @@ def _pdf_unpacked_bytes(content: bytes, budget: int) -> int:
             end = len(content)
         position = end
         inflater = zlib.decompressobj()
+        data = content[start:end]
         try:
-            # Never more than the budget left (+1 to notice going past it).
-            out = inflater.decompress(content[start:end], budget - total + 1)
+            # A megabyte at a time, counted and dropped: memory stays small whatever the bomb.
+            while data and total <= budget:
+                out = inflater.decompress(data, 1024 * 1024)
+                total += len(out)
+                data = inflater.unconsumed_tail
+                if not out:
+                    break
         except zlib.error:
             continue  # not Flate (a JPEG image, plain text): its size is its own
-        total += len(out)
         if total > budget:
             return total
 
