@@ -114,6 +114,17 @@ def load_config(instance_path: str) -> dict[str, object]:
         "MODEL_DIR": os.environ.get("FINPORTAL_MODEL_DIR") or str(path / "models"),
         "PACKET_DIR": os.environ.get("FINPORTAL_PACKET_DIR") or str(path / "packets"),
         "DOCUMENT_DIR": os.environ.get("FINPORTAL_DOCUMENT_DIR") or str(path / "documents"),
+        # issue 14: "local" (the folders above) or "s3" (an S3-compatible object store for
+        # documents and packets; finportal/storage.py, docs/OPERATIONS.md "File storage").
+        "STORAGE": os.environ.get("FINPORTAL_STORAGE", "local"),
+        "S3_ENDPOINT_URL": os.environ.get("FINPORTAL_S3_ENDPOINT_URL") or None,
+        "S3_BUCKET": os.environ.get("FINPORTAL_S3_BUCKET") or None,
+        "S3_REGION": os.environ.get("FINPORTAL_S3_REGION") or "us-east-1",
+        "S3_PREFIX": os.environ.get("FINPORTAL_S3_PREFIX", ""),
+        # The virus scanner run on every upload: a command that reads the file on stdin and
+        # exits 0 (clean) or 1 (infected). Unset: clamdscan, else clamscan, when installed;
+        # without either the upload is stored and marked 未扫描 (services/documents.py).
+        "VIRUS_SCAN_COMMAND": os.environ.get("FINPORTAL_VIRUS_SCAN_COMMAND") or None,
         # Registrations per address: enough for an office, too few to enumerate codes.
         "REGISTER_RATE_LIMIT": os.environ.get("FINPORTAL_REGISTER_RATE_LIMIT", "10 per hour"),
         "WTF_CSRF_TIME_LIMIT": None,

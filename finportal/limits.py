@@ -140,6 +140,12 @@ IMPORT_MAX_CELLS = 5000
 DOCUMENT_MAX_BYTES = 4 * 1024 * 1024
 DOCUMENT_MAX_PDF_PAGES = 50
 DOCUMENT_MAX_IMAGE_PIXELS = 40_000_000
+#: What a document may unpack to: a PDF's compressed streams together, an XLSX's members
+#: together (bytes), the most an XLSX member may expand over its compressed size, and the
+#: most members an XLSX may hold. Beyond these a file is a "bomb" and refused unstored.
+DOCUMENT_MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+DOCUMENT_MAX_UNPACK_RATIO = 200
+DOCUMENT_MAX_ZIP_MEMBERS = 2000
 
 
 def in_user_language(zh: str, en: str) -> str:

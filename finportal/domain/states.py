@@ -4,7 +4,8 @@ Tags used by the services: ``clock`` (a deadline clock runs), ``rescore`` (a new
 rescores it), ``ended``, ``decided`` (the bank answered), ``reopens`` (a new referral to
 the same bank is allowed), ``lent`` (money went out), ``new`` (the bank has not opened it),
 ``sent`` (a batch member the bank sees), ``needs_consent`` (a batch member whose data the
-batch's bank may receive, with the member's consent).
+batch's bank may receive, with the member's consent), ``paused`` (the firm was asked for
+information: the clock of whoever waits stands still until it answers; services/deadlines.py).
 
 Each state is a stored code with its title in Chinese and English (the one title every page,
 packet, export, API answer and history shows) and whom the work waits on. Each transition
@@ -255,7 +256,7 @@ APPLICATION = _register(
                 "审核中", "In review", "advisor", frozenset({"clock", "rescore"})
             ),
             A.RETURNED: StateInfo(
-                "已退回补充", "Returned for information", "sme", frozenset({"rescore"})
+                "已退回补充", "Returned for information", "sme", frozenset({"rescore", "paused"})
             ),
             A.REJECTED: StateInfo("未通过", "Not accepted", None, frozenset({"ended"})),
             A.REFERRED: StateInfo("已推荐银行", "Referred to banks", "bank"),
@@ -327,8 +328,10 @@ REFERRAL = _register(
                 "待银行查看", "Sent, not yet opened", "bank", frozenset({"new", "clock"})
             ),
             R.VIEWED: StateInfo("银行已查看", "Opened by the bank", "bank", frozenset({"clock"})),
-            R.INFO_REQUESTED: StateInfo("银行要求补充材料", "Bank asked for information", "sme"),
-            # The firm answered: the bank's clock runs again from the answer.
+            R.INFO_REQUESTED: StateInfo(
+                "银行要求补充材料", "Bank asked for information", "sme", frozenset({"paused"})
+            ),
+            # The firm answered: the bank's clock runs again with the time it had left.
             R.INFO_SUPPLIED: StateInfo(
                 "企业已补充材料", "Information supplied", "bank", frozenset({"clock"})
             ),

@@ -53,8 +53,12 @@ class Application(TimestampMixin, Base):
     #: The advisor's first response is due by then (1 working day after screening).
     first_response_due_at: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
+    #: When the clock stopped because the firm was asked for information (returned); None
+    #: while it runs. The one rule: services/deadlines.py.
+    clock_paused_at: Mapped[datetime | None]
     assigned_advisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    #: What the centre asked for when it returned the application: {"message": ..., "fields": [...]}.
+    #: What the centre asked for when it returned the application:
+    #: {"message": ..., "fields": [...], "documents": [document kinds]}.
     return_request: Mapped[dict[str, Any] | None]
     reject_reason_code: Mapped[str | None] = mapped_column(String(40))
     reject_reason_text: Mapped[str | None] = mapped_column(Text)

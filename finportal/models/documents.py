@@ -17,7 +17,10 @@ class Document(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
-    #: What the file is, e.g. business_licence or authorisation_letter (services/documents.py).
+    #: The application it was attached to (a contract, an invoice, what a return or a bank's
+    #: request asked for); None for a document of the firm's profile (licence, statements).
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), index=True)
+    #: What the file is, e.g. business_licence or contract (services/documents.KINDS).
     kind: Mapped[str] = mapped_column(String(40))
     #: The name the uploader's computer gave it (shown, never used as a path).
     filename: Mapped[str] = mapped_column(String(200))
@@ -25,6 +28,8 @@ class Document(Base):
     content_type: Mapped[str] = mapped_column(String(80))
     size_bytes: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64), index=True)
+    #: The virus scan: "clean", or "not_scanned" (未扫描) when no scanner is installed.
+    scan_status: Mapped[str] = mapped_column(String(20), default="not_scanned")
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 

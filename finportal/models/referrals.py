@@ -31,6 +31,9 @@ class Referral(TimestampMixin, Base):
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: The bank's response is due by then (2 working days after sending).
     due_at: Mapped[datetime | None]
+    #: When the bank's clock stopped because it asked the firm for information; None while
+    #: it runs (services/deadlines.py).
+    clock_paused_at: Mapped[datetime | None]
     viewed_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
     #: The referral's reference, printed on its packets (RP-<date>-<id>); the rendered
@@ -60,6 +63,8 @@ class BankDecision(Base):
     term_months: Mapped[int | None]
     reason_code: Mapped[str | None] = mapped_column(String(40))
     reason_text: Mapped[str] = mapped_column(Text, default="")
+    #: With info_requested: the document kinds the bank asks for (services/documents.KINDS).
+    document_kinds: Mapped[list[str] | None]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
 

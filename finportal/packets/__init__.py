@@ -7,6 +7,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from finportal.packets.context import (
+    AttachedDocument,
     BatchCoverContext,
     BatchMember,
     ConsentRecord,
@@ -62,6 +63,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AttachedDocument",
     "BatchCoverContext",
     "BatchMember",
     "ConsentRecord",

@@ -130,6 +130,20 @@ class ConsistencyFlag:
 
 
 @dataclass(frozen=True)
+class AttachedDocument:
+    """A document the enterprise attached, listed in the packet with its SHA-256 (issue 14)."""
+
+    kind_zh: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_at: dt.datetime
+    #: "已扫描，未发现病毒" or "未扫描".
+    scan_zh: str = ""
+
+
+@dataclass(frozen=True)
 class PacketContext:
     """Everything a referral packet shows, already decided and looked up."""
 
@@ -163,6 +177,8 @@ class PacketContext:
     bank_logo: str | None = None
     # Consistency flags (services/consistency.py), shown by templates/_consistency.html.
     consistency_flags: Sequence[ConsistencyFlag] = ()
+    #: The documents the bank receives with the packet (the ZIP's manifest lists the same).
+    documents: Sequence[AttachedDocument] = ()
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import catalog as catalog_service
-from finportal.services import consents, profile_form, renewals, workflow
+from finportal.services import consents, documents, profile_form, renewals, workflow
 from finportal.services import enterprises as enterprise_service
 from finportal.services.application_details import (
     REQUEST_FIELDS,
@@ -54,9 +54,9 @@ from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABEL
     action_label,
 )
 from finportal.services.lifecycle import transition
-from finportal.services.referrals import BANK_RESPONSE_WORKING_DAYS, withdraw_for_application
+from finportal.services.referrals import withdraw_for_application
 from finportal.services.verification import require_verified
-from finportal.services.workdays import deadline, today_local
+from finportal.services.workdays import today_local
 
 # --- reading ----------------------------------------------------------------------------------
 
@@ -319,6 +319,10 @@ def resubmit_application(
             )
         except ValidationFailed as exc:
             errors.update(exc.fields)
+    try:
+        documents.require_supplied(session, application, None)
+    except ValidationFailed as exc:
+        errors["documents"] = exc.fields["documents"]
     if errors:
         raise ValidationFailed.marked(errors)
     changed: list[str] = []
@@ -471,6 +475,7 @@ def supply_information(
         raise ValidationFailed.marked(
             {"answer": limits.in_user_language("请写明补充的内容。", "Write what you add.")}
         )
+    documents.require_supplied(session, application, referral.id)
     workflow.move(
         session,
         REFERRAL,
@@ -481,7 +486,6 @@ def supply_information(
         reason=text,
         data={"application_id": application.id, "bank_id": referral.bank_id},
     )
-    # The bank answers within its working days again, counted from the firm's answer.
-    referral.due_at = deadline(session, utcnow(), BANK_RESPONSE_WORKING_DAYS)
+    # The bank's clock resumed with the time it had left (workflow.move, services/deadlines.py).
     session.commit()
     return referral

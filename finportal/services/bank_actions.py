@@ -8,6 +8,7 @@ and the demo call these functions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,7 +26,7 @@ from finportal.models import (
     Referral,
     utcnow,
 )
-from finportal.services import consents, notifications, profiles, workflow
+from finportal.services import consents, documents, notifications, profiles, workflow
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, Forbidden, ValidationFailed
 from finportal.services.lifecycle import transition
@@ -238,12 +239,14 @@ def record_decision(
     reason_code: str | None = None,
     reason_text: str = "",
     lock_version: int | None = None,
+    document_kinds: Sequence[str] = (),
 ) -> BankDecision:
     """Record the bank's decision (approved, declined or info_requested) and commit.
 
     Approved needs an amount (yuan), an annual rate (fraction, 0.035 = 3.5 %) and a term
     (months); declined needs a reason code from :data:`DECLINE_REASONS`; info_requested
-    needs the text of what is missing. The SME is told; on a decline the advisor is told
+    needs the text of what is missing, and may name ``document_kinds`` the firm must upload
+    (services/documents.KINDS; the bank's clock stands still until it answers). The SME is told; on a decline the advisor is told
     and may re-match. ``lock_version`` (optional) is the version the user saw.
     """
     referral = get_referral(session, referral_id, bank_id=bank_id)
@@ -252,6 +255,7 @@ def record_decision(
     amount, rate, term = _validate_decision(
         decision, approved_amount, annual_rate, term_months, reason_code, reason_text
     )
+    kinds = documents.valid_kinds(list(document_kinds)) if decision == "info_requested" else []
     workflow.require(REFERRAL, referral.state, decision, "bank")
     now = utcnow()
     row = BankDecision(
@@ -262,6 +266,7 @@ def record_decision(
         term_months=term,
         reason_code=reason_code if decision == "declined" else None,
         reason_text=reason_text,
+        document_kinds=kinds or None,
         decided_by_id=actor_id,
         decided_at=now,
     )
@@ -339,7 +344,20 @@ def record_decision(
                 f"{bank_name}需要您补充材料（融资申请 #{number}）",
                 f"{bank_en} needs more information (application #{number})",
             ),
-            (reason_text, reason_text),
+            (
+                reason_text
+                + (
+                    "\n请上传：" + "、".join(documents.kind_title(k, "zh_CN") for k in kinds)
+                    if kinds
+                    else ""
+                ),
+                reason_text
+                + (
+                    "\nPlease upload: " + ", ".join(documents.kind_title(k, "en") for k in kinds)
+                    if kinds
+                    else ""
+                ),
+            ),
         )
         _notify_advisor(
             session,

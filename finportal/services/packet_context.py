@@ -38,7 +38,7 @@ from finportal.models import (
     User,
     utcnow,
 )
-from finportal.services import batches, consents, consistency
+from finportal.services import batches, consents, consistency, documents
 from finportal.services import catalog as catalog_service
 from finportal.services.errors import Forbidden
 from finportal.services.labels import purpose_label, scope_text
@@ -406,6 +406,8 @@ class PacketFacts:
     cost_rank: tuple[int, int] | None = None
     #: Consistency flags for the bank (services/consistency.py).
     flags: Sequence[Any] = ()
+    #: The documents that go to the bank with the packet (services/documents.for_referral).
+    documents: Sequence[packets.AttachedDocument] = ()
 
 
 def packet_number_for(referral: Referral) -> str:
@@ -466,6 +468,7 @@ def referral_facts(session: Session, referral: Referral) -> PacketFacts:
         consent=consent,
         cost_rank=_cost_rank(session, application.id, match),
         flags=consistency.application_flags(session, application),
+        documents=documents.packet_list(session, referral),
     )
 
 
@@ -584,6 +587,7 @@ def assemble(
             )
             for f in facts.flags
         ],
+        documents=facts.documents,
     )
 
 

@@ -25,8 +25,8 @@ from finportal.models import (
     utcnow,
 )
 from finportal.services import consents as consent_service
+from finportal.services import documents, renewals, workflow
 from finportal.services import packets as packet_service
-from finportal.services import renewals, workflow
 from finportal.services.audit import record_event
 from finportal.services.errors import (
     Conflict,
@@ -159,8 +159,13 @@ def return_for_information(
     message: str,
     fields: Iterable[str] = (),
     lock_version: int | None = None,
+    document_kinds: Iterable[str] = (),
 ) -> Application:
-    """Send the application back to the SME for information (what is missing, in words and fields)."""
+    """Send the application back to the SME for information (in words, fields and documents).
+
+    ``document_kinds`` names the documents the firm must upload (services/documents.KINDS);
+    the advisor's clock stands still until the firm resubmits (services/deadlines.py).
+    """
     application = _load_for_action(session, application_id, lock_version)
     errors: dict[str, str] = {}
     try:
@@ -179,10 +184,15 @@ def return_for_information(
         errors["fields"] = limits.in_user_language(
             "未知的字段：" + "、".join(listed), "Unknown fields: " + ", ".join(listed)
         )
+    try:
+        kinds = documents.valid_kinds(list(document_kinds))
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+        kinds = []
     if errors:
         raise ValidationFailed("退回内容有误。", "The return request is not valid.", fields=errors)
     _require_in_review(application, "退回")
-    application.return_request = {"message": message, "fields": wanted}
+    application.return_request = {"message": message, "fields": wanted, "documents": kinds}
     transition(
         session,
         application,
@@ -190,7 +200,7 @@ def return_for_information(
         by="advisor",
         actor_id=actor_id,
         reason=message,
-        data={"fields": wanted},
+        data={"fields": wanted, "documents": kinds},
     )
     _commit(session)
     return application

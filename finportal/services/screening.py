@@ -127,7 +127,10 @@ def screen_application(session: Session, *, application_id: int) -> dict[str, An
     matches = match_application(session, application, now)
     score = score_application(session, application, now)
     application.screened_at = now
-    application.first_response_due_at = deadline(session, now, ADVISOR_RESPONSE_WORKING_DAYS)
+    if application.first_response_due_at is None:
+        application.first_response_due_at = deadline(session, now, ADVISOR_RESPONSE_WORKING_DAYS)
+    # else: a resubmission after a return, whose clock resumed with the time it had left
+    # (services/deadlines.py).
     transition(
         session,
         application,

@@ -63,7 +63,13 @@ def request_verification(
         raise InvalidTransition("贵企业已通过认证。", "Your enterprise is already verified.")
     text = limits.valid_text(message, "reason", "message")
     document = documents.store(
-        session, files, actor_id=actor_id, enterprise_id=enterprise.id, kind=kind, upload=upload
+        session,
+        files,
+        actor_id=actor_id,
+        enterprise_id=enterprise.id,
+        kind=kind,
+        upload=upload,
+        allowed=tuple(documents.VERIFICATION_KINDS),
     )
     # A newer upload replaces a request still waiting.
     for old in session.scalars(

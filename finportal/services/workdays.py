@@ -54,3 +54,46 @@ def add_working_days(start: datetime, days: int, table: dict[date, bool]) -> dat
 def deadline(session: Session, start: datetime, days: int) -> datetime:
     """Return the deadline ``days`` working days after ``start`` using the holiday table."""
     return add_working_days(start, days, holiday_table(session))
+
+
+def _working_start(moment: datetime, table: dict[date, bool]) -> datetime:
+    # A moment on a day off counts from 09:00 of the next working day (as add_working_days).
+    local = moment.astimezone(SHANGHAI)
+    day = local.date()
+    if is_working_day(day, table):
+        return local
+    while not is_working_day(day, table):
+        day += timedelta(days=1)
+    return datetime.combine(day, datetime.min.time(), SHANGHAI).replace(hour=9)
+
+
+def working_time_between(start: datetime, end: datetime, table: dict[date, bool]) -> timedelta:
+    """Return how much of ``start``..``end`` falls on working days (zero if end <= start)."""
+    if end <= start:
+        return timedelta(0)
+    local_start = start.astimezone(SHANGHAI)
+    local_end = end.astimezone(SHANGHAI)
+    total = timedelta(0)
+    day = local_start.date()
+    while day <= local_end.date():
+        if is_working_day(day, table):
+            day_start = datetime.combine(day, datetime.min.time(), SHANGHAI)
+            day_end = day_start + timedelta(days=1)
+            total += max(min(day_end, local_end) - max(day_start, local_start), timedelta(0))
+        day += timedelta(days=1)
+    return total
+
+
+def add_working_time(start: datetime, span: timedelta, table: dict[date, bool]) -> datetime:
+    """Return the moment ``span`` of working-day time after ``start`` (days off do not count)."""
+    local = _working_start(start, table)
+    left = span
+    while True:
+        day_end = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), SHANGHAI)
+        if left <= day_end - local:
+            return local + left
+        left -= day_end - local
+        day = day_end.date()
+        while not is_working_day(day, table):
+            day += timedelta(days=1)
+        local = datetime.combine(day, datetime.min.time(), SHANGHAI)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from finportal.domain.states import Machine, State
+from finportal.services import deadlines
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, InvalidTransition
 
@@ -56,6 +57,9 @@ def move(
     source = str(getattr(record, column))
     require(machine, source, target, by)
     setattr(record, column, str(target))
+    if column == "state":
+        # A clock stops while the firm is asked for information, and resumes after.
+        deadlines.follow(session, machine, record, source, str(target))
     record_event(
         session,
         actor_id=actor_id,

@@ -25,6 +25,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("sme.new_application", lazy_gettext("申请融资")),
         ("sme.needs_list", lazy_gettext("融资需求")),  # demand board (issue 15)
         ("sme.loans", lazy_gettext("我的贷款")),  # issue 13: maturities and renewals
+        ("sme.document_list", lazy_gettext("企业材料")),  # issue 14
         ("sme.consent_list", lazy_gettext("授权管理")),
         ("sme.subsidies", lazy_gettext("我的补贴")),  # issue 13
         ("sme.notifications", lazy_gettext("消息")),

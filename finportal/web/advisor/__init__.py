@@ -5,6 +5,7 @@ from finportal.web.advisor import (  # noqa: F401
     batches,
     complaints,
     dashboard,
+    documents,
     maturities,
     needs,
     subsidies,

@@ -16,6 +16,7 @@ from finportal.services.errors import NotFound, ServiceError
 from finportal.storage import document_store
 from finportal.web.advisor.views import bp
 from finportal.web.forms import flash_refusal
+from finportal.web.sme.documents import attachment_only
 
 
 @bp.get("/verifications")
@@ -29,6 +30,7 @@ def verifications() -> Any:
 
 
 @bp.get("/verifications/<int:request_id>/document")
+@attachment_only
 def verification_document(request_id: int) -> Any:
     """Download the document of a verification request (never shown inline; audited)."""
     request_row = verification_service.get_request(db.session, request_id)
@@ -41,11 +43,9 @@ def verification_document(request_id: int) -> Any:
         mimetype=document.content_type,
         headers={
             "Content-Disposition": f"attachment; filename=verification-{request_id}-{document.sha256[:12]}"
-            + {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}[
-                document.content_type
-            ],
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
+            # Any accepted type, XLSX too (issue 14: an unknown ending was a KeyError, a 500).
+            + documents.EXTENSIONS.get(document.content_type, ""),
+            **documents.DOWNLOAD_HEADERS,
         },
     )
 

@@ -82,6 +82,7 @@ class VersionSchema(Schema):
 class ReturnSchema(VersionSchema):
     message = limits.Text("reason", required=True, error_messages=REQUIRED)
     fields_ = fields.List(limits.Text("code"), data_key="fields", load_default=list)
+    documents = fields.List(limits.Text("code"), load_default=list)
 
 
 class RejectSchema(VersionSchema):
@@ -109,7 +110,7 @@ class NoteSchema(Schema):
 def _form() -> dict[str, Any]:
     """The posted form with list fields (checkboxes) kept as lists."""
     data: dict[str, Any] = {k: v for k, v in request.form.items() if k != "csrf_token"}
-    for name in ("fields", "banks"):
+    for name in ("fields", "banks", "documents"):
         if name in request.form:
             data[name] = [v for v in request.form.getlist(name) if v]
     return data
@@ -125,6 +126,8 @@ def _refused(exc: ServiceError, application_id: int, form: str) -> Any:
 
 
 def _render_review(application_id: int, status: int = 200, **extra: Any) -> Any:
+    from finportal.web.advisor import documents as advisor_documents
+
     view = review.get_review(db.session, application_id)
     extra = {**no_refusal(), **extra}
     return render_template(
@@ -139,6 +142,7 @@ def _render_review(application_id: int, status: int = 200, **extra: Any) -> Any:
         purpose_label=purpose_label,
         # 续贷 (issue 13): where a renewal goes first, and why.
         renewal_plan=renewals.bank_plan(db.session, view.application),
+        **advisor_documents.review_context(view.application),
         **extra,
     ), status
 
@@ -233,6 +237,7 @@ def return_application(application_id: int) -> Any:
             message=data["message"],
             fields=data["fields_"],
             lock_version=data["lock_version"],
+            document_kinds=data["documents"],
         )
     except ServiceError as exc:
         return _refused(exc, application_id, "return")

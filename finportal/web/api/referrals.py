@@ -136,6 +136,7 @@ def post_decision(body: dict[str, Any], referral_id: int) -> Any:
         term_months=body.get("term_months"),
         reason_code=body.get("reason_code"),
         reason_text=body.get("reason_text") or "",
+        document_kinds=body.get("documents") or [],
     )
 
 

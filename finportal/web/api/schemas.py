@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 from finportal import limits
 from finportal.domain.states import ReferralState
 from finportal.services import referrals
+from finportal.services.documents import KINDS as DOCUMENT_KINDS
 
 
 def amount_field(**kwargs: object) -> limits.Amount:
@@ -206,6 +207,7 @@ class DecisionOutSchema(Schema):
     term_months = fields.Integer(allow_none=True)
     reason_code = fields.String(allow_none=True)
     reason_text = fields.String()
+    document_kinds = fields.List(fields.String(), allow_none=True)
     decided_at = fields.DateTime()
 
 
@@ -278,6 +280,13 @@ class DecisionInSchema(Schema):
     )
     reason_code = limits.Text("code", load_default=None, allow_none=True)
     reason_text = limits.Text("reason", load_default="")
+    # issue 14: with info_requested, the document kinds the enterprise must upload.
+    documents = fields.List(
+        fields.String(validate=validate.OneOf(list(DOCUMENT_KINDS))),
+        load_default=list,
+        validate=validate.Length(max=len(DOCUMENT_KINDS)),
+        metadata={"description": "with info_requested: document kinds the enterprise must upload"},
+    )
 
 
 class OutcomeInSchema(Schema):

@@ -127,6 +127,8 @@ def home() -> Any:
 
 
 def _render_referral(referral_id: int, status: int = 200, **extra: Any) -> Any:
+    from finportal.web.bank import documents as bank_documents
+
     referral = referrals.get_referral(db.session, referral_id, bank_id=_bank_id())
     extra = {**no_refusal(), **extra}
     return render_template(
@@ -146,6 +148,7 @@ def _render_referral(referral_id: int, status: int = 200, **extra: Any) -> Any:
         can_decide=any(REFERRAL.can(referral.state, d, "bank") for d in referrals.DECISIONS),
         outcome_events=referrals.loan_events_open(referral.state),
         shanghai=SHANGHAI,
+        **bank_documents.referral_context(referral),
         **extra,
     ), status
 
@@ -200,6 +203,7 @@ def decision(referral_id: int) -> Any:
             reason_code=data["reason_code"],
             reason_text=data["reason_text"] or "",
             lock_version=data["lock_version"],
+            document_kinds=request.form.getlist("documents"),
         )
     except ServiceError as exc:
         if "approved_amount" in exc.fields:

@@ -24,7 +24,7 @@ def _render_verification(errors: dict[str, str] | None = None, status: int = 200
         "sme/verification.html",
         enterprise=enterprise,
         latest=verification_service.latest_request(db.session, enterprise.id),
-        kinds=documents.KINDS,
+        kinds=documents.VERIFICATION_KINDS,
         max_mb=documents.MAX_BYTES // (1024 * 1024),
         errors=errors or {},
         values={k: v for k, v in request.form.items() if k != "csrf_token"},

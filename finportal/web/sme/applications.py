@@ -32,6 +32,7 @@ from finportal.services.errors import (
 from finportal.services.labels import purpose_choices, scope_label
 from finportal.services.workdays import today_local
 from finportal.web.forms import flash_refusal, form_errors, load_form, message
+from finportal.web.sme import documents as sme_documents
 from finportal.web.sme.profile import profile_fields_context
 from finportal.web.sme.views import bp, enterprise_id
 
@@ -153,6 +154,7 @@ def _render_application(details: dict[str, Any], status: int = 200, **extra: Any
         **profile_fields_context(),
         purposes=purpose_choices(),
         **_consent_context(),
+        **sme_documents.application_context(details["application"]),
         **extra,
     ), status
 
@@ -304,7 +306,11 @@ def supply_information(application_id: int, referral_id: int) -> Any:
         db.session.rollback()
         return _rerender(
             application_id,
-            errors={f"answer_{referral_id}": exc.fields.get("answer", exc.message_zh)},
+            errors={
+                f"answer_{referral_id}": exc.fields.get("answer")
+                or exc.fields.get("documents")
+                or exc.message_zh
+            },
             supply_values={referral_id: answer},
         )
     except ServiceError as exc:

@@ -223,6 +223,7 @@ def test_return_for_information_records_message_and_fields(db_session, setup):
     assert application.return_request == {
         "message": "请补充上年度财务报表中的营业收入和纳税额",
         "fields": ["revenue_last_year", "tax_paid_last_year"],
+        "documents": [],
     }
     note = db_session.scalar(
         select(Notification)

@@ -97,7 +97,22 @@ def victim(db_session, sme, submit, ready, banks, create_user):
     need.state = "claimed"
     db_session.commit()
     entitlement = _listed_subsidy(db_session, submit(sme), banks[0], create_user)
+    # issue 14: a document of A's (another firm gets 403 or 404 for it, never the file).
+    from finportal.models import Document
+
+    document = Document(
+        enterprise_id=sme.enterprise_id,
+        application_id=application.id,
+        kind="contract",
+        filename="A 的合同.pdf",
+        content_type="application/pdf",
+        size_bytes=1,
+        sha256="0" * 64,
+    )
+    db_session.add(document)
+    db_session.commit()
     return {
+        "document": document,
         "need": need,
         "claim": claim,
         "entitlement": entitlement,
@@ -183,6 +198,7 @@ def _ids(victim, which):
         "referral_id": "1",
         "need_id": str(victim["need"].id),
         "claim_id": str(victim["claim"].id),
+        "document_id": str(victim["document"].id),
     }
 
 
@@ -208,6 +224,7 @@ def test_every_sme_route_with_another_enterprises_ids_is_not_found(
             "need_id",
             "claim_id",
             "entitlement_id",
+            "document_id",
         }
         assert not unknown, f"add {unknown} of {rule.rule} to this test"
         for which in ("application", "closed"):
@@ -240,6 +257,8 @@ def test_every_sme_route_with_another_enterprises_ids_is_not_found(
         "sme.withdraw_any_consent",
         "sme.revoke_invitation",
         "sme.supply_information",
+        "sme.attach_document",
+        "sme.document_file",
         "sme.need_detail",
         "sme.need_consent",
         "sme.need_choose",
