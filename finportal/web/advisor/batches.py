@@ -11,7 +11,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from finportal import limits
+from finportal import limits, money
 from finportal.domain.states import MEMBER
 from finportal.extensions import db
 from finportal.models import Bank, Chamber, Park
@@ -233,8 +233,8 @@ def member_rows(batch: Any) -> tuple[list[str], list[list[Any]]]:
                 m.enterprise.name,
                 m.enterprise.uscc,
                 MEMBER.title(m.state),
-                None if m.requested_amount is None else m.requested_amount / 10000,
-                None if m.approved_amount is None else m.approved_amount / 10000,
+                None if m.requested_amount is None else money.to_wan(m.requested_amount, None),
+                None if m.approved_amount is None else money.to_wan(m.approved_amount, None),
                 m.note,
                 "" if not check else ("通过" if check.get("passed") else "未通过"),
             ]
