@@ -75,7 +75,11 @@ def _seed(app: Any) -> dict[str, Any]:
         session = db.session
         bank = session.scalar(select(Bank).where(Bank.code == "demo_bank_a"))
         advisor = create_user(
-            session, username="e16-advisor", password=PASSWORD, role="advisor", display_name="页面顾问"
+            session,
+            username="e16-advisor",
+            password=PASSWORD,
+            role="advisor",
+            display_name="页面顾问",
         )
         bank_user = create_user(
             session,
