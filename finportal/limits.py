@@ -30,6 +30,7 @@ from typing import Any
 from flask_babel import LazyString
 from marshmallow import ValidationError, fields
 
+from finportal import money
 from finportal.domain.states import current_locale
 from finportal.services.errors import ValidationFailed
 
@@ -98,7 +99,7 @@ AMOUNTS = {
 #: Decimals accepted when typing 万元 (6 = to the fen) and yuan (2).
 WAN_PLACES = 6
 YUAN_PLACES = 2
-WAN = Decimal(10000)
+WAN = money.WAN
 #: Largest count of the profile (staff, patents, days, records).
 MAX_COUNT = 10_000_000
 #: Longest loan term, months (30 years).
@@ -321,8 +322,7 @@ def check_amount(value: Any, kind: str, *, unit: str = "yuan") -> Decimal:
 
 
 def _in_unit(yuan: Decimal, unit: str) -> str:
-    value = yuan / WAN if unit == "wan" else yuan
-    return f"{value:,.0f}"
+    return money.wan(yuan, 0) if unit == "wan" else f"{yuan:,.0f}"
 
 
 def check_date(value: date) -> date:

@@ -9,6 +9,7 @@ downloads go through :func:`finportal.services.packets.stamped_download`.
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
@@ -269,6 +270,31 @@ def latest_batch_packet_job(
     )
     # A bank only ever sees the packets rendered for itself.
     return next((j for j in candidates if (j.args or {}).get("bank_id") == bank_id), None)
+
+
+def packet_progress(batch: Batch, job: Job | None, now: Any = None) -> dict[str, Any]:
+    """Return how far the batch's packet job is, for the page and its polling (plain data).
+
+    ``members`` is how many member packets the job renders; ``elapsed_seconds`` counts
+    from the request (queued) or the start (running) to now or the end.
+    """
+    if job is None:
+        return {"state": None, "done": True, "members": 0, "elapsed_seconds": 0}
+    now = now or utcnow()
+    start = job.started_at or job.created_at
+    end = job.finished_at or now
+    elapsed = max(0, int((_aware(end) - _aware(start)).total_seconds())) if start else 0
+    return {
+        "state": job.state,
+        "done": job.state in ("done", "failed"),
+        "members": len(batch_packet_members(batch)),
+        "elapsed_seconds": elapsed,
+    }
+
+
+def _aware(moment: Any) -> Any:
+    # SQLite hands back naive UTC times, PostgreSQL aware ones.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def batch_document(session: Session, job: Job) -> Packet | None:

@@ -31,7 +31,7 @@ import yaml
 from sqlalchemy import and_, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
-from finportal import limits
+from finportal import limits, money
 from finportal.domain import fields as profile_fields
 from finportal.domain.states import APPLICATION, MEMBER, NEED
 from finportal.models import (
@@ -124,8 +124,10 @@ class Flag:
 
 
 def _wan(value: Decimal) -> tuple[str, str]:
-    text = f"{(value / Decimal(10000)).quantize(Decimal('0.01')):,}"
-    return f"{text} 万元", f"{text} × 10k yuan"
+    return (
+        money.wan(value, with_unit=True, locale="zh_CN"),
+        money.wan(value, with_unit=True, locale="en"),
+    )
 
 
 def _pct(value: Decimal) -> str:

@@ -29,6 +29,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.functions import FunctionElement
 
+from finportal import money
 from finportal.domain.states import BATCH, FILING
 from finportal.limits import in_user_language
 from finportal.models import (
@@ -261,16 +262,24 @@ def build_dashboard(
         t("融资金额", "Amounts"),
         [t("项目", "Item"), t("金额（万元）", "Amount (10k yuan)"), t("笔数", "Count")],
         [
-            [t("申请金额", "Amount requested"), _money(apps.asked) / 10000, int(apps.submitted)],
+            [
+                t("申请金额", "Amount requested"),
+                money.to_wan(apps.asked, None),
+                int(apps.submitted),
+            ],
             [
                 t("银行批准金额", "Approved by banks"),
-                _money(approved.amount) / 10000,
+                money.to_wan(approved.amount, None),
                 int(approved.referrals),
             ],
-            [t("放款金额", "Disbursed"), _money(disbursed.amount) / 10000, int(disbursed.events)],
+            [
+                t("放款金额", "Disbursed"),
+                money.to_wan(disbursed.amount, None),
+                int(disbursed.events),
+            ],
             [
                 t("批次贷批准金额", "Approved in batch loans"),
-                _money(batch_approved.amount) / 10000,
+                money.to_wan(batch_approved.amount, None),
                 int(batch_approved.count),
             ],
         ],
@@ -580,9 +589,9 @@ def build_dashboard(
                 t(organiser_name(batch), _organiser_en(batch)),
                 t(batch.bank.name_zh, batch.bank.name_en or batch.bank.name_zh),
                 BATCH.title(batch.state),
-                use.total / 10000,
-                use.used / 10000,
-                use.left / 10000,
+                money.to_wan(use.total, None),
+                money.to_wan(use.used, None),
+                money.to_wan(use.left, None),
                 use.share_used,
                 counts.get("approved", 0),
                 counts.get("declined", 0),

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 import products
-from finportal import limits
+from finportal import limits, money
 from finportal.domain import clocks
 from finportal.domain.states import CLAIM, NEED
 from finportal.domain.states import ClaimState as C
@@ -1027,4 +1027,4 @@ def set_bank_products(
 
 def amount_in_wan(value: Decimal) -> Decimal:
     """Return yuan as 万元 (for forms)."""
-    return value / limits.WAN
+    return money.to_wan(value, None)

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 import products
-from finportal import packets
+from finportal import money, packets
 from finportal.domain import fields as profile_fields
 from finportal.models import (
     Application,
@@ -54,7 +54,6 @@ from products.pricing import REPAYMENT_LABELS
 from products.sizes import SIZE_EN, SIZE_ZH
 
 _CENT = Decimal("0.01")
-_WAN = Decimal("10000")
 
 DEMO_NOTE = "演示数据，以区里规定为准"
 BATCH_OPINION = "经园区/商会推荐，已核验批次贷准入条件及企业授权。"
@@ -76,18 +75,15 @@ def verify_url(code: str, base_url: str = "") -> str:
 
 
 def to_wan(value: Any) -> Decimal:
-    """Return a yuan amount in 万元, rounded to the fen of a 万元 (two decimals)."""
-    return (Decimal(str(value or 0)) / _WAN).quantize(_CENT, ROUND_HALF_UP)
+    """Return a yuan amount in 万元, rounded to two decimals (``finportal.money``)."""
+    return money.to_wan(value)
 
 
 # --- the sections ---------------------------------------------------------------------------
 
 
 def _wan(value: Any, locale: str = "zh_CN") -> str:
-    if value is None:
-        return "—"
-    unit = "× 10k yuan" if locale.startswith("en") else "万元"
-    return f"{to_wan(value):,.2f} {unit}"
+    return money.wan(value, with_unit=True, locale=locale)
 
 
 def _count(value: Any, unit: str) -> str:

@@ -26,7 +26,7 @@ from marshmallow import (
 from sqlalchemy.orm import Session
 
 import products
-from finportal import limits
+from finportal import limits, money
 from finportal.domain import fields as profile_fields
 from finportal.models import Enterprise
 from finportal.services import catalog as catalog_service
@@ -268,10 +268,7 @@ def flatten_messages(messages: Any) -> dict[str, str]:
 
 def yuan_to_wan(value: Decimal | None) -> str:
     """Write yuan as a 万元 figure without trailing zeros ('' for None)."""
-    if value is None:
-        return ""
-    text = format((Decimal(value) / WAN).normalize(), "f")
-    return "0" if text in ("-0", "0") else text
+    return money.wan_input(value)
 
 
 def form_values(enterprise: Enterprise) -> dict[str, Any]:

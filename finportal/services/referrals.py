@@ -150,6 +150,21 @@ def _status_condition(status: str, now: datetime) -> ColumnElement[bool]:
     )
 
 
+def inbox_tab_of(referral: Referral) -> str | None:
+    """Return the inbox tab a referral sits in (new, viewed, decided, withdrawn), as the
+    SQL of :func:`_status_condition` files it; None for a state no tab lists."""
+    state = referral.state
+    if state in REFERRAL.tagged("new"):
+        return "new"
+    if state in AWAITING_BANK - REFERRAL.tagged("new") | {R.INFO_REQUESTED}:
+        return "viewed"
+    if state in DECIDED:
+        return "decided"
+    if state == "withdrawn":
+        return "withdrawn"
+    return None
+
+
 #: What a referral row shows (firm, amount, product): loaded with the rows, not one by one.
 ROW_OPTIONS = (
     selectinload(Referral.application).joinedload(Application.enterprise),

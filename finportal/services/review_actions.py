@@ -206,16 +206,19 @@ def return_for_information(
     return application
 
 
-def reject(
+def check_rejection(
     session: Session,
     application_id: int,
     *,
-    actor_id: int,
     reason_code: str,
     reason_text: str = "",
     lock_version: int | None = None,
-) -> Application:
-    """Reject the application with a reason code and text; commits."""
+) -> tuple[Application, str]:
+    """Refuse a rejection that :func:`reject` would refuse; return the application and text.
+
+    The confirmation step (不予推荐 asks "are you sure?") runs it before asking, so the
+    advisor confirms only what would go through.
+    """
     application = _load_for_action(session, application_id, lock_version)
     errors: dict[str, str] = {}
     if reason_code not in REJECT_REASONS:
@@ -234,6 +237,26 @@ def reject(
     if errors:
         raise ValidationFailed("不予推荐的原因有误。", "The rejection is not valid.", fields=errors)
     _require_in_review(application, "作出决定")
+    return application, reason_text
+
+
+def reject(
+    session: Session,
+    application_id: int,
+    *,
+    actor_id: int,
+    reason_code: str,
+    reason_text: str = "",
+    lock_version: int | None = None,
+) -> Application:
+    """Reject the application with a reason code and text; commits."""
+    application, reason_text = check_rejection(
+        session,
+        application_id,
+        reason_code=reason_code,
+        reason_text=reason_text,
+        lock_version=lock_version,
+    )
     application.reject_reason_code = reason_code
     application.reject_reason_text = reason_text
     transition(

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session
 
+from finportal import money
 from finportal.limits import in_user_language as t
 from finportal.models import (
     Membership,
@@ -36,11 +37,9 @@ from finportal.services.workdays import SHANGHAI
 from products.sources import public_source
 from products.subsidy_rules import load_rules
 
-WAN = Decimal(10000)
-
 
 def _wan(value: Any) -> Decimal:
-    return Decimal(value or 0) / WAN
+    return money.to_wan(value, None)
 
 
 def add_tables(session: Session, board: Any) -> None:

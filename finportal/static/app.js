@@ -10,6 +10,23 @@
     }
   });
 
+  /* A choice that decides which fields apply (the bank's decision): a select marked
+     data-reveals shows only the parts of its form marked data-shown-for="<its values>";
+     with nothing chosen, none. Without JavaScript every part shows, and the server reads
+     only the chosen value's fields. */
+  document.querySelectorAll("select[data-reveals]").forEach(function (select) {
+    var form = select.form;
+    if (!form) { return; }
+    var reveal = function () {
+      form.querySelectorAll("[data-shown-for]").forEach(function (part) {
+        var wanted = part.dataset.shownFor.split(" ");
+        part.hidden = wanted.indexOf(select.value) < 0;
+      });
+    };
+    select.addEventListener("change", reveal);
+    reveal();
+  });
+
   /* A table or listing wider than a narrow screen scrolls sideways inside its own box
      (app.css); such a box takes the keyboard focus, so it can be scrolled without a mouse. */
   function markScrollBoxes() {

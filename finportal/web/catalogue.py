@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 
 import products
+from finportal import money
 from finportal.extensions import db
 from finportal.limits import in_user_language, words
 from finportal.services import catalog as catalog_service
@@ -36,17 +37,8 @@ def _percent(value: Decimal) -> str:
 
 
 def yuan(value: Decimal | str | None) -> str:
-    """Write yuan as 万元 (or 元 below ten thousand); in English as yuan."""
-    if value is None:
-        return "–"
-    amount = Decimal(str(value))
-    if in_user_language("zh", "en") == "en":
-        whole = amount.quantize(Decimal("0.01"))
-        text = f"{whole:,.0f}" if whole == whole.to_integral_value() else f"{whole:,.2f}"
-        return f"{text} yuan"
-    if abs(amount) >= 10000:
-        return f"{_plain((amount / 10000).quantize(Decimal('0.01')))} 万元"
-    return f"{_plain(amount.quantize(Decimal('0.01')))} 元"
+    """Write yuan as 万元 with the unit (up to four decimals: an interest total to the yuan)."""
+    return money.wan(value, 4, trim=True, with_unit=True)
 
 
 def sourced_text(item: products.Sourced | None) -> str:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from flask import Flask
 
+from finportal import money
 from finportal.services.workdays import SHANGHAI
 
 
@@ -29,11 +29,19 @@ def admin_time(value: Any) -> str:
     return sh_time(value) if value else "–"
 
 
-def fp_wan(value: Any) -> str:
-    """Format yuan as 万元 with two decimals."""
-    if value is None or value == "":
-        return "—"
-    return f"{Decimal(str(value)) / Decimal(10000):,.2f}"
+def fp_wan(value: Any, places: int = 2) -> str:
+    """Format yuan as 万元 with two decimals (``finportal.money``: the one conversion)."""
+    return money.wan(value, places)
+
+
+def wan_unit(value: Any, places: int = 2) -> str:
+    """Format yuan as 万元 with the unit, trailing zeros dropped: "120.5 万元"."""
+    return money.wan(value, places, trim=True, with_unit=True)
+
+
+def fp_yuan(value: Any) -> str:
+    """Format a schedule line (repayment, interest, fee, subsidy) in 元 to the fen."""
+    return money.yuan(value)
 
 
 def fp_pct(value: Any, digits: int = 1) -> str:
@@ -48,6 +56,8 @@ FILTERS = {
     "fp_time": fp_time,
     "admin_time": admin_time,
     "fp_wan": fp_wan,
+    "wan_unit": wan_unit,
+    "fp_yuan": fp_yuan,
     "fp_pct": fp_pct,
 }
 
@@ -64,6 +74,8 @@ def init_app(app: Flask) -> None:
     from finportal.services.labels import purpose_label, scope_label
 
     app.jinja_env.filters.update(FILTERS)
+    # The unit beside amounts (万元 / 10k yuan) and schedule lines (元 / yuan).
+    app.jinja_env.globals["money_unit"] = money.unit
     app.jinja_env.globals["states"] = MACHINES
     # issue 13: a loan event's name (放款, 还款, 结清...), repayments included.
     from finportal.services.referrals import event_title as loan_event_title

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_babel import LazyString, lazy_gettext
 from flask_login import current_user
 
@@ -21,6 +21,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("sme.home", lazy_gettext("首页")),
         ("sme.profile", lazy_gettext("企业信息")),
         ("sme.matches", lazy_gettext("匹配产品")),
+        ("catalogue.index", lazy_gettext("产品目录")),  # issue 16: the public catalogue
         ("sme.applications", lazy_gettext("我的申请")),
         ("sme.new_application", lazy_gettext("申请融资")),
         ("sme.needs_list", lazy_gettext("融资需求")),  # demand board (issue 15)
@@ -91,8 +92,50 @@ def menu(role: str, duty: str | None, endpoints: Any) -> list[tuple[str, Any]]:
     ]
 
 
+def _sme_state() -> dict[str, Any]:
+    """Return the signed-in SME's unread count and open asks, read once per request."""
+    # Cached on the request (not ``g``: an app context may outlive several requests).
+    cache = request.environ
+    if "finportal.sme_menu" not in cache:
+        from finportal.extensions import db
+        from finportal.services import asks, notifications
+
+        enterprise_id = current_user.enterprise_id
+        cache["finportal.sme_menu"] = {
+            "unread": notifications.unread_count(
+                db.session, enterprise_id=enterprise_id, user_id=current_user.id
+            ),
+            "asks": asks.open_asks(db.session, enterprise_id),
+        }
+    state: dict[str, Any] = cache["finportal.sme_menu"]
+    return state
+
+
+#: The menu entries that show a count, per role: endpoint -> the count's key in the state.
+BADGES = {"sme": {"sme.notifications": "unread", "sme.applications": "asks"}}
+
+
+def menu_badge(endpoint: str) -> int:
+    """Return the count shown beside a menu entry (unread messages, open asks), 0 for none."""
+    if not current_user.is_authenticated:
+        return 0
+    key = BADGES.get(current_user.role, {}).get(endpoint)
+    if key is None:
+        return 0
+    value = _sme_state()[key]
+    return len(value) if isinstance(value, list) else int(value)
+
+
+def sme_asks() -> list[Any]:
+    """Return what the centre or a bank asked the signed-in SME to supply (待您补充)."""
+    if not current_user.is_authenticated or current_user.role != "sme":
+        return []
+    asks: list[Any] = _sme_state()["asks"]
+    return asks
+
+
 def init_app(app: Flask) -> None:
-    """Expose ``nav_items`` and ``role_label`` to templates."""
+    """Expose ``nav_items``, ``role_label``, ``menu_badge`` and ``sme_asks`` to templates."""
 
     @app.context_processor
     def _nav() -> dict[str, object]:
@@ -100,4 +143,9 @@ def init_app(app: Flask) -> None:
             duty = getattr(current_user, "duty", None)
             return menu(role, duty, current_app.view_functions)
 
-        return {"nav_items": nav_items, "role_label": role_label}
+        return {
+            "nav_items": nav_items,
+            "role_label": role_label,
+            "menu_badge": menu_badge,
+            "sme_asks": sme_asks,
+        }

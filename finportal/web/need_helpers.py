@@ -25,9 +25,6 @@ def helpers() -> dict[str, Any]:
 
 
 def _wan(value: Any) -> str:
-    from decimal import Decimal
+    from finportal import money
 
-    if value is None:
-        return "—"
-    text = f"{Decimal(value) / Decimal(10000):,.6f}".rstrip("0").rstrip(".")
-    return text
+    return money.wan(value, 6, trim=True)

@@ -11,7 +11,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from finportal import limits
+from finportal import limits, money
 from finportal.domain.states import MEMBER
 from finportal.extensions import db
 from finportal.models import Bank, Chamber, Park
@@ -22,6 +22,7 @@ from finportal.services.errors import ServiceError
 from finportal.services.exports import XLSX_MIMETYPE, table_to_xlsx
 from finportal.web.advisor.views import bp
 from finportal.web.forms import load_form, message
+from finportal.web.packet_box import packet_box, packet_status
 
 
 class BatchForm(Schema):
@@ -122,9 +123,7 @@ def batch_detail(batch_id: int) -> Any:
         "advisor/batches/detail.html",
         batch=batch,
         use=batch_service.quota_use(batch),
-        packet_job=packet_service.latest_batch_packet_job(db.session, batch.id),
-        packet_url=url_for("advisor.batch_packet", batch_id=batch.id),
-        packet_request_url=url_for("advisor.request_packet", batch_id=batch.id),
+        **_packet_box(batch),
         synthetic=batch_checks.scored_with_synthetic_model(db.session, list(batch.members)),
     )
 
@@ -185,6 +184,30 @@ def submit_batch(batch_id: int) -> Any:
     )
 
 
+def _packet_box(batch: Any) -> dict[str, Any]:
+    return packet_box(
+        batch,
+        packet_service.latest_batch_packet_job(db.session, batch.id),
+        **_packet_urls(batch.id),
+    )
+
+
+def _packet_urls(batch_id: int) -> dict[str, str]:
+    return {
+        "packet_url": url_for("advisor.batch_packet", batch_id=batch_id),
+        "request_url": url_for("advisor.request_packet", batch_id=batch_id),
+        "status_url": url_for("advisor.batch_packet_status", batch_id=batch_id),
+    }
+
+
+@bp.get("/batches/<int:batch_id>/packet/status")
+def batch_packet_status(batch_id: int) -> Any:
+    """Answer how far the batch packet is (JSON for static/progress.js)."""
+    batch = batch_service.get_batch(db.session, batch_id)
+    job = packet_service.latest_batch_packet_job(db.session, batch.id)
+    return packet_status(batch, job, **_packet_urls(batch.id))
+
+
 @bp.post("/batches/<int:batch_id>/packet")
 def request_packet(batch_id: int) -> Any:
     """Start rendering the batch packet (cover table and every member's packet) in the background."""
@@ -233,8 +256,8 @@ def member_rows(batch: Any) -> tuple[list[str], list[list[Any]]]:
                 m.enterprise.name,
                 m.enterprise.uscc,
                 MEMBER.title(m.state),
-                None if m.requested_amount is None else m.requested_amount / 10000,
-                None if m.approved_amount is None else m.approved_amount / 10000,
+                None if m.requested_amount is None else money.to_wan(m.requested_amount, None),
+                None if m.approved_amount is None else money.to_wan(m.approved_amount, None),
                 m.note,
                 "" if not check else ("通过" if check.get("passed") else "未通过"),
             ]

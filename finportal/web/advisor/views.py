@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
@@ -15,6 +16,7 @@ from finportal import limits
 from finportal.extensions import db
 from finportal.models import Chamber, Park, Product
 from finportal.services import consents, queue, renewals, review, review_actions
+from finportal.services import packet_preview as packet_preview_service
 from finportal.services.errors import ServiceError
 from finportal.services.labels import action_label, purpose_label
 from finportal.services.referrals import DECLINE_REASONS, is_overdue
@@ -88,6 +90,8 @@ class ReturnSchema(VersionSchema):
 class RejectSchema(VersionSchema):
     reason_code = limits.Text("code", required=True, error_messages=REQUIRED)
     reason_text = limits.Text("reason", load_default="")
+    #: "1" once the advisor confirmed on the confirmation step (不予推荐 cannot be undone).
+    confirmed = fields.String(load_default="")
 
 
 class OverrideSchema(VersionSchema):
@@ -251,6 +255,30 @@ def reject(application_id: int) -> Any:
     data, errors = load_form(RejectSchema(), request.form)
     if data is None:
         return _refused(invalid(_("不予推荐的原因有误。"), errors), application_id, "reject")
+    if data["confirmed"] == "back":
+        # 返回修改 on the confirmation step: the review page with what was typed.
+        return _render_review(application_id, values=_form(), active_form="reject")
+    if data["confirmed"] != "1":
+        # The confirmation step, without JavaScript: what would be refused is refused now;
+        # what would go through is shown once more with 确认 and 返回修改.
+        try:
+            application, reason_text = review_actions.check_rejection(
+                db.session,
+                application_id,
+                reason_code=data["reason_code"],
+                reason_text=data["reason_text"],
+                lock_version=data["lock_version"],
+            )
+        except ServiceError as exc:
+            return _refused(exc, application_id, "reject")
+        return render_template(
+            "advisor/reject_confirm.html",
+            application=application,
+            reason_code=data["reason_code"],
+            reason_label=limits.words(review_actions.REJECT_REASONS)[data["reason_code"]],
+            reason_text=reason_text,
+            lock_version=data["lock_version"],
+        )
     try:
         review_actions.reject(
             db.session,
@@ -323,6 +351,35 @@ def refer(application_id: int) -> Any:
         "success",
     )
     return _back(application_id)
+
+
+@bp.post("/applications/<int:application_id>/packet-preview")
+def packet_preview(application_id: int) -> Any:
+    """Show the packet the first ticked bank would get, stamped 预览 (nothing is saved)."""
+    form = _form()
+    banks = form.get("banks") or []
+    bank_id = limits.check_id(banks[0]) if banks else None
+    version_id = limits.check_id(form.get(f"product_{bank_id}", "")) if bank_id else None
+    opinion = str(form.get("opinion", ""))
+    try:
+        preview = packet_preview_service.preview_packet(
+            db.session,
+            application_id,
+            bank_id=bank_id,
+            product_version_id=version_id,
+            actor_id=current_user.id,
+            opinion=opinion,
+        )
+    except (ServiceError, limits.LimitError) as exc:
+        if isinstance(exc, limits.LimitError):
+            exc = invalid(exc.message(), {"opinion": exc.message()})
+        return _refused(exc, application_id, "refer")
+    return send_file(
+        io.BytesIO(preview.pdf),
+        mimetype="application/pdf",
+        download_name=preview.filename,
+        as_attachment=False,
+    )
 
 
 @bp.post("/applications/<int:application_id>/rematch")

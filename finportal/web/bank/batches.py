@@ -15,6 +15,7 @@ from finportal.services import batches as batch_service
 from finportal.services.errors import ServiceError
 from finportal.web.bank.views import bp
 from finportal.web.forms import flash_refusal, message
+from finportal.web.packet_box import packet_box, packet_status
 
 
 def _bank_id() -> int:
@@ -47,10 +48,28 @@ def batch_detail(batch_id: int) -> Any:
         use=batch_service.quota_use(batch),
         members=members,
         synthetic=batch_checks.scored_with_synthetic_model(db.session, members),
-        packet_job=packet_service.latest_batch_packet_job(db.session, batch.id, bank_id=_bank_id()),
-        packet_url=url_for("bank.batch_packet", batch_id=batch.id),
-        packet_request_url=url_for("bank.request_packet", batch_id=batch.id),
+        **packet_box(
+            batch,
+            packet_service.latest_batch_packet_job(db.session, batch.id, bank_id=_bank_id()),
+            **_packet_urls(batch.id),
+        ),
     )
+
+
+def _packet_urls(batch_id: int) -> dict[str, str]:
+    return {
+        "packet_url": url_for("bank.batch_packet", batch_id=batch_id),
+        "request_url": url_for("bank.request_packet", batch_id=batch_id),
+        "status_url": url_for("bank.batch_packet_status", batch_id=batch_id),
+    }
+
+
+@bp.get("/batches/<int:batch_id>/packet/status")
+def batch_packet_status(batch_id: int) -> Any:
+    """Answer how far this bank's batch packet is (JSON for static/progress.js)."""
+    batch = _visible_batch(batch_id)
+    job = packet_service.latest_batch_packet_job(db.session, batch.id, bank_id=_bank_id())
+    return packet_status(batch, job, **_packet_urls(batch.id))
 
 
 @bp.post("/batches/<int:batch_id>/members/<int:member_id>/decision")

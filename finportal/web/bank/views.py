@@ -71,6 +71,27 @@ class DecisionSchema(Schema):
     reason_text = limits.Text("reason", load_default="", allow_none=True)
 
 
+#: The decision form's fields and the decisions that take each: the page shows a field only
+#: for its decisions (``data-shown-for``), and the server reads only the chosen one's.
+DECISION_FIELDS = {
+    "approved_amount_wan": ("approved",),
+    "annual_rate_pct": ("approved",),
+    "term_months": ("approved",),
+    "reason_code": ("declined",),
+    "reason_text": ("declined", "info_requested"),
+}
+
+
+def decision_form(form: Any) -> dict[str, Any]:
+    """Return the posted decision form without the fields of the decisions not chosen."""
+    chosen = form.get("decision", "")
+    return {
+        key: value
+        for key, value in form.items()
+        if key not in DECISION_FIELDS or chosen in DECISION_FIELDS[key]
+    }
+
+
 class OutcomeSchema(Schema):
     """The loan-outcome form."""
 
@@ -143,6 +164,9 @@ def _render_referral(referral_id: int, status: int = 200, **extra: Any) -> Any:
         packet_refusal=consents.packet_refusal(db.session, referral),
         clock=referrals.bank_clock(referral),
         decision_choices=referrals.DECISIONS,
+        decision_fields=DECISION_FIELDS,
+        inbox_tab=referrals.inbox_tab_of(referral),
+        inbox_tabs=limits.words(referrals.INBOX_TABS),
         decline_reasons=limits.words(referrals.DECLINE_REASONS),
         purpose_label=purpose_label,
         can_decide=any(REFERRAL.can(referral.state, d, "bank") for d in referrals.DECISIONS),
@@ -185,7 +209,7 @@ def decision(referral_id: int) -> Any:
     """Record the bank's decision: approve (amount, rate, term), decline (reason) or ask for information."""
     bank_id = _bank_id()
     referrals.get_referral(db.session, referral_id, bank_id=bank_id)
-    data, errors = load_form(DecisionSchema(), _blank_to_none(request.form))
+    data, errors = load_form(DecisionSchema(), _blank_to_none(decision_form(request.form)))
     if data is None:
         return _refused(invalid(_("银行反馈有误。"), errors), referral_id, "decision")
     amount = data["approved_amount_wan"]

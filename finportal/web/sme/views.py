@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from finportal import money
 from finportal.domain import fields as profile_fields
 from finportal.domain.states import APPLICATION, event_title
 from finportal.extensions import db
@@ -27,20 +28,13 @@ restrict_blueprint(bp, "sme")
 
 
 def wan(value: Any, places: int = 2) -> str:
-    """Write yuan as 万元 with thousands separators ('—' for None)."""
-    if value is None or value == "":
-        return "—"
-    text = f"{Decimal(value) / Decimal(10000):,.{places}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
+    """Write yuan as 万元 with thousands separators, trailing zeros dropped ('—' for None)."""
+    return money.wan(value, places, trim=True)
 
 
 def yuan(value: Any) -> str:
-    """Write yuan with thousands separators and two decimals."""
-    if value is None or value == "":
-        return "—"
-    return f"{Decimal(value):,.2f}"
+    """Write a schedule line in 元 with thousands separators and two decimals."""
+    return money.yuan(value)
 
 
 def pct(value: Any) -> str:
