@@ -81,7 +81,7 @@ PAGES: Pages = [
     ),
     (
         "scale-bank-01-1",
-        [("bank_inbox", "/bank/"), ("referral", _first(r"/bank/referrals/\d+", "/bank/"))],
+        [("bank_inbox", "/bank/"), ("referral", _first(r"/bank/referrals/\d+", "/bank/?tab=viewed"))],
     ),
 ]
 
