@@ -49,6 +49,37 @@ def product_of(version: ProductVersion) -> products.Product:
     return product
 
 
+#: Each version's example quote (its example amount and term) at a given LPR, computed once per
+#: process: a version never changes, and a new LPR is a new key.
+_EXAMPLE_QUOTES: dict[tuple[int, str, Decimal], products.Quote | products.QuoteError] = {}
+
+
+def example_quote(version: ProductVersion, lpr: Decimal) -> products.Quote:
+    """Return the version's quote at its example amount and term (raises ``QuoteError``).
+
+    The catalogue pages show it for every product on every request; it is the same for
+    everyone until a new version is published or the LPR changes, so it is kept per
+    (version, content hash, LPR) like the parsed product.
+    """
+    key = (version.id, version.content_hash, lpr)
+    found = _EXAMPLE_QUOTES.get(key)
+    if found is None:
+        product = product_of(version)
+        try:
+            found = products.quote(
+                product, product.example_amount.value, int(product.example_term.value), lpr
+            )
+        except products.QuoteError as exc:
+            found = exc
+        with _PARSED_LOCK:
+            if len(_EXAMPLE_QUOTES) >= _PARSED_MAX:
+                _EXAMPLE_QUOTES.clear()
+            _EXAMPLE_QUOTES[key] = found
+    if isinstance(found, products.QuoteError):  # a new one each time: no traceback piles up
+        raise products.QuoteError(found.message_zh, found.message_en)
+    return found
+
+
 def eager_version(relationship: Any) -> ORMOption:
     """Loader option: a relationship to a product version, loaded with its product in one go.
 
