@@ -55,3 +55,43 @@ def test_the_locale_follows_a_refresh_within_a_request(app):
         flask_babel.refresh()
         assert render_template_string("{{ _('退出') }}") == "Sign out"
         assert current_locale() == "en"
+
+
+def test_the_matches_page_reads_the_catalogue_the_lpr_and_the_firm_once(
+    client, db_session, published_catalog, create_user, login
+):
+    from tests.finportal.test_query_counts import counting
+
+    login(create_user("sme"))
+    assert client.get("/sme/matches").status_code == 200
+    db_session.commit()  # a new transaction, as a new request's session starts with
+    with counting() as statements:
+        page = client.get("/sme/matches")
+    assert page.status_code == 200
+    assert "匹配" in page.text
+
+    def reads(table: str) -> int:
+        return sum(1 for s in statements if f"FROM {table}" in " ".join(s.split()))
+
+    assert reads("product_versions") == 1  # the matcher and the completeness meter share it
+    assert reads("reference_rates") == 1
+    assert reads("enterprises") == 1
+
+
+def test_a_change_in_the_same_session_is_read_not_remembered(db_session, published_catalog):
+    from datetime import date
+    from decimal import Decimal
+
+    from finportal.models import ReferenceRate
+    from finportal.services import catalog
+
+    assert catalog.current_lpr(db_session, date(2030, 1, 1)) == catalog.current_lpr(
+        db_session, date(2030, 1, 1)
+    )
+    db_session.add(
+        ReferenceRate(kind="lpr_1y", annual_rate=Decimal("0.0199"), effective_on=date(2029, 1, 1))
+    )
+    # Not yet flushed: read with it, as before.
+    assert catalog.current_lpr(db_session, date(2030, 1, 1)) == Decimal("0.0199")
+    db_session.rollback()
+    assert catalog.current_lpr(db_session, date(2030, 1, 1)) != Decimal("0.0199")

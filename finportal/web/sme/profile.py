@@ -169,13 +169,15 @@ def matches() -> Any:
     except ValidationError as exc:
         errors = profile_form.flatten_messages(exc.messages)
     amount, term = query.get("amount"), query.get("term")
+    # Held from here on: the session keeps loaded records only while they are referenced, so
+    # the matcher's look-up of the same firm finds this one instead of reading it again.
+    enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
     results = match_service.match_products(
         db.session, enterprise_id(), amount=amount, term_months=term
     )
     eligible = sorted((r for r in results if r.eligible), key=match_service.by_cost)
     compare = bool(amount is not None and term is not None)
     ranked = [r for r in eligible if r.quote is not None]
-    enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
     return render_template(
         "sme/matches.html",
         results=results,
