@@ -95,3 +95,46 @@ def test_a_change_in_the_same_session_is_read_not_remembered(db_session, publish
     assert catalog.current_lpr(db_session, date(2030, 1, 1)) == Decimal("0.0199")
     db_session.rollback()
     assert catalog.current_lpr(db_session, date(2030, 1, 1)) != Decimal("0.0199")
+
+
+def _reads(statements: list[str], table: str) -> int:
+    """Statements that read ``table`` first (``SELECT table.…``), joined reads left out."""
+    return sum(1 for s in statements if " ".join(s.split()).startswith(f"SELECT {table}."))
+
+
+def test_a_bank_users_organisation_comes_with_the_user_and_the_referral_is_read_once(
+    client, db_session, loop, login
+):
+    from tests.finportal.test_query_counts import counting
+
+    login(loop.bank_user)
+    url = f"/bank/referrals/{loop.referral.id}"
+    assert client.get(url).status_code == 200
+    db_session.commit()
+    with counting() as statements:
+        page = client.get(url)
+    assert page.status_code == 200 and loop.enterprise.name in page.text
+    assert _reads(statements, "banks") == 0  # joined to the user's statement
+    assert _reads(statements, "referrals") == 1  # recorded as opened, then shown: one read
+
+
+def test_the_application_page_reads_its_consents_and_referrals_once(
+    client, db_session, loop, login
+):
+    from tests.finportal.test_query_counts import counting
+
+    login(loop.sme_user)
+    url = f"/sme/applications/{loop.application.id}"
+    assert client.get(url).status_code == 200
+    db_session.commit()
+    with counting() as statements:
+        page = client.get(url)
+    assert page.status_code == 200
+    assert _reads(statements, "consents") == 1
+    plain = [" ".join(s.split()) for s in statements]
+    # The timeline takes the ids of the referrals the page already loaded.
+    assert not [
+        s
+        for s in plain
+        if s.startswith("SELECT referrals.id FROM referrals WHERE") and "referrals.state" not in s
+    ]
