@@ -81,7 +81,10 @@ PAGES: Pages = [
     ),
     (
         "scale-bank-01-1",
-        [("bank_inbox", "/bank/"), ("referral", _first(r"/bank/referrals/\d+", "/bank/?tab=viewed"))],
+        [
+            ("bank_inbox", "/bank/"),
+            ("referral", _first(r"/bank/referrals/\d+", "/bank/?tab=viewed")),
+        ],
     ),
 ]
 
