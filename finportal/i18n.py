@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, g, has_request_context, request, session
+from flask_babel import get_locale, get_translations
 
 from finportal.extensions import babel
 from finportal.limits import in_user_language, pair
@@ -31,6 +32,72 @@ def select_locale() -> str:
     if request and request.args.get("lang") in LOCALES:
         return str(request.args["lang"])
     return "zh_CN"
+
+
+#: Where a request keeps its locale and translations once looked up (see :func:`_request_memo`).
+_MEMO = "_finportal_i18n"
+
+
+def _request_memo() -> tuple[Any, str, Any, Any] | None:
+    """Return (locale, its code, translations, domain) of this request, looked up once.
+
+    Flask-Babel finds the domain, the locale and the translations anew on every ``gettext``
+    (through several context-local look-ups: tens of microseconds each, and a page calls it a
+    hundred times or more). Its own choice for the request (``babel_locale`` on ``g``, replaced
+    by ``force_locale`` and cleared by ``refresh``) is the key here: when it changes, the
+    translations are looked up again, so a switch within a request is still followed.
+    Outside a request there is no memo: Flask-Babel answers as before.
+    """
+    if not has_request_context():
+        return None
+    state = g._get_current_object().__dict__
+    babel_state = state.get("_flask_babel")
+    locale = getattr(babel_state, "babel_locale", None)
+    memo: tuple[Any, str, Any, Any] | None = state.get(_MEMO)
+    if (
+        memo is not None
+        and locale is memo[0]
+        and getattr(babel_state, "babel_domain", None) is memo[3]
+    ):
+        return memo
+    chosen = get_locale()
+    translations = get_translations()
+    babel_state = state.get("_flask_babel")
+    memo = (
+        getattr(babel_state, "babel_locale", chosen),
+        str(chosen or "zh_CN"),
+        translations,
+        getattr(babel_state, "babel_domain", None),
+    )
+    state[_MEMO] = memo
+    return memo
+
+
+def request_locale() -> str:
+    """Return the request's locale code ("zh_CN" or "en"), chosen once per request."""
+    memo = _request_memo()
+    return memo[1] if memo is not None else str(get_locale() or "zh_CN")
+
+
+def _translations() -> Any:
+    memo = _request_memo()
+    return memo[2] if memo is not None else get_translations()
+
+
+def _gettext(message: str) -> str:
+    return str(_translations().ugettext(message))
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return str(_translations().ungettext(singular, plural, n))
+
+
+def _pgettext(context: str, message: str) -> str:
+    return str(_translations().upgettext(context, message))
+
+
+def _npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return str(_translations().unpgettext(context, singular, plural, n))
 
 
 def _part(record: Any, key: str) -> Any:
@@ -67,6 +134,14 @@ def init_app(app: Flask) -> None:
     """Bind Flask-Babel with the locale selector and expose helpers to templates."""
     babel.init_app(
         app, locale_selector=select_locale, default_translation_directories="translations"
+    )
+    # The templates' _() with the translations looked up once per request, not per call.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_gettext,
+        ngettext=_ngettext,
+        pgettext=_pgettext,
+        npgettext=_npgettext,
+        newstyle=True,
     )
     app.jinja_env.filters["name"] = name
     app.jinja_env.filters["tr"] = local

@@ -5,13 +5,17 @@
 Runs in-process through the Flask test client (no gunicorn), on a database filled by
 ``flask --app wsgi scale-data``: it signs in as that command's accounts, opens each page once
 to warm up, then ``--repeat`` times, and prints per page the status, the SQL statements of one
-request and the median (and slowest) wall time. Without ``--token`` it creates an API token for
-the first scale bank (one row in ``api_tokens``).
+request and the median (and slowest) wall time, and the median process CPU time of one request
+with its ratio to the bare route (``/health/live``, measured first in the same run: the
+in-process form of the load test's "÷ bare"). Without ``--token`` it creates an API token for
+the first scale bank (one row in ``api_tokens``). ``--profile FILE`` writes a cProfile of the
+timed requests (read it with ``python -m pstats FILE``).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import re
 import statistics
@@ -27,6 +31,12 @@ from finportal.extensions import db
 
 PASSWORD = "finportal-demo"  # noqa: S105 - the documented demo password
 
+#: The key pages of issue 12 (``--only key``).
+KEY_PAGES = (
+    "catalogue,sme_home,matches,application,advisor_queue,review,dashboard,bank_inbox,referral,"
+    "api_list"
+)
+
 #: (user or None, [(label, URL or a function of the client that finds the URL)])
 Pages = list[tuple[str | None, list[tuple[str, Any]]]]
 
@@ -40,7 +50,7 @@ def _first(pattern: str, page: str) -> Callable[[Any], str | None]:
 
 
 PAGES: Pages = [
-    (None, [("catalogue", "/products/")]),
+    (None, [("bare", "/health/live"), ("catalogue", "/products/")]),
     (
         "scale-sme-00002",
         [
@@ -71,7 +81,10 @@ PAGES: Pages = [
     ),
     (
         "scale-bank-01-1",
-        [("bank_inbox", "/bank/"), ("referral", _first(r"/bank/referrals/\d+", "/bank/"))],
+        [
+            ("bank_inbox", "/bank/"),
+            ("referral", _first(r"/bank/referrals/\d+", "/bank/?tab=viewed")),
+        ],
     ),
 ]
 
@@ -107,10 +120,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed requests per page")
     parser.add_argument("--token", default="", help="an API token of scale_bank_01")
-    parser.add_argument("--only", default="", help="comma-separated page labels")
+    parser.add_argument("--only", default="", help="comma-separated page labels, or 'key'")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--profile", default="", help="write a cProfile of the timed requests")
     args = parser.parse_args(argv)
-    only = {p for p in args.only.split(",") if p}
+    only = {p for p in (KEY_PAGES if args.only == "key" else args.only).split(",") if p}
+    if only:
+        only.add("bare")  # the reference of the CPU ratio
+    profiler = cProfile.Profile() if args.profile else None
 
     app = create_app({"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
     counter = {"n": 0}
@@ -126,13 +143,20 @@ def main(argv: list[str] | None = None) -> None:
 
     def measure(client: Any, label: str, url: str, headers: dict[str, str] | None = None) -> None:
         client.get(url, headers=headers or {})  # warm-up
-        times, queries, status = [], 0, 0
+        times, cpu, queries, status = [], [], 0, 0
         for _ in range(max(1, args.repeat)):
             counter["n"] = 0
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
+            if profiler is not None and label != "bare":
+                profiler.enable()
             answer = client.get(url, headers=headers or {})
+            if profiler is not None:
+                profiler.disable()
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
             queries, status = counter["n"], answer.status_code
+        cpu_ms = statistics.median(cpu)
+        bare_ms = next((r["cpu_ms"] for r in results if r["page"] == "bare"), cpu_ms)
         row = {
             "page": label,
             "url": url,
@@ -140,13 +164,16 @@ def main(argv: list[str] | None = None) -> None:
             "queries": queries,
             "median_ms": round(statistics.median(times), 1),
             "max_ms": round(max(times), 1),
+            "cpu_ms": round(cpu_ms, 2),
+            "cpu_x_bare": round(cpu_ms / bare_ms, 1) if bare_ms else None,
             "repeat": len(times),
         }
         results.append(row)
         if not args.json:
             print(
                 f"{label:14} {url:36} {status} {queries:7} queries "
-                f"{row['median_ms']:10.1f} ms median {row['max_ms']:10.1f} ms max",
+                f"{row['median_ms']:10.1f} ms median {row['max_ms']:10.1f} ms max "
+                f"{row['cpu_ms']:8.2f} ms CPU {row['cpu_x_bare']:6.1f}x bare",
                 flush=True,
             )
 
@@ -166,6 +193,8 @@ def main(argv: list[str] | None = None) -> None:
             target = url(client) if callable(url) else url
             if target:
                 measure(client, label, target, headers)
+    if profiler is not None:
+        profiler.dump_stats(args.profile)
     if args.json:
         print(json.dumps(results, indent=2))
 

@@ -27,3 +27,15 @@ def child_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):  # noqa: ARG001 - gunicorn's hook signature
+    """Move everything loaded at start (the app, its modules, the model) out of the collector's way.
+
+    The garbage collector's full passes would otherwise walk those few hundred thousand
+    long-lived objects again and again while serving requests (docs/BENCHMARKS.md, issue 12).
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -56,12 +56,12 @@ def current_locale() -> str:
         return forced
     try:
         from flask import has_request_context
-        from flask_babel import get_locale
-
-        if has_request_context():
-            return str(get_locale() or "zh_CN")
     except ImportError:  # pragma: no cover - flask is always installed with the portal
-        pass
+        return "zh_CN"
+    if has_request_context():
+        from finportal.i18n import request_locale
+
+        return request_locale()
     return "zh_CN"
 
 

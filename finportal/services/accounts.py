@@ -11,7 +11,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
@@ -322,7 +322,12 @@ def user_for_session(session: Session, session_id: str) -> User | None:
     user_id, _, version = (session_id or "").partition(".")
     if not (user_id.isdigit() and version.isdigit()) or int(user_id) > limits.MAX_ID:
         return None
-    user = session.get(User, int(user_id))
+    # Every request asks this; the organisation the user acts for comes in the same statement.
+    user = session.get(
+        User,
+        int(user_id),
+        options=[joinedload(User.bank), joinedload(User.park), joinedload(User.chamber)],
+    )
     if not may_sign_in(user) or user is None or str(user.session_version) != version:
         return None
     return user

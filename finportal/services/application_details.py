@@ -148,16 +148,25 @@ class TimelineEntry:
 REPEATS = frozenset({"referral.opened"})
 
 
-def timeline(session: Session, application: Application) -> list[TimelineEntry]:
+def timeline(
+    session: Session,
+    application: Application,
+    *,
+    consent_ids: list[int] | None = None,
+    referral_ids: list[int] | None = None,
+) -> list[TimelineEntry]:
     """Return the steps of the application, its consents and referrals that matter, oldest first.
 
     Each step is shown once: re-openings (:data:`REPEATS`) are left out, and an entry that
     says the same as the one before it (same who, object, action and reason) is collapsed.
+    A caller that already holds the application's consents and referrals passes their ids.
     """
-    consent_ids = [c.id for c in consents.given_for_application(session, application.id)]
-    referral_ids = list(
-        session.scalars(select(Referral.id).where(Referral.application_id == application.id))
-    )
+    if consent_ids is None:
+        consent_ids = [c.id for c in consents.given_for_application(session, application.id)]
+    if referral_ids is None:
+        referral_ids = list(
+            session.scalars(select(Referral.id).where(Referral.application_id == application.id))
+        )
     clauses = [(AuditEvent.object_type == "application") & (AuditEvent.object_id == application.id)]
     if consent_ids:
         clauses.append(
@@ -279,7 +288,12 @@ def application_details(
         "bank_views": banks,
         "rating": rating,
         "job": latest_job(session, application.id),
-        "timeline": timeline(session, application),
+        "timeline": timeline(
+            session,
+            application,
+            consent_ids=[c.id for c in given],
+            referral_ids=[r.id for r in referrals],
+        ),
         "can_withdraw": can_withdraw(session, application),
         "return_fields": return_fields(application),
     }

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, contains_eager, defer, joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -49,6 +49,37 @@ def product_of(version: ProductVersion) -> products.Product:
     return product
 
 
+#: Each version's example quote (its example amount and term) at a given LPR, computed once per
+#: process: a version never changes, and a new LPR is a new key.
+_EXAMPLE_QUOTES: dict[tuple[int, str, Decimal], products.Quote | products.QuoteError] = {}
+
+
+def example_quote(version: ProductVersion, lpr: Decimal) -> products.Quote:
+    """Return the version's quote at its example amount and term (raises ``QuoteError``).
+
+    The catalogue pages show it for every product on every request; it is the same for
+    everyone until a new version is published or the LPR changes, so it is kept per
+    (version, content hash, LPR) like the parsed product.
+    """
+    key = (version.id, version.content_hash, lpr)
+    found = _EXAMPLE_QUOTES.get(key)
+    if found is None:
+        product = product_of(version)
+        try:
+            found = products.quote(
+                product, product.example_amount.value, int(product.example_term.value), lpr
+            )
+        except products.QuoteError as exc:
+            found = exc
+        with _PARSED_LOCK:
+            if len(_EXAMPLE_QUOTES) >= _PARSED_MAX:
+                _EXAMPLE_QUOTES.clear()
+            _EXAMPLE_QUOTES[key] = found
+    if isinstance(found, products.QuoteError):  # a new one each time: no traceback piles up
+        raise products.QuoteError(found.message_zh, found.message_en)
+    return found
+
+
 def eager_version(relationship: Any) -> ORMOption:
     """Loader option: a relationship to a product version, loaded with its product in one go.
 
@@ -71,7 +102,7 @@ def current_versions(session: Session) -> list[ProductVersion]:
         .options(contains_eager(ProductVersion.product), defer(ProductVersion.content))
         .order_by(Product.code)
     )
-    return list(session.scalars(stmt))
+    return list(_read_once(session, "current_versions", lambda: list(session.scalars(stmt))))
 
 
 def current_catalog(session: Session) -> tuple[products.Catalog, dict[str, ProductVersion]]:
@@ -189,8 +220,38 @@ def current_lpr(session: Session, on: date | None = None) -> Decimal:
     stmt = select(ReferenceRate.annual_rate).where(ReferenceRate.kind == "lpr_1y")
     if on is not None:
         stmt = stmt.where(ReferenceRate.effective_on <= on)
-    rate = session.scalar(stmt.order_by(ReferenceRate.effective_on.desc()).limit(1))
+    stmt = stmt.order_by(ReferenceRate.effective_on.desc()).limit(1)
+    rate = _read_once(session, ("current_lpr", on), lambda: session.scalar(stmt))
     return Decimal(rate) if rate is not None else DEFAULT_LPR
+
+
+#: Where a session keeps what it read of the catalogue (see :func:`_read_once`).
+_READ_KEY = "finportal.catalog_reads"
+
+
+def _read_once(session: Session, key: Any, read: Any) -> Any:
+    """Return ``read()``, read once per session until the session writes or ends its transaction.
+
+    A page asks for the current catalogue and the LPR from several services (the matches, the
+    profile's completeness, the quotes); one request is one session, so they share one read.
+    Pending changes, a flush, or the end of the transaction (commit, rollback, close) forget
+    it (:func:`_forget_reads`): what a session changed, or what others committed before its
+    next transaction, is read afresh.
+    """
+    if session.new or session.dirty or session.deleted:  # changes not yet flushed: read them
+        return read()
+    reads = session.info.setdefault(_READ_KEY, {})
+    if key not in reads:
+        reads[key] = read()
+    return reads[key]
+
+
+def _forget_reads(session: Session, *_: Any) -> None:
+    session.info.pop(_READ_KEY, None)
+
+
+for _event in ("after_flush", "after_transaction_end", "after_soft_rollback"):
+    event.listen(Session, _event, _forget_reads)
 
 
 # The 政策找企业 push (what each firm is told, when, and its jobs) is services/push.py.

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from finportal.domain.states import current_locale, language
 from finportal.i18n import LOCALES
@@ -126,6 +126,28 @@ def refresh(session: Session, *, now: datetime | None = None) -> dict[str, float
     return seconds
 
 
+def fresh_snapshot(
+    session: Session, *, max_age_seconds: float, now: datetime | None = None
+) -> DashboardSnapshot | None:
+    """Return the newest snapshot of the reader's language at most ``max_age_seconds`` old.
+
+    Its stored figures are read when first used (``snapshot.data``): a page that already
+    holds this snapshot's rendering needs only its id and time.
+    """
+    now = now or utcnow()
+    return session.scalar(
+        select(DashboardSnapshot)
+        .options(defer(DashboardSnapshot.data))
+        .where(
+            DashboardSnapshot.locale == _reader_locale(),
+            DashboardSnapshot.as_of >= now - timedelta(seconds=max_age_seconds),
+            DashboardSnapshot.as_of <= now,
+        )
+        .order_by(DashboardSnapshot.as_of.desc(), DashboardSnapshot.id.desc())
+        .limit(1)
+    )
+
+
 def current(
     session: Session, *, max_age_seconds: float, now: datetime | None = None
 ) -> tuple[Dashboard, datetime]:
@@ -137,16 +159,7 @@ def current(
     now = now or utcnow()
     locale = _reader_locale()
     if max_age_seconds > 0:
-        snapshot = session.scalar(
-            select(DashboardSnapshot)
-            .where(
-                DashboardSnapshot.locale == locale,
-                DashboardSnapshot.as_of >= now - timedelta(seconds=max_age_seconds),
-                DashboardSnapshot.as_of <= now,
-            )
-            .order_by(DashboardSnapshot.as_of.desc(), DashboardSnapshot.id.desc())
-            .limit(1)
-        )
+        snapshot = fresh_snapshot(session, max_age_seconds=max_age_seconds, now=now)
         if snapshot is not None:
             return load(snapshot.data), snapshot.as_of
         board, _snapshot = _store(session, locale, now)

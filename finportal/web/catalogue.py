@@ -113,18 +113,14 @@ def index() -> Any:
     items = []
     for version in versions:
         product = catalog_service.product_of(version)
-        items.append((version, product, _example_quote(product, lpr)[0]))
+        items.append((version, product, _example_quote(version, lpr)[0]))
     return render_template("catalogue/index.html", items=items, lpr=lpr)
 
 
-def _example_quote(
-    product: products.Product, lpr: Decimal
-) -> tuple[products.Quote | None, str | None]:
+def _example_quote(version: Any, lpr: Decimal) -> tuple[products.Quote | None, str | None]:
     """Quote the product at its example amount and term; or say why it cannot be quoted."""
     try:
-        quote = products.quote(
-            product, product.example_amount.value, int(product.example_term.value), lpr
-        )
+        quote = catalog_service.example_quote(version, lpr)
     except products.QuoteError as exc:
         return None, in_user_language(exc.message_zh, exc.message_en)
     return quote, None
@@ -140,7 +136,7 @@ def detail(code: str) -> Any:
         abort(404)
     product = catalog_service.product_of(version)
     lpr = catalog_service.current_lpr(db.session, today_local())
-    quote, quote_error = _example_quote(product, lpr)
+    quote, quote_error = _example_quote(version, lpr)
     near_misses: list[coaching.NearMiss] = []
     if current_user.is_authenticated and current_user.role == "sme" and current_user.enterprise_id:
         # What this firm would have to change to qualify (the coach), on the product's page.

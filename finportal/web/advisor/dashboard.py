@@ -65,13 +65,41 @@ def _charts(board: Any) -> dict[str, Markup]:
 def dashboard() -> Any:
     """Show the dashboard: funnel, amounts, approval rates, times, breaches, ratings, scores, quotas."""
     max_age = current_app.config["DASHBOARD_MAX_AGE_SECONDS"]
-    board, as_of = dashboard_cache.current(db.session, max_age_seconds=max_age)
-    return render_template(
-        "advisor/dashboard.html",
-        board=board,
-        charts=_charts(board),
-        as_of=as_of,
-        max_age_minutes=f"{max_age / 60:g}" if max_age > 0 else None,
+    max_age_minutes = f"{max_age / 60:g}" if max_age > 0 else None
+    snapshot = (
+        dashboard_cache.fresh_snapshot(db.session, max_age_seconds=max_age) if max_age > 0 else None
+    )
+    if snapshot is None:  # none fresh (or always computed): compute it, stored for the next reader
+        board, as_of = dashboard_cache.current(db.session, max_age_seconds=max_age)
+        body = _body(board, as_of, max_age_minutes)
+    else:
+        key = (snapshot.id, snapshot.as_of, snapshot.locale, max_age_minutes)
+        body = _BODIES.get(key)
+        if body is None:
+            body = _body(dashboard_cache.load(snapshot.data), snapshot.as_of, max_age_minutes)
+            if len(_BODIES) >= _BODIES_MAX:
+                _BODIES.clear()
+            _BODIES[key] = body
+    return render_template("advisor/dashboard.html", body=body)
+
+
+#: The dashboard's content as rendered from a snapshot, per (snapshot id, time, language, maximum
+#: age): the same for every advisor who reads that snapshot, and a new snapshot is a new key.
+#: Rendering its tables cost most of the page (docs/BENCHMARKS.md, issue 12).
+_BODIES: dict[tuple[Any, ...], Markup] = {}
+_BODIES_MAX = 8
+
+
+def _body(board: Any, as_of: Any, max_age_minutes: str | None) -> Markup:
+    """Render the dashboard's content (it holds nothing of the reader but their language)."""
+    return Markup(  # noqa: S704 - a rendered template, escaped by Jinja
+        render_template(
+            "advisor/_dashboard_body.html",
+            board=board,
+            charts=_charts(board),
+            as_of=as_of,
+            max_age_minutes=max_age_minutes,
+        )
     )
 
 

@@ -147,10 +147,13 @@ def home() -> Any:
     )
 
 
-def _render_referral(referral_id: int, status: int = 200, **extra: Any) -> Any:
+def _render_referral(
+    referral_id: int, status: int = 200, *, referral: Any = None, **extra: Any
+) -> Any:
     from finportal.web.bank import documents as bank_documents
 
-    referral = referrals.get_referral(db.session, referral_id, bank_id=_bank_id())
+    if referral is None:
+        referral = referrals.get_referral(db.session, referral_id, bank_id=_bank_id())
     extra = {**no_refusal(), **extra}
     return render_template(
         "bank/referral.html",
@@ -180,8 +183,10 @@ def _render_referral(referral_id: int, status: int = 200, **extra: Any) -> Any:
 @bp.get("/referrals/<int:referral_id>")
 def referral(referral_id: int) -> Any:
     """Show one referral (recorded as viewed) with its packet, decision and outcome forms."""
-    bank_actions.mark_viewed(db.session, referral_id, bank_id=_bank_id(), actor_id=current_user.id)
-    return _render_referral(referral_id)
+    referral = bank_actions.mark_viewed(
+        db.session, referral_id, bank_id=_bank_id(), actor_id=current_user.id
+    )
+    return _render_referral(referral_id, referral=referral)
 
 
 @bp.get("/referrals/<int:referral_id>/packet.pdf")

@@ -169,6 +169,9 @@ def matches() -> Any:
     except ValidationError as exc:
         errors = profile_form.flatten_messages(exc.messages)
     amount, term = query.get("amount"), query.get("term")
+    # Held from here on: the session keeps loaded records only while they are referenced, so
+    # the matcher's look-up of the same firm finds this one instead of reading it again.
+    enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
     results = match_service.match_products(
         db.session, enterprise_id(), amount=amount, term_months=term
     )
@@ -182,7 +185,6 @@ def matches() -> Any:
         term_months=term,
         baseline=ranked[0].quote if ranked else None,
     )
-    enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
     return render_template(
         "sme/matches.html",
         results=results,
