@@ -33,6 +33,11 @@ from finportal.models.records import (
     ModelVersion,
     Notification,
 )
+from finportal.models.public_data import (  # issue 14: 无感核查
+    DataAuthorisation,
+    DataImport,
+    VerifiedFact,
+)
 from finportal.models.referrals import BankDecision, LoanOutcome, Referral
 from finportal.models.renewals import Renewal
 from finportal.models.subsidies import (  # issue 13: subsidy entitlements and payouts
@@ -72,6 +77,8 @@ __all__ = [
     "Consent",
     "Document",
     "CreditScore",
+    "DataAuthorisation",
+    "DataImport",
     "Enterprise",
     "Holiday",
     "Invitation",
@@ -97,5 +104,6 @@ __all__ = [
     "Renewal",
     "User",
     "VerificationRequest",
+    "VerifiedFact",
     "utcnow",
 ]
