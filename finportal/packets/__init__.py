@@ -17,6 +17,7 @@ from finportal.packets.context import (
     Reason,
     ScheduleRow,
     Subsidy,
+    VerifiedFactRow,
 )
 from finportal.packets.environment import (
     PacketEnvironmentError,
@@ -74,6 +75,7 @@ __all__ = [
     "RefusedURLError",
     "ScheduleRow",
     "Subsidy",
+    "VerifiedFactRow",
     "check_environment",
     "ensure_environment",
     "merge_batch_packet",

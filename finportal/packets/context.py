@@ -118,6 +118,18 @@ class ConsentRecord:
 
 
 @dataclass(frozen=True)
+class VerifiedFactRow:
+    """A fact verified from public data the enterprise authorised (issue 14, 无感核查)."""
+
+    label: str
+    value: str
+    source: str
+    as_of: dt.date
+    #: The enterprise's own, different figure ("" when it agrees or declared none).
+    declared: str = ""
+
+
+@dataclass(frozen=True)
 class PacketContext:
     """Everything a referral packet shows, already decided and looked up."""
 
@@ -149,6 +161,8 @@ class PacketContext:
     # Optional bank logo: a data: URI or a file name under finportal/packets/assets/.
     # Anything else (http, https, other files) is refused by the URL fetcher.
     bank_logo: str | None = None
+    # Facts verified from public data (source, as-of date), and the firm's differing figures.
+    verified_facts: Sequence[VerifiedFactRow] = ()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -46,7 +46,9 @@ from finportal.services.profiles import (
     enterprise_profile,
     submitted_memberships,
     submitted_profile,
+    submitted_verified,
 )
+from finportal.services.public_data import facts as verified_facts
 from finportal.services.screening import latest_score
 from finportal.services.workdays import SHANGHAI
 from products.fields import field_specs
@@ -404,6 +406,8 @@ class PacketFacts:
     consent: Consent
     #: (rank, of how many eligible products) in the application's one cost ranking.
     cost_rank: tuple[int, int] | None = None
+    #: Verified facts behind the profile, as kept with the submission (issue 14).
+    verified: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def packet_number_for(referral: Referral) -> str:
@@ -463,6 +467,7 @@ def referral_facts(session: Session, referral: Referral) -> PacketFacts:
         advisor_name=_user_name(session, referral.created_by_id),
         consent=consent,
         cost_rank=_cost_rank(session, application.id, match),
+        verified=submitted_verified(application),
     )
 
 
@@ -521,6 +526,7 @@ def member_facts(session: Session, member: BatchMember, index: int, today: dt.da
         advisor_opinion=member.note or BATCH_OPINION,
         advisor_name=_user_name(session, batch.created_by_id),
         consent=consent,
+        verified=verified_facts.snapshot(session, enterprise),
     )
 
 
@@ -532,6 +538,7 @@ def assemble(
 ) -> packets.PacketContext:
     """Return the renderer's ``PacketContext`` for the facts, with a verification code."""
     score = facts.score
+    verified = verified_facts.rows(facts.verified)
     return packets.PacketContext(
         packet_number=facts.packet_number,
         verification_code=verification_code,
@@ -541,8 +548,9 @@ def assemble(
         date=facts.date,
         enterprise_name=facts.enterprise_name,
         enterprise_uscc=facts.enterprise_uscc,
-        enterprise_profile=profile_rows(
-            facts.profile, facts.date, parks=facts.parks, chambers=facts.chambers
+        enterprise_profile=verified_facts.mark_rows(
+            profile_rows(facts.profile, facts.date, parks=facts.parks, chambers=facts.chambers),
+            verified,
         ),
         request=packets.LoanRequest(
             amount_wan=to_wan(facts.amount),
@@ -570,6 +578,16 @@ def assemble(
         model_version=str(score.get("model_version", "")) if score else "",
         model_trained_on_synthetic=bool(score.get("synthetic")) if score else False,
         verify_url=verify_url(verification_code, base_url) if verification_code else "",
+        verified_facts=[
+            packets.VerifiedFactRow(
+                label=r.label_zh,
+                value=r.value_zh,
+                source=r.provider_zh,
+                as_of=r.as_of,
+                declared=r.declared_zh,
+            )
+            for r in verified
+        ],
     )
 
 

@@ -207,3 +207,22 @@ def by_field(found: Iterable[Row]) -> dict[str, Row]:
 def provenance_of(field: str, verified: Mapping[str, Row]) -> str:
     """Return a field's provenance code: verified when a row verifies it, else declared."""
     return "verified" if field in verified else "declared"
+
+
+#: What a verified value carries beside it in a profile table (packets, the review page).
+MARK = ("✔ 已核验", "✔ verified")
+
+
+def mark_rows(
+    profile_rows: Mapping[str, str], verified: Iterable[Row], locale: str = "zh_CN"
+) -> dict[str, str]:
+    """Return profile rows (label -> text) with the verified fields' values marked."""
+    english = locale.startswith("en")
+    labels = {
+        profile_fields.field(r.field).label(locale): r for r in verified if r.field is not None
+    }
+    mark = MARK[1] if english else MARK[0]
+    return {
+        label: (f"{text} {mark}" if label in labels else text)
+        for label, text in profile_rows.items()
+    }

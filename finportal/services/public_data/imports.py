@@ -226,11 +226,10 @@ def store(session: Session, record: DataImport, found: list[connectors.Record]) 
     firm_ids: dict[str, int] = {}
     for start in range(0, len(usccs), 1000):
         chunk = usccs[start : start + 1000]
-        firm_ids.update(
-            session.execute(
-                select(Enterprise.uscc, Enterprise.id).where(Enterprise.uscc.in_(chunk))
-            ).tuples()
-        )
+        for uscc, firm in session.execute(
+            select(Enterprise.uscc, Enterprise.id).where(Enterprise.uscc.in_(chunk))
+        ):
+            firm_ids[uscc] = firm
     granted = authorisations.in_force_by_firm(session, record.source, list(firm_ids.values()))
     stored: dict[tuple[int, str], VerifiedFact] = {}
     ids = list(granted)
