@@ -25,6 +25,11 @@ from finportal.models.messaging import AccountToken, NotificationPreference, Out
 from finportal.models.needs import BankProduct, Need, NeedClaim, NeedProduct
 from finportal.models.organisations import Bank, Chamber, Membership, Park
 from finportal.models.packets import PACKET_KINDS, Packet
+from finportal.models.public_data import (  # issue 14: 无感核查
+    DataAuthorisation,
+    DataImport,
+    VerifiedFact,
+)
 from finportal.models.records import (
     AuditChainHead,
     AuditEvent,
@@ -32,11 +37,6 @@ from finportal.models.records import (
     Job,
     ModelVersion,
     Notification,
-)
-from finportal.models.public_data import (  # issue 14: 无感核查
-    DataAuthorisation,
-    DataImport,
-    VerifiedFact,
 )
 from finportal.models.referrals import BankDecision, LoanOutcome, Referral
 from finportal.models.renewals import Renewal

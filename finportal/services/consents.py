@@ -224,9 +224,7 @@ def partner_banks(session: Session) -> list[Bank]:
     return list(session.scalars(select(Bank).where(Bank.active.is_(True)).order_by(Bank.id)))
 
 
-def last_day(
-    valid_until: date | None, today: date, field: str = "consent_valid_until"
-) -> date:
+def last_day(valid_until: date | None, today: date, field: str = "consent_valid_until") -> date:
     """Return a grant's last day: a year from today unless chosen, after today, within 3 years."""
     until = valid_until or today + timedelta(days=DEFAULT_DAYS)
     if until <= today or until > today + timedelta(days=MAX_DAYS):

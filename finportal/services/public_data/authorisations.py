@@ -58,9 +58,7 @@ def in_force_by_firm(
     session: Session, source: str, enterprise_ids: list[int] | None = None
 ) -> dict[int, DataAuthorisation]:
     """Return {enterprise id: authorisation in force} for a source (all firms, or those given)."""
-    stmt = select(DataAuthorisation).where(
-        DataAuthorisation.source == source, in_force_clause()
-    )
+    stmt = select(DataAuthorisation).where(DataAuthorisation.source == source, in_force_clause())
     if enterprise_ids is not None:
         stmt = stmt.where(DataAuthorisation.enterprise_id.in_(enterprise_ids))
     found: dict[int, DataAuthorisation] = {}

@@ -315,7 +315,9 @@ class FileConnector:
         ):
             if key not in keys:
                 problems.append(
-                    Problem(1, zh, f"第 1 行：缺少「{zh}」列。", f"Row 1: the column '{en}' is missing.")
+                    Problem(
+                        1, zh, f"第 1 行：缺少「{zh}」列。", f"Row 1: the column '{en}' is missing."
+                    )
                 )
         if not any(k not in (None, "uscc", "as_of") for k in keys):
             problems.append(
@@ -409,9 +411,7 @@ class HttpConnector:
         self.not_found = 0
 
     def _get(self, uscc: str) -> dict[str, Any] | None:
-        url = (
-            f"{self.base_url}/v1/{urllib.parse.quote(self.source)}/{urllib.parse.quote(uscc)}"
-        )
+        url = f"{self.base_url}/v1/{urllib.parse.quote(self.source)}/{urllib.parse.quote(uscc)}"
         if not url.startswith(("http://", "https://")):
             raise ValueError("the exchange API's address must be http(s)")
         request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 - scheme checked above

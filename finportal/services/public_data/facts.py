@@ -59,12 +59,33 @@ def _field_values(facts: Iterable[VerifiedFact]) -> dict[int, dict[str, Any]]:
     return out
 
 
+def verified_values_between(session: Session, low: int, high: int) -> dict[int, dict[str, Any]]:
+    """Return {enterprise id: {field: verified value}} for the firms with ids low..high.
+
+    For the district's chunked profile table (``services/profile_table.py``): a range
+    rather than a list of ids, as its memberships are read.
+    """
+    found = session.scalars(
+        select(VerifiedFact)
+        .join(DataAuthorisation, VerifiedFact.authorisation_id == DataAuthorisation.id)
+        .where(
+            VerifiedFact.enterprise_id >= low,
+            VerifiedFact.enterprise_id <= high,
+            authorisations.in_force_clause(),
+        )
+        .order_by(VerifiedFact.enterprise_id, VerifiedFact.item)
+    )
+    return _field_values(found)
+
+
 def verified_values(session: Session, enterprise_id: int) -> dict[str, Any]:
     """Return {profile field: verified value} of one enterprise (the facts in force)."""
     return _field_values(in_force(session, [enterprise_id])).get(enterprise_id, {})
 
 
-def verified_values_of_many(session: Session, enterprise_ids: list[int]) -> dict[int, dict[str, Any]]:
+def verified_values_of_many(
+    session: Session, enterprise_ids: list[int]
+) -> dict[int, dict[str, Any]]:
     """Return {enterprise id: {field: verified value}} for many firms in one statement."""
     return _field_values(in_force(session, enterprise_ids))
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from finportal import jobs, limits
-from finportal.models import DataImport, Enterprise, VerifiedFact, utcnow
+from finportal.models import DataImport, Enterprise, Job, VerifiedFact, utcnow
 from finportal.paging import Page
 from finportal.services.audit import record_event
 from finportal.services.errors import NotFound, ValidationFailed
@@ -151,9 +151,7 @@ def _connector(session: Session, record: DataImport, today: date) -> connectors.
         return connectors.FileConnector(record.source, record.content or b"", today=today)
     config = current_app.config
     if not config.get("PUBLIC_DATA_URL"):
-        raise ValidationFailed(
-            "未配置数据交换接口。", "The exchange API is not configured."
-        )
+        raise ValidationFailed("未配置数据交换接口。", "The exchange API is not configured.")
     firms = authorisations.in_force_by_firm(
         session,
         record.source,
@@ -303,14 +301,24 @@ def imports_page(session: Session, *, page: int = 1, per_page: int = 20) -> Page
     return Page(items=list(items), total=int(total), page=page, per_page=per_page)
 
 
-def status(record: DataImport) -> dict[str, Any]:
+def current_state(session: Session, record: DataImport) -> str:
+    """Return the import's state, ``failed`` when its job gave up before it finished."""
+    if record.state not in FINISHED and record.job_id:
+        job = session.get(Job, record.job_id)
+        if job is not None and job.state == "failed":
+            return "failed"
+    return record.state
+
+
+def status(session: Session, record: DataImport) -> dict[str, Any]:
     """Return an import's progress as JSON for the page's polling."""
-    zh, en = STATES.get(record.state, (record.state, record.state))
+    state = current_state(session, record)
+    zh, en = STATES.get(state, (state, state))
     return {
         "id": record.id,
-        "state": record.state,
+        "state": state,
         "label": limits.in_user_language(zh, en),
         "rows_done": record.rows_done,
         "rows_total": record.rows_total,
-        "done": record.state in FINISHED,
+        "done": state in FINISHED,
     }

@@ -92,7 +92,14 @@ SOURCES: tuple[Source, ...] = (
         "the tax authority (via the district big-data centre)",
         _items(
             "tax",
-            ("tax_credit_grade", "纳税信用等级", "tax credit grade", "category", "tax_credit_grade", ""),
+            (
+                "tax_credit_grade",
+                "纳税信用等级",
+                "tax credit grade",
+                "category",
+                "tax_credit_grade",
+                "",
+            ),
             (
                 "tax_paid_yuan",
                 "上年纳税总额",
@@ -173,7 +180,14 @@ SOURCES: tuple[Source, ...] = (
         "the courts' enforcement records (via the district big-data centre)",
         _items(
             "court",
-            ("enforcement_records", "被执行记录数", "enforcement records", "count", "enforcement_records", ""),
+            (
+                "enforcement_records",
+                "被执行记录数",
+                "enforcement records",
+                "count",
+                "enforcement_records",
+                "",
+            ),
         ),
     ),
     Source(

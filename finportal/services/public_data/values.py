@@ -52,7 +52,9 @@ def parse(item: Item, raw: Any) -> str | None:
     allowed = item.values or ()
     if text not in allowed:
         raise limits.LimitError(
-            f"应为 {'/'.join(allowed)} 之一。", f"One of {'/'.join(allowed)} is expected.", "invalid"
+            f"应为 {'/'.join(allowed)} 之一。",
+            f"One of {'/'.join(allowed)} is expected.",
+            "invalid",
         )
     return text
 

@@ -51,7 +51,13 @@ def test_imported_tax_and_social_insurance_change_matches_score_and_packet(
         "tax",
         csv_bytes(
             [
-                ["统一社会信用代码", "数据截至日期", "纳税信用等级", "上年纳税总额（元）", "上年开票收入（元）"],
+                [
+                    "统一社会信用代码",
+                    "数据截至日期",
+                    "纳税信用等级",
+                    "上年纳税总额（元）",
+                    "上年开票收入（元）",
+                ],
                 [enterprise.uscc, as_of.isoformat(), "A", "1200000.00", "31000000"],
             ]
         ),
@@ -108,9 +114,7 @@ def test_withdrawing_the_authorisation_turns_values_back_to_the_declared(
     grant = authorise(enterprise, "tax")
     import_file(
         "tax",
-        csv_bytes(
-            [["uscc", "as_of", "tax_credit_grade"], [enterprise.uscc, "2026-01-31", "A"]]
-        ),
+        csv_bytes([["uscc", "as_of", "tax_credit_grade"], [enterprise.uscc, "2026-01-31", "A"]]),
     )
     assert profiles.enterprise_profile(enterprise)["tax_credit_grade"] == "A"
     authorisations.withdraw(
