@@ -111,8 +111,9 @@ def check_row(
     headings = headings or {}
 
     def problem(key: str, zh: str, en: str) -> None:
+        # The column as the file heads it; in English its documented English name.
         column = headings.get(key, key)
-        problems.append(Problem(row, column, f"「{column}」：{zh}", f"'{column}': {en}"))
+        problems.append(Problem(row, column, f"「{column}」：{zh}", f"'{key}': {en}"))
 
     uscc_problem = check_uscc(cells.get("uscc"))
     if uscc_problem is not None:
@@ -261,16 +262,18 @@ class FileConnector:
         self.content = content
         self.today = today
 
-    def _table(self) -> tuple[list[str | None], list[tuple[int, list[Any]]]]:
-        """Return the keys of the columns (None: ignored) and the numbered data rows."""
+    def _table(self) -> tuple[list[str | None], list[tuple[int, list[Any]]], list[Any]]:
+        """Return the columns' keys (None: ignored), the numbered data rows and the headings."""
         spec = sources.source(self.source)
         kind = check_file(self.content)
         reader = _xlsx_rows(self.content) if kind == "xlsx" else _csv_rows(self.content)
         known = _heading_map(spec)
         keys: list[str | None] = []
+        written: list[Any] = []
         rows: list[tuple[int, list[Any]]] = []
         for number, cells in enumerate(reader, start=1):
             if number == 1:
+                written = list(cells)
                 unknown = []
                 for heading in cells:
                     name = _normalise(heading)
@@ -294,7 +297,7 @@ class FileConnector:
             rows.append((number, list(cells)))
         if not keys:
             raise _file_problem("文件是空的。", "The file is empty.")
-        return keys, rows
+        return keys, rows, written
 
     def _check_header(
         self, spec: sources.Source, keys: list[str | None], unknown: list[str]
@@ -338,11 +341,8 @@ class FileConnector:
     def records(self, progress: Progress) -> list[Record]:
         """Return the file's records; raise :class:`Rejected` with every bad row."""
         spec = sources.source(self.source)
-        keys, rows = self._table()
-        headings = {k: k for k in keys if k}
-        for item in spec.items:
-            headings[item.code] = item.columns[0]
-        headings["uscc"], headings["as_of"] = sources.USCC_COLUMNS[0], sources.AS_OF_COLUMNS[0]
+        keys, rows, written = self._table()
+        headings = {k: str(h).strip() for k, h in zip(keys, written, strict=False) if k}
         collector = _Collector()
         out: list[Record] = []
         seen: dict[str, int] = {}
@@ -362,7 +362,7 @@ class FileConnector:
                         [
                             Problem(
                                 number,
-                                headings["uscc"],
+                                headings.get("uscc", "uscc"),
                                 f"第 {number} 行：统一社会信用代码与第 {seen[record.uscc]} 行重复。",
                                 f"Row {number}: the same unified social credit code as "
                                 f"row {seen[record.uscc]}.",
