@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import io
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 
@@ -71,7 +70,9 @@ def test_a_bad_authorisation_is_refused_in_chinese_and_nothing_is_saved(
     assert db_session.query(DataAuthorisation).count() == 0
 
 
-def test_an_unverified_enterprise_cannot_authorise(client, login, db_session, create_user, create_enterprise):
+def test_an_unverified_enterprise_cannot_authorise(
+    client, login, db_session, create_user, create_enterprise
+):
     firm = create_enterprise(verification_state="unverified")
     login(create_user("sme", enterprise_id=firm.id))
     response = client.post(
@@ -192,5 +193,3 @@ def test_the_pages_refuse_other_roles(client, login, create_user):
     assert client.get("/admin/public-data").status_code in (403, 404)
     login(create_user("bank"))
     assert client.get("/sme/data-authorisations").status_code in (403, 404)
-
-
