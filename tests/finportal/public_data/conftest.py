@@ -64,3 +64,15 @@ def import_file(db_session):
         return record
 
     return run
+
+
+@pytest.fixture
+def exchange(app, monkeypatch):
+    """A real HTTP server with the exchange API's contract; the app is configured to use it."""
+    from tests.exchange_server import ExchangeServer
+
+    server = ExchangeServer().start()
+    monkeypatch.setitem(app.config, "PUBLIC_DATA_URL", server.url)
+    monkeypatch.setitem(app.config, "PUBLIC_DATA_TOKEN", server.token)
+    yield server
+    server.stop()
