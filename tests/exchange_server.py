@@ -16,7 +16,7 @@ from typing import Any
 class ExchangeServer:
     """The stub exchange: ``records[(source, uscc)] = {"as_of": ..., "data": {...}}``."""
 
-    def __init__(self, token: str = "test-token") -> None:
+    def __init__(self, token: str = "test-token") -> None:  # noqa: S107 - a test server's token
         self.token = token
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self.requests: list[str] = []
