@@ -68,6 +68,17 @@ def upload(
     The file's kind (CSV or XLSX, by content) and size are checked here, so a wrong file is
     refused at once; its rows are checked by the job.
     """
+    record = accept_file(
+        session, actor_id=actor_id, source=source, filename=filename, content=content
+    )
+    _queue(session, record, actor_id)
+    return record
+
+
+def accept_file(
+    session: Session, *, actor_id: int | None, source: str, filename: str, content: bytes
+) -> DataImport:
+    """Check an exchange file's kind and size and keep it as a queued import (flushed)."""
     spec = _source(source)
     try:
         connectors.check_file(content)
@@ -84,7 +95,6 @@ def upload(
     )
     session.add(record)
     session.flush()
-    _queue(session, record, actor_id)
     return record
 
 
