@@ -231,7 +231,11 @@ def last_day(valid_until: date | None, today: date, field: str = "consent_valid_
         raise ValidationFailed(
             "授权有效期须晚于今天且不超过3年。",
             "Consent must end after today and within 3 years.",
-            fields={field: "须晚于今天且不超过3年。"},
+            fields={
+                field: limits.in_user_language(
+                    "须晚于今天且不超过3年。", "After today and within 3 years."
+                )
+            },
         )
     return until
 

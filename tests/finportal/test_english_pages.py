@@ -89,6 +89,7 @@ DATA_COLUMNS = {
     "BankDecision": ["reason_text"],
     "VerificationRequest": ["message", "decision_note"],
     "Document": ["filename"],
+    "DataImport": ["filename"],  # issue 14: an uploaded exchange file's name
     "AuditEvent": ["reason"],
     "Holiday": ["name"],
     "ReferenceRate": ["source"],

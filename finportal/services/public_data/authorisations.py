@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from finportal import limits
 from finportal.models import DataAuthorisation, utcnow
 from finportal.services import consents
 from finportal.services.audit import record_event
@@ -101,7 +102,11 @@ def grant(
     require_verified(session, enterprise_id)
     if source not in sources.by_code():
         raise ValidationFailed(
-            "没有这个数据来源。", "Unknown data source.", fields={"source": "没有这个数据来源。"}
+            "没有这个数据来源。",
+            "Unknown data source.",
+            fields={
+                "source": limits.in_user_language("没有这个数据来源。", "Unknown data source.")
+            },
         )
     spec = sources.source(source)
     codes = {i.code for i in spec.items}
@@ -110,7 +115,11 @@ def grant(
         raise ValidationFailed(
             "请至少选择一项授权核查的内容。",
             "Choose at least one item the centre may check.",
-            fields={"scope": "请至少选择一项授权核查的内容。"},
+            fields={
+                "scope": limits.in_user_language(
+                    "请至少选择一项授权核查的内容。", "Choose at least one item."
+                )
+            },
         )
     until = consents.last_day(valid_until, today_local(), field="valid_until")
     previous = current(session, enterprise_id, source)

@@ -45,10 +45,18 @@ class Problem:
     column: str | None
     zh: str
     en: str
+    #: The column's documented English name (``column`` is its heading as the file has it).
+    column_en: str | None = None
 
     def plain(self) -> dict[str, Any]:
         """Return it as JSON can hold it."""
-        return {"row": self.row, "column": self.column, "zh": self.zh, "en": self.en}
+        return {
+            "row": self.row,
+            "column": self.column,
+            "column_en": self.column_en or self.column,
+            "zh": self.zh,
+            "en": self.en,
+        }
 
 
 class Rejected(Exception):  # noqa: N818 - a refusal, as the domain says
@@ -113,7 +121,7 @@ def check_row(
     def problem(key: str, zh: str, en: str) -> None:
         # The column as the file heads it; in English its documented English name.
         column = headings.get(key, key)
-        problems.append(Problem(row, column, f"「{column}」：{zh}", f"'{key}': {en}"))
+        problems.append(Problem(row, column, f"「{column}」：{zh}", f"'{key}': {en}", key))
 
     uscc_problem = check_uscc(cells.get("uscc"))
     if uscc_problem is not None:
@@ -319,7 +327,11 @@ class FileConnector:
             if key not in keys:
                 problems.append(
                     Problem(
-                        1, zh, f"第 1 行：缺少「{zh}」列。", f"Row 1: the column '{en}' is missing."
+                        1,
+                        zh,
+                        f"第 1 行：缺少「{zh}」列。",
+                        f"Row 1: the column '{en}' is missing.",
+                        en,
                     )
                 )
         if not any(k not in (None, "uscc", "as_of") for k in keys):
@@ -353,7 +365,9 @@ class FileConnector:
                 spec, named, row=number, today=self.today, headings=headings
             )
             collector.add(
-                Problem(p.row, p.column, f"第 {number} 行，{p.zh}", f"Row {number}, {p.en}")
+                Problem(
+                    p.row, p.column, f"第 {number} 行，{p.zh}", f"Row {number}, {p.en}", p.column_en
+                )
                 for p in problems
             )
             if record is not None:
@@ -366,6 +380,7 @@ class FileConnector:
                                 f"第 {number} 行：统一社会信用代码与第 {seen[record.uscc]} 行重复。",
                                 f"Row {number}: the same unified social credit code as "
                                 f"row {seen[record.uscc]}.",
+                                "uscc",
                             )
                         ]
                     )
@@ -484,7 +499,13 @@ class HttpConnector:
                     cells = {"uscc": uscc, "as_of": answer.get("as_of"), **data}
                     record, problems = check_row(spec, cells, row=None, today=self.today)
                 collector.add(
-                    Problem(None, p.column, f"企业 {uscc}：{p.zh}", f"Enterprise {uscc}: {p.en}")
+                    Problem(
+                        None,
+                        p.column,
+                        f"企业 {uscc}：{p.zh}",
+                        f"Enterprise {uscc}: {p.en}",
+                        p.column_en,
+                    )
                     for p in problems
                 )
                 if record is not None:

@@ -51,7 +51,7 @@ COUNTS = {
 
 
 def _refusal(zh: str, en: str, field: str = "file") -> ValidationFailed:
-    return ValidationFailed(zh, en, fields={field: zh})
+    return ValidationFailed(zh, en, fields={field: limits.in_user_language(zh, en)})
 
 
 def _source(code: str) -> sources.Source:
