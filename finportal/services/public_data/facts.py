@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from finportal import limits
 from finportal.domain import fields as profile_fields
@@ -42,6 +42,7 @@ def in_force(
         session.scalars(
             select(VerifiedFact)
             .join(DataAuthorisation, VerifiedFact.authorisation_id == DataAuthorisation.id)
+            .options(contains_eager(VerifiedFact.authorisation))
             .where(VerifiedFact.enterprise_id.in_(ids), authorisations.in_force_clause(day))
             .order_by(VerifiedFact.enterprise_id, VerifiedFact.item)
         )
@@ -68,6 +69,7 @@ def verified_values_between(session: Session, low: int, high: int) -> dict[int, 
     found = session.scalars(
         select(VerifiedFact)
         .join(DataAuthorisation, VerifiedFact.authorisation_id == DataAuthorisation.id)
+        .options(contains_eager(VerifiedFact.authorisation))
         .where(
             VerifiedFact.enterprise_id >= low,
             VerifiedFact.enterprise_id <= high,
