@@ -210,6 +210,13 @@ def run_import(session: Session, *, import_id: int) -> dict[str, Any]:
     record.state = "done"
     record.finished_at = utcnow()
     _finished_event(session, record)
+    if record.enterprise_id is not None and counts["stored"]:
+        # One firm's fetch after it authorised: tell it now what it newly qualifies for.
+        # A district import is picked up by the hourly 政策找企业 push (services/push.py),
+        # whose table reads the verified values (services/profile_table.py).
+        from finportal.services import push
+
+        push.rematch_later(session, record.enterprise_id, actor_id=record.created_by_id)
     return {"state": "done", **counts}
 
 

@@ -129,5 +129,8 @@ def test_authorising_fetches_the_firms_data_at_once(
         "done",
     )
     assert exchange.requests == [f"/v1/credit_repair/{firm_uscc}"]
+    # Its 政策找企业 re-match is queued at once (the verified value may open products).
+    rematch = db_session.query(Job).filter_by(kind="rematch_enterprise").one()
+    assert rematch.args == {"enterprise_id": user.enterprise_id}
     page = client.get("/sme/data-authorisations").text
     assert "✔ 已核验" in page and "是否已完成信用修复" in page
