@@ -129,7 +129,8 @@ def _queue(session: Session, record: DataImport, actor_id: int | None) -> None:
         reason=f"{sources.source(record.source).zh}：{record.filename or '数据交换接口'}",
         data={"source": record.source, "connector": record.connector, "sha256": record.sha256},
     )
-    job = jobs.enqueue(
+    # Commits; the job records its own id on the import when it starts.
+    jobs.enqueue(
         session,
         "public_data_import",
         actor_id=actor_id,
@@ -137,11 +138,7 @@ def _queue(session: Session, record: DataImport, actor_id: int | None) -> None:
         object_id=record.id,
         import_id=record.id,
     )
-    # enqueue committed; an eager runner may have finished the import already.
     session.refresh(record)
-    if record.job_id is None:
-        record.job_id = job.id
-        session.commit()
 
 
 # --- the job --------------------------------------------------------------------------------
@@ -191,6 +188,7 @@ def run_import(session: Session, *, import_id: int) -> dict[str, Any]:
         return {"state": record.state}  # a second run changes nothing
     today = today_local()
     record.state, record.rows_done, record.errors = "checking", 0, []
+    record.job_id = jobs.current_job_id() or record.job_id
     session.commit()
     connector = _connector(session, record, today)
     try:
