@@ -88,7 +88,10 @@ def accept_file(
     record = DataImport(
         source=spec.code,
         connector="file",
-        filename=limits.clip(limits.check_text(filename or "upload", "name"), "name"),
+        # Shown, never used as a path: control characters dropped, cut to the column.
+        filename=limits.clip(
+            limits.CONTROL_CHARACTERS.sub("", filename).strip() or "upload", "name"
+        ),
         content=content,
         sha256=hashlib.sha256(content).hexdigest(),
         created_by_id=actor_id,

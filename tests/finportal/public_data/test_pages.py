@@ -193,3 +193,16 @@ def test_the_pages_refuse_other_roles(client, login, create_user):
     assert client.get("/admin/public-data").status_code in (403, 404)
     login(create_user("bank"))
     assert client.get("/sme/data-authorisations").status_code in (403, 404)
+
+
+def test_a_long_file_name_is_kept_shortened(client, login, db_session, create_user):
+    login(create_user("admin"))
+    name = "纳税" + "很长" * 200 + ".csv"
+    response = client.post(
+        "/admin/public-data",
+        data={"source": "tax", "file": (io.BytesIO(b"uscc,as_of,tax_credit_grade\n"), name)},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    stored = db_session.query(DataImport).one().filename
+    assert stored.startswith("纳税很长") and len(stored) <= 200
