@@ -17,11 +17,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from finportal import limits
-from finportal.models import DataAuthorisation, utcnow
+from finportal.models import DataAuthorisation, VerifiedFact, utcnow
 from finportal.services import consents
 from finportal.services.audit import record_event
 from finportal.services.errors import InvalidTransition, NotFound, ValidationFailed
@@ -135,6 +135,18 @@ def grant(
     )
     session.add(authorisation)
     session.flush()
+    if previous is not None:
+        # An update (new scope or last day): the facts fetched under the one it replaces stay
+        # verified for the items still in scope, now under the new authorisation.
+        session.execute(
+            update(VerifiedFact)
+            .where(
+                VerifiedFact.authorisation_id == previous.id,
+                VerifiedFact.item.in_(authorisation.scope),
+            )
+            .values(authorisation_id=authorisation.id)
+            .execution_options(synchronize_session=False)
+        )
     record_event(
         session,
         actor_id=actor_id,

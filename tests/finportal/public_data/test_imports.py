@@ -182,16 +182,30 @@ def test_a_lapsed_authorisation_stops_the_verified_value_counting(
     assert profiles.enterprise_profile(firm)["tax_credit_grade"] == "C"
 
 
-def test_granting_again_replaces_the_authorisation_in_force(
-    db_session, create_enterprise, authorise
+def test_granting_again_replaces_the_authorisation_in_force_and_keeps_its_facts(
+    db_session, create_enterprise, authorise, import_file
 ):
-    firm = create_enterprise()
-    first = authorise(firm, "tax", scope=["tax_credit_grade"])
-    second = authorise(firm, "tax", scope=["tax_paid_yuan", "tax_credit_grade"])
+    firm = create_enterprise(tax_credit_grade="C", tax_paid_last_year=Decimal("1000"))
+    first = authorise(firm, "tax")
+    import_file("tax", csv_bytes([HEADER, [firm.uscc, "2026-10-31", "A", "500000", ""]]))
+    second = authorise(firm, "tax", scope=["tax_paid_yuan", "tax_credit_grade"], days=30)
     db_session.refresh(first)
     assert first.withdrawn_at is not None
     assert second.scope == ["tax_credit_grade", "tax_paid_yuan"]  # in the source's order
     assert authorisations.current(db_session, firm.id, "tax").id == second.id
+    # The update keeps what was verified for the items still in scope.
+    profile = profiles.enterprise_profile(firm)
+    assert (profile["tax_credit_grade"], profile["tax_paid_last_year"]) == (
+        "A",
+        Decimal("500000.00"),
+    )
+    third = authorise(firm, "tax", scope=["tax_paid_yuan"])
+    profile = profiles.enterprise_profile(firm)
+    assert (profile["tax_credit_grade"], profile["tax_paid_last_year"]) == (
+        "C",
+        Decimal("500000.00"),
+    )
+    assert third.scope == ["tax_paid_yuan"]
 
 
 def test_the_district_table_reads_the_verified_values_too(
