@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     from finportal.jobs import jobs_cli
     from finportal.need_cli import needs_cli
     from finportal.packets.bench import packets_cli
+    from finportal.public_data_cli import public_data_cli  # issue 14
     from finportal.push_cli import push_cli  # wip-13p
     from finportal.reference_cli import reference_cli
     from finportal.reminders_cli import reminders_cli
@@ -37,5 +38,6 @@ def init_app(app: Flask) -> None:
         subsidies_cli,
         push_cli,
         reminders_cli,
+        public_data_cli,
     ):
         app.cli.add_command(command)

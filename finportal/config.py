@@ -144,6 +144,9 @@ def load_config(instance_path: str) -> dict[str, object]:
         ),
         "SMTP_TIMEOUT": float(os.environ.get("FINPORTAL_SMTP_TIMEOUT") or 10),
         # The SMS and WeChat gateways: a dotted path to a class (services/channels.py).
+        # issue 14: the district data-exchange API (docs/PUBLIC_DATA.md); unset: files only.
+        "PUBLIC_DATA_URL": os.environ.get("FINPORTAL_PUBLIC_DATA_URL") or None,
+        "PUBLIC_DATA_TOKEN": os.environ.get("FINPORTAL_PUBLIC_DATA_TOKEN") or None,
         "SMS_GATEWAY": os.environ.get("FINPORTAL_SMS_GATEWAY") or None,
         "WECHAT_GATEWAY": os.environ.get("FINPORTAL_WECHAT_GATEWAY") or None,
     }

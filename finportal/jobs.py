@@ -88,6 +88,7 @@ JOB_MODULES = (
     "finportal.services.credit",
     "finportal.services.outbox",  # issue 15: e-mail, SMS and WeChat delivery
     "finportal.services.push",  # wip-13p: 政策找企业 and 申报提醒
+    "finportal.services.public_data.imports",  # issue 14: 无感核查 file and API imports
 )
 
 _executor: ThreadPoolExecutor | None = None

@@ -137,6 +137,15 @@ IMPORT_MAX_UNCOMPRESSED_BYTES = 4 * 1024 * 1024
 IMPORT_MAX_ZIP_MEMBERS = 64
 IMPORT_MAX_ROWS = 500
 IMPORT_MAX_CELLS = 5000
+#: A public-data exchange file (CSV or XLSX, issue 14): bytes as uploaded, unpacked (XLSX),
+#: and data rows. A district extract of every authorised firm fits (about 60 bytes a row).
+PUBLIC_DATA_MAX_BYTES = 4 * 1024 * 1024
+PUBLIC_DATA_MAX_UNCOMPRESSED_BYTES = 64 * 1024 * 1024
+PUBLIC_DATA_MAX_ROWS = 100_000
+#: Row problems a rejected exchange file lists (the first ones; the count says how many more).
+PUBLIC_DATA_MAX_ERRORS = 200
+#: Seconds the exchange API may take to answer one request.
+PUBLIC_DATA_HTTP_TIMEOUT = 10
 #: A document an enterprise uploads (licence, statements): bytes, PDF pages, image pixels.
 DOCUMENT_MAX_BYTES = 4 * 1024 * 1024
 DOCUMENT_MAX_PDF_PAGES = 50

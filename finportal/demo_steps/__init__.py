@@ -3,9 +3,19 @@
 ``load_demo`` runs them in this order after the reference data, enterprises and users.
 """
 
-from finportal.demo_steps import batches, complaints, needs, referrals, sme, subsidies
+from finportal.demo_steps import (
+    batches,
+    complaints,
+    needs,
+    public_data,
+    referrals,
+    sme,
+    subsidies,
+)
 
 STEPS = [
+    # issue 14: before the applications, so their submissions keep the verified facts.
+    ("public_data", public_data.seed),
     ("sme", sme.seed),
     ("referrals", referrals.seed),
     ("batches", batches.seed),

@@ -25,6 +25,11 @@ from finportal.models.messaging import AccountToken, NotificationPreference, Out
 from finportal.models.needs import BankProduct, Need, NeedClaim, NeedProduct
 from finportal.models.organisations import Bank, Chamber, Membership, Park
 from finportal.models.packets import PACKET_KINDS, Packet
+from finportal.models.public_data import (  # issue 14: 无感核查
+    DataAuthorisation,
+    DataImport,
+    VerifiedFact,
+)
 from finportal.models.records import (
     AuditChainHead,
     AuditEvent,
@@ -72,6 +77,8 @@ __all__ = [
     "Consent",
     "Document",
     "CreditScore",
+    "DataAuthorisation",
+    "DataImport",
     "Enterprise",
     "Holiday",
     "Invitation",
@@ -97,5 +104,6 @@ __all__ = [
     "Renewal",
     "User",
     "VerificationRequest",
+    "VerifiedFact",
     "utcnow",
 ]

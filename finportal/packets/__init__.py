@@ -19,6 +19,7 @@ from finportal.packets.context import (
     Reason,
     ScheduleRow,
     Subsidy,
+    VerifiedFactRow,
 )
 from finportal.packets.environment import (
     PacketEnvironmentError,
@@ -78,6 +79,7 @@ __all__ = [
     "RefusedURLError",
     "ScheduleRow",
     "Subsidy",
+    "VerifiedFactRow",
     "check_environment",
     "ensure_environment",
     "merge_batch_packet",

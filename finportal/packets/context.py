@@ -144,6 +144,18 @@ class AttachedDocument:
 
 
 @dataclass(frozen=True)
+class VerifiedFactRow:
+    """A fact verified from public data the enterprise authorised (issue 14, 无感核查)."""
+
+    label: str
+    value: str
+    source: str
+    as_of: dt.date
+    #: The enterprise's own, different figure ("" when it agrees or declared none).
+    declared: str = ""
+
+
+@dataclass(frozen=True)
 class PacketContext:
     """Everything a referral packet shows, already decided and looked up."""
 
@@ -179,6 +191,8 @@ class PacketContext:
     consistency_flags: Sequence[ConsistencyFlag] = ()
     #: The documents the bank receives with the packet (the ZIP's manifest lists the same).
     documents: Sequence[AttachedDocument] = ()
+    # Facts verified from public data (source, as-of date), and the firm's differing figures.
+    verified_facts: Sequence[VerifiedFactRow] = ()
 
 
 @dataclass(frozen=True)

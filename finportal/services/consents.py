@@ -50,17 +50,31 @@ MAX_DAYS = 3 * 365
 # --- the rule ------------------------------------------------------------------------------
 
 
-def in_force(consent: Consent | None, day: date | None = None) -> bool:
-    """Tell whether the consent lets data reach its bank on ``day`` (today in Shanghai)."""
-    if consent is None:
+def standing(record: Any, day: date | None = None) -> bool:
+    """Tell whether a grant with ``withdrawn_at`` and an inclusive last day holds on ``day``.
+
+    The one rule for every permission an enterprise gives and may take back: consents to
+    banks here, and its authorisations to fetch public data (``services/public_data``).
+    """
+    if record is None:
         return False
     day = day or today_local()
-    return consent.withdrawn_at is None and day <= consent.valid_until
+    return record.withdrawn_at is None and day <= record.valid_until
+
+
+def standing_clause(model: Any, day: date | None = None) -> ColumnElement[bool]:
+    """Return the SQL twin of :func:`standing` for a model with the same two columns."""
+    return and_(model.withdrawn_at.is_(None), model.valid_until >= (day or today_local()))
+
+
+def in_force(consent: Consent | None, day: date | None = None) -> bool:
+    """Tell whether the consent lets data reach its bank on ``day`` (today in Shanghai)."""
+    return standing(consent, day)
 
 
 def in_force_clause(day: date | None = None) -> ColumnElement[bool]:
     """Return the SQL twin of :func:`in_force`, for queries over many consents."""
-    return and_(Consent.withdrawn_at.is_(None), Consent.valid_until >= (day or today_local()))
+    return standing_clause(Consent, day)
 
 
 def _subject_is_application(application_id: int) -> ColumnElement[bool]:
@@ -210,15 +224,23 @@ def partner_banks(session: Session) -> list[Bank]:
     return list(session.scalars(select(Bank).where(Bank.active.is_(True)).order_by(Bank.id)))
 
 
-def _valid_until(valid_until: date | None, today: date) -> date:
+def last_day(valid_until: date | None, today: date, field: str = "consent_valid_until") -> date:
+    """Return a grant's last day: a year from today unless chosen, after today, within 3 years."""
     until = valid_until or today + timedelta(days=DEFAULT_DAYS)
     if until <= today or until > today + timedelta(days=MAX_DAYS):
         raise ValidationFailed(
             "授权有效期须晚于今天且不超过3年。",
             "Consent must end after today and within 3 years.",
-            fields={"consent_valid_until": "须晚于今天且不超过3年。"},
+            fields={
+                field: limits.in_user_language(
+                    "须晚于今天且不超过3年。", "After today and within 3 years."
+                )
+            },
         )
     return until
+
+
+_valid_until = last_day
 
 
 def _add(

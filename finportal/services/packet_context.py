@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -46,7 +46,9 @@ from finportal.services.profiles import (
     enterprise_profile,
     submitted_memberships,
     submitted_profile,
+    submitted_verified,
 )
+from finportal.services.public_data import facts as verified_facts
 from finportal.services.screening import latest_score
 from finportal.services.workdays import SHANGHAI
 from products.fields import field_specs
@@ -404,6 +406,8 @@ class PacketFacts:
     flags: Sequence[Any] = ()
     #: The documents that go to the bank with the packet (services/documents.for_referral).
     documents: Sequence[packets.AttachedDocument] = ()
+    #: Verified facts behind the profile, as kept with the submission (issue 14).
+    verified: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def packet_number_for(referral: Referral) -> str:
@@ -465,6 +469,7 @@ def referral_facts(session: Session, referral: Referral) -> PacketFacts:
         cost_rank=_cost_rank(session, application.id, match),
         flags=consistency.application_flags(session, application),
         documents=documents.packet_list(session, referral),
+        verified=submitted_verified(application),
     )
 
 
@@ -525,6 +530,7 @@ def member_facts(session: Session, member: BatchMember, index: int, today: dt.da
         consent=consent,
         # A member has no application: only its own figures are checked (no statement).
         flags=consistency.figure_flags(enterprise_profile(enterprise)),
+        verified=verified_facts.snapshot(session, enterprise),
     )
 
 
@@ -536,6 +542,7 @@ def assemble(
 ) -> packets.PacketContext:
     """Return the renderer's ``PacketContext`` for the facts, with a verification code."""
     score = facts.score
+    verified = verified_facts.rows(facts.verified)
     return packets.PacketContext(
         packet_number=facts.packet_number,
         verification_code=verification_code,
@@ -545,8 +552,9 @@ def assemble(
         date=facts.date,
         enterprise_name=facts.enterprise_name,
         enterprise_uscc=facts.enterprise_uscc,
-        enterprise_profile=profile_rows(
-            facts.profile, facts.date, parks=facts.parks, chambers=facts.chambers
+        enterprise_profile=verified_facts.mark_rows(
+            profile_rows(facts.profile, facts.date, parks=facts.parks, chambers=facts.chambers),
+            verified,
         ),
         request=packets.LoanRequest(
             amount_wan=to_wan(facts.amount),
@@ -584,6 +592,16 @@ def assemble(
             for f in facts.flags
         ],
         documents=facts.documents,
+        verified_facts=[
+            packets.VerifiedFactRow(
+                label=r.label_zh,
+                value=r.value_zh,
+                source=r.provider_zh,
+                as_of=r.as_of,
+                declared=r.declared_zh,
+            )
+            for r in verified
+        ],
     )
 
 

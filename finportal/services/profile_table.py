@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 import products
 from finportal.models import Chamber, Enterprise, Membership, Park
 from finportal.services.profiles import PROFILE_FIELDS
+from finportal.services.public_data.facts import verified_values_between
 from products.fields import NUMERIC_KINDS, field_specs
 from products.table import ProfileTable, table_from_columns
 
@@ -103,6 +104,36 @@ def _memberships(
     )
 
 
+def _lay_verified(
+    session: Session, columns: dict[str, Any], ids: list[int], specs: dict[str, Any]
+) -> None:
+    """Put the verified values of public data in force over the declared columns (issue 14).
+
+    The same values :func:`finportal.services.profiles.enterprise_profile` lays over one
+    firm's profile (``services/public_data/facts.py``), read for the chunk's id range.
+    """
+    verified = verified_values_between(session, ids[0], ids[-1])
+    if not verified:
+        return
+    index = {firm: i for i, firm in enumerate(ids)}
+    for firm, values in verified.items():
+        row = index.get(firm)
+        if row is None:
+            continue
+        for name, value in values.items():
+            if name not in columns:
+                continue
+            kind = specs[name].kind
+            if kind in NUMERIC_KINDS:
+                columns[name][row] = float(value)
+            elif kind == "bool":
+                columns[name][row] = 1 if value else 0
+            else:
+                if not isinstance(columns[name], list):
+                    columns[name] = list(columns[name])
+                columns[name][row] = value
+
+
 def iter_tables(
     session: Session, chunk: int = CHUNK, fields: Iterable[str] | None = None
 ) -> Iterator[ProfileTable]:
@@ -146,6 +177,7 @@ def iter_tables(
                 columns[name] = _json_lists(values)
             else:
                 columns[name] = values
+        _lay_verified(session, columns, ids, specs)
         if members:
             parks, chambers = _memberships(session, ids[0], ids[-1])
             columns["park_codes"] = [parks.get(i, ()) for i in ids]

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import object_session
+
 from finportal.domain import fields as profile_fields
 from finportal.models import Application, Enterprise, utcnow
 
@@ -21,7 +23,24 @@ PROFILE_FIELDS = [n for n in profile_fields.fields() if n not in _MEMBERSHIPS]
 
 
 def enterprise_profile(enterprise: Enterprise) -> dict[str, Any]:
-    """Return the enterprise's live profile with the field names both pure packages use."""
+    """Return the enterprise's live, effective profile (the names both pure packages use).
+
+    The one reader of a firm's values: what it declared, with the values verified from
+    public data it authorised laid over them (``services/public_data/facts.py``), so
+    matching, scoring and packets see the verified figure. :func:`declared_profile` is the
+    firm's own values only (its form shows those).
+    """
+    profile = declared_profile(enterprise)
+    session = object_session(enterprise)
+    if session is not None and enterprise.id is not None:
+        from finportal.services.public_data.facts import verified_values
+
+        profile.update(verified_values(session, enterprise.id))
+    return profile
+
+
+def declared_profile(enterprise: Enterprise) -> dict[str, Any]:
+    """Return the enterprise's live profile as the firm declared it (no verified values)."""
     profile: dict[str, Any] = {name: getattr(enterprise, name) for name in PROFILE_FIELDS}
     profile["certifications"] = list(enterprise.certifications or [])
     parks = sorted(m.park.code for m in enterprise.memberships if m.park is not None)
@@ -47,11 +66,31 @@ def membership_names(enterprise: Enterprise) -> dict[str, list[str]]:
 def freeze(enterprise: Enterprise) -> dict[str, Any]:
     """Return the enterprise's profile as plain data, to keep with a submitted application."""
     live = enterprise_profile(enterprise)
+    session = object_session(enterprise)
+    verified: dict[str, Any] = {}
+    if session is not None and enterprise.id is not None:
+        from finportal.services.public_data.facts import snapshot
+
+        verified = snapshot(session, enterprise)
     return {
         "taken_at": utcnow().isoformat(),
         "profile": {n: profile_fields.to_plain(n, live.get(n)) for n in profile_fields.fields()},
         "memberships": membership_names(enterprise),
+        # issue 14: the verified facts behind the profile (source, as-of date, import).
+        "verified": verified,
     }
+
+
+def submitted_verified(application: Application) -> dict[str, Any]:
+    """Return the verified facts the application was submitted with (live ones before)."""
+    if application.profile_snapshot:
+        return dict(application.profile_snapshot.get("verified") or {})
+    session = object_session(application)
+    if session is None:
+        return {}
+    from finportal.services.public_data.facts import snapshot
+
+    return snapshot(session, application.enterprise)
 
 
 def thaw(snapshot: dict[str, Any]) -> dict[str, Any]:

@@ -37,7 +37,9 @@ from finportal.services import packets as packet_service
 from finportal.services.errors import (
     NotFound,
 )
-from finportal.services.profiles import Change, changes_since
+from finportal.services.profiles import Change, changes_since, submitted_verified
+from finportal.services.public_data import facts as verified_facts
+from finportal.services.public_data.facts import Row as VerifiedRow
 from finportal.services.queue import application_overdue
 from finportal.services.referrals import of_application
 from finportal.services.screening import latest_score
@@ -82,6 +84,8 @@ class Review:
     banks: list[Bank] = field(default_factory=list)
     #: Consistency flags for the advisor (services/consistency.py); they never reject.
     flags: list[consistency.Flag] = field(default_factory=list)
+    #: Facts verified from public data the firm authorised, as submitted (issue 14).
+    verified: list[VerifiedRow] = field(default_factory=list)
 
 
 def get_application(session: Session, application_id: int) -> Application:
@@ -180,12 +184,18 @@ def get_review(session: Session, application_id: int) -> Review:
     from finportal.services.packet_context import application_profile_rows
     from finportal.services.workdays import SHANGHAI
 
+    verified = verified_facts.rows(submitted_verified(application))
     return Review(
         application=application,
         enterprise=enterprise,
-        profile=application_profile_rows(
-            application, utcnow().astimezone(SHANGHAI).date(), current_locale()
+        profile=verified_facts.mark_rows(
+            application_profile_rows(
+                application, utcnow().astimezone(SHANGHAI).date(), current_locale()
+            ),
+            verified,
+            current_locale(),
         ),
+        verified=verified,
         matches=matches,
         score=score,
         model=model,

@@ -28,6 +28,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("sme.loans", lazy_gettext("我的贷款")),  # issue 13: maturities and renewals
         ("sme.document_list", lazy_gettext("企业材料")),  # issue 14
         ("sme.consent_list", lazy_gettext("授权管理")),
+        ("sme.data_authorisations", lazy_gettext("数据核查授权")),  # issue 14
         ("sme.subsidies", lazy_gettext("我的补贴")),  # issue 13
         ("sme.notifications", lazy_gettext("消息")),
         ("sme.verification", lazy_gettext("企业认证")),
@@ -69,6 +70,7 @@ NAV: dict[str, list[tuple[str, Any]]] = {
         ("admin.api_tokens", lazy_gettext("API 令牌")),
         ("admin.audit", lazy_gettext("审计日志")),
         ("admin.jobs_list", lazy_gettext("后台任务")),
+        ("admin.public_data", lazy_gettext("公共数据导入")),  # issue 14
         ("admin.outbox_list", lazy_gettext("消息外发")),  # issue 15
     ],
 }

@@ -244,6 +244,10 @@ def _detail_pages(session: Any) -> dict[str, list[str]]:
     )
     model = session.scalar(select(m.ModelVersion.id).order_by(m.ModelVersion.id).limit(1))
     job = session.scalar(select(m.Job.id).order_by(m.Job.id).limit(1))
+    # issue 14: the demo's rejected exchange file (its row problems in a table)
+    rejected = session.scalar(
+        select(m.DataImport.id).where(m.DataImport.state == "rejected").order_by(m.DataImport.id)
+    )
     code = session.scalar(select(m.Packet.verification_code).order_by(m.Packet.id).limit(1))
     pages: dict[str, list[str]] = {
         "public": [f"/products/{product}", f"/verify/{code}"],
@@ -269,6 +273,7 @@ def _detail_pages(session: Any) -> dict[str, list[str]]:
             "/admin/organisations/bank/new",
             f"/admin/organisations/bank/{bank.bank_id}/edit",
             *([f"/admin/jobs/{job}"] if job else []),  # the demo may have run no job
+            f"/admin/public-data/{rejected}",
             f"/admin/users/{users['bank'].id}/edit",
         ],
     }

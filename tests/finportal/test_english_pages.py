@@ -89,6 +89,7 @@ DATA_COLUMNS = {
     "BankDecision": ["reason_text"],
     "VerificationRequest": ["message", "decision_note"],
     "Document": ["filename"],
+    "DataImport": ["filename"],  # issue 14: an uploaded exchange file's name
     "AuditEvent": ["reason"],
     "Holiday": ["name"],
     "ReferenceRate": ["source"],
@@ -259,6 +260,8 @@ def _ids(session: Any, role: str, user: Any, name: str) -> list[Any]:
                 select(func.min(m.PublishedReport.id)).group_by(m.PublishedReport.state)
             )
         )
+    if name == "import_id":  # issue 14: a public-data import of each outcome
+        return _one_per_state(session, m.DataImport)
     if name == "job_id":
         query = select(m.Job.kind, func.min(m.Job.id)).group_by(m.Job.kind).order_by(m.Job.kind)
         return [job_id for _kind, job_id in session.execute(query)]

@@ -8,6 +8,7 @@ from finportal.web.admin import (  # noqa: F401 - each module adds its routes to
     organisations,
     outbox,  # issue 15
     products,
+    public_data,  # issue 14
     reference,
     tokens,
     users,

@@ -7,6 +7,7 @@ from finportal.web.sme import (  # noqa: F401 - register routes
     loans,
     needs,
     profile,
+    public_data,
     subsidies,
 )
 from finportal.web.sme.views import bp

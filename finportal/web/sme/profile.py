@@ -19,6 +19,7 @@ from finportal.services import enterprises as enterprise_service
 from finportal.services import matches as match_service
 from finportal.services.application_forms import AmountWan
 from finportal.services.errors import ValidationFailed
+from finportal.services.public_data import facts as verified_facts
 from finportal.web.forms import form_errors, message
 from finportal.web.sme.views import bp, enterprise_id
 
@@ -57,6 +58,10 @@ def _render_profile(
             size=enterprise_service.size_class_of(enterprise),
             completeness=profile_form.completeness(db.session, enterprise),
             import_limit_kb=profile_excel.IMPORT_MAX_BYTES // 1024,
+            # issue 14: each verified value beside its field (✔ 已核验, source, as-of date).
+            verified_fields=verified_facts.by_field(
+                verified_facts.live_rows(db.session, enterprise)
+            ),
             **extra,
         ),
         status,

@@ -110,9 +110,21 @@ def victim(db_session, sme, submit, ready, banks, create_user):
         sha256="0" * 64,
     )
     db_session.add(document)
+    # issue 14: an authorisation to fetch the firm's tax data
+    from finportal.services.public_data import authorisations
+
+    authorisation = authorisations.grant(
+        db_session,
+        actor_id=None,
+        enterprise_id=sme.enterprise_id,
+        source="tax",
+        scope=["tax_credit_grade"],
+        valid_until=None,
+    )
     db_session.commit()
     return {
         "document": document,
+        "authorisation": authorisation,
         "need": need,
         "claim": claim,
         "entitlement": entitlement,
@@ -188,6 +200,7 @@ def _listed_subsidy(db_session, application, bank, create_user):
 def _ids(victim, which):
     return {
         "entitlement_id": str(victim["entitlement"].id),
+        "authorisation_id": str(victim["authorisation"].id),
         "application_id": str(victim[which].id),
         "consent_id": str(victim["consent"].id),
         "notification_id": str(victim["note"].id),
@@ -225,6 +238,7 @@ def test_every_sme_route_with_another_enterprises_ids_is_not_found(
             "claim_id",
             "entitlement_id",
             "document_id",
+            "authorisation_id",
         }
         assert not unknown, f"add {unknown} of {rule.rule} to this test"
         for which in ("application", "closed"):
@@ -263,11 +277,14 @@ def test_every_sme_route_with_another_enterprises_ids_is_not_found(
         "sme.need_consent",
         "sme.need_choose",
         "sme.need_withdraw",
+        "sme.withdraw_data_authorisation",
     } <= tried
     after = _snapshot(
         db_session, victim["application"], victim["consent"], victim["note"], victim["enterprise"]
     )
     assert after == before
+    db_session.refresh(victim["authorisation"])
+    assert victim["authorisation"].withdrawn_at is None
 
 
 def test_routes_without_ids_only_touch_the_own_enterprise(
