@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -18,7 +20,9 @@ from finportal.models import (
     Product,
     User,
 )
+from finportal.domain.states import current_locale, event_title
 from finportal.paging import Page, paginate
+from finportal.services import labels
 from finportal.services.workdays import SHANGHAI
 
 
@@ -70,11 +74,80 @@ def list_audit_events(
 
 
 def usernames(session: Session, ids: set[int | None]) -> dict[int, str]:
-    """Return {user id: username} for the given ids."""
+    """Return {user id: the user's name, with the username when the name differs}."""
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(wanted))).all())
+    rows = session.execute(
+        select(User.id, User.username, User.display_name).where(User.id.in_(wanted))
+    ).all()
+    return {
+        uid: f"{name}（{username}）" if name and name != username else username
+        for uid, username, name in rows
+    }
+
+
+@dataclass(frozen=True)
+class ReadableEvent:
+    """An audit event in words: who, what, about what, the state change and the data rows."""
+
+    id: int
+    at: datetime
+    actor: str | None  # None: the system (a job)
+    action: str  # the code, for the filter and for experts
+    action_label: str
+    subject: str
+    change: str
+    reason: str
+    data: list[tuple[str, str]]
+
+
+def _value_text(value: Any, locale: str | None) -> str:
+    english = (locale or current_locale()).startswith("en")
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return ("yes" if value else "no") if english else ("是" if value else "否")
+    if isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value):
+        return ", ".join(str(v) for v in value) if english else "、".join(str(v) for v in value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def readable_events(
+    events: list[AuditEvent], names: dict[int, str], locale: str | None = None
+) -> list[ReadableEvent]:
+    """Word audit events for reading: labels of actions, subjects, states and data keys."""
+    out = []
+    for e in events:
+        subject = labels.object_label(e.object_type, locale)
+        if e.object_id is not None:
+            subject = f"{subject} #{e.object_id}"
+        change = ""
+        if e.from_state or e.to_state:
+            change = (
+                f"{event_title(e.object_type, e.from_state, locale)} → "
+                f"{event_title(e.object_type, e.to_state, locale)}"
+            )
+        data = [
+            (labels.data_label(str(k), locale), _value_text(v, locale))
+            for k, v in (e.data or {}).items()
+        ]
+        out.append(
+            ReadableEvent(
+                id=e.id,
+                at=e.at,
+                actor=names.get(e.actor_id, f"#{e.actor_id}") if e.actor_id else None,
+                action=e.action,
+                action_label=labels.action_label(e.action, e.from_state, e.to_state, locale),
+                subject=subject,
+                change=change,
+                reason=e.reason or "",
+                data=data,
+            )
+        )
+    return out
 
 
 def audit_choices(session: Session) -> dict[str, list[str]]:
