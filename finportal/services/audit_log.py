@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from finportal.domain.states import current_locale, event_title
 from finportal.models import (
     AuditEvent,
     Bank,
@@ -20,7 +21,6 @@ from finportal.models import (
     Product,
     User,
 )
-from finportal.domain.states import current_locale, event_title
 from finportal.paging import Page, paginate
 from finportal.services import labels
 from finportal.services.workdays import SHANGHAI

@@ -141,9 +141,9 @@ def test_events_read_as_words_with_their_data_as_a_table(client, db_session, cre
     assert "政策找企业推送" in body and "产品版本 #4" in body
     assert f"李顾问（{advisor.username}）" in body
     # data keys by the one label table and by the profile fields' definition
-    assert "<th scope=\"row\">金额</th>" in body
-    assert "<th scope=\"row\">从业人员数</th>" in body
-    assert "<th scope=\"row\">银行编号</th>" in body
+    assert '<th scope="row">金额</th>' in body
+    assert '<th scope="row">从业人员数</th>' in body
+    assert '<th scope="row">银行编号</th>' in body
 
 
 def test_every_event_the_portal_records_has_words():
