@@ -149,6 +149,8 @@ class PacketContext:
     # Optional bank logo: a data: URI or a file name under finportal/packets/assets/.
     # Anything else (http, https, other files) is refused by the URL fetcher.
     bank_logo: str | None = None
+    # The centre's seal beside the advisor's signature: a data: URI (empty: none printed).
+    seal_image: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,3 +183,5 @@ class BatchCoverContext:
     verification_code: str = ""
     centre_name: str = "闵行区融资服务中心"
     notes: Sequence[str] = field(default_factory=tuple)
+    verify_url: str = ""
+    seal_image: str = ""
