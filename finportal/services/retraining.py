@@ -302,6 +302,9 @@ def retrain_job(session: Session, *, seed: int = 0, **_: Any) -> dict[str, Any]:
         state = progress_of(key, within)
         if job_id is not None and state != last[0]:
             last[0] = state
+            # retrain() writes nothing before its last step: end this session's (read)
+            # transaction first, which on SQLite holds the database's write lock.
+            session.commit()
             jobs.report_progress(job_id, state)
 
     result = retrain(session, actor_id=actor_id, seed=seed, stage=stage)
