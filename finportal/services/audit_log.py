@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -81,8 +82,11 @@ def usernames(session: Session, ids: set[int | None]) -> dict[int, str]:
     rows = session.execute(
         select(User.id, User.username, User.display_name).where(User.id.in_(wanted))
     ).all()
+    english = current_locale().startswith("en")
     return {
-        uid: f"{name}（{username}）" if name and name != username else username
+        uid: (f"{name} ({username})" if english else f"{name}（{username}）")
+        if name and name != username
+        else username
         for uid, username, name in rows
     }
 
@@ -99,7 +103,14 @@ class ReadableEvent:
     subject: str
     change: str
     reason: str
-    data: list[tuple[str, str]]
+    #: (label, value, whether the value is stored Chinese text, e.g. a packet's stamp)
+    data: list[tuple[str, str, bool]]
+
+
+#: A Chinese character: a stored value in Chinese (a stamp, a label) is marked so.
+_CJK = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+#: A stored time (ISO 8601 with a time of day), shown in Beijing time like the page.
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 def _value_text(value: Any, locale: str | None) -> str:
@@ -112,6 +123,14 @@ def _value_text(value: Any, locale: str | None) -> str:
         return ", ".join(str(v) for v in value) if english else "、".join(str(v) for v in value)
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(SHANGHAI)
+        return f"{moment:%Y-%m-%d %H:%M}"
     return str(value)
 
 
@@ -130,10 +149,10 @@ def readable_events(
                 f"{event_title(e.object_type, e.from_state, locale)} → "
                 f"{event_title(e.object_type, e.to_state, locale)}"
             )
-        data = [
-            (labels.data_label(str(k), locale), _value_text(v, locale))
-            for k, v in (e.data or {}).items()
-        ]
+        data = []
+        for key, value in (e.data or {}).items():
+            text = _value_text(value, locale)
+            data.append((labels.data_label(str(key), locale), text, bool(_CJK.search(text))))
         out.append(
             ReadableEvent(
                 id=e.id,

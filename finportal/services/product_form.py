@@ -164,7 +164,7 @@ def choice_label(node: Node, value: str) -> str:
     if node.name == "field":
         spec = field_specs().get(value)
         if spec is not None:
-            return f"{spec.label_en if english else spec.label_zh}（{value}）"
+            return f"{spec.label_en} ({value})" if english else f"{spec.label_zh}（{value}）"
         return value
     words = CHOICE_WORDS.get(node.name, {}).get(value)
     if words is None:

@@ -47,6 +47,10 @@ _NAMED: dict[str, Any] = {
     "label_en": "number of employees",
     "unit": "persons",
     "taken_at": "2026-11-20T10:00:00+08:00",
+    "annual_rate": 0.035,
+    "term_months": 12,
+    "approved_amount": 1000000,
+    "amount": 1000000,
 }
 
 

@@ -120,7 +120,12 @@ def test_events_read_as_words_with_their_data_as_a_table(client, db_session, cre
         from_state="screened",
         to_state="in_review",
         object_id=7,
-        data={"amount": "500000", "employees": 12, "bank_id": 3},
+        data={
+            "amount": "500000",
+            "employees": 12,
+            "bank_id": 3,
+            "due_at": "2026-12-07T09:31:23.292839+00:00",
+        },
     )
     _event(
         db_session,
