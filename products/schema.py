@@ -20,6 +20,12 @@ SUBSIDY_PAID = ("with_payments", "after_repayment")
 BORROWERS = ("individual",)
 NO_VALUE_OPS = frozenset({"true", "false", "present"})
 LIST_OPS = frozenset({"in", "not_in"})
+#: Largest amount a catalogue number may hold, yuan: far above any loan, within the
+#: database's Numeric(18, 2) (and the decimal context, which cannot quantize 1e30 to fen).
+MAX_YUAN = Decimal("9999999999999999.99")
+#: Every sourced number lies within this range (a bigger one is a typing slip, and the
+#: decimal context overflows on it).
+_BOUNDED = validate.Range(min=-MAX_YUAN, max=MAX_YUAN)
 
 
 def _w(zh: str, en: str, unit: str | None = None) -> dict[str, str]:
@@ -62,7 +68,9 @@ class _Cited(_Strict):
 class SourcedSchema(_Cited):
     """A policy number with its unit, its source and whether it is a demo value."""
 
-    value = fields.Decimal(required=True, allow_nan=False, metadata=_w("数值", "Value"))
+    value = fields.Decimal(
+        required=True, allow_nan=False, validate=_BOUNDED, metadata=_w("数值", "Value")
+    )
     unit = fields.Str(required=True, validate=validate.OneOf(UNITS), metadata=_w("单位", "Unit"))
     note = fields.Str(load_default=None, allow_none=True, metadata=_w("备注", "Note"))
 
@@ -93,7 +101,9 @@ def _whole(data: dict[str, Any], name: str) -> None:
 
 def _fen(data: dict[str, Any], name: str) -> None:
     item = data.get(name)
-    if item is not None and item["value"] != item["value"].quantize(Decimal("0.01")):
+    if item is None:
+        return
+    if item["value"] != item["value"].quantize(Decimal("0.01")):
         raise ValidationError("must be a whole number of fen (2 decimals)", field_name=name)
 
 
@@ -335,7 +345,9 @@ class FactSchema(_Cited):
     )
     label_zh = fields.Str(required=True, metadata=_w("名称（中文）", "Label (Chinese)"))
     label_en = fields.Str(required=True, metadata=_w("名称（英文）", "Label (English)"))
-    value = fields.Decimal(required=True, allow_nan=False, metadata=_w("数值", "Value"))
+    value = fields.Decimal(
+        required=True, allow_nan=False, validate=_BOUNDED, metadata=_w("数值", "Value")
+    )
     unit = fields.Str(required=True, validate=validate.OneOf(UNITS), metadata=_w("单位", "Unit"))
 
 

@@ -18,7 +18,7 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, fields, missing, validate
@@ -188,7 +188,7 @@ def _text(value: Any) -> str:
 def _wan_text(value: Any) -> str:
     try:
         number = Decimal(str(value)) / _WAN
-    except (InvalidOperation, ValueError):
+    except (ArithmeticError, ValueError):
         return str(value)
     text = format(number.normalize(), "f")
     return text
@@ -327,7 +327,7 @@ def _parse(
         elif node.kind == "number" and node.name == "value" and unit == "yuan":
             try:
                 out[node.name] = str(Decimal(raw.replace(",", "")) * _WAN)
-            except InvalidOperation:
+            except ArithmeticError:  # not a number, or beyond the decimal context
                 out[node.name] = raw
         elif node.kind == "value":
             op = (values.get(f"{prefix}op") or "").strip()

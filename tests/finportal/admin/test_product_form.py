@@ -213,3 +213,17 @@ def test_the_form_is_the_schema(client, admins, login):
         if "f-" + path.replace(".", "-") not in ids:
             missing.append(path)
     assert not missing, missing
+
+
+@pytest.mark.parametrize("typed", ["1e30", "1E+1000003", "一千", "1.2.3"])
+def test_any_typing_gets_an_answer_beside_the_field(client, admins, login, typed):
+    """Junk in a number field is refused beside it (422), never a server error."""
+    login(admins[0])
+    url = "/admin/products/ip_pledge/form"
+    values = _read(client.get(url).text).values
+    values["terms.amount_max.value"] = typed
+    response = _post(client, url, values)
+    assert response.status_code == 422
+    page = _read(response.text)
+    assert any(e.startswith("f-terms-amount_max") for e in page.errors), page.errors
+    assert page.values["terms.amount_max.value"] == typed
