@@ -407,6 +407,10 @@ def _number(value: Any) -> Decimal:
         raise ValidationError(f"must be a number, got {value!r}") from exc
     if not number.is_finite():
         raise ValidationError("must be a finite number")
+    if number.copy_abs() > MAX_YUAN:  # the decimal context overflows beyond
+        raise ValidationError(
+            f"Must be greater than or equal to {-MAX_YUAN} and less than or equal to {MAX_YUAN}."
+        )
     return number
 
 

@@ -69,3 +69,12 @@ def test_every_message_the_schema_raises_has_chinese_words():
         if zh(sample) == sample:
             untranslated.append(message)
     assert not untranslated, untranslated
+
+
+def test_a_condition_threshold_beyond_any_number_is_refused_by_place():
+    data = _ip_pledge()
+    data["conditions"][3]["value"] = "1e999999999"  # no_enforcement: records <= value
+    with pytest.raises(products.CatalogError) as caught:
+        products.Product.from_dict(data)
+    problems = dict(caught.value.problems)
+    assert zh(problems["conditions[3].value"]).startswith("应在 ")
