@@ -60,6 +60,19 @@ def _trusted_hosts(production: bool) -> list[str] | None:
     return [host, *(h.strip() for h in extra.split(",") if h.strip())]
 
 
+def _seal_path(value: str) -> str:
+    """Return the configured seal image's path, refusing one that cannot be printed."""
+    if not value:
+        return ""
+    seal = Path(value)
+    if seal.suffix.lower() not in (".svg", ".png") or not seal.is_file():
+        raise ConfigError(
+            f"FINPORTAL_PACKET_SEAL 应为一个存在的 SVG 或 PNG 文件：{value}"
+            f" / FINPORTAL_PACKET_SEAL must name an existing SVG or PNG file: {value}"
+        )
+    return str(seal.resolve())
+
+
 def load_config(instance_path: str) -> dict[str, object]:
     """Build the Flask configuration from the environment."""
     path = Path(instance_path)
@@ -113,6 +126,11 @@ def load_config(instance_path: str) -> dict[str, object]:
         "PROXY_COUNT": int(os.environ.get("FINPORTAL_PROXY_COUNT") or 0),
         "MODEL_DIR": os.environ.get("FINPORTAL_MODEL_DIR") or str(path / "models"),
         "PACKET_DIR": os.environ.get("FINPORTAL_PACKET_DIR") or str(path / "packets"),
+        # The portal's public address: packets print <BASE_URL>/verify/<code> and its QR code.
+        "BASE_URL": os.environ.get("FINPORTAL_BASE_URL") or "http://127.0.0.1:5000",
+        # The centre's seal printed on packets (an SVG or PNG file); unset: the shipped
+        # placeholder (finportal/packets/assets/seal-placeholder.svg), marked 样章.
+        "PACKET_SEAL": _seal_path(os.environ.get("FINPORTAL_PACKET_SEAL") or ""),
         "DOCUMENT_DIR": os.environ.get("FINPORTAL_DOCUMENT_DIR") or str(path / "documents"),
         # issue 14: "local" (the folders above) or "s3" (an S3-compatible object store for
         # documents and packets; finportal/storage.py, docs/OPERATIONS.md "File storage").

@@ -89,6 +89,7 @@ JOB_MODULES = (
     "finportal.services.outbox",  # issue 15: e-mail, SMS and WeChat delivery
     "finportal.services.push",  # wip-13p: 政策找企业 and 申报提醒
     "finportal.services.public_data.imports",  # issue 14: 无感核查 file and API imports
+    "finportal.services.retraining",  # issue 16: retraining from the admin's page
 )
 
 _executor: ThreadPoolExecutor | None = None
@@ -309,6 +310,22 @@ def run_job(job_id: str) -> Job:
     record.runner = None
     session.commit()
     return record
+
+
+def report_progress(job_id: str, progress: dict[str, Any]) -> None:
+    """Record a running job's progress in its own short transaction, so pages see it at once.
+
+    The job's own session may be in the middle of its work; this writes through another
+    session (and connection), and only while the job is running.
+    """
+    with db._new_session() as other:
+        other.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.state == "running")
+            .values(result={"progress": progress})
+            .execution_options(synchronize_session=False)
+        )
+        other.commit()
 
 
 def _failed(session: Session, job_id: str, exc: Exception) -> Job:

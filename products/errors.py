@@ -4,7 +4,15 @@ from __future__ import annotations
 
 
 class CatalogError(ValueError):
-    """A catalogue file or product definition is invalid; the message names the place."""
+    """A catalogue file or product definition is invalid; the message names the place.
+
+    ``problems`` lists the same findings one by one as (path, message), the path written
+    ``terms.amount_min.value`` or ``conditions[2].op`` (what a form puts beside a field).
+    """
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[tuple[str, str]] = list(problems or [])
 
 
 class QuoteError(ValueError):

@@ -228,7 +228,10 @@ class Product:
         try:
             loaded: dict[str, Any] = ProductSchema().load(dict(data))
         except ValidationError as exc:
-            raise CatalogError(_describe(source_name, str(code), exc.messages)) from exc
+            raise CatalogError(
+                _describe(source_name, str(code), exc.messages),
+                list(_flatten(exc.messages, "")),
+            ) from exc
         canonical = _canonical(loaded)
         return _build(loaded, canonical, source_name)
 

@@ -20,11 +20,33 @@ SUBSIDY_PAID = ("with_payments", "after_repayment")
 BORROWERS = ("individual",)
 NO_VALUE_OPS = frozenset({"true", "false", "present"})
 LIST_OPS = frozenset({"in", "not_in"})
+#: Largest amount a catalogue number may hold, yuan: far above any loan, within the
+#: database's Numeric(18, 2) (and the decimal context, which cannot quantize 1e30 to fen).
+MAX_YUAN = Decimal("9999999999999999.99")
+#: Every sourced number lies within this range (a bigger one is a typing slip, and the
+#: decimal context overflows on it).
+_BOUNDED = validate.Range(min=-MAX_YUAN, max=MAX_YUAN)
+
+
+def _w(zh: str, en: str, unit: str | None = None) -> dict[str, str]:
+    """Return a field's words (``metadata``): the admin's product form labels it with them.
+
+    ``unit``: the unit a sourced number in this place must have (checked by
+    ``_Strict._units``; the form prints it and fills it in).
+    """
+    return {"zh": zh, "en": en} if unit is None else {"zh": zh, "en": en, "unit": unit}
 
 
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
+
+    def _units(self, data: dict[str, Any]) -> None:
+        """Check each sourced number's unit against its place (``metadata["unit"]``)."""
+        for name, declared in self.fields.items():
+            unit = declared.metadata.get("unit")
+            if unit is not None:
+                _expect(data, name, unit)
 
 
 class _Cited(_Strict):
@@ -35,16 +57,22 @@ class _Cited(_Strict):
     versions published before that rule must still load.
     """
 
-    source = fields.Str(required=True, validate=validate.Length(min=3))
-    demo = fields.Bool(load_default=False)
+    source = fields.Str(
+        required=True, validate=validate.Length(min=3), metadata=_w("依据（来源）", "Source")
+    )
+    demo = fields.Bool(
+        load_default=False, metadata=_w("演示数据（待确认）", "Demo value (to be confirmed)")
+    )
 
 
 class SourcedSchema(_Cited):
     """A policy number with its unit, its source and whether it is a demo value."""
 
-    value = fields.Decimal(required=True, allow_nan=False)
-    unit = fields.Str(required=True, validate=validate.OneOf(UNITS))
-    note = fields.Str(load_default=None, allow_none=True)
+    value = fields.Decimal(
+        required=True, allow_nan=False, validate=_BOUNDED, metadata=_w("数值", "Value")
+    )
+    unit = fields.Str(required=True, validate=validate.OneOf(UNITS), metadata=_w("单位", "Unit"))
+    note = fields.Str(load_default=None, allow_none=True, metadata=_w("备注", "Note"))
 
 
 def _expect(data: dict[str, Any], name: str, unit: str) -> None:
@@ -73,31 +101,60 @@ def _whole(data: dict[str, Any], name: str) -> None:
 
 def _fen(data: dict[str, Any], name: str) -> None:
     item = data.get(name)
-    if item is not None and item["value"] != item["value"].quantize(Decimal("0.01")):
+    if item is None:
+        return
+    if item["value"] != item["value"].quantize(Decimal("0.01")):
         raise ValidationError("must be a whole number of fen (2 decimals)", field_name=name)
 
 
 class RepaymentSchema(_Cited):
-    method = fields.Str(required=True, validate=validate.OneOf(REPAYMENT_METHODS))
+    method = fields.Str(
+        required=True,
+        validate=validate.OneOf(REPAYMENT_METHODS),
+        metadata=_w("还款方式", "Repayment method"),
+    )
 
 
 class TermsSchema(_Strict):
-    amount_min = fields.Nested(SourcedSchema, required=True)
-    amount_max = fields.Nested(SourcedSchema, required=True)
-    term_min = fields.Nested(SourcedSchema, required=True)
-    term_max = fields.Nested(SourcedSchema, required=True)
-    repayment = fields.Nested(RepaymentSchema, required=True)
-    example_amount = fields.Nested(SourcedSchema, required=True)
-    example_term = fields.Nested(SourcedSchema, required=True)
+    amount_min = fields.Nested(
+        SourcedSchema, required=True, metadata=_w("最低金额", "Minimum amount", unit="yuan")
+    )
+    amount_max = fields.Nested(
+        SourcedSchema, required=True, metadata=_w("最高金额", "Maximum amount", unit="yuan")
+    )
+    term_min = fields.Nested(
+        SourcedSchema, required=True, metadata=_w("最短期限", "Shortest term", unit="months")
+    )
+    term_max = fields.Nested(
+        SourcedSchema, required=True, metadata=_w("最长期限", "Longest term", unit="months")
+    )
+    repayment = fields.Nested(RepaymentSchema, required=True, metadata=_w("还款方式", "Repayment"))
+    example_amount = fields.Nested(
+        SourcedSchema,
+        required=True,
+        metadata=_w(
+            "示例金额（企业未填时报价用）",
+            "Example amount (quotes before a firm asks)",
+            unit="yuan",
+        ),
+    )
+    example_term = fields.Nested(
+        SourcedSchema,
+        required=True,
+        metadata=_w(
+            "示例期限（企业未填时报价用）",
+            "Example term (quotes before a firm asks)",
+            unit="months",
+        ),
+    )
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
+        self._units(data)
         for name in ("amount_min", "amount_max", "example_amount"):
-            _expect(data, name, "yuan")
             _positive(data, name)
             _fen(data, name)
         for name in ("term_min", "term_max", "example_term"):
-            _expect(data, name, "months")
             _positive(data, name)
             _whole(data, name)
         if data["amount_min"]["value"] > data["amount_max"]["value"]:
@@ -113,14 +170,23 @@ class TermsSchema(_Strict):
 
 
 class RateSchema(_Strict):
-    base = fields.Str(required=True, validate=validate.OneOf(RATE_BASES))
-    spread_bp = fields.Nested(SourcedSchema, load_default=None)
-    fixed_rate = fields.Nested(SourcedSchema, load_default=None)
+    base = fields.Str(
+        required=True, validate=validate.OneOf(RATE_BASES), metadata=_w("利率基准", "Rate base")
+    )
+    spread_bp = fields.Nested(
+        SourcedSchema,
+        load_default=None,
+        metadata=_w("相对 LPR 的加点", "Spread over LPR", unit="bp"),
+    )
+    fixed_rate = fields.Nested(
+        SourcedSchema,
+        load_default=None,
+        metadata=_w("固定年利率", "Fixed yearly rate", unit="per_year"),
+    )
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
-        _expect(data, "spread_bp", "bp")
-        _expect(data, "fixed_rate", "per_year")
+        self._units(data)
         if data["base"] == "lpr_1y" and data["spread_bp"] is None:
             raise ValidationError("required when base is lpr_1y", field_name="spread_bp")
         if data["base"] == "lpr_1y" and data["fixed_rate"] is not None:
@@ -135,14 +201,25 @@ class RateSchema(_Strict):
 
 
 class GuaranteeSchema(_Strict):
-    fee_rate = fields.Nested(SourcedSchema, required=True)
-    fee_basis = fields.Str(load_default="amount", validate=validate.OneOf(FEE_BASES))
-    coverage = fields.Nested(SourcedSchema, load_default=None)
+    fee_rate = fields.Nested(
+        SourcedSchema,
+        required=True,
+        metadata=_w("担保费率（年）", "Guarantee fee (yearly)", unit="per_year"),
+    )
+    fee_basis = fields.Str(
+        load_default="amount",
+        validate=validate.OneOf(FEE_BASES),
+        metadata=_w("担保费计费基数", "Fee charged on"),
+    )
+    coverage = fields.Nested(
+        SourcedSchema,
+        load_default=None,
+        metadata=_w("担保代偿比例", "Guarantee coverage", unit="share"),
+    )
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
-        _expect(data, "fee_rate", "per_year")
-        _expect(data, "coverage", "share")
+        self._units(data)
         if not Decimal(0) <= data["fee_rate"]["value"] < Decimal(1):
             raise ValidationError("must be a yearly rate between 0 and 1", "fee_rate")
         _share(data, "coverage")
@@ -151,26 +228,59 @@ class GuaranteeSchema(_Strict):
 class SubsidyPaymentSchema(_Cited):
     """How and when a subsidy reaches the enterprise, in words for the terms and the quote."""
 
-    paid = fields.Str(required=True, validate=validate.OneOf(SUBSIDY_PAID))
-    note_zh = fields.Str(required=True, validate=validate.Length(min=2))
-    note_en = fields.Str(required=True, validate=validate.Length(min=2))
+    paid = fields.Str(
+        required=True,
+        validate=validate.OneOf(SUBSIDY_PAID),
+        metadata=_w("补贴到账方式", "When the subsidy is paid"),
+    )
+    note_zh = fields.Str(
+        required=True,
+        validate=validate.Length(min=2),
+        metadata=_w("说明（中文）", "Note (Chinese)"),
+    )
+    note_en = fields.Str(
+        required=True,
+        validate=validate.Length(min=2),
+        metadata=_w("说明（英文）", "Note (English)"),
+    )
 
 
 def _check_caps(data: dict[str, Any]) -> None:
     for name in ("cap_total", "cap_per_year"):
-        _expect(data, name, "yuan")
         _positive(data, name)
         _fen(data, name)
 
 
 class InterestSubsidySchema(_Strict):
-    kind = fields.Str(required=True, validate=validate.OneOf(SUBSIDY_KINDS))
-    share = fields.Nested(SourcedSchema, load_default=None)
-    points = fields.Nested(SourcedSchema, load_default=None)
-    floor_spread_bp = fields.Nested(SourcedSchema, load_default=None)
-    cap_total = fields.Nested(SourcedSchema, load_default=None)
-    cap_per_year = fields.Nested(SourcedSchema, load_default=None)
-    payment = fields.Nested(SubsidyPaymentSchema, load_default=None)
+    kind = fields.Str(
+        required=True,
+        validate=validate.OneOf(SUBSIDY_KINDS),
+        metadata=_w("贴息方式", "Kind of interest subsidy"),
+    )
+    share = fields.Nested(
+        SourcedSchema, load_default=None, metadata=_w("贴息比例", "Share of interest", unit="share")
+    )
+    points = fields.Nested(
+        SourcedSchema,
+        load_default=None,
+        metadata=_w("贴息点数（年化）", "Points (yearly)", unit="per_year"),
+    )
+    floor_spread_bp = fields.Nested(
+        SourcedSchema,
+        load_default=None,
+        metadata=_w("补贴起点（LPR 加点）", "Floor (spread over LPR)", unit="bp"),
+    )
+    cap_total = fields.Nested(
+        SourcedSchema,
+        load_default=None,
+        metadata=_w("补贴总额上限", "Cap over the loan", unit="yuan"),
+    )
+    cap_per_year = fields.Nested(
+        SourcedSchema, load_default=None, metadata=_w("每年补贴上限", "Cap per year", unit="yuan")
+    )
+    payment = fields.Nested(
+        SubsidyPaymentSchema, load_default=None, metadata=_w("补贴到账", "Payment")
+    )
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
@@ -181,44 +291,64 @@ class InterestSubsidySchema(_Strict):
         for name in needs.values():
             if name != needed and data[name] is not None:
                 raise ValidationError(f"not used when kind is {data['kind']}", name)
-        _expect(data, "share", "share")
+        self._units(data)
         _share(data, "share")
-        _expect(data, "points", "per_year")
         if data["points"] is not None and not Decimal(0) <= data["points"]["value"] < 1:
             raise ValidationError("must be a yearly rate between 0 and 1", "points")
-        _expect(data, "floor_spread_bp", "bp")
         _check_caps(data)
 
 
 class FeeSubsidySchema(_Strict):
-    share = fields.Nested(SourcedSchema, required=True)
-    cap_total = fields.Nested(SourcedSchema, load_default=None)
-    cap_per_year = fields.Nested(SourcedSchema, load_default=None)
-    payment = fields.Nested(SubsidyPaymentSchema, load_default=None)
+    share = fields.Nested(
+        SourcedSchema,
+        required=True,
+        metadata=_w("担保费补贴比例", "Share of the fee", unit="share"),
+    )
+    cap_total = fields.Nested(
+        SourcedSchema,
+        load_default=None,
+        metadata=_w("补贴总额上限", "Cap over the loan", unit="yuan"),
+    )
+    cap_per_year = fields.Nested(
+        SourcedSchema, load_default=None, metadata=_w("每年补贴上限", "Cap per year", unit="yuan")
+    )
+    payment = fields.Nested(
+        SubsidyPaymentSchema, load_default=None, metadata=_w("补贴到账", "Payment")
+    )
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
-        _expect(data, "share", "share")
+        self._units(data)
         _share(data, "share")
         _check_caps(data)
 
 
 class BatchTermsSchema(_Strict):
-    organiser = fields.Str(required=True, validate=validate.OneOf(("park", "chamber")))
-    per_firm_cap = fields.Nested(SourcedSchema, required=True)
+    organiser = fields.Str(
+        required=True,
+        validate=validate.OneOf(("park", "chamber")),
+        metadata=_w("组织方", "Organiser"),
+    )
+    per_firm_cap = fields.Nested(
+        SourcedSchema, required=True, metadata=_w("单户上限", "Cap per firm", unit="yuan")
+    )
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
-        _expect(data, "per_firm_cap", "yuan")
+        self._units(data)
         _positive(data, "per_firm_cap")
 
 
 class FactSchema(_Cited):
-    key = fields.Str(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"))
-    label_zh = fields.Str(required=True)
-    label_en = fields.Str(required=True)
-    value = fields.Decimal(required=True, allow_nan=False)
-    unit = fields.Str(required=True, validate=validate.OneOf(UNITS))
+    key = fields.Str(
+        required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"), metadata=_w("代码", "Key")
+    )
+    label_zh = fields.Str(required=True, metadata=_w("名称（中文）", "Label (Chinese)"))
+    label_en = fields.Str(required=True, metadata=_w("名称（英文）", "Label (English)"))
+    value = fields.Decimal(
+        required=True, allow_nan=False, validate=_BOUNDED, metadata=_w("数值", "Value")
+    )
+    unit = fields.Str(required=True, validate=validate.OneOf(UNITS), metadata=_w("单位", "Unit"))
 
 
 def _unique_keys(items: list[dict[str, Any]], name: str) -> None:
@@ -235,13 +365,33 @@ class VariantSchema(_Cited):
     profile is evaluated against it and it is never quoted.
     """
 
-    key = fields.Str(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"))
-    borrower = fields.Str(required=True, validate=validate.OneOf(BORROWERS))
-    name_zh = fields.Str(required=True, validate=validate.Length(min=2))
-    name_en = fields.Str(required=True, validate=validate.Length(min=2))
-    description_zh = fields.Str(required=True, validate=validate.Length(min=2))
-    description_en = fields.Str(required=True, validate=validate.Length(min=2))
-    facts = fields.List(fields.Nested(FactSchema), load_default=list)
+    key = fields.Str(
+        required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"), metadata=_w("代码", "Key")
+    )
+    borrower = fields.Str(
+        required=True, validate=validate.OneOf(BORROWERS), metadata=_w("借款人", "Borrower")
+    )
+    name_zh = fields.Str(
+        required=True,
+        validate=validate.Length(min=2),
+        metadata=_w("名称（中文）", "Name (Chinese)"),
+    )
+    name_en = fields.Str(
+        required=True,
+        validate=validate.Length(min=2),
+        metadata=_w("名称（英文）", "Name (English)"),
+    )
+    description_zh = fields.Str(
+        required=True,
+        validate=validate.Length(min=2),
+        metadata=_w("说明（中文）", "Description (Chinese)"),
+    )
+    description_en = fields.Str(
+        required=True,
+        validate=validate.Length(min=2),
+        metadata=_w("说明（英文）", "Description (English)"),
+    )
+    facts = fields.List(fields.Nested(FactSchema), load_default=list, metadata=_w("要点", "Facts"))
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
@@ -257,6 +407,10 @@ def _number(value: Any) -> Decimal:
         raise ValidationError(f"must be a number, got {value!r}") from exc
     if not number.is_finite():
         raise ValidationError("must be a finite number")
+    if number.copy_abs() > MAX_YUAN:  # the decimal context overflows beyond
+        raise ValidationError(
+            f"Must be greater than or equal to {-MAX_YUAN} and less than or equal to {MAX_YUAN}."
+        )
     return number
 
 
@@ -306,9 +460,11 @@ def check_leaf(data: dict[str, Any]) -> Any:
 
 
 class LeafSchema(_Strict):
-    field = fields.Str(required=True)
-    op = fields.Str(required=True, validate=validate.OneOf(ALL_OPERATORS))
-    value = fields.Raw(load_default=None, allow_none=True)
+    field = fields.Str(required=True, metadata=_w("字段", "Field"))
+    op = fields.Str(
+        required=True, validate=validate.OneOf(ALL_OPERATORS), metadata=_w("比较方式", "Comparison")
+    )
+    value = fields.Raw(load_default=None, allow_none=True, metadata=_w("值", "Value"))
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
@@ -318,10 +474,16 @@ class LeafSchema(_Strict):
 class AnyOfEntrySchema(_Strict):
     """One alternative of an any_of: a field/op/value, or all_of a list of them."""
 
-    field = fields.Str(load_default=None)
-    op = fields.Str(load_default=None, validate=validate.OneOf(ALL_OPERATORS))
-    value = fields.Raw(load_default=None, allow_none=True)
-    all_of = fields.List(fields.Nested(LeafSchema), load_default=None)
+    field = fields.Str(load_default=None, metadata=_w("字段", "Field"))
+    op = fields.Str(
+        load_default=None,
+        validate=validate.OneOf(ALL_OPERATORS),
+        metadata=_w("比较方式", "Comparison"),
+    )
+    value = fields.Raw(load_default=None, allow_none=True, metadata=_w("值", "Value"))
+    all_of = fields.List(
+        fields.Nested(LeafSchema), load_default=None, metadata=_w("同时满足以下全部", "All of")
+    )
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
@@ -345,18 +507,46 @@ class ConditionSchema(_Cited):
     when every one passes), e.g. "15 % of staff, or 8 % above 100 staff".
     """
 
-    id = fields.Str(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"))
-    field = fields.Str(load_default=None)
-    op = fields.Str(load_default=None, validate=validate.OneOf(ALL_OPERATORS))
-    value = fields.Raw(load_default=None, allow_none=True)
-    any_of = fields.List(fields.Nested(AnyOfEntrySchema), load_default=None)
-    required = fields.Bool(load_default=True)
-    message_zh = fields.Str(required=True, validate=validate.Length(min=2))
-    message_en = fields.Str(required=True, validate=validate.Length(min=2))
+    id = fields.Str(
+        required=True,
+        validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"),
+        metadata=_w("条件代码", "Condition key"),
+    )
+    field = fields.Str(load_default=None, metadata=_w("字段", "Field"))
+    op = fields.Str(
+        load_default=None,
+        validate=validate.OneOf(ALL_OPERATORS),
+        metadata=_w("比较方式", "Comparison"),
+    )
+    value = fields.Raw(load_default=None, allow_none=True, metadata=_w("值", "Value"))
+    any_of = fields.List(
+        fields.Nested(AnyOfEntrySchema),
+        load_default=None,
+        metadata=_w("或者：满足以下任一", "Or: any of"),
+    )
+    required = fields.Bool(load_default=True, metadata=_w("必须满足", "Required"))
+    message_zh = fields.Str(
+        required=True,
+        validate=validate.Length(min=2),
+        metadata=_w("条件说明（中文）", "Condition (Chinese)"),
+    )
+    message_en = fields.Str(
+        required=True,
+        validate=validate.Length(min=2),
+        metadata=_w("条件说明（英文）", "Condition (English)"),
+    )
     # What is wrong when the condition fails, e.g. 存在未结重大诉讼 for 无未结重大诉讼
     # (products.eligibility.failed_wording words a condition without them).
-    failed_zh = fields.Str(load_default=None, validate=validate.Length(min=2))
-    failed_en = fields.Str(load_default=None, validate=validate.Length(min=2))
+    failed_zh = fields.Str(
+        load_default=None,
+        validate=validate.Length(min=2),
+        metadata=_w("不符合时的说明（中文）", "When not met (Chinese)"),
+    )
+    failed_en = fields.Str(
+        load_default=None,
+        validate=validate.Length(min=2),
+        metadata=_w("不符合时的说明（英文）", "When not met (English)"),
+    )
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
@@ -378,12 +568,13 @@ class ConditionSchema(_Cited):
 class ApplicationWindowSchema(_Cited):
     """When firms may apply (申报期), and how many days before the close to remind them."""
 
-    opens_on = fields.Date(required=True)
-    closes_on = fields.Date(required=True)
+    opens_on = fields.Date(required=True, metadata=_w("申报开始日期", "Opens on"))
+    closes_on = fields.Date(required=True, metadata=_w("申报截止日期", "Closes on"))
     remind_days = fields.List(
         fields.Integer(strict=True, validate=validate.Range(min=1, max=366)),
         required=True,
         validate=validate.Length(min=1, max=5),
+        metadata=_w("截止前提醒天数", "Remind days before the close"),
     )
 
     @validates_schema
@@ -395,25 +586,61 @@ class ApplicationWindowSchema(_Cited):
 
 
 class ProductSchema(_Strict):
-    code = fields.Str(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"))
-    name_zh = fields.Str(required=True, validate=validate.Length(min=2))
-    name_en = fields.Str(required=True, validate=validate.Length(min=2))
-    description_zh = fields.Str(required=True)
-    description_en = fields.Str(required=True)
+    code = fields.Str(
+        required=True,
+        validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"),
+        metadata=_w("产品代码", "Product code"),
+    )
+    name_zh = fields.Str(
+        required=True,
+        validate=validate.Length(min=2),
+        metadata=_w("产品名称（中文）", "Name (Chinese)"),
+    )
+    name_en = fields.Str(
+        required=True,
+        validate=validate.Length(min=2),
+        metadata=_w("产品名称（英文）", "Name (English)"),
+    )
+    description_zh = fields.Str(
+        required=True, metadata=_w("产品说明（中文）", "Description (Chinese)")
+    )
+    description_en = fields.Str(
+        required=True, metadata=_w("产品说明（英文）", "Description (English)")
+    )
     # Where the product itself comes from (the plan's clause that names it), or that it
     # is an addition beyond the plan.
-    source = fields.Str(load_default=None, validate=validate.Length(min=3))
-    batch = fields.Bool(load_default=False)
-    batch_terms = fields.Nested(BatchTermsSchema, load_default=None)
-    terms = fields.Nested(TermsSchema, required=True)
-    rate = fields.Nested(RateSchema, required=True)
-    guarantee = fields.Nested(GuaranteeSchema, load_default=None)
-    interest_subsidy = fields.Nested(InterestSubsidySchema, load_default=None)
-    fee_subsidy = fields.Nested(FeeSubsidySchema, load_default=None)
-    facts = fields.List(fields.Nested(FactSchema), load_default=list)
-    conditions = fields.List(fields.Nested(ConditionSchema), required=True)
-    variants = fields.List(fields.Nested(VariantSchema), load_default=list)
-    application_window = fields.Nested(ApplicationWindowSchema, load_default=None)
+    source = fields.Str(
+        load_default=None, validate=validate.Length(min=3), metadata=_w("政策依据", "Policy source")
+    )
+    batch = fields.Bool(load_default=False, metadata=_w("批次贷产品", "Batch loan product"))
+    batch_terms = fields.Nested(
+        BatchTermsSchema, load_default=None, metadata=_w("批次贷条款", "Batch terms")
+    )
+    terms = fields.Nested(TermsSchema, required=True, metadata=_w("金额与期限", "Amount and term"))
+    rate = fields.Nested(RateSchema, required=True, metadata=_w("利率", "Rate"))
+    guarantee = fields.Nested(GuaranteeSchema, load_default=None, metadata=_w("担保", "Guarantee"))
+    interest_subsidy = fields.Nested(
+        InterestSubsidySchema, load_default=None, metadata=_w("贴息", "Interest subsidy")
+    )
+    fee_subsidy = fields.Nested(
+        FeeSubsidySchema, load_default=None, metadata=_w("担保费补贴", "Guarantee fee subsidy")
+    )
+    facts = fields.List(
+        fields.Nested(FactSchema), load_default=list, metadata=_w("产品要点", "Facts")
+    )
+    conditions = fields.List(
+        fields.Nested(ConditionSchema),
+        required=True,
+        metadata=_w("准入条件", "Eligibility conditions"),
+    )
+    variants = fields.List(
+        fields.Nested(VariantSchema),
+        load_default=list,
+        metadata=_w("其他形式（仅展示）", "Variants (shown only)"),
+    )
+    application_window = fields.Nested(
+        ApplicationWindowSchema, load_default=None, metadata=_w("申报期", "Application window")
+    )
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:

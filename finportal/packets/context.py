@@ -193,6 +193,8 @@ class PacketContext:
     documents: Sequence[AttachedDocument] = ()
     # Facts verified from public data (source, as-of date), and the firm's differing figures.
     verified_facts: Sequence[VerifiedFactRow] = ()
+    # The centre's seal beside the advisor's signature: a data: URI (empty: none printed).
+    seal_image: str = ""
 
 
 @dataclass(frozen=True)
@@ -225,3 +227,5 @@ class BatchCoverContext:
     verification_code: str = ""
     centre_name: str = "闵行区融资服务中心"
     notes: Sequence[str] = field(default_factory=tuple)
+    verify_url: str = ""
+    seal_image: str = ""

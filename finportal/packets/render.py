@@ -16,6 +16,7 @@ import io
 import threading
 from collections.abc import Sequence
 from decimal import Decimal
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,13 @@ def _money(value: Any) -> str:
     if value is None:
         return "—"
     return f"{Decimal(str(value)):,.2f}"
+
+
+def _yuan_as_wan(value: Any) -> str:
+    """Format a yuan amount in 万元 (two decimals), as pages show amounts."""
+    if value is None:
+        return "—"
+    return f"{Decimal(str(value)) / Decimal(10000):,.2f}"
 
 
 def _pct(value: Any, digits: int = 2) -> str:
@@ -98,6 +106,7 @@ def _jinja_env() -> jinja2.Environment:
     env.filters.update(
         wan=_money,
         yuan=_money,
+        yuan_wan=_yuan_as_wan,
         pct=_pct,
         score=_score,
         date_zh=_date_zh,
@@ -146,8 +155,12 @@ def _pairs(rows: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     return [list(rows[i : i + 2]) for i in range(0, len(rows), 2)]
 
 
-def render_html(ctx: PacketContext) -> str:
-    """Return the packet's HTML (for previews and tests; the PDF is made from it)."""
+def render_html(ctx: PacketContext, *, in_batch: bool = False) -> str:
+    """Return the packet's HTML (for previews and tests; the PDF is made from it).
+
+    ``in_batch``: the packet is part of a batch packet, whose pages are numbered over the
+    whole file when merged; the packet's own numbering moves to the bottom right.
+    """
     reasons_chart = (
         Markup(  # noqa: S704 - charts escape every label themselves
             charts.bar_chart(
@@ -181,6 +194,7 @@ def render_html(ctx: PacketContext) -> str:
             condition_counts=counts,
             reasons_chart=reasons_chart,
             schedule_totals=totals,
+            in_batch=in_batch,
         )
     )
 
@@ -198,9 +212,11 @@ def html_to_pdf(html: str, *, url_fetcher: PacketURLFetcher | None = None) -> by
     return document.write_pdf(stylesheets=[_stylesheet()], font_config=_font_config())
 
 
-def render_packet(ctx: PacketContext, *, url_fetcher: PacketURLFetcher | None = None) -> bytes:
-    """Render the referral packet for ``ctx`` and return the PDF bytes."""
-    return html_to_pdf(render_html(ctx), url_fetcher=url_fetcher)
+def render_packet(
+    ctx: PacketContext, *, url_fetcher: PacketURLFetcher | None = None, in_batch: bool = False
+) -> bytes:
+    """Render the referral packet for ``ctx`` and return the PDF bytes (see :func:`render_html`)."""
+    return html_to_pdf(render_html(ctx, in_batch=in_batch), url_fetcher=url_fetcher)
 
 
 def prepare_worker() -> None:
@@ -252,6 +268,38 @@ def merge_batch_packet(cover_ctx: BatchCoverContext, member_pdfs: Sequence[bytes
             outline_item=f"{index}. {member.enterprise_name}",
         )
     writer.add_metadata({"/Title": f"批次推荐材料 {cover_ctx.batch_number}"})
+    number_pages(writer, f"批次 {cover_ctx.batch_number}")
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def render_page_numbers(label: str, total: int, width_pt: float, height_pt: float) -> bytes:
+    """Render ``total`` transparent pages, each with "第 n 页 / 共 total 页" at the bottom centre."""
+    pages = "".join(
+        f'<div class="n">{escape(label)} · 第 {n} 页 / 共 {total} 页</div>'
+        for n in range(1, total + 1)
+    )
+    html = f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><style>
+@page {{ size: {width_pt:.2f}pt {height_pt:.2f}pt; margin: 0;
+  @top-left {{ content: none; }} @bottom-center {{ content: none; }} }}
+html {{ font-size: 7.5pt; }}
+.n {{ break-after: page; height: {height_pt:.2f}pt; position: relative; }}
+.n {{ padding-top: {height_pt - 12 * 2.835:.2f}pt; box-sizing: border-box;
+  text-align: center; color: #777; }}
+</style></head><body>{pages}</body></html>"""
+    return html_to_pdf(html)
+
+
+def number_pages(writer: PdfWriter, label: str) -> None:
+    """Number every page of ``writer`` over the whole file (a batch packet: cover and members)."""
+    total = len(writer.pages)
+    if not total:
+        return
+    box = writer.pages[0].mediabox
+    overlay = PdfReader(
+        io.BytesIO(render_page_numbers(label, total, float(box.width), float(box.height)))
+    )
+    for page, numbers in zip(writer.pages, overlay.pages, strict=True):
+        page.merge_page(numbers, over=True)
+        page.compress_content_streams()

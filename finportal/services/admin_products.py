@@ -90,15 +90,24 @@ def parse_product_yaml(session: Session, text: str, *, expected_code: str | None
                 "content": t("产品数据应为一个 YAML 映射", "The product must be a YAML mapping")
             },
         )
+    try:
+        check_code(session, data, expected_code=expected_code)
+    except (ValidationFailed, Conflict) as exc:
+        raise type(exc)(
+            exc.message_zh,
+            exc.message_en,
+            fields={"content": f"field code: {exc.fields['code']}"},
+        ) from exc
+    return data
+
+
+def check_code(session: Session, data: dict[str, Any], *, expected_code: str | None) -> None:
+    """Refuse a changed code (editing ``expected_code``), or a new product's taken code."""
     if expected_code is not None and data.get("code") != expected_code:
         raise ValidationFailed(
             f"产品代码不能修改（应为 {expected_code}）；新产品请用“新建产品”。",
             f"The product code cannot change (expected {expected_code}).",
-            fields={
-                "content": t(
-                    f"field code: 应为 {expected_code}", f"field code: must be {expected_code}"
-                )
-            },
+            fields={"code": t(f"应为 {expected_code}", f"must be {expected_code}")},
         )
     if expected_code is None:
         code = data.get("code")
@@ -106,9 +115,8 @@ def parse_product_yaml(session: Session, text: str, *, expected_code: str | None
             raise Conflict(
                 f"产品代码 {code} 已存在，请在该产品的编辑页修改。",
                 f"Product {code} exists; edit it instead.",
-                fields={"content": t(f"field code: {code} 已存在", f"field code: {code} exists")},
+                fields={"code": t(f"{code} 已存在", f"{code} exists")},
             )
-    return data
 
 
 def set_product_active(

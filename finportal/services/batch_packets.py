@@ -20,7 +20,14 @@ from finportal.models import Batch, BatchMember, Job, Packet, utcnow
 from finportal.services import batches, consents
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, Forbidden, InvalidTransition
-from finportal.services.packet_context import PacketFacts, assemble, member_facts, to_wan
+from finportal.services.packet_context import (
+    PacketFacts,
+    assemble,
+    member_facts,
+    seal_image,
+    to_wan,
+    verify_url,
+)
 from finportal.services.packets import (
     CENTRE_NAME,
     add_packet,
@@ -67,6 +74,7 @@ def _batch_cover(
     contexts: list[Any],
     today: Any,
     code: str,
+    base_url: str = "",
 ) -> packets.BatchCoverContext:
     product = facts[0].product
     return packets.BatchCoverContext(
@@ -92,6 +100,8 @@ def _batch_cover(
             for m, ctx in zip(members, contexts, strict=True)
         ],
         verification_code=code,
+        verify_url=verify_url(code, base_url) if code else "",
+        seal_image=seal_image(),
         notes=(
             f"已用额度 {to_wan(batch.quota_used):,.2f} 万元；备案状态："
             f"{batches.FILING_LABELS.get(batch.filing_status, batch.filing_status)}",
@@ -177,10 +187,10 @@ def render_batch_packet(
         assemble(f, verification_code=code, base_url=base_url)
         for f, code in zip(facts, codes, strict=True)
     ]
-    cover_ctx = _batch_cover(batch, members, facts, contexts, today, cover_code)
+    cover_ctx = _batch_cover(batch, members, facts, contexts, today, cover_code, base_url)
     job_id = running_job_id(session, BATCH_PACKET_JOB, "batch", batch.id)
     session.commit()  # end the read before the slow renders (see render_referral_packet)
-    member_pdfs = [packets.render_packet(c) for c in contexts]
+    member_pdfs = [packets.render_packet(c, in_batch=True) for c in contexts]
     merged = packets.merge_batch_packet(cover_ctx, member_pdfs)
     version_id = facts[0].product_version_id
     cover = add_packet(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +22,9 @@ from finportal.models import (
 )
 from finportal.services.audit import record_event
 from finportal.services.errors import ValidationFailed
-from products.sources import unconfirmed_problems
+from products.messages import zh as validator_zh
+from products.sources import UNCONFIRMED, unconfirmed_problems
+from products.sources import unconfirmed as unconfirmed_paths
 
 DEFAULT_LPR = Decimal("0.0300")
 
@@ -122,7 +125,9 @@ def validate_content(content: dict[str, Any], source_name: str = "<admin>") -> p
         product = products.Product.from_dict(content, source_name)
     except products.CatalogError as exc:
         raise ValidationFailed(
-            f"产品数据有误：{exc}", f"The product data is not valid: {exc}"
+            f"产品数据有误：{exc}",
+            f"The product data is not valid: {exc}",
+            fields=_by_field(exc.problems),
         ) from exc
     # A number is published as confirmed only with a source beyond FinPortal's own
     # documents (stored versions from before this rule still load in product_of).
@@ -132,6 +137,9 @@ def validate_content(content: dict[str, Any], source_name: str = "<admin>") -> p
         raise ValidationFailed(
             f"产品数据有误（标为已确认的数字须注明本平台以外的依据）：{text}",
             f"The product data is not valid: {text}",
+            fields=_by_field(
+                (f"{path}.demo", UNCONFIRMED) for path in unconfirmed_paths(product.to_dict())
+            ),
         )
     for field, value, kind in (
         ("code", product.code, "code"),
@@ -144,8 +152,18 @@ def validate_content(content: dict[str, Any], source_name: str = "<admin>") -> p
             raise ValidationFailed(
                 f"产品数据有误：field {field}: {exc.message_zh}",
                 f"The product data is not valid: field {field}: {exc.message_en}",
+                fields={field: limits.in_user_language(exc.message_zh, exc.message_en)},
             ) from None
     return product
+
+
+def _by_field(problems: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Return the validator's findings by path, each in the user's language (zh first)."""
+    out: dict[str, str] = {}
+    for path, message in problems:
+        text = limits.in_user_language(validator_zh(message), message)
+        out[path] = f"{out[path]}；{text}" if path in out else text
+    return out
 
 
 def save_version(

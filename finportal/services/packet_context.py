@@ -11,13 +11,17 @@ between a referral and a batch member is only where the facts come from, which
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
@@ -64,11 +68,33 @@ BATCH_OPINION = "经园区/商会推荐，已核验批次贷准入条件及企�
 def default_base_url() -> str:
     """Return the portal's public address, printed before ``/verify/<code>`` on packets.
 
-    ``FINPORTAL_BASE_URL`` (required in production; ``http://127.0.0.1:5000`` otherwise).
-    Never a request's ``Host`` header: whoever sends the request must not choose the
-    address a bank reads on paper.
+    The app's ``BASE_URL`` (``FINPORTAL_BASE_URL``: required in production;
+    ``http://127.0.0.1:5000`` otherwise); outside an app, the environment's. Never a
+    request's ``Host`` header: whoever sends the request must not choose the address a
+    bank reads on paper.
     """
+    if has_app_context() and current_app.config.get("BASE_URL"):
+        return str(current_app.config["BASE_URL"])
     return os.environ.get("FINPORTAL_BASE_URL", "http://127.0.0.1:5000")
+
+
+#: The seal printed when none is configured: a grey placeholder that says it is one.
+SEAL_PLACEHOLDER = Path(packets.__file__).parent / "assets" / "seal-placeholder.svg"
+_SEAL_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
+
+
+@functools.cache
+def _seal_uri(path: str, mtime: float) -> str:
+    data = Path(path).read_bytes()
+    media = _SEAL_TYPES[Path(path).suffix.lower()]
+    return f"data:{media};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def seal_image() -> str:
+    """Return the centre's seal as a ``data:`` URI: the app's ``PACKET_SEAL``, else the placeholder."""
+    configured = current_app.config.get("PACKET_SEAL") if has_app_context() else ""
+    path = Path(configured or SEAL_PLACEHOLDER)
+    return _seal_uri(str(path), path.stat().st_mtime)
 
 
 def verify_url(code: str, base_url: str = "") -> str:
@@ -602,6 +628,7 @@ def assemble(
             )
             for r in verified
         ],
+        seal_image=seal_image(),
     )
 
 

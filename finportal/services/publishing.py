@@ -129,16 +129,37 @@ def draft_product(
 ) -> ProductDraft:
     """Check product YAML by the catalogue's rules and keep it as a draft for a second admin.
 
-    Refused: content equal to the current version (nothing to approve), and a second draft
-    of a product that already has one awaiting approval. Commits.
+    The expert view of :func:`draft_content`: every refusal names the YAML
+    (``fields["content"]``). Commits.
     """
     data = admin_products.parse_product_yaml(session, text, expected_code=expected_code)
     try:
-        product = catalog_service.validate_content(data)
-    except ValidationFailed as exc:
-        raise ValidationFailed(
-            exc.message_zh, exc.message_en, fields={"content": t(exc.message_zh, exc.message_en)}
-        ) from exc
+        return draft_content(
+            session, data, actor_id=actor_id, expected_code=expected_code, note=note
+        )
+    except (ValidationFailed, Conflict) as exc:
+        if "note" in exc.fields:
+            raise
+        text = exc.fields.get("_form") or t(exc.message_zh, exc.message_en)
+        raise type(exc)(exc.message_zh, exc.message_en, fields={"content": text}) from exc
+
+
+def draft_content(
+    session: Session,
+    data: dict[str, Any],
+    *,
+    actor_id: int,
+    expected_code: str | None = None,
+    note: str = "",
+) -> ProductDraft:
+    """Check product content by the catalogue's rules and keep it as a draft for a second admin.
+
+    Refusals name the field (``fields`` by path: ``terms.amount_min.value``): content equal
+    to the current version (nothing to approve), and a second draft of a product that
+    already has one awaiting approval. Commits.
+    """
+    admin_products.check_code(session, data, expected_code=expected_code)
+    product = catalog_service.validate_content(data)
     note = limits.valid_text(note, "reason", "note")
     row = session.scalar(select(Product).where(Product.code == product.code))
     current = None if row is None else row.current_version
@@ -147,7 +168,7 @@ def draft_product(
             f"内容与当前第 {current.number} 版相同，无需复核。",
             f"The content equals the current version {current.number}: nothing to approve.",
             fields={
-                "content": t(
+                "_form": t(
                     f"内容与当前第 {current.number} 版相同",
                     f"Same as the current version {current.number}",
                 )
@@ -162,7 +183,7 @@ def draft_product(
         raise Conflict(
             f"该产品已有待复核的草稿（#{waiting}），请先处理。",
             f"This product already has a draft awaiting approval (#{waiting}).",
-            fields={"content": t(f"已有待复核的草稿 #{waiting}", f"Draft #{waiting} is waiting")},
+            fields={"_form": t(f"已有待复核的草稿 #{waiting}", f"Draft #{waiting} is waiting")},
         )
     draft = ProductDraft(
         code=product.code,

@@ -22,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import scoring
-from finportal.models import Application, LoanOutcome, ModelVersion, Referral, utcnow
+from finportal import jobs
+from finportal.models import Application, Job, LoanOutcome, ModelVersion, Referral, utcnow
 from finportal.services import credit
 from finportal.services.audit import record_event
 from finportal.services.errors import ServiceError
@@ -30,6 +31,39 @@ from scoring.records import BAD_OUTCOMES, GOOD_OUTCOMES, MIN_BADS, MIN_ROWS
 
 #: Share of the outcome records held out to compare champion and challenger.
 HOLDOUT_SHARE = 0.25
+
+#: The job that retrains from the admin's page (``request_retrain``).
+RETRAIN_JOB = "retrain_model"
+
+#: The steps of a retraining as the progress page lists them: key, Chinese, English, and
+#: the percent of the work done when the step ends.
+STEPS: tuple[tuple[str, str, str, int], ...] = (
+    ("collect", "读取平台放款结果", "Reading the platform's loan outcomes", 10),
+    ("split", "划分训练样本与留出样本", "Splitting training and hold-out rows", 15),
+    (
+        "train",
+        "训练模型（交叉验证、建树、校准）",
+        "Training (cross-validation, trees, calibration)",
+        80,
+    ),
+    (
+        "compare",
+        "在留出样本上与当前模型比较",
+        "Comparing with the active model on the hold-out",
+        92,
+    ),
+    ("register", "登记新的模型版本", "Registering the new model version", 100),
+)
+STEP_KEYS = tuple(key for key, *_ in STEPS)
+
+
+def progress_of(step: str, within: float = 0.0) -> dict[str, Any]:
+    """Return the progress record of a step (``within``: share of that step done, 0..1)."""
+    index = STEP_KEYS.index(step)
+    start = STEPS[index - 1][3] if index else 0
+    end = STEPS[index][3]
+    percent = round(start + (end - start) * max(0.0, min(1.0, within)))
+    return {"step": step, "index": index + 1, "steps": len(STEPS), "percent": percent}
 
 
 class NotEnoughOutcomes(ServiceError):
@@ -124,17 +158,34 @@ def retrain(
     min_rows: int = MIN_ROWS,
     min_bads: int = MIN_BADS,
     progress: Callable[[str], None] | None = None,
+    stage: Callable[[str, float], None] | None = None,
 ) -> RetrainResult:
     """Train a challenger from the platform's outcomes, register it and compare it (commits).
 
     Raises ``NotEnoughOutcomes`` (zh/en) when fewer than ``min_rows`` outcomes, or fewer
-    than ``min_bads`` bad or good ones, are recorded.
+    than ``min_bads`` bad or good ones, are recorded. ``progress`` gets the trainer's lines;
+    ``stage`` gets each step of :data:`STEPS` as it starts (and how far into it).
     """
+    step = stage or (lambda _key, _within=0.0: None)
+    step("collect", 0.0)
     records = outcome_records(session)
     n = len(records)
     bads = sum(r["bad"] for r in records)
     if n < min_rows or bads < min_bads or n - bads < min_bads:
         raise NotEnoughOutcomes(n, bads, min_rows, min_bads)
+    # Nothing is written until the model is registered: end the read now, so a long
+    # training holds no transaction open (and progress can be recorded beside it).
+    session.commit()
+    step("split", 0.0)
+    lines = 0
+
+    def trainer_line(line: str) -> None:
+        nonlocal lines
+        lines += 1
+        step("train", min(0.9, lines / 8))
+        if progress is not None:
+            progress(line)
+
     labels = np.array([r["bad"] for r in records], dtype=np.int8)
     try:
         train_idx, hold_idx = train_test_split(
@@ -144,13 +195,30 @@ def retrain(
         raise NotEnoughOutcomes(n, bads, min_rows, min_bads, detail=str(exc)) from exc
     train_records = [records[i] for i in sorted(train_idx)]
     holdout = [records[i] for i in sorted(hold_idx)]
+    step("train", 0.0)
     try:
         # The totals were checked above; the training part is smaller by design.
         trained = scoring.train_from_records(
-            train_records, seed=seed, min_rows=1, min_bads=1, progress=progress
+            train_records, seed=seed, min_rows=1, min_bads=1, progress=trainer_line
         )
     except (scoring.DataError, scoring.InsufficientDataError) as exc:
         raise NotEnoughOutcomes(n, bads, min_rows, min_bads, detail=str(exc)) from exc
+    step("compare", 0.0)
+    hold_df = _frame(holdout)
+    hold_y = np.array([r["bad"] for r in holdout], dtype=np.int8)
+    challenger_model = trained.model
+    current = credit.champion(session)
+    comparison = None
+    if current is not None and current.version != trained.version:
+        comparison = _plain(
+            scoring.compare_on_holdout(credit.load(current), challenger_model, hold_df, hold_y)
+        )
+        challenger_metrics = comparison["challenger"]
+    else:
+        own = scoring.compare_on_holdout(challenger_model, challenger_model, hold_df, hold_y)
+        challenger_metrics = _plain(own["challenger"])
+    # The last step writes; it reports no progress until its commit (the job ends then).
+    step("register", 0.0)
     with tempfile.TemporaryDirectory() as tmp:
         trained.save(tmp)
         row = credit.register_model(
@@ -159,19 +227,6 @@ def retrain(
             actor_id=actor_id,
             name=f"平台数据挑战者模型 {utcnow():%Y-%m-%d}",
         )
-    hold_df = _frame(holdout)
-    hold_y = np.array([r["bad"] for r in holdout], dtype=np.int8)
-    challenger_model = trained.model
-    current = credit.champion(session)
-    comparison = None
-    if current is not None and current.id != row.id:
-        comparison = _plain(
-            scoring.compare_on_holdout(credit.load(current), challenger_model, hold_df, hold_y)
-        )
-        challenger_metrics = comparison["challenger"]
-    else:
-        own = scoring.compare_on_holdout(challenger_model, challenger_model, hold_df, hold_y)
-        challenger_metrics = _plain(own["challenger"])
     row.card = {
         **row.card,
         "holdout_comparison": {
@@ -210,3 +265,76 @@ def retrain(
         comparison=comparison,
         challenger_metrics=challenger_metrics,
     )
+
+
+def request_retrain(session: Session, *, actor_id: int | None, seed: int = 0) -> Job:
+    """Start retraining in the background, or return the retraining already under way.
+
+    Refused at once (``NotEnoughOutcomes``, 409) when too few outcomes are recorded, so the
+    admin reads why on the page instead of in a failed job.
+    """
+    running = session.scalar(
+        select(Job)
+        .where(Job.kind == RETRAIN_JOB, Job.state.in_(("queued", "running")))
+        .order_by(Job.created_at.desc())
+        .limit(1)
+    )
+    if running is not None:
+        return running
+    records = outcome_records(session)
+    n, bads = len(records), sum(r["bad"] for r in records)
+    if n < MIN_ROWS or bads < MIN_BADS or n - bads < MIN_BADS:
+        raise NotEnoughOutcomes(n, bads, MIN_ROWS, MIN_BADS)
+    return jobs.enqueue(
+        session, RETRAIN_JOB, actor_id=actor_id, object_type="model_version", seed=seed
+    )
+
+
+@jobs.job(RETRAIN_JOB, attempts=1, timeout=3600)
+def retrain_job(session: Session, *, seed: int = 0, **_: Any) -> dict[str, Any]:
+    """Retrain from the platform's outcomes, recording each step on the job (the page polls it)."""
+    job_id = jobs.current_job_id()
+    record = session.get(Job, job_id) if job_id else None
+    actor_id = record.created_by_id if record is not None else None
+    last: list[Any] = [None]
+
+    def stage(key: str, within: float = 0.0) -> None:
+        state = progress_of(key, within)
+        if job_id is not None and state != last[0]:
+            last[0] = state
+            # retrain() writes nothing before its last step: end this session's (read)
+            # transaction first, which on SQLite holds the database's write lock.
+            session.commit()
+            jobs.report_progress(job_id, state)
+
+    result = retrain(session, actor_id=actor_id, seed=seed, stage=stage)
+    return {
+        "model_version_id": result.model_version.id,
+        "version": result.model_version.version,
+        "rows": result.rows,
+        "bads": result.bads,
+        "holdout_rows": result.holdout_rows,
+        "progress": {**progress_of("register", 1.0), "done": True},
+    }
+
+
+def retrain_status(job: Job) -> dict[str, Any]:
+    """Return what the progress page shows of a retraining job (also its JSON)."""
+    result = job.result or {}
+    progress = result.get("progress") or (
+        progress_of("collect") if job.state in ("queued", "running") else {}
+    )
+    if job.state == "queued":
+        progress = {**progress, "percent": 0}
+    return {
+        "id": job.id,
+        "state": job.state,
+        "done": job.state in ("done", "failed"),
+        "failed": job.state == "failed",
+        "message": job.message if job.state == "failed" else "",
+        "step": progress.get("step"),
+        "index": progress.get("index", 0),
+        "steps": len(STEPS),
+        "percent": 100 if job.state == "done" else progress.get("percent", 0),
+        "model_version_id": result.get("model_version_id"),
+    }

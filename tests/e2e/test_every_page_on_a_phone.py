@@ -152,6 +152,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         _draft = _product_draft(db.session)  # wip-13p: the maker-checker page and its what-if
         details = _detail_pages(db.session)
         details["admin"].append(f"/admin/products/drafts/{_draft}")
+        details["admin"].append(f"/admin/models/retrain/{_retraining(db.session)}")
         states = _one_page_per_state(db.session)
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -167,6 +168,26 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+def _retraining(session: Any) -> str:
+    """A retraining job halfway through its training step (issue 16: the progress page)."""
+    import uuid
+
+    import finportal.models as m
+    from finportal.services import retraining
+
+    job = m.Job(
+        id=str(uuid.uuid4()),
+        kind=retraining.RETRAIN_JOB,
+        state="running",
+        args={"seed": 0},
+        object_type="model_version",
+        result={"progress": retraining.progress_of("train", 0.5)},
+    )
+    session.add(job)
+    session.commit()
+    return job.id
 
 
 def _product_draft(session: Any) -> int:
@@ -267,6 +288,7 @@ def _detail_pages(session: Any) -> dict[str, list[str]]:
         "bank": [f"/bank/referrals/{referral}", f"/bank/batches/{bank_batch}"],
         "admin": [
             f"/admin/products/{product}/edit",
+            f"/admin/products/{product}/form",
             f"/admin/products/{product}/versions",
             f"/admin/models/{model}",
             f"/admin/models/{model}/compare",

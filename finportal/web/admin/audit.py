@@ -11,7 +11,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from finportal import limits
 from finportal.extensions import db
-from finportal.services import audit_log
+from finportal.services import audit_log, labels
 from finportal.web.admin.views import DATE, INTEGER, FormSchema, bp, text
 from finportal.web.forms import load_form
 
@@ -53,12 +53,17 @@ def audit() -> Any:
     if query is not None:
         page = audit_log.list_audit_events(db.session, per_page=PER_PAGE, **query)
     args = {k: v for k, v in values.items() if k != "page" and v}
+    choices = audit_log.audit_choices(db.session)
     return render_template(
         "admin/audit.html",
         page=page,
         values=values,
         errors=errors,
         args=args,
-        names=audit_log.usernames(db.session, {e.actor_id for e in page.items} if page else set()),
-        choices=audit_log.audit_choices(db.session),
+        events=audit_log.readable_events(
+            page.items if page else [],
+            audit_log.usernames(db.session, {e.actor_id for e in page.items} if page else set()),
+        ),
+        action_choices=[(a, labels.action_label(a)) for a in choices["actions"]],
+        type_choices=[(t, labels.object_label(t)) for t in choices["object_types"]],
     ), (422 if errors else 200)

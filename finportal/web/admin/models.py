@@ -4,23 +4,69 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from finportal.domain.states import current_locale
 from finportal.extensions import db
+from finportal.models import Job, ModelVersion
 from finportal.services import admin as admin_service
-from finportal.services import credit
+from finportal.services import credit, retraining
+from finportal.services.errors import ServiceError
 from finportal.web.admin.views import bp
+from finportal.web.forms import flash_refusal
 
 
 @bp.get("/models")
-def models() -> Any:
+def models(status: int = 200) -> Any:
     """List model versions with status, synthetic flag and metrics, and the champion's drift."""
     rows = admin_service.list_models(db.session)
     champion = next((r for r in rows if r.status == "champion"), None)
     drift = credit.recent_drift(db.session, champion) if champion is not None else None
-    return render_template("admin/models.html", rows=rows, champion=champion, drift=drift)
+    return render_template("admin/models.html", rows=rows, champion=champion, drift=drift), status
+
+
+@bp.post("/models/retrain")
+def model_retrain() -> Any:
+    """Start retraining a challenger from the platform's outcomes; follow it on its page."""
+    try:
+        job = retraining.request_retrain(db.session, actor_id=current_user.id)
+    except ServiceError as exc:
+        flash_refusal(exc)
+        return models(exc.status)
+    return redirect(url_for("admin.model_retrain_progress", job_id=job.id))
+
+
+def _retrain_job(job_id: str) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is None or job.kind != retraining.RETRAIN_JOB:
+        abort(404)
+    return job
+
+
+@bp.get("/models/retrain/<job_id>")
+def model_retrain_progress(job_id: str) -> Any:
+    """Show a retraining's steps and percent (the page polls its status); then the new card."""
+    job = _retrain_job(job_id)
+    status = retraining.retrain_status(job)
+    english = current_locale().startswith("en")
+    steps = [
+        {"key": key, "label": en if english else zh, "number": i}
+        for i, (key, zh, en, _end) in enumerate(retraining.STEPS, 1)
+    ]
+    row = (
+        db.session.get(ModelVersion, status["model_version_id"])
+        if status["model_version_id"]
+        else None
+    )
+    return render_template("admin/model_retrain.html", job=job, status=status, steps=steps, row=row)
+
+
+@bp.get("/models/retrain/<job_id>/status")
+def model_retrain_status(job_id: str) -> Any:
+    """Answer a retraining's progress as JSON (for the page's polling)."""
+    return retraining.retrain_status(_retrain_job(job_id))
 
 
 @bp.get("/models/<int:model_id>")

@@ -8,13 +8,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from finportal import limits
 from finportal.domain.states import PRODUCT_DRAFT, DraftState
 from finportal.extensions import db
 from finportal.models import Job
-from finportal.services import admin_products, publishing
+from finportal.services import admin_products, product_form, publishing
 from finportal.services.errors import NotFound, ServiceError
 from finportal.web.admin.views import FormSchema, attempt, bp, checkbox, text
-from finportal.web.forms import load_form, message
+from finportal.web.forms import form_errors, load_form, message
 
 NEW_PRODUCT_HINT = """# 新产品：按 products/catalog/*.yaml 的格式填写，每个数字都要写明来源（source），
 # 未经确认的数字标 demo: true。保存时用与产品目录相同的规则校验。
@@ -104,6 +105,69 @@ def product_new() -> Any:
 def product_edit(code: str) -> Any:
     """Draft a new version of a product as YAML, for a second admin to approve."""
     return _draft_page(code)
+
+
+def _form_page(code: str | None) -> Any:
+    """The form editor: fields made from the catalogue's schema; a saved form is a draft."""
+    product = admin_products.get_product(db.session, code) if code else None
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {k: v for k, v in request.form.items() if k not in ("csrf_token", "_action")}
+        if code is not None:
+            values["code"] = code  # the code of a product never changes
+        action = request.form.get("_action", "save")
+        if action.startswith("add:"):
+            values = product_form.add_row(values, action[4:])
+        elif action.startswith("remove:"):
+            path, _sep, index = action[7:].rpartition(":")
+            values = product_form.remove_row(values, path, int(index) if index.isdigit() else -1)
+        else:
+            note = values.pop("note", "")
+            content = product_form.parse_form(values)
+            values["note"] = note
+            try:
+                draft = publishing.draft_content(
+                    db.session, content, actor_id=current_user.id, expected_code=code, note=note
+                )
+            except ServiceError as exc:
+                db.session.rollback()
+                if isinstance(exc, NotFound):
+                    raise
+                errors, status = form_errors(exc), exc.status
+            else:
+                flash(_("草稿已提交，须由另一位管理员复核后发布。"), "success")
+                return redirect(url_for("admin.product_draft", draft_id=draft.id))
+    elif product is not None and product.current_version is not None:
+        values = product_form.form_values(product.current_version.content)
+    else:
+        values = product_form.form_values(None)
+    widgets, leftovers = product_form.build_form(values, errors)
+    return render_template(
+        "admin/product_form.html",
+        product=product,
+        widgets=widgets,
+        leftovers=leftovers,
+        values=values,
+        errors=errors,
+        choice_label=product_form.choice_label,
+        unit_words={
+            unit: _("万元") if unit == "yuan" else limits.in_user_language(zh, en)
+            for unit, (zh, en) in product_form.CHOICE_WORDS["unit"].items()
+        },
+    ), status
+
+
+@bp.route("/products/new/form", methods=["GET", "POST"])
+def product_form_new() -> Any:
+    """Draft a new product in the form made from the catalogue's schema."""
+    return _form_page(None)
+
+
+@bp.route("/products/<code>/form", methods=["GET", "POST"])
+def product_form_edit(code: str) -> Any:
+    """Draft a new version of a product in the form made from the catalogue's schema."""
+    return _form_page(code)
 
 
 @bp.get("/products/drafts")

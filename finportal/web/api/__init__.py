@@ -127,27 +127,28 @@ def api_source() -> str:
     return f"api_token:{g.api_token_prefix}"
 
 
-docs_bp = FlaskBlueprint(
-    "api_reference", __name__, url_prefix=URL_PREFIX, template_folder="templates"
-)
+docs_bp = FlaskBlueprint("api_reference", __name__, url_prefix=URL_PREFIX)
 
 
 @docs_bp.get("/docs")
 def docs() -> Any:
-    """Show the API documentation, rendered on the server from the OpenAPI document."""
+    """Show the API documentation in the site's frame, made from the OpenAPI document."""
+    from finportal.domain.states import current_locale
+    from finportal.services.packet_context import default_base_url
+    from finportal.web.api import reference
+
     api: Api = current_app.extensions["finportal_api"]
     spec = api.spec.to_dict()
-    operations = []
-    for path, item in spec.get("paths", {}).items():
-        for method, op in item.items():
-            if method not in ("get", "post", "put", "patch", "delete"):
-                continue
-            operations.append({"method": method.upper(), "path": path, **op})
     return render_template(
-        "finportal_api_docs.html",
+        "api_docs.html",
         spec=spec,
-        operations=operations,
+        operations=reference.operations(
+            spec, default_base_url(), current_locale().startswith("en")
+        ),
         schemas=spec.get("components", {}).get("schemas", {}),
+        error_example=reference.example_of(
+            {"$ref": "#/components/schemas/Error"}, spec.get("components", {}).get("schemas", {})
+        ),
     )
 
 

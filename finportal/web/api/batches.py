@@ -45,6 +45,7 @@ def _batch(batch_id: int) -> Any:
 
 
 @blp.route("/")
+@blp.doc(**{"x-summary-zh": "列出发给本行的批次，最新的在前。"})
 @blp.arguments(BatchQuerySchema, location="query")
 @blp.response(200, BatchSchema(many=True))
 @blp.alt_response(401, schema=ErrorSchema)
@@ -56,6 +57,7 @@ def list_batches(query: dict[str, Any]) -> Any:
 
 
 @blp.route("/<int:batch_id>")
+@blp.doc(**{"x-summary-zh": "查看一个批次：额度、备案状态和成员企业。"})
 @blp.response(200, BatchDetailSchema)
 @blp.alt_response(401, schema=ErrorSchema)
 @blp.alt_response(404, schema=ErrorSchema)
@@ -65,6 +67,7 @@ def get_batch(batch_id: int) -> Any:
 
 
 @blp.route("/<int:batch_id>/members/<int:member_id>/decision", methods=["POST"])
+@blp.doc(**{"x-summary-zh": "对一家成员企业作出决定：同意（金额不超过单户上限和剩余额度）或拒绝。"})
 @blp.arguments(MemberDecisionSchema)
 @blp.response(200, BatchMemberSchema)
 @blp.alt_response(401, schema=ErrorSchema)
@@ -88,6 +91,7 @@ def decide_member(body: dict[str, Any], batch_id: int, member_id: int) -> Any:
 
 
 @blp.route("/<int:batch_id>/filing", methods=["POST"])
+@blp.doc(**{"x-summary-zh": "登记批次已向担保中心备案。"})
 @blp.response(200, BatchSchema)
 @blp.alt_response(401, schema=ErrorSchema)
 @blp.alt_response(404, schema=ErrorSchema)

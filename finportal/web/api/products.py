@@ -19,6 +19,7 @@ blp = make_blueprint("products", "The public product catalogue.", authenticated=
 
 
 @blp.route("/")
+@blp.doc(**{"x-summary-zh": "列出已发布的金融产品（当前版本）。"})
 @blp.doc(security=[])
 @blp.response(200, ProductSchema(many=True))
 def list_products() -> Any:
@@ -46,6 +47,7 @@ def list_products() -> Any:
 
 
 @blp.route("/compare")
+@blp.doc(**{"x-summary-zh": "按同一金额和期限为每个产品报价，按年化综合成本（IRR）排序。"})
 @blp.doc(security=[])
 @blp.arguments(CompareQuerySchema, location="query")
 @blp.response(200, ComparedQuoteSchema(many=True))

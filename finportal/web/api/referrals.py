@@ -48,6 +48,7 @@ class _Detail:
 
 
 @blp.route("/")
+@blp.doc(**{"x-summary-zh": "分页列出本行收到的推荐，最新的在前；可按状态和变更时间筛选。"})
 @blp.arguments(ReferralQuerySchema, location="query")
 @blp.response(200, ReferralSchema(many=True))
 @blp.paginate(page_size=LIST_PAGE_SIZE, max_page_size=LIST_MAX_PAGE_SIZE)
@@ -72,6 +73,7 @@ def list_referrals(query: dict[str, Any], pagination_parameters: Any) -> Any:
 
 
 @blp.route("/<int:referral_id>")
+@blp.doc(**{"x-summary-zh": "查看一条推荐及其反馈和放款记录（打开即标记为已查看）。"})
 @blp.response(200, ReferralDetailSchema)
 @blp.alt_response(401, schema=ErrorSchema)
 @blp.alt_response(404, schema=ErrorSchema)
@@ -86,6 +88,7 @@ def get_referral(referral_id: int) -> Any:
 
 
 @blp.route("/<int:referral_id>/profile")
+@blp.doc(**{"x-summary-zh": "查看企业提交申请时的资料（材料包所用的数据）。"})
 @blp.response(200, SubmittedProfileSchema)
 @blp.alt_response(401, schema=ErrorSchema)
 @blp.alt_response(403, schema=ErrorSchema)
@@ -96,6 +99,7 @@ def get_profile(referral_id: int) -> Any:
 
 
 @blp.route("/<int:referral_id>/packet")
+@blp.doc(**{"x-summary-zh": "下载推荐材料包（PDF），带本行和时间的水印，并记录在案。"})
 @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf")
 @blp.alt_response(401, schema=ErrorSchema)
 @blp.alt_response(403, schema=ErrorSchema)
@@ -117,6 +121,9 @@ def download_packet(referral_id: int) -> Any:
 
 
 @blp.route("/<int:referral_id>/decisions", methods=["POST"])
+@blp.doc(
+    **{"x-summary-zh": "记录银行反馈：同意（金额、年利率、期限）、拒绝（原因代码）或要求补充材料。"}
+)
 @blp.arguments(DecisionInSchema)
 @blp.response(201, DecisionOutSchema)
 @blp.alt_response(401, schema=ErrorSchema)
@@ -141,6 +148,7 @@ def post_decision(body: dict[str, Any], referral_id: int) -> Any:
 
 
 @blp.route("/<int:referral_id>/outcomes", methods=["POST"])
+@blp.doc(**{"x-summary-zh": "记录放款及还款情况：先放款（金额），再结清、逾期 90 天或违约。"})
 @blp.arguments(OutcomeInSchema)
 @blp.response(201, OutcomeOutSchema)
 @blp.alt_response(401, schema=ErrorSchema)

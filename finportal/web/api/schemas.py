@@ -270,6 +270,7 @@ class DecisionInSchema(Schema):
             "description": "annual rate as a fraction: 0.035 is 3.5 % per year",
             "minimum": -1,
             "maximum": 1,
+            "example": 0.035,
         },
     )
     term_months = fields.Integer(
@@ -277,6 +278,7 @@ class DecisionInSchema(Schema):
         allow_none=True,
         strict=True,
         validate=validate.Range(min=1, max=limits.MAX_TERM_MONTHS),
+        metadata={"example": 12},
     )
     reason_code = limits.Text("code", load_default=None, allow_none=True)
     reason_text = limits.Text("reason", load_default="")

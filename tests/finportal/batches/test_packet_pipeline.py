@@ -195,7 +195,7 @@ def test_the_same_content_is_rendered_and_stored_once(
     renders = []
     real = packets.packets.render_packet
     monkeypatch.setattr(
-        packets.packets, "render_packet", lambda ctx: renders.append(ctx) or real(ctx)
+        packets.packets, "render_packet", lambda ctx, **kw: renders.append(ctx) or real(ctx, **kw)
     )
     again = packets.render_referral_packet(db_session, referral_id=referral.id, force=True)
     assert again == {
@@ -234,12 +234,12 @@ def test_a_failed_batch_render_leaves_no_packet(
     calls = []
     real_render = packets.packets.render_packet
 
-    def fail_on_second(ctx):
+    def fail_on_second(ctx, **kw):
         # The first member renders; the second fails on every attempt (retries included).
         calls.append(ctx)
         if len(calls) >= 2:
             raise RuntimeError("renderer crashed")
-        return real_render(ctx)
+        return real_render(ctx, **kw)
 
     monkeypatch.setattr(packets.packets, "render_packet", fail_on_second)
     login(batch_world.bank_user)

@@ -197,3 +197,63 @@ def test_lowered_thresholds_still_refuse_when_training_cannot_fit(
         retraining.retrain(db_session, actor_id=None, min_rows=10, min_bads=2)
     assert "训练失败" in caught.value.message_zh
     assert db_session.scalar(select(func.count()).select_from(ModelVersion)) == 1
+
+
+def test_retraining_from_the_page_shows_steps_and_ends_with_the_card(
+    client, db_session, create_user, login, outcomes, champion_model
+):
+    """The admin starts it; the JSON status and the page show the steps; the card follows."""
+    from finportal.models import Job
+
+    login(create_user("admin"))
+    response = client.post("/admin/models/retrain")
+    assert response.status_code == 302
+    job_url = response.headers["Location"]
+    job_id = job_url.rstrip("/").rsplit("/", 1)[-1]
+    # jobs run at once in tests: the job is done and kept its steps' last progress
+    job = db_session.get(Job, job_id)
+    db_session.refresh(job)
+    assert job.state == "done", job.message
+    status = client.get(f"{job_url}/status").get_json()
+    assert status["done"] and status["percent"] == 100 and status["steps"] == 5
+    page = client.get(job_url).text
+    assert 'data-step-state="done"' in page and 'data-step-state="todo"' not in page
+    assert "新模型卡" in page and 'id="holdout-comparison"' in page
+    row = db_session.get(ModelVersion, status["model_version_id"])
+    assert row.status == "challenger" and row.version in page
+    assert f'/admin/models/{row.id}/compare"' in page  # the way to activate it
+
+
+def test_progress_is_recorded_step_by_step(db_session, outcomes, champion_model, monkeypatch):
+    """Each step is written on the running job as it starts, percent never going back."""
+    from finportal import jobs
+    from finportal.models import Job
+
+    seen = []
+    real = jobs.report_progress
+
+    def spy(job_id, progress):
+        real(job_id, progress)
+        with jobs.db._new_session() as other:  # what a polling page reads meanwhile
+            seen.append(other.get(Job, job_id).result["progress"])
+
+    monkeypatch.setattr(jobs, "report_progress", spy)
+    job = retraining.request_retrain(db_session, actor_id=None)
+    db_session.refresh(job)
+    assert job.state == "done", job.message
+    steps = [p["step"] for p in seen]
+    assert steps[0] == "collect" and steps[-1] == "register"
+    assert {"split", "train", "compare"} <= set(steps)
+    percents = [p["percent"] for p in seen]
+    assert percents == sorted(percents) and 0 <= percents[0] < percents[-1] <= 100
+    assert len({p for p in percents if 15 <= p <= 80}) >= 3  # training moves the bar
+
+
+def test_retraining_with_too_few_outcomes_is_refused_on_the_page(
+    client, db_session, create_user, login, champion_model
+):
+    login(create_user("admin"))
+    response = client.post("/admin/models/retrain")
+    assert response.status_code == 409
+    assert "贷款结果不足" in response.text
+    assert "retrain-form" in response.text
