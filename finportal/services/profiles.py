@@ -8,10 +8,11 @@ what a bank receives is what the advisor saw, even if the firm edits its profile
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import Session, object_session
 
 from finportal.domain import fields as profile_fields
 from finportal.models import Application, Enterprise, utcnow
@@ -22,21 +23,37 @@ _MEMBERSHIPS = ("park_codes", "chamber_codes")
 PROFILE_FIELDS = [n for n in profile_fields.fields() if n not in _MEMBERSHIPS]
 
 
-def enterprise_profile(enterprise: Enterprise) -> dict[str, Any]:
+def enterprise_profile(
+    enterprise: Enterprise, verified: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Return the enterprise's live, effective profile (the names both pure packages use).
 
     The one reader of a firm's values: what it declared, with the values verified from
     public data it authorised laid over them (``services/public_data/facts.py``), so
     matching, scoring and packets see the verified figure. :func:`declared_profile` is the
-    firm's own values only (its form shows those).
+    firm's own values only (its form shows those). ``verified`` is the firm's verified
+    values when the caller read them already (:func:`enterprise_profiles` for a list).
     """
     profile = declared_profile(enterprise)
-    session = object_session(enterprise)
-    if session is not None and enterprise.id is not None:
-        from finportal.services.public_data.facts import verified_values
+    if verified is None:
+        session = object_session(enterprise)
+        if session is not None and enterprise.id is not None:
+            from finportal.services.public_data.facts import verified_values
 
-        profile.update(verified_values(session, enterprise.id))
+            verified = verified_values(session, enterprise.id)
+    profile.update(verified or {})
     return profile
+
+
+def enterprise_profiles(
+    session: Session, enterprises: Iterable[Enterprise]
+) -> dict[int, dict[str, Any]]:
+    """Return {enterprise id: effective profile} of many firms, verified values in one statement."""
+    from finportal.services.public_data.facts import verified_values_of_many
+
+    firms = list(enterprises)
+    verified = verified_values_of_many(session, [e.id for e in firms]) if firms else {}
+    return {e.id: enterprise_profile(e, verified.get(e.id, {})) for e in firms}
 
 
 def declared_profile(enterprise: Enterprise) -> dict[str, Any]:

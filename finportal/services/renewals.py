@@ -44,7 +44,7 @@ from finportal.services import catalog as catalog_service
 from finportal.services import consents, credit, maturities
 from finportal.services.errors import NotFound, ValidationFailed
 from finportal.services.maturities import Loan
-from finportal.services.profiles import enterprise_profile
+from finportal.services.profiles import enterprise_profile, enterprise_profiles
 
 #: The application's purpose of a renewal (``services/labels.PURPOSES``).
 PURPOSE = "renewal"
@@ -240,12 +240,18 @@ def precheck(
     today: date,
     enterprise: Enterprise | None = None,
     ctx: Context | None = None,
+    profile: Mapping[str, Any] | None = None,
 ) -> PreCheck:
-    """Run the renewal pre-check of a running loan on the firm's current profile."""
+    """Run the renewal pre-check of a running loan on the firm's current profile.
+
+    ``profile``: the firm's effective profile when the caller read it (:func:`prechecks`).
+    """
     ctx = ctx or context(session)
     enterprise = enterprise or session.get(Enterprise, loan.enterprise_id)
     assert enterprise is not None
-    profile, changed = with_loan_facts(enterprise_profile(enterprise), loan, today)
+    profile, changed = with_loan_facts(
+        enterprise_profile(enterprise) if profile is None else profile, loan, today
+    )
     candidates = renewal_products(ctx.catalog)
     fits = []
     for product in candidates:
@@ -300,9 +306,15 @@ def prechecks(session: Session, loans: Iterable[Loan], *, today: date) -> dict[s
             select(Enterprise).where(Enterprise.id.in_({loan.enterprise_id for loan in loans}))
         )
     }
+    profiles = enterprise_profiles(session, firms.values())
     return {
         loan.key: precheck(
-            session, loan, today=today, enterprise=firms[loan.enterprise_id], ctx=ctx
+            session,
+            loan,
+            today=today,
+            enterprise=firms[loan.enterprise_id],
+            ctx=ctx,
+            profile=profiles[loan.enterprise_id],
         )
         for loan in loans
     }

@@ -164,9 +164,9 @@ def display(item: sources.Item, value: Any, locale: str) -> str:
     if value is None or value == "":
         return "not declared" if english else "未填报"
     if item.field is not None:
-        from finportal.services.packet_context import _field_text
+        from finportal.services.packet_context import field_text
 
-        return _field_text(profile_fields.field(item.field), value, locale)
+        return field_text(profile_fields.field(item.field), value, locale)
     if item.kind == "bool":
         return ("Yes" if value else "No") if english else ("是" if value else "否")
     return str(value)
