@@ -126,8 +126,10 @@ def load_config(instance_path: str) -> dict[str, object]:
         "PROXY_COUNT": int(os.environ.get("FINPORTAL_PROXY_COUNT") or 0),
         "MODEL_DIR": os.environ.get("FINPORTAL_MODEL_DIR") or str(path / "models"),
         "PACKET_DIR": os.environ.get("FINPORTAL_PACKET_DIR") or str(path / "packets"),
-        # The portal's public address: packets print <BASE_URL>/verify/<code> and its QR code.
-        "BASE_URL": os.environ.get("FINPORTAL_BASE_URL") or "http://127.0.0.1:5000",
+        # The portal's public address: packets print <BASE_URL>/verify/<code> and its QR code;
+        # e-mails link to it. Empty: read from the environment when needed, else the
+        # development address (``packet_context.default_base_url``, the one reader).
+        "BASE_URL": os.environ.get("FINPORTAL_BASE_URL") or "",
         # The centre's seal printed on packets (an SVG or PNG file); unset: the shipped
         # placeholder (finportal/packets/assets/seal-placeholder.svg), marked 样章.
         "PACKET_SEAL": _seal_path(os.environ.get("FINPORTAL_PACKET_SEAL") or ""),

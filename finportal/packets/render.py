@@ -27,7 +27,7 @@ from markupsafe import Markup
 from pypdf import PdfReader, PdfWriter
 from weasyprint.text.fonts import FontConfiguration
 
-from finportal import charts
+from finportal import charts, money
 from finportal.packets.context import BatchCoverContext, PacketContext
 from finportal.packets.environment import ensure_environment
 from finportal.packets.fetcher import ASSETS_DIR, PacketURLFetcher
@@ -61,7 +61,7 @@ def _yuan_as_wan(value: Any) -> str:
     """Format a yuan amount in 万元 (two decimals), as pages show amounts."""
     if value is None:
         return "—"
-    return f"{Decimal(str(value)) / Decimal(10000):,.2f}"
+    return money.wan(value)
 
 
 def _pct(value: Any, digits: int = 2) -> str:

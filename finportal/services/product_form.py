@@ -23,12 +23,11 @@ from typing import Any
 
 from marshmallow import Schema, fields, missing, validate
 
+from finportal import money
 from finportal.domain.states import current_locale
 from products.fields import field_specs
 from products.pricing import REPAYMENT_LABELS
 from products.schema import LIST_OPS, ProductSchema
-
-_WAN = Decimal(10000)
 
 #: Words of the schema's choices (value -> (zh, en)); a value not listed shows as itself.
 CHOICE_WORDS: dict[str, dict[str, tuple[str, str]]] = {
@@ -187,7 +186,7 @@ def _text(value: Any) -> str:
 
 def _wan_text(value: Any) -> str:
     try:
-        number = Decimal(str(value)) / _WAN
+        number = money.to_wan(value, None)
     except (ArithmeticError, ValueError):
         return str(value)
     text = format(number.normalize(), "f")
@@ -326,7 +325,7 @@ def _parse(
             out[node.name] = int(raw) if raw.lstrip("-").isdigit() else raw
         elif node.kind == "number" and node.name == "value" and unit == "yuan":
             try:
-                out[node.name] = str(Decimal(raw.replace(",", "")) * _WAN)
+                out[node.name] = str(Decimal(raw.replace(",", "")) * money.WAN)
             except ArithmeticError:  # not a number, or beyond the decimal context
                 out[node.name] = raw
         elif node.kind == "value":
