@@ -153,6 +153,9 @@ class VerifiedFactRow:
     as_of: dt.date
     #: The enterprise's own, different figure ("" when it agrees or declared none).
     declared: str = ""
+    #: Beside the value: "✔ 已核验" for a verified fact; "" for a document-backed value,
+    #: whose ``source`` says which document (有材料佐证：文件名，SHA-256 前 12 位).
+    mark: str = "✔ 已核验"
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,21 @@ KINDS = {
     "invoice": ("发票", "Invoice"),
     "other": ("其他材料", "Other document"),
 }
+#: The profile fields a kind of profile document evidences (issue 14): a field without a
+#: verified value, declared by the firm, is "document-backed" (有材料佐证) while the newest
+#: profile document of such a kind is attached (``services/public_data/facts.backed``).
+#: A document never changes a value; it backs what the firm declared.
+EVIDENCES: dict[str, tuple[str, ...]] = {
+    "business_licence": ("name", "uscc", "legal_representative", "registered_on", "district_code"),
+    "financial_statement": (
+        "revenue_last_year",
+        "revenue_prev_year",
+        "total_assets",
+        "total_liabilities",
+        "net_profit_last_year",
+    ),
+    "tax_return": ("tax_paid_last_year",),
+}
 #: Kinds a firm keeps on its profile, and kinds it attaches to one application.
 PROFILE_KINDS = (
     "business_licence",

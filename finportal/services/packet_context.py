@@ -434,6 +434,8 @@ class PacketFacts:
     documents: Sequence[packets.AttachedDocument] = ()
     #: Verified facts behind the profile, as kept with the submission (issue 14).
     verified: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Declared values the firm's profile documents back, where none is verified (issue 14).
+    backed: Sequence[verified_facts.Backing] = ()
 
 
 def packet_number_for(referral: Referral) -> str:
@@ -467,6 +469,8 @@ def referral_facts(session: Session, referral: Referral) -> PacketFacts:
     score = latest_score(session, application.id)
     # The profile as submitted: what the advisor reviewed is what the bank receives.
     names = submitted_memberships(application)
+    profile = submitted_profile(application)
+    verified = submitted_verified(application)
     return PacketFacts(
         packet_number=referral.packet_number or packet_number_for(referral),
         date=today,
@@ -475,7 +479,7 @@ def referral_facts(session: Session, referral: Referral) -> PacketFacts:
         product_version_id=version.id,
         enterprise_name=enterprise.name,
         enterprise_uscc=enterprise.uscc,
-        profile=submitted_profile(application),
+        profile=profile,
         parks=names["parks"],
         chambers=names["chambers"],
         amount=Decimal(application.amount),
@@ -495,8 +499,20 @@ def referral_facts(session: Session, referral: Referral) -> PacketFacts:
         cost_rank=_cost_rank(session, application.id, match),
         flags=consistency.application_flags(session, application),
         documents=documents.packet_list(session, referral),
-        verified=submitted_verified(application),
+        verified=verified,
+        backed=_backed(session, enterprise.id, profile, verified),
     )
+
+
+def _backed(
+    session: Session,
+    enterprise_id: int,
+    profile: Mapping[str, Any],
+    verified: Mapping[str, Mapping[str, Any]],
+) -> list[verified_facts.Backing]:
+    """Return the profile's values that documents back and no verified fact covers."""
+    covered = verified_facts.by_field(verified_facts.rows(verified))
+    return list(verified_facts.backed(session, enterprise_id, profile, covered).values())
 
 
 def _cost_rank(
@@ -533,6 +549,8 @@ def member_facts(session: Session, member: BatchMember, index: int, today: dt.da
     organiser = batches.organiser_name(batch)
     enterprise = member.enterprise
     parks, chambers = membership_names(enterprise)
+    profile = enterprise_profile(enterprise)
+    verified = verified_facts.snapshot(session, enterprise)
     return PacketFacts(
         packet_number=member_packet_number(batch.code, index),
         date=today,
@@ -541,7 +559,7 @@ def member_facts(session: Session, member: BatchMember, index: int, today: dt.da
         product_version_id=version.id,
         enterprise_name=enterprise.name,
         enterprise_uscc=enterprise.uscc,
-        profile=enterprise_profile(enterprise),
+        profile=profile,
         parks=parks,
         chambers=chambers,
         amount=Decimal(member.approved_amount or member.requested_amount or batch.per_firm_cap),
@@ -555,8 +573,9 @@ def member_facts(session: Session, member: BatchMember, index: int, today: dt.da
         advisor_name=_user_name(session, batch.created_by_id),
         consent=consent,
         # A member has no application: only its own figures are checked (no statement).
-        flags=consistency.figure_flags(enterprise_profile(enterprise)),
-        verified=verified_facts.snapshot(session, enterprise),
+        flags=consistency.figure_flags(profile),
+        verified=verified,
+        backed=_backed(session, enterprise.id, profile, verified),
     )
 
 
@@ -581,6 +600,7 @@ def assemble(
         enterprise_profile=verified_facts.mark_rows(
             profile_rows(facts.profile, facts.date, parks=facts.parks, chambers=facts.chambers),
             verified,
+            backed=facts.backed,
         ),
         request=packets.LoanRequest(
             amount_wan=to_wan(facts.amount),
@@ -627,6 +647,16 @@ def assemble(
                 declared=r.declared_zh,
             )
             for r in verified
+        ]
+        + [
+            packets.VerifiedFactRow(
+                label=profile_fields.field(b.field).label("zh_CN"),
+                value=b.value_zh,
+                source=b.provenance_zh,
+                as_of=b.uploaded_on,
+                mark="",
+            )
+            for b in facts.backed
         ],
         seal_image=seal_image(),
     )

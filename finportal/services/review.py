@@ -37,7 +37,12 @@ from finportal.services import packets as packet_service
 from finportal.services.errors import (
     NotFound,
 )
-from finportal.services.profiles import Change, changes_since, submitted_verified
+from finportal.services.profiles import (
+    Change,
+    changes_since,
+    submitted_profile,
+    submitted_verified,
+)
 from finportal.services.public_data import facts as verified_facts
 from finportal.services.public_data.facts import Row as VerifiedRow
 from finportal.services.queue import application_overdue
@@ -86,6 +91,8 @@ class Review:
     flags: list[consistency.Flag] = field(default_factory=list)
     #: Facts verified from public data the firm authorised, as submitted (issue 14).
     verified: list[VerifiedRow] = field(default_factory=list)
+    #: Declared values the firm's profile documents back (no verified value for them).
+    backed: list[verified_facts.Backing] = field(default_factory=list)
 
 
 def get_application(session: Session, application_id: int) -> Application:
@@ -185,6 +192,14 @@ def get_review(session: Session, application_id: int) -> Review:
     from finportal.services.workdays import SHANGHAI
 
     verified = verified_facts.rows(submitted_verified(application))
+    backed = list(
+        verified_facts.backed(
+            session,
+            enterprise.id,
+            submitted_profile(application),
+            verified_facts.by_field(verified),
+        ).values()
+    )
     return Review(
         application=application,
         enterprise=enterprise,
@@ -194,8 +209,10 @@ def get_review(session: Session, application_id: int) -> Review:
             ),
             verified,
             current_locale(),
+            backed,
         ),
         verified=verified,
+        backed=backed,
         matches=matches,
         score=score,
         model=model,

@@ -77,7 +77,7 @@ VERBATIM = re.compile(r"<(textarea|pre)\b[^>]*>.*?</\1>", re.S)
 
 #: (model, column) pairs whose values are user data (see the module docstring).
 DATA_COLUMNS = {
-    "Enterprise": ["name"],
+    "Enterprise": ["name", "legal_representative"],
     "User": ["display_name", "username"],
     "Application": ["purpose", "reject_reason_text"],
     "Match": ["override_reason"],

@@ -10,9 +10,9 @@ verified one is kept and shown beside it (:func:`rows`, ``differs``), never over
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from finportal import limits
 from finportal.domain import fields as profile_fields
-from finportal.models import DataAuthorisation, Enterprise, VerifiedFact
+from finportal.models import DataAuthorisation, Document, Enterprise, VerifiedFact
 from finportal.services.public_data import authorisations, sources, values
 
 #: The provenance of a profile value, with its words (zh, en).
@@ -234,18 +234,130 @@ def provenance_of(field: str, verified: Mapping[str, Row]) -> str:
 
 #: What a verified value carries beside it in a profile table (packets, the review page).
 MARK = ("✔ 已核验", "✔ verified")
+#: What a document-backed value carries beside it there.
+BACKED_MARK = PROVENANCE["document"]
 
 
 def mark_rows(
-    profile_rows: Mapping[str, str], verified: Iterable[Row], locale: str = "zh_CN"
+    profile_rows: Mapping[str, str],
+    verified: Iterable[Row],
+    locale: str = "zh_CN",
+    backed: Iterable[Backing] = (),
 ) -> dict[str, str]:
-    """Return profile rows (label -> text) with the verified fields' values marked."""
+    """Return profile rows (label -> text) with the verified and document-backed values marked.
+
+    Verified wins: a field both verified and backed is marked verified only.
+    """
     english = locale.startswith("en")
-    labels = {
-        profile_fields.field(r.field).label(locale): r for r in verified if r.field is not None
+    verified_labels = {
+        profile_fields.field(r.field).label(locale) for r in verified if r.field is not None
     }
+    backed_labels = {profile_fields.field(b.field).label(locale) for b in backed}
     mark = MARK[1] if english else MARK[0]
-    return {
-        label: (f"{text} {mark}" if label in labels else text)
-        for label, text in profile_rows.items()
-    }
+    document = BACKED_MARK[1] if english else BACKED_MARK[0]
+    out = {}
+    for label, text in profile_rows.items():
+        if label in verified_labels:
+            text = f"{text} {mark}"
+        elif label in backed_labels:
+            text = f"{text} {document}"
+        out[label] = text
+    return out
+
+
+# --- document-backed values ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backing:
+    """A declared profile value backed by a profile document (no verified value for it)."""
+
+    field: str
+    kind: str
+    document_id: int
+    filename: str
+    sha256: str
+    uploaded_on: date
+    value_zh: str
+    value_en: str
+
+    @property
+    def short_hash(self) -> str:
+        """Return the first 12 hex digits of the document's SHA-256."""
+        return self.sha256[:12]
+
+    def label(self) -> str:
+        """Return the field's name in the user's language."""
+        return profile_fields.field(self.field).label()
+
+    def value(self) -> str:
+        """Return the declared value in the user's language."""
+        return limits.in_user_language(self.value_zh, self.value_en)
+
+    @property
+    def provenance_zh(self) -> str:
+        """Return where the value's backing comes from, in Chinese (packets)."""
+        return f"{BACKED_MARK[0]}：{self.filename}，SHA-256 前 12 位 {self.short_hash}"
+
+    def provenance(self) -> str:
+        """Return where the value's backing comes from, in the user's language."""
+        return limits.in_user_language(
+            self.provenance_zh,
+            f"{BACKED_MARK[1].capitalize()}: {self.filename}, "
+            f"SHA-256 first 12 digits {self.short_hash}",
+        )
+
+
+def backed(
+    session: Session,
+    enterprise_id: int,
+    profile: Mapping[str, Any],
+    verified: Collection[str] = (),
+) -> dict[str, Backing]:
+    """Return {field: backing} of the firm's declared values its profile documents back.
+
+    One statement for the firm's profile documents of the kinds that evidence fields
+    (``documents.EVIDENCES``); the newest document of a kind is the current one. Fields
+    in ``verified`` (verified wins) and fields the firm left empty are not backed.
+    Documents attached to one application back nothing here.
+    """
+    from finportal.services.documents import EVIDENCES
+    from finportal.services.packet_context import field_text
+    from finportal.services.workdays import SHANGHAI
+
+    found = session.execute(
+        select(Document.id, Document.kind, Document.filename, Document.sha256, Document.uploaded_at)
+        .where(
+            Document.enterprise_id == enterprise_id,
+            Document.application_id.is_(None),
+            Document.kind.in_(sorted(EVIDENCES)),
+        )
+        .order_by(Document.uploaded_at.desc(), Document.id.desc())
+    )
+    out: dict[str, Backing] = {}
+    seen: set[str] = set()
+    for doc_id, kind, filename, sha256, uploaded_at in found:
+        if kind in seen:
+            continue  # an older document of a kind the newest one already stands for
+        seen.add(kind)
+        for name in EVIDENCES[kind]:
+            value = profile.get(name)
+            if name in out or name in verified or value is None or value == "":
+                continue
+            spec = profile_fields.field(name)
+            day = uploaded_at if uploaded_at.tzinfo else uploaded_at.replace(tzinfo=UTC)
+            out[name] = Backing(
+                field=name,
+                kind=kind,
+                document_id=doc_id,
+                filename=filename,
+                sha256=sha256,
+                uploaded_on=day.astimezone(SHANGHAI).date(),
+                value_zh=field_text(spec, value, "zh_CN"),
+                value_en=field_text(spec, value, "en"),
+            )
+    return dict(sorted(out.items(), key=lambda kv: _FIELD_ORDER.get(kv[0], 0)))
+
+
+#: The profile's field order, for listing backed values as the profile reads.
+_FIELD_ORDER = {name: i for i, name in enumerate(profile_fields.fields())}

@@ -19,6 +19,7 @@ from finportal.services import enterprises as enterprise_service
 from finportal.services import matches as match_service
 from finportal.services.application_forms import AmountWan
 from finportal.services.errors import ValidationFailed
+from finportal.services.profiles import declared_profile
 from finportal.services.public_data import facts as verified_facts
 from finportal.web.forms import form_errors, message
 from finportal.web.sme.views import bp, enterprise_id
@@ -47,6 +48,7 @@ def _render_profile(
     values: dict[str, Any], errors: dict[str, str], status: int = 200, **extra: Any
 ) -> Any:
     enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
+    verified = verified_facts.by_field(verified_facts.live_rows(db.session, enterprise))
     return (
         render_template(
             "sme/profile.html",
@@ -59,8 +61,10 @@ def _render_profile(
             completeness=profile_form.completeness(db.session, enterprise),
             import_limit_kb=profile_excel.IMPORT_MAX_BYTES // 1024,
             # issue 14: each verified value beside its field (✔ 已核验, source, as-of date).
-            verified_fields=verified_facts.by_field(
-                verified_facts.live_rows(db.session, enterprise)
+            verified_fields=verified,
+            # issue 14: a declared value a profile document backs (有材料佐证, file, hash).
+            backed_fields=verified_facts.backed(
+                db.session, enterprise.id, declared_profile(enterprise), verified
             ),
             **extra,
         ),
