@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import LazyString
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 from finportal import money
 from finportal.domain.states import current_locale
@@ -536,3 +536,12 @@ class AwareDateTime(fields.AwareDateTime):
             return check_date(moment)
         except LimitError as exc:
             raise _invalid(exc) from None
+
+
+def choice_list(options: list[str], **kwargs: Any) -> fields.List:
+    """A list field of choices: each one of ``options``, and no more items than there are."""
+    return fields.List(
+        fields.String(validate=validate.OneOf(options)),
+        validate=validate.Length(max=len(options)),
+        **kwargs,
+    )

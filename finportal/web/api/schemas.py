@@ -283,10 +283,9 @@ class DecisionInSchema(Schema):
     reason_code = limits.Text("code", load_default=None, allow_none=True)
     reason_text = limits.Text("reason", load_default="")
     # issue 14: with info_requested, the document kinds the enterprise must upload.
-    documents = fields.List(
-        fields.String(validate=validate.OneOf(list(DOCUMENT_KINDS))),
+    documents = limits.choice_list(
+        list(DOCUMENT_KINDS),
         load_default=list,
-        validate=validate.Length(max=len(DOCUMENT_KINDS)),
         metadata={"description": "with info_requested: document kinds the enterprise must upload"},
     )
 
