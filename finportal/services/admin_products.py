@@ -111,7 +111,13 @@ def check_code(session: Session, data: dict[str, Any], *, expected_code: str | N
         )
     if expected_code is None:
         code = data.get("code")
-        if isinstance(code, str) and session.scalar(select(Product.id).where(Product.code == code)):
+        # A code with control characters (NUL cannot even be compared on PostgreSQL) is no
+        # product's: the catalogue's validator refuses it next, by its field.
+        if (
+            isinstance(code, str)
+            and not limits.has_control_characters(code)
+            and session.scalar(select(Product.id).where(Product.code == code))
+        ):
             raise Conflict(
                 f"产品代码 {code} 已存在，请在该产品的编辑页修改。",
                 f"Product {code} exists; edit it instead.",
