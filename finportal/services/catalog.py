@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -15,6 +14,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 
 import products
 from finportal import limits
+from finportal.memo import Memo
 from finportal.models import (
     Product,
     ProductVersion,
@@ -30,31 +30,24 @@ DEFAULT_LPR = Decimal("0.0300")
 
 
 #: Parsed products, one per stored version, kept for the life of the process. A stored
-#: version is never edited (a publish makes a new one), so the cache needs no invalidation;
+#: version is never edited (a publish makes a new one), so the memo needs no invalidation;
 #: the content hash in the key keeps a reused id (a rebuilt database) from finding another's.
-_PARSED: dict[tuple[int, str], products.Product] = {}
-_PARSED_MAX = 1024
-_PARSED_LOCK = threading.Lock()
+_PARSED: Memo[products.Product] = Memo(1024)
 
 
 def product_of(version: ProductVersion) -> products.Product:
     """Return the pure ``products.Product`` of a stored version, parsed once per process."""
-    key = (version.id, version.content_hash)
-    product = _PARSED.get(key)
-    if product is None:
-        product = products.Product.from_dict(
+    return _PARSED.get(
+        (version.id, version.content_hash),
+        lambda: products.Product.from_dict(
             version.content, f"{version.product.code} v{version.number}"
-        )
-        with _PARSED_LOCK:
-            if len(_PARSED) >= _PARSED_MAX:
-                _PARSED.clear()
-            _PARSED[key] = product
-    return product
+        ),
+    )
 
 
 #: Each version's example quote (its example amount and term) at a given LPR, computed once per
 #: process: a version never changes, and a new LPR is a new key.
-_EXAMPLE_QUOTES: dict[tuple[int, str, Decimal], products.Quote | products.QuoteError] = {}
+_EXAMPLE_QUOTES: Memo[products.Quote | products.QuoteError] = Memo(1024)
 
 
 def example_quote(version: ProductVersion, lpr: Decimal) -> products.Quote:
@@ -64,20 +57,17 @@ def example_quote(version: ProductVersion, lpr: Decimal) -> products.Quote:
     everyone until a new version is published or the LPR changes, so it is kept per
     (version, content hash, LPR) like the parsed product.
     """
-    key = (version.id, version.content_hash, lpr)
-    found = _EXAMPLE_QUOTES.get(key)
-    if found is None:
+
+    def make() -> products.Quote | products.QuoteError:
         product = product_of(version)
         try:
-            found = products.quote(
+            return products.quote(
                 product, product.example_amount.value, int(product.example_term.value), lpr
             )
         except products.QuoteError as exc:
-            found = exc
-        with _PARSED_LOCK:
-            if len(_EXAMPLE_QUOTES) >= _PARSED_MAX:
-                _EXAMPLE_QUOTES.clear()
-            _EXAMPLE_QUOTES[key] = found
+            return exc
+
+    found = _EXAMPLE_QUOTES.get((version.id, version.content_hash, lpr), make)
     if isinstance(found, products.QuoteError):  # a new one each time: no traceback piles up
         raise products.QuoteError(found.message_zh, found.message_en)
     return found

@@ -9,11 +9,14 @@ from flask import Blueprint, abort, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
+from markupsafe import Markup
 
 import products
 from finportal import money
+from finportal.domain.states import current_locale
 from finportal.extensions import db
 from finportal.limits import in_user_language, words
+from finportal.memo import Memo
 from finportal.services import catalog as catalog_service
 from finportal.services import coaching
 from finportal.services.workdays import SHANGHAI, today_local
@@ -110,11 +113,23 @@ def index() -> Any:
     """List every published product with its main terms."""
     versions = catalog_service.current_versions(db.session)
     lpr = catalog_service.current_lpr(db.session, today_local())
-    items = []
-    for version in versions:
-        product = catalog_service.product_of(version)
-        items.append((version, product, _example_quote(version, lpr)[0]))
-    return render_template("catalogue/index.html", items=items, lpr=lpr)
+
+    def body() -> Markup:
+        items = [
+            (version, catalog_service.product_of(version), _example_quote(version, lpr)[0])
+            for version in versions
+        ]
+        return Markup(  # noqa: S704 - a rendered template, escaped by Jinja
+            render_template("catalogue/_index_body.html", items=items, lpr=lpr)
+        )
+
+    key = (tuple((v.id, v.content_hash) for v in versions), lpr, current_locale())
+    return render_template("catalogue/index.html", body=_INDEX_BODIES.get(key, body))
+
+
+#: The catalogue's content per (published versions, LPR, language): the same for every reader,
+#: and a publish or a new LPR is a new key. Rendering it was most of the page's cost.
+_INDEX_BODIES: Memo[Markup] = Memo(16)
 
 
 def _example_quote(version: Any, lpr: Decimal) -> tuple[products.Quote | None, str | None]:

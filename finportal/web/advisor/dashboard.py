@@ -11,6 +11,7 @@ from markupsafe import Markup
 from finportal import charts
 from finportal.extensions import db
 from finportal.limits import in_user_language
+from finportal.memo import Memo
 from finportal.services import dashboard_cache
 from finportal.services.dashboard import build_dashboard
 from finportal.services.exports import XLSX_MIMETYPE, table_to_xlsx
@@ -73,21 +74,17 @@ def dashboard() -> Any:
         board, as_of = dashboard_cache.current(db.session, max_age_seconds=max_age)
         body = _body(board, as_of, max_age_minutes)
     else:
-        key = (snapshot.id, snapshot.as_of, snapshot.locale, max_age_minutes)
-        body = _BODIES.get(key)
-        if body is None:
-            body = _body(dashboard_cache.load(snapshot.data), snapshot.as_of, max_age_minutes)
-            if len(_BODIES) >= _BODIES_MAX:
-                _BODIES.clear()
-            _BODIES[key] = body
+        body = _BODIES.get(
+            (snapshot.id, snapshot.as_of, snapshot.locale, max_age_minutes),
+            lambda: _body(dashboard_cache.load(snapshot.data), snapshot.as_of, max_age_minutes),
+        )
     return render_template("advisor/dashboard.html", body=body)
 
 
 #: The dashboard's content as rendered from a snapshot, per (snapshot id, time, language, maximum
 #: age): the same for every advisor who reads that snapshot, and a new snapshot is a new key.
 #: Rendering its tables cost most of the page (docs/BENCHMARKS.md, issue 12).
-_BODIES: dict[tuple[Any, ...], Markup] = {}
-_BODIES_MAX = 8
+_BODIES: Memo[Markup] = Memo(8)
 
 
 def _body(board: Any, as_of: Any, max_age_minutes: str | None) -> Markup:

@@ -44,3 +44,59 @@ def test_the_index_quotes_each_version_once_until_the_lpr_changes(
     changed = client.get("/products/").text
     assert calls[0] == 2 * quoted  # a new LPR: every example quoted again
     assert changed != first
+
+
+def _count_bodies(app) -> list[str]:
+    from flask import template_rendered
+
+    rendered: list[str] = []
+
+    def record(sender, template, context, **extra):
+        if template.name == "catalogue/_index_body.html":
+            rendered.append(template.name)
+
+    template_rendered.connect(record, app, weak=False)
+    return rendered
+
+
+def _switch(client, code: str) -> None:
+    """Switch the language (the tests' app context outlives a request: forget its choice)."""
+    from flask_babel import refresh
+
+    assert client.get(f"/lang/{code}").status_code == 302
+    refresh()
+
+
+def test_the_index_body_is_rendered_once_per_catalogue_and_language(
+    app, client, db_session, published_catalog
+):
+    import copy
+
+    from finportal.services import catalog
+
+    # A version no other test publishes, so that no body of it is kept from before.
+    _, versions = published_catalog
+    content = copy.deepcopy(versions["ip_pledge"].content)
+    content["name_zh"] = "知识产权质押贷款（缓存测试）"
+    catalog.save_version(db_session, content, actor_id=None)
+    db_session.commit()
+    rendered = _count_bodies(app)
+
+    first = client.get("/products/").text
+    assert "知识产权质押贷款（缓存测试）" in first
+    assert client.get("/products/").text == first
+    assert len(rendered) == 1  # the second view reused the body
+
+    _switch(client, "en")
+    english = client.get("/products/").text
+    assert len(rendered) == 2  # English is another body
+    assert "Product catalogue" in english and "金融产品目录" not in english
+
+    content["name_zh"] = "知识产权质押贷款（再发布）"
+    catalog.save_version(db_session, content, actor_id=None)
+    db_session.commit()
+    _switch(client, "zh_CN")
+    republished = client.get("/products/").text
+    assert len(rendered) == 3  # a publish is a new body
+    assert "知识产权质押贷款（再发布）" in republished
+    assert "知识产权质押贷款（缓存测试）" not in republished
