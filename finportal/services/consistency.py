@@ -43,7 +43,7 @@ from finportal.models import (
     Need,
     User,
 )
-from finportal.services.profiles import submitted_profile
+from finportal.services.profiles import submitted_profiles
 
 #: The audit actions of a profile edit (the form, and the Excel import).
 EDIT_ACTIONS = ("enterprise.profile_updated", "enterprise.profile_imported")
@@ -543,8 +543,8 @@ def flags_of(session: Session, applications: Sequence[Application]) -> dict[int,
     out: dict[int, list[Flag]] = {a.id: [] for a in applications}
     if not apps:
         return out
-    for application in apps:
-        out[application.id].extend(figure_flags(submitted_profile(application)))
+    for application_id, profile in submitted_profiles(session, apps).items():
+        out[application_id].extend(figure_flags(profile))
     for found in (
         _edit_flags(session, apps),
         _parallel_flags(session, apps),

@@ -129,6 +129,24 @@ def submitted_profile(application: Application) -> dict[str, Any]:
     return enterprise_profile(application.enterprise)
 
 
+def submitted_profiles(
+    session: Session, applications: Iterable[Application]
+) -> dict[int, dict[str, Any]]:
+    """Return {application id: :func:`submitted_profile`} of many applications.
+
+    The live profiles of the ones not yet submitted (no frozen profile) are read together
+    (:func:`enterprise_profiles`: the verified values of all their firms in one statement).
+    """
+    apps = list(applications)
+    live = enterprise_profiles(
+        session, {a.enterprise_id: a.enterprise for a in apps if not a.profile_snapshot}.values()
+    )
+    return {
+        a.id: thaw(a.profile_snapshot) if a.profile_snapshot else live[a.enterprise_id]
+        for a in apps
+    }
+
+
 def submitted_memberships(application: Application) -> dict[str, list[str]]:
     """Return the park and chamber names as they were at submission."""
     if application.profile_snapshot:

@@ -104,6 +104,11 @@ def district(
                 complain(n)
             firm = loop.enterprise if n % 10 == 0 else firms[n % len(firms)]
             application = screened_application(firm, amount=str(100000 * (n % 40 + 1)))
+            if n % 4 < 2:
+                # Submitted before profiles were frozen at submission (migration 55bb625f1ea5):
+                # its pages read the firm's live profile. Half of them, in every state.
+                application.profile_snapshot = None
+                db_session.commit()
             if n % 3 == 0:
                 # Waits in the queue (screened), half of them past the advisor's deadline.
                 if n % 2 == 0:
