@@ -185,14 +185,13 @@ def bank_loans(
     SQL first: a page of the next 90 days never reads the district's every loan. Plain
     columns, not ORM objects.
     """
+    # The loan's first disbursal, looked up per referral through its index: a grouped
+    # subquery over every disbursal of the district cost a page of one firm 30 ms at scale.
     first_disbursal = (
-        select(
-            LoanOutcome.referral_id.label("referral_id"),
-            func.min(LoanOutcome.id).label("outcome_id"),
-        )
-        .where(LoanOutcome.event == R.DISBURSED)
-        .group_by(LoanOutcome.referral_id)
-        .subquery()
+        select(func.min(LoanOutcome.id))
+        .where(LoanOutcome.referral_id == Referral.id, LoanOutcome.event == R.DISBURSED)
+        .correlate(Referral)
+        .scalar_subquery()
     )
     stmt = (
         select(
@@ -213,8 +212,7 @@ def bank_loans(
         .join(Application, Application.id == Referral.application_id)
         .join(Enterprise, Enterprise.id == Application.enterprise_id)
         .join(Bank, Bank.id == Referral.bank_id)
-        .join(first_disbursal, first_disbursal.c.referral_id == Referral.id)
-        .join(LoanOutcome, LoanOutcome.id == first_disbursal.c.outcome_id)
+        .join(LoanOutcome, LoanOutcome.id == first_disbursal)
         .where(Referral.state.in_(RUNNING))
         .order_by(Referral.id)
     )
