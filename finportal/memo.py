@@ -1,4 +1,4 @@
-"""Process-wide memos of values that depend only on their key.
+"""Memos: process-wide ones of values that depend only on their key, and reads once per session.
 
 A parsed product version, a version's example quote, a rendered dashboard or catalogue body:
 each is the same for every request that has the same key (a stored version never changes; a
@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from cachetools import LRUCache
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 V = TypeVar("V")
 
@@ -48,3 +50,33 @@ class Memo(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._values)
+
+
+#: Where a session keeps what it read once (see :func:`read_once`).
+_READ_KEY = "finportal.reads"
+
+
+def read_once(session: Session, key: Hashable, read: Callable[[], Any]) -> Any:
+    """Return ``read()``, read once per session until the session writes or ends its transaction.
+
+    A page asks for the same records from several services (the current catalogue and the
+    LPR from the matcher, the completeness meter and the quotes; a firm's verified values
+    from each of them through its profile); one request is one session, so they share one
+    read. Pending changes, a flush, or the end of the transaction (commit, rollback, close)
+    forget it (:func:`_forget_reads`): what a session changed, or what others committed
+    before its next transaction, is read afresh. Callers must not change what they get.
+    """
+    if session.new or session.dirty or session.deleted:  # changes not yet flushed: read them
+        return read()
+    reads = session.info.setdefault(_READ_KEY, {})
+    if key not in reads:
+        reads[key] = read()
+    return reads[key]
+
+
+def _forget_reads(session: Session, *_: Any) -> None:
+    session.info.pop(_READ_KEY, None)
+
+
+for _event in ("after_flush", "after_transaction_end", "after_soft_rollback"):
+    event.listen(Session, _event, _forget_reads)

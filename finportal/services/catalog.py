@@ -8,13 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager, defer, joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 import products
 from finportal import limits
-from finportal.memo import Memo
+from finportal.memo import Memo, read_once
 from finportal.models import (
     Product,
     ProductVersion,
@@ -95,7 +95,7 @@ def current_versions(session: Session) -> list[ProductVersion]:
         .options(contains_eager(ProductVersion.product), defer(ProductVersion.content))
         .order_by(Product.code)
     )
-    return list(_read_once(session, "current_versions", lambda: list(session.scalars(stmt))))
+    return list(read_once(session, "current_versions", lambda: list(session.scalars(stmt))))
 
 
 def current_catalog(session: Session) -> tuple[products.Catalog, dict[str, ProductVersion]]:
@@ -229,37 +229,8 @@ def current_lpr(session: Session, on: date | None = None) -> Decimal:
     if on is not None:
         stmt = stmt.where(ReferenceRate.effective_on <= on)
     stmt = stmt.order_by(ReferenceRate.effective_on.desc()).limit(1)
-    rate = _read_once(session, ("current_lpr", on), lambda: session.scalar(stmt))
+    rate = read_once(session, ("current_lpr", on), lambda: session.scalar(stmt))
     return Decimal(rate) if rate is not None else DEFAULT_LPR
-
-
-#: Where a session keeps what it read of the catalogue (see :func:`_read_once`).
-_READ_KEY = "finportal.catalog_reads"
-
-
-def _read_once(session: Session, key: Any, read: Any) -> Any:
-    """Return ``read()``, read once per session until the session writes or ends its transaction.
-
-    A page asks for the current catalogue and the LPR from several services (the matches, the
-    profile's completeness, the quotes); one request is one session, so they share one read.
-    Pending changes, a flush, or the end of the transaction (commit, rollback, close) forget
-    it (:func:`_forget_reads`): what a session changed, or what others committed before its
-    next transaction, is read afresh.
-    """
-    if session.new or session.dirty or session.deleted:  # changes not yet flushed: read them
-        return read()
-    reads = session.info.setdefault(_READ_KEY, {})
-    if key not in reads:
-        reads[key] = read()
-    return reads[key]
-
-
-def _forget_reads(session: Session, *_: Any) -> None:
-    session.info.pop(_READ_KEY, None)
-
-
-for _event in ("after_flush", "after_transaction_end", "after_soft_rollback"):
-    event.listen(Session, _event, _forget_reads)
 
 
 # The 政策找企业 push (what each firm is told, when, and its jobs) is services/push.py.

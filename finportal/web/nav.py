@@ -128,6 +128,11 @@ def menu_badge(endpoint: str) -> int:
     return len(value) if isinstance(value, list) else int(value)
 
 
+def sme_unread() -> int:
+    """Return the signed-in SME's unread messages (the menu's count, read once per request)."""
+    return int(_sme_state()["unread"])
+
+
 def sme_asks() -> list[Any]:
     """Return what the centre or a bank asked the signed-in SME to supply (待您补充)."""
     if not current_user.is_authenticated or current_user.role != "sme":

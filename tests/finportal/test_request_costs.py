@@ -76,6 +76,21 @@ def test_the_matches_page_reads_the_catalogue_the_lpr_and_the_firm_once(
     assert reads("product_versions") == 1  # the matcher and the completeness meter share it
     assert reads("reference_rates") == 1
     assert reads("enterprises") == 1
+    # the firm's verified values: the matcher, the coach and the completeness meter share them
+    assert reads("verified_facts") == 1
+
+
+def test_the_sme_home_counts_unread_messages_once(client, db_session, create_user, login):
+    from tests.finportal.test_query_counts import counting
+
+    login(create_user("sme"))
+    assert client.get("/sme/").status_code == 200
+    db_session.commit()
+    with counting() as statements:
+        page = client.get("/sme/")
+    assert page.status_code == 200
+    # the page's own count and the menu's badge are one statement
+    assert sum(1 for s in statements if "FROM notifications" in " ".join(s.split())) == 1
 
 
 def test_a_change_in_the_same_session_is_read_not_remembered(db_session, published_catalog):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from finportal import limits
 from finportal.domain import fields as profile_fields
+from finportal.memo import read_once
 from finportal.models import DataAuthorisation, Document, Enterprise, VerifiedFact
 from finportal.services.public_data import authorisations, sources, values
 
@@ -81,8 +82,17 @@ def verified_values_between(session: Session, low: int, high: int) -> dict[int, 
 
 
 def verified_values(session: Session, enterprise_id: int) -> dict[str, Any]:
-    """Return {profile field: verified value} of one enterprise (the facts in force)."""
-    return _field_values(in_force(session, [enterprise_id])).get(enterprise_id, {})
+    """Return {profile field: verified value} of one enterprise (the facts in force).
+
+    Read once per session transaction (a page's matcher, coach and completeness meter each
+    build the firm's profile); the caller gets its own copy.
+    """
+    found = read_once(
+        session,
+        ("verified_values", enterprise_id),
+        lambda: _field_values(in_force(session, [enterprise_id])).get(enterprise_id, {}),
+    )
+    return dict(found)
 
 
 def verified_values_of_many(

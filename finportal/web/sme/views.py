@@ -22,6 +22,7 @@ from finportal.services.labels import purpose_label
 from finportal.web.access import restrict_blueprint
 from finportal.web.filters import sh_time
 from finportal.web.inputs import same_site_path
+from finportal.web.nav import sme_unread
 
 bp = Blueprint("sme", __name__, url_prefix="/sme")
 restrict_blueprint(bp, "sme")
@@ -73,9 +74,7 @@ def home() -> Any:
         size=enterprise_service.size_class_of(enterprise),
         completeness=profile_form.completeness(db.session, enterprise),
         applications=application_details.list_applications(db.session, enterprise.id)[:5],
-        unread=notification_service.unread_count(
-            db.session, enterprise_id=enterprise.id, user_id=current_user.id
-        ),
+        unread=sme_unread(),
         # 续贷 (issue 13): the running loans inside the first reminder's window.
         maturing=_maturing(enterprise.id),
     )
