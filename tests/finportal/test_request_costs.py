@@ -153,3 +153,25 @@ def test_the_application_page_reads_its_consents_and_referrals_once(
         for s in plain
         if s.startswith("SELECT referrals.id FROM referrals WHERE") and "referrals.state" not in s
     ]
+
+
+def test_the_review_page_reads_the_firms_verified_facts_once(
+    app, client, db_session, make_loop, login
+):
+    """The profile, the facts kept with the submission and the flags share one read."""
+    from tests.finportal.test_query_counts import counting
+
+    loop = make_loop()
+    # Submitted before profiles were frozen (migration 55bb625f1ea5): every part of the page
+    # reads the firm's live facts.
+    loop.application.profile_snapshot = None
+    db_session.commit()
+    login(loop.advisor)
+    url = f"/advisor/applications/{loop.application.id}"
+    assert client.get(url).status_code == 200
+    db_session.commit()
+    with counting() as statements:
+        page = client.get(url)
+    assert page.status_code == 200
+    assert sum(1 for s in statements if "FROM verified_facts" in " ".join(s.split())) == 1
+

@@ -35,18 +35,23 @@ PROVENANCE = {
 def in_force(
     session: Session, enterprise_ids: Iterable[int], day: date | None = None
 ) -> list[VerifiedFact]:
-    """Return the facts of the enterprises whose authorisation is in force, by firm and item."""
-    ids = list(enterprise_ids)
+    """Return the facts of the enterprises whose authorisation is in force, by firm and item.
+
+    Read once per session transaction for the same firms and day (a page builds a firm's
+    profile, its submitted facts and its flags from them); the caller gets its own list.
+    """
+    ids = sorted(set(enterprise_ids))
     if not ids:
         return []
+    stmt = (
+        select(VerifiedFact)
+        .join(DataAuthorisation, VerifiedFact.authorisation_id == DataAuthorisation.id)
+        .options(contains_eager(VerifiedFact.authorisation))
+        .where(VerifiedFact.enterprise_id.in_(ids), authorisations.in_force_clause(day))
+        .order_by(VerifiedFact.enterprise_id, VerifiedFact.item)
+    )
     return list(
-        session.scalars(
-            select(VerifiedFact)
-            .join(DataAuthorisation, VerifiedFact.authorisation_id == DataAuthorisation.id)
-            .options(contains_eager(VerifiedFact.authorisation))
-            .where(VerifiedFact.enterprise_id.in_(ids), authorisations.in_force_clause(day))
-            .order_by(VerifiedFact.enterprise_id, VerifiedFact.item)
-        )
+        read_once(session, ("facts_in_force", tuple(ids), day), lambda: list(session.scalars(stmt)))
     )
 
 
@@ -82,17 +87,8 @@ def verified_values_between(session: Session, low: int, high: int) -> dict[int, 
 
 
 def verified_values(session: Session, enterprise_id: int) -> dict[str, Any]:
-    """Return {profile field: verified value} of one enterprise (the facts in force).
-
-    Read once per session transaction (a page's matcher, coach and completeness meter each
-    build the firm's profile); the caller gets its own copy.
-    """
-    found = read_once(
-        session,
-        ("verified_values", enterprise_id),
-        lambda: _field_values(in_force(session, [enterprise_id])).get(enterprise_id, {}),
-    )
-    return dict(found)
+    """Return {profile field: verified value} of one enterprise (the facts in force)."""
+    return _field_values(in_force(session, [enterprise_id])).get(enterprise_id, {})
 
 
 def verified_values_of_many(
