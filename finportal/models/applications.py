@@ -6,7 +6,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from finportal.models.base import Base, TimestampMixin, utcnow
@@ -26,6 +34,9 @@ class Application(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("term_months > 0", name="term_positive"),
+        # The advisor's queue and its tab counts (issue 12): a page of the queue, in deadline
+        # order, and the count of each state are read from this index alone.
+        Index("ix_applications_state_due", "state", "first_response_due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

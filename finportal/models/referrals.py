@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from finportal.models.applications import Application
@@ -18,7 +18,11 @@ class Referral(TimestampMixin, Base):
     """An application referred to one bank for one product (its packets: ``models.Packet``)."""
 
     __tablename__ = "referrals"
-    __table_args__ = (UniqueConstraint("application_id", "bank_id", "product_version_id"),)
+    __table_args__ = (
+        UniqueConstraint("application_id", "bank_id", "product_version_id"),
+        # A bank's inbox tabs count its referrals per state (and overdue) from this index alone.
+        Index("ix_referrals_bank_id_state", "bank_id", "state", "due_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)

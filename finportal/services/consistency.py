@@ -28,7 +28,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from sqlalchemy import and_, literal, null, or_, select, union_all
+from sqlalchemy import and_, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from finportal import limits, money
@@ -488,22 +488,40 @@ def _contact_flags(session: Session, applications: Sequence[Application]) -> dic
             user.phone != "",
         )
     )
-    query = union_all(directors, phones).subquery()
-    rows = session.execute(
-        select(query).distinct().order_by(query.c.enterprise_id, query.c.kind, query.c.other_name)
-    ).all()
     named = int(thresholds()["shared_contacts"]["max_named"])
+    # The first ``named`` other firms of each (firm, kind, value) and how many there are, in
+    # SQL: a common name can be shared by dozens of firms, and only a few are named.
+    both = union_all(directors, phones).subquery()
+    names = (
+        select(both.c.enterprise_id, both.c.kind, both.c.value, both.c.other_name)
+        .distinct()
+        .subquery()
+    )
+    group = (names.c.enterprise_id, names.c.kind, names.c.value)
+    ranked = select(
+        *group,
+        names.c.other_name,
+        func.row_number().over(partition_by=group, order_by=names.c.other_name).label("n"),
+        func.count().over(partition_by=group).label("total"),
+    ).subquery()
+    rows = session.execute(
+        select(ranked.c.enterprise_id, ranked.c.kind, ranked.c.value, ranked.c.other_name)
+        .add_columns(ranked.c.total)
+        .where(ranked.c.n <= named)
+        .order_by(ranked.c.enterprise_id, ranked.c.kind, ranked.c.value, ranked.c.n)
+    ).all()
     grouped: dict[tuple[int, str, str], list[str]] = defaultdict(list)
-    for enterprise_id, kind, _other_id, other_name, value in rows:
-        if other_name not in grouped[(enterprise_id, kind, value)]:
-            grouped[(enterprise_id, kind, value)].append(other_name)
+    totals: dict[tuple[int, str, str], int] = {}
+    for enterprise_id, kind, value, other_name, total in rows:
+        grouped[(enterprise_id, kind, value)].append(other_name)
+        totals[(enterprise_id, kind, value)] = int(total)
     per_firm: dict[int, list[Flag]] = defaultdict(list)
-    for (enterprise_id, kind, value), names in grouped.items():
-        shown = names[:named]
-        more = len(names) - len(shown)
-        list_zh = "、".join(shown) + (f" 等 {len(names)} 家" if more else "")
+    for key, shown in grouped.items():
+        enterprise_id, kind, value = key
+        count = totals[key]
+        list_zh = "、".join(shown) + (f" 等 {count} 家" if count > len(shown) else "")
         # English words name no Chinese firm: the rows below name them.
-        list_en = f"{len(names)} other firm(s) (below)"
+        list_en = f"{count} other firm(s) (below)"
         rows_ = tuple(FlagRow(n, n) for n in shown)
         if kind == "director":
             per_firm[enterprise_id].append(
