@@ -153,9 +153,23 @@ _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 _GIVEN = ("伟", "芳", "敏", "静", "磊", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞", "平", "刚")
 
 
+#: Second characters of two-character given names (the scale data's firms beyond the 300th).
+_GIVEN_FIRST = "建国志文晓海春秋丽玉俊佳子雨思婷嘉欣宇浩天博"
+
+
 def _legal_representative(index: int) -> str:
-    """Return a fictional name for the ``index``-th demo firm (distinct up to 300 firms)."""
-    return _SURNAMES[index % len(_SURNAMES)] + _GIVEN[(index // len(_SURNAMES)) % len(_GIVEN)]
+    """Return a fictional name for the ``index``-th firm.
+
+    The demo's firms (up to 300) get distinct one-character given names; the scale data's
+    20,000 firms also draw two-character ones (20 × 23 × 15 = 6,900 names), so a name
+    recurs a few times, as common names do in a district, instead of 70 times.
+    """
+    surname = _SURNAMES[index % len(_SURNAMES)]
+    given = _GIVEN[(index // len(_SURNAMES)) % len(_GIVEN)]
+    if index < len(_SURNAMES) * len(_GIVEN):
+        return surname + given
+    first = _GIVEN_FIRST[(index // (len(_SURNAMES) * len(_GIVEN))) % len(_GIVEN_FIRST)]
+    return surname + first + given
 
 
 def _profile(rng: random.Random, index: int, today: date) -> dict[str, object]:
