@@ -31,7 +31,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -362,6 +362,8 @@ class Context:
     audit: list[tuple[Any, ...]]
     referrals_per_referred: float
     notices: list[tuple[int, int, str, datetime, str]]
+    #: Park and chamber names by code (the memberships kept with a submission).
+    organisation_names: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def at(self, day: datetime, hours: float) -> datetime:
         """Return a time about ``hours`` after ``day``, never after the reference time."""
@@ -381,6 +383,24 @@ def _profile_of(ctx: Context, enterprise: dict[str, Any]) -> dict[str, Any]:
         chamber_memberships=chambers,
     )
     return profile
+
+
+def _frozen(ctx: Context, enterprise: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Return the profile kept with a submission, as ``services.profiles.freeze`` keeps it."""
+    from finportal.domain import fields as profile_fields
+
+    profile = _profile_of(ctx, enterprise)
+    parks, chambers = ctx.members.get(enterprise["id"], ([], []))
+    names = ctx.organisation_names
+    return {
+        "taken_at": at.isoformat(),
+        "profile": {n: profile_fields.to_plain(n, profile.get(n)) for n in profile_fields.fields()},
+        "memberships": {
+            "parks": sorted(names[("park", c)] for c in parks),
+            "chambers": sorted(names[("chamber", c)] for c in chambers),
+        },
+        "verified": {},
+    }
 
 
 def _audit(
@@ -473,6 +493,8 @@ def _applications_round(ctx: Context, first: int, count: int) -> None:
             continue
         submitted = ctx.at(created, 0.2)
         row["submitted_at"] = submitted
+        # The profile as it was at submission, as the portal keeps it (services/profiles.freeze).
+        row["profile_snapshot"] = _frozen(ctx, enterprise, submitted)
         # Consents to one to four banks, given with the application.
         extra = max(0.1, ctx.referrals_per_referred - 1)
         banks = rng.sample(
@@ -1190,6 +1212,10 @@ def generate(
         notices=[],
         # Referred applications (about 58 % of all) carry the referrals.
         referrals_per_referred=max(1.0, plan.referrals / max(1, plan.applications * 0.55)),
+        organisation_names={
+            **{("park", p.code): p.name_zh for p in parks},
+            **{("chamber", c.code): c.name_zh for c in chambers},
+        },
     )
     for start in range(0, plan.applications, CHUNK):
         count = min(CHUNK, plan.applications - start)

@@ -170,3 +170,31 @@ def test_the_portal_serves_the_generated_users(scaled):
     )
     inbox = client.get("/bank/")
     assert inbox.status_code == 200 and "/bank/referrals/" in inbox.text
+
+
+def test_submitted_applications_keep_the_profile_they_were_submitted_with(scaled):
+    """As the portal freezes it at submission (services/profiles.freeze): the pages read it."""
+    app, _plan, _counts = scaled
+    from finportal.extensions import db
+    from finportal.services.profiles import enterprise_profile, membership_names, thaw
+
+    with app.app_context():
+        s = db.session
+        apps = list(
+            s.scalars(
+                select(Application)
+                .where(Application.idempotency_key.like("scale-%"))
+                .order_by(Application.id)
+            )
+        )
+        submitted = [a for a in apps if a.state != "draft"]
+        assert submitted and all(a.profile_snapshot for a in submitted)
+        assert not any(a.profile_snapshot for a in apps if a.state == "draft")
+        for application in submitted[:20]:
+            # The generator never changes a firm after it applies: the frozen profile is the live one.
+            live = enterprise_profile(application.enterprise)
+            frozen = thaw(application.profile_snapshot)
+            assert frozen == {name: live[name] for name in frozen}
+            assert application.profile_snapshot["memberships"] == membership_names(
+                application.enterprise
+            )
