@@ -6,52 +6,19 @@ from __future__ import annotations
 import time
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.helpers import make_uscc
-
-#: The password of every user the browser tests create.
-PASSWORD = "browser-pass-123"  # noqa: S105 - a test password
-
-#: A sound, verified firm (amounts in yuan): growing revenue, tax grade A, no overdue
-#: payment, lawsuit or penalty.
-SOUND_FIRM: dict[str, Any] = {
-    "registered_on": date(2016, 3, 1),
-    "district_code": "310112",
-    "industry_code": "65",
-    "employees": 60,
-    "social_insured_employees": 58,
-    "revenue_last_year": Decimal("30000000"),
-    "revenue_prev_year": Decimal("26000000"),
-    "total_assets": Decimal("20000000"),
-    "total_liabilities": Decimal("7000000"),
-    "net_profit_last_year": Decimal("2500000"),
-    "tax_paid_last_year": Decimal("900000"),
-    "tax_credit_grade": "A",
-    "invention_patents": 3,
-    "utility_patents": 5,
-    "trademarks": 1,
-    "certifications": ["tech_sme", "high_tech"],
-    "existing_loan_balance": Decimal("0"),
-    "has_bank_loan_history": False,
-    "overdue_count_24m": 0,
-    "max_overdue_days_24m": 0,
-    "pending_lawsuits": 0,
-    "enforcement_records": 0,
-    "admin_penalties_24m": 0,
-    "serious_bad_credit_24m": False,
-    "credit_repair_completed": False,
-    "verification_state": "verified",
-}
+from tests.helpers import PASSWORD, healthy_firm
 
 
 def add_firm(session: Any, seed: int, name: str, **figures: Any) -> Any:
-    """Add (and flush) a verified firm: :data:`SOUND_FIRM` with ``figures`` changed."""
+    """Add (and flush) a verified, healthy firm (:func:`tests.helpers.healthy_firm`)."""
     from finportal.models import Enterprise
 
-    enterprise = Enterprise(uscc=make_uscc(seed), name=name, **{**SOUND_FIRM, **figures})
+    enterprise = Enterprise(**healthy_firm(seed, name=name, **figures))
     session.add(enterprise)
     session.flush()
     return enterprise
@@ -62,6 +29,35 @@ def add_user(session: Any, username: str, role: str, **fields: Any) -> Any:
     from finportal.services.accounts import create_user
 
     return create_user(session, username=username, password=PASSWORD, role=role, **fields)
+
+
+def add_referral_cast(
+    session: Any,
+    prefix: str,
+    firm: tuple[int, str],
+    application: tuple[str, str],
+    *,
+    advisor_name: str = "",
+    bank_name: str = "",
+) -> SimpleNamespace:
+    """Add who a referral loop needs: the firm (seed, name) with its SME user
+    ``<prefix>-sme``, the advisor ``<prefix>-advisor``, ``<prefix>-bank`` of demo bank A,
+    and the firm's screened application (amount, purpose) consented to that bank."""
+    from sqlalchemy import select
+
+    from finportal.models import Bank
+
+    enterprise = add_firm(session, *firm)
+    bank = session.scalar(select(Bank).where(Bank.code == "demo_bank_a"))
+    sme = add_user(session, f"{prefix}-sme", "sme", enterprise_id=enterprise.id)
+    add_user(session, f"{prefix}-advisor", "advisor", display_name=advisor_name)
+    add_user(session, f"{prefix}-bank", "bank", bank_id=bank.id, display_name=bank_name)
+    amount, purpose = application
+    return SimpleNamespace(
+        enterprise=enterprise,
+        bank=bank,
+        application=screened_application(session, sme, amount, purpose, consent_to=bank),
+    )
 
 
 def screened_application(

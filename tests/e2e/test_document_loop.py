@@ -12,16 +12,13 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from finportal.models import utcnow
 from tests.e2e.helpers import (
-    add_firm,
-    add_user,
+    add_referral_cast,
     open_first_referral,
     refer,
     reload_until,
-    screened_application,
     sign_in,
 )
 from tests.finportal.documents import files
@@ -31,17 +28,16 @@ pytestmark = pytest.mark.e2e
 
 def _seed(app: Any) -> dict[str, Any]:
     from finportal.extensions import db
-    from finportal.models import Bank
 
     with app.app_context():
-        session = db.session
-        enterprise = add_firm(session, 880141, "上海㐀联合同材料测试科技有限公司")
-        bank = session.scalar(select(Bank).where(Bank.code == "demo_bank_a"))
-        sme = add_user(session, "doc-sme", "sme", enterprise_id=enterprise.id)
-        add_user(session, "doc-advisor", "advisor")
-        add_user(session, "doc-bank", "bank", bank_id=bank.id, display_name="材料测试客户经理")
-        application = screened_application(session, sme, "1000000", "采购原材料", consent_to=bank)
-        ids = {"application": application.id, "bank": bank.id}
+        cast = add_referral_cast(
+            db.session,
+            "doc",
+            (880141, "上海㐀联合同材料测试科技有限公司"),
+            ("1000000", "采购原材料"),
+            bank_name="材料测试客户经理",
+        )
+        ids = {"application": cast.application.id, "bank": cast.bank.id}
         db.session.remove()
         return ids
 

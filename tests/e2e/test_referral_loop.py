@@ -13,14 +13,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.e2e.helpers import (
-    add_firm,
-    add_user,
-    open_first_referral,
-    refer,
-    screened_application,
-    sign_in,
-)
+from tests.e2e.helpers import add_referral_cast, open_first_referral, refer, sign_in
 from tests.helpers import pdf_text, squash
 
 pytestmark = pytest.mark.e2e
@@ -28,26 +21,28 @@ pytestmark = pytest.mark.e2e
 
 def _seed(app: Any) -> dict[str, Any]:
     from finportal.extensions import db
-    from finportal.models import Bank, Match
+    from finportal.models import Match
 
     with app.app_context():
         session = db.session
-        enterprise = add_firm(session, 880001, "上海㐀联浏览器测试科技有限公司")
-        bank = session.scalar(select(Bank).where(Bank.code == "demo_bank_a"))
-        sme = add_user(session, "loop-sme", "sme", enterprise_id=enterprise.id)
-        add_user(session, "loop-advisor", "advisor", display_name="浏览器顾问")
-        add_user(session, "loop-bank", "bank", bank_id=bank.id, display_name="浏览器客户经理")
-        application = screened_application(session, sme, "1500000", "采购研发设备", consent_to=bank)
+        cast = add_referral_cast(
+            session,
+            "loop",
+            (880001, "上海㐀联浏览器测试科技有限公司"),
+            ("1500000", "采购研发设备"),
+            advisor_name="浏览器顾问",
+            bank_name="浏览器客户经理",
+        )
         assert session.scalar(
             select(Match)
-            .where(Match.application_id == application.id, Match.eligible.is_(True))
+            .where(Match.application_id == cast.application.id, Match.eligible.is_(True))
             .limit(1)
         )
         ids = {
-            "application": application.id,
-            "enterprise": enterprise.id,
-            "bank": bank.id,
-            "bank_name": bank.name_zh,
+            "application": cast.application.id,
+            "enterprise": cast.enterprise.id,
+            "bank": cast.bank.id,
+            "bank_name": cast.bank.name_zh,
         }
         db.session.remove()
         return ids
