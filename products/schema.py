@@ -6,6 +6,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow.fields import Field
+from marshmallow.schema import SchemaMeta
 
 from products.fields import ALL_OPERATORS, NUMERIC_KINDS, OPERATORS, field_specs
 
@@ -251,7 +253,41 @@ def _check_caps(data: dict[str, Any]) -> None:
         _fen(data, name)
 
 
-class InterestSubsidySchema(_Strict):
+class _OwnFieldsFirst(SchemaMeta):
+    """Order a schema's own fields before those it inherits (marshmallow puts them after).
+
+    A subsidy's kind and share come first in its data and in the admin's product form
+    (``finportal/services/product_form.py`` follows the declaration order), its caps last.
+    """
+
+    @classmethod
+    def get_declared_fields(
+        mcs,
+        klass: SchemaMeta,
+        cls_fields: list[tuple[str, Field[Any]]],
+        inherited_fields: list[tuple[str, Field[Any]]],
+        dict_cls: type[dict[str, Field[Any]]] = dict,
+    ) -> dict[str, Field[Any]]:
+        return dict_cls(cls_fields + inherited_fields)
+
+
+class _Subsidy(_Strict, metaclass=_OwnFieldsFirst):
+    """What every subsidy has: its caps (checked by :func:`_check_caps`) and how it is paid."""
+
+    cap_total = fields.Nested(
+        SourcedSchema,
+        load_default=None,
+        metadata=_w("补贴总额上限", "Cap over the loan", unit="yuan"),
+    )
+    cap_per_year = fields.Nested(
+        SourcedSchema, load_default=None, metadata=_w("每年补贴上限", "Cap per year", unit="yuan")
+    )
+    payment = fields.Nested(
+        SubsidyPaymentSchema, load_default=None, metadata=_w("补贴到账", "Payment")
+    )
+
+
+class InterestSubsidySchema(_Subsidy):
     kind = fields.Str(
         required=True,
         validate=validate.OneOf(SUBSIDY_KINDS),
@@ -270,17 +306,6 @@ class InterestSubsidySchema(_Strict):
         load_default=None,
         metadata=_w("补贴起点（LPR 加点）", "Floor (spread over LPR)", unit="bp"),
     )
-    cap_total = fields.Nested(
-        SourcedSchema,
-        load_default=None,
-        metadata=_w("补贴总额上限", "Cap over the loan", unit="yuan"),
-    )
-    cap_per_year = fields.Nested(
-        SourcedSchema, load_default=None, metadata=_w("每年补贴上限", "Cap per year", unit="yuan")
-    )
-    payment = fields.Nested(
-        SubsidyPaymentSchema, load_default=None, metadata=_w("补贴到账", "Payment")
-    )
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
@@ -298,22 +323,11 @@ class InterestSubsidySchema(_Strict):
         _check_caps(data)
 
 
-class FeeSubsidySchema(_Strict):
+class FeeSubsidySchema(_Subsidy):
     share = fields.Nested(
         SourcedSchema,
         required=True,
         metadata=_w("担保费补贴比例", "Share of the fee", unit="share"),
-    )
-    cap_total = fields.Nested(
-        SourcedSchema,
-        load_default=None,
-        metadata=_w("补贴总额上限", "Cap over the loan", unit="yuan"),
-    )
-    cap_per_year = fields.Nested(
-        SourcedSchema, load_default=None, metadata=_w("每年补贴上限", "Cap per year", unit="yuan")
-    )
-    payment = fields.Nested(
-        SubsidyPaymentSchema, load_default=None, metadata=_w("补贴到账", "Payment")
     )
 
     @validates_schema

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tests.helpers import PASSWORD, make_uscc
+from tests.helpers import PASSWORD, healthy_firm
 
 TEST_DB_URL = os.environ.get("FINPORTAL_TEST_DATABASE_URL")
 
@@ -199,41 +197,7 @@ def create_enterprise(db_session: Any) -> Callable[..., Any]:
     from finportal.models import Enterprise
 
     def make(**overrides: Any) -> Any:
-        n = _next()
-        values: dict[str, Any] = {
-            "uscc": make_uscc(n),
-            "name": f"上海测试科技有限公司{n}",
-            "registered_on": date(2018, 3, 1),
-            "district_code": "310112",
-            "industry_code": "65",
-            "employees": 60,
-            "social_insured_employees": 55,
-            "revenue_last_year": Decimal("30000000.00"),
-            "revenue_prev_year": Decimal("25000000.00"),
-            "total_assets": Decimal("20000000.00"),
-            "total_liabilities": Decimal("8000000.00"),
-            "net_profit_last_year": Decimal("2000000.00"),
-            "tax_paid_last_year": Decimal("900000.00"),
-            "tax_credit_grade": "A",
-            "invention_patents": 3,
-            "utility_patents": 5,
-            "trademarks": 2,
-            "certifications": ["tech_sme", "high_tech"],
-            "existing_loan_balance": Decimal("0.00"),
-            "has_bank_loan_history": False,
-            "loan_maturing_within_days": None,
-            "overdue_count_24m": 0,
-            "max_overdue_days_24m": 0,
-            "pending_lawsuits": 0,
-            "enforcement_records": 0,
-            "admin_penalties_24m": 0,
-            "serious_bad_credit_24m": False,
-            "credit_repair_completed": False,
-            # Checked by the centre, like every firm that reaches advisors and banks.
-            "verification_state": "verified",
-        }
-        values.update(overrides)
-        enterprise = Enterprise(**values)
+        enterprise = Enterprise(**healthy_firm(_next(), **overrides))
         db_session.add(enterprise)
         db_session.commit()
         return enterprise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,47 @@ def make_uscc(seed: int, district: str = "310112") -> str:
 
     body = f"91{district}TD{seed:07d}"
     return body + uscc.calc_check_digit(body)
+
+
+def healthy_firm(seed: int, **overrides: Any) -> dict[str, Any]:
+    """Return the fields of a verified firm with a complete, healthy profile (``Enterprise``).
+
+    Its USCC and default name come from ``seed``; ``overrides`` change any field.
+    """
+    values: dict[str, Any] = {
+        "uscc": make_uscc(seed),
+        "name": f"上海测试科技有限公司{seed}",
+        "registered_on": date(2018, 3, 1),
+        "district_code": "310112",
+        "industry_code": "65",
+        "employees": 60,
+        "social_insured_employees": 55,
+        "revenue_last_year": Decimal("30000000.00"),
+        "revenue_prev_year": Decimal("25000000.00"),
+        "total_assets": Decimal("20000000.00"),
+        "total_liabilities": Decimal("8000000.00"),
+        "net_profit_last_year": Decimal("2000000.00"),
+        "tax_paid_last_year": Decimal("900000.00"),
+        "tax_credit_grade": "A",
+        "invention_patents": 3,
+        "utility_patents": 5,
+        "trademarks": 2,
+        "certifications": ["tech_sme", "high_tech"],
+        "existing_loan_balance": Decimal("0.00"),
+        "has_bank_loan_history": False,
+        "loan_maturing_within_days": None,
+        "overdue_count_24m": 0,
+        "max_overdue_days_24m": 0,
+        "pending_lawsuits": 0,
+        "enforcement_records": 0,
+        "admin_penalties_24m": 0,
+        "serious_bad_credit_24m": False,
+        "credit_repair_completed": False,
+        # Checked by the centre, like every firm that reaches advisors and banks.
+        "verification_state": "verified",
+    }
+    values.update(overrides)
+    return values
 
 
 DEMO_SOURCE = "FinPortal demo value, to be confirmed by the centre against the district's own rules"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import flash
@@ -61,6 +62,19 @@ def flash_refusal(exc: ServiceError) -> None:
         # Someone else's record: answer 404 rather than confirm it exists.
         raise exc
     flash(message(exc), "danger")
+
+
+def flash_outcome(step: Callable[[], object], done: str) -> None:
+    """Run a one-button action: flash ``done``, or its refusal (:func:`flash_refusal`).
+
+    The view then redirects back to its page either way.
+    """
+    try:
+        step()
+    except ServiceError as exc:
+        flash_refusal(exc)
+    else:
+        flash(done, "success")
 
 
 def no_refusal() -> dict[str, Any]:

@@ -10,54 +10,32 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-pytestmark = pytest.mark.e2e
+from tests.e2e.helpers import add_user, sign_in
 
-PASSWORD = "complaint-pass-123"  # noqa: S105 - a test password
+pytestmark = pytest.mark.e2e
 
 
 def _seed(app: Any) -> dict[str, Any]:
     from finportal.extensions import db
     from finportal.models import Bank
-    from finportal.services.accounts import create_user
 
     with app.app_context():
         session = db.session
         bank = session.scalar(select(Bank).where(Bank.code == "demo_bank_b"))
-        create_user(session, username="cl-bank", password=PASSWORD, role="bank", bank_id=bank.id)
-        create_user(
-            session,
-            username="cl-advisor",
-            password=PASSWORD,
-            role="advisor",
-            display_name="答复顾问",
-        )
-        supervisor = create_user(
-            session,
-            username="cl-supervisor",
-            password=PASSWORD,
-            role="advisor",
-            display_name="浏览器督导",
-        )
+        add_user(session, "cl-bank", "bank", bank_id=bank.id)
+        add_user(session, "cl-advisor", "advisor", display_name="答复顾问")
+        supervisor = add_user(session, "cl-supervisor", "advisor", display_name="浏览器督导")
         supervisor.duty = "supervisor"
         session.commit()
         db.session.remove()
     return {}
 
 
-def _login(page: Any, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/auth/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-
-
 def test_a_complaint_is_raised_answered_reopened_and_closed(page, live_server):
     _seed(live_server["app"])
 
     # A bank's user raises a suggestion about the portal; a missing field keeps the form.
-    _login(page, "cl-bank")
+    sign_in(page, "cl-bank")
     page.click("text=意见与投诉")
     page.click("#raise-complaint")
     page.select_option("#f-kind", "complaint")
@@ -74,7 +52,7 @@ def test_a_complaint_is_raised_answered_reopened_and_closed(page, live_server):
     assert number.startswith("TS-")
 
     # The supervisor acknowledges it and gives it to an advisor.
-    _login(page, "cl-supervisor")
+    sign_in(page, "cl-supervisor")
     page.click("text=诉求办理")
     page.click(f"text={number}")
     page.click("#acknowledge-button")
@@ -84,7 +62,7 @@ def test_a_complaint_is_raised_answered_reopened_and_closed(page, live_server):
     expect(page.locator("#assignee")).to_have_text("答复顾问")
 
     # The advisor finds it in the list and answers.
-    _login(page, "cl-advisor")
+    sign_in(page, "cl-advisor")
     page.goto("/advisor/complaints")
     page.click(f"text={number}")
     page.click("#answer-button")  # empty: refused, in place
@@ -94,7 +72,7 @@ def test_a_complaint_is_raised_answered_reopened_and_closed(page, live_server):
     expect(page.locator("#state")).to_have_text("已答复，待评价")
 
     # The complainant is not satisfied and reopens it, once.
-    _login(page, "cl-bank")
+    sign_in(page, "cl-bank")
     page.goto("/complaints/?tab=awaiting_rating")
     page.click(f"text={number}")
     expect(page.locator("#answer")).to_contain_text("已修复，将在下周发布。")
@@ -103,14 +81,14 @@ def test_a_complaint_is_raised_answered_reopened_and_closed(page, live_server):
     page.click("#rate-reopen")
     expect(page.locator("#state")).to_have_text("不满意，重新办理")
 
-    _login(page, "cl-advisor")
+    sign_in(page, "cl-advisor")
     page.goto("/advisor/complaints")
     page.click(f"text={number}")
     page.fill("#f-answer", "已提前到本周五发布。")
     page.click("#answer-button")
     expect(page.locator("#state")).to_have_text("已再次答复，待评价")
 
-    _login(page, "cl-bank")
+    sign_in(page, "cl-bank")
     page.goto("/complaints/?tab=awaiting_rating")
     page.click(f"text={number}")
     expect(page.locator("#rate-reopen")).to_have_count(0)  # reopened once only

@@ -8,81 +8,35 @@ get their products from the demo data (``demo_steps.needs.assign_bank_products``
 
 from __future__ import annotations
 
-import time
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.helpers import make_uscc, pdf_text, squash
+from tests.e2e.helpers import add_firm, add_user, reload_until, sign_in
+from tests.helpers import pdf_text, squash
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "board-pass-123"  # noqa: S105 - a test password
 FIRM = "上海需求发布浏览器测试科技有限公司"
 
 
 def _seed(app: Any) -> dict[str, Any]:
     from finportal.demo_steps.needs import assign_bank_products
     from finportal.extensions import db
-    from finportal.models import Bank, Enterprise
-    from finportal.services.accounts import create_user
+    from finportal.models import Bank
 
     with app.app_context():
         session = db.session
         assign_bank_products(session)
-        enterprise = Enterprise(
-            uscc=make_uscc(880151),
-            name=FIRM,
-            registered_on=date(2016, 4, 1),
-            district_code="310112",
-            industry_code="65",
-            employees=90,
-            social_insured_employees=85,
-            revenue_last_year=Decimal("45000000"),
-            revenue_prev_year=Decimal("36000000"),
-            total_assets=Decimal("30000000"),
-            total_liabilities=Decimal("10000000"),
-            net_profit_last_year=Decimal("3500000"),
-            tax_paid_last_year=Decimal("1300000"),
-            tax_credit_grade="A",
-            invention_patents=5,
-            utility_patents=6,
-            trademarks=3,
-            certifications=["tech_sme", "high_tech"],
-            existing_loan_balance=Decimal("0"),
-            has_bank_loan_history=False,
-            overdue_count_24m=0,
-            max_overdue_days_24m=0,
-            pending_lawsuits=0,
-            enforcement_records=0,
-            admin_penalties_24m=0,
-            serious_bad_credit_24m=False,
-            credit_repair_completed=False,
-            verification_state="verified",
-        )
-        session.add(enterprise)
-        session.flush()
-        create_user(
-            session,
-            username="board-sme",
-            password=PASSWORD,
-            role="sme",
-            enterprise_id=enterprise.id,
-        )
+        enterprise = add_firm(session, 880151, FIRM)
+        add_user(session, "board-sme", "sme", enterprise_id=enterprise.id)
         banks = {}
         for code, username in (("demo_bank_a", "board-bank-a"), ("demo_bank_b", "board-bank-b")):
             bank = session.scalar(select(Bank).where(Bank.code == code))
-            create_user(
-                session,
-                username=username,
-                password=PASSWORD,
-                role="bank",
-                bank_id=bank.id,
-                display_name=f"{bank.name_zh}客户经理",
+            add_user(
+                session, username, "bank", bank_id=bank.id, display_name=f"{bank.name_zh}客户经理"
             )
             banks[code] = bank.name_zh
         session.commit()
@@ -90,20 +44,11 @@ def _seed(app: Any) -> dict[str, Any]:
         return {"uscc": enterprise.uscc, "banks": banks}
 
 
-def _login(page: Any, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/auth/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-
-
 def test_a_need_is_posted_claimed_chosen_and_referred_with_a_packet(page, live_server):
     ids = _seed(live_server["app"])
 
     # The SME posts a need: amount in 万元, term, purpose, collateral, urgency.
-    _login(page, "board-sme")
+    sign_in(page, "board-sme")
     page.goto("/sme/needs/new")
     page.fill("#f-amount", "150")
     page.fill("#f-term_months", "12")
@@ -121,7 +66,7 @@ def test_a_need_is_posted_claimed_chosen_and_referred_with_a_packet(page, live_s
 
     # Both demo banks see it on their board, without the firm's name or USCC.
     for username in ("board-bank-b", "board-bank-a"):
-        _login(page, username)
+        sign_in(page, username)
         page.goto("/bank/needs")
         row = page.locator("#needs tr", has_text=number)
         expect(row).to_have_count(1)
@@ -140,7 +85,7 @@ def test_a_need_is_posted_claimed_chosen_and_referred_with_a_packet(page, live_s
     assert FIRM not in page.inner_text("main")
 
     # The SME consents to bank A, then chooses it.
-    _login(page, "board-sme")
+    sign_in(page, "board-sme")
     page.goto(need_url)
     claim_row = page.locator("#claims tr", has_text=ids["banks"]["demo_bank_a"])
     claim_row.locator("button.consent-claim").click()
@@ -152,21 +97,17 @@ def test_a_need_is_posted_claimed_chosen_and_referred_with_a_packet(page, live_s
     assert ids["banks"]["demo_bank_a"] in page.inner_text("main")
 
     # Bank B still sees no firm; bank A sees it, and the referral with its packet.
-    _login(page, "board-bank-b")
+    sign_in(page, "board-bank-b")
     page.goto("/bank/needs?tab=open")
     assert FIRM not in page.inner_text("main")
-    _login(page, "board-bank-a")
+    sign_in(page, "board-bank-a")
     page.goto("/bank/needs?tab=claimed")
     page.locator("#needs tr", has_text=number).locator("a").click()
     expect(page.locator("#firm-name")).to_have_text(FIRM)
     expect(page.locator("#claim-state")).to_have_text("企业已选定")
     page.click("#claim-referral")
     page.wait_for_url("**/bank/referrals/*")
-    deadline = time.monotonic() + 90
-    while page.locator("#download").count() == 0:
-        assert time.monotonic() < deadline, "the packet was not rendered within 90 seconds"
-        time.sleep(0.5)
-        page.reload()
+    reload_until(page, lambda: page.locator("#download").count() > 0, "the packet", seconds=90)
     with page.expect_download() as caught:
         page.click("#download")
     pdf = open(caught.value.path(), "rb").read()  # noqa: PTH123, SIM115 - a temporary file

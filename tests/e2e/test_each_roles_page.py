@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,106 +19,32 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.helpers import make_uscc
+from tests.e2e.helpers import add_firm, add_user, reload_until, screened_application, sign_in
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "roles-pass-123"  # noqa: S105 - a test password
-
-
-def _enterprise(seed: int, name: str) -> Any:
-    from finportal.models import Enterprise
-
-    return Enterprise(
-        uscc=make_uscc(seed),
-        name=name,
-        registered_on=date(2016, 3, 1),
-        district_code="310112",
-        industry_code="65",
-        employees=60,
-        social_insured_employees=55,
-        revenue_last_year=Decimal("30000000"),
-        revenue_prev_year=Decimal("26000000"),
-        total_assets=Decimal("20000000"),
-        total_liabilities=Decimal("7000000"),
-        net_profit_last_year=Decimal("2500000"),
-        tax_paid_last_year=Decimal("900000"),
-        tax_credit_grade="A",
-        invention_patents=3,
-        utility_patents=4,
-        trademarks=1,
-        certifications=["tech_sme"],
-        existing_loan_balance=Decimal("0"),
-        has_bank_loan_history=False,
-        overdue_count_24m=0,
-        max_overdue_days_24m=0,
-        pending_lawsuits=0,
-        enforcement_records=0,
-        admin_penalties_24m=0,
-        serious_bad_credit_24m=False,
-        credit_repair_completed=False,
-        verification_state="verified",
-    )
 
 
 def _seed(app: Any) -> dict[str, Any]:
     """Two screened applications: one referred to a bank that asks for information, one
     claimed by the advisor; and a submitted batch whose packet is being rendered."""
     from finportal.extensions import db
-    from finportal.models import Application, Bank, Consent, Job, Match, Park, utcnow
+    from finportal.models import Bank, Job, Match, Park, utcnow
     from finportal.services import bank_actions, batch_packets, batches, review_actions
-    from finportal.services.accounts import create_user
-    from finportal.services.screening import screen_application
 
     with app.app_context():
         session = db.session
         bank = session.scalar(select(Bank).where(Bank.code == "demo_bank_a"))
-        advisor = create_user(
-            session,
-            username="e16-advisor",
-            password=PASSWORD,
-            role="advisor",
-            display_name="页面顾问",
+        advisor = add_user(session, "e16-advisor", "advisor", display_name="页面顾问")
+        bank_user = add_user(
+            session, "e16-bank", "bank", bank_id=bank.id, display_name="页面客户经理"
         )
-        bank_user = create_user(
-            session,
-            username="e16-bank",
-            password=PASSWORD,
-            role="bank",
-            bank_id=bank.id,
-            display_name="页面客户经理",
-        )
-        enterprise = _enterprise(880161, "上海角色页面测试科技有限公司")
-        session.add(enterprise)
-        session.flush()
-        sme = create_user(
-            session, username="e16-sme", password=PASSWORD, role="sme", enterprise_id=enterprise.id
-        )
+        enterprise = add_firm(session, 880161, "上海角色页面测试科技有限公司")
+        sme = add_user(session, "e16-sme", "sme", enterprise_id=enterprise.id)
         ids: dict[str, Any] = {"bank": bank.id, "bank_name": bank.name_zh}
         for key, amount in (("asked", "1200000"), ("review", "800000")):
-            application = Application(
-                enterprise_id=enterprise.id,
-                created_by_id=sme.id,
-                amount=Decimal(amount),
-                term_months=12,
-                purpose="采购研发设备",
-                state="submitted",
-                submitted_at=utcnow(),
+            application = screened_application(
+                session, sme, amount, "采购研发设备", consent_to=bank
             )
-            session.add(application)
-            session.commit()
-            screen_application(session, application_id=application.id)
-            session.add(
-                Consent(
-                    enterprise_id=enterprise.id,
-                    application_id=application.id,
-                    bank_id=bank.id,
-                    scope=["profile", "financials", "credit_record", "score", "application"],
-                    valid_until=date.today() + timedelta(days=365),
-                    granted_by_id=sme.id,
-                )
-            )
-            session.commit()
             review_actions.claim(session, application.id, actor_id=advisor.id)
             ids[key] = application.id
         version = session.scalar(
@@ -157,18 +82,7 @@ def _seed(app: Any) -> dict[str, Any]:
         ids["sent"] = sent.id
         ids["sent_number"] = sent.packet_number
         ids["review"] = None
-        other = Application(
-            enterprise_id=enterprise.id,
-            created_by_id=sme.id,
-            amount=Decimal("500000"),
-            term_months=12,
-            purpose="补充流动资金",
-            state="submitted",
-            submitted_at=utcnow(),
-        )
-        session.add(other)
-        session.commit()
-        screen_application(session, application_id=other.id)
+        other = screened_application(session, sme, "500000", "补充流动资金")
         review_actions.claim(session, other.id, actor_id=advisor.id)
         ids["review"] = other.id
 
@@ -205,16 +119,8 @@ def seeded(live_server: dict[str, Any]) -> dict[str, Any]:
     return _seed(live_server["app"])
 
 
-def _login(page: Any, username: str) -> None:
-    page.goto("/auth/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-
-
 def test_the_sme_sees_what_to_supply_and_the_catalogue(page, seeded):
-    _login(page, "e16-sme")
+    sign_in(page, "e16-sme")
     for path in ("/sme/", "/sme/profile"):
         page.goto(path)
         banner = page.locator("#asks-banner")
@@ -247,7 +153,7 @@ def test_the_sme_sees_what_to_supply_and_the_catalogue(page, seeded):
 
 def test_the_advisor_acts_from_the_top_and_confirms_a_rejection(page, seeded):
     page.set_viewport_size({"width": 390, "height": 844})
-    _login(page, "e16-advisor")
+    sign_in(page, "e16-advisor")
     page.goto(f"/advisor/applications/{seeded['review']}")
     expect(page.locator("#review-actions")).to_be_in_viewport()
     page.click("#go-reject")
@@ -268,7 +174,7 @@ def test_a_batch_packet_box_follows_its_job_without_a_reload(page, seeded, live_
     from finportal.extensions import db
     from finportal.models import Job, utcnow
 
-    _login(page, "e16-advisor")
+    sign_in(page, "e16-advisor")
     page.goto(f"/advisor/batches/{seeded['batch']}")
     box = page.locator("#packet-box")
     expect(box).to_contain_text("正在生成")
@@ -290,17 +196,13 @@ def test_a_batch_packet_box_follows_its_job_without_a_reload(page, seeded, live_
 
 
 def test_the_bank_chooses_a_decision_and_sees_its_fields(page, seeded):
-    _login(page, "e16-bank")
+    sign_in(page, "e16-bank")
     page.goto("/bank/?tab=new")
     expect(page.locator("#new-tab-note")).to_be_visible()
     page.goto(f"/bank/referrals/{seeded['sent']}")
     expect(page.locator("#back-to-inbox")).to_have_attribute("href", "/bank/?tab=viewed")
     expect(page.locator("#inbox-note")).to_be_visible()
-    deadline = time.monotonic() + 60
-    while page.locator("#download").count() == 0:
-        assert time.monotonic() < deadline, "the packet was not rendered within a minute"
-        time.sleep(0.5)
-        page.reload()
+    reload_until(page, lambda: page.locator("#download").count() > 0, "the packet rendered")
     expect(page.locator("#hash-explained")).to_be_visible()
     expect(page.locator("#hash-explained")).to_contain_text(f"{seeded['sent_number']}.pdf")
 

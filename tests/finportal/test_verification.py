@@ -231,6 +231,22 @@ def test_an_expired_invitation_is_refused(app, db_session, create_user):
     assert app.test_client().get(f"/auth/invite/{token}").status_code == 404
 
 
+def test_a_revoked_invitation_says_so_and_no_longer_opens(
+    app, client, login, db_session, create_user
+):
+    from finportal.services import accounts
+
+    user = create_user("sme")
+    invitation, token = accounts.invite_colleague(
+        db_session, actor_id=user.id, enterprise_id=user.enterprise_id
+    )
+    url = f"/sme/colleagues/invitations/{invitation.id}/revoke"
+    login(user)
+    assert "邀请已撤销。" in client.post(url, follow_redirects=True).text
+    assert app.test_client().get(f"/auth/invite/{token}").status_code == 404
+    assert "该邀请已使用或已撤销。" in client.post(url, follow_redirects=True).text
+
+
 def test_registration_is_throttled_per_address(app, client, db_session):
     app.config["REGISTER_RATE_LIMIT"] = "3 per hour"
     try:

@@ -14,8 +14,8 @@ from finportal.services import enterprises as enterprise_service
 from finportal.services import verification as verification_service
 from finportal.services.errors import ServiceError
 from finportal.storage import document_store
-from finportal.web.forms import flash_refusal, form_errors
-from finportal.web.sme.views import bp, enterprise_id
+from finportal.web.forms import form_errors
+from finportal.web.sme.views import act_for_firm, bp, enterprise_id
 
 
 def _render_verification(errors: dict[str, str] | None = None, status: int = 200) -> Any:
@@ -73,31 +73,20 @@ def consent_list() -> Any:
 @bp.post("/consents/batches/<int:batch_id>")
 def grant_batch_consent(batch_id: int) -> Any:
     """Consent to a batch's bank receiving the enterprise's data for that batch."""
-    try:
-        consents.grant_for_batch(
-            db.session, actor_id=current_user.id, enterprise_id=enterprise_id(), batch_id=batch_id
-        )
-    except ServiceError as exc:
-        flash_refusal(exc)
-    else:
-        flash(_("已授权。银行只会在该批次中收到贵企业的信息。"), "success")
+    act_for_firm(
+        consents.grant_for_batch,
+        _("已授权。银行只会在该批次中收到贵企业的信息。"),
+        batch_id=batch_id,
+    )
     return redirect(url_for("sme.consent_list"))
 
 
 @bp.post("/consents/<int:consent_id>/withdraw")
 def withdraw_any_consent(consent_id: int) -> Any:
     """Withdraw one of the enterprise's consents."""
-    try:
-        consents.withdraw(
-            db.session,
-            actor_id=current_user.id,
-            enterprise_id=enterprise_id(),
-            consent_id=consent_id,
-        )
-    except ServiceError as exc:
-        flash_refusal(exc)
-    else:
-        flash(_("授权已撤回，银行不会再收到贵企业的材料。"), "success")
+    act_for_firm(
+        consents.withdraw, _("授权已撤回，银行不会再收到贵企业的材料。"), consent_id=consent_id
+    )
     return redirect(url_for("sme.consent_list"))
 
 
@@ -139,15 +128,5 @@ def colleagues() -> Any:
 @bp.post("/colleagues/invitations/<int:invitation_id>/revoke")
 def revoke_invitation(invitation_id: int) -> Any:
     """Revoke an unused invitation."""
-    try:
-        accounts.revoke_invitation(
-            db.session,
-            actor_id=current_user.id,
-            enterprise_id=enterprise_id(),
-            invitation_id=invitation_id,
-        )
-    except ServiceError as exc:
-        flash_refusal(exc)
-    else:
-        flash(_("邀请已撤销。"), "success")
+    act_for_firm(accounts.revoke_invitation, _("邀请已撤销。"), invitation_id=invitation_id)
     return redirect(url_for("sme.colleagues"))

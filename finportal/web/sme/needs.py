@@ -17,7 +17,7 @@ from finportal.services.errors import NotFound, ServiceError
 from finportal.services.labels import purpose_choices
 from finportal.web.forms import flash_refusal, form_errors, load_form
 from finportal.web.need_helpers import helpers
-from finportal.web.sme.views import bp, enterprise_id
+from finportal.web.sme.views import act_for_firm, bp, enterprise_id
 
 
 @bp.context_processor
@@ -127,16 +127,10 @@ def need_choose(need_id: int, claim_id: int) -> Any:
 @bp.post("/needs/<int:need_id>/withdraw")
 def need_withdraw(need_id: int) -> Any:
     """Withdraw a need still on the board."""
-    try:
-        needs.withdraw_need(
-            db.session,
-            actor_id=current_user.id,
-            enterprise_id=enterprise_id(),
-            need_id=need_id,
-            reason=request.form.get("reason", ""),
-        )
-    except ServiceError as exc:
-        flash_refusal(exc)
-        return _back(need_id)
-    flash(_("融资需求已撤回。"), "success")
+    act_for_firm(
+        needs.withdraw_need,
+        _("融资需求已撤回。"),
+        need_id=need_id,
+        reason=request.form.get("reason", ""),
+    )
     return _back(need_id)

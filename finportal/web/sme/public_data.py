@@ -17,8 +17,8 @@ from finportal.services import verification as verification_service
 from finportal.services.errors import ServiceError
 from finportal.services.public_data import authorisations, facts, imports, sources
 from finportal.services.workdays import today_local
-from finportal.web.forms import flash_refusal, form_errors
-from finportal.web.sme.views import bp, enterprise_id
+from finportal.web.forms import form_errors
+from finportal.web.sme.views import act_for_firm, bp, enterprise_id
 
 
 def _render(
@@ -87,15 +87,9 @@ def grant_data_authorisation() -> Any:
 @bp.post("/data-authorisations/<int:authorisation_id>/withdraw")
 def withdraw_data_authorisation(authorisation_id: int) -> Any:
     """Withdraw an authorisation: no more fetches; its verified values stop counting."""
-    try:
-        authorisations.withdraw(
-            db.session,
-            actor_id=current_user.id,
-            enterprise_id=enterprise_id(),
-            authorisation_id=authorisation_id,
-        )
-    except ServiceError as exc:
-        flash_refusal(exc)
-    else:
-        flash(_("授权已撤回，该来源的核验数据不再用于匹配和评分。"), "success")
+    act_for_firm(
+        authorisations.withdraw,
+        _("授权已撤回，该来源的核验数据不再用于匹配和评分。"),
+        authorisation_id=authorisation_id,
+    )
     return redirect(url_for("sme.data_authorisations"))

@@ -13,8 +13,8 @@ from finportal.extensions import db
 from finportal.limits import in_user_language
 from finportal.services import entitlements
 from finportal.services.errors import ServiceError
-from finportal.web.forms import flash_refusal, no_refusal, refusal
-from finportal.web.sme.views import bp, enterprise_id
+from finportal.web.forms import no_refusal, refusal
+from finportal.web.sme.views import act_for_firm, bp, enterprise_id
 from products.sources import public_source
 
 
@@ -44,14 +44,11 @@ def subsidies() -> Any:
 @bp.post("/subsidies/<int:entitlement_id>/confirm")
 def confirm_subsidy(entitlement_id: int) -> Any:
     """Confirm a listed subsidy."""
-    try:
-        entitlements.confirm(
-            db.session, entitlement_id, enterprise_id=enterprise_id(), actor_id=current_user.id
-        )
-    except ServiceError as exc:
-        flash_refusal(exc)
-    else:
-        flash(_("已确认，补贴将在下一兑付批次中发放。"), "success")
+    act_for_firm(
+        entitlements.confirm,
+        _("已确认，补贴将在下一兑付批次中发放。"),
+        entitlement_id=entitlement_id,
+    )
     return redirect(url_for("sme.subsidies"))
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -21,6 +23,7 @@ from finportal.services.errors import NotFound
 from finportal.services.labels import purpose_label
 from finportal.web.access import restrict_blueprint
 from finportal.web.filters import sh_time
+from finportal.web.forms import flash_outcome
 from finportal.web.inputs import same_site_path
 from finportal.web.nav import sme_unread
 
@@ -62,6 +65,17 @@ def _helpers() -> dict[str, Any]:
 def enterprise_id() -> int | None:
     """Return the signed-in SME's enterprise id."""
     return current_user.enterprise_id
+
+
+def act_for_firm(step: Callable[..., object], done: str, **arguments: object) -> None:
+    """Run a button's service call as the signed-in user for the firm (plus ``arguments``),
+    and flash ``done`` or why it was refused (:func:`finportal.web.forms.flash_outcome`)."""
+    flash_outcome(
+        partial(
+            step, db.session, actor_id=current_user.id, enterprise_id=enterprise_id(), **arguments
+        ),
+        done,
+    )
 
 
 @bp.get("/")
