@@ -308,7 +308,9 @@ def queue_page(
         deadline_filter=deadline_filter,
         now=now,
     )
-    found = paginate(session, stmt, page=page, per_page=per_page, options=_ROW_OPTIONS)
+    found = paginate(
+        session, stmt, page=page, per_page=per_page, options=_ROW_OPTIONS, keys_first=True
+    )
     found.items = _items(session, found.items, now)
     return found
 
