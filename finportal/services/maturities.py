@@ -114,28 +114,6 @@ class Loan:
         return SOURCES[self.source]
 
 
-def _latest_approvals(
-    session: Session, referral_ids: Sequence[int]
-) -> dict[int, tuple[int | None, Decimal | None]]:
-    """Return the term and rate of each referral's last approval."""
-    found: dict[int, tuple[int | None, Decimal | None]] = {}
-    for start in range(0, len(referral_ids), _CHUNK):
-        for referral_id, term, rate in session.execute(
-            select(BankDecision.referral_id, BankDecision.term_months, BankDecision.annual_rate)
-            .where(
-                BankDecision.referral_id.in_(referral_ids[start : start + _CHUNK]),
-                BankDecision.decision == R.APPROVED,
-            )
-            .order_by(BankDecision.decided_at, BankDecision.id)
-        ):
-            found[referral_id] = (term, rate)  # the last approval wins
-    return found
-
-
-#: Ids per IN (...) list.
-_CHUNK = 1000
-
-
 #: Days of slack around a disbursal window: a month end kept in its month (31 January
 #: + 1 month = 28 February) moves a maturity by up to 3 days against plain date arithmetic.
 _SLACK = timedelta(days=3)
@@ -193,6 +171,19 @@ def bank_loans(
         .correlate(Referral)
         .scalar_subquery()
     )
+
+    # The term and rate of the referral's last approval, in the same statement (it was one
+    # more statement per thousand loans: sixteen on the maturities page at scale).
+    def last_approval(column: Any) -> Any:
+        return (
+            select(column)
+            .where(BankDecision.referral_id == Referral.id, BankDecision.decision == R.APPROVED)
+            .order_by(BankDecision.decided_at.desc(), BankDecision.id.desc())
+            .limit(1)
+            .correlate(Referral)
+            .scalar_subquery()
+        )
+
     stmt = (
         select(
             Referral.id,
@@ -208,6 +199,8 @@ def bank_loans(
             Bank.name_en,
             LoanOutcome.occurred_on,
             LoanOutcome.amount,
+            last_approval(BankDecision.term_months),
+            last_approval(BankDecision.annual_rate),
         )
         .join(Application, Application.id == Referral.application_id)
         .join(Enterprise, Enterprise.id == Application.enterprise_id)
@@ -221,7 +214,6 @@ def bank_loans(
     if until is not None:
         stmt = stmt.where(_maturing_between(session, since, until))
     rows = session.execute(stmt).all()
-    approvals = _latest_approvals(session, [row[0] for row in rows])
     loans = []
     for (
         referral_id,
@@ -237,8 +229,9 @@ def bank_loans(
         bank_en,
         disbursed_on,
         amount,
+        term,
+        rate,
     ) in rows:
-        term, rate = approvals.get(referral_id, (None, None))
         if not term:
             continue  # no approved term: nothing says when the loan matures
         maturity = maturity_date(disbursed_on, term)

@@ -428,3 +428,20 @@ def test_the_api_list_is_paged(client, db_session, district):
     second = client.get("/api/v1/referrals/?page_size=3&page=2", headers=auth)
     assert [r["id"] for r in first.get_json() + second.get_json()] == ids[:6]
     assert f'"total": {len(ids)}' in first.headers["X-Pagination"]
+
+
+def test_running_loans_are_read_in_a_fixed_number_of_statements(db_session, district):
+    """The maturities pages' loans: their terms and rates come with them, not per thousand."""
+    from datetime import date
+
+    from finportal.services import maturities
+
+    district.grow(9)  # the ninth application is a running loan
+    with counting() as statements:
+        loans = maturities.bank_loans(db_session, until=date(2099, 1, 1))
+    assert loans and all(loan.term_months for loan in loans)
+    selects = [s for s in statements if s.startswith("SELECT")]
+    assert len(selects) == 2  # the approved terms (for the window), the loans
+    with counting() as statements:
+        mine = maturities.bank_loans(db_session, enterprise_ids=[loans[0].enterprise_id])
+    assert mine and len([s for s in statements if s.startswith("SELECT")]) == 1

@@ -174,4 +174,3 @@ def test_the_review_page_reads_the_firms_verified_facts_once(
         page = client.get(url)
     assert page.status_code == 200
     assert sum(1 for s in statements if "FROM verified_facts" in " ".join(s.split())) == 1
-
