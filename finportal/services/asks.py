@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from finportal.domain.states import REFERRAL, ApplicationState
 from finportal.limits import in_user_language
-from finportal.models import Application, BankDecision, Referral
+from finportal.models import Application, Bank, BankDecision, Referral
 
 
 @dataclass(frozen=True)
@@ -39,59 +40,65 @@ class Ask:
 
 
 def open_asks(session: Session, enterprise_id: int | None) -> list[Ask]:
-    """Return the firm's open asks, the oldest first."""
+    """Return the firm's open asks, the oldest first.
+
+    Two statements of plain columns (the banner is on every SME page): the applications
+    returned to the firm, and the referrals waiting on it with their bank and the bank's
+    latest request (a correlated lookup per referral).
+    """
     if enterprise_id is None:
         return []
     asks: list[Ask] = []
-    returned = session.scalars(
-        select(Application)
+    returned = session.execute(
+        select(Application.id, Application.return_request, Application.updated_at)
         .where(
             Application.enterprise_id == enterprise_id,
             Application.state == ApplicationState.RETURNED.value,
         )
         .order_by(Application.updated_at, Application.id)
     ).all()
-    for app in returned:
-        request = app.return_request or {}
-        asks.append(
-            Ask(
-                "centre",
-                app.id,
-                None,
-                str(request.get("message") or ""),
-                app.updated_at,
-                "return-request",
-            )
-        )
-    waiting = [str(s) for s in REFERRAL.waiting_on("sme")]
-    referrals = session.scalars(
-        select(Referral)
-        .join(Application, Application.id == Referral.application_id)
-        .where(Application.enterprise_id == enterprise_id, Referral.state.in_(waiting))
-        .options(joinedload(Referral.bank))
-        .order_by(Referral.id)
-    ).all()
-    latest: dict[int, BankDecision] = {}
-    if referrals:
-        for decision in session.scalars(
-            select(BankDecision)
+    for application_id, request, updated_at in returned:
+        message = str((request or {}).get("message") or "")
+        asks.append(Ask("centre", application_id, None, message, updated_at, "return-request"))
+
+    def latest_request(column: Any) -> Any:
+        return (
+            select(column)
             .where(
-                BankDecision.referral_id.in_([r.id for r in referrals]),
+                BankDecision.referral_id == Referral.id,
                 BankDecision.decision == "info_requested",
             )
-            .order_by(BankDecision.decided_at, BankDecision.id)
-        ):
-            latest[decision.referral_id] = decision
-    for ref in referrals:
-        decision = latest.get(ref.id)
+            .order_by(BankDecision.decided_at.desc(), BankDecision.id.desc())
+            .limit(1)
+            .correlate(Referral)
+            .scalar_subquery()
+        )
+
+    waiting = [str(s) for s in REFERRAL.waiting_on("sme")]
+    referrals = session.execute(
+        select(
+            Referral.id,
+            Referral.application_id,
+            Referral.decided_at,
+            Bank.name_zh,
+            Bank.name_en,
+            latest_request(BankDecision.reason_text),
+            latest_request(BankDecision.decided_at),
+        )
+        .join(Application, Application.id == Referral.application_id)
+        .join(Bank, Bank.id == Referral.bank_id)
+        .where(Application.enterprise_id == enterprise_id, Referral.state.in_(waiting))
+        .order_by(Referral.id)
+    ).all()
+    for referral_id, application_id, decided_at, name_zh, name_en, text, asked_at in referrals:
         asks.append(
             Ask(
                 "bank",
-                ref.application_id,
-                (ref.bank.name_zh, ref.bank.name_en or ref.bank.name_zh),
-                decision.reason_text if decision else "",
-                decision.decided_at if decision else ref.decided_at,
-                f"supply-{ref.id}",
+                application_id,
+                (name_zh, name_en or name_zh),
+                text or "",
+                asked_at or decided_at,
+                f"supply-{referral_id}",
             )
         )
     return sorted(asks, key=lambda a: (a.asked_at is None, a.asked_at or datetime.min))

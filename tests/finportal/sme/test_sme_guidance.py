@@ -47,6 +47,15 @@ def test_a_banks_ask_shows_on_every_sme_page_with_a_link(client, login, db_sessi
     assert f'id="supply-{loop.referral.id}"' in page
     assert _menu_count(page, "/sme/applications") == "1"
 
+    # The banner is on every SME page: its asks are two statements, whatever they hold.
+    from finportal.services import asks
+    from tests.finportal.test_query_counts import counting
+
+    with counting() as statements:
+        found = asks.open_asks(db_session, loop.enterprise.id)
+    assert [a.message for a in found] == ["请提供近6个月银行流水"]
+    assert len([s for s in statements if s.startswith("SELECT")]) == 2
+
 
 def test_the_centres_return_is_an_ask_too(client, login, db_session, make_loop):
     loop = make_loop(refer=False)
