@@ -825,6 +825,7 @@ def _referral(
         "created_at": sent,
         "updated_at": sent,
         "lock_version": 1,
+        "matures_on": None,
     }
     event(sent, advisor, "sent", None, referral["advisor_opinion"])
     if state == "sent":
@@ -868,6 +869,10 @@ def _referral(
         }
     )
     event(disbursed, bank_user, "disbursed", "approved")
+    # As services.bank_actions keeps it (maturities.refresh_maturity): the list pages on it.
+    from finportal.services.maturities import maturity_date
+
+    referral["matures_on"] = maturity_date(disbursed.date(), app["term_months"])
     if state == "disbursed":
         return referral
     ended = disbursed + timedelta(days=30 * app["term_months"] * rng.uniform(0.5, 1.0))

@@ -40,6 +40,10 @@ class Referral(TimestampMixin, Base):
     clock_paused_at: Mapped[datetime | None]
     viewed_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
+    #: The day the loan matures: its first disbursal plus the last approved term, as
+    #: ``services.maturities.maturity_date`` counts it; kept by ``maturities.refresh_maturity``
+    #: whenever either is recorded, None before. The maturity list filters and pages on it.
+    matures_on: Mapped[date | None] = mapped_column(index=True)
     #: The referral's reference, printed on its packets (RP-<date>-<id>); the rendered
     #: packets themselves, with their codes and files, are rows of ``packets``.
     packet_number: Mapped[str | None] = mapped_column(String(40), unique=True)

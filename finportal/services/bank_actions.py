@@ -26,7 +26,14 @@ from finportal.models import (
     Referral,
     utcnow,
 )
-from finportal.services import consents, documents, notifications, profiles, workflow
+from finportal.services import (
+    consents,
+    documents,
+    maturities,
+    notifications,
+    profiles,
+    workflow,
+)
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, Forbidden, ValidationFailed
 from finportal.services.lifecycle import transition
@@ -275,6 +282,8 @@ def record_decision(
         referral.viewed_at = now
     if decision != "info_requested":
         referral.decided_at = now
+    if decision == "approved":
+        maturities.refresh_maturity(session, referral, approved_term=term)
     reason = reason_text
     if decision == "declined":
         reason = f"{DECLINE_REASONS[reason_code or 'other'][0]} {reason_text}".strip()
@@ -525,6 +534,8 @@ def record_outcome(
         **paid,
     )
     session.add(row)
+    if event == "disbursed":
+        maturities.refresh_maturity(session, referral, disbursed_on=occurred_on)
     data = {
         "application_id": referral.application_id,
         "occurred_on": occurred_on.isoformat(),

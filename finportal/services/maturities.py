@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from finportal.domain.states import REFERRAL
@@ -114,40 +114,58 @@ class Loan:
         return SOURCES[self.source]
 
 
-#: Days of slack around a disbursal window: a month end kept in its month (31 January
-#: + 1 month = 28 February) moves a maturity by up to 3 days against plain date arithmetic.
-_SLACK = timedelta(days=3)
-
-
-def _maturing_between(session: Session, since: date | None, until: date) -> ColumnElement[bool]:
-    """Return a SQL condition keeping (at least) the loans maturing between two days.
-
-    Maturity is the disbursal plus the approved term in months, which no SQL dialect adds
-    portably; but for one term the window of disbursal days is two constants. So: one
-    range per distinct approved term, with a few days' slack; the exact day is
-    :func:`maturity_date`, applied to what this lets through.
-    """
-    terms = session.scalars(
-        select(BankDecision.term_months)
-        .where(BankDecision.decision == R.APPROVED, BankDecision.term_months.is_not(None))
-        .distinct()
-        .order_by(BankDecision.term_months)
-    ).all()
-    ranges = []
-    for term in terms:
-        window = [LoanOutcome.occurred_on <= until - relativedelta(months=term) + _SLACK]
-        if since is not None:
-            window.append(LoanOutcome.occurred_on >= since - relativedelta(months=term) - _SLACK)
-        ranges.append(and_(BankDecision.term_months == term, *window))
+def _last_approval(column: Any) -> Any:
+    """SQL: a column of the referral's last approval (the newest approved decision)."""
     return (
-        select(BankDecision.id)
-        .where(
-            BankDecision.referral_id == Referral.id,
-            BankDecision.decision == R.APPROVED,
-            or_(false(), *ranges),
-        )
-        .exists()
+        select(column)
+        .where(BankDecision.referral_id == Referral.id, BankDecision.decision == R.APPROVED)
+        .order_by(BankDecision.decided_at.desc(), BankDecision.id.desc())
+        .limit(1)
+        .correlate(Referral)
+        .scalar_subquery()
     )
+
+
+def _first_disbursal() -> Any:
+    """SQL: the id of the referral's first disbursal, through the referral's index."""
+    return (
+        select(func.min(LoanOutcome.id))
+        .where(LoanOutcome.referral_id == Referral.id, LoanOutcome.event == R.DISBURSED)
+        .correlate(Referral)
+        .scalar_subquery()
+    )
+
+
+def refresh_maturity(
+    session: Session,
+    referral: Referral,
+    *,
+    approved_term: int | None = None,
+    disbursed_on: date | None = None,
+) -> None:
+    """Store the referral's maturity (``Referral.matures_on``) as it stands now.
+
+    The first disbursal plus the last approved term (:func:`maturity_date`), None while
+    either is missing. A bank's step passes what it is recording (``approved_term`` of a new
+    approval, ``disbursed_on`` of a new disbursal, not flushed yet); the rest is read. The
+    maturity list filters, sorts and pages on the stored day.
+    """
+    if approved_term is None and disbursed_on is None:
+        session.flush()  # nothing passed: read everything as it now stands
+    with session.no_autoflush:
+        first, last_term = session.execute(
+            select(
+                select(LoanOutcome.occurred_on)
+                .where(LoanOutcome.id == _first_disbursal())
+                .scalar_subquery(),
+                _last_approval(BankDecision.term_months),
+            )
+            .select_from(Referral)
+            .where(Referral.id == referral.id)
+        ).one()
+    start = first or disbursed_on
+    term = approved_term or last_term
+    referral.matures_on = maturity_date(start, term) if start and term else None
 
 
 def bank_loans(
@@ -156,34 +174,15 @@ def bank_loans(
     enterprise_ids: Iterable[int] | None = None,
     since: date | None = None,
     until: date | None = None,
+    advisor_id: int | None = None,
+    limit: int | None = None,
 ) -> list[Loan]:
-    """Return the running loans the banks reported, with their maturities, by maturity.
+    """Return the running loans the banks reported, by maturity (then firm and referral).
 
-    ``until`` (and ``since``) keep the loans maturing by (and from) those days, filtered in
-    SQL first: a page of the next 90 days never reads the district's every loan. Plain
-    columns, not ORM objects.
+    ``until`` (and ``since``) keep the loans maturing by (and from) those days, ``advisor_id``
+    that advisor's, ``limit`` the first so many: all in SQL on the stored maturity, so a
+    page of the list never reads the district's every loan. Plain columns, not ORM objects.
     """
-    # The loan's first disbursal, looked up per referral through its index: a grouped
-    # subquery over every disbursal of the district cost a page of one firm 30 ms at scale.
-    first_disbursal = (
-        select(func.min(LoanOutcome.id))
-        .where(LoanOutcome.referral_id == Referral.id, LoanOutcome.event == R.DISBURSED)
-        .correlate(Referral)
-        .scalar_subquery()
-    )
-
-    # The term and rate of the referral's last approval, in the same statement (it was one
-    # more statement per thousand loans: sixteen on the maturities page at scale).
-    def last_approval(column: Any) -> Any:
-        return (
-            select(column)
-            .where(BankDecision.referral_id == Referral.id, BankDecision.decision == R.APPROVED)
-            .order_by(BankDecision.decided_at.desc(), BankDecision.id.desc())
-            .limit(1)
-            .correlate(Referral)
-            .scalar_subquery()
-        )
-
     stmt = (
         select(
             Referral.id,
@@ -199,20 +198,27 @@ def bank_loans(
             Bank.name_en,
             LoanOutcome.occurred_on,
             LoanOutcome.amount,
-            last_approval(BankDecision.term_months),
-            last_approval(BankDecision.annual_rate),
+            _last_approval(BankDecision.term_months),
+            _last_approval(BankDecision.annual_rate),
+            Referral.matures_on,
         )
         .join(Application, Application.id == Referral.application_id)
         .join(Enterprise, Enterprise.id == Application.enterprise_id)
         .join(Bank, Bank.id == Referral.bank_id)
-        .join(LoanOutcome, LoanOutcome.id == first_disbursal)
-        .where(Referral.state.in_(RUNNING))
-        .order_by(Referral.id)
+        .join(LoanOutcome, LoanOutcome.id == _first_disbursal())
+        .where(Referral.state.in_(RUNNING), Referral.matures_on.is_not(None))
+        .order_by(Referral.matures_on, Application.enterprise_id, Referral.id)
     )
     if enterprise_ids is not None:
         stmt = stmt.where(Application.enterprise_id.in_(list(enterprise_ids)))
+    if since is not None:
+        stmt = stmt.where(Referral.matures_on >= since)
     if until is not None:
-        stmt = stmt.where(_maturing_between(session, since, until))
+        stmt = stmt.where(Referral.matures_on <= until)
+    if advisor_id is not None:
+        stmt = stmt.where(_advised_by(advisor_id))
+    if limit is not None:
+        stmt = stmt.limit(limit)
     rows = session.execute(stmt).all()
     loans = []
     for (
@@ -231,12 +237,8 @@ def bank_loans(
         amount,
         term,
         rate,
+        maturity,
     ) in rows:
-        if not term:
-            continue  # no approved term: nothing says when the loan matures
-        maturity = maturity_date(disbursed_on, term)
-        if (until is not None and maturity > until) or (since is not None and maturity < since):
-            continue
         loans.append(
             Loan(
                 source="bank",
@@ -257,7 +259,39 @@ def bank_loans(
                 advisor_id=referred_by or advisor_id,
             )
         )
-    return sorted(loans, key=lambda loan: (loan.maturity, loan.referral_id or 0))
+    return loans
+
+
+def _advised_by(advisor_id: int) -> Any:
+    """SQL: the loan's advisor is this one (who referred it, else the application's advisor)."""
+    return or_(
+        Referral.created_by_id == advisor_id,
+        and_(Referral.created_by_id.is_(None), Application.assigned_advisor_id == advisor_id),
+    )
+
+
+def bank_loans_count(
+    session: Session,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    advisor_id: int | None = None,
+) -> int:
+    """Count the running loans :func:`bank_loans` returns with the same filters."""
+    stmt = (
+        select(func.count())
+        .select_from(Referral)
+        .where(Referral.state.in_(RUNNING), Referral.matures_on.is_not(None))
+    )
+    if since is not None:
+        stmt = stmt.where(Referral.matures_on >= since)
+    if until is not None:
+        stmt = stmt.where(Referral.matures_on <= until)
+    if advisor_id is not None:
+        stmt = stmt.join(Application, Application.id == Referral.application_id).where(
+            _advised_by(advisor_id)
+        )
+    return int(session.scalar(stmt) or 0)
 
 
 def _typed_on(session: Session, enterprises: Sequence[Any]) -> dict[int, date]:
@@ -324,11 +358,10 @@ def typed_loans(
     *,
     today: date,
     enterprise_ids: Iterable[int] | None = None,
-    exclude: Iterable[int] = (),
 ) -> list[Loan]:
     """Return the SME-typed maturities still ahead, of firms without a bank event since.
 
-    ``exclude`` are enterprises with a running bank-reported loan (their figure gives way).
+    A firm with a running loan a bank reported is left out (its typed figure gives way).
     """
     stmt = select(
         Enterprise.id,
@@ -339,17 +372,16 @@ def typed_loans(
     ).where(
         Enterprise.loan_maturing_within_days.is_not(None),
         Enterprise.loan_maturing_within_days >= 0,
+        ~_has_running_bank_loan(),
     )
     if enterprise_ids is not None:
         stmt = stmt.where(Enterprise.id.in_(list(enterprise_ids)))
-    skip = set(exclude)
     # A figure counted from the profile's last change is the latest it can mature: a
     # firm whose figure had run out even then needs no look at its history.
     candidates = [
         e
         for e in session.execute(stmt.order_by(Enterprise.id))
-        if e.id not in skip
-        and typed_maturity(_local_day(e.updated_at), e.loan_maturing_within_days or 0) >= today
+        if typed_maturity(_local_day(e.updated_at), e.loan_maturing_within_days or 0) >= today
     ]
     typed = _typed_on(session, candidates)
     events = _last_bank_events(session, [e.id for e in candidates])
@@ -376,22 +408,21 @@ def typed_loans(
     return loans
 
 
-def _with_running_bank_loans(session: Session, enterprise_ids: list[int] | None) -> set[int]:
-    """Return the enterprises with a running loan a bank reported (whatever its maturity)."""
-    stmt = (
-        select(Application.enterprise_id)
-        .join(Referral, Referral.application_id == Application.id)
+def _has_running_bank_loan() -> Any:
+    """SQL: the enterprise has a running loan a bank reported (whatever its maturity)."""
+    return (
+        select(Referral.id)
+        .join(Application, Application.id == Referral.application_id)
         .where(
+            Application.enterprise_id == Enterprise.id,
             Referral.state.in_(RUNNING),
             select(LoanOutcome.id)
             .where(LoanOutcome.referral_id == Referral.id, LoanOutcome.event == R.DISBURSED)
             .exists(),
         )
-        .distinct()
+        .correlate(Enterprise)
+        .exists()
     )
-    if enterprise_ids is not None:
-        stmt = stmt.where(Application.enterprise_id.in_(enterprise_ids))
-    return set(session.scalars(stmt))
 
 
 def running_loans(
@@ -410,17 +441,15 @@ def running_loans(
     banked = bank_loans(session, enterprise_ids=ids, since=since, until=until)
     typed = [
         loan
-        for loan in typed_loans(
-            session,
-            today=today,
-            enterprise_ids=ids,
-            exclude=_with_running_bank_loans(session, ids),
-        )
+        for loan in typed_loans(session, today=today, enterprise_ids=ids)
         if (until is None or loan.maturity <= until) and (since is None or loan.maturity >= since)
     ]
-    return sorted(
-        banked + typed, key=lambda loan: (loan.maturity, loan.enterprise_id, loan.referral_id or 0)
-    )
+    return sorted(banked + typed, key=_order)
+
+
+def _order(loan: Loan) -> tuple[date, int, int]:
+    """The lists' order: by maturity, then firm, then referral (as ``bank_loans`` sorts in SQL)."""
+    return (loan.maturity, loan.enterprise_id, loan.referral_id or 0)
 
 
 def loans_of(session: Session, enterprise_id: int, *, today: date) -> list[Loan]:
@@ -475,9 +504,17 @@ def loans_page(
     the bank has not reported them repaid); ``advisor_id`` keeps that advisor's firms.
     """
     until = today + timedelta(days=within_days) if within_days is not None else None
-    loans = running_loans(session, today=today, until=until)
-    if advisor_id is not None:
-        loans = [loan for loan in loans if loan.advisor_id == advisor_id]
     page = max(1, page)
     start = (page - 1) * per_page
-    return Page(loans[start : start + per_page], len(loans), page, per_page)
+    # The bank loans of this page and the pages before it come from SQL in maturity order;
+    # the few loans firms typed themselves (no bank reported theirs) are merged in.
+    banked = bank_loans(session, until=until, advisor_id=advisor_id, limit=start + per_page)
+    typed = [
+        loan
+        for loan in typed_loans(session, today=today)
+        if (until is None or loan.maturity <= until)
+        and (advisor_id is None or loan.advisor_id == advisor_id)
+    ]
+    loans = sorted(banked + typed, key=_order)
+    total = bank_loans_count(session, until=until, advisor_id=advisor_id) + len(typed)
+    return Page(loans[start : start + per_page], total, page, per_page)

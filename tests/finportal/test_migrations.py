@@ -339,3 +339,112 @@ def test_firms_told_under_the_old_push_count_as_told(scratch_url, tmp_path, monk
             assert "push_records" not in inspect(db.get_engine()).get_table_names()
     finally:
         app.extensions["finportal_engine"].dispose()
+
+
+BEFORE_MATURITY = "a7c3e9f1b254"
+
+
+def test_running_loans_get_their_maturity_stored(scratch_url, tmp_path, monkeypatch):
+    """The backfill: first disbursal plus the last approved term; a month end stays in its month."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from sqlalchemy import MetaData
+
+    from finportal import create_app
+    from finportal.extensions import db
+
+    monkeypatch.setenv("FINPORTAL_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"TESTING": True, "DATABASE_URL": scratch_url})
+    try:
+        with app.app_context():
+            flask_migrate.upgrade(revision=BEFORE_MATURITY)
+            now = dt.datetime.now(dt.UTC)
+            stamps = {"created_at": now, "updated_at": now}
+            with db.get_engine().begin() as conn:
+                meta = MetaData()
+                meta.reflect(conn)
+                t = meta.tables
+                firm = conn.execute(
+                    t["enterprises"].insert().values(
+                        uscc="91310112MA1GB00002", name="到期测试", certifications=[],
+                        demo=False, verification_state="verified", **stamps,
+                    )
+                ).inserted_primary_key[0]  # fmt: skip
+                bank = conn.execute(
+                    t["banks"].insert().values(
+                        code="b1", name_zh="测试银行", name_en="Bank", demo=False, active=True,
+                        **stamps,
+                    )
+                ).inserted_primary_key[0]  # fmt: skip
+                product = conn.execute(
+                    t["products"].insert().values(
+                        code="ip_pledge", name_zh="知识产权质押贷款", name_en="IP", active=True,
+                        **stamps,
+                    )
+                ).inserted_primary_key[0]  # fmt: skip
+                version = conn.execute(
+                    t["product_versions"].insert().values(
+                        product_id=product, number=1, content={}, content_hash="x" * 64,
+                        published_at=now,
+                    )
+                ).inserted_primary_key[0]  # fmt: skip
+                referrals = []
+                for n in range(3):
+                    application = conn.execute(
+                        t["applications"].insert().values(
+                            enterprise_id=firm, state="referred", amount=Decimal(100000),
+                            term_months=12, purpose="working_capital", lock_version=1,
+                            idempotency_key=f"mig-{n}", **stamps,
+                        )
+                    ).inserted_primary_key[0]  # fmt: skip
+                    referrals.append(
+                        conn.execute(
+                            t["referrals"]
+                            .insert()
+                            .values(
+                                application_id=application,
+                                bank_id=bank,
+                                product_version_id=version,
+                                state="disbursed",
+                                advisor_opinion="",
+                                sent_at=now,
+                                lock_version=1,
+                                **stamps,
+                            )
+                        ).inserted_primary_key[0]  # fmt: skip
+                    )
+                lent, reapproved, not_lent = referrals
+                for referral, term in ((lent, 1), (reapproved, 6), (reapproved, 12), (not_lent, 3)):
+                    conn.execute(
+                        t["bank_decisions"].insert().values(
+                            referral_id=referral, decision="approved", term_months=term,
+                            approved_amount=Decimal(100000), reason_text="", decided_at=now,
+                        )
+                    )  # fmt: skip
+                for referral, day in (
+                    (lent, dt.date(2027, 1, 31)),
+                    (lent, dt.date(2027, 3, 1)),  # a second disbursal: the first counts
+                    (reapproved, dt.date(2026, 11, 30)),
+                ):
+                    conn.execute(
+                        t["loan_outcomes"].insert().values(
+                            referral_id=referral, event="disbursed", occurred_on=day,
+                            amount=Decimal(100000), recorded_at=now,
+                        )
+                    )  # fmt: skip
+            flask_migrate.upgrade()
+            with db.get_engine().connect() as conn:
+                rows = conn.execute(text("SELECT id, matures_on FROM referrals ORDER BY id")).all()
+            stored = {r[0]: r[1] if not isinstance(r[1], str) else dt.date.fromisoformat(r[1]) for r in rows}  # fmt: skip
+            assert stored == {
+                lent: dt.date(2027, 2, 28),
+                reapproved: dt.date(2027, 11, 30),
+                not_lent: None,
+            }
+            flask_migrate.downgrade(revision=BEFORE_MATURITY)
+            assert "matures_on" not in {
+                c["name"] for c in inspect(db.get_engine()).get_columns("referrals")
+            }
+    finally:
+        app.extensions["finportal_engine"].dispose()

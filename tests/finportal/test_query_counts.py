@@ -441,7 +441,7 @@ def test_running_loans_are_read_in_a_fixed_number_of_statements(db_session, dist
         loans = maturities.bank_loans(db_session, until=date(2099, 1, 1))
     assert loans and all(loan.term_months for loan in loans)
     selects = [s for s in statements if s.startswith("SELECT")]
-    assert len(selects) == 2  # the approved terms (for the window), the loans
+    assert len(selects) == 1  # the loans, on their stored maturity
     with counting() as statements:
         mine = maturities.bank_loans(db_session, enterprise_ids=[loans[0].enterprise_id])
     assert mine and len([s for s in statements if s.startswith("SELECT")]) == 1

@@ -169,7 +169,7 @@ def test_get_loan_finds_only_the_firms_own(db_session, lent, create_enterprise):
 def test_the_maturity_window_in_sql_keeps_exactly_the_loans_of_the_window(
     db_session, lend, loop, disbursed
 ):
-    """A page of the next days filters in SQL first; month ends must not slip out."""
+    """A page of the next days filters in SQL on the stored maturity; month ends stay in."""
     from finportal.models import LoanOutcome
 
     lend(loop, term_months=1)
@@ -177,6 +177,7 @@ def test_the_maturity_window_in_sql_keeps_exactly_the_loans_of_the_window(
         select(LoanOutcome).where(LoanOutcome.referral_id == loop.referral.id)
     )
     outcome.occurred_on = disbursed  # as if disbursed that day
+    maturities.refresh_maturity(db_session, loop.referral)  # as the bank's step keeps it
     db_session.commit()
     maturity = maturities.maturity_date(disbursed, 1)
     today = disbursed
@@ -190,3 +191,44 @@ def test_the_maturity_window_in_sql_keeps_exactly_the_loans_of_the_window(
     assert keys(maturity, maturity) == [key]
     assert keys(None, maturity - timedelta(days=1)) == []
     assert keys(maturity + timedelta(days=1), maturity + timedelta(days=60)) == []
+
+
+def test_the_stored_maturity_follows_the_banks_steps(db_session, loop):
+    """An approval and then the disbursal set the day the list filters and pages on."""
+    from finportal.models import Referral
+    from finportal.services.workdays import today_local
+
+    today = today_local()
+    bank_actions.record_decision(
+        db_session,
+        loop.referral.id,
+        bank_id=loop.bank.id,
+        actor_id=loop.bank_user.id,
+        decision="approved",
+        approved_amount=Decimal("500000"),
+        annual_rate=Decimal("0.04"),
+        term_months=12,
+    )
+    assert db_session.get(Referral, loop.referral.id).matures_on is None  # not lent yet
+    bank_actions.record_outcome(
+        db_session,
+        loop.referral.id,
+        bank_id=loop.bank.id,
+        actor_id=loop.bank_user.id,
+        event="disbursed",
+        occurred_on=today,
+        amount=Decimal("500000"),
+    )
+    referral = db_session.get(Referral, loop.referral.id)
+    assert referral.matures_on == maturities.maturity_date(today, 12)
+    in_a_year = (maturities.maturity_date(today, 12) - today).days
+    (loan,) = [
+        loan
+        for loan in maturities.loans_page(db_session, today=today, within_days=in_a_year).items
+        if loan.referral_id == referral.id
+    ]
+    assert loan.maturity == referral.matures_on
+    assert not any(
+        loan.referral_id == referral.id
+        for loan in maturities.loans_page(db_session, today=today, within_days=30).items
+    )
