@@ -81,14 +81,8 @@ def test_the_matches_page_reads_the_catalogue_the_lpr_and_the_firm_once(
 
 
 def test_the_sme_home_counts_unread_messages_once(client, db_session, create_user, login):
-    from tests.finportal.test_query_counts import counting
-
     login(create_user("sme"))
-    assert client.get("/sme/").status_code == 200
-    db_session.commit()
-    with counting() as statements:
-        page = client.get("/sme/")
-    assert page.status_code == 200
+    _page, statements = _second_view(client, db_session, "/sme/")
     # the page's own count and the menu's badge are one statement
     assert sum(1 for s in statements if "FROM notifications" in " ".join(s.split())) == 1
 
@@ -110,6 +104,19 @@ def test_a_change_in_the_same_session_is_read_not_remembered(db_session, publish
     assert catalog.current_lpr(db_session, date(2030, 1, 1)) == Decimal("0.0199")
     db_session.rollback()
     assert catalog.current_lpr(db_session, date(2030, 1, 1)) != Decimal("0.0199")
+
+
+def _second_view(client, db_session, url: str) -> tuple[object, list[str]]:
+    """Open a page, start a new transaction (as a new request does), open it again; return the
+    second answer and its SQL statements."""
+    from tests.finportal.test_query_counts import counting
+
+    assert client.get(url).status_code == 200
+    db_session.commit()
+    with counting() as statements:
+        page = client.get(url)
+    assert page.status_code == 200
+    return page, statements
 
 
 def _reads(statements: list[str], table: str) -> int:
@@ -136,15 +143,8 @@ def test_a_bank_users_organisation_comes_with_the_user_and_the_referral_is_read_
 def test_the_application_page_reads_its_consents_and_referrals_once(
     client, db_session, loop, login
 ):
-    from tests.finportal.test_query_counts import counting
-
     login(loop.sme_user)
-    url = f"/sme/applications/{loop.application.id}"
-    assert client.get(url).status_code == 200
-    db_session.commit()
-    with counting() as statements:
-        page = client.get(url)
-    assert page.status_code == 200
+    _page, statements = _second_view(client, db_session, f"/sme/applications/{loop.application.id}")
     assert _reads(statements, "consents") == 1
     plain = [" ".join(s.split()) for s in statements]
     # The timeline takes the ids of the referrals the page already loaded.
@@ -159,8 +159,6 @@ def test_the_review_page_reads_the_firms_verified_facts_once(
     app, client, db_session, make_loop, login
 ):
     """The profile, the facts kept with the submission and the flags share one read."""
-    from tests.finportal.test_query_counts import counting
-
     loop = make_loop()
     # Submitted before profiles were frozen (migration 55bb625f1ea5): every part of the page
     # reads the firm's live facts.
@@ -168,9 +166,5 @@ def test_the_review_page_reads_the_firms_verified_facts_once(
     db_session.commit()
     login(loop.advisor)
     url = f"/advisor/applications/{loop.application.id}"
-    assert client.get(url).status_code == 200
-    db_session.commit()
-    with counting() as statements:
-        page = client.get(url)
-    assert page.status_code == 200
+    _page, statements = _second_view(client, db_session, url)
     assert sum(1 for s in statements if "FROM verified_facts" in " ".join(s.split())) == 1
