@@ -311,3 +311,18 @@ def test_review_page_and_packet_show_the_flags(db_session, client, login, make_l
     text = squash(pdf_text(render_packet(ctx)))
     assert "核查提示" in text
     assert squash("参保人数多于从业人员数") in text
+
+
+def test_a_name_shared_by_many_firms_names_the_first_five_and_counts_the_rest(
+    db_session, create_enterprise, screened_application
+) -> None:
+    firms = [create_enterprise(legal_representative="赵六") for _ in range(8)]
+    application = screened_application(firms[0])
+    (flag,) = [
+        f
+        for f in flags_of(db_session, [application])[application.id]
+        if f.rule == "shared_contacts"
+    ]
+    others = sorted(f.name for f in firms[1:])
+    assert [row.label_zh for row in flag.rows] == others[:5]  # the first five, by name
+    assert "等 7 家" in flag.why_zh and "7 other firm(s)" in flag.why_en
