@@ -8,9 +8,7 @@ and words the result in the user's language.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,11 +16,7 @@ from sqlalchemy.orm import Session
 import products
 from finportal import limits
 from finportal.models import Chamber, Park
-from finportal.services import catalog as catalog_service
-from finportal.services.enterprises import get_enterprise
-from finportal.services.errors import ValidationFailed
-from finportal.services.profiles import enterprise_profile
-from finportal.services.workdays import SHANGHAI
+from finportal.services.matches import matching_inputs, profile_refused
 from products.coach import RepairPath, Suggestion, coach
 
 
@@ -103,29 +97,19 @@ def near_misses(
     ``baseline`` is the cheapest quote the firm can have now (the matches page's first
     eligible product), for the saving; ``only`` keeps one product (its page).
     """
-    enterprise = get_enterprise(session, enterprise_id)
-    catalog, _versions = catalog_service.current_catalog(session)
-    today = datetime.now(SHANGHAI).date()
-    lpr = catalog_service.current_lpr(session, today)
-    request: dict[str, Any] = {}
-    if amount is not None:
-        request["amount"] = amount
-    if term_months is not None:
-        request["term_months"] = term_months
+    job = matching_inputs(session, enterprise_id, amount, term_months)
     try:
         found = coach(
-            catalog,
-            enterprise_profile(enterprise),
-            request,
-            lpr=lpr,
-            today=today,
+            job.catalog,
+            job.profile,
+            job.request,
+            lpr=job.lpr,
+            today=job.today,
             organisations=organisations(session),
             baseline=baseline,
         )
     except products.ProfileError as exc:
-        raise ValidationFailed(
-            f"企业信息有误，无法匹配：{exc}", f"The profile cannot be matched: {exc}"
-        ) from exc
+        raise profile_refused(exc) from exc
     out = []
     for item in found:
         if only is not None and item.product.code != only:

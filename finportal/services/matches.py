@@ -6,7 +6,7 @@ Names and reasons are worded in the user's language (Chinese outside a request).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -101,6 +101,48 @@ def _message(condition: Any) -> str:
     return limits.in_user_language(condition.message_zh, condition.message_en)
 
 
+@dataclass(frozen=True)
+class MatchingInputs:
+    """What matching one enterprise against the published catalogue reads (matches, coach)."""
+
+    catalog: products.Catalog
+    profile: dict[str, Any]
+    request: dict[str, Any]
+    today: date
+    lpr: Decimal
+
+
+def matching_inputs(
+    session: Session,
+    enterprise_id: int | None,
+    amount: Decimal | None = None,
+    term_months: int | None = None,
+) -> MatchingInputs:
+    """Read the catalogue, the firm's effective profile, today and the LPR; the request asked."""
+    enterprise = get_enterprise(session, enterprise_id)
+    catalog, _versions = catalog_service.current_catalog(session)
+    today = datetime.now(SHANGHAI).date()
+    request: dict[str, Any] = {}
+    if amount is not None:
+        request["amount"] = amount
+    if term_months is not None:
+        request["term_months"] = term_months
+    return MatchingInputs(
+        catalog,
+        enterprise_profile(enterprise),
+        request,
+        today,
+        catalog_service.current_lpr(session, today),
+    )
+
+
+def profile_refused(exc: products.ProfileError) -> ValidationFailed:
+    """Return the error a profile the matcher cannot read gives the user."""
+    return ValidationFailed(
+        f"企业信息有误，无法匹配：{exc}", f"The profile cannot be matched: {exc}"
+    )
+
+
 def match_products(
     session: Session,
     enterprise_id: int | None,
@@ -113,23 +155,13 @@ def match_products(
     (:func:`products.cost_rank`: effective annual cost, then net cost; :func:`by_cost`).
     Without an amount or a term each product is quoted at its own example amount and term.
     """
-    enterprise = get_enterprise(session, enterprise_id)
-    catalog, _versions = catalog_service.current_catalog(session)
-    today = datetime.now(SHANGHAI).date()
-    lpr = catalog_service.current_lpr(session, today)
-    request: dict[str, Any] = {}
-    if amount is not None:
-        request["amount"] = amount
-    if term_months is not None:
-        request["term_months"] = term_months
+    job = matching_inputs(session, enterprise_id, amount, term_months)
     try:
         results = products.match_one(
-            catalog, enterprise_profile(enterprise), request or None, lpr=lpr, today=today
+            job.catalog, job.profile, job.request or None, lpr=job.lpr, today=job.today
         )
     except products.ProfileError as exc:
-        raise ValidationFailed(
-            f"企业信息有误，无法匹配：{exc}", f"The profile cannot be matched: {exc}"
-        ) from exc
+        raise profile_refused(exc) from exc
     out = []
     for result in results:
         conditions = result.evaluation.conditions

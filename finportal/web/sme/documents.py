@@ -81,22 +81,27 @@ def _render_list(errors: dict[str, str] | None = None, status: int = 200) -> Any
     ), status
 
 
+def _attach(application_id: int | None) -> None:
+    """Store the uploaded file for the signed-in firm (standing, or for one application)."""
+    documents.attach(
+        db.session,
+        document_store(),
+        actor_id=current_user.id,
+        enterprise_id=enterprise_id(),
+        application_id=application_id,
+        kind=request.form.get("kind", ""),
+        upload=_upload(),
+        scanner=scanner(),
+    )
+
+
 @bp.route("/documents", methods=["GET", "POST"])
 def document_list() -> Any:
     """List the firm's profile documents; upload one (licence, statements, tax returns…)."""
     if request.method == "GET":
         return _render_list()
     try:
-        documents.attach(
-            db.session,
-            document_store(),
-            actor_id=current_user.id,
-            enterprise_id=enterprise_id(),
-            application_id=None,
-            kind=request.form.get("kind", ""),
-            upload=_upload(),
-            scanner=scanner(),
-        )
+        _attach(None)
     except ServiceError as exc:
         db.session.rollback()
         if exc.status == 404:
@@ -112,16 +117,7 @@ def attach_document(application_id: int) -> Any:
     from finportal.web.sme.applications import _rerender
 
     try:
-        documents.attach(
-            db.session,
-            document_store(),
-            actor_id=current_user.id,
-            enterprise_id=enterprise_id(),
-            application_id=application_id,
-            kind=request.form.get("kind", ""),
-            upload=_upload(),
-            scanner=scanner(),
-        )
+        _attach(application_id)
     except ServiceError as exc:
         db.session.rollback()
         if exc.status == 404:
