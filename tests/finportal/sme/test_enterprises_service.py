@@ -421,3 +421,26 @@ def test_import_ignores_memberships_and_says_so(db_session, sme):
     assert list(sme.enterprise.memberships) == []
     assert {n.field for n in notes} == {"park_codes", "chamber_codes"}
     assert all("由园区/商会或服务中心确认" in n.message for n in notes)
+
+
+def test_completeness_follows_the_profile_and_the_language_when_kept(
+    db_session, create_enterprise, published_catalog
+):
+    """The products each empty field blocks are kept per (versions, day, language, profile):
+    a firm that fills the field, or a reader in English, gets its own answer."""
+    from finportal.domain.states import language
+
+    firm = create_enterprise(tax_credit_grade=None)
+    before = profile_form.completeness(db_session, firm)
+    assert "信易贷" in before.blocking["tax_credit_grade"]
+    assert profile_form.completeness(db_session, firm).blocking == before.blocking  # kept
+    # What a caller does with its answer does not change the next one.
+    before.blocking["registered_on"] = ["x"]
+    assert "registered_on" not in profile_form.completeness(db_session, firm).blocking
+    with language("en"):
+        english = profile_form.completeness(db_session, firm)
+    assert "信易贷" not in english.blocking["tax_credit_grade"]
+    assert "Credit-easy loan (信易贷)" in english.blocking["tax_credit_grade"]
+    firm.tax_credit_grade = "A"
+    db_session.commit()
+    assert "tax_credit_grade" not in profile_form.completeness(db_session, firm).blocking
