@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from marshmallow import fields, validate
 
@@ -14,16 +15,23 @@ from finportal.extensions import db
 from finportal.i18n import name
 from finportal.models import ROLES
 from finportal.services import admin_organisations, admin_users
-from finportal.web.admin.views import CHOICE, FormSchema, attempt, bp, checkbox, text
+from finportal.web.admin.views import CHOICE, INTEGER, FormSchema, attempt, bp, checkbox, text
 from finportal.web.forms import load_form
 from finportal.web.nav import ROLE_LABELS
 
 
 class UserFilter(FormSchema):
-    """Filters of the user list."""
+    """Filters of the user list and its page (query string)."""
 
     role = fields.String(load_default=None, validate=validate.OneOf(ROLES, error=CHOICE))
     q = text("search")
+    page = fields.Integer(
+        load_default=1,
+        error_messages=INTEGER,
+        validate=validate.Range(
+            min=1, max=limits.MAX_PAGE, error=lazy_gettext("页码为 1 至 %(n)s", n=limits.MAX_PAGE)
+        ),
+    )
 
 
 class UserEditForm(FormSchema):
@@ -73,16 +81,20 @@ def _links() -> dict[str, Any]:
 
 @bp.get("/users")
 def users() -> Any:
-    """List users, filtered by role and by a name fragment."""
+    """List users page by page, filtered by role and by a username or name fragment."""
     query, errors = load_form(UserFilter(), request.args)
-    query = query or {"role": None, "q": ""}
+    query = query or {"role": None, "q": "", "page": 1}
+    page = admin_users.users_page(db.session, role=query["role"], q=query["q"], page=query["page"])
     return render_template(
         "admin/users.html",
-        users=admin_users.list_users(db.session, role=query["role"], q=query["q"]),
+        page=page,
+        users=page.items,
         values=dict(request.args),
+        # The pager keeps the filters; a refused filter is dropped, as the list drops it.
+        args={k: query[k] for k in ("role", "q") if query[k]},
         errors=errors,
         role_labels=ROLE_LABELS,
-    )
+    ), (422 if errors else 200)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

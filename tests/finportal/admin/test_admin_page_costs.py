@@ -1,0 +1,157 @@
+"""Admin pages cost the same few statements with 10 users or 20,000 (issue 12), and are paged.
+
+Each test counts a page's statements on a small database, adds many more rows of what the
+page lists, and counts again; then checks what an admin sees of the paging: the total, and
+the next rows in the list's order on the second page.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from finportal.models import Bank, Chamber, Enterprise, Park, User
+from finportal.services.admin_users import USERS_PER_PAGE
+from tests.finportal.test_query_counts import statements_of
+from tests.helpers import healthy_firm
+
+pytestmark = pytest.mark.db
+
+USER_PAGES = [
+    "/admin/users",
+    "/admin/users?role=sme",
+    "/admin/users?role=bank",
+    "/admin/users?role=recommender",
+    "/admin/users?q=user-",
+]
+
+
+@pytest.fixture
+def add_users(db_session):
+    """Add users of every role, each linked to their own firm, bank, park or chamber.
+
+    Rows straight into the tables (no password hashing: nobody signs in as them), named
+    ``{role}-user-{n}`` so that the list's order (role, username) is known.
+    """
+    made = {"n": 0}
+
+    def add(sme: int = 0, bank: int = 0, recommender: int = 0, advisor: int = 0) -> None:
+        for role, count in (
+            ("sme", sme),
+            ("bank", bank),
+            ("recommender", recommender),
+            ("advisor", advisor),
+        ):
+            for _ in range(count):
+                made["n"] += 1
+                n = made["n"]
+                user = User(
+                    username=f"{role}-user-{n:04}",
+                    display_name=f"用户{n}",
+                    role=role,
+                    password_hash="!",  # noqa: S106 - no password: cannot sign in
+                )
+                if role == "sme":
+                    firm = Enterprise(**healthy_firm(90_000 + n))
+                    db_session.add(firm)
+                    db_session.flush()
+                    user.enterprise_id = firm.id
+                elif role == "bank":
+                    link = Bank(code=f"pc-bank-{n}", name_zh=f"页测银行{n}")
+                    db_session.add(link)
+                    db_session.flush()
+                    user.bank_id = link.id
+                elif role == "recommender" and n % 2:
+                    link = Park(code=f"pc-park-{n}", name_zh=f"页测园区{n}")
+                    db_session.add(link)
+                    db_session.flush()
+                    user.park_id = link.id
+                elif role == "recommender":
+                    link = Chamber(code=f"pc-chamber-{n}", name_zh=f"页测商会{n}")
+                    db_session.add(link)
+                    db_session.flush()
+                    user.chamber_id = link.id
+                db_session.add(user)
+        db_session.commit()
+
+    return add
+
+
+def _counts(client: Any, urls: list[str]) -> dict[str, int]:
+    return {url: statements_of(client, url) for url in urls}
+
+
+def test_the_users_page_issues_as_many_statements_with_many_more_users(
+    client, db_session, create_user, login, add_users
+):
+    login(create_user("admin"))
+    add_users(sme=3, bank=2, recommender=2, advisor=1)
+    small = _counts(client, USER_PAGES)
+    # Every kind of link, each row its own: enough to fill the first pages of every filter.
+    add_users(sme=60, bank=25, recommender=20, advisor=5)
+    large = _counts(client, USER_PAGES)
+    assert large == small
+    assert max(large.values()) <= 8, large
+
+
+def _listed(html: str) -> list[str]:
+    """Return the usernames of the list's rows (each row's first cell), top to bottom."""
+    return re.findall(r"<tr>\s*<td>([^<]+)</td>", html)
+
+
+def test_the_users_page_is_paged_in_a_defined_order_keeping_the_filters(
+    client, db_session, create_user, login, add_users
+):
+    admin = create_user("admin")
+    login(admin)
+    add_users(sme=USERS_PER_PAGE + 7, bank=3)
+    order = list(
+        db_session.scalars(select(User.username).order_by(User.role, User.username, User.id))
+    )
+    first = client.get("/admin/users")
+    assert first.status_code == 200
+    assert f"共 {len(order)} 条，第 1 / 2 页" in first.text
+    assert _listed(first.text) == order[:USERS_PER_PAGE]
+    # The next page holds the next users, in the same order (role, then username).
+    second = client.get("/admin/users?page=2")
+    assert "第 2 / 2 页" in second.text
+    assert _listed(second.text) == order[USERS_PER_PAGE:]
+
+    # Filtered: the total is that of the filter, and the pager's link keeps it.
+    smes = [u for u in order if u.startswith("sme-user-")]
+    filtered = client.get("/admin/users?role=sme&q=sme-user")
+    assert f"共 {len(smes)} 条，第 1 / 2 页" in filtered.text
+    link = re.search(r'href="([^"]*page=2[^"]*)" rel="next"', filtered.text)
+    assert link is not None
+    assert "role=sme" in link.group(1) and "q=sme-user" in link.group(1)
+    following = client.get(link.group(1).replace("&amp;", "&"))
+    assert _listed(following.text) == smes[USERS_PER_PAGE:]
+
+    # One user among thousands: found by a fragment of the username, or of the name.
+    wanted = smes[12]
+    assert _listed(client.get(f"/admin/users?q={wanted.upper()}").text) == [wanted]
+    named = db_session.scalar(select(User).where(User.username == wanted))
+    assert _listed(client.get(f"/admin/users?q={named.display_name}").text) == [wanted]
+
+
+def test_the_pager_and_a_wrong_page_number_read_in_english(client, create_user, login, add_users):
+    # English first: a test's requests share the language looked up by its first page.
+    login(create_user("admin"))
+    client.get("/lang/en")
+    add_users(sme=USERS_PER_PAGE)
+    page = client.get("/admin/users").text
+    assert f"{USERS_PER_PAGE + 1} in all, page 1 of 2" in page and "Next" in page
+    for wrong in ("0", "abc"):
+        answer = client.get(f"/admin/users?page={wrong}")
+        assert answer.status_code == 422
+        assert "The page is 1 to" in answer.text or "Enter a whole number" in answer.text
+
+
+def test_a_wrong_page_number_is_refused_in_chinese(client, create_user, login):
+    login(create_user("admin"))
+    answer = client.get("/admin/users?page=0&role=bank")
+    assert answer.status_code == 422
+    assert "页码为 1 至" in answer.text
