@@ -155,3 +155,64 @@ def test_a_wrong_page_number_is_refused_in_chinese(client, create_user, login):
     answer = client.get("/admin/users?page=0&role=bank")
     assert answer.status_code == 422
     assert "页码为 1 至" in answer.text
+
+
+@pytest.fixture
+def add_scored(db_session, champion_model):
+    """Add screened applications of their own firms, each scored by the champion."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    import scoring
+    from finportal.models import Application, CreditScore
+
+    made = {"n": 0}
+
+    def add(count: int) -> None:
+        frame = scoring.generate_reference_data(count, seed=made["n"] + 1).drop(columns=["bad"])
+        for row in frame.to_dict("records"):
+            made["n"] += 1
+            n = made["n"]
+            snapshot = {k: (None if v != v else v) for k, v in row.items()}
+            firm = Enterprise(**healthy_firm(70_000 + n))
+            application = Application(
+                enterprise=firm,
+                amount=Decimal(500000),
+                term_months=12,
+                state="screened",
+                feature_snapshot=snapshot,
+                screened_at=datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=n),
+            )
+            db_session.add_all([firm, application])
+            db_session.flush()
+            db_session.add(
+                CreditScore(
+                    application_id=application.id,
+                    model_version_id=champion_model.id,
+                    pd=0.02 + (n % 10) / 100,
+                    score=600,
+                    grade="B",
+                    reasons=[],
+                    feature_snapshot=snapshot,
+                )
+            )
+        db_session.commit()
+
+    return add
+
+
+@pytest.mark.slow
+def test_the_model_pages_cost_as_much_with_many_more_scored_applications(
+    client, db_session, create_user, login, champion_model, add_scored
+):
+    login(create_user("admin"))
+    add_scored(5)
+    urls = ["/admin/models", f"/admin/models/{champion_model.id}", "/admin/models/monitor"]
+    small = _counts(client, urls)
+    # More firms than one statement of their memberships loads (500): whole enterprises
+    # were read for the monitor's groups, with their memberships in batches.
+    add_scored(620)
+    large = _counts(client, urls)
+    assert large == small
+    monitor = client.get("/admin/models/monitor").text
+    assert "企业规模" in monitor and "行业" in monitor
