@@ -7,6 +7,7 @@ the next rows in the list's order on the second page.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -216,3 +217,103 @@ def test_the_model_pages_cost_as_much_with_many_more_scored_applications(
     assert large == small
     monitor = client.get("/admin/models/monitor").text
     assert "企业规模" in monitor and "行业" in monitor
+
+
+@pytest.fixture
+def add_versions(db_session, published_catalog):
+    """Publish more versions of a product (or of new products), each with its push jobs.
+
+    Each version gets a failed push, then a later one that finished: the lists show the newest.
+    """
+    import uuid
+    from datetime import timedelta
+
+    from finportal.models import Job, Product, ProductVersion, utcnow
+
+    def add(code: str, count: int, new_product: bool = False) -> None:
+        if new_product:
+            product = Product(code=code, name_zh=f"页测产品{code}", name_en=f"Paging {code}")
+            db_session.add(product)
+            db_session.flush()
+            base: dict[str, Any] = {"code": code}
+        else:
+            product = db_session.scalar(select(Product).where(Product.code == code))
+            base = dict(product.current_version.content)
+        last = db_session.scalar(
+            select(ProductVersion.number)
+            .where(ProductVersion.product_id == product.id)
+            .order_by(ProductVersion.number.desc())
+            .limit(1)
+        )
+        for n in range((last or 0) + 1, (last or 0) + 1 + count):
+            version = ProductVersion(
+                product_id=product.id,
+                number=n,
+                content={**base, "note_for_paging": n},
+                content_hash=hashlib.sha256(f"{code}-{n}".encode()).hexdigest(),
+                published_at=utcnow() + timedelta(minutes=n),
+            )
+            db_session.add(version)
+            db_session.flush()
+            for minutes, state in ((0, "failed"), (1, "done")):
+                db_session.add(
+                    Job(
+                        id=str(uuid.uuid4()),
+                        kind="notify_eligible",
+                        state=state,
+                        args={},
+                        message="推送失败" if state == "failed" else "",
+                        result={"eligible": n, "new": 1, "cheaper": 0} if state == "done" else None,
+                        object_type="product_version",
+                        object_id=version.id,
+                        created_at=utcnow() + timedelta(minutes=10 * n + minutes),
+                    )
+                )
+            product.current_version_id = version.id
+        db_session.commit()
+
+    return add
+
+
+def test_the_product_pages_cost_as_much_with_many_more_versions_and_products(
+    client, db_session, create_user, login, add_versions
+):
+    login(create_user("admin"))
+    add_versions("ip_pledge", 1)
+    urls = ["/admin/products", "/admin/products/ip_pledge/versions"]
+    small = _counts(client, urls)
+    add_versions("ip_pledge", 30)
+    for n in range(6):
+        add_versions(f"paging_{n}", 3, new_product=True)
+    large = _counts(client, urls)
+    assert large == small
+    # Each product shows its current version's newest push: finished, not the failed one.
+    listed = client.get("/admin/products").text
+    row = listed[listed.index("<code>paging_5</code>") :].split("</tr>")[0]
+    assert 'data-job-state="done"' in row and "第 3 版" in row
+
+
+def test_a_products_versions_are_paged_newest_first(
+    client, db_session, create_user, login, add_versions
+):
+    from finportal.models import Product, ProductVersion
+    from finportal.services.admin_products import VERSIONS_PER_PAGE
+
+    login(create_user("admin"))
+    add_versions("ip_pledge", VERSIONS_PER_PAGE + 4)
+    product = db_session.scalar(select(Product).where(Product.code == "ip_pledge"))
+    numbers = list(
+        db_session.scalars(
+            select(ProductVersion.number)
+            .where(ProductVersion.product_id == product.id)
+            .order_by(ProductVersion.number.desc())
+        )
+    )
+    first = client.get("/admin/products/ip_pledge/versions").text
+    assert f"共 {len(numbers)} 条，第 1 / 2 页" in first
+    shown = [int(n) for n in re.findall(r'<tr id="v(\d+)">', first)]
+    assert shown == numbers[:VERSIONS_PER_PAGE]
+    second = client.get("/admin/products/ip_pledge/versions?page=2").text
+    assert [int(n) for n in re.findall(r'<tr id="v(\d+)">', second)] == numbers[VERSIONS_PER_PAGE:]
+    # The current version is marked on the first page only (it is the newest).
+    assert "当前" in first.split("<tbody>")[1] and "当前" not in second.split("<tbody>")[1]
