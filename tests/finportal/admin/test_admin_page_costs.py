@@ -317,3 +317,44 @@ def test_a_products_versions_are_paged_newest_first(
     assert [int(n) for n in re.findall(r'<tr id="v(\d+)">', second)] == numbers[VERSIONS_PER_PAGE:]
     # The current version is marked on the first page only (it is the newest).
     assert "当前" in first.split("<tbody>")[1] and "当前" not in second.split("<tbody>")[1]
+
+
+def test_organisations_and_api_tokens_are_paged(
+    client, db_session, create_user, login, create_bank
+):
+    from finportal.models import ApiToken
+    from finportal.services.admin_organisations import ORGANISATIONS_PER_PAGE
+    from finportal.services.api_tokens import TOKENS_PER_PAGE
+
+    login(create_user("admin"))
+    bank = create_bank()
+
+    def add(parks: int, tokens: int, first: int) -> None:
+        for n in range(first, first + parks):
+            db_session.add(Park(code=f"pc-park-{n:03}", name_zh=f"页测园区{n}"))
+        for n in range(first, first + tokens):
+            digest = hashlib.sha256(f"token-{n}".encode()).hexdigest()
+            db_session.add(ApiToken(bank_id=bank.id, prefix=f"fp_{n:04}", token_hash=digest))
+        db_session.commit()
+
+    add(2, 2, 0)
+    urls = ["/admin/organisations?kind=park", "/admin/api-tokens"]
+    small = _counts(client, urls)
+    add(ORGANISATIONS_PER_PAGE + 3, TOKENS_PER_PAGE + 3, 2)
+    assert _counts(client, urls) == small
+
+    parks = list(
+        db_session.scalars(select(Park.code).order_by(Park.active.desc(), Park.code, Park.id))
+    )
+    listed = client.get("/admin/organisations?kind=park").text
+    assert f"共 {len(parks)} 条，第 1 / 2 页" in listed
+    assert re.findall(r"<tr>\s*<td><code>([^<]+)</code>", listed) == parks[:ORGANISATIONS_PER_PAGE]
+    second = client.get("/admin/organisations?kind=park&page=2").text
+    assert re.findall(r"<tr>\s*<td><code>([^<]+)</code>", second) == parks[ORGANISATIONS_PER_PAGE:]
+
+    prefixes = list(db_session.scalars(select(ApiToken.prefix).order_by(ApiToken.id.desc())))
+    tokens = client.get("/admin/api-tokens").text
+    assert f"共 {len(prefixes)} 条，第 1 / 2 页" in tokens
+    assert re.findall(r"<td><code>([^<…]+)…</code>", tokens) == prefixes[:TOKENS_PER_PAGE]
+    later = client.get("/admin/api-tokens?page=2").text
+    assert re.findall(r"<td><code>([^<…]+)…</code>", later) == prefixes[TOKENS_PER_PAGE:]
