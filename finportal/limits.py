@@ -114,6 +114,9 @@ RATE_PLACES = 6
 MAX_REFERENCE_RATE_PERCENT = Decimal("20")
 #: Digits of any number typed anywhere: more is not a number anyone means.
 MAX_NUMBER_CHARS = 40
+#: Rows on one page of a long list (the advisor's queue, a bank's inbox, a firm's
+#: applications): a page reads this many rows whatever the size of the tables.
+PAGE_SIZE = 50
 #: Largest page number of a paged list.
 MAX_PAGE = 100_000
 
@@ -249,6 +252,17 @@ def check_text(value: Any, kind: str, *, strip: bool = True) -> str:
             "length",
         )
     return text
+
+
+def page_field() -> fields.Integer:
+    """The ``page`` of a paged list's query string, for a schema: 1 to :data:`MAX_PAGE`."""
+    return fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
+def page_number(value: Any) -> int:
+    """The page a query string asks for, read without a schema: a missing or malformed
+    value is the first page, a number past :data:`MAX_PAGE` the last one there can be."""
+    return min(check_id(value) or 1, MAX_PAGE)
 
 
 def check_id(value: Any) -> int | None:

@@ -14,24 +14,18 @@ history, or lists every batch, shows up here although its statement count stays 
 from __future__ import annotations
 
 import argparse
-import re
-from collections import deque
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import event
-from werkzeug.exceptions import HTTPException
 
 from finportal import create_app
+from finportal.crawl import crawl
 from finportal.extensions import db
 
 PASSWORD = "finportal-demo"  # noqa: S105 - the documented demo password
-LINK = re.compile(r'href="(/[^"#]*)"')
-#: Links a crawl must not follow: they act, download or sign out.
-SKIP = re.compile(r"/auth/logout|\.xlsx|\.pdf|\.zip|\.csv|/download|/static/|/export")
 
 
-def crawl(app: Any, user: str, pages: int, log: list[int]) -> list[tuple[str, int, int, int]]:
+def crawl_user(app: Any, user: str, pages: int, log: list[int]) -> list[tuple[str, int, int, int]]:
     """Open up to ``pages`` pages of ``user``; return (url, statements, most rows, bytes)."""
     client = app.test_client()
     start = "/"
@@ -40,26 +34,10 @@ def crawl(app: Any, user: str, pages: int, log: list[int]) -> list[tuple[str, in
         if answer.status_code != 302:
             raise SystemExit(f"could not sign in as {user}: {answer.status_code}")
         start = answer.headers["Location"]
-    seen_endpoints: set[str] = set()
-    queue, found = deque([start]), []
-    adapter = app.url_map.bind("localhost")
-    while queue and len(found) < pages:
-        url = queue.popleft()
-        try:
-            endpoint, _args = adapter.match(urlsplit(url).path, method="GET")
-        except HTTPException:  # not a page of this app (404, 405, a redirect)
-            continue
-        key = endpoint + ("?" if "?" in url else "")
-        if key in seen_endpoints or SKIP.search(url):
-            continue
-        seen_endpoints.add(key)
-        log.clear()
-        answer = client.get(url)
-        if answer.status_code != 200 or not answer.mimetype.startswith("text/html"):
-            continue
-        found.append((url, len(log), max(log, default=0), len(answer.data)))
-        queue.extend(LINK.findall(answer.text))
-    return found
+    return [
+        (url, len(log), max(log, default=0), len(answer.data))
+        for url, answer in crawl(app, client, start, pages=pages, before=lambda _url: log.clear())
+    ]
 
 
 def main() -> None:
@@ -80,7 +58,7 @@ def main() -> None:
     with app.app_context():
         event.listen(db.engine, "after_cursor_execute", after)
     for user in args.users:
-        found = crawl(app, user, args.pages, rows)
+        found = crawl_user(app, user, args.pages, rows)
         flagged = [f for f in found if f[2] > args.rows or f[3] > args.kb * 1024]
         print(f"{user}: {len(found)} pages, {len(flagged)} over {args.rows} rows or {args.kb} KB")
         for url, statements, most, size in found if args.all else flagged:

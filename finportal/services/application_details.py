@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session, defer
 
 from finportal import limits
 from finportal.domain import permissions
@@ -25,6 +25,7 @@ from finportal.models import (
     Referral,
     User,
 )
+from finportal.paging import Page, paginate
 from finportal.services import catalog as catalog_service
 from finportal.services import consents, profile_form
 from finportal.services.errors import (
@@ -57,15 +58,36 @@ def get_application(
     return application
 
 
-def list_applications(session: Session, enterprise_id: int | None) -> list[Application]:
-    """Return the enterprise's applications, newest first."""
+#: A list of applications shows neither of an application's snapshots (two JSON documents
+#: a row, decoded for nothing).
+_LIST_OPTIONS = (defer(Application.feature_snapshot), defer(Application.profile_snapshot))
+
+
+def _applications_of(enterprise_id: int | None) -> Select[tuple[Application]]:
     firm = permissions.Actor(role="sme", enterprise_id=enterprise_id)
-    return list(
-        session.scalars(
-            select(Application)
-            .where(permissions.applications_seen(firm))
-            .order_by(Application.id.desc())
-        )
+    return (
+        select(Application)
+        .where(permissions.applications_seen(firm))
+        .order_by(Application.id.desc())
+    )
+
+
+def list_applications(
+    session: Session, enterprise_id: int | None, *, limit: int | None = None
+) -> list[Application]:
+    """Return the enterprise's newest applications (``limit`` of them; all with ``None``)."""
+    stmt = _applications_of(enterprise_id).options(*_LIST_OPTIONS).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def applications_page(session: Session, enterprise_id: int | None, page: int) -> Page:
+    """Return one page of the enterprise's applications, newest first, and their count."""
+    return paginate(
+        session,
+        _applications_of(enterprise_id),
+        page=page,
+        per_page=limits.PAGE_SIZE,
+        options=_LIST_OPTIONS,
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
+from finportal import limits
 from finportal.domain.permissions import Actor, supervises
 from finportal.domain.states import APPLICATION, COMPLAINT, NEED
 from finportal.domain.states import NeedState as N
@@ -56,7 +57,6 @@ BOARD_TABS = {
     "complaints": ("办理中的诉求", "Open complaints"),
     "needs": ("待跟进需求", "Needs to follow up"),
 }
-PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -450,7 +450,7 @@ def applications_page(
         session,
         stmt,
         page=page,
-        per_page=PAGE_SIZE,
+        per_page=limits.PAGE_SIZE,
         options=(contains_eager(Application.enterprise),),
     )
     levels = _levels(session, APPLICATION.name, [a.id for a in found.items])
@@ -474,7 +474,7 @@ def complaints_page(
         session,
         stmt,
         page=page,
-        per_page=PAGE_SIZE,
+        per_page=limits.PAGE_SIZE,
         options=(selectinload(Complaint.bank), selectinload(Complaint.product)),
     )
     levels = _levels(session, COMPLAINT.name, [c.id for c in found.items])
@@ -495,7 +495,11 @@ def needs_page(session: Session, *, page: int = 1, now: datetime | None = None) 
         .order_by(Need.handle_due_at.is_(None), Need.handle_due_at, Need.id)
     )
     found = paginate(
-        session, stmt, page=page, per_page=PAGE_SIZE, options=(contains_eager(Need.enterprise),)
+        session,
+        stmt,
+        page=page,
+        per_page=limits.PAGE_SIZE,
+        options=(contains_eager(Need.enterprise),),
     )
     levels = _levels(session, NEED.name, [n.id for n in found.items])
     found.items = [

@@ -73,7 +73,6 @@ TABS = {
     "awaiting_rating": ("待评价", "Awaiting rating"),
     "closed": ("已办结", "Closed"),
 }
-PAGE_SIZE = 50
 STARS = range(1, 6)
 
 
@@ -268,7 +267,7 @@ def complaints_page(
     raised_by_me: bool = False,
     assigned_to: int | None = None,
     page: int = 1,
-    per_page: int = PAGE_SIZE,
+    per_page: int = limits.PAGE_SIZE,
 ) -> Page:
     """Return one page of the complaints the actor sees in a tab, newest first.
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from finportal import limits
 from finportal.domain.states import MEMBER
@@ -37,6 +37,7 @@ from finportal.models import (
     Referral,
     utcnow,
 )
+from finportal.paging import Page, paginate
 from finportal.services.audit import record_event
 from finportal.services.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from finportal.services.labels import DEFAULT_SCOPE, scope_text
@@ -467,16 +468,16 @@ def _batch_request(session: Session, enterprise_id: int | None, batch_id: int) -
     raise NotFound("没有该批次的授权请求。", "No consent request from this batch.")
 
 
-def list_for_enterprise(session: Session, enterprise_id: int | None) -> list[Consent]:
-    """Return all of the enterprise's consents, newest first."""
-    if enterprise_id is None:
-        return []
-    return list(
-        session.scalars(
-            select(Consent)
-            .where(Consent.enterprise_id == enterprise_id)
-            .order_by(Consent.granted_at.desc(), Consent.id.desc())
-        )
+def consents_page(session: Session, enterprise_id: int | None, page: int) -> Page:
+    """Return one page of the enterprise's consents, newest first, with what
+    :func:`describe` reads of each (bank, batch, need), and their count."""
+    firm = Consent.enterprise_id == enterprise_id if enterprise_id is not None else false()
+    return paginate(
+        session,
+        select(Consent).where(firm).order_by(Consent.granted_at.desc(), Consent.id.desc()),
+        page=page,
+        per_page=limits.PAGE_SIZE,
+        options=(joinedload(Consent.bank), joinedload(Consent.batch), joinedload(Consent.need)),
     )
 
 

@@ -362,7 +362,8 @@ def _edit_flags(session: Session, applications: Sequence[Application]) -> dict[i
 def _parallel_statement() -> Any:
     """The parallel-requests query, built once; the applications' ids are bound per call.
 
-    (Building a union of three joins anew cost more CPU than running it.)
+    (Building a union of three joins anew cost more CPU than running it.) The first
+    ``listed`` requests of each application and how many there are, in SQL.
     """
     ids = bindparam("ids", expanding=True)
     mine = aliased(Application)
@@ -400,13 +401,30 @@ def _parallel_statement() -> Any:
         )
     )
     query = union_all(others, batches, needs).subquery()
-    return select(query).order_by(query.c.application_id, query.c.kind, query.c.other_id)
+    ranked = select(
+        query,
+        func.row_number()
+        .over(partition_by=query.c.application_id, order_by=(query.c.kind, query.c.other_id))
+        .label("n"),
+        func.count().over(partition_by=query.c.application_id).label("total"),
+    ).subquery()
+    return (
+        select(*(ranked.c[name] for name in ("application_id", "kind", "other_id", "state")))
+        .add_columns(ranked.c.label, ranked.c.total)
+        .where(ranked.c.n <= bindparam("listed"))
+        .order_by(ranked.c.application_id, ranked.c.n)
+    )
 
 
 def _parallel_flags(session: Session, applications: Sequence[Application]) -> dict[int, list[Flag]]:
-    rows = session.execute(_parallel_statement(), {"ids": [a.id for a in applications]}).all()
+    listed = int(thresholds()["parallel_requests"]["max_listed"])
+    rows = session.execute(
+        _parallel_statement(), {"ids": [a.id for a in applications], "listed": listed}
+    ).all()
     found: dict[int, list[FlagRow]] = defaultdict(list)
-    for application_id, kind, other_id, state, label in rows:
+    totals: dict[int, int] = {}
+    for application_id, kind, other_id, state, label, total in rows:
+        totals[application_id] = int(total)
         if kind == "application":
             row = FlagRow(
                 f"另一份融资申请 #{other_id}",
@@ -429,22 +447,25 @@ def _parallel_flags(session: Session, applications: Sequence[Application]) -> di
                 NEED.title(state, "en"),
             )
         found[application_id].append(row)
-    return {
-        application_id: [
+    out: dict[int, list[Flag]] = {}
+    for application_id, rows_ in found.items():
+        total = totals[application_id]
+        more_zh = f"下表列出前 {len(rows_)} 项" if total > len(rows_) else "见下表"
+        more_en = f"the first {len(rows_)} below" if total > len(rows_) else "below"
+        out[application_id] = [
             Flag(
                 "parallel_requests",
                 "同时通过其他渠道融资",
                 "Asking through other channels at the same time",
-                f"该企业同时还有 {len(rows_)} 项在办的融资请求（见下表）。同一笔资金可能重复"
+                f"该企业同时还有 {total} 项在办的融资请求（{more_zh}）。同一笔资金可能重复"
                 "借入，各家银行应知情；请与企业确认用途和总额。",
-                f"The firm has {len(rows_)} other requests running (below). The same money may "
+                f"The firm has {total} other requests running ({more_en}). The same money may "
                 "be borrowed twice and each bank should know; confirm the purpose and the total "
                 "with the firm.",
                 tuple(rows_),
             )
         ]
-        for application_id, rows_ in found.items()
-    }
+    return out
 
 
 def _masked(phone: str) -> str:

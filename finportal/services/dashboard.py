@@ -57,6 +57,8 @@ WAITING_FOR_BANK = ("sent", "viewed")
 SCORE_BIN = 50
 #: Deadline breaches the page lists of each kind (advisor, bank), the earliest due first.
 BREACH_ROWS = 100
+#: Batches the page lists (the open and submitted ones first, then the newest closed ones).
+BATCH_ROWS = 30
 #: Shown with scores from a model trained on synthetic reference data (as on the review page).
 SYNTHETIC_NOTE = (
     "注意：当前评分模型由合成的参考数据训练（冷启动），仅供参考；积累本中心的放款结果后将重新训练。"
@@ -185,14 +187,16 @@ def _organiser_en(batch: Batch) -> str:
 
 
 def build_dashboard(
-    session: Session, *, now: datetime | None = None, breach_rows: int | None = BREACH_ROWS
+    session: Session, *, now: datetime | None = None, complete: bool = False
 ) -> Dashboard:
     """Compute every dashboard table with aggregates in the database.
 
-    The number of statements is fixed, whatever the size of the tables; only the list of
-    deadline breaches has a row per item, the ``breach_rows`` longest of each kind (all of
-    them with ``None``, as the Excel export asks).
+    The number of statements is fixed, whatever the size of the tables. Two tables have a
+    row per item, and list a bounded number of them unless ``complete`` (as the Excel export
+    asks): the deadline breaches (the :data:`BREACH_ROWS` longest of each kind) and the
+    batches (those not yet closed, then the newest: :data:`BATCH_ROWS` in all).
     """
+    breach_rows = None if complete else BREACH_ROWS
     now = now or utcnow()
     board = Dashboard()
     latest = _latest_decisions()
@@ -566,19 +570,23 @@ def build_dashboard(
     )
 
     # Batch quota use -------------------------------------------------------------------
+    batch_count = session.scalar(select(func.count()).select_from(Batch)) or 0
+    batches = list(
+        session.scalars(
+            select(Batch)
+            .options(joinedload(Batch.bank), joinedload(Batch.park), joinedload(Batch.chamber))
+            .order_by(Batch.state == BATCH.states.CLOSED, Batch.id.desc())
+            .limit(None if complete else BATCH_ROWS)
+        )
+    )
     members: dict[int, dict[str, int]] = defaultdict(dict)
     for batch_id, state, n in session.execute(
-        select(BatchMember.batch_id, BatchMember.state, func.count()).group_by(
-            BatchMember.batch_id, BatchMember.state
-        )
+        select(BatchMember.batch_id, BatchMember.state, func.count())
+        .where(BatchMember.batch_id.in_([batch.id for batch in batches]))
+        .group_by(BatchMember.batch_id, BatchMember.state)
     ):
         members[batch_id][state] = int(n)
     batch_rows = []
-    batches = session.scalars(
-        select(Batch)
-        .options(joinedload(Batch.bank), joinedload(Batch.park), joinedload(Batch.chamber))
-        .order_by(Batch.id)
-    )
     for batch in batches:
         use = quota_use(batch, members.get(batch.id, {}))
         counts = use.members_by_state
@@ -619,6 +627,14 @@ def build_dashboard(
         ],
         batch_rows,
         percent_columns=(8,),
+        note=t(
+            f"共 {batch_count} 个批次，此处列出未结束的和最新的 {len(batch_rows)} 个；"
+            "完整清单请下载 Excel。",
+            f"{batch_count} batches in all; the open and the newest {len(batch_rows)} are listed"
+            " here; download the Excel file for the whole list.",
+        )
+        if len(batch_rows) < batch_count
+        else "",
     )
 
     # Demand board (issue 15): pick-up per bank and time to the first claim.

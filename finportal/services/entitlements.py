@@ -817,10 +817,6 @@ def objections(session: Session) -> list[SubsidyEntitlement]:
     )
 
 
-#: Entitlements on one page of the centre's list.
-PAGE_SIZE = 50
-
-
 def entitlements_page(session: Session, *, state: str | None = None, page: int = 1) -> Any:
     """Return one page of entitlements (newest first), optionally of one state."""
     stmt = select(SubsidyEntitlement).order_by(SubsidyEntitlement.id.desc())
@@ -830,7 +826,7 @@ def entitlements_page(session: Session, *, state: str | None = None, page: int =
         session,
         stmt,
         page=page,
-        per_page=PAGE_SIZE,
+        per_page=limits.PAGE_SIZE,
         options=(
             joinedload(SubsidyEntitlement.enterprise),
             eager_version(SubsidyEntitlement.product_version),

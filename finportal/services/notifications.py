@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from finportal import limits
 from finportal.models import Notification, NotificationPreference, OutboxMessage, User, utcnow
+from finportal.paging import Page, paginate
 from finportal.services.audit import record_event
 from finportal.services.channels import CHANNELS, address_of
 from finportal.services.errors import NotFound, ValidationFailed
@@ -58,22 +59,23 @@ def _mine(enterprise_id: int | None, user_id: int | None) -> object:
     return or_(*clauses)
 
 
-def list_notifications(
+def notifications_page(
     session: Session,
     *,
     enterprise_id: int | None,
     user_id: int | None,
+    page: int,
     unread_only: bool = False,
-    limit: int = 200,
-) -> list[Notification]:
-    """Return the enterprise's and the user's notifications, newest first."""
+) -> Page:
+    """Return one page of the enterprise's and the user's notifications, newest first."""
     stmt = select(Notification).where(_mine(enterprise_id, user_id))
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
-    return list(
-        session.scalars(
-            stmt.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
-        )
+    return paginate(
+        session,
+        stmt.order_by(Notification.created_at.desc(), Notification.id.desc()),
+        page=page,
+        per_page=limits.PAGE_SIZE,
     )
 
 

@@ -37,8 +37,6 @@ QUEUE_STATES = APPLICATION.waiting_on("advisor")
 #: States an advisor may filter the queue by.
 QUEUE_FILTER_STATES = tuple(s for s in A if s in QUEUE_STATES or s in (A.RETURNED, A.REFERRED))
 
-#: Rows of one page of the queue.
-QUEUE_PAGE_SIZE = 50
 
 #: Tabs of the queue: the work waiting on the centre, then its history (the ended states:
 #: rejected, withdrawn, closed), each titled by the machine.
@@ -293,7 +291,7 @@ def queue_page(
     deadline_filter: str | None = None,
     now: datetime | None = None,
     page: int = 1,
-    per_page: int = QUEUE_PAGE_SIZE,
+    per_page: int = limits.PAGE_SIZE,
 ) -> Page:
     """Return one page of the queue (items are :class:`QueueItem`) and the queue's length."""
     now = now or utcnow()
@@ -316,7 +314,7 @@ def queue_page(
 
 
 def list_queue(
-    session: Session, *, limit: int = QUEUE_PAGE_SIZE, **filters: Any
+    session: Session, *, limit: int = limits.PAGE_SIZE, **filters: Any
 ) -> list[QueueItem]:
     """Return the first ``limit`` rows of the queue (the filters of :func:`queue_page`):
     screened and in-review applications, earliest deadline first."""

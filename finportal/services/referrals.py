@@ -110,8 +110,6 @@ INBOX_TABS = {
     "withdrawn": ("已撤回", "Withdrawn"),
 }
 
-#: Referrals on one page of the inbox (and of the API's list unless it asks otherwise).
-INBOX_PAGE_SIZE = 50
 
 # Sanity bounds of a decision, not policy (finportal.limits): refuse obvious typing errors.
 MAX_RATE = limits.MAX_ANNUAL_RATE
@@ -209,7 +207,7 @@ def referrals_page(
     status: str | None = None,
     since: datetime | None = None,
     page: int = 1,
-    per_page: int = INBOX_PAGE_SIZE,
+    per_page: int = limits.PAGE_SIZE,
 ) -> Page:
     """Return one page of ``list_referrals`` and how many there are in all."""
     stmt = _referrals_statement(bank_id, status, since, utcnow())

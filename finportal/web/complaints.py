@@ -37,7 +37,7 @@ class ListSchema(Schema):
         unknown = EXCLUDE
 
     tab = fields.String(load_default="open", validate=validate.OneOf(list(complaints.TABS)))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
+    page = limits.page_field()
 
 
 class RaiseSchema(Schema):

@@ -40,7 +40,7 @@ class ListSchema(Schema):
 
     tab = fields.String(load_default="open", validate=validate.OneOf(list(complaints.TABS)))
     mine = fields.Boolean(load_default=False)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
+    page = limits.page_field()
 
 
 class BoardSchema(Schema):
@@ -52,7 +52,7 @@ class BoardSchema(Schema):
     tab = fields.String(
         load_default="overdue", validate=validate.OneOf(list(assignment.BOARD_TABS))
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
+    page = limits.page_field()
 
 
 class AssignSchema(Schema):

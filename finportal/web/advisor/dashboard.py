@@ -103,7 +103,7 @@ def _body(board: Any, as_of: Any, max_age_minutes: str | None) -> Markup:
 @bp.get("/dashboard/<key>.xlsx")
 def dashboard_export(key: str) -> Any:
     """Download one dashboard table as an Excel workbook (every deadline breach, not the first few)."""
-    board = build_dashboard(db.session, breach_rows=None)
+    board = build_dashboard(db.session, complete=True)
     table = board.tables.get(key)
     if table is None:
         abort(404)

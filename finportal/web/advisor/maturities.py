@@ -18,8 +18,6 @@ from finportal.web.forms import load_form
 
 #: The windows the list offers: each reminder's days, or every running loan.
 WINDOWS = (*(str(d) for d in reminders.REMINDER_DAYS), "all")
-#: Loans on one page of the list.
-PAGE_SIZE = 50
 
 
 class MaturityFilterSchema(Schema):
@@ -30,7 +28,7 @@ class MaturityFilterSchema(Schema):
 
     within = fields.String(load_default=None, validate=validate.OneOf([*WINDOWS, ""]))
     mine = fields.String(load_default=None, validate=validate.OneOf(["1", ""]))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
+    page = limits.page_field()
 
 
 def _words(pair: tuple[str, str]) -> str:
@@ -50,7 +48,7 @@ def maturities_list() -> Any:
         within_days=None if within == "all" else int(within),
         advisor_id=current_user.id if data.get("mine") == "1" else None,
         page=data.get("page") or 1,
-        per_page=PAGE_SIZE,
+        per_page=limits.PAGE_SIZE,
     )
     return render_template(
         "advisor/maturities.html",

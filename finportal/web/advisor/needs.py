@@ -26,7 +26,7 @@ def _need_helpers() -> dict[str, Any]:
 @bp.get("/needs")
 def needs_escalated() -> Any:
     """List the needs no bank claimed within the clock: the advisor's own first, then by deadline."""
-    number = min(limits.check_id(request.args.get("page", "1")) or 1, limits.MAX_PAGE)
+    number = limits.page_number(request.args.get("page"))
     found = needs.escalated_page(db.session, page=number, advisor_id=current_user.id)
     return render_template(
         "needs/advisor_list.html",

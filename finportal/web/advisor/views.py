@@ -66,7 +66,7 @@ class QueueFilterSchema(Schema):
     deadline = fields.String(
         load_default=None, validate=validate.OneOf([*queue.DEADLINE_FILTERS, ""])
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
+    page = limits.page_field()
     # issue 15: the history tabs and the search (firm name, USCC, application number)
     tab = fields.String(load_default=queue.QUEUE_TAB, validate=validate.OneOf(queue.QUEUE_TABS))
     q = limits.Text("search", load_default=None)

@@ -28,7 +28,7 @@ def needs_board() -> Any:
     tab = request.args.get("tab", "open")
     if tab not in needs.BANK_TABS:
         tab = "open"
-    number = min(limits.check_id(request.args.get("page", "1")) or 1, limits.MAX_PAGE)
+    number = limits.page_number(request.args.get("page"))
     page = needs.board_for_bank(db.session, _bank_id(), tab=tab, page=number)
     return render_template("needs/bank_list.html", page=page, tab=tab)
 

@@ -37,7 +37,7 @@ class InboxSchema(Schema):
         unknown = EXCLUDE
 
     tab = fields.String(load_default="new", validate=validate.OneOf(list(referrals.INBOX_TABS)))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
+    page = limits.page_field()
 
 
 class DecisionSchema(Schema):

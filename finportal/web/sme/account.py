@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from finportal import limits
 from finportal.extensions import db
 from finportal.services import accounts, consents, documents
 from finportal.services import enterprises as enterprise_service
@@ -58,11 +59,14 @@ def verification() -> Any:
 
 @bp.get("/consents")
 def consent_list() -> Any:
-    """Show every consent the enterprise gave and the batches that ask for one."""
+    """Show the enterprise's consents (a page at a time, newest first) and the batches that
+    ask for one."""
     eid = enterprise_id()
+    found = consents.consents_page(db.session, eid, limits.page_number(request.args.get("page")))
     return render_template(
         "sme/consents.html",
-        consents=[consents.describe(c) for c in consents.list_for_enterprise(db.session, eid)],
+        consents=[consents.describe(c) for c in found.items],
+        page=found,
         requests=consents.batch_requests(db.session, eid),
         verified=verification_service.is_verified(
             enterprise_service.get_enterprise(db.session, eid)

@@ -10,6 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from finportal import limits
 from finportal.extensions import db
 from finportal.i18n import name
 from finportal.services import (
@@ -55,9 +56,11 @@ def _consent_context() -> dict[str, Any]:
 
 @bp.get("/applications")
 def applications() -> Any:
-    """List the enterprise's applications."""
-    items = application_details.list_applications(db.session, enterprise_id())
-    return render_template("sme/applications.html", items=items)
+    """List the enterprise's applications, a page at a time, newest first."""
+    found = application_details.applications_page(
+        db.session, enterprise_id(), limits.page_number(request.args.get("page"))
+    )
+    return render_template("sme/applications.html", items=found.items, page=found)
 
 
 @bp.route("/applications/new", methods=["GET", "POST"])

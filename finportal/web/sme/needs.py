@@ -25,15 +25,11 @@ def _need_helpers() -> dict[str, Any]:
     return helpers()
 
 
-def _page_number() -> int:
-    return limits.check_id(request.args.get("page", "1")) or 1
-
-
 @bp.get("/needs")
 def needs_list() -> Any:
     """List the enterprise's posted needs with their claims."""
     page = needs.list_for_enterprise(
-        db.session, enterprise_id(), page=min(_page_number(), limits.MAX_PAGE)
+        db.session, enterprise_id(), page=limits.page_number(request.args.get("page"))
     )
     return render_template("needs/sme_list.html", page=page)
 

@@ -11,7 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from finportal import money
+from finportal import limits, money
 from finportal.domain import fields as profile_fields
 from finportal.domain.states import APPLICATION, event_title
 from finportal.extensions import db
@@ -87,7 +87,7 @@ def home() -> Any:
         enterprise=enterprise,
         size=enterprise_service.size_class_of(enterprise),
         completeness=profile_form.completeness(db.session, enterprise),
-        applications=application_details.list_applications(db.session, enterprise.id)[:5],
+        applications=application_details.list_applications(db.session, enterprise.id, limit=5),
         unread=sme_unread(),
         # 续贷 (issue 13): the running loans inside the first reminder's window.
         maturing=_maturing(enterprise.id),
@@ -111,12 +111,17 @@ def _maturing(enterprise_id: int) -> list[tuple[Any, int]]:
 def notifications() -> Any:
     """List status changes and 政策找企业 pushes, unread first marked."""
     unread_only = request.args.get("show") == "unread"
-    items = notification_service.list_notifications(
-        db.session, enterprise_id=enterprise_id(), user_id=current_user.id, unread_only=unread_only
+    found = notification_service.notifications_page(
+        db.session,
+        enterprise_id=enterprise_id(),
+        user_id=current_user.id,
+        page=limits.page_number(request.args.get("page")),
+        unread_only=unread_only,
     )
     return render_template(
         "sme/notifications.html",
-        items=items,
+        items=found.items,
+        page=found,
         unread_only=unread_only,
         kinds={k: in_user_language(*words) for k, words in notification_service.KINDS.items()},
         unread=notification_service.unread_count(

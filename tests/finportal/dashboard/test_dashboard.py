@@ -283,3 +283,47 @@ def test_scores_from_a_synthetic_model_carry_the_note(
     assert SYNTHETIC_NOTE in board.tables["grades"].note
     page = client.get("/advisor/dashboard").text
     assert page.count(SYNTHETIC_NOTE) == 2
+
+
+def test_the_page_lists_open_batches_first_and_a_bounded_number_the_export_all(
+    client, db_session, hand_counted, create_user, login, monkeypatch
+):
+    """A district that runs batches for years: the page lists the batches still open or
+    with the bank, then the newest closed ones, ``BATCH_ROWS`` in all, and says how many
+    there are; the Excel file lists every one."""
+    from finportal.models import Batch
+    from finportal.services import dashboard
+
+    (template,) = db_session.query(Batch).all()
+    for n, state in enumerate(["closed", "open", "closed", "closed", "submitted"]):
+        db_session.add(
+            Batch(
+                code=f"BT-{n}",
+                name=f"批次{n}",
+                park_id=template.park_id,
+                bank_id=template.bank_id,
+                product_id=template.product_id,
+                product_version_id=template.product_version_id,
+                quota_total=Decimal("5000000"),
+                per_firm_cap=Decimal("3000000"),
+                state=state,
+            )
+        )
+    db_session.commit()
+    monkeypatch.setattr(dashboard, "BATCH_ROWS", 4)
+
+    board = dashboard.build_dashboard(db_session, now=NOW)
+    listed = [row[0] for row in _rows(board, "batch_quota")]
+    assert listed == ["BT-4", "BT-1", "BT-DASH", "BT-3"]  # not closed (newest first), then closed
+    assert "共 6 个批次" in board.tables["batch_quota"].note
+    whole = dashboard.build_dashboard(db_session, now=NOW, complete=True)
+    assert len(_rows(whole, "batch_quota")) == 6
+
+    login(create_user("advisor"))
+    page = client.get("/advisor/dashboard").text
+    assert "BT-3" in page and "BT-2" not in page and "BT-0" not in page
+    sheet = client.get("/advisor/dashboard/batch_quota.xlsx")
+    codes = {
+        row[0] for row in load_workbook(io.BytesIO(sheet.data)).active.iter_rows(values_only=True)
+    }
+    assert {"BT-0", "BT-2", "BT-DASH"} <= codes

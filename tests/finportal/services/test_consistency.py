@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event
 
 from finportal.extensions import db
-from finportal.models import Batch, BatchMember, Need, Park, Product, utcnow
+from finportal.models import Application, Batch, BatchMember, Need, Park, Product, utcnow
 from finportal.services import consistency, profile_form
 from finportal.services import packets as packet_service
 from finportal.services.consistency import figure_flags, flags_of
@@ -326,3 +326,25 @@ def test_a_name_shared_by_many_firms_names_the_first_five_and_counts_the_rest(
     others = sorted(f.name for f in firms[1:])
     assert [row.label_zh for row in flag.rows] == others[:5]  # the first five, by name
     assert "等 7 家" in flag.why_zh and "7 other firm(s)" in flag.why_en
+
+
+def test_a_firm_with_many_open_requests_gets_them_counted_and_the_first_listed(
+    db_session, create_enterprise, screened_application
+) -> None:
+    """A firm that has applied for years: the flag counts every open request but lists the
+    first ``max_listed`` (the queue reads fifty applications' flags in one statement)."""
+    enterprise = create_enterprise()
+    first = screened_application(enterprise)
+    others = [
+        Application(
+            enterprise_id=enterprise.id, amount=Decimal(100000), term_months=12, state="screened"
+        )
+        for _ in range(12)
+    ]
+    db_session.add_all(others)
+    db_session.commit()
+    (flag,) = [f for f in flags_of(db_session, [first])[first.id] if f.rule == "parallel_requests"]
+    listed = [f"另一份融资申请 #{a.id}" for a in sorted(others, key=lambda a: a.id)][:10]
+    assert [r.label_zh for r in flag.rows] == listed
+    assert "还有 12 项在办的融资请求（下表列出前 10 项）" in flag.why_zh
+    assert "12 other requests running (the first 10 below)" in flag.why_en
