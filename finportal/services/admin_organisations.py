@@ -37,10 +37,6 @@ def _kind(kind: str) -> type[Bank] | type[Park] | type[Chamber]:
     return model
 
 
-#: Organisations on one page of the admin's list.
-ORGANISATIONS_PER_PAGE = 50
-
-
 def _ordered(kind: str) -> Any:
     model = _kind(kind)
     return select(model).order_by(model.active.desc(), model.code, model.id)
@@ -52,7 +48,7 @@ def list_organisations(session: Session, kind: str) -> list[Any]:
 
 
 def organisations_page(
-    session: Session, kind: str, *, page: int = 1, per_page: int = ORGANISATIONS_PER_PAGE
+    session: Session, kind: str, *, page: int = 1, per_page: int = limits.PAGE_SIZE
 ) -> Page:
     """Return one page of the banks, parks or chambers: active first, then by code."""
     return paginate(session, _ordered(kind), page=page, per_page=per_page)

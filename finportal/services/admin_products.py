@@ -39,12 +39,8 @@ def get_product(session: Session, code: str) -> Product:
     return row
 
 
-#: Versions on one page of a product's history (each shows its whole content).
-VERSIONS_PER_PAGE = 20
-
-
 def product_versions(
-    session: Session, product_id: int, *, page: int = 1, per_page: int = VERSIONS_PER_PAGE
+    session: Session, product_id: int, *, page: int = 1, per_page: int = limits.PAGE_SIZE
 ) -> Page:
     """Return one page of a product's versions, newest first."""
     return paginate(

@@ -31,8 +31,6 @@ t = limits.in_user_language
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 
 
-#: Users on one page of the admin's list.
-USERS_PER_PAGE = 50
 #: What each row of the list shows besides the user: the enterprise, bank, park or chamber
 #: (an enterprise's own links, its park and chamber memberships, are not shown: not loaded).
 USER_ROW_OPTIONS = (
@@ -49,7 +47,7 @@ def users_page(
     role: str | None = None,
     q: str = "",
     page: int = 1,
-    per_page: int = USERS_PER_PAGE,
+    per_page: int = limits.PAGE_SIZE,
 ) -> Page:
     """Return one page of users (by role, then username), of one role and matching ``q``.
 

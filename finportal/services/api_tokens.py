@@ -88,11 +88,7 @@ def list_tokens(session: Session, bank_id: int | None = None) -> list[ApiToken]:
     return list(session.scalars(stmt))
 
 
-#: Tokens on one page of the admin's list.
-TOKENS_PER_PAGE = 50
-
-
-def tokens_page(session: Session, *, page: int = 1, per_page: int = TOKENS_PER_PAGE) -> Page:
+def tokens_page(session: Session, *, page: int = 1, per_page: int = limits.PAGE_SIZE) -> Page:
     """Return one page of every bank's tokens, newest first, each with its bank."""
     stmt = select(ApiToken).order_by(ApiToken.id.desc())
     return paginate(

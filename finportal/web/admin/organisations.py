@@ -46,7 +46,7 @@ def _kind_or_404(kind: str) -> str:
 def organisations() -> Any:
     """List banks, parks and chambers, one kind per tab."""
     kind = _kind_or_404(request.args.get("kind", "bank"))
-    number = min(limits.check_id(request.args.get("page", "1")) or 1, limits.MAX_PAGE)
+    number = limits.page_number(request.args.get("page"))
     page = admin_organisations.organisations_page(db.session, kind, page=number)
     return render_template(
         "admin/organisations.html",

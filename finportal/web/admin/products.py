@@ -253,7 +253,7 @@ def product_draft_withdraw(draft_id: int) -> Any:
 def product_versions(code: str) -> Any:
     """List a product's versions, each with its content and its push job."""
     product = admin_products.get_product(db.session, code)
-    number = min(limits.check_id(request.args.get("page", "1")) or 1, limits.MAX_PAGE)
+    number = limits.page_number(request.args.get("page"))
     page = admin_products.product_versions(db.session, product.id, page=number)
     return render_template(
         "admin/product_versions.html",

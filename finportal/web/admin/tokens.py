@@ -33,7 +33,7 @@ def _page(
     values: dict[str, Any], errors: dict[str, str], plain: str | None = None, token: Any = None
 ) -> Any:
     banks = [b for b in admin_organisations.list_organisations(db.session, "bank") if b.active]
-    number = min(limits.check_id(request.args.get("page", "1")) or 1, limits.MAX_PAGE)
+    number = limits.page_number(request.args.get("page"))
     page = token_service.tokens_page(db.session, page=number)
     return render_template(
         "admin/api_tokens.html",

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 from flask_login import current_user
 from marshmallow import fields, validate
 
@@ -15,7 +14,7 @@ from finportal.extensions import db
 from finportal.i18n import name
 from finportal.models import ROLES
 from finportal.services import admin_organisations, admin_users
-from finportal.web.admin.views import CHOICE, INTEGER, FormSchema, attempt, bp, checkbox, text
+from finportal.web.admin.views import CHOICE, FormSchema, attempt, bp, checkbox, text
 from finportal.web.forms import load_form
 from finportal.web.nav import ROLE_LABELS
 
@@ -25,13 +24,7 @@ class UserFilter(FormSchema):
 
     role = fields.String(load_default=None, validate=validate.OneOf(ROLES, error=CHOICE))
     q = text("search")
-    page = fields.Integer(
-        load_default=1,
-        error_messages=INTEGER,
-        validate=validate.Range(
-            min=1, max=limits.MAX_PAGE, error=lazy_gettext("页码为 1 至 %(n)s", n=limits.MAX_PAGE)
-        ),
-    )
+    page = limits.page_field()
 
 
 class UserEditForm(FormSchema):

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from finportal.limits import PAGE_SIZE
 from finportal.models import Bank, Chamber, Enterprise, Park, User
-from finportal.services.admin_users import USERS_PER_PAGE
 from tests.finportal.test_query_counts import statements_of
 from tests.helpers import healthy_firm
 
@@ -108,18 +108,18 @@ def test_the_users_page_is_paged_in_a_defined_order_keeping_the_filters(
 ):
     admin = create_user("admin")
     login(admin)
-    add_users(sme=USERS_PER_PAGE + 7, bank=3)
+    add_users(sme=PAGE_SIZE + 7, bank=3)
     order = list(
         db_session.scalars(select(User.username).order_by(User.role, User.username, User.id))
     )
     first = client.get("/admin/users")
     assert first.status_code == 200
     assert f"共 {len(order)} 条，第 1 / 2 页" in first.text
-    assert _listed(first.text) == order[:USERS_PER_PAGE]
+    assert _listed(first.text) == order[:PAGE_SIZE]
     # The next page holds the next users, in the same order (role, then username).
     second = client.get("/admin/users?page=2")
     assert "第 2 / 2 页" in second.text
-    assert _listed(second.text) == order[USERS_PER_PAGE:]
+    assert _listed(second.text) == order[PAGE_SIZE:]
 
     # Filtered: the total is that of the filter, and the pager's link keeps it.
     smes = [u for u in order if u.startswith("sme-user-")]
@@ -129,7 +129,7 @@ def test_the_users_page_is_paged_in_a_defined_order_keeping_the_filters(
     assert link is not None
     assert "role=sme" in link.group(1) and "q=sme-user" in link.group(1)
     following = client.get(link.group(1).replace("&amp;", "&"))
-    assert _listed(following.text) == smes[USERS_PER_PAGE:]
+    assert _listed(following.text) == smes[PAGE_SIZE:]
 
     # One user among thousands: found by a fragment of the username, or of the name.
     wanted = smes[12]
@@ -142,9 +142,9 @@ def test_the_pager_and_a_wrong_page_number_read_in_english(client, create_user, 
     # English first: a test's requests share the language looked up by its first page.
     login(create_user("admin"))
     client.get("/lang/en")
-    add_users(sme=USERS_PER_PAGE)
+    add_users(sme=PAGE_SIZE)
     page = client.get("/admin/users").text
-    assert f"{USERS_PER_PAGE + 1} in all, page 1 of 2" in page and "Next" in page
+    assert f"{PAGE_SIZE + 1} in all, page 1 of 2" in page and "Next" in page
     for wrong in ("0", "abc"):
         answer = client.get(f"/admin/users?page={wrong}")
         assert answer.status_code == 422
@@ -297,10 +297,9 @@ def test_a_products_versions_are_paged_newest_first(
     client, db_session, create_user, login, add_versions
 ):
     from finportal.models import Product, ProductVersion
-    from finportal.services.admin_products import VERSIONS_PER_PAGE
 
     login(create_user("admin"))
-    add_versions("ip_pledge", VERSIONS_PER_PAGE + 4)
+    add_versions("ip_pledge", PAGE_SIZE + 4)
     product = db_session.scalar(select(Product).where(Product.code == "ip_pledge"))
     numbers = list(
         db_session.scalars(
@@ -312,9 +311,9 @@ def test_a_products_versions_are_paged_newest_first(
     first = client.get("/admin/products/ip_pledge/versions").text
     assert f"共 {len(numbers)} 条，第 1 / 2 页" in first
     shown = [int(n) for n in re.findall(r'<tr id="v(\d+)">', first)]
-    assert shown == numbers[:VERSIONS_PER_PAGE]
+    assert shown == numbers[:PAGE_SIZE]
     second = client.get("/admin/products/ip_pledge/versions?page=2").text
-    assert [int(n) for n in re.findall(r'<tr id="v(\d+)">', second)] == numbers[VERSIONS_PER_PAGE:]
+    assert [int(n) for n in re.findall(r'<tr id="v(\d+)">', second)] == numbers[PAGE_SIZE:]
     # The current version is marked on the first page only (it is the newest).
     assert "当前" in first.split("<tbody>")[1] and "当前" not in second.split("<tbody>")[1]
 
@@ -323,8 +322,6 @@ def test_organisations_and_api_tokens_are_paged(
     client, db_session, create_user, login, create_bank
 ):
     from finportal.models import ApiToken
-    from finportal.services.admin_organisations import ORGANISATIONS_PER_PAGE
-    from finportal.services.api_tokens import TOKENS_PER_PAGE
 
     login(create_user("admin"))
     bank = create_bank()
@@ -340,7 +337,7 @@ def test_organisations_and_api_tokens_are_paged(
     add(2, 2, 0)
     urls = ["/admin/organisations?kind=park", "/admin/api-tokens"]
     small = _counts(client, urls)
-    add(ORGANISATIONS_PER_PAGE + 3, TOKENS_PER_PAGE + 3, 2)
+    add(PAGE_SIZE + 3, PAGE_SIZE + 3, 2)
     assert _counts(client, urls) == small
 
     parks = list(
@@ -348,13 +345,13 @@ def test_organisations_and_api_tokens_are_paged(
     )
     listed = client.get("/admin/organisations?kind=park").text
     assert f"共 {len(parks)} 条，第 1 / 2 页" in listed
-    assert re.findall(r"<tr>\s*<td><code>([^<]+)</code>", listed) == parks[:ORGANISATIONS_PER_PAGE]
+    assert re.findall(r"<tr>\s*<td><code>([^<]+)</code>", listed) == parks[:PAGE_SIZE]
     second = client.get("/admin/organisations?kind=park&page=2").text
-    assert re.findall(r"<tr>\s*<td><code>([^<]+)</code>", second) == parks[ORGANISATIONS_PER_PAGE:]
+    assert re.findall(r"<tr>\s*<td><code>([^<]+)</code>", second) == parks[PAGE_SIZE:]
 
     prefixes = list(db_session.scalars(select(ApiToken.prefix).order_by(ApiToken.id.desc())))
     tokens = client.get("/admin/api-tokens").text
     assert f"共 {len(prefixes)} 条，第 1 / 2 页" in tokens
-    assert re.findall(r"<td><code>([^<…]+)…</code>", tokens) == prefixes[:TOKENS_PER_PAGE]
+    assert re.findall(r"<td><code>([^<…]+)…</code>", tokens) == prefixes[:PAGE_SIZE]
     later = client.get("/admin/api-tokens?page=2").text
-    assert re.findall(r"<td><code>([^<…]+)…</code>", later) == prefixes[TOKENS_PER_PAGE:]
+    assert re.findall(r"<td><code>([^<…]+)…</code>", later) == prefixes[PAGE_SIZE:]
