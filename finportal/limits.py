@@ -255,8 +255,19 @@ def check_text(value: Any, kind: str, *, strip: bool = True) -> str:
 
 
 def page_field() -> fields.Integer:
-    """The ``page`` of a paged list's query string, for a schema: 1 to :data:`MAX_PAGE`."""
-    return fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    """The ``page`` of a paged list's query string, for a schema: 1 to :data:`MAX_PAGE`.
+
+    A refused page is named in the user's language (marshmallow's own words are English).
+    """
+    return fields.Integer(
+        load_default=1,
+        error_messages={"invalid": MESSAGES["integer"], "required": MESSAGES["required"]},
+        validate=validate.Range(
+            min=1,
+            max=MAX_PAGE,
+            error=bilingual(f"页码为 1 至 {MAX_PAGE}", f"The page is 1 to {MAX_PAGE}"),
+        ),
+    )
 
 
 def page_number(value: Any) -> int:

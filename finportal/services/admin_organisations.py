@@ -14,6 +14,7 @@ from finportal.models import (
     Chamber,
     Park,
 )
+from finportal.paging import Page, paginate
 from finportal.services.admin_users import CODE_RE
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, NotFound, ValidationFailed
@@ -36,10 +37,21 @@ def _kind(kind: str) -> type[Bank] | type[Park] | type[Chamber]:
     return model
 
 
-def list_organisations(session: Session, kind: str) -> list[Any]:
-    """Return the banks, parks or chambers, active first."""
+def _ordered(kind: str) -> Any:
     model = _kind(kind)
-    return list(session.scalars(select(model).order_by(model.active.desc(), model.code)))
+    return select(model).order_by(model.active.desc(), model.code, model.id)
+
+
+def list_organisations(session: Session, kind: str) -> list[Any]:
+    """Return the banks, parks or chambers, active first (for the forms' choices)."""
+    return list(session.scalars(_ordered(kind)))
+
+
+def organisations_page(
+    session: Session, kind: str, *, page: int = 1, per_page: int = limits.PAGE_SIZE
+) -> Page:
+    """Return one page of the banks, parks or chambers: active first, then by code."""
+    return paginate(session, _ordered(kind), page=page, per_page=per_page)
 
 
 def get_organisation(session: Session, kind: str, org_id: int) -> Any:

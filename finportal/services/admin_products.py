@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
 
 from finportal import limits
 from finportal.models import (
@@ -14,6 +14,7 @@ from finportal.models import (
     Product,
     ProductVersion,
 )
+from finportal.paging import Page, paginate
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, NotFound, ValidationFailed
 
@@ -22,8 +23,12 @@ t = limits.in_user_language
 
 
 def list_products(session: Session) -> list[Product]:
-    """Return every product (active or not) in code order."""
-    return list(session.scalars(select(Product).order_by(Product.code)))
+    """Return every product (active or not) in code order, with its current version."""
+    return list(
+        session.scalars(
+            select(Product).order_by(Product.code).options(joinedload(Product.current_version))
+        )
+    )
 
 
 def get_product(session: Session, code: str) -> Product:
@@ -34,14 +39,17 @@ def get_product(session: Session, code: str) -> Product:
     return row
 
 
-def product_versions(session: Session, product_id: int) -> list[ProductVersion]:
-    """Return a product's versions, newest first."""
-    return list(
-        session.scalars(
-            select(ProductVersion)
-            .where(ProductVersion.product_id == product_id)
-            .order_by(ProductVersion.number.desc())
-        )
+def product_versions(
+    session: Session, product_id: int, *, page: int = 1, per_page: int = limits.PAGE_SIZE
+) -> Page:
+    """Return one page of a product's versions, newest first."""
+    return paginate(
+        session,
+        select(ProductVersion)
+        .where(ProductVersion.product_id == product_id)
+        .order_by(ProductVersion.number.desc(), ProductVersion.id.desc()),
+        page=page,
+        per_page=per_page,
     )
 
 
@@ -50,18 +58,29 @@ def product_yaml(content: dict[str, Any]) -> str:
     return yaml.safe_dump(content, allow_unicode=True, sort_keys=False, width=100)
 
 
-def push_job(session: Session, product_version_id: int) -> Job | None:
-    """Return the newest 政策找企业 job of a product version."""
-    return session.scalar(
-        select(Job)
+def push_jobs(session: Session, product_version_ids: list[int]) -> dict[int, Job]:
+    """Return the newest 政策找企业 job of each of these product versions, in one statement."""
+    ids = sorted({i for i in product_version_ids if i})
+    if not ids:
+        return {}
+    newest = (
+        select(
+            Job.id,
+            func.row_number()
+            .over(partition_by=Job.object_id, order_by=(Job.created_at.desc(), Job.id.desc()))
+            .label("n"),
+        )
         .where(
             Job.kind == "notify_eligible",
             Job.object_type == "product_version",
-            Job.object_id == product_version_id,
+            Job.object_id.in_(ids),
         )
-        .order_by(Job.created_at.desc())
-        .limit(1)
+        .subquery()
     )
+    rows = session.scalars(
+        select(Job).join(newest, newest.c.id == Job.id).where(newest.c.n == 1).order_by(Job.id)
+    )
+    return {int(job.object_id): job for job in rows if job.object_id is not None}
 
 
 def parse_product_yaml(session: Session, text: str, *, expected_code: str | None) -> dict[str, Any]:

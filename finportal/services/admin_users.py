@@ -9,7 +9,7 @@ import re
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from finportal import limits
 from finportal.models import (
@@ -20,6 +20,7 @@ from finportal.models import (
     Park,
     User,
 )
+from finportal.paging import Page, paginate
 from finportal.services import accounts
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
@@ -30,15 +31,43 @@ t = limits.in_user_language
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 
 
-def list_users(session: Session, *, role: str | None = None, q: str = "") -> list[User]:
-    """Return users, optionally of one role and matching a name fragment."""
-    stmt = select(User).order_by(User.role, User.username)
+#: What each row of the list shows besides the user: the enterprise, bank, park or chamber
+#: (an enterprise's own links, its park and chamber memberships, are not shown: not loaded).
+USER_ROW_OPTIONS = (
+    joinedload(User.enterprise).raiseload("*"),
+    joinedload(User.bank),
+    joinedload(User.park),
+    joinedload(User.chamber),
+)
+
+
+def users_page(
+    session: Session,
+    *,
+    role: str | None = None,
+    q: str = "",
+    page: int = 1,
+    per_page: int = limits.PAGE_SIZE,
+) -> Page:
+    """Return one page of users (by role, then username), of one role and matching ``q``.
+
+    ``q`` is a fragment of the username or the display name (any case; ``%`` and ``_`` are
+    plain characters). The same statements whatever the number of users: the count, the
+    page's keys (sorted on the users table alone: joined first, PostgreSQL joined all 20,000
+    users to their links before keeping fifty, 110 ms), then those rows with their links.
+    """
+    stmt = select(User).order_by(User.role, User.username, User.id)
     if role:
         stmt = stmt.where(User.role == role)
+    q = (q or "").strip()
     if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(User.username.ilike(like) | User.display_name.ilike(like))
-    return list(session.scalars(stmt))
+        stmt = stmt.where(
+            User.username.icontains(q, autoescape=True)
+            | User.display_name.icontains(q, autoescape=True)
+        )
+    return paginate(
+        session, stmt, page=page, per_page=per_page, options=USER_ROW_OPTIONS, keys_first=True
+    )
 
 
 def get_user(session: Session, user_id: int) -> User:

@@ -6,10 +6,11 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from finportal import limits
 from finportal.models import ApiToken, Bank, utcnow
+from finportal.paging import Page, paginate
 from finportal.services.audit import record_event
 from finportal.services.errors import InvalidTransition, NotFound, ValidationFailed
 
@@ -85,6 +86,14 @@ def list_tokens(session: Session, bank_id: int | None = None) -> list[ApiToken]:
     if bank_id is not None:
         stmt = stmt.where(ApiToken.bank_id == bank_id)
     return list(session.scalars(stmt))
+
+
+def tokens_page(session: Session, *, page: int = 1, per_page: int = limits.PAGE_SIZE) -> Page:
+    """Return one page of every bank's tokens, newest first, each with its bank."""
+    stmt = select(ApiToken).order_by(ApiToken.id.desc())
+    return paginate(
+        session, stmt, page=page, per_page=per_page, options=(joinedload(ApiToken.bank),)
+    )
 
 
 def authenticate(session: Session, plain: str) -> ApiToken | None:

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import scoring
@@ -243,13 +243,20 @@ def features_for(profile: dict[str, Any], request: dict[str, Any], today: date) 
     return scoring.platform_features(profile, request, today)
 
 
+#: Applications whose feature snapshots the drift (PSI) compares with a model's training data:
+#: a sample of ten bins of a hundred, the same whatever the number of applications on file.
+DRIFT_SAMPLE = 1000
+
+
 def recent_drift(
-    session: Session, row: ModelVersion, *, limit: int = 1000
+    session: Session, row: ModelVersion, *, limit: int = DRIFT_SAMPLE
 ) -> dict[str, Any] | None:
     """Return the PSI of recent applications' feature snapshots against a model's training data.
 
-    Adds ``first_at`` and ``last_at``, the screening times the rows span; None when no
-    application has been scored yet.
+    The sample is the ``limit`` latest filed applications that were screened (newest keys
+    first: the primary key's index gives them without sorting the table, which cost 100 ms at
+    100,000 applications). Adds ``first_at`` and ``last_at``, the screening times the rows
+    span; None when no application has been scored yet.
     """
     import pandas as pd
 
@@ -258,7 +265,7 @@ def recent_drift(
     rows = session.execute(
         select(Application.feature_snapshot, Application.screened_at)
         .where(Application.screened_at.is_not(None))
-        .order_by(Application.screened_at.desc())
+        .order_by(Application.id.desc())
         .limit(limit)
     ).all()
     snapshots = [(s, at) for s, at in rows if s]
@@ -518,10 +525,33 @@ def fairness_monitor(session: Session) -> dict[str, Any]:
     from scoring.monitor import approval_gaps, group_report
     from scoring.records import BAD_OUTCOMES, GOOD_OUTCOMES
 
-    latest: dict[int, CreditScore] = {}
-    for score in session.scalars(select(CreditScore).order_by(CreditScore.id)):
-        latest[score.application_id] = score
-    if not latest:
+    # The latest score of each application, joined in the database: a list of every scored
+    # application's key as parameters broke past 65,535 applications (PostgreSQL's limit).
+    latest = (
+        select(func.max(CreditScore.id).label("score_id"))
+        .group_by(CreditScore.application_id)
+        .subquery()
+    )
+    # Only the profile columns the groups need: whole enterprises would also load each one's
+    # memberships (one statement per 500 firms).
+    scored = session.execute(
+        select(
+            Application.id,
+            CreditScore.pd,
+            Enterprise.industry_code,
+            Enterprise.employees,
+            Enterprise.revenue_last_year,
+            Enterprise.total_assets,
+            Enterprise.has_bank_loan_history,
+            Enterprise.street,
+            Enterprise.district_code,
+        )
+        .join(CreditScore, CreditScore.application_id == Application.id)
+        .join(latest, latest.c.score_id == CreditScore.id)
+        .join(Enterprise, Enterprise.id == Application.enterprise_id)
+        .order_by(Application.id)
+    ).all()
+    if not scored:
         return {"rows": 0, "groups": {}, "alerts": [], "approval_gaps": {}}
     outcomes: dict[int, int] = {}
     for app_id, event in session.execute(
@@ -540,22 +570,20 @@ def fairness_monitor(session: Session) -> dict[str, Any]:
     ):
         decisions[app_id] = max(decisions.get(app_id, 0), int(decision == "approved"))
     rows = []
-    for app_id, ent in session.execute(
-        select(Application.id, Enterprise)
-        .join(Enterprise, Enterprise.id == Application.enterprise_id)
-        .where(Application.id.in_(list(latest)))
-        .order_by(Application.id)
-    ):
-        try:
-            size = products.size_class(
-                ent.industry_code, ent.employees, ent.revenue_last_year, ent.total_assets
-            ).size_class
-        except (ValueError, TypeError, KeyError):
-            size = None
+    sizes: dict[tuple[Any, ...], str | None] = {}  # a firm's applications share its profile
+    for ent in scored:
+        app_id = ent.id
+        key = (ent.industry_code, ent.employees, ent.revenue_last_year, ent.total_assets)
+        if key not in sizes:
+            try:
+                sizes[key] = products.size_class(*key).size_class
+            except (ValueError, TypeError, KeyError):
+                sizes[key] = None
+        size = sizes[key]
         first = None if ent.has_bank_loan_history is None else (not ent.has_bank_loan_history)
         rows.append(
             {
-                "pd": latest[app_id].pd,
+                "pd": ent.pd,
                 "bad": outcomes.get(app_id),
                 "approved": decisions.get(app_id),
                 "size_class": size,

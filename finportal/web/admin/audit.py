@@ -6,16 +6,13 @@ from typing import Any
 
 from flask import render_template, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, validates_schema
 
 from finportal import limits
 from finportal.extensions import db
 from finportal.services import audit_log, labels
-from finportal.web.admin.views import DATE, INTEGER, FormSchema, bp, text
+from finportal.web.admin.views import DATE, FormSchema, bp, text
 from finportal.web.forms import load_form
-
-PER_PAGE = 50
 
 
 class AuditFilter(FormSchema):
@@ -30,13 +27,7 @@ class AuditFilter(FormSchema):
     )
     date_from = limits.Date(load_default=None, error_messages=DATE)
     date_to = limits.Date(load_default=None, error_messages=DATE)
-    page = fields.Integer(
-        load_default=1,
-        error_messages=INTEGER,
-        validate=validate.Range(
-            min=1, max=limits.MAX_PAGE, error=lazy_gettext("页码为 1 至 %(n)s", n=limits.MAX_PAGE)
-        ),
-    )
+    page = limits.page_field()
 
     @validates_schema
     def _range(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -51,7 +42,7 @@ def audit() -> Any:
     values = dict(request.args)
     page = None
     if query is not None:
-        page = audit_log.list_audit_events(db.session, per_page=PER_PAGE, **query)
+        page = audit_log.list_audit_events(db.session, per_page=limits.PAGE_SIZE, **query)
     args = {k: v for k, v in values.items() if k != "page" and v}
     choices = audit_log.audit_choices(db.session)
     return render_template(

@@ -10,14 +10,12 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 from marshmallow import fields, validate
 
-from finportal import jobs
+from finportal import jobs, limits
 from finportal.extensions import db
-from finportal.limits import bilingual
 from finportal.services.errors import ServiceError
-from finportal.web.admin.views import CHOICE, INTEGER, FormSchema, bp, text
+from finportal.web.admin.views import CHOICE, FormSchema, bp, text
 from finportal.web.forms import flash_refusal, load_form
 
-PER_PAGE = 50
 STATE_LABELS = {
     "failed": lazy_gettext("失败（待处理）"),
     "queued": lazy_gettext("排队中"),
@@ -33,18 +31,18 @@ class JobFilter(FormSchema):
         load_default="failed", validate=validate.OneOf(jobs.JOB_STATES, error=CHOICE)
     )
     kind = text("code")
-    page = fields.Integer(
-        load_default=1,
-        error_messages=INTEGER,
-        validate=validate.Range(min=1, error=bilingual("页码从1开始", "pages start at 1")),
-    )
+    page = limits.page_field()
 
 
 @bp.get("/jobs")
 def jobs_list() -> Any:
     """List jobs by state; failed ones first, each with a retry button."""
     query, errors = load_form(JobFilter(), request.args)
-    page = jobs.list_jobs(db.session, per_page=PER_PAGE, **query) if query is not None else None
+    page = (
+        jobs.list_jobs(db.session, per_page=limits.PAGE_SIZE, **query)
+        if query is not None
+        else None
+    )
     counts = jobs.state_counts()
     depths: dict[str, int] = {}
     if not errors:

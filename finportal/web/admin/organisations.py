@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from finportal import limits
 from finportal.extensions import db
 from finportal.i18n import name
 from finportal.limits import in_user_language
@@ -45,11 +46,14 @@ def _kind_or_404(kind: str) -> str:
 def organisations() -> Any:
     """List banks, parks and chambers, one kind per tab."""
     kind = _kind_or_404(request.args.get("kind", "bank"))
+    number = limits.page_number(request.args.get("page"))
+    page = admin_organisations.organisations_page(db.session, kind, page=number)
     return render_template(
         "admin/organisations.html",
         kind=kind,
         labels=_kind_labels(),
-        rows=admin_organisations.list_organisations(db.session, kind),
+        rows=page.items,
+        page=page,
     )
 
 

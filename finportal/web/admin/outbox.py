@@ -9,15 +9,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import fields, validate
 
+from finportal import limits
 from finportal.extensions import db
-from finportal.limits import bilingual
 from finportal.services import outbox
 from finportal.services.channels import CHANNELS
 from finportal.services.errors import ServiceError
-from finportal.web.admin.views import CHOICE, INTEGER, FormSchema, bp
+from finportal.web.admin.views import CHOICE, FormSchema, bp
 from finportal.web.forms import flash_refusal, load_form
-
-PER_PAGE = 50
 
 
 class OutboxFilter(FormSchema):
@@ -26,18 +24,14 @@ class OutboxFilter(FormSchema):
     state = fields.String(
         load_default="failed", validate=validate.OneOf(tuple(outbox.STATES), error=CHOICE)
     )
-    page = fields.Integer(
-        load_default=1,
-        error_messages=INTEGER,
-        validate=validate.Range(min=1, error=bilingual("页码从1开始", "pages start at 1")),
-    )
+    page = limits.page_field()
 
 
 @bp.get("/outbox")
 def outbox_list() -> Any:
     """List outbox messages by state; failed ones first, each with a retry button."""
     query, errors = load_form(OutboxFilter(), request.args)
-    page = outbox.list_messages(db.session, per_page=PER_PAGE, **query) if query else None
+    page = outbox.list_messages(db.session, per_page=limits.PAGE_SIZE, **query) if query else None
     state = (query or {}).get("state", "failed")
     return render_template(
         "admin/outbox.html",

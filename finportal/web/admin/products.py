@@ -49,11 +49,8 @@ class ActiveForm(FormSchema):
 def products() -> Any:
     """List every product with its current version and the state of its latest push."""
     rows = admin_products.list_products(db.session)
-    jobs = {
-        p.id: admin_products.push_job(db.session, p.current_version_id)
-        for p in rows
-        if p.current_version_id
-    }
+    newest = admin_products.push_jobs(db.session, [p.current_version_id for p in rows])
+    jobs = {p.id: newest.get(p.current_version_id) for p in rows if p.current_version_id}
     return render_template(
         "admin/products.html",
         products=rows,
@@ -256,12 +253,17 @@ def product_draft_withdraw(draft_id: int) -> Any:
 def product_versions(code: str) -> Any:
     """List a product's versions, each with its content and its push job."""
     product = admin_products.get_product(db.session, code)
-    versions = admin_products.product_versions(db.session, product.id)
+    number = limits.page_number(request.args.get("page"))
+    page = admin_products.product_versions(db.session, product.id, page=number)
     return render_template(
         "admin/product_versions.html",
         product=product,
-        versions=versions,
-        jobs={v.id: admin_products.push_job(db.session, v.id) for v in versions},
+        versions=page.items,
+        page=page,
+        # The current version's push is shown above the list, whichever page is open.
+        jobs=admin_products.push_jobs(
+            db.session, [v.id for v in page.items] + [product.current_version_id or 0]
+        ),
         as_yaml=admin_products.product_yaml,
     )
 

@@ -16,8 +16,6 @@ from finportal.services.public_data import imports, sources
 from finportal.web.admin.views import bp
 from finportal.web.forms import form_errors
 
-PER_PAGE = 20
-
 
 def _state_label(state: str) -> str:
     zh, en = imports.STATES.get(state, (state, state))
@@ -27,10 +25,8 @@ def _state_label(state: str) -> str:
 def _render(
     errors: dict[str, str] | None = None, values: dict[str, Any] | None = None, status: int = 200
 ) -> Any:
-    page_number = limits.check_id(request.args.get("page", "1")) or 1
-    page = imports.imports_page(
-        db.session, page=min(page_number, limits.MAX_PAGE), per_page=PER_PAGE
-    )
+    page_number = limits.page_number(request.args.get("page"))
+    page = imports.imports_page(db.session, page=page_number, per_page=limits.PAGE_SIZE)
     return render_template(
         "admin/public_data.html",
         page=page,

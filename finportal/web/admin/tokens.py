@@ -33,9 +33,12 @@ def _page(
     values: dict[str, Any], errors: dict[str, str], plain: str | None = None, token: Any = None
 ) -> Any:
     banks = [b for b in admin_organisations.list_organisations(db.session, "bank") if b.active]
+    number = limits.page_number(request.args.get("page"))
+    page = token_service.tokens_page(db.session, page=number)
     return render_template(
         "admin/api_tokens.html",
-        tokens=token_service.list_tokens(db.session),
+        tokens=page.items,
+        page=page,
         banks=[(b.id, _("%(name)s（%(code)s）", name=name(b), code=b.code)) for b in banks],
         values=values,
         errors=errors,

@@ -20,10 +20,11 @@ from finportal.web.nav import ROLE_LABELS
 
 
 class UserFilter(FormSchema):
-    """Filters of the user list."""
+    """Filters of the user list and its page (query string)."""
 
     role = fields.String(load_default=None, validate=validate.OneOf(ROLES, error=CHOICE))
     q = text("search")
+    page = limits.page_field()
 
 
 class UserEditForm(FormSchema):
@@ -73,16 +74,20 @@ def _links() -> dict[str, Any]:
 
 @bp.get("/users")
 def users() -> Any:
-    """List users, filtered by role and by a name fragment."""
+    """List users page by page, filtered by role and by a username or name fragment."""
     query, errors = load_form(UserFilter(), request.args)
-    query = query or {"role": None, "q": ""}
+    query = query or {"role": None, "q": "", "page": 1}
+    page = admin_users.users_page(db.session, role=query["role"], q=query["q"], page=query["page"])
     return render_template(
         "admin/users.html",
-        users=admin_users.list_users(db.session, role=query["role"], q=query["q"]),
+        page=page,
+        users=page.items,
         values=dict(request.args),
+        # The pager keeps the filters; a refused filter is dropped, as the list drops it.
+        args={k: query[k] for k in ("role", "q") if query[k]},
         errors=errors,
         role_labels=ROLE_LABELS,
-    )
+    ), (422 if errors else 200)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
