@@ -315,8 +315,14 @@ def members_page(
         stmt = stmt.where(member_search(search))
     if state:
         stmt = stmt.where(BatchMember.state == state)
+    # The firm's name and USCC, not its memberships (loaded with every firm otherwise).
+    firm = joinedload(BatchMember.enterprise)
     return paginate(
-        session, stmt, page=page, per_page=per_page, options=(joinedload(BatchMember.enterprise),)
+        session,
+        stmt,
+        page=page,
+        per_page=per_page,
+        options=(firm, firm.lazyload(Enterprise.memberships)),
     )
 
 
