@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from finportal import limits
@@ -26,6 +26,7 @@ from finportal.models import (
     Batch,
     BatchMember,
     Chamber,
+    Consent,
     Enterprise,
     Park,
     Product,
@@ -288,6 +289,34 @@ def quotas(session: Session, batches: list[Batch]) -> dict[int, QuotaUse]:
     return {b.id: quota_use(b, counts[b.id]) for b in batches}
 
 
+def sent_batches_page(
+    session: Session, *, bank_id: int, page: int = 1, per_page: int = PER_PAGE
+) -> BatchList:
+    """Return one page of the batches the bank may see (sent to it), newest first, with quotas."""
+    stmt = (
+        select(Batch)
+        .where(permissions.batches_seen(permissions.Actor.bank(bank_id)))
+        .order_by(Batch.id.desc())
+    )
+    found = paginate(session, stmt, page=page, per_page=per_page, options=BATCH_ROW_OPTIONS)
+    return BatchList(found, quotas(session, found.items))
+
+
+def bank_member_clause(batch: Batch, day: date | None = None) -> ColumnElement[bool]:
+    """SQL twin of :func:`bank_members`: sent to the bank, the firm's consent to it in force."""
+    consented = (
+        select(Consent.id)
+        .where(
+            Consent.batch_id == batch.id,
+            Consent.bank_id == batch.bank_id,
+            Consent.enterprise_id == BatchMember.enterprise_id,
+            consents.in_force_clause(day),
+        )
+        .exists()
+    )
+    return and_(BatchMember.state.in_(permissions.BANK_MEMBER_STATES), consented)
+
+
 def member_search(text: str) -> Any:
     """SQL: batch members whose firm's name holds ``text`` or whose USCC starts with it."""
     text = text.strip()
@@ -308,9 +337,15 @@ def members_page(
     per_page: int = PER_PAGE,
     search: str | None = None,
     state: str | None = None,
+    for_bank: bool = False,
 ) -> Page:
-    """Return one page of a batch's members in the order they joined, with their firms."""
+    """Return one page of a batch's members in the order they joined, with their firms.
+
+    ``for_bank``: only those the batch's bank may see (:func:`bank_member_clause`).
+    """
     stmt = select(BatchMember).where(BatchMember.batch_id == batch.id).order_by(BatchMember.id)
+    if for_bank:
+        stmt = stmt.where(bank_member_clause(batch))
     if search:
         stmt = stmt.where(member_search(search))
     if state:

@@ -18,7 +18,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from finportal.models import BatchMember, Membership
+from finportal.domain.states import MEMBER
+from finportal.models import BatchMember, Consent, Membership, utcnow
 from finportal.services import batch_checks, batch_recommendations, batches
 from tests.finportal.conftest import consent_to_batch
 from tests.finportal.test_query_counts import counting
@@ -48,6 +49,14 @@ def _new_batch(db_session: Any, world: Any, bank: Any, name: str) -> Any:
     )
 
 
+def _sent_batch(db_session: Any, world: Any, bank: Any, name: str, firms: list[Any]) -> Any:
+    batch = _new_batch(db_session, world, bank, name)
+    consent_to_batch(db_session, batch, firms)
+    _recommend(db_session, world, batch, firms)
+    batch_checks.check_all_members(db_session, batch.id, actor_id=world.advisor.id)
+    return batch_checks.submit_batch(db_session, batch.id, actor_id=world.advisor.id)
+
+
 def _recommend(db_session: Any, world: Any, batch: Any, firms: list[Any]) -> list[Any]:
     return [
         batch_recommendations.recommend_member(
@@ -63,10 +72,13 @@ def park(db_session, batch_world, open_batch, create_enterprise, create_bank):
 
     ``grow()`` adds ``MORE_FIRMS`` member firms (every seventh unfit for the batch product),
     recommends the fit ones into the open batch (more than a page of members) and opens
-    ``MORE_BATCHES`` batches (each at another bank) with some of them, consented there.
+    ``MORE_BATCHES`` batches with some of them, consented there, checked and sent.
     """
     w = batch_world
     _recommend(db_session, w, open_batch, w.members[:1])
+    # A batch sent to the world's bank, with two members (the bank's pages).
+    w.sent_batch = _sent_batch(db_session, w, w.bank, "已提交批次", w.members[:2])
+    w.sent_batches = [w.sent_batch]
 
     def grow() -> list[Any]:
         firms = []
@@ -80,10 +92,11 @@ def park(db_session, batch_world, open_batch, create_enterprise, create_bank):
         db_session.commit()
         fit = [f for f in firms if not f.pending_lawsuits]
         for k in range(MORE_BATCHES):
-            batch = _new_batch(db_session, w, create_bank(), f"扩容批次{k}")
-            chosen = fit[k::MORE_BATCHES]
-            consent_to_batch(db_session, batch, chosen)
-            _recommend(db_session, w, batch, chosen)
+            # Every other one at the world's bank (its list grows), the others at new banks.
+            bank = w.bank if k % 2 == 0 else create_bank()
+            w.sent_batches.append(
+                _sent_batch(db_session, w, bank, f"扩容批次{k}", fit[k::MORE_BATCHES])
+            )
         _recommend(db_session, w, open_batch, fit)
         return firms
 
@@ -102,6 +115,8 @@ def _pages(world: Any) -> list[tuple[Any, str]]:
         (world.advisor, f"/advisor/batches/{batch_id}"),
         (world.advisor, f"/advisor/batches/{batch_id}?state=recommended"),
         (world.advisor, f"/advisor/batches/{batch_id}?q=%E4%B8%8A%E6%B5%B7"),
+        (world.bank_user, "/bank/batches/"),
+        (world.bank_user, f"/bank/batches/{world.sent_batch.id}"),
     ]
 
 
@@ -136,6 +151,16 @@ def test_batch_pages_issue_as_many_statements_for_a_large_park(app, client, db_s
     grown = {url: (small[url], large[url]) for url in small if large[url] > small[url]}
     assert grown == {}, f"statements grew with the park (small, large): {grown}"
     assert max(large.values()) <= 25, large
+    # A bank's page of a sent batch of 2 members and of one of many: as many statements.
+    bank = _signed_in(app, park.bank_user)
+    big = max(
+        (b for b in park.sent_batches if b.bank_id == park.bank.id), key=lambda b: len(b.members)
+    )
+    assert len(big.members) > len(park.sent_batch.members)
+    assert (
+        _statements_of(db_session, bank, f"/bank/batches/{big.id}")
+        == large[f"/bank/batches/{park.sent_batch.id}"]
+    )
 
 
 def test_checking_every_member_reads_the_same_few_statements_for_many(db_session, park):
@@ -195,7 +220,8 @@ def test_the_recommender_pages_the_members_and_finds_them_by_name_or_uscc(
         select(BatchMember).where(BatchMember.enterprise_id == fit.id).order_by(BatchMember.id)
     ).all()
     assert len(placed) == 2  # the open batch and a grown one: both shown in its row
-    assert all(f"{m.batch.code}：已推荐" in _row(found.text, fit.name) for m in placed)
+    row = _row(found.text, fit.name)
+    assert all(f"{m.batch.code}：{MEMBER.title(m.state)}" in row for m in placed)
     assert unfit.name not in found.text
     assert "共 0 条" in client.get("/recommender/?q=无此企业").text
 
@@ -221,13 +247,13 @@ def test_the_recommenders_batches_are_listed_with_their_figures(client, db_sessi
     assert park.open_batch.code in home.text and 'id="all-batches"' in home.text
     page = client.get("/recommender/batches")
     theirs = batch_recommendations.recommender_batches(db_session, actor_id=park.recommender.id)
-    assert len(theirs) == 1 + MORE_BATCHES
+    assert len(theirs) == 2 + MORE_BATCHES  # the open batch, the sent one and the grown
     for batch in theirs:
         # The figures counted in SQL are those counted from the batch's own members.
         assert batches.quotas(db_session, [batch])[batch.id] == batches.quota_use(batch)
         row = _row(page.text, batch.code)
-        n = len([m for m in batch.members if m.state == "recommended"])
-        assert f"已推荐 {n}" in row
+        counts = batches.quota_use(batch).members_by_state
+        assert counts and all(f"{MEMBER.title(st)} {n}" in row for st, n in counts.items() if n)
 
 
 def test_the_advisor_pages_batches_and_members(client, db_session, park, login):
@@ -279,3 +305,32 @@ def _row(html: str, text: str) -> str:
     """Return the table row of ``html`` that holds ``text``."""
     start = html.index(text)
     return html[html.rindex("<tr", 0, start) : html.index("</tr>", start)]
+
+
+def test_the_bank_sees_its_batches_and_the_members_it_may_see(client, db_session, park, login):
+    park.grow()
+    # A member's firm withdraws its consent: the bank no longer sees that member.
+    big = max(
+        (b for b in park.sent_batches if b.bank_id == park.bank.id), key=lambda b: len(b.members)
+    )
+    gone = big.members[1]
+    consent = db_session.scalar(
+        select(Consent).where(
+            Consent.batch_id == big.id, Consent.enterprise_id == gone.enterprise_id
+        )
+    )
+    consent.withdrawn_at = utcnow()
+    db_session.commit()
+    login(park.bank_user)
+    listing = client.get("/bank/batches/")
+    theirs = batches.list_sent_batches(db_session, bank_id=park.bank.id)
+    assert len(theirs) == 3 and f"共 {len(theirs)} 条" in listing.text
+    assert all(b.code in listing.text for b in theirs)
+    assert not any(b.code in listing.text for b in park.sent_batches if b.bank_id != park.bank.id)
+    page = client.get(f"/bank/batches/{big.id}")
+    seen = batches.bank_members(db_session, big)
+    assert gone not in seen and len(seen) == len(big.members) - 1
+    assert [m.enterprise.uscc for m in big.members if m.enterprise.uscc in page.text] == [
+        m.enterprise.uscc for m in seen
+    ]
+    assert f"共 {len(seen)} 条" in page.text
