@@ -269,17 +269,20 @@ def batches_page(
 
 
 def members_by_state(session: Session, batch_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Return {batch id: {member state: count}} of many batches in one statement."""
+    """Return {batch id: {member state: count}} of many batches: one statement, a row a batch."""
     counts: dict[int, dict[str, int]] = {batch_id: {} for batch_id in batch_ids}
     if not batch_ids:
         return counts
     rows = session.execute(
-        select(BatchMember.batch_id, BatchMember.state, func.count())
+        select(
+            BatchMember.batch_id,
+            *(func.count().filter(BatchMember.state == state) for state in MEMBER_STATES),
+        )
         .where(BatchMember.batch_id.in_(batch_ids))
-        .group_by(BatchMember.batch_id, BatchMember.state)
+        .group_by(BatchMember.batch_id)
     )
-    for batch_id, state, n in rows:
-        counts[batch_id][state] = int(n)
+    for batch_id, *numbers in rows:
+        counts[batch_id] = {state: int(n) for state, n in zip(MEMBER_STATES, numbers, strict=True)}
     return counts
 
 
