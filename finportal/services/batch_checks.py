@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from finportal.models import (
     Batch,
     BatchMember,
-    Enterprise,
+    Consent,
     ModelVersion,
+    ProductVersion,
 )
 from finportal.services import consents
 from finportal.services.audit import record_event
@@ -30,22 +32,32 @@ from finportal.services.errors import (
     InvalidTransition,
     NotFound,
 )
-from finportal.services.profiles import enterprise_profile
+from finportal.services.profiles import enterprise_profiles
 from finportal.services.verification import is_verified
 
 
-def _score_member(
-    session: Session, enterprise: Enterprise, amount: Decimal, today: date
-) -> dict[str, Any] | None:
-    """Score the member with the champion model (None when no model is active)."""
+def _champion(session: Session) -> tuple[ModelVersion, Any] | None:
+    """Return the champion model's row and loaded model (None when no model is active)."""
     from finportal.services import credit
 
     row = credit.champion(session)
-    if row is None:
+    return None if row is None else (row, credit.load(row))
+
+
+def _score_member(
+    champion: tuple[ModelVersion, Any] | None,
+    profile: dict[str, Any],
+    amount: Decimal,
+    today: date,
+) -> dict[str, Any] | None:
+    """Score the member's profile with the champion model (None when no model is active)."""
+    from finportal.services import credit
+
+    if champion is None:
         return None
-    model = credit.load(row)
+    row, model = champion
     request = {"amount": amount, "term_months": DEFAULT_TERM_MONTHS, "batch_recommended": True}
-    features = credit.features_for(enterprise_profile(enterprise), request, today)
+    features = credit.features_for(profile, request, today)
     result = model.score_one(features).to_dict()
     return {
         "score": int(result["score"]),
@@ -77,34 +89,52 @@ def scored_with_synthetic_model(session: Session, members: list[BatchMember]) ->
     )
 
 
-def check_member(
-    session: Session, member_id: int, *, actor_id: int | None, now: datetime | None = None
-) -> BatchMember:
-    """Check a member's eligibility (as recommended) and consent; mark it checked when both pass."""
-    member = session.get(BatchMember, member_id)
-    if member is None:
-        raise NotFound("批次成员不存在。", "No such batch member.")
-    batch = member.batch
-    if batch.state != "open" or member.state not in WITHDRAWABLE:
-        raise InvalidTransition(
-            "只能核验推荐中批次里尚未提交的成员。",
-            "Only members not yet submitted, in an open batch, can be checked.",
-        )
+@dataclass(frozen=True)
+class _Inputs:
+    """What checking members of one batch reads once, whatever their number."""
+
+    version: ProductVersion
+    profiles: dict[int, dict[str, Any]]
+    consents: dict[int, Consent]
+    champion: tuple[ModelVersion, Any] | None
+    today: date
+    now: datetime
+
+
+def _inputs(
+    session: Session, batch: Batch, members: list[BatchMember], now: datetime | None
+) -> _Inputs:
+    """Read the members' profiles, the batch's consents and the model: a fixed few statements."""
     today = _today(now)
     version = batch.product_version or batch_product(
         session, "park" if batch.park_id is not None else "chamber"
     )
+    return _Inputs(
+        version=version,
+        profiles=enterprise_profiles(session, [m.enterprise for m in members]),
+        consents=consents.batch_consents(session, batch, today),
+        champion=_champion(session),
+        today=today,
+        now=_now(now),
+    )
+
+
+def _check(
+    session: Session, batch: Batch, member: BatchMember, read: _Inputs, actor_id: int | None
+) -> None:
+    """Check one member with what :func:`_inputs` read; record the event (no commit)."""
     amount = Decimal(member.requested_amount or batch.per_firm_cap)
-    evaluation = evaluate_member(member.enterprise, version, amount, today)
-    consent = consents.for_batch_member(session, batch, member.enterprise_id, today)
+    profile = read.profiles[member.enterprise_id]
+    evaluation = evaluate_member(member.enterprise, read.version, amount, read.today, profile)
+    consent = read.consents.get(member.enterprise_id)
     verified = is_verified(member.enterprise)
-    score = _score_member(session, member.enterprise, amount, today)
+    score = _score_member(read.champion, profile, amount, read.today)
     passed = evaluation.eligible and consent is not None and verified
     member.check_result = {
         "passed": passed,
         "eligible": evaluation.eligible,
-        "checked_at": _now(now).isoformat(),
-        "product_version_id": version.id,
+        "checked_at": read.now.isoformat(),
+        "product_version_id": read.version.id,
         "conditions": [
             {
                 "id": c.id,
@@ -144,18 +174,50 @@ def check_member(
         reason="；".join(reasons),
         data={"batch_id": batch.id, "passed": passed},
     )
+
+
+def check_member(
+    session: Session, member_id: int, *, actor_id: int | None, now: datetime | None = None
+) -> BatchMember:
+    """Check a member's eligibility (as recommended) and consent; mark it checked when both pass."""
+    member = session.get(BatchMember, member_id)
+    if member is None:
+        raise NotFound("批次成员不存在。", "No such batch member.")
+    batch = member.batch
+    if batch.state != "open" or member.state not in WITHDRAWABLE:
+        raise InvalidTransition(
+            "只能核验推荐中批次里尚未提交的成员。",
+            "Only members not yet submitted, in an open batch, can be checked.",
+        )
+    _check(session, batch, member, _inputs(session, batch, [member], now), actor_id)
     session.commit()
     return member
 
 
-def check_all_members(session: Session, batch_id: int, *, actor_id: int | None) -> Batch:
-    """Check every member of an open batch that is not yet submitted."""
+def check_all_members(
+    session: Session, batch_id: int, *, actor_id: int | None, now: datetime | None = None
+) -> Batch:
+    """Check every member of an open batch that is not yet submitted, in one transaction.
+
+    The members' firms, profiles and consents and the model are read once for the batch
+    (a fixed number of statements, however many members), then each member is judged.
+    """
     batch = get_batch(session, batch_id)
     if batch.state != "open":
         raise InvalidTransition("批次已提交银行。", "The batch was already submitted.")
-    for member in list(batch.members):
-        if member.state in WITHDRAWABLE:
-            check_member(session, member.id, actor_id=actor_id)
+    members = list(
+        session.scalars(
+            select(BatchMember)
+            .where(BatchMember.batch_id == batch.id, BatchMember.state.in_(WITHDRAWABLE))
+            .options(selectinload(BatchMember.enterprise))
+            .order_by(BatchMember.id)
+        )
+    )
+    if members:
+        read = _inputs(session, batch, members, now)
+        for member in members:
+            _check(session, batch, member, read, actor_id)
+    session.commit()
     return batch
 
 

@@ -12,8 +12,8 @@ import hashlib
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, object_session
 
 from finportal import jobs, packets
 from finportal.models import Batch, BatchMember, Job, Packet, utcnow
@@ -53,9 +53,28 @@ __all__ = [
 BATCH_PACKET_JOB = "batch_packet"
 
 
+#: Members a batch packet leaves out: withdrawn, or recommended and not (yet) checked.
+NOT_IN_PACKET = ("withdrawn", "recommended")
+
+
 def batch_packet_members(batch: Batch) -> list[BatchMember]:
     """Return the members a batch packet holds: checked ones, not withdrawn, in order."""
-    return [m for m in batch.members if m.state not in ("withdrawn", "recommended")]
+    return [m for m in batch.members if m.state not in NOT_IN_PACKET]
+
+
+def count_packet_members(batch: Batch) -> int:
+    """Count the members a batch packet holds, in the database (one statement, no member read)."""
+    session = object_session(batch)
+    if session is None:
+        return len(batch_packet_members(batch))
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(BatchMember)
+            .where(BatchMember.batch_id == batch.id, BatchMember.state.not_in(NOT_IN_PACKET))
+        )
+        or 0
+    )
 
 
 def _members_or_refuse(batch: Batch) -> list[BatchMember]:
@@ -297,7 +316,7 @@ def packet_progress(batch: Batch, job: Job | None, now: Any = None) -> dict[str,
     return {
         "state": job.state,
         "done": job.state in ("done", "failed"),
-        "members": len(batch_packet_members(batch)),
+        "members": count_packet_members(batch),
         "elapsed_seconds": elapsed,
     }
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 import products
 from finportal import limits
@@ -20,11 +20,15 @@ from finportal.models import (
     ProductVersion,
     User,
 )
+from finportal.paging import Page, paginate
 from finportal.services import catalog as catalog_service
 from finportal.services.audit import record_event
 from finportal.services.batches import (
     DEFAULT_TERM_MONTHS,
+    PER_PAGE,
+    BatchList,
     batch_product,
+    batches_page,
     list_batches,
     parse_amount,
 )
@@ -35,7 +39,7 @@ from finportal.services.errors import (
     NotFound,
     ValidationFailed,
 )
-from finportal.services.profiles import enterprise_profile
+from finportal.services.profiles import enterprise_profile, enterprise_profiles
 from products.pricing import wan_text
 
 
@@ -53,25 +57,98 @@ def _recommender(session: Session, actor_id: int) -> User:
     return user
 
 
-def organisation_members(session: Session, *, actor_id: int) -> list[Enterprise]:
-    """Return the member enterprises of the recommender's own park or chamber, by name."""
-    user = _recommender(session, actor_id)
+def _organisation(user: User) -> dict[str, int | None]:
+    """Return the user's organisation as batch columns: {park_id} or {chamber_id}."""
+    if user.park_id is not None:
+        return {"park_id": user.park_id}
+    return {"chamber_id": user.chamber_id}
+
+
+def _members_stmt(user: User, search: str | None = None) -> Any:
     members = select(Membership.enterprise_id)
     if user.park_id is not None:
         members = members.where(Membership.park_id == user.park_id)
     else:
         members = members.where(Membership.chamber_id == user.chamber_id)
     # IN (subquery), not DISTINCT: PostgreSQL cannot compare the JSON columns of a row.
-    stmt = select(Enterprise).where(Enterprise.id.in_(members)).order_by(Enterprise.name)
-    return list(session.scalars(stmt))
+    stmt = select(Enterprise).where(Enterprise.id.in_(members))
+    if search and search.strip():
+        text = search.strip()
+        stmt = stmt.where(
+            Enterprise.name.contains(text, autoescape=True)
+            | Enterprise.uscc.startswith(text.upper(), autoescape=True)
+        )
+    return stmt.order_by(Enterprise.name, Enterprise.id)
+
+
+def organisation_members(session: Session, *, actor_id: int) -> list[Enterprise]:
+    """Return the member enterprises of the recommender's own park or chamber, by name."""
+    return list(session.scalars(_members_stmt(_recommender(session, actor_id))))
+
+
+def members_page(
+    session: Session,
+    *,
+    actor_id: int,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+    search: str | None = None,
+) -> Page:
+    """Return one page of the organisation's members by name (searched by name or USCC)."""
+    user = _recommender(session, actor_id)
+    return paginate(session, _members_stmt(user, search), page=page, per_page=per_page)
 
 
 def recommender_batches(session: Session, *, actor_id: int) -> list[Batch]:
     """Return the batches of the recommender's own park or chamber, newest first."""
     user = _recommender(session, actor_id)
-    if user.park_id is not None:
-        return list_batches(session, park_id=user.park_id)
-    return list_batches(session, chamber_id=user.chamber_id)
+    return list_batches(session, **_organisation(user))
+
+
+def recommender_batches_page(
+    session: Session, *, actor_id: int, page: int = 1, per_page: int = PER_PAGE
+) -> BatchList:
+    """Return one page of the organisation's batches, newest first, with their quota use."""
+    user = _recommender(session, actor_id)
+    return batches_page(session, page=page, per_page=per_page, **_organisation(user))
+
+
+def open_batches(session: Session, *, actor_id: int, limit: int = PER_PAGE) -> BatchList:
+    """Return the organisation's open batches (what its members can be recommended into)."""
+    user = _recommender(session, actor_id)
+    return batches_page(session, per_page=limit, state="open", **_organisation(user))
+
+
+def placements(
+    session: Session, *, actor_id: int, enterprise_ids: list[int]
+) -> dict[int, list[BatchMember]]:
+    """Return {enterprise id: its memberships not withdrawn in the organisation's batches}.
+
+    One statement for a page of firms, each membership with its batch.
+    """
+    user = _recommender(session, actor_id)
+    found: dict[int, list[BatchMember]] = {}
+    if not enterprise_ids:
+        return found
+    in_org = (
+        Batch.park_id == user.park_id
+        if user.park_id is not None
+        else Batch.chamber_id == user.chamber_id
+    )
+    stmt = (
+        select(BatchMember)
+        .join(BatchMember.batch)
+        .options(contains_eager(BatchMember.batch))
+        .where(
+            BatchMember.enterprise_id.in_(enterprise_ids),
+            BatchMember.state != "withdrawn",
+            in_org,
+        )
+        .order_by(Batch.id.desc(), BatchMember.id)
+    )
+    for member in session.scalars(stmt):
+        found.setdefault(member.enterprise_id, []).append(member)
+    return found
 
 
 def recommender_product(session: Session, *, actor_id: int) -> ProductVersion:
@@ -85,8 +162,13 @@ def evaluate_member(
     version: ProductVersion,
     amount: Decimal | None = None,
     today: date | None = None,
+    profile: dict[str, Any] | None = None,
 ) -> products.Evaluation:
-    """Evaluate an enterprise against the batch product, as a recommended (whitelisted) member."""
+    """Evaluate an enterprise against the batch product, as a recommended (whitelisted) member.
+
+    ``profile`` is the firm's effective profile when the caller read it already
+    (:func:`evaluate_members` reads a page of firms' profiles together).
+    """
     product = catalog_service.product_of(version)
     request: dict[str, Any] = {
         "batch_recommended": True,
@@ -94,7 +176,17 @@ def evaluate_member(
         # Before an amount is asked, judge with the catalogue's example amount.
         "amount": amount if amount is not None else product.example_amount.value,
     }
-    return products.evaluate(product, enterprise_profile(enterprise), request, today=today)
+    if profile is None:
+        profile = enterprise_profile(enterprise)
+    return products.evaluate(product, profile, request, today=today)
+
+
+def evaluate_members(
+    session: Session, enterprises: list[Enterprise], version: ProductVersion
+) -> dict[int, products.Evaluation]:
+    """Evaluate many firms against the batch product, their profiles read together."""
+    profiles = enterprise_profiles(session, enterprises)
+    return {e.id: evaluate_member(e, version, profile=profiles[e.id]) for e in enterprises}
 
 
 def recommend_member(

@@ -15,8 +15,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from finportal import limits
 from finportal.domain import permissions
@@ -26,11 +26,14 @@ from finportal.models import (
     Batch,
     BatchMember,
     Chamber,
+    Consent,
+    Enterprise,
     Park,
     Product,
     ProductVersion,
     utcnow,
 )
+from finportal.paging import Page, paginate
 from finportal.services import catalog as catalog_service
 from finportal.services import consents
 from finportal.services.audit import record_event
@@ -51,6 +54,16 @@ MEMBER_STATES = tuple(s.value for s in MemberState)
 FILING_LABELS = {s.value: s.title_zh for s in FilingState}
 #: A member may leave the batch only before the batch goes to the bank.
 WITHDRAWABLE = MEMBER.sources(MemberState.WITHDRAWN, "recommender")
+#: Rows per page of the batch lists and member lists (advisor, recommender).
+PER_PAGE = 50
+#: What a batch row shows besides its own columns: its organiser, bank and product, loaded with it.
+BATCH_ROW_OPTIONS = (
+    joinedload(Batch.park),
+    joinedload(Batch.chamber),
+    joinedload(Batch.bank),
+    joinedload(Batch.product),
+    joinedload(Batch.product_version),
+)
 #: The term used to evaluate, score and quote a member (the batch products lend up to 12 months).
 DEFAULT_TERM_MONTHS = 12
 
@@ -203,6 +216,17 @@ def list_batches(
     state: str | None = None,
 ) -> list[Batch]:
     """Return batches, newest first, optionally of one bank, park, chamber or state."""
+    stmt = _batches_stmt(bank_id=bank_id, park_id=park_id, chamber_id=chamber_id, state=state)
+    return list(session.scalars(stmt))
+
+
+def _batches_stmt(
+    *,
+    bank_id: int | None = None,
+    park_id: int | None = None,
+    chamber_id: int | None = None,
+    state: str | None = None,
+) -> Any:
     stmt = select(Batch).order_by(Batch.id.desc())
     if bank_id is not None:
         stmt = stmt.where(Batch.bank_id == bank_id)
@@ -212,7 +236,132 @@ def list_batches(
         stmt = stmt.where(Batch.chamber_id == chamber_id)
     if state is not None:
         stmt = stmt.where(Batch.state == state)
-    return list(session.scalars(stmt))
+    return stmt
+
+
+@dataclass
+class BatchList:
+    """One page of batches with each batch's quota use (members counted in the database)."""
+
+    page: Page
+    quota: dict[int, QuotaUse]
+
+
+def batches_page(
+    session: Session,
+    *,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+    bank_id: int | None = None,
+    park_id: int | None = None,
+    chamber_id: int | None = None,
+    state: str | None = None,
+) -> BatchList:
+    """Return one page of batches, newest first, with their quota use: four statements."""
+    found = paginate(
+        session,
+        _batches_stmt(bank_id=bank_id, park_id=park_id, chamber_id=chamber_id, state=state),
+        page=page,
+        per_page=per_page,
+        options=BATCH_ROW_OPTIONS,
+    )
+    return BatchList(found, quotas(session, found.items))
+
+
+def members_by_state(session: Session, batch_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Return {batch id: {member state: count}} of many batches: one statement, a row a batch."""
+    counts: dict[int, dict[str, int]] = {batch_id: {} for batch_id in batch_ids}
+    if not batch_ids:
+        return counts
+    rows = session.execute(
+        select(
+            BatchMember.batch_id,
+            *(func.count().filter(BatchMember.state == state) for state in MEMBER_STATES),
+        )
+        .where(BatchMember.batch_id.in_(batch_ids))
+        .group_by(BatchMember.batch_id)
+    )
+    for batch_id, *numbers in rows:
+        counts[batch_id] = {state: int(n) for state, n in zip(MEMBER_STATES, numbers, strict=True)}
+    return counts
+
+
+def quotas(session: Session, batches: list[Batch]) -> dict[int, QuotaUse]:
+    """Return {batch id: quota use} of many batches, their members counted in one statement."""
+    counts = members_by_state(session, [b.id for b in batches])
+    return {b.id: quota_use(b, counts[b.id]) for b in batches}
+
+
+def sent_batches_page(
+    session: Session, *, bank_id: int, page: int = 1, per_page: int = PER_PAGE
+) -> BatchList:
+    """Return one page of the batches the bank may see (sent to it), newest first, with quotas."""
+    stmt = (
+        select(Batch)
+        .where(permissions.batches_seen(permissions.Actor.bank(bank_id)))
+        .order_by(Batch.id.desc())
+    )
+    found = paginate(session, stmt, page=page, per_page=per_page, options=BATCH_ROW_OPTIONS)
+    return BatchList(found, quotas(session, found.items))
+
+
+def bank_member_clause(batch: Batch, day: date | None = None) -> ColumnElement[bool]:
+    """SQL twin of :func:`bank_members`: sent to the bank, the firm's consent to it in force."""
+    consented = (
+        select(Consent.id)
+        .where(
+            Consent.batch_id == batch.id,
+            Consent.bank_id == batch.bank_id,
+            Consent.enterprise_id == BatchMember.enterprise_id,
+            consents.in_force_clause(day),
+        )
+        .exists()
+    )
+    return and_(BatchMember.state.in_(permissions.BANK_MEMBER_STATES), consented)
+
+
+def member_search(text: str) -> Any:
+    """SQL: batch members whose firm's name holds ``text`` or whose USCC starts with it."""
+    text = text.strip()
+    firms = select(Enterprise.id).where(
+        or_(
+            Enterprise.name.contains(text, autoescape=True),
+            Enterprise.uscc.startswith(text.upper(), autoescape=True),
+        )
+    )
+    return BatchMember.enterprise_id.in_(firms)
+
+
+def members_page(
+    session: Session,
+    batch: Batch,
+    *,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+    search: str | None = None,
+    state: str | None = None,
+    for_bank: bool = False,
+) -> Page:
+    """Return one page of a batch's members in the order they joined, with their firms.
+
+    ``for_bank``: only those the batch's bank may see (:func:`bank_member_clause`).
+    """
+    stmt = select(BatchMember).where(BatchMember.batch_id == batch.id).order_by(BatchMember.id)
+    if for_bank:
+        stmt = stmt.where(bank_member_clause(batch))
+    if search:
+        stmt = stmt.where(member_search(search))
+    if state:
+        stmt = stmt.where(BatchMember.state == state)
+    # The firm's name and USCC, not its memberships (loaded with every firm otherwise).
+    firm = joinedload(BatchMember.enterprise)
+    return paginate(
+        session,
+        stmt,
+        page=page,
+        per_page=per_page,
+        options=(firm, firm.lazyload(Enterprise.memberships)),
+    )
 
 
 def get_batch(session: Session, batch_id: int, *, bank_id: int | None = None) -> Batch:

@@ -8,13 +8,14 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from finportal import limits, money
-from finportal.domain.states import MEMBER
+from finportal.domain.states import MEMBER, MemberState
 from finportal.extensions import db
-from finportal.models import Bank, Chamber, Park
+from finportal.models import Bank, BatchMember, Chamber, Park
 from finportal.services import batch_checks, batch_recommendations
 from finportal.services import batch_packets as packet_service
 from finportal.services import batches as batch_service
@@ -55,6 +56,28 @@ class BatchForm(Schema):
     )
 
 
+class ListArgs(Schema):
+    """The page of a list, and for a batch's members the search (name or USCC) and a state."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
+    q = limits.Text("search", load_default="")
+    state = fields.String(
+        load_default="", validate=validate.OneOf(["", *(s.value for s in MemberState)])
+    )
+
+
+def _list_args() -> tuple[dict[str, Any], dict[str, str]]:
+    """Return the valid list arguments of the request (and the errors of invalid ones)."""
+    try:
+        data = ListArgs().load(request.args)
+    except ValidationError as exc:
+        return {"page": 1, "q": "", "state": ""}, {k: str(v) for k, v in exc.messages.items()}
+    return {**data, "q": data["q"].strip()}, {}
+
+
 def _choices() -> dict[str, Any]:
     session = db.session
     return {
@@ -71,12 +94,13 @@ def _choices() -> dict[str, Any]:
 
 
 def _render_list(values: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
-    items = batch_service.list_batches(db.session)
+    found = batch_service.batches_page(db.session, page=_list_args()[0]["page"])
     return (
         render_template(
             "advisor/batches/list.html",
-            batches=items,
-            quota={b.id: batch_service.quota_use(b) for b in items},
+            batches=found.page.items,
+            page=found.page,
+            quota=found.quota,
             values=values,
             errors=errors,
             **_choices(),
@@ -117,14 +141,26 @@ def create_batch() -> Any:
 
 @bp.get("/batches/<int:batch_id>")
 def batch_detail(batch_id: int) -> Any:
-    """Show a batch: quota, members by state, check results and actions."""
-    batch = batch_service.get_batch(db.session, batch_id)
+    """Show a batch: quota, members by state, a page of its members with their checks, actions."""
+    session = db.session
+    batch = batch_service.get_batch(session, batch_id)
+    args, errors = _list_args()
+    members = batch_service.members_page(
+        session, batch, page=args["page"], search=args["q"] or None, state=args["state"] or None
+    )
     return render_template(
         "advisor/batches/detail.html",
         batch=batch,
-        use=batch_service.quota_use(batch),
+        use=batch_service.quotas(session, [batch])[batch.id],
+        members=members,
+        search=args["q"],
+        member_state=args["state"],
+        member_states=[s.value for s in MemberState],
+        page_args={k: args[k] for k in ("q", "state") if args[k]},
+        filter_errors=errors,
         **_packet_box(batch),
-        synthetic=batch_checks.scored_with_synthetic_model(db.session, list(batch.members)),
+        # The note stands beside the scores this page shows.
+        synthetic=batch_checks.scored_with_synthetic_model(session, members.items),
     )
 
 
@@ -249,7 +285,13 @@ def member_rows(batch: Any) -> tuple[list[str], list[list[Any]]]:
         "核验结果",
     ]
     rows = []
-    for m in batch.members:
+    members = db.session.scalars(
+        select(BatchMember)
+        .where(BatchMember.batch_id == batch.id)
+        .options(joinedload(BatchMember.enterprise))
+        .order_by(BatchMember.id)
+    )
+    for m in members:
         check = m.check_result or {}
         rows.append(
             [

@@ -8,6 +8,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from finportal import limits
 from finportal.extensions import db
 from finportal.services import batch_checks, batch_decisions
 from finportal.services import batch_packets as packet_service
@@ -24,13 +25,17 @@ def _bank_id() -> int:
 
 @bp.get("/batches/")
 def batches() -> Any:
-    """List the batches this bank received (open ones are not sent yet)."""
-    items = batch_service.list_sent_batches(db.session, bank_id=_bank_id())
+    """List the batches this bank received (open ones are not sent yet), a page at a time."""
+    found = batch_service.sent_batches_page(db.session, bank_id=_bank_id(), page=_page())
     return render_template(
-        "bank/batches/list.html",
-        batches=items,
-        quota={b.id: batch_service.quota_use(b) for b in items},
+        "bank/batches/list.html", batches=found.page.items, page=found.page, quota=found.quota
     )
+
+
+def _page() -> int:
+    """Return the valid page number of the request (else the first page)."""
+    page = request.args.get("page", "")
+    return int(page) if page.isdigit() and 0 < int(page) <= limits.MAX_PAGE else 1
 
 
 def _visible_batch(batch_id: int) -> Any:
@@ -41,13 +46,14 @@ def _visible_batch(batch_id: int) -> Any:
 def batch_detail(batch_id: int) -> Any:
     """Show one of this bank's batches with a decision form per member."""
     batch = _visible_batch(batch_id)
-    members = batch_service.bank_members(db.session, batch)
+    members = batch_service.members_page(db.session, batch, page=_page(), for_bank=True)
     return render_template(
         "bank/batches/detail.html",
         batch=batch,
-        use=batch_service.quota_use(batch),
-        members=members,
-        synthetic=batch_checks.scored_with_synthetic_model(db.session, members),
+        use=batch_service.quotas(db.session, [batch])[batch.id],
+        members=members.items,
+        page=members,
+        synthetic=batch_checks.scored_with_synthetic_model(db.session, members.items),
         **packet_box(
             batch,
             packet_service.latest_batch_packet_job(db.session, batch.id, bank_id=_bank_id()),

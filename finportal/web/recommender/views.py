@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
-from marshmallow import Schema, pre_load
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 from finportal import limits
 from finportal.extensions import db
@@ -20,6 +20,38 @@ from finportal.web.forms import flash_refusal, load_form, message
 
 bp = Blueprint("recommender", __name__, url_prefix="/recommender")
 restrict_blueprint(bp, "recommender")
+
+
+class ListArgs(Schema):
+    """Where the recommender is in the member list: the page and the search (name or USCC)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
+    q = limits.Text("search", load_default="")
+
+
+#: The list arguments a form posts back so that the recommender returns to the same page.
+_LIST_KEYS = ("page", "q")
+
+
+def _list_args(values: Any) -> dict[str, Any]:
+    """Return the valid page and search of ``values`` (request args or a form); else the first page."""
+    try:
+        data = ListArgs().load({k: values.get(k) for k in _LIST_KEYS if values.get(k)})
+    except ValidationError:
+        return {"page": 1, "q": ""}
+    return {"page": data["page"], "q": data["q"].strip()}
+
+
+def _back(values: Any) -> Any:
+    args = _list_args(values)
+    return redirect(
+        url_for(
+            "recommender.home", page=args["page"] if args["page"] > 1 else None, q=args["q"] or None
+        )
+    )
 
 
 class RecommendForm(Schema):
@@ -49,7 +81,7 @@ class RecommendForm(Schema):
 
 @bp.get("/")
 def home() -> Any:
-    """Show the organisation's member enterprises, their eligibility, and its batches."""
+    """Show a page of the organisation's members with their eligibility, and its open batches."""
     session = db.session
     org = current_user.park or current_user.chamber
     if org is None:
@@ -60,19 +92,19 @@ def home() -> Any:
         # No batch product published yet: the page still lists the members.
         flash(message(exc), "warning")
         version = None
-    enterprises = batch_recommendations.organisation_members(session, actor_id=current_user.id)
-    evaluations = (
-        {e.id: batch_recommendations.evaluate_member(e, version) for e in enterprises}
-        if version
-        else {}
+    args = _list_args(request.args)
+    found = batch_recommendations.members_page(
+        session, actor_id=current_user.id, page=args["page"], search=args["q"] or None
     )
-    batches = batch_recommendations.recommender_batches(session, actor_id=current_user.id)
-    open_batches = [b for b in batches if b.state == "open"]
-    in_batch: dict[int, list[Any]] = {}
-    for batch in batches:
-        for member in batch.members:
-            if member.state != "withdrawn":
-                in_batch.setdefault(member.enterprise_id, []).append(member)
+    enterprises = found.items
+    evaluations = (
+        batch_recommendations.evaluate_members(session, enterprises, version) if version else {}
+    )
+    open_list = batch_recommendations.open_batches(session, actor_id=current_user.id)
+    open_batches = open_list.page.items
+    in_batch = batch_recommendations.placements(
+        session, actor_id=current_user.id, enterprise_ids=[e.id for e in enterprises]
+    )
     # The open batches each enterprise can still be recommended into.
     available = {
         e.id: [b for b in open_batches if all(m.batch_id != b.id for m in in_batch.get(e.id, []))]
@@ -82,24 +114,40 @@ def home() -> Any:
         "recommender/home.html",
         org=org,
         version=version,
+        page=found,
+        page_args={"q": args["q"]} if args["q"] else {},
+        search=args["q"],
         enterprises=enterprises,
         evaluations=evaluations,
-        batches=batches,
         open_batches=open_batches,
+        open_total=open_list.page.total,
         in_batch=in_batch,
         available=available,
-        quota={b.id: batch_service.quota_use(b) for b in batches},
+        quota=open_list.quota,
         errors=request.args.get("error", ""),
     )
+
+
+@bp.get("/batches")
+def batches() -> Any:
+    """List the organisation's batches, newest first, a page at a time, with their quota use."""
+    org = current_user.park or current_user.chamber
+    if org is None:
+        return render_template("recommender/batches.html", org=None)
+    found = batch_recommendations.recommender_batches_page(
+        db.session, actor_id=current_user.id, page=_list_args(request.args)["page"]
+    )
+    return render_template("recommender/batches.html", org=org, page=found.page, quota=found.quota)
 
 
 @bp.post("/recommendations")
 def recommend() -> Any:
     """Recommend a member enterprise into an open batch of the organisation, with a note."""
-    data, errors = load_form(RecommendForm(), request.form)
+    form = {k: v for k, v in request.form.items() if k not in _LIST_KEYS}
+    data, errors = load_form(RecommendForm(), form)
     if data is None:
         flash(limits.joined(list(errors.values())), "danger")
-        return redirect(url_for("recommender.home"))
+        return _back(request.form)
     amount = data["requested_amount_wan"]
     try:
         member = batch_recommendations.recommend_member(
@@ -114,7 +162,7 @@ def recommend() -> Any:
         flash_refusal(exc)
     else:
         flash(_("已推荐 %(name)s 进入批次。", name=member.enterprise.name), "success")
-    return redirect(url_for("recommender.home"))
+    return _back(request.form)
 
 
 @bp.post("/batches/<int:batch_id>/members/<int:member_id>/withdraw")
@@ -132,4 +180,4 @@ def withdraw(batch_id: int, member_id: int) -> Any:
         flash_refusal(exc)
     else:
         flash(_("已撤回推荐。"), "success")
-    return redirect(url_for("recommender.home"))
+    return _back(request.form)
