@@ -44,9 +44,16 @@ def counting() -> Iterator[list[str]]:
 
 
 def statements_of(client: Any, url: str, headers: dict[str, str] | None = None) -> int:
-    """Open a page twice (the first warms caches and records first views); count the second."""
+    """Open a page twice (the first warms caches and records first views); count the second.
+
+    Between the two, the session forgets what it loaded, as a new request's session would:
+    the tests' session outlives requests and keeps loaded objects, which would hide a lazy
+    load per row.
+    """
     first = client.get(url, headers=headers or {})
     assert first.status_code == 200, (url, first.status_code)
+    db.session.commit()
+    db.session.expire_all()
     with counting() as statements:
         answer = client.get(url, headers=headers or {})
     assert answer.status_code == 200, (url, answer.status_code)
