@@ -174,3 +174,22 @@ def test_every_event_the_portal_records_has_words():
     assert not missing, f"actions without words in services/labels.ACTION_LABELS: {missing}"
     unnamed = sorted(t for t in types if t not in labels.OBJECT_LABELS)
     assert not unnamed, f"object types without words in labels.OBJECT_LABELS: {unnamed}"
+
+
+def test_the_filter_suggests_every_action_and_object_once_in_order(db_session):
+    """The suggestions step through the index value by value (a recursive query) instead of
+    reading every event: the same list as ``SELECT DISTINCT``, on either engine."""
+    from sqlalchemy import select
+
+    from finportal.services.audit_log import audit_choices
+
+    for n, (action, kind) in enumerate(
+        [("b.two", "need"), ("a.one", "product"), ("b.two", "application"), ("c.three", "need")] * 3
+    ):
+        _event(db_session, action=action, object_type=kind, object_id=n)
+    db_session.commit()
+    choices = audit_choices(db_session)
+    assert choices["actions"] == ["a.one", "b.two", "c.three"]
+    assert choices["object_types"] == ["application", "need", "product"]
+    distinct = select(AuditEvent.action).distinct().order_by(AuditEvent.action)
+    assert choices["actions"] == list(db_session.scalars(distinct))
