@@ -30,6 +30,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import undo_writes
+
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 ROLES = ("anonymous", "sme", "advisor", "recommender", "bank", "admin")
@@ -556,25 +558,23 @@ def _send(app: Any, world: World, role: str, method: str, url: str, kind: str, b
         headers["Authorization"] = f"Bearer {world.token}"
     # The test's own session would hold a savepoint outside ours: end it first.
     db.session.remove()
-    savepoint = db.test_bind.begin_nested()
-    try:
-        if kind == "json":
-            return _open(
-                app,
-                client,
-                url,
-                method,
-                data=body,
-                content_type="application/json",
-                headers=headers,
-            )
-        if method == "GET":
-            return _open(app, client, url, method, query_string=body, headers=headers)
-        return _open(app, client, url, method, data=body, headers=headers)
-    finally:
-        db.session.remove()
-        if savepoint.is_active:
-            savepoint.rollback()
+    with undo_writes(db.test_bind):
+        try:
+            if kind == "json":
+                return _open(
+                    app,
+                    client,
+                    url,
+                    method,
+                    data=body,
+                    content_type="application/json",
+                    headers=headers,
+                )
+            if method == "GET":
+                return _open(app, client, url, method, query_string=body, headers=headers)
+            return _open(app, client, url, method, data=body, headers=headers)
+        finally:
+            db.session.remove()
 
 
 def _xlsx_junk(draw: Any) -> bytes:
