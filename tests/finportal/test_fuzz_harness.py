@@ -1,11 +1,13 @@
-"""The generated-request test's harness: each request is undone and leaves nothing behind.
+"""The generated-request test's harness: each request is undone and leaves nothing behind,
+and each example starts from the same state.
 
 Every request of ``test_fuzz_inputs`` runs in a savepoint that is rolled back, so each
 example meets the same world. A rolled-back savepoint that is not also released stays
 open, and the next one nests inside it: on PostgreSQL every write then holds one more
 transaction-id lock until the test ends, and a long run (60 examples, ~20,000 requests)
 ended in "out of shared memory" at whatever request came next, reported by Hypothesis as
-a flaky strategy or as an error of an innocent route.
+a flaky strategy or as an error of an innocent route. Likewise the clients' cookies
+carried one example's end (a language switch, say) into the next one's start.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 
-from tests.finportal.test_fuzz_inputs import World, _open, _send
+from tests.finportal.test_fuzz_inputs import World, _new_browsers, _open, _send
 from tests.helpers import PASSWORD
 
 REQUESTS = 120
@@ -88,3 +90,36 @@ def test_undone_requests_leave_no_savepoint_and_no_lock_behind(app, db_session, 
     assert live == []
     db.session.remove()
     assert db.session.get(User, user.id).language is None
+
+
+def test_each_example_starts_with_new_browsers_that_keep_their_sign_in(
+    app, db_session, create_user
+):
+    """What a visitor and a signed-in firm did before (switch to English) is gone from the
+    new browsers: the pages are in Chinese again, and the firm is still signed in."""
+    user = create_user("sme")
+    firm = app.test_client()
+    signed_in = _open(
+        app, firm, "/auth/login", data={"username": user.username, "password": PASSWORD}
+    )
+    assert signed_in.status_code == 302
+    session = firm.get_cookie(app.config["SESSION_COOKIE_NAME"]).decoded_value
+    world = World(
+        ids={},
+        clients={"anonymous": app.test_client(), "sme": firm},
+        token="",
+        sessions={"sme": session},
+    )
+    for role in ("anonymous", "sme"):
+        assert _send(app, world, role, "GET", "/lang/en", "form", {}).status_code == 302
+        page = _send(app, world, role, "GET", "/products/", "form", {})
+        assert '<html lang="en">' in page.text
+
+    _new_browsers(app, world)
+
+    for role in ("anonymous", "sme"):
+        page = _send(app, world, role, "GET", "/products/", "form", {})
+        assert '<html lang="zh-CN">' in page.text, role
+    assert _send(app, world, "anonymous", "GET", "/", "form", {}).status_code == 200
+    home = _send(app, world, "sme", "GET", "/", "form", {})
+    assert home.status_code == 302 and home.location.startswith("/sme"), home.location
