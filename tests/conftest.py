@@ -7,6 +7,7 @@ test command starts a throwaway server and does so); without it they run on SQLi
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -142,11 +143,12 @@ def db_session(app: Any) -> Iterator[Any]:
         transaction = connection.begin()
         db.session.remove()
         db.test_bind, db.test_join_mode = connection, "create_savepoint"
+        db.test_thread = threading.get_ident()
         try:
             yield db.session
         finally:
             db.session.remove()
-            db.test_bind = None
+            db.test_bind, db.test_thread = None, None
             transaction.rollback()
             connection.close()
 
