@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from flask import Flask, current_app
@@ -22,13 +23,19 @@ class Database:
 
     def __init__(self) -> None:
         self.metadata = Base.metadata
-        #: Tests bind every new session to one connection and roll it back afterwards.
+        #: Tests bind every new session of the test's thread to one connection and roll it
+        #: back afterwards.
         self.test_bind: Any = None
         self.test_join_mode: Any = "conditional_savepoint"
+        #: The thread of the test that bound ``test_bind`` (None: every thread).
+        self.test_thread: int | None = None
         self.session: scoped_session[Session] = scoped_session(self._new_session)
 
     def _new_session(self) -> Session:
-        if self.test_bind is not None:
+        # Only the test's own thread: a portal served from a thread (the browser tests') or
+        # a job thread still running after its test keeps its own database and connections
+        # instead of working on the connection of whichever test runs meanwhile.
+        if self.test_bind is not None and self.test_thread in (None, threading.get_ident()):
             return Session(
                 bind=self.test_bind,
                 expire_on_commit=False,

@@ -7,6 +7,7 @@ test command starts a throwaway server and does so); without it they run on SQLi
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -96,7 +97,30 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         if database_url.startswith("postgresql"):
             _reset_postgres(application)
         flask_migrate.upgrade()
+    _release_rolled_back_savepoints(application.extensions["finportal_engine"])
     return application
+
+
+def _release_rolled_back_savepoints(engine: Any) -> None:
+    """Make every ``ROLLBACK TO SAVEPOINT`` of the tests' engine also release the savepoint.
+
+    A test's sessions each work in a savepoint of the test's transaction (``db_session``);
+    ``ROLLBACK TO SAVEPOINT`` keeps the savepoint open (SQL's rule), so every rollback (a
+    refused form, a session closed without commit) nested all later work one level deeper.
+    On PostgreSQL each write then gave every level a transaction id, locked until the test
+    ends: a test of many requests held thousands of locks, slowed every visibility check
+    past 64 levels, and a long one ran out of shared memory (``max_locks_per_transaction``).
+    SQLAlchemy never uses a savepoint again once it was rolled back to, so releasing it
+    right away changes nothing else.
+    """
+    dialect = engine.dialect
+    rollback_to = dialect.do_rollback_to_savepoint
+
+    def rollback_and_release(connection: Any, name: str) -> None:
+        rollback_to(connection, name)
+        dialect.do_release_savepoint(connection, name)
+
+    dialect.do_rollback_to_savepoint = rollback_and_release
 
 
 def _reset_postgres(application: Any) -> None:
@@ -119,11 +143,12 @@ def db_session(app: Any) -> Iterator[Any]:
         transaction = connection.begin()
         db.session.remove()
         db.test_bind, db.test_join_mode = connection, "create_savepoint"
+        db.test_thread = threading.get_ident()
         try:
             yield db.session
         finally:
             db.session.remove()
-            db.test_bind = None
+            db.test_bind, db.test_thread = None, None
             transaction.rollback()
             connection.close()
 

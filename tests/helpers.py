@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +15,29 @@ from typing import Any
 from pypdf import PdfReader
 
 PASSWORD = "test-password-123"
+
+
+@contextmanager
+def undo_writes(connection: Any) -> Iterator[None]:
+    """Run a block on the test's connection and undo its writes, leaving no savepoint behind.
+
+    ``ROLLBACK TO SAVEPOINT`` keeps the savepoint (the SQL standard, PostgreSQL and SQLite
+    alike), so a rolled-back ``begin_nested()`` per step would nest every later step one
+    level deeper. On PostgreSQL each write then gives every level above it a transaction
+    id, whose lock is held until the test's transaction ends: after some ten thousand
+    steps the server answers "out of shared memory" (``max_locks_per_transaction``),
+    which the generated-request test met as a failure nobody could reproduce. Releasing
+    an outer savepoint after rolling back to the inner one removes both levels.
+    """
+    keep = connection.begin_nested()
+    undo = connection.begin_nested()
+    try:
+        yield
+    finally:
+        if undo.is_active:
+            undo.rollback()
+        if keep.is_active:
+            keep.commit()  # RELEASE: nothing is left in it but the undone level
 
 
 def shared_dir() -> Path:

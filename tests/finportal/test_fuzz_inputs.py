@@ -7,9 +7,13 @@ the values the page put in), so a generated request starts from what the page wo
 post and changes some of it: junk values (huge numbers, NUL and control characters,
 over-long text, odd dates, formula text), junk field names, junk path values for every
 converter (ids beyond the 32-bit range, text for ``<code>``), junk JSON bodies for the
-API (deeply nested too). Every request runs inside a savepoint that is rolled back, so
-each example meets the same world. Runs on SQLite, and on PostgreSQL when
-``FINPORTAL_TEST_DATABASE_URL`` is set; ``FINPORTAL_FUZZ_EXAMPLES`` raises the budget.
+API (deeply nested too). Every request runs inside a savepoint that is rolled back (and
+released: ``tests.helpers.undo_writes``), so each example meets the same world; each
+example also starts with new browsers (the signed-in roles keep only their sign-in) in a
+language it draws, so what an example does depends on its draws alone and a failure
+replays as it was found (Hypothesis prints its ``@reproduce_failure`` line). Runs on
+SQLite, and on PostgreSQL when ``FINPORTAL_TEST_DATABASE_URL`` is set;
+``FINPORTAL_FUZZ_EXAMPLES`` raises the budget.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from urllib.parse import quote, urlsplit
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+
+from finportal.i18n import LOCALES
+from tests.helpers import undo_writes
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -159,6 +166,8 @@ class World:
     clients: dict[str, Any]
     token: str
     forms: dict[str, list[Form]] = field(default_factory=dict)
+    #: The session cookie each signed-in role got when it signed in.
+    sessions: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -445,6 +454,7 @@ def fuzz_world(
         "admin": admin,
     }
     clients = {"anonymous": app.test_client()}
+    sessions = {}
     for role, user in users.items():
         client = app.test_client()
         response = _open(
@@ -452,7 +462,8 @@ def fuzz_world(
         )
         assert response.status_code == 302, (role, response.status_code)
         clients[role] = client
-    world = World(ids=ids, clients=clients, token=token)
+        sessions[role] = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).decoded_value
+    world = World(ids=ids, clients=clients, token=token, sessions=sessions)
     world.forms = {role: _crawl(app, world, role) for role in ROLES}
     return world
 
@@ -462,6 +473,21 @@ def _open(app: Any, client: Any, url: str, method: str = "POST", **kwargs: Any) 
     which would otherwise be shared by every client of the test's app context."""
     with app.app_context():
         return client.open(url, method=method, **kwargs)
+
+
+def _new_browsers(app: Any, world: World) -> None:
+    """Give every role a new client that holds nothing but the session of its sign-in.
+
+    A client keeps what earlier requests left in its cookies (the language, messages, a
+    sign-in made with generated data), so without this an example would start where the
+    one before it stopped, and Hypothesis could not replay what it found.
+    """
+    cookie = app.config["SESSION_COOKIE_NAME"]
+    for role in ROLES:
+        client = app.test_client()
+        if role in world.sessions:
+            client.set_cookie(cookie, world.sessions[role])
+        world.clients[role] = client
 
 
 def _real_paths(rule: Any, ids: dict[str, list[Any]]) -> list[str]:
@@ -556,25 +582,23 @@ def _send(app: Any, world: World, role: str, method: str, url: str, kind: str, b
         headers["Authorization"] = f"Bearer {world.token}"
     # The test's own session would hold a savepoint outside ours: end it first.
     db.session.remove()
-    savepoint = db.test_bind.begin_nested()
-    try:
-        if kind == "json":
-            return _open(
-                app,
-                client,
-                url,
-                method,
-                data=body,
-                content_type="application/json",
-                headers=headers,
-            )
-        if method == "GET":
-            return _open(app, client, url, method, query_string=body, headers=headers)
-        return _open(app, client, url, method, data=body, headers=headers)
-    finally:
-        db.session.remove()
-        if savepoint.is_active:
-            savepoint.rollback()
+    with undo_writes(db.test_bind):
+        try:
+            if kind == "json":
+                return _open(
+                    app,
+                    client,
+                    url,
+                    method,
+                    data=body,
+                    content_type="application/json",
+                    headers=headers,
+                )
+            if method == "GET":
+                return _open(app, client, url, method, query_string=body, headers=headers)
+            return _open(app, client, url, method, data=body, headers=headers)
+        finally:
+            db.session.remove()
 
 
 def _xlsx_junk(draw: Any) -> bytes:
@@ -786,9 +810,17 @@ def test_generated_junk_never_gives_a_server_error(app, fuzz_world):
         phases=[Phase.explicit, Phase.generate],
         report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck),
+        # Print the @reproduce_failure line of a failing example (each example starts from
+        # the same state, so its draws replay it).
+        print_blob=True,
     )
     @given(data=st.data())
     def run(data: Any) -> None:
+        _new_browsers(app, fuzz_world)
+        language = data.draw(st.sampled_from(LOCALES), label="language")
+        for role in ROLES:
+            switched = _send(app, fuzz_world, role, "GET", f"/lang/{language}", "form", {})
+            assert switched.status_code == 302, (role, language, switched.status_code)
         for role, rule in targets:
             method, url, kind, body = data.draw(
                 request_for(app, fuzz_world, role, rule), label=f"{role} {rule.rule}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from finportal.models import NotificationPreference, OutboxMessage, utcnow
 from finportal.services import notifications, outbox
@@ -73,6 +73,16 @@ def test_the_daily_digest_sends_one_mail_after_eight_and_only_once(db_session, s
     _notify(db_session, other, "给另一位用户的消息")
     notifications.notify(
         db_session, user_id=user.id, kind="policy_push", title=("政策推送", "Push")
+    )
+    db_session.commit()
+    # The rows were written today at noon, whatever the clock says: written now, between
+    # 00:00 and 08:00 Shanghai (16:00-24:00 UTC) they would be older than today's 08:00
+    # and already due in tomorrow's 07:59 digest.
+    db_session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.user_id.in_([user.id, other.id]))
+        .values(created_at=_at(0, 12), next_attempt_at=_at(0, 12))
+        .execution_options(synchronize_session=False)
     )
     db_session.commit()
 
