@@ -327,3 +327,22 @@ def login(client: Any) -> Callable[[Any], Any]:
         return client
 
     return do
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """Hash the tests' passwords with argon2id at argon2-cffi's cheapest parameters.
+
+    The portal hashes with argon2-cffi's defaults (64 MiB, 3 passes, 4 lanes): 0.1-0.6 s a
+    hash or check on the 2-core test machine, paid by every user a test makes and every
+    sign-in — 40 % of the time of tests/finportal/sme. The tests keep the algorithm, the
+    library and every code path (a hash carries its parameters; the check reads them).
+    """
+    import argon2
+
+    from finportal.services import accounts
+
+    production = accounts._hasher
+    accounts._hasher = argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
+    yield
+    accounts._hasher = production
