@@ -133,13 +133,69 @@ def _reset_postgres(application: Any) -> None:
         conn.execute(text("CREATE SCHEMA public"))
 
 
-@pytest.fixture
-def db_session(app: Any) -> Iterator[Any]:
-    """A session whose every commit is rolled back after the test (savepoints)."""
+@pytest.fixture(scope="session")
+def demo_app(app: Any, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The app on a database of its own with the demo loaded, once per test process.
+
+    ``finportal.demo.load_demo`` runs once per pytest-xdist worker (not once per test) into
+    a new database of the test database's kind (PostgreSQL next to the worker's database,
+    or a SQLite file), migrated and loaded from empty as README command 1 does. The tests
+    marked ``demo`` get their ``db_session`` (and so their client) on it, rolled back after
+    each test like any other; nothing writes to it afterwards.
+    """
+    import flask_migrate
+
+    from finportal import create_app
+    from finportal.demo import load_demo
     from finportal.extensions import db
 
+    if database_url.startswith("postgresql"):
+        url = _worker_database(database_url, "demo")
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+    # The test app's configuration (instance, model, packet and document folders), its URL.
+    application = create_app({**app.config, "DATABASE_URL": url})
+    with application.app_context():
+        flask_migrate.upgrade()
+        load_demo(db.session)
+        db.session.remove()
+    yield application
+    application.extensions["finportal_engine"].dispose()
+
+
+@pytest.fixture
+def demo_context(request: pytest.FixtureRequest, db_session: Any) -> dict[str, Any]:
+    """What ``load_demo`` returns (users, enterprises, password), read from the loaded demo."""
+    from sqlalchemy import select
+
+    from finportal.demo import DEFAULT_PASSWORD
+    from finportal.models import Enterprise, User
+
+    assert request.node.get_closest_marker("demo"), "demo_context is for tests marked demo"
+    users = db_session.scalars(
+        select(User).where(User.username.like("demo-%")).order_by(User.id)
+    ).all()
+    enterprises = db_session.scalars(
+        select(Enterprise).where(Enterprise.demo.is_(True)).order_by(Enterprise.id)
+    ).all()
+    return {
+        "users": {user.username: user for user in users},
+        "enterprises": list(enterprises),
+        "password": DEFAULT_PASSWORD,
+    }
+
+
+@pytest.fixture
+def db_session(app: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A session whose every commit is rolled back after the test (savepoints).
+
+    On the demo's database (``demo_app``) for a test marked ``demo``.
+    """
+    from finportal.extensions import db
+
+    demo = request.node.get_closest_marker("demo") and request.getfixturevalue("demo_app")
     with app.app_context():
-        connection = db.get_engine().connect()
+        connection = (demo.extensions["finportal_engine"] if demo else db.get_engine()).connect()
         transaction = connection.begin()
         db.session.remove()
         db.test_bind, db.test_join_mode = connection, "create_savepoint"
@@ -296,3 +352,22 @@ def login(client: Any) -> Callable[[Any], Any]:
         return client
 
     return do
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """Hash the tests' passwords with argon2id at argon2-cffi's cheapest parameters.
+
+    The portal hashes with argon2-cffi's defaults (64 MiB, 3 passes, 4 lanes): 0.1-0.6 s a
+    hash or check on the 2-core test machine, paid by every user a test makes and every
+    sign-in — 40 % of the time of tests/finportal/sme. The tests keep the algorithm, the
+    library and every code path (a hash carries its parameters; the check reads them).
+    """
+    import argon2
+
+    from finportal.services import accounts
+
+    production = accounts._hasher
+    accounts._hasher = argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
+    yield
+    accounts._hasher = production

@@ -12,8 +12,8 @@ from finportal.models import Bank, Enterprise, Park, User
 
 @pytest.mark.slow
 @pytest.mark.both_engines  # README command 1 loads the demo on SQLite
+@pytest.mark.demo  # loaded once from empty (conftest.demo_app); here the second time
 def test_demo_loads_twice_without_duplicates(client, db_session):
-    load_demo(db_session)
     counts = [
         db_session.scalar(select(func.count()).select_from(m))
         for m in (Enterprise, User, Park, Bank)
@@ -49,6 +49,7 @@ def test_demo_loads_twice_without_duplicates(client, db_session):
 
 
 @pytest.mark.slow
+@pytest.mark.demo
 def test_demo_password_can_be_set(client, db_session):
     load_demo(db_session, password="another-secret-1")
     response = client.post(

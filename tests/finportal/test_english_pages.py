@@ -48,7 +48,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from finportal.demo import DEFAULT_PASSWORD, load_demo
+from finportal.demo import DEFAULT_PASSWORD
 from products.sources import public_source, split_citations
 
 pytestmark = pytest.mark.slow
@@ -339,11 +339,11 @@ def _sign_in(client: Any, role: str) -> None:
     assert client.get("/lang/en").status_code == 302
 
 
+@pytest.mark.demo
 def test_every_page_of_every_role_reads_in_english(app, client, db_session):
     import finportal.models as m
     from finportal.services import accounts
 
-    load_demo(db_session)
     users = {
         role: db_session.scalar(select(m.User).where(m.User.username == f"demo-{role}"))
         for role in WALKERS
@@ -483,6 +483,7 @@ def _junk() -> dict[str, str]:
     return {name: "x" for name in (*JUNK_FIELDS, *profile_fields.fields())}
 
 
+@pytest.mark.demo
 def test_every_form_answers_in_english(app, client, db_session):
     """Every form of every role, posted empty and with values it refuses, answers in English.
 
@@ -495,7 +496,6 @@ def test_every_form_answers_in_english(app, client, db_session):
     """
     import finportal.models as m
 
-    load_demo(db_session)
     users = {
         role: db_session.scalar(select(m.User).where(m.User.username == f"demo-{role}"))
         for role in WALKERS

@@ -11,11 +11,10 @@ from finportal.models import Bank, Referral
 from finportal.services import referrals
 from finportal.services.packets import current_packet
 
-pytestmark = [pytest.mark.db, pytest.mark.slow]
+pytestmark = [pytest.mark.db, pytest.mark.slow, pytest.mark.demo]
 
 
 def test_demo_referrals_every_state_idempotent_and_private(client, db_session):
-    load_demo(db_session)
     count = db_session.scalar(select(func.count()).select_from(Referral))
     load_demo(db_session)
     assert db_session.scalar(select(func.count()).select_from(Referral)) == count
@@ -62,7 +61,6 @@ def test_demo_histories_are_whole_and_spread_over_time(db_session):
     from finportal.services.dashboard import build_dashboard
     from finportal.services.labels import SCOPE_LABELS
 
-    load_demo(db_session)
     demo = db_session.scalars(select(Referral)).all()
     assert demo
     for referral in demo:

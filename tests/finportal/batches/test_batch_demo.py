@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from finportal.demo import DEFAULT_PASSWORD, load_demo
+from finportal.demo import DEFAULT_PASSWORD
 from finportal.demo_steps import batches as batch_demo
 from finportal.models import AuditEvent, Batch, BatchMember
 
 
 @pytest.mark.slow
-def test_demo_batch_goes_from_recommendation_to_bank_decisions(client, db_session):
-    context = load_demo(db_session)
+@pytest.mark.demo
+def test_demo_batch_goes_from_recommendation_to_bank_decisions(client, db_session, demo_context):
+    context = demo_context
     decided = db_session.scalar(select(Batch).where(Batch.code == batch_demo.DECIDED_CODE))
     states = sorted(m.state for m in decided.members)
     assert states == ["approved", "approved", "declined", "withdrawn"]
@@ -61,11 +62,14 @@ def test_demo_batch_goes_from_recommendation_to_bank_decisions(client, db_sessio
 
 
 @pytest.mark.slow
-def test_demo_open_batch_can_be_checked_submitted_and_decided_from_the_pages(client, db_session):
+@pytest.mark.demo
+def test_demo_open_batch_can_be_checked_submitted_and_decided_from_the_pages(
+    client, db_session, demo_context
+):
     from finportal.models import Consent
     from finportal.services import consents as consent_service
 
-    context = load_demo(db_session)
+    context = demo_context
     batch = db_session.scalar(select(Batch).where(Batch.code == batch_demo.OPEN_CODE))
     for member in batch.members:
         # Each member consented for this batch, not the enterprise as a whole.

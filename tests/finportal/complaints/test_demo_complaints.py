@@ -11,8 +11,8 @@ from finportal.models import Complaint, Escalation, PublishedReport, User
 
 
 @pytest.mark.slow
+@pytest.mark.demo
 def test_the_demo_shows_the_service_loop_and_loads_twice(client, db_session):
-    load_demo(db_session)
     count = db_session.scalar(select(func.count()).select_from(Complaint))
     load_demo(db_session)
     assert db_session.scalar(select(func.count()).select_from(Complaint)) == count

@@ -316,15 +316,13 @@ def test_the_migration_chains_existing_events_and_can_go_back(database_url, tmp_
 
 
 @pytest.mark.slow
-def test_the_demo_history_verifies_though_it_is_backdated(chain, scratch):
-    """The demo invents months of history and backdates it: it still forms one valid chain."""
-    from finportal.demo import load_demo
-    from finportal.extensions import db
+def test_the_demo_history_verifies_though_it_is_backdated(demo_app):
+    """The demo invents months of history and backdates it: it still forms one valid chain.
 
-    app, _ = scratch
-    with app.app_context():
-        load_demo(db.session)
-        db.session.remove()
+    ``demo_app``'s database holds the demo loaded from empty and committed for real.
+    """
+    app = demo_app
+    chain = app.extensions["finportal_engine"]
     report = verify(chain)
     assert report.ok, report.broken
     assert report.checked > 50
