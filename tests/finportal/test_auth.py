@@ -216,3 +216,20 @@ def test_app_refuses_to_start_without_cjk_fonts_or_harfbuzz_subset(monkeypatch, 
     finally:
         monkeypatch.undo()
         environment.ensure_environment.cache_clear()
+
+
+def test_the_portal_hashes_with_argon2_defaults_whatever_the_tests_use():
+    """The tests hash at argon2's cheapest parameters (tests/conftest.py); the portal itself,
+    imported afresh, keeps argon2-cffi's defaults."""
+    import subprocess
+    import sys
+
+    code = (
+        "import argon2; from finportal.services import accounts; "
+        "h, d = accounts._hasher, argon2.PasswordHasher(); "
+        "print((h.time_cost, h.memory_cost, h.parallelism) == (d.time_cost, d.memory_cost, d.parallelism))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "True"
