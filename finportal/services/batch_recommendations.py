@@ -25,7 +25,6 @@ from finportal.services import catalog as catalog_service
 from finportal.services.audit import record_event
 from finportal.services.batches import (
     DEFAULT_TERM_MONTHS,
-    PER_PAGE,
     BatchList,
     batch_product,
     batches_page,
@@ -91,7 +90,7 @@ def members_page(
     *,
     actor_id: int,
     page: int = 1,
-    per_page: int = PER_PAGE,
+    per_page: int = limits.PAGE_SIZE,
     search: str | None = None,
 ) -> Page:
     """Return one page of the organisation's members by name (searched by name or USCC)."""
@@ -106,14 +105,14 @@ def recommender_batches(session: Session, *, actor_id: int) -> list[Batch]:
 
 
 def recommender_batches_page(
-    session: Session, *, actor_id: int, page: int = 1, per_page: int = PER_PAGE
+    session: Session, *, actor_id: int, page: int = 1, per_page: int = limits.PAGE_SIZE
 ) -> BatchList:
     """Return one page of the organisation's batches, newest first, with their quota use."""
     user = _recommender(session, actor_id)
     return batches_page(session, page=page, per_page=per_page, **_organisation(user))
 
 
-def open_batches(session: Session, *, actor_id: int, limit: int = PER_PAGE) -> BatchList:
+def open_batches(session: Session, *, actor_id: int, limit: int = limits.PAGE_SIZE) -> BatchList:
     """Return the organisation's open batches (what its members can be recommended into)."""
     user = _recommender(session, actor_id)
     return batches_page(session, per_page=limit, state="open", **_organisation(user))

@@ -54,8 +54,6 @@ MEMBER_STATES = tuple(s.value for s in MemberState)
 FILING_LABELS = {s.value: s.title_zh for s in FilingState}
 #: A member may leave the batch only before the batch goes to the bank.
 WITHDRAWABLE = MEMBER.sources(MemberState.WITHDRAWN, "recommender")
-#: Rows per page of the batch lists and member lists (advisor, recommender).
-PER_PAGE = 50
 #: What a batch row shows besides its own columns: its organiser, bank and product, loaded with it.
 BATCH_ROW_OPTIONS = (
     joinedload(Batch.park),
@@ -251,7 +249,7 @@ def batches_page(
     session: Session,
     *,
     page: int = 1,
-    per_page: int = PER_PAGE,
+    per_page: int = limits.PAGE_SIZE,
     bank_id: int | None = None,
     park_id: int | None = None,
     chamber_id: int | None = None,
@@ -293,7 +291,7 @@ def quotas(session: Session, batches: list[Batch]) -> dict[int, QuotaUse]:
 
 
 def sent_batches_page(
-    session: Session, *, bank_id: int, page: int = 1, per_page: int = PER_PAGE
+    session: Session, *, bank_id: int, page: int = 1, per_page: int = limits.PAGE_SIZE
 ) -> BatchList:
     """Return one page of the batches the bank may see (sent to it), newest first, with quotas."""
     stmt = (
@@ -337,7 +335,7 @@ def members_page(
     batch: Batch,
     *,
     page: int = 1,
-    per_page: int = PER_PAGE,
+    per_page: int = limits.PAGE_SIZE,
     search: str | None = None,
     state: str | None = None,
     for_bank: bool = False,

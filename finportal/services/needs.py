@@ -98,8 +98,6 @@ DISTRICTS = {
     "310120": ("奉贤区", "Fengxian"),
     "310151": ("崇明区", "Chongming"),
 }
-#: Needs on a page of a list.
-PER_PAGE = 20
 #: States in which banks see a need on the board (and may claim it).
 ON_BOARD = NEED.tagged("board")
 #: Claims still waiting on the firm (not ended).
@@ -317,7 +315,7 @@ def list_for_enterprise(session: Session, enterprise_id: int | None, page: int =
         .where(Need.enterprise_id == enterprise_id)
         .order_by(Need.posted_at.desc(), Need.id.desc())
     )
-    return paginate(session, stmt, page=page, per_page=PER_PAGE, options=_need_options())
+    return paginate(session, stmt, page=page, per_page=limits.PAGE_SIZE, options=_need_options())
 
 
 def get_for_enterprise(session: Session, enterprise_id: int | None, need_id: int) -> Need:
@@ -465,7 +463,7 @@ def board_for_bank(session: Session, bank_id: int, *, tab: str = "open", page: i
         session,
         stmt,
         page=page,
-        per_page=PER_PAGE,
+        per_page=limits.PAGE_SIZE,
         options=(
             selectinload(Need.claims),
             joinedload(Need.enterprise),
@@ -935,7 +933,7 @@ def escalated_page(session: Session, page: int = 1, *, advisor_id: int | None = 
         select(Need).where(Need.state == N.ESCALATED).order_by(*order, Need.handle_due_at, Need.id)
     )
     return paginate(
-        session, stmt, page=page, per_page=PER_PAGE, options=(joinedload(Need.enterprise),)
+        session, stmt, page=page, per_page=limits.PAGE_SIZE, options=(joinedload(Need.enterprise),)
     )
 
 

@@ -62,7 +62,7 @@ class ListArgs(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
+    page = limits.page_field()
     q = limits.Text("search", load_default="")
     state = fields.String(
         load_default="", validate=validate.OneOf(["", *(s.value for s in MemberState)])

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, pre_load
 
 from finportal import limits
 from finportal.extensions import db
@@ -28,7 +28,7 @@ class ListArgs(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
+    page = limits.page_field()
     q = limits.Text("search", load_default="")
 
 

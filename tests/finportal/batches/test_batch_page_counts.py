@@ -18,6 +18,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from finportal import limits
 from finportal.domain.states import MEMBER
 from finportal.models import BatchMember, Consent, Membership, utcnow
 from finportal.services import batch_checks, batch_recommendations, batches
@@ -26,7 +27,7 @@ from tests.finportal.test_query_counts import counting
 from tests.helpers import PASSWORD
 
 #: Firms added to the park between the two counts: more than a page of members.
-MORE_FIRMS = batches.PER_PAGE + 10
+MORE_FIRMS = limits.PAGE_SIZE + 10
 #: Batches added between the two counts: more than a page of batches.
 MORE_BATCHES = 3
 
@@ -200,9 +201,9 @@ def test_the_recommender_pages_the_members_and_finds_them_by_name_or_uscc(
     first = client.get("/recommender/")
     second = client.get("/recommender/?page=2")
     shown = [e.name for e in every if e.name in first.text]
-    assert shown == [e.name for e in every[: batches.PER_PAGE]]
+    assert shown == [e.name for e in every[: limits.PAGE_SIZE]]
     assert [e.name for e in every if e.name in second.text] == [
-        e.name for e in every[batches.PER_PAGE :]
+        e.name for e in every[limits.PAGE_SIZE :]
     ]
     assert f"共 {len(every)} 条，第 1 / 2 页" in first.text
 
@@ -271,14 +272,14 @@ def test_the_advisor_pages_batches_and_members(client, db_session, park, login):
 
     batch = park.open_batch
     members = list(batch.members)  # in the order they joined, as the page lists them
-    assert len(members) > batches.PER_PAGE
+    assert len(members) > limits.PAGE_SIZE
     first = client.get(f"/advisor/batches/{batch.id}")
     second = client.get(f"/advisor/batches/{batch.id}?page=2")
     assert f"共 {len(members)} 条，第 1 / 2 页" in first.text
     on_first = [m.enterprise.uscc for m in members if m.enterprise.uscc in first.text]
     on_second = [m.enterprise.uscc for m in members if m.enterprise.uscc in second.text]
-    assert on_first == [m.enterprise.uscc for m in members[: batches.PER_PAGE]]
-    assert on_second == [m.enterprise.uscc for m in members[batches.PER_PAGE :]]
+    assert on_first == [m.enterprise.uscc for m in members[: limits.PAGE_SIZE]]
+    assert on_second == [m.enterprise.uscc for m in members[limits.PAGE_SIZE :]]
     assert f"已推荐 {len(members)} 户" in second.text  # the summary counts every member
 
     # Search by USCC, by name and by state; the pager keeps them.
