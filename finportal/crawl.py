@@ -12,10 +12,26 @@ from urllib.parse import urlsplit
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
+#: The password of the accounts ``flask scale-data`` and the demo make.
+PASSWORD = "finportal-demo"  # noqa: S105 - the documented demo password
 #: A same-site link of a page.
 LINK = re.compile(r'href="(/[^"#]*)"')
 #: Links a crawl does not follow: they sign out, download or export.
 SKIP = re.compile(r"/auth/logout|\.xlsx|\.pdf|\.zip|\.csv|/download|/static/|/export")
+
+
+def signed_in(app: Flask, user: str) -> tuple[Any, str]:
+    """Return a test client signed in as ``user`` (``-``: anonymous) and where it lands.
+
+    For the scripts that measure pages on a scale or demo database (CSRF and rate limits off).
+    """
+    client = app.test_client()
+    if user == "-":
+        return client, "/"
+    answer = client.post("/auth/login", data={"username": user, "password": PASSWORD})
+    if answer.status_code != 302:
+        raise SystemExit(f"could not sign in as {user}: {answer.status_code}")
+    return client, answer.headers["Location"]
 
 
 def crawl(

@@ -19,21 +19,13 @@ from typing import Any
 from sqlalchemy import event
 
 from finportal import create_app
-from finportal.crawl import crawl
+from finportal.crawl import crawl, signed_in
 from finportal.extensions import db
-
-PASSWORD = "finportal-demo"  # noqa: S105 - the documented demo password
 
 
 def crawl_user(app: Any, user: str, pages: int, log: list[int]) -> list[tuple[str, int, int, int]]:
     """Open up to ``pages`` pages of ``user``; return (url, statements, most rows, bytes)."""
-    client = app.test_client()
-    start = "/"
-    if user != "-":
-        answer = client.post("/auth/login", data={"username": user, "password": PASSWORD})
-        if answer.status_code != 302:
-            raise SystemExit(f"could not sign in as {user}: {answer.status_code}")
-        start = answer.headers["Location"]
+    client, start = signed_in(app, user)
     return [
         (url, len(log), max(log, default=0), len(answer.data))
         for url, answer in crawl(app, client, start, pages=pages, before=lambda _url: log.clear())

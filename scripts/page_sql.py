@@ -17,9 +17,8 @@ from typing import Any
 from sqlalchemy import event
 
 from finportal import create_app
+from finportal.crawl import signed_in
 from finportal.extensions import db
-
-PASSWORD = "finportal-demo"  # noqa: S105 - the documented demo password
 
 
 def main() -> None:
@@ -30,11 +29,7 @@ def main() -> None:
     parser.add_argument("--explain", type=int, default=0, help="EXPLAIN ANALYZE statement N")
     args = parser.parse_args()
     app = create_app({"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
-    client = app.test_client()
-    if args.user != "-":
-        answer = client.post("/auth/login", data={"username": args.user, "password": PASSWORD})
-        if answer.status_code != 302:
-            raise SystemExit(f"could not sign in as {args.user}: {answer.status_code}")
+    client, _home = signed_in(app, args.user)
     client.get(args.url)
     log: list[tuple[float, str, Any]] = []
 

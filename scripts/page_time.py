@@ -15,8 +15,7 @@ import statistics
 import time
 
 from finportal import create_app
-
-PASSWORD = "finportal-demo"  # noqa: S105 - the documented demo password
+from finportal.crawl import signed_in
 
 
 def main() -> None:
@@ -27,11 +26,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="timed requests per page")
     args = parser.parse_args()
     app = create_app({"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
-    client = app.test_client()
-    if args.user != "-":
-        answer = client.post("/auth/login", data={"username": args.user, "password": PASSWORD})
-        if answer.status_code != 302:
-            raise SystemExit(f"could not sign in as {args.user}: {answer.status_code}")
+    client, _home = signed_in(app, args.user)
     for url in args.urls:
         client.get(url)
         times = []
