@@ -483,9 +483,9 @@ def compare_with_champion(
         raise NotFound("模型版本不存在。", "No such model version.")
     current = champion(session)
     records = sorted(
-        outcome_records(session),
+        outcome_records(session, newest=limit),
         key=lambda r: (r["scored_at"] is None, r["scored_at"], r["application_id"]),
-    )[-limit:]
+    )
     bads = sum(r["bad"] for r in records)
     out: dict[str, Any] = {
         "rows": len(records),

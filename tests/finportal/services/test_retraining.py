@@ -257,3 +257,25 @@ def test_retraining_with_too_few_outcomes_is_refused_on_the_page(
     assert response.status_code == 409
     assert "贷款结果不足" in response.text
     assert "retrain-form" in response.text
+
+
+def test_the_newest_records_are_chosen_in_sql_as_the_comparison_chose_them(db_session, add_outcome):
+    """``outcome_records(newest=n)`` reads the n latest screened applications with a final
+    outcome and a snapshot — the same ones as sorting every record and keeping the last n."""
+    features = {"firm_age_years": 3.0, "revenue_10k": 100.0}
+    days = [5, 1, None, 9, 7, 3, None, 8]
+    for n, day in enumerate(days):
+        app = add_outcome(features, ["disbursed", "repaid" if n % 3 else "defaulted"])
+        app.screened_at = datetime(2025, 6, day, tzinfo=UTC) if day else None
+    add_outcome(features, ["disbursed", "defaulted"], snapshot=False)  # newest, no snapshot
+    add_outcome(features, ["disbursed"])  # still running: no final outcome
+    db_session.commit()
+
+    def key(record):
+        return (record["scored_at"] is None, record["scored_at"], record["application_id"])
+
+    every = sorted(retraining.outcome_records(db_session), key=key)
+    assert len(every) == len(days)
+    for n in (1, 3, 5, len(days), len(days) + 4):
+        chosen = sorted(retraining.outcome_records(db_session, newest=n), key=key)
+        assert chosen == every[-n:], n
