@@ -244,3 +244,45 @@ def served_app_config(instance: Path, name: str) -> dict[str, object]:
         "PACKET_DIR": str(instance / "packets"),
         "DOCUMENT_DIR": str(instance / "documents"),
     }
+
+
+def bank_approves(
+    session: Any,
+    loop: Any,
+    *,
+    term_months: int = 12,
+    amount: str = "1000000",
+    annual_rate: str = "0.0345",
+) -> None:
+    """The loop's bank approves its referral for ``term_months`` (``amount`` yuan)."""
+    from finportal.services import bank_actions
+
+    bank_actions.record_decision(
+        session,
+        loop.referral.id,
+        bank_id=loop.bank.id,
+        actor_id=loop.bank_user.id,
+        decision="approved",
+        approved_amount=Decimal(amount),
+        annual_rate=Decimal(annual_rate),
+        term_months=term_months,
+    )
+
+
+def bank_reports(
+    session: Any, loop: Any, event: str, *, on: date | None = None, amount: str | None = None
+) -> None:
+    """The loop's bank records a loan event of its referral (``disbursed``, ``repaid``...),
+    today unless ``on``."""
+    from finportal.services import bank_actions
+    from finportal.services.workdays import today_local
+
+    bank_actions.record_outcome(
+        session,
+        loop.referral.id,
+        bank_id=loop.bank.id,
+        actor_id=loop.bank_user.id,
+        event=event,
+        occurred_on=on or today_local(),
+        **({"amount": Decimal(amount)} if amount is not None else {}),
+    )

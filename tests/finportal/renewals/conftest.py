@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from finportal.services import bank_actions
-from finportal.services.workdays import today_local
+from tests.helpers import bank_approves, bank_reports
 
 
 def _lend(
@@ -21,25 +19,8 @@ def _lend(
     disbursed_on: date | None = None,
 ) -> Any:
     """Approve the loop's referral for ``term_months`` and record the disbursal (today)."""
-    bank_actions.record_decision(
-        session,
-        loop.referral.id,
-        bank_id=loop.bank.id,
-        actor_id=loop.bank_user.id,
-        decision="approved",
-        approved_amount=Decimal(amount),
-        annual_rate=Decimal("0.0345"),
-        term_months=term_months,
-    )
-    bank_actions.record_outcome(
-        session,
-        loop.referral.id,
-        bank_id=loop.bank.id,
-        actor_id=loop.bank_user.id,
-        event="disbursed",
-        occurred_on=disbursed_on or today_local(),
-        amount=Decimal(amount),
-    )
+    bank_approves(session, loop, term_months=term_months, amount=amount)
+    bank_reports(session, loop, "disbursed", on=disbursed_on, amount=amount)
     session.refresh(loop.referral)
     return loop
 

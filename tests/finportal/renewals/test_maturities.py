@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from finportal.services import bank_actions, maturities, profile_form
+from finportal.services import maturities, profile_form
 from finportal.services.workdays import today_local
+from tests.helpers import bank_approves, bank_reports
 
 pytestmark = pytest.mark.db
 
@@ -57,25 +58,8 @@ def test_the_last_approval_gives_the_term(db_session, loop):
         )
     )
     db_session.commit()
-    bank_actions.record_decision(
-        db_session,
-        loop.referral.id,
-        bank_id=loop.bank.id,
-        actor_id=loop.bank_user.id,
-        decision="approved",
-        approved_amount=Decimal("500000"),
-        annual_rate=Decimal("0.04"),
-        term_months=18,
-    )
-    bank_actions.record_outcome(
-        db_session,
-        loop.referral.id,
-        bank_id=loop.bank.id,
-        actor_id=loop.bank_user.id,
-        event="disbursed",
-        occurred_on=today_local(),
-        amount=Decimal("500000"),
-    )
+    bank_approves(db_session, loop, term_months=18, amount="500000", annual_rate="0.04")
+    bank_reports(db_session, loop, "disbursed", amount="500000")
     (loan,) = maturities.loans_of(db_session, loop.enterprise.id, today=today_local())
     assert loan.term_months == 18
 
@@ -83,28 +67,12 @@ def test_the_last_approval_gives_the_term(db_session, loop):
 def test_a_repaid_loan_is_not_running(db_session, lent):
     today = today_local()
     assert maturities.loans_of(db_session, lent.enterprise.id, today=today)
-    bank_actions.record_outcome(
-        db_session,
-        lent.referral.id,
-        bank_id=lent.bank.id,
-        actor_id=lent.bank_user.id,
-        event="repaid",
-        occurred_on=today,
-    )
+    bank_reports(db_session, lent, "repaid", on=today)
     assert maturities.loans_of(db_session, lent.enterprise.id, today=today) == []
 
 
 def test_an_approved_loan_not_yet_disbursed_has_no_maturity(db_session, loop):
-    bank_actions.record_decision(
-        db_session,
-        loop.referral.id,
-        bank_id=loop.bank.id,
-        actor_id=loop.bank_user.id,
-        decision="approved",
-        approved_amount=Decimal("500000"),
-        annual_rate=Decimal("0.04"),
-        term_months=12,
-    )
+    bank_approves(db_session, loop, term_months=12, amount="500000", annual_rate="0.04")
     assert maturities.loans_of(db_session, loop.enterprise.id, today=today_local()) == []
 
 
@@ -143,14 +111,7 @@ def test_the_banks_events_win_over_the_smes_figure(db_session, loop, lend):
     (loan,) = maturities.loans_of(db_session, loop.enterprise.id, today=today)
     assert loan.source == "bank"
     # Repaid: the figure typed before the bank's events may be that loan's; still nothing.
-    bank_actions.record_outcome(
-        db_session,
-        loop.referral.id,
-        bank_id=loop.bank.id,
-        actor_id=loop.bank_user.id,
-        event="repaid",
-        occurred_on=today,
-    )
+    bank_reports(db_session, loop, "repaid", on=today)
     assert maturities.loans_of(db_session, loop.enterprise.id, today=today) == []
 
 
@@ -199,26 +160,9 @@ def test_the_stored_maturity_follows_the_banks_steps(db_session, loop):
     from finportal.services.workdays import today_local
 
     today = today_local()
-    bank_actions.record_decision(
-        db_session,
-        loop.referral.id,
-        bank_id=loop.bank.id,
-        actor_id=loop.bank_user.id,
-        decision="approved",
-        approved_amount=Decimal("500000"),
-        annual_rate=Decimal("0.04"),
-        term_months=12,
-    )
+    bank_approves(db_session, loop, term_months=12, amount="500000", annual_rate="0.04")
     assert db_session.get(Referral, loop.referral.id).matures_on is None  # not lent yet
-    bank_actions.record_outcome(
-        db_session,
-        loop.referral.id,
-        bank_id=loop.bank.id,
-        actor_id=loop.bank_user.id,
-        event="disbursed",
-        occurred_on=today,
-        amount=Decimal("500000"),
-    )
+    bank_reports(db_session, loop, "disbursed", on=today, amount="500000")
     referral = db_session.get(Referral, loop.referral.id)
     assert referral.matures_on == maturities.maturity_date(today, 12)
     in_a_year = (maturities.maturity_date(today, 12) - today).days

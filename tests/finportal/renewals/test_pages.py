@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from finportal.models import Application, Renewal
-from finportal.services import bank_actions, maturities, reminders
+from finportal.services import maturities, reminders
 from finportal.services.workdays import today_local
+from tests.helpers import bank_reports
 
 pytestmark = pytest.mark.db
 
@@ -128,14 +129,7 @@ def test_renewal_form_of_a_loan_repaid_meanwhile_says_so_and_keeps_the_input(
     login(loop.sme_user)
     key = f"bank-{loop.referral.id}"
     html = client.get(f"/sme/applications/new?loan={key}").text
-    bank_actions.record_outcome(
-        db_session,
-        loop.referral.id,
-        bank_id=loop.bank.id,
-        actor_id=loop.bank_user.id,
-        event="repaid",
-        occurred_on=today_local(),
-    )
+    bank_reports(db_session, loop, "repaid")
     posted = client.post(
         "/sme/applications/new",
         data={

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from finportal.models import Notification
-from finportal.services import bank_actions, maturities, reminders, renewals
+from finportal.services import maturities, reminders, renewals
 from finportal.services.workdays import today_local
+from tests.helpers import bank_reports
 
 pytestmark = pytest.mark.db
 
@@ -86,14 +87,7 @@ def test_a_job_that_first_sees_a_loan_late_sends_only_the_current_stage(db_sessi
 def test_no_reminder_after_repayment(db_session, lent):
     (loan,) = maturities.loans_of(db_session, lent.enterprise.id, today=today_local())
     assert reminders.run_reminders(db_session, today=loan.maturity - timedelta(days=90))["sent"]
-    bank_actions.record_outcome(
-        db_session,
-        lent.referral.id,
-        bank_id=lent.bank.id,
-        actor_id=lent.bank_user.id,
-        event="repaid",
-        occurred_on=today_local(),
-    )
+    bank_reports(db_session, lent, "repaid")
     before = len(_reminders(db_session))
     for days in (30, 7, 1):
         assert reminders.run_reminders(db_session, today=loan.maturity - timedelta(days=days)) == {

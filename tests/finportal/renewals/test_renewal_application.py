@@ -20,6 +20,7 @@ from finportal.services import (
 from finportal.services.errors import NotFound, ValidationFailed
 from finportal.services.screening import screen_application
 from finportal.services.workdays import today_local
+from tests.helpers import bank_reports
 
 pytestmark = pytest.mark.db
 
@@ -171,19 +172,11 @@ def test_an_ordinary_application_has_no_plan(db_session, loop):
 
 
 def test_renewing_a_loan_repaid_meanwhile_is_refused_beside_the_form(db_session, lent_short):
-    from finportal.services import bank_actions
 
     loop = lent_short
     key = f"bank-{loop.referral.id}"
     found = renewals.prefill(db_session, loop.enterprise.id, key, today=today_local())
-    bank_actions.record_outcome(
-        db_session,
-        loop.referral.id,
-        bank_id=loop.bank.id,
-        actor_id=loop.bank_user.id,
-        event="repaid",
-        occurred_on=today_local(),
-    )
+    bank_reports(db_session, loop, "repaid")
     data = application_forms.ApplicationSchema().load(
         {**found.values, "idempotency_key": uuid.uuid4().hex}
     )
