@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import flask_migrate
 import pytest
@@ -31,23 +34,37 @@ def scratch_url(database_url, tmp_path):
     admin.dispose()
 
 
-def test_upgrade_downgrade_upgrade(scratch_url, tmp_path, monkeypatch):
+@pytest.fixture
+def migrating(scratch_url, tmp_path, monkeypatch):
+    """Enter an app on the scratch database (``with migrating(**config) as app``); its engine
+    is disposed on the way out, so that the scratch database can be dropped."""
     from finportal import create_app
-    from finportal.extensions import db
 
     monkeypatch.setenv("FINPORTAL_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"TESTING": True, "DATABASE_URL": scratch_url})
+
+    @contextmanager
+    def enter(**config: Any) -> Iterator[Any]:
+        app = create_app({"TESTING": True, "DATABASE_URL": scratch_url, **config})
+        try:
+            with app.app_context():
+                yield app
+        finally:
+            app.extensions["finportal_engine"].dispose()
+
+    return enter
+
+
+def test_upgrade_downgrade_upgrade(migrating):
+    from finportal.extensions import db
+
     expected = set(Base.metadata.tables)
-    try:
-        with app.app_context():
-            flask_migrate.upgrade()
-            assert expected <= set(inspect(db.get_engine()).get_table_names())
-            flask_migrate.downgrade(revision="base")
-            assert set(inspect(db.get_engine()).get_table_names()) <= {"alembic_version"}
-            flask_migrate.upgrade()
-            assert expected <= set(inspect(db.get_engine()).get_table_names())
-    finally:
-        app.extensions["finportal_engine"].dispose()
+    with migrating():
+        flask_migrate.upgrade()
+        assert expected <= set(inspect(db.get_engine()).get_table_names())
+        flask_migrate.downgrade(revision="base")
+        assert set(inspect(db.get_engine()).get_table_names()) <= {"alembic_version"}
+        flask_migrate.upgrade()
+        assert expected <= set(inspect(db.get_engine()).get_table_names())
 
 
 def test_models_and_migrations_agree(app):
@@ -169,282 +186,258 @@ def _old_packet_world(conn, pdf: bytes, batch_pdf: bytes, batch_file: str) -> di
     return {"referral": referral, "batch": batch, "member": member}
 
 
-def test_packet_blobs_move_into_files_and_back(scratch_url, tmp_path, monkeypatch):
+def test_packet_blobs_move_into_files_and_back(migrating, tmp_path):
     """Existing packets survive the upgrade (same SHA-256 verifies) and the downgrade."""
     import hashlib
 
-    from finportal import create_app
     from finportal.extensions import db
     from finportal.packets import render_packet
     from finportal.packets.samples import sample_context
     from finportal.services import packet_verification
 
-    monkeypatch.setenv("FINPORTAL_INSTANCE_PATH", str(tmp_path))
     packet_dir = tmp_path / "packets"
-    app = create_app({"TESTING": True, "DATABASE_URL": scratch_url, "PACKET_DIR": str(packet_dir)})
     pdf = render_packet(sample_context(verification_code="ABCD-EFGH-JKMN"))
     batch_pdf = render_packet(sample_context(verification_code="BCDE-FGHJ-KMNP"))
     digest, batch_digest = (hashlib.sha256(b).hexdigest() for b in (pdf, batch_pdf))
     batch_file = f"batch-1-{batch_digest[:16]}.pdf"
     (packet_dir / "batches").mkdir(parents=True)
     (packet_dir / "batches" / batch_file).write_bytes(batch_pdf)
-    try:
-        with app.app_context():
-            flask_migrate.upgrade(revision=BEFORE_PACKETS)
-            with db.get_engine().begin() as conn:
-                ids = _old_packet_world(conn, pdf, batch_pdf, batch_file)
-            # To the head: the pages read the models, whose columns later revisions add.
-            flask_migrate.upgrade()
+    with migrating(PACKET_DIR=str(packet_dir)):
+        flask_migrate.upgrade(revision=BEFORE_PACKETS)
+        with db.get_engine().begin() as conn:
+            ids = _old_packet_world(conn, pdf, batch_pdf, batch_file)
+        # To the head: the pages read the models, whose columns later revisions add.
+        flask_migrate.upgrade()
 
-            columns = {c["name"] for c in inspect(db.get_engine()).get_columns("referrals")}
-            assert not columns & {"packet_pdf", "packet_sha256", "verification_code"}
-            stored = packet_dir / digest[:2] / digest
-            assert stored.read_bytes() == pdf and stored.stat().st_mode & 0o777 == 0o600
-            found = packet_verification.verify_packet(db.session, "abcd-efgh-jkmn")
-            assert found.sha256 == digest and found.packet_number == "RP-20261130-000001"
-            for code in ("BCDE-FGHJ-KMNP", "CDEF-GHJK-MNPQ"):
-                assert packet_verification.verify_packet(db.session, code).sha256 == batch_digest
-                check = packet_verification.check_file(db.session, code, batch_digest)
-                assert check.matches == "original"
-            assert (packet_dir / batch_digest[:2] / batch_digest).read_bytes() == batch_pdf
-            db.session.remove()
+        columns = {c["name"] for c in inspect(db.get_engine()).get_columns("referrals")}
+        assert not columns & {"packet_pdf", "packet_sha256", "verification_code"}
+        stored = packet_dir / digest[:2] / digest
+        assert stored.read_bytes() == pdf and stored.stat().st_mode & 0o777 == 0o600
+        found = packet_verification.verify_packet(db.session, "abcd-efgh-jkmn")
+        assert found.sha256 == digest and found.packet_number == "RP-20261130-000001"
+        for code in ("BCDE-FGHJ-KMNP", "CDEF-GHJK-MNPQ"):
+            assert packet_verification.verify_packet(db.session, code).sha256 == batch_digest
+            check = packet_verification.check_file(db.session, code, batch_digest)
+            assert check.matches == "original"
+        assert (packet_dir / batch_digest[:2] / batch_digest).read_bytes() == batch_pdf
+        db.session.remove()
 
-            flask_migrate.downgrade(revision=BEFORE_PACKETS)
-            with db.get_engine().connect() as conn:
-                row = conn.execute(
-                    text(
-                        "SELECT packet_pdf, packet_sha256, verification_code FROM referrals"
-                        " WHERE id = :id"
-                    ),
-                    {"id": ids["referral"]},
-                ).one()
-                result = conn.execute(text("SELECT result FROM jobs")).scalar_one()
-            assert bytes(row[0]) == pdf and row[1] == digest and row[2] == "ABCD-EFGH-JKMN"
-            if isinstance(result, str):
-                import json
+        flask_migrate.downgrade(revision=BEFORE_PACKETS)
+        with db.get_engine().connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT packet_pdf, packet_sha256, verification_code FROM referrals"
+                    " WHERE id = :id"
+                ),
+                {"id": ids["referral"]},
+            ).one()
+            result = conn.execute(text("SELECT result FROM jobs")).scalar_one()
+        assert bytes(row[0]) == pdf and row[1] == digest and row[2] == "ABCD-EFGH-JKMN"
+        if isinstance(result, str):
+            import json
 
-                result = json.loads(result)
-            assert (packet_dir / "batches" / result["file"]).read_bytes() == batch_pdf
-            assert result["members"][0]["verification_code"] == "CDEF-GHJK-MNPQ"
-            assert "packets" not in inspect(db.get_engine()).get_table_names()
-            # Down to nothing with rows that refer to the tables SQLite copies to alter
-            # (it used to fail on a foreign key: DROP TABLE enterprises).
-            flask_migrate.downgrade(revision="base")
-            assert set(inspect(db.get_engine()).get_table_names()) <= {"alembic_version"}
-    finally:
-        app.extensions["finportal_engine"].dispose()
+            result = json.loads(result)
+        assert (packet_dir / "batches" / result["file"]).read_bytes() == batch_pdf
+        assert result["members"][0]["verification_code"] == "CDEF-GHJK-MNPQ"
+        assert "packets" not in inspect(db.get_engine()).get_table_names()
+        # Down to nothing with rows that refer to the tables SQLite copies to alter
+        # (it used to fail on a foreign key: DROP TABLE enterprises).
+        flask_migrate.downgrade(revision="base")
+        assert set(inspect(db.get_engine()).get_table_names()) <= {"alembic_version"}
 
 
-def test_downgrade_base_with_rows_that_refer_to_altered_tables(scratch_url, tmp_path, monkeypatch):
+def test_downgrade_base_with_rows_that_refer_to_altered_tables(migrating):
     """SQLite copies a table to alter it; a row referring to it used to stop the downgrade
     ("FOREIGN KEY constraint failed" on DROP TABLE enterprises, e.g. with the demo data)."""
     import datetime as dt
 
     from sqlalchemy import MetaData
 
-    from finportal import create_app
     from finportal.extensions import db
 
-    monkeypatch.setenv("FINPORTAL_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"TESTING": True, "DATABASE_URL": scratch_url})
-    try:
-        with app.app_context():
-            flask_migrate.upgrade()
-            now = dt.datetime.now(dt.UTC)
-            with db.get_engine().begin() as conn:
-                meta = MetaData()
-                meta.reflect(conn)
-                enterprises, applications = meta.tables["enterprises"], meta.tables["applications"]
-                enterprise = conn.execute(
-                    enterprises.insert().values(
-                        uscc="91310112MA1GB00002",
-                        name="上海外键测试有限公司",
-                        certifications=[],
-                        demo=False,
-                        verification_state="unverified",
-                        created_at=now,
-                        updated_at=now,
-                    )  # fmt: skip
-                ).inserted_primary_key[0]
-                conn.execute(
-                    applications.insert().values(
-                        enterprise_id=enterprise,
-                        state="draft",
-                        amount=1000000,
-                        term_months=12,
-                        purpose="",
-                        lock_version=1,
-                        created_at=now,
-                        updated_at=now,
-                    )  # fmt: skip
-                )
-            flask_migrate.downgrade(revision="base")
-            assert set(inspect(db.get_engine()).get_table_names()) <= {"alembic_version"}
-    finally:
-        app.extensions["finportal_engine"].dispose()
+    with migrating():
+        flask_migrate.upgrade()
+        now = dt.datetime.now(dt.UTC)
+        with db.get_engine().begin() as conn:
+            meta = MetaData()
+            meta.reflect(conn)
+            enterprises, applications = meta.tables["enterprises"], meta.tables["applications"]
+            enterprise = conn.execute(
+                enterprises.insert().values(
+                    uscc="91310112MA1GB00002",
+                    name="上海外键测试有限公司",
+                    certifications=[],
+                    demo=False,
+                    verification_state="unverified",
+                    created_at=now,
+                    updated_at=now,
+                )  # fmt: skip
+            ).inserted_primary_key[0]
+            conn.execute(
+                applications.insert().values(
+                    enterprise_id=enterprise,
+                    state="draft",
+                    amount=1000000,
+                    term_months=12,
+                    purpose="",
+                    lock_version=1,
+                    created_at=now,
+                    updated_at=now,
+                )  # fmt: skip
+            )
+        flask_migrate.downgrade(revision="base")
+        assert set(inspect(db.get_engine()).get_table_names()) <= {"alembic_version"}
 
 
 BEFORE_PUSH_RECORDS = "b7d3e9a1c205"  # wip-13p
 
 
-def test_firms_told_under_the_old_push_count_as_told(scratch_url, tmp_path, monkeypatch):
+def test_firms_told_under_the_old_push_count_as_told(migrating):
     """The old one-notice-per-firm-and-product pushes become push records of an unknown cost."""
     import datetime as dt
 
     from sqlalchemy import MetaData
 
-    from finportal import create_app
     from finportal.extensions import db
 
-    monkeypatch.setenv("FINPORTAL_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"TESTING": True, "DATABASE_URL": scratch_url})
-    try:
-        with app.app_context():
-            flask_migrate.upgrade(revision=BEFORE_PUSH_RECORDS)
-            now = dt.datetime.now(dt.UTC)
-            with db.get_engine().begin() as conn:
-                meta = MetaData()
-                meta.reflect(conn)
-                t = meta.tables
-                firm = conn.execute(
-                    t["enterprises"].insert().values(
-                        uscc="91310112MA1GB00001", name="迁移测试", certifications=[],
-                        demo=False, verification_state="verified", created_at=now,
-                        updated_at=now,
+    with migrating():
+        flask_migrate.upgrade(revision=BEFORE_PUSH_RECORDS)
+        now = dt.datetime.now(dt.UTC)
+        with db.get_engine().begin() as conn:
+            meta = MetaData()
+            meta.reflect(conn)
+            t = meta.tables
+            firm = conn.execute(
+                t["enterprises"].insert().values(
+                    uscc="91310112MA1GB00001", name="迁移测试", certifications=[],
+                    demo=False, verification_state="verified", created_at=now,
+                    updated_at=now,
+                )
+            ).inserted_primary_key[0]  # fmt: skip
+            product = conn.execute(
+                t["products"].insert().values(
+                    code="ip_pledge", name_zh="知识产权质押贷款", name_en="IP",
+                    active=True, created_at=now, updated_at=now,
+                )
+            ).inserted_primary_key[0]  # fmt: skip
+            for key in (f"policy_push:ip_pledge:{firm}", f"policy_push:other:{firm}"):
+                conn.execute(
+                    t["notifications"].insert().values(
+                        enterprise_id=firm, kind="policy_push", title_zh="新产品发布",
+                        title_en="", body_zh="", body_en="", dedupe_key=key, created_at=now,
                     )
-                ).inserted_primary_key[0]  # fmt: skip
-                product = conn.execute(
-                    t["products"].insert().values(
-                        code="ip_pledge", name_zh="知识产权质押贷款", name_en="IP",
-                        active=True, created_at=now, updated_at=now,
-                    )
-                ).inserted_primary_key[0]  # fmt: skip
-                for key in (f"policy_push:ip_pledge:{firm}", f"policy_push:other:{firm}"):
-                    conn.execute(
-                        t["notifications"].insert().values(
-                            enterprise_id=firm, kind="policy_push", title_zh="新产品发布",
-                            title_en="", body_zh="", body_en="", dedupe_key=key, created_at=now,
-                        )
-                    )  # fmt: skip
-            flask_migrate.upgrade()
-            with db.get_engine().connect() as conn:
-                rows = conn.execute(
-                    text(
-                        "SELECT enterprise_id, product_id, version_id, effective_rate"
-                        " FROM push_records ORDER BY id"
-                    )
-                ).all()
-            assert [tuple(r) for r in rows] == [(firm, product, None, None)]
-            flask_migrate.downgrade(revision=BEFORE_PUSH_RECORDS)
-            assert "push_records" not in inspect(db.get_engine()).get_table_names()
-    finally:
-        app.extensions["finportal_engine"].dispose()
+                )  # fmt: skip
+        flask_migrate.upgrade()
+        with db.get_engine().connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT enterprise_id, product_id, version_id, effective_rate"
+                    " FROM push_records ORDER BY id"
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [(firm, product, None, None)]
+        flask_migrate.downgrade(revision=BEFORE_PUSH_RECORDS)
+        assert "push_records" not in inspect(db.get_engine()).get_table_names()
 
 
 BEFORE_MATURITY = "a7c3e9f1b254"
 
 
-def test_running_loans_get_their_maturity_stored(scratch_url, tmp_path, monkeypatch):
+def test_running_loans_get_their_maturity_stored(migrating):
     """The backfill: first disbursal plus the last approved term; a month end stays in its month."""
     import datetime as dt
     from decimal import Decimal
 
     from sqlalchemy import MetaData
 
-    from finportal import create_app
     from finportal.extensions import db
 
-    monkeypatch.setenv("FINPORTAL_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"TESTING": True, "DATABASE_URL": scratch_url})
-    try:
-        with app.app_context():
-            flask_migrate.upgrade(revision=BEFORE_MATURITY)
-            now = dt.datetime.now(dt.UTC)
-            stamps = {"created_at": now, "updated_at": now}
-            with db.get_engine().begin() as conn:
-                meta = MetaData()
-                meta.reflect(conn)
-                t = meta.tables
-                firm = conn.execute(
-                    t["enterprises"].insert().values(
-                        uscc="91310112MA1GB00002", name="到期测试", certifications=[],
-                        demo=False, verification_state="verified", **stamps,
+    with migrating():
+        flask_migrate.upgrade(revision=BEFORE_MATURITY)
+        now = dt.datetime.now(dt.UTC)
+        stamps = {"created_at": now, "updated_at": now}
+        with db.get_engine().begin() as conn:
+            meta = MetaData()
+            meta.reflect(conn)
+            t = meta.tables
+            firm = conn.execute(
+                t["enterprises"].insert().values(
+                    uscc="91310112MA1GB00002", name="到期测试", certifications=[],
+                    demo=False, verification_state="verified", **stamps,
+                )
+            ).inserted_primary_key[0]  # fmt: skip
+            bank = conn.execute(
+                t["banks"].insert().values(
+                    code="b1", name_zh="测试银行", name_en="Bank", demo=False, active=True,
+                    **stamps,
+                )
+            ).inserted_primary_key[0]  # fmt: skip
+            product = conn.execute(
+                t["products"].insert().values(
+                    code="ip_pledge", name_zh="知识产权质押贷款", name_en="IP", active=True,
+                    **stamps,
+                )
+            ).inserted_primary_key[0]  # fmt: skip
+            version = conn.execute(
+                t["product_versions"].insert().values(
+                    product_id=product, number=1, content={}, content_hash="x" * 64,
+                    published_at=now,
+                )
+            ).inserted_primary_key[0]  # fmt: skip
+            referrals = []
+            for n in range(3):
+                application = conn.execute(
+                    t["applications"].insert().values(
+                        enterprise_id=firm, state="referred", amount=Decimal(100000),
+                        term_months=12, purpose="working_capital", lock_version=1,
+                        idempotency_key=f"mig-{n}", **stamps,
                     )
                 ).inserted_primary_key[0]  # fmt: skip
-                bank = conn.execute(
-                    t["banks"].insert().values(
-                        code="b1", name_zh="测试银行", name_en="Bank", demo=False, active=True,
-                        **stamps,
-                    )
-                ).inserted_primary_key[0]  # fmt: skip
-                product = conn.execute(
-                    t["products"].insert().values(
-                        code="ip_pledge", name_zh="知识产权质押贷款", name_en="IP", active=True,
-                        **stamps,
-                    )
-                ).inserted_primary_key[0]  # fmt: skip
-                version = conn.execute(
-                    t["product_versions"].insert().values(
-                        product_id=product, number=1, content={}, content_hash="x" * 64,
-                        published_at=now,
-                    )
-                ).inserted_primary_key[0]  # fmt: skip
-                referrals = []
-                for n in range(3):
-                    application = conn.execute(
-                        t["applications"].insert().values(
-                            enterprise_id=firm, state="referred", amount=Decimal(100000),
-                            term_months=12, purpose="working_capital", lock_version=1,
-                            idempotency_key=f"mig-{n}", **stamps,
+                referrals.append(
+                    conn.execute(
+                        t["referrals"]
+                        .insert()
+                        .values(
+                            application_id=application,
+                            bank_id=bank,
+                            product_version_id=version,
+                            state="disbursed",
+                            advisor_opinion="",
+                            sent_at=now,
+                            lock_version=1,
+                            **stamps,
                         )
                     ).inserted_primary_key[0]  # fmt: skip
-                    referrals.append(
-                        conn.execute(
-                            t["referrals"]
-                            .insert()
-                            .values(
-                                application_id=application,
-                                bank_id=bank,
-                                product_version_id=version,
-                                state="disbursed",
-                                advisor_opinion="",
-                                sent_at=now,
-                                lock_version=1,
-                                **stamps,
-                            )
-                        ).inserted_primary_key[0]  # fmt: skip
+                )
+            lent, reapproved, not_lent = referrals
+            for referral, term in ((lent, 1), (reapproved, 6), (reapproved, 12), (not_lent, 3)):
+                conn.execute(
+                    t["bank_decisions"].insert().values(
+                        referral_id=referral, decision="approved", term_months=term,
+                        approved_amount=Decimal(100000), reason_text="", decided_at=now,
                     )
-                lent, reapproved, not_lent = referrals
-                for referral, term in ((lent, 1), (reapproved, 6), (reapproved, 12), (not_lent, 3)):
-                    conn.execute(
-                        t["bank_decisions"].insert().values(
-                            referral_id=referral, decision="approved", term_months=term,
-                            approved_amount=Decimal(100000), reason_text="", decided_at=now,
-                        )
-                    )  # fmt: skip
-                for referral, day in (
-                    (lent, dt.date(2027, 1, 31)),
-                    (lent, dt.date(2027, 3, 1)),  # a second disbursal: the first counts
-                    (reapproved, dt.date(2026, 11, 30)),
-                ):
-                    conn.execute(
-                        t["loan_outcomes"].insert().values(
-                            referral_id=referral, event="disbursed", occurred_on=day,
-                            amount=Decimal(100000), recorded_at=now,
-                        )
-                    )  # fmt: skip
-            flask_migrate.upgrade()
-            with db.get_engine().connect() as conn:
-                rows = conn.execute(text("SELECT id, matures_on FROM referrals ORDER BY id")).all()
-            stored = {r[0]: r[1] if not isinstance(r[1], str) else dt.date.fromisoformat(r[1]) for r in rows}  # fmt: skip
-            assert stored == {
-                lent: dt.date(2027, 2, 28),
-                reapproved: dt.date(2027, 11, 30),
-                not_lent: None,
-            }
-            flask_migrate.downgrade(revision=BEFORE_MATURITY)
-            assert "matures_on" not in {
-                c["name"] for c in inspect(db.get_engine()).get_columns("referrals")
-            }
-    finally:
-        app.extensions["finportal_engine"].dispose()
+                )  # fmt: skip
+            for referral, day in (
+                (lent, dt.date(2027, 1, 31)),
+                (lent, dt.date(2027, 3, 1)),  # a second disbursal: the first counts
+                (reapproved, dt.date(2026, 11, 30)),
+            ):
+                conn.execute(
+                    t["loan_outcomes"].insert().values(
+                        referral_id=referral, event="disbursed", occurred_on=day,
+                        amount=Decimal(100000), recorded_at=now,
+                    )
+                )  # fmt: skip
+        flask_migrate.upgrade()
+        with db.get_engine().connect() as conn:
+            rows = conn.execute(text("SELECT id, matures_on FROM referrals ORDER BY id")).all()
+        stored = {r[0]: r[1] if not isinstance(r[1], str) else dt.date.fromisoformat(r[1]) for r in rows}  # fmt: skip
+        assert stored == {
+            lent: dt.date(2027, 2, 28),
+            reapproved: dt.date(2027, 11, 30),
+            not_lent: None,
+        }
+        flask_migrate.downgrade(revision=BEFORE_MATURITY)
+        assert "matures_on" not in {
+            c["name"] for c in inspect(db.get_engine()).get_columns("referrals")
+        }
