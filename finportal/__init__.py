@@ -28,7 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         ensure_environment()
 
-    from finportal import cli, i18n, jobs, observability
+    from finportal import cli, i18n, jobs, observability, page_cache
     from finportal.extensions import csrf, db, limiter, login_manager, migrate
     from finportal.web import register_blueprints
 
@@ -46,4 +46,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     register_blueprints(app)
     cli.init_app(app)
+    # Last: its before_request runs after the request checks and rate limits.
+    page_cache.init_app(app)
     return app

@@ -73,6 +73,11 @@ def _seal_path(value: str) -> str:
     return str(seal.resolve())
 
 
+def _page_cache_url(redis_url: str | None) -> str | None:
+    url = os.environ.get("FINPORTAL_PAGE_CACHE_URL") or redis_url
+    return None if not url or url == "off" else url
+
+
 def load_config(instance_path: str) -> dict[str, object]:
     """Build the Flask configuration from the environment."""
     path = Path(instance_path)
@@ -88,6 +93,9 @@ def load_config(instance_path: str) -> dict[str, object]:
         "SECRET_KEY": _secret_key(path, production),
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
+        # Pages a reader opens again unchanged, kept in Redis (finportal/page_cache.py): on
+        # with Redis; FINPORTAL_PAGE_CACHE_URL names another Redis, or "off".
+        "PAGE_CACHE_URL": _page_cache_url(redis_url),
         # "thread" runs jobs in a background thread of this process; "rq" uses Redis workers;
         # "eager" runs them at once (tests).
         "JOBS_MODE": os.environ.get("FINPORTAL_JOBS_MODE") or ("rq" if redis_url else "thread"),

@@ -7,8 +7,13 @@ test command starts a throwaway server and does so); without it they run on SQLi
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -91,6 +96,11 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "SERVER_NAME": "localhost",
             # Pages compute the dashboard at once (tests change data and read it straight away).
             "DASHBOARD_MAX_AGE_SECONDS": 0,
+            # Off, except in tests/finportal/test_page_cache.py; FINPORTAL_TEST_PAGE_CACHE=1 runs
+            # every test with it (on the test command's Redis) to look for a stale page.
+            "PAGE_CACHE_URL": os.environ.get("FINPORTAL_TEST_REDIS_URL")
+            if os.environ.get("FINPORTAL_TEST_PAGE_CACHE") == "1"
+            else None,
         }
     )
     with application.app_context():
@@ -371,3 +381,52 @@ def _cheap_password_hashes() -> Iterator[None]:
     accounts._hasher = argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
     yield
     accounts._hasher = production
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A real Redis: the test command's (FINPORTAL_TEST_REDIS_URL), else one started here."""
+    configured = os.environ.get("FINPORTAL_TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("needs redis-server or FINPORTAL_TEST_REDIS_URL (scripts/test.sh sets it)")
+    port = 63811
+    pidfile = tmp_path / "redis.pid"
+    subprocess.run(
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(pidfile),
+            "--logfile",
+            str(tmp_path / "redis.log"),
+        ],
+        check=True,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        for _ in range(50):
+            if pidfile.exists():
+                os.kill(int(pidfile.read_text()), 15)
+                break
+            time.sleep(0.05)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -17,6 +18,10 @@ from finportal.services.errors import InvalidTransition, NotFound, ValidationFai
 #: Tokens start with this, so a leaked one is easy to recognise (and to scan for).
 TOKEN_PREFIX = "fp_"  # noqa: S105 - a public marker, not a secret
 PREFIX_LENGTH = 10
+
+
+#: How precisely a token's last use is recorded.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def hash_token(plain: str) -> str:
@@ -103,6 +108,10 @@ def authenticate(session: Session, plain: str) -> ApiToken | None:
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
     if token is None or token.revoked_at is not None or not token.bank.active:
         return None
-    token.last_used_at = utcnow()
-    session.commit()
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+        # Written at most once a minute: a write per API call would cost a commit on every
+        # call and make every page kept for any reader stale (finportal/page_cache.py).
+        token.last_used_at = now
+        session.commit()
     return token

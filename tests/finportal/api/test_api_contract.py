@@ -118,6 +118,28 @@ def test_tokens_are_stored_hashed_and_record_use(client, db_session, api_world):
     assert row.last_used_at is not None
 
 
+def test_a_tokens_use_is_written_at_most_once_a_minute(client, db_session, api_world):
+    """A call within the minute writes nothing (no commit per call; kept pages stay valid)."""
+    from datetime import timedelta
+
+    from finportal.services.api_tokens import LAST_USED_PRECISION, hash_token
+
+    row = db_session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(api_world.token))
+    )
+    assert client.get(f"{API}/batches/", headers=api_world.auth).status_code == 200
+    db_session.refresh(row)
+    first = row.last_used_at
+    assert client.get(f"{API}/batches/", headers=api_world.auth).status_code == 200
+    db_session.refresh(row)
+    assert row.last_used_at == first
+    row.last_used_at = first - LAST_USED_PRECISION - timedelta(seconds=1)
+    db_session.commit()
+    assert client.get(f"{API}/batches/", headers=api_world.auth).status_code == 200
+    db_session.refresh(row)
+    assert row.last_used_at > first
+
+
 # --- products (public) ---------------------------------------------------------------------
 
 

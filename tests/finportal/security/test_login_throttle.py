@@ -8,10 +8,6 @@ Redis every worker counts in the same place.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 
 import pytest
@@ -27,55 +23,6 @@ def restore_limiter(app):
     saved = (limiter._storage, limiter._limiter, limiter._key_prefix)
     yield limiter
     limiter._storage, limiter._limiter, limiter._key_prefix = saved
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    """A real Redis: the test command's (FINPORTAL_TEST_REDIS_URL), else one started here."""
-    configured = os.environ.get("FINPORTAL_TEST_REDIS_URL")
-    if configured:
-        yield configured
-        return
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.skip("needs redis-server or FINPORTAL_TEST_REDIS_URL (scripts/test.sh sets it)")
-    port = 63811
-    pidfile = tmp_path / "redis.pid"
-    subprocess.run(
-        [
-            server,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "yes",
-            "--pidfile",
-            str(pidfile),
-            "--logfile",
-            str(tmp_path / "redis.log"),
-        ],
-        check=True,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        for _ in range(50):
-            if pidfile.exists():
-                os.kill(int(pidfile.read_text()), 15)
-                break
-            time.sleep(0.05)
 
 
 def worker(database_url, tmp_path, storage_uri, prefix, **config):

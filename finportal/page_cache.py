@@ -1,0 +1,337 @@
+"""Whole pages kept for the reader who asked, until anything in the database changes.
+
+A page a user opens again with nothing changed in between is answered from Redis without
+running its view: no database statement, no template. The rule that keeps this correct is
+one counter, the *generation*:
+
+- every statement that writes (an INSERT, UPDATE, DELETE, DDL, or SQL text that is not a
+  read), from any process that uses the portal's engine — web workers, job workers, the
+  scheduler, ``flask`` commands — moves the generation on when it runs, and again once its
+  transaction has ended (:func:`_after_execute`, :func:`_ended`);
+- a page is kept under the generation that was current when its request began, and served
+  only while that is still the current one. A write committed after a request began moves
+  the generation past it, so a page rendered from data older than a commit is never served
+  after that commit (the second move, after the commit, closes the race with a reader that
+  began between the statement and its commit).
+
+A kept page belongs to exactly one reader and one way of asking: the key holds the release
+(the code and its configuration), the full path with its query, the session's whole content
+(the signed-in user and the session version a logout moves on, the CSRF token, the chosen
+language), the other cookies, the request headers a page may depend on (languages,
+``Accept``, the bearer token, the user agent, the host) and the client's address, and the
+minute: pages that show clocks and "today" are at most a minute old, and a kept page lives
+:data:`TTL_SECONDS` at most whatever happens (writes made outside the portal's engine, e.g.
+by hand in ``psql``, are seen within that time).
+
+A page is kept only when it is a plain ``GET`` answered 200 with HTML or JSON, its request
+wrote nothing and changed no session (a flashed message shown, a sign-in), it sets no other
+cookie and is not a download; never for the sign-in pages, health and metrics, or a view
+marked :func:`never`. A request whose session holds a flashed message is always rendered.
+
+With Redis unreachable pages are rendered as before: the cache is skipped for a few seconds
+after an error, and a generation move that could not be made is made before this process
+serves from the cache again. On by default when the portal has Redis (``FINPORTAL_REDIS_URL``);
+``FINPORTAL_PAGE_CACHE_URL`` names another Redis for it, ``FINPORTAL_PAGE_CACHE_URL=off``
+turns it off (docs/OPERATIONS.md, "Page cache").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import Flask, Response, current_app, g, request, session
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
+
+#: How long a kept page lives at most, in seconds.
+TTL_SECONDS = 60
+#: Pages larger than this are not kept (bytes).
+MAX_BYTES = 512 * 1024
+#: After a Redis error the cache is left alone for this many seconds.
+PAUSE_SECONDS = 5.0
+#: Redis timeouts: a page must never wait long for its cache.
+SOCKET_TIMEOUT_SECONDS = 0.1
+#: Blueprints whose pages are never kept: sign-in and registration (their forms and
+#: throttles), health and metrics (they report this moment), static files (already cheap).
+NEVER_BLUEPRINTS = frozenset({"auth", "observability"})
+#: The header that tells a kept page from a rendered one (``hit``), for tests and load tests.
+HEADER = "X-Page-Cache"
+#: What a mimetype must be for a page to be kept.
+KEPT_MIMETYPES = frozenset({"text/html", "application/json"})
+#: First words of SQL text that only read (anything else counts as a write).
+_READ_WORDS = frozenset(
+    {"SELECT", "SHOW", "EXPLAIN", "PRAGMA", "SET", "BEGIN", "ROLLBACK", "SAVEPOINT", "RELEASE"}
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def never(view: F) -> F:
+    """Mark a view whose page must always be rendered (it shows something besides the database)."""
+    view.page_cache_never = True  # type: ignore[attr-defined]
+    return view
+
+
+class _State(threading.local):
+    """Per thread: what the request and the transaction wrote, and the request's generation."""
+
+    #: The current request wrote (its page is not kept).
+    wrote = False
+    #: A transaction wrote and has not ended yet (its end moves the generation again).
+    dirty = False
+    app: Flask | None = None
+    generation: bytes | None = None
+    key: str | None = None
+
+
+_state = _State()
+
+
+class PageCache:
+    """One Redis of kept pages and the generation of one database."""
+
+    def __init__(self, url: str, database_url: str, release: str) -> None:
+        from redis import Redis
+
+        self.redis = Redis.from_url(
+            url,
+            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+        )
+        space = hashlib.blake2b(database_url.encode(), digest_size=8).hexdigest()
+        self.prefix = f"finportal:pages:{space}:"
+        self.generation_key = self.prefix + "generation"
+        self.release = release
+        self._paused_until = 0.0
+        self._owed = False  # a generation move that Redis did not take
+        self._lock = threading.Lock()
+
+    # Generation -------------------------------------------------------------------------
+
+    def move_on(self) -> None:
+        """Move the generation on: every kept page of this database is stale from now."""
+        try:
+            self.redis.incr(self.generation_key)
+        except Exception:  # noqa: BLE001 - Redis away: owed, and the cache is not read meanwhile
+            self._owed = True
+            self._pause()
+
+    def _settle(self) -> bool:
+        """Make an owed generation move; tell whether the cache may be used now."""
+        if time.monotonic() < self._paused_until:
+            return False
+        if self._owed:
+            with self._lock:
+                self._owed = False
+            self.move_on()
+            return not self._owed
+        return True
+
+    def _pause(self) -> None:
+        self._paused_until = time.monotonic() + PAUSE_SECONDS
+
+    # Pages ------------------------------------------------------------------------------
+
+    def lookup(self, key: str) -> tuple[bytes, bytes | None]:
+        """Return the current generation and the page kept under ``key`` for it (or None)."""
+        generation, kept = self.redis.mget(self.generation_key, self.prefix + key)
+        generation = generation or b"0"
+        if kept is None:
+            return generation, None
+        kept_generation, _, page = kept.partition(b"|")
+        return generation, (page if kept_generation == generation else None)
+
+    def keep(self, key: str, generation: bytes, mimetype: str, body: bytes) -> None:
+        """Keep a page under ``key`` for ``generation``."""
+        value = generation + b"|" + mimetype.encode() + b"|" + body
+        self.redis.set(self.prefix + key, value, ex=TTL_SECONDS)
+
+
+def init_app(app: Flask) -> None:
+    """Serve kept pages before the views, keep pages after them, follow the engine's writes."""
+    app.before_request(_serve_kept)
+    app.after_request(_keep)
+    engine: Engine = app.extensions["finportal_engine"]
+    event.listen(engine, "after_cursor_execute", _after_execute(app))
+    event.listen(engine, "checkin", _checked_in(app))
+
+
+def cache_of(app: Flask) -> PageCache | None:
+    """Return the app's page cache, or None when it is off (no Redis, or turned off)."""
+    url = app.config.get("PAGE_CACHE_URL")
+    if not url:
+        return None
+    kept = app.extensions.get("finportal_page_cache")
+    if kept is None or kept[0] != url:
+        kept = (url, PageCache(url, str(app.config["DATABASE_URL"]), release(app)))
+        app.extensions["finportal_page_cache"] = kept
+    cache: PageCache = kept[1]
+    return cache
+
+
+def release(app: Flask) -> str:
+    """Return a digest of the code and the configuration: a new release keeps no old page."""
+    package = Path(__file__).parent
+    h = hashlib.blake2b(digest_size=16)
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".html", ".mo", ".yaml", ".json"):
+            stat = path.stat()
+            h.update(f"{path.relative_to(package)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    for name in sorted(app.config):
+        h.update(f"{name}={app.config[name]!r}".encode())
+    return h.hexdigest()
+
+
+# Serving and keeping ----------------------------------------------------------------------
+
+
+def _cacheable_request() -> bool:
+    if request.method != "GET" or not request.endpoint:
+        return False
+    if request.blueprint in NEVER_BLUEPRINTS or request.endpoint.endswith("static"):
+        return False
+    view = current_app.view_functions.get(request.endpoint)
+    if view is None or getattr(view, "page_cache_never", False):
+        return False
+    return "_flashes" not in session
+
+
+def _key() -> str:
+    cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
+    headers = request.headers
+    parts = {
+        "path": request.full_path,
+        "host": request.host,
+        "addr": request.remote_addr,
+        "minute": int(time.time() // 60),
+        "session": dict(session),
+        "cookies": sorted((k, v) for k, v in request.cookies.items() if k != cookie),
+        "headers": [
+            headers.get(name, "")
+            for name in (
+                "Accept-Language",
+                "Accept",
+                "Authorization",
+                "User-Agent",
+                "X-Requested-With",
+            )
+        ],
+    }
+    raw = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()
+
+
+def _serve_kept() -> Any:
+    _state.generation = _state.key = None
+    _state.wrote = False
+    cache = cache_of(current_app)
+    if cache is None or not _cacheable_request() or not cache._settle():
+        return None
+    key = cache.release + ":" + _key()
+    try:
+        generation, kept = cache.lookup(key)
+    except Exception:  # noqa: BLE001 - Redis away: render the page as usual
+        cache._pause()
+        return None
+    _state.generation, _state.key = generation, key
+    if kept is None:
+        return None
+    mimetype, _, body = kept.partition(b"|")
+    g.page_cache_hit = True
+    response = Response(body, status=200, mimetype=mimetype.decode())
+    response.headers[HEADER] = "hit"
+    return response
+
+
+def _keep(response: Response) -> Response:
+    generation, key = _state.generation, _state.key
+    _state.generation = _state.key = None
+    if generation is None or key is None or g.get("page_cache_hit"):
+        return response
+    cache = cache_of(current_app)
+    if cache is None or not _keepable(response):
+        return response
+    try:
+        cache.keep(key, generation, response.mimetype or "text/html", response.get_data())
+    except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
+        cache._pause()
+    return response
+
+
+def _keepable(response: Response) -> bool:
+    if _state.wrote or session.modified or response.status_code != 200:
+        return False
+    if response.mimetype not in KEPT_MIMETYPES or response.is_streamed:
+        return False
+    if response.direct_passthrough or "Content-Disposition" in response.headers:
+        return False
+    cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
+    if any(not value.startswith(cookie + "=") for value in response.headers.getlist("Set-Cookie")):
+        return False
+    length = response.calculate_content_length()
+    return length is not None and length <= MAX_BYTES
+
+
+# Following the writes ---------------------------------------------------------------------
+
+
+def is_write(statement: str, context: Any) -> bool:
+    """Tell whether a statement the engine ran may have changed what a page shows."""
+    if context is not None and (
+        context.isinsert or context.isupdate or context.isdelete or context.isddl
+    ):
+        return True
+    compiled = getattr(context, "compiled", None)
+    if compiled is not None and getattr(compiled.statement, "is_select", False):
+        return False
+    words = statement.lstrip().split(None, 1)
+    return bool(words) and words[0].upper() not in _READ_WORDS
+
+
+def _after_execute(app: Flask) -> Callable[..., None]:
+    def listener(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
+        if not app.config.get("PAGE_CACHE_URL") or not is_write(statement, context):
+            return
+        _state.wrote = True
+        _state.app = app
+        if not _state.dirty:  # the first write of a transaction moves the generation at once
+            _state.dirty = True
+            _move_on(app)
+
+    return listener
+
+
+def _move_on(app: Flask) -> None:
+    cache = cache_of(app)
+    if cache is not None:
+        cache.move_on()
+
+
+def _ended() -> None:
+    """A transaction that wrote has ended (committed, or handed its connection back)."""
+    app = _state.app
+    if _state.dirty and app is not None:
+        _state.dirty = False
+        _move_on(app)
+
+
+def _checked_in(app: Flask) -> Callable[..., None]:
+    def listener(dbapi_connection: Any, record: Any) -> None:
+        _ended()
+
+    return listener
+
+
+def _session_committed(session: Session) -> None:
+    _ended()
+
+
+event.listen(Session, "after_commit", _session_committed)

@@ -1,0 +1,248 @@
+"""Pages kept for the reader who asked, until anything in the database changes (issue 12).
+
+Each test runs the portal with the page cache on a real Redis (the test command's) and
+checks what a reader would notice: a page opened again is the same page, answered without
+touching the database; a change anyone makes — another user, a job, a command — shows on the
+next view; nobody ever sees another reader's page; a signed-out session sees nothing; a
+flashed message is shown once; with Redis gone the pages are rendered as before.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, insert, select, text, update
+
+from finportal import page_cache
+from finportal.models import Enterprise
+from tests.helpers import PASSWORD
+
+
+@pytest.fixture
+def cached(app: Any, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The portal with its page cache on the test Redis."""
+    monkeypatch.setitem(app.config, "PAGE_CACHE_URL", redis_url)
+    return redis_url
+
+
+@pytest.fixture
+def statements(app: Any) -> Iterator[list[str]]:
+    """Every statement the engine runs meanwhile."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    engine = app.extensions["finportal_engine"]
+    event.listen(engine, "before_cursor_execute", note)
+    yield seen
+    event.remove(engine, "before_cursor_execute", note)
+
+
+def _hit(response: Any) -> bool:
+    return response.headers.get(page_cache.HEADER) == "hit"
+
+
+def _rendered(client: Any, url: str, **kwargs: Any) -> Any:
+    """Open a page until it is rendered with the session as it stays (the first view after a
+    sign-in settles the session, so its page is not kept); return that rendering."""
+    client.get(url, **kwargs)
+    response = client.get(url, **kwargs)
+    assert response.status_code == 200 and not _hit(response)
+    return response
+
+
+def test_a_page_opened_again_is_the_same_page_without_a_statement(
+    cached, client, login, create_user, statements
+):
+    sme = create_user("sme")
+    login(sme)
+    first = _rendered(client, "/sme/")
+    statements.clear()
+    again = client.get("/sme/")
+    assert _hit(again)
+    assert again.get_data() == first.get_data()
+    assert statements == []
+
+
+def test_a_change_by_anyone_shows_on_the_next_view(cached, client, login, create_user, db_session):
+    sme = create_user("sme")
+    login(sme)
+    _rendered(client, "/sme/profile")
+    assert _hit(client.get("/sme/profile"))
+    # Another user's (here: the test's own) write, committed.
+    db_session.execute(
+        update(Enterprise)
+        .where(Enterprise.id == sme.enterprise_id)
+        .values(name="缓存更名科技有限公司")
+    )
+    db_session.commit()
+    after = client.get("/sme/profile")
+    assert not _hit(after)
+    assert "缓存更名科技有限公司" in after.text
+
+
+def test_a_write_through_the_engine_outside_any_session_moves_the_generation(cached, app):
+    cache = page_cache.cache_of(app)
+    assert cache is not None
+    before = int(cache.redis.get(cache.generation_key) or 0)
+    # A command or job writing with Core in another thread, as a worker process would.
+    engine = app.extensions["finportal_engine"]
+
+    def write() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE enterprises SET name = name WHERE id = -1"))
+
+    worker = threading.Thread(target=write)
+    worker.start()
+    worker.join()
+    # Once when the statement ran, once when its transaction ended.
+    assert int(cache.redis.get(cache.generation_key)) == before + 2
+
+
+def test_nobody_sees_another_readers_page(cached, app, create_user):
+    one, two = create_user("sme"), create_user("sme")
+    firms = {}
+    for user in (one, two):
+        firms[user.id] = user.enterprise.name
+    pages = {}
+    for user in (one, two, one, two):
+        client = app.test_client()
+        client.post("/auth/login", data={"username": user.username, "password": PASSWORD})
+        pages.setdefault(user.id, []).append(client.get("/sme/profile"))
+    for user in (one, two):
+        other = two if user is one else one
+        for page in pages[user.id]:
+            assert firms[user.id] in page.text
+            assert firms[other.id] not in page.text
+
+
+def test_a_signed_out_session_is_not_answered_from_the_cache(cached, client, login, create_user):
+    sme = create_user("sme")
+    login(sme)
+    _rendered(client, "/sme/")
+    assert _hit(client.get("/sme/"))
+    client.post("/auth/logout")
+    response = client.get("/sme/")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_a_stolen_cookie_is_not_answered_after_the_user_signed_out_elsewhere(
+    cached, app, create_user, db_session
+):
+    from finportal.services import accounts
+
+    sme = create_user("sme")
+    browser = app.test_client()
+    browser.post("/auth/login", data={"username": sme.username, "password": PASSWORD})
+    _rendered(browser, "/sme/")
+    assert _hit(browser.get("/sme/"))
+    accounts.end_sessions(sme)  # "sign out everywhere" / a password change
+    db_session.commit()
+    assert browser.get("/sme/").status_code == 302
+
+
+def test_a_flashed_message_is_shown_once(cached, client, login, create_user):
+    sme = create_user("sme")
+    login(sme)
+    _rendered(client, "/sme/")
+    with client.session_transaction() as session:
+        session.setdefault("_flashes", []).append(("success", "缓存测试消息"))
+    shown = client.get("/sme/")
+    assert "缓存测试消息" in shown.text and not _hit(shown)
+    after = client.get("/sme/")
+    assert "缓存测试消息" not in after.text
+
+
+def test_a_page_whose_view_writes_is_not_kept(cached, app, client, login, create_user):
+    sme = create_user("sme")
+    login(sme)
+
+    # The view writes (a notification marked read, a referral opened...): simulated by a
+    # statement the engine runs during the request.
+    engine = app.extensions["finportal_engine"]
+
+    done: list[bool] = []
+
+    def write_during(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("SELECT") and not done:
+            done.append(True)
+            conn.exec_driver_sql("UPDATE enterprises SET name = name WHERE id = -1")
+
+    client.get("/sme/")  # the session settles
+    event.listen(engine, "after_cursor_execute", write_during)
+    try:
+        client.get("/sme/")
+    finally:
+        event.remove(engine, "after_cursor_execute", write_during)
+    assert done
+    assert not _hit(client.get("/sme/"))
+    assert _hit(client.get("/sme/"))
+
+
+def test_languages_are_kept_apart(cached, client, login, create_user):
+    sme = create_user("sme")
+    login(sme)
+    zh = _rendered(client, "/sme/", headers={"Accept-Language": "zh-CN"})
+    en = client.get("/sme/?lang=en")
+    assert '<html lang="zh' in zh.text
+    assert '<html lang="en"' in en.text
+    again = client.get("/sme/", headers={"Accept-Language": "zh-CN"})
+    assert _hit(again) and again.get_data() == zh.get_data()
+
+
+def test_with_redis_gone_pages_are_rendered(app, client, login, create_user, monkeypatch):
+    monkeypatch.setitem(app.config, "PAGE_CACHE_URL", "redis://127.0.0.1:9/0")
+    sme = create_user("sme")
+    login(sme)
+    for _ in range(3):
+        response = client.get("/sme/")
+        assert response.status_code == 200 and not _hit(response)
+
+
+def test_an_api_token_revoked_is_refused_at_once(cached, client, create_bank, db_session):
+    from finportal.services import api_tokens
+
+    bank = create_bank()
+    record, plain = api_tokens.create_token(
+        db_session, bank_id=bank.id, actor_id=None, label="cache"
+    )
+    headers = {"Authorization": f"Bearer {plain}"}
+    _rendered(client, "/api/v1/referrals/", headers=headers)
+    assert _hit(client.get("/api/v1/referrals/", headers=headers))
+    api_tokens.revoke_token(db_session, record.id, actor_id=None)
+    assert client.get("/api/v1/referrals/", headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("statement", "writes"),
+    [
+        (select(Enterprise.id), False),
+        (select(Enterprise.id).cte().select(), False),
+        (insert(Enterprise).values(name="x"), True),
+        (update(Enterprise).values(name="x"), True),
+        (text("SELECT 1"), False),
+        (text("  update enterprises set name = name"), True),
+        (text("WITH x AS (DELETE FROM enterprises RETURNING id) SELECT * FROM x"), True),
+    ],
+)
+def test_what_counts_as_a_write(app, db_session, statement, writes):
+    seen: list[bool] = []
+    engine = app.extensions["finportal_engine"]
+
+    def judge(conn, cursor, sql, parameters, context, executemany):
+        seen.append(page_cache.is_write(sql, context))
+
+    event.listen(engine, "before_cursor_execute", judge)
+    nested = db_session.begin_nested()
+    try:
+        db_session.execute(statement)
+    except Exception:  # noqa: BLE001, S110 - only the judgement matters (a row may be refused)
+        pass
+    finally:
+        nested.rollback()
+        event.remove(engine, "before_cursor_execute", judge)
+    assert any(seen) is writes
