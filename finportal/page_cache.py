@@ -5,7 +5,7 @@ running its view: no database statement, no template. The rule that keeps this c
 one counter, the *generation*:
 
 - every statement that writes (an INSERT, UPDATE, DELETE, DDL, or SQL text that is not a
-  read), from any process that uses the portal's engine — web workers, job workers, the
+  read) and did not report zero rows changed, from any process that uses the portal's engine — web workers, job workers, the
   scheduler, ``flask`` commands — moves the generation on when it runs, and again once its
   transaction has ended (:func:`_after_execute`, :func:`_ended`);
 - a page is kept under the generation that was current when its request began, and served
@@ -299,6 +299,8 @@ def _after_execute(app: Flask) -> Callable[..., None]:
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
     ) -> None:
         if not app.config.get("PAGE_CACHE_URL") or not is_write(statement, context):
+            return
+        if cursor.rowcount == 0:  # an UPDATE or DELETE that found nothing changed nothing
             return
         _state.wrote = True
         _state.app = app

@@ -8,7 +8,8 @@ to warm up, then ``--repeat`` times, and prints per page the status, the SQL sta
 request and the median (and slowest) wall time, and the median process CPU time of one request
 with its ratio to the bare route (``/health/live``, measured first in the same run: the
 in-process form of the load test's "÷ bare"). Without ``--token`` it creates an API token for
-the first scale bank (one row in ``api_tokens``). ``--profile FILE`` writes a cProfile of the
+the first scale bank (one row in ``api_tokens``). ``--page-cache REDIS_URL`` times pages answered from the page cache (every request after
+the warm-up is a kept page); ``--profile FILE`` writes a cProfile of the
 timed requests (read it with ``python -m pstats FILE``).
 """
 
@@ -123,13 +124,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", default="", help="comma-separated page labels, or 'key'")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--profile", default="", help="write a cProfile of the timed requests")
+    parser.add_argument(
+        "--page-cache",
+        default="off",
+        help="a Redis URL: time pages answered from the page cache (default: off, rendered)",
+    )
     args = parser.parse_args(argv)
     only = {p for p in (KEY_PAGES if args.only == "key" else args.only).split(",") if p}
     if only:
         only.add("bare")  # the reference of the CPU ratio
     profiler = cProfile.Profile() if args.profile else None
 
-    app = create_app({"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    app = create_app(
+        {
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "PAGE_CACHE_URL": None if args.page_cache == "off" else args.page_cache,
+        }
+    )
     counter = {"n": 0}
 
     def count(*_: Any, **__: Any) -> None:

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 from marshmallow import fields, validate
 
-from finportal import jobs, limits
+from finportal import jobs, limits, page_cache
 from finportal.extensions import db
 from finportal.services.errors import ServiceError
 from finportal.web.admin.views import CHOICE, FormSchema, bp, text
@@ -35,6 +35,7 @@ class JobFilter(FormSchema):
 
 
 @bp.get("/jobs")
+@page_cache.never  # the queue's depths are read from Redis, not the database
 def jobs_list() -> Any:
     """List jobs by state; failed ones first, each with a retry button."""
     query, errors = load_form(JobFilter(), request.args)
