@@ -91,6 +91,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "SERVER_NAME": "localhost",
             # Pages compute the dashboard at once (tests change data and read it straight away).
             "DASHBOARD_MAX_AGE_SECONDS": 0,
+            "MONITOR_MAX_AGE_SECONDS": 0,  # the fairness monitor too
         }
     )
     with application.app_context():

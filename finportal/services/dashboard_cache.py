@@ -128,7 +128,7 @@ def current(
     The latest snapshot when it is at most ``max_age_seconds`` old; else computed now (and
     stored for the next reader, when ``max_age_seconds`` is above 0; commits).
     """
-    data, as_of = snapshots.current(
+    data, as_of, _computed = snapshots.current(
         session,
         DashboardSnapshot,
         compute=lambda locale, at: _compute(session, locale, at),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, defer
@@ -94,6 +94,16 @@ def store(
     return added
 
 
+class Report(NamedTuple):
+    """A report as a page reads it."""
+
+    data: dict[str, Any]
+    #: The moment its figures describe.
+    as_of: datetime
+    #: Computed for this reader (no snapshot fresh enough, or a maximum age of 0).
+    computed: bool
+
+
 def current(
     session: Session,
     model: type[S],
@@ -101,8 +111,8 @@ def current(
     compute: Callable[[str, datetime], dict[str, Any]],
     max_age_seconds: float,
     now: datetime | None = None,
-) -> tuple[dict[str, Any], datetime]:
-    """Return the reader's report and the moment its figures describe.
+) -> Report:
+    """Return the reader's report, the moment its figures describe, and whether computed now.
 
     The newest snapshot of the reader's language when it is at most ``max_age_seconds`` old;
     else ``compute(locale, now)`` now, stored for the next reader when ``max_age_seconds`` is
@@ -113,10 +123,10 @@ def current(
     if max_age_seconds > 0:
         snapshot = newest(session, model, locale=locale, max_age_seconds=max_age_seconds, now=now)
         if snapshot is not None:
-            return snapshot.data, snapshot.as_of
+            return Report(snapshot.data, snapshot.as_of, computed=False)
     started = time.perf_counter()
     data = compute(locale, now)
     if max_age_seconds > 0:
         store(session, model, {locale: (data, time.perf_counter() - started)}, as_of=now)
         session.commit()
-    return data, now
+    return Report(data, now, computed=True)
