@@ -159,6 +159,8 @@ def load_config(instance_path: str) -> dict[str, object]:
         # The dashboard page reads the summary a periodic job computes while it is younger
         # than this (services/dashboard_cache.py); 0 computes it on every request.
         "DASHBOARD_MAX_AGE_SECONDS": float(os.environ.get("FINPORTAL_DASHBOARD_MAX_AGE") or 300),
+        # The fairness monitor page likewise (services/monitor_cache.py; its task runs hourly).
+        "MONITOR_MAX_AGE_SECONDS": float(os.environ.get("FINPORTAL_MONITOR_MAX_AGE") or 86400),
         # issue 15: notifications beyond the portal (docs/OPERATIONS.md, "Notifications").
         # E-mail over SMTP; without a host, e-mail is only logged (like SMS and WeChat).
         "SMTP_HOST": os.environ.get("FINPORTAL_SMTP_HOST") or None,

@@ -90,6 +90,7 @@ JOB_MODULES = (
     "finportal.services.push",  # wip-13p: 政策找企业 and 申报提醒
     "finportal.services.public_data.imports",  # issue 14: 无感核查 file and API imports
     "finportal.services.retraining",  # issue 16: retraining from the admin's page
+    "finportal.services.monitor_cache",  # issue 12: the fairness monitor's snapshot
 )
 
 _executor: ThreadPoolExecutor | None = None
@@ -522,6 +523,13 @@ def _refresh_dashboard(session: Session) -> Any:
     return dashboard_cache.refresh(session)
 
 
+def _refresh_monitor(session: Session) -> Any:
+    """Recompute the credit model's fairness monitor when due (``services/monitor_cache.py``)."""
+    from finportal.services import monitor_cache  # imports services that import jobs
+
+    return monitor_cache.periodic(session, interval=PERIODIC["monitor_refresh"][1])
+
+
 def _escalations(session: Session) -> Any:
     # issue 15: the escalation ladder (预警) and unrated complaints; imported here, not at
     # the top, so that no service importing ``jobs`` makes a cycle.
@@ -564,6 +572,9 @@ PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "jobs_sweep": (sweep, 60),
     # Below the page's DASHBOARD_MAX_AGE_SECONDS (300), so readers never compute it.
     "dashboard_refresh": (_refresh_dashboard, 240),
+    # issue 12: the fairness monitor reads every latest score (seconds); its figures move
+    # slowly. Below the page's MONITOR_MAX_AGE_SECONDS (a day), so readers never compute it.
+    "monitor_refresh": (_refresh_monitor, 3600),
     "needs_escalate": (_escalate_needs, 300),  # demand board (issue 15)
     "escalations": (_escalations, 3600),  # issue 15: idempotent, safe every hour
     "outbox_deliver": (outbox_deliver, 30),  # issue 15

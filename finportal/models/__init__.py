@@ -36,6 +36,7 @@ from finportal.models.records import (
     DashboardSnapshot,
     Job,
     ModelVersion,
+    MonitorSnapshot,
     Notification,
 )
 from finportal.models.referrals import BankDecision, LoanOutcome, Referral
@@ -67,6 +68,7 @@ __all__ = [
     "ApplicationNote",
     "AuditChainHead",
     "DashboardSnapshot",
+    "MonitorSnapshot",
     "AuditEvent",
     "Bank",
     "BankDecision",

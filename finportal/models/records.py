@@ -117,23 +117,44 @@ class ModelVersion(Base):
     promoted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
-class DashboardSnapshot(Base):
-    """The centre's dashboard as computed at one moment, in one language (a summary table).
+class SnapshotColumns:
+    """The columns of a summary table: a report computed at one moment, in one language.
 
-    A periodic job recomputes it (``services/dashboard_cache.py``); the page reads the latest
-    one younger than ``DASHBOARD_MAX_AGE_SECONDS`` instead of aggregating the whole tables on
-    every request.
+    A periodic job computes the report and stores it; its page reads the newest one
+    (``services/snapshots.py``, the one rule for every such table).
     """
 
-    __tablename__ = "dashboard_snapshots"
-    __table_args__ = (Index("ix_dashboard_snapshots_locale_as_of", "locale", "as_of"),)
-
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: "zh_CN" or "en": the tables are worded in it.
+    #: "zh_CN" or "en": the report is worded in it.
     locale: Mapped[str] = mapped_column(String(10))
     #: The moment the figures describe (deadline breaches are counted against it).
     as_of: Mapped[datetime]
     #: How long computing it took, seconds.
     seconds: Mapped[float]
-    #: The dashboard's tables, funnel, score bins and headline (``dashboard_cache.dump``).
+    #: The report as JSON-able data.
     data: Mapped[dict[str, Any]]
+
+
+class DashboardSnapshot(SnapshotColumns, Base):
+    """The centre's dashboard as computed at one moment, in one language (a summary table).
+
+    A periodic job recomputes it (``services/dashboard_cache.py``); the page reads the latest
+    one younger than ``DASHBOARD_MAX_AGE_SECONDS`` instead of aggregating the whole tables on
+    every request. ``data``: the dashboard's tables, funnel, score bins and headline
+    (``dashboard_cache.dump``).
+    """
+
+    __tablename__ = "dashboard_snapshots"
+    __table_args__ = (Index("ix_dashboard_snapshots_locale_as_of", "locale", "as_of"),)
+
+
+class MonitorSnapshot(SnapshotColumns, Base):
+    """The credit model's fairness monitor as computed at one moment, in one language.
+
+    A periodic job and the admin's "refresh now" recompute it (``services/monitor_cache.py``);
+    the page ``/admin/models/monitor`` reads the newest one instead of every application's
+    latest score. ``data``: ``credit.fairness_monitor``'s report.
+    """
+
+    __tablename__ = "monitor_snapshots"
+    __table_args__ = (Index("ix_monitor_snapshots_locale_as_of", "locale", "as_of"),)

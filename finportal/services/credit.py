@@ -509,10 +509,19 @@ def fairness_monitor(session: Session) -> dict[str, Any]:
     """Calibration and approval rates of the latest scores by size class, street, first loan, industry.
 
     The street is the Minhang subdistrict or town (街道/镇) of the profile; firms without
-    one are grouped by their district code.
+    one are grouped by their district code. Worded in the current language.
     """
-    import pandas as pd
+    return fairness_report(fairness_rows(session))
 
+
+def fairness_rows(session: Session) -> list[dict[str, Any]]:
+    """Read the monitor's rows: each scored application's latest PD, outcome, decision, groups.
+
+    The part of :func:`fairness_monitor` that reads the database (every application's
+    latest score: seconds at a district's scale), in no language, so that the periodic
+    refresh reads it once and words the report in each language
+    (``services/monitor_cache.py``).
+    """
     import products
     from finportal.models import (
         Application,
@@ -522,7 +531,6 @@ def fairness_monitor(session: Session) -> dict[str, Any]:
         LoanOutcome,
         Referral,
     )
-    from scoring.monitor import approval_gaps, group_report
     from scoring.records import BAD_OUTCOMES, GOOD_OUTCOMES
 
     # The latest score of each application, joined in the database: a list of every scored
@@ -552,7 +560,7 @@ def fairness_monitor(session: Session) -> dict[str, Any]:
         .order_by(Application.id)
     ).all()
     if not scored:
-        return {"rows": 0, "groups": {}, "alerts": [], "approval_gaps": {}}
+        return []
     outcomes: dict[int, int] = {}
     for app_id, event in session.execute(
         select(Referral.application_id, LoanOutcome.event)
@@ -579,27 +587,52 @@ def fairness_monitor(session: Session) -> dict[str, Any]:
                 sizes[key] = products.size_class(*key).size_class
             except (ValueError, TypeError, KeyError):
                 sizes[key] = None
-        size = sizes[key]
-        first = None if ent.has_bank_loan_history is None else (not ent.has_bank_loan_history)
         rows.append(
             {
                 "pd": ent.pd,
                 "bad": outcomes.get(app_id),
                 "approved": decisions.get(app_id),
-                "size_class": size,
-                "street": ent.street
-                or limits.in_user_language(
-                    f"区划 {ent.district_code or '—'}", f"District {ent.district_code or '—'}"
+                "size_class": sizes[key],
+                "street": ent.street,
+                "district_code": ent.district_code,
+                "first_borrower": (
+                    None if ent.has_bank_loan_history is None else not ent.has_bank_loan_history
                 ),
-                "first_borrower": {
-                    True: limits.in_user_language("首贷户", "First-time borrower"),
-                    False: limits.in_user_language("有贷款记录", "Has borrowed before"),
-                    None: None,
-                }[first],
                 "industry": ent.industry_code,
             }
         )
-    frame = pd.DataFrame(rows).astype({"bad": "float", "approved": "float"})
+    return rows
+
+
+def fairness_report(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Word :func:`fairness_rows` in the current language and compute the groups' figures."""
+    import pandas as pd
+
+    from scoring.monitor import approval_gaps, group_report
+
+    if not rows:
+        return {"rows": 0, "groups": {}, "alerts": [], "approval_gaps": {}}
+    first_borrower = {
+        True: limits.in_user_language("首贷户", "First-time borrower"),
+        False: limits.in_user_language("有贷款记录", "Has borrowed before"),
+        None: None,
+    }
+    worded = [
+        {
+            "pd": row["pd"],
+            "bad": row["bad"],
+            "approved": row["approved"],
+            "size_class": row["size_class"],
+            "street": row["street"]
+            or limits.in_user_language(
+                f"区划 {row['district_code'] or '—'}", f"District {row['district_code'] or '—'}"
+            ),
+            "first_borrower": first_borrower[row["first_borrower"]],
+            "industry": row["industry"],
+        }
+        for row in rows
+    ]
+    frame = pd.DataFrame(worded).astype({"bad": "float", "approved": "float"})
     report = group_report(frame, ["size_class", "street", "first_borrower", "industry"])
     report["approval_gaps"] = approval_gaps(report)
     return scoring.model.json_safe(report)

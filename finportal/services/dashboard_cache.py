@@ -9,26 +9,23 @@ snapshot of its reader's language while it is younger than ``DASHBOARD_MAX_AGE_S
 it themselves) and says how old its figures are. With no fresh snapshot (a new install, a stopped
 scheduler) the page computes the figures itself and stores them for the next reader, so it
 is never staler than the limit. A maximum age of 0 always computes (tests that change data
-and read the page at once).
+and read the page at once). The rule is every summary table's (``services/snapshots.py``).
 """
 
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
-from finportal.domain.states import current_locale, language
+from finportal.domain.states import language
 from finportal.i18n import LOCALES
 from finportal.models import DashboardSnapshot, utcnow
+from finportal.services import snapshots
 from finportal.services.dashboard import Dashboard, Table, build_dashboard
-
-#: Snapshots kept per language (the newest; older ones are deleted by each refresh).
-KEEP = 2
 
 
 def _encode(value: Any) -> Any:
@@ -82,33 +79,9 @@ def load(data: dict[str, Any]) -> Dashboard:
     return board
 
 
-def _reader_locale() -> str:
-    """Return the entry of ``LOCALES`` the reader reads (a request's locale may be zh_Hans_CN)."""
-    spoken = current_locale().split("_")[0]
-    return next((code for code in LOCALES if code.split("_")[0] == spoken), LOCALES[0])
-
-
-def _store(session: Session, locale: str, now: datetime) -> tuple[Dashboard, DashboardSnapshot]:
-    started = time.perf_counter()
+def _compute(session: Session, locale: str, now: datetime) -> dict[str, Any]:
     with language(locale):
-        board = build_dashboard(session, now=now)
-    snapshot = DashboardSnapshot(
-        locale=locale, as_of=now, seconds=time.perf_counter() - started, data=dump(board)
-    )
-    session.add(snapshot)
-    session.flush()
-    stale = select(DashboardSnapshot.id).where(DashboardSnapshot.locale == locale)
-    keep = list(
-        session.scalars(
-            stale.order_by(DashboardSnapshot.as_of.desc(), DashboardSnapshot.id.desc()).limit(KEEP)
-        )
-    )
-    session.execute(
-        delete(DashboardSnapshot).where(
-            DashboardSnapshot.locale == locale, DashboardSnapshot.id.not_in(keep)
-        )
-    )
-    return board, snapshot
+        return dump(build_dashboard(session, now=now))
 
 
 def refresh(session: Session, *, now: datetime | None = None) -> dict[str, float]:
@@ -119,9 +92,12 @@ def refresh(session: Session, *, now: datetime | None = None) -> dict[str, float
     """
     now = now or utcnow()
     seconds = {}
+    reports = {}
     for locale in LOCALES:
-        _board, snapshot = _store(session, locale, now)
-        seconds[locale] = round(snapshot.seconds, 3)
+        started = time.perf_counter()
+        reports[locale] = (_compute(session, locale, now), time.perf_counter() - started)
+        seconds[locale] = round(reports[locale][1], 3)
+    snapshots.store(session, DashboardSnapshot, reports, as_of=now)
     session.commit()
     return seconds
 
@@ -134,17 +110,13 @@ def fresh_snapshot(
     Its stored figures are read when first used (``snapshot.data``): a page that already
     holds this snapshot's rendering needs only its id and time.
     """
-    now = now or utcnow()
-    return session.scalar(
-        select(DashboardSnapshot)
-        .options(defer(DashboardSnapshot.data))
-        .where(
-            DashboardSnapshot.locale == _reader_locale(),
-            DashboardSnapshot.as_of >= now - timedelta(seconds=max_age_seconds),
-            DashboardSnapshot.as_of <= now,
-        )
-        .order_by(DashboardSnapshot.as_of.desc(), DashboardSnapshot.id.desc())
-        .limit(1)
+    return snapshots.newest(
+        session,
+        DashboardSnapshot,
+        locale=snapshots.reader_locale(),
+        max_age_seconds=max_age_seconds,
+        now=now,
+        with_data=False,
     )
 
 
@@ -156,13 +128,11 @@ def current(
     The latest snapshot when it is at most ``max_age_seconds`` old; else computed now (and
     stored for the next reader, when ``max_age_seconds`` is above 0; commits).
     """
-    now = now or utcnow()
-    locale = _reader_locale()
-    if max_age_seconds > 0:
-        snapshot = fresh_snapshot(session, max_age_seconds=max_age_seconds, now=now)
-        if snapshot is not None:
-            return load(snapshot.data), snapshot.as_of
-        board, _snapshot = _store(session, locale, now)
-        session.commit()
-        return board, now
-    return build_dashboard(session, now=now), now
+    data, as_of, _computed = snapshots.current(
+        session,
+        DashboardSnapshot,
+        compute=lambda locale, at: _compute(session, locale, at),
+        max_age_seconds=max_age_seconds,
+        now=now,
+    )
+    return load(data), as_of

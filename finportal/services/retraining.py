@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Select, Text, case, cast, func, select
 from sqlalchemy.orm import Session
 
 import scoring
@@ -100,6 +100,27 @@ class RetrainResult:
     challenger_metrics: dict[str, Any]
 
 
+#: The rule of an outcome record, in SQL, for :func:`outcome_records` and
+#: :func:`outcome_counts` alike. A loan's final outcome: repaid, 90 days overdue or defaulted.
+_FINAL = LoanOutcome.event.in_(sorted(BAD_OUTCOMES | GOOD_OUTCOMES))
+#: A bad outcome; an application is bad when any of its final outcomes is.
+_BAD = LoanOutcome.event.in_(sorted(BAD_OUTCOMES))
+#: A feature snapshot to learn from: not SQL NULL, JSON null or {}.
+_HAS_FEATURES = func.coalesce(cast(Application.feature_snapshot, Text), "null").not_in(
+    ("null", "{}")
+)
+
+
+def _records(*columns: Any) -> Select[Any]:
+    """Select ``columns`` of each application's final loan outcomes, when it has features."""
+    return (
+        select(*columns)
+        .join(Referral, Referral.application_id == Application.id)
+        .join(LoanOutcome, LoanOutcome.referral_id == Referral.id)
+        .where(_FINAL, _HAS_FEATURES)
+    )
+
+
 def outcome_records(session: Session, *, newest: int | None = None) -> list[dict[str, Any]]:
     """Return one training record per application with a snapshot and a final loan outcome.
 
@@ -108,35 +129,22 @@ def outcome_records(session: Session, *, newest: int | None = None) -> list[dict
     applications (latest screened first; never screened before all) are read, chosen in SQL:
     the model comparison reads a thousand, not every outcome of the district.
     """
-    final = LoanOutcome.event.in_(sorted(BAD_OUTCOMES | GOOD_OUTCOMES))
-    stmt = (
-        select(
-            Application.id,
-            Application.feature_snapshot,
-            Application.screened_at,
-            LoanOutcome.event,
-        )
-        .join(Referral, Referral.application_id == Application.id)
-        .join(LoanOutcome, LoanOutcome.referral_id == Referral.id)
-        .where(final)
-        .order_by(Application.id, LoanOutcome.id)
-    )
+    stmt = _records(
+        Application.id,
+        Application.feature_snapshot,
+        Application.screened_at,
+        _BAD.label("bad"),
+    ).order_by(Application.id, LoanOutcome.id)
     if newest is not None:
         ended = (
             select(LoanOutcome.id)
             .join(Referral, Referral.id == LoanOutcome.referral_id)
-            .where(Referral.application_id == Application.id, final)
+            .where(Referral.application_id == Application.id, _FINAL)
             .exists()
         )
         chosen = (
             select(Application.id)
-            # A snapshot stored as JSON null or {} has no features to compare (skipped below).
-            .where(
-                func.coalesce(cast(Application.feature_snapshot, Text), "null").not_in(
-                    ("null", "{}")
-                ),
-                ended,
-            )
+            .where(_HAS_FEATURES, ended)
             .order_by(
                 Application.screened_at.is_(None).desc(),
                 Application.screened_at.desc(),
@@ -145,18 +153,33 @@ def outcome_records(session: Session, *, newest: int | None = None) -> list[dict
             .limit(newest)
         )
         stmt = stmt.where(Application.id.in_(chosen.scalar_subquery()))
-    rows = session.execute(stmt).all()
     by_app: dict[int, dict[str, Any]] = {}
-    for app_id, snapshot, screened_at, event in rows:
-        if not snapshot:
-            continue
+    for app_id, snapshot, screened_at, bad in session.execute(stmt):
         record = by_app.setdefault(
             app_id,
             {"application_id": app_id, "features": snapshot, "scored_at": screened_at, "bad": 0},
         )
-        if event in BAD_OUTCOMES:
+        if bad:
             record["bad"] = 1
     return list(by_app.values())
+
+
+def outcome_counts(session: Session) -> tuple[int, int]:
+    """Return how many records :func:`outcome_records` would return, and how many are bad.
+
+    One statement that counts in the database, not every record read to count it.
+    """
+    per_application = (
+        _records(Application.id, func.max(case((_BAD, 1), else_=0)).label("bad"))
+        .group_by(Application.id)
+        .subquery()
+    )
+    rows, bads = session.execute(
+        select(func.count(), func.coalesce(func.sum(per_application.c.bad), 0)).select_from(
+            per_application
+        )
+    ).one()
+    return int(rows), int(bads)
 
 
 def _frame(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -309,8 +332,7 @@ def request_retrain(session: Session, *, actor_id: int | None, seed: int = 0) ->
     )
     if running is not None:
         return running
-    records = outcome_records(session)
-    n, bads = len(records), sum(r["bad"] for r in records)
+    n, bads = outcome_counts(session)
     if n < MIN_ROWS or bads < MIN_BADS or n - bads < MIN_BADS:
         raise NotEnoughOutcomes(n, bads, MIN_ROWS, MIN_BADS)
     return jobs.enqueue(

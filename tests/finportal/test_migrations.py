@@ -441,3 +441,40 @@ def test_running_loans_get_their_maturity_stored(migrating):
         assert "matures_on" not in {
             c["name"] for c in inspect(db.get_engine()).get_columns("referrals")
         }
+
+
+BEFORE_MONITOR_SNAPSHOTS = "b3d5f7a9c146"  # wip-24-monitor
+
+
+def test_monitor_snapshots_come_and_go(migrating):
+    """The fairness monitor's summary table: a stored report reads back; the downgrade drops it."""
+    import datetime as dt
+    import json
+
+    from sqlalchemy import MetaData
+
+    from finportal.extensions import db
+
+    with migrating():
+        flask_migrate.upgrade(revision=BEFORE_MONITOR_SNAPSHOTS)
+        assert "monitor_snapshots" not in inspect(db.get_engine()).get_table_names()
+        flask_migrate.upgrade()
+        report = {"rows": 2, "groups": {"street": [{"group": "莘庄镇", "bad_rate": None}]}}
+        with db.get_engine().begin() as conn:
+            meta = MetaData()
+            meta.reflect(conn, only=["monitor_snapshots"])
+            table = meta.tables["monitor_snapshots"]
+            conn.execute(
+                table.insert().values(
+                    locale="zh_CN", as_of=dt.datetime.now(dt.UTC), seconds=1.5, data=report
+                )
+            )
+            data = conn.execute(table.select()).one().data
+        assert (json.loads(data) if isinstance(data, str) else data) == report
+        indexes = inspect(db.get_engine()).get_indexes("monitor_snapshots")
+        assert [i["column_names"] for i in indexes] == [["locale", "as_of"]]
+        flask_migrate.downgrade(revision=BEFORE_MONITOR_SNAPSHOTS)
+        tables = set(inspect(db.get_engine()).get_table_names())
+        assert "monitor_snapshots" not in tables and "dashboard_snapshots" in tables
+        flask_migrate.upgrade()
+        assert "monitor_snapshots" in inspect(db.get_engine()).get_table_names()

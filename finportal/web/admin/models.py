@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,7 +12,7 @@ from finportal.domain.states import current_locale
 from finportal.extensions import db
 from finportal.models import Job, ModelVersion
 from finportal.services import admin as admin_service
-from finportal.services import credit, retraining
+from finportal.services import credit, monitor_cache, retraining
 from finportal.services.errors import ServiceError
 from finportal.web.admin.views import bp
 from finportal.web.forms import flash_refusal
@@ -139,4 +139,15 @@ def model_rollback() -> Any:
 @bp.get("/models/monitor")
 def model_monitor() -> Any:
     """Calibration and approval rates by size class, district, first-borrower status, industry."""
-    return render_template("admin/model_monitor.html", report=credit.fairness_monitor(db.session))
+    page = monitor_cache.monitor_page(
+        db.session, max_age_seconds=current_app.config["MONITOR_MAX_AGE_SECONDS"]
+    )
+    return render_template("admin/model_monitor.html", report=page.report, page=page)
+
+
+@bp.post("/models/monitor/refresh")
+def model_monitor_refresh() -> Any:
+    """Recompute the fairness monitor in the background (a job), then show the page."""
+    monitor_cache.request_refresh(db.session, actor_id=current_user.id)
+    flash(_("已开始在后台重新计算，完成后刷新本页即可看到新的数据。"), "success")
+    return redirect(url_for("admin.model_monitor"))

@@ -279,3 +279,57 @@ def test_the_newest_records_are_chosen_in_sql_as_the_comparison_chose_them(db_se
     for n in (1, 3, 5, len(days), len(days) + 4):
         chosen = sorted(retraining.outcome_records(db_session, newest=n), key=key)
         assert chosen == every[-n:], n
+
+
+def test_the_counts_in_sql_agree_with_the_records(db_session, add_outcome):
+    """``outcome_counts`` counts in one statement what ``outcome_records`` returns: the
+    applications with features and a final outcome, bad when any loan of theirs went bad."""
+    features = {"firm_age_years": 3.0, "revenue_10k": 100.0}
+    for _ in range(7):
+        add_outcome(features, ["disbursed", "repaid"])
+    for event in ("overdue_90", "defaulted", "defaulted"):
+        add_outcome(features, ["disbursed", event])
+    add_outcome(features, ["disbursed", "overdue_90", "defaulted"])  # two bad events: one record
+    add_outcome(features, ["disbursed", "repaid", "repaid"])  # repaid twice: one good record
+    add_outcome(features, ["disbursed"])  # still running
+    add_outcome(features, ["disbursed", "defaulted"], snapshot=False)  # nothing to learn from
+    add_outcome({}, ["disbursed", "repaid"])  # an empty snapshot likewise
+    mixed = add_outcome(features, ["disbursed", "repaid"])  # repaid at one bank, bad at another
+    second = Referral(
+        application_id=mixed.id,
+        bank_id=_other_bank(db_session, mixed),
+        product_version_id=_version_of(db_session, mixed),
+        state="defaulted",
+    )
+    db_session.add(second)
+    db_session.flush()
+    db_session.add(
+        LoanOutcome(referral_id=second.id, event="defaulted", occurred_on=date(2025, 9, 1))
+    )
+    db_session.commit()
+
+    records = retraining.outcome_records(db_session)
+    assert (len(records), sum(r["bad"] for r in records)) == (13, 5)
+    assert retraining.outcome_counts(db_session) == (13, 5)
+
+
+def test_a_retraining_request_counts_without_reading_the_records(
+    db_session, add_outcome, monkeypatch
+):
+    from tests.finportal.test_query_counts import counting
+
+    features = {"firm_age_years": 3.0}
+    for i in range(12):
+        add_outcome(features, ["disbursed", "defaulted" if i % 4 == 0 else "repaid"])
+    db_session.commit()
+
+    def every_record(*_args, **_kwargs):
+        raise AssertionError("request_retrain read every outcome record")
+
+    monkeypatch.setattr(retraining, "outcome_records", every_record)
+    with counting() as statements, pytest.raises(retraining.NotEnoughOutcomes) as caught:
+        retraining.request_retrain(db_session, actor_id=None)
+    assert (caught.value.rows, caught.value.bads) == (12, 3)
+    # The retraining under way, then the one count (the tests' savepoints aside).
+    selects = [s for s in statements if s.startswith("SELECT")]
+    assert len(selects) == 2 and selects[-1].lower().startswith("select count("), selects
