@@ -365,6 +365,8 @@ else:
 
 _times: dict[str, list[float]] = defaultdict(list)
 _errors: dict[str, int] = defaultdict(int)
+#: Answers that came from the page cache (``X-Page-Cache: hit``), per page.
+_kept: dict[str, int] = defaultdict(int)
 _window = {"start": 0.0, "end": 0.0}
 
 
@@ -374,12 +376,17 @@ def _spawned(**_: Any) -> None:
 
 
 @events.request.add_listener
-def _request(name: str, response_time: float, exception: Any, **_: Any) -> None:
+def _request(
+    name: str, response_time: float, exception: Any, response: Any = None, **_: Any
+) -> None:
     if name.startswith("[login]") or not _window["start"] or time.monotonic() < _window["start"]:
         return
     _times[name].append(response_time)
     if exception is not None:
         _errors[name] += 1
+    headers = getattr(response, "headers", None)
+    if headers is not None and headers.get("X-Page-Cache") == "hit":
+        _kept[name] += 1
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -394,18 +401,23 @@ def summarize(seconds: float) -> dict[str, Any]:
     """Return per-page and per-scenario throughput, latency percentiles and error counts."""
     groups: dict[str, list[float]] = defaultdict(list)
     group_errors: dict[str, int] = defaultdict(int)
+    group_kept: dict[str, int] = defaultdict(int)
     rows = {}
     for name, values in sorted(_times.items()):
         scenario = name.split("]")[0].strip("[")
         groups[scenario].extend(values)
         group_errors[scenario] += _errors[name]
-        rows[name] = _stats(values, _errors[name], seconds)
-    scenarios = {s: _stats(v, group_errors[s], seconds) for s, v in sorted(groups.items())}
+        group_kept[scenario] += _kept[name]
+        rows[name] = _stats(values, _errors[name], seconds, _kept[name])
+    scenarios = {
+        s: _stats(v, group_errors[s], seconds, group_kept[s]) for s, v in sorted(groups.items())
+    }
     return {"seconds": round(seconds, 1), "pages": rows, "scenarios": scenarios}
 
 
-def _stats(values: list[float], errors: int, seconds: float) -> dict[str, float]:
+def _stats(values: list[float], errors: int, seconds: float, kept: int = 0) -> dict[str, float]:
     return {
+        "kept_share": round(kept / len(values), 3) if values else 0.0,
         "requests": len(values),
         "rps": round(len(values) / seconds, 1) if seconds else 0.0,
         "p50_ms": round(_percentile(values, 0.50), 1),

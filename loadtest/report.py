@@ -9,13 +9,16 @@ from pathlib import Path
 
 def _row(name: str, stats: dict[str, float], bare: float | None) -> str:
     ratio = f"{stats['rps'] / bare:6.2f}" if bare else "     –"
+    kept = f"{100 * stats.get('kept_share', 0.0):6.0f}"
     return (
         f"{name:44} {stats['requests']:>8} {stats['rps']:>8.1f} {ratio} "
         f"{stats['p50_ms']:>8.1f} {stats['p95_ms']:>8.1f} {stats['p99_ms']:>8.1f} {stats['errors']:>7}"
+        f" {kept}"
     )
 
 
-HEADER = f"{'page':44} {'requests':>8} {'req/s':>8} {'÷bare':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
+#: "kept %": the share of answers that came from the page cache (finportal/page_cache.py).
+HEADER = f"{'page':44} {'requests':>8} {'req/s':>8} {'÷bare':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'kept %':>6}"
 
 
 def pages_table(folder: Path, clients: str) -> list[str]:
