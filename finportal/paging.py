@@ -50,6 +50,7 @@ def paginate(
     per_page: int,
     options: Sequence[ORMOption] = (),
     keys_first: bool = False,
+    show_last: bool = True,
 ) -> Page:
     """Return one page of ``stmt`` (which carries its ORDER BY) and the count of all its rows.
 
@@ -61,10 +62,11 @@ def paginate(
     sorting whole applications (JSON snapshots and all) to keep fifty of thousands cost the
     advisor's queue 15–20 ms of PostgreSQL time per request at scale. For narrow rows the
     extra statement costs more than it saves (a bank's inbox, the API list). A page past
-    the last is the last (:func:`shown_page`).
+    the last is the last (:func:`shown_page`: the pages' rule); with ``show_last=False``
+    it is empty (the API's rule: its clients read pages until one comes back empty).
     """
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    page = shown_page(page, total, per_page)
+    page = shown_page(page, total, per_page) if show_last else max(1, page)
     window = stmt.limit(per_page).offset((page - 1) * per_page)
     if not keys_first:
         return Page(list(session.scalars(window.options(*options))), int(total), page, per_page)

@@ -194,3 +194,21 @@ def test_no_view_reads_a_page_number_its_own_way():
             if own_way.search(line) and "limits.page_number(" not in line:
                 offenders.append(f"{module.name}:{number}: {line.strip()}")
     assert not offenders, offenders
+
+
+def test_the_api_list_keeps_its_own_contract_past_the_last_page(client, db_session):
+    """The API's clients read pages until one is empty: past the last, the API stays empty.
+
+    (The pages' rule, the last page, would never end such a loop.) A bad page is its 422.
+    """
+    from finportal.services import api_tokens
+
+    bank_id = db_session.scalar(select(User.bank_id).where(User.username == "demo-bank"))
+    _token, plain = api_tokens.create_token(db_session, bank_id=bank_id, actor_id=None, label="pn")
+    db_session.commit()
+    auth = {"Authorization": f"Bearer {plain}"}
+    first = client.get("/api/v1/referrals/?page_size=1", headers=auth)
+    assert first.status_code == 200 and len(first.get_json()) == 1
+    past = client.get(f"/api/v1/referrals/?page_size=1&page={limits.MAX_PAGE}", headers=auth)
+    assert past.status_code == 200 and past.get_json() == []
+    assert client.get("/api/v1/referrals/?page=abc", headers=auth).status_code == 422
