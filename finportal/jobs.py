@@ -625,16 +625,14 @@ def list_jobs(
     session: Session, *, state: str = "failed", kind: str = "", page: int = 1, per_page: int = 50
 ) -> Any:
     """Return one page of jobs in a state (newest first); ``failed`` is the dead-letter list."""
-    from finportal.paging import Page
+    from finportal.paging import paginate
 
     stmt = select(Job).where(Job.state == state)
     if kind:
         stmt = stmt.where(Job.kind == kind)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    items = session.scalars(
-        stmt.order_by(Job.created_at.desc(), Job.id).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return Page(items=list(items), total=int(total), page=page, per_page=per_page)
+    return paginate(
+        session, stmt.order_by(Job.created_at.desc(), Job.id), page=page, per_page=per_page
+    )
 
 
 def init_app(app: Flask) -> None:

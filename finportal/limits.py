@@ -254,26 +254,51 @@ def check_text(value: Any, kind: str, *, strip: bool = True) -> str:
     return text
 
 
-def page_field() -> fields.Integer:
-    """The ``page`` of a paged list's query string, for a schema: 1 to :data:`MAX_PAGE`.
+class BadPage(ValidationFailed):
+    """A paged list was asked for a page number that is not one (422).
 
-    A refused page is named in the user's language (marshmallow's own words are English).
+    Every paged list answers it alike: ``web/errors.py`` shows the message in the user's
+    language with a link to the list's first page (the same address without ``page``).
     """
-    return fields.Integer(
-        load_default=1,
-        error_messages={"invalid": MESSAGES["integer"], "required": MESSAGES["required"]},
-        validate=validate.Range(
-            min=1,
-            max=MAX_PAGE,
-            error=bilingual(f"页码为 1 至 {MAX_PAGE}", f"The page is 1 to {MAX_PAGE}"),
-        ),
-    )
+
+    code = "bad_page"
 
 
 def page_number(value: Any) -> int:
-    """The page a query string asks for, read without a schema: a missing or malformed
-    value is the first page, a number past :data:`MAX_PAGE` the last one there can be."""
-    return min(check_id(value) or 1, MAX_PAGE)
+    """Return the page a list's ``?page`` asks for: the one rule of every paged list.
+
+    No page (absent or empty) is the first page; a whole number from 1 to
+    :data:`MAX_PAGE` (ASCII digits, spaces around allowed) is that page — a page past the
+    last shows the last (``finportal.paging.shown_page``); anything else raises
+    :class:`BadPage`.
+    """
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return 1
+    if text.isascii() and text.isdigit() and len(text) <= len(str(MAX_PAGE)):
+        number = int(text)
+        if 1 <= number <= MAX_PAGE:
+            return number
+    raise BadPage(
+        f"页码无效：页码应为 1 至 {MAX_PAGE} 之间的整数。",
+        f"The page number is not valid: it must be a whole number from 1 to {MAX_PAGE}.",
+    )
+
+
+class PageNumber(fields.Field):
+    """The ``page`` of a list's query string in a schema, read by :func:`page_number`.
+
+    A bad page is not one of the form's errors: :class:`BadPage` leaves the schema (it is
+    no ``ValidationError``) and the request is answered by the one refusal of a bad page.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        return page_number(value)
+
+
+def page_field() -> PageNumber:
+    """The ``page`` of a paged list's query string, for a schema: see :func:`page_number`."""
+    return PageNumber(load_default=1, metadata={"minimum": 1, "maximum": MAX_PAGE})
 
 
 def check_id(value: Any) -> int | None:

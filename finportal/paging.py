@@ -25,7 +25,21 @@ class Page:
     @property
     def pages(self) -> int:
         """Return the number of pages (at least 1)."""
-        return max(1, math.ceil(self.total / self.per_page))
+        return page_count(self.total, self.per_page)
+
+
+def page_count(total: int, per_page: int) -> int:
+    """Return how many pages ``total`` rows fill (at least 1: an empty list has its page)."""
+    return max(1, math.ceil(total / per_page))
+
+
+def shown_page(page: int, total: int, per_page: int) -> int:
+    """Return the page a list shows when asked for ``page``: a page past the last is the last.
+
+    The one rule of every paged list (with :func:`finportal.limits.page_number`, which
+    refuses what is not a page number): a list of no rows shows its empty first page.
+    """
+    return min(max(1, page), page_count(total, per_page))
 
 
 def paginate(
@@ -36,6 +50,7 @@ def paginate(
     per_page: int,
     options: Sequence[ORMOption] = (),
     keys_first: bool = False,
+    show_last: bool = True,
 ) -> Page:
     """Return one page of ``stmt`` (which carries its ORDER BY) and the count of all its rows.
 
@@ -46,10 +61,12 @@ def paginate(
     reading the table); then those rows, in the same order. For rows with large columns:
     sorting whole applications (JSON snapshots and all) to keep fifty of thousands cost the
     advisor's queue 15–20 ms of PostgreSQL time per request at scale. For narrow rows the
-    extra statement costs more than it saves (a bank's inbox, the API list).
+    extra statement costs more than it saves (a bank's inbox, the API list). A page past
+    the last is the last (:func:`shown_page`: the pages' rule); with ``show_last=False``
+    it is empty (the API's rule: its clients read pages until one comes back empty).
     """
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    page = max(1, page)
+    page = shown_page(page, total, per_page) if show_last else max(1, page)
     window = stmt.limit(per_page).offset((page - 1) * per_page)
     if not keys_first:
         return Page(list(session.scalars(window.options(*options))), int(total), page, per_page)

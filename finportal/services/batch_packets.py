@@ -23,7 +23,7 @@ from finportal.services.errors import Conflict, Forbidden, InvalidTransition
 from finportal.services.packet_context import (
     PacketFacts,
     assemble,
-    member_facts,
+    batch_member_facts,
     seal_image,
     to_wan,
     verify_url,
@@ -165,9 +165,10 @@ def render_batch_packet(
     """Render a batch packet: the cover, then each member's packet, merged (the ``batch_packet`` job).
 
     Member packets come from the same builder as referral packets
-    (:func:`finportal.services.packet_context.member_facts`). Every member must have a
-    consent in force to the batch's bank. When nothing in the packet changed since the
-    last render, that packet is kept (no new render, no new codes).
+    (:func:`finportal.services.packet_context.batch_member_facts`: the members are read
+    together). Every member must have a consent in force to the batch's bank. When nothing
+    in the packet changed since the last render, that packet is kept (no new render, no new
+    codes).
     """
     batch = batches.get_batch(session, batch_id, bank_id=bank_id)
     members = _members_or_refuse(batch)
@@ -179,7 +180,7 @@ def render_batch_packet(
             f"以下企业已撤回或未授权向该银行提供信息：{'、'.join(m.enterprise.name for m in refused[:5])}",
             "Some members have no standing consent to this bank.",
         )
-    facts = [member_facts(session, m, i, today) for i, m in enumerate(members, 1)]
+    facts = batch_member_facts(session, batch, members, today)
     blanks = [assemble(f, base_url=base_url) for f in facts]
     digest = hashlib.sha256(
         "|".join(

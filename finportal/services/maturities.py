@@ -39,7 +39,7 @@ from finportal.models import (
     LoanOutcome,
     Referral,
 )
-from finportal.paging import Page
+from finportal.paging import Page, shown_page
 from finportal.services.errors import NotFound
 from finportal.services.workdays import SHANGHAI
 
@@ -504,17 +504,17 @@ def loans_page(
     the bank has not reported them repaid); ``advisor_id`` keeps that advisor's firms.
     """
     until = today + timedelta(days=within_days) if within_days is not None else None
-    page = max(1, page)
-    start = (page - 1) * per_page
-    # The bank loans of this page and the pages before it come from SQL in maturity order;
-    # the few loans firms typed themselves (no bank reported theirs) are merged in.
-    banked = bank_loans(session, until=until, advisor_id=advisor_id, limit=start + per_page)
     typed = [
         loan
         for loan in typed_loans(session, today=today)
         if (until is None or loan.maturity <= until)
         and (advisor_id is None or loan.advisor_id == advisor_id)
     ]
-    loans = sorted(banked + typed, key=_order)
     total = bank_loans_count(session, until=until, advisor_id=advisor_id) + len(typed)
+    page = shown_page(page, total, per_page)
+    start = (page - 1) * per_page
+    # The bank loans of this page and the pages before it come from SQL in maturity order;
+    # the few loans firms typed themselves (no bank reported theirs) are merged in.
+    banked = bank_loans(session, until=until, advisor_id=advisor_id, limit=start + per_page)
+    loans = sorted(banked + typed, key=_order)
     return Page(loans[start : start + per_page], total, page, per_page)

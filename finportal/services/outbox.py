@@ -472,17 +472,17 @@ def list_messages(
     session: Session, *, state: str = "failed", page: int = 1, per_page: int = 50
 ) -> Any:
     """Return one page of rows in a state, newest first (``failed`` first of all)."""
-    from finportal.paging import Page
+    from finportal.paging import paginate
 
-    stmt = select(OutboxMessage).where(OutboxMessage.state == state)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    items = session.scalars(
-        stmt.options(joinedload(OutboxMessage.user), joinedload(OutboxMessage.notification))
-        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(items=list(items), total=int(total), page=page, per_page=per_page)
+    return paginate(
+        session,
+        select(OutboxMessage)
+        .where(OutboxMessage.state == state)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()),
+        page=page,
+        per_page=per_page,
+        options=[joinedload(OutboxMessage.user), joinedload(OutboxMessage.notification)],
+    )
 
 
 def retry(session: Session, message_id: int, *, actor_id: int | None) -> OutboxMessage:

@@ -30,6 +30,7 @@ from finportal import money, packets
 from finportal.domain import fields as profile_fields
 from finportal.models import (
     Application,
+    Batch,
     BatchMember,
     Chamber,
     Consent,
@@ -47,7 +48,7 @@ from finportal.services import catalog as catalog_service
 from finportal.services.errors import Forbidden
 from finportal.services.labels import purpose_label, scope_text
 from finportal.services.profiles import (
-    enterprise_profile,
+    enterprise_profiles,
     submitted_memberships,
     submitted_profile,
     submitted_verified,
@@ -390,13 +391,24 @@ def score_facts(session: Session, score: CreditScore | None) -> dict[str, Any] |
 
 def latest_enterprise_score(session: Session, enterprise_id: int) -> CreditScore | None:
     """Return the newest credit score of any of the enterprise's applications."""
-    return session.scalar(
-        select(CreditScore)
+    return latest_enterprise_scores(session, [enterprise_id]).get(enterprise_id)
+
+
+def latest_enterprise_scores(
+    session: Session, enterprise_ids: Sequence[int]
+) -> dict[int, CreditScore]:
+    """Return {enterprise id: newest credit score of its applications} in one statement."""
+    if not enterprise_ids:
+        return {}
+    latest: dict[int, CreditScore] = {}
+    for enterprise_id, score in session.execute(
+        select(Application.enterprise_id, CreditScore)
         .join(Application, Application.id == CreditScore.application_id)
-        .where(Application.enterprise_id == enterprise_id)
-        .order_by(CreditScore.scored_at.desc(), CreditScore.id.desc())
-        .limit(1)
-    )
+        .where(Application.enterprise_id.in_(sorted(set(enterprise_ids))))
+        .order_by(Application.enterprise_id, CreditScore.scored_at, CreditScore.id)
+    ):
+        latest[enterprise_id] = score  # the newest wins
+    return latest
 
 
 # --- the facts of a subject ------------------------------------------------------------------
@@ -531,52 +543,99 @@ def _cost_rank(
 
 def member_facts(session: Session, member: BatchMember, index: int, today: dt.date) -> PacketFacts:
     """Look up what a batch member's packet says (refused without consent to the bank)."""
-    batch = member.batch
-    consent = consents.for_batch_member(session, batch, member.enterprise_id, today)
-    if consent is None:
-        raise Forbidden(
-            f"{member.enterprise.name}已撤回或未授权向该银行提供信息，材料包不予提供。",
-            "A member has no standing consent to this bank; the packet is refused.",
-            code="consent_withdrawn",
-        )
+    return batch_member_facts(session, member.batch, [member], today, first_index=index)[0]
+
+
+def batch_member_facts(
+    session: Session,
+    batch: Batch,
+    members: Sequence[BatchMember],
+    today: dt.date,
+    *,
+    first_index: int = 1,
+) -> list[PacketFacts]:
+    """Look up what the packets of a batch's members say, numbered from ``first_index``.
+
+    The members' firms, profiles, verified facts, documents, scores and consents are read
+    together: a fixed number of statements, however many members. Refused when a member
+    has no consent in force to the batch's bank.
+    """
+    members = list(members)
+    standing = consents.batch_consents(session, batch, today)
+    for member in members:
+        if member.enterprise_id not in standing:
+            raise Forbidden(
+                f"{member.enterprise.name}已撤回或未授权向该银行提供信息，材料包不予提供。",
+                "A member has no standing consent to this bank; the packet is refused.",
+                code="consent_withdrawn",
+            )
     version = batch.product_version or batches.batch_product(
         session, "park" if batch.park_id is not None else "chamber"
     )
-    check = member.check_result or {}
-    score = check.get("score") or score_facts(
-        session, latest_enterprise_score(session, member.enterprise_id)
+    firms = {
+        e.id: e
+        for e in session.scalars(
+            select(Enterprise).where(Enterprise.id.in_(sorted({m.enterprise_id for m in members})))
+        )
+    }
+    live = enterprise_profiles(session, firms.values())
+    snapshots = verified_facts.snapshots(session, firms.values())
+    unscored = [m.enterprise_id for m in members if not (m.check_result or {}).get("score")]
+    stored = latest_enterprise_scores(session, unscored)
+    models = {s.model_version_id for s in stored.values()}
+    if models:  # the scores' model versions, read together (score_facts finds them loaded)
+        session.scalars(select(ModelVersion).where(ModelVersion.id.in_(sorted(models)))).all()
+    backings = verified_facts.backed_of_many(
+        session,
+        {
+            firm_id: (
+                live[firm_id],
+                verified_facts.by_field(verified_facts.rows(snapshots[firm_id])),
+            )
+            for firm_id in firms
+        },
     )
+    common = {
+        "date": today,
+        "bank_name": batch.bank.name_zh,
+        "product": catalog_service.product_of(version),
+        "product_version_id": version.id,
+        "term_months": batches.DEFAULT_TERM_MONTHS,
+        "override": None,
+        "lpr": catalog_service.current_lpr(session, today),
+        "advisor_name": _user_name(session, batch.created_by_id),
+    }
     organiser = batches.organiser_name(batch)
-    enterprise = member.enterprise
-    parks, chambers = membership_names(enterprise)
-    profile = enterprise_profile(enterprise)
-    verified = verified_facts.snapshot(session, enterprise)
-    return PacketFacts(
-        packet_number=member_packet_number(batch.code, index),
-        date=today,
-        bank_name=batch.bank.name_zh,
-        product=catalog_service.product_of(version),
-        product_version_id=version.id,
-        enterprise_name=enterprise.name,
-        enterprise_uscc=enterprise.uscc,
-        profile=profile,
-        parks=parks,
-        chambers=chambers,
-        amount=Decimal(member.approved_amount or member.requested_amount or batch.per_firm_cap),
-        term_months=batches.DEFAULT_TERM_MONTHS,
-        purpose=f"{organiser}批次推荐" + (f"：{member.note}" if member.note else ""),
-        conditions=list(check.get("conditions") or []),
-        override=None,
-        score=score,
-        lpr=catalog_service.current_lpr(session, today),
-        advisor_opinion=member.note or BATCH_OPINION,
-        advisor_name=_user_name(session, batch.created_by_id),
-        consent=consent,
-        # A member has no application: only its own figures are checked (no statement).
-        flags=consistency.figure_flags(profile),
-        verified=verified,
-        backed=_backed(session, enterprise.id, profile, verified),
-    )
+    out = []
+    for index, member in enumerate(members, first_index):
+        check = member.check_result or {}
+        enterprise = firms[member.enterprise_id]
+        parks, chambers = membership_names(enterprise)
+        profile = live[enterprise.id]
+        out.append(
+            PacketFacts(
+                packet_number=member_packet_number(batch.code, index),
+                enterprise_name=enterprise.name,
+                enterprise_uscc=enterprise.uscc,
+                profile=profile,
+                parks=parks,
+                chambers=chambers,
+                amount=Decimal(
+                    member.approved_amount or member.requested_amount or batch.per_firm_cap
+                ),
+                purpose=f"{organiser}批次推荐" + (f"：{member.note}" if member.note else ""),
+                conditions=list(check.get("conditions") or []),
+                score=check.get("score") or score_facts(session, stored.get(enterprise.id)),
+                advisor_opinion=member.note or BATCH_OPINION,
+                consent=standing[enterprise.id],
+                # A member has no application: only its own figures are checked (no statement).
+                flags=consistency.figure_flags(profile),
+                verified=snapshots[enterprise.id],
+                backed=list(backings[enterprise.id].values()),
+                **common,
+            )
+        )
+    return out
 
 
 # --- the context -------------------------------------------------------------------------

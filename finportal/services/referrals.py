@@ -208,10 +208,17 @@ def referrals_page(
     since: datetime | None = None,
     page: int = 1,
     per_page: int = limits.PAGE_SIZE,
+    show_last: bool = True,
 ) -> Page:
-    """Return one page of ``list_referrals`` and how many there are in all."""
+    """Return one page of ``list_referrals`` and how many there are in all.
+
+    A page past the last is the last for the inbox, empty for the API (``show_last``:
+    :func:`finportal.paging.paginate`).
+    """
     stmt = _referrals_statement(bank_id, status, since, utcnow())
-    return paginate(session, stmt, page=page, per_page=per_page, options=ROW_OPTIONS)
+    return paginate(
+        session, stmt, page=page, per_page=per_page, options=ROW_OPTIONS, show_last=show_last
+    )
 
 
 def inbox_counts(session: Session, *, bank_id: int) -> dict[str, int]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
+from finportal import limits
 from finportal.services.errors import ServiceError
 
 MESSAGES = {
@@ -37,16 +39,43 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+#: The link of a bad page number's refusal (zh, en).
+FIRST_PAGE = ("回到列表第一页", "Go to the first page of the list")
+
+
+def first_page_url() -> str:
+    """Return the address of the list's first page: this request's without ``page``."""
+    kept = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
+    path = (
+        url_for(request.endpoint, **(request.view_args or {}))
+        if request.endpoint
+        else request.script_root + request.path
+    )
+    return path + (f"?{urlencode(kept)}" if kept else "")
+
+
 def init_app(app: Flask) -> None:
     """Register the error handlers."""
 
-    def render(status: int, zh: str | None = None, en: str | None = None) -> Any:
+    def render(
+        status: int,
+        zh: str | None = None,
+        en: str | None = None,
+        *,
+        code: str | None = None,
+        link: tuple[str, str, str] | None = None,
+    ) -> Any:
         default_zh, default_en = MESSAGES.get(status, MESSAGES[500])
         zh, en = zh or default_zh, en or default_en
         if _wants_json():
-            code = JSON_CODES.get(status, str(status))
-            return {"code": code, "message": zh, "message_en": en}, status
-        return render_template("error.html", status=status, message_zh=zh, message_en=en), status
+            body = {"code": code or JSON_CODES.get(status, str(status)), "message": zh}
+            body["message_en"] = en
+            if link is not None:
+                body["link"] = link[0]
+            return body, status
+        return render_template(
+            "error.html", status=status, message_zh=zh, message_en=en, link=link
+        ), status
 
     for status in MESSAGES:
         app.register_error_handler(status, lambda exc, status=status: render(status))
@@ -62,3 +91,15 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service(exc: ServiceError) -> Any:
         return render(exc.status, exc.message_zh, exc.message_en)
+
+    @app.errorhandler(limits.BadPage)
+    def _bad_page(exc: limits.BadPage) -> Any:
+        # Every paged list: the message, and the way back to the list's first page with
+        # the list's other arguments (filters, search, tab) kept.
+        return render(
+            exc.status,
+            exc.message_zh,
+            exc.message_en,
+            code=exc.code,
+            link=(first_page_url(), *FIRST_PAGE),
+        )

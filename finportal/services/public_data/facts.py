@@ -104,13 +104,22 @@ def snapshot(session: Session, enterprise: Enterprise) -> dict[str, dict[str, An
     {item: {source, value (plain), as_of, import_id, field, declared (plain)}}; ``declared``
     is the firm's own value of the field, so a disagreement shows later as it stood.
     """
-    out: dict[str, dict[str, Any]] = {}
-    for fact in in_force(session, [enterprise.id]):
+    return snapshots(session, [enterprise])[enterprise.id]
+
+
+def snapshots(
+    session: Session, enterprises: Iterable[Enterprise]
+) -> dict[int, dict[str, dict[str, Any]]]:
+    """Return {enterprise id: :func:`snapshot`} of many firms, their facts in one statement."""
+    firms = {e.id: e for e in enterprises}
+    out: dict[int, dict[str, dict[str, Any]]] = {firm_id: {} for firm_id in firms}
+    for fact in in_force(session, firms):
         item = sources.items().get(fact.item)
         if item is None or fact.item not in fact.authorisation.scope:
             continue
+        enterprise = firms[fact.enterprise_id]
         declared = getattr(enterprise, item.field) if item.field else None
-        out[fact.item] = {
+        out[fact.enterprise_id][fact.item] = {
             "source": fact.source,
             "value": fact.value,
             "as_of": fact.as_of.isoformat(),
@@ -327,32 +336,53 @@ def backed(
     in ``verified`` (verified wins) and fields the firm left empty are not backed.
     Documents attached to one application back nothing here.
     """
+    return backed_of_many(session, {enterprise_id: (profile, verified)})[enterprise_id]
+
+
+def backed_of_many(
+    session: Session, firms: Mapping[int, tuple[Mapping[str, Any], Collection[str]]]
+) -> dict[int, dict[str, Backing]]:
+    """Return {enterprise id: :func:`backed`} of many firms: {id: (profile, verified fields)}.
+
+    The firms' profile documents are read in one statement.
+    """
     from finportal.services.documents import EVIDENCES
     from finportal.services.packet_context import field_text
     from finportal.services.workdays import SHANGHAI
 
+    out: dict[int, dict[str, Backing]] = {firm_id: {} for firm_id in firms}
+    if not firms:
+        return out
     found = session.execute(
-        select(Document.id, Document.kind, Document.filename, Document.sha256, Document.uploaded_at)
+        select(
+            Document.enterprise_id,
+            Document.id,
+            Document.kind,
+            Document.filename,
+            Document.sha256,
+            Document.uploaded_at,
+        )
         .where(
-            Document.enterprise_id == enterprise_id,
+            Document.enterprise_id.in_(sorted(firms)),
             Document.application_id.is_(None),
             Document.kind.in_(sorted(EVIDENCES)),
         )
-        .order_by(Document.uploaded_at.desc(), Document.id.desc())
+        .order_by(Document.enterprise_id, Document.uploaded_at.desc(), Document.id.desc())
     )
-    out: dict[str, Backing] = {}
-    seen: set[str] = set()
-    for doc_id, kind, filename, sha256, uploaded_at in found:
-        if kind in seen:
+    seen: set[tuple[int, str]] = set()
+    for firm_id, doc_id, kind, filename, sha256, uploaded_at in found:
+        if (firm_id, kind) in seen:
             continue  # an older document of a kind the newest one already stands for
-        seen.add(kind)
+        seen.add((firm_id, kind))
+        profile, verified = firms[firm_id]
+        backings = out[firm_id]
         for name in EVIDENCES[kind]:
             value = profile.get(name)
-            if name in out or name in verified or value is None or value == "":
+            if name in backings or name in verified or value is None or value == "":
                 continue
             spec = profile_fields.field(name)
             day = uploaded_at if uploaded_at.tzinfo else uploaded_at.replace(tzinfo=UTC)
-            out[name] = Backing(
+            backings[name] = Backing(
                 field=name,
                 kind=kind,
                 document_id=doc_id,
@@ -362,7 +392,10 @@ def backed(
                 value_zh=field_text(spec, value, "zh_CN"),
                 value_en=field_text(spec, value, "en"),
             )
-    return dict(sorted(out.items(), key=lambda kv: _FIELD_ORDER.get(kv[0], 0)))
+    return {
+        firm_id: dict(sorted(backings.items(), key=lambda kv: _FIELD_ORDER.get(kv[0], 0)))
+        for firm_id, backings in out.items()
+    }
 
 
 #: The profile's field order, for listing backed values as the profile reads.

@@ -18,12 +18,12 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from finportal import jobs, limits
 from finportal.models import DataImport, Enterprise, Job, VerifiedFact, utcnow
-from finportal.paging import Page
+from finportal.paging import Page, paginate
 from finportal.services.audit import record_event
 from finportal.services.errors import NotFound, ValidationFailed
 from finportal.services.public_data import authorisations, connectors, sources
@@ -308,15 +308,13 @@ def imports_page(session: Session, *, page: int = 1, per_page: int = 20) -> Page
     """Return one page of imports, newest first (without their files)."""
     from sqlalchemy.orm import defer
 
-    stmt = select(DataImport)
-    total = session.scalar(select(func.count()).select_from(DataImport)) or 0
-    items = session.scalars(
-        stmt.options(defer(DataImport.content))
-        .order_by(DataImport.created_at.desc(), DataImport.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(items=list(items), total=int(total), page=page, per_page=per_page)
+    return paginate(
+        session,
+        select(DataImport).order_by(DataImport.created_at.desc(), DataImport.id.desc()),
+        page=page,
+        per_page=per_page,
+        options=[defer(DataImport.content)],
+    )
 
 
 def current_state(session: Session, record: DataImport) -> str:

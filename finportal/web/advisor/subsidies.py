@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema
 
 from finportal import limits
 from finportal.domain.states import ENTITLEMENT
@@ -29,7 +29,7 @@ class ListSchema(Schema):
         unknown = EXCLUDE
 
     state = limits.Text("code", load_default=None, allow_none=True)
-    page = fields.Integer(load_default=1, validate=lambda n: 1 <= n <= 100_000)
+    page = limits.page_field()
 
 
 def _render(status: int = 200, **shown: Any) -> Any:

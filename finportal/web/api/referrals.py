@@ -67,6 +67,7 @@ def list_referrals(query: dict[str, Any], pagination_parameters: Any) -> Any:
         since=query.get("since"),
         page=pagination_parameters.page,
         per_page=pagination_parameters.page_size,
+        show_last=False,  # past the last page: empty, as X-Pagination says
     )
     pagination_parameters.item_count = found.total
     return found.items

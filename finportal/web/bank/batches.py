@@ -33,9 +33,8 @@ def batches() -> Any:
 
 
 def _page() -> int:
-    """Return the valid page number of the request (else the first page)."""
-    page = request.args.get("page", "")
-    return int(page) if page.isdigit() and 0 < int(page) <= limits.MAX_PAGE else 1
+    """Return the page number the request asks for (a bad one is refused: ``limits``)."""
+    return limits.page_number(request.args.get("page"))
 
 
 def _visible_batch(batch_id: int) -> Any:

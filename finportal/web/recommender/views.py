@@ -46,10 +46,13 @@ def _list_args(values: Any) -> dict[str, Any]:
 
 
 def _back(values: Any) -> Any:
-    args = _list_args(values)
+    # Back to the list's page and search as posted: the list judges them as it judges any
+    # request (a bad page number is refused there, after the action is done, never before).
     return redirect(
         url_for(
-            "recommender.home", page=args["page"] if args["page"] > 1 else None, q=args["q"] or None
+            "recommender.home",
+            page=values.get("page") or None,
+            q=str(values.get("q") or "").strip() or None,
         )
     )
 

@@ -292,8 +292,9 @@ def test_the_advisor_pages_batches_and_members(client, db_session, park, login):
     searched = client.get(f"/advisor/batches/{batch.id}?q=%E4%B8%8A%E6%B5%B7&state=recommended")
     assert "q=%E4%B8%8A%E6%B5%B7" in searched.text and "state=recommended" in searched.text
     assert "共 0 条" in client.get(f"/advisor/batches/{batch.id}?state=approved").text
-    bad = client.get(f"/advisor/batches/{batch.id}?state=nonsense&page=abc")
+    bad = client.get(f"/advisor/batches/{batch.id}?state=nonsense")
     assert bad.status_code == 200 and members[0].enterprise.uscc in bad.text
+    assert client.get(f"/advisor/batches/{batch.id}?state=nonsense&page=abc").status_code == 422
 
     # The export still holds every member.
     export = client.get(f"/advisor/batches/{batch.id}/members.xlsx")

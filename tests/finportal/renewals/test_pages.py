@@ -173,8 +173,9 @@ def test_the_advisor_lists_maturing_loans_with_the_precheck_and_my_reminders(
     assert "data-loan=" not in client.get("/advisor/maturities?within=7").text
     assert f"bank-{loop.referral.id}" in client.get("/advisor/maturities?within=90&mine=1").text
     # Nonsense filters are ignored, said so, never a crash.
-    bad = client.get("/advisor/maturities?within=zzz&page=-1")
+    bad = client.get("/advisor/maturities?within=zzz")
     assert bad.status_code == 200 and "筛选条件有误，已忽略" in bad.text
+    assert client.get("/advisor/maturities?within=zzz&page=-1").status_code == 422
     # The reminder the job sent shows on the page.
     reminders.run_reminders(db_session, today=loan.maturity - timedelta(days=30))
     text = client.get("/advisor/maturities").text
