@@ -26,7 +26,8 @@ by hand in ``psql``, are seen within that time).
 A page is kept only when it is a plain ``GET`` answered 200 with HTML or JSON, its request
 wrote nothing and changed no session (a flashed message shown, a sign-in), it sets no other
 cookie and is not a download; never for the sign-in pages, health and metrics, or a view
-marked :func:`never`. A request whose session holds a flashed message is always rendered.
+marked :func:`never`, or a page whose view called :func:`live` (it shows a running clock). A
+request whose session holds a flashed message is always rendered.
 
 With Redis unreachable pages are rendered as before: the cache is skipped for a few seconds
 after an error, and a generation move that could not be made is made before this process
@@ -76,6 +77,12 @@ def never(view: F) -> F:
     """Mark a view whose page must always be rendered (it shows something besides the database)."""
     view.page_cache_never = True  # type: ignore[attr-defined]
     return view
+
+
+def live() -> None:
+    """Tell that the page being rendered shows a running clock (seconds a job has waited, say):
+    it is not kept, though no write happens while the clock runs."""
+    g.page_cache_live = True
 
 
 class _State(threading.local):
@@ -266,6 +273,8 @@ def _keep(response: Response) -> Response:
 
 def _keepable(response: Response) -> bool:
     if _state.wrote or session.modified or response.status_code != 200:
+        return False
+    if g.get("page_cache_live"):
         return False
     if response.mimetype not in KEPT_MIMETYPES or response.is_streamed:
         return False

@@ -10,6 +10,7 @@ flashed message is shown once; with Redis gone the pages are rendered as before.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -261,3 +262,48 @@ def test_the_admins_jobs_page_is_always_rendered(cached, client, login, create_u
     client.get("/admin/jobs")
     for _ in range(2):
         assert not _hit(client.get("/admin/jobs"))
+
+
+def _clear_of_a_minute_turn(seconds: float) -> None:
+    """Wait, if needed, so that the next ``seconds`` stay within one minute (a page kept in one
+    minute is never looked up in the next, which would hide a page kept too long)."""
+    left = 60 - time.time() % 60
+    if left < seconds + 0.5:
+        time.sleep(left + 0.1)
+
+
+def test_a_waiting_batch_packet_counts_its_seconds(
+    cached, client, login, db_session, batch_world, submitted_batch
+):
+    """The batch packet's box counts the seconds its job has waited (static/progress.js asks
+    every 1.5 s): no write happens while the job waits, yet each answer is a new count."""
+    from datetime import timedelta
+
+    from finportal.models import Job, utcnow
+    from finportal.services import batch_packets
+
+    db_session.add(
+        Job(
+            id="test-queued-batch-packet",
+            kind=batch_packets.BATCH_PACKET_JOB,
+            state="queued",
+            args={"batch_id": submitted_batch.id, "bank_id": None},
+            object_type="batch",
+            object_id=submitted_batch.id,
+            created_at=utcnow() - timedelta(seconds=20),
+        )
+    )
+    db_session.commit()
+    login(batch_world.advisor)
+    status_url = f"/advisor/batches/{submitted_batch.id}/packet/status"
+    page_url = f"/advisor/batches/{submitted_batch.id}"
+    client.get(status_url)  # the session settles
+    _clear_of_a_minute_turn(2.5)
+    first, page = client.get(status_url).json, client.get(page_url).text
+    time.sleep(1.2)
+    again, page_again = client.get(status_url).json, client.get(page_url).text
+    assert first["state"] == "queued" and not first["done"]
+    assert again["elapsed_seconds"] > first["elapsed_seconds"]
+    assert f"已等待 {again['elapsed_seconds']} 秒" in again["html"]
+    assert f"已等待 {first['elapsed_seconds']} 秒" in page
+    assert f"已等待 {first['elapsed_seconds']} 秒" not in page_again
