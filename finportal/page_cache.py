@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request, session
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
 #: How long a kept page lives at most, in seconds.
@@ -86,13 +86,10 @@ def live() -> None:
 
 
 class _State(threading.local):
-    """Per thread: what the request and the transaction wrote, and the request's generation."""
+    """Per thread: whether the request wrote, and the request's generation and key."""
 
     #: The current request wrote (its page is not kept).
     wrote = False
-    #: A transaction wrote and has not ended yet (its end moves the generation again).
-    dirty = False
-    app: Flask | None = None
     generation: bytes | None = None
     key: str | None = None
 
@@ -167,6 +164,7 @@ def init_app(app: Flask) -> None:
     engine: Engine = app.extensions["finportal_engine"]
     event.listen(engine, "after_cursor_execute", _after_execute(app))
     event.listen(engine, "checkin", _checked_in(app))
+    _follow_commits(engine)
 
 
 def cache_of(app: Flask) -> PageCache | None:
@@ -303,6 +301,12 @@ def is_write(statement: str, context: Any) -> bool:
     return bool(words) and words[0].upper() not in _READ_WORDS
 
 
+#: Where a pooled connection notes that its transaction wrote: its end owes a generation
+#: move (the app to move it for). Kept per connection, not per thread: a thread may hold
+#: several transactions at once (a job's work and its progress, committed apart).
+_OWED = "finportal.page_cache.owed"
+
+
 def _after_execute(app: Flask) -> Callable[..., None]:
     def listener(
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
@@ -311,13 +315,23 @@ def _after_execute(app: Flask) -> Callable[..., None]:
             return
         if cursor.rowcount == 0:  # an UPDATE or DELETE that found nothing changed nothing
             return
-        _state.wrote = True
-        _state.app = app
-        if not _state.dirty:  # the first write of a transaction moves the generation at once
-            _state.dirty = True
-            _move_on(app)
+        wrote(conn, app)
 
     return listener
+
+
+def wrote(conn: Any, app: Flask | None = None) -> None:
+    """Note a write made on ``conn`` (a SQLAlchemy Connection) that the engine's events do not
+    see as a statement (psycopg's COPY): the generation moves now and once its transaction ends."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    _state.wrote = True
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        _move_on(app)  # committed as it ran: this is the move after its commit
+        return
+    info = conn.info
+    if _OWED not in info:  # the first write of a transaction moves the generation at once
+        info[_OWED] = app
+        _move_on(app)
 
 
 def _move_on(app: Flask) -> None:
@@ -326,23 +340,46 @@ def _move_on(app: Flask) -> None:
         cache.move_on()
 
 
-def _ended() -> None:
-    """A transaction that wrote has ended (committed, or handed its connection back)."""
-    app = _state.app
-    if _state.dirty and app is not None:
-        _state.dirty = False
+def _ended(info: dict[Any, Any]) -> None:
+    """A transaction of the connection whose ``info`` this is has ended (committed, rolled
+    back, or handed its connection back): if it wrote, move the generation."""
+    app = info.pop(_OWED, None)
+    if app is not None:
         _move_on(app)
+
+
+def _follow_commits(engine: Engine) -> None:
+    """Move the generation right after every commit of a transaction that wrote.
+
+    SQLAlchemy's ``commit`` event comes before the database commits (a reader starting in
+    between would keep the old page under the new generation), so the dialect's commit is
+    wrapped instead, as the engine's own hook, for this engine only.
+    """
+    dialect = engine.dialect
+    commit = dialect.do_commit
+
+    def do_commit(dbapi_connection: Any) -> None:
+        commit(dbapi_connection)
+        info = getattr(dbapi_connection, "info", None)
+        if info is not None:
+            _ended(info)
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
 
 
 def _checked_in(app: Flask) -> Callable[..., None]:
     def listener(dbapi_connection: Any, record: Any) -> None:
-        _ended()
+        _ended(record.info)
 
     return listener
 
 
 def _session_committed(session: Session) -> None:
-    _ended()
+    # A session joined to a connection's outer transaction (the tests' rolled-back one)
+    # commits without a database commit: its commit is the end of its work.
+    bind = session.bind
+    if isinstance(bind, Connection) and not bind.closed:
+        _ended(bind.info)
 
 
 event.listen(Session, "after_commit", _session_committed)

@@ -9,13 +9,14 @@ flashed message is shown once; with Redis gone the pages are rendered as before.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select, text, update
+from sqlalchemy import delete, event, insert, select, text, update
 
 from finportal import page_cache
 from finportal.models import Enterprise
@@ -307,3 +308,143 @@ def test_a_waiting_batch_packet_counts_its_seconds(
     assert f"已等待 {again['elapsed_seconds']} 秒" in again["html"]
     assert f"已等待 {first['elapsed_seconds']} 秒" in page
     assert f"已等待 {first['elapsed_seconds']} 秒" not in page_again
+
+
+class _Worker:
+    """Another thread of the portal (a job worker's, say): runs what it is given, in order,
+    with its own connections, and commits for real (outside the test's transaction)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.jobs: queue.Queue[Any] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with self.app.app_context():
+            while True:
+                job, answer = self.jobs.get()
+                if job is None:
+                    return
+                try:
+                    answer.put((job(), None))
+                except BaseException as exc:  # noqa: BLE001 - handed to the test
+                    answer.put((None, exc))
+
+    def do(self, job: Callable[[], Any]) -> Any:
+        answer: queue.Queue[Any] = queue.Queue()
+        self.jobs.put((job, answer))
+        value, exc = answer.get(timeout=30)
+        if exc is not None:
+            raise exc
+        return value
+
+    def stop(self) -> None:
+        self.jobs.put((None, None))
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture
+def committed_bank(app: Any) -> Iterator[tuple[_Worker, int]]:
+    """A bank committed by another thread (so that a page can show what that thread commits
+    later), removed afterwards."""
+    from finportal.models import Bank
+
+    worker = _Worker(app)
+    engine = app.extensions["finportal_engine"]
+
+    def add() -> int:
+        with engine.begin() as conn:
+            return int(
+                conn.execute(
+                    insert(Bank)
+                    .values(code="cache-bank", name_zh="缓存前银行", name_en="Before Bank")
+                    .returning(Bank.id)
+                ).scalar_one()
+            )
+
+    bank_id = worker.do(add)
+    yield worker, bank_id
+
+    def remove() -> None:
+        with engine.begin() as conn:
+            conn.execute(delete(Bank).where(Bank.id == bank_id))
+
+    worker.do(remove)
+    worker.stop()
+
+
+def test_a_commit_after_another_transaction_of_its_thread_ended_shows(
+    cached, app, client, login, create_user, committed_bank
+):
+    """A job writes, reports its progress (another session of the same thread, committed at
+    once), then commits its work: the work shows on the next view."""
+    from sqlalchemy.orm import Session
+
+    from finportal import jobs
+    from finportal.models import Bank
+
+    worker, bank_id = committed_bank
+    engine = app.extensions["finportal_engine"]
+    login(create_user("admin"))
+    assert "缓存前银行" in _rendered(client, "/admin/organisations").text
+    job_session = Session(engine)
+
+    def work() -> None:
+        job_session.execute(update(Bank).where(Bank.id == bank_id).values(name_zh="缓存后银行"))
+        jobs.report_progress("no-such-job", {"percent": 50})
+
+    worker.do(work)
+    # A reader in between sees the job's work not yet committed.
+    assert "缓存前银行" in client.get("/admin/organisations").text
+    worker.do(job_session.commit)
+    worker.do(job_session.close)
+    assert "缓存后银行" in client.get("/admin/organisations").text
+
+
+def test_a_commit_on_a_connection_kept_open_shows(
+    cached, app, client, login, create_user, committed_bank
+):
+    """A command that commits on its connection and keeps it (Alembic's migrations, a loop of
+    commits): each commit shows on the next view, not only when the connection is closed."""
+    from finportal.models import Bank
+
+    worker, bank_id = committed_bank
+    engine = app.extensions["finportal_engine"]
+    login(create_user("admin"))
+    assert "缓存前银行" in _rendered(client, "/admin/organisations").text
+    conn = worker.do(engine.connect)
+    try:
+        worker.do(
+            lambda: conn.execute(
+                update(Bank).where(Bank.id == bank_id).values(name_zh="缓存后银行")
+            )
+        )
+        assert "缓存前银行" in client.get("/admin/organisations").text
+        worker.do(conn.commit)
+        assert "缓存后银行" in client.get("/admin/organisations").text
+    finally:
+        worker.do(conn.close)
+
+
+def test_each_write_of_an_autocommit_connection_shows(
+    cached, app, client, login, create_user, committed_bank
+):
+    """On a connection in autocommit mode every statement commits as it runs."""
+    from finportal.models import Bank
+
+    worker, bank_id = committed_bank
+    engine = app.extensions["finportal_engine"]
+    login(create_user("admin"))
+    _rendered(client, "/admin/organisations")
+    conn = worker.do(lambda: engine.connect().execution_options(isolation_level="AUTOCOMMIT"))
+    try:
+        for name in ("缓存中银行", "缓存后银行"):
+            worker.do(
+                lambda name=name: conn.execute(
+                    update(Bank).where(Bank.id == bank_id).values(name_zh=name)
+                )
+            )
+            assert name in client.get("/admin/organisations").text
+    finally:
+        worker.do(conn.close)
