@@ -46,7 +46,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, g, request, session
+from flask import Flask, Response, current_app, g, has_app_context, request, session
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
@@ -323,7 +323,12 @@ def _after_execute(app: Flask) -> Callable[..., None]:
 def wrote(conn: Any, app: Flask | None = None) -> None:
     """Note a write made on ``conn`` (a SQLAlchemy Connection) that the engine's events do not
     see as a statement (psycopg's COPY): the generation moves now and once its transaction ends."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    if app is None:
+        if not has_app_context():
+            return
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("PAGE_CACHE_URL"):
+        return
     _state.wrote = True
     if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         _move_on(app)  # committed as it ran: this is the move after its commit

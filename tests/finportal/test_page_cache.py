@@ -448,3 +448,28 @@ def test_each_write_of_an_autocommit_connection_shows(
             assert name in client.get("/admin/organisations").text
     finally:
         worker.do(conn.close)
+
+
+def test_notices_written_by_copy_show(cached, client, login, create_user, db_session):
+    """政策找企业 writes its notices with PostgreSQL's COPY (services/push.py, scale.py), which
+    SQLAlchemy's statement events never see: the firm still finds them on its next view."""
+    from finportal.models import Notification
+    from finportal.services import push
+
+    sme = create_user("sme")
+    login(sme)
+    _rendered(client, "/sme/notifications")
+    push._insert(
+        db_session,
+        Notification.__table__,
+        [
+            {
+                "enterprise_id": sme.enterprise_id,
+                "kind": "policy_push",
+                "title_zh": "缓存里看不到的新产品",
+                "body_zh": "正文",
+            }
+        ],
+    )
+    db_session.commit()
+    assert "缓存里看不到的新产品" in client.get("/sme/notifications").text
