@@ -296,7 +296,8 @@ def is_write(statement: str, context: Any) -> bool:
         return True
     compiled = getattr(context, "compiled", None)
     if compiled is not None and getattr(compiled.statement, "is_select", False):
-        return False
+        # A SELECT reads, unless one of its CTEs is an INSERT, UPDATE or DELETE.
+        return any(getattr(cte.element, "is_dml", False) for cte in compiled.ctes or ())
     words = statement.lstrip().split(None, 1)
     return bool(words) and words[0].upper() not in _READ_WORDS
 

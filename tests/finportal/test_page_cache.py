@@ -236,6 +236,7 @@ def test_an_api_token_revoked_is_refused_at_once(cached, client, create_bank, db
         (text("SELECT 1"), False),
         (text("  update enterprises set name = name"), True),
         (text("WITH x AS (DELETE FROM enterprises RETURNING id) SELECT * FROM x"), True),
+        (select(update(Enterprise).values(name="x").returning(Enterprise.id).cte().c.id), True),
     ],
 )
 def test_what_counts_as_a_write(app, db_session, statement, writes):
