@@ -121,10 +121,18 @@ class PageCache:
     def move_on(self) -> None:
         """Move the generation on: every kept page of this database is stale from now."""
         try:
-            self.redis.incr(self.generation_key)
+            with self.redis.pipeline(transaction=False) as pipe:
+                self._start(pipe)
+                pipe.incr(self.generation_key)
+                pipe.execute()
         except Exception:  # noqa: BLE001 - Redis away: owed, and the cache is not read meanwhile
             self._owed = True
             self._pause()
+
+    def _start(self, redis: Any) -> None:
+        """Start a lost generation (a new Redis, an evicted or deleted key) from the clock in
+        nanoseconds: never from a number it held before, under which pages may still be kept."""
+        redis.set(self.generation_key, time.time_ns(), nx=True)
 
     def _settle(self) -> bool:
         """Make an owed generation move; tell whether the cache may be used now."""
@@ -142,10 +150,16 @@ class PageCache:
 
     # Pages ------------------------------------------------------------------------------
 
-    def lookup(self, key: str) -> tuple[bytes, bytes | None]:
-        """Return the current generation and the page kept under ``key`` for it (or None)."""
+    def lookup(self, key: str) -> tuple[bytes | None, bytes | None]:
+        """Return the current generation and the page kept under ``key`` for it (or None).
+
+        Without a generation (lost) there is neither: it is started anew, and this page is
+        neither served nor kept.
+        """
         generation, kept = self.redis.mget(self.generation_key, self.prefix + key)
-        generation = generation or b"0"
+        if generation is None:
+            self._start(self.redis)
+            return None, None
         if kept is None:
             return generation, None
         kept_generation, _, page = kept.partition(b"|")
@@ -243,6 +257,8 @@ def _serve_kept() -> Any:
         generation, kept = cache.lookup(key)
     except Exception:  # noqa: BLE001 - Redis away: render the page as usual
         cache._pause()
+        return None
+    if generation is None:
         return None
     _state.generation, _state.key = generation, key
     if kept is None:

@@ -474,3 +474,42 @@ def test_notices_written_by_copy_show(cached, client, login, create_user, db_ses
     )
     db_session.commit()
     assert "缓存里看不到的新产品" in client.get("/sme/notifications").text
+
+
+def test_a_kept_pages_forms_post_with_csrf_on(cached, app, client, login, create_user, monkeypatch):
+    """Production checks CSRF tokens: the token in a kept page is still the session's."""
+    import re
+
+    login(create_user("sme"))
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    _rendered(client, "/sme/")
+    kept = client.get("/sme/")
+    assert _hit(kept)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', kept.text)
+    assert token is not None
+    assert client.post("/auth/logout", data={"csrf_token": "forged"}).status_code == 400
+    signed_out = client.post("/auth/logout", data={"csrf_token": token.group(1)})
+    assert signed_out.status_code == 302
+    assert client.get("/sme/").status_code == 302
+
+
+def test_a_lost_generation_brings_no_old_page_back(
+    cached, app, client, login, create_user, db_session
+):
+    """Redis lost the generation (evicted under memory pressure, deleted by hand, a new Redis)
+    while pages kept before a change still live: they are not served again."""
+    cache = page_cache.cache_of(app)
+    assert cache is not None
+    sme = create_user("sme")
+    login(sme)
+    for attempt in range(2):
+        cache.redis.delete(cache.generation_key)  # lost (before the page, then after it)
+        _rendered(client, "/sme/profile")
+        client.get("/sme/profile")  # kept now, if ever
+        name = f"代际丢失科技公司{attempt}"
+        db_session.execute(
+            update(Enterprise).where(Enterprise.id == sme.enterprise_id).values(name=name)
+        )
+        db_session.commit()
+        cache.redis.delete(cache.generation_key)
+        assert name in client.get("/sme/profile").text
