@@ -203,8 +203,23 @@ def release(app: Flask) -> str:
             stat = path.stat()
             h.update(f"{path.relative_to(package)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     for name in sorted(app.config):
-        h.update(f"{name}={app.config[name]!r}".encode())
+        h.update(f"{name}={_stable(app.config[name])}".encode())
     return h.hexdigest()
+
+
+def _stable(value: Any) -> str:
+    """Return a setting as text that is the same in every process (a set's order follows the
+    process's string hash seed)."""
+
+    def other(item: Any) -> Any:
+        if isinstance(item, (set, frozenset)):
+            return sorted(_stable(member) for member in item)
+        return repr(item)
+
+    try:
+        return json.dumps(value, sort_keys=True, default=other, ensure_ascii=False)
+    except TypeError:  # keys that do not sort
+        return repr(value)
 
 
 # Serving and keeping ----------------------------------------------------------------------

@@ -513,3 +513,27 @@ def test_a_lost_generation_brings_no_old_page_back(
         db_session.commit()
         cache.redis.delete(cache.generation_key)
         assert name in client.get("/sme/profile").text
+
+
+def test_every_process_of_one_release_shares_the_kept_pages(tmp_path):
+    """gunicorn workers started apart (another machine, a restart) have other string hash
+    seeds: the release that names their kept pages must not depend on it (a set in the
+    configuration printed in another order gave each process pages of its own)."""
+    import os
+    import subprocess
+    import sys
+
+    program = (
+        "from finportal import create_app, page_cache\n"
+        f"app = create_app({{'DATABASE_URL': 'sqlite:///{tmp_path}/r.db', 'TESTING': True, "
+        "'CHECK_PACKET_ENVIRONMENT': False})\n"
+        "print(page_cache.release(app))\n"
+    )
+    releases = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "FINPORTAL_INSTANCE_PATH": str(tmp_path)}
+        done = subprocess.run(
+            [sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True
+        )
+        releases.add(done.stdout.strip().splitlines()[-1])
+    assert len(releases) == 1
