@@ -165,9 +165,12 @@ class PageCache:
         kept_generation, _, page = kept.partition(b"|")
         return generation, (page if kept_generation == generation else None)
 
-    def keep(self, key: str, generation: bytes, mimetype: str, body: bytes) -> None:
-        """Keep a page under ``key`` for ``generation``."""
-        value = generation + b"|" + mimetype.encode() + b"|" + body
+    def keep(
+        self, key: str, generation: bytes, headers: list[tuple[str, str]], body: bytes
+    ) -> None:
+        """Keep a page (its headers and body) under ``key`` for ``generation``."""
+        head = json.dumps(headers, ensure_ascii=True).encode()  # one line: no raw line break
+        value = generation + b"|" + head + b"\n" + body
         self.redis.set(self.prefix + key, value, ex=TTL_SECONDS)
 
 
@@ -278,9 +281,9 @@ def _serve_kept() -> Any:
     _state.generation, _state.key = generation, key
     if kept is None:
         return None
-    mimetype, _, body = kept.partition(b"|")
+    head, _, body = kept.partition(b"\n")
     g.page_cache_hit = True
-    response = Response(body, status=200, mimetype=mimetype.decode())
+    response = Response(body, status=200, headers=[tuple(pair) for pair in json.loads(head)])
     response.headers[HEADER] = "hit"
     return response
 
@@ -294,10 +297,23 @@ def _keep(response: Response) -> Response:
     if cache is None or not _keepable(response):
         return response
     try:
-        cache.keep(key, generation, response.mimetype or "text/html", response.get_data())
+        cache.keep(key, generation, _own_headers(response), response.get_data())
     except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
         cache._pause()
     return response
+
+
+#: Headers a kept page does not keep: its length (counted again) and cookies (never kept).
+_UNKEPT_HEADERS = frozenset({"content-length", "set-cookie"})
+
+
+def _own_headers(response: Response) -> list[tuple[str, str]]:
+    """Return the headers the view set (its type, flask-smorest's ``X-Pagination``...).
+
+    The app's own after-request handlers (security headers, ``Cache-Control``, the request
+    id, the session cookie) run after :func:`_keep` and set theirs on a kept page again.
+    """
+    return [(k, v) for k, v in response.headers.items() if k.lower() not in _UNKEPT_HEADERS]
 
 
 def _keepable(response: Response) -> bool:
