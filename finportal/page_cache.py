@@ -4,10 +4,14 @@ A page a user opens again with nothing changed in between is answered from Redis
 running its view: no database statement, no template. The rule that keeps this correct is
 one counter, the *generation*:
 
-- every statement that writes (an INSERT, UPDATE, DELETE, DDL, or SQL text that is not a
-  read) and did not report zero rows changed, from any process that uses the portal's engine — web workers, job workers, the
-  scheduler, ``flask`` commands — moves the generation on when it runs, and again once its
-  transaction has ended (:func:`_after_execute`, :func:`_ended`);
+- every statement that writes (an INSERT, UPDATE, DELETE, DDL, SQL text that is not a
+  read, a SELECT with a writing CTE) and did not report zero rows changed, from any process
+  that uses the portal's engine — web workers, job workers, the scheduler, ``flask``
+  commands — moves the generation on when it runs, and again right after its transaction
+  commits or otherwise ends (:func:`_after_execute`, :func:`_ended`). What a transaction
+  wrote is noted on its connection, not its thread (a job's work and its progress report
+  are two transactions of one thread); a write the engine's events do not see (psycopg's
+  COPY) is reported with :func:`wrote`;
 - a page is kept under the generation that was current when its request began, and served
   only while that is still the current one. A write committed after a request began moves
   the generation past it, so a page rendered from data older than a commit is never served
@@ -23,7 +27,9 @@ minute: pages that show clocks and "today" are at most a minute old, and a kept 
 :data:`TTL_SECONDS` at most whatever happens (writes made outside the portal's engine, e.g.
 by hand in ``psql``, are seen within that time).
 
-A page is kept only when it is a plain ``GET`` answered 200 with HTML or JSON, its request
+A kept page keeps the headers its view set (its type, ``X-Pagination``); the app's own
+after-request handlers set theirs again on every answer. A page is kept only when it is a
+plain ``GET`` answered 200 with HTML or JSON, its request
 wrote nothing and changed no session (a flashed message shown, a sign-in), it sets no other
 cookie and is not a download; never for the sign-in pages, health and metrics, or a view
 marked :func:`never`, or a page whose view called :func:`live` (it shows a running clock). A
@@ -31,7 +37,9 @@ request whose session holds a flashed message is always rendered.
 
 With Redis unreachable pages are rendered as before: the cache is skipped for a few seconds
 after an error, and a generation move that could not be made is made before this process
-serves from the cache again. On by default when the portal has Redis (``FINPORTAL_REDIS_URL``);
+serves from the cache again. A generation Redis lost (evicted, deleted, a new Redis) serves
+and keeps nothing until it starts again from the clock in nanoseconds, so it never comes
+back to a number pages were kept under. On by default when the portal has Redis (``FINPORTAL_REDIS_URL``);
 ``FINPORTAL_PAGE_CACHE_URL`` names another Redis for it, ``FINPORTAL_PAGE_CACHE_URL=off``
 turns it off (docs/OPERATIONS.md, "Page cache").
 """
