@@ -561,3 +561,30 @@ def test_every_process_of_one_release_shares_the_kept_pages(tmp_path):
         )
         releases.add(done.stdout.strip().splitlines()[-1])
     assert len(releases) == 1
+
+
+def test_a_change_made_while_redis_was_away_shows_when_it_is_back(
+    cached, app, client, login, create_user, db_session, monkeypatch
+):
+    """Redis went away mid-work: the change's generation moves failed. Once Redis is back this
+    process makes the move it owes before it serves a kept page again."""
+    from redis import Redis
+
+    cache = page_cache.cache_of(app)
+    assert cache is not None
+    sme = create_user("sme")
+    login(sme)
+    _rendered(client, "/sme/profile")
+    assert _hit(client.get("/sme/profile"))
+    live = cache.redis
+    monkeypatch.setattr(cache, "redis", Redis.from_url("redis://127.0.0.1:9/0"))
+    db_session.execute(
+        update(Enterprise).where(Enterprise.id == sme.enterprise_id).values(name="断线时改名公司")
+    )
+    db_session.commit()
+    assert "断线时改名公司" in client.get("/sme/profile").text  # Redis away: rendered
+    monkeypatch.setattr(cache, "redis", live)
+    assert "断线时改名公司" in client.get("/sme/profile").text  # paused: rendered
+    monkeypatch.setattr(cache, "_paused_until", 0.0)  # the pause is over
+    again = client.get("/sme/profile")
+    assert "断线时改名公司" in again.text and not _hit(again)
