@@ -430,7 +430,8 @@ def _follow_commits(engine: Engine) -> None:
 
 def _checked_in(app: Flask) -> Callable[..., None]:
     def listener(dbapi_connection: Any, record: Any) -> None:
-        _ended(record.info)
+        if record is not None:  # None: a detached connection (no pool record, no info)
+            _ended(record.info)
 
     return listener
 
