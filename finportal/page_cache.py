@@ -4,10 +4,14 @@ A page a user opens again with nothing changed in between is answered from Redis
 running its view: no database statement, no template. The rule that keeps this correct is
 one counter, the *generation*:
 
-- every statement that writes (an INSERT, UPDATE, DELETE, DDL, or SQL text that is not a
-  read) and did not report zero rows changed, from any process that uses the portal's engine — web workers, job workers, the
-  scheduler, ``flask`` commands — moves the generation on when it runs, and again once its
-  transaction has ended (:func:`_after_execute`, :func:`_ended`);
+- every statement that writes (an INSERT, UPDATE, DELETE, DDL, SQL text that is not a
+  read, a SELECT with a writing CTE) and did not report zero rows changed, from any process
+  that uses the portal's engine — web workers, job workers, the scheduler, ``flask``
+  commands — moves the generation on when it runs, and again right after its transaction
+  commits or otherwise ends (:func:`_after_execute`, :func:`_ended`). What a transaction
+  wrote is noted on its connection, not its thread (a job's work and its progress report
+  are two transactions of one thread); a write the engine's events do not see (psycopg's
+  COPY) is reported with :func:`wrote`;
 - a page is kept under the generation that was current when its request began, and served
   only while that is still the current one. A write committed after a request began moves
   the generation past it, so a page rendered from data older than a commit is never served
@@ -23,14 +27,19 @@ minute: pages that show clocks and "today" are at most a minute old, and a kept 
 :data:`TTL_SECONDS` at most whatever happens (writes made outside the portal's engine, e.g.
 by hand in ``psql``, are seen within that time).
 
-A page is kept only when it is a plain ``GET`` answered 200 with HTML or JSON, its request
+A kept page keeps the headers its view set (its type, ``X-Pagination``); the app's own
+after-request handlers set theirs again on every answer. A page is kept only when it is a
+plain ``GET`` answered 200 with HTML or JSON, its request
 wrote nothing and changed no session (a flashed message shown, a sign-in), it sets no other
 cookie and is not a download; never for the sign-in pages, health and metrics, or a view
-marked :func:`never`. A request whose session holds a flashed message is always rendered.
+marked :func:`never`, or a page whose view called :func:`live` (it shows a running clock). A
+request whose session holds a flashed message is always rendered.
 
 With Redis unreachable pages are rendered as before: the cache is skipped for a few seconds
 after an error, and a generation move that could not be made is made before this process
-serves from the cache again. On by default when the portal has Redis (``FINPORTAL_REDIS_URL``);
+serves from the cache again. A generation Redis lost (evicted, deleted, a new Redis) serves
+and keeps nothing until it starts again from the clock in nanoseconds, so it never comes
+back to a number pages were kept under. On by default when the portal has Redis (``FINPORTAL_REDIS_URL``);
 ``FINPORTAL_PAGE_CACHE_URL`` names another Redis for it, ``FINPORTAL_PAGE_CACHE_URL=off``
 turns it off (docs/OPERATIONS.md, "Page cache").
 """
@@ -45,8 +54,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, g, request, session
-from sqlalchemy import Engine, event
+from flask import Flask, Response, current_app, g, has_app_context, request, session
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
 #: How long a kept page lives at most, in seconds.
@@ -78,14 +87,17 @@ def never(view: F) -> F:
     return view
 
 
+def live() -> None:
+    """Tell that the page being rendered shows a running clock (seconds a job has waited, say):
+    it is not kept, though no write happens while the clock runs."""
+    g.page_cache_live = True
+
+
 class _State(threading.local):
-    """Per thread: what the request and the transaction wrote, and the request's generation."""
+    """Per thread: whether the request wrote, and the request's generation and key."""
 
     #: The current request wrote (its page is not kept).
     wrote = False
-    #: A transaction wrote and has not ended yet (its end moves the generation again).
-    dirty = False
-    app: Flask | None = None
     generation: bytes | None = None
     key: str | None = None
 
@@ -117,10 +129,18 @@ class PageCache:
     def move_on(self) -> None:
         """Move the generation on: every kept page of this database is stale from now."""
         try:
-            self.redis.incr(self.generation_key)
+            with self.redis.pipeline(transaction=False) as pipe:
+                self._start(pipe)
+                pipe.incr(self.generation_key)
+                pipe.execute()
         except Exception:  # noqa: BLE001 - Redis away: owed, and the cache is not read meanwhile
             self._owed = True
             self._pause()
+
+    def _start(self, redis: Any) -> None:
+        """Start a lost generation (a new Redis, an evicted or deleted key) from the clock in
+        nanoseconds: never from a number it held before, under which pages may still be kept."""
+        redis.set(self.generation_key, time.time_ns(), nx=True)
 
     def _settle(self) -> bool:
         """Make an owed generation move; tell whether the cache may be used now."""
@@ -138,18 +158,27 @@ class PageCache:
 
     # Pages ------------------------------------------------------------------------------
 
-    def lookup(self, key: str) -> tuple[bytes, bytes | None]:
-        """Return the current generation and the page kept under ``key`` for it (or None)."""
+    def lookup(self, key: str) -> tuple[bytes | None, bytes | None]:
+        """Return the current generation and the page kept under ``key`` for it (or None).
+
+        Without a generation (lost) there is neither: it is started anew, and this page is
+        neither served nor kept.
+        """
         generation, kept = self.redis.mget(self.generation_key, self.prefix + key)
-        generation = generation or b"0"
+        if generation is None:
+            self._start(self.redis)
+            return None, None
         if kept is None:
             return generation, None
         kept_generation, _, page = kept.partition(b"|")
         return generation, (page if kept_generation == generation else None)
 
-    def keep(self, key: str, generation: bytes, mimetype: str, body: bytes) -> None:
-        """Keep a page under ``key`` for ``generation``."""
-        value = generation + b"|" + mimetype.encode() + b"|" + body
+    def keep(
+        self, key: str, generation: bytes, headers: list[tuple[str, str]], body: bytes
+    ) -> None:
+        """Keep a page (its headers and body) under ``key`` for ``generation``."""
+        head = json.dumps(headers, ensure_ascii=True).encode()  # one line: no raw line break
+        value = generation + b"|" + head + b"\n" + body
         self.redis.set(self.prefix + key, value, ex=TTL_SECONDS)
 
 
@@ -160,6 +189,7 @@ def init_app(app: Flask) -> None:
     engine: Engine = app.extensions["finportal_engine"]
     event.listen(engine, "after_cursor_execute", _after_execute(app))
     event.listen(engine, "checkin", _checked_in(app))
+    _follow_commits(engine)
 
 
 def cache_of(app: Flask) -> PageCache | None:
@@ -184,8 +214,23 @@ def release(app: Flask) -> str:
             stat = path.stat()
             h.update(f"{path.relative_to(package)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     for name in sorted(app.config):
-        h.update(f"{name}={app.config[name]!r}".encode())
+        h.update(f"{name}={_stable(app.config[name])}".encode())
     return h.hexdigest()
+
+
+def _stable(value: Any) -> str:
+    """Return a setting as text that is the same in every process (a set's order follows the
+    process's string hash seed)."""
+
+    def other(item: Any) -> Any:
+        if isinstance(item, (set, frozenset)):
+            return sorted(_stable(member) for member in item)
+        return repr(item)
+
+    try:
+        return json.dumps(value, sort_keys=True, default=other, ensure_ascii=False)
+    except TypeError:  # keys that do not sort
+        return repr(value)
 
 
 # Serving and keeping ----------------------------------------------------------------------
@@ -239,12 +284,14 @@ def _serve_kept() -> Any:
     except Exception:  # noqa: BLE001 - Redis away: render the page as usual
         cache._pause()
         return None
+    if generation is None:
+        return None
     _state.generation, _state.key = generation, key
     if kept is None:
         return None
-    mimetype, _, body = kept.partition(b"|")
+    head, _, body = kept.partition(b"\n")
     g.page_cache_hit = True
-    response = Response(body, status=200, mimetype=mimetype.decode())
+    response = Response(body, status=200, headers=[tuple(pair) for pair in json.loads(head)])
     response.headers[HEADER] = "hit"
     return response
 
@@ -258,14 +305,29 @@ def _keep(response: Response) -> Response:
     if cache is None or not _keepable(response):
         return response
     try:
-        cache.keep(key, generation, response.mimetype or "text/html", response.get_data())
+        cache.keep(key, generation, _own_headers(response), response.get_data())
     except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
         cache._pause()
     return response
 
 
+#: Headers a kept page does not keep: its length (counted again) and cookies (never kept).
+_UNKEPT_HEADERS = frozenset({"content-length", "set-cookie"})
+
+
+def _own_headers(response: Response) -> list[tuple[str, str]]:
+    """Return the headers the view set (its type, flask-smorest's ``X-Pagination``...).
+
+    The app's own after-request handlers (security headers, ``Cache-Control``, the request
+    id, the session cookie) run after :func:`_keep` and set theirs on a kept page again.
+    """
+    return [(k, v) for k, v in response.headers.items() if k.lower() not in _UNKEPT_HEADERS]
+
+
 def _keepable(response: Response) -> bool:
     if _state.wrote or session.modified or response.status_code != 200:
+        return False
+    if g.get("page_cache_live"):
         return False
     if response.mimetype not in KEPT_MIMETYPES or response.is_streamed:
         return False
@@ -289,9 +351,16 @@ def is_write(statement: str, context: Any) -> bool:
         return True
     compiled = getattr(context, "compiled", None)
     if compiled is not None and getattr(compiled.statement, "is_select", False):
-        return False
+        # A SELECT reads, unless one of its CTEs is an INSERT, UPDATE or DELETE.
+        return any(getattr(cte.element, "is_dml", False) for cte in compiled.ctes or ())
     words = statement.lstrip().split(None, 1)
     return bool(words) and words[0].upper() not in _READ_WORDS
+
+
+#: Where a pooled connection notes that its transaction wrote: its end owes a generation
+#: move (the app to move it for). Kept per connection, not per thread: a thread may hold
+#: several transactions at once (a job's work and its progress, committed apart).
+_OWED = "finportal.page_cache.owed"
 
 
 def _after_execute(app: Flask) -> Callable[..., None]:
@@ -302,13 +371,28 @@ def _after_execute(app: Flask) -> Callable[..., None]:
             return
         if cursor.rowcount == 0:  # an UPDATE or DELETE that found nothing changed nothing
             return
-        _state.wrote = True
-        _state.app = app
-        if not _state.dirty:  # the first write of a transaction moves the generation at once
-            _state.dirty = True
-            _move_on(app)
+        wrote(conn, app)
 
     return listener
+
+
+def wrote(conn: Any, app: Flask | None = None) -> None:
+    """Note a write made on ``conn`` (a SQLAlchemy Connection) that the engine's events do not
+    see as a statement (psycopg's COPY): the generation moves now and once its transaction ends."""
+    if app is None:
+        if not has_app_context():
+            return
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("PAGE_CACHE_URL"):
+        return
+    _state.wrote = True
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        _move_on(app)  # committed as it ran: this is the move after its commit
+        return
+    info = conn.info
+    if _OWED not in info:  # the first write of a transaction moves the generation at once
+        info[_OWED] = app
+        _move_on(app)
 
 
 def _move_on(app: Flask) -> None:
@@ -317,23 +401,47 @@ def _move_on(app: Flask) -> None:
         cache.move_on()
 
 
-def _ended() -> None:
-    """A transaction that wrote has ended (committed, or handed its connection back)."""
-    app = _state.app
-    if _state.dirty and app is not None:
-        _state.dirty = False
+def _ended(info: dict[Any, Any]) -> None:
+    """A transaction of the connection whose ``info`` this is has ended (committed, rolled
+    back, or handed its connection back): if it wrote, move the generation."""
+    app = info.pop(_OWED, None)
+    if app is not None:
         _move_on(app)
+
+
+def _follow_commits(engine: Engine) -> None:
+    """Move the generation right after every commit of a transaction that wrote.
+
+    SQLAlchemy's ``commit`` event comes before the database commits (a reader starting in
+    between would keep the old page under the new generation), so the dialect's commit is
+    wrapped instead, as the engine's own hook, for this engine only.
+    """
+    dialect = engine.dialect
+    commit = dialect.do_commit
+
+    def do_commit(dbapi_connection: Any) -> None:
+        commit(dbapi_connection)
+        info = getattr(dbapi_connection, "info", None)
+        if info is not None:
+            _ended(info)
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
 
 
 def _checked_in(app: Flask) -> Callable[..., None]:
     def listener(dbapi_connection: Any, record: Any) -> None:
-        _ended()
+        if record is not None:  # None: a detached connection (no pool record, no info)
+            _ended(record.info)
 
     return listener
 
 
 def _session_committed(session: Session) -> None:
-    _ended()
+    # A session joined to a connection's outer transaction (the tests' rolled-back one)
+    # commits without a database commit: its commit is the end of its work.
+    bind = session.bind
+    if isinstance(bind, Connection) and not bind.closed:
+        _ended(bind.info)
 
 
 event.listen(Session, "after_commit", _session_committed)

@@ -42,6 +42,7 @@ from sqlalchemy import Connection, Table, func, select, text
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc as stdnum_uscc
 
+from finportal import page_cache
 from finportal.models import (
     Application,
     AuditEvent,
@@ -230,6 +231,8 @@ class BulkWriter:
                     if row[i] is not None:
                         row[i] = json.dumps(row[i], ensure_ascii=False)
                 copy.write_row(row)
+        # COPY goes around SQLAlchemy's statement events: tell the page cache it wrote.
+        page_cache.wrote(self.conn)
 
     def finish(self) -> None:
         """Move PostgreSQL's id sequences past the ids written here, and refresh statistics."""

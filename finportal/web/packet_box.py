@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import render_template
 
+from finportal import page_cache
 from finportal.services import batch_packets
 
 
@@ -13,9 +14,12 @@ def packet_box(
     batch: Any, job: Any, *, packet_url: str, request_url: str, status_url: str
 ) -> dict[str, Any]:
     """Return what ``advisor/batches/_packet.html`` needs (the page's context)."""
+    progress = batch_packets.packet_progress(batch, job)
+    if not progress["done"]:
+        page_cache.live()  # it counts the seconds the job has waited or run
     return {
         "packet_job": job,
-        "packet_progress": batch_packets.packet_progress(batch, job),
+        "packet_progress": progress,
         "packet_url": packet_url,
         "packet_request_url": request_url,
         "packet_status_url": status_url,

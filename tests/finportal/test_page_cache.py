@@ -9,12 +9,14 @@ flashed message is shown once; with Redis gone the pages are rendered as before.
 
 from __future__ import annotations
 
+import queue
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select, text, update
+from sqlalchemy import delete, event, insert, select, text, update
 
 from finportal import page_cache
 from finportal.models import Enterprise
@@ -224,6 +226,25 @@ def test_an_api_token_revoked_is_refused_at_once(cached, client, create_bank, db
     assert client.get("/api/v1/referrals/", headers=headers).status_code == 401
 
 
+def test_a_kept_answer_keeps_the_views_own_headers(cached, client, create_bank, db_session):
+    """The bank API's list tells its total and pages in ``X-Pagination`` (flask-smorest): a
+    client reading it from a kept answer must still find it."""
+    from finportal.services import api_tokens
+
+    bank = create_bank()
+    _record, plain = api_tokens.create_token(
+        db_session, bank_id=bank.id, actor_id=None, label="cache"
+    )
+    headers = {"Authorization": f"Bearer {plain}"}
+    rendered = _rendered(client, "/api/v1/referrals/?page_size=5", headers=headers)
+    kept = client.get("/api/v1/referrals/?page_size=5", headers=headers)
+    assert _hit(kept)
+    assert rendered.headers["X-Pagination"]
+    assert kept.headers.get("X-Pagination") == rendered.headers["X-Pagination"]
+    assert kept.headers["Content-Type"] == rendered.headers["Content-Type"]
+    assert kept.get_json() == rendered.get_json()
+
+
 @pytest.mark.parametrize(
     ("statement", "writes"),
     [
@@ -234,6 +255,7 @@ def test_an_api_token_revoked_is_refused_at_once(cached, client, create_bank, db
         (text("SELECT 1"), False),
         (text("  update enterprises set name = name"), True),
         (text("WITH x AS (DELETE FROM enterprises RETURNING id) SELECT * FROM x"), True),
+        (select(update(Enterprise).values(name="x").returning(Enterprise.id).cte().c.id), True),
     ],
 )
 def test_what_counts_as_a_write(app, db_session, statement, writes):
@@ -261,3 +283,308 @@ def test_the_admins_jobs_page_is_always_rendered(cached, client, login, create_u
     client.get("/admin/jobs")
     for _ in range(2):
         assert not _hit(client.get("/admin/jobs"))
+
+
+def _clear_of_a_minute_turn(seconds: float) -> None:
+    """Wait, if needed, so that the next ``seconds`` stay within one minute (a page kept in one
+    minute is never looked up in the next, which would hide a page kept too long)."""
+    left = 60 - time.time() % 60
+    if left < seconds + 0.5:
+        time.sleep(left + 0.1)
+
+
+def test_a_waiting_batch_packet_counts_its_seconds(
+    cached, client, login, db_session, batch_world, submitted_batch
+):
+    """The batch packet's box counts the seconds its job has waited (static/progress.js asks
+    every 1.5 s): no write happens while the job waits, yet each answer is a new count."""
+    from datetime import timedelta
+
+    from finportal.models import Job, utcnow
+    from finportal.services import batch_packets
+
+    db_session.add(
+        Job(
+            id="test-queued-batch-packet",
+            kind=batch_packets.BATCH_PACKET_JOB,
+            state="queued",
+            args={"batch_id": submitted_batch.id, "bank_id": None},
+            object_type="batch",
+            object_id=submitted_batch.id,
+            created_at=utcnow() - timedelta(seconds=20),
+        )
+    )
+    db_session.commit()
+    login(batch_world.advisor)
+    status_url = f"/advisor/batches/{submitted_batch.id}/packet/status"
+    page_url = f"/advisor/batches/{submitted_batch.id}"
+    client.get(status_url)  # the session settles
+    _clear_of_a_minute_turn(2.5)
+    first, page = client.get(status_url).json, client.get(page_url).text
+    time.sleep(1.2)
+    again, page_again = client.get(status_url).json, client.get(page_url).text
+    assert first["state"] == "queued" and not first["done"]
+    assert again["elapsed_seconds"] > first["elapsed_seconds"]
+    assert f"已等待 {again['elapsed_seconds']} 秒" in again["html"]
+    assert f"已等待 {first['elapsed_seconds']} 秒" in page
+    assert f"已等待 {first['elapsed_seconds']} 秒" not in page_again
+
+
+class _Worker:
+    """Another thread of the portal (a job worker's, say): runs what it is given, in order,
+    with its own connections, and commits for real (outside the test's transaction)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.jobs: queue.Queue[Any] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with self.app.app_context():
+            while True:
+                job, answer = self.jobs.get()
+                if job is None:
+                    return
+                try:
+                    answer.put((job(), None))
+                except BaseException as exc:  # noqa: BLE001 - handed to the test
+                    answer.put((None, exc))
+
+    def do(self, job: Callable[[], Any]) -> Any:
+        answer: queue.Queue[Any] = queue.Queue()
+        self.jobs.put((job, answer))
+        value, exc = answer.get(timeout=30)
+        if exc is not None:
+            raise exc
+        return value
+
+    def stop(self) -> None:
+        self.jobs.put((None, None))
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture
+def committed_bank(app: Any, database_url: str) -> Iterator[tuple[_Worker, int]]:
+    """A bank committed by another thread (so that a page can show what that thread commits
+    later), removed afterwards."""
+    from finportal.models import Bank
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip(
+            "a second writer beside the test's open transaction needs PostgreSQL (SQLite "
+            "holds its write lock): set FINPORTAL_TEST_DATABASE_URL"
+        )
+    worker = _Worker(app)
+    engine = app.extensions["finportal_engine"]
+
+    def add() -> int:
+        with engine.begin() as conn:
+            return int(
+                conn.execute(
+                    insert(Bank)
+                    .values(code="cache-bank", name_zh="缓存前银行", name_en="Before Bank")
+                    .returning(Bank.id)
+                ).scalar_one()
+            )
+
+    bank_id = worker.do(add)
+    yield worker, bank_id
+
+    def remove() -> None:
+        with engine.begin() as conn:
+            conn.execute(delete(Bank).where(Bank.id == bank_id))
+
+    worker.do(remove)
+    worker.stop()
+
+
+def test_a_commit_after_another_transaction_of_its_thread_ended_shows(
+    cached, app, client, login, create_user, committed_bank
+):
+    """A job writes, reports its progress (another session of the same thread, committed at
+    once), then commits its work: the work shows on the next view."""
+    from sqlalchemy.orm import Session
+
+    from finportal import jobs
+    from finportal.models import Bank
+
+    worker, bank_id = committed_bank
+    engine = app.extensions["finportal_engine"]
+    login(create_user("admin"))
+    assert "缓存前银行" in _rendered(client, "/admin/organisations").text
+    job_session = Session(engine)
+
+    def work() -> None:
+        job_session.execute(update(Bank).where(Bank.id == bank_id).values(name_zh="缓存后银行"))
+        jobs.report_progress("no-such-job", {"percent": 50})
+
+    worker.do(work)
+    # A reader in between sees the job's work not yet committed.
+    assert "缓存前银行" in client.get("/admin/organisations").text
+    worker.do(job_session.commit)
+    worker.do(job_session.close)
+    assert "缓存后银行" in client.get("/admin/organisations").text
+
+
+def test_a_commit_on_a_connection_kept_open_shows(
+    cached, app, client, login, create_user, committed_bank
+):
+    """A command that commits on its connection and keeps it (Alembic's migrations, a loop of
+    commits): each commit shows on the next view, not only when the connection is closed."""
+    from finportal.models import Bank
+
+    worker, bank_id = committed_bank
+    engine = app.extensions["finportal_engine"]
+    login(create_user("admin"))
+    assert "缓存前银行" in _rendered(client, "/admin/organisations").text
+    conn = worker.do(engine.connect)
+    try:
+        worker.do(
+            lambda: conn.execute(
+                update(Bank).where(Bank.id == bank_id).values(name_zh="缓存后银行")
+            )
+        )
+        assert "缓存前银行" in client.get("/admin/organisations").text
+        worker.do(conn.commit)
+        assert "缓存后银行" in client.get("/admin/organisations").text
+    finally:
+        worker.do(conn.close)
+
+
+def test_each_write_of_an_autocommit_connection_shows(
+    cached, app, client, login, create_user, committed_bank
+):
+    """On a connection in autocommit mode every statement commits as it runs."""
+    from finportal.models import Bank
+
+    worker, bank_id = committed_bank
+    engine = app.extensions["finportal_engine"]
+    login(create_user("admin"))
+    _rendered(client, "/admin/organisations")
+    conn = worker.do(lambda: engine.connect().execution_options(isolation_level="AUTOCOMMIT"))
+    try:
+        for name in ("缓存中银行", "缓存后银行"):
+            worker.do(
+                lambda name=name: conn.execute(
+                    update(Bank).where(Bank.id == bank_id).values(name_zh=name)
+                )
+            )
+            assert name in client.get("/admin/organisations").text
+    finally:
+        worker.do(conn.close)
+
+
+def test_notices_written_by_copy_show(cached, client, login, create_user, db_session):
+    """政策找企业 writes its notices with PostgreSQL's COPY (services/push.py, scale.py), which
+    SQLAlchemy's statement events never see: the firm still finds them on its next view."""
+    from finportal.models import Notification
+    from finportal.services import push
+
+    sme = create_user("sme")
+    login(sme)
+    _rendered(client, "/sme/notifications")
+    push._insert(
+        db_session,
+        Notification.__table__,
+        [
+            {
+                "enterprise_id": sme.enterprise_id,
+                "kind": "policy_push",
+                "title_zh": "缓存里看不到的新产品",
+                "body_zh": "正文",
+            }
+        ],
+    )
+    db_session.commit()
+    assert "缓存里看不到的新产品" in client.get("/sme/notifications").text
+
+
+def test_a_kept_pages_forms_post_with_csrf_on(cached, app, client, login, create_user, monkeypatch):
+    """Production checks CSRF tokens: the token in a kept page is still the session's."""
+    import re
+
+    login(create_user("sme"))
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    _rendered(client, "/sme/")
+    kept = client.get("/sme/")
+    assert _hit(kept)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', kept.text)
+    assert token is not None
+    assert client.post("/auth/logout", data={"csrf_token": "forged"}).status_code == 400
+    signed_out = client.post("/auth/logout", data={"csrf_token": token.group(1)})
+    assert signed_out.status_code == 302
+    assert client.get("/sme/").status_code == 302
+
+
+def test_a_lost_generation_brings_no_old_page_back(
+    cached, app, client, login, create_user, db_session
+):
+    """Redis lost the generation (evicted under memory pressure, deleted by hand, a new Redis)
+    while pages kept before a change still live: they are not served again."""
+    cache = page_cache.cache_of(app)
+    assert cache is not None
+    sme = create_user("sme")
+    login(sme)
+    for attempt in range(2):
+        cache.redis.delete(cache.generation_key)  # lost (before the page, then after it)
+        _rendered(client, "/sme/profile")
+        client.get("/sme/profile")  # kept now, if ever
+        name = f"代际丢失科技公司{attempt}"
+        db_session.execute(
+            update(Enterprise).where(Enterprise.id == sme.enterprise_id).values(name=name)
+        )
+        db_session.commit()
+        cache.redis.delete(cache.generation_key)
+        assert name in client.get("/sme/profile").text
+
+
+def test_every_process_of_one_release_shares_the_kept_pages(tmp_path):
+    """gunicorn workers started apart (another machine, a restart) have other string hash
+    seeds: the release that names their kept pages must not depend on it (a set in the
+    configuration printed in another order gave each process pages of its own)."""
+    import os
+    import subprocess
+    import sys
+
+    program = (
+        "from finportal import create_app, page_cache\n"
+        f"app = create_app({{'DATABASE_URL': 'sqlite:///{tmp_path}/r.db', 'TESTING': True, "
+        "'CHECK_PACKET_ENVIRONMENT': False})\n"
+        "print(page_cache.release(app))\n"
+    )
+    releases = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "FINPORTAL_INSTANCE_PATH": str(tmp_path)}
+        done = subprocess.run(
+            [sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True
+        )
+        releases.add(done.stdout.strip().splitlines()[-1])
+    assert len(releases) == 1
+
+
+def test_a_change_made_while_redis_was_away_shows_when_it_is_back(
+    cached, app, client, login, create_user, db_session, monkeypatch
+):
+    """Redis went away mid-work: the change's generation moves failed. Once Redis is back this
+    process makes the move it owes before it serves a kept page again."""
+    from redis import Redis
+
+    cache = page_cache.cache_of(app)
+    assert cache is not None
+    sme = create_user("sme")
+    login(sme)
+    _rendered(client, "/sme/profile")
+    assert _hit(client.get("/sme/profile"))
+    live = cache.redis
+    monkeypatch.setattr(cache, "redis", Redis.from_url("redis://127.0.0.1:9/0"))
+    db_session.execute(
+        update(Enterprise).where(Enterprise.id == sme.enterprise_id).values(name="断线时改名公司")
+    )
+    db_session.commit()
+    assert "断线时改名公司" in client.get("/sme/profile").text  # Redis away: rendered
+    monkeypatch.setattr(cache, "redis", live)
+    assert "断线时改名公司" in client.get("/sme/profile").text  # paused: rendered
+    monkeypatch.setattr(cache, "_paused_until", 0.0)  # the pause is over
+    again = client.get("/sme/profile")
+    assert "断线时改名公司" in again.text and not _hit(again)
