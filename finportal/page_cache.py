@@ -116,7 +116,7 @@ class PageCache:
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
             socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
         )
-        space = hashlib.blake2b(database_url.encode(), digest_size=8).hexdigest()
+        space = hashlib.blake2b(database_name(database_url).encode(), digest_size=8).hexdigest()
         self.prefix = f"finportal:pages:{space}:"
         self.generation_key = self.prefix + "generation"
         self.release = release
@@ -206,16 +206,29 @@ def cache_of(app: Flask) -> PageCache | None:
 
 
 def release(app: Flask) -> str:
-    """Return a digest of the code and the configuration: a new release keeps no old page."""
-    package = Path(__file__).parent
+    """Return a digest of the code and the configuration: a new release keeps no old page.
+
+    The code is read by content (``finportal``, ``products`` and ``scoring``: templates,
+    translations and data files too), so every machine of one release names it alike.
+    """
     h = hashlib.blake2b(digest_size=16)
-    for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".html", ".mo", ".yaml", ".json"):
-            stat = path.stat()
-            h.update(f"{path.relative_to(package)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    root = Path(__file__).parent.parent
+    for package in ("finportal", "products", "scoring"):
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix in (".py", ".html", ".mo", ".yaml", ".json", ".csv") and path.is_file():
+                h.update(f"{path.relative_to(root)}:".encode())
+                h.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
     for name in sorted(app.config):
         h.update(f"{name}={_stable(app.config[name])}".encode())
     return h.hexdigest()
+
+
+def database_name(url: str) -> str:
+    """Return the database a URL names, however it is spelt (driver, password, options)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return f"{parsed.get_backend_name()}://{parsed.host or ''}:{parsed.port or ''}/{parsed.database or ''}"
 
 
 def _stable(value: Any) -> str:

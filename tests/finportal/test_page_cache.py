@@ -588,3 +588,15 @@ def test_a_change_made_while_redis_was_away_shows_when_it_is_back(
     monkeypatch.setattr(cache, "_paused_until", 0.0)  # the pause is over
     again = client.get("/sme/profile")
     assert "断线时改名公司" in again.text and not _hit(again)
+
+
+def test_web_and_workers_that_spell_the_database_differently_share_one_generation():
+    """A job's write must stale the web's pages even if its URL names another driver or password."""
+    spellings = [
+        "postgresql+psycopg://postgres:one@db.example:5432/finportal",
+        "postgresql://postgres@db.example:5432/finportal?sslmode=require",
+    ]
+    assert len({page_cache.database_name(url) for url in spellings}) == 1
+    assert page_cache.database_name(spellings[0]) != page_cache.database_name(
+        "postgresql+psycopg://postgres@db.example:5432/finportal_test"
+    )
