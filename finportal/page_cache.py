@@ -46,6 +46,7 @@ turns it off (docs/OPERATIONS.md, "Page cache").
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import threading
@@ -122,6 +123,7 @@ class PageCache:
         self.release = release
         self._paused_until = 0.0
         self._owed = False  # a generation move that Redis did not take
+        self._repay_at_exit = False
         self._lock = threading.Lock()
 
     # Generation -------------------------------------------------------------------------
@@ -134,8 +136,18 @@ class PageCache:
                 pipe.incr(self.generation_key)
                 pipe.execute()
         except Exception:  # noqa: BLE001 - Redis away: owed, and the cache is not read meanwhile
+            if not self._owed and not self._repay_at_exit:
+                # A process that ends before its next request or write (a job's work horse)
+                # still repays what it owes on the way out.
+                atexit.register(self._repay)
+                self._repay_at_exit = True
             self._owed = True
             self._pause()
+
+    def _repay(self) -> None:
+        if self._owed:
+            self._owed = False
+            self.move_on()
 
     def _start(self, redis: Any) -> None:
         """Start a lost generation (a new Redis, an evicted or deleted key) from the clock in

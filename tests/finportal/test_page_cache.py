@@ -600,3 +600,28 @@ def test_web_and_workers_that_spell_the_database_differently_share_one_generatio
     assert page_cache.database_name(spellings[0]) != page_cache.database_name(
         "postgresql+psycopg://postgres@db.example:5432/finportal_test"
     )
+
+
+def test_a_process_that_ends_owing_a_move_makes_it_on_its_way_out(redis_url, tmp_path):
+    """A job's work horse whose write found Redis away exits without another request or write:
+    it still moves the generation as it ends, so the web's kept pages go stale."""
+    import subprocess
+    import sys
+
+    from redis import Redis
+
+    script = f"""
+from redis import Redis
+from finportal.page_cache import PageCache
+cache = PageCache({redis_url!r}, "sqlite:///{tmp_path}/x.db", "r")
+live = cache.redis
+cache.redis = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.1)
+cache.move_on()  # Redis away: owed
+cache.redis = live  # back before the process ends
+print(cache.generation_key)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    key = done.stdout.strip()
+    assert Redis.from_url(redis_url).get(key) is not None
