@@ -44,8 +44,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header() -> str | None:
     """Say at which instant the tests run when ``FINPORTAL_TEST_NOW`` moves the clock."""
+    import datetime as dt
+
     instant = os.environ.get("FINPORTAL_TEST_NOW")
-    return f"clock moved to FINPORTAL_TEST_NOW={instant}" if instant else None
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return f"clock moved to FINPORTAL_TEST_NOW={instant}: now {now}" if instant else None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
