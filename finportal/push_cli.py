@@ -15,7 +15,6 @@ import os
 import random
 import statistics
 import time
-from datetime import date
 from typing import Any
 
 import click
@@ -54,6 +53,7 @@ def fill_enterprises(session: Any, wanted: int, seed: int, echo: Any) -> int:
     """Add synthetic enterprises (the scale data's profiles and memberships) up to ``wanted``."""
     from finportal.models import Chamber, Enterprise, Park
     from finportal.scale import BulkWriter, Plan, _enterprise_rows, _membership_rows, _uscc
+    from finportal.services.workdays import today_local
 
     have = int(session.scalar(select(func.count()).select_from(Enterprise)) or 0)
     missing = wanted - have
@@ -67,7 +67,7 @@ def fill_enterprises(session: Any, wanted: int, seed: int, echo: Any) -> int:
             " / Load the demo data first (parks and chambers)."
         )
     rng = random.Random(seed)
-    today = date.today()
+    today = today_local()
     writer = BulkWriter(session.connection())
     first = writer.next_id(Enterprise.__table__, missing)
     plan = Plan(missing, 0, 0, 0, 0)

@@ -23,6 +23,39 @@ from tests.helpers import PASSWORD, healthy_firm
 TEST_DB_URL = os.environ.get("FINPORTAL_TEST_DATABASE_URL")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Run the tests at ``FINPORTAL_TEST_NOW`` (an ISO instant, UTC unless it names a zone).
+
+    The clock of this process (and of each pytest-xdist worker) starts there and runs on, so
+    that a test depending on the hour, the Shanghai day, a weekend or a year's end can be
+    caught at any time: ``FINPORTAL_TEST_NOW=2026-12-01T16:00:30Z`` is local midnight
+    (docs/DEVELOPING.md, "Tests that do not depend on the hour"). time-machine moves Python's
+    wall clock only (not ``time.monotonic``, nor subprocesses or the database server).
+    """
+    instant = os.environ.get("FINPORTAL_TEST_NOW")
+    if not instant:
+        return
+    import datetime as dt
+
+    import time_machine
+
+    moment = dt.datetime.fromisoformat(instant)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    traveller = time_machine.travel(moment, tick=True)
+    traveller.start()
+    config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header() -> str | None:
+    """Say at which instant the tests run when ``FINPORTAL_TEST_NOW`` moves the clock."""
+    import datetime as dt
+
+    instant = os.environ.get("FINPORTAL_TEST_NOW")
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return f"clock moved to FINPORTAL_TEST_NOW={instant}: now {now}" if instant else None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that reaches a database (through the ``app`` fixture) with ``db``.
 

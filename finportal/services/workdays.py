@@ -68,11 +68,15 @@ def _working_start(moment: datetime, table: dict[date, bool]) -> datetime:
 
 
 def working_time_between(start: datetime, end: datetime, table: dict[date, bool]) -> timedelta:
-    """Return how much of ``start``..``end`` falls on working days (zero if end <= start)."""
-    if end <= start:
-        return timedelta(0)
-    local_start = start.astimezone(SHANGHAI)
+    """Return how much of ``start``..``end`` falls on working days (zero if end <= start).
+
+    The inverse of :func:`add_working_time`: from a day off, counting starts at 09:00 of the
+    next working day, so a clock stopped and started again on a weekend keeps its deadline.
+    """
+    local_start = _working_start(start, table)
     local_end = end.astimezone(SHANGHAI)
+    if local_end <= local_start:
+        return timedelta(0)
     total = timedelta(0)
     day = local_start.date()
     while day <= local_end.date():

@@ -98,7 +98,8 @@ def check_request() -> None:
         if has(key) or has(value):
             raise _refuse_control_characters("查询条件", "query")
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        if any(has(key) for key in request.form):
+        # A multipart part whose name holds a line break reaches Flask with no name (None).
+        if any(key is None or has(key) for key in (*request.form, *request.files)):
             raise _refuse_control_characters("表单", "form")
         for upload in request.files.values():
             if upload.filename and has(upload.filename):

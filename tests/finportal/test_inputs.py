@@ -167,6 +167,19 @@ def test_nul_bytes_and_control_characters_are_refused_beside_the_field(
     assert client.post(url, data={"body": "多行\n备注\t可以"}).status_code == 302
 
 
+def test_a_multipart_field_named_with_a_line_break_is_a_400(client, login, create_user):
+    # The part's name breaks its header: the form reaches Flask with a field named None.
+    login(create_user("sme"))
+    for extra in ({"\t\r\n": "331"}, {"\r\n": (io.BytesIO(b"x"), "a.xlsx")}):
+        response = client.post(
+            "/sme/profile/import",
+            data={"file": (io.BytesIO(b"x"), "a.xlsx"), **extra},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 400
+        assert "控制字符" in response.text
+
+
 def test_over_long_names_and_reasons_are_refused_with_their_limit(
     client, login, db_session, create_user
 ):

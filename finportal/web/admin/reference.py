@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +14,7 @@ from marshmallow import fields, validate
 from finportal import limits
 from finportal.extensions import db
 from finportal.services import reference_data
+from finportal.services.workdays import today_local
 from finportal.web.admin.views import (
     CHOICE,
     DATE,
@@ -114,7 +114,7 @@ def rate_delete(rate_id: int) -> Any:
 def holidays() -> Any:
     """List the holiday table (one year at a time) and add a day."""
     query, _errors = load_form(YearFilter(), request.args)
-    year = (query or {}).get("year") or date.today().year
+    year = (query or {}).get("year") or today_local().year
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -139,7 +139,7 @@ def holidays() -> Any:
         year=year,
         values=values,
         errors=errors,
-        missing_years=reference_data.years_without_holidays(db.session, date.today()),
+        missing_years=reference_data.years_without_holidays(db.session, today_local()),
         notices=reference_data.official_notices(),
     ), (422 if errors else 200)
 

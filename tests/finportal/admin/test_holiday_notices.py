@@ -49,7 +49,7 @@ def test_the_admin_page_loads_the_notices_and_says_which_year_is_missing(
     _empty_table(db_session)
     admin = create_user("admin")
     login(admin)
-    this_year = date.today().year
+    this_year = workdays.today_local().year
     page = client.get("/admin/holidays")
     assert f"{this_year} 年的节假日还未录入" in page.text
     assert "国务院办公厅关于2026年部分节假日安排的通知" in page.text
@@ -67,6 +67,20 @@ def test_the_admin_page_loads_the_notices_and_says_which_year_is_missing(
         .limit(1)
     )
     assert event is not None and event.actor_id == admin.id and 2026 in event.data["years"]
+
+
+def test_at_new_year_in_shanghai_the_page_opens_on_the_new_year(
+    client, db_session, create_user, login, time_machine
+):
+    # 31 Dec 16:30 UTC is 1 Jan 00:30 in Shanghai: the district's new year has begun, so the
+    # page shows the new year and warns about it and the next (not the UTC year that ends).
+    time_machine.move_to(datetime(2026, 12, 31, 16, 30, tzinfo=UTC), tick=False)
+    _empty_table(db_session)
+    login(create_user("admin"))
+    page = client.get("/admin/holidays").text
+    assert "节假日与调休（2027 年）" in page
+    assert "2027 年的节假日还未录入" in page and "2028 年的节假日还未录入" in page
+    assert "2026 年的节假日还未录入" not in page
 
 
 def test_the_cli_loads_one_year(app, db_session):

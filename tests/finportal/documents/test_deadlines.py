@@ -40,6 +40,11 @@ def test_a_resumed_clock_keeps_the_time_it_had_left():
     assert due == at(10, 10)
     # The firm answers on Saturday: the clock runs from Monday 09:00.
     assert deadlines.resumed_deadline(at(7, 16), at(4, 16), at(12, 15), NO_HOLIDAYS) == at(15, 9)
+    # Stopped on Saturday 10:00 with Monday 09:00 - Tuesday 05:00 left (20 h, as adding them
+    # back counts from Monday 09:00): started again at once, the deadline stays where it was.
+    assert workdays.working_time_between(at(5, 10), at(8, 5), NO_HOLIDAYS) == timedelta(hours=20)
+    assert deadlines.resumed_deadline(at(8, 5), at(5, 10), at(5, 10), NO_HOLIDAYS) == at(8, 5)
+    assert deadlines.resumed_deadline(at(8, 5), at(5, 10), at(9, 10), NO_HOLIDAYS) == at(10, 6)
     # A clock already run out when it stopped stays as late as it was.
     assert deadlines.resumed_deadline(at(3, 9), at(4, 16), at(9, 10), NO_HOLIDAYS) == at(3, 9)
 
