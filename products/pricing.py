@@ -256,7 +256,10 @@ def irr(flows: Sequence[Decimal | float | int], tolerance: float = 1e-14) -> flo
     def npv(rate: float) -> float:
         return float(np.sum(values / (1.0 + rate) ** periods))
 
-    if npv(0.0) == 0:
+    # Flows that add up to nothing have a root at 0 %, summed exactly: in floats they leave a
+    # residue of about 1e-17, and where 0 % is a double root (the NPV touches zero without
+    # crossing it, as a zero net cost with subsidies paid back later can) no sign change shows.
+    if sum((f if isinstance(f, Decimal) else Decimal(f) for f in flows), Decimal(0)) == 0:
         return 0.0
     # Long terms overflow near -90 %: such rates are never a loan's, and drop out as inf/nan.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

@@ -22,6 +22,16 @@ def test_irr_matches_known_values() -> None:
     assert irr([1000] + [-88.848789] * 12) == pytest.approx(0.01, abs=1e-7)
 
 
+def test_flows_that_add_up_to_nothing_cost_nothing() -> None:
+    """A zero net cost is 0 %, even where 0 % is a double root (the NPV touches zero without
+    crossing it: found by Hypothesis in test_quote_invariants as "no internal rate of
+    return"). These flows also have a far root at -66.7 % a period, which was returned."""
+    flows = [Decimal("0.3"), Decimal("-0.7"), Decimal("0.5"), Decimal("-0.1")]
+    assert sum(float(f) for f in flows) != 0  # floats leave a residue
+    assert irr(flows) == 0.0
+    assert effective_annual_rate(flows) == Decimal("0")
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     amount=st.integers(min_value=10_000, max_value=10_000_000),
