@@ -286,3 +286,23 @@ def bank_reports(
         occurred_on=on or today_local(),
         **({"amount": Decimal(amount)} if amount is not None else {}),
     )
+
+
+def without_snapshots(db_session: Any, model: Any) -> Iterator[None]:
+    """Run a test with no stored snapshot of ``model`` (the dashboard's, the fairness monitor's),
+    and leave none behind: the one snapshot rule (services/snapshots.py) then computes afresh."""
+    from sqlalchemy import delete
+
+    db_session.execute(delete(model))
+    db_session.commit()
+    yield
+    db_session.execute(delete(model))
+    db_session.commit()
+
+
+def snapshots_kept(app: Any, setting: str, seconds: int) -> Iterator[None]:
+    """Run a test with pages that read snapshots up to ``seconds`` old (as in production); the
+    tests' own setting is 0 (computed on every request)."""
+    app.config[setting] = seconds
+    yield
+    app.config[setting] = 0

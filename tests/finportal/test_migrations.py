@@ -94,17 +94,22 @@ def test_constraint_names_follow_the_convention(app):
 BEFORE_PACKETS = "5b8e2d41c7a9"
 
 
+def _tables(conn: Any, *only: str) -> Any:
+    """The tables as the database holds them at the revision a test stopped at (reflected)."""
+    from sqlalchemy import MetaData
+
+    meta = MetaData()
+    meta.reflect(conn, only=list(only) or None)
+    return meta.tables
+
+
 def _old_packet_world(conn, pdf: bytes, batch_pdf: bytes, batch_file: str) -> dict[str, int]:
     """Rows as the schema before ``packets`` kept them: a referral with its PDF blob, and a
     batch packet rendered by the old job (its codes in the job's result, its file on disk)."""
     import datetime as dt
     import hashlib
 
-    from sqlalchemy import MetaData
-
-    meta = MetaData()
-    meta.reflect(conn)
-    t = meta.tables
+    t = _tables(conn)
     now = dt.datetime.now(dt.UTC)
     stamps = {"created_at": now, "updated_at": now}
 
@@ -251,17 +256,14 @@ def test_downgrade_base_with_rows_that_refer_to_altered_tables(migrating):
     ("FOREIGN KEY constraint failed" on DROP TABLE enterprises, e.g. with the demo data)."""
     import datetime as dt
 
-    from sqlalchemy import MetaData
-
     from finportal.extensions import db
 
     with migrating():
         flask_migrate.upgrade()
         now = dt.datetime.now(dt.UTC)
         with db.get_engine().begin() as conn:
-            meta = MetaData()
-            meta.reflect(conn)
-            enterprises, applications = meta.tables["enterprises"], meta.tables["applications"]
+            t = _tables(conn)
+            enterprises, applications = t["enterprises"], t["applications"]
             enterprise = conn.execute(
                 enterprises.insert().values(
                     uscc="91310112MA1GB00002",
@@ -296,17 +298,13 @@ def test_firms_told_under_the_old_push_count_as_told(migrating):
     """The old one-notice-per-firm-and-product pushes become push records of an unknown cost."""
     import datetime as dt
 
-    from sqlalchemy import MetaData
-
     from finportal.extensions import db
 
     with migrating():
         flask_migrate.upgrade(revision=BEFORE_PUSH_RECORDS)
         now = dt.datetime.now(dt.UTC)
         with db.get_engine().begin() as conn:
-            meta = MetaData()
-            meta.reflect(conn)
-            t = meta.tables
+            t = _tables(conn)
             firm = conn.execute(
                 t["enterprises"].insert().values(
                     uscc="91310112MA1GB00001", name="迁移测试", certifications=[],
@@ -348,8 +346,6 @@ def test_running_loans_get_their_maturity_stored(migrating):
     import datetime as dt
     from decimal import Decimal
 
-    from sqlalchemy import MetaData
-
     from finportal.extensions import db
 
     with migrating():
@@ -357,9 +353,7 @@ def test_running_loans_get_their_maturity_stored(migrating):
         now = dt.datetime.now(dt.UTC)
         stamps = {"created_at": now, "updated_at": now}
         with db.get_engine().begin() as conn:
-            meta = MetaData()
-            meta.reflect(conn)
-            t = meta.tables
+            t = _tables(conn)
             firm = conn.execute(
                 t["enterprises"].insert().values(
                     uscc="91310112MA1GB00002", name="到期测试", certifications=[],
@@ -451,8 +445,6 @@ def test_monitor_snapshots_come_and_go(migrating):
     import datetime as dt
     import json
 
-    from sqlalchemy import MetaData
-
     from finportal.extensions import db
 
     with migrating():
@@ -461,9 +453,7 @@ def test_monitor_snapshots_come_and_go(migrating):
         flask_migrate.upgrade()
         report = {"rows": 2, "groups": {"street": [{"group": "莘庄镇", "bad_rate": None}]}}
         with db.get_engine().begin() as conn:
-            meta = MetaData()
-            meta.reflect(conn, only=["monitor_snapshots"])
-            table = meta.tables["monitor_snapshots"]
+            table = _tables(conn, "monitor_snapshots")["monitor_snapshots"]
             conn.execute(
                 table.insert().values(
                     locale="zh_CN", as_of=dt.datetime.now(dt.UTC), seconds=1.5, data=report

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from finportal.models import (
     Application,
@@ -25,26 +25,20 @@ from finportal.models import (
     Referral,
     utcnow,
 )
-from tests.helpers import healthy_firm
+from tests.helpers import healthy_firm, snapshots_kept, without_snapshots
 
 pytestmark = pytest.mark.db
 
 
 @pytest.fixture
 def no_snapshots(db_session):
-    db_session.execute(delete(MonitorSnapshot))
-    db_session.commit()
-    yield
-    db_session.execute(delete(MonitorSnapshot))
-    db_session.commit()
+    yield from without_snapshots(db_session, MonitorSnapshot)
 
 
 @pytest.fixture
 def cached_page(app, no_snapshots):
     """The page as in production: it reads snapshots up to a day old."""
-    app.config["MONITOR_MAX_AGE_SECONDS"] = 86400
-    yield
-    app.config["MONITOR_MAX_AGE_SECONDS"] = 0
+    yield from snapshots_kept(app, "MONITOR_MAX_AGE_SECONDS", 86400)
 
 
 @pytest.fixture

@@ -6,28 +6,22 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
+from finportal.models import DashboardSnapshot
 from tests.finportal.dashboard.test_dashboard import NOW, hand_counted  # noqa: F401 - fixture
+from tests.helpers import snapshots_kept, without_snapshots
 
 
 @pytest.fixture
 def no_snapshots(db_session):
-    from finportal.models import DashboardSnapshot
-
-    db_session.execute(delete(DashboardSnapshot))
-    db_session.commit()
-    yield
-    db_session.execute(delete(DashboardSnapshot))
-    db_session.commit()
+    yield from without_snapshots(db_session, DashboardSnapshot)
 
 
 @pytest.fixture
 def cached_page(app, no_snapshots):
     """The page as in production: it reads snapshots up to five minutes old."""
-    app.config["DASHBOARD_MAX_AGE_SECONDS"] = 300
-    yield
-    app.config["DASHBOARD_MAX_AGE_SECONDS"] = 0
+    yield from snapshots_kept(app, "DASHBOARD_MAX_AGE_SECONDS", 300)
 
 
 def _submitted_card(text: str) -> int:
