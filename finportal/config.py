@@ -78,6 +78,21 @@ def _page_cache_url(redis_url: str | None) -> str | None:
     return None if not url or url == "off" else url
 
 
+def _page_cache_max_bytes() -> int:
+    """Return the memory the page cache may hold in Redis, from ``FINPORTAL_PAGE_CACHE_MAX_MB``."""
+    value = os.environ.get("FINPORTAL_PAGE_CACHE_MAX_MB") or "128"
+    try:
+        megabytes = int(value)
+    except ValueError:
+        megabytes = 0
+    if megabytes < 1:
+        raise ConfigError(
+            f"FINPORTAL_PAGE_CACHE_MAX_MB 应为正整数（兆字节）：{value}"
+            f" / FINPORTAL_PAGE_CACHE_MAX_MB must be a whole number of megabytes above 0: {value}"
+        )
+    return megabytes * 1024 * 1024
+
+
 def load_config(instance_path: str) -> dict[str, object]:
     """Build the Flask configuration from the environment."""
     path = Path(instance_path)
@@ -96,6 +111,8 @@ def load_config(instance_path: str) -> dict[str, object]:
         # Pages a reader opens again unchanged, kept in Redis (finportal/page_cache.py): on
         # with Redis; FINPORTAL_PAGE_CACHE_URL names another Redis, or "off".
         "PAGE_CACHE_URL": _page_cache_url(redis_url),
+        # What its kept pages may hold in that Redis at most, in bytes (page_cache.Budget).
+        "PAGE_CACHE_MAX_BYTES": _page_cache_max_bytes(),
         # "thread" runs jobs in a background thread of this process; "rq" uses Redis workers;
         # "eager" runs them at once (tests).
         "JOBS_MODE": os.environ.get("FINPORTAL_JOBS_MODE") or ("rq" if redis_url else "thread"),

@@ -39,7 +39,14 @@ With Redis unreachable pages are rendered as before: the cache is skipped for a 
 after an error, and a generation move that could not be made is made before this process
 serves from the cache again. A generation Redis lost (evicted, deleted, a new Redis) serves
 and keeps nothing until it starts again from the clock in nanoseconds, so it never comes
-back to a number pages were kept under. On by default when the portal has Redis (``FINPORTAL_REDIS_URL``);
+back to a number pages were kept under.
+
+What kept pages hold in Redis is bounded, whatever clients ask for (every distinct URL is a
+page of its own, so a client varying a query argument no page reads would otherwise fill
+Redis): a page is kept only while the pages kept in its minute stay within half of
+``PAGE_CACHE_MAX_BYTES`` and the reader's own within :data:`READER_SHARE` of that
+(:class:`Budget`). Pages live a minute, so at most two minutes' pages are alive. Beyond the
+budget pages are rendered as without the cache. On by default when the portal has Redis (``FINPORTAL_REDIS_URL``);
 ``FINPORTAL_PAGE_CACHE_URL`` names another Redis for it, ``FINPORTAL_PAGE_CACHE_URL=off``
 turns it off (docs/OPERATIONS.md, "Page cache").
 """
@@ -56,6 +63,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, has_app_context, request, session
+from prometheus_client import Counter
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
@@ -72,6 +80,11 @@ SOCKET_TIMEOUT_SECONDS = 0.1
 NEVER_BLUEPRINTS = frozenset({"auth", "observability"})
 #: The header that tells a kept page from a rendered one (``hit``), for tests and load tests.
 HEADER = "X-Page-Cache"
+#: One reader (a signed-in user, an API token, else a client address) may fill at most this
+#: share of a minute's budget: a client cannot crowd every other reader out of the cache.
+READER_SHARE = 8
+#: Bytes counted for each kept page besides its value (its key and Redis's own bookkeeping).
+KEY_OVERHEAD_BYTES = 128
 #: What a mimetype must be for a page to be kept.
 KEPT_MIMETYPES = frozenset({"text/html", "application/json"})
 #: First words of SQL text that only read (anything else counts as a write).
@@ -80,6 +93,36 @@ _READ_WORDS = frozenset(
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+REFUSED = Counter(
+    "finportal_page_cache_refused_total",
+    "Pages not kept because the minute's budget (budget) or the reader's share (reader) was spent.",
+    ("reason",),
+)
+
+#: Keep a page if the budget allows (KEYS: the page, the minute's total, the reader's total;
+#: ARGV: the value, its lifetime, the minute's budget, the reader's budget, the overhead).
+#: A page kept again under its key (a new generation) counts only what it grew by.
+_KEEP_SCRIPT = """
+local old = redis.call('STRLEN', KEYS[1])
+local grow = string.len(ARGV[1]) - old
+if old == 0 then grow = grow + tonumber(ARGV[5]) end
+if grow > 0 then
+  if tonumber(redis.call('GET', KEYS[2]) or '0') + grow > tonumber(ARGV[3]) then
+    return 'budget'
+  end
+  if tonumber(redis.call('GET', KEYS[3]) or '0') + grow > tonumber(ARGV[4]) then
+    return 'reader'
+  end
+  local counted = 3 * tonumber(ARGV[2])
+  redis.call('INCRBY', KEYS[2], grow)
+  redis.call('EXPIRE', KEYS[2], counted)
+  redis.call('INCRBY', KEYS[3], grow)
+  redis.call('EXPIRE', KEYS[3], counted)
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 'kept'
+"""
 
 
 def never(view: F) -> F:
@@ -101,6 +144,9 @@ class _State(threading.local):
     wrote = False
     generation: bytes | None = None
     key: str | None = None
+    #: The minute of the request's key, and who asks (for the budget).
+    minute = 0
+    reader = ""
 
 
 _state = _State()
@@ -109,7 +155,7 @@ _state = _State()
 class PageCache:
     """One Redis of kept pages and the generation of one database."""
 
-    def __init__(self, url: str, database_url: str, release: str) -> None:
+    def __init__(self, url: str, database_url: str, release: str, max_bytes: int) -> None:
         from redis import Redis
 
         self.redis = Redis.from_url(
@@ -121,6 +167,10 @@ class PageCache:
         self.prefix = f"finportal:pages:{space}:"
         self.generation_key = self.prefix + "generation"
         self.release = release
+        #: What the pages of one minute may hold, and one reader's share of it (bytes).
+        self.minute_budget = max_bytes // 2
+        self.reader_budget = self.minute_budget // READER_SHARE
+        self._keep_script = self.redis.register_script(_KEEP_SCRIPT)
         self._paused_until = 0.0
         self._owed = False  # a generation move that Redis did not take
         self._repay_at_exit = False
@@ -186,12 +236,29 @@ class PageCache:
         return generation, (page if kept_generation == generation else None)
 
     def keep(
-        self, key: str, generation: bytes, headers: list[tuple[str, str]], body: bytes
-    ) -> None:
-        """Keep a page (its headers and body) under ``key`` for ``generation``."""
+        self,
+        key: str,
+        generation: bytes,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        *,
+        minute: int,
+        reader: str,
+    ) -> bool:
+        """Keep a page (its headers and body) under ``key`` for ``generation``, if the budget
+        of its ``minute`` and its ``reader``'s share allow; tell whether it was kept."""
         head = json.dumps(headers, ensure_ascii=True).encode()  # one line: no raw line break
         value = generation + b"|" + head + b"\n" + body
-        self.redis.set(self.prefix + key, value, ex=TTL_SECONDS)
+        spent = f"{self.prefix}spent:{minute}"
+        reader_key = hashlib.blake2b(reader.encode(), digest_size=12).hexdigest()
+        outcome = self._keep_script(
+            keys=[self.prefix + key, spent, f"{spent}:{reader_key}"],
+            args=[value, TTL_SECONDS, self.minute_budget, self.reader_budget, KEY_OVERHEAD_BYTES],
+        )
+        if outcome != b"kept":
+            REFUSED.labels(outcome.decode()).inc()
+            return False
+        return True
 
 
 def init_app(app: Flask) -> None:
@@ -209,9 +276,11 @@ def cache_of(app: Flask) -> PageCache | None:
     url = app.config.get("PAGE_CACHE_URL")
     if not url:
         return None
+    settings = (url, int(app.config["PAGE_CACHE_MAX_BYTES"]))
     kept = app.extensions.get("finportal_page_cache")
-    if kept is None or kept[0] != url:
-        kept = (url, PageCache(url, str(app.config["DATABASE_URL"]), release(app)))
+    if kept is None or kept[0] != settings:
+        cache = PageCache(url, str(app.config["DATABASE_URL"]), release(app), settings[1])
+        kept = (settings, cache)
         app.extensions["finportal_page_cache"] = kept
     cache: PageCache = kept[1]
     return cache
@@ -272,14 +341,24 @@ def _cacheable_request() -> bool:
     return "_flashes" not in session
 
 
-def _key() -> str:
+def _reader() -> str:
+    """Return who asks, for the budget: the signed-in user, else the bearer token, else the
+    client's address."""
+    user = session.get("_user_id")
+    if user is not None:
+        return f"user:{user}"
+    token = request.headers.get("Authorization")
+    return f"token:{token}" if token else f"addr:{request.remote_addr}"
+
+
+def _key(minute: int) -> str:
     cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
     headers = request.headers
     parts = {
         "path": request.full_path,
         "host": request.host,
         "addr": request.remote_addr,
-        "minute": int(time.time() // 60),
+        "minute": minute,
         "session": dict(session),
         "cookies": sorted((k, v) for k, v in request.cookies.items() if k != cookie),
         "headers": [
@@ -300,10 +379,15 @@ def _key() -> str:
 def _serve_kept() -> Any:
     _state.generation = _state.key = None
     _state.wrote = False
+    # ``g`` lives as long as its application context, which may hold several requests (a
+    # context pushed around them, as tests and commands do): what a request noted is its own.
+    g.pop("page_cache_hit", None)
+    g.pop("page_cache_live", None)
     cache = cache_of(current_app)
     if cache is None or not _cacheable_request() or not cache._settle():
         return None
-    key = cache.release + ":" + _key()
+    minute = int(time.time() // 60)
+    key = cache.release + ":" + _key(minute)
     try:
         generation, kept = cache.lookup(key)
     except Exception:  # noqa: BLE001 - Redis away: render the page as usual
@@ -312,6 +396,7 @@ def _serve_kept() -> Any:
     if generation is None:
         return None
     _state.generation, _state.key = generation, key
+    _state.minute, _state.reader = minute, _reader()
     if kept is None:
         return None
     head, _, body = kept.partition(b"\n")
@@ -330,7 +415,14 @@ def _keep(response: Response) -> Response:
     if cache is None or not _keepable(response):
         return response
     try:
-        cache.keep(key, generation, _own_headers(response), response.get_data())
+        cache.keep(
+            key,
+            generation,
+            _own_headers(response),
+            response.get_data(),
+            minute=_state.minute,
+            reader=_state.reader,
+        )
     except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
         cache._pause()
     return response

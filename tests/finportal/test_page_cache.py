@@ -613,7 +613,7 @@ def test_a_process_that_ends_owing_a_move_makes_it_on_its_way_out(redis_url, tmp
     script = f"""
 from redis import Redis
 from finportal.page_cache import PageCache
-cache = PageCache({redis_url!r}, "sqlite:///{tmp_path}/x.db", "r")
+cache = PageCache({redis_url!r}, "sqlite:///{tmp_path}/x.db", "r", 1 << 20)
 live = cache.redis
 cache.redis = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.1)
 cache.move_on()  # Redis away: owed
@@ -625,3 +625,70 @@ print(cache.generation_key)
     )
     key = done.stdout.strip()
     assert Redis.from_url(redis_url).get(key) is not None
+
+
+def _kept_bytes(cache: page_cache.PageCache) -> int:
+    """What the kept pages of this database hold in Redis (their values)."""
+    return sum(
+        cache.redis.strlen(key)
+        for key in cache.redis.scan_iter(match=cache.prefix + cache.release + ":*", count=1000)
+    )
+
+
+def test_a_client_varying_an_unread_argument_cannot_fill_redis(cached, app, client, monkeypatch):
+    """Every distinct URL is a page of its own: a client asking for ``/products/?x=1``,
+    ``?x=2``, … gets its pages kept only up to its share of the minute's budget, and another
+    reader's pages are still kept."""
+    _clear_of_a_minute_turn(30)
+    size = len(client.get("/products/?x=0").get_data())
+    # A minute's budget of 24 catalogue pages: one reader's share is three.
+    monkeypatch.setitem(app.config, "PAGE_CACHE_MAX_BYTES", size * 2 * page_cache.READER_SHARE * 3)
+    cache = page_cache.cache_of(app)
+    assert cache is not None and cache.reader_budget < 4 * size
+    cache.redis.delete(*cache.redis.keys(cache.prefix + "spent:*") or ["none"])
+    for x in range(1, 21):
+        client.get(f"/products/?x={x}")
+    kept = [x for x in range(1, 21) if _hit(client.get(f"/products/?x={x}"))]
+    assert 1 <= len(kept) <= 3
+    assert _kept_bytes(cache) <= cache.reader_budget
+    # Another reader still has its share.
+    other = app.test_client()
+    other.get("/products/?x=1", environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert _hit(other.get("/products/?x=1", environ_base={"REMOTE_ADDR": "10.0.0.2"}))
+
+
+def test_a_page_kept_again_after_a_change_spends_no_more_of_the_budget(
+    cached, app, client, login, create_user, db_session, monkeypatch
+):
+    """A reader who reopens one page while others write keeps it each time under its new
+    generation: the same key, replaced, is not counted again."""
+    _clear_of_a_minute_turn(30)
+    sme = create_user("sme")
+    login(sme)
+    size = len(_rendered(client, "/sme/profile").get_data())
+    monkeypatch.setitem(app.config, "PAGE_CACHE_MAX_BYTES", size * 2 * page_cache.READER_SHARE * 2)
+    cache = page_cache.cache_of(app)
+    assert cache is not None
+    cache.redis.delete(*cache.redis.keys(cache.prefix + "spent:*") or ["none"])
+    for n in range(6):
+        db_session.execute(
+            update(Enterprise)
+            .where(Enterprise.id == sme.enterprise_id)
+            .values(name=f"缓存预算{n}科技有限公司")
+        )
+        db_session.commit()
+        assert f"缓存预算{n}" in client.get("/sme/profile").text
+        again = client.get("/sme/profile")
+        assert _hit(again) and f"缓存预算{n}" in again.text
+
+
+def test_the_page_caches_memory_is_a_whole_number_of_megabytes(monkeypatch, tmp_path):
+    from finportal.config import ConfigError, load_config
+
+    monkeypatch.setenv("FINPORTAL_PAGE_CACHE_MAX_MB", "64")
+    assert load_config(str(tmp_path))["PAGE_CACHE_MAX_BYTES"] == 64 * 1024 * 1024
+    for bad in ("lots", "0", "-5", "1.5"):
+        monkeypatch.setenv("FINPORTAL_PAGE_CACHE_MAX_MB", bad)
+        with pytest.raises(ConfigError, match="FINPORTAL_PAGE_CACHE_MAX_MB 应为正整数") as raised:
+            load_config(str(tmp_path))
+        assert "must be a whole number of megabytes" in str(raised.value)
