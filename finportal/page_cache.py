@@ -2,21 +2,26 @@
 
 A page a user opens again with nothing changed in between is answered from Redis without
 running its view: no database statement, no template. The rule that keeps this correct is
-one counter, the *generation*:
+a counter per table, its *generation*, in one Redis hash per database:
 
 - every statement that writes (an INSERT, UPDATE, DELETE, DDL, SQL text that is not a
   read, a SELECT with a writing CTE) and did not report zero rows changed, from any process
   that uses the portal's engine — web workers, job workers, the scheduler, ``flask``
-  commands — moves the generation on when it runs, and again right after its transaction
-  commits or otherwise ends (:func:`_after_execute`, :func:`_ended`). What a transaction
-  wrote is noted on its connection, not its thread (a job's work and its progress report
-  are two transactions of one thread); a write the engine's events do not see (psycopg's
-  COPY) is reported with :func:`wrote`;
-- a page is kept under the generation that was current when its request began, and served
-  only while that is still the current one. A write committed after a request began moves
-  the generation past it, so a page rendered from data older than a commit is never served
+  commands — moves the generation of the table it writes on when it runs, and again right
+  after its transaction commits or otherwise ends (:func:`_after_execute`, :func:`_ended`).
+  An UPDATE or DELETE also moves the tables whose foreign keys the database cascades from
+  it (:func:`written_tables`); a write whose table is not named plainly (DDL, a writing
+  CTE, psycopg's COPY reported with :func:`wrote`) moves :data:`ANY`, on which every page
+  depends. What a transaction wrote is noted on its connection, not its thread (a job's
+  work and its progress report are two transactions of one thread);
+- a request takes the generations as they are when it begins (before any of its
+  statements), and notes the tables its statements read (every known table the SQL names:
+  :func:`read_tables`). Its page is kept with the generations of those tables, and served
+  only while each is still the current one. A write committed after a request began moves
+  its table past it, so a page rendered from data older than a commit is never served
   after that commit (the second move, after the commit, closes the race with a reader that
-  began between the statement and its commit).
+  began between the statement and its commit); a write to a table the page did not read
+  leaves it kept.
 
 A kept page belongs to exactly one reader and one way of asking: the key holds the release
 (the code and its configuration), the full path with its query, the session's whole content
@@ -37,9 +42,9 @@ request whose session holds a flashed message is always rendered.
 
 With Redis unreachable pages are rendered as before: the cache is skipped for a few seconds
 after an error, and a generation move that could not be made is made before this process
-serves from the cache again. A generation Redis lost (evicted, deleted, a new Redis) serves
-and keeps nothing until it starts again from the clock in nanoseconds, so it never comes
-back to a number pages were kept under.
+serves from the cache again. Generations Redis lost (evicted, deleted, a new Redis) serve
+and keep nothing until they start again under a new epoch (the clock in nanoseconds, which
+every kept page names), so they never come back to numbers pages were kept under.
 
 What kept pages hold in Redis is bounded, whatever clients ask for (every distinct URL is a
 page of its own, so a client varying a query argument no page reads would otherwise fill
@@ -54,15 +59,26 @@ turns it off (docs/OPERATIONS.md, "Page cache").
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import json
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, g, has_app_context, request, session
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    has_app_context,
+    request,
+    request_started,
+    session,
+)
 from prometheus_client import Counter
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
@@ -91,6 +107,11 @@ KEPT_MIMETYPES = frozenset({"text/html", "application/json"})
 _READ_WORDS = frozenset(
     {"SELECT", "SHOW", "EXPLAIN", "PRAGMA", "SET", "BEGIN", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 )
+
+#: The generation every page depends on: moved by a write whose table is not known.
+ANY = "*"
+#: The field of the generations' hash that names when it started (a lost hash starts anew).
+EPOCH = "@epoch"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -138,12 +159,17 @@ def live() -> None:
 
 
 class _State(threading.local):
-    """Per thread: whether the request wrote, and the request's generation and key."""
+    """Per thread: what the current request wrote, read and found kept, and its key."""
 
     #: The current request wrote (its page is not kept).
     wrote = False
-    generation: bytes | None = None
+    #: The generations when the request began (None: its page is not kept).
+    generations: dict[str, str] | None = None
     key: str | None = None
+    #: The page kept under the request's key, still current (served by :func:`_serve_kept`).
+    kept: bytes | None = None
+    #: The tables the request's statements read (None: not noted).
+    read: set[str] | None = None
     #: The minute of the request's key, and who asks (for the budget).
     minute = 0
     reader = ""
@@ -165,7 +191,8 @@ class PageCache:
         )
         space = hashlib.blake2b(database_name(database_url).encode(), digest_size=8).hexdigest()
         self.prefix = f"finportal:pages:{space}:"
-        self.generation_key = self.prefix + "generation"
+        #: A hash: table name (or :data:`ANY`) -> generation, and :data:`EPOCH`.
+        self.generations_key = self.prefix + "generations"
         self.release = release
         #: What the pages of one minute may hold, and one reader's share of it (bytes).
         self.minute_budget = max_bytes // 2
@@ -178,12 +205,13 @@ class PageCache:
 
     # Generation -------------------------------------------------------------------------
 
-    def move_on(self) -> None:
-        """Move the generation on: every kept page of this database is stale from now."""
+    def move_on(self, tables: Iterable[str] = (ANY,)) -> None:
+        """Move the generations of ``tables`` on: every kept page that read one of them (with
+        :data:`ANY`: every kept page of this database) is stale from now."""
         try:
             with self.redis.pipeline(transaction=False) as pipe:
-                self._start(pipe)
-                pipe.incr(self.generation_key)
+                for table in tables:
+                    pipe.hincrby(self.generations_key, table, 1)
                 pipe.execute()
         except Exception:  # noqa: BLE001 - Redis away: owed, and the cache is not read meanwhile
             if not self._owed and not self._repay_at_exit:
@@ -198,11 +226,6 @@ class PageCache:
         if self._owed:
             self._owed = False
             self.move_on()
-
-    def _start(self, redis: Any) -> None:
-        """Start a lost generation (a new Redis, an evicted or deleted key) from the clock in
-        nanoseconds: never from a number it held before, under which pages may still be kept."""
-        redis.set(self.generation_key, time.time_ns(), nx=True)
 
     def _settle(self) -> bool:
         """Make an owed generation move; tell whether the cache may be used now."""
@@ -220,35 +243,48 @@ class PageCache:
 
     # Pages ------------------------------------------------------------------------------
 
-    def lookup(self, key: str) -> tuple[bytes | None, bytes | None]:
-        """Return the current generation and the page kept under ``key`` for it (or None).
+    def lookup(self, key: str) -> tuple[dict[str, str] | None, bytes | None]:
+        """Return the current generations and the page kept under ``key``, if every
+        generation it was kept with is still current (else None).
 
-        Without a generation (lost) there is neither: it is started anew, and this page is
-        neither served nor kept.
+        Without an epoch (the hash lost, or never made) there is neither: a new epoch is
+        started from the clock in nanoseconds — never a number the hash held before, under
+        which pages may still be kept — and this page is neither served nor kept.
         """
-        generation, kept = self.redis.mget(self.generation_key, self.prefix + key)
-        if generation is None:
-            self._start(self.redis)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(self.generations_key)
+            pipe.get(self.prefix + key)
+            raw, kept = pipe.execute()
+        generations = {field.decode(): value.decode() for field, value in raw.items()}
+        if EPOCH not in generations:
+            self.redis.hsetnx(self.generations_key, EPOCH, time.time_ns())
             return None, None
         if kept is None:
-            return generation, None
-        kept_generation, _, page = kept.partition(b"|")
-        return generation, (page if kept_generation == generation else None)
+            return generations, None
+        kept_with, _, page = kept.partition(b"\n")
+        current = all(
+            generations.get(table, "0") == generation
+            for table, generation in json.loads(kept_with).items()
+        )
+        return generations, (page if current else None)
 
     def keep(
         self,
         key: str,
-        generation: bytes,
+        generations: dict[str, str],
         headers: list[tuple[str, str]],
         body: bytes,
         *,
         minute: int,
         reader: str,
     ) -> bool:
-        """Keep a page (its headers and body) under ``key`` for ``generation``, if the budget
-        of its ``minute`` and its ``reader``'s share allow; tell whether it was kept."""
-        head = json.dumps(headers, ensure_ascii=True).encode()  # one line: no raw line break
-        value = generation + b"|" + head + b"\n" + body
+        """Keep a page (its headers and body) under ``key`` with the ``generations`` it
+        depends on, if the budget of its ``minute`` and its ``reader``'s share allow; tell
+        whether it was kept."""
+        # One line each: JSON written in ASCII holds no raw line break.
+        kept_with = json.dumps(generations, ensure_ascii=True, sort_keys=True).encode()
+        head = json.dumps(headers, ensure_ascii=True).encode()
+        value = kept_with + b"\n" + head + b"\n" + body
         spent = f"{self.prefix}spent:{minute}"
         reader_key = hashlib.blake2b(reader.encode(), digest_size=12).hexdigest()
         outcome = self._keep_script(
@@ -262,9 +298,12 @@ class PageCache:
 
 
 def init_app(app: Flask) -> None:
-    """Serve kept pages before the views, keep pages after them, follow the engine's writes."""
+    """Look a page up as its request starts, serve it before the views, keep pages after
+    them, follow the engine's reads and writes."""
+    request_started.connect(_begin, app)
     app.before_request(_serve_kept)
     app.after_request(_keep)
+    app.teardown_request(_end)
     engine: Engine = app.extensions["finportal_engine"]
     event.listen(engine, "after_cursor_execute", _after_execute(app))
     event.listen(engine, "checkin", _checked_in(app))
@@ -376,27 +415,53 @@ def _key(minute: int) -> str:
     return hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()
 
 
-def _serve_kept() -> Any:
-    _state.generation = _state.key = None
-    _state.wrote = False
+def _begin(sender: Flask, **extra: Any) -> None:
+    """As a request starts, before any of its statements: take the generations, look its
+    page up, and start noting the tables it reads."""
+    _end()
     # ``g`` lives as long as its application context, which may hold several requests (a
     # context pushed around them, as tests and commands do): what a request noted is its own.
     g.pop("page_cache_hit", None)
     g.pop("page_cache_live", None)
-    cache = cache_of(current_app)
+    cache = cache_of(sender)
     if cache is None or not _cacheable_request() or not cache._settle():
-        return None
+        return
     minute = int(time.time() // 60)
     key = cache.release + ":" + _key(minute)
     try:
-        generation, kept = cache.lookup(key)
+        generations, kept = cache.lookup(key)
     except Exception:  # noqa: BLE001 - Redis away: render the page as usual
         cache._pause()
-        return None
-    if generation is None:
-        return None
-    _state.generation, _state.key = generation, key
+        return
+    if generations is None:
+        return
+    _state.generations, _state.key, _state.kept = generations, key, kept
     _state.minute, _state.reader = minute, _reader()
+    # A request whose session already holds objects (an application context kept around
+    # several requests, as in tests and commands) may show them without reading them again:
+    # its page depends on every table. A request of its own starts with an empty session.
+    _state.read = set() if _fresh() else set(_schema().tables)
+
+
+def _fresh() -> bool:
+    """Tell whether the request's database session and signed-in user are its own: nothing
+    it shows can come from an earlier request without a statement."""
+    from finportal.extensions import db
+
+    if "_login_user" in g:
+        return False
+    return not db.session.registry.has() or len(db.session().identity_map) == 0
+
+
+def _end(*_: Any) -> None:
+    """Forget what the request noted (also as it is torn down, whatever happened)."""
+    _state.generations = _state.key = _state.kept = _state.read = None
+    _state.wrote = False
+
+
+def _serve_kept() -> Any:
+    """Serve the page found kept (after the request's checks and rate limits have run)."""
+    kept = _state.kept
     if kept is None:
         return None
     head, _, body = kept.partition(b"\n")
@@ -407,17 +472,18 @@ def _serve_kept() -> Any:
 
 
 def _keep(response: Response) -> Response:
-    generation, key = _state.generation, _state.key
-    _state.generation = _state.key = None
-    if generation is None or key is None or g.get("page_cache_hit"):
+    generations, key, read = _state.generations, _state.key, _state.read
+    _state.generations = _state.key = _state.kept = _state.read = None
+    if generations is None or key is None or read is None or g.get("page_cache_hit"):
         return response
     cache = cache_of(current_app)
     if cache is None or not _keepable(response):
         return response
+    depends = {table: generations.get(table, "0") for table in (*read, ANY, EPOCH)}
     try:
         cache.keep(
             key,
-            generation,
+            depends,
             _own_headers(response),
             response.get_data(),
             minute=_state.minute,
@@ -484,18 +550,23 @@ def _after_execute(app: Flask) -> Callable[..., None]:
     def listener(
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
     ) -> None:
-        if not app.config.get("PAGE_CACHE_URL") or not is_write(statement, context):
+        if not app.config.get("PAGE_CACHE_URL"):
+            return
+        if not is_write(statement, context):
+            if _state.read is not None:
+                _state.read.update(read_tables(statement))
             return
         if cursor.rowcount == 0:  # an UPDATE or DELETE that found nothing changed nothing
             return
-        wrote(conn, app)
+        wrote(conn, app, written_tables(statement))
 
     return listener
 
 
-def wrote(conn: Any, app: Flask | None = None) -> None:
-    """Note a write made on ``conn`` (a SQLAlchemy Connection) that the engine's events do not
-    see as a statement (psycopg's COPY): the generation moves now and once its transaction ends."""
+def wrote(conn: Any, app: Flask | None = None, tables: Iterable[str] = (ANY,)) -> None:
+    """Note a write made on ``conn`` (a SQLAlchemy Connection) to ``tables`` (unnamed: any
+    table), as the engine's events report it or as the writer does where they do not see a
+    statement (psycopg's COPY): their generations move now and once its transaction ends."""
     if app is None:
         if not has_app_context():
             return
@@ -504,26 +575,91 @@ def wrote(conn: Any, app: Flask | None = None) -> None:
         return
     _state.wrote = True
     if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-        _move_on(app)  # committed as it ran: this is the move after its commit
+        _move_on(app, tables)  # committed as it ran: this is the move after its commit
         return
     info = conn.info
-    if _OWED not in info:  # the first write of a transaction moves the generation at once
-        info[_OWED] = app
-        _move_on(app)
+    owed = info.setdefault(_OWED, (app, set()))[1]
+    new = set(tables) - owed
+    if new:  # the first write of a table in a transaction moves its generation at once
+        owed.update(new)
+        _move_on(app, new)
 
 
-def _move_on(app: Flask) -> None:
+def _move_on(app: Flask, tables: Iterable[str]) -> None:
     cache = cache_of(app)
     if cache is not None:
-        cache.move_on()
+        cache.move_on(tables)
 
 
 def _ended(info: dict[Any, Any]) -> None:
     """A transaction of the connection whose ``info`` this is has ended (committed, rolled
-    back, or handed its connection back): if it wrote, move the generation."""
-    app = info.pop(_OWED, None)
-    if app is not None:
-        _move_on(app)
+    back, or handed its connection back): move the generations of the tables it wrote."""
+    owed = info.pop(_OWED, None)
+    if owed is not None:
+        _move_on(*owed)
+
+
+#: Where a written table's name stands in an INSERT, UPDATE or DELETE.
+_WRITTEN = re.compile(
+    r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def written_tables(statement: str) -> frozenset[str]:
+    """Return the tables whose pages a write may change: the table an INSERT, UPDATE or
+    DELETE names, with (for an UPDATE or DELETE) the tables the database cascades it to
+    through foreign keys; :data:`ANY` for any other write (DDL, a writing CTE, text)."""
+    match = _WRITTEN.match(statement)
+    if match is None or match.group(1) not in _schema().tables:
+        return frozenset({ANY})
+    table = match.group(1)
+    if statement.lstrip()[:6].upper() == "INSERT":
+        return frozenset({table})
+    return frozenset({table}) | _schema().cascades.get(table, frozenset())
+
+
+@functools.lru_cache(maxsize=4096)
+def read_tables(statement: str) -> frozenset[str]:
+    """Return the portal's tables a statement's SQL names (its FROM, JOIN and subqueries: every
+    table the database reads for it). A name that also stands for a column only adds a table,
+    so a page depends on more than it read, never on less."""
+    return frozenset(_schema().named.findall(statement))
+
+
+class _Schema:
+    """The portal's tables, and where the database cascades a change of one to others."""
+
+    def __init__(self) -> None:
+        import finportal.models  # noqa: F401 - every model's table in the metadata
+        from finportal.models.base import Base
+
+        tables = Base.metadata.tables
+        self.tables = frozenset(tables)
+        names = "|".join(sorted(map(re.escape, self.tables), key=len, reverse=True))
+        self.named = re.compile(rf"\b({names})\b")
+        # A row deleted or updated in a table can change rows of the tables whose foreign
+        # keys name it with ON DELETE / ON UPDATE actions, and theirs in turn.
+        direct: dict[str, set[str]] = {}
+        for child in tables.values():
+            for key in child.foreign_keys:
+                if key.ondelete or key.onupdate:
+                    direct.setdefault(key.column.table.name, set()).add(child.name)
+        self.cascades: dict[str, frozenset[str]] = {}
+        for table in direct:
+            seen: set[str] = set()
+            todo = [table]
+            while todo:
+                for child in direct.get(todo.pop(), ()):
+                    if child not in seen:
+                        seen.add(child)
+                        todo.append(child)
+            self.cascades[table] = frozenset(seen)
+
+
+@functools.cache
+def _schema() -> _Schema:
+    return _Schema()
 
 
 def _follow_commits(engine: Engine) -> None:

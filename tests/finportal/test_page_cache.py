@@ -90,7 +90,7 @@ def test_a_change_by_anyone_shows_on_the_next_view(cached, client, login, create
 def test_a_write_through_the_engine_outside_any_session_moves_the_generation(cached, app):
     cache = page_cache.cache_of(app)
     assert cache is not None
-    before = int(cache.redis.get(cache.generation_key) or 0)
+    before = int(cache.redis.hget(cache.generations_key, page_cache.ANY) or 0)
     # A command or job writing with Core in another thread, as a worker process would.
     engine = app.extensions["finportal_engine"]
 
@@ -102,9 +102,10 @@ def test_a_write_through_the_engine_outside_any_session_moves_the_generation(cac
         worker = threading.Thread(target=write, args=(sql,))
         worker.start()
         worker.join()
-        return int(cache.redis.get(cache.generation_key) or 0)
+        return int(cache.redis.hget(cache.generations_key, page_cache.ANY) or 0)
 
-    # Once when the statement ran, once when its transaction ended.
+    # Once when the statement ran, once when its transaction ended (a table the portal does
+    # not model: every page's generation).
     assert in_a_thread("UPDATE alembic_version SET version_num = version_num") == before + 2
     # A statement that changed no row moves nothing (periodic tasks that find nothing to do).
     assert in_a_thread("DELETE FROM alembic_version WHERE version_num = 'none'") == before + 2
@@ -517,7 +518,7 @@ def test_a_kept_pages_forms_post_with_csrf_on(cached, app, client, login, create
     assert client.get("/sme/").status_code == 302
 
 
-def test_a_lost_generation_brings_no_old_page_back(
+def test_lost_generations_bring_no_old_page_back(
     cached, app, client, login, create_user, db_session
 ):
     """Redis lost the generation (evicted under memory pressure, deleted by hand, a new Redis)
@@ -527,7 +528,7 @@ def test_a_lost_generation_brings_no_old_page_back(
     sme = create_user("sme")
     login(sme)
     for attempt in range(2):
-        cache.redis.delete(cache.generation_key)  # lost (before the page, then after it)
+        cache.redis.delete(cache.generations_key)  # lost (before the page, then after it)
         _rendered(client, "/sme/profile")
         client.get("/sme/profile")  # kept now, if ever
         name = f"代际丢失科技公司{attempt}"
@@ -535,7 +536,7 @@ def test_a_lost_generation_brings_no_old_page_back(
             update(Enterprise).where(Enterprise.id == sme.enterprise_id).values(name=name)
         )
         db_session.commit()
-        cache.redis.delete(cache.generation_key)
+        cache.redis.delete(cache.generations_key)
         assert name in client.get("/sme/profile").text
 
 
@@ -618,13 +619,13 @@ live = cache.redis
 cache.redis = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.1)
 cache.move_on()  # Redis away: owed
 cache.redis = live  # back before the process ends
-print(cache.generation_key)
+print(cache.generations_key)
 """
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     key = done.stdout.strip()
-    assert Redis.from_url(redis_url).get(key) is not None
+    assert Redis.from_url(redis_url).hget(key, "*") is not None
 
 
 def _kept_bytes(cache: page_cache.PageCache) -> int:
@@ -692,3 +693,103 @@ def test_the_page_caches_memory_is_a_whole_number_of_megabytes(monkeypatch, tmp_
         with pytest.raises(ConfigError, match="FINPORTAL_PAGE_CACHE_MAX_MB 应为正整数") as raised:
             load_config(str(tmp_path))
         assert "must be a whole number of megabytes" in str(raised.value)
+
+
+def _own_request(client: Any, url: str) -> Any:
+    """Open a page as a deployed portal does: with a database session and a signed-in user of
+    its own (the tests' application context otherwise keeps both from one request to the
+    next, and a page may then show objects it did not read; such a page depends on every
+    table)."""
+    from flask import g
+
+    from finportal.extensions import db
+
+    db.session.remove()
+    g.pop("_login_user", None)
+    return client.get(url)
+
+
+def test_a_write_to_a_table_the_page_did_not_read_leaves_it_kept(
+    cached, client, login, create_user, db_session, statements
+):
+    """Generations are kept per table: an audit row (written by sign-ins, referral views, every
+    decision) does not stale the SME's profile, which reads no audit row; a change of the
+    firm it shows does."""
+    from finportal.services.audit import record_event
+
+    sme = create_user("sme")
+    firm = sme.enterprise_id
+    login(sme)
+    _own_request(client, "/sme/profile")  # the first view after a sign-in settles the session
+    statements.clear()
+    assert not _hit(_own_request(client, "/sme/profile"))
+    read = set().union(*map(page_cache.read_tables, statements))
+    assert "enterprises" in read and "audit_events" not in read
+    assert _hit(_own_request(client, "/sme/profile"))
+    record_event(db_session, actor_id=None, action="cache.test", object_type="x", object_id=1)
+    db_session.commit()
+    assert _hit(_own_request(client, "/sme/profile"))
+    db_session.execute(
+        update(Enterprise).where(Enterprise.id == firm).values(name="按表缓存科技公司")
+    )
+    db_session.commit()
+    after = _own_request(client, "/sme/profile")
+    assert not _hit(after) and "按表缓存科技公司" in after.text
+    assert _hit(_own_request(client, "/sme/profile"))
+
+
+def test_a_page_read_with_objects_already_in_its_session_depends_on_every_table(
+    cached, client, login, create_user, db_session
+):
+    """In a session that outlives its request the profile shows the firm from the identity
+    map without reading it: then any write stales the page."""
+    from finportal.services.audit import record_event
+
+    login(create_user("sme"))
+    _rendered(client, "/sme/profile")
+    assert _hit(client.get("/sme/profile"))
+    record_event(db_session, actor_id=None, action="cache.test", object_type="x", object_id=1)
+    db_session.commit()
+    assert not _hit(client.get("/sme/profile"))
+
+
+def test_a_delete_stales_the_tables_the_database_cascades_it_to(app):
+    """ON DELETE / ON UPDATE actions change rows of other tables without a statement of theirs:
+    a write to the parent moves the children's generations too (and theirs in turn)."""
+    from finportal.models.base import Base
+
+    actions = 0
+    for child in Base.metadata.tables.values():
+        for key in child.foreign_keys:
+            parent = key.column.table.name
+            if key.ondelete:
+                actions += 1
+                assert child.name in page_cache.written_tables(f"DELETE FROM {parent} WHERE id = 1")
+            if key.onupdate:
+                actions += 1
+                assert child.name in page_cache.written_tables(f"UPDATE {parent} SET id = 2")
+            assert page_cache.written_tables(f"INSERT INTO {parent} (id) VALUES (1)") == {parent}
+    assert actions > 0
+    # Unknown targets and writing CTEs move every page's generation.
+    assert page_cache.written_tables("WITH gone AS (DELETE FROM users) SELECT 1") == {
+        page_cache.ANY
+    }
+    assert page_cache.written_tables("UPDATE alembic_version SET x = 1") == {page_cache.ANY}
+
+
+def test_the_tables_a_page_read_include_eager_loads_and_subqueries(app, db_session):
+    """A page depends on every table its SQL names: joined eager loads (added as the ORM
+    compiles), subqueries in EXISTS, quoted names."""
+    from sqlalchemy import exists
+    from sqlalchemy.orm import joinedload
+
+    from finportal.models import Application, Referral
+
+    statement = (
+        select(Application)
+        .options(joinedload(Application.enterprise))
+        .where(exists().where(Referral.application_id == Application.id))
+    )
+    sql = str(statement.compile(bind=db_session.get_bind()))
+    assert {"applications", "enterprises", "referrals"} <= page_cache.read_tables(sql)
+    assert page_cache.read_tables('SELECT 1 FROM "users" JOIN banks ON true') == {"users", "banks"}
