@@ -93,7 +93,7 @@ PAUSE_SECONDS = 5.0
 SOCKET_TIMEOUT_SECONDS = 0.1
 #: Blueprints whose pages are never kept: sign-in and registration (their forms and
 #: throttles), health and metrics (they report this moment), static files (already cheap).
-NEVER_BLUEPRINTS = frozenset({"auth", "observability"})
+NEVER_BLUEPRINTS = frozenset({"auth", "health"})
 #: The header that tells a kept page from a rendered one (``hit``), for tests and load tests.
 HEADER = "X-Page-Cache"
 #: One reader (a signed-in user, an API token, else a client address) may fill at most this
