@@ -70,8 +70,12 @@ def maturity_date(disbursed_on: date, term_months: int) -> date:
 
 
 def typed_maturity(typed_on: date, days: int) -> date:
-    """Return the day the SME's loan matures: ``days`` after the day it typed the figure."""
-    return date.fromordinal(typed_on.toordinal() + int(days))
+    """Return the day the SME's loan matures: ``days`` after the day it typed the figure.
+
+    A figure stored before the field had its maximum may lie past the calendar's last day:
+    it matures on that day (never ahead of anything the lists show), not with an error.
+    """
+    return date.fromordinal(min(typed_on.toordinal() + int(days), date.max.toordinal()))
 
 
 class reaches(FunctionElement[bool]):  # noqa: N801 - reads as SQL

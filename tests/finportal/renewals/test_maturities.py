@@ -265,3 +265,19 @@ def test_a_typed_figure_counts_from_the_day_in_shanghai_it_was_typed(db_session,
         name for name, (_at, _days, kept) in cases.items() if kept
     }
     assert {found[firm.id].maturity for firm in firms.values() if firm.id in found} == {today}
+
+
+@pytest.mark.both_engines  # the typed figures still ahead are found in SQL per dialect
+def test_a_figure_past_the_calendars_end_lists_instead_of_failing(
+    db_session, client, login, make_loop, create_enterprise
+):
+    """A figure stored before the field had its maximum (5,000,000 days: past year 9999) is a
+    loan maturing on the calendar's last day: the advisor's list and the firm's loans page
+    answer as for any other figure, not with a server error for every advisor."""
+    loop = make_loop()
+    firm = create_enterprise()
+    _typed(db_session, [firm], 5_000_000)
+    assert maturities.typed_maturity(today_local(), 5_000_000) == date.max
+    login(loop.advisor)
+    assert client.get("/advisor/maturities?within=all").status_code == 200
+    assert client.get("/advisor/maturities").status_code == 200
