@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def measure(client: Any, label: str, url: str, headers: dict[str, str] | None = None) -> None:
         client.get(url, headers=headers or {})  # warm-up
-        times, cpu, queries, status = [], [], 0, 0
+        times, cpu, queries, status, size = [], [], 0, 0, 0
         for _ in range(max(1, args.repeat)):
             counter["n"] = 0
             started, started_cpu = time.perf_counter(), time.process_time()
@@ -208,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
             times.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
             queries, status = counter["n"], answer.status_code
+            size = len(answer.get_data())
         cpu_ms = statistics.median(cpu)
         bare_ms = next((r["cpu_ms"] for r in results if r["page"] == "bare"), cpu_ms)
         row = {
@@ -220,13 +221,14 @@ def main(argv: list[str] | None = None) -> None:
             "cpu_ms": round(cpu_ms, 2),
             "cpu_x_bare": round(cpu_ms / bare_ms, 1) if bare_ms else None,
             "repeat": len(times),
+            "bytes": size,
         }
         results.append(row)
         if not args.json:
             print(
                 f"{label:14} {url:36} {status} {queries:7} queries "
                 f"{row['median_ms']:10.1f} ms median {row['max_ms']:10.1f} ms max "
-                f"{row['cpu_ms']:8.2f} ms CPU {row['cpu_x_bare']:6.1f}x bare",
+                f"{row['cpu_ms']:8.2f} ms CPU {row['cpu_x_bare']:6.1f}x bare {size / 1024:8.1f} KB",
                 flush=True,
             )
 
