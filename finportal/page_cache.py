@@ -89,7 +89,7 @@ TTL_SECONDS = 60
 #: Pages larger than this are not kept (bytes).
 MAX_BYTES = 512 * 1024
 #: Kept pages are stored compressed at this gzip level (once per page kept; a 100 KB page
-#: becomes about 12 KB, sent as it is to every client that accepts gzip).
+#: becomes about 15 KB, sent as it is to every client that accepts gzip).
 GZIP_LEVEL = 6
 #: After a Redis error the cache is left alone for this many seconds.
 PAUSE_SECONDS = 5.0
