@@ -170,9 +170,8 @@ class _State(threading.local):
     kept: bytes | None = None
     #: The tables the request's statements read (None: not noted).
     read: set[str] | None = None
-    #: The minute of the request's key, and who asks (for the budget).
+    #: The minute of the request's key (for the budget).
     minute = 0
-    reader = ""
 
 
 _state = _State()
@@ -381,13 +380,17 @@ def _cacheable_request() -> bool:
 
 
 def _reader() -> str:
-    """Return who asks, for the budget: the signed-in user, else the bearer token, else the
-    client's address."""
-    user = session.get("_user_id")
+    """Return who asks, for the budget: the signed-in user, else the API token the request
+    proved (the API's check notes it on ``g``), else the client's address.
+
+    Asked as the page is kept, of what the portal checked: a header anyone may send (a
+    bearer token on a page that reads none) or a new sign-in of one user makes no new reader.
+    """
+    user = session.get("_user_id")  # "<user id>.<session version>", signed
     if user is not None:
-        return f"user:{user}"
-    token = request.headers.get("Authorization")
-    return f"token:{token}" if token else f"addr:{request.remote_addr}"
+        return f"user:{str(user).partition('.')[0]}"
+    token = g.get("api_token_id")
+    return f"token:{token}" if token is not None else f"addr:{request.remote_addr}"
 
 
 def _key(minute: int) -> str:
@@ -436,7 +439,7 @@ def _begin(sender: Flask, **extra: Any) -> None:
     if generations is None:
         return
     _state.generations, _state.key, _state.kept = generations, key, kept
-    _state.minute, _state.reader = minute, _reader()
+    _state.minute = minute
     # A request whose session already holds objects (an application context kept around
     # several requests, as in tests and commands) may show them without reading them again:
     # its page depends on every table. A request of its own starts with an empty session.
@@ -487,7 +490,7 @@ def _keep(response: Response) -> Response:
             _own_headers(response),
             response.get_data(),
             minute=_state.minute,
-            reader=_state.reader,
+            reader=_reader(),
         )
     except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
         cache._pause()
@@ -556,7 +559,10 @@ def _after_execute(app: Flask) -> Callable[..., None]:
             if _state.read is not None:
                 _state.read.update(read_tables(statement))
             return
-        if cursor.rowcount == 0:  # an UPDATE or DELETE that found nothing changed nothing
+        if cursor.rowcount == 0 and cursor.description is None:
+            # An UPDATE or DELETE that found nothing changed nothing. A write that returns
+            # rows counts what it returned (a writing CTE's SELECT), or nothing until they
+            # are read (RETURNING on SQLite, as the ORM's flush of several rows): it wrote.
             return
         wrote(conn, app, written_tables(statement))
 

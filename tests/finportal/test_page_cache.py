@@ -793,3 +793,80 @@ def test_the_tables_a_page_read_include_eager_loads_and_subqueries(app, db_sessi
     sql = str(statement.compile(bind=db_session.get_bind()))
     assert {"applications", "enterprises", "referrals"} <= page_cache.read_tables(sql)
     assert page_cache.read_tables('SELECT 1 FROM "users" JOIN banks ON true') == {"users", "banks"}
+
+
+def _kept_profile(client: Any) -> None:
+    """Open the SME's profile until it is kept (as a deployed portal opens it)."""
+    _own_request(client, "/sme/profile")  # the first view after a sign-in settles the session
+    _own_request(client, "/sme/profile")
+    assert _hit(_own_request(client, "/sme/profile"))
+
+
+@pytest.mark.both_engines  # SQLite reports rows changed only once RETURNING's rows are read
+def test_a_write_that_returns_rows_shows_on_the_next_view(
+    cached, client, login, create_user, db_session, database_url
+):
+    """A statement that writes and returns rows (the ORM's flush of several rows on SQLite, a
+    writing CTE on PostgreSQL) may report no row changed when it has run: the change still
+    shows on the next view."""
+    from finportal.models import Notification
+
+    sme = create_user("sme")
+    firm = sme.enterprise_id
+    login(sme)
+    _kept_profile(client)
+    if database_url.startswith("postgresql"):
+        # The CTE changes the firm; its SELECT returns no row.
+        db_session.execute(
+            text(
+                "WITH changed AS (UPDATE enterprises SET name = :name WHERE id = :id RETURNING id)"
+                " SELECT id FROM changed WHERE false"
+            ),
+            {"name": "返回行改名科技公司", "id": firm},
+        )
+    else:
+        db_session.execute(
+            update(Enterprise)
+            .where(Enterprise.id == firm)
+            .values(name="返回行改名科技公司")
+            .returning(Enterprise.id)
+        ).all()
+    db_session.commit()
+    assert "返回行改名科技公司" in _own_request(client, "/sme/profile").text
+    # Two notices of one flush: one INSERT ... RETURNING on SQLite.
+    _own_request(client, "/sme/notifications")
+    assert _hit(_own_request(client, "/sme/notifications"))
+    db_session.add_all(
+        Notification(enterprise_id=firm, kind="policy_push", title_zh=title, body_zh="正文")
+        for title in ("一次写入的第一条", "一次写入的第二条")
+    )
+    db_session.commit()
+    page = _own_request(client, "/sme/notifications").text
+    assert "一次写入的第一条" in page and "一次写入的第二条" in page
+
+
+def test_a_client_varying_its_authorization_header_spends_one_share(
+    cached, app, client, monkeypatch
+):
+    """A header anyone may send and no page checked (``Authorization`` on the public
+    catalogue) does not make its sender a new reader with a share of its own: the sender is
+    still one client address, whose pages are kept up to one share, and another reader's
+    pages are still kept."""
+    _clear_of_a_minute_turn(30)
+    size = len(client.get("/products/").get_data())
+    # A minute's budget of 24 catalogue pages: one reader's share is three.
+    monkeypatch.setitem(app.config, "PAGE_CACHE_MAX_BYTES", size * 2 * page_cache.READER_SHARE * 3)
+    cache = page_cache.cache_of(app)
+    assert cache is not None and cache.reader_budget < 4 * size
+    cache.redis.delete(*cache.redis.keys(cache.prefix + "spent:*") or ["none"])
+
+    def forged(x: int) -> dict[str, str]:
+        return {"Authorization": f"Bearer forged-{x}"}
+
+    for x in range(1, 21):
+        client.get("/products/", headers=forged(x))
+    kept = [x for x in range(1, 21) if _hit(client.get("/products/", headers=forged(x)))]
+    assert 1 <= len(kept) <= 3
+    other = app.test_client()
+    other.get("/products/", environ_base={"REMOTE_ADDR": "10.0.0.3"})
+    assert _hit(other.get("/products/", environ_base={"REMOTE_ADDR": "10.0.0.3"}))
