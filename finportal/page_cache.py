@@ -80,7 +80,7 @@ from flask import (
     session,
 )
 from prometheus_client import Counter
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, TextualSelect, event
 from sqlalchemy.orm import Session
 
 #: How long a kept page lives at most, in seconds.
@@ -535,9 +535,15 @@ def is_write(statement: str, context: Any) -> bool:
         context.isinsert or context.isupdate or context.isdelete or context.isddl
     ):
         return True
+    if _SEVERAL.search(statement):
+        return True  # several statements in one text: any of them may write
     compiled = getattr(context, "compiled", None)
-    if compiled is not None and getattr(compiled.statement, "is_select", False):
-        # A SELECT reads, unless one of its CTEs is an INSERT, UPDATE or DELETE.
+    statement_object = getattr(compiled, "statement", None)
+    # A SELECT reads, unless one of its CTEs is an INSERT, UPDATE or DELETE. Text declared
+    # to return columns is no SELECT for that (``UPDATE ... RETURNING``): its SQL tells.
+    if getattr(statement_object, "is_select", False) and not isinstance(
+        statement_object, TextualSelect
+    ):
         return any(getattr(cte.element, "is_dml", False) for cte in compiled.ctes or ())
     words = statement.lstrip().split(None, 1)
     return bool(words) and words[0].upper() not in _READ_WORDS
@@ -609,6 +615,11 @@ def _ended(info: dict[Any, Any]) -> None:
 _WRITTEN = re.compile(
     r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE
 )
+#: An INSERT that may update or delete rows already there (PostgreSQL's and SQLite's upsert,
+#: SQLite's ``INSERT OR REPLACE``, which deletes the conflicting row): a write like UPDATE's.
+_UPSERT = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\b|\bON\s+CONFLICT\b.*\bDO\s+UPDATE\b", re.I | re.S)
+#: SQL text holding more than one statement (a semicolon with more after it).
+_SEVERAL = re.compile(r";\s*[^\s;]")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -617,10 +628,10 @@ def written_tables(statement: str) -> frozenset[str]:
     DELETE names, with (for an UPDATE or DELETE) the tables the database cascades it to
     through foreign keys; :data:`ANY` for any other write (DDL, a writing CTE, text)."""
     match = _WRITTEN.match(statement)
-    if match is None or match.group(1) not in _schema().tables:
+    if match is None or match.group(1) not in _schema().tables or _SEVERAL.search(statement):
         return frozenset({ANY})
     table = match.group(1)
-    if statement.lstrip()[:6].upper() == "INSERT":
+    if statement.lstrip()[:6].upper() == "INSERT" and not _UPSERT.search(statement):
         return frozenset({table})
     return frozenset({table}) | _schema().cascades.get(table, frozenset())
 
@@ -630,7 +641,10 @@ def read_tables(statement: str) -> frozenset[str]:
     """Return the portal's tables a statement's SQL names (its FROM, JOIN and subqueries: every
     table the database reads for it). A name that also stands for a column only adds a table,
     so a page depends on more than it read, never on less."""
-    return frozenset(_schema().named.findall(statement))
+    schema = _schema()
+    return frozenset(
+        schema.tables_by_folded[name.lower()] for name in schema.named.findall(statement)
+    )
 
 
 class _Schema:
@@ -643,7 +657,9 @@ class _Schema:
         tables = Base.metadata.tables
         self.tables = frozenset(tables)
         names = "|".join(sorted(map(re.escape, self.tables), key=len, reverse=True))
-        self.named = re.compile(rf"\b({names})\b")
+        # SQL folds unquoted names: ``FROM ENTERPRISES`` reads enterprises.
+        self.named = re.compile(rf"\b({names})\b", re.IGNORECASE)
+        self.tables_by_folded = {name.lower(): name for name in self.tables}
         # A row deleted or updated in a table can change rows of the tables whose foreign
         # keys name it with ON DELETE / ON UPDATE actions, and theirs in turn.
         direct: dict[str, set[str]] = {}

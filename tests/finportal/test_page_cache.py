@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, insert, select, text, update
+from sqlalchemy import Integer, delete, event, insert, select, text, update
 
 from finportal import page_cache
 from finportal.models import Enterprise
@@ -870,3 +870,79 @@ def test_a_client_varying_its_authorization_header_spends_one_share(
     other = app.test_client()
     other.get("/products/", environ_base={"REMOTE_ADDR": "10.0.0.3"})
     assert _hit(other.get("/products/", environ_base={"REMOTE_ADDR": "10.0.0.3"}))
+
+
+@pytest.mark.parametrize(
+    ("statement", "writes"),
+    [
+        # Declared as returning columns, yet an UPDATE (a job claimed with RETURNING, say).
+        (
+            text("UPDATE enterprises SET name = name WHERE id = -1 RETURNING id").columns(
+                id=Integer
+            ),
+            True,
+        ),
+        # Several statements in one text (psycopg runs them): any of them may write.
+        (text("SELECT 1; UPDATE enterprises SET name = name WHERE id = -1"), True),
+        (text("SELECT 1;"), False),
+    ],
+)
+def test_sql_text_that_reads_first_and_writes_counts_as_a_write(app, db_session, statement, writes):
+    seen: list[bool] = []
+    engine = app.extensions["finportal_engine"]
+
+    def judge(conn, cursor, sql, parameters, context, executemany):
+        if not sql.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):  # the statement's own
+            seen.append(page_cache.is_write(sql, context))
+
+    event.listen(engine, "before_cursor_execute", judge)
+    nested = db_session.begin_nested()
+    try:
+        db_session.execute(statement)
+    except Exception:  # noqa: BLE001, S110 - only the judgement matters (SQLite runs one statement)
+        pass
+    finally:
+        nested.rollback()
+        event.remove(engine, "before_cursor_execute", judge)
+    assert seen and any(seen) is writes
+
+
+def test_the_tables_a_write_changes_however_its_sql_is_spelt(app):
+    """What a write may change is never less than what the database changes for it: every
+    statement of a text holding several, the rows an upsert updates and SQLite's
+    ``INSERT OR REPLACE`` deletes (and what the database cascades from them)."""
+    children = page_cache._schema().cascades["applications"]
+    assert "matches" in children
+    several = page_cache.written_tables(
+        "UPDATE enterprises SET name = 'x' WHERE id = 1; DELETE FROM applications WHERE id = 1"
+    )
+    assert several == {page_cache.ANY} or {"applications"} | children <= several
+    for upsert in (
+        "INSERT OR REPLACE INTO applications (id) VALUES (1)",
+        "INSERT INTO applications (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET id = 2",
+    ):
+        assert {"applications"} | children <= page_cache.written_tables(upsert)
+    # A plain insert, or one that leaves a conflicting row alone, changes its table only.
+    for insert_only in (
+        "INSERT INTO applications (id) VALUES (1)",
+        "INSERT INTO applications (id) VALUES (1) ON CONFLICT DO NOTHING",
+        "INSERT OR IGNORE INTO applications (id) VALUES (1)",
+    ):
+        assert page_cache.written_tables(insert_only) == {"applications"}
+    # Names the pattern cannot place move every page's generation.
+    for unplaced in (
+        "UPDATE public.enterprises SET name = 'x'",
+        "/* fix */ UPDATE enterprises SET name = 'x'",
+        "UPDATE ONLY enterprises SET name = 'x'",
+        "REPLACE INTO enterprises (id) VALUES (1)",
+    ):
+        assert page_cache.written_tables(unplaced) == {page_cache.ANY}
+
+
+def test_the_tables_a_read_names_in_any_case(app):
+    """SQL folds unquoted names: a statement written in capitals reads the same tables."""
+    assert page_cache.read_tables("SELECT name FROM ENTERPRISES WHERE id = 1") == {"enterprises"}
+    assert page_cache.read_tables("select 1 from Public.Banks join users on true") == {
+        "banks",
+        "users",
+    }
