@@ -99,7 +99,7 @@ HEADER = "X-Page-Cache"
 #: One reader (a signed-in user, an API token, else a client address) may fill at most this
 #: share of a minute's budget: a client cannot crowd every other reader out of the cache.
 READER_SHARE = 8
-#: Bytes counted for each kept page besides its value (its key and Redis's own bookkeeping).
+#: Bytes counted for each new key (a page's expiry, a counter) besides what Redis reports for it.
 KEY_OVERHEAD_BYTES = 128
 #: What a mimetype must be for a page to be kept.
 KEPT_MIMETYPES = frozenset({"text/html", "application/json"})
@@ -123,16 +123,34 @@ REFUSED = Counter(
 
 #: Keep a page if the budget allows (KEYS: the page, the minute's total, the reader's total;
 #: ARGV: the value, its lifetime, the minute's budget, the reader's budget, the overhead).
-#: A page kept again under its key (a new generation) counts only what it grew by.
+#: What counts is what Redis takes for it (``MEMORY USAGE``: its allocator rounds a value up
+#: by as much as a quarter, and the key's name and record count too), and the overhead for each
+#: new key (its expiry) and counter; where ``MEMORY`` is refused, the length plus a quarter.
+#: A page kept again under its key (a new generation) counts only what it grew by. Beyond the
+#: budget the page is not kept (nor the value it replaced: that one was stale).
 _KEEP_SCRIPT = """
-local old = redis.call('STRLEN', KEYS[1])
-local grow = string.len(ARGV[1]) - old
-if old == 0 then grow = grow + tonumber(ARGV[5]) end
+local overhead = tonumber(ARGV[5])
+local function held(key)
+  local ok, used = pcall(redis.call, 'MEMORY', 'USAGE', key)
+  if ok then return tonumber(used) or 0 end
+  local length = redis.call('STRLEN', key)
+  if length == 0 then return 0 end
+  return length + math.ceil(length / 4) + overhead
+end
+local old = held(KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local grow = held(KEYS[1]) - old
+if old == 0 then grow = grow + overhead end
 if grow > 0 then
+  for i = 2, 3 do
+    if redis.call('EXISTS', KEYS[i]) == 0 then grow = grow + overhead end
+  end
   if tonumber(redis.call('GET', KEYS[2]) or '0') + grow > tonumber(ARGV[3]) then
+    redis.call('DEL', KEYS[1])
     return 'budget'
   end
   if tonumber(redis.call('GET', KEYS[3]) or '0') + grow > tonumber(ARGV[4]) then
+    redis.call('DEL', KEYS[1])
     return 'reader'
   end
   local counted = 3 * tonumber(ARGV[2])
@@ -141,7 +159,6 @@ if grow > 0 then
   redis.call('INCRBY', KEYS[3], grow)
   redis.call('EXPIRE', KEYS[3], counted)
 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 'kept'
 """
 

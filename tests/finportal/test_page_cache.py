@@ -946,3 +946,25 @@ def test_the_tables_a_read_names_in_any_case(app):
         "banks",
         "users",
     }
+
+
+def test_what_kept_pages_take_in_redis_stays_within_the_budget(redis_url, tmp_path):
+    """The budget bounds what Redis holds, not the pages' lengths: its allocator keeps a
+    32,769-byte value in 40 KB, and every page and counter is a key with a name of its own.
+    Readers each keeping a page of that size until the minute's budget is spent leave Redis
+    holding no more than that budget."""
+    cache = page_cache.PageCache(redis_url, f"sqlite:///{tmp_path}/budget.db", "r", 2 << 20)
+    assert not list(cache.redis.scan_iter(match=cache.prefix + "*"))
+    minute = int(time.time() // 60)
+    body = b"x" * 32_769
+    kept = [
+        n
+        for n in range(80)
+        if cache.keep(f"r:{n}", {"*": "1"}, [], body, minute=minute, reader=f"addr:10.1.{n}.1")
+    ]
+    assert 10 < len(kept) < 80
+    held = sum(
+        cache.redis.memory_usage(key) or 0
+        for key in cache.redis.scan_iter(match=cache.prefix + "*")
+    )
+    assert held <= cache.minute_budget
