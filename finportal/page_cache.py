@@ -364,7 +364,15 @@ def database_name(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    return f"{parsed.get_backend_name()}://{parsed.host or ''}:{parsed.port or ''}/{parsed.database or ''}"
+    backend = parsed.get_backend_name()
+    # Host names are not case-sensitive; a port left out is the server's default.
+    host = (parsed.host or "").lower()
+    port = parsed.port or (_DEFAULT_PORTS.get(backend, "") if host else "")
+    return f"{backend}://{host}:{port}/{parsed.database or ''}"
+
+
+#: The port a database URL means when it names a host but no port.
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
 
 
 def _stable(value: Any) -> str:

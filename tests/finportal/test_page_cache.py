@@ -968,3 +968,16 @@ def test_what_kept_pages_take_in_redis_stays_within_the_budget(redis_url, tmp_pa
         for key in cache.redis.scan_iter(match=cache.prefix + "*")
     )
     assert held <= cache.minute_budget
+
+
+def test_a_database_named_with_or_without_its_default_port_shares_one_generation():
+    """A worker whose URL leaves out PostgreSQL's port (5432) or spells the host in capitals
+    writes to the web's database: its writes must stale the web's pages."""
+    spellings = [
+        "postgresql+psycopg://postgres@db.example:5432/finportal",
+        "postgresql://postgres@DB.example/finportal",
+    ]
+    assert len({page_cache.database_name(url) for url in spellings}) == 1
+    assert page_cache.database_name(spellings[0]) != page_cache.database_name(
+        "postgresql://postgres@db.example:5433/finportal"
+    )
