@@ -590,10 +590,14 @@ def _after_execute(app: Flask) -> Callable[..., None]:
             if _state.read is not None:
                 _state.read.update(read_tables(statement))
             return
-        if cursor.rowcount == 0 and cursor.description is None:
-            # An UPDATE or DELETE that found nothing changed nothing. A write that returns
-            # rows counts what it returned (a writing CTE's SELECT), or nothing until they
-            # are read (RETURNING on SQLite, as the ORM's flush of several rows): it wrote.
+        if cursor.rowcount == 0 and (
+            cursor.description is None
+            or (conn.dialect.name != "sqlite" and _WRITTEN.match(statement) is not None)
+        ):
+            # An UPDATE or DELETE that found nothing changed nothing. Not so a statement that
+            # returns rows where the count is of rows returned (a writing CTE's SELECT) or
+            # stays 0 until they are read (RETURNING on SQLite, as the ORM's flush of
+            # several rows): it may have written.
             return
         wrote(conn, app, written_tables(statement))
 

@@ -815,7 +815,13 @@ def test_a_write_that_returns_rows_shows_on_the_next_view(
     firm = sme.enterprise_id
     login(sme)
     _kept_profile(client)
+    # An UPDATE ... RETURNING that found nothing changed nothing (PostgreSQL counts it).
+    db_session.execute(
+        update(Enterprise).where(Enterprise.id == -1).values(name="x").returning(Enterprise.id)
+    ).all()
+    db_session.commit()
     if database_url.startswith("postgresql"):
+        assert _hit(_own_request(client, "/sme/profile"))
         # The CTE changes the firm; its SELECT returns no row.
         db_session.execute(
             text(
