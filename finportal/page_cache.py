@@ -724,10 +724,14 @@ def _follow_commits(engine: Engine) -> None:
     commit = dialect.do_commit
 
     def do_commit(dbapi_connection: Any) -> None:
-        commit(dbapi_connection)
-        info = getattr(dbapi_connection, "info", None)
-        if info is not None:
-            _ended(info)
+        try:
+            commit(dbapi_connection)
+        finally:
+            # Also when the commit raised: the database may have committed and only its
+            # answer been lost (a connection dropped); an extra move costs one rendering.
+            info = getattr(dbapi_connection, "info", None)
+            if info is not None:
+                _ended(info)
 
     dialect.do_commit = do_commit  # type: ignore[method-assign]
 

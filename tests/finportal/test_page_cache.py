@@ -987,3 +987,41 @@ def test_a_database_named_with_or_without_its_default_port_shares_one_generation
     assert page_cache.database_name(spellings[0]) != page_cache.database_name(
         "postgresql://postgres@db.example:5433/finportal"
     )
+
+
+def test_a_commit_whose_answer_was_lost_still_shows(
+    cached, app, client, login, create_user, committed_bank
+):
+    """The database committed but its answer never came back (the network dropped it): the
+    writer gets an error, yet the change is there and shows on the next view."""
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from finportal.models import Bank
+
+    worker, bank_id = committed_bank
+    engine = app.extensions["finportal_engine"]
+    login(create_user("admin"))
+    assert "缓存前银行" in _rendered(client, "/admin/organisations").text
+    conn = worker.do(engine.connect)
+    try:
+        worker.do(
+            lambda: conn.execute(
+                update(Bank).where(Bank.id == bank_id).values(name_zh="缓存后银行")
+            )
+        )
+        # A reader in between keeps the page as it was.
+        assert "缓存前银行" in client.get("/admin/organisations").text
+        driver = conn.connection.driver_connection
+        commit = driver.commit
+
+        def commit_then_lose_the_answer() -> None:
+            commit()
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+        driver.commit = commit_then_lose_the_answer
+        with pytest.raises(OperationalError):
+            worker.do(conn.commit)
+        assert "缓存后银行" in client.get("/admin/organisations").text
+    finally:
+        worker.do(conn.close)
