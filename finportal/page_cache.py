@@ -9,8 +9,8 @@ a counter per table, its *generation*, in one Redis hash per database:
   that uses the portal's engine — web workers, job workers, the scheduler, ``flask``
   commands — moves the generation of the table it writes on when it runs, and again right
   after its transaction commits or otherwise ends (:func:`_after_execute`, :func:`_ended`).
-  An UPDATE or DELETE also moves the tables whose foreign keys the database cascades from
-  it (:func:`written_tables`); a write whose table is not named plainly (DDL, a writing
+  An UPDATE or DELETE (or an upsert) also moves the tables whose foreign keys the database
+  cascades from it (:func:`written_tables`); a write whose table is not named plainly (DDL, a writing
   CTE, psycopg's COPY reported with :func:`wrote`) moves :data:`ANY`, on which every page
   depends. What a transaction wrote is noted on its connection, not its thread (a job's
   work and its progress report are two transactions of one thread);
@@ -48,9 +48,9 @@ every kept page names), so they never come back to numbers pages were kept under
 
 What kept pages hold in Redis is bounded, whatever clients ask for (every distinct URL is a
 page of its own, so a client varying a query argument no page reads would otherwise fill
-Redis): a page is kept only while the pages kept in its minute stay within half of
-``PAGE_CACHE_MAX_BYTES`` and the reader's own within :data:`READER_SHARE` of that
-(:class:`Budget`). Pages live a minute, so at most two minutes' pages are alive. Beyond the
+Redis): a page is kept only while what Redis takes for the pages kept in its minute stays
+within half of ``PAGE_CACHE_MAX_BYTES`` and the reader's own within :data:`READER_SHARE` of
+that (:data:`_KEEP_SCRIPT`). Pages live a minute, so at most two minutes' pages are alive. Beyond the
 budget pages are rendered as without the cache. On by default when the portal has Redis (``FINPORTAL_REDIS_URL``);
 ``FINPORTAL_PAGE_CACHE_URL`` names another Redis for it, ``FINPORTAL_PAGE_CACHE_URL=off``
 turns it off (docs/OPERATIONS.md, "Page cache").
@@ -334,8 +334,8 @@ def cache_of(app: Flask) -> PageCache | None:
     settings = (url, int(app.config["PAGE_CACHE_MAX_BYTES"]))
     kept = app.extensions.get("finportal_page_cache")
     if kept is None or kept[0] != settings:
-        cache = PageCache(url, str(app.config["DATABASE_URL"]), release(app), settings[1])
-        kept = (settings, cache)
+        made = PageCache(url, str(app.config["DATABASE_URL"]), release(app), settings[1])
+        kept = (settings, made)
         app.extensions["finportal_page_cache"] = kept
     cache: PageCache = kept[1]
     return cache
@@ -367,7 +367,7 @@ def database_name(url: str) -> str:
     backend = parsed.get_backend_name()
     # Host names are not case-sensitive; a port left out is the server's default.
     host = (parsed.host or "").lower()
-    port = parsed.port or (_DEFAULT_PORTS.get(backend, "") if host else "")
+    port = parsed.port or (_DEFAULT_PORTS.get(backend) if host else None) or ""
     return f"{backend}://{host}:{port}/{parsed.database or ''}"
 
 
@@ -566,8 +566,10 @@ def is_write(statement: str, context: Any) -> bool:
     statement_object = getattr(compiled, "statement", None)
     # A SELECT reads, unless one of its CTEs is an INSERT, UPDATE or DELETE. Text declared
     # to return columns is no SELECT for that (``UPDATE ... RETURNING``): its SQL tells.
-    if getattr(statement_object, "is_select", False) and not isinstance(
-        statement_object, TextualSelect
+    if (
+        compiled is not None
+        and getattr(statement_object, "is_select", False)
+        and not isinstance(statement_object, TextualSelect)
     ):
         return any(getattr(cte.element, "is_dml", False) for cte in compiled.ctes or ())
     words = statement.lstrip().split(None, 1)
@@ -701,10 +703,10 @@ class _Schema:
             seen: set[str] = set()
             todo = [table]
             while todo:
-                for child in direct.get(todo.pop(), ()):
-                    if child not in seen:
-                        seen.add(child)
-                        todo.append(child)
+                for name in direct.get(todo.pop(), ()):
+                    if name not in seen:
+                        seen.add(name)
+                        todo.append(name)
             self.cascades[table] = frozenset(seen)
 
 
