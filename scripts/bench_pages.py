@@ -11,6 +11,11 @@ in-process form of the load test's "÷ bare"). Without ``--token`` it creates an
 the first scale bank (one row in ``api_tokens``). ``--page-cache REDIS_URL`` times pages answered from the page cache (every request after
 the warm-up is a kept page); ``--profile FILE`` writes a cProfile of the
 timed requests (read it with ``python -m pstats FILE``).
+
+``--read-only`` writes nothing, for a database others share: every transaction is read-only
+(PostgreSQL refuses any write, so a page that writes answers 500), users are signed in by
+their session id instead of the login form (which records the sign-in), no API token is
+created (the API page is skipped unless ``--token`` gives one) and no duty is given.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 
 from finportal import create_app
 from finportal.extensions import db
@@ -116,6 +122,32 @@ def _supervise(app: Any) -> None:
             db.session.commit()
 
 
+def _read_only(engine: Engine) -> None:
+    """Make every transaction of ``engine`` read-only (PostgreSQL): a write fails."""
+    if engine.dialect.name != "postgresql":
+        sys.exit("--read-only needs PostgreSQL (SQLite has no read-only transactions)")
+
+    @event.listens_for(engine, "connect")
+    def _set(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        dbapi_connection.commit()
+
+
+def _sign_in(app: Any, client: Any, username: str) -> None:
+    """Sign ``username`` in by its session id (as ``web/access.py`` loads it), writing nothing."""
+    from finportal.models import User
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            sys.exit(f"no user {username}: fill the database with flask scale-data first")
+        session_id = user.get_id()
+    with client.session_transaction() as session:
+        session["_user_id"] = session_id
+        session["_fresh"] = True
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print one line per page (or JSON): status, statements of one request, median ms."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -128,6 +160,11 @@ def main(argv: list[str] | None = None) -> None:
         "--page-cache",
         default="off",
         help="a Redis URL: time pages answered from the page cache (default: off, rendered)",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="write nothing (PostgreSQL): read-only transactions, no sign-in record or token",
     )
     args = parser.parse_args(argv)
     only = {p for p in (KEY_PAGES if args.only == "key" else args.only).split(",") if p}
@@ -149,13 +186,17 @@ def main(argv: list[str] | None = None) -> None:
 
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", count)
-    token = args.token or _api_token(app)
-    _supervise(app)
+        if args.read_only:
+            _read_only(db.engine)
+            db.engine.dispose()  # connections opened so far were not read-only
+    token = args.token or ("" if args.read_only else _api_token(app))
+    if not args.read_only:
+        _supervise(app)
     results: list[dict[str, Any]] = []
 
     def measure(client: Any, label: str, url: str, headers: dict[str, str] | None = None) -> None:
         client.get(url, headers=headers or {})  # warm-up
-        times, cpu, queries, status = [], [], 0, 0
+        times, cpu, queries, status, size = [], [], 0, 0, 0
         for _ in range(max(1, args.repeat)):
             counter["n"] = 0
             started, started_cpu = time.perf_counter(), time.process_time()
@@ -167,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
             times.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
             queries, status = counter["n"], answer.status_code
+            size = len(answer.get_data())
         cpu_ms = statistics.median(cpu)
         bare_ms = next((r["cpu_ms"] for r in results if r["page"] == "bare"), cpu_ms)
         row = {
@@ -179,13 +221,14 @@ def main(argv: list[str] | None = None) -> None:
             "cpu_ms": round(cpu_ms, 2),
             "cpu_x_bare": round(cpu_ms / bare_ms, 1) if bare_ms else None,
             "repeat": len(times),
+            "bytes": size,
         }
         results.append(row)
         if not args.json:
             print(
                 f"{label:14} {url:36} {status} {queries:7} queries "
                 f"{row['median_ms']:10.1f} ms median {row['max_ms']:10.1f} ms max "
-                f"{row['cpu_ms']:8.2f} ms CPU {row['cpu_x_bare']:6.1f}x bare",
+                f"{row['cpu_ms']:8.2f} ms CPU {row['cpu_x_bare']:6.1f}x bare {size / 1024:8.1f} KB",
                 flush=True,
             )
 
@@ -195,10 +238,14 @@ def main(argv: list[str] | None = None) -> None:
     ]
     for user, urls in pages:
         wanted = [(label, url) for label, url in urls if not only or label in only]
+        if user == "" and not token:
+            wanted = []  # --read-only without --token: no API token to use
         if not wanted:
             continue
         client = app.test_client()
-        if user:
+        if user and args.read_only:
+            _sign_in(app, client, user)
+        elif user:
             client.post("/auth/login", data={"username": user, "password": PASSWORD})
         headers = {"Authorization": f"Bearer {token}"} if user == "" else None
         for label, url in wanted:

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from finportal import limits
 from finportal.domain.states import current_locale
 from products import industries
 
@@ -60,6 +61,14 @@ class ProfileField:
     hint_zh: str = ""
     hint_en: str = ""
     choices: tuple[tuple[str, str, str], ...] = ()
+    #: The largest whole number a count may hold (``max`` in fields.yaml), else
+    #: ``limits.MAX_COUNT``.
+    maximum: int | None = None
+
+    @property
+    def largest(self) -> int:
+        """Return the largest value a count field accepts."""
+        return self.maximum if self.maximum is not None else limits.MAX_COUNT
 
     @property
     def editable(self) -> bool:
@@ -171,6 +180,7 @@ def fields() -> dict[str, ProfileField]:
             hint_zh=str(item.get("hint", "")),
             hint_en=str(item.get("hint_en", "")),
             choices=tuple((str(k), str(v[0]), str(v[1])) for k, v in choices.items()),
+            maximum=int(item["max"]) if "max" in item else None,
         )
     return out
 

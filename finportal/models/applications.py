@@ -37,6 +37,9 @@ class Application(TimestampMixin, Base):
         # The advisor's queue and its tab counts (issue 12): a page of the queue, in deadline
         # order, and the count of each state are read from this index alone.
         Index("ix_applications_state_due", "state", "first_response_due_at", "id"),
+        # A search of the queue (the found firms' applications, or the one numbered): its
+        # tab counts and its list's count are read from this index alone (stop 25).
+        Index("ix_applications_state_enterprise", "state", "enterprise_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Boolean, and_, case, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from finportal.domain.states import REFERRAL
 from finportal.domain.states import ReferralState as R
@@ -39,6 +41,7 @@ from finportal.models import (
     LoanOutcome,
     Referral,
 )
+from finportal.models.base import UTCDateTime
 from finportal.paging import Page, shown_page
 from finportal.services.errors import NotFound
 from finportal.services.workdays import SHANGHAI
@@ -67,8 +70,53 @@ def maturity_date(disbursed_on: date, term_months: int) -> date:
 
 
 def typed_maturity(typed_on: date, days: int) -> date:
-    """Return the day the SME's loan matures: ``days`` after the day it typed the figure."""
-    return date.fromordinal(typed_on.toordinal() + int(days))
+    """Return the day the SME's loan matures: ``days`` after the day it typed the figure.
+
+    A figure stored before the field had its maximum may lie past the calendar's last day:
+    it matures on that day (never ahead of anything the lists show), not with an error.
+    """
+    return date.fromordinal(min(typed_on.toordinal() + int(days), date.max.toordinal()))
+
+
+class reaches(FunctionElement[bool]):  # noqa: N801 - reads as SQL
+    """SQL: ``days`` whole days after the timestamp ``start`` is at or after ``instant``.
+
+    Compiled per database; ``instant`` is a UTC timestamp (``UTCDateTime``).
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    name = "reaches"
+
+
+@compiles(reaches)
+def _reaches_default(element: reaches, compiler: Any, **kw: Any) -> str:
+    start, days, instant = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(({start} + make_interval(days => {days})) >= {instant})"
+
+
+@compiles(reaches, "sqlite")
+def _reaches_sqlite(element: reaches, compiler: Any, **kw: Any) -> str:
+    start, days, instant = (compiler.process(arg, **kw) for arg in element.clauses)
+    # datetime() gives both sides as 'YYYY-MM-DD HH:MM:SS' in UTC (text compares in time
+    # order); it drops the fraction of a second, which never crosses a whole-second instant.
+    return f"(datetime({start}, '+' || ({days}) || ' days') >= datetime({instant}))"
+
+
+def _typed_still_ahead(today: date) -> Any:
+    """SQL: the firm's typed figure, counted from the profile's last change, matures today or later.
+
+    :func:`typed_maturity` of the change's day in Shanghai is at least ``today`` exactly when
+    the change plus that many days is at or after ``today``'s first instant in Shanghai (the
+    zone keeps +8 all year). A figure typed earlier than the last change matures earlier
+    still, so the firms this leaves out have no typed maturity ahead.
+    """
+    first_instant = datetime.combine(today, time(), SHANGHAI).astimezone(UTC)
+    return reaches(
+        Enterprise.updated_at,
+        Enterprise.loan_maturing_within_days,
+        literal(first_instant, UTCDateTime()),
+    )
 
 
 @dataclass(frozen=True)
@@ -323,18 +371,36 @@ def _local_day(moment: datetime) -> date:
     return moment.astimezone(SHANGHAI).date()
 
 
-def _last_bank_events(session: Session, enterprise_ids: Sequence[int]) -> dict[int, date]:
-    """Return the day of each enterprise's latest loan event reported by a bank."""
+@dataclass(frozen=True)
+class _BankEvents:
+    """What the banks reported of one enterprise's loans."""
+
+    #: The day of its latest loan event (any referral, any event).
+    last_on: date | None
+    #: It has a running loan a bank reported disbursed (whatever its maturity).
+    running: bool
+
+
+def _bank_events(session: Session, enterprise_ids: Sequence[int]) -> dict[int, _BankEvents]:
+    """Return, per enterprise with a loan event, its latest event and whether a loan runs.
+
+    A loan runs while its referral is in a ``RUNNING`` state and the bank reported it
+    disbursed. One statement through the enterprises' applications (their index), so it
+    costs what these firms' loans cost, not the district's running loans.
+    """
     if not enterprise_ids:
         return {}
+    running = case(
+        (and_(Referral.state.in_(RUNNING), LoanOutcome.event == R.DISBURSED), 1), else_=0
+    )
     rows = session.execute(
-        select(Application.enterprise_id, func.max(LoanOutcome.occurred_on))
+        select(Application.enterprise_id, func.max(LoanOutcome.occurred_on), func.max(running))
         .join(Referral, Referral.id == LoanOutcome.referral_id)
         .join(Application, Application.id == Referral.application_id)
         .where(Application.enterprise_id.in_(list(enterprise_ids)))
         .group_by(Application.enterprise_id)
     ).all()
-    return {int(eid): day for eid, day in rows if day is not None}
+    return {int(eid): _BankEvents(day, bool(runs)) for eid, day, runs in rows}
 
 
 def _advisors(session: Session, enterprise_ids: Sequence[int]) -> dict[int, int]:
@@ -372,25 +438,23 @@ def typed_loans(
     ).where(
         Enterprise.loan_maturing_within_days.is_not(None),
         Enterprise.loan_maturing_within_days >= 0,
-        ~_has_running_bank_loan(),
+        _typed_still_ahead(today),
     )
     if enterprise_ids is not None:
         stmt = stmt.where(Enterprise.id.in_(list(enterprise_ids)))
-    # A figure counted from the profile's last change is the latest it can mature: a
-    # firm whose figure had run out even then needs no look at its history.
-    candidates = [
-        e
-        for e in session.execute(stmt.order_by(Enterprise.id))
-        if typed_maturity(_local_day(e.updated_at), e.loan_maturing_within_days or 0) >= today
-    ]
+    # Only the figures still ahead are read (a few of the district's typed figures); the
+    # banks' events of just these firms decide which give way, through their applications'
+    # index, instead of an anti-join over every running loan of the district.
+    ahead = list(session.execute(stmt.order_by(Enterprise.id)))
+    events = _bank_events(session, [e.id for e in ahead])
+    candidates = [e for e in ahead if not (e.id in events and events[e.id].running)]
     typed = _typed_on(session, candidates)
-    events = _last_bank_events(session, [e.id for e in candidates])
     advisors = _advisors(session, [e.id for e in candidates])
     loans = []
     for enterprise in candidates:
         typed_on = typed[enterprise.id]
         maturity = typed_maturity(typed_on, enterprise.loan_maturing_within_days or 0)
-        last_event = events.get(enterprise.id)
+        last_event = events[enterprise.id].last_on if enterprise.id in events else None
         if maturity < today or (last_event is not None and last_event >= typed_on):
             continue
         balance = enterprise.existing_loan_balance
@@ -406,23 +470,6 @@ def typed_loans(
             )
         )
     return loans
-
-
-def _has_running_bank_loan() -> Any:
-    """SQL: the enterprise has a running loan a bank reported (whatever its maturity)."""
-    return (
-        select(Referral.id)
-        .join(Application, Application.id == Referral.application_id)
-        .where(
-            Application.enterprise_id == Enterprise.id,
-            Referral.state.in_(RUNNING),
-            select(LoanOutcome.id)
-            .where(LoanOutcome.referral_id == Referral.id, LoanOutcome.event == R.DISBURSED)
-            .exists(),
-        )
-        .correlate(Enterprise)
-        .exists()
-    )
 
 
 def running_loans(

@@ -72,17 +72,17 @@ def wan_to_yuan(value: Any, *, kind: str = "profile") -> Decimal:
         raise ValidationError(exc.message()) from None
 
 
-def _count(**kwargs: Any) -> fields.Integer:
+def _count(largest: int = MAX_COUNT, **kwargs: Any) -> fields.Integer:
     return fields.Integer(
         allow_none=True,
         load_default=None,
         strict=False,
         validate=validate.Range(
             min=0,
-            max=MAX_COUNT,
+            max=largest,
             error=limits.bilingual(
-                f"请输入 0 至 {MAX_COUNT:,} 之间的整数。",
-                f"Enter a whole number from 0 to {MAX_COUNT:,}.",
+                f"请输入 0 至 {largest:,} 之间的整数。",
+                f"Enter a whole number from 0 to {largest:,}.",
             ),
         ),
         error_messages={
@@ -182,7 +182,7 @@ def _form_field(spec: profile_fields.ProfileField) -> fields.Field:
     if spec.input == "money":
         return Wan(negative=spec.signed)
     if spec.input == "count":
-        return _count()
+        return _count(spec.largest)
     if spec.input == "bool":
         return _bool()
     if spec.input == "date":

@@ -137,6 +137,31 @@ def test_amounts_that_would_overflow_are_refused_on_every_form(
     assert db_session.scalar(select(func.count()).select_from(Application)) == 1
 
 
+def test_days_to_a_loans_maturity_stop_at_the_longest_term(client, login, db_session, loop):
+    """Days to maturity are a date to come: past thirty years (the longest loan term) it is a
+    typing error, refused beside the field with what was typed kept, and nothing saved."""
+    from finportal.domain import fields as profile_fields
+    from finportal.models import Enterprise
+
+    largest = profile_fields.field("loan_maturing_within_days").largest
+    assert largest >= limits.MAX_TERM_MONTHS * 30
+    login(loop.sme_user)
+    refused = client.post(
+        "/sme/profile", data={"name": "上海到期天数测试", "loan_maturing_within_days": "5000000"}
+    )
+    assert refused.status_code == 422
+    assert f"请输入 0 至 {largest:,} 之间的整数" in refused.text
+    assert 'value="5000000"' in refused.text
+    db_session.expire_all()
+    assert db_session.get(Enterprise, loop.enterprise.id).name != "上海到期天数测试"
+    kept = client.post(
+        "/sme/profile", data={"name": "上海到期天数测试", "loan_maturing_within_days": "90"}
+    )
+    assert kept.status_code in (200, 302), kept.text
+    db_session.expire_all()
+    assert db_session.get(Enterprise, loop.enterprise.id).loan_maturing_within_days == 90
+
+
 def test_amount_messages_follow_the_users_language(app, client, login, loop):
     login(loop.sme_user)
     zh = client.post("/sme/profile", data={"name": "上海测试", "total_assets": "1e30"})

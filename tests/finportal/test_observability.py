@@ -27,6 +27,21 @@ def test_liveness_and_readiness(client):
     assert client.get("/healthz").json == ready.json
 
 
+def test_health_and_readiness_are_never_answered_from_the_page_cache(
+    app, client, redis_url, monkeypatch
+):
+    """A probe asks about this moment: with the page cache on, every answer is checked anew
+    (a readiness kept from before the database went away would keep traffic coming)."""
+    from finportal import page_cache
+
+    monkeypatch.setitem(app.config, "PAGE_CACHE_URL", redis_url)
+    for url in ("/health/live", "/health/ready", "/healthz", "/health/live"):
+        answer = client.get(url)
+        assert answer.status_code == 200
+        assert page_cache.HEADER not in answer.headers
+    assert set(app.blueprints) >= page_cache.NEVER_BLUEPRINTS
+
+
 def test_not_ready_without_a_migrated_schema_or_without_redis(tmp_path, monkeypatch):
     from finportal import create_app
 

@@ -641,7 +641,13 @@ def test_a_client_varying_an_unread_argument_cannot_fill_redis(cached, app, clie
     ``?x=2``, … gets its pages kept only up to its share of the minute's budget, and another
     reader's pages are still kept."""
     _clear_of_a_minute_turn(30)
-    size = len(client.get("/products/?x=0").get_data())
+    cache = page_cache.cache_of(app)
+    assert cache is not None
+    for kept_page in cache.redis.scan_iter(match=cache.prefix + cache.release + ":*"):
+        cache.redis.delete(kept_page)  # this database's pages kept by earlier tests
+    client.get("/products/?x=0")
+    size = _kept_bytes(cache)  # one catalogue page as kept (compressed, with its generations)
+    assert size > 0
     # A minute's budget of 24 catalogue pages: one reader's share is three.
     monkeypatch.setitem(app.config, "PAGE_CACHE_MAX_BYTES", size * 2 * page_cache.READER_SHARE * 3)
     cache = page_cache.cache_of(app)
@@ -1025,3 +1031,22 @@ def test_a_commit_whose_answer_was_lost_still_shows(
         assert "缓存后银行" in client.get("/admin/organisations").text
     finally:
         worker.do(conn.close)
+
+
+def test_a_kept_page_is_sent_compressed_to_a_client_that_accepts_it(
+    cached, client, login, create_user
+):
+    """Kept pages are stored compressed: a browser (Accept-Encoding: gzip) gets the stored
+    bytes as they are, a client that does not accept gzip the same page opened."""
+    import gzip
+
+    login(create_user("sme"))
+    first = _rendered(client, "/sme/profile")
+    plain = client.get("/sme/profile")
+    assert _hit(plain) and "Content-Encoding" not in plain.headers
+    assert plain.get_data() == first.get_data()
+    packed = client.get("/sme/profile", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert _hit(packed) and packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert len(packed.get_data()) < len(first.get_data()) / 2
+    assert gzip.decompress(packed.get_data()) == first.get_data()

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from finportal import limits
+from finportal.domain import fields as profile_fields
 from finportal.services.public_data.sources import Item
 
 _TRUE = {"true", "1", "是", "y", "yes", "已完成", "t"}
@@ -32,10 +33,12 @@ def parse(item: Item, raw: Any) -> str | None:
                 "应为非负整数。", "A whole number of 0 or more is expected.", "invalid"
             )
         number = int(text)
-        if number > limits.MAX_COUNT:
+        spec = profile_fields.fields().get(item.field) if item.field else None
+        largest = spec.largest if spec is not None else limits.MAX_COUNT
+        if number > largest:
             raise limits.LimitError(
-                f"数值过大（超过 {limits.MAX_COUNT}）。",
-                f"Too large (above {limits.MAX_COUNT}).",
+                f"数值过大（超过 {largest}）。",
+                f"Too large (above {largest}).",
                 "large",
             )
         return str(number)

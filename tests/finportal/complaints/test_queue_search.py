@@ -77,6 +77,36 @@ def test_search_finds_by_name_uscc_and_number(db_session, history):
     assert counts == {"queue": 1, "rejected": 0, "withdrawn": 0, "closed": 1}
 
 
+def test_the_tab_counts_sum_both_waiting_states_and_count_each_ended_state(
+    db_session, client, login, history, create_enterprise, screened_application
+):
+    """The queue's tab counts screened and in-review applications, each history tab its own
+    state; a returned application is in no tab."""
+    advisor, _firms, apps = history
+    claimed = screened_application(create_enterprise(name="上海青松电子有限公司"))
+    review_actions.claim(db_session, claimed.id, actor_id=advisor.id)  # in review
+    returned = screened_application(create_enterprise(name="上海白桦食品有限公司"))
+    review_actions.claim(db_session, returned.id, actor_id=advisor.id)
+    review_actions.return_for_information(
+        db_session, returned.id, actor_id=advisor.id, message="请补充财务报表。"
+    )
+    assert queue.tab_counts(db_session) == {
+        "queue": 2,
+        "rejected": 1,
+        "withdrawn": 1,
+        "closed": 1,
+    }
+    assert queue.tab_counts(db_session, search="青松") == {
+        "queue": 2,
+        "rejected": 0,
+        "withdrawn": 0,
+        "closed": 1,
+    }
+    login(advisor)
+    text = client.get("/advisor/").text
+    assert "待办（2）" in text and "已办结（1）" in text
+
+
 def test_the_queue_page_searches_and_shows_the_history(db_session, client, login, history):
     advisor, _firms, apps = history
     login(advisor)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import re
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from finportal.services import maturities, profile_form
-from finportal.services.workdays import today_local
+from finportal.services.workdays import SHANGHAI, today_local
 from tests.helpers import bank_approves, bank_reports
 
 pytestmark = pytest.mark.db
@@ -176,3 +177,107 @@ def test_the_stored_maturity_follows_the_banks_steps(db_session, loop):
         loan.referral_id == referral.id
         for loan in maturities.loans_page(db_session, today=today, within_days=30).items
     )
+
+
+def _typed(db_session, firms, days, *, at=None):
+    """The firms type ``days`` to their loan's maturity (at ``at``, else now; no audited edit)."""
+    for firm in firms:
+        firm.loan_maturing_within_days = days
+        if at is not None:
+            firm.updated_at = at  # the day the figure counts from (no profile edit audited)
+    db_session.commit()
+
+
+@pytest.mark.both_engines  # the typed figures still ahead are found in SQL per dialect
+def test_a_typed_figure_gives_way_to_a_running_bank_loan_and_to_no_other(
+    db_session, client, login, make_loop, lend, create_enterprise
+):
+    """A firm's own figure is left out while a bank-reported loan of it runs, whenever the
+    bank reported it; a loan that ended before the figure was typed leaves it in."""
+    today = today_local()
+    long_ago = today - timedelta(days=200)
+
+    def referred_long_ago():
+        loop = make_loop()
+        loop.referral.sent_at -= timedelta(days=300)  # so the bank may report older events
+        db_session.commit()
+        return loop
+
+    # Every bank event below is older than the figures typed today: only the running
+    # loans' state may leave a figure out.
+    running = lend(referred_long_ago(), term_months=12, disbursed_on=long_ago)
+    overdue = lend(referred_long_ago(), term_months=12, disbursed_on=long_ago)
+    bank_reports(db_session, overdue, "overdue_90", on=today - timedelta(days=100))
+    ended = lend(referred_long_ago(), term_months=3, disbursed_on=long_ago)
+    bank_reports(db_session, ended, "repaid", on=today - timedelta(days=100))
+    approved = make_loop()  # approved, never disbursed: no loan runs
+    bank_approves(db_session, approved, term_months=12, amount="500000", annual_rate="0.04")
+    plain = create_enterprise()
+    firms = [running.enterprise, overdue.enterprise, ended.enterprise, approved.enterprise, plain]
+    _typed(db_session, firms, 30)  # typed today: after every bank event above
+
+    def sme_keys(found):
+        return sorted(loan.key for loan in found if loan.source == "sme")
+
+    kept = [ended.enterprise, approved.enterprise, plain]
+    expected = sorted(f"sme-{firm.id}-{today + timedelta(days=30):%Y%m%d}" for firm in kept)
+    assert sme_keys(maturities.typed_loans(db_session, today=today)) == expected
+    listed = maturities.loans_page(db_session, today=today, within_days=None).items
+    assert sme_keys(listed) == expected
+    # The running loans are listed as the banks reported them, once each.
+    assert sorted(loan.key for loan in listed if loan.source == "bank") == sorted(
+        [f"bank-{running.referral.id}", f"bank-{overdue.referral.id}"]
+    )
+    for loop in (running, overdue):
+        (loan,) = maturities.loans_of(db_session, loop.enterprise.id, today=today)
+        assert loan.source == "bank"
+    # The advisor's list shows the same rows.
+    login(running.advisor)
+    text = client.get("/advisor/maturities?within=all").text
+    assert sorted(re.findall(r'data-loan="(sme-[^"]+)"', text)) == expected
+
+
+@pytest.mark.both_engines  # the typed figures still ahead are found in SQL per dialect
+def test_a_typed_figure_counts_from_the_day_in_shanghai_it_was_typed(db_session, create_enterprise):
+    """The list reads a figure up to the day it matures, counted from the Shanghai day of the
+    profile's last change (which starts at 16:00 UTC the evening before)."""
+    today = today_local()
+
+    def local(days_ago, hour, minute=0, second=0):
+        return datetime.combine(
+            today - timedelta(days=days_ago), time(hour, minute, second), SHANGHAI
+        )
+
+    cases = {
+        "midnight, matures today": (local(10, 0), 10, True),
+        "last second of that day, matures today": (local(10, 23, 59, 59), 10, True),
+        "midnight, matured yesterday": (local(10, 0), 9, False),
+        "last second of the day before, matured yesterday": (local(11, 23, 59, 59), 10, False),
+        "last second of the day before, matures today": (local(11, 23, 59, 59), 11, True),
+    }
+    firms = {}
+    for name, (at, days, _kept) in cases.items():
+        firm = create_enterprise()
+        _typed(db_session, [firm], days, at=at)
+        firms[name] = firm
+    found = {loan.enterprise_id: loan for loan in maturities.typed_loans(db_session, today=today)}
+    assert {name for name, firm in firms.items() if firm.id in found} == {
+        name for name, (_at, _days, kept) in cases.items() if kept
+    }
+    assert {found[firm.id].maturity for firm in firms.values() if firm.id in found} == {today}
+
+
+@pytest.mark.both_engines  # the typed figures still ahead are found in SQL per dialect
+def test_a_figure_past_the_calendars_end_lists_instead_of_failing(
+    db_session, client, login, make_loop, create_enterprise
+):
+    """A figure stored before the field had its maximum (5,000,000 days: past year 9999) is a
+    loan maturing on the calendar's last day: the advisor's list and the firm's loans page
+    answer as for any other figure, not with a server error for every advisor."""
+    loop = make_loop()
+    firm = create_enterprise()
+    _typed(db_session, [firm], 5_000_000)
+    assert maturities.typed_maturity(today_local(), 5_000_000) == date.max
+    login(loop.advisor)
+    assert client.get("/advisor/maturities?within=all").status_code == 200
+    assert client.get("/advisor/maturities").status_code == 200

@@ -1,0 +1,1 @@
+SELECT applications.state, count(*) AS count_1 FROM applications WHERE applications.state IN ('screened', 'in_review', 'rejected', 'withdrawn', 'closed') AND applications.enterprise_id IN (SELECT enterprises.id FROM enterprises WHERE (enterprises.name LIKE '%' || '科技' || '%' ESCAPE '/') OR (enterprises.uscc LIKE '科技' || '%' ESCAPE '/')) GROUP BY applications.state;
