@@ -522,7 +522,7 @@ def _serve_kept() -> Any:
     g.page_cache_hit = True
     headers = [tuple(pair) for pair in json.loads(head)]
     # Kept compressed: sent so to a client that accepts it, else opened here.
-    if "gzip" in request.accept_encodings:
+    if request.accept_encodings["gzip"] > 0:  # its quality (``gzip;q=0`` refuses it)
         headers.append(("Content-Encoding", "gzip"))
     else:
         body = gzip.decompress(body)

@@ -1050,3 +1050,16 @@ def test_a_kept_page_is_sent_compressed_to_a_client_that_accepts_it(
     assert "Accept-Encoding" in packed.headers["Vary"]
     assert len(packed.get_data()) < len(first.get_data()) / 2
     assert gzip.decompress(packed.get_data()) == first.get_data()
+
+
+@pytest.mark.parametrize("refusing", ["gzip;q=0", "*;q=0, br", "br"])
+def test_a_client_that_refuses_gzip_gets_the_kept_page_opened(
+    cached, client, login, create_user, refusing
+):
+    """``gzip;q=0`` says gzip is *not* acceptable (RFC 9110): such a client gets the page as
+    rendered, never bytes it cannot read."""
+    login(create_user("sme"))
+    first = _rendered(client, "/sme/profile")
+    kept = client.get("/sme/profile", headers={"Accept-Encoding": refusing})
+    assert _hit(kept) and "Content-Encoding" not in kept.headers
+    assert kept.get_data() == first.get_data()
