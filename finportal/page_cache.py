@@ -9,8 +9,8 @@ a counter per table, its *generation*, in one Redis hash per database:
   that uses the portal's engine — web workers, job workers, the scheduler, ``flask``
   commands — moves the generation of the table it writes on when it runs, and again right
   after its transaction commits or otherwise ends (:func:`_after_execute`, :func:`_ended`).
-  An UPDATE or DELETE also moves the tables whose foreign keys the database cascades from
-  it (:func:`written_tables`); a write whose table is not named plainly (DDL, a writing
+  An UPDATE or DELETE (or an upsert) also moves the tables whose foreign keys the database
+  cascades from it (:func:`written_tables`); a write whose table is not named plainly (DDL, a writing
   CTE, psycopg's COPY reported with :func:`wrote`) moves :data:`ANY`, on which every page
   depends. What a transaction wrote is noted on its connection, not its thread (a job's
   work and its progress report are two transactions of one thread);
@@ -48,9 +48,9 @@ every kept page names), so they never come back to numbers pages were kept under
 
 What kept pages hold in Redis is bounded, whatever clients ask for (every distinct URL is a
 page of its own, so a client varying a query argument no page reads would otherwise fill
-Redis): a page is kept only while the pages kept in its minute stay within half of
-``PAGE_CACHE_MAX_BYTES`` and the reader's own within :data:`READER_SHARE` of that
-(:class:`Budget`). Pages live a minute, so at most two minutes' pages are alive. Beyond the
+Redis): a page is kept only while what Redis takes for the pages kept in its minute stays
+within half of ``PAGE_CACHE_MAX_BYTES`` and the reader's own within :data:`READER_SHARE` of
+that (:data:`_KEEP_SCRIPT`). Pages live a minute, so at most two minutes' pages are alive. Beyond the
 budget pages are rendered as without the cache. On by default when the portal has Redis (``FINPORTAL_REDIS_URL``);
 ``FINPORTAL_PAGE_CACHE_URL`` names another Redis for it, ``FINPORTAL_PAGE_CACHE_URL=off``
 turns it off (docs/OPERATIONS.md, "Page cache").
@@ -81,7 +81,7 @@ from flask import (
     session,
 )
 from prometheus_client import Counter
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, TextualSelect, event
 from sqlalchemy.orm import Session
 
 #: How long a kept page lives at most, in seconds.
@@ -103,7 +103,7 @@ HEADER = "X-Page-Cache"
 #: One reader (a signed-in user, an API token, else a client address) may fill at most this
 #: share of a minute's budget: a client cannot crowd every other reader out of the cache.
 READER_SHARE = 8
-#: Bytes counted for each kept page besides its value (its key and Redis's own bookkeeping).
+#: Bytes counted for each new key (a page's expiry, a counter) besides what Redis reports for it.
 KEY_OVERHEAD_BYTES = 128
 #: What a mimetype must be for a page to be kept.
 KEPT_MIMETYPES = frozenset({"text/html", "application/json"})
@@ -155,16 +155,34 @@ return {0, redis.call('HGETALL', KEYS[1])}
 
 #: Keep a page if the budget allows (KEYS: the page, the minute's total, the reader's total;
 #: ARGV: the value, its lifetime, the minute's budget, the reader's budget, the overhead).
-#: A page kept again under its key (a new generation) counts only what it grew by.
+#: What counts is what Redis takes for it (``MEMORY USAGE``: its allocator rounds a value up
+#: by as much as a quarter, and the key's name and record count too), and the overhead for each
+#: new key (its expiry) and counter; where ``MEMORY`` is refused, the length plus a quarter.
+#: A page kept again under its key (a new generation) counts only what it grew by. Beyond the
+#: budget the page is not kept (nor the value it replaced: that one was stale).
 _KEEP_SCRIPT = """
-local old = redis.call('STRLEN', KEYS[1])
-local grow = string.len(ARGV[1]) - old
-if old == 0 then grow = grow + tonumber(ARGV[5]) end
+local overhead = tonumber(ARGV[5])
+local function held(key)
+  local ok, used = pcall(redis.call, 'MEMORY', 'USAGE', key)
+  if ok then return tonumber(used) or 0 end
+  local length = redis.call('STRLEN', key)
+  if length == 0 then return 0 end
+  return length + math.ceil(length / 4) + overhead
+end
+local old = held(KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local grow = held(KEYS[1]) - old
+if old == 0 then grow = grow + overhead end
 if grow > 0 then
+  for i = 2, 3 do
+    if redis.call('EXISTS', KEYS[i]) == 0 then grow = grow + overhead end
+  end
   if tonumber(redis.call('GET', KEYS[2]) or '0') + grow > tonumber(ARGV[3]) then
+    redis.call('DEL', KEYS[1])
     return 'budget'
   end
   if tonumber(redis.call('GET', KEYS[3]) or '0') + grow > tonumber(ARGV[4]) then
+    redis.call('DEL', KEYS[1])
     return 'reader'
   end
   local counted = 3 * tonumber(ARGV[2])
@@ -173,7 +191,6 @@ if grow > 0 then
   redis.call('INCRBY', KEYS[3], grow)
   redis.call('EXPIRE', KEYS[3], counted)
 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 'kept'
 """
 
@@ -202,9 +219,8 @@ class _State(threading.local):
     kept: bytes | None = None
     #: The tables the request's statements read (None: not noted).
     read: set[str] | None = None
-    #: The minute of the request's key, and who asks (for the budget).
+    #: The minute of the request's key (for the budget).
     minute = 0
-    reader = ""
 
 
 _state = _State()
@@ -344,8 +360,8 @@ def cache_of(app: Flask) -> PageCache | None:
     settings = (url, int(app.config["PAGE_CACHE_MAX_BYTES"]))
     kept = app.extensions.get("finportal_page_cache")
     if kept is None or kept[0] != settings:
-        cache = PageCache(url, str(app.config["DATABASE_URL"]), release(app), settings[1])
-        kept = (settings, cache)
+        made = PageCache(url, str(app.config["DATABASE_URL"]), release(app), settings[1])
+        kept = (settings, made)
         app.extensions["finportal_page_cache"] = kept
     cache: PageCache = kept[1]
     return cache
@@ -374,7 +390,15 @@ def database_name(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    return f"{parsed.get_backend_name()}://{parsed.host or ''}:{parsed.port or ''}/{parsed.database or ''}"
+    backend = parsed.get_backend_name()
+    # Host names are not case-sensitive; a port left out is the server's default.
+    host = (parsed.host or "").lower()
+    port = parsed.port or (_DEFAULT_PORTS.get(backend) if host else None) or ""
+    return f"{backend}://{host}:{port}/{parsed.database or ''}"
+
+
+#: The port a database URL means when it names a host but no port.
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
 
 
 def _stable(value: Any) -> str:
@@ -407,13 +431,17 @@ def _cacheable_request() -> bool:
 
 
 def _reader() -> str:
-    """Return who asks, for the budget: the signed-in user, else the bearer token, else the
-    client's address."""
-    user = session.get("_user_id")
+    """Return who asks, for the budget: the signed-in user, else the API token the request
+    proved (the API's check notes it on ``g``), else the client's address.
+
+    Asked as the page is kept, of what the portal checked: a header anyone may send (a
+    bearer token on a page that reads none) or a new sign-in of one user makes no new reader.
+    """
+    user = session.get("_user_id")  # "<user id>.<session version>", signed
     if user is not None:
-        return f"user:{user}"
-    token = request.headers.get("Authorization")
-    return f"token:{token}" if token else f"addr:{request.remote_addr}"
+        return f"user:{str(user).partition('.')[0]}"
+    token = g.get("api_token_id")
+    return f"token:{token}" if token is not None else f"addr:{request.remote_addr}"
 
 
 def _key(minute: int) -> str:
@@ -462,7 +490,7 @@ def _begin(sender: Flask, **extra: Any) -> None:
     if generations is None:
         return
     _state.generations, _state.key, _state.kept = generations, key, kept
-    _state.minute, _state.reader = minute, _reader()
+    _state.minute = minute
     # A request whose session already holds objects (an application context kept around
     # several requests, as in tests and commands) may show them without reading them again:
     # its page depends on every table. A request of its own starts with an empty session.
@@ -494,7 +522,7 @@ def _serve_kept() -> Any:
     g.page_cache_hit = True
     headers = [tuple(pair) for pair in json.loads(head)]
     # Kept compressed: sent so to a client that accepts it, else opened here.
-    if "gzip" in request.accept_encodings:
+    if request.accept_encodings["gzip"] > 0:  # its quality (``gzip;q=0`` refuses it)
         headers.append(("Content-Encoding", "gzip"))
     else:
         body = gzip.decompress(body)
@@ -520,7 +548,7 @@ def _keep(response: Response) -> Response:
             _own_headers(response),
             gzip.compress(response.get_data(), compresslevel=GZIP_LEVEL, mtime=0),
             minute=_state.minute,
-            reader=_state.reader,
+            reader=_reader(),
         )
     except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
         cache._pause()
@@ -567,9 +595,17 @@ def is_write(statement: str, context: Any) -> bool:
         context.isinsert or context.isupdate or context.isdelete or context.isddl
     ):
         return True
+    if _SEVERAL.search(statement):
+        return True  # several statements in one text: any of them may write
     compiled = getattr(context, "compiled", None)
-    if compiled is not None and getattr(compiled.statement, "is_select", False):
-        # A SELECT reads, unless one of its CTEs is an INSERT, UPDATE or DELETE.
+    statement_object = getattr(compiled, "statement", None)
+    # A SELECT reads, unless one of its CTEs is an INSERT, UPDATE or DELETE. Text declared
+    # to return columns is no SELECT for that (``UPDATE ... RETURNING``): its SQL tells.
+    if (
+        compiled is not None
+        and getattr(statement_object, "is_select", False)
+        and not isinstance(statement_object, TextualSelect)
+    ):
         return any(getattr(cte.element, "is_dml", False) for cte in compiled.ctes or ())
     words = statement.lstrip().split(None, 1)
     return bool(words) and words[0].upper() not in _READ_WORDS
@@ -591,7 +627,14 @@ def _after_execute(app: Flask) -> Callable[..., None]:
             if _state.read is not None:
                 _state.read.update(read_tables(statement))
             return
-        if cursor.rowcount == 0:  # an UPDATE or DELETE that found nothing changed nothing
+        if cursor.rowcount == 0 and (
+            cursor.description is None
+            or (conn.dialect.name != "sqlite" and _WRITTEN.match(statement) is not None)
+        ):
+            # An UPDATE or DELETE that found nothing changed nothing. Not so a statement that
+            # returns rows where the count is of rows returned (a writing CTE's SELECT) or
+            # stays 0 until they are read (RETURNING on SQLite, as the ORM's flush of
+            # several rows): it may have written.
             return
         wrote(conn, app, written_tables(statement))
 
@@ -638,6 +681,11 @@ def _ended(info: dict[Any, Any]) -> None:
 _WRITTEN = re.compile(
     r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE
 )
+#: An INSERT that may update or delete rows already there (PostgreSQL's and SQLite's upsert,
+#: SQLite's ``INSERT OR REPLACE``, which deletes the conflicting row): a write like UPDATE's.
+_UPSERT = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\b|\bON\s+CONFLICT\b.*\bDO\s+UPDATE\b", re.I | re.S)
+#: SQL text holding more than one statement (a semicolon with more after it).
+_SEVERAL = re.compile(r";\s*[^\s;]")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -646,10 +694,10 @@ def written_tables(statement: str) -> frozenset[str]:
     DELETE names, with (for an UPDATE or DELETE) the tables the database cascades it to
     through foreign keys; :data:`ANY` for any other write (DDL, a writing CTE, text)."""
     match = _WRITTEN.match(statement)
-    if match is None or match.group(1) not in _schema().tables:
+    if match is None or match.group(1) not in _schema().tables or _SEVERAL.search(statement):
         return frozenset({ANY})
     table = match.group(1)
-    if statement.lstrip()[:6].upper() == "INSERT":
+    if statement.lstrip()[:6].upper() == "INSERT" and not _UPSERT.search(statement):
         return frozenset({table})
     return frozenset({table}) | _schema().cascades.get(table, frozenset())
 
@@ -659,7 +707,10 @@ def read_tables(statement: str) -> frozenset[str]:
     """Return the portal's tables a statement's SQL names (its FROM, JOIN and subqueries: every
     table the database reads for it). A name that also stands for a column only adds a table,
     so a page depends on more than it read, never on less."""
-    return frozenset(_schema().named.findall(statement))
+    schema = _schema()
+    return frozenset(
+        schema.tables_by_folded[name.lower()] for name in schema.named.findall(statement)
+    )
 
 
 class _Schema:
@@ -672,7 +723,9 @@ class _Schema:
         tables = Base.metadata.tables
         self.tables = frozenset(tables)
         names = "|".join(sorted(map(re.escape, self.tables), key=len, reverse=True))
-        self.named = re.compile(rf"\b({names})\b")
+        # SQL folds unquoted names: ``FROM ENTERPRISES`` reads enterprises.
+        self.named = re.compile(rf"\b({names})\b", re.IGNORECASE)
+        self.tables_by_folded = {name.lower(): name for name in self.tables}
         # A row deleted or updated in a table can change rows of the tables whose foreign
         # keys name it with ON DELETE / ON UPDATE actions, and theirs in turn.
         direct: dict[str, set[str]] = {}
@@ -685,10 +738,10 @@ class _Schema:
             seen: set[str] = set()
             todo = [table]
             while todo:
-                for child in direct.get(todo.pop(), ()):
-                    if child not in seen:
-                        seen.add(child)
-                        todo.append(child)
+                for name in direct.get(todo.pop(), ()):
+                    if name not in seen:
+                        seen.add(name)
+                        todo.append(name)
             self.cascades[table] = frozenset(seen)
 
 
@@ -708,10 +761,14 @@ def _follow_commits(engine: Engine) -> None:
     commit = dialect.do_commit
 
     def do_commit(dbapi_connection: Any) -> None:
-        commit(dbapi_connection)
-        info = getattr(dbapi_connection, "info", None)
-        if info is not None:
-            _ended(info)
+        try:
+            commit(dbapi_connection)
+        finally:
+            # Also when the commit raised: the database may have committed and only its
+            # answer been lost (a connection dropped); an extra move costs one rendering.
+            info = getattr(dbapi_connection, "info", None)
+            if info is not None:
+                _ended(info)
 
     dialect.do_commit = do_commit  # type: ignore[method-assign]
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, insert, select, text, update
+from sqlalchemy import Integer, delete, event, insert, select, text, update
 
 from finportal import page_cache
 from finportal.models import Enterprise
@@ -586,7 +586,7 @@ def test_a_change_made_while_redis_was_away_shows_when_it_is_back(
     assert "断线时改名公司" in client.get("/sme/profile").text  # Redis away: rendered
     monkeypatch.setattr(cache, "redis", live)
     assert "断线时改名公司" in client.get("/sme/profile").text  # paused: rendered
-    monkeypatch.setattr(cache, "_paused_until", 0.0)  # the pause is over
+    cache._paused_until = 0.0  # the pause is over, for the tests after this one too
     again = client.get("/sme/profile")
     assert "断线时改名公司" in again.text and not _hit(again)
 
@@ -645,6 +645,8 @@ def test_a_client_varying_an_unread_argument_cannot_fill_redis(cached, app, clie
     assert cache is not None
     for kept_page in cache.redis.scan_iter(match=cache.prefix + cache.release + ":*"):
         cache.redis.delete(kept_page)  # this database's pages kept by earlier tests
+    # Twice: on a new database's first request the generations only start (nothing is kept).
+    client.get("/products/?x=0")
     client.get("/products/?x=0")
     size = _kept_bytes(cache)  # one catalogue page as kept (compressed, with its generations)
     assert size > 0
@@ -801,6 +803,245 @@ def test_the_tables_a_page_read_include_eager_loads_and_subqueries(app, db_sessi
     assert page_cache.read_tables('SELECT 1 FROM "users" JOIN banks ON true') == {"users", "banks"}
 
 
+def _kept_profile(client: Any) -> None:
+    """Open the SME's profile until it is kept (as a deployed portal opens it)."""
+    _own_request(client, "/sme/profile")  # the first view after a sign-in settles the session
+    _own_request(client, "/sme/profile")
+    assert _hit(_own_request(client, "/sme/profile"))
+
+
+@pytest.mark.both_engines  # SQLite reports rows changed only once RETURNING's rows are read
+def test_a_write_that_returns_rows_shows_on_the_next_view(
+    cached, client, login, create_user, db_session, database_url
+):
+    """A statement that writes and returns rows (the ORM's flush of several rows on SQLite, a
+    writing CTE on PostgreSQL) may report no row changed when it has run: the change still
+    shows on the next view."""
+    from finportal.models import Notification
+
+    sme = create_user("sme")
+    firm = sme.enterprise_id
+    login(sme)
+    _kept_profile(client)
+    # An UPDATE ... RETURNING that found nothing changed nothing (PostgreSQL counts it).
+    db_session.execute(
+        update(Enterprise).where(Enterprise.id == -1).values(name="x").returning(Enterprise.id)
+    ).all()
+    db_session.commit()
+    if database_url.startswith("postgresql"):
+        assert _hit(_own_request(client, "/sme/profile"))
+        # The CTE changes the firm; its SELECT returns no row.
+        db_session.execute(
+            text(
+                "WITH changed AS (UPDATE enterprises SET name = :name WHERE id = :id RETURNING id)"
+                " SELECT id FROM changed WHERE false"
+            ),
+            {"name": "返回行改名科技公司", "id": firm},
+        )
+    else:
+        db_session.execute(
+            update(Enterprise)
+            .where(Enterprise.id == firm)
+            .values(name="返回行改名科技公司")
+            .returning(Enterprise.id)
+        ).all()
+    db_session.commit()
+    assert "返回行改名科技公司" in _own_request(client, "/sme/profile").text
+    # Two notices of one flush: one INSERT ... RETURNING on SQLite.
+    _own_request(client, "/sme/notifications")
+    assert _hit(_own_request(client, "/sme/notifications"))
+    db_session.add_all(
+        Notification(enterprise_id=firm, kind="policy_push", title_zh=title, body_zh="正文")
+        for title in ("一次写入的第一条", "一次写入的第二条")
+    )
+    db_session.commit()
+    page = _own_request(client, "/sme/notifications").text
+    assert "一次写入的第一条" in page and "一次写入的第二条" in page
+
+
+def test_a_client_varying_its_authorization_header_spends_one_share(
+    cached, app, client, monkeypatch
+):
+    """A header anyone may send and no page checked (``Authorization`` on the public
+    catalogue) does not make its sender a new reader with a share of its own: the sender is
+    still one client address, whose pages are kept up to one share, and another reader's
+    pages are still kept."""
+    _clear_of_a_minute_turn(30)
+    cache = page_cache.cache_of(app)
+    assert cache is not None
+    for kept_page in cache.redis.scan_iter(match=cache.prefix + cache.release + ":*"):
+        cache.redis.delete(kept_page)  # this database's pages kept by earlier tests
+    client.get("/products/")
+    client.get("/products/")  # kept now (a new database's first request only starts it)
+    size = _kept_bytes(cache)  # one catalogue page as kept
+    assert size > 0
+    # A minute's budget of 24 catalogue pages: one reader's share is three.
+    monkeypatch.setitem(app.config, "PAGE_CACHE_MAX_BYTES", size * 2 * page_cache.READER_SHARE * 3)
+    cache = page_cache.cache_of(app)
+    assert cache is not None and cache.reader_budget < 4 * size
+    cache.redis.delete(*cache.redis.keys(cache.prefix + "spent:*") or ["none"])
+
+    def forged(x: int) -> dict[str, str]:
+        return {"Authorization": f"Bearer forged-{x}"}
+
+    for x in range(1, 21):
+        client.get("/products/", headers=forged(x))
+    kept = [x for x in range(1, 21) if _hit(client.get("/products/", headers=forged(x)))]
+    assert 1 <= len(kept) <= 3
+    other = app.test_client()
+    other.get("/products/", environ_base={"REMOTE_ADDR": "10.0.0.3"})
+    assert _hit(other.get("/products/", environ_base={"REMOTE_ADDR": "10.0.0.3"}))
+
+
+@pytest.mark.parametrize(
+    ("statement", "writes"),
+    [
+        # Declared as returning columns, yet an UPDATE (a job claimed with RETURNING, say).
+        (
+            text("UPDATE enterprises SET name = name WHERE id = -1 RETURNING id").columns(
+                id=Integer
+            ),
+            True,
+        ),
+        # Several statements in one text (psycopg runs them): any of them may write.
+        (text("SELECT 1; UPDATE enterprises SET name = name WHERE id = -1"), True),
+        (text("SELECT 1;"), False),
+    ],
+)
+def test_sql_text_that_reads_first_and_writes_counts_as_a_write(app, db_session, statement, writes):
+    seen: list[bool] = []
+    engine = app.extensions["finportal_engine"]
+
+    def judge(conn, cursor, sql, parameters, context, executemany):
+        if not sql.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):  # the statement's own
+            seen.append(page_cache.is_write(sql, context))
+
+    event.listen(engine, "before_cursor_execute", judge)
+    nested = db_session.begin_nested()
+    try:
+        db_session.execute(statement)
+    except Exception:  # noqa: BLE001, S110 - only the judgement matters (SQLite runs one statement)
+        pass
+    finally:
+        nested.rollback()
+        event.remove(engine, "before_cursor_execute", judge)
+    assert seen and any(seen) is writes
+
+
+def test_the_tables_a_write_changes_however_its_sql_is_spelt(app):
+    """What a write may change is never less than what the database changes for it: every
+    statement of a text holding several, the rows an upsert updates and SQLite's
+    ``INSERT OR REPLACE`` deletes (and what the database cascades from them)."""
+    children = page_cache._schema().cascades["applications"]
+    assert "matches" in children
+    several = page_cache.written_tables(
+        "UPDATE enterprises SET name = 'x' WHERE id = 1; DELETE FROM applications WHERE id = 1"
+    )
+    assert several == {page_cache.ANY} or {"applications"} | children <= several
+    for upsert in (
+        "INSERT OR REPLACE INTO applications (id) VALUES (1)",
+        "INSERT INTO applications (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET id = 2",
+    ):
+        assert {"applications"} | children <= page_cache.written_tables(upsert)
+    # A plain insert, or one that leaves a conflicting row alone, changes its table only.
+    for insert_only in (
+        "INSERT INTO applications (id) VALUES (1)",
+        "INSERT INTO applications (id) VALUES (1) ON CONFLICT DO NOTHING",
+        "INSERT OR IGNORE INTO applications (id) VALUES (1)",
+    ):
+        assert page_cache.written_tables(insert_only) == {"applications"}
+    # Names the pattern cannot place move every page's generation.
+    for unplaced in (
+        "UPDATE public.enterprises SET name = 'x'",
+        "/* fix */ UPDATE enterprises SET name = 'x'",
+        "UPDATE ONLY enterprises SET name = 'x'",
+        "REPLACE INTO enterprises (id) VALUES (1)",
+    ):
+        assert page_cache.written_tables(unplaced) == {page_cache.ANY}
+
+
+def test_the_tables_a_read_names_in_any_case(app):
+    """SQL folds unquoted names: a statement written in capitals reads the same tables."""
+    assert page_cache.read_tables("SELECT name FROM ENTERPRISES WHERE id = 1") == {"enterprises"}
+    assert page_cache.read_tables("select 1 from Public.Banks join users on true") == {
+        "banks",
+        "users",
+    }
+
+
+def test_what_kept_pages_take_in_redis_stays_within_the_budget(redis_url, tmp_path):
+    """The budget bounds what Redis holds, not the pages' lengths: its allocator keeps a
+    32,769-byte value in 40 KB, and every page and counter is a key with a name of its own.
+    Readers each keeping a page of that size until the minute's budget is spent leave Redis
+    holding no more than that budget."""
+    cache = page_cache.PageCache(redis_url, f"sqlite:///{tmp_path}/budget.db", "r", 2 << 20)
+    assert not list(cache.redis.scan_iter(match=cache.prefix + "*"))
+    minute = int(time.time() // 60)
+    body = b"x" * 32_769
+    kept = [
+        n
+        for n in range(80)
+        if cache.keep(f"r:{n}", {"*": "1"}, [], body, minute=minute, reader=f"addr:10.1.{n}.1")
+    ]
+    assert 10 < len(kept) < 80
+    held = sum(
+        cache.redis.memory_usage(key) or 0
+        for key in cache.redis.scan_iter(match=cache.prefix + "*")
+    )
+    assert held <= cache.minute_budget
+
+
+def test_a_database_named_with_or_without_its_default_port_shares_one_generation():
+    """A worker whose URL leaves out PostgreSQL's port (5432) or spells the host in capitals
+    writes to the web's database: its writes must stale the web's pages."""
+    spellings = [
+        "postgresql+psycopg://postgres@db.example:5432/finportal",
+        "postgresql://postgres@DB.example/finportal",
+    ]
+    assert len({page_cache.database_name(url) for url in spellings}) == 1
+    assert page_cache.database_name(spellings[0]) != page_cache.database_name(
+        "postgresql://postgres@db.example:5433/finportal"
+    )
+
+
+def test_a_commit_whose_answer_was_lost_still_shows(
+    cached, app, client, login, create_user, committed_bank
+):
+    """The database committed but its answer never came back (the network dropped it): the
+    writer gets an error, yet the change is there and shows on the next view."""
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from finportal.models import Bank
+
+    worker, bank_id = committed_bank
+    engine = app.extensions["finportal_engine"]
+    login(create_user("admin"))
+    assert "缓存前银行" in _rendered(client, "/admin/organisations").text
+    conn = worker.do(engine.connect)
+    try:
+        worker.do(
+            lambda: conn.execute(
+                update(Bank).where(Bank.id == bank_id).values(name_zh="缓存后银行")
+            )
+        )
+        # A reader in between keeps the page as it was.
+        assert "缓存前银行" in client.get("/admin/organisations").text
+        driver = conn.connection.driver_connection
+        commit = driver.commit
+
+        def commit_then_lose_the_answer() -> None:
+            commit()
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+        driver.commit = commit_then_lose_the_answer
+        with pytest.raises(OperationalError):
+            worker.do(conn.commit)
+        assert "缓存后银行" in client.get("/admin/organisations").text
+    finally:
+        worker.do(conn.close)
+
+
 def test_a_kept_page_is_sent_compressed_to_a_client_that_accepts_it(
     cached, client, login, create_user
 ):
@@ -818,3 +1059,16 @@ def test_a_kept_page_is_sent_compressed_to_a_client_that_accepts_it(
     assert "Accept-Encoding" in packed.headers["Vary"]
     assert len(packed.get_data()) < len(first.get_data()) / 2
     assert gzip.decompress(packed.get_data()) == first.get_data()
+
+
+@pytest.mark.parametrize("refusing", ["gzip;q=0", "*;q=0, br", "br"])
+def test_a_client_that_refuses_gzip_gets_the_kept_page_opened(
+    cached, client, login, create_user, refusing
+):
+    """``gzip;q=0`` says gzip is *not* acceptable (RFC 9110): such a client gets the page as
+    rendered, never bytes it cannot read."""
+    login(create_user("sme"))
+    first = _rendered(client, "/sme/profile")
+    kept = client.get("/sme/profile", headers={"Accept-Encoding": refusing})
+    assert _hit(kept) and "Content-Encoding" not in kept.headers
+    assert kept.get_data() == first.get_data()
