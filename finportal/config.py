@@ -111,7 +111,7 @@ def load_config(instance_path: str) -> dict[str, object]:
         # Pages a reader opens again unchanged, kept in Redis (finportal/page_cache.py): on
         # with Redis; FINPORTAL_PAGE_CACHE_URL names another Redis, or "off".
         "PAGE_CACHE_URL": _page_cache_url(redis_url),
-        # What its kept pages may hold in that Redis at most, in bytes (page_cache.Budget).
+        # What its kept pages may hold in that Redis at most, in bytes (page_cache._KEEP_SCRIPT).
         "PAGE_CACHE_MAX_BYTES": _page_cache_max_bytes(),
         # "thread" runs jobs in a background thread of this process; "rq" uses Redis workers;
         # "eager" runs them at once (tests).
