@@ -391,12 +391,17 @@ def database_name(url: str) -> str:
 
     parsed = make_url(url)
     backend = parsed.get_backend_name()
-    # Host names are not case-sensitive; a port left out is the server's default.
+    # Host names are not case-sensitive; a port left out is the server's default; the
+    # loopback interface has several names.
     host = (parsed.host or "").lower()
+    host = "loopback" if host in _LOOPBACK_NAMES else host
     port = parsed.port or (_DEFAULT_PORTS.get(backend) if host else None) or ""
     return f"{backend}://{host}:{port}/{parsed.database or ''}"
 
 
+#: Names of this machine's loopback interface (a web worker on ``127.0.0.1`` and a job worker
+#: on ``localhost`` write to one database).
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 #: The port a database URL means when it names a host but no port.
 _DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
 

@@ -1002,6 +1002,12 @@ def test_a_database_named_with_or_without_its_default_port_shares_one_generation
     assert page_cache.database_name(spellings[0]) != page_cache.database_name(
         "postgresql://postgres@db.example:5433/finportal"
     )
+    loopback = [
+        "postgresql+psycopg://postgres@127.0.0.1:5432/finportal",
+        "postgresql://postgres@localhost/finportal",
+        "postgresql://postgres@[::1]:5432/finportal",
+    ]
+    assert len({page_cache.database_name(url) for url in loopback}) == 1
 
 
 def test_a_commit_whose_answer_was_lost_still_shows(
