@@ -231,8 +231,9 @@ class BulkWriter:
                     if row[i] is not None:
                         row[i] = json.dumps(row[i], ensure_ascii=False)
                 copy.write_row(row)
-        # COPY goes around SQLAlchemy's statement events: tell the page cache it wrote.
-        page_cache.wrote(self.conn)
+        # COPY goes around SQLAlchemy's statement events: tell the page cache what it wrote
+        # (rows added: nothing cascades).
+        page_cache.wrote(self.conn, tables=(table.name,))
 
     def finish(self) -> None:
         """Move PostgreSQL's id sequences past the ids written here, and refresh statistics."""
