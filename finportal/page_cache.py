@@ -292,16 +292,19 @@ class PageCache:
 
     # Pages ------------------------------------------------------------------------------
 
-    def lookup(self, key: str) -> tuple[dict[str, str] | None, bytes | None]:
+    def lookup(self, key: str, *, serve: bool = True) -> tuple[dict[str, str] | None, bytes | None]:
         """Return the current generations and the page kept under ``key``, if every
         generation it was kept with is still current (else None).
 
         Without an epoch (the hash lost, or never made) there is neither: a new epoch is
         started from the clock in nanoseconds — never a number the hash held before, under
-        which pages may still be kept — and this page is neither served nor kept.
+        which pages may still be kept — and this page is neither served nor kept. With
+        ``serve`` false the kept page is not looked at (a reload the reader forced).
         """
+        # Not to be served: looked up under a key no page has, for the generations only.
+        page_key = self.prefix + (key if serve else "none")
         found = self._lookup_script(
-            keys=[self.generations_key, self.prefix + key], args=[EPOCH, time.time_ns()]
+            keys=[self.generations_key, page_key], args=[EPOCH, time.time_ns()]
         )
         if found[0] == 1:  # kept and current: the generations are not needed
             return {}, found[1]
@@ -488,7 +491,9 @@ def _begin(sender: Flask, **extra: Any) -> None:
     minute = int(time.time() // 60)
     key = cache.release + ":" + _key(minute)
     try:
-        generations, kept = cache.lookup(key)
+        # A reload the reader forced (Ctrl+Shift+R sends ``Cache-Control: no-cache``) is
+        # rendered afresh, and the new rendering kept in place of the old.
+        generations, kept = cache.lookup(key, serve=not _fresh_asked())
     except Exception:  # noqa: BLE001 - Redis away: render the page as usual
         cache._pause()
         return
@@ -500,6 +505,12 @@ def _begin(sender: Flask, **extra: Any) -> None:
     # several requests, as in tests and commands) may show them without reading them again:
     # its page depends on every table. A request of its own starts with an empty session.
     _state.read = set() if _fresh() else set(_schema().tables)
+
+
+def _fresh_asked() -> bool:
+    """Tell whether the client asked for a page rendered afresh (a forced reload)."""
+    control = request.headers.get("Cache-Control", "").lower()
+    return "no-cache" in control or "no-cache" in request.headers.get("Pragma", "").lower()
 
 
 def _fresh() -> bool:

@@ -306,3 +306,8 @@ def snapshots_kept(app: Any, setting: str, seconds: int) -> Iterator[None]:
     app.config[setting] = seconds
     yield
     app.config[setting] = 0
+
+
+#: A reload the reader forced (Ctrl+Shift+R): the page is rendered even where the page cache
+#: keeps it (FINPORTAL_TEST_PAGE_CACHE=1), so its statements can be counted.
+RELOAD = {"Cache-Control": "no-cache"}

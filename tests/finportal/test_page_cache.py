@@ -1082,3 +1082,21 @@ def test_a_client_that_refuses_gzip_gets_the_kept_page_opened(
     kept = client.get("/sme/profile", headers={"Accept-Encoding": refusing})
     assert _hit(kept) and "Content-Encoding" not in kept.headers
     assert kept.get_data() == first.get_data()
+
+
+def test_a_reload_the_reader_forces_is_rendered_and_kept_anew(
+    cached, client, login, create_user, statements
+):
+    """Ctrl+Shift+R sends ``Cache-Control: no-cache``: the page is rendered afresh (its
+    statements run), and what it rendered is kept for the next ordinary view."""
+    from tests.helpers import RELOAD
+
+    login(create_user("sme"))
+    _rendered(client, "/sme/profile")
+    assert _hit(client.get("/sme/profile"))
+    statements.clear()
+    forced = client.get("/sme/profile", headers=RELOAD)
+    assert not _hit(forced) and statements
+    assert not _hit(client.get("/sme/profile", headers={"Pragma": "no-cache"}))
+    statements.clear()
+    assert _hit(client.get("/sme/profile")) and statements == []

@@ -21,7 +21,7 @@ from finportal.extensions import db
 from finportal.models import Application, AuditEvent, Referral, utcnow
 from finportal.services import bank_actions
 from finportal.services.workdays import today_local
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, RELOAD
 
 #: Applications added to the district between the two counts.
 MORE = 30
@@ -55,7 +55,7 @@ def statements_of(client: Any, url: str, headers: dict[str, str] | None = None) 
     db.session.commit()
     db.session.expire_all()
     with counting() as statements:
-        answer = client.get(url, headers=headers or {})
+        answer = client.get(url, headers={**(headers or {}), **RELOAD})
     assert answer.status_code == 200, (url, answer.status_code)
     return len(statements)
 
