@@ -428,11 +428,11 @@ def test_a_commit_after_another_transaction_of_its_thread_ended_shows(
     assert "缓存后银行" in client.get("/admin/organisations").text
 
 
-def test_a_commit_on_a_connection_kept_open_shows(
-    cached, app, client, login, create_user, committed_bank
-):
-    """A command that commits on its connection and keeps it (Alembic's migrations, a loop of
-    commits): each commit shows on the next view, not only when the connection is closed."""
+def _bank_renamed_uncommitted(
+    app: Any, client: Any, login: Any, create_user: Any, committed_bank: Any
+) -> tuple[Any, Any]:
+    """An admin has seen the organisations page; a worker thread renames the bank on a
+    connection it keeps open, not yet committed. Return the worker and its connection."""
     from finportal.models import Bank
 
     worker, bank_id = committed_bank
@@ -440,12 +440,19 @@ def test_a_commit_on_a_connection_kept_open_shows(
     login(create_user("admin"))
     assert "缓存前银行" in _rendered(client, "/admin/organisations").text
     conn = worker.do(engine.connect)
+    worker.do(
+        lambda: conn.execute(update(Bank).where(Bank.id == bank_id).values(name_zh="缓存后银行"))
+    )
+    return worker, conn
+
+
+def test_a_commit_on_a_connection_kept_open_shows(
+    cached, app, client, login, create_user, committed_bank
+):
+    """A command that commits on its connection and keeps it (Alembic's migrations, a loop of
+    commits): each commit shows on the next view, not only when the connection is closed."""
+    worker, conn = _bank_renamed_uncommitted(app, client, login, create_user, committed_bank)
     try:
-        worker.do(
-            lambda: conn.execute(
-                update(Bank).where(Bank.id == bank_id).values(name_zh="缓存后银行")
-            )
-        )
         assert "缓存前银行" in client.get("/admin/organisations").text
         worker.do(conn.commit)
         assert "缓存后银行" in client.get("/admin/organisations").text
@@ -1022,19 +1029,8 @@ def test_a_commit_whose_answer_was_lost_still_shows(
     import psycopg
     from sqlalchemy.exc import OperationalError
 
-    from finportal.models import Bank
-
-    worker, bank_id = committed_bank
-    engine = app.extensions["finportal_engine"]
-    login(create_user("admin"))
-    assert "缓存前银行" in _rendered(client, "/admin/organisations").text
-    conn = worker.do(engine.connect)
+    worker, conn = _bank_renamed_uncommitted(app, client, login, create_user, committed_bank)
     try:
-        worker.do(
-            lambda: conn.execute(
-                update(Bank).where(Bank.id == bank_id).values(name_zh="缓存后银行")
-            )
-        )
         # A reader in between keeps the page as it was.
         assert "缓存前银行" in client.get("/admin/organisations").text
         driver = conn.connection.driver_connection
