@@ -28,7 +28,8 @@ A kept page belongs to exactly one reader and one way of asking: the key holds t
 (the signed-in user and the session version a logout moves on, the CSRF token, the chosen
 language), the other cookies, the request headers a page may depend on (languages,
 ``Accept``, the bearer token, the user agent, the host) and the client's address, and the
-minute: pages that show clocks and "today" are at most a minute old, and a kept page lives
+reader's minute (:func:`window`: minutes shifted per reader, so that many readers' pages do not
+all turn stale at one instant): pages that show clocks and "today" are at most a minute old, and a kept page lives
 :data:`TTL_SECONDS` at most whatever happens (writes made outside the portal's engine, e.g.
 by hand in ``psql``, are seen within that time).
 
@@ -452,14 +453,37 @@ def _reader() -> str:
     return f"token:{token}" if token is not None else f"addr:{request.remote_addr}"
 
 
-def _key(minute: int) -> str:
+def window(source: str, now: float) -> tuple[int, float]:
+    """Return the minute window a reader's pages are kept in at ``now``, and the seconds
+    left in it.
+
+    Windows are minutes shifted by a phase of 0–59 s drawn from ``source`` (the signed-in
+    session, else the bearer token, else the client's address): a page is never more than a
+    minute old, and the pages of many readers — banks' systems polling the API, say — do not
+    all turn stale at the same instant and come back to be rendered at once.
+    """
+    phase = int.from_bytes(hashlib.blake2b(source.encode(), digest_size=2).digest()) % 60
+    shifted = now + phase
+    return int(shifted // 60), 60 - shifted % 60
+
+
+def _phase_source() -> str:
+    """Return what a reader's window is drawn from (any value keeps pages correct)."""
+    user = session.get("_user_id")
+    if user is not None:
+        return f"user:{user}"
+    token = request.headers.get("Authorization")
+    return f"token:{token}" if token else f"addr:{request.remote_addr}"
+
+
+def _key(in_window: int) -> str:
     cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
     headers = request.headers
     parts = {
         "path": request.full_path,
         "host": request.host,
         "addr": request.remote_addr,
-        "minute": minute,
+        "window": in_window,
         "session": dict(session),
         "cookies": sorted((k, v) for k, v in request.cookies.items() if k != cookie),
         "headers": [
@@ -488,8 +512,9 @@ def _begin(sender: Flask, **extra: Any) -> None:
     cache = cache_of(sender)
     if cache is None or not _cacheable_request() or not cache._settle():
         return
-    minute = int(time.time() // 60)
-    key = cache.release + ":" + _key(minute)
+    now = time.time()
+    minute = int(now // 60)  # the budget's (pages kept in it live a minute at most)
+    key = cache.release + ":" + _key(window(_phase_source(), now)[0])
     try:
         # A reload the reader forced (Ctrl+Shift+R sends ``Cache-Control: no-cache``) is
         # rendered afresh, and the new rendering kept in place of the old.

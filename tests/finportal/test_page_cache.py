@@ -286,10 +286,12 @@ def test_the_admins_jobs_page_is_always_rendered(cached, client, login, create_u
         assert not _hit(client.get("/admin/jobs"))
 
 
-def _clear_of_a_minute_turn(seconds: float) -> None:
-    """Wait, if needed, so that the next ``seconds`` stay within one minute (a page kept in one
-    minute is never looked up in the next, which would hide a page kept too long)."""
-    left = 60 - time.time() % 60
+def _clear_of_a_minute_turn(seconds: float, reader: str | None = None) -> None:
+    """Wait, if needed, so that the next ``seconds`` stay within one minute: the clock's (the
+    budget's), or with ``reader`` (what its window is drawn from) that reader's window (a page
+    kept in one window is never looked up in the next, which would hide a page kept too long)."""
+    now = time.time()
+    left = 60 - now % 60 if reader is None else page_cache.window(reader, now)[1]
     if left < seconds + 0.5:
         time.sleep(left + 0.1)
 
@@ -320,7 +322,7 @@ def test_a_waiting_batch_packet_counts_its_seconds(
     status_url = f"/advisor/batches/{submitted_batch.id}/packet/status"
     page_url = f"/advisor/batches/{submitted_batch.id}"
     client.get(status_url)  # the session settles
-    _clear_of_a_minute_turn(2.5)
+    _clear_of_a_minute_turn(2.5, reader=f"user:{batch_world.advisor.get_id()}")
     first, page = client.get(status_url).json, client.get(page_url).text
     time.sleep(1.2)
     again, page_again = client.get(status_url).json, client.get(page_url).text
@@ -1101,3 +1103,31 @@ def test_a_reload_the_reader_forces_is_rendered_and_kept_anew(
     assert not _hit(client.get("/sme/profile", headers={"Pragma": "no-cache"}))
     statements.clear()
     assert _hit(client.get("/sme/profile")) and statements == []
+
+
+def test_a_kept_page_lives_a_minute_at_most_and_readers_turn_at_different_instants(
+    cached, client, login, create_user
+):
+    """A page shows clocks and "today": it is never served once its reader's minute window
+    has turned. Windows are minutes shifted per reader, so that many readers' pages (banks'
+    systems polling the API) do not all go stale, and come back to be rendered, at once."""
+    import time_machine
+
+    sme = create_user("sme")
+    login(sme)
+    _rendered(client, "/sme/profile")
+    now = time.time()
+    _, left = page_cache.window(f"user:{sme.get_id()}", now)
+    assert 0 < left <= 60
+    with time_machine.travel(now + left - 1, tick=False):
+        assert _hit(client.get("/sme/profile"))
+    with time_machine.travel(now + left + 0.5, tick=False):
+        assert not _hit(client.get("/sme/profile"))
+    # Each window is one minute, and readers' windows turn at many instants.
+    for source in ("user:1.0", "token:abc", "addr:10.0.0.7"):
+        first, left = page_cache.window(source, 1_000_000.0)
+        assert page_cache.window(source, 1_000_000.0 + left - 0.01)[0] == first
+        assert page_cache.window(source, 1_000_000.0 + left)[0] == first + 1
+        assert page_cache.window(source, 1_000_000.0 + left + 59.99)[0] == first + 1
+    turns = {round(page_cache.window(f"user:{n}.0", 0.0)[1]) for n in range(200)}
+    assert len(turns) > 40
