@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from finportal import jobs
+from finportal import jobs, limits
 from finportal.models import OutboxMessage, User, utcnow
 from finportal.services import notifications
 from finportal.services.audit import record_event
@@ -469,7 +469,7 @@ def state_counts(session: Session) -> dict[str, int]:
 
 
 def list_messages(
-    session: Session, *, state: str = "failed", page: int = 1, per_page: int = 50
+    session: Session, *, state: str = "failed", page: int = 1, per_page: int = limits.PAGE_SIZE
 ) -> Any:
     """Return one page of rows in a state, newest first (``failed`` first of all)."""
     from finportal.paging import paginate
