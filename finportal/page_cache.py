@@ -81,6 +81,7 @@ from flask import (
     request_started,
     session,
 )
+from markupsafe import Markup, escape
 from prometheus_client import Counter
 from sqlalchemy import Connection, Engine, TextualSelect, event
 from sqlalchemy.orm import Session
@@ -208,6 +209,144 @@ def live() -> None:
     g.page_cache_live = True
 
 
+#: The flask-login attributes a shared page may read of its reader besides its scope.
+_SIGN_IN_FLAGS = frozenset({"is_authenticated", "is_active", "is_anonymous"})
+#: What fills a slot of a shared page for the reader who asks: slot name -> its value's text
+#: (escaped when put in). ``csrf`` (the form token) and ``who`` (the signed-in user's label,
+#: registered by ``web/nav.py``).
+SLOTS: dict[str, Callable[[], str]] = {}
+
+
+class SharedPageError(RuntimeError):
+    """A shared page's view or template read something of its reader outside its scope.
+
+    Not an ``AttributeError``: a template would print that as nothing.
+    """
+
+
+def shared(*scope: str) -> Callable[[F], F]:
+    """Mark a view whose page is the same for every reader of one role and these attributes
+    of the user (an advisor's ``duty``, say): it is kept once for all of them.
+
+    The view runs after the request's checks (sign-in, role, rate limits), for every reader,
+    kept page or not. Rendered, it sees the signed-in user only through its role and
+    ``scope`` (anything else raises :class:`SharedPageError`); what a page shows of its
+    reader goes in a slot (:func:`reader_slot`: the form token, the user's label), kept as a
+    placeholder and filled for each reader as the page is served. The key holds the path
+    with its query, the role and scope, the session without its sign-in and form token (the
+    chosen language), the other cookies and the request headers a page may depend on.
+    """
+    names = ("role", *scope)
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if _state.generations is None or not _state.shared:
+                return view(*args, **kwargs)
+            return _shared_page(view, names, args, kwargs)
+
+        wrapped.page_cache_shared = names  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+class _ScopeOnly:
+    """The signed-in user as a shared page sees it: its role and scope, nothing else."""
+
+    def __init__(self, user: Any, names: tuple[str, ...]) -> None:
+        self._user, self._names = user, frozenset(names) | _SIGN_IN_FLAGS
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._names:
+            return getattr(self._user, name)
+        raise SharedPageError(f"a shared page read its reader's {name!r}")
+
+
+def placeholder(name: str) -> str:
+    """Return what stands for slot ``name`` in a kept shared page (drawn from the secret key:
+    no reader can type it into what a page shows)."""
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hashlib.blake2b(name.encode(), key=secret[-64:], digest_size=12).hexdigest()
+    return f"fpslot{digest}"
+
+
+def reader_slot(name: str) -> Markup:
+    """Return the reader's value of slot ``name`` for a template, escaped (a placeholder
+    while a shared page is rendered to be kept)."""
+    if g.get("page_cache_sharing"):
+        return escape(placeholder(name))
+    return escape(SLOTS[name]())
+
+
+def _filled(body: bytes) -> bytes:
+    for name, value in SLOTS.items():
+        mark = placeholder(name).encode()
+        if mark in body:
+            body = body.replace(mark, str(escape(value())).encode())
+    return body
+
+
+def _shared_page(
+    view: Callable[..., Any], names: tuple[str, ...], args: Any, kwargs: dict[str, Any]
+) -> Any:
+    """Answer a :func:`shared` view: the kept page with the reader's slots filled, else the
+    view rendered for the scope, kept, then filled."""
+    from flask_login import current_user
+
+    cache = cache_of(current_app)
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    scope = {name: getattr(user, name, None) for name in names}
+    reader = "scope:" + json.dumps(scope, sort_keys=True, default=str)
+    key = cache.release + ":shared:" + _shared_key(scope) if cache else ""
+    if cache is not None and not _fresh_asked():
+        try:
+            _generations, kept = cache.lookup(key)
+        except Exception:  # noqa: BLE001 - Redis away: render the page as usual
+            cache._pause()
+            kept = None
+        if kept is not None:
+            _end()
+            return _kept_response(kept, fill=True)
+    if _state.own:
+        # What the request read to find its reader (its sign-in) is in the key, as scope.
+        _state.read = set()
+    g._login_user, g.page_cache_sharing = _ScopeOnly(user, names), True
+    try:
+        response = current_app.make_response(view(*args, **kwargs))
+    finally:
+        g._login_user, g.page_cache_sharing = user, False
+    _state.key, _state.reader = key, reader
+    _keep(response)
+    if response.status_code == 200 and not response.is_streamed:
+        response.set_data(_filled(response.get_data()))
+    return response
+
+
+def _shared_key(scope: dict[str, Any]) -> str:
+    """Return the key of a shared page for a reader of ``scope``."""
+    cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
+    headers = request.headers
+    parts = {
+        "path": request.full_path,
+        "host": request.host,
+        "scope": scope,
+        "window": window(f"path:{request.full_path}", time.time())[0],
+        "session": {k: v for k, v in session.items() if k not in _SIGN_IN_KEYS},
+        "cookies": sorted((k, v) for k, v in request.cookies.items() if k != cookie),
+        "headers": [
+            headers.get(name, "") for name in ("Accept-Language", "Accept", "X-Requested-With")
+        ],
+    }
+    raw = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()
+
+
+#: Session entries that tell who signed in (flask-login's) and the form token: not in a
+#: shared page's key (its reader is its scope; its form token a slot).
+_SIGN_IN_KEYS = frozenset({"_user_id", "_fresh", "_id", "csrf_token", "_permanent"})
+
+
 class _State(threading.local):
     """Per thread: what the current request wrote, read and found kept, and its key."""
 
@@ -222,6 +361,12 @@ class _State(threading.local):
     read: set[str] | None = None
     #: The minute of the request's key (for the budget).
     minute = 0
+    #: The request's view is :func:`shared` (looked up and kept by it, under its own key).
+    shared = False
+    #: The request began with a database session of its own (:func:`_fresh`).
+    own = False
+    #: Who a page kept now is counted for, when not :func:`_reader` (a shared page's scope).
+    reader: str | None = None
 
 
 _state = _State()
@@ -346,6 +491,15 @@ class PageCache:
 def init_app(app: Flask) -> None:
     """Look a page up as its request starts, serve it before the views, keep pages after
     them, follow the engine's reads and writes."""
+    from flask_wtf.csrf import generate_csrf
+
+    SLOTS["csrf"] = generate_csrf
+    form_token = functools.partial(reader_slot, "csrf")
+    app.jinja_env.globals["reader_slot"] = reader_slot
+    # Forms' tokens are a slot: CSRFProtect, set up before, made its own the global and a
+    # context value (this context processor runs after its).
+    app.jinja_env.globals["csrf_token"] = form_token
+    app.context_processor(lambda: {"csrf_token": form_token})
     request_started.connect(_begin, app)
     app.before_request(_serve_kept)
     app.after_request(_keep)
@@ -514,22 +668,27 @@ def _begin(sender: Flask, **extra: Any) -> None:
         return
     now = time.time()
     minute = int(now // 60)  # the budget's (pages kept in it live a minute at most)
+    view = current_app.view_functions.get(request.endpoint)
+    # A shared page is looked up by its view, once the request's checks have found who asks.
+    shared = getattr(view, "page_cache_shared", None) is not None
     key = cache.release + ":" + _key(window(_phase_source(), now)[0])
     try:
         # A reload the reader forced (Ctrl+Shift+R sends ``Cache-Control: no-cache``) is
         # rendered afresh, and the new rendering kept in place of the old.
-        generations, kept = cache.lookup(key, serve=not _fresh_asked())
+        generations, kept = cache.lookup(key, serve=not _fresh_asked() and not shared)
     except Exception:  # noqa: BLE001 - Redis away: render the page as usual
         cache._pause()
         return
     if generations is None:
         return
-    _state.generations, _state.key, _state.kept = generations, key, kept
-    _state.minute = minute
+    _state.generations, _state.kept = generations, kept
+    _state.key = None if shared else key
+    _state.minute, _state.shared = minute, shared
     # A request whose session already holds objects (an application context kept around
     # several requests, as in tests and commands) may show them without reading them again:
     # its page depends on every table. A request of its own starts with an empty session.
-    _state.read = set() if _fresh() else set(_schema().tables)
+    _state.own = _fresh()
+    _state.read = set() if _state.own else set(_schema().tables)
 
 
 def _fresh_asked() -> bool:
@@ -550,8 +709,8 @@ def _fresh() -> bool:
 
 def _end(*_: Any) -> None:
     """Forget what the request noted (also as it is torn down, whatever happened)."""
-    _state.generations = _state.key = _state.kept = _state.read = None
-    _state.wrote = False
+    _state.generations = _state.key = _state.kept = _state.read = _state.reader = None
+    _state.wrote = _state.shared = _state.own = False
 
 
 def _serve_kept() -> Any:
@@ -559,14 +718,25 @@ def _serve_kept() -> Any:
     kept = _state.kept
     if kept is None:
         return None
+    return _kept_response(kept)
+
+
+def _kept_response(kept: bytes, *, fill: bool = False) -> Response:
+    """Answer with a kept page (its headers, then its compressed body); with ``fill``, the
+    reader's own values put in its slots (a :func:`shared` page)."""
     head, _, body = kept.partition(b"\n")
     g.page_cache_hit = True
     headers = [tuple(pair) for pair in json.loads(head)]
     # Kept compressed: sent so to a client that accepts it, else opened here.
-    if request.accept_encodings["gzip"] > 0:  # its quality (``gzip;q=0`` refuses it)
-        headers.append(("Content-Encoding", "gzip"))
-    else:
+    gzipped = request.accept_encodings["gzip"] > 0  # its quality (``gzip;q=0`` refuses it)
+    if fill:
+        body = _filled(gzip.decompress(body))
+        if gzipped:  # compressed again, quickly: this answer is for one reader
+            body = gzip.compress(body, compresslevel=1, mtime=0)
+    elif not gzipped:
         body = gzip.decompress(body)
+    if gzipped:
+        headers.append(("Content-Encoding", "gzip"))
     response = Response(body, status=200, headers=headers)
     response.vary.add("Accept-Encoding")
     response.headers[HEADER] = "hit"
@@ -576,6 +746,7 @@ def _serve_kept() -> Any:
 def _keep(response: Response) -> Response:
     generations, key, read = _state.generations, _state.key, _state.read
     _state.generations = _state.key = _state.kept = _state.read = None
+    _state.shared = False
     if generations is None or key is None or read is None or g.get("page_cache_hit"):
         return response
     cache = cache_of(current_app)
@@ -589,7 +760,7 @@ def _keep(response: Response) -> Response:
             _own_headers(response),
             gzip.compress(response.get_data(), compresslevel=GZIP_LEVEL, mtime=0),
             minute=_state.minute,
-            reader=_reader(),
+            reader=_state.reader or _reader(),
         )
     except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
         cache._pause()

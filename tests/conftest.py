@@ -294,7 +294,8 @@ def client(app: Any, db_session: Any) -> Any:
         """Load the signed-in user anew on every request, as a server does.
 
         The test keeps one app context open across requests (for the shared session), so
-        Flask-Login's per-request cache of the user (``g._login_user``) would survive.
+        Flask-Login's per-request cache of the user (``g._login_user``) and Flask-WTF's of
+        the form token (``g.csrf_token``) would survive.
         """
 
         def open(self, *args: Any, **kwargs: Any) -> Any:
@@ -302,6 +303,7 @@ def client(app: Any, db_session: Any) -> Any:
 
             if has_app_context():
                 g.pop("_login_user", None)
+                g.pop("csrf_token", None)
             return super().open(*args, **kwargs)
 
     app.test_client_class = Client

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, current_app, request
-from flask_babel import LazyString, lazy_gettext
+from flask_babel import LazyString, gettext, lazy_gettext
 from flask_login import current_user
 
+from finportal import page_cache
 from finportal.domain.permissions import SUPERVISING_DUTIES
 from finportal.models import ROLES
 from finportal.services.labels import ROLE_TITLES, role_label
@@ -141,8 +142,21 @@ def sme_asks() -> list[Any]:
     return asks
 
 
+def who() -> str:
+    """Return the signed-in user's label in the top bar (its name and role)."""
+    return str(
+        gettext(
+            "%(name)s（%(role)s）",
+            name=current_user.display_name,
+            role=role_label(current_user.role),
+        )
+    )
+
+
 def init_app(app: Flask) -> None:
-    """Expose ``nav_items``, ``role_label``, ``menu_badge`` and ``sme_asks`` to templates."""
+    """Expose ``nav_items``, ``role_label``, ``menu_badge`` and ``sme_asks`` to templates;
+    the user's label is the page cache's slot ``who`` (the same page serves every advisor)."""
+    page_cache.SLOTS["who"] = who
 
     @app.context_processor
     def _nav() -> dict[str, object]:

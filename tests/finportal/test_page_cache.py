@@ -1141,3 +1141,106 @@ def test_a_kept_page_lives_a_minute_at_most_and_readers_turn_at_different_instan
         assert page_cache.window(source, 1_000_000.0 + left + 59.99)[0] == first + 1
     turns = {round(page_cache.window(f"user:{n}.0", 0.0)[1]) for n in range(200)}
     assert len(turns) > 40
+
+
+# --- pages shared by every reader of a scope (the advisors' review page) -----------------
+
+
+def _browser(app: Any, user: Any) -> Any:
+    """A browser of its own, signed in as ``user``."""
+    browser = app.test_client()
+    answer = browser.post("/auth/login", data={"username": user.username, "password": PASSWORD})
+    assert answer.status_code == 302
+    return browser
+
+
+def _token(page: Any) -> str:
+    import re
+
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.fixture
+def review_url(db_session, create_enterprise, screened_application) -> str:
+    application = screened_application(create_enterprise(name="共享审核页科技有限公司"))
+    return f"/advisor/applications/{application.id}"
+
+
+def test_one_review_page_is_rendered_for_every_advisor_with_each_ones_name_and_token(
+    cached, app, client, create_user, review_url, statements, monkeypatch
+):
+    """Advisors see the same review page: the second advisor's first view is the page the
+    first advisor's view rendered, with the second's own name in the top bar and form tokens
+    that are valid for the second's session only. A note one adds shows to the other."""
+    wang = _browser(app, create_user("advisor", display_name="王共享顾问"))
+    li = _browser(app, create_user("advisor", display_name="李共享顾问"))
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    first = wang.get(review_url)
+    assert not _hit(first)
+    assert "王共享顾问" in first.text and "共享审核页科技有限公司" in first.text
+    statements.clear()
+    seen = li.get(review_url)
+    assert _hit(seen)
+    assert "李共享顾问" in seen.text and "王共享顾问" not in seen.text
+    assert "共享审核页科技有限公司" in seen.text
+    assert "fpslot" not in seen.text and "fpslot" not in first.text
+    # Only the request's sign-in check ran (the user): nothing of the application was read.
+    assert statements and all("users" in page_cache.read_tables(s) for s in statements)
+    assert not any("applications" in page_cache.read_tables(s) for s in statements)
+    # Each reader's token is its own session's.
+    assert _token(seen) != _token(first)
+    refused = li.post(f"{review_url}/notes", data={"csrf_token": _token(first), "body": "x"})
+    assert refused.status_code == 400
+    added = li.post(
+        f"{review_url}/notes", data={"csrf_token": _token(seen), "body": "共享页面上写的备注"}
+    )
+    assert added.status_code == 302
+    again = wang.get(review_url)
+    assert not _hit(again) and "共享页面上写的备注" in again.text
+
+
+def test_a_shared_page_is_served_only_after_the_readers_checks(
+    cached, app, client, create_user, review_url
+):
+    """A kept review page is no answer to a bank, an SME or a signed-out visitor."""
+    advisor = _browser(app, create_user("advisor"))
+    assert not _hit(advisor.get(review_url))
+    assert _hit(advisor.get(review_url))
+    for role in ("bank", "sme"):
+        assert _browser(app, create_user(role)).get(review_url).status_code == 403
+    anonymous = app.test_client().get(review_url)
+    assert anonymous.status_code == 302 and "/auth/login" in anonymous.headers["Location"]
+
+
+def test_a_supervisor_does_not_get_the_plain_advisors_page(
+    cached, app, client, create_user, review_url, db_session
+):
+    """An advisor's duty changes the menu (the supervisors' board): it is part of the scope."""
+    plain = _browser(app, create_user("advisor"))
+    supervisor_user = create_user("advisor", display_name="督导甲")
+    supervisor_user.duty = "supervisor"
+    db_session.commit()
+    supervisor = _browser(app, supervisor_user)
+    page = plain.get(review_url)
+    assert not _hit(page) and "交办与预警" not in page.text
+    seen = supervisor.get(review_url)
+    assert not _hit(seen) and "交办与预警" in seen.text and "督导甲" in seen.text
+
+
+def test_a_shared_page_that_reads_its_reader_fails_loudly(app, create_user):
+    """A shared page sees its reader only through its role and scope: a template that prints
+    something else of the reader fails instead of keeping it for every other reader."""
+    from flask import g, render_template_string
+
+    user = create_user("advisor", display_name="不应出现")
+    with app.test_request_context("/advisor/"):
+        g._login_user = page_cache._ScopeOnly(user, ("role", "duty"))
+        g.page_cache_sharing = True
+        assert render_template_string("{{ current_user.role }}") == "advisor"
+        assert render_template_string("{{ reader_slot('who') }}").startswith("fpslot")
+        with pytest.raises(page_cache.SharedPageError, match="display_name"):
+            render_template_string("{{ current_user.display_name }}")
+        with pytest.raises(page_cache.SharedPageError, match="'id'"):
+            render_template_string("{{ current_user.id }}")

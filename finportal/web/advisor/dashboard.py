@@ -8,7 +8,7 @@ from flask import Response, abort, current_app, render_template
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from finportal import charts
+from finportal import charts, page_cache
 from finportal.extensions import db
 from finportal.limits import in_user_language
 from finportal.memo import Memo
@@ -63,6 +63,7 @@ def _charts(board: Any) -> dict[str, Markup]:
 
 
 @bp.get("/dashboard")
+@page_cache.shared("duty")
 def dashboard() -> Any:
     """Show the dashboard: funnel, amounts, approval rates, times, breaches, ratings, scores, quotas."""
     max_age = current_app.config["DASHBOARD_MAX_AGE_SECONDS"]

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from finportal import limits
+from finportal import limits, page_cache
 from finportal.extensions import db
 from finportal.models import Chamber, Park, Product
 from finportal.services import consents, queue, renewals, review, review_actions
@@ -172,6 +172,7 @@ def _versioned_action(
 
 
 @bp.get("/")
+@page_cache.shared("duty")
 def home() -> Any:
     """Show the queue of screened and in-review applications, earliest deadline first."""
     data, errors = load_form(QueueFilterSchema(), request.args)
@@ -222,6 +223,7 @@ def claim(application_id: int) -> Any:
 
 
 @bp.get("/applications/<int:application_id>")
+@page_cache.shared("duty")
 def application(application_id: int) -> Any:
     """Show the review page of an application."""
     return _render_review(application_id)
