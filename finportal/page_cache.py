@@ -129,23 +129,30 @@ REFUSED = Counter(
 
 #: Look a page up in one round trip (KEYS: the generations, the page; ARGV: the epoch's field,
 #: a new epoch). Answers {1, page} when the page is kept and every generation it was kept with
-#: is current; else {0, every generation} (to keep the page being rendered with), or {2} when
-#: there was no epoch (one is started: nothing is served or kept).
+#: is current; {3, page, slots} when what is kept is a reader's pointer (``->`` and the key of a
+#: shared page, then the reader's slots) and both are current; else {0, every generation} (to
+#: keep the page being rendered with), or {2} when there was no epoch (one is started: nothing
+#: is served or kept). A pointer names its page's key itself (Redis not clustered).
 _LOOKUP_SCRIPT = """
-local kept = redis.call('GET', KEYS[2])
-if kept then
+local function current(kept)
   local split = string.find(kept, '\\n', 1, true)
-  if split then
-    local current = true
-    for table, generation in pairs(cjson.decode(string.sub(kept, 1, split - 1))) do
-      if (redis.call('HGET', KEYS[1], table) or '0') ~= generation then
-        current = false
-        break
-      end
-    end
-    if current then
-      return {1, string.sub(kept, split + 1)}
-    end
+  if not split then return nil end
+  for table, generation in pairs(cjson.decode(string.sub(kept, 1, split - 1))) do
+    if (redis.call('HGET', KEYS[1], table) or '0') ~= generation then return nil end
+  end
+  return string.sub(kept, split + 1)
+end
+local kept = redis.call('GET', KEYS[2])
+local page = kept and current(kept)
+if page then
+  if string.sub(page, 1, 2) ~= '->' then
+    return {1, page}
+  end
+  local split = string.find(page, '\\n', 1, true)
+  local shared = split and redis.call('GET', string.sub(page, 3, split - 1))
+  local shared_page = shared and current(shared)
+  if shared_page then
+    return {3, shared_page, string.sub(page, split + 1)}
   end
 end
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
@@ -279,11 +286,18 @@ def reader_slot(name: str) -> Markup:
     return escape(SLOTS[name]())
 
 
-def _filled(body: bytes) -> bytes:
+#: Slots filled anew for every request (the form token is signed with the time); the others
+#: are kept with the reader's pointer to the shared page.
+_REQUEST_SLOTS = frozenset({"csrf"})
+
+
+def _filled(body: bytes, known: dict[str, str]) -> bytes:
+    """Put the reader's values in a shared page's slots (``known``: kept with its pointer)."""
     for name, value in SLOTS.items():
         mark = placeholder(name).encode()
         if mark in body:
-            body = body.replace(mark, str(escape(value())).encode())
+            text = known[name] if name in known else value()
+            body = body.replace(mark, str(escape(text)).encode())
     return body
 
 
@@ -291,35 +305,53 @@ def _shared_page(
     view: Callable[..., Any], names: tuple[str, ...], args: Any, kwargs: dict[str, Any]
 ) -> Any:
     """Answer a :func:`shared` view: the kept page with the reader's slots filled, else the
-    view rendered for the scope, kept, then filled."""
+    view rendered for the scope, kept, then filled. Either way the reader's session gets a
+    pointer to the shared page (:meth:`PageCache.point`), so that its next views of it are
+    served before its checks run again, as a page kept for it alone is."""
     from flask_login import current_user
 
     cache = cache_of(current_app)
+    assert cache is not None  # the request began with the cache (``_state.generations``)
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     scope = {name: getattr(user, name, None) for name in names}
-    reader = "scope:" + json.dumps(scope, sort_keys=True, default=str)
-    key = cache.release + ":shared:" + _shared_key(scope) if cache else ""
-    if cache is not None and not _fresh_asked():
+    key = cache.release + ":shared:" + _shared_key(scope)
+    # What the pointer is kept with: the generations as the request began, of what its
+    # checks read (the signed-in user), and the session's own key.
+    generations, checked = _state.generations or {}, set(_state.read or ())
+    own_key, minute = _state.own_key, _state.minute
+    kept = None
+    if not _fresh_asked():
         try:
-            _generations, kept = cache.lookup(key)
+            kept = cache.lookup(key)[1]
         except Exception:  # noqa: BLE001 - Redis away: render the page as usual
             cache._pause()
-            kept = None
-        if kept is not None:
-            _end()
-            return _kept_response(kept, fill=True)
-    if _state.own:
-        # What the request read to find its reader (its sign-in) is in the key, as scope.
-        _state.read = set()
-    g._login_user, g.page_cache_sharing = _ScopeOnly(user, names), True
-    try:
-        response = current_app.make_response(view(*args, **kwargs))
-    finally:
-        g._login_user, g.page_cache_sharing = user, False
-    _state.key, _state.reader = key, reader
-    _keep(response)
-    if response.status_code == 200 and not response.is_streamed:
-        response.set_data(_filled(response.get_data()))
+    if kept is not None:
+        _end()
+        response = _kept_response(kept, fill={})
+    else:
+        if _state.own:
+            # What the request read to find its reader (its sign-in) is in the key, as scope.
+            _state.read = set()
+        g._login_user, g.page_cache_sharing = _ScopeOnly(user, names), True
+        try:
+            response = current_app.make_response(view(*args, **kwargs))
+        finally:
+            g._login_user, g.page_cache_sharing = user, False
+        _state.key, _state.reader = key, "scope:" + json.dumps(scope, sort_keys=True, default=str)
+        _keep(response)
+        kept_now = _state.stored
+        if response.status_code != 200 or response.is_streamed:
+            return response
+        response.set_data(_filled(response.get_data(), {}))
+        if not kept_now:
+            return response
+    if own_key is not None and not _state.wrote:
+        slots = {name: value() for name, value in SLOTS.items() if name not in _REQUEST_SLOTS}
+        depends = {table: generations.get(table, "0") for table in (*checked, ANY, EPOCH)}
+        try:
+            cache.point(own_key, depends, key, slots, minute=minute, reader=_reader())
+        except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
+            cache._pause()
     return response
 
 
@@ -367,6 +399,12 @@ class _State(threading.local):
     own = False
     #: Who a page kept now is counted for, when not :func:`_reader` (a shared page's scope).
     reader: str | None = None
+    #: The key of a page kept for this session alone (a shared view's pointer is kept there).
+    own_key: str | None = None
+    #: The reader's own values of a shared page found through its pointer.
+    kept_slots: dict[str, str] | None = None
+    #: The page of this request was kept (:func:`_keep`).
+    stored = False
 
 
 _state = _State()
@@ -438,9 +476,12 @@ class PageCache:
 
     # Pages ------------------------------------------------------------------------------
 
-    def lookup(self, key: str, *, serve: bool = True) -> tuple[dict[str, str] | None, bytes | None]:
+    def lookup(
+        self, key: str, *, serve: bool = True
+    ) -> tuple[dict[str, str] | None, bytes | None, dict[str, str] | None]:
         """Return the current generations and the page kept under ``key``, if every
-        generation it was kept with is still current (else None).
+        generation it was kept with is still current (else None), and where ``key`` holds a
+        reader's pointer to a shared page, the reader's slots (else None).
 
         Without an epoch (the hash lost, or never made) there is neither: a new epoch is
         started from the clock in nanoseconds — never a number the hash held before, under
@@ -453,11 +494,13 @@ class PageCache:
             keys=[self.generations_key, page_key], args=[EPOCH, time.time_ns()]
         )
         if found[0] == 1:  # kept and current: the generations are not needed
-            return {}, found[1]
+            return {}, found[1], None
+        if found[0] == 3:  # a shared page, through the reader's pointer
+            return {}, found[1], json.loads(found[2])
         if found[0] == 2:  # no epoch: one was started
-            return None, None
+            return None, None, None
         flat = found[1]
-        return {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}, None
+        return {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}, None, None
 
     def keep(
         self,
@@ -473,9 +516,31 @@ class PageCache:
         depends on, if the budget of its ``minute`` and its ``reader``'s share allow; tell
         whether it was kept."""
         # One line each: JSON written in ASCII holds no raw line break.
-        kept_with = json.dumps(generations, ensure_ascii=True, sort_keys=True).encode()
         head = json.dumps(headers, ensure_ascii=True).encode()
-        value = kept_with + b"\n" + head + b"\n" + body
+        return self._keep_value(key, generations, head + b"\n" + body, minute, reader)
+
+    def point(
+        self,
+        key: str,
+        generations: dict[str, str],
+        shared_key: str,
+        slots: dict[str, str],
+        *,
+        minute: int,
+        reader: str,
+    ) -> bool:
+        """Keep under a reader's ``key`` a pointer to the shared page kept under
+        ``shared_key``, with the reader's own ``slots`` and the ``generations`` of what its
+        checks read; tell whether it was kept."""
+        pointer = f"->{self.prefix}{shared_key}\n".encode()
+        filling = json.dumps(slots, ensure_ascii=True, sort_keys=True).encode()
+        return self._keep_value(key, generations, pointer + filling, minute, reader)
+
+    def _keep_value(
+        self, key: str, generations: dict[str, str], value: bytes, minute: int, reader: str
+    ) -> bool:
+        kept_with = json.dumps(generations, ensure_ascii=True, sort_keys=True).encode()
+        value = kept_with + b"\n" + value
         spent = f"{self.prefix}spent:{minute}"
         reader_key = hashlib.blake2b(reader.encode(), digest_size=12).hexdigest()
         outcome = self._keep_script(
@@ -675,14 +740,15 @@ def _begin(sender: Flask, **extra: Any) -> None:
     try:
         # A reload the reader forced (Ctrl+Shift+R sends ``Cache-Control: no-cache``) is
         # rendered afresh, and the new rendering kept in place of the old.
-        generations, kept = cache.lookup(key, serve=not _fresh_asked() and not shared)
+        generations, kept, slots = cache.lookup(key, serve=not _fresh_asked())
     except Exception:  # noqa: BLE001 - Redis away: render the page as usual
         cache._pause()
         return
     if generations is None:
         return
-    _state.generations, _state.kept = generations, kept
+    _state.generations, _state.kept, _state.kept_slots = generations, kept, slots
     _state.key = None if shared else key
+    _state.own_key = key
     _state.minute, _state.shared = minute, shared
     # A request whose session already holds objects (an application context kept around
     # several requests, as in tests and commands) may show them without reading them again:
@@ -710,7 +776,8 @@ def _fresh() -> bool:
 def _end(*_: Any) -> None:
     """Forget what the request noted (also as it is torn down, whatever happened)."""
     _state.generations = _state.key = _state.kept = _state.read = _state.reader = None
-    _state.wrote = _state.shared = _state.own = False
+    _state.own_key = _state.kept_slots = None
+    _state.wrote = _state.shared = _state.own = _state.stored = False
 
 
 def _serve_kept() -> Any:
@@ -718,19 +785,20 @@ def _serve_kept() -> Any:
     kept = _state.kept
     if kept is None:
         return None
-    return _kept_response(kept)
+    return _kept_response(kept, fill=_state.kept_slots)
 
 
-def _kept_response(kept: bytes, *, fill: bool = False) -> Response:
+def _kept_response(kept: bytes, *, fill: dict[str, str] | None = None) -> Response:
     """Answer with a kept page (its headers, then its compressed body); with ``fill``, the
-    reader's own values put in its slots (a :func:`shared` page)."""
+    reader's own values put in its slots (a :func:`shared` page; ``fill`` holds those kept
+    with the reader's pointer)."""
     head, _, body = kept.partition(b"\n")
     g.page_cache_hit = True
     headers = [tuple(pair) for pair in json.loads(head)]
     # Kept compressed: sent so to a client that accepts it, else opened here.
     gzipped = request.accept_encodings["gzip"] > 0  # its quality (``gzip;q=0`` refuses it)
-    if fill:
-        body = _filled(gzip.decompress(body))
+    if fill is not None:
+        body = _filled(gzip.decompress(body), fill)
         if gzipped:  # compressed again, quickly: this answer is for one reader
             body = gzip.compress(body, compresslevel=1, mtime=0)
     elif not gzipped:
@@ -754,7 +822,7 @@ def _keep(response: Response) -> Response:
         return response
     depends = {table: generations.get(table, "0") for table in (*read, ANY, EPOCH)}
     try:
-        cache.keep(
+        _state.stored = cache.keep(
             key,
             depends,
             _own_headers(response),

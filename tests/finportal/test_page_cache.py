@@ -1189,6 +1189,14 @@ def test_one_review_page_is_rendered_for_every_advisor_with_each_ones_name_and_t
     # Only the request's sign-in check ran (the user): nothing of the application was read.
     assert statements and all("users" in page_cache.read_tables(s) for s in statements)
     assert not any("applications" in page_cache.read_tables(s) for s in statements)
+    # Its session now holds its form token: the next view keeps it a pointer to the shared
+    # page, and the one after is served through it without a statement, as a page of its own.
+    li.get(review_url)
+    statements.clear()
+    pointed = li.get(review_url)
+    assert _hit(pointed) and statements == []
+    assert "李共享顾问" in pointed.text and "王共享顾问" not in pointed.text
+    assert _token(pointed) == _token(seen)
     # Each reader's token is its own session's.
     assert _token(seen) != _token(first)
     refused = li.post(f"{review_url}/notes", data={"csrf_token": _token(first), "body": "x"})
@@ -1244,3 +1252,21 @@ def test_a_shared_page_that_reads_its_reader_fails_loudly(app, create_user):
             render_template_string("{{ current_user.display_name }}")
         with pytest.raises(page_cache.SharedPageError, match="'id'"):
             render_template_string("{{ current_user.id }}")
+
+
+def test_a_readers_pointer_to_a_shared_page_follows_changes_to_the_reader(
+    cached, app, client, create_user, review_url, db_session
+):
+    """A change to the reader (its name, its role) shows on its next view of a shared page."""
+    user = create_user("advisor", display_name="旧名顾问")
+    browser = _browser(app, user)
+    for _ in range(3):
+        browser.get(review_url)
+    assert _hit(browser.get(review_url))
+    user.display_name = "新名顾问"
+    db_session.commit()
+    renamed = browser.get(review_url)
+    assert "新名顾问" in renamed.text and "旧名顾问" not in renamed.text
+    user.role = "bank"
+    db_session.commit()
+    assert browser.get(review_url).status_code == 403
