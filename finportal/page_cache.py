@@ -231,9 +231,14 @@ class SharedPageError(RuntimeError):
     """
 
 
+#: What every page's layout reads of its reader: the menu is the role's, and a duty's
+#: (supervising advisors have more entries).
+_LAYOUT_SCOPE = ("role", "duty")
+
+
 def shared(*scope: str) -> Callable[[F], F]:
-    """Mark a view whose page is the same for every reader of one role and these attributes
-    of the user (an advisor's ``duty``, say): it is kept once for all of them.
+    """Mark a view whose page is the same for every reader of one role (and duty) and these
+    attributes of the user (a bank user's ``bank_id``, say): it is kept once for all of them.
 
     The view runs after the request's checks (sign-in, role, rate limits), for every reader,
     kept page or not. Rendered, it sees the signed-in user only through its role and
@@ -243,7 +248,7 @@ def shared(*scope: str) -> Callable[[F], F]:
     with its query, the role and scope, the session without its sign-in and form token (the
     chosen language), the other cookies and the request headers a page may depend on.
     """
-    names = ("role", *scope)
+    names = (*_LAYOUT_SCOPE, *scope)
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
@@ -265,9 +270,25 @@ class _ScopeOnly:
         self._user, self._names = user, frozenset(names) | _SIGN_IN_FLAGS
 
     def __getattr__(self, name: str) -> Any:
-        if name in self._names:
-            return getattr(self._user, name)
-        raise SharedPageError(f"a shared page read its reader's {name!r}")
+        if name not in self._names:
+            raise SharedPageError(f"a shared page read its reader's {name!r}")
+        value = getattr(self._user, name)
+        table = getattr(value, "__table__", None)
+        if table is not None and _state.read is not None:
+            # A record of the scope (a bank user's bank): what the page shows of it is the
+            # page's (loaded with the user before the view, its read was not noted).
+            _state.read.add(table.name)
+        return value
+
+
+def _scope_value(value: Any) -> Any:
+    """Return what stands for one attribute of a scope in a key (a record: its identity)."""
+    table = getattr(value, "__table__", None)
+    if table is None:
+        return value
+    from sqlalchemy import inspect
+
+    return [table.name, *inspect(value).identity]
 
 
 def placeholder(name: str) -> str:
@@ -313,7 +334,7 @@ def _shared_page(
     cache = cache_of(current_app)
     assert cache is not None  # the request began with the cache (``_state.generations``)
     user = current_user._get_current_object()  # type: ignore[attr-defined]
-    scope = {name: getattr(user, name, None) for name in names}
+    scope = {name: _scope_value(getattr(user, name, None)) for name in names}
     key = cache.release + ":shared:" + _shared_key(scope)
     # What the pointer is kept with: the generations as the request began, of what its
     # checks read (the signed-in user), and the session's own key.

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Integer, delete, event, insert, select, text, update
 
 from finportal import page_cache
-from finportal.models import Enterprise
+from finportal.models import Bank, Enterprise
 from tests.helpers import PASSWORD
 
 
@@ -1270,3 +1270,26 @@ def test_a_readers_pointer_to_a_shared_page_follows_changes_to_the_reader(
     user.role = "bank"
     db_session.commit()
     assert browser.get(review_url).status_code == 403
+
+
+def test_a_banks_inbox_is_kept_once_for_its_users_and_never_shown_to_another_bank(
+    cached, app, client, create_user, create_bank, db_session
+):
+    """The inbox is shared by the users of one bank (its scope is the bank): another bank's
+    users never get it, and a change to the bank's record shows on its next view."""
+    bank = create_bank(name_zh="共享收件箱银行")
+    one = _browser(app, create_user("bank", bank_id=bank.id, display_name="甲经办"))
+    two = _browser(app, create_user("bank", bank_id=bank.id, display_name="乙经办"))
+    other = _browser(app, create_user("bank"))
+    # Each request with a database session of its own, as served (its page then depends on
+    # the tables it read, not on every table).
+    first = _own_request(one, "/bank/")
+    assert not _hit(first) and "共享收件箱银行" in first.text
+    seen = _own_request(two, "/bank/")
+    assert _hit(seen) and "乙经办" in seen.text and "甲经办" not in seen.text
+    elsewhere = _own_request(other, "/bank/")
+    assert not _hit(elsewhere) and "共享收件箱银行" not in elsewhere.text
+    db_session.execute(update(Bank).where(Bank.id == bank.id).values(name_zh="改名后的共享银行"))
+    db_session.commit()
+    renamed = _own_request(two, "/bank/")
+    assert "改名后的共享银行" in renamed.text

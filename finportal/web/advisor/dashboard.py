@@ -63,7 +63,7 @@ def _charts(board: Any) -> dict[str, Markup]:
 
 
 @bp.get("/dashboard")
-@page_cache.shared("duty")
+@page_cache.shared()
 def dashboard() -> Any:
     """Show the dashboard: funnel, amounts, approval rates, times, breaches, ratings, scores, quotas."""
     max_age = current_app.config["DASHBOARD_MAX_AGE_SECONDS"]

@@ -172,7 +172,7 @@ def _versioned_action(
 
 
 @bp.get("/")
-@page_cache.shared("duty")
+@page_cache.shared()
 def home() -> Any:
     """Show the queue of screened and in-review applications, earliest deadline first."""
     data, errors = load_form(QueueFilterSchema(), request.args)
@@ -223,7 +223,7 @@ def claim(application_id: int) -> Any:
 
 
 @bp.get("/applications/<int:application_id>")
-@page_cache.shared("duty")
+@page_cache.shared()
 def application(application_id: int) -> Any:
     """Show the review page of an application."""
     return _render_review(application_id)

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from finportal import limits
+from finportal import limits, page_cache
 from finportal.domain.states import REFERRAL
 from finportal.extensions import db
 from finportal.services import bank_actions, consents, referrals
@@ -128,6 +128,7 @@ def _blank_to_none(form: Any) -> dict[str, Any]:
 
 
 @bp.get("/")
+@page_cache.shared("bank_id", "bank")
 def home() -> Any:
     """Show the inbox: this bank's referrals by tab (new, viewed, decided, overdue, withdrawn)."""
     data, errors = load_form(InboxSchema(), request.args)

@@ -24,7 +24,7 @@ from finportal.models import BatchMember, Consent, Membership, utcnow
 from finportal.services import batch_checks, batch_recommendations, batches
 from tests.finportal.conftest import consent_to_batch
 from tests.finportal.test_query_counts import counting
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, RELOAD
 
 #: Firms added to the park between the two counts: more than a page of members.
 MORE_FIRMS = limits.PAGE_SIZE + 10
@@ -133,7 +133,7 @@ def _statements_of(db_session: Any, browser: Any, url: str) -> int:
     db_session.commit()
     db_session.expire_all()
     with counting() as statements:
-        answer = browser.get(url)
+        answer = browser.get(url, headers=RELOAD)  # rendered, whatever the page cache holds
     assert answer.status_code == 200, url
     return len(statements)
 
