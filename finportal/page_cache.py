@@ -67,6 +67,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -162,14 +163,21 @@ end
 return {0, redis.call('HGETALL', KEYS[1])}
 """
 
-#: Keep a page if the budget allows (KEYS: the page, the minute's total, the reader's total;
-#: ARGV: the value, its lifetime, the minute's budget, the reader's budget, the overhead).
+#: Keep a page if no transaction that wrote a table it read is pending and the budget allows
+#: (KEYS: the page, the minute's total, the reader's total, then the pending marks of its
+#: tables; ARGV: the value, its lifetime, the minute's budget, the reader's budget, the
+#: overhead, the time now).
 #: What counts is what Redis takes for it (``MEMORY USAGE``: its allocator rounds a value up
 #: by as much as a quarter, and the key's name and record count too), and the overhead for each
 #: new key (its expiry) and counter; where ``MEMORY`` is refused, the length plus a quarter.
 #: A page kept again under its key (a new generation) counts only what it grew by. Beyond the
 #: budget the page is not kept (nor the value it replaced: that one was stale).
 _KEEP_SCRIPT = """
+for i = 4, #KEYS do
+  if redis.call('ZCOUNT', KEYS[i], ARGV[6], '+inf') > 0 then
+    return 'pending'
+  end
+end
 local overhead = tonumber(ARGV[5])
 local function held(key)
   local ok, used = pcall(redis.call, 'MEMORY', 'USAGE', key)
@@ -459,13 +467,33 @@ class PageCache:
 
     # Generation -------------------------------------------------------------------------
 
-    def move_on(self, tables: Iterable[str] = (ANY,)) -> None:
+    def move_on(
+        self,
+        tables: Iterable[str] = (ANY,),
+        *,
+        pending: str | None = None,
+        settled: str | None = None,
+    ) -> None:
         """Move the generations of ``tables`` on: every kept page that read one of them (with
-        :data:`ANY`: every kept page of this database) is stale from now."""
+        :data:`ANY`: every kept page of this database) is stale from now.
+
+        ``pending`` names a transaction that has written them and not yet ended: until the
+        move that ``settled`` names it (after its commit), or :data:`TTL_SECONDS` at most (a
+        process killed in between), no page that read them is kept — one rendered meanwhile
+        may show what the commit changes, under the generation moved before it.
+        """
         try:
             with self.redis.pipeline(transaction=False) as pipe:
                 for table in tables:
                     pipe.hincrby(self.generations_key, table, 1)
+                    marks = self.prefix + "pending:" + table
+                    if pending is not None:
+                        now = time.time()
+                        pipe.zremrangebyscore(marks, "-inf", now)
+                        pipe.zadd(marks, {pending: now + TTL_SECONDS})
+                        pipe.expire(marks, 2 * TTL_SECONDS)
+                    elif settled is not None:
+                        pipe.zrem(marks, settled)
                 pipe.execute()
         except Exception:  # noqa: BLE001 - Redis away: owed, and the cache is not read meanwhile
             if not self._owed and not self._repay_at_exit:
@@ -564,9 +592,18 @@ class PageCache:
         value = kept_with + b"\n" + value
         spent = f"{self.prefix}spent:{minute}"
         reader_key = hashlib.blake2b(reader.encode(), digest_size=12).hexdigest()
+        # A transaction that wrote one of its tables and has not ended: not kept.
+        pending = [f"{self.prefix}pending:{table}" for table in generations if table != EPOCH]
         outcome = self._keep_script(
-            keys=[self.prefix + key, spent, f"{spent}:{reader_key}"],
-            args=[value, TTL_SECONDS, self.minute_budget, self.reader_budget, KEY_OVERHEAD_BYTES],
+            keys=[self.prefix + key, spent, f"{spent}:{reader_key}", *pending],
+            args=[
+                value,
+                TTL_SECONDS,
+                self.minute_budget,
+                self.reader_budget,
+                KEY_OVERHEAD_BYTES,
+                time.time(),
+            ],
         )
         if outcome != b"kept":
             REFUSED.labels(outcome.decode()).inc()
@@ -957,17 +994,18 @@ def wrote(conn: Any, app: Flask | None = None, tables: Iterable[str] = (ANY,)) -
         _move_on(app, tables)  # committed as it ran: this is the move after its commit
         return
     info = conn.info
-    owed = info.setdefault(_OWED, (app, set()))[1]
+    # The app to move them for, the tables, and a name for the transaction (its pending mark).
+    owed = info.setdefault(_OWED, (app, set(), uuid.uuid4().hex))[1]
     new = set(tables) - owed
     if new:  # the first write of a table in a transaction moves its generation at once
         owed.update(new)
-        _move_on(app, new)
+        _move_on(app, new, pending=info[_OWED][2])
 
 
-def _move_on(app: Flask, tables: Iterable[str]) -> None:
+def _move_on(app: Flask, tables: Iterable[str], **marks: str) -> None:
     cache = cache_of(app)
     if cache is not None:
-        cache.move_on(tables)
+        cache.move_on(tables, **marks)
 
 
 def _ended(info: dict[Any, Any]) -> None:
@@ -975,7 +1013,8 @@ def _ended(info: dict[Any, Any]) -> None:
     back, or handed its connection back): move the generations of the tables it wrote."""
     owed = info.pop(_OWED, None)
     if owed is not None:
-        _move_on(*owed)
+        app, tables, transaction = owed
+        _move_on(app, tables, settled=transaction)
 
 
 #: Where a written table's name stands in an INSERT, UPDATE or DELETE.

@@ -304,7 +304,16 @@ def client(app: Any, db_session: Any) -> Any:
             if has_app_context():
                 g.pop("_login_user", None)
                 g.pop("csrf_token", None)
-            return super().open(*args, **kwargs)
+            try:
+                return super().open(*args, **kwargs)
+            finally:
+                # A server's request hands its connection back to the pool: what it wrote is
+                # done with (the test's connection stays open, in the test's transaction).
+                from finportal import page_cache
+                from finportal.extensions import db
+
+                if getattr(db, "test_bind", None) is not None:
+                    page_cache._ended(db.test_bind.info)
 
     app.test_client_class = Client
     return app.test_client()

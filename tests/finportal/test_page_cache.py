@@ -1293,3 +1293,30 @@ def test_a_banks_inbox_is_kept_once_for_its_users_and_never_shown_to_another_ban
     db_session.commit()
     renamed = _own_request(two, "/bank/")
     assert "改名后的共享银行" in renamed.text
+
+
+def test_a_commit_whose_process_died_before_telling_redis_shows(
+    cached, app, client, login, create_user, committed_bank
+):
+    """A worker renames the bank and is killed right after the database committed, before its
+    move after the commit: a page rendered while its transaction ran (from the data before)
+    was not kept, so the rename shows on the next view, not a minute later."""
+    worker, conn = _bank_renamed_uncommitted(app, client, login, create_user, committed_bank)
+    lost: list[Any] = []
+    try:
+        meanwhile = client.get("/admin/organisations")
+        assert "缓存前银行" in meanwhile.text and not _hit(meanwhile)
+
+        def commit_and_die() -> None:
+            lost.append(conn.info.pop(page_cache._OWED))  # what it would have told Redis
+            conn.connection.dbapi_connection.commit()  # the database's commit, and no more
+
+        worker.do(commit_and_die)
+        assert "缓存后银行" in client.get("/admin/organisations").text
+    finally:
+        worker.do(conn.close)
+        # Its pending marks would lapse within a minute: the tests after this one need not wait.
+        cache = page_cache.cache_of(app)
+        assert cache is not None
+        for _app, tables, transaction in lost:
+            cache.move_on(tables, settled=transaction)
