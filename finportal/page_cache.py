@@ -1091,14 +1091,26 @@ def _schema() -> _Schema:
 
 
 def _follow_commits(engine: Engine) -> None:
-    """Move the generation right after every commit of a transaction that wrote.
+    """Move the generation right after every commit of a transaction that wrote, and settle
+    its pending marks as soon as it ends, committed or rolled back.
 
     SQLAlchemy's ``commit`` event comes before the database commits (a reader starting in
     between would keep the old page under the new generation), so the dialect's commit is
-    wrapped instead, as the engine's own hook, for this engine only.
+    wrapped instead, as the engine's own hook, for this engine only. Its rollback too: a
+    connection kept open after a rollback (a job that gave up, a command's loop) is not
+    handed back to the pool, and its marks would otherwise stop pages that read its tables
+    from being kept until they lapse (and its next transaction would count as the same one).
     """
     dialect = engine.dialect
-    commit = dialect.do_commit
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def ended(dbapi_connection: Any) -> None:
+        try:
+            info = getattr(dbapi_connection, "info", None)
+        except NotImplementedError:  # the dialect's first connection, before the pool's
+            return
+        if info is not None:
+            _ended(info)
 
     def do_commit(dbapi_connection: Any) -> None:
         try:
@@ -1106,11 +1118,16 @@ def _follow_commits(engine: Engine) -> None:
         finally:
             # Also when the commit raised: the database may have committed and only its
             # answer been lost (a connection dropped); an extra move costs one rendering.
-            info = getattr(dbapi_connection, "info", None)
-            if info is not None:
-                _ended(info)
+            ended(dbapi_connection)
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            ended(dbapi_connection)
 
     dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
 
 def _checked_in(app: Flask) -> Callable[..., None]:

@@ -1320,3 +1320,20 @@ def test_a_commit_whose_process_died_before_telling_redis_shows(
         assert cache is not None
         for _app, tables, transaction in lost:
             cache.move_on(tables, settled=transaction)
+
+
+def test_a_transaction_rolled_back_on_a_connection_kept_open_leaves_no_pending_mark(
+    cached, app, client, login, create_user, committed_bank
+):
+    """A worker renames the bank, then rolls back and keeps its connection (a job that gave
+    up, a command's loop): nothing is pending any more, so the organisations page is kept
+    again at once, not a minute later."""
+    worker, conn = _bank_renamed_uncommitted(app, client, login, create_user, committed_bank)
+    try:
+        assert not _hit(client.get("/admin/organisations"))  # pending: not kept
+        worker.do(conn.rollback)
+        shown = client.get("/admin/organisations")
+        assert "缓存前银行" in shown.text and not _hit(shown)
+        assert _hit(client.get("/admin/organisations"))
+    finally:
+        worker.do(conn.close)
