@@ -366,7 +366,10 @@ def _shared_page(
             response = current_app.make_response(view(*args, **kwargs))
         finally:
             g._login_user, g.page_cache_sharing = user, False
-        _state.key, _state.reader = key, "scope:" + json.dumps(scope, sort_keys=True, default=str)
+        # Counted against the share of the reader whose view rendered it, like a page of its
+        # own: a reader varying an argument no page reads spends its own share, not the
+        # scope's (every other reader of the scope would lose the cache with it).
+        _state.key = key
         _keep(response)
         kept_now = _state.stored
         if response.status_code != 200 or response.is_streamed:
@@ -426,8 +429,6 @@ class _State(threading.local):
     shared = False
     #: The request began with a database session of its own (:func:`_fresh`).
     own = False
-    #: Who a page kept now is counted for, when not :func:`_reader` (a shared page's scope).
-    reader: str | None = None
     #: The key of a page kept for this session alone (a shared view's pointer is kept there).
     own_key: str | None = None
     #: The reader's own values of a shared page found through its pointer.
@@ -833,7 +834,7 @@ def _fresh() -> bool:
 
 def _end(*_: Any) -> None:
     """Forget what the request noted (also as it is torn down, whatever happened)."""
-    _state.generations = _state.key = _state.kept = _state.read = _state.reader = None
+    _state.generations = _state.key = _state.kept = _state.read = None
     _state.own_key = _state.kept_slots = None
     _state.wrote = _state.shared = _state.own = _state.stored = False
 
@@ -886,7 +887,7 @@ def _keep(response: Response) -> Response:
             _own_headers(response),
             gzip.compress(response.get_data(), compresslevel=GZIP_LEVEL, mtime=0),
             minute=_state.minute,
-            reader=_state.reader or _reader(),
+            reader=_reader(),
         )
     except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
         cache._pause()

@@ -1337,3 +1337,33 @@ def test_a_transaction_rolled_back_on_a_connection_kept_open_leaves_no_pending_m
         assert _hit(client.get("/admin/organisations"))
     finally:
         worker.do(conn.close)
+
+
+def test_an_advisor_varying_an_unread_argument_cannot_crowd_out_the_other_advisors(
+    cached, app, client, create_user, monkeypatch
+):
+    """A shared page is counted against the share of the reader whose view rendered it: an
+    advisor asking for ``/advisor/?x=1``, ``?x=2``, … spends only that advisor's share of the
+    minute's budget, and the pages other advisors of the same duty open are still kept."""
+    _clear_of_a_minute_turn(30)
+    cache = page_cache.cache_of(app)
+    assert cache is not None
+    for kept_page in cache.redis.scan_iter(match=cache.prefix + cache.release + ":*"):
+        cache.redis.delete(kept_page)  # this database's pages kept by earlier tests
+    wang = _browser(app, create_user("advisor", display_name="王挤占顾问"))
+    li = _browser(app, create_user("advisor", display_name="李挤占顾问"))
+    # Twice: on a new database's first request the generations only start (nothing is kept).
+    wang.get("/advisor/?x=0")
+    wang.get("/advisor/?x=0")
+    size = _kept_bytes(cache)  # one queue page as kept, and the reader's pointer to it
+    assert size > 0
+    # A minute's budget of 24 such pages: one reader's share is three.
+    monkeypatch.setitem(app.config, "PAGE_CACHE_MAX_BYTES", size * 2 * page_cache.READER_SHARE * 3)
+    cache = page_cache.cache_of(app)
+    assert cache is not None and cache.reader_budget < 4 * size
+    cache.redis.delete(*cache.redis.keys(cache.prefix + "spent:*") or ["none"])
+    for x in range(1, 21):
+        wang.get(f"/advisor/?x={x}")
+    # Another advisor of the same duty still has a share: a queue page it opens is kept.
+    assert not _hit(li.get("/advisor/?tab=queue"))
+    assert _hit(li.get("/advisor/?tab=queue"))
