@@ -288,6 +288,14 @@ class _ScopeOnly:
             _state.read.add(table.name)
         return value
 
+    def _compared(self, *_: object) -> Any:
+        # Telling the reader's own records apart (``note.author == current_user``, the
+        # reader in a set) shows something of the reader: Python's default (identity) would
+        # silently tell every reader, the author too, that nothing is theirs.
+        raise SharedPageError("a shared page compared its reader with a record")
+
+    __eq__ = __ne__ = __hash__ = _compared  # type: ignore[assignment]
+
 
 def _scope_value(value: Any) -> Any:
     """Return what stands for one attribute of a scope in a key (a record: its identity)."""

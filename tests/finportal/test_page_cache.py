@@ -1254,6 +1254,27 @@ def test_a_shared_page_that_reads_its_reader_fails_loudly(app, create_user):
             render_template_string("{{ current_user.id }}")
 
 
+def test_a_shared_page_that_compares_its_reader_with_a_record_fails_loudly(app, create_user):
+    """A template that tells the reader's own records apart (``note.author == current_user``,
+    ``current_user in watchers``) shows something of its reader: on a shared page it fails,
+    instead of telling every reader, the author too, that nothing is theirs."""
+    from flask import g, render_template_string
+
+    user = create_user("advisor", display_name="比较顾问")
+    with app.test_request_context("/advisor/"):
+        g._login_user = page_cache._ScopeOnly(user, ("role", "duty"))
+        g.page_cache_sharing = True
+        for template in (
+            "{{ 'mine' if author == current_user else 'theirs' }}",
+            "{{ 'mine' if current_user == author else 'theirs' }}",
+            "{{ 'mine' if author != current_user else 'theirs' }}",
+            "{{ 'mine' if current_user in [author] else 'theirs' }}",
+            "{{ 'mine' if current_user in authors else 'theirs' }}",
+        ):
+            with pytest.raises(page_cache.SharedPageError):
+                render_template_string(template, author=user, authors={user})
+
+
 def test_a_readers_pointer_to_a_shared_page_follows_changes_to_the_reader(
     cached, app, client, create_user, review_url, db_session
 ):
