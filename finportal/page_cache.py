@@ -380,8 +380,9 @@ def _shared_page(
         _state.key = key
         _keep(response)
         kept_now = _state.stored
-        if response.status_code != 200 or response.is_streamed:
+        if response.is_streamed or response.direct_passthrough:
             return response
+        # Whatever the answer (a refusal shown on the page too): the reader's own values.
         response.set_data(_filled(response.get_data(), {}))
         if not kept_now:
             return response
