@@ -7,11 +7,12 @@ row) and the action is refused with :class:`Conflict`: two advisors cannot both 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from finportal import charts, limits
 from finportal.domain.states import current_locale
@@ -47,7 +48,7 @@ from finportal.services.public_data import facts as verified_facts
 from finportal.services.public_data.facts import Row as VerifiedRow
 from finportal.services.queue import application_overdue
 from finportal.services.referrals import of_application
-from finportal.services.screening import latest_score
+from finportal.services.screening import latest_score_and_model
 
 # --- the queue ---------------------------------------------------------------------------
 
@@ -95,10 +96,14 @@ class Review:
     backed: list[verified_facts.Backing] = field(default_factory=list)
 
 
-def get_application(session: Session, application_id: int) -> Application:
-    """Return an application the centre can see (not a draft)."""
+def get_application(
+    session: Session, application_id: int, options: Sequence[ORMOption] = ()
+) -> Application:
+    """Return an application the centre can see (not a draft), loaded with ``options``."""
     application = (
-        session.get(Application, application_id) if limits.check_id(application_id) else None
+        session.get(Application, application_id, options=options)
+        if limits.check_id(application_id)
+        else None
     )
     if application is None or application.state == "draft":
         raise NotFound("申请不存在。", "No such application.")
@@ -128,9 +133,14 @@ def reasons_chart(score: CreditScore | None) -> str:
     )
 
 
+def _user_name(display_name: str | None, username: str) -> str:
+    """Name a user as the review page does: the display name, else the user name."""
+    return display_name or username
+
+
 def get_review(session: Session, application_id: int) -> Review:
     """Return the review of an application: profile, matches, score, history, notes, referrals."""
-    application = get_application(session, application_id)
+    application = get_application(session, application_id, [joinedload(Application.enterprise)])
     enterprise = application.enterprise
     rows = session.execute(
         select(Match, ProductVersion, Product)
@@ -140,13 +150,14 @@ def get_review(session: Session, application_id: int) -> Review:
         .order_by(Match.eligible.desc(), Match.rank, Product.code)
     ).all()
     matches = [MatchView(m, p, v) for m, v, p in rows]
-    score = latest_score(session, application.id)
-    model = session.get(ModelVersion, score.model_version_id) if score else None
+    score, model = latest_score_and_model(session, application.id)
     referrals = of_application(session, application.id)
     referral_ids = [r.id for r in referrals]
+    # Who wrote each event and note comes with it (the users table joined): no third read.
     events = list(
-        session.scalars(
-            select(AuditEvent)
+        session.execute(
+            select(AuditEvent, User.display_name, User.username)
+            .outerjoin(User, User.id == AuditEvent.actor_id)
             .where(
                 or_(
                     and_(
@@ -167,19 +178,21 @@ def get_review(session: Session, application_id: int) -> Review:
         )
     )
     notes = list(
-        session.scalars(
-            select(ApplicationNote)
+        session.execute(
+            select(ApplicationNote, User.display_name, User.username)
+            .outerjoin(User, User.id == ApplicationNote.author_id)
             .where(ApplicationNote.application_id == application.id)
             .order_by(ApplicationNote.created_at, ApplicationNote.id)
         )
     )
-    user_ids = {e.actor_id for e in events if e.actor_id} | {n.author_id for n in notes}
-    if application.assigned_advisor_id:
-        user_ids.add(application.assigned_advisor_id)
-    names = {
-        u.id: u.display_name or u.username
-        for u in session.scalars(select(User).where(User.id.in_(user_ids or {-1})))
-    }
+    # (a row without a user — its user name is never empty — names nobody)
+    names = {e.actor_id: _user_name(*who) for e, *who in events if who[1] is not None}
+    names.update((n.author_id, _user_name(*who)) for n, *who in notes if who[1] is not None)
+    advisor_id = application.assigned_advisor_id
+    if advisor_id and advisor_id not in names:  # read only when no event or note named them
+        advisor = session.get(User, advisor_id)
+        if advisor is not None:
+            names[advisor_id] = _user_name(advisor.display_name, advisor.username)
     given = list(
         session.scalars(
             select(Consent)
@@ -219,9 +232,9 @@ def get_review(session: Session, application_id: int) -> Review:
         reasons_chart=reasons_chart(score),
         history=[
             (e, names.get(e.actor_id or -1, limits.in_user_language("系统", "System")))
-            for e in events
+            for e, *_who in events
         ],
-        notes=[(n, names.get(n.author_id, "")) for n in notes],
+        notes=[(n, names.get(n.author_id, "")) for n, *_who in notes],
         consents=given,
         changes=changes_since(application),
         referrals=referrals,
