@@ -19,6 +19,7 @@ from finportal.models import (
     Application,
     AuditEvent,
     BankDecision,
+    Enterprise,
     Job,
     LoanOutcome,
     Match,
@@ -272,7 +273,10 @@ def application_details(
 ) -> dict[str, Any]:
     """Return everything the application page shows; ``NotFound`` for other enterprises."""
     application = get_application(
-        session, enterprise_id, application_id, [joinedload(Application.enterprise)]
+        session,
+        enterprise_id,
+        application_id,
+        [joinedload(Application.enterprise).joinedload(Enterprise.memberships)],
     )
     matches = list(
         session.scalars(

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, defer, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from finportal import charts, limits
@@ -140,13 +140,18 @@ def _user_name(display_name: str | None, username: str) -> str:
 
 def get_review(session: Session, application_id: int) -> Review:
     """Return the review of an application: profile, matches, score, history, notes, referrals."""
-    application = get_application(session, application_id, [joinedload(Application.enterprise)])
+    application = get_application(
+        session,
+        application_id,
+        [joinedload(Application.enterprise).joinedload(Enterprise.memberships)],
+    )
     enterprise = application.enterprise
     rows = session.execute(
         select(Match, ProductVersion, Product)
         .join(ProductVersion, ProductVersion.id == Match.product_version_id)
         .join(Product, Product.id == ProductVersion.product_id)
         .where(Match.application_id == application.id)
+        .options(defer(ProductVersion.content))  # the product is read from its parsed version
         .order_by(Match.eligible.desc(), Match.rank, Product.code)
     ).all()
     matches = [MatchView(m, p, v) for m, v, p in rows]
