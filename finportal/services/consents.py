@@ -108,10 +108,16 @@ def for_application(
 
 
 def given_for_application(session: Session, application_id: int) -> list[Consent]:
-    """Return every consent that counts for the application (in force or not), oldest first."""
+    """Return every consent that counts for the application (in force or not), oldest first.
+
+    Each with its bank (the application page names it).
+    """
     return list(
         session.scalars(
-            select(Consent).where(_subject_is_application(application_id)).order_by(Consent.id)
+            select(Consent)
+            .where(_subject_is_application(application_id))
+            .options(joinedload(Consent.bank))
+            .order_by(Consent.id)
         )
     )
 
