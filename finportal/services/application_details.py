@@ -268,21 +268,22 @@ class BankView:
     product_en: str = ""
 
 
+#: The page's application with its firm (and the firm's memberships), and each match with
+#: its product version, each in the rows' own statement (options built once).
+_WITH_FIRM = (joinedload(Application.enterprise).joinedload(Enterprise.memberships),)
+_MATCH_VERSION = catalog_service.eager_version(Match.product_version, joined=True)
+
+
 def application_details(
     session: Session, enterprise_id: int | None, application_id: int
 ) -> dict[str, Any]:
     """Return everything the application page shows; ``NotFound`` for other enterprises."""
-    application = get_application(
-        session,
-        enterprise_id,
-        application_id,
-        [joinedload(Application.enterprise).joinedload(Enterprise.memberships)],
-    )
+    application = get_application(session, enterprise_id, application_id, _WITH_FIRM)
     matches = list(
         session.scalars(
             select(Match)
             .where(Match.application_id == application.id)
-            .options(catalog_service.eager_version(Match.product_version, joined=True))
+            .options(_MATCH_VERSION)
             .order_by(Match.eligible.desc(), Match.rank, Match.id)
         )
     )

@@ -258,15 +258,20 @@ def get_referral(session: Session, referral_id: int, *, bank_id: int) -> Referra
     return referral
 
 
+#: An application's few referrals, each with its bank and product, in their own statement.
+_WITH_BANK_AND_PRODUCT = (
+    joinedload(Referral.bank),
+    eager_version(Referral.product_version, joined=True),
+)
+
+
 def of_application(session: Session, application_id: int) -> list[Referral]:
     """Return an application's referrals in the order they were made, banks and products loaded."""
     return list(
         session.scalars(
             select(Referral)
             .where(Referral.application_id == application_id)
-            .options(
-                joinedload(Referral.bank), eager_version(Referral.product_version, joined=True)
-            )
+            .options(*_WITH_BANK_AND_PRODUCT)
             .order_by(Referral.id)
         )
     )

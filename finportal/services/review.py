@@ -138,20 +138,22 @@ def _user_name(display_name: str | None, username: str) -> str:
     return display_name or username
 
 
+#: The reviewed application with its firm and the firm's memberships (the changes since
+#: submission compare them), in one statement (options built once).
+_WITH_FIRM = (joinedload(Application.enterprise).joinedload(Enterprise.memberships),)
+_NO_CONTENT = defer(ProductVersion.content)
+
+
 def get_review(session: Session, application_id: int) -> Review:
     """Return the review of an application: profile, matches, score, history, notes, referrals."""
-    application = get_application(
-        session,
-        application_id,
-        [joinedload(Application.enterprise).joinedload(Enterprise.memberships)],
-    )
+    application = get_application(session, application_id, _WITH_FIRM)
     enterprise = application.enterprise
     rows = session.execute(
         select(Match, ProductVersion, Product)
         .join(ProductVersion, ProductVersion.id == Match.product_version_id)
         .join(Product, Product.id == ProductVersion.product_id)
         .where(Match.application_id == application.id)
-        .options(defer(ProductVersion.content))  # the product is read from its parsed version
+        .options(_NO_CONTENT)  # the product is read from its parsed version
         .order_by(Match.eligible.desc(), Match.rank, Product.code)
     ).all()
     matches = [MatchView(m, p, v) for m, v, p in rows]
