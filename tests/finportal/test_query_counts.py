@@ -508,6 +508,8 @@ def test_the_record_pages_read_what_they_show_in_few_statements(app, db_session,
         answer = browser.post("/auth/login", data={"username": user.username, "password": PASSWORD})
         assert answer.status_code == 302
         counts[page] = statements_of(browser, url)
-    # (before stop 26, on this loop: review 28, application 30, referral 19)
-    most = {"review": 23, "application": 20, "referral": 14}
+    # (before stop 26, on this loop: review 28, application 30, referral 19). The referral's
+    # count allows the tests' long-lived session reading the bank user's bank again, as it
+    # does when an earlier test of the process let it go (15 instead of 14).
+    most = {"review": 23, "application": 20, "referral": 15}
     assert {page: n for page, n in counts.items() if n > most[page]} == {}, counts
