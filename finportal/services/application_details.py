@@ -307,7 +307,12 @@ def application_details(
                 product_en=referral.product_version.product.name_en,
             )
         )
-    rating = session.scalar(select(Rating).where(Rating.application_id == application.id))
+    # Only a closed application is rated (closed is final): the others' page has no rating.
+    rating = (
+        session.scalar(select(Rating).where(Rating.application_id == application.id))
+        if application.state == A.CLOSED
+        else None
+    )
     return {
         "application": application,
         "matches": matches,
