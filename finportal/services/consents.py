@@ -18,6 +18,7 @@ Every page, packet, job and API that asks "may this bank have this firm's data?"
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -133,6 +134,14 @@ def banks_for_application(
             )
         )
     )
+
+
+def banks_in_force(counted: Iterable[Consent], day: date | None = None) -> set[int]:
+    """Return :func:`banks_for_application` from the application's consents already read.
+
+    ``counted`` is :func:`given_for_application`'s list (a page that lists them too).
+    """
+    return {c.bank_id for c in counted if in_force(c, day)}
 
 
 def for_batch_member(

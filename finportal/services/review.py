@@ -200,14 +200,14 @@ def get_review(session: Session, application_id: int) -> Review:
         advisor = session.get(User, advisor_id)
         if advisor is not None:
             names[advisor_id] = _user_name(advisor.display_name, advisor.username)
-    given = list(
-        session.scalars(
-            select(Consent)
-            .where(Consent.application_id == application.id)
-            .order_by(Consent.granted_at, Consent.id)
-        )
+    # Every consent that counts for the application (its own and its need's), read once: the
+    # page lists those given in the application, and may refer to the banks of those in force.
+    counted = consent_service.given_for_application(session, application.id)
+    given = sorted(
+        (c for c in counted if c.application_id == application.id),
+        key=lambda c: (c.granted_at, c.id),
     )
-    consented = consent_service.banks_for_application(session, application.id)
+    consented = consent_service.banks_in_force(counted)
     from finportal.services.packet_context import application_profile_rows
     from finportal.services.workdays import SHANGHAI
 
