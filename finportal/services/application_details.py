@@ -55,8 +55,14 @@ def get_application(
     application_id: int,
     options: Sequence[ORMOption] = (),
 ) -> Application:
-    """Return one of the enterprise's applications (loaded with ``options``), or ``NotFound``."""
-    application = session.get(Application, application_id, options=options)
+    """Return one of the enterprise's applications (loaded with ``options``), or ``NotFound``.
+
+    With ``options`` it is read afresh even when the session holds it, so that what they
+    load comes in the same statement, always (not lazily when the session held it).
+    """
+    application = session.get(
+        Application, application_id, options=options, populate_existing=bool(options)
+    )
     firm = permissions.Actor(role="sme", enterprise_id=enterprise_id)
     if application is None or not permissions.sees_application(firm, application):
         raise NotFound("申请不存在。", "No such application.")

@@ -99,9 +99,13 @@ class Review:
 def get_application(
     session: Session, application_id: int, options: Sequence[ORMOption] = ()
 ) -> Application:
-    """Return an application the centre can see (not a draft), loaded with ``options``."""
+    """Return an application the centre can see (not a draft), loaded with ``options``.
+
+    With ``options`` it is read afresh even when the session holds it, so that what they
+    load comes in the same statement, always (not lazily when the session held it).
+    """
     application = (
-        session.get(Application, application_id, options=options)
+        session.get(Application, application_id, options=options, populate_existing=bool(options))
         if limits.check_id(application_id)
         else None
     )
