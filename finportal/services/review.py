@@ -201,9 +201,11 @@ def get_review(session: Session, application_id: int) -> Review:
     names.update((n.author_id, _user_name(*who)) for n, *who in notes if who[1] is not None)
     advisor_id = application.assigned_advisor_id
     if advisor_id and advisor_id not in names:  # read only when no event or note named them
-        advisor = session.get(User, advisor_id)
+        advisor = session.execute(
+            select(User.display_name, User.username).where(User.id == advisor_id)
+        ).first()
         if advisor is not None:
-            names[advisor_id] = _user_name(advisor.display_name, advisor.username)
+            names[advisor_id] = _user_name(*advisor)
     # Every consent that counts for the application (its own and its need's), read once: the
     # page lists those given in the application, and may refer to the banks of those in force.
     counted = consent_service.given_for_application(session, application.id)
