@@ -142,9 +142,11 @@ def _user_name(display_name: str | None, username: str) -> str:
     return display_name or username
 
 
-#: The reviewed application with its firm and the firm's memberships (the changes since
-#: submission compare them), in one statement (options built once).
-_WITH_FIRM = (joinedload(Application.enterprise).joinedload(Enterprise.memberships),)
+#: The reviewed application with its firm, in one statement (options built once). The
+#: firm's memberships follow in their own (its relationship's selectin): joined here too,
+#: they changed what later pages read again in the tests' long-lived session
+#: (tests/finportal/public_data/test_query_counts.py).
+_WITH_FIRM = (joinedload(Application.enterprise),)
 _NO_CONTENT = defer(ProductVersion.content)
 
 
