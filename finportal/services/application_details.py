@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from finportal import limits
 from finportal.domain import permissions
@@ -17,10 +19,10 @@ from finportal.models import (
     Application,
     AuditEvent,
     BankDecision,
+    Enterprise,
     Job,
     LoanOutcome,
     Match,
-    ModelVersion,
     Rating,
     Referral,
     User,
@@ -39,7 +41,7 @@ from finportal.services.labels import (  # noqa: F401 - PURPOSES and SCOPE_LABEL
     role_label,
 )
 from finportal.services.referrals import decisions_of_many, of_application, outcomes_of_many
-from finportal.services.screening import latest_score
+from finportal.services.screening import latest_score_and_model
 
 #: Referral states after which the money has gone out: the SME can no longer withdraw.
 DISBURSED_STATES = REFERRAL.tagged("lent")
@@ -48,10 +50,19 @@ REQUEST_FIELDS = ("amount", "term_months", "purpose")
 
 
 def get_application(
-    session: Session, enterprise_id: int | None, application_id: int
+    session: Session,
+    enterprise_id: int | None,
+    application_id: int,
+    options: Sequence[ORMOption] = (),
 ) -> Application:
-    """Return one of the enterprise's applications, or raise ``NotFound``."""
-    application = session.get(Application, application_id)
+    """Return one of the enterprise's applications (loaded with ``options``), or ``NotFound``.
+
+    With ``options`` it is read afresh even when the session holds it, so that what they
+    load comes in the same statement, always (not lazily when the session held it).
+    """
+    application = session.get(
+        Application, application_id, options=options, populate_existing=bool(options)
+    )
     firm = permissions.Actor(role="sme", enterprise_id=enterprise_id)
     if application is None or not permissions.sees_application(firm, application):
         raise NotFound("申请不存在。", "No such application.")
@@ -198,18 +209,16 @@ def timeline(
         clauses.append(
             (AuditEvent.object_type == "referral") & AuditEvent.object_id.in_(referral_ids)
         )
-    events = session.scalars(
-        select(AuditEvent).where(or_(*clauses)).order_by(AuditEvent.at, AuditEvent.id)
+    # Each event with its user (joined: no second read for the names).
+    events = session.execute(
+        select(AuditEvent, User)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(or_(*clauses))
+        .order_by(AuditEvent.at, AuditEvent.id)
     ).all()
-    users = {
-        u.id: u
-        for u in session.scalars(
-            select(User).where(User.id.in_({e.actor_id for e in events if e.actor_id}))
-        )
-    }
     entries: list[TimelineEntry] = []
     previous: tuple[Any, ...] | None = None
-    for event in events:
+    for event, user in events:
         if event.action in REPEATS:
             continue
         said = (
@@ -224,7 +233,6 @@ def timeline(
         if said == previous:
             continue
         previous = said
-        user = users.get(event.actor_id) if event.actor_id else None
         if user is None:
             who = limits.in_user_language("系统", "System")
         elif user.enterprise_id == application.enterprise_id:
@@ -266,21 +274,26 @@ class BankView:
     product_en: str = ""
 
 
+#: The page's application with its firm (and the firm's memberships), and each match with
+#: its product version, each in the rows' own statement (options built once).
+_WITH_FIRM = (joinedload(Application.enterprise).joinedload(Enterprise.memberships),)
+_MATCH_VERSION = catalog_service.eager_version(Match.product_version, joined=True)
+
+
 def application_details(
     session: Session, enterprise_id: int | None, application_id: int
 ) -> dict[str, Any]:
     """Return everything the application page shows; ``NotFound`` for other enterprises."""
-    application = get_application(session, enterprise_id, application_id)
+    application = get_application(session, enterprise_id, application_id, _WITH_FIRM)
     matches = list(
         session.scalars(
             select(Match)
             .where(Match.application_id == application.id)
-            .options(catalog_service.eager_version(Match.product_version))
+            .options(_MATCH_VERSION)
             .order_by(Match.eligible.desc(), Match.rank, Match.id)
         )
     )
-    score = latest_score(session, application.id)
-    model = session.get(ModelVersion, score.model_version_id) if score else None
+    score, model = latest_score_and_model(session, application.id)
     given = consents.given_for_application(session, application.id)
     referrals = of_application(session, application.id)
     decisions = decisions_of_many(session, [r.id for r in referrals])
@@ -300,7 +313,12 @@ def application_details(
                 product_en=referral.product_version.product.name_en,
             )
         )
-    rating = session.scalar(select(Rating).where(Rating.application_id == application.id))
+    # Only a closed application is rated (closed is final): the others' page has no rating.
+    rating = (
+        session.scalar(select(Rating).where(Rating.application_id == application.id))
+        if application.state == A.CLOSED
+        else None
+    )
     return {
         "application": application,
         "matches": matches,
@@ -316,7 +334,7 @@ def application_details(
             consent_ids=[c.id for c in given],
             referral_ids=[r.id for r in referrals],
         ),
-        "can_withdraw": can_withdraw(session, application),
+        "can_withdraw": can_withdraw(session, application, referrals),
         "return_fields": return_fields(application),
     }
 
@@ -330,10 +348,17 @@ def return_fields(application: Application) -> list[str]:
     return [f for f in wanted if isinstance(f, str) and f in known]
 
 
-def can_withdraw(session: Session, application: Application) -> bool:
-    """Tell whether the SME may still withdraw (a state before disbursal)."""
+def can_withdraw(
+    session: Session, application: Application, referrals: Sequence[Referral] | None = None
+) -> bool:
+    """Tell whether the SME may still withdraw (a state before disbursal).
+
+    A caller that holds the application's referrals (all of them) passes them: no read.
+    """
     if application.state not in WITHDRAWABLE:
         return False
+    if referrals is not None:
+        return not any(r.state in DISBURSED_STATES for r in referrals)
     disbursed = session.scalar(
         select(Referral.id).where(
             Referral.application_id == application.id, Referral.state.in_(DISBURSED_STATES)

@@ -18,6 +18,7 @@ Every page, packet, job and API that asks "may this bank have this firm's data?"
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -108,10 +109,16 @@ def for_application(
 
 
 def given_for_application(session: Session, application_id: int) -> list[Consent]:
-    """Return every consent that counts for the application (in force or not), oldest first."""
+    """Return every consent that counts for the application (in force or not), oldest first.
+
+    Each with its bank (the application page names it).
+    """
     return list(
         session.scalars(
-            select(Consent).where(_subject_is_application(application_id)).order_by(Consent.id)
+            select(Consent)
+            .where(_subject_is_application(application_id))
+            .options(joinedload(Consent.bank))
+            .order_by(Consent.id)
         )
     )
 
@@ -127,6 +134,14 @@ def banks_for_application(
             )
         )
     )
+
+
+def banks_in_force(counted: Iterable[Consent], day: date | None = None) -> set[int]:
+    """Return :func:`banks_for_application` from the application's consents already read.
+
+    ``counted`` is :func:`given_for_application`'s list (a page that lists them too).
+    """
+    return {c.bank_id for c in counted if in_force(c, day)}
 
 
 def for_batch_member(

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, joinedload
 from finportal import limits
 from finportal.domain.permissions import Actor
 from finportal.domain.states import current_locale
+from finportal.memo import read_once
 from finportal.models import Application, BankDecision, Document, Referral, utcnow
 from finportal.services import consents
 from finportal.services.audit import record_event
@@ -527,12 +528,20 @@ def of_enterprise(session: Session, enterprise_id: int) -> list[Document]:
 
 
 def of_application(session: Session, application: Application) -> list[Document]:
-    """Return the documents attached to an application, oldest first."""
+    """Return the documents attached to an application, oldest first.
+
+    Read once per request (the page lists them, and :func:`asks` checks what was supplied).
+    """
+    stmt = (
+        select(Document)
+        .where(Document.application_id == application.id)
+        .order_by(Document.uploaded_at, Document.id)
+    )
     return list(
-        session.scalars(
-            select(Document)
-            .where(Document.application_id == application.id)
-            .order_by(Document.uploaded_at, Document.id)
+        read_once(
+            session,
+            ("documents.of_application", application.id),
+            lambda: list(session.scalars(stmt)),
         )
     )
 

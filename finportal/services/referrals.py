@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from finportal import limits
 from finportal.domain import permissions
@@ -34,6 +34,7 @@ from finportal.models import (
     Application,
     AuditEvent,
     BankDecision,
+    Enterprise,
     LoanOutcome,
     Referral,
     utcnow,
@@ -237,12 +238,31 @@ def inbox(session: Session, *, bank_id: int) -> dict[str, list[Referral]]:
     return {tab: list_referrals(session, bank_id=bank_id, status=tab) for tab in INBOX_TABS}
 
 
+#: What the referral page and the bank's steps read of one referral, loaded in its statement:
+#: the application, the firm and the product. The firm's memberships load only if read.
+ONE_OPTIONS = (
+    joinedload(Referral.application)
+    .joinedload(Application.enterprise)
+    .lazyload(Enterprise.memberships),
+    eager_version(Referral.product_version, joined=True),
+)
+
+
 def get_referral(session: Session, referral_id: int, *, bank_id: int) -> Referral:
     """Return one of the bank's referrals; another bank's id is not found."""
-    referral = session.scalar(_bank_referrals(bank_id).where(Referral.id == referral_id))
+    referral = session.scalar(
+        _bank_referrals(bank_id).where(Referral.id == referral_id).options(*ONE_OPTIONS)
+    )
     if referral is None:
         raise NotFound("推荐记录不存在。", "No such referral.")
     return referral
+
+
+#: An application's few referrals, each with its bank and product, in their own statement.
+_WITH_BANK_AND_PRODUCT = (
+    joinedload(Referral.bank),
+    eager_version(Referral.product_version, joined=True),
+)
 
 
 def of_application(session: Session, application_id: int) -> list[Referral]:
@@ -251,7 +271,7 @@ def of_application(session: Session, application_id: int) -> list[Referral]:
         session.scalars(
             select(Referral)
             .where(Referral.application_id == application_id)
-            .options(selectinload(Referral.bank), eager_version(Referral.product_version))
+            .options(*_WITH_BANK_AND_PRODUCT)
             .order_by(Referral.id)
         )
     )

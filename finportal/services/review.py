@@ -7,11 +7,12 @@ row) and the action is refused with :class:`Conflict`: two advisors cannot both 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from finportal import charts, limits
 from finportal.domain.states import current_locale
@@ -47,7 +48,7 @@ from finportal.services.public_data import facts as verified_facts
 from finportal.services.public_data.facts import Row as VerifiedRow
 from finportal.services.queue import application_overdue
 from finportal.services.referrals import of_application
-from finportal.services.screening import latest_score
+from finportal.services.screening import latest_score_and_model
 
 # --- the queue ---------------------------------------------------------------------------
 
@@ -95,10 +96,18 @@ class Review:
     backed: list[verified_facts.Backing] = field(default_factory=list)
 
 
-def get_application(session: Session, application_id: int) -> Application:
-    """Return an application the centre can see (not a draft)."""
+def get_application(
+    session: Session, application_id: int, options: Sequence[ORMOption] = ()
+) -> Application:
+    """Return an application the centre can see (not a draft), loaded with ``options``.
+
+    With ``options`` it is read afresh even when the session holds it, so that what they
+    load comes in the same statement, always (not lazily when the session held it).
+    """
     application = (
-        session.get(Application, application_id) if limits.check_id(application_id) else None
+        session.get(Application, application_id, options=options, populate_existing=bool(options))
+        if limits.check_id(application_id)
+        else None
     )
     if application is None or application.state == "draft":
         raise NotFound("申请不存在。", "No such application.")
@@ -128,25 +137,40 @@ def reasons_chart(score: CreditScore | None) -> str:
     )
 
 
+def _user_name(display_name: str | None, username: str) -> str:
+    """Name a user as the review page does: the display name, else the user name."""
+    return display_name or username
+
+
+#: The reviewed application with its firm, in one statement (options built once). The
+#: firm's memberships follow in their own (its relationship's selectin): joined here too,
+#: they changed what later pages read again in the tests' long-lived session
+#: (tests/finportal/public_data/test_query_counts.py).
+_WITH_FIRM = (joinedload(Application.enterprise),)
+_NO_CONTENT = defer(ProductVersion.content)
+
+
 def get_review(session: Session, application_id: int) -> Review:
     """Return the review of an application: profile, matches, score, history, notes, referrals."""
-    application = get_application(session, application_id)
+    application = get_application(session, application_id, _WITH_FIRM)
     enterprise = application.enterprise
     rows = session.execute(
         select(Match, ProductVersion, Product)
         .join(ProductVersion, ProductVersion.id == Match.product_version_id)
         .join(Product, Product.id == ProductVersion.product_id)
         .where(Match.application_id == application.id)
+        .options(_NO_CONTENT)  # the product is read from its parsed version
         .order_by(Match.eligible.desc(), Match.rank, Product.code)
     ).all()
     matches = [MatchView(m, p, v) for m, v, p in rows]
-    score = latest_score(session, application.id)
-    model = session.get(ModelVersion, score.model_version_id) if score else None
+    score, model = latest_score_and_model(session, application.id)
     referrals = of_application(session, application.id)
     referral_ids = [r.id for r in referrals]
+    # Who wrote each event and note comes with it (the users table joined): no third read.
     events = list(
-        session.scalars(
-            select(AuditEvent)
+        session.execute(
+            select(AuditEvent, User.display_name, User.username)
+            .outerjoin(User, User.id == AuditEvent.actor_id)
             .where(
                 or_(
                     and_(
@@ -167,27 +191,31 @@ def get_review(session: Session, application_id: int) -> Review:
         )
     )
     notes = list(
-        session.scalars(
-            select(ApplicationNote)
+        session.execute(
+            select(ApplicationNote, User.display_name, User.username)
+            .outerjoin(User, User.id == ApplicationNote.author_id)
             .where(ApplicationNote.application_id == application.id)
             .order_by(ApplicationNote.created_at, ApplicationNote.id)
         )
     )
-    user_ids = {e.actor_id for e in events if e.actor_id} | {n.author_id for n in notes}
-    if application.assigned_advisor_id:
-        user_ids.add(application.assigned_advisor_id)
-    names = {
-        u.id: u.display_name or u.username
-        for u in session.scalars(select(User).where(User.id.in_(user_ids or {-1})))
-    }
-    given = list(
-        session.scalars(
-            select(Consent)
-            .where(Consent.application_id == application.id)
-            .order_by(Consent.granted_at, Consent.id)
-        )
+    # (a row without a user — its user name is never empty — names nobody)
+    names = {e.actor_id: _user_name(*who) for e, *who in events if who[1] is not None}
+    names.update((n.author_id, _user_name(*who)) for n, *who in notes if who[1] is not None)
+    advisor_id = application.assigned_advisor_id
+    if advisor_id and advisor_id not in names:  # read only when no event or note named them
+        advisor = session.execute(
+            select(User.display_name, User.username).where(User.id == advisor_id)
+        ).first()
+        if advisor is not None:
+            names[advisor_id] = _user_name(*advisor)
+    # Every consent that counts for the application (its own and its need's), read once: the
+    # page lists those given in the application, and may refer to the banks of those in force.
+    counted = consent_service.given_for_application(session, application.id)
+    given = sorted(
+        (c for c in counted if c.application_id == application.id),
+        key=lambda c: (c.granted_at, c.id),
     )
-    consented = consent_service.banks_for_application(session, application.id)
+    consented = consent_service.banks_in_force(counted)
     from finportal.services.packet_context import application_profile_rows
     from finportal.services.workdays import SHANGHAI
 
@@ -219,9 +247,9 @@ def get_review(session: Session, application_id: int) -> Review:
         reasons_chart=reasons_chart(score),
         history=[
             (e, names.get(e.actor_id or -1, limits.in_user_language("系统", "System")))
-            for e in events
+            for e, *_who in events
         ],
-        notes=[(n, names.get(n.author_id, "")) for n in notes],
+        notes=[(n, names.get(n.author_id, "")) for n, *_who in notes],
         consents=given,
         changes=changes_since(application),
         referrals=referrals,

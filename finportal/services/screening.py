@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 import products
 from finportal.jobs import job
@@ -161,11 +161,34 @@ def latest_scores(session: Session, application_ids: Sequence[int]) -> dict[int,
     return latest
 
 
-def latest_score(session: Session, application_id: int) -> CreditScore | None:
-    """Return the newest credit score of an application."""
-    return session.scalar(
+def _latest_score(application_id: int) -> Any:
+    return (
         select(CreditScore)
         .where(CreditScore.application_id == application_id)
         .order_by(CreditScore.id.desc())
         .limit(1)
     )
+
+
+def latest_score(session: Session, application_id: int) -> CreditScore | None:
+    """Return the newest credit score of an application."""
+    return session.scalar(_latest_score(application_id))
+
+
+def latest_score_and_model(
+    session: Session, application_id: int
+) -> tuple[CreditScore | None, ModelVersion | None]:
+    """Return the newest credit score of an application and its model, in one statement.
+
+    The model's card stays unread (a page beside a score shows the version and whether it
+    was trained on synthetic data, never the card).
+    """
+    row = session.execute(
+        _latest_score(application_id)
+        .add_columns(ModelVersion)
+        .outerjoin(ModelVersion, ModelVersion.id == CreditScore.model_version_id)
+        .options(defer(ModelVersion.card), defer(ModelVersion.card_markdown))
+    ).first()
+    if row is None:
+        return None, None
+    return row[0], row[1]

@@ -10,16 +10,19 @@ from flask_login import current_user
 from finportal.domain.permissions import Actor
 from finportal.extensions import db
 from finportal.models import Referral
-from finportal.services import consents, documents, referrals
-from finportal.services.errors import NotFound
+from finportal.services import documents, referrals
+from finportal.services.errors import Forbidden, NotFound
 from finportal.storage import document_store
 from finportal.web.bank.views import _bank_id, bp
 from finportal.web.sme.documents import attachment_only, download
 
 
-def referral_context(referral: Referral) -> dict[str, Any]:
-    """Return what the referral page's documents section shows (nothing without consent)."""
-    allowed = consents.packet_refusal(db.session, referral) is None
+def referral_context(referral: Referral, refusal: Forbidden | None) -> dict[str, Any]:
+    """Return what the referral page's documents section shows (nothing without consent).
+
+    ``refusal`` is :func:`consents.packet_refusal` of the referral, which the page also shows.
+    """
+    allowed = refusal is None
     return {
         "doc_kinds": documents.KINDS,
         "referral_documents": documents.for_referral(db.session, referral) if allowed else [],

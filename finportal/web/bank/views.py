@@ -156,6 +156,7 @@ def _render_referral(
     if referral is None:
         referral = referrals.get_referral(db.session, referral_id, bank_id=_bank_id())
     extra = {**no_refusal(), **extra}
+    refusal = consents.packet_refusal(db.session, referral)
     return render_template(
         "bank/referral.html",
         referral=referral,
@@ -165,7 +166,7 @@ def _render_referral(
         outcomes=referrals.outcomes_of(db.session, referral.id),
         answers=referrals.answers_of(db.session, referral.id),
         packet=packet_service.packet_status(db.session, referral),
-        packet_refusal=consents.packet_refusal(db.session, referral),
+        packet_refusal=refusal,
         clock=referrals.bank_clock(referral),
         decision_choices=referrals.DECISIONS,
         decision_fields=DECISION_FIELDS,
@@ -176,7 +177,7 @@ def _render_referral(
         can_decide=any(REFERRAL.can(referral.state, d, "bank") for d in referrals.DECISIONS),
         outcome_events=referrals.loan_events_open(referral.state),
         shanghai=SHANGHAI,
-        **bank_documents.referral_context(referral),
+        **bank_documents.referral_context(referral, refusal),
         **extra,
     ), status
 

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from finportal import limits
+from finportal.domain.states import ApplicationState as A
 from finportal.extensions import db
 from finportal.i18n import name
 from finportal.services import (
@@ -47,7 +48,6 @@ def _form_dict(form: Any) -> dict[str, Any]:
 def _consent_context() -> dict[str, Any]:
     today = application_service.today_local()
     return {
-        "banks": consents.partner_banks(db.session),
         "scope_labels": [(key, scope_label(key)) for key in application_service.DEFAULT_SCOPE],
         "default_valid_until": (today + timedelta(days=consents.DEFAULT_DAYS)).isoformat(),
         "today": today.isoformat(),
@@ -125,6 +125,7 @@ def new_application() -> Any:
         verified=verification.is_verified(
             enterprise_service.get_enterprise(db.session, enterprise_id())
         ),
+        banks=consents.partner_banks(db.session),
         **_consent_context(),
     ), (422 if errors else 200)
 
@@ -136,28 +137,40 @@ def application(application_id: int) -> Any:
     return _render_application(details)
 
 
+#: The application states whose page holds a form of the firm's values (read by the template): a draft's submission
+#: (the banks to consent to) and a returned application's resubmission (the fields asked for).
+FORM_STATES = {A.DRAFT: "submit", A.RETURNED: "resubmit"}
+
+
 def _render_application(details: dict[str, Any], status: int = 200, **extra: Any) -> Any:
-    enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
+    app_row = details["application"]
+    form = FORM_STATES.get(app_row.state)
     values = extra.pop("values", None)
-    if values is None:
+    if values is None and form:
+        enterprise = enterprise_service.get_enterprise(db.session, enterprise_id())
         values = profile_form.form_values(enterprise)
-        app_row = details["application"]
         values.update(
             amount=profile_form.yuan_to_wan(app_row.amount),
             term_months=str(app_row.term_months),
             purpose=app_row.purpose.partition(":")[0],
         )
+    # What only the forms show (the profile's choices, the partner banks) is read for them.
+    forms: dict[str, Any] = {}
+    if form == "resubmit":
+        forms.update(profile_fields_context(), purposes=purpose_choices())
+    if form == "submit":
+        forms["banks"] = consents.partner_banks(db.session)
     return render_template(
         "sme/application.html",
         **details,
+        form=form,
         # 续贷 (issue 13): the bank whose loan this application renews.
-        renews_bank=renewals.renewed_bank(db.session, details["application"].id),
-        values=values,
+        renews_bank=renewals.renewed_bank(db.session, app_row.id),
+        values=values if values is not None else {},
         errors=extra.pop("errors", {}),
-        **profile_fields_context(),
-        purposes=purpose_choices(),
+        **forms,
         **_consent_context(),
-        **sme_documents.application_context(details["application"]),
+        **sme_documents.application_context(app_row),
         **extra,
     ), status
 

@@ -201,3 +201,35 @@ def test_return_reject_override_and_note_forms(client, login, db_session, setup)
     assert application.return_request["fields"] == ["tax_paid_last_year", "tax_credit_grade"]
     page = client.get(f"/advisor/applications/{application.id}")
     assert "已电话沟通" in page.text and "企业主动放弃该产品" in page.text
+
+
+def test_review_page_names_the_assigned_advisor_the_actors_and_the_note_authors(
+    client, login, db_session, make_loop, create_user
+):
+    """Who did what, by name: events and notes with their users, the advisor given the work.
+
+    The advisor a supervisor assigned has done nothing yet (no event, no note names them):
+    the page still names them as the one handling it (stop 26 reads the others' names with
+    the events and notes, and theirs only then).
+    """
+    from finportal.domain.permissions import Actor
+    from finportal.services import assignment, review_actions
+
+    loop = make_loop(refer=False)
+    supervisor = create_user("advisor", display_name="周督导")
+    supervisor.duty = "supervisor"
+    given = create_user("advisor", display_name="")  # no display name: the user name shows
+    db_session.commit()
+    assignment.assign_application(
+        db_session, loop.application.id, actor=Actor.of(supervisor), advisor_id=given.id
+    )
+    review_actions.add_note(
+        db_session, loop.application.id, actor_id=supervisor.id, body="请尽快联系企业。"
+    )
+    login(loop.advisor)
+    page = client.get(f"/advisor/applications/{loop.application.id}").text
+    assert f"经办顾问：{given.username}" in page
+    history = page[page.index('id="history"') : page.index("</ul>", page.index('id="history"'))]
+    assert "周督导 ·" in history and "系统 ·" in history
+    notes = page[page.index('id="notes"') : page.index("</ul>", page.index('id="notes"'))]
+    assert "周督导" in notes and "请尽快联系企业。" in notes
