@@ -637,6 +637,16 @@ def _kept_bytes(cache: page_cache.PageCache) -> int:
     )
 
 
+def _three_pages_a_reader(app: Any, monkeypatch: Any, size: int) -> page_cache.PageCache:
+    """Give a minute a budget of 24 pages of ``size`` bytes (one reader's share: three), with
+    nothing spent yet; return the cache."""
+    monkeypatch.setitem(app.config, "PAGE_CACHE_MAX_BYTES", size * 2 * page_cache.READER_SHARE * 3)
+    cache = page_cache.cache_of(app)
+    assert cache is not None and cache.reader_budget < 4 * size
+    cache.redis.delete(*cache.redis.keys(cache.prefix + "spent:*") or ["none"])
+    return cache
+
+
 def test_a_client_varying_an_unread_argument_cannot_fill_redis(cached, app, client, monkeypatch):
     """Every distinct URL is a page of its own: a client asking for ``/products/?x=1``,
     ``?x=2``, … gets its pages kept only up to its share of the minute's budget, and another
@@ -651,11 +661,7 @@ def test_a_client_varying_an_unread_argument_cannot_fill_redis(cached, app, clie
     client.get("/products/?x=0")
     size = _kept_bytes(cache)  # one catalogue page as kept (compressed, with its generations)
     assert size > 0
-    # A minute's budget of 24 catalogue pages: one reader's share is three.
-    monkeypatch.setitem(app.config, "PAGE_CACHE_MAX_BYTES", size * 2 * page_cache.READER_SHARE * 3)
-    cache = page_cache.cache_of(app)
-    assert cache is not None and cache.reader_budget < 4 * size
-    cache.redis.delete(*cache.redis.keys(cache.prefix + "spent:*") or ["none"])
+    cache = _three_pages_a_reader(app, monkeypatch, size)
     for x in range(1, 21):
         client.get(f"/products/?x={x}")
     kept = [x for x in range(1, 21) if _hit(client.get(f"/products/?x={x}"))]
@@ -876,11 +882,7 @@ def test_a_client_varying_its_authorization_header_spends_one_share(
     client.get("/products/")  # kept now (a new database's first request only starts it)
     size = _kept_bytes(cache)  # one catalogue page as kept
     assert size > 0
-    # A minute's budget of 24 catalogue pages: one reader's share is three.
-    monkeypatch.setitem(app.config, "PAGE_CACHE_MAX_BYTES", size * 2 * page_cache.READER_SHARE * 3)
-    cache = page_cache.cache_of(app)
-    assert cache is not None and cache.reader_budget < 4 * size
-    cache.redis.delete(*cache.redis.keys(cache.prefix + "spent:*") or ["none"])
+    cache = _three_pages_a_reader(app, monkeypatch, size)
 
     def forged(x: int) -> dict[str, str]:
         return {"Authorization": f"Bearer forged-{x}"}
@@ -1378,11 +1380,7 @@ def test_an_advisor_varying_an_unread_argument_cannot_crowd_out_the_other_adviso
     wang.get("/advisor/?x=0")
     size = _kept_bytes(cache)  # one queue page as kept, and the reader's pointer to it
     assert size > 0
-    # A minute's budget of 24 such pages: one reader's share is three.
-    monkeypatch.setitem(app.config, "PAGE_CACHE_MAX_BYTES", size * 2 * page_cache.READER_SHARE * 3)
-    cache = page_cache.cache_of(app)
-    assert cache is not None and cache.reader_budget < 4 * size
-    cache.redis.delete(*cache.redis.keys(cache.prefix + "spent:*") or ["none"])
+    cache = _three_pages_a_reader(app, monkeypatch, size)
     for x in range(1, 21):
         wang.get(f"/advisor/?x={x}")
     # Another advisor of the same duty still has a share: a queue page it opens is kept.
