@@ -23,7 +23,13 @@ a counter per table, its *generation*, in one Redis hash per database:
   began between the statement and its commit); a write to a table the page did not read
   leaves it kept.
 
-A kept page belongs to exactly one reader and one way of asking: the key holds the release
+A transaction that wrote a table also leaves a pending mark on it until that second move
+(:meth:`PageCache.move_on`): no page that read a table with a mark is kept, so a process
+killed between the database's commit and its move leaves no stale page behind.
+
+A kept page belongs to exactly one reader and one way of asking (a page shared by every
+reader of a scope, :func:`shared`, is the exception: its reader's values are slots filled as
+it is served, and each reader keeps a pointer to it under its own key): the key holds the release
 (the code and its configuration), the full path with its query, the session's whole content
 (the signed-in user and the session version a logout moves on, the CSRF token, the chosen
 language), the other cookies, the request headers a page may depend on (languages,
