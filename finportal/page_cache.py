@@ -404,21 +404,12 @@ def _shared_page(
 
 def _shared_key(scope: dict[str, Any]) -> str:
     """Return the key of a shared page for a reader of ``scope``."""
-    cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
-    headers = request.headers
-    parts = {
-        "path": request.full_path,
-        "host": request.host,
-        "scope": scope,
-        "window": window(f"path:{request.full_path}", time.time())[0],
-        "session": {k: v for k, v in session.items() if k not in _SIGN_IN_KEYS},
-        "cookies": sorted((k, v) for k, v in request.cookies.items() if k != cookie),
-        "headers": [
-            headers.get(name, "") for name in ("Accept-Language", "Accept", "X-Requested-With")
-        ],
-    }
-    raw = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()
+    return _key(
+        window(f"path:{request.full_path}", time.time())[0],
+        scope=scope,
+        session={k: v for k, v in session.items() if k not in _SIGN_IN_KEYS},
+        headers=_headers(_SHARED_KEY_HEADERS),
+    )
 
 
 #: Session entries that tell who signed in (flask-login's) and the form token: not in a
@@ -769,26 +760,26 @@ def _phase_source() -> str:
     return f"token:{token}" if token else f"addr:{request.remote_addr}"
 
 
-def _key(in_window: int) -> str:
+#: The request headers a page may depend on; a shared page's key leaves out those that tell
+#: who asks (the bearer token, the user agent).
+_KEY_HEADERS = ("Accept-Language", "Accept", "Authorization", "User-Agent", "X-Requested-With")
+_SHARED_KEY_HEADERS = ("Accept-Language", "Accept", "X-Requested-With")
+
+
+def _headers(names: tuple[str, ...]) -> list[str]:
+    return [request.headers.get(name, "") for name in names]
+
+
+def _key(in_window: int, **reader: Any) -> str:
+    """Return the key of the request's page in the minute window ``in_window``: its path with
+    the query, host and other cookies, and what tells its ``reader`` (session, headers...)."""
     cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
-    headers = request.headers
     parts = {
         "path": request.full_path,
         "host": request.host,
-        "addr": request.remote_addr,
         "window": in_window,
-        "session": dict(session),
         "cookies": sorted((k, v) for k, v in request.cookies.items() if k != cookie),
-        "headers": [
-            headers.get(name, "")
-            for name in (
-                "Accept-Language",
-                "Accept",
-                "Authorization",
-                "User-Agent",
-                "X-Requested-With",
-            )
-        ],
+        **reader,
     }
     raw = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()
@@ -810,7 +801,16 @@ def _begin(sender: Flask, **extra: Any) -> None:
     view = current_app.view_functions.get(request.endpoint)
     # A shared page is looked up by its view, once the request's checks have found who asks.
     shared = getattr(view, "page_cache_shared", None) is not None
-    key = cache.release + ":" + _key(window(_phase_source(), now)[0])
+    key = (
+        cache.release
+        + ":"
+        + _key(
+            window(_phase_source(), now)[0],
+            addr=request.remote_addr,
+            session=dict(session),
+            headers=_headers(_KEY_HEADERS),
+        )
+    )
     try:
         # A reload the reader forced (Ctrl+Shift+R sends ``Cache-Control: no-cache``) is
         # rendered afresh, and the new rendering kept in place of the old.
