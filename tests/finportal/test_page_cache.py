@@ -637,6 +637,17 @@ def _kept_bytes(cache: page_cache.PageCache) -> int:
     )
 
 
+def _no_page_kept(app: Any) -> page_cache.PageCache:
+    """Start clear of a minute's turn with none of this database's pages kept by earlier
+    tests; return the cache."""
+    _clear_of_a_minute_turn(30)
+    cache = page_cache.cache_of(app)
+    assert cache is not None
+    for kept_page in cache.redis.scan_iter(match=cache.prefix + cache.release + ":*"):
+        cache.redis.delete(kept_page)
+    return cache
+
+
 def _three_pages_a_reader(app: Any, monkeypatch: Any, size: int) -> page_cache.PageCache:
     """Give a minute a budget of 24 pages of ``size`` bytes (one reader's share: three), with
     nothing spent yet; return the cache."""
@@ -651,11 +662,7 @@ def test_a_client_varying_an_unread_argument_cannot_fill_redis(cached, app, clie
     """Every distinct URL is a page of its own: a client asking for ``/products/?x=1``,
     ``?x=2``, … gets its pages kept only up to its share of the minute's budget, and another
     reader's pages are still kept."""
-    _clear_of_a_minute_turn(30)
-    cache = page_cache.cache_of(app)
-    assert cache is not None
-    for kept_page in cache.redis.scan_iter(match=cache.prefix + cache.release + ":*"):
-        cache.redis.delete(kept_page)  # this database's pages kept by earlier tests
+    cache = _no_page_kept(app)
     # Twice: on a new database's first request the generations only start (nothing is kept).
     client.get("/products/?x=0")
     client.get("/products/?x=0")
@@ -873,11 +880,7 @@ def test_a_client_varying_its_authorization_header_spends_one_share(
     catalogue) does not make its sender a new reader with a share of its own: the sender is
     still one client address, whose pages are kept up to one share, and another reader's
     pages are still kept."""
-    _clear_of_a_minute_turn(30)
-    cache = page_cache.cache_of(app)
-    assert cache is not None
-    for kept_page in cache.redis.scan_iter(match=cache.prefix + cache.release + ":*"):
-        cache.redis.delete(kept_page)  # this database's pages kept by earlier tests
+    cache = _no_page_kept(app)
     client.get("/products/")
     client.get("/products/")  # kept now (a new database's first request only starts it)
     size = _kept_bytes(cache)  # one catalogue page as kept
@@ -1368,11 +1371,7 @@ def test_an_advisor_varying_an_unread_argument_cannot_crowd_out_the_other_adviso
     """A shared page is counted against the share of the reader whose view rendered it: an
     advisor asking for ``/advisor/?x=1``, ``?x=2``, … spends only that advisor's share of the
     minute's budget, and the pages other advisors of the same duty open are still kept."""
-    _clear_of_a_minute_turn(30)
-    cache = page_cache.cache_of(app)
-    assert cache is not None
-    for kept_page in cache.redis.scan_iter(match=cache.prefix + cache.release + ":*"):
-        cache.redis.delete(kept_page)  # this database's pages kept by earlier tests
+    cache = _no_page_kept(app)
     wang = _browser(app, create_user("advisor", display_name="王挤占顾问"))
     li = _browser(app, create_user("advisor", display_name="李挤占顾问"))
     # Twice: on a new database's first request the generations only start (nothing is kept).
