@@ -294,16 +294,19 @@ def client(app: Any, db_session: Any) -> Any:
         """Load the signed-in user anew on every request, as a server does.
 
         The test keeps one app context open across requests (for the shared session), so
-        Flask-Login's per-request cache of the user (``g._login_user``) and Flask-WTF's of
-        the form token (``g.csrf_token``) would survive.
+        Flask-Login's per-request cache of the user (``g._login_user``), Flask-WTF's of the
+        form token (``g.csrf_token``) and Flask-Babel's of the language (with the portal's
+        memo of it) would survive.
         """
 
         def open(self, *args: Any, **kwargs: Any) -> Any:
             from flask import g, has_app_context
 
+            from finportal import i18n
+
             if has_app_context():
-                g.pop("_login_user", None)
-                g.pop("csrf_token", None)
+                for per_request in ("_login_user", "csrf_token", "_flask_babel", i18n._MEMO):
+                    g.pop(per_request, None)
             try:
                 return super().open(*args, **kwargs)
             finally:

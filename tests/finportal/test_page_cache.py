@@ -1385,3 +1385,29 @@ def test_an_advisor_varying_an_unread_argument_cannot_crowd_out_the_other_adviso
     # Another advisor of the same duty still has a share: a queue page it opens is kept.
     assert not _hit(li.get("/advisor/?tab=queue"))
     assert _hit(li.get("/advisor/?tab=queue"))
+
+
+def test_junk_on_a_shared_page_is_refused_or_ignored_and_no_slot_shows(
+    cached, app, client, create_user, review_url
+):
+    """Junk arguments and ids on the shared pages, in both languages, rendered and then kept:
+    never a 500, never a placeholder in what the reader gets; the label is in the reader's
+    language."""
+    advisor = _browser(app, create_user("advisor", display_name="乱输顾问"))
+    banker = _browser(app, create_user("bank", display_name="乱输经办"))
+    junk = ("?page=abc", "?page=-3", "?tab=%00zz", "?q=" + "长" * 500, "?deadline=<b>", "?x=1&x=2")
+    pages = [(advisor, path + arg) for path in ("/advisor/", "/advisor/dashboard") for arg in junk]
+    pages += [(advisor, review_url + arg) for arg in junk]
+    pages += [(advisor, "/advisor/applications/99999999999999999999"), (banker, "/bank/")]
+    pages += [(banker, "/bank/" + arg) for arg in junk]
+    for language in ("zh_CN", "en"):
+        for browser in (advisor, banker):
+            browser.get(f"/lang/{language}")  # the reader's choice, kept in its session
+        for browser, url in pages:
+            for _ in range(2):  # rendered, then kept
+                answer = browser.get(url)
+                assert answer.status_code < 500, url
+                assert "fpslot" not in answer.text, url
+    assert advisor.get("/advisor/applications/99999999999999999999").status_code == 404
+    page = advisor.get(review_url)
+    assert "乱输顾问 (" in page.text and "乱输顾问（" not in page.text
