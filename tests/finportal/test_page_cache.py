@@ -25,8 +25,14 @@ from tests.helpers import PASSWORD
 
 @pytest.fixture
 def cached(app: Any, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The portal with its page cache on the test Redis."""
+    """The portal with its page cache on the test Redis, with no pending mark left by an
+    earlier test's transaction on this database (one a test killed or left open would stop
+    pages of its tables from being kept until it lapses, a minute later)."""
     monkeypatch.setitem(app.config, "PAGE_CACHE_URL", redis_url)
+    cache = page_cache.cache_of(app)
+    assert cache is not None
+    for mark in cache.redis.scan_iter(match=cache.prefix + "pending:*"):
+        cache.redis.delete(mark)
     return redis_url
 
 
