@@ -90,8 +90,10 @@ from flask import (
 )
 from markupsafe import Markup, escape
 from prometheus_client import Counter
-from sqlalchemy import Connection, Engine, TextualSelect, event
+from sqlalchemy import Connection, Engine, TextualSelect, event, inspect
 from sqlalchemy.orm import Session
+
+from finportal import rows
 
 #: How long a kept page lives at most, in seconds.
 TTL_SECONDS = 60
@@ -123,6 +125,12 @@ _READ_WORDS = frozenset(
 
 #: The generation every page depends on: moved by a write whose table is not known.
 ANY = "*"
+#: Between a table and one of its parts in a generation's name (``audit_events#referral:42``):
+#: a page that read only some rows of a table depends on those parts' generations and on the
+#: table's :data:`EVERY_PART`, not on the table's own (:mod:`finportal.rows`).
+PART = "#"
+#: After a table's name: the generation that any write to it not told in parts moves.
+EVERY_PART = "!"
 #: The field of the generations' hash that names when it started (a lost hash starts anew).
 EPOCH = "@epoch"
 
@@ -135,7 +143,7 @@ REFUSED = Counter(
 )
 
 #: Look a page up in one round trip (KEYS: the generations, the page; ARGV: the epoch's field,
-#: a new epoch). Answers {1, page} when the page is kept and every generation it was kept with
+#: a new epoch, the prefix of the generations of tables' parts). Answers {1, page} when the page is kept and every generation it was kept with
 #: is current; {3, page, slots} when what is kept is a reader's pointer (``->`` and the key of a
 #: shared page, then the reader's slots) and both are current; else {0, every generation} (to
 #: keep the page being rendered with), or {2} when there was no epoch (one is started: nothing
@@ -145,7 +153,13 @@ local function current(kept)
   local split = string.find(kept, '\\n', 1, true)
   if not split then return nil end
   for table, generation in pairs(cjson.decode(string.sub(kept, 1, split - 1))) do
-    if (redis.call('HGET', KEYS[1], table) or '0') ~= generation then return nil end
+    local now
+    if string.find(table, '#', 1, true) then
+      now = redis.call('GET', ARGV[3] .. table)
+    else
+      now = redis.call('HGET', KEYS[1], table)
+    end
+    if (now or '0') ~= generation then return nil end
   end
   return string.sub(kept, split + 1)
 end
@@ -222,6 +236,54 @@ def never(view: F) -> F:
     """Mark a view whose page must always be rendered (it shows something besides the database)."""
     view.page_cache_never = True  # type: ignore[attr-defined]
     return view
+
+
+def recorded(view: F) -> F:
+    """Mark a view that records every view of its page before showing it (a bank opening a
+    referral is written to the audit trail): its page is never served before the view runs.
+    The view makes its record, commits it, then answers with :func:`kept_or`."""
+    view.page_cache_recorded = True  # type: ignore[attr-defined]
+    return view
+
+
+def kept_or(render: Callable[[], Any]) -> Any:
+    """Answer a :func:`recorded` view once its record is committed: the page kept for this
+    reader (or its scope, with :func:`shared`), else ``render()``, kept for the next view.
+
+    What the view read and wrote before is behind it: the page is looked up with the
+    generations as they are now (its own record moved some), and what it shows is read again
+    (the session's records expired), so it depends on what it reads from here. Rendered as
+    usual without the cache, or while a transaction that wrote is still open.
+    """
+    from finportal.extensions import db
+
+    cache = cache_of(current_app)
+    key = _state.own_key
+    if cache is None or key is None or not _state.recorded or _writing(db.session()):
+        return render()
+    try:
+        generations, kept, slots = cache.lookup(key, serve=not _fresh_asked())
+    except Exception:  # noqa: BLE001 - Redis away: render the page as usual
+        cache._pause()
+        return render()
+    if generations is None:
+        return render()
+    if kept is not None:
+        return _kept_response(kept, fill=slots)
+    db.session.expire_all()
+    _state.generations, _state.read, _state.parts = generations, set(), {}
+    _state.wrote, _state.own = False, True
+    scope = getattr(current_app.view_functions[request.endpoint], "page_cache_shared", None)
+    if scope is None:
+        _state.key = key
+        return render()
+    _state.shared = True
+    return _shared_page(lambda: render(), scope, (), {})
+
+
+def _writing(session: Session) -> bool:
+    """Tell whether the session's transaction has written and not ended."""
+    return session.in_transaction() and _OWED in session.connection().info
 
 
 def live() -> None:
@@ -308,7 +370,6 @@ def _scope_value(value: Any) -> Any:
     table = getattr(value, "__table__", None)
     if table is None:
         return value
-    from sqlalchemy import inspect
 
     return [table.name, *inspect(value).identity]
 
@@ -429,6 +490,11 @@ class _State(threading.local):
     kept: bytes | None = None
     #: The tables the request's statements read (None: not noted).
     read: set[str] | None = None
+    #: The parts of tables it read (:mod:`finportal.rows`), each with its generation as it was
+    #: before the first statement that read it.
+    parts: dict[str, str] | None = None
+    #: The request's view is :func:`recorded` (its page is looked up by :func:`kept_or`).
+    recorded = False
     #: The minute of the request's key (for the budget).
     minute = 0
     #: The request's view is :func:`shared` (looked up and kept by it, under its own key).
@@ -461,6 +527,8 @@ class PageCache:
         self.prefix = f"finportal:pages:{space}:"
         #: A hash: table name (or :data:`ANY`) -> generation, and :data:`EPOCH`.
         self.generations_key = self.prefix + "generations"
+        #: The generation of a table's part (:func:`part`) is a key of its own, which lapses.
+        self.parts_prefix = self.prefix + "gen:"
         self.release = release
         #: What the pages of one minute may hold, and one reader's share of it (bytes).
         self.minute_budget = max_bytes // 2
@@ -492,7 +560,12 @@ class PageCache:
         try:
             with self.redis.pipeline(transaction=False) as pipe:
                 for table in tables:
-                    pipe.hincrby(self.generations_key, table, 1)
+                    if PART in table:
+                        # A new value never used before (parts come and go: a part's
+                        # generation lapses after two lifetimes of a page with no write).
+                        pipe.set(self.parts_prefix + table, uuid.uuid4().hex, ex=2 * TTL_SECONDS)
+                    else:
+                        pipe.hincrby(self.generations_key, table, 1)
                     marks = self.prefix + "pending:" + table
                     if pending is not None:
                         now = time.time()
@@ -515,6 +588,13 @@ class PageCache:
         if self._owed:
             self._owed = False
             self.move_on()
+
+    def parts(self, names: list[str]) -> dict[str, str]:
+        """Return the current generations of tables' parts (``0``: none moved lately)."""
+        found = self.redis.mget([self.parts_prefix + name for name in names])
+        return {
+            name: value.decode() if value else "0" for name, value in zip(names, found, strict=True)
+        }
 
     def _settle(self) -> bool:
         """Make an owed generation move; tell whether the cache may be used now."""
@@ -547,7 +627,8 @@ class PageCache:
         # Not to be served: looked up under a key no page has, for the generations only.
         page_key = self.prefix + (key if serve else "none")
         found = self._lookup_script(
-            keys=[self.generations_key, page_key], args=[EPOCH, time.time_ns()]
+            keys=[self.generations_key, page_key],
+            args=[EPOCH, time.time_ns(), self.parts_prefix],
         )
         if found[0] == 1:  # kept and current: the generations are not needed
             return {}, found[1], None
@@ -635,7 +716,9 @@ def init_app(app: Flask) -> None:
     app.after_request(_keep)
     app.teardown_request(_end)
     engine: Engine = app.extensions["finportal_engine"]
+    event.listen(engine, "before_cursor_execute", _before_execute(app))
     event.listen(engine, "after_cursor_execute", _after_execute(app))
+    _follow_parts()
     event.listen(engine, "checkin", _checked_in(app))
     _follow_commits(engine)
 
@@ -801,6 +884,7 @@ def _begin(sender: Flask, **extra: Any) -> None:
     view = current_app.view_functions.get(request.endpoint)
     # A shared page is looked up by its view, once the request's checks have found who asks.
     shared = getattr(view, "page_cache_shared", None) is not None
+    recorded = getattr(view, "page_cache_recorded", False)
     key = (
         cache.release
         + ":"
@@ -811,6 +895,9 @@ def _begin(sender: Flask, **extra: Any) -> None:
             headers=_headers(_KEY_HEADERS),
         )
     )
+    if recorded:  # looked up by its view, once the view's record is committed (kept_or)
+        _state.own_key, _state.minute, _state.recorded = key, minute, True
+        return
     try:
         # A reload the reader forced (Ctrl+Shift+R sends ``Cache-Control: no-cache``) is
         # rendered afresh, and the new rendering kept in place of the old.
@@ -829,6 +916,7 @@ def _begin(sender: Flask, **extra: Any) -> None:
     # its page depends on every table. A request of its own starts with an empty session.
     _state.own = _fresh()
     _state.read = set() if _state.own else set(_schema().tables)
+    _state.parts = {}
 
 
 def _fresh_asked() -> bool:
@@ -850,8 +938,8 @@ def _fresh() -> bool:
 def _end(*_: Any) -> None:
     """Forget what the request noted (also as it is torn down, whatever happened)."""
     _state.generations = _state.key = _state.kept = _state.read = None
-    _state.own_key = _state.kept_slots = None
-    _state.wrote = _state.shared = _state.own = _state.stored = False
+    _state.own_key = _state.kept_slots = _state.parts = None
+    _state.wrote = _state.shared = _state.own = _state.stored = _state.recorded = False
 
 
 def _serve_kept() -> Any:
@@ -886,8 +974,8 @@ def _kept_response(kept: bytes, *, fill: dict[str, str] | None = None) -> Respon
 
 
 def _keep(response: Response) -> Response:
-    generations, key, read = _state.generations, _state.key, _state.read
-    _state.generations = _state.key = _state.kept = _state.read = None
+    generations, key, read, parts = _state.generations, _state.key, _state.read, _state.parts
+    _state.generations = _state.key = _state.kept = _state.read = _state.parts = None
     _state.shared = False
     if generations is None or key is None or read is None or g.get("page_cache_hit"):
         return response
@@ -895,6 +983,7 @@ def _keep(response: Response) -> Response:
     if cache is None or not _keepable(response):
         return response
     depends = {table: generations.get(table, "0") for table in (*read, ANY, EPOCH)}
+    depends.update(parts or {})
     try:
         _state.stored = cache.keep(
             key,
@@ -979,7 +1068,11 @@ def _after_execute(app: Flask) -> Callable[..., None]:
             return
         if not is_write(statement, context):
             if _state.read is not None:
-                _state.read.update(read_tables(statement))
+                tables = read_tables(statement)
+                told = _told(context)
+                if told:  # what it read of these tables is in parts (noted before it ran)
+                    tables = (tables - told.keys()) | {table + EVERY_PART for table in told}
+                _state.read.update(tables)
             return
         if cursor.rowcount == 0 and (
             cursor.description is None
@@ -990,9 +1083,110 @@ def _after_execute(app: Flask) -> Callable[..., None]:
             # stays 0 until they are read (RETURNING on SQLite, as the ORM's flush of
             # several rows): it may have written.
             return
-        wrote(conn, app, written_tables(statement))
+        wrote(conn, app, _with_parts(conn, statement, written_tables(statement)))
 
     return listener
+
+
+def _before_execute(app: Flask) -> Callable[..., None]:
+    def listener(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
+        known = _state.parts
+        if known is None or _state.read is None:
+            return
+        told = _told(context)
+        if not told:
+            return
+        # Before the statement: a write committed after this moves them past what is noted.
+        names = [name for name in _part_names(told) if name not in known]
+        cache = cache_of(app)
+        if not names or cache is None:
+            return
+        try:
+            known.update(cache.parts(names))
+        except Exception:  # noqa: BLE001 - Redis away: the page is rendered, not kept
+            cache._pause()
+            _state.read = None
+
+    return listener
+
+
+def _told(context: Any) -> dict[str, tuple[str, ...]]:
+    """Return the parts of tables a statement says it reads (:data:`rows.OPTION`)."""
+    told = getattr(context, "execution_options", {}).get(rows.OPTION) if context else None
+    if not told:
+        return {}
+    return {table: tuple(parts) for table, parts in told.items() if table in rows.PARTS_OF_ROW}
+
+
+def _part_names(told: dict[str, tuple[str, ...]]) -> list[str]:
+    return [f"{table}{PART}{part}" for table, parts in told.items() for part in parts]
+
+
+#: Where a connection notes the parts of tables the ORM's flush is writing (rows the session
+#: holds, :data:`rows.PARTS_OF_ROW`), until the flush ends.
+_DECLARED = "finportal.page_cache.parts"
+
+
+def _with_parts(conn: Any, statement: str, tables: frozenset[str]) -> frozenset[str]:
+    """Return the generations a write moves: its tables, and of a table read in parts, the
+    parts of the rows the ORM writes with it, or every part for any other write."""
+    parted = tables & rows.PARTS_OF_ROW.keys()
+    if not parted:
+        return tables
+    declared = conn.info.get(_DECLARED, {})
+    match = _WRITTEN.match(statement)
+    own = match.group(1) if match is not None else None
+    more: set[str] = set()
+    for table in parted:
+        names = declared.get(table) if table == own else None
+        more.update(names or {table + EVERY_PART})
+    return tables | more
+
+
+def _declare(
+    table: str, parts_of: Callable[[dict[str, Any]], tuple[str, ...]], *, new: bool
+) -> Any:
+    """Return a mapper listener that notes the parts of ``table`` a row being flushed is in
+    (as it will be, and for a row already there, as it was)."""
+
+    def listener(mapper: Any, connection: Any, target: Any) -> None:
+        state = inspect(target)
+        rows_values = [state.dict]
+        if not new and state.committed_state:
+            rows_values.append({**state.dict, **state.committed_state})
+        names: set[str] = set()
+        for values in rows_values:
+            try:
+                names.update(f"{table}{PART}{part}" for part in parts_of(values))
+            except (KeyError, TypeError):  # not loaded, or not plain: any part may change
+                names.add(table + EVERY_PART)
+        connection.info.setdefault(_DECLARED, {}).setdefault(table, set()).update(names)
+
+    return listener
+
+
+@functools.cache
+def _follow_parts() -> None:
+    """Listen, once, to the flush of the rows of every table read in parts."""
+    from finportal.models.base import Base
+
+    for mapper in Base.registry.mappers:
+        table = mapper.local_table.name
+        if table in rows.PARTS_OF_ROW:
+            for name in ("before_insert", "before_update", "before_delete"):
+                listener = _declare(table, rows.PARTS_OF_ROW[table], new=name == "before_insert")
+                event.listen(mapper, name, listener)
+
+
+def _flushed(session: Session, flush_context: Any) -> None:
+    """Forget the parts a flush declared: what the connection writes next is not its rows."""
+    try:
+        conn = session.connection()
+    except Exception:  # noqa: BLE001 - no connection to forget anything of
+        return
+    conn.info.pop(_DECLARED, None)
 
 
 def wrote(conn: Any, app: Flask | None = None, tables: Iterable[str] = (ANY,)) -> None:
@@ -1027,6 +1221,7 @@ def _move_on(app: Flask, tables: Iterable[str], **marks: str) -> None:
 def _ended(info: dict[Any, Any]) -> None:
     """A transaction of the connection whose ``info`` this is has ended (committed, rolled
     back, or handed its connection back): move the generations of the tables it wrote."""
+    info.pop(_DECLARED, None)
     owed = info.pop(_OWED, None)
     if owed is not None:
         app, tables, transaction = owed
@@ -1163,3 +1358,4 @@ def _session_committed(session: Session) -> None:
 
 
 event.listen(Session, "after_commit", _session_committed)
+event.listen(Session, "after_flush", _flushed)

@@ -212,7 +212,16 @@ class Bank(Portal):
         return f"scale-bank-01-{random.randint(1, 2)}"
 
     def prepare(self) -> None:
-        self.referrals = _ids(r"/bank/referrals/(\d+)", self.get("/bank/", "/bank/").text)
+        # The new ones, and those already opened (earlier runs open every new one in time).
+        self.referrals = sorted(
+            {
+                ref
+                for tab in ("new", "viewed")
+                for ref in _ids(
+                    r"/bank/referrals/(\d+)", self.get(f"/bank/?tab={tab}", "/bank/").text
+                )
+            }
+        )
         self.with_packet: list[int] = []
 
     @task(4)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, defer, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -28,8 +28,8 @@ from finportal.models import (
     User,
 )
 from finportal.paging import Page, paginate
+from finportal.services import audit, consents, profile_form
 from finportal.services import catalog as catalog_service
-from finportal.services import consents, profile_form
 from finportal.services.errors import (
     NotFound,
 )
@@ -200,21 +200,16 @@ def timeline(
         referral_ids = list(
             session.scalars(select(Referral.id).where(Referral.application_id == application.id))
         )
-    clauses = [(AuditEvent.object_type == "application") & (AuditEvent.object_id == application.id)]
-    if consent_ids:
-        clauses.append(
-            (AuditEvent.object_type == "consent") & AuditEvent.object_id.in_(consent_ids)
-        )
-    if referral_ids:
-        clauses.append(
-            (AuditEvent.object_type == "referral") & AuditEvent.object_id.in_(referral_ids)
-        )
+    history, told = audit.events_of(
+        {"application": [application.id], "consent": consent_ids, "referral": referral_ids}
+    )
     # Each event with its user (joined: no second read for the names).
     events = session.execute(
         select(AuditEvent, User)
         .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(or_(*clauses))
+        .where(history)
         .order_by(AuditEvent.at, AuditEvent.id)
+        .execution_options(**told)
     ).all()
     entries: list[TimelineEntry] = []
     previous: tuple[Any, ...] | None = None

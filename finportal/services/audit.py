@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, func, insert, inspect, select, update
+from sqlalchemy import ColumnElement, and_, event, false, func, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
+from finportal import rows
 from finportal.models import AuditChainHead, AuditEvent, User, utcnow
 from finportal.services.workdays import SHANGHAI
 
@@ -61,6 +62,31 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+def events_of(
+    objects: Mapping[str, Collection[int]], *, action: str | None = None
+) -> tuple[ColumnElement[bool], dict[str, Any]]:
+    """Return the condition that picks the audit events of these records (object type ->
+    ids; of one ``action`` if named) and the execution options that tell the page cache the
+    statement reads only their part of the trail (:mod:`finportal.rows`): a page showing a
+    record's history then stays kept while events of other records are written.
+
+    Other conditions may be added to the statement (they pick fewer of those events); no
+    other read of ``audit_events`` may be (it would go unnoticed).
+    """
+    clauses, parts = [], []
+    for object_type, ids in objects.items():
+        wanted = sorted(set(ids))
+        if wanted:
+            clauses.append(
+                and_(AuditEvent.object_type == object_type, AuditEvent.object_id.in_(wanted))
+            )
+            parts.extend(rows.event_parts(object_type, wanted, action))
+    condition = or_(*clauses) if clauses else false()
+    if action is not None:
+        condition = and_(condition, AuditEvent.action == action)
+    return condition, {rows.OPTION: {AuditEvent.__tablename__: tuple(parts)}}
 
 
 def download_stamp(

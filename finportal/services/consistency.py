@@ -43,6 +43,7 @@ from finportal.models import (
     Need,
     User,
 )
+from finportal.services import audit
 from finportal.services.profiles import submitted_profiles
 
 #: The audit actions of a profile edit (the form, and the Excel import).
@@ -290,15 +291,12 @@ def _edit_flags(session: Session, applications: Sequence[Application]) -> dict[i
     if not known:
         return {}
     earliest = min(_aware(t) for t in known) - window
+    firms, told = audit.events_of({"enterprise": {a.enterprise_id for a in applications}})
     events = session.scalars(
         select(AuditEvent)
-        .where(
-            AuditEvent.object_type == "enterprise",
-            AuditEvent.object_id.in_({a.enterprise_id for a in applications}),
-            AuditEvent.action.in_(EDIT_ACTIONS),
-            AuditEvent.at >= earliest,
-        )
+        .where(firms, AuditEvent.action.in_(EDIT_ACTIONS), AuditEvent.at >= earliest)
         .order_by(AuditEvent.at, AuditEvent.id)
+        .execution_options(**told)
     ).all()
     by_firm: dict[int, list[AuditEvent]] = defaultdict(list)
     for event in events:

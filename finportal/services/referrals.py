@@ -40,7 +40,7 @@ from finportal.models import (
     utcnow,
 )
 from finportal.paging import Page, paginate
-from finportal.services import consents, workflow
+from finportal.services import audit, consents, workflow
 from finportal.services.catalog import eager_version
 from finportal.services.errors import (
     NotFound,
@@ -299,15 +299,16 @@ def decisions_of_many(
 
 def answers_of(session: Session, referral_id: int) -> list[AuditEvent]:
     """Return the enterprise's answers to the bank's requests for information, oldest first."""
+    # The referral's answers alone: its page stays kept while its views are recorded.
+    answers, told = audit.events_of(
+        {"referral": [referral_id]}, action=f"referral.{R.INFO_SUPPLIED}"
+    )
     return list(
         session.scalars(
             select(AuditEvent)
-            .where(
-                AuditEvent.object_type == "referral",
-                AuditEvent.object_id == referral_id,
-                AuditEvent.action == f"referral.{R.INFO_SUPPLIED}",
-            )
+            .where(answers)
             .order_by(AuditEvent.at, AuditEvent.id)
+            .execution_options(**told)
         )
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, defer, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -32,8 +32,8 @@ from finportal.models import (
     User,
     utcnow,
 )
+from finportal.services import audit, consistency
 from finportal.services import consents as consent_service
-from finportal.services import consistency
 from finportal.services import packets as packet_service
 from finportal.services.errors import (
     NotFound,
@@ -167,27 +167,20 @@ def get_review(session: Session, application_id: int) -> Review:
     referrals = of_application(session, application.id)
     referral_ids = [r.id for r in referrals]
     # Who wrote each event and note comes with it (the users table joined): no third read.
+    history, told = audit.events_of(
+        {
+            "application": [application.id],
+            "referral": referral_ids,
+            "match": [m.match.id for m in matches],
+        }
+    )
     events = list(
         session.execute(
             select(AuditEvent, User.display_name, User.username)
             .outerjoin(User, User.id == AuditEvent.actor_id)
-            .where(
-                or_(
-                    and_(
-                        AuditEvent.object_type == "application",
-                        AuditEvent.object_id == application.id,
-                    ),
-                    and_(
-                        AuditEvent.object_type == "referral",
-                        AuditEvent.object_id.in_(referral_ids or [-1]),
-                    ),
-                    and_(
-                        AuditEvent.object_type == "match",
-                        AuditEvent.object_id.in_([m.match.id for m in matches] or [-1]),
-                    ),
-                )
-            )
+            .where(history)
             .order_by(AuditEvent.at, AuditEvent.id)
+            .execution_options(**told)
         )
     )
     notes = list(

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Integer, delete, event, insert, select, text, update
+from sqlalchemy import Integer, delete, event, func, insert, select, text, update
 
 from finportal import page_cache
-from finportal.models import Bank, Enterprise
+from finportal.models import AuditEvent, Bank, Enterprise
 from tests.helpers import PASSWORD
 
 
@@ -1417,3 +1417,126 @@ def test_junk_on_a_shared_page_is_refused_or_ignored_and_no_slot_shows(
     assert advisor.get("/advisor/applications/99999999999999999999").status_code == 404
     page = advisor.get(review_url)
     assert "乱输顾问 (" in page.text and "乱输顾问（" not in page.text
+
+
+# --- parts of the audit trail: a record's history, and the referral page ------------------
+
+
+def _event(db_session: Any, object_type: str, object_id: int, action: str) -> None:
+    from finportal.services.audit import record_event
+
+    record_event(
+        db_session, actor_id=None, action=action, object_type=object_type, object_id=object_id
+    )
+    db_session.commit()
+
+
+def test_a_records_history_stays_kept_while_other_records_events_are_written(
+    cached, app, create_user, review_url, db_session
+):
+    """The review page shows its application's history: events of another application (a
+    bank opening a referral elsewhere, say) leave it kept; an event of its own shows at once,
+    and so does one written without the ORM, whatever record it names."""
+    advisor = _browser(app, create_user("advisor"))
+    application_id = int(review_url.rsplit("/", 1)[1])
+    assert not _hit(_own_request(advisor, review_url))
+    assert _hit(_own_request(advisor, review_url))
+    _event(db_session, "application", application_id + 1000, "application.noted")
+    _event(db_session, "referral", 987654, "referral.opened")
+    assert _hit(_own_request(advisor, review_url))
+    _event(db_session, "application", application_id, "application.claimed")
+    again = _own_request(advisor, review_url)
+    assert not _hit(again)
+    assert _hit(_own_request(advisor, review_url))
+    # Core SQL names no record the page cache can see: every record's history is stale.
+    db_session.execute(
+        insert(AuditEvent).values(
+            action="application.noted", object_type="application", object_id=999999, reason=""
+        )
+    )
+    db_session.commit()
+    assert not _hit(_own_request(advisor, review_url))
+
+
+def test_a_part_of_the_trail_is_moved_by_the_rows_the_orm_writes_and_all_by_any_other_write(
+    cached, app, db_session
+):
+    cache = page_cache.cache_of(app)
+    assert cache is not None
+    names = [
+        "audit_events#referral:424242",
+        "audit_events#referral:424242/referral.opened",
+        "audit_events#referral:424243",
+    ]
+    every = lambda: cache.redis.hget(cache.generations_key, "audit_events!")  # noqa: E731
+    before, every_before = cache.parts(names), every()
+    _event(db_session, "referral", 424242, "referral.opened")
+    after = cache.parts(names)
+    assert after[names[0]] != before[names[0]] and after[names[1]] != before[names[1]]
+    assert after[names[2]] == before[names[2]]
+    assert every() == every_before
+    db_session.execute(update(AuditEvent).where(AuditEvent.object_id == -1).values(reason=""))
+    db_session.execute(
+        insert(AuditEvent).values(action="x.y", object_type="referral", object_id=424243, reason="")
+    )
+    db_session.commit()
+    assert every() != every_before
+    assert cache.parts(names)[names[2]] == after[names[2]]  # the table's "every part" moved
+
+
+def _opened(db_session: Any, referral_id: int) -> int:
+    """How many views of the referral the audit trail holds (the first moved it to viewed)."""
+    return int(
+        db_session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.object_type == "referral",
+                AuditEvent.object_id == referral_id,
+                AuditEvent.action.in_(("referral.opened", "referral.viewed")),
+            )
+        )
+    )
+
+
+def test_the_referral_page_is_kept_for_the_bank_and_every_view_is_still_recorded(
+    cached, app, db_session, loop, create_user
+):
+    """Each view of a referral by a bank user is in the audit trail, kept page or not; the
+    page is rendered once for the bank's users (each with its own name in the top bar), never
+    shown to another bank, and a decision shows on the next view."""
+    from finportal.models import Referral
+    from finportal.services import bank_actions
+
+    referral_id, bank_id, banker = loop.referral.id, loop.bank.id, loop.bank_user.id
+    firm = loop.enterprise.name
+    url = f"/bank/referrals/{referral_id}"
+    jia = _browser(app, loop.bank_user)
+    other = _browser(app, loop.other_bank_user)
+    colleague = _browser(app, create_user("bank", bank_id=bank_id, display_name="甲行第二位经理"))
+    seen = [_own_request(jia, url) for _ in range(3)]
+    assert all(page.status_code == 200 for page in seen)
+    assert not _hit(seen[0]) and _hit(seen[2])
+    assert firm in seen[2].text and "甲行客户经理" in seen[2].text
+    assert _opened(db_session, referral_id) == 3
+    theirs = _own_request(colleague, url)
+    assert _hit(theirs) and "甲行第二位经理" in theirs.text and "甲行客户经理" not in theirs.text
+    assert "fpslot" not in theirs.text and "fpslot" not in seen[2].text
+    assert _opened(db_session, referral_id) == 4
+    # Another bank: no page, and no record of a view.
+    assert _own_request(other, url).status_code == 404
+    assert _opened(db_session, referral_id) == 4
+    # The bank asks for information: the next view shows the request.
+    referral = db_session.get(Referral, referral_id)
+    bank_actions.record_decision(
+        db_session,
+        referral_id,
+        bank_id=bank_id,
+        actor_id=banker,
+        decision="info_requested",
+        reason_text="请补充近三个月的纳税证明",
+        lock_version=referral.lock_version,
+    )
+    after = _own_request(jia, url)
+    assert not _hit(after) and "请补充近三个月的纳税证明" in after.text
+    assert _opened(db_session, referral_id) == 5

@@ -183,12 +183,16 @@ def _render_referral(
 
 
 @bp.get("/referrals/<int:referral_id>")
+@page_cache.shared("bank_id", "bank")
+@page_cache.recorded
 def referral(referral_id: int) -> Any:
-    """Show one referral (recorded as viewed) with its packet, decision and outcome forms."""
-    referral = bank_actions.mark_viewed(
+    """Show one referral (each view recorded: the first moves it to viewed, every one is in
+    the audit trail) with its packet, decision and outcome forms; the page is the same for
+    every user of the bank, kept once the view is recorded."""
+    viewed = bank_actions.mark_viewed(
         db.session, referral_id, bank_id=_bank_id(), actor_id=current_user.id
     )
-    return _render_referral(referral_id, referral=referral)
+    return page_cache.kept_or(lambda: _render_referral(referral_id, referral=viewed))
 
 
 @bp.get("/referrals/<int:referral_id>/packet.pdf")

@@ -1,0 +1,55 @@
+"""Parts of a table: the rows of one record in a big table that only grows (the audit trail).
+
+A page that shows the history of one application reads that application's audit events,
+not the million others. The page cache (``finportal/page_cache.py``) follows writes per
+table, so without this every event written anywhere — a bank opening any referral — would
+make every such page stale. A *part* names the rows of one record (``referral:42``) or of
+one record and action (``referral:42/referral.info_supplied``):
+
+- a statement that reads only some parts of a table says so with the execution option
+  :data:`OPTION` (``{table: (part, ...)}``), set where its ``WHERE`` is written
+  (:func:`finportal.services.audit.events_of`);
+- a row the ORM writes to such a table names its parts (:data:`PARTS_OF_ROW`), so the
+  cache moves those parts on; any other write to the table (core SQL, ``COPY``, an update of
+  many rows) moves every part at once.
+
+No Flask here: services set the option, the page cache reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+#: The execution option naming the parts of tables a statement reads: ``{table: parts}``.
+OPTION = "finportal_rows"
+
+
+def event_parts(
+    object_type: str, object_ids: Iterable[int | None], action: str | None = None
+) -> tuple[str, ...]:
+    """Return the parts of the audit trail holding the events of these records (of one
+    ``action`` if named)."""
+    return tuple(
+        f"{object_type}:{object_id}" + (f"/{action}" if action else "") for object_id in object_ids
+    )
+
+
+def _event_row_parts(values: dict[str, Any]) -> tuple[str, ...]:
+    """The parts an audit event belongs to: its record's, and its record's for its action
+    (KeyError or TypeError when a value is not loaded or not plain)."""
+    object_type, object_id, action = values["object_type"], values["object_id"], values["action"]
+    if not isinstance(object_type, str) or not isinstance(action, str):
+        raise TypeError("an audit event's object type and action are text")
+    if object_id is not None and not isinstance(object_id, int):
+        raise TypeError("an audit event's object id is a number")
+    return (
+        *event_parts(object_type, [object_id]),
+        *event_parts(object_type, [object_id], action),
+    )
+
+
+#: The tables read in parts: table -> the parts of one row (given its column values).
+PARTS_OF_ROW: dict[str, Callable[[dict[str, Any]], tuple[str, ...]]] = {
+    "audit_events": _event_row_parts,
+}
