@@ -282,7 +282,10 @@ def kept_or(render: Callable[[], Any]) -> Any:
 
 
 def _writing(session: Session) -> bool:
-    """Tell whether the session's transaction has written and not ended."""
+    """Tell whether the session holds changes not yet written, or its transaction has written
+    and not ended (expiring its records would lose them, or show them before their commit)."""
+    if session.new or session.dirty or session.deleted:
+        return True
     return session.in_transaction() and _OWED in session.connection().info
 
 

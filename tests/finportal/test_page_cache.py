@@ -1540,3 +1540,18 @@ def test_the_referral_page_is_kept_for_the_bank_and_every_view_is_still_recorded
     after = _own_request(jia, url)
     assert not _hit(after) and "请补充近三个月的纳税证明" in after.text
     assert _opened(db_session, referral_id) == 5
+
+
+def test_a_recorded_view_is_looked_up_only_once_its_record_is_committed(cached, app, db_session):
+    """``kept_or`` expires the session's records before rendering: with a change not yet
+    written, or written and not committed, it renders the page as usual instead (the change
+    would be lost, or shown before its commit)."""
+    from finportal.services.audit import record_event
+
+    assert not page_cache._writing(db_session())
+    record_event(db_session, actor_id=None, action="x.y", object_type="x", object_id=1)
+    assert page_cache._writing(db_session())  # added, not written
+    db_session.flush()
+    assert page_cache._writing(db_session())  # written, not committed
+    db_session.commit()
+    assert not page_cache._writing(db_session())
