@@ -246,28 +246,33 @@ def recorded(view: F) -> F:
     return view
 
 
-def kept_or(render: Callable[[], Any]) -> Any:
+def kept_or(render: Callable[[bool], Any]) -> Any:
     """Answer a :func:`recorded` view once its record is committed: the page kept for this
-    reader (or its scope, with :func:`shared`), else ``render()``, kept for the next view.
+    reader (or its scope, with :func:`shared`), else ``render(again)``, kept for the next view.
 
     What the view read and wrote before is behind it: the page is looked up with the
     generations as they are now (its own record moved some), and what it shows is read again
-    (the session's records expired), so it depends on what it reads from here. Rendered as
-    usual without the cache, or while a transaction that wrote is still open.
+    — the session's records are expired and ``again`` is true: the view reads its records
+    anew, as a view of its own does — so it depends on what it reads from here. Rendered as
+    usual (``again`` false) without the cache, while a change is not yet committed, or when
+    the request began with records in its session (an application context kept around several
+    requests, as in tests and commands: expiring them would change the caller's records too).
     """
     from finportal.extensions import db
 
     cache = cache_of(current_app)
     key = _state.own_key
-    if cache is None or key is None or not _state.recorded or _writing(db.session()):
-        return render()
+    if cache is None or key is None or not _state.recorded or not _state.own:
+        return render(False)
+    if _writing(db.session()):
+        return render(False)
     try:
         generations, kept, slots = cache.lookup(key, serve=not _fresh_asked())
     except Exception:  # noqa: BLE001 - Redis away: render the page as usual
         cache._pause()
-        return render()
+        return render(False)
     if generations is None:
-        return render()
+        return render(False)
     if kept is not None:
         return _kept_response(kept, fill=slots)
     db.session.expire_all()
@@ -276,9 +281,9 @@ def kept_or(render: Callable[[], Any]) -> Any:
     scope = getattr(current_app.view_functions[request.endpoint], "page_cache_shared", None)
     if scope is None:
         _state.key = key
-        return render()
+        return render(True)
     _state.shared = True
-    return _shared_page(lambda: render(), scope, (), {})
+    return _shared_page(lambda: render(True), scope, (), {})
 
 
 def _writing(session: Session) -> bool:
@@ -900,6 +905,7 @@ def _begin(sender: Flask, **extra: Any) -> None:
     )
     if recorded:  # looked up by its view, once the view's record is committed (kept_or)
         _state.own_key, _state.minute, _state.recorded = key, minute, True
+        _state.own = _fresh()
         return
     try:
         # A reload the reader forced (Ctrl+Shift+R sends ``Cache-Control: no-cache``) is

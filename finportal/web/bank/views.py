@@ -192,7 +192,9 @@ def referral(referral_id: int) -> Any:
     viewed = bank_actions.mark_viewed(
         db.session, referral_id, bank_id=_bank_id(), actor_id=current_user.id
     )
-    return page_cache.kept_or(lambda: _render_referral(referral_id, referral=viewed))
+    return page_cache.kept_or(
+        lambda again: _render_referral(referral_id, referral=None if again else viewed)
+    )
 
 
 @bp.get("/referrals/<int:referral_id>/packet.pdf")
