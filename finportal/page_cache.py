@@ -23,9 +23,18 @@ a counter per table, its *generation*, in one Redis hash per database:
   began between the statement and its commit); a write to a table the page did not read
   leaves it kept.
 
+A big table that only grows is followed in parts (:mod:`finportal.rows`: the audit trail, by
+record): a statement that reads only some records' rows says which (an execution option),
+and its page depends on those parts' generations and on the table's :data:`EVERY_PART`, not
+on the table's own; a row the ORM writes moves its own parts, any other write every part.
+
 A transaction that wrote a table also leaves a pending mark on it until that second move
 (:meth:`PageCache.move_on`): no page that read a table with a mark is kept, so a process
 killed between the database's commit and its move leaves no stale page behind.
+
+A view that records every view of its page (:func:`recorded`: the bank's referral page) is
+never answered before it runs; once its record is committed it asks for its page
+(:func:`kept_or`).
 
 A kept page belongs to exactly one reader and one way of asking (a page shared by every
 reader of a scope, :func:`shared`, is the exception: its reader's values are slots filled as
