@@ -83,6 +83,7 @@ import re
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -422,6 +423,79 @@ def _filled(body: bytes, known: dict[str, str]) -> bytes:
     return body
 
 
+#: What a shared page kept in pieces starts with (a page kept whole is gzip: ``\x1f\x8b``).
+_PIECES = b"pieces:"
+#: A gzip member's header (no name, no time) and the last block of a deflate stream.
+_GZIP_HEAD = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+_LAST_BLOCK = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS).flush()
+
+
+def _deflated(data: bytes, level: int = GZIP_LEVEL) -> bytes:
+    """Return ``data`` as deflate blocks that stand on their own (no reference to what comes
+    before, ending on a byte, not the last block): pieces compressed apart join into one
+    stream."""
+    squeezer = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return squeezer.compress(data) + squeezer.flush(zlib.Z_FULL_FLUSH)
+
+
+def _pieces(body: bytes) -> bytes:
+    """Return a shared page as kept: the text between its slots, each piece as it is and
+    compressed, and the slots' names. Served, the pieces are joined around the reader's own
+    values without opening or compressing the page again (:func:`_joined`)."""
+    marks = {placeholder(name).encode(): name for name in SLOTS}
+    index: list[Any] = []
+    data = bytearray()
+
+    def add(piece: bytes) -> None:
+        squeezed = _deflated(piece)
+        index.append([len(piece), len(squeezed)])
+        data.extend(piece + squeezed)
+
+    start = 0
+    for match in re.finditer(b"|".join(map(re.escape, marks)), body) if marks else ():
+        add(body[start : match.start()])
+        index.append(marks[match.group()])
+        start = match.end()
+    add(body[start:])
+    return _PIECES + json.dumps(index, ensure_ascii=True).encode() + b"\n" + bytes(data)
+
+
+def _joined(kept: bytes, known: dict[str, str], *, gzipped: bool) -> bytes:
+    """Return a shared page kept in pieces with the reader's values in its slots (``known``:
+    those kept with its pointer, else asked of :data:`SLOTS`): plain, or as one gzip member
+    made of the pieces' own deflate blocks, the values' and a checksum of the whole."""
+    line, _, data = kept[len(_PIECES) :].partition(b"\n")
+    plain: list[bytes] = []
+    squeezed: list[bytes] = []
+    at = 0
+    for entry in json.loads(line):
+        if isinstance(entry, str):  # a slot
+            value = str(escape(known[entry] if entry in known else SLOTS[entry]())).encode()
+            plain.append(value)
+            if gzipped:
+                squeezed.append(_deflated(value, 1))
+            continue
+        size, packed = entry
+        plain.append(data[at : at + size])
+        squeezed.append(data[at + size : at + size + packed])
+        at += size + packed
+    if not gzipped:
+        return b"".join(plain)
+    check = 0
+    for piece in plain:
+        check = zlib.crc32(piece, check)
+    length = sum(map(len, plain))
+    return b"".join(
+        (
+            _GZIP_HEAD,
+            *squeezed,
+            _LAST_BLOCK,
+            check.to_bytes(4, "little"),
+            (length & 0xFFFFFFFF).to_bytes(4, "little"),
+        )
+    )
+
+
 def _shared_page(
     view: Callable[..., Any], names: tuple[str, ...], args: Any, kwargs: dict[str, Any]
 ) -> Any:
@@ -462,7 +536,7 @@ def _shared_page(
         # own: a reader varying an argument no page reads spends its own share, not the
         # scope's (every other reader of the scope would lose the cache with it).
         _state.key = key
-        _keep(response)
+        _keep(response, slotted=True)
         kept_now = _state.stored
         if response.is_streamed or response.direct_passthrough:
             return response
@@ -977,10 +1051,8 @@ def _kept_response(kept: bytes, *, fill: dict[str, str] | None = None) -> Respon
     headers = [tuple(pair) for pair in json.loads(head)]
     # Kept compressed: sent so to a client that accepts it, else opened here.
     gzipped = request.accept_encodings["gzip"] > 0  # its quality (``gzip;q=0`` refuses it)
-    if fill is not None:
-        body = _filled(gzip.decompress(body), fill)
-        if gzipped:  # compressed again, quickly: this answer is for one reader
-            body = gzip.compress(body, compresslevel=1, mtime=0)
+    if body.startswith(_PIECES):  # a shared page: its pieces, and the reader's own values
+        body = _joined(body, fill or {}, gzipped=gzipped)
     elif not gzipped:
         body = gzip.decompress(body)
     if gzipped:
@@ -991,7 +1063,9 @@ def _kept_response(kept: bytes, *, fill: dict[str, str] | None = None) -> Respon
     return response
 
 
-def _keep(response: Response) -> Response:
+def _keep(response: Response, *, slotted: bool = False) -> Response:
+    """Keep the request's page (after its view; ``slotted``: a shared page, kept in pieces
+    around its slots, :func:`_pieces`)."""
     generations, key, read, parts = _state.generations, _state.key, _state.read, _state.parts
     _state.generations = _state.key = _state.kept = _state.read = _state.parts = None
     _state.shared = False
@@ -1007,7 +1081,9 @@ def _keep(response: Response) -> Response:
             key,
             depends,
             _own_headers(response),
-            gzip.compress(response.get_data(), compresslevel=GZIP_LEVEL, mtime=0),
+            _pieces(response.get_data())
+            if slotted
+            else gzip.compress(response.get_data(), compresslevel=GZIP_LEVEL, mtime=0),
             minute=_state.minute,
             reader=_reader(),
         )

@@ -1432,7 +1432,7 @@ def _event(db_session: Any, object_type: str, object_id: int, action: str) -> No
 
 
 def test_a_records_history_stays_kept_while_other_records_events_are_written(
-    cached, app, create_user, review_url, db_session
+    cached, app, client, create_user, review_url, db_session
 ):
     """The review page shows its application's history: events of another application (a
     bank opening a referral elsewhere, say) leave it kept; an event of its own shows at once,
@@ -1500,7 +1500,7 @@ def _opened(db_session: Any, referral_id: int) -> int:
 
 
 def test_the_referral_page_is_kept_for_the_bank_and_every_view_is_still_recorded(
-    cached, app, db_session, loop, create_user
+    cached, app, client, db_session, loop, create_user
 ):
     """Each view of a referral by a bank user is in the audit trail, kept page or not; the
     page is rendered once for the bank's users (each with its own name in the top bar), never
@@ -1555,3 +1555,66 @@ def test_a_recorded_view_is_looked_up_only_once_its_record_is_committed(cached, 
     assert page_cache._writing(db_session())  # written, not committed
     db_session.commit()
     assert not page_cache._writing(db_session())
+
+
+def test_a_shared_page_is_sent_compressed_with_each_readers_own_values(
+    cached, app, client, create_user, review_url, monkeypatch
+):
+    """A shared page is kept in pieces around its slots: a browser gets one gzip stream made
+    of them and the reader's own name and form token, which gzip and the HTTP clients' own
+    decoders read as the page the reader gets uncompressed; nothing of the other reader."""
+    import gzip
+    import zlib
+
+    wang = _browser(app, create_user("advisor", display_name="王压缩顾问"))
+    li = _browser(app, create_user("advisor", display_name="李<压缩>顾问"))
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    assert not _hit(_own_request(wang, review_url))
+    gzip_asked = {"Accept-Encoding": "gzip, deflate"}
+    for _ in range(2):  # the page another reader rendered, then through the reader's pointer
+        with_gzip = li.get(review_url, headers=gzip_asked)
+        plain = li.get(review_url)
+        assert _hit(with_gzip) and _hit(plain)
+        assert with_gzip.headers["Content-Encoding"] == "gzip"
+        assert "Content-Encoding" not in plain.headers
+        opened = gzip.decompress(with_gzip.get_data())
+        reader = zlib.decompressobj(16 + zlib.MAX_WBITS)  # as urllib3 and requests read it
+        assert reader.decompress(with_gzip.get_data()) + reader.flush() == opened
+        assert reader.eof and not reader.unused_data
+        assert opened == plain.get_data()  # the same session's form token in both
+        text = opened.decode()
+        assert "李&lt;压缩&gt;顾问" in text and "王压缩顾问" not in text and "fpslot" not in text
+        assert 'name="csrf_token"' in text
+        assert len(with_gzip.get_data()) < len(opened) / 2
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["{csrf}", "a{csrf}b{who}c", "{who}{csrf}{csrf}", "text only", "", "x{who}" * 50],
+)
+def test_a_page_kept_in_pieces_is_joined_to_the_page_with_the_readers_values(
+    app, layout, monkeypatch
+):
+    """Slots anywhere (first, last, side by side, many, none) and values that need escaping:
+    the joined answer, plain or gzip, is the page with the values in place."""
+    import gzip
+    import zlib
+
+    monkeypatch.setitem(page_cache.SLOTS, "csrf", lambda: "tok&1")
+    monkeypatch.setitem(page_cache.SLOTS, "who", lambda: "王<b>")
+    with app.test_request_context("/"):
+        marks = {n: page_cache.placeholder(n) for n in ("csrf", "who")}
+        page = ("<p>开头</p>" + layout.format(**marks) + "<p>结尾 " * 300).encode()
+        want = page.replace(marks["csrf"].encode(), b"tok&amp;1").replace(
+            marks["who"].encode(), "王&lt;b&gt;".encode()
+        )
+        kept = page_cache._pieces(page)
+        assert page_cache._joined(kept, {}, gzipped=False) == want
+        packed = page_cache._joined(kept, {}, gzipped=True)
+        assert gzip.decompress(packed) == want
+        reader = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        assert reader.decompress(packed) + reader.flush() == want and reader.eof
+        # A value kept with the reader's pointer stands for the slot's own.
+        assert b"kept-name" in page_cache._joined(kept, {"who": "kept-name"}, gzipped=False) or (
+            "{who}" not in layout
+        )
