@@ -467,13 +467,15 @@ def _joined(kept: bytes, known: dict[str, str], *, gzipped: bool) -> bytes:
     line, _, data = kept[len(_PIECES) :].partition(b"\n")
     plain: list[bytes] = []
     squeezed: list[bytes] = []
+    values: dict[str, tuple[bytes, bytes]] = {}  # a slot's value, plain and compressed
     at = 0
     for entry in json.loads(line):
-        if isinstance(entry, str):  # a slot
-            value = str(escape(known[entry] if entry in known else SLOTS[entry]())).encode()
-            plain.append(value)
-            if gzipped:
-                squeezed.append(_deflated(value, 1))
+        if isinstance(entry, str):  # a slot (a form token may stand in every row's form)
+            if entry not in values:
+                value = str(escape(known[entry] if entry in known else SLOTS[entry]())).encode()
+                values[entry] = (value, _deflated(value, 1) if gzipped else b"")
+            plain.append(values[entry][0])
+            squeezed.append(values[entry][1])
             continue
         size, packed = entry
         plain.append(data[at : at + size])
