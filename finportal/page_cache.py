@@ -812,6 +812,7 @@ def init_app(app: Flask) -> None:
     event.listen(engine, "before_cursor_execute", _before_execute(app))
     event.listen(engine, "after_cursor_execute", _after_execute(app))
     _follow_parts()
+    event.listen(engine, "rollback_savepoint", _savepoint_undone)
     event.listen(engine, "checkin", _checked_in(app))
     _follow_commits(engine)
 
@@ -1282,6 +1283,12 @@ def _flushed(session: Session, flush_context: Any) -> None:
         conn = session.connection()
     except Exception:  # noqa: BLE001 - no connection to forget anything of
         return
+    conn.info.pop(_DECLARED, None)
+
+
+def _savepoint_undone(conn: Any, name: Any, context: Any) -> None:
+    """Forget the parts of a flush that failed in a savepoint (its ``after_flush`` never came):
+    what the connection writes next is not its rows."""
     conn.info.pop(_DECLARED, None)
 
 

@@ -1618,3 +1618,28 @@ def test_a_page_kept_in_pieces_is_joined_to_the_page_with_the_readers_values(
         assert b"kept-name" in page_cache._joined(kept, {"who": "kept-name"}, gzipped=False) or (
             "{who}" not in layout
         )
+
+
+def test_a_flush_undone_with_its_savepoint_leaves_no_declared_part_behind(cached, app, db_session):
+    """A flush of audit events that fails in a savepoint (a reminder that another run sent
+    first) declares their parts and never ends: a core write to the trail after it, of any
+    record, still moves every part (else each record's history page stays stale)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from finportal.services.audit import record_event
+
+    cache = page_cache.cache_of(app)
+    assert cache is not None
+    every = lambda: cache.redis.hget(cache.generations_key, "audit_events!")  # noqa: E731
+    before = every()
+    savepoint = db_session.begin_nested()
+    # No such user: the INSERT fails and the savepoint is rolled back.
+    record_event(db_session, actor_id=987654321, action="x.y", object_type="referral", object_id=1)
+    with pytest.raises(IntegrityError):
+        db_session.flush()
+    savepoint.rollback()  # as ``with session.begin_nested()`` does on the error
+    db_session.execute(
+        insert(AuditEvent).values(action="x.y", object_type="referral", object_id=424244, reason="")
+    )
+    db_session.commit()
+    assert every() != before
