@@ -683,8 +683,15 @@ class PageCache:
             self.move_on()
 
     def parts(self, names: list[str]) -> dict[str, str]:
-        """Return the current generations of tables' parts (``0``: none moved lately)."""
-        found = self.redis.mget([self.parts_prefix + name for name in names])
+        """Return the current generations of tables' parts, starting a new one for a part
+        that has none (none moved lately): a page is never kept with the ``0`` that a part's
+        generation lost later (lapsed, evicted) reads as."""
+        keys = [self.parts_prefix + name for name in names]
+        with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.set(key, uuid.uuid4().hex, ex=2 * TTL_SECONDS, nx=True)
+            pipe.mget(keys)
+            found = pipe.execute()[-1]
         return {
             name: value.decode() if value else "0" for name, value in zip(names, found, strict=True)
         }

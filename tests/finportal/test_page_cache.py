@@ -1643,3 +1643,27 @@ def test_a_flush_undone_with_its_savepoint_leaves_no_declared_part_behind(cached
     )
     db_session.commit()
     assert every() != before
+
+
+def test_a_records_history_is_not_served_stale_when_its_parts_generation_is_lost(
+    cached, app, client, create_user, review_url, db_session
+):
+    """A part's generation lapses (two minutes without an event of its record) and Redis may
+    lose it sooner (evicted when short of memory, a failover): a page kept before an event of
+    its record is not served once that event's generation is gone."""
+    advisor = _browser(app, create_user("advisor"))
+    application_id = int(review_url.rsplit("/", 1)[1])
+    cache = page_cache.cache_of(app)
+    assert cache is not None
+    part = f"{cache.parts_prefix}audit_events#application:{application_id}"
+
+    def lost() -> None:
+        for key in cache.redis.scan_iter(match=part + "*"):
+            cache.redis.delete(key)
+
+    lost()  # no event of the application lately: its part has lapsed
+    assert not _hit(_own_request(advisor, review_url))
+    assert _hit(_own_request(advisor, review_url))
+    _event(db_session, "application", application_id, "application.claimed")
+    lost()
+    assert not _hit(_own_request(advisor, review_url))
