@@ -118,21 +118,29 @@ def mark_viewed(
     """Record that a bank user opened the referral (sent -> viewed the first time); commits."""
     referral = get_referral(session, referral_id, bank_id=bank_id)
     if not _record_first_view(session, referral, actor_id=actor_id, now=utcnow()):
-        record_event(
-            session,
-            actor_id=actor_id,
-            action="referral.opened",
-            object_type="referral",
-            object_id=referral.id,
-            from_state=referral.state,
-            to_state=referral.state,
-        )
+        _record_opened(session, referral, actor_id=actor_id)
     try:
         _commit(session)
     except Conflict:
-        # Two tabs of the same bank opened it at once: the other one recorded the view.
+        # Two tabs of the same bank opened it at once: the other one moved it to viewed, and
+        # this view is recorded as the one after it (nothing of the referral changes).
         referral = get_referral(session, referral_id, bank_id=bank_id)
+        _record_opened(session, referral, actor_id=actor_id)
+        session.commit()
     return referral
+
+
+def _record_opened(session: Session, referral: Referral, *, actor_id: int | None) -> None:
+    """Audit a view of a referral already viewed (the caller commits)."""
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="referral.opened",
+        object_type="referral",
+        object_id=referral.id,
+        from_state=referral.state,
+        to_state=referral.state,
+    )
 
 
 def _amount(value: Any, kind: str, field: str, errors: dict[str, str]) -> Decimal | None:

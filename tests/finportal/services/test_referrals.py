@@ -495,3 +495,24 @@ def test_a_stale_referral_version_is_a_conflict(db_session, loop):
             reason_text="请补充",
             lock_version=stale,
         )
+
+
+def test_two_first_views_at_once_are_both_in_the_audit_trail(db_session, loop, monkeypatch):
+    """Two tabs open a new referral at the same moment: one moves it to viewed; the other's
+    commit loses the race (the referral's version moved) — its view is still recorded, as
+    the view after it."""
+    rid, bank, user = loop.referral.id, loop.bank.id, loop.bank_user.id
+    real_commit, raced = bank_actions._commit, []
+
+    def losing(session):
+        if raced:
+            return real_commit(session)
+        raced.append(True)
+        session.rollback()  # this tab's work, lost: the other tab's view commits first
+        bank_actions.mark_viewed(session, rid, bank_id=bank, actor_id=user)
+        raise Conflict("该推荐刚被他人更新。", "Someone else updated this referral.")
+
+    monkeypatch.setattr(bank_actions, "_commit", losing)
+    seen = bank_actions.mark_viewed(db_session, rid, bank_id=bank, actor_id=user)
+    assert seen.state == "viewed"
+    assert _events(db_session, "referral", rid)[-2:] == ["referral.viewed", "referral.opened"]
