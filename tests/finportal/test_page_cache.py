@@ -1667,3 +1667,27 @@ def test_a_records_history_is_not_served_stale_when_its_parts_generation_is_lost
     _event(db_session, "application", application_id, "application.claimed")
     lost()
     assert not _hit(_own_request(advisor, review_url))
+
+
+def test_junk_on_the_kept_referral_page_in_both_languages(cached, app, client, db_session, loop):
+    """The referral page, now kept for its bank: junk ids and arguments never give a 500 and
+    record no view; a kept page is never shown in the other language; another bank's id is
+    404 whatever was kept."""
+    referral_id, firm = loop.referral.id, loop.enterprise.name
+    url = f"/bank/referrals/{referral_id}"
+    jia = _browser(app, loop.bank_user)
+    other = _browser(app, loop.other_bank_user)
+    junk = ("/bank/referrals/99999999999999999999", "/bank/referrals/0", "/bank/referrals/-1")
+    for address in junk:
+        assert _own_request(jia, address).status_code == 404
+    recorded = _opened(db_session, referral_id)
+    for language, word in (("en", '<html lang="en"'), ("zh_CN", '<html lang="zh-CN"')):
+        jia.get(f"/lang/{language}")
+        for argument in ("", "?x=<b>", "?page=abc", "?q=" + "长" * 500):
+            for _ in range(2):  # rendered, then kept
+                page = _own_request(jia, url + argument)
+                assert page.status_code == 200 and firm in page.text
+                assert word in page.text and "fpslot" not in page.text
+        assert _hit(_own_request(jia, url))
+        assert _own_request(other, url).status_code == 404
+    assert _opened(db_session, referral_id) == recorded + 2 * (4 * 2 + 1)
