@@ -40,6 +40,7 @@ state machines, the field definitions or the English names of records.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import re
 from collections.abc import Iterable
@@ -115,7 +116,6 @@ def _data_strings(session: Any) -> set[str]:
     """Collect the user data of the database (see the module docstring)."""
     import finportal.models as models
     from finportal.services.packet_verification import mask_name
-    from products.catalog import load_catalog
 
     found: set[str] = set()
     for model_name, columns in DATA_COLUMNS.items():
@@ -136,8 +136,16 @@ def _data_strings(session: Any) -> set[str]:
             if not (name_en or "").strip():
                 found.add(name_zh)
     found.update(mask_name(name) for name in session.scalars(select(models.Enterprise.name)))
-    found.update(_catalogue_texts(list(load_catalog())))
+    found.update(_catalogue_strings())
     return {s.strip() for s in found if s and CJK.search(s)}
+
+
+@functools.cache
+def _catalogue_strings() -> frozenset[str]:
+    """The catalogue's texts (its files, which no request changes: read once)."""
+    from products.catalog import load_catalog
+
+    return frozenset(_catalogue_texts(list(load_catalog())))
 
 
 def _catalogue_texts(value: Any) -> Iterable[str]:
@@ -164,11 +172,16 @@ class Checker:
     def __init__(self, session: Any) -> None:
         self.session = session
         self.data: re.Pattern[str] | None = None
+        self.strings: set[str] | None = None
         self.problems: dict[str, set[str]] = {}
 
     def refresh(self) -> None:
         """Read the user data again (a request may have recorded some)."""
-        ordered = sorted(_data_strings(self.session), key=len, reverse=True)
+        strings = _data_strings(self.session)
+        if strings == self.strings:
+            return
+        self.strings = strings
+        ordered = sorted(strings, key=len, reverse=True)
         self.data = re.compile("|".join(re.escape(s) for s in ordered)) if ordered else None
 
     def leftover(self, page: str) -> list[str]:
