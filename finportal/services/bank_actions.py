@@ -48,6 +48,7 @@ from finportal.services.referrals import (
     REPAYMENT,
     decisions_of,
     get_referral,
+    state_of_referral,
 )
 from finportal.services.workdays import SHANGHAI
 from products.pricing import wan_text
@@ -115,31 +116,48 @@ def _record_first_view(
 def mark_viewed(
     session: Session, referral_id: int, *, bank_id: int, actor_id: int | None
 ) -> Referral:
-    """Record that a bank user opened the referral (sent -> viewed the first time); commits."""
+    """Record that a bank user opened the referral (sent -> viewed the first time); commits;
+    return the referral."""
+    viewed = record_view(session, referral_id, bank_id=bank_id, actor_id=actor_id)
+    return viewed or get_referral(session, referral_id, bank_id=bank_id)
+
+
+def record_view(
+    session: Session, referral_id: int, *, bank_id: int, actor_id: int | None
+) -> Referral | None:
+    """Record that a bank user opened the referral (sent -> viewed the first time); commits.
+
+    Return the referral when this view moved it to viewed, else None: a view after the first
+    reads no more of it than its state, and is one audit event."""
+    state = state_of_referral(session, referral_id, bank_id=bank_id)
+    if not REFERRAL.can(state, R.VIEWED, "bank"):
+        _record_opened(session, referral_id, state, actor_id=actor_id)
+        session.commit()
+        return None
     referral = get_referral(session, referral_id, bank_id=bank_id)
     if not _record_first_view(session, referral, actor_id=actor_id, now=utcnow()):
-        _record_opened(session, referral, actor_id=actor_id)
+        _record_opened(session, referral.id, referral.state, actor_id=actor_id)
     try:
         _commit(session)
     except Conflict:
         # Two tabs of the same bank opened it at once: the other one moved it to viewed, and
         # this view is recorded as the one after it (nothing of the referral changes).
         referral = get_referral(session, referral_id, bank_id=bank_id)
-        _record_opened(session, referral, actor_id=actor_id)
+        _record_opened(session, referral.id, referral.state, actor_id=actor_id)
         session.commit()
     return referral
 
 
-def _record_opened(session: Session, referral: Referral, *, actor_id: int | None) -> None:
-    """Audit a view of a referral already viewed (the caller commits)."""
+def _record_opened(session: Session, referral_id: int, state: str, *, actor_id: int | None) -> None:
+    """Audit a view of a referral already viewed, in ``state`` (the caller commits)."""
     record_event(
         session,
         actor_id=actor_id,
         action="referral.opened",
         object_type="referral",
-        object_id=referral.id,
-        from_state=referral.state,
-        to_state=referral.state,
+        object_id=referral_id,
+        from_state=state,
+        to_state=state,
     )
 
 

@@ -120,8 +120,11 @@ MAX_TERM_MONTHS = limits.MAX_TERM_MONTHS
 # --- reading -----------------------------------------------------------------------------
 
 
-def _bank_referrals(bank_id: int) -> Any:
-    return select(Referral).where(permissions.referrals_seen(permissions.Actor.bank(bank_id)))
+def _bank_referrals(bank_id: int, *columns: Any) -> Any:
+    """Select the bank's referrals (or ``columns`` of them)."""
+    return select(*(columns or (Referral,))).where(
+        permissions.referrals_seen(permissions.Actor.bank(bank_id))
+    )
 
 
 def is_overdue(referral: Referral, now: datetime | None = None) -> bool:
@@ -254,8 +257,22 @@ def get_referral(session: Session, referral_id: int, *, bank_id: int) -> Referra
         _bank_referrals(bank_id).where(Referral.id == referral_id).options(*ONE_OPTIONS)
     )
     if referral is None:
-        raise NotFound("推荐记录不存在。", "No such referral.")
+        raise NotFound(*_NO_SUCH_REFERRAL)
     return referral
+
+
+def state_of_referral(session: Session, referral_id: int, *, bank_id: int) -> str:
+    """Return the state of one of the bank's referrals, reading nothing else of it; another
+    bank's id is not found."""
+    state = session.scalar(
+        _bank_referrals(bank_id, Referral.state).where(Referral.id == referral_id)
+    )
+    if state is None:
+        raise NotFound(*_NO_SUCH_REFERRAL)
+    return str(state)
+
+
+_NO_SUCH_REFERRAL = ("推荐记录不存在。", "No such referral.")
 
 
 #: An application's few referrals, each with its bank and product, in their own statement.

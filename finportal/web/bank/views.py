@@ -189,7 +189,9 @@ def referral(referral_id: int) -> Any:
     """Show one referral (each view recorded: the first moves it to viewed, every one is in
     the audit trail) with its packet, decision and outcome forms; the page is the same for
     every user of the bank, kept once the view is recorded."""
-    viewed = bank_actions.mark_viewed(
+    # A view after the first reads only the referral's state to record it: its page is
+    # then most often kept.
+    viewed = bank_actions.record_view(
         db.session, referral_id, bank_id=_bank_id(), actor_id=current_user.id
     )
     return page_cache.kept_or(

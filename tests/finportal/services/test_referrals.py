@@ -516,3 +516,35 @@ def test_two_first_views_at_once_are_both_in_the_audit_trail(db_session, loop, m
     seen = bank_actions.mark_viewed(db_session, rid, bank_id=bank, actor_id=user)
     assert seen.state == "viewed"
     assert _events(db_session, "referral", rid)[-2:] == ["referral.viewed", "referral.opened"]
+
+
+def test_each_view_after_the_first_is_recorded_and_leaves_the_referral_as_it_was(db_session, loop):
+    """A bank user opens a referral three times: three audit events, the referral moved to
+    viewed once, its version moved once — a decision form opened after the first view still
+    saves after the others."""
+    rid, bank, user = loop.referral.id, loop.bank.id, loop.bank_user.id
+    first = bank_actions.record_view(db_session, rid, bank_id=bank, actor_id=user)
+    assert first is not None and first.state == "viewed"
+    version = first.lock_version
+    assert bank_actions.record_view(db_session, rid, bank_id=bank, actor_id=user) is None
+    assert bank_actions.record_view(db_session, rid, bank_id=bank, actor_id=user) is None
+    db_session.expire_all()
+    opened = db_session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "referral", AuditEvent.object_id == rid)
+        .order_by(AuditEvent.id)
+    ).all()[-3:]
+    assert [e.action for e in opened] == ["referral.viewed", "referral.opened", "referral.opened"]
+    assert {(e.from_state, e.to_state, e.actor_id) for e in opened[1:]} == {
+        ("viewed", "viewed", user)
+    }
+    bank_actions.record_decision(
+        db_session,
+        rid,
+        bank_id=bank,
+        actor_id=user,
+        decision="info_requested",
+        reason_text="请补充近三个月纳税证明",
+        lock_version=version,
+    )
+    assert referrals.get_referral(db_session, rid, bank_id=bank).state == "info_requested"
