@@ -105,6 +105,41 @@ def _worker_database(url: str, worker: str) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+def _server_like_client() -> type:
+    """The tests' client class: each request loads the signed-in user anew, as a server does."""
+    from flask.testing import FlaskClient
+
+    class Client(FlaskClient):
+        """Load the signed-in user anew on every request, as a server does.
+
+        The test keeps one app context open across requests (for the shared session), so
+        Flask-Login's per-request cache of the user (``g._login_user``), Flask-WTF's of the
+        form token (``g.csrf_token``) and Flask-Babel's of the language (with the portal's
+        memo of it) would survive.
+        """
+
+        def open(self, *args: Any, **kwargs: Any) -> Any:
+            from flask import g, has_app_context
+
+            from finportal import i18n
+
+            if has_app_context():
+                for per_request in ("_login_user", "csrf_token", "_flask_babel", i18n._MEMO):
+                    g.pop(per_request, None)
+            try:
+                return super().open(*args, **kwargs)
+            finally:
+                # A server's request hands its connection back to the pool: what it wrote is
+                # done with (the test's connection stays open, in the test's transaction).
+                from finportal import page_cache
+                from finportal.extensions import db
+
+                if getattr(db, "test_bind", None) is not None:
+                    page_cache._ended(db.test_bind.info)
+
+    return Client
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The application, with the schema built once by the Alembic migrations."""
@@ -142,6 +177,9 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             _reset_postgres(application)
         flask_migrate.upgrade()
     _release_rolled_back_savepoints(application.extensions["finportal_engine"])
+    # Every test client, not only the ``client`` fixture's: a test that opens browsers of its
+    # own would otherwise pass or fail with the order the tests run in.
+    application.test_client_class = _server_like_client()
     return application
 
 
@@ -287,38 +325,8 @@ def champion_model(db_session: Any, reference_model_dir: str) -> Any:
 
 @pytest.fixture
 def client(app: Any, db_session: Any) -> Any:
-    """A test client that shares the rolled-back session."""
-    from flask.testing import FlaskClient
-
-    class Client(FlaskClient):
-        """Load the signed-in user anew on every request, as a server does.
-
-        The test keeps one app context open across requests (for the shared session), so
-        Flask-Login's per-request cache of the user (``g._login_user``), Flask-WTF's of the
-        form token (``g.csrf_token``) and Flask-Babel's of the language (with the portal's
-        memo of it) would survive.
-        """
-
-        def open(self, *args: Any, **kwargs: Any) -> Any:
-            from flask import g, has_app_context
-
-            from finportal import i18n
-
-            if has_app_context():
-                for per_request in ("_login_user", "csrf_token", "_flask_babel", i18n._MEMO):
-                    g.pop(per_request, None)
-            try:
-                return super().open(*args, **kwargs)
-            finally:
-                # A server's request hands its connection back to the pool: what it wrote is
-                # done with (the test's connection stays open, in the test's transaction).
-                from finportal import page_cache
-                from finportal.extensions import db
-
-                if getattr(db, "test_bind", None) is not None:
-                    page_cache._ended(db.test_bind.info)
-
-    app.test_client_class = Client
+    """A test client that shares the rolled-back session (every test client of the app is a
+    :func:`_server_like_client`)."""
     return app.test_client()
 
 
