@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -302,12 +303,11 @@ def test_the_admins_jobs_page_is_always_rendered(cached, client, login, create_u
         assert not _hit(client.get("/admin/jobs"))
 
 
-def _clear_of_a_minute_turn(seconds: float) -> None:
-    """Wait, if needed, so that the next ``seconds`` stay within one minute of the clock (the
-    budget's)."""
-    left = 60 - time.time() % 60
-    if left < seconds + 0.5:
-        time.sleep(left + 0.1)
+def _clear_of_a_minute_turn(time_machine: Any) -> None:
+    """Move the clock on to just after the turn of a minute (the budget's), ticking from
+    there: the test has most of a minute before the budget's next turn, with no wait."""
+    start = (time.time() // 60 + 1) * 60 + 0.2
+    time_machine.move_to(datetime.fromtimestamp(start, tz=UTC), tick=True)
 
 
 def test_a_waiting_batch_packet_counts_its_seconds(
@@ -650,10 +650,10 @@ def _kept_bytes(cache: page_cache.PageCache) -> int:
     )
 
 
-def _no_page_kept(app: Any) -> page_cache.PageCache:
+def _no_page_kept(app: Any, time_machine: Any) -> page_cache.PageCache:
     """Start clear of a minute's turn with none of this database's pages kept by earlier
     tests; return the cache."""
-    _clear_of_a_minute_turn(30)
+    _clear_of_a_minute_turn(time_machine)
     cache = page_cache.cache_of(app)
     assert cache is not None
     for kept_page in cache.redis.scan_iter(match=cache.prefix + cache.release + ":*"):
@@ -671,11 +671,13 @@ def _three_pages_a_reader(app: Any, monkeypatch: Any, size: int) -> page_cache.P
     return cache
 
 
-def test_a_client_varying_an_unread_argument_cannot_fill_redis(cached, app, client, monkeypatch):
+def test_a_client_varying_an_unread_argument_cannot_fill_redis(
+    cached, app, client, monkeypatch, time_machine
+):
     """Every distinct URL is a page of its own: a client asking for ``/products/?x=1``,
     ``?x=2``, … gets its pages kept only up to its share of the minute's budget, and another
     reader's pages are still kept."""
-    cache = _no_page_kept(app)
+    cache = _no_page_kept(app, time_machine)
     # Twice: on a new database's first request the generations only start (nothing is kept).
     client.get("/products/?x=0")
     client.get("/products/?x=0")
@@ -694,11 +696,11 @@ def test_a_client_varying_an_unread_argument_cannot_fill_redis(cached, app, clie
 
 
 def test_a_page_kept_again_after_a_change_spends_no_more_of_the_budget(
-    cached, app, client, login, create_user, db_session, monkeypatch
+    cached, app, client, login, create_user, db_session, monkeypatch, time_machine
 ):
     """A reader who reopens one page while others write keeps it each time under its new
     generation: the same key, replaced, is not counted again."""
-    _clear_of_a_minute_turn(30)
+    _clear_of_a_minute_turn(time_machine)
     sme = create_user("sme")
     login(sme)
     size = len(_rendered(client, "/sme/profile").get_data())
@@ -887,13 +889,13 @@ def test_a_write_that_returns_rows_shows_on_the_next_view(
 
 
 def test_a_client_varying_its_authorization_header_spends_one_share(
-    cached, app, client, monkeypatch
+    cached, app, client, monkeypatch, time_machine
 ):
     """A header anyone may send and no page checked (``Authorization`` on the public
     catalogue) does not make its sender a new reader with a share of its own: the sender is
     still one client address, whose pages are kept up to one share, and another reader's
     pages are still kept."""
-    cache = _no_page_kept(app)
+    cache = _no_page_kept(app, time_machine)
     client.get("/products/")
     client.get("/products/")  # kept now (a new database's first request only starts it)
     size = _kept_bytes(cache)  # one catalogue page as kept
@@ -1380,12 +1382,12 @@ def test_a_transaction_rolled_back_on_a_connection_kept_open_leaves_no_pending_m
 
 
 def test_an_advisor_varying_an_unread_argument_cannot_crowd_out_the_other_advisors(
-    cached, app, client, create_user, monkeypatch
+    cached, app, client, create_user, monkeypatch, time_machine
 ):
     """A shared page is counted against the share of the reader whose view rendered it: an
     advisor asking for ``/advisor/?x=1``, ``?x=2``, … spends only that advisor's share of the
     minute's budget, and the pages other advisors of the same duty open are still kept."""
-    cache = _no_page_kept(app)
+    cache = _no_page_kept(app, time_machine)
     wang = _browser(app, create_user("advisor", display_name="王挤占顾问"))
     li = _browser(app, create_user("advisor", display_name="李挤占顾问"))
     # Twice: on a new database's first request the generations only start (nothing is kept).
