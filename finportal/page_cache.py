@@ -1196,6 +1196,9 @@ def _before_execute(app: Flask) -> Callable[..., None]:
     def listener(
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
     ) -> None:
+        ahead = getattr(context, "execution_options", {}).get(rows.AHEAD) if context else None
+        if ahead and app.config.get("PAGE_CACHE_URL"):
+            wrote(conn, app, _written_ahead(ahead))
         known = _state.parts
         if known is None or _state.read is None:
             return
@@ -1214,6 +1217,17 @@ def _before_execute(app: Flask) -> Callable[..., None]:
             _state.read = None
 
     return listener
+
+
+def _written_ahead(ahead: dict[str, Any]) -> set[str]:
+    """Return the generations the writes a statement announces (:data:`rows.AHEAD`) move, as
+    the writes themselves will name them (:func:`written_tables`, :func:`_with_parts`)."""
+    names: set[str] = set()
+    for table, parts in ahead.items():
+        names.add(table)
+        names.update(_schema().cascades.get(table, ()))
+        names.update(f"{table}{PART}{part}" for part in parts)
+    return names
 
 
 def _told(context: Any) -> dict[str, tuple[str, ...]]:

@@ -23,6 +23,11 @@ from typing import Any
 
 #: The execution option naming the parts of tables a statement reads: ``{table: parts}``.
 OPTION = "finportal_rows"
+#: The execution option naming what the statement's transaction is about to write, ahead of
+#: it: ``{table: parts}`` (no parts: the table). The page cache notes them written before
+#: the statement runs, so that the writes after it tell Redis nothing more: a lock the
+#: statement takes (the audit chain's head) is then held through no Redis round trip.
+AHEAD = "finportal_rows_ahead"
 
 
 def event_parts(

@@ -188,18 +188,34 @@ def _fields(row: Any) -> dict[str, Any]:
     }
 
 
+def _part_values(item: AuditEvent) -> dict[str, Any]:
+    return {"object_type": item.object_type, "object_id": item.object_id, "action": item.action}
+
+
 def _collect(session: Session, instance: object) -> None:
     """Remember, in the order they were added, the audit events a transaction will commit."""
     if isinstance(instance, AuditEvent) and not session.info.get(_CHAINING):
         session.info.setdefault(_PENDING, []).append(instance)
 
 
-def _lock_head(session: Session) -> tuple[int, str]:
-    """Lock the chain's head row for this transaction; return (last seq, last hash)."""
+def _lock_head(session: Session, events: Collection[AuditEvent] = ()) -> tuple[int, str]:
+    """Lock the chain's head row for this transaction; return (last seq, last hash).
+
+    The head and ``events`` are written next: the lock's statement says so ahead
+    (:data:`rows.AHEAD`), so that nothing but the database is waited for while it is held."""
+    ahead: dict[str, tuple[str, ...]] = {AuditChainHead.__tablename__: ()}
+    parts_of = rows.PARTS_OF_ROW[AuditEvent.__tablename__]
+    try:
+        parts = {part for item in events for part in parts_of(_part_values(item))}
+    except (KeyError, TypeError):  # a value not plain: the insert itself tells what it wrote
+        parts = set()
+    if parts:
+        ahead[AuditEvent.__tablename__] = tuple(sorted(parts))
     head = session.execute(
         select(AuditChainHead.seq, AuditChainHead.row_hash)
         .where(AuditChainHead.id == HEAD_ID)
-        .with_for_update()
+        .with_for_update(),
+        execution_options={rows.AHEAD: ahead},
     ).one_or_none()
     if head is None:
         # A database built without the migration: start the chain here.
@@ -231,7 +247,7 @@ def _chain(session: Session) -> None:
         for item in unwritten:
             session.expunge(item)
         session.flush()
-        seq, prev = _lock_head(session)
+        seq, prev = _lock_head(session, events)
         for item in events:
             seq += 1
             if item.at is None:
