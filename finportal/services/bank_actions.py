@@ -118,23 +118,35 @@ def mark_viewed(
 ) -> Referral:
     """Record that a bank user opened the referral (sent -> viewed the first time); commits;
     return the referral."""
-    viewed = record_view(session, referral_id, bank_id=bank_id, actor_id=actor_id)
-    return viewed or get_referral(session, referral_id, bank_id=bank_id)
+    viewed = record_view(session, referral_id, bank_id=bank_id, actor_id=actor_id, whole=True)
+    assert viewed is not None  # read whole
+    return viewed
 
 
 def record_view(
-    session: Session, referral_id: int, *, bank_id: int, actor_id: int | None
+    session: Session,
+    referral_id: int,
+    *,
+    bank_id: int,
+    actor_id: int | None,
+    whole: bool = False,
 ) -> Referral | None:
     """Record that a bank user opened the referral (sent -> viewed the first time); commits.
 
-    Return the referral when this view moved it to viewed, else None: a view after the first
-    reads no more of it than its state, and is one audit event."""
-    state = state_of_referral(session, referral_id, bank_id=bank_id)
+    Return the referral when this view moved it to viewed or ``whole`` asks for it (read in
+    the same statement as its state), else None: a view after the first then reads no more
+    of it than its state, and is one audit event."""
+    referral = get_referral(session, referral_id, bank_id=bank_id) if whole else None
+    state = (
+        referral.state
+        if referral is not None
+        else state_of_referral(session, referral_id, bank_id=bank_id)
+    )
     if not REFERRAL.can(state, R.VIEWED, "bank"):
         _record_opened(session, referral_id, state, actor_id=actor_id)
         session.commit()
-        return None
-    referral = get_referral(session, referral_id, bank_id=bank_id)
+        return referral
+    referral = referral or get_referral(session, referral_id, bank_id=bank_id)
     if not _record_first_view(session, referral, actor_id=actor_id, now=utcnow()):
         _record_opened(session, referral.id, referral.state, actor_id=actor_id)
     try:

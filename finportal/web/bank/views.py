@@ -9,7 +9,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
@@ -189,10 +199,15 @@ def referral(referral_id: int) -> Any:
     """Show one referral (each view recorded: the first moves it to viewed, every one is in
     the audit trail) with its packet, decision and outcome forms; the page is the same for
     every user of the bank, kept once the view is recorded."""
-    # A view after the first reads only the referral's state to record it: its page is
-    # then most often kept.
+    # With the page cache, a view after the first reads only the referral's state to record
+    # it: its page is then most often kept. Without it the page is rendered, from the referral
+    # read whole with its state.
     viewed = bank_actions.record_view(
-        db.session, referral_id, bank_id=_bank_id(), actor_id=current_user.id
+        db.session,
+        referral_id,
+        bank_id=_bank_id(),
+        actor_id=current_user.id,
+        whole=page_cache.cache_of(current_app) is None,
     )
     return page_cache.kept_or(
         lambda again: _render_referral(referral_id, referral=None if again else viewed)
