@@ -1222,12 +1222,8 @@ def _before_execute(app: Flask) -> Callable[..., None]:
 def _written_ahead(ahead: dict[str, Any]) -> set[str]:
     """Return the generations the writes a statement announces (:data:`rows.AHEAD`) move, as
     the writes themselves will name them (:func:`written_tables`, :func:`_with_parts`)."""
-    names: set[str] = set()
-    for table, parts in ahead.items():
-        names.add(table)
-        names.update(_schema().cascades.get(table, ()))
-        names.update(f"{table}{PART}{part}" for part in parts)
-    return names
+    names = set(ahead).union(*(_schema().cascades.get(table, ()) for table in ahead))
+    return names.union(_part_names(ahead))
 
 
 def _told(context: Any) -> dict[str, tuple[str, ...]]:

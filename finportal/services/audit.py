@@ -188,10 +188,6 @@ def _fields(row: Any) -> dict[str, Any]:
     }
 
 
-def _part_values(item: AuditEvent) -> dict[str, Any]:
-    return {"object_type": item.object_type, "object_id": item.object_id, "action": item.action}
-
-
 def _collect(session: Session, instance: object) -> None:
     """Remember, in the order they were added, the audit events a transaction will commit."""
     if isinstance(instance, AuditEvent) and not session.info.get(_CHAINING):
@@ -206,7 +202,7 @@ def _lock_head(session: Session, events: Collection[AuditEvent] = ()) -> tuple[i
     ahead: dict[str, tuple[str, ...]] = {AuditChainHead.__tablename__: ()}
     parts_of = rows.PARTS_OF_ROW[AuditEvent.__tablename__]
     try:
-        parts = {part for item in events for part in parts_of(_part_values(item))}
+        parts = {part for item in events for part in parts_of(inspect(item).dict)}
     except (KeyError, TypeError):  # a value not plain: the insert itself tells what it wrote
         parts = set()
     if parts:
