@@ -1187,6 +1187,10 @@ def _after_execute(app: Flask) -> Callable[..., None]:
             # stays 0 until they are read (RETURNING on SQLite, as the ORM's flush of
             # several rows): it may have written.
             return
+        ahead = _ahead_of(context)
+        if ahead:  # it wrote what it announced (moved before it ran): nothing more to tell
+            wrote(conn, app, _written_ahead(ahead))
+            return
         wrote(conn, app, _with_parts(conn, statement, written_tables(statement)))
 
     return listener
@@ -1196,7 +1200,7 @@ def _before_execute(app: Flask) -> Callable[..., None]:
     def listener(
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
     ) -> None:
-        ahead = getattr(context, "execution_options", {}).get(rows.AHEAD) if context else None
+        ahead = _ahead_of(context)
         if ahead and app.config.get("PAGE_CACHE_URL"):
             wrote(conn, app, _written_ahead(ahead))
         known = _state.parts
@@ -1217,6 +1221,11 @@ def _before_execute(app: Flask) -> Callable[..., None]:
             _state.read = None
 
     return listener
+
+
+def _ahead_of(context: Any) -> dict[str, Any] | None:
+    """Return what a statement announces it and its transaction write (:data:`rows.AHEAD`)."""
+    return getattr(context, "execution_options", {}).get(rows.AHEAD) if context else None
 
 
 def _written_ahead(ahead: dict[str, Any]) -> set[str]:

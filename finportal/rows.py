@@ -23,10 +23,11 @@ from typing import Any
 
 #: The execution option naming the parts of tables a statement reads: ``{table: parts}``.
 OPTION = "finportal_rows"
-#: The execution option naming what the statement's transaction is about to write, ahead of
+#: The execution option naming what a statement and its transaction after it write, ahead of
 #: it: ``{table: parts}`` (no parts: the table). The page cache notes them written before
-#: the statement runs, so that the writes after it tell Redis nothing more: a lock the
-#: statement takes (the audit chain's head) is then held through no Redis round trip.
+#: the statement runs, so that the writes tell Redis nothing more: a lock the statement takes
+#: (the audit chain's head) is then held through no Redis round trip. A writing statement
+#: that carries it writes nothing it does not name (its SQL is not parsed for its tables).
 AHEAD = "finportal_rows_ahead"
 
 

@@ -18,8 +18,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, event, false, func, insert, inspect, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    LargeBinary,
+    String,
+    Text,
+    and_,
+    cast,
+    event,
+    false,
+    func,
+    insert,
+    inspect,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from finportal import rows
 from finportal.models import AuditChainHead, AuditEvent, User, utcnow
@@ -131,9 +149,14 @@ def download_stamp(
 # ---------------------------------------------------------------- the hash chain
 
 
-def canonical_event(
+def _dumps(value: Any) -> str:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def canonical_around_link(
     *,
-    seq: int,
     at: datetime,
     actor_id: int | None,
     action: str,
@@ -143,29 +166,34 @@ def canonical_event(
     to_state: str | None,
     reason: str | None,
     data: Any,
-    prev_hash: str,
-) -> bytes:
-    """Return the bytes an event's hash is taken over: sorted-key JSON, UTF-8, no spaces."""
+) -> tuple[bytes, bytes, bytes]:
+    """Return an event's canonical form around its link, known only under the chain's lock:
+    the bytes before the previous hash, those between it and the event's number, and those
+    after the number. The canonical form is the payload below as sorted-key JSON, UTF-8, no
+    spaces; its keys sort as ``…, object_type, prev, reason, seq, to_state, v``."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    payload = {
-        "v": CHAIN_VERSION,
-        "seq": seq,
-        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor_id": actor_id,
+    first = {
         "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "from_state": from_state,
-        "to_state": to_state,
-        "reason": reason or "",
+        "actor_id": actor_id,
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
         # As the database gives it back: tuples become lists, number keys become strings.
         "data": None if data is None else json.loads(json.dumps(data)),
-        "prev": prev_hash,
+        "from_state": from_state,
+        "object_id": object_id,
+        "object_type": object_type,
     }
-    return json.dumps(
-        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    before = _dumps(first)[:-1] + ',"prev":"'
+    between = '","reason":' + _dumps(reason or "") + ',"seq":'
+    after = ',"to_state":' + _dumps(to_state) + ',"v":' + _dumps(CHAIN_VERSION) + "}"
+    return before.encode(), between.encode(), after.encode()
+
+
+def canonical_event(*, seq: int, prev_hash: str, **fields: Any) -> bytes:
+    """Return the bytes an event's hash is taken over (:func:`canonical_around_link` with the
+    link: the previous event's hash and the event's number in the chain)."""
+    before, between, after = canonical_around_link(**fields)
+    return before + _dumps(prev_hash)[1:-1].encode() + between + _dumps(seq).encode() + after
 
 
 def event_hash(prev_hash: str, **fields: Any) -> str:
@@ -194,30 +222,157 @@ def _collect(session: Session, instance: object) -> None:
         session.info.setdefault(_PENDING, []).append(instance)
 
 
+def _ahead(events: Collection[AuditEvent]) -> dict[str, tuple[str, ...]]:
+    """Return what appending ``events`` writes, for :data:`rows.AHEAD`: the chain's head, and
+    the events' parts of the trail (left out when a value is not plain: the insert itself
+    then tells what it wrote)."""
+    ahead: dict[str, tuple[str, ...]] = {AuditChainHead.__tablename__: ()}
+    parts_of = rows.PARTS_OF_ROW[AuditEvent.__tablename__]
+    try:
+        parts = {part for item in events for part in parts_of(inspect(item).dict)}
+    except (KeyError, TypeError):
+        parts = set()
+    if parts:
+        ahead[AuditEvent.__tablename__] = tuple(sorted(parts))
+    return ahead
+
+
+def _start_head(session: Session) -> None:
+    """Start the chain in a database built without the migration (no head row yet)."""
+    session.execute(insert(AuditChainHead).values(id=HEAD_ID, seq=0, row_hash=GENESIS_HASH))
+
+
 def _lock_head(session: Session, events: Collection[AuditEvent] = ()) -> tuple[int, str]:
     """Lock the chain's head row for this transaction; return (last seq, last hash).
 
     The head and ``events`` are written next: the lock's statement says so ahead
     (:data:`rows.AHEAD`), so that nothing but the database is waited for while it is held."""
-    ahead: dict[str, tuple[str, ...]] = {AuditChainHead.__tablename__: ()}
-    parts_of = rows.PARTS_OF_ROW[AuditEvent.__tablename__]
-    try:
-        parts = {part for item in events for part in parts_of(inspect(item).dict)}
-    except (KeyError, TypeError):  # a value not plain: the insert itself tells what it wrote
-        parts = set()
-    if parts:
-        ahead[AuditEvent.__tablename__] = tuple(sorted(parts))
     head = session.execute(
         select(AuditChainHead.seq, AuditChainHead.row_hash)
         .where(AuditChainHead.id == HEAD_ID)
         .with_for_update(),
-        execution_options={rows.AHEAD: ahead},
+        execution_options={rows.AHEAD: _ahead(events)},
     ).one_or_none()
     if head is None:
-        # A database built without the migration: start the chain here.
-        session.execute(insert(AuditChainHead).values(id=HEAD_ID, seq=0, row_hash=GENESIS_HASH))
+        _start_head(session)
         return 0, GENESIS_HASH
     return int(head.seq), str(head.row_hash)
+
+
+def _link_here(session: Session, events: list[AuditEvent]) -> None:
+    """Link ``events`` in Python under the head's lock; the commit's flush writes them."""
+    seq, prev = _lock_head(session, events)
+    for item in events:
+        seq += 1
+        item.seq = seq
+        item.prev_hash = prev
+        item.row_hash = prev = event_hash(prev, **_fields(item))
+    session.execute(
+        update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(seq=seq, row_hash=prev)
+    )
+
+
+def _concat(*parts: ColumnElement[Any]) -> ColumnElement[bytes]:
+    """``a || b || ...`` of byte strings."""
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.op("||", return_type=LargeBinary)(part)
+    return joined
+
+
+def _link_statement(item: AuditEvent, *, written: bool) -> Any:
+    """Return the one statement that appends ``item`` to the chain in the database: it locks
+    the head, writes the event (``written``: gives the row already there) with the link and
+    the hash computed by the database over :func:`canonical_around_link`'s bytes, and moves
+    the head; it returns the event's id and link."""
+    fields = _fields(item)
+    del fields["seq"]
+    before, between, after = canonical_around_link(**fields)
+    head = (
+        select(AuditChainHead.seq, AuditChainHead.row_hash)
+        .where(AuditChainHead.id == HEAD_ID)
+        .with_for_update()
+        .cte("head")
+    )
+    seq = head.c.seq + 1
+
+    def utf8(text_value: ColumnElement[Any]) -> ColumnElement[bytes]:
+        return func.convert_to(text_value, literal_column("'UTF8'"), type_=LargeBinary)
+
+    digest = func.encode(
+        func.sha256(
+            _concat(
+                literal(before, LargeBinary),
+                utf8(head.c.row_hash),
+                literal(between, LargeBinary),
+                utf8(cast(seq, Text)),
+                literal(after, LargeBinary),
+            ),
+            type_=LargeBinary,
+        ),
+        literal_column("'hex'"),
+        type_=String,
+    )
+    linked = select(
+        seq.label("seq"), head.c.row_hash.label("prev_hash"), digest.label("row_hash")
+    ).cte("linked")
+    table = AuditEvent.__table__
+    written_event: Any
+    if written:
+        link = {name: select(column).scalar_subquery() for name, column in linked.c.items()}
+        written_event = update(table).where(table.c.id == item.id).values(**link)
+    else:
+        values = [literal(value, table.c[name].type) for name, value in fields.items()]
+        written_event = insert(table).from_select(
+            [*fields, *linked.c.keys()], select(*values, *linked.c)
+        )
+    event_cte = written_event.returning(
+        table.c.id, table.c.seq, table.c.prev_hash, table.c.row_hash
+    ).cte("event")
+    # The head moves to the event. Its new values come from the event, not joined to it: a
+    # condition on the head would be read from the version before a concurrent writer's, and
+    # skip the head that writer left (locked above) instead of moving it.
+    head_table = AuditChainHead.__table__
+    moved = {name: select(event_cte.c[name]).scalar_subquery() for name in ("seq", "row_hash")}
+    return (
+        update(head_table)
+        .where(head_table.c.id == HEAD_ID)
+        .values(**moved)
+        .returning(
+            select(event_cte.c.id).scalar_subquery().label("id"),
+            head_table.c.seq,
+            select(event_cte.c.prev_hash).scalar_subquery().label("prev_hash"),
+            head_table.c.row_hash,
+        )
+    )
+
+
+def _link_in_database(
+    session: Session, events: list[AuditEvent], ahead: dict[str, tuple[str, ...]]
+) -> None:
+    """Link ``events`` in the database, each with one statement (:func:`_link_statement`), so
+    that the head's lock is held from the first of them to the commit through no round trip
+    and no work in Python (PostgreSQL, where writers wait for that lock in turn)."""
+    for item in events:
+        written = inspect(item).persistent
+        statement = _link_statement(item, written=written)
+        row = session.execute(statement, execution_options={rows.AHEAD: ahead}).one_or_none()
+        if row is None:  # no head row yet
+            _start_head(session)
+            row = session.execute(statement, execution_options={rows.AHEAD: ahead}).one()
+        if written:
+            for name in ("seq", "prev_hash", "row_hash"):
+                set_committed_value(item, name, getattr(row, name))
+            continue
+        # The row is in the database: the object becomes it, with nothing left to flush.
+        item.id, item.seq, item.prev_hash, item.row_hash = (
+            row.id,
+            row.seq,
+            row.prev_hash,
+            row.row_hash,
+        )
+        make_transient_to_detached(item)
+        session.add(item)
 
 
 def _chain(session: Session) -> None:
@@ -238,27 +393,22 @@ def _chain(session: Session) -> None:
     try:
         # Write everything else first, so that no row lock is taken after the chain's lock
         # (two transactions could otherwise wait for each other). Events not yet written
-        # stay out of this flush and are inserted with their links in the commit's flush.
+        # stay out of this flush and are written with their links.
         unwritten = [e for e in events if inspect(e).pending]
         for item in unwritten:
             session.expunge(item)
         session.flush()
-        seq, prev = _lock_head(session, events)
         for item in events:
-            seq += 1
             if item.at is None:
                 item.at = utcnow()
             if item.reason is None:
                 item.reason = ""
-            item.seq = seq
-            item.prev_hash = prev
-            item.row_hash = prev = event_hash(prev, **_fields(item))
-        session.execute(
-            update(AuditChainHead)
-            .where(AuditChainHead.id == HEAD_ID)
-            .values(seq=seq, row_hash=prev)
-        )
-        session.add_all(unwritten)
+        ahead = _ahead(events)
+        if session.connection().dialect.name == "postgresql" and len(ahead) > 1:
+            _link_in_database(session, events, ahead)
+        else:  # SQLite: the transaction holds the database's write lock anyway
+            _link_here(session, events)
+            session.add_all(unwritten)
     finally:
         session.info.pop(_CHAINING, None)
 

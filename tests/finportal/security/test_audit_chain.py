@@ -109,6 +109,8 @@ def verify(engine):
         return audit.verify_chain(session, batch=3)  # small pages: the paging is tested too
 
 
+# The chain is linked in the database on PostgreSQL and in Python on SQLite: on both engines.
+@pytest.mark.both_engines
 def test_each_event_carries_the_hash_of_the_one_before(chain):
     append(chain, 4)
     append(chain, 6, per_commit=3)
@@ -123,6 +125,19 @@ def test_each_event_carries_the_hash_of_the_one_before(chain):
     report = verify(chain)
     assert report.ok and report.checked == 11
     assert (report.head_seq, report.head_hash) == (11, rows[-1].row_hash)
+
+
+@pytest.mark.both_engines
+def test_an_event_written_before_its_commit_is_linked_where_it_is(chain):
+    with Session(chain) as session:
+        first = record(session, 1)
+        session.flush()  # written without its link, as a query's autoflush does
+        record(session, 2)
+        session.commit()
+        assert first.seq == 1  # read back: the object holds its row's link
+    rows = links(chain)
+    assert [r.seq for r in rows] == [1, 2] and rows[1].prev_hash == rows[0].row_hash
+    assert verify(chain).ok
 
 
 def test_rolled_back_events_leave_no_gap(chain):
