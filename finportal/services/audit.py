@@ -11,6 +11,7 @@ wsgi audit verify``) recomputes every link and reports the first broken one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Collection, Iterator, Mapping
@@ -24,13 +25,13 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    bindparam,
     cast,
     event,
     false,
     func,
     insert,
     inspect,
-    literal,
     literal_column,
     or_,
     select,
@@ -280,14 +281,28 @@ def _concat(*parts: ColumnElement[Any]) -> ColumnElement[bytes]:
     return joined
 
 
-def _link_statement(item: AuditEvent, *, written: bool) -> Any:
-    """Return the one statement that appends ``item`` to the chain in the database: it locks
-    the head, writes the event (``written``: gives the row already there) with the link and
-    the hash computed by the database over :func:`canonical_around_link`'s bytes, and moves
-    the head; it returns the event's id and link."""
-    fields = _fields(item)
-    del fields["seq"]
-    before, between, after = canonical_around_link(**fields)
+#: The fields an event is written with, besides its link (the parameters of the statement).
+_WRITTEN_FIELDS = (
+    "at",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "from_state",
+    "to_state",
+    "reason",
+    "data",
+)
+
+
+@functools.cache
+def _link_statement(*, written: bool) -> Any:
+    """Return the one statement that appends an event to the chain in the database: it locks
+    the head, writes the event (``written``: the row ``event_id`` already there; else a new row of
+    the parameters named by :data:`_WRITTEN_FIELDS`) with the link and the hash the database
+    computes over the bytes around the link (parameters ``before``, ``between``, ``after``:
+    :func:`canonical_around_link`), and moves the head; it returns the event's id and link.
+    Built once: each event only binds its values."""
     head = (
         select(AuditChainHead.seq, AuditChainHead.row_hash)
         .where(AuditChainHead.id == HEAD_ID)
@@ -302,11 +317,11 @@ def _link_statement(item: AuditEvent, *, written: bool) -> Any:
     digest = func.encode(
         func.sha256(
             _concat(
-                literal(before, LargeBinary),
+                bindparam("before", type_=LargeBinary),
                 utf8(head.c.row_hash),
-                literal(between, LargeBinary),
+                bindparam("between", type_=LargeBinary),
                 utf8(cast(seq, Text)),
-                literal(after, LargeBinary),
+                bindparam("after", type_=LargeBinary),
             ),
             type_=LargeBinary,
         ),
@@ -320,11 +335,11 @@ def _link_statement(item: AuditEvent, *, written: bool) -> Any:
     written_event: Any
     if written:
         link = {name: select(column).scalar_subquery() for name, column in linked.c.items()}
-        written_event = update(table).where(table.c.id == item.id).values(**link)
+        written_event = update(table).where(table.c.id == bindparam("event_id")).values(**link)
     else:
-        values = [literal(value, table.c[name].type) for name, value in fields.items()]
+        values = [bindparam(name, type_=table.c[name].type) for name in _WRITTEN_FIELDS]
         written_event = insert(table).from_select(
-            [*fields, *linked.c.keys()], select(*values, *linked.c)
+            [*_WRITTEN_FIELDS, *linked.c.keys()], select(*values, *linked.c)
         )
     event_cte = written_event.returning(
         table.c.id, table.c.seq, table.c.prev_hash, table.c.row_hash
@@ -355,11 +370,17 @@ def _link_in_database(
     and no work in Python (PostgreSQL, where writers wait for that lock in turn)."""
     for item in events:
         written = inspect(item).persistent
-        statement = _link_statement(item, written=written)
-        row = session.execute(statement, execution_options={rows.AHEAD: ahead}).one_or_none()
+        fields = _fields(item)
+        del fields["seq"]
+        before, between, after = canonical_around_link(**fields)
+        values = {"before": before, "between": between, "after": after}
+        values.update({"event_id": item.id} if written else fields)
+        statement = _link_statement(written=written)
+        options = {rows.AHEAD: ahead}
+        row = session.execute(statement, values, execution_options=options).one_or_none()
         if row is None:  # no head row yet
             _start_head(session)
-            row = session.execute(statement, execution_options={rows.AHEAD: ahead}).one()
+            row = session.execute(statement, values, execution_options=options).one()
         if written:
             for name in ("seq", "prev_hash", "row_hash"):
                 set_committed_value(item, name, getattr(row, name))
