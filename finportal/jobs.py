@@ -371,7 +371,7 @@ def retry(session: Session, job_id: str, *, actor_id: int | None) -> Job:
 
     record = session.get(Job, job_id)
     if record is None:
-        raise NotFound("任务不存在。", "No such job.")
+        raise NotFound.of("job")
     if record.state != "failed":
         raise InvalidTransition("只有失败的任务可以重试。", "Only a failed job can be retried.")
     record.state = "queued"

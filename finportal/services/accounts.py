@@ -489,7 +489,7 @@ def revoke_invitation(
         session.get(Invitation, invitation_id) if 0 < invitation_id <= limits.MAX_ID else None
     )
     if invitation is None or invitation.enterprise_id != enterprise_id:
-        raise NotFound("邀请不存在。", "No such invitation.")
+        raise NotFound.of("invitation")
     if invitation.used_at is not None or invitation.revoked_at is not None:
         raise InvalidTransition("该邀请已使用或已撤销。", "The invitation was used or revoked.")
     invitation.revoked_at = utcnow()

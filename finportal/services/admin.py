@@ -22,7 +22,7 @@ def get_model(session: Session, model_version_id: int) -> ModelVersion:
     """Return one model version."""
     row = session.get(ModelVersion, model_version_id)
     if row is None:
-        raise NotFound("模型版本不存在。", "No such model version.")
+        raise NotFound.of("model_version")
     return row
 
 

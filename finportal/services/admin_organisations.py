@@ -33,7 +33,7 @@ t = limits.in_user_language
 def _kind(kind: str) -> type[Bank] | type[Park] | type[Chamber]:
     model = ORGANISATION_KINDS.get(kind)
     if model is None:
-        raise NotFound("机构类别不存在。", "No such kind of organisation.")
+        raise NotFound.of("organisation_kind")
     return model
 
 
@@ -58,7 +58,7 @@ def get_organisation(session: Session, kind: str, org_id: int) -> Any:
     """Return one bank, park or chamber."""
     row = session.get(_kind(kind), org_id)
     if row is None:
-        raise NotFound("机构不存在。", "No such organisation.")
+        raise NotFound.of("organisation")
     return row
 
 

@@ -35,7 +35,7 @@ def get_product(session: Session, code: str) -> Product:
     """Return a product by code."""
     row = session.scalar(select(Product).where(Product.code == code))
     if row is None:
-        raise NotFound("产品不存在。", "No such product.")
+        raise NotFound.of("product")
     return row
 
 

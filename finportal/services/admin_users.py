@@ -74,7 +74,7 @@ def get_user(session: Session, user_id: int) -> User:
     """Return one user."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("用户不存在。", "No such user.")
+        raise NotFound.of("user")
     return user
 
 

@@ -35,7 +35,7 @@ def create_token(
     """Create a token for a bank; return the record and the plain token (shown only now)."""
     bank = session.get(Bank, bank_id) if limits.check_id(bank_id) else None
     if bank is None:
-        raise NotFound("银行不存在。", "No such bank.")
+        raise NotFound.of("bank")
     if not bank.active:
         raise ValidationFailed("该银行已停用。", "The bank is not active.")
     label = limits.valid_text(label, "label", "label")
@@ -67,7 +67,7 @@ def revoke_token(session: Session, token_id: int, *, actor_id: int | None) -> Ap
     """Revoke a token: it stops working at once."""
     token = session.get(ApiToken, token_id)
     if token is None:
-        raise NotFound("令牌不存在。", "No such token.")
+        raise NotFound.of("token")
     if token.revoked_at is not None:
         raise InvalidTransition("令牌已撤销。", "The token is already revoked.")
     token.revoked_at = utcnow()

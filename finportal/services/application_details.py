@@ -65,7 +65,7 @@ def get_application(
     )
     firm = permissions.Actor(role="sme", enterprise_id=enterprise_id)
     if application is None or not permissions.sees_application(firm, application):
-        raise NotFound("申请不存在。", "No such application.")
+        raise NotFound.of("application")
     return application
 
 
@@ -142,7 +142,7 @@ def job_status(session: Session, enterprise_id: int | None, job_id: str) -> dict
         application = session.get(Application, record.object_id)
     firm = permissions.Actor(role="sme", enterprise_id=enterprise_id)
     if application is None or not permissions.sees_application(firm, application):
-        raise NotFound("任务不存在。", "No such job.")
+        raise NotFound.of("job")
     assert record is not None
     labels = {
         "queued": ("排队中", "Queued"),

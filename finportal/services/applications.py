@@ -448,7 +448,7 @@ def close_application(
     """
     application = session.get(Application, application_id)
     if application is None:
-        raise NotFound("申请不存在。", "No such application.")
+        raise NotFound.of("application")
     transition(
         session, application, "closed", by="system", actor_id=actor_id, reason=reason or "办结"
     )
@@ -469,7 +469,7 @@ def supply_information(
     application = get_application(session, enterprise_id, application_id)
     referral = session.get(Referral, referral_id) if limits.check_id(referral_id) else None
     if referral is None or referral.application_id != application.id:
-        raise NotFound("推荐记录不存在。", "No such referral.")
+        raise NotFound.of("referral")
     text = limits.valid_text(answer, "reason", "answer")
     if not text:
         raise ValidationFailed.marked(

@@ -180,7 +180,7 @@ def assign_application(
     _require_supervisor(actor)
     application = session.get(Application, application_id)
     if application is None:
-        raise NotFound("申请不存在。", "No such application.")
+        raise NotFound.of("application")
     if lock_version is not None and application.lock_version != lock_version:
         raise Conflict(
             "该申请已有新的进展，请刷新页面后再交办。",
@@ -229,7 +229,7 @@ def assign_complaint(
     _require_supervisor(actor)
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
-        raise NotFound("诉求不存在。", "No such complaint or suggestion.")
+        raise NotFound.of("complaint")
     if lock_version is not None and complaint.lock_version != lock_version:
         raise Conflict(
             "该诉求已有新的进展，请刷新页面后再交办。",
@@ -281,7 +281,7 @@ def assign_need(
     _require_supervisor(actor)
     need = session.get(Need, need_id)
     if need is None:
-        raise NotFound("融资需求不存在。", "No such need.")
+        raise NotFound.of("need")
     if lock_version is not None and need.lock_version != lock_version:
         raise Conflict(
             "该融资需求已有新的进展，请刷新页面后再交办。",
@@ -518,7 +518,7 @@ def set_duty(session: Session, username: str, duty: str | None, *, actor_id: int
 
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound("用户不存在。", "No such user.")
+        raise NotFound.of("user")
     if user.role != "advisor":
         raise ValidationFailed(
             "只有普惠金融顾问可以担任督导或中心负责人。",

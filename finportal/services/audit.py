@@ -3,9 +3,13 @@
 The trail is tamper-evident: each event carries the SHA-256 of a canonical serialisation
 of its own fields together with the hash of the event before it (a hash chain). The chain
 is extended when a transaction that added events commits, under a lock on the one row of
-``audit_chain_head`` (PostgreSQL: ``SELECT ... FOR UPDATE``; SQLite: every write
-transaction already holds the database's write lock, ``BEGIN IMMEDIATE``), so concurrent
-workers append one after another and never fork the chain. ``verify_chain`` (``flask --app
+``audit_chain_head``, so concurrent workers append one after another and never fork the
+chain. On PostgreSQL one statement per event locks the head, writes the event with its link
+and the hash the database computes over the bytes Python prepared around the link, and
+moves the head: every audited action of the portal takes that lock in turn, so it is held
+from that statement to the commit and through nothing else. On SQLite every write
+transaction already holds the database's write lock (``BEGIN IMMEDIATE``), and Python links
+the events. ``verify_chain`` (``flask --app
 wsgi audit verify``) recomputes every link and reports the first broken one.
 """
 

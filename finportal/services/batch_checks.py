@@ -182,7 +182,7 @@ def check_member(
     """Check a member's eligibility (as recommended) and consent; mark it checked when both pass."""
     member = session.get(BatchMember, member_id)
     if member is None:
-        raise NotFound("批次成员不存在。", "No such batch member.")
+        raise NotFound.of("batch_member")
     batch = member.batch
     if batch.state != "open" or member.state not in WITHDRAWABLE:
         raise InvalidTransition(

@@ -201,7 +201,7 @@ def recommend_member(
     user = _recommender(session, actor_id)
     batch = session.get(Batch, batch_id) if limits.check_id(batch_id) else None
     if batch is None or not permissions.organises(permissions.Actor.of(user), batch):
-        raise NotFound("批次不存在。", "No such batch.")
+        raise NotFound.of("batch")
     if batch.state != "open":
         raise InvalidTransition(
             "批次已提交银行，不能再推荐企业。", "The batch was submitted; it takes no new members."
@@ -299,7 +299,7 @@ def withdraw_member(
         and (actor.role == "advisor" or permissions.organises(actor, member.batch))
     )
     if not seen or member is None or actor is None:
-        raise NotFound("批次成员不存在。", "No such batch member.")
+        raise NotFound.of("batch_member")
     if not permissions.may_withdraw_member(actor, member) or member.batch.state != "open":
         raise InvalidTransition(
             "批次已提交银行，不能再撤回推荐。",

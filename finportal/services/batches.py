@@ -366,7 +366,7 @@ def get_batch(session: Session, batch_id: int, *, bank_id: int | None = None) ->
     """Return a batch; with ``bank_id``, only that bank's (others are not found)."""
     batch = session.get(Batch, batch_id) if limits.check_id(batch_id) else None
     if batch is None or (bank_id is not None and batch.bank_id != bank_id):
-        raise NotFound("批次不存在。", "No such batch.")
+        raise NotFound.of("batch")
     return batch
 
 
@@ -375,7 +375,7 @@ def get_sent_batch(session: Session, batch_id: int, *, bank_id: int) -> Batch:
     batch = session.get(Batch, batch_id) if limits.check_id(batch_id) else None
     if batch is None or not permissions.sees_batch(permissions.Actor.bank(bank_id), batch):
         # Not sent to the bank yet: the bank does not even learn that it exists.
-        raise NotFound("批次不存在。", "No such batch.")
+        raise NotFound.of("batch")
     return batch
 
 
@@ -401,9 +401,9 @@ def get_member(
     batch = get_batch(session, batch_id, bank_id=bank_id)
     member = session.get(BatchMember, member_id) if limits.check_id(member_id) else None
     if member is None or member.batch_id != batch.id:
-        raise NotFound("批次成员不存在。", "No such batch member.")
+        raise NotFound.of("batch_member")
     if bank_id is not None and member not in bank_members(session, batch):
-        raise NotFound("批次成员不存在。", "No such batch member.")
+        raise NotFound.of("batch_member")
     return member
 
 

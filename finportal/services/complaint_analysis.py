@@ -359,7 +359,7 @@ def prepare_report(
 def _report(session: Session, report_id: int) -> PublishedReport:
     report = session.get(PublishedReport, report_id)
     if report is None or report.kind != REPORT_KIND:
-        raise NotFound("报告不存在。", "No such report.")
+        raise NotFound.of("report")
     return report
 
 

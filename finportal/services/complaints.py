@@ -228,7 +228,7 @@ def get_complaint(session: Session, complaint_id: int, *, actor: Actor) -> Compl
         .options(selectinload(Complaint.bank), selectinload(Complaint.product))
     )
     if complaint is None or not sees_complaint(actor, complaint):
-        raise NotFound("诉求不存在。", "No such complaint or suggestion.")
+        raise NotFound.of("complaint")
     return complaint
 
 

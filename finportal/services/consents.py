@@ -417,7 +417,7 @@ def withdraw(
     """Withdraw a consent: from now on no packet under it goes to the bank (commits)."""
     consent = session.get(Consent, consent_id)
     if consent is None or enterprise_id is None or consent.enterprise_id != enterprise_id:
-        raise NotFound("授权不存在。", "No such consent.")
+        raise NotFound.of("consent")
     if consent.withdrawn_at is not None:
         raise InvalidTransition("该授权已撤回。", "This consent is already withdrawn.")
     consent.withdrawn_at = utcnow()

@@ -92,7 +92,7 @@ def promote_model(
 
     row = session.get(ModelVersion, model_version_id)
     if row is None:
-        raise NotFound("模型版本不存在。", "No such model version.")
+        raise NotFound.of("model_version")
     if ((row.card or {}).get("baseline_check") or {}).get("passed") is False and not reason.strip():
         raise Conflict(
             "该模型在留出样本上不如基准模型（逻辑回归或普通 XGBoost），如仍要启用，请填写理由。",
@@ -298,7 +298,7 @@ def rescore_open_applications(session: Session, *, model_version_id: int) -> dic
 
     row = session.get(ModelVersion, model_version_id)
     if row is None:
-        raise NotFound("模型版本不存在。", "No such model version.")
+        raise NotFound.of("model_version")
     model = load(row)
     skipped = 0
     applications = list(
@@ -399,7 +399,7 @@ def promote_with_rescore(
 
     row = session.get(ModelVersion, model_version_id)
     if row is None:
-        raise NotFound("模型版本不存在。", "No such model version.")
+        raise NotFound.of("model_version")
     check = (row.card or {}).get("baseline_check") or {}
     promote_model(session, model_version_id, actor_id=actor_id, reason=reason)
     if reason.strip():
@@ -480,7 +480,7 @@ def compare_with_champion(
 
     row = session.get(ModelVersion, challenger_id)
     if row is None:
-        raise NotFound("模型版本不存在。", "No such model version.")
+        raise NotFound.of("model_version")
     current = champion(session)
     records = sorted(
         outcome_records(session, newest=limit),

@@ -510,7 +510,7 @@ def get_for(session: Session, document_id: int, actor: Actor) -> Document:
     """Return a document the actor may see; 404 when it does not exist, 403 when not theirs."""
     document = session.get(Document, document_id) if limits.check_id(document_id) else None
     if document is None:
-        raise NotFound("文件不存在。", "No such document.")
+        raise NotFound.of("document")
     if not may_view(session, document, actor):
         raise Forbidden("您无权查看该文件。", "You may not see this document.")
     return document
@@ -587,7 +587,7 @@ def attach(
             session.get(Application, application_id) if limits.check_id(application_id) else None
         )
         if application is None or application.enterprise_id != enterprise_id:
-            raise NotFound("申请不存在。", "No such application.")
+            raise NotFound.of("application")
         if application.state in ("withdrawn", "rejected", "closed"):
             raise ValidationFailed(
                 "该申请已结束，不能再上传材料。",

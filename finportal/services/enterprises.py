@@ -25,7 +25,7 @@ def get_enterprise(session: Session, enterprise_id: int | None) -> Enterprise:
     """Return the actor's enterprise or raise ``NotFound``."""
     enterprise = session.get(Enterprise, enterprise_id) if enterprise_id else None
     if enterprise is None:
-        raise NotFound("企业不存在。", "No such enterprise.")
+        raise NotFound.of("enterprise")
     return enterprise
 
 

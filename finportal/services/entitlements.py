@@ -518,7 +518,7 @@ def _firm_entitlement(
 ) -> SubsidyEntitlement:
     row = session.get(SubsidyEntitlement, entitlement_id)
     if row is None or row.enterprise_id != enterprise_id:
-        raise NotFound("未找到该补贴。", "No such subsidy.")
+        raise NotFound.of("subsidy")
     return row
 
 
@@ -624,7 +624,7 @@ def resolve_objection(
     """
     row = session.get(SubsidyEntitlement, entitlement_id)
     if row is None:
-        raise NotFound("未找到该补贴。", "No such subsidy.")
+        raise NotFound.of("subsidy")
     if decision not in RESOLUTIONS:
         raise ValidationFailed(
             "请选择维持或不予补贴。",
@@ -784,7 +784,7 @@ def get_entitlement(session: Session, entitlement_id: int) -> SubsidyEntitlement
         .where(SubsidyEntitlement.id == entitlement_id)
     )
     if row is None:
-        raise NotFound("未找到该补贴。", "No such subsidy.")
+        raise NotFound.of("subsidy")
     return row
 
 

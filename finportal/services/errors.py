@@ -30,11 +30,57 @@ class ServiceError(Exception):
         return self.message_en if locale.startswith("en") else self.message_zh
 
 
+#: What the user is told when a record of a kind is not there (Chinese, English).
+NOT_FOUND: dict[str, tuple[str, str]] = {
+    "application": ("申请不存在。", "No such application."),
+    "authorisation": ("数据核查授权不存在。", "No such authorisation to check public data."),
+    "bank": ("银行不存在。", "No such bank."),
+    "batch": ("批次不存在。", "No such batch."),
+    "batch_member": ("批次成员不存在。", "No such batch member."),
+    "claim": ("认领记录不存在。", "No such claim."),
+    "complaint": ("诉求不存在。", "No such complaint or suggestion."),
+    "consent": ("授权不存在。", "No such consent."),
+    "document": ("文件不存在。", "No such document."),
+    "draft": ("草稿不存在。", "No such draft."),
+    "enterprise": ("企业不存在。", "No such enterprise."),
+    "holiday": ("节假日记录不存在。", "No such holiday."),
+    "import": ("导入记录不存在。", "No such import."),
+    "invitation": ("邀请不存在。", "No such invitation."),
+    "job": ("任务不存在。", "No such job."),
+    "match": ("匹配结果不存在。", "No such match."),
+    "message": ("外发消息不存在。", "No such outgoing message."),
+    "model_version": ("模型版本不存在。", "No such model version."),
+    "need": ("融资需求不存在。", "No such need."),
+    "notification": ("消息不存在。", "No such notification."),
+    "organisation": ("机构不存在。", "No such organisation."),
+    "organisation_kind": ("机构类别不存在。", "No such kind of organisation."),
+    "payout_batch": ("兑付批次不存在。", "No such payout batch."),
+    "product": ("产品不存在。", "No such product."),
+    "product_version": ("产品版本不存在。", "No such product version."),
+    "rate": ("利率记录不存在。", "No such rate."),
+    "referral": ("推荐记录不存在。", "No such referral."),
+    "report": ("报告不存在。", "No such report."),
+    "running_loan": (
+        "没有这笔在贷贷款（可能已结清）。",
+        "No such running loan (it may be repaid).",
+    ),
+    "subsidy": ("补贴不存在。", "No such subsidy."),
+    "token": ("令牌不存在。", "No such token."),
+    "user": ("用户不存在。", "No such user."),
+    "verification_request": ("认证申请不存在。", "No such verification request."),
+}
+
+
 class NotFound(ServiceError):
     """The record does not exist, or the actor may not know that it does."""
 
     status = 404
     code = "not_found"
+
+    @classmethod
+    def of(cls, kind: str) -> NotFound:
+        """Return the error for a record of ``kind`` (a key of :data:`NOT_FOUND`)."""
+        return cls(*NOT_FOUND[kind])
 
 
 class Forbidden(ServiceError):

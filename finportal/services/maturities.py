@@ -510,7 +510,7 @@ def get_loan(session: Session, enterprise_id: int | None, key: str, *, today: da
         for loan in loans_of(session, enterprise_id, today=today):
             if loan.key == key:
                 return loan
-    raise NotFound("没有这笔在贷贷款（可能已结清）。", "No such running loan (it may be repaid).")
+    raise NotFound.of("running_loan")
 
 
 def loan_of_referral(session: Session, referral_id: int) -> Loan | None:

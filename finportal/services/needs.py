@@ -309,7 +309,7 @@ def _need_options() -> tuple[Any, ...]:
 def list_for_enterprise(session: Session, enterprise_id: int | None, page: int = 1) -> Page:
     """Return one page of the enterprise's needs, newest first, with their claims."""
     if enterprise_id is None:
-        raise NotFound("企业不存在。", "No such enterprise.")
+        raise NotFound.of("enterprise")
     stmt = (
         select(Need)
         .where(Need.enterprise_id == enterprise_id)
@@ -331,7 +331,7 @@ def get_for_enterprise(session: Session, enterprise_id: int | None, need_id: int
         else None
     )
     if need is None or enterprise_id is None or need.enterprise_id != enterprise_id:
-        raise NotFound("融资需求不存在。", "No such need.")
+        raise NotFound.of("need")
     return need
 
 
@@ -486,7 +486,7 @@ def get_for_bank(session: Session, bank_id: int, need_id: int) -> BankView:
         else None
     )
     if need is None:
-        raise NotFound("融资需求不存在。", "No such need.")
+        raise NotFound.of("need")
     return _bank_views(session, bank_id, [need])[0]
 
 
@@ -608,7 +608,7 @@ def _claim_of(need: Need, claim_id: Any) -> NeedClaim:
     wanted = limits.check_id(claim_id)
     claim = next((c for c in need.claims if c.id == wanted), None)
     if claim is None:
-        raise NotFound("认领记录不存在。", "No such claim.")
+        raise NotFound.of("claim")
     return claim
 
 
@@ -950,7 +950,7 @@ def get_for_advisor(session: Session, need_id: int) -> Need:
         else None
     )
     if need is None:
-        raise NotFound("融资需求不存在。", "No such need.")
+        raise NotFound.of("need")
     return need
 
 
@@ -992,7 +992,7 @@ def set_bank_products(
     """Set the catalogue products a bank lends under (which needs it sees); audited (commits)."""
     bank = session.get(Bank, bank_id) if limits.check_id(bank_id) else None
     if bank is None:
-        raise NotFound("银行不存在。", "No such bank.")
+        raise NotFound.of("bank")
     wanted = {limits.check_id(p) for p in product_ids}
     rows = list(session.scalars(select(Product).where(Product.active.is_(True))))
     known = {p.id: p for p in rows}

@@ -106,7 +106,7 @@ def mark_read(
         )
     )
     if note is None:
-        raise NotFound("消息不存在。", "No such notification.")
+        raise NotFound.of("notification")
     note.read_at = (note.read_at or utcnow()) if read else None
     session.commit()
     return note

@@ -489,7 +489,7 @@ def retry(session: Session, message_id: int, *, actor_id: int | None) -> OutboxM
     """Make a failed message due again with fresh attempts (the admin's button; commits)."""
     row = session.get(OutboxMessage, message_id)
     if row is None:
-        raise NotFound("消息不存在。", "No such message.")
+        raise NotFound.of("message")
     if row.state != "failed":
         raise InvalidTransition(
             "只有发送失败的消息可以重发。", "Only a message that failed can be sent again."

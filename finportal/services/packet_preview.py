@@ -56,7 +56,7 @@ def preview_packet(
     """Render the packet ``bank_id`` would get for ``product_version_id``, stamped 预览."""
     application = session.get(Application, application_id)
     if application is None:
-        raise NotFound("没有这个申请。", "No such application.")
+        raise NotFound.of("application")
     bank = session.get(Bank, bank_id) if bank_id else None
     if bank is None:
         raise _refuse("banks", "请先勾选一家银行再预览。", "Tick a bank to preview its packet.")

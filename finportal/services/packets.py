@@ -199,7 +199,7 @@ def render_referral_packet(
     """
     referral = session.get(Referral, referral_id)
     if referral is None:
-        raise NotFound("推荐记录不存在。", "No such referral.")
+        raise NotFound.of("referral")
     current = current_packet(session, referral.id)
     if current is not None and not force:
         return {"skipped": "already rendered", "sha256": current.sha256, "packet_id": current.id}

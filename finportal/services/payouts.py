@@ -232,7 +232,7 @@ def get_payout(session: Session, payout_id: int) -> PayoutView:
     """Return a payout with its lines (404 when none)."""
     payout = session.get(SubsidyPayout, payout_id)
     if payout is None:
-        raise NotFound("未找到该兑付批次。", "No such payout batch.")
+        raise NotFound.of("payout_batch")
     return PayoutView(payout, _load_lines(session, payout_id))
 
 

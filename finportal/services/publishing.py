@@ -88,7 +88,7 @@ def get_draft(session: Session, draft_id: int) -> ProductDraft:
     """Return a draft by id."""
     draft = session.get(ProductDraft, draft_id)
     if draft is None:
-        raise NotFound("草稿不存在。", "No such draft.")
+        raise NotFound.of("draft")
     return draft
 
 

@@ -285,7 +285,7 @@ def push_version(
     """Push a just-published version to the firms it is new or cheaper for."""
     version = session.get(ProductVersion, product_version_id)
     if version is None:
-        raise NotFound("产品版本不存在。", "No such product version.")
+        raise NotFound.of("product_version")
     if version.product.current_version_id != version.id or not version.product.active:
         # A later version (or a deactivation) came first: that one's push speaks for it.
         return {"trigger": "published", "skipped": "not current"}

@@ -93,7 +93,7 @@ def delete_rate(session: Session, rate_id: int, *, actor_id: int | None) -> None
     """Delete a reference rate entry (commits)."""
     row = session.get(ReferenceRate, rate_id)
     if row is None:
-        raise NotFound("利率记录不存在。", "No such rate.")
+        raise NotFound.of("rate")
     record_event(
         session,
         actor_id=actor_id,
@@ -240,7 +240,7 @@ def delete_holiday(session: Session, holiday_id: int, *, actor_id: int | None) -
     """Remove a day from the holiday table (commits)."""
     row = session.get(Holiday, holiday_id)
     if row is None:
-        raise NotFound("节假日记录不存在。", "No such holiday.")
+        raise NotFound.of("holiday")
     record_event(
         session,
         actor_id=actor_id,

@@ -257,7 +257,7 @@ def get_referral(session: Session, referral_id: int, *, bank_id: int) -> Referra
         _bank_referrals(bank_id).where(Referral.id == referral_id).options(*ONE_OPTIONS)
     )
     if referral is None:
-        raise NotFound(*_NO_SUCH_REFERRAL)
+        raise NotFound.of("referral")
     return referral
 
 
@@ -268,11 +268,8 @@ def state_of_referral(session: Session, referral_id: int, *, bank_id: int) -> st
         _bank_referrals(bank_id, Referral.state).where(Referral.id == referral_id)
     )
     if state is None:
-        raise NotFound(*_NO_SUCH_REFERRAL)
+        raise NotFound.of("referral")
     return str(state)
-
-
-_NO_SUCH_REFERRAL = ("推荐记录不存在。", "No such referral.")
 
 
 #: An application's few referrals, each with its bank and product, in their own statement.

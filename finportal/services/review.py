@@ -110,7 +110,7 @@ def get_application(
         else None
     )
     if application is None or application.state == "draft":
-        raise NotFound("申请不存在。", "No such application.")
+        raise NotFound.of("application")
     return application
 
 

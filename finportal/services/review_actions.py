@@ -286,7 +286,7 @@ def override_match(
     application = _load_for_action(session, application_id, lock_version)
     match = session.get(Match, match_id) if limits.check_id(match_id) else None
     if match is None or match.application_id != application.id:
-        raise NotFound("匹配结果不存在。", "No such match.")
+        raise NotFound.of("match")
     reason = limits.valid_text(reason, "reason", "reason")
     if len(reason) < 4:
         raise ValidationFailed(

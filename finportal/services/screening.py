@@ -120,7 +120,7 @@ def screen_application(session: Session, *, application_id: int) -> dict[str, An
     """Match and score a submitted application; a second run changes nothing (idempotent)."""
     application = session.get(Application, application_id)
     if application is None:
-        raise NotFound("申请不存在。", "No such application.")
+        raise NotFound.of("application")
     if application.state != "submitted":
         return {"skipped": application.state}
     now = utcnow()

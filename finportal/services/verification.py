@@ -33,7 +33,7 @@ def require_verified(session: Session, enterprise_id: int | None) -> Enterprise:
     """Return the enterprise, or raise :class:`Forbidden` when it is not verified yet."""
     enterprise = session.get(Enterprise, enterprise_id) if enterprise_id is not None else None
     if enterprise is None:
-        raise NotFound("企业不存在。", "No such enterprise.")
+        raise NotFound.of("enterprise")
     if not is_verified(enterprise):
         raise Forbidden(
             "贵企业账户尚未通过服务中心认证：请先在“企业认证”页上传营业执照或授权委托书，"
@@ -58,7 +58,7 @@ def request_verification(
     """Store the document and ask the centre to verify the enterprise (commits)."""
     enterprise = session.get(Enterprise, enterprise_id) if enterprise_id is not None else None
     if enterprise is None:
-        raise NotFound("企业不存在。", "No such enterprise.")
+        raise NotFound.of("enterprise")
     if enterprise.verification_state == V.VERIFIED:
         raise InvalidTransition("贵企业已通过认证。", "Your enterprise is already verified.")
     text = limits.valid_text(message, "reason", "message")
@@ -154,7 +154,7 @@ def get_request(session: Session, request_id: int) -> VerificationRequest:
     """Return a verification request or raise :class:`NotFound`."""
     request = session.get(VerificationRequest, request_id)
     if request is None:
-        raise NotFound("认证申请不存在。", "No such verification request.")
+        raise NotFound.of("verification_request")
     return request
 
 

@@ -98,7 +98,7 @@ def grant(
     from finportal.services.verification import require_verified
 
     if enterprise_id is None:
-        raise NotFound("企业不存在。", "No such enterprise.")
+        raise NotFound.of("enterprise")
     require_verified(session, enterprise_id)
     if source not in sources.by_code():
         raise ValidationFailed(
@@ -180,7 +180,7 @@ def withdraw(
         or enterprise_id is None
         or authorisation.enterprise_id != enterprise_id
     ):
-        raise NotFound("授权不存在。", "No such authorisation.")
+        raise NotFound.of("authorisation")
     if authorisation.withdrawn_at is not None:
         raise InvalidTransition("该授权已撤回。", "This authorisation is already withdrawn.")
     authorisation.withdrawn_at = utcnow()

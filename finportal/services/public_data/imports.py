@@ -186,7 +186,7 @@ def run_import(session: Session, *, import_id: int) -> dict[str, Any]:
     """Check an import's records, then store the authorised ones in one go."""
     record = session.get(DataImport, import_id)
     if record is None:
-        raise NotFound("导入记录不存在。", "No such import.")
+        raise NotFound.of("import")
     if record.state in FINISHED and record.state != "failed":
         return {"state": record.state}  # a second run changes nothing
     today = today_local()
@@ -300,7 +300,7 @@ def get(session: Session, import_id: int) -> DataImport:
     """Return one import, or raise ``NotFound``."""
     record = session.get(DataImport, import_id)
     if record is None:
-        raise NotFound("导入记录不存在。", "No such import.")
+        raise NotFound.of("import")
     return record
 
 

@@ -85,7 +85,7 @@ def public_data_fetch() -> Any:
 
 def _import(import_id: int) -> Any:
     if limits.check_id(import_id) is None:
-        raise NotFound("导入记录不存在。", "No such import.")
+        raise NotFound.of("import")
     return imports.get(db.session, import_id)
 
 

@@ -36,7 +36,7 @@ def verification_document(request_id: int) -> Any:
     request_row = verification_service.get_request(db.session, request_id)
     document = db.session.get(Document, request_row.document_id)
     if document is None:
-        raise NotFound("文件不存在。", "No such document.")
+        raise NotFound.of("document")
     content = documents.read(db.session, document_store(), document, actor_id=current_user.id)
     return Response(
         content,

@@ -37,7 +37,7 @@ def document_file(referral_id: int, document_id: int) -> Any:
     referral = referrals.get_referral(db.session, referral_id, bank_id=_bank_id())
     document = documents.get_for(db.session, document_id, Actor.of(current_user))
     if document not in documents.for_referral(db.session, referral):
-        raise NotFound("文件不存在。", "No such document.")
+        raise NotFound.of("document")
     return download(document_id)
 
 
