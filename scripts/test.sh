@@ -31,8 +31,11 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
 export FINPORTAL_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
 export FINPORTAL_CHROMIUM=${FINPORTAL_CHROMIUM:-/usr/bin/chromium}
 
-# pytest-xdist: one worker per core (each worker has its own database and browser).
-workers=${FINPORTAL_TEST_WORKERS:-auto}
+# pytest-xdist: one worker more than cores (each worker has its own database and browser).
+# Tests also wait (for the database, a browser, the fault drill's stack of its own): with a
+# worker per core the cores stood idle for a sixth of the PostgreSQL step; with one more both
+# steps took 10-15 % less, with two more the PostgreSQL step took longer (docs/BENCHMARKS.md).
+workers=${FINPORTAL_TEST_WORKERS:-$(($(nproc) + 1))}
 # Each test runs once, on the engine it is about: on SQLite (the embedded default) the tests
 # that need no database, the browser tests (their portal runs on SQLite) and the database
 # tests marked "both_engines" (SQL written per dialect, migrations, the demo of README
