@@ -32,9 +32,9 @@ export FINPORTAL_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
 export FINPORTAL_CHROMIUM=${FINPORTAL_CHROMIUM:-/usr/bin/chromium}
 
 # pytest-xdist: one worker more than cores (each worker has its own database and browser).
-# Tests also wait (for the database, a browser, the fault drill's stack of its own): with a
-# worker per core the cores stood idle for a sixth of the PostgreSQL step; with one more both
-# steps took 10-15 % less, with two more the PostgreSQL step took longer (docs/BENCHMARKS.md).
+# Tests also wait (for the database, a browser, the fault drill's stack of its own), and the
+# cores stood idle in stretches of the PostgreSQL step with a worker per core. One more was
+# 10-15 % faster side by side, but not in a fresh clone; two more were slower (BENCHMARKS.md).
 workers=${FINPORTAL_TEST_WORKERS:-$(($(nproc) + 1))}
 # Each test runs once, on the engine it is about: on SQLite (the embedded default) the tests
 # that need no database, the browser tests (their portal runs on SQLite) and the database

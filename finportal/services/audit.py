@@ -206,19 +206,27 @@ def event_hash(prev_hash: str, **fields: Any) -> str:
     return hashlib.sha256(canonical_event(prev_hash=prev_hash, **fields)).hexdigest()
 
 
+#: An event's fields other than its link, in the canonical form and as the link statement
+#: writes them (its parameters).
+_WRITTEN_FIELDS = (
+    "at",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "from_state",
+    "to_state",
+    "reason",
+    "data",
+)
+
+
+def _written(row: Any) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in _WRITTEN_FIELDS}
+
+
 def _fields(row: Any) -> dict[str, Any]:
-    return {
-        "seq": row.seq,
-        "at": row.at,
-        "actor_id": row.actor_id,
-        "action": row.action,
-        "object_type": row.object_type,
-        "object_id": row.object_id,
-        "from_state": row.from_state,
-        "to_state": row.to_state,
-        "reason": row.reason,
-        "data": row.data,
-    }
+    return {"seq": row.seq, **_written(row)}
 
 
 def _collect(session: Session, instance: object) -> None:
@@ -283,20 +291,6 @@ def _concat(*parts: ColumnElement[Any]) -> ColumnElement[bytes]:
     for part in parts[1:]:
         joined = joined.op("||", return_type=LargeBinary)(part)
     return joined
-
-
-#: The fields an event is written with, besides its link (the parameters of the statement).
-_WRITTEN_FIELDS = (
-    "at",
-    "actor_id",
-    "action",
-    "object_type",
-    "object_id",
-    "from_state",
-    "to_state",
-    "reason",
-    "data",
-)
 
 
 @functools.cache
@@ -372,15 +366,14 @@ def _link_in_database(
     """Link ``events`` in the database, each with one statement (:func:`_link_statement`), so
     that the head's lock is held from the first of them to the commit through no round trip
     and no work in Python (PostgreSQL, where writers wait for that lock in turn)."""
+    options = {rows.AHEAD: ahead}
     for item in events:
         written = inspect(item).persistent
-        fields = _fields(item)
-        del fields["seq"]
+        fields = _written(item)
         before, between, after = canonical_around_link(**fields)
         values = {"before": before, "between": between, "after": after}
         values.update({"event_id": item.id} if written else fields)
         statement = _link_statement(written=written)
-        options = {rows.AHEAD: ahead}
         row = session.execute(statement, values, execution_options=options).one_or_none()
         if row is None:  # no head row yet
             _start_head(session)
@@ -429,7 +422,9 @@ def _chain(session: Session) -> None:
             if item.reason is None:
                 item.reason = ""
         ahead = _ahead(events)
-        if session.connection().dialect.name == "postgresql" and len(ahead) > 1:
+        # The database links them when the events' parts of the trail are known to announce.
+        in_database = AuditEvent.__tablename__ in ahead
+        if session.connection().dialect.name == "postgresql" and in_database:
             _link_in_database(session, events, ahead)
         else:  # SQLite: the transaction holds the database's write lock anyway
             _link_here(session, events)
