@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
+from products import yaml_text
 from products.errors import CatalogError
 from products.model import Product
 from products.sources import cited, unconfirmed_problems, unregistered
@@ -59,15 +61,26 @@ def load_product_file(path: Path) -> Product:
     """Read and validate one catalogue file; its product code must match the file name."""
     name = _display(path)
     try:
-        data = yaml.safe_load(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{name}: cannot read: {exc}") from exc
+    return _product(name, path.stem, text)
+
+
+@lru_cache(maxsize=256)
+def _product(name: str, stem: str, text: str) -> Product:
+    # Parsed and validated once per text in a process (a product is immutable): the catalogue
+    # is read again at every publish, by the checks and by each test that publishes it.
+    try:
+        data = yaml_text.parse(text)
+    except yaml.YAMLError as exc:
         raise CatalogError(f"{name}: cannot read: {exc}") from exc
     if not isinstance(data, dict):
         raise CatalogError(f"{name}: expected a mapping of product fields")
     product = Product.from_dict(data, name)
-    if product.code != path.stem:
+    if product.code != stem:
         raise CatalogError(
-            f"{name}: product {product.code}: field code: must match the file name {path.stem!r}"
+            f"{name}: product {product.code}: field code: must match the file name {stem!r}"
         )
     return product
 

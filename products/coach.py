@@ -24,8 +24,8 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-import yaml
 
+from products import yaml_text
 from products.catalog import Catalog
 from products.derive import collect_facts
 from products.eligibility import FAILED, PASSED, RESULT_CODES, UNKNOWN, failed_wording, leaf_result
@@ -161,7 +161,7 @@ def _apply(
 @cache
 def _data() -> dict[str, Any]:
     text = resources.files("products").joinpath("data/coach.yaml").read_text("utf-8")
-    raw: dict[str, Any] = yaml.safe_load(text)
+    raw: dict[str, Any] = yaml_text.parse(text)
     for name in raw["fields"]:
         if name not in field_specs():
             raise ValueError(f"coach.yaml: unknown field {name}")
@@ -172,7 +172,7 @@ def _data() -> dict[str, Any]:
 def _choices() -> dict[str, dict[str, tuple[str, str]]]:
     """Return the words of each category value (fields.yaml ``choices``)."""
     text = resources.files("products").joinpath("data/fields.yaml").read_text("utf-8")
-    raw: dict[str, Any] = yaml.safe_load(text)
+    raw: dict[str, Any] = yaml_text.parse(text)
     out: dict[str, dict[str, tuple[str, str]]] = {}
     for name, spec in raw["profile"].items():
         if isinstance(spec, dict) and "choices" in spec:

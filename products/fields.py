@@ -7,7 +7,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from products import yaml_text
 
 KINDS = ("money", "count", "number", "bool", "category", "tokens", "date", "text")
 NUMERIC_KINDS = frozenset({"money", "count", "number"})
@@ -55,7 +55,7 @@ class FieldSpec:
 
 def _load() -> dict[str, FieldSpec]:
     text = resources.files("products").joinpath("data/fields.yaml").read_text("utf-8")
-    raw: dict[str, dict[str, dict[str, Any]]] = yaml.safe_load(text)
+    raw: dict[str, dict[str, dict[str, Any]]] = yaml_text.parse(text)
     specs: dict[str, FieldSpec] = {}
     for origin in ("profile", "request", "derived"):
         for name, item in raw[origin].items():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import yaml
+from products import yaml_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class Division:
 def divisions() -> dict[str, Division]:
     """Return every division by its two-digit code, in the classification's order."""
     text = resources.files("products").joinpath("data/industries.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text)
+    raw = yaml_text.parse(text)
     out: dict[str, Division] = {}
     for section, item in raw["sections"].items():
         for code, (zh, en) in item["divisions"].items():
@@ -49,7 +49,7 @@ def divisions() -> dict[str, Division]:
 def source() -> str:
     """Return the classification's citation."""
     text = resources.files("products").joinpath("data/industries.yaml").read_text("utf-8")
-    return str(yaml.safe_load(text)["source"])
+    return str(yaml_text.parse(text)["source"])
 
 
 def division_name(code: str | None, english: bool = False) -> str:

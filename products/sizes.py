@@ -8,8 +8,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, NamedTuple
 
-import yaml
-
+from products import yaml_text
 from products.errors import ProfileError
 
 SIZE_CLASSES = ("micro", "small", "medium", "large")
@@ -62,7 +61,7 @@ class SizeTable:
 def size_table() -> SizeTable:
     """Load the 16 rows and the division/group mapping."""
     text = resources.files("products").joinpath("data/size_classes.yaml").read_text("utf-8")
-    raw: dict[str, Any] = yaml.safe_load(text)
+    raw: dict[str, Any] = yaml_text.parse(text)
     rows: list[SizeRow] = []
     by_prefix: dict[str, int | None] = {}
     for index, item in enumerate(raw["rows"]):

@@ -16,7 +16,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from products import yaml_text
 
 KINDS = ("policy", "rule", "reference", "finportal")
 CONFIRMING_KINDS = frozenset({"policy", "rule"})
@@ -41,7 +41,7 @@ class Document:
 def documents() -> tuple[Document, ...]:
     """Return the registered documents, longest ``cite`` first (for prefix matching)."""
     text = resources.files("products").joinpath("data/sources.yaml").read_text("utf-8")
-    raw: dict[str, list[dict[str, Any]]] = yaml.safe_load(text)
+    raw: dict[str, list[dict[str, Any]]] = yaml_text.parse(text)
     docs = [
         Document(str(d["cite"]), str(d["kind"]), str(d["title"]), str(d["where"]))
         for d in raw["documents"]

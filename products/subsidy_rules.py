@@ -19,8 +19,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from products import yaml_text
 from products.model import Product, Sourced
 from products.pricing import BP, ZERO, fen, rate_text
 
@@ -109,7 +108,7 @@ def parse_rules(data: dict[str, Any]) -> Rules:
 def load_rules() -> Rules:
     """Return the rules of ``data/subsidy_rules.yaml`` (parsed once per process)."""
     text = resources.files("products").joinpath("data/subsidy_rules.yaml").read_text("utf-8")
-    return parse_rules(yaml.safe_load(text))
+    return parse_rules(yaml_text.parse(text))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from finportal import limits
 from finportal.domain.states import current_locale
-from products import industries
+from products import industries, yaml_text
 
 #: How each unit of the definition reads beside an input or a value (money is typed in 万元).
 UNITS = {
@@ -144,7 +142,7 @@ class Group:
 @cache
 def _definition() -> dict[str, Any]:
     text = resources.files("products").joinpath("data/fields.yaml").read_text("utf-8")
-    loaded: dict[str, Any] = yaml.safe_load(text)
+    loaded: dict[str, Any] = yaml_text.parse(text)
     return loaded
 
 

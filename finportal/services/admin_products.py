@@ -17,6 +17,7 @@ from finportal.models import (
 from finportal.paging import Page, paginate
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, NotFound, ValidationFailed
+from products import yaml_text
 
 #: Field messages are worded in the user's language (Chinese outside a request).
 t = limits.in_user_language
@@ -91,7 +92,7 @@ def parse_product_yaml(session: Session, text: str, *, expected_code: str | None
     ``catalog.validate_content`` (``services/publishing.draft_product``).
     """
     try:
-        data = yaml.safe_load(text or "")
+        data = yaml_text.parse(text or "")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列：" if mark is not None else ""

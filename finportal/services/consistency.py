@@ -27,7 +27,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
 from sqlalchemy import and_, bindparam, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
@@ -45,6 +44,7 @@ from finportal.models import (
 )
 from finportal.services import audit
 from finportal.services.profiles import submitted_profiles
+from products import yaml_text
 
 #: The audit actions of a profile edit (the form, and the Excel import).
 EDIT_ACTIONS = ("enterprise.profile_updated", "enterprise.profile_imported")
@@ -68,7 +68,7 @@ OPEN_NEEDS = tuple(sorted(str(s) for s in NEED.states if s not in NEED.tagged("e
 def thresholds() -> dict[str, Any]:
     """Return the rules' thresholds (``finportal/data/consistency.yaml``)."""
     text = resources.files("finportal").joinpath("data/consistency.yaml").read_text("utf-8")
-    loaded: dict[str, Any] = yaml.safe_load(text)
+    loaded: dict[str, Any] = yaml_text.parse(text)
     return loaded
 
 

@@ -8,7 +8,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +18,7 @@ from finportal.models import (
 )
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, NotFound, ValidationFailed
+from products import yaml_text
 
 RATE_KINDS = {"lpr_1y": ("1年期 LPR", "1-year LPR"), "lpr_5y": ("5年期以上 LPR", "5-year-plus LPR")}
 #: Field messages are worded in the user's language (Chinese outside a request).
@@ -170,7 +170,7 @@ def add_holiday(
 def official_notices() -> tuple[dict[str, Any], ...]:
     """Return the State Council's holiday notices the portal carries (``data/holidays.yaml``)."""
     text = resources.files("finportal").joinpath("data/holidays.yaml").read_text("utf-8")
-    return tuple(yaml.safe_load(text)["notices"])
+    return tuple(yaml_text.parse(text)["notices"])
 
 
 def official_days(years: tuple[int, ...] | None = None) -> list[tuple[date, str, bool]]:
