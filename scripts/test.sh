@@ -40,10 +40,15 @@ workers=${FINPORTAL_TEST_WORKERS:-$(($(nproc) + 1))}
 # that need no database, the browser tests (their portal runs on SQLite) and the database
 # tests marked "both_engines" (SQL written per dialect, migrations, the demo of README
 # command 1); on PostgreSQL (production) every database test ("db", tests/conftest.py).
+# A worker takes a whole test file at a time, slow files first (tests/conftest.py), so that
+# each file's module fixtures (a served demo, a crawled world) are built once and the long
+# tests start together, on different workers. Handing out tests in chunks of ~100 in file
+# order gave the first worker every slow file (BENCHMARKS.md, stop 30).
+dist=(-n "$workers" --dist loadfile --no-loadscope-reorder)
 step "tests on SQLite (no database, browser, both_engines)" .venv/bin/pytest -q \
-  -p no:cacheprovider -n "$workers" -m "not db or both_engines" "$@"
+  -p no:cacheprovider "${dist[@]}" -m "not db or both_engines" "$@"
 step "tests on PostgreSQL (database tests)" env FINPORTAL_TEST_DATABASE_URL="$pg_url" \
-  .venv/bin/pytest -q -p no:cacheprovider -n "$workers" -m db "$@"
+  .venv/bin/pytest -q -p no:cacheprovider "${dist[@]}" -m db "$@"
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]}"

@@ -69,7 +69,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item, "fixturenames", ()
         ):
             item.add_marker(pytest.mark.db)
-    # Modules with a slow test go first, so that pytest-xdist spreads them over its workers
+    # Modules with a slow test go first: scripts/test.sh hands whole files to the workers in
+    # this order (--dist loadfile), so the long tests start at once on different workers
     # instead of leaving one worker alone with a long test at the end (the sort is stable,
     # keeps each module together and is the same on every worker).
     slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
