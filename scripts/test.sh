@@ -31,24 +31,40 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
 export FINPORTAL_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
 export FINPORTAL_CHROMIUM=${FINPORTAL_CHROMIUM:-/usr/bin/chromium}
 
-# pytest-xdist: one worker more than cores (each worker has its own database and browser).
-# Tests also wait (for the database, a browser, the fault drill's stack of its own), and the
-# cores stood idle in stretches of the PostgreSQL step with a worker per core. One more was
-# 10-15 % faster side by side, but not in a fresh clone; two more were slower (BENCHMARKS.md).
-workers=${FINPORTAL_TEST_WORKERS:-$(($(nproc) + 1))}
 # Each test runs once, on the engine it is about: on SQLite (the embedded default) the tests
 # that need no database, the browser tests (their portal runs on SQLite) and the database
 # tests marked "both_engines" (SQL written per dialect, migrations, the demo of README
 # command 1); on PostgreSQL (production) every database test ("db", tests/conftest.py).
+#
+# The two steps run at the same time, each with a pytest-xdist worker per core: their tests
+# also wait (for a browser, the database, the fault drill's stack of its own), and each step
+# ended with workers idle while its last long test ran. On the 2-core machine, side by side:
+# one after the other 350 s + 523 s, at the same time 732 s (BENCHMARKS.md, 2 December 2026).
+# Each step's output is printed when it ends. FINPORTAL_TEST_WORKERS sets the workers of each.
+workers=${FINPORTAL_TEST_WORKERS:-$(nproc)}
 # A worker takes a whole test file at a time, slow files first (tests/conftest.py), so that
 # each file's module fixtures (a served demo, a crawled world) are built once and the long
 # tests start together, on different workers. Handing out tests in chunks of ~100 in file
-# order gave the first worker every slow file (BENCHMARKS.md, stop 30).
+# order gave the first worker every slow file.
 dist=(-n "$workers" --dist loadfile --no-loadscope-reorder)
-step "tests on SQLite (no database, browser, both_engines)" .venv/bin/pytest -q \
-  -p no:cacheprovider "${dist[@]}" -m "not db or both_engines" "$@"
-step "tests on PostgreSQL (database tests)" env FINPORTAL_TEST_DATABASE_URL="$pg_url" \
+background() {  # NAME LOG COMMAND...: run a step in the background, its output to LOG
+  local log=$2; shift 2
+  ( if "$@" >"$log" 2>&1; then echo 0 >"$log.rc"; else echo $? >"$log.rc"; fi ) &
+}
+collect() {  # NAME LOG: print a step's output once it has ended, and count a failure
+  echo "== $1"; cat "$2"
+  [ "$(cat "$2.rc" 2>/dev/null)" = 0 ] || failed+=("$1")
+}
+sqlite_step="tests on SQLite (no database, browser, both_engines)"
+postgres_step="tests on PostgreSQL (database tests)"
+echo "== $sqlite_step and $postgres_step, at the same time"
+background "$sqlite_step" "$work/sqlite.log" .venv/bin/pytest -q -p no:cacheprovider \
+  "${dist[@]}" -m "not db or both_engines" "$@"
+background "$postgres_step" "$work/postgres.log" env FINPORTAL_TEST_DATABASE_URL="$pg_url" \
   .venv/bin/pytest -q -p no:cacheprovider "${dist[@]}" -m db "$@"
+wait
+collect "$sqlite_step" "$work/sqlite.log"
+collect "$postgres_step" "$work/postgres.log"
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]}"
