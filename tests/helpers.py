@@ -311,3 +311,14 @@ def snapshots_kept(app: Any, setting: str, seconds: int) -> Iterator[None]:
 #: A reload the reader forced (Ctrl+Shift+R): the page is rendered even where the page cache
 #: keeps it (FINPORTAL_TEST_PAGE_CACHE=1), so its statements can be counted.
 RELOAD = {"Cache-Control": "no-cache"}
+
+
+#: The Redis databases of the tests that use the portal's one RQ queue ("finportal"): each its
+#: own, so that a test's worker never takes another test's job, nor empties its queue, when
+#: two such tests run at once (test workers, and the two steps of scripts/test.sh).
+RQ_TEST_DATABASES = {"rq_worker_runs_a_job": 14, "sweep_takes_back_a_popped_job": 15}
+
+
+def own_redis_database(url: str, use: str) -> str:
+    """Return ``url`` (the test command's Redis) pointed at the database kept for ``use``."""
+    return f"{url.rsplit('/', 1)[0]}/{RQ_TEST_DATABASES[use]}"

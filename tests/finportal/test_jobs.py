@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from finportal import jobs
 from finportal.models import AuditEvent, Job
+from tests.helpers import own_redis_database
 
 
 def test_eager_job_runs_and_records_done(app, db_session):
@@ -70,7 +71,7 @@ def test_rq_mode_enqueues_on_redis_and_a_worker_runs_it(tmp_path, monkeypatch):
     from finportal import create_app
     from finportal.extensions import db
 
-    redis_url = os.environ["FINPORTAL_TEST_REDIS_URL"]
+    redis_url = own_redis_database(os.environ["FINPORTAL_TEST_REDIS_URL"], "rq_worker_runs_a_job")
     db_url = f"sqlite:///{tmp_path / 'rq.db'}"
     env = {
         "FINPORTAL_DATABASE_URL": db_url,

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 
 from finportal import jobs
 from finportal.models import AuditEvent, CreditScore, Job, utcnow
+from tests.helpers import own_redis_database
 
 
 def _enqueue(app, session, **kwargs):
@@ -240,7 +241,9 @@ def test_the_sweep_takes_back_a_job_a_dead_worker_popped_from_redis(tmp_path, mo
     from finportal import create_app
     from finportal.extensions import db
 
-    redis_url = os.environ["FINPORTAL_TEST_REDIS_URL"]
+    redis_url = own_redis_database(
+        os.environ["FINPORTAL_TEST_REDIS_URL"], "sweep_takes_back_a_popped_job"
+    )
     monkeypatch.setenv("FINPORTAL_INSTANCE_PATH", str(tmp_path))
     app = create_app(
         {
