@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -160,8 +159,7 @@ def _apply(
 
 @cache
 def _data() -> dict[str, Any]:
-    text = resources.files("products").joinpath("data/coach.yaml").read_text("utf-8")
-    raw: dict[str, Any] = yaml_text.parse(text)
+    raw: dict[str, Any] = yaml_text.data_file("products", "data/coach.yaml")
     for name in raw["fields"]:
         if name not in field_specs():
             raise ValueError(f"coach.yaml: unknown field {name}")
@@ -171,8 +169,7 @@ def _data() -> dict[str, Any]:
 @cache
 def _choices() -> dict[str, dict[str, tuple[str, str]]]:
     """Return the words of each category value (fields.yaml ``choices``)."""
-    text = resources.files("products").joinpath("data/fields.yaml").read_text("utf-8")
-    raw: dict[str, Any] = yaml_text.parse(text)
+    raw: dict[str, Any] = yaml_text.data_file("products", "data/fields.yaml")
     out: dict[str, dict[str, tuple[str, str]]] = {}
     for name, spec in raw["profile"].items():
         if isinstance(spec, dict) and "choices" in spec:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from products import yaml_text
@@ -54,8 +53,7 @@ class FieldSpec:
 
 
 def _load() -> dict[str, FieldSpec]:
-    text = resources.files("products").joinpath("data/fields.yaml").read_text("utf-8")
-    raw: dict[str, dict[str, dict[str, Any]]] = yaml_text.parse(text)
+    raw: dict[str, dict[str, dict[str, Any]]] = yaml_text.data_file("products", "data/fields.yaml")
     specs: dict[str, FieldSpec] = {}
     for origin in ("profile", "request", "derived"):
         for name, item in raw[origin].items():

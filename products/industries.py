@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 from products import yaml_text
 
@@ -34,8 +33,7 @@ class Division:
 @cache
 def divisions() -> dict[str, Division]:
     """Return every division by its two-digit code, in the classification's order."""
-    text = resources.files("products").joinpath("data/industries.yaml").read_text("utf-8")
-    raw = yaml_text.parse(text)
+    raw = yaml_text.data_file("products", "data/industries.yaml")
     out: dict[str, Division] = {}
     for section, item in raw["sections"].items():
         for code, (zh, en) in item["divisions"].items():
@@ -48,8 +46,7 @@ def divisions() -> dict[str, Division]:
 @cache
 def source() -> str:
     """Return the classification's citation."""
-    text = resources.files("products").joinpath("data/industries.yaml").read_text("utf-8")
-    return str(yaml_text.parse(text)["source"])
+    return str(yaml_text.data_file("products", "data/industries.yaml")["source"])
 
 
 def division_name(code: str | None, english: bool = False) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any, NamedTuple
 
 from products import yaml_text
@@ -60,8 +59,7 @@ class SizeTable:
 @cache
 def size_table() -> SizeTable:
     """Load the 16 rows and the division/group mapping."""
-    text = resources.files("products").joinpath("data/size_classes.yaml").read_text("utf-8")
-    raw: dict[str, Any] = yaml_text.parse(text)
+    raw: dict[str, Any] = yaml_text.data_file("products", "data/size_classes.yaml")
     rows: list[SizeRow] = []
     by_prefix: dict[str, int | None] = {}
     for index, item in enumerate(raw["rows"]):

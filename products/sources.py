@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from products import yaml_text
@@ -40,8 +39,7 @@ class Document:
 @cache
 def documents() -> tuple[Document, ...]:
     """Return the registered documents, longest ``cite`` first (for prefix matching)."""
-    text = resources.files("products").joinpath("data/sources.yaml").read_text("utf-8")
-    raw: dict[str, list[dict[str, Any]]] = yaml_text.parse(text)
+    raw: dict[str, list[dict[str, Any]]] = yaml_text.data_file("products", "data/sources.yaml")
     docs = [
         Document(str(d["cite"]), str(d["kind"]), str(d["title"]), str(d["where"]))
         for d in raw["documents"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from products import yaml_text
@@ -107,8 +106,7 @@ def parse_rules(data: dict[str, Any]) -> Rules:
 @cache
 def load_rules() -> Rules:
     """Return the rules of ``data/subsidy_rules.yaml`` (parsed once per process)."""
-    text = resources.files("products").joinpath("data/subsidy_rules.yaml").read_text("utf-8")
-    return parse_rules(yaml_text.parse(text))
+    return parse_rules(yaml_text.data_file("products", "data/subsidy_rules.yaml"))
 
 
 @dataclass(frozen=True, slots=True)

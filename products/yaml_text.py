@@ -8,11 +8,12 @@ The C loader builds the same plain data (checked on every catalogue file) and ra
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
 import yaml
 
-__all__ = ["parse"]
+__all__ = ["data_file", "parse"]
 
 
 def parse(text: str) -> Any:
@@ -20,3 +21,8 @@ def parse(text: str) -> Any:
     if yaml.__with_libyaml__:
         return yaml.load(text, Loader=yaml.CSafeLoader)
     return yaml.safe_load(text)
+
+
+def data_file(package: str, path: str) -> Any:
+    """Return the data of a YAML file bundled with a package (``data/fields.yaml``, ...)."""
+    return parse(resources.files(package).joinpath(path).read_text("utf-8"))

@@ -47,8 +47,8 @@ workers=${FINPORTAL_TEST_WORKERS:-$(nproc)}
 # tests start together, on different workers. Handing out tests in chunks of ~100 in file
 # order gave the first worker every slow file.
 dist=(-n "$workers" --dist loadfile --no-loadscope-reorder)
-background() {  # NAME LOG COMMAND...: run a step in the background, its output to LOG
-  local log=$2; shift 2
+background() {  # LOG COMMAND...: run a step in the background, its output to LOG
+  local log=$1; shift
   ( if "$@" >"$log" 2>&1; then echo 0 >"$log.rc"; else echo $? >"$log.rc"; fi ) &
 }
 collect() {  # NAME LOG: print a step's output once it has ended, and count a failure
@@ -58,9 +58,9 @@ collect() {  # NAME LOG: print a step's output once it has ended, and count a fa
 sqlite_step="tests on SQLite (no database, browser, both_engines)"
 postgres_step="tests on PostgreSQL (database tests)"
 echo "== $sqlite_step and $postgres_step, at the same time"
-background "$sqlite_step" "$work/sqlite.log" .venv/bin/pytest -q -p no:cacheprovider \
+background "$work/sqlite.log" .venv/bin/pytest -q -p no:cacheprovider \
   "${dist[@]}" -m "not db or both_engines" "$@"
-background "$postgres_step" "$work/postgres.log" env FINPORTAL_TEST_DATABASE_URL="$pg_url" \
+background "$work/postgres.log" env FINPORTAL_TEST_DATABASE_URL="$pg_url" \
   .venv/bin/pytest -q -p no:cacheprovider "${dist[@]}" -m db "$@"
 wait
 collect "$sqlite_step" "$work/sqlite.log"

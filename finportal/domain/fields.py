@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from finportal import limits
@@ -141,8 +140,7 @@ class Group:
 
 @cache
 def _definition() -> dict[str, Any]:
-    text = resources.files("products").joinpath("data/fields.yaml").read_text("utf-8")
-    loaded: dict[str, Any] = yaml_text.parse(text)
+    loaded: dict[str, Any] = yaml_text.data_file("products", "data/fields.yaml")
     return loaded
 
 

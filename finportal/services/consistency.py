@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, literal, null, or_, select, union_all
@@ -67,8 +66,7 @@ OPEN_NEEDS = tuple(sorted(str(s) for s in NEED.states if s not in NEED.tagged("e
 @cache
 def thresholds() -> dict[str, Any]:
     """Return the rules' thresholds (``finportal/data/consistency.yaml``)."""
-    text = resources.files("finportal").joinpath("data/consistency.yaml").read_text("utf-8")
-    loaded: dict[str, Any] = yaml_text.parse(text)
+    loaded: dict[str, Any] = yaml_text.data_file("finportal", "data/consistency.yaml")
     return loaded
 
 

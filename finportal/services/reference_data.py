@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from sqlalchemy import select
@@ -169,8 +168,7 @@ def add_holiday(
 @cache
 def official_notices() -> tuple[dict[str, Any], ...]:
     """Return the State Council's holiday notices the portal carries (``data/holidays.yaml``)."""
-    text = resources.files("finportal").joinpath("data/holidays.yaml").read_text("utf-8")
-    return tuple(yaml_text.parse(text)["notices"])
+    return tuple(yaml_text.data_file("finportal", "data/holidays.yaml")["notices"])
 
 
 def official_days(years: tuple[int, ...] | None = None) -> list[tuple[date, str, bool]]:
