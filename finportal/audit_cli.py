@@ -1,4 +1,5 @@
-"""``flask audit ...``: verify the audit hash chain, print its head, measure appending."""
+"""``flask audit ...``: verify the audit hash chain, print its head, write the queued events,
+measure appending."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import create_engine, delete, event, insert, select, text
 from sqlalchemy.orm import Session
 
+from finportal import audit_queue
 from finportal.extensions import db
 from finportal.models import AuditChainHead, AuditEvent, Base
 from finportal.services import audit
@@ -52,6 +55,24 @@ def verify_command(anchor: str | None) -> None:
         f"审计链完整：{report.checked} 条事件。链头 {report.head_seq}:{report.head_hash}\n"
         f"The audit chain holds: {report.checked} events. Head {report.head_seq}:{report.head_hash}"
     )
+    queue = audit_queue.of(current_app)
+    waiting = queue.waiting() if queue is not None else 0
+    if waiting:
+        click.echo(
+            f"另有 {waiting} 条事件在队列中等待写入（调度器每 {audit_queue.DRAIN_SECONDS} 秒写入；"
+            "`flask audit drain` 立即写入）。\n"
+            f"{waiting} more events wait in the queue (the scheduler writes them every "
+            f"{audit_queue.DRAIN_SECONDS} s; `flask audit drain` writes them now)."
+        )
+
+
+@audit_cli.command("drain")
+def drain_command() -> None:
+    """Write the audit events waiting in Redis to the trail now (the scheduler does so every
+    few seconds)."""
+    queue = audit_queue.of(current_app)
+    written = queue.drain(db.session) if queue is not None else 0
+    click.echo(f"写入 {written} 条等待中的事件。 / {written} waiting events written.")
 
 
 def _check_anchor(anchor: str) -> audit.BrokenLink | None:

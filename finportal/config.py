@@ -73,8 +73,10 @@ def _seal_path(value: str) -> str:
     return str(seal.resolve())
 
 
-def _page_cache_url(redis_url: str | None) -> str | None:
-    url = os.environ.get("FINPORTAL_PAGE_CACHE_URL") or redis_url
+def _redis_use_url(variable: str, redis_url: str | None) -> str | None:
+    """Return the Redis one use of it is given: ``variable`` names another, or "off"; else
+    the portal's Redis (None without one)."""
+    url = os.environ.get(variable) or redis_url
     return None if not url or url == "off" else url
 
 
@@ -110,7 +112,11 @@ def load_config(instance_path: str) -> dict[str, object]:
         "REDIS_URL": redis_url,
         # Pages a reader opens again unchanged, kept in Redis (finportal/page_cache.py): on
         # with Redis; FINPORTAL_PAGE_CACHE_URL names another Redis, or "off".
-        "PAGE_CACHE_URL": _page_cache_url(redis_url),
+        "PAGE_CACHE_URL": _redis_use_url("FINPORTAL_PAGE_CACHE_URL", redis_url),
+        # Audit events that change no record (a referral opened again) queued in Redis and
+        # written to the trail seconds later (finportal/audit_queue.py): on with Redis;
+        # FINPORTAL_AUDIT_QUEUE_URL names another Redis, or "off" (written in the request).
+        "AUDIT_QUEUE_URL": _redis_use_url("FINPORTAL_AUDIT_QUEUE_URL", redis_url),
         # What its kept pages may hold in that Redis at most, in bytes (page_cache._KEEP_SCRIPT).
         "PAGE_CACHE_MAX_BYTES": _page_cache_max_bytes(),
         # "thread" runs jobs in a background thread of this process; "rq" uses Redis workers;

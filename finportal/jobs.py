@@ -46,6 +46,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from finportal import audit_queue
 from finportal.extensions import db
 from finportal.models import Job, utcnow
 from finportal.observability import current_job as _current_job
@@ -553,6 +554,12 @@ def notification_digest(session: Session) -> Any:
     return outbox.build_digests(session)
 
 
+def _audit_queue(session: Session) -> Any:
+    """Write the audit events waiting in Redis to the trail (``finportal/audit_queue.py``)."""
+    queue = audit_queue.of(current_app)
+    return {"written": queue.drain(session) if queue is not None else 0}
+
+
 def _policy_push(session: Session) -> Any:
     """Queue the hourly 政策找企业 push and deadline reminders (services/push.py)."""
     from finportal.services import push
@@ -570,6 +577,8 @@ def _maturity_reminders(session: Session) -> Any:
 #: Periodic tasks: name -> (function taking the session, interval in seconds).
 PERIODIC: dict[str, tuple[Callable[[Session], Any], int]] = {
     "jobs_sweep": (sweep, 60),
+    # Repeated referral views reach the trail within these seconds.
+    "audit_queue": (_audit_queue, audit_queue.DRAIN_SECONDS),
     # Below the page's DASHBOARD_MAX_AGE_SECONDS (300), so readers never compute it.
     "dashboard_refresh": (_refresh_dashboard, 240),
     # issue 12: the fairness monitor reads every latest score (seconds); its figures move

@@ -181,14 +181,15 @@ class QueueCollector:
         self.app = app
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from finportal import jobs
+        from finportal import audit_queue, jobs
 
         states = GaugeMetricFamily(
             "finportal_jobs", "Background jobs in the database by state.", labels=["state"]
         )
         depth = GaugeMetricFamily(
             "finportal_queue_depth",
-            "Jobs waiting in the RQ queue, scheduled for a retry, or failed (dead letters).",
+            "Jobs waiting in the RQ queue, scheduled for a retry, or failed (dead letters); "
+            "audit events waiting for the trail (queue audit, finportal/audit_queue.py).",
             labels=["queue", "registry"],
         )
         with self.app.app_context():
@@ -200,6 +201,9 @@ class QueueCollector:
             try:
                 for registry, count in jobs.queue_depths().items():
                     depth.add_metric([jobs.QUEUE, registry], count)
+                views = audit_queue.of(self.app)
+                if views is not None:
+                    depth.add_metric(["audit", "waiting"], views.waiting())
             except Exception:  # noqa: BLE001 - nor with Redis
                 logging.getLogger(__name__).warning("metrics: queue depth unavailable")
         yield states

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -37,6 +37,9 @@ from finportal.services import (
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, Forbidden, ValidationFailed
 from finportal.services.lifecycle import transition
+
+if TYPE_CHECKING:
+    from finportal.audit_queue import AuditQueue
 from finportal.services.referrals import (
     DECISIONS,
     DECLINE_REASONS,
@@ -114,11 +117,18 @@ def _record_first_view(
 
 
 def mark_viewed(
-    session: Session, referral_id: int, *, bank_id: int, actor_id: int | None
+    session: Session,
+    referral_id: int,
+    *,
+    bank_id: int,
+    actor_id: int | None,
+    queue: AuditQueue | None = None,
 ) -> Referral:
     """Record that a bank user opened the referral (sent -> viewed the first time); commits;
     return the referral."""
-    viewed = record_view(session, referral_id, bank_id=bank_id, actor_id=actor_id, whole=True)
+    viewed = record_view(
+        session, referral_id, bank_id=bank_id, actor_id=actor_id, whole=True, queue=queue
+    )
     assert viewed is not None  # read whole
     return viewed
 
@@ -130,12 +140,15 @@ def record_view(
     bank_id: int,
     actor_id: int | None,
     whole: bool = False,
+    queue: AuditQueue | None = None,
 ) -> Referral | None:
     """Record that a bank user opened the referral (sent -> viewed the first time); commits.
 
     Return the referral when this view moved it to viewed or ``whole`` asks for it (read in
     the same statement as its state), else None: a view after the first then reads no more
-    of it than its state, and is one audit event."""
+    of it than its state, and is one audit event — pushed on ``queue`` when there is one
+    and Redis takes it (:mod:`finportal.audit_queue`: the trail has it seconds later), else
+    written now."""
     referral = get_referral(session, referral_id, bank_id=bank_id) if whole else None
     state = (
         referral.state
@@ -143,7 +156,8 @@ def record_view(
         else state_of_referral(session, referral_id, bank_id=bank_id)
     )
     if not REFERRAL.can(state, R.VIEWED, "bank"):
-        _record_opened(session, referral_id, state, actor_id=actor_id)
+        if queue is None or not queue.push(**_opened(referral_id, state, actor_id=actor_id)):
+            _record_opened(session, referral_id, state, actor_id=actor_id)
         session.commit()
         return referral
     referral = referral or get_referral(session, referral_id, bank_id=bank_id)
@@ -160,17 +174,21 @@ def record_view(
     return referral
 
 
+def _opened(referral_id: int, state: str, *, actor_id: int | None) -> dict[str, Any]:
+    """The audit event of a view of a referral already viewed, in ``state``."""
+    return {
+        "actor_id": actor_id,
+        "action": "referral.opened",
+        "object_type": "referral",
+        "object_id": referral_id,
+        "from_state": state,
+        "to_state": state,
+    }
+
+
 def _record_opened(session: Session, referral_id: int, state: str, *, actor_id: int | None) -> None:
     """Audit a view of a referral already viewed, in ``state`` (the caller commits)."""
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="referral.opened",
-        object_type="referral",
-        object_id=referral_id,
-        from_state=state,
-        to_state=state,
-    )
+    record_event(session, **_opened(referral_id, state, actor_id=actor_id))
 
 
 def _amount(value: Any, kind: str, field: str, errors: dict[str, str]) -> Decimal | None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 
+from finportal import audit_queue
 from finportal.extensions import db
 from finportal.services import bank_actions
 from finportal.services import referrals as referral_service
@@ -80,7 +81,13 @@ def list_referrals(query: dict[str, Any], pagination_parameters: Any) -> Any:
 @blp.alt_response(404, schema=ErrorSchema)
 def get_referral(referral_id: int) -> Any:
     """Return one referral with its decisions and loan events (opening it marks it viewed)."""
-    referral = bank_actions.mark_viewed(db.session, referral_id, bank_id=bank_id(), actor_id=None)
+    referral = bank_actions.mark_viewed(
+        db.session,
+        referral_id,
+        bank_id=bank_id(),
+        actor_id=None,
+        queue=audit_queue.of(current_app),
+    )
     return _Detail(
         referral,
         referral_service.decisions_of(db.session, referral.id),

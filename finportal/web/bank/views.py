@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from finportal import limits, page_cache
+from finportal import audit_queue, limits, page_cache
 from finportal.domain.states import REFERRAL
 from finportal.extensions import db
 from finportal.services import bank_actions, consents, referrals
@@ -208,6 +208,7 @@ def referral(referral_id: int) -> Any:
         bank_id=_bank_id(),
         actor_id=current_user.id,
         whole=page_cache.cache_of(current_app) is None,
+        queue=audit_queue.of(current_app),
     )
     return page_cache.kept_or(
         lambda again: _render_referral(referral_id, referral=None if again else viewed)
