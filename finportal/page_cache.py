@@ -34,7 +34,10 @@ killed between the database's commit and its move leaves no stale page behind.
 
 A view that records every view of its page (:func:`recorded`: the bank's referral page) is
 never answered before it runs; once its record is committed it asks for its page
-(:func:`kept_or`).
+(:func:`kept_or`). One whose record can be made without it (``when_kept``: the event of a
+view that changes nothing, queued in Redis) is answered with its kept page as other pages
+are, once ``when_kept`` made the record from what the page noted when it was rendered
+(:data:`RECORD_HEADER`); if it cannot, the view runs.
 
 A kept page belongs to exactly one reader and one way of asking (a page shared by every
 reader of a scope, :func:`shared`, is the exception: its reader's values are slots filled as
@@ -248,12 +251,28 @@ def never(view: F) -> F:
     return view
 
 
-def recorded(view: F) -> F:
+#: The header in which a :func:`recorded` view's page notes what its record needs (the
+#: referral's state): kept with the page, never sent.
+RECORD_HEADER = "X-Page-Record"
+
+
+def recorded(view: F | None = None, *, when_kept: Callable[[str], bool] | None = None) -> Any:
     """Mark a view that records every view of its page before showing it (a bank opening a
-    referral is written to the audit trail): its page is never served before the view runs.
-    The view makes its record, commits it, then answers with :func:`kept_or`."""
-    view.page_cache_recorded = True  # type: ignore[attr-defined]
-    return view
+    referral is written to the audit trail). The view makes its record, commits it, then
+    answers with :func:`kept_or`.
+
+    Without ``when_kept`` its page is never served before the view runs. With it, a kept
+    page is served as other pages are, after ``when_kept(note)`` made the record — ``note``
+    is what the view put in :data:`RECORD_HEADER` when it rendered the page, still true while
+    the page is kept (every table it read is as it was) — and told so; when it cannot (it
+    returns False: no note, or the record must change a record), the view runs."""
+
+    def mark(func: F) -> F:
+        func.page_cache_recorded = True  # type: ignore[attr-defined]
+        func.page_cache_when_kept = when_kept  # type: ignore[attr-defined]
+        return func
+
+    return mark if view is None else mark(view)
 
 
 def kept_or(render: Callable[[bool], Any]) -> Any:
@@ -996,9 +1015,16 @@ def _begin(sender: Flask, **extra: Any) -> None:
             headers=_headers(_KEY_HEADERS),
         )
     )
-    if recorded:  # looked up by its view, once the view's record is committed (kept_or)
+    if recorded:
+        # Looked up by its view, once the view's record is committed (kept_or); with
+        # ``when_kept`` also here, to be served if kept (:func:`_serve_kept`).
         _state.own_key, _state.minute, _state.recorded = key, minute, True
         _state.own = _fresh()
+        if view.page_cache_when_kept is not None and _state.own and not _fresh_asked():
+            try:
+                _generations, _state.kept, _state.kept_slots = cache.lookup(key)
+            except Exception:  # noqa: BLE001 - Redis away: the view runs as without the cache
+                cache._pause()
         return
     try:
         # A reload the reader forced (Ctrl+Shift+R sends ``Cache-Control: no-cache``) is
@@ -1045,11 +1071,26 @@ def _end(*_: Any) -> None:
 
 
 def _serve_kept() -> Any:
-    """Serve the page found kept (after the request's checks and rate limits have run)."""
+    """Serve the page found kept (after the request's checks and rate limits have run); a
+    :func:`recorded` view's once its ``when_kept`` made the record."""
     kept = _state.kept
     if kept is None:
         return None
+    if _state.recorded:
+        when_kept = current_app.view_functions[request.endpoint].page_cache_when_kept
+        if not when_kept(_record_note(kept)):
+            _state.kept = None  # the view runs, records, and looks its page up (kept_or)
+            return None
     return _kept_response(kept, fill=_state.kept_slots)
+
+
+def _record_note(kept: bytes) -> str:
+    """Return what a recorded view's kept page noted for its record ("" if nothing)."""
+    head = kept.partition(b"\n")[0]
+    for name, value in json.loads(head):
+        if name == RECORD_HEADER:
+            return str(value)
+    return ""
 
 
 def _kept_response(kept: bytes, *, fill: dict[str, str] | None = None) -> Response:
@@ -1058,7 +1099,7 @@ def _kept_response(kept: bytes, *, fill: dict[str, str] | None = None) -> Respon
     with the reader's pointer)."""
     head, _, body = kept.partition(b"\n")
     g.page_cache_hit = True
-    headers = [tuple(pair) for pair in json.loads(head)]
+    headers = [tuple(pair) for pair in json.loads(head) if pair[0] != RECORD_HEADER]
     # Kept compressed: sent so to a client that accepts it, else opened here.
     gzipped = request.accept_encodings["gzip"] > 0  # its quality (``gzip;q=0`` refuses it)
     if body.startswith(_PIECES):  # a shared page: its pieces, and the reader's own values
@@ -1075,7 +1116,14 @@ def _kept_response(kept: bytes, *, fill: dict[str, str] | None = None) -> Respon
 
 def _keep(response: Response, *, slotted: bool = False) -> Response:
     """Keep the request's page (after its view; ``slotted``: a shared page, kept in pieces
-    around its slots, :func:`_pieces`)."""
+    around its slots, :func:`_pieces`); its :data:`RECORD_HEADER` is kept, not sent."""
+    try:
+        return _keep_page(response, slotted=slotted)
+    finally:
+        response.headers.pop(RECORD_HEADER, None)
+
+
+def _keep_page(response: Response, *, slotted: bool) -> Response:
     generations, key, read, parts = _state.generations, _state.key, _state.read, _state.parts
     _state.generations = _state.key = _state.kept = _state.read = _state.parts = None
     _state.shared = False

@@ -313,19 +313,29 @@ def may_sign_in(user: User | None) -> bool:
     return user is not None and user.active and organisation_active(user)
 
 
+def parse_session_id(session_id: str | None) -> tuple[int, str] | None:
+    """Return the user id and session version a session id ``"<user id>.<session version>"``
+    names (``User.get_id``), or None if it names none."""
+    user_id, _, version = (session_id or "").partition(".")
+    if not (user_id.isdigit() and version.isdigit()) or int(user_id) > limits.MAX_ID:
+        return None
+    return int(user_id), version
+
+
 def user_for_session(session: Session, session_id: str) -> User | None:
     """Return the user of a session id ``"<user id>.<session version>"``, if it still stands.
 
     A session ends when the user's session version moved on (logout, password change or
     reset), when the user is deactivated, or when the user's organisation is.
     """
-    user_id, _, version = (session_id or "").partition(".")
-    if not (user_id.isdigit() and version.isdigit()) or int(user_id) > limits.MAX_ID:
+    parsed = parse_session_id(session_id)
+    if parsed is None:
         return None
+    user_id, version = parsed
     # Every request asks this; the organisation the user acts for comes in the same statement.
     user = session.get(
         User,
-        int(user_id),
+        user_id,
         options=[joinedload(User.bank), joinedload(User.park), joinedload(User.chamber)],
     )
     if not may_sign_in(user) or user is None or str(user.session_version) != version:

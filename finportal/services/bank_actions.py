@@ -156,7 +156,7 @@ def record_view(
         else state_of_referral(session, referral_id, bank_id=bank_id)
     )
     if not REFERRAL.can(state, R.VIEWED, "bank"):
-        if queue is None or not queue.push(**_opened(referral_id, state, actor_id=actor_id)):
+        if queue is None or not queue_view(queue, referral_id, state, actor_id=actor_id):
             _record_opened(session, referral_id, state, actor_id=actor_id)
         session.commit()
         return referral
@@ -172,6 +172,15 @@ def record_view(
         _record_opened(session, referral.id, referral.state, actor_id=actor_id)
         session.commit()
     return referral
+
+
+def queue_view(queue: AuditQueue, referral_id: int, state: str, *, actor_id: int | None) -> bool:
+    """Queue the audit event of a view of a referral in ``state`` that changes nothing (one
+    after the first); tell whether it was: not for a first view, which moves the referral,
+    nor when Redis did not take it (the caller then records the view itself)."""
+    if REFERRAL.can(state, R.VIEWED, "bank"):
+        return False
+    return queue.push(**_opened(referral_id, state, actor_id=actor_id))
 
 
 def _opened(referral_id: int, state: str, *, actor_id: int | None) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, abort, redirect, request, url_for
+from flask import Blueprint, Flask, abort, redirect, request, session, url_for
 from flask_login import current_user
 
 from finportal.domain import permissions
@@ -49,6 +49,14 @@ def restrict_blueprint(bp: Blueprint, *roles: str) -> None:
         if current_user.role not in roles:
             abort(403)
         return None
+
+
+def signed_in_id() -> int | None:
+    """Return the signed-in user's id as the session cookie names it, without reading the
+    user: for a page served from the page cache, whose key holds the session and which is
+    served only while what the request's checks read of its user is unchanged."""
+    parsed = accounts.parse_session_id(session.get("_user_id"))
+    return parsed[0] if parsed else None
 
 
 def role_home(user: Any) -> str:

@@ -1552,6 +1552,67 @@ def test_the_referral_page_is_kept_for_the_bank_and_every_view_is_still_recorded
     assert _opened(db_session, referral_id) == 5
 
 
+def test_with_the_audit_queue_a_kept_referral_page_is_served_and_its_view_queued(
+    cached, app, db_session, loop, statements, monkeypatch
+):
+    """With the audit queue (finportal/audit_queue.py) a view after the first is answered from
+    the kept page with no statement, its event queued with the state the page shows; a
+    decision makes the next view rendered, and the views after it are queued in the new
+    state; another bank still gets 404 and queues nothing; the page's note for its record
+    never reaches a browser."""
+    from finportal import audit_queue
+    from finportal.models import Referral
+    from finportal.services import bank_actions
+
+    monkeypatch.setitem(app.config, "AUDIT_QUEUE_URL", cached)
+    queue = audit_queue.of(app)
+    assert queue is not None
+    queue.redis.delete(queue.key)
+    referral_id, bank_id, banker = loop.referral.id, loop.bank.id, loop.bank_user.id
+    url = f"/bank/referrals/{referral_id}"
+    jia = _browser(app, loop.bank_user)
+    other = _browser(app, loop.other_bank_user)
+    try:
+        first, second = _own_request(jia, url), _own_request(jia, url)
+        assert first.status_code == second.status_code == 200
+        statements.clear()
+        third = _own_request(jia, url)
+        assert _hit(third) and loop.enterprise.name in third.text
+        # (The test's own session, removed by _own_request, rolls back to its savepoint.)
+        assert [s for s in statements if "SAVEPOINT" not in s] == []
+        assert _own_request(other, url).status_code == 404
+        assert queue.waiting() == 2
+        referral = db_session.get(Referral, referral_id)
+        bank_actions.record_decision(
+            db_session,
+            referral_id,
+            bank_id=bank_id,
+            actor_id=banker,
+            decision="info_requested",
+            reason_text="请补充近三个月的纳税证明",
+            lock_version=referral.lock_version,
+        )
+        after = _own_request(jia, url)
+        assert not _hit(after) and "请补充近三个月的纳税证明" in after.text
+        assert _hit(_own_request(jia, url))
+        pages = (first, second, third, after)
+        assert all(page_cache.RECORD_HEADER not in page.headers for page in pages)
+        assert queue.drain(db_session) == 4
+        views = db_session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "referral", AuditEvent.object_id == referral_id)
+            .where(AuditEvent.action.in_(("referral.opened", "referral.viewed")))
+            .order_by(AuditEvent.at)
+        ).all()
+        assert [(e.action, e.from_state, e.actor_id) for e in views] == [
+            ("referral.viewed", "sent", banker),
+            *[("referral.opened", "viewed", banker)] * 2,
+            *[("referral.opened", "info_requested", banker)] * 2,
+        ]
+    finally:
+        queue.redis.delete(queue.key)
+
+
 def test_a_recorded_view_is_looked_up_only_once_its_record_is_committed(cached, app, db_session):
     """``kept_or`` expires the session's records before rendering: with a change not yet
     written, or written and not committed, it renders the page as usual instead (the change

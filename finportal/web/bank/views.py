@@ -33,7 +33,7 @@ from finportal.services import packets as packet_service
 from finportal.services.errors import ServiceError
 from finportal.services.labels import purpose_label
 from finportal.services.workdays import SHANGHAI
-from finportal.web.access import restrict_blueprint
+from finportal.web.access import restrict_blueprint, signed_in_id
 from finportal.web.forms import REQUIRED, invalid, load_form, no_refusal, refusal
 
 bp = Blueprint("bank", __name__, url_prefix="/bank")
@@ -167,41 +167,55 @@ def _render_referral(
         referral = referrals.get_referral(db.session, referral_id, bank_id=_bank_id())
     extra = {**no_refusal(), **extra}
     refusal = consents.packet_refusal(db.session, referral)
-    return render_template(
-        "bank/referral.html",
-        referral=referral,
-        application=referral.application,
-        enterprise=referral.application.enterprise,
-        decisions=referrals.decisions_of(db.session, referral.id),
-        outcomes=referrals.outcomes_of(db.session, referral.id),
-        answers=referrals.answers_of(db.session, referral.id),
-        packet=packet_service.packet_status(db.session, referral),
-        packet_refusal=refusal,
-        clock=referrals.bank_clock(referral),
-        decision_choices=referrals.DECISIONS,
-        decision_fields=DECISION_FIELDS,
-        inbox_tab=referrals.inbox_tab_of(referral),
-        inbox_tabs=limits.words(referrals.INBOX_TABS),
-        decline_reasons=limits.words(referrals.DECLINE_REASONS),
-        purpose_label=purpose_label,
-        can_decide=any(REFERRAL.can(referral.state, d, "bank") for d in referrals.DECISIONS),
-        outcome_events=referrals.loan_events_open(referral.state),
-        shanghai=SHANGHAI,
-        **bank_documents.referral_context(referral, refusal),
-        **extra,
-    ), status
+    return (
+        render_template(
+            "bank/referral.html",
+            referral=referral,
+            application=referral.application,
+            enterprise=referral.application.enterprise,
+            decisions=referrals.decisions_of(db.session, referral.id),
+            outcomes=referrals.outcomes_of(db.session, referral.id),
+            answers=referrals.answers_of(db.session, referral.id),
+            packet=packet_service.packet_status(db.session, referral),
+            packet_refusal=refusal,
+            clock=referrals.bank_clock(referral),
+            decision_choices=referrals.DECISIONS,
+            decision_fields=DECISION_FIELDS,
+            inbox_tab=referrals.inbox_tab_of(referral),
+            inbox_tabs=limits.words(referrals.INBOX_TABS),
+            decline_reasons=limits.words(referrals.DECLINE_REASONS),
+            purpose_label=purpose_label,
+            can_decide=any(REFERRAL.can(referral.state, d, "bank") for d in referrals.DECISIONS),
+            outcome_events=referrals.loan_events_open(referral.state),
+            shanghai=SHANGHAI,
+            **bank_documents.referral_context(referral, refusal),
+            **extra,
+        ),
+        status,
+        {page_cache.RECORD_HEADER: referral.state},
+    )
+
+
+def _view_kept(state: str) -> bool:
+    """Record a view of a referral whose page is kept, in ``state`` (noted by the page): its
+    event queued; tell whether it was (not when the view moves the referral)."""
+    queue, actor_id = audit_queue.of(current_app), signed_in_id()
+    return bool(queue is not None and state and actor_id) and bank_actions.queue_view(
+        queue, request.view_args["referral_id"], state, actor_id=actor_id
+    )
 
 
 @bp.get("/referrals/<int:referral_id>")
 @page_cache.shared("bank_id", "bank")
-@page_cache.recorded
+@page_cache.recorded(when_kept=_view_kept)
 def referral(referral_id: int) -> Any:
     """Show one referral (each view recorded: the first moves it to viewed, every one is in
     the audit trail) with its packet, decision and outcome forms; the page is the same for
     every user of the bank, kept once the view is recorded."""
-    # With the page cache, a view after the first reads only the referral's state to record
-    # it: its page is then most often kept. Without it the page is rendered, from the referral
-    # read whole with its state.
+    # With the page cache and the audit queue, a kept page is served before this runs, its
+    # view queued (_view_kept). Else, with the page cache, a view after the first reads only
+    # the referral's state to record it: its page is then most often kept. Without it the
+    # page is rendered, from the referral read whole with its state.
     viewed = bank_actions.record_view(
         db.session,
         referral_id,
