@@ -304,15 +304,21 @@ def kept_or(render: Callable[[bool], Any]) -> Any:
         return render(False)
     if kept is not None:
         return _kept_response(kept, fill=slots)
-    db.session.expire_all()
+
+    def render_anew() -> Any:
+        # Only when it renders: a shared page kept for the scope is served with the reader's
+        # values (its name...) from the user as the request's checks read it, not read again.
+        db.session.expire_all()
+        return render(True)
+
     _state.generations, _state.read, _state.parts = generations, set(), {}
     _state.wrote, _state.own = False, True
     scope = getattr(current_app.view_functions[request.endpoint], "page_cache_shared", None)
     if scope is None:
         _state.key = key
-        return render(True)
+        return render_anew()
     _state.shared = True
-    return _shared_page(lambda: render(True), scope, (), {})
+    return _shared_page(render_anew, scope, (), {})
 
 
 def _writing(session: Session) -> bool:
