@@ -305,6 +305,11 @@ def kept_or(render: Callable[[bool], Any]) -> Any:
     if kept is not None:
         return _kept_response(kept, fill=slots)
 
+    # Served before it runs next time (``when_kept``), the reader's pointer must depend on
+    # what its checks read (and its record: no harm), with their generations as it began.
+    began, noted = _state.recorded_from, _state.read
+    checked = {t: began.get(t, "0") for t in noted} if began and noted is not None else {}
+
     def render_anew() -> Any:
         # Only when it renders: a shared page kept for the scope is served with the reader's
         # values (its name...) from the user as the request's checks read it, not read again.
@@ -318,7 +323,7 @@ def kept_or(render: Callable[[bool], Any]) -> Any:
         _state.key = key
         return render_anew()
     _state.shared = True
-    return _shared_page(render_anew, scope, (), {})
+    return _shared_page(render_anew, scope, (), {}, checked_before=checked)
 
 
 def _writing(session: Session) -> bool:
@@ -524,12 +529,18 @@ def _joined(kept: bytes, known: dict[str, str], *, gzipped: bool) -> bytes:
 
 
 def _shared_page(
-    view: Callable[..., Any], names: tuple[str, ...], args: Any, kwargs: dict[str, Any]
+    view: Callable[..., Any],
+    names: tuple[str, ...],
+    args: Any,
+    kwargs: dict[str, Any],
+    *,
+    checked_before: dict[str, str] | None = None,
 ) -> Any:
     """Answer a :func:`shared` view: the kept page with the reader's slots filled, else the
     view rendered for the scope, kept, then filled. Either way the reader's session gets a
     pointer to the shared page (:meth:`PageCache.point`), so that its next views of it are
-    served before its checks run again, as a page kept for it alone is."""
+    served before its checks run again, as a page kept for it alone is (``checked_before``:
+    tables its checks read before the request's generations were taken, with theirs)."""
     from flask_login import current_user
 
     cache = cache_of(current_app)
@@ -574,6 +585,7 @@ def _shared_page(
     if own_key is not None and not _state.wrote:
         slots = {name: value() for name, value in SLOTS.items() if name not in _REQUEST_SLOTS}
         depends = {table: generations.get(table, "0") for table in (*checked, ANY, EPOCH)}
+        depends.update(checked_before or {})
         try:
             cache.point(own_key, depends, key, slots, minute=minute, reader=_reader())
         except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
@@ -625,6 +637,10 @@ class _State(threading.local):
     kept_slots: dict[str, str] | None = None
     #: The page of this request was kept (:func:`_keep`).
     stored = False
+    #: A recorded view served before it runs (``when_kept``): the generations as its request
+    #: began, before its checks read its user; a pointer kept for its reader depends on what
+    #: they read, as then, since the pointer is served before the checks run again.
+    recorded_from: dict[str, str] | None = None
 
 
 _state = _State()
@@ -1028,9 +1044,11 @@ def _begin(sender: Flask, **extra: Any) -> None:
         _state.own = _fresh()
         if view.page_cache_when_kept is not None and _state.own and not _fresh_asked():
             try:
-                _generations, _state.kept, _state.kept_slots = cache.lookup(key)
+                _state.recorded_from, _state.kept, _state.kept_slots = cache.lookup(key)
             except Exception:  # noqa: BLE001 - Redis away: the view runs as without the cache
                 cache._pause()
+                return
+            _state.read = set()  # what its checks read, for its pointer (kept_or)
         return
     try:
         # A reload the reader forced (Ctrl+Shift+R sends ``Cache-Control: no-cache``) is
@@ -1074,6 +1092,7 @@ def _end(*_: Any) -> None:
     _state.generations = _state.key = _state.kept = _state.read = None
     _state.own_key = _state.kept_slots = _state.parts = None
     _state.wrote = _state.shared = _state.own = _state.stored = _state.recorded = False
+    _state.recorded_from = None
 
 
 def _serve_kept() -> Any:

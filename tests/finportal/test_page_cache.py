@@ -1561,7 +1561,7 @@ def test_with_the_audit_queue_a_kept_referral_page_is_served_and_its_view_queued
     state; another bank still gets 404 and queues nothing; the page's note for its record
     never reaches a browser."""
     from finportal import audit_queue
-    from finportal.models import Referral
+    from finportal.models import Referral, User
     from finportal.services import bank_actions
 
     monkeypatch.setitem(app.config, "AUDIT_QUEUE_URL", cached)
@@ -1609,6 +1609,16 @@ def test_with_the_audit_queue_a_kept_referral_page_is_served_and_its_view_queued
             *[("referral.opened", "viewed", banker)] * 2,
             *[("referral.opened", "info_requested", banker)] * 2,
         ]
+        # The user deactivated since: the kept page is no longer served to its session (the
+        # pointer depends on what the checks read), it is sent to sign in, and nothing is
+        # recorded.
+        assert _hit(_own_request(jia, url))
+        queue.drain(db_session)
+        db_session.get(User, banker).active = False
+        db_session.commit()
+        gone = _own_request(jia, url)
+        assert gone.status_code == 302 and "/auth/login" in gone.headers["Location"]
+        assert queue.waiting() == 0
     finally:
         queue.redis.delete(queue.key)
 
