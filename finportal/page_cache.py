@@ -305,10 +305,7 @@ def kept_or(render: Callable[[bool], Any]) -> Any:
     if kept is not None:
         return _kept_response(kept, fill=slots)
 
-    # Served before it runs next time (``when_kept``), the reader's pointer must depend on
-    # what its checks read (and its record: no harm), with their generations as it began.
-    began, noted = _state.recorded_from, _state.read
-    checked = {t: began.get(t, "0") for t in noted} if began and noted is not None else {}
+    checked = _checked_before()
 
     def render_anew() -> Any:
         # Only when it renders: a shared page kept for the scope is served with the reader's
@@ -377,6 +374,19 @@ def shared(*scope: str) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if _state.recorded_from is not None and _state.read is not None:
+                # A recorded view served before it runs (``when_kept``) whose reader has no
+                # pointer yet: the page kept for the scope, once its record is made.
+                kept = _shared_page(
+                    view,
+                    names,
+                    args,
+                    kwargs,
+                    checked_before=_checked_before(),
+                    only_if=getattr(view, "page_cache_when_kept", None),
+                )
+                if kept is not None:
+                    return kept
             if _state.generations is None or not _state.shared:
                 return view(*args, **kwargs)
             return _shared_page(view, names, args, kwargs)
@@ -411,6 +421,16 @@ class _ScopeOnly:
         raise SharedPageError("a shared page compared its reader with a record")
 
     __eq__ = __ne__ = __hash__ = _compared  # type: ignore[assignment]
+
+
+def _checked_before() -> dict[str, str]:
+    """Return what a recorded view's request read so far (its checks, its record) with the
+    generations as it began (``when_kept``; else nothing): served before it runs next time,
+    its reader's pointer depends on them."""
+    began, noted = _state.recorded_from, _state.read
+    if not began or noted is None:
+        return {}
+    return {table: began.get(table, "0") for table in (*noted, ANY, EPOCH)}
 
 
 def _scope_value(value: Any) -> Any:
@@ -535,12 +555,16 @@ def _shared_page(
     kwargs: dict[str, Any],
     *,
     checked_before: dict[str, str] | None = None,
+    only_if: Callable[[str], bool] | None = None,
 ) -> Any:
     """Answer a :func:`shared` view: the kept page with the reader's slots filled, else the
     view rendered for the scope, kept, then filled. Either way the reader's session gets a
     pointer to the shared page (:meth:`PageCache.point`), so that its next views of it are
     served before its checks run again, as a page kept for it alone is (``checked_before``:
-    tables its checks read before the request's generations were taken, with theirs)."""
+    tables its checks read before the request's generations were taken, with theirs).
+
+    With ``only_if`` (a recorded view's ``when_kept``) the kept page only, once
+    ``only_if(note)`` made the view's record; else None, and nothing is rendered."""
     from flask_login import current_user
 
     cache = cache_of(current_app)
@@ -558,9 +582,13 @@ def _shared_page(
             kept = cache.lookup(key)[1]
         except Exception:  # noqa: BLE001 - Redis away: render the page as usual
             cache._pause()
+    if kept is not None and only_if is not None and not only_if(_record_note(kept)):
+        return None
     if kept is not None:
         _end()
         response = _kept_response(kept, fill={})
+    elif only_if is not None:
+        return None
     else:
         if _state.own:
             # What the request read to find its reader (its sign-in) is in the key, as scope.

@@ -1553,7 +1553,7 @@ def test_the_referral_page_is_kept_for_the_bank_and_every_view_is_still_recorded
 
 
 def test_with_the_audit_queue_a_kept_referral_page_is_served_and_its_view_queued(
-    cached, app, db_session, loop, statements, monkeypatch
+    cached, app, db_session, loop, statements, monkeypatch, create_user
 ):
     """With the audit queue (finportal/audit_queue.py) a view after the first is answered from
     the kept page with no statement, its event queued with the state the page shows; a
@@ -1572,6 +1572,8 @@ def test_with_the_audit_queue_a_kept_referral_page_is_served_and_its_view_queued
     url = f"/bank/referrals/{referral_id}"
     jia = _browser(app, loop.bank_user)
     other = _browser(app, loop.other_bank_user)
+    colleague = create_user("bank", bank_id=bank_id, display_name="甲行第二位经理")
+    theirs = _browser(app, colleague)
     try:
         first, second = _own_request(jia, url), _own_request(jia, url)
         assert first.status_code == second.status_code == 200
@@ -1580,8 +1582,14 @@ def test_with_the_audit_queue_a_kept_referral_page_is_served_and_its_view_queued
         assert _hit(third) and loop.enterprise.name in third.text
         # (The test's own session, removed by _own_request, rolls back to its savepoint.)
         assert [s for s in statements if "SAVEPOINT" not in s] == []
+        # A colleague's first view: the bank's kept page, found once the checks read the
+        # user (the only statement), the view queued.
+        statements.clear()
+        page = _own_request(theirs, url)
+        assert _hit(page) and "甲行第二位经理" in page.text and "甲行客户经理" not in page.text
+        assert len([s for s in statements if "SAVEPOINT" not in s]) == 1
         assert _own_request(other, url).status_code == 404
-        assert queue.waiting() == 2
+        assert queue.waiting() == 3
         referral = db_session.get(Referral, referral_id)
         bank_actions.record_decision(
             db_session,
@@ -1597,7 +1605,7 @@ def test_with_the_audit_queue_a_kept_referral_page_is_served_and_its_view_queued
         assert _hit(_own_request(jia, url))
         pages = (first, second, third, after)
         assert all(page_cache.RECORD_HEADER not in page.headers for page in pages)
-        assert queue.drain(db_session) == 4
+        assert queue.drain(db_session) == 5
         views = db_session.scalars(
             select(AuditEvent)
             .where(AuditEvent.object_type == "referral", AuditEvent.object_id == referral_id)
@@ -1607,6 +1615,7 @@ def test_with_the_audit_queue_a_kept_referral_page_is_served_and_its_view_queued
         assert [(e.action, e.from_state, e.actor_id) for e in views] == [
             ("referral.viewed", "sent", banker),
             *[("referral.opened", "viewed", banker)] * 2,
+            ("referral.opened", "viewed", colleague.id),
             *[("referral.opened", "info_requested", banker)] * 2,
         ]
         # The user deactivated since: the kept page is no longer served to its session (the
