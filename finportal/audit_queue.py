@@ -51,6 +51,8 @@ LOCK_SECONDS = 60
 SOCKET_TIMEOUT_SECONDS = 0.1
 #: The key an event carries in its data.
 KEY = "queued"
+#: The fields of a queued event besides its key and time (as ``record_event`` takes them).
+_FIELDS = ("actor_id", "action", "object_type", "object_id", "from_state", "to_state")
 
 # Delete the lock only if this drain still holds it.
 _UNLOCK_SCRIPT = """
@@ -149,14 +151,7 @@ def _write(session: Session, items: list[dict[str, Any]]) -> int:
     fresh = [item for item in items if item[KEY] not in done]
     for item in fresh:
         event = record_event(
-            session,
-            actor_id=item["actor_id"],
-            action=item["action"],
-            object_type=item["object_type"],
-            object_id=item["object_id"],
-            from_state=item["from_state"],
-            to_state=item["to_state"],
-            data={KEY: item[KEY]},
+            session, **{name: item[name] for name in _FIELDS}, data={KEY: item[KEY]}
         )
         event.at = datetime.fromisoformat(item["at"])
     session.commit()

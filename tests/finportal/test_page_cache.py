@@ -1509,14 +1509,28 @@ def _opened(db_session: Any, referral_id: int) -> int:
     )
 
 
+def _ask_for_tax_proof(db_session: Any, referral_id: int, bank_id: int, banker: int) -> None:
+    """The bank asks the firm for information (the referral moves to info_requested)."""
+    from finportal.models import Referral
+    from finportal.services import bank_actions
+
+    bank_actions.record_decision(
+        db_session,
+        referral_id,
+        bank_id=bank_id,
+        actor_id=banker,
+        decision="info_requested",
+        reason_text="请补充近三个月的纳税证明",
+        lock_version=db_session.get(Referral, referral_id).lock_version,
+    )
+
+
 def test_the_referral_page_is_kept_for_the_bank_and_every_view_is_still_recorded(
     cached, app, client, db_session, loop, create_user
 ):
     """Each view of a referral by a bank user is in the audit trail, kept page or not; the
     page is rendered once for the bank's users (each with its own name in the top bar), never
     shown to another bank, and a decision shows on the next view."""
-    from finportal.models import Referral
-    from finportal.services import bank_actions
 
     referral_id, bank_id, banker = loop.referral.id, loop.bank.id, loop.bank_user.id
     firm = loop.enterprise.name
@@ -1537,16 +1551,7 @@ def test_the_referral_page_is_kept_for_the_bank_and_every_view_is_still_recorded
     assert _own_request(other, url).status_code == 404
     assert _opened(db_session, referral_id) == 4
     # The bank asks for information: the next view shows the request.
-    referral = db_session.get(Referral, referral_id)
-    bank_actions.record_decision(
-        db_session,
-        referral_id,
-        bank_id=bank_id,
-        actor_id=banker,
-        decision="info_requested",
-        reason_text="请补充近三个月的纳税证明",
-        lock_version=referral.lock_version,
-    )
+    _ask_for_tax_proof(db_session, referral_id, bank_id, banker)
     after = _own_request(jia, url)
     assert not _hit(after) and "请补充近三个月的纳税证明" in after.text
     assert _opened(db_session, referral_id) == 5
@@ -1561,8 +1566,7 @@ def test_with_the_audit_queue_a_kept_referral_page_is_served_and_its_view_queued
     state; another bank still gets 404 and queues nothing; the page's note for its record
     never reaches a browser."""
     from finportal import audit_queue
-    from finportal.models import Referral, User
-    from finportal.services import bank_actions
+    from finportal.models import User
 
     monkeypatch.setitem(app.config, "AUDIT_QUEUE_URL", cached)
     queue = audit_queue.of(app)
@@ -1590,16 +1594,7 @@ def test_with_the_audit_queue_a_kept_referral_page_is_served_and_its_view_queued
         assert len([s for s in statements if "SAVEPOINT" not in s]) == 1
         assert _own_request(other, url).status_code == 404
         assert queue.waiting() == 3
-        referral = db_session.get(Referral, referral_id)
-        bank_actions.record_decision(
-            db_session,
-            referral_id,
-            bank_id=bank_id,
-            actor_id=banker,
-            decision="info_requested",
-            reason_text="请补充近三个月的纳税证明",
-            lock_version=referral.lock_version,
-        )
+        _ask_for_tax_proof(db_session, referral_id, bank_id, banker)
         after = _own_request(jia, url)
         assert not _hit(after) and "请补充近三个月的纳税证明" in after.text
         assert _hit(_own_request(jia, url))
