@@ -50,11 +50,17 @@ def verify_command(anchor: str | None) -> None:
             err=True,
         )
         click.echo(f"{report.checked} events verified before the break.", err=True)
+        _tell_waiting(err=True)
         sys.exit(1)
     click.echo(
         f"审计链完整：{report.checked} 条事件。链头 {report.head_seq}:{report.head_hash}\n"
         f"The audit chain holds: {report.checked} events. Head {report.head_seq}:{report.head_hash}"
     )
+    _tell_waiting(err=False)
+
+
+def _tell_waiting(*, err: bool) -> None:
+    """Say how many events wait in the audit queue, not yet in the chain (if any)."""
     queue = audit_queue.of(current_app)
     waiting = queue.waiting() if queue is not None else 0
     if waiting:
@@ -62,7 +68,8 @@ def verify_command(anchor: str | None) -> None:
             f"另有 {waiting} 条事件在队列中等待写入（调度器每 {audit_queue.DRAIN_SECONDS} 秒写入；"
             "`flask audit drain` 立即写入）。\n"
             f"{waiting} more events wait in the queue (the scheduler writes them every "
-            f"{audit_queue.DRAIN_SECONDS} s; `flask audit drain` writes them now)."
+            f"{audit_queue.DRAIN_SECONDS} s; `flask audit drain` writes them now).",
+            err=err,
         )
 
 
