@@ -35,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from finportal.models import AuditEvent, utcnow
+from finportal.services import audit
 from finportal.services.audit import record_event
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 #: the trail at most, while the scheduler runs.
 DRAIN_SECONDS = 10
 #: Events one drain writes in each transaction (the chain's lock is held through their links).
-CHUNK = 500
+CHUNK = 200
 #: Seconds after which a drain's lock lapses (a drain killed while holding it).
 LOCK_SECONDS = 60
 #: Seconds a push waits for Redis before the event is written in the request instead.
@@ -154,7 +155,11 @@ def _write(session: Session, items: list[dict[str, Any]]) -> int:
             session, **{name: item[name] for name in _FIELDS}, data={KEY: item[KEY]}
         )
         event.at = datetime.fromisoformat(item["at"])
-    session.commit()
+    session.info[audit.LINK_IN_PYTHON] = True
+    try:
+        session.commit()
+    finally:
+        session.info.pop(audit.LINK_IN_PYTHON, None)
     return len(fresh)
 
 

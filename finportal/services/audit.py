@@ -58,6 +58,11 @@ _CHAINING = "finportal_audit_chaining"
 #: Set in a session's ``info`` to commit its events without links, for
 #: :func:`chain_unchained` to append later (the demo backdates its invented history first).
 DEFER_CHAIN = "finportal_audit_defer_chain"
+#: Set in a session's ``info`` to link its events in Python under one lock of the head, as
+#: on SQLite, not with one statement each: for a batch of many events written at once (the
+#: audit queue's drain), where the head's lock is held through hashing them all instead of
+#: through as many statements (docs/BENCHMARKS.md, "2 December 2026, afternoon").
+LINK_IN_PYTHON = "finportal_audit_link_in_python"
 
 
 def record_event(
@@ -424,6 +429,7 @@ def _chain(session: Session) -> None:
         ahead = _ahead(events)
         # The database links them when the events' parts of the trail are known to announce.
         in_database = AuditEvent.__tablename__ in ahead
+        in_database = in_database and not session.info.get(LINK_IN_PYTHON)
         if session.connection().dialect.name == "postgresql" and in_database:
             _link_in_database(session, events, ahead)
         else:  # SQLite: the transaction holds the database's write lock anyway
