@@ -21,7 +21,7 @@ Nothing is lost, and nothing is written twice:
 
 Without Redis (the embedded default) there is no queue: every event is written in the
 request. ``flask --app wsgi audit drain`` writes the waiting events at once; ``audit
-verify`` does so first.
+verify`` says how many wait.
 """
 
 from __future__ import annotations
@@ -66,44 +66,26 @@ class AuditQueue:
     """One Redis list of audit events waiting for the trail of one database."""
 
     def __init__(self, url: str, database_url: str) -> None:
-        import hashlib
-
         from redis import Redis
 
-        from finportal.page_cache import database_name
+        from finportal.page_cache import database_space
 
         self.redis = Redis.from_url(
             url,
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
             socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
         )
-        space = hashlib.blake2b(database_name(database_url).encode(), digest_size=8).hexdigest()
-        self.key = f"finportal:audit-queue:{space}"
+        self.key = f"finportal:audit-queue:{database_space(database_url)}"
         self.lock_key = self.key + ":drain"
         self._unlock = self.redis.register_script(_UNLOCK_SCRIPT)
 
-    def push(
-        self,
-        *,
-        actor_id: int | None,
-        action: str,
-        object_type: str,
-        object_id: int | None,
-        from_state: str | None = None,
-        to_state: str | None = None,
-        at: datetime | None = None,
-    ) -> bool:
-        """Queue an event that changes no record; tell whether Redis took it (if not, the
-        caller writes it with :func:`~finportal.services.audit.record_event`)."""
+    def push(self, event: dict[str, Any]) -> bool:
+        """Queue an event that changes no record (its :data:`_FIELDS`), stamped now; tell
+        whether Redis took it (if not, the caller writes it with ``record_event``)."""
         item = {
             KEY: uuid.uuid4().hex,
-            "at": (at or utcnow()).astimezone(UTC).isoformat(timespec="microseconds"),
-            "actor_id": actor_id,
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "from_state": from_state,
-            "to_state": to_state,
+            "at": utcnow().astimezone(UTC).isoformat(timespec="microseconds"),
+            **{name: event[name] for name in _FIELDS},
         }
         try:
             self.redis.rpush(self.key, json.dumps(item, sort_keys=True))

@@ -685,8 +685,7 @@ class PageCache:
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
             socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
         )
-        space = hashlib.blake2b(database_name(database_url).encode(), digest_size=8).hexdigest()
-        self.prefix = f"finportal:pages:{space}:"
+        self.prefix = f"finportal:pages:{database_space(database_url)}:"
         #: A hash: table name (or :data:`ANY`) -> generation, and :data:`EPOCH`.
         self.generations_key = self.prefix + "generations"
         #: The generation of a table's part (:func:`part`) is a key of its own, which lapses.
@@ -938,6 +937,12 @@ def database_name(url: str) -> str:
     host = "loopback" if host in _LOOPBACK_NAMES else host
     port = parsed.port or (_DEFAULT_PORTS.get(backend) if host else None) or ""
     return f"{backend}://{host}:{port}/{parsed.database or ''}"
+
+
+def database_space(url: str) -> str:
+    """Return the short name of a database that Redis keys of its own carry (the kept pages,
+    the audit queue), so that portals on other databases sharing one Redis keep apart."""
+    return hashlib.blake2b(database_name(url).encode(), digest_size=8).hexdigest()
 
 
 #: Names of this machine's loopback interface (a web worker on ``127.0.0.1`` and a job worker

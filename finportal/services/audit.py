@@ -427,9 +427,9 @@ def _chain(session: Session) -> None:
             if item.reason is None:
                 item.reason = ""
         ahead = _ahead(events)
-        # The database links them when the events' parts of the trail are known to announce.
-        in_database = AuditEvent.__tablename__ in ahead
-        in_database = in_database and not session.info.get(LINK_IN_PYTHON)
+        # The database links them when the events' parts of the trail are known to announce
+        # (and the session does not ask for Python: a batch, LINK_IN_PYTHON).
+        in_database = AuditEvent.__tablename__ in ahead and not session.info.get(LINK_IN_PYTHON)
         if session.connection().dialect.name == "postgresql" and in_database:
             _link_in_database(session, events, ahead)
         else:  # SQLite: the transaction holds the database's write lock anyway

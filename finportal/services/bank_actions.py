@@ -37,9 +37,6 @@ from finportal.services import (
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, Forbidden, ValidationFailed
 from finportal.services.lifecycle import transition
-
-if TYPE_CHECKING:
-    from finportal.audit_queue import AuditQueue
 from finportal.services.referrals import (
     DECISIONS,
     DECLINE_REASONS,
@@ -55,6 +52,9 @@ from finportal.services.referrals import (
 )
 from finportal.services.workdays import SHANGHAI
 from products.pricing import wan_text
+
+if TYPE_CHECKING:
+    from finportal.audit_queue import AuditQueue
 
 
 def _check_version(referral: Referral, lock_version: int | None) -> None:
@@ -180,7 +180,7 @@ def queue_view(queue: AuditQueue, referral_id: int, state: str, *, actor_id: int
     nor when Redis did not take it (the caller then records the view itself)."""
     if REFERRAL.can(state, R.VIEWED, "bank"):
         return False
-    return queue.push(**_opened(referral_id, state, actor_id=actor_id))
+    return queue.push(_opened(referral_id, state, actor_id=actor_id))
 
 
 def _opened(referral_id: int, state: str, *, actor_id: int | None) -> dict[str, Any]:
