@@ -137,11 +137,7 @@ def _write(session: Session, items: list[dict[str, Any]]) -> int:
             session, **{name: item[name] for name in _FIELDS}, data={KEY: item[KEY]}
         )
         event.at = datetime.fromisoformat(item["at"])
-    session.info[audit.LINK_IN_PYTHON] = True
-    try:
-        session.commit()
-    finally:
-        session.info.pop(audit.LINK_IN_PYTHON, None)
+    audit.commit_batch(session)
     return len(fresh)
 
 

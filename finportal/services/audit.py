@@ -65,6 +65,15 @@ DEFER_CHAIN = "finportal_audit_defer_chain"
 LINK_IN_PYTHON = "finportal_audit_link_in_python"
 
 
+def commit_batch(session: Session) -> None:
+    """Commit a session holding many events at once, linked in Python (:data:`LINK_IN_PYTHON`)."""
+    session.info[LINK_IN_PYTHON] = True
+    try:
+        session.commit()
+    finally:
+        session.info.pop(LINK_IN_PYTHON, None)
+
+
 def record_event(
     session: Session,
     *,

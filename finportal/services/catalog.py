@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session, contains_eager, defer, joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -20,6 +20,7 @@ from finportal.models import (
     ProductVersion,
     ReferenceRate,
 )
+from finportal.services import audit
 from finportal.services.audit import record_event
 from finportal.services.errors import ValidationFailed
 from products.messages import zh as validator_zh
@@ -29,19 +30,24 @@ from products.sources import unconfirmed as unconfirmed_paths
 DEFAULT_LPR = Decimal("0.0300")
 
 
-#: Parsed products, one per stored version, kept for the life of the process. A stored
-#: version is never edited (a publish makes a new one), so the memo needs no invalidation;
-#: the content hash in the key keeps a reused id (a rebuilt database) from finding another's.
+#: Parsed products, one per stored content, kept for the life of the process. A stored
+#: version is never edited (a publish makes a new one), so the memo needs no invalidation.
+#: The key is what the parsed product is made of (its content, by hash, and the name its
+#: messages give it), not the row's id: a version stored again with the same content (a
+#: rebuilt database, a test's rolled-back publish) is not parsed again.
 _PARSED: Memo[products.Product] = Memo(1024)
+
+
+def _parsed_key(version: ProductVersion) -> tuple[str, str, int]:
+    return (version.content_hash, version.product.code, version.number)
 
 
 def product_of(version: ProductVersion) -> products.Product:
     """Return the pure ``products.Product`` of a stored version, parsed once per process."""
+    code, number = version.product.code, version.number
     return _PARSED.get(
-        (version.id, version.content_hash),
-        lambda: products.Product.from_dict(
-            version.content, f"{version.product.code} v{version.number}"
-        ),
+        _parsed_key(version),
+        lambda: products.Product.from_dict(version.content, f"{code} v{number}"),
     )
 
 
@@ -55,7 +61,7 @@ def example_quote(version: ProductVersion, lpr: Decimal) -> products.Quote:
 
     The catalogue pages show it for every product on every request; it is the same for
     everyone until a new version is published or the LPR changes, so it is kept per
-    (version, content hash, LPR) like the parsed product.
+    parsed product and LPR.
     """
 
     def make() -> products.Quote | products.QuoteError:
@@ -67,7 +73,7 @@ def example_quote(version: ProductVersion, lpr: Decimal) -> products.Quote:
         except products.QuoteError as exc:
             return exc
 
-    found = _EXAMPLE_QUOTES.get((version.id, version.content_hash, lpr), make)
+    found = _EXAMPLE_QUOTES.get((*_parsed_key(version), lpr), make)
     if isinstance(found, products.QuoteError):  # a new one each time: no traceback piles up
         raise products.QuoteError(found.message_zh, found.message_en)
     return found
@@ -120,6 +126,13 @@ def validate_content(content: dict[str, Any], source_name: str = "<admin>") -> p
             f"The product data is not valid: {exc}",
             fields=_by_field(exc.problems),
         ) from exc
+    return check_publishable(product, source_name)
+
+
+def check_publishable(product: products.Product, source_name: str) -> products.Product:
+    """Return a parsed product that may be published, or raise ``ValidationFailed``: what
+    :func:`validate_content` checks beyond the catalogue schema (a product loaded from the
+    catalogue files was parsed by ``products.load_catalog`` already)."""
     # A number is published as confirmed only with a source beyond FinPortal's own
     # documents (stored versions from before this rule still load in product_of).
     unconfirmed = unconfirmed_problems(product.to_dict(), source_name)
@@ -164,64 +177,86 @@ def save_version(
 
     Returns the current version and whether it is new. The caller commits.
     """
-    product = validate_content(content, source_name)
-    row = session.scalar(select(Product).where(Product.code == product.code))
-    if row is None:
-        row = Product(code=product.code, name_zh=product.name_zh, name_en=product.name_en)
-        session.add(row)
-        session.flush()
-    row.name_zh, row.name_en = product.name_zh, product.name_en
-    existing = session.scalar(
-        select(ProductVersion).where(
-            ProductVersion.product_id == row.id, ProductVersion.content_hash == product.version_hash
-        )
-    )
-    if existing is not None:
-        if row.current_version_id != existing.id:
-            row.current_version_id = existing.id
-        return existing, False
-    number = (
-        session.scalar(
-            select(func.max(ProductVersion.number)).where(ProductVersion.product_id == row.id)
-        )
-        or 0
-    ) + 1
-    version = ProductVersion(
-        product_id=row.id,
-        number=number,
-        content=product.to_dict(),
-        content_hash=product.version_hash,
-        published_by_id=actor_id,
-    )
-    session.add(version)
+    ((version, created),) = _store(session, [validate_content(content, source_name)], actor_id)
+    return version, created
+
+
+def _store(
+    session: Session, checked: list[products.Product], actor_id: int | None
+) -> list[tuple[ProductVersion, bool]]:
+    """Store checked products, each as a new version if its content changed, in a few
+    statements whatever their number (see :func:`save_version`; the caller commits)."""
+    codes = [product.code for product in checked]
+    rows = {
+        row.code: row for row in session.scalars(select(Product).where(Product.code.in_(codes)))
+    }
+    for product in checked:
+        row = rows.get(product.code)
+        if row is None:
+            row = rows[product.code] = Product(code=product.code)
+            session.add(row)
+        row.name_zh, row.name_en = product.name_zh, product.name_en
     session.flush()
-    row.current_version_id = version.id
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="product.published",
-        object_type="product",
-        object_id=row.id,
-        to_state=f"v{number}",
-        data={"code": product.code, "content_hash": product.version_hash},
-    )
-    return version, True
+    ids = [rows[product.code].id for product in checked]
+    pairs = [(id_, product.version_hash) for id_, product in zip(ids, checked, strict=True)]
+    existing = {
+        (version.product_id, version.content_hash): version
+        for version in session.scalars(
+            select(ProductVersion)
+            .where(tuple_(ProductVersion.product_id, ProductVersion.content_hash).in_(pairs))
+            .options(defer(ProductVersion.content))
+        )
+    }
+    numbers: dict[int, int] = {
+        product_id: number
+        for product_id, number in session.execute(
+            select(ProductVersion.product_id, func.max(ProductVersion.number))
+            .where(ProductVersion.product_id.in_(ids))
+            .group_by(ProductVersion.product_id)
+        )
+    }
+    stored: list[tuple[ProductVersion, bool]] = []
+    for product, product_id in zip(checked, ids, strict=True):
+        version = existing.get((product_id, product.version_hash))
+        if version is None:
+            numbers[product_id] = numbers.get(product_id, 0) + 1
+            version = ProductVersion(
+                product_id=product_id,
+                number=numbers[product_id],
+                content=product.to_dict(),
+                content_hash=product.version_hash,
+                published_by_id=actor_id,
+            )
+            session.add(version)
+        stored.append((version, version in session.new))
+    session.flush()
+    for product, (version, created) in zip(checked, stored, strict=True):
+        row = rows[product.code]
+        if row.current_version_id != version.id:
+            row.current_version_id = version.id
+        if created:
+            record_event(
+                session,
+                actor_id=actor_id,
+                action="product.published",
+                object_type="product",
+                object_id=row.id,
+                to_state=f"v{version.number}",
+                data={"code": product.code, "content_hash": product.version_hash},
+            )
+    return stored
 
 
 def sync_catalog(
     session: Session, *, actor_id: int | None = None, path: str | Path | None = None
 ) -> list[ProductVersion]:
     """Publish every catalogue file whose content changed; return the new versions (commits)."""
-    catalog = products.load_catalog(path)
-    new = []
-    for product in catalog:
-        version, created = save_version(
-            session, product.to_dict(), actor_id=actor_id, source_name=product.source_name
-        )
-        if created:
-            new.append(version)
-    session.commit()
-    return new
+    checked = [
+        check_publishable(product, product.source_name) for product in products.load_catalog(path)
+    ]
+    stored = _store(session, checked, actor_id)
+    audit.commit_batch(session)  # a new catalogue publishes a dozen products at once
+    return [version for version, created in stored if created]
 
 
 def current_lpr(session: Session, on: date | None = None) -> Decimal:
