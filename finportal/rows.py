@@ -1,10 +1,13 @@
-"""Parts of a table: the rows of one record in a big table that only grows (the audit trail).
+"""Parts of a table: the rows of one record in a big table (the audit trail, the referrals).
 
 A page that shows the history of one application reads that application's audit events,
-not the million others. The page cache (``finportal/page_cache.py``) follows writes per
-table, so without this every event written anywhere — a bank opening any referral — would
-make every such page stale. A *part* names the rows of one record (``referral:42``) or of
-one record and action (``referral:42/referral.info_supplied``):
+not the million others; the bank's page of one referral reads that referral. The page
+cache (``finportal/page_cache.py``) follows writes per table, so without this every event
+written anywhere — a bank opening any referral — would make every such page stale, and so
+would every referral a bank opens for the first time (it moves to viewed). A *part* names
+the rows of one record (``referral:42``) or of one record and action
+(``referral:42/referral.info_supplied``) in the trail, and one row of the referrals
+(``referral:42``):
 
 - a statement that reads only some parts of a table says so with the execution option
   :data:`OPTION` (``{table: (part, ...)}``), set where its ``WHERE`` is written
@@ -55,7 +58,29 @@ def _event_row_parts(values: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
+def referral_parts(referral_ids: Iterable[int]) -> tuple[str, ...]:
+    """Return the parts of the referrals table holding these referrals (one row each)."""
+    return tuple(f"referral:{referral_id}" for referral_id in referral_ids)
+
+
+def one_referral(referral_id: int) -> dict[str, Any]:
+    """The execution options of a statement that reads no row of the referrals table but
+    this referral's (its ``WHERE`` picks ``referrals.id``; other tables it joins are followed
+    whole)."""
+    return {OPTION: {"referrals": referral_parts([referral_id])}}
+
+
+def _referral_row_parts(values: dict[str, Any]) -> tuple[str, ...]:
+    """The part a referral's row is in (KeyError or TypeError before it has an id: a new
+    row moves every part)."""
+    referral_id = values["id"]
+    if not isinstance(referral_id, int):
+        raise TypeError("a referral's id is a number")
+    return referral_parts([referral_id])
+
+
 #: The tables read in parts: table -> the parts of one row (given its column values).
 PARTS_OF_ROW: dict[str, Callable[[dict[str, Any]], tuple[str, ...]]] = {
     "audit_events": _event_row_parts,
+    "referrals": _referral_row_parts,
 }

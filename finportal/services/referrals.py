@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from finportal import limits
+from finportal import limits, rows
 from finportal.domain import permissions
 from finportal.domain.states import REFERRAL, current_locale
 from finportal.domain.states import ReferralState as R
@@ -254,7 +254,10 @@ ONE_OPTIONS = (
 def get_referral(session: Session, referral_id: int, *, bank_id: int) -> Referral:
     """Return one of the bank's referrals; another bank's id is not found."""
     referral = session.scalar(
-        _bank_referrals(bank_id).where(Referral.id == referral_id).options(*ONE_OPTIONS)
+        _bank_referrals(bank_id)
+        .where(Referral.id == referral_id)
+        .options(*ONE_OPTIONS)
+        .execution_options(**rows.one_referral(referral_id))
     )
     if referral is None:
         raise NotFound.of("referral")
@@ -265,7 +268,9 @@ def state_of_referral(session: Session, referral_id: int, *, bank_id: int) -> st
     """Return the state of one of the bank's referrals, reading nothing else of it; another
     bank's id is not found."""
     state = session.scalar(
-        _bank_referrals(bank_id, Referral.state).where(Referral.id == referral_id)
+        _bank_referrals(bank_id, Referral.state)
+        .where(Referral.id == referral_id)
+        .execution_options(**rows.one_referral(referral_id))
     )
     if state is None:
         raise NotFound.of("referral")

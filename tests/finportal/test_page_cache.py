@@ -1557,6 +1557,43 @@ def test_the_referral_page_is_kept_for_the_bank_and_every_view_is_still_recorded
     assert _opened(db_session, referral_id) == 5
 
 
+def test_a_referral_page_stays_kept_while_other_referrals_are_opened_and_decided(
+    cached, app, db_session, make_loop
+):
+    """A bank opening another referral for the first time moves that one to viewed: the page
+    of this referral stays kept (it read only its own row of the referrals), the bank's inbox
+    (every row of its referrals) is rendered anew. A change to this referral shows at once, and
+    so does a write to the referrals that names no row the page cache can see."""
+    from finportal.models import Referral
+
+    ours, theirs = make_loop(), make_loop(enterprise_name="上海另一家精密机械有限公司")
+    ours_id, theirs_id, firm = ours.referral.id, theirs.referral.id, ours.enterprise.name
+    bank_id, banker = ours.bank.id, ours.bank_user.id
+    url = f"/bank/referrals/{ours_id}"
+    jia, yi = _browser(app, ours.bank_user), _browser(app, theirs.bank_user)
+    assert not _hit(_own_request(jia, url))
+    assert _hit(_own_request(jia, url))
+    assert not _hit(_own_request(jia, "/bank/"))
+    assert _hit(_own_request(jia, "/bank/"))
+    first_view = _own_request(yi, f"/bank/referrals/{theirs_id}")
+    assert first_view.status_code == 200
+    assert db_session.get(Referral, theirs_id).state == "viewed"
+    kept = _own_request(jia, url)
+    assert _hit(kept) and firm in kept.text
+    assert not _hit(_own_request(jia, "/bank/"))
+    # This referral changes: its next view shows it.
+    _ask_for_tax_proof(db_session, ours_id, bank_id, banker)
+    after = _own_request(jia, url)
+    assert not _hit(after) and "请补充近三个月的纳税证明" in after.text
+    assert _hit(_own_request(jia, url))
+    # Core SQL names no row: every referral's page is stale.
+    db_session.execute(
+        update(Referral).where(Referral.id == theirs_id).values(advisor_opinion="补充意见")
+    )
+    db_session.commit()
+    assert not _hit(_own_request(jia, url))
+
+
 def test_with_the_audit_queue_a_kept_referral_page_is_served_and_its_view_queued(
     cached, app, db_session, loop, statements, monkeypatch, create_user
 ):
