@@ -1,4 +1,4 @@
-"""Parts of a table: the rows of one record in a big table (the audit trail, the referrals).
+"""Parts of a table: the rows of one record in a big table (the audit trail, referrals, users).
 
 A page that shows the history of one application reads that application's audit events,
 not the million others; the bank's page of one referral reads that referral. The page
@@ -7,7 +7,8 @@ written anywhere — a bank opening any referral — would make every such page 
 would every referral a bank opens for the first time (it moves to viewed). A *part* names
 the rows of one record (``referral:42``) or of one record and action
 (``referral:42/referral.info_supplied``) in the trail, and one row of the referrals
-(``referral:42``):
+(``referral:42``) or of the users (``user:7``: the signed-in user every page reads, so that
+a page stays kept while others sign in):
 
 - a statement that reads only some parts of a table says so with the execution option
   :data:`OPTION` (``{table: (part, ...)}``), set where its ``WHERE`` is written
@@ -79,8 +80,24 @@ def _referral_row_parts(values: dict[str, Any]) -> tuple[str, ...]:
     return referral_parts([referral_id])
 
 
+def one_user(user_id: int) -> dict[str, Any]:
+    """The execution options of a statement that reads no row of the users table but this
+    user's (the signed-in user, loaded on every request): a page then stays kept while other
+    users sign in (each sign-in writes the user's row)."""
+    return {OPTION: {"users": (f"user:{user_id}",)}}
+
+
+def _user_row_parts(values: dict[str, Any]) -> tuple[str, ...]:
+    """The part a user's row is in (KeyError or TypeError before it has an id)."""
+    user_id = values["id"]
+    if not isinstance(user_id, int):
+        raise TypeError("a user's id is a number")
+    return (f"user:{user_id}",)
+
+
 #: The tables read in parts: table -> the parts of one row (given its column values).
 PARTS_OF_ROW: dict[str, Callable[[dict[str, Any]], tuple[str, ...]]] = {
     "audit_events": _event_row_parts,
     "referrals": _referral_row_parts,
+    "users": _user_row_parts,
 }

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
-from finportal import limits
+from finportal import limits, rows
 from finportal.models import ROLES, Enterprise, Invitation, User, utcnow
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
@@ -337,6 +337,7 @@ def user_for_session(session: Session, session_id: str) -> User | None:
         User,
         user_id,
         options=[joinedload(User.bank), joinedload(User.park), joinedload(User.chamber)],
+        execution_options=rows.one_user(user_id),
     )
     if not may_sign_in(user) or user is None or str(user.session_version) != version:
         return None

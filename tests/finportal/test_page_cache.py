@@ -1557,6 +1557,32 @@ def test_the_referral_page_is_kept_for_the_bank_and_every_view_is_still_recorded
     assert _opened(db_session, referral_id) == 5
 
 
+def test_a_page_stays_kept_while_other_users_sign_in(cached, app, create_user, db_session):
+    """Every page reads its signed-in user, and every sign-in writes that user's row (the
+    time of the sign-in): another user signing in leaves the page kept; a change to its own
+    user shows at once, and so does a write to the users that names no row."""
+    from finportal.models import User
+
+    sme = create_user("sme", display_name="张会计")
+    others = [create_user("advisor"), create_user("sme")]
+    mine = _browser(app, sme)
+    _own_request(mine, "/sme/profile")  # the first view after a sign-in settles the session
+    assert not _hit(_own_request(mine, "/sme/profile"))
+    assert _hit(_own_request(mine, "/sme/profile"))
+    for other in others:
+        _browser(app, other)
+        assert db_session.get(User, other.id).last_login_at is not None
+    assert _hit(_own_request(mine, "/sme/profile"))
+    db_session.get(User, sme.id).display_name = "李会计"
+    db_session.commit()
+    renamed = _own_request(mine, "/sme/profile")
+    assert not _hit(renamed) and "李会计" in renamed.text
+    assert _hit(_own_request(mine, "/sme/profile"))
+    db_session.execute(update(User).where(User.id == others[0].id).values(display_name="王顾问"))
+    db_session.commit()
+    assert not _hit(_own_request(mine, "/sme/profile"))
+
+
 def test_a_referral_page_stays_kept_while_other_referrals_are_opened_and_decided(
     cached, app, db_session, make_loop
 ):
