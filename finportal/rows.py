@@ -59,45 +59,40 @@ def _event_row_parts(values: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
-def referral_parts(referral_ids: Iterable[int]) -> tuple[str, ...]:
-    """Return the parts of the referrals table holding these referrals (one row each)."""
-    return tuple(f"referral:{referral_id}" for referral_id in referral_ids)
+def _one_row(table: str, kind: str, row_id: int) -> dict[str, Any]:
+    """The execution options of a statement that reads no row of ``table`` but the one of this
+    id (its ``WHERE`` picks the id; other tables it joins are followed whole)."""
+    return {OPTION: {table: (f"{kind}:{row_id}",)}}
 
 
 def one_referral(referral_id: int) -> dict[str, Any]:
-    """The execution options of a statement that reads no row of the referrals table but
-    this referral's (its ``WHERE`` picks ``referrals.id``; other tables it joins are followed
-    whole)."""
-    return {OPTION: {"referrals": referral_parts([referral_id])}}
-
-
-def _referral_row_parts(values: dict[str, Any]) -> tuple[str, ...]:
-    """The part a referral's row is in (KeyError or TypeError before it has an id: a new
-    row moves every part)."""
-    referral_id = values["id"]
-    if not isinstance(referral_id, int):
-        raise TypeError("a referral's id is a number")
-    return referral_parts([referral_id])
+    """The options of a statement that reads only this referral's row (the referral page)."""
+    return _one_row("referrals", "referral", referral_id)
 
 
 def one_user(user_id: int) -> dict[str, Any]:
-    """The execution options of a statement that reads no row of the users table but this
-    user's (the signed-in user, loaded on every request): a page then stays kept while other
-    users sign in (each sign-in writes the user's row)."""
-    return {OPTION: {"users": (f"user:{user_id}",)}}
+    """The options of a statement that reads only this user's row (the signed-in user, loaded
+    on every request): a page then stays kept while other users sign in (each sign-in writes
+    the user's row)."""
+    return _one_row("users", "user", user_id)
 
 
-def _user_row_parts(values: dict[str, Any]) -> tuple[str, ...]:
-    """The part a user's row is in (KeyError or TypeError before it has an id)."""
-    user_id = values["id"]
-    if not isinstance(user_id, int):
-        raise TypeError("a user's id is a number")
-    return (f"user:{user_id}",)
+def _row_by_id(kind: str) -> Callable[[dict[str, Any]], tuple[str, ...]]:
+    """The parts of a table followed by row: a row's is its id's (KeyError or TypeError before
+    it has one: a new row moves every part)."""
+
+    def parts(values: dict[str, Any]) -> tuple[str, ...]:
+        row_id = values["id"]
+        if not isinstance(row_id, int):
+            raise TypeError(f"a {kind}'s id is a number")
+        return (f"{kind}:{row_id}",)
+
+    return parts
 
 
 #: The tables read in parts: table -> the parts of one row (given its column values).
 PARTS_OF_ROW: dict[str, Callable[[dict[str, Any]], tuple[str, ...]]] = {
     "audit_events": _event_row_parts,
-    "referrals": _referral_row_parts,
-    "users": _user_row_parts,
+    "referrals": _row_by_id("referral"),
+    "users": _row_by_id("user"),
 }
