@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import atexit
 import base64
-import hashlib
-import shutil
 import tempfile
 import threading
 from datetime import date
@@ -24,20 +21,6 @@ from finportal.services.errors import InvalidTransition, NotFound
 
 _cache: dict[str, scoring.CreditModel] = {}
 _cache_lock = threading.Lock()
-_private_dir: list[Path] = []
-
-
-def _model_cache_dir() -> Path:
-    """Return this process's own folder for model files (mode 0700, removed at exit).
-
-    Never a fixed name in the shared temporary folder: another user of the machine could
-    create it first and have the portal load a model of theirs, or read ours.
-    """
-    if not _private_dir:
-        path = Path(tempfile.mkdtemp(prefix="finportal-models-"))
-        atexit.register(shutil.rmtree, path, ignore_errors=True)
-        _private_dir.append(path)
-    return _private_dir[0]
 
 
 def register_model(
@@ -147,34 +130,27 @@ def champion(session: Session) -> ModelVersion | None:
     return session.scalar(select(ModelVersion).where(ModelVersion.status == "champion"))
 
 
-def load(row: ModelVersion, cache_dir: str | None = None) -> scoring.CreditModel:
-    """Return the loaded model of a version (written to a folder once, then cached in memory)."""
+def load(row: ModelVersion) -> scoring.CreditModel:
+    """Return the loaded model of a version (read once per process, then kept in memory).
+
+    The stored files go to a private folder (mode 0700, a fresh name: another user of the
+    machine cannot plant or read it) that is removed as soon as the model is read. A folder
+    kept until exit would be left behind by every process that ends without running its exit
+    handlers: each RQ job runs in a fork that leaves with ``os._exit``.
+    """
     with _cache_lock:
         model = _cache.get(row.version)
         if model is not None:
             return model
-        files = {name: _file_bytes(value) for name, value in row.files.items()}
-        # Keyed by the files' digest, not only the version: the version names the booster,
-        # and a folder left by another build with other metadata must never be reused.
-        digest = hashlib.sha256()
-        for name in sorted(files):
-            digest.update(name.encode() + b"\0" + files[name] + b"\0")
-        base = (Path(cache_dir) if cache_dir else _model_cache_dir()) / (
-            f"{row.version}-{digest.hexdigest()[:12]}"
-        )
-        base.mkdir(parents=True, exist_ok=True)
-        for name, raw in files.items():
-            target = base / name
-            if not target.exists() or target.read_bytes() != raw:
-                target.write_bytes(raw)
-        model = scoring.load_model(base)
+        with tempfile.TemporaryDirectory(prefix="finportal-model-") as folder:
+            for name, value in row.files.items():
+                (Path(folder) / name).write_bytes(_file_bytes(value))
+            model = scoring.load_model(folder)
         _cache[row.version] = model
         return model
 
 
-def ensure_reference_model(
-    session: Session, *, actor_id: int | None = None, cache_dir: str | None = None
-) -> ModelVersion:
+def ensure_reference_model(session: Session, *, actor_id: int | None = None) -> ModelVersion:
     """Train the cold-start model on the synthetic reference data if no champion exists (commits)."""
     current = champion(session)
     if current is not None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 import pytest
+
+import scoring
 
 
 def mode(path: Path) -> int:
@@ -65,13 +68,27 @@ def test_database_secret_key_and_models_are_private(
                 db.session, reference_model_dir, actor_id=None, name="参考模型"
             )
             db.session.commit()
+            temporary = tmp_path / "tmp"
+            temporary.mkdir()
+            monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+            seen: dict[str, int] = {}
+            read_model = scoring.load_model
+
+            def load_model(folder):
+                files = [Path(folder), *Path(folder).rglob("*")]
+                seen.update({str(p): world_bits(p) for p in files})
+                seen["folder mode"] = mode(Path(folder))
+                return read_model(folder)
+
+            monkeypatch.setattr(scoring, "load_model", load_model)
             credit._cache.pop(row.version, None)
             credit.load(row)
-            folder = credit._model_cache_dir()
-            files = [folder, *folder.rglob("*")]
-            assert len(files) > 2
-            assert {str(p): world_bits(p) for p in files} == {str(p): 0 for p in files}
-            assert mode(folder) == 0o700
+            assert seen.pop("folder mode") == 0o700
+            assert len(seen) > 2
+            assert set(seen.values()) == {0}, seen
+            # Gone once the model is read: a process that leaves without its exit handlers
+            # (each RQ job's fork leaves with os._exit) leaves no folder behind.
+            assert list(temporary.iterdir()) == []
             db.session.remove()
     finally:
         app.extensions["finportal_engine"].dispose()
