@@ -1592,5 +1592,28 @@ def _session_committed(session: Session) -> None:
         _ended(bind.info)
 
 
+def _read_by_row(orm_execute_state: Any) -> None:
+    """Give an ORM read of one row by its primary key the options of a read of that row
+    (:data:`rows.ONE_ROW`), as the statements that pick it themselves say: the reload of an
+    expired object (a commit in a request expires the signed-in user, whose next attribute
+    reads the row again), ``session.get`` and a lazy load by key (the user's sign-in state).
+    Without them such a read depends on every row of its table."""
+    if not orm_execute_state.is_select or rows.OPTION in orm_execute_state.local_execution_options:
+        return
+    mapper = orm_execute_state.bind_mapper
+    one_row = rows.ONE_ROW.get(mapper.local_table.name) if mapper is not None else None
+    if one_row is None:
+        return
+    # The ORM's read by key has the mapper's own key clause (memoized) as its only WHERE.
+    clause, keys = mapper._get_clause
+    where = getattr(orm_execute_state.statement, "_where_criteria", ())
+    if len(keys) != 1 or len(where) != 1 or where[0] is not clause:
+        return
+    value = (orm_execute_state.parameters or {}).get(next(iter(keys.values())).key)
+    if isinstance(value, int):
+        orm_execute_state.update_execution_options(**one_row(value))
+
+
 event.listen(Session, "after_commit", _session_committed)
 event.listen(Session, "after_flush", _flushed)
+event.listen(Session, "do_orm_execute", _read_by_row)

@@ -7,8 +7,8 @@ written anywhere — a bank opening any referral — would make every such page 
 would every referral a bank opens for the first time (it moves to viewed). A *part* names
 the rows of one record (``referral:42``) or of one record and action
 (``referral:42/referral.info_supplied``) in the trail, and one row of the referrals
-(``referral:42``) or of the users (``user:7``: the signed-in user every page reads, so that
-a page stays kept while others sign in):
+(``referral:42``), of the users (``user:7``: the signed-in user every page reads, so that
+a page stays kept while others change theirs) and of their sign-in states (``sign_in:7``):
 
 - a statement that reads only some parts of a table says so with the execution option
   :data:`OPTION` (``{table: (part, ...)}``), set where its ``WHERE`` is written
@@ -71,18 +71,28 @@ def one_referral(referral_id: int) -> dict[str, Any]:
 
 
 def one_user(user_id: int) -> dict[str, Any]:
-    """The options of a statement that reads only this user's row (the signed-in user, loaded
-    on every request): a page then stays kept while other users sign in (each sign-in writes
-    the user's row)."""
-    return _one_row("users", "user", user_id)
+    """The options of a statement that reads only this user's row and sign-in state (the
+    signed-in user, loaded on every request): a page then stays kept while other users change
+    theirs. Signing in and out writes the sign-in state, which no other page reads."""
+    return {OPTION: {"users": (f"user:{user_id}",), "user_sign_ins": (f"sign_in:{user_id}",)}}
 
 
-def _row_by_id(kind: str) -> Callable[[dict[str, Any]], tuple[str, ...]]:
-    """The parts of a table followed by row: a row's is its id's (KeyError or TypeError before
-    it has one: a new row moves every part)."""
+#: Tables whose one-row reads say so: table -> the options of a read of the row of this key.
+#: The page cache gives them to the ORM's reads of one row by key (``session.get``, a reload
+#: of an expired object, a lazy load by key), which do not say it themselves.
+ONE_ROW: dict[str, Callable[[int], dict[str, Any]]] = {
+    "referrals": one_referral,
+    "users": one_user,
+    "user_sign_ins": one_user,
+}
+
+
+def _row_by_id(kind: str, key: str = "id") -> Callable[[dict[str, Any]], tuple[str, ...]]:
+    """The parts of a table followed by row: a row's is its ``key``'s (KeyError or TypeError
+    before it has one: a new row moves every part)."""
 
     def parts(values: dict[str, Any]) -> tuple[str, ...]:
-        row_id = values["id"]
+        row_id = values[key]
         if not isinstance(row_id, int):
             raise TypeError(f"a {kind}'s id is a number")
         return (f"{kind}:{row_id}",)
@@ -95,4 +105,5 @@ PARTS_OF_ROW: dict[str, Callable[[dict[str, Any]], tuple[str, ...]]] = {
     "audit_events": _event_row_parts,
     "referrals": _row_by_id("referral"),
     "users": _row_by_id("user"),
+    "user_sign_ins": _row_by_id("sign_in", "user_id"),
 }

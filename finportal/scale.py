@@ -63,6 +63,7 @@ from finportal.models import (
     Rating,
     Referral,
     User,
+    UserSignIn,
     utcnow,
 )
 
@@ -1175,7 +1176,6 @@ def generate(
                 "role": role,
                 "display_name": display,
                 "active": True,
-                "session_version": 1,
                 **links,
             }
         )
@@ -1199,6 +1199,7 @@ def generate(
         for i, b in enumerate(banks)
     }
     writer.insert(User.__table__, users)
+    writer.insert(UserSignIn.__table__, [{"user_id": u["id"], "session_version": 1} for u in users])
     step(f"{len(users)} users (password {PASSWORD})")
 
     ctx = Context(

@@ -47,7 +47,7 @@ from finportal.models.subsidies import (  # issue 13: subsidy entitlements and p
     SubsidyPayoutLine,
     SubsidyPublication,
 )
-from finportal.models.users import DUTIES, ROLES, ApiToken, Invitation, User
+from finportal.models.users import DUTIES, ROLES, ApiToken, Invitation, User, UserSignIn
 
 __all__ = [
     "DUTIES",
@@ -105,6 +105,7 @@ __all__ = [
     "SubsidyPublication",
     "Renewal",
     "User",
+    "UserSignIn",
     "VerificationRequest",
     "VerifiedFact",
     "utcnow",

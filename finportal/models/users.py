@@ -32,10 +32,6 @@ class User(UserMixin, TimestampMixin, Base):
     park_id: Mapped[int | None] = mapped_column(ForeignKey("parks.id"))
     chamber_id: Mapped[int | None] = mapped_column(ForeignKey("chambers.id"))
     active: Mapped[bool] = mapped_column(default=True)
-    last_login_at: Mapped[datetime | None]
-    #: Part of every session's id: raising it (logout, password change, deactivation)
-    #: ends all of the user's sessions at their next request.
-    session_version: Mapped[int] = mapped_column(default=1)
     #: Where e-mail notifications and password-reset links go, once checked (verified_at).
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     email_verified_at: Mapped[datetime | None]
@@ -57,14 +53,66 @@ class User(UserMixin, TimestampMixin, Base):
     bank: Mapped[Bank | None] = relationship()
     park: Mapped[Park | None] = relationship()
     chamber: Mapped[Chamber | None] = relationship()
+    #: What signing in and out writes (never None for a user the ORM created).
+    sign_in: Mapped[UserSignIn | None] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __init__(self, **values: object) -> None:
+        values.setdefault("sign_in", UserSignIn(session_version=1))
+        super().__init__(**values)
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
 
+    @property
+    def session_version(self) -> int:
+        """Part of every session's id (see :class:`UserSignIn`)."""
+        return self.sign_in.session_version if self.sign_in is not None else 1
+
+    @property
+    def last_login_at(self) -> datetime | None:
+        return self.sign_in.last_login_at if self.sign_in is not None else None
+
     def get_id(self) -> str:
         """Return the session id: the user's id and session version (see ``web/access.py``)."""
         return f"{self.id}.{self.session_version}"
+
+    def __eq__(self, other: object) -> bool:
+        # The same user (flask-login's compares session ids, which would read the sign-in).
+        if not isinstance(other, User):
+            return NotImplemented
+        return self is other or (self.id is not None and self.id == other.id)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = object.__hash__
+
+
+class UserSignIn(Base):
+    """A user's sign-in state: what each sign-in and sign-out writes, one row per user.
+
+    Kept out of the users table on purpose: the page cache (``finportal/page_cache.py``)
+    follows writes per table, and every page that shows a user's name reads the users; were
+    the time of a sign-in or the session version a column of theirs, each firm signing in or
+    out anywhere would make all those pages stale. The signed-in user's own row here is read
+    by row (:func:`finportal.rows.one_user`).
+    """
+
+    __tablename__ = "user_sign_ins"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: Part of every session's id: raising it (logout, password change, deactivation)
+    #: ends all of the user's sessions at their next request.
+    session_version: Mapped[int] = mapped_column(default=1)
+    last_login_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="sign_in")
 
 
 class ApiToken(Base):

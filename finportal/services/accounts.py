@@ -16,7 +16,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
 from finportal import limits, rows
-from finportal.models import ROLES, Enterprise, Invitation, User, utcnow
+from finportal.models import ROLES, Enterprise, Invitation, User, UserSignIn, utcnow
 from finportal.services.audit import record_event
 from finportal.services.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 
@@ -332,11 +332,19 @@ def user_for_session(session: Session, session_id: str) -> User | None:
     if parsed is None:
         return None
     user_id, version = parsed
-    # Every request asks this; the organisation the user acts for comes in the same statement.
+    # Every request asks this; the organisation the user acts for and the sign-in state come
+    # in the same statement (populate_existing: also when the session holds the user already,
+    # as the tests' long-lived one does, rather than a second read for the sign-in state).
     user = session.get(
         User,
         user_id,
-        options=[joinedload(User.bank), joinedload(User.park), joinedload(User.chamber)],
+        populate_existing=True,
+        options=[
+            joinedload(User.bank),
+            joinedload(User.park),
+            joinedload(User.chamber),
+            joinedload(User.sign_in),
+        ],
         execution_options=rows.one_user(user_id),
     )
     if not may_sign_in(user) or user is None or str(user.session_version) != version:
@@ -344,9 +352,17 @@ def user_for_session(session: Session, session_id: str) -> User | None:
     return user
 
 
+def sign_in_state(user: User) -> UserSignIn:
+    """Return the user's sign-in state (made for a user written without one, by core SQL)."""
+    if user.sign_in is None:
+        user.sign_in = UserSignIn(session_version=1)
+    return user.sign_in
+
+
 def end_sessions(user: User) -> None:
     """End every session of the user at its next request (the caller commits)."""
-    user.session_version = (user.session_version or 1) + 1
+    state = sign_in_state(user)
+    state.session_version = (state.session_version or 1) + 1
 
 
 def change_password(session: Session, user: User, *, current: str, new: str, confirm: str) -> User:
@@ -391,7 +407,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         return None
     if not verify_password(user.password_hash, password or ""):
         return None
-    user.last_login_at = utcnow()
+    sign_in_state(user).last_login_at = utcnow()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session.commit()

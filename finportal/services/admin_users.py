@@ -38,6 +38,7 @@ USER_ROW_OPTIONS = (
     joinedload(User.bank),
     joinedload(User.park),
     joinedload(User.chamber),
+    joinedload(User.sign_in),  # the time of the last sign-in
 )
 
 

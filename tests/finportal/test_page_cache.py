@@ -1207,8 +1207,10 @@ def test_one_review_page_is_rendered_for_every_advisor_with_each_ones_name_and_t
     assert "李共享顾问" in seen.text and "王共享顾问" not in seen.text
     assert "共享审核页科技有限公司" in seen.text
     assert "fpslot" not in seen.text and "fpslot" not in first.text
-    # Only the request's sign-in check ran (the user): nothing of the application was read.
-    assert statements and all("users" in page_cache.read_tables(s) for s in statements)
+    # Only the request's sign-in check ran (the user and its sign-in state): nothing of the
+    # application was read.
+    signed_in = {"users", "user_sign_ins"}
+    assert statements and all(page_cache.read_tables(s) & signed_in for s in statements)
     assert not any("applications" in page_cache.read_tables(s) for s in statements)
     # Its session now holds its form token: the next view keeps it a pointer to the shared
     # page, and the one after is served through it without a statement, as a page of its own.
@@ -1581,6 +1583,37 @@ def test_a_page_stays_kept_while_other_users_sign_in(cached, app, create_user, d
     db_session.execute(update(User).where(User.id == others[0].id).values(display_name="王顾问"))
     db_session.commit()
     assert not _hit(_own_request(mine, "/sme/profile"))
+
+
+def test_every_key_page_stays_kept_while_others_sign_in_and_out(cached, app, loop, create_user):
+    """A sign-in writes the time of it, a sign-out the session version: the user's sign-in
+    state, a table no page shows. The key pages of one referral loop stay kept while other
+    users sign in and out, whatever each page reads of the users (names in a timeline, the
+    advisors of a queue, the signed-in user reloaded after a commit in the request)."""
+    aid, rid = loop.application.id, loop.referral.id
+    # The bank's page first: each view of it records an opening, in the application's history.
+    pages = [
+        (loop.bank_user, f"/bank/referrals/{rid}"),
+        (loop.sme_user, "/sme/"),
+        (loop.sme_user, "/sme/matches"),
+        (loop.sme_user, f"/sme/applications/{aid}"),
+        (loop.advisor, "/advisor/"),
+        (loop.advisor, f"/advisor/applications/{aid}"),
+        (loop.advisor, "/advisor/dashboard"),
+        (loop.bank_user, "/bank/"),
+    ]
+    browsers = {user.id: _browser(app, user) for user in {user for user, _ in pages}}
+    others = [create_user(role) for role in ("sme", "advisor", "bank")]
+    for user, url in pages:
+        _own_request(browsers[user.id], url)
+        assert _own_request(browsers[user.id], url).status_code == 200
+        assert _hit(_own_request(browsers[user.id], url)), url
+    for other in others:
+        _browser(app, other).post("/auth/logout")
+    stale = [
+        url for user, url in pages[1:] + pages[:1] if not _hit(_own_request(browsers[user.id], url))
+    ]
+    assert stale == []
 
 
 def test_a_referral_page_stays_kept_while_other_referrals_are_opened_and_decided(
