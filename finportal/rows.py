@@ -35,6 +35,16 @@ OPTION = "finportal_rows"
 AHEAD = "finportal_rows_ahead"
 
 
+#: The audit action of a bank's view of a referral after its first (which moves it to viewed).
+REFERRAL_OPENED = "referral.opened"
+#: Actions recorded on each view of a record, that change nothing: object type -> actions.
+#: Their events are in their record-and-action part only (``referral:42/referral.opened``),
+#: not in the record's: a page showing the record's history without them (the firm's
+#: timeline) stays kept while a bank opens the referral again and again. A statement that
+#: reads a record's history with them names those parts too (``audit.events_of``).
+VIEW_ACTIONS: dict[str, frozenset[str]] = {"referral": frozenset({REFERRAL_OPENED})}
+
+
 def event_parts(
     object_type: str, object_ids: Iterable[int | None], action: str | None = None
 ) -> tuple[str, ...]:
@@ -53,6 +63,8 @@ def _event_row_parts(values: dict[str, Any]) -> tuple[str, ...]:
         raise TypeError("an audit event's object type and action are text")
     if object_id is not None and not isinstance(object_id, int):
         raise TypeError("an audit event's object id is a number")
+    if action in VIEW_ACTIONS.get(object_type, ()):
+        return event_parts(object_type, [object_id], action)
     return (
         *event_parts(object_type, [object_id]),
         *event_parts(object_type, [object_id], action),

@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, defer, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from finportal import limits
+from finportal import limits, rows
 from finportal.domain import permissions
 from finportal.domain.states import APPLICATION, REFERRAL
 from finportal.domain.states import ApplicationState as A
@@ -178,7 +178,7 @@ class TimelineEntry:
 
 #: Audit actions that repeat what the timeline already says: a bank opening a referral
 #: again (its first opening is the step 银行已查看).
-REPEATS = frozenset({"referral.opened"})
+REPEATS = rows.VIEW_ACTIONS["referral"]
 
 
 def timeline(
@@ -201,7 +201,8 @@ def timeline(
             session.scalars(select(Referral.id).where(Referral.application_id == application.id))
         )
     history, told = audit.events_of(
-        {"application": [application.id], "consent": consent_ids, "referral": referral_ids}
+        {"application": [application.id], "consent": consent_ids, "referral": referral_ids},
+        leave_out=REPEATS,  # not read: the page stays kept while the bank opens it again
     )
     # Each event with its user (joined: no second read for the names).
     events = session.execute(

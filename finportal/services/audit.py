@@ -102,12 +102,17 @@ def record_event(
 
 
 def events_of(
-    objects: Mapping[str, Collection[int]], *, action: str | None = None
+    objects: Mapping[str, Collection[int]],
+    *,
+    action: str | None = None,
+    leave_out: Collection[str] = (),
 ) -> tuple[ColumnElement[bool], dict[str, Any]]:
     """Return the condition that picks the audit events of these records (object type ->
-    ids; of one ``action`` if named) and the execution options that tell the page cache the
-    statement reads only their part of the trail (:mod:`finportal.rows`): a page showing a
-    record's history then stays kept while events of other records are written.
+    ids; of one ``action`` if named; without the actions in ``leave_out``) and the execution
+    options that tell the page cache the statement reads only their part of the trail
+    (:mod:`finportal.rows`): a page showing a record's history then stays kept while events
+    of other records are written, and, leaving out views (:data:`rows.VIEW_ACTIONS`), while
+    the record is viewed.
 
     Other conditions may be added to the statement (they pick fewer of those events); no
     other read of ``audit_events`` may be (it would go unnoticed).
@@ -120,9 +125,14 @@ def events_of(
                 and_(AuditEvent.object_type == object_type, AuditEvent.object_id.in_(wanted))
             )
             parts.extend(rows.event_parts(object_type, wanted, action))
+            if action is None:  # views are in parts of their own
+                for view in sorted(rows.VIEW_ACTIONS.get(object_type, frozenset()) - {*leave_out}):
+                    parts.extend(rows.event_parts(object_type, wanted, view))
     condition = or_(*clauses) if clauses else false()
     if action is not None:
         condition = and_(condition, AuditEvent.action == action)
+    if leave_out:
+        condition = and_(condition, AuditEvent.action.not_in(sorted(leave_out)))
     return condition, {rows.OPTION: {AuditEvent.__tablename__: tuple(parts)}}
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from finportal import limits
+from finportal import limits, rows
 from finportal.domain.states import REFERRAL
 from finportal.domain.states import ReferralState as R
 from finportal.models import (
@@ -187,7 +187,7 @@ def _opened(referral_id: int, state: str, *, actor_id: int | None) -> dict[str, 
     """The audit event of a view of a referral already viewed, in ``state``."""
     return {
         "actor_id": actor_id,
-        "action": "referral.opened",
+        "action": rows.REFERRAL_OPENED,
         "object_type": "referral",
         "object_id": referral_id,
         "from_state": state,

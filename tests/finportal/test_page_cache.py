@@ -1477,15 +1477,22 @@ def test_a_part_of_the_trail_is_moved_by_the_rows_the_orm_writes_and_all_by_any_
     assert cache is not None
     names = [
         "audit_events#referral:424242",
-        "audit_events#referral:424242/referral.opened",
+        "audit_events#referral:424242/referral.info_supplied",
         "audit_events#referral:424243",
+        "audit_events#referral:424242/referral.opened",
     ]
     every = lambda: cache.redis.hget(cache.generations_key, "audit_events!")  # noqa: E731
     before, every_before = cache.parts(names), every()
-    _event(db_session, "referral", 424242, "referral.opened")
+    _event(db_session, "referral", 424242, "referral.info_supplied")
     after = cache.parts(names)
     assert after[names[0]] != before[names[0]] and after[names[1]] != before[names[1]]
-    assert after[names[2]] == before[names[2]]
+    assert after[names[2]] == before[names[2]] and after[names[3]] == before[names[3]]
+    assert every() == every_before
+    # A view (rows.VIEW_ACTIONS) is in its own part only: the record's history stays as it was.
+    _event(db_session, "referral", 424242, "referral.opened")
+    viewed = cache.parts(names)
+    assert viewed[names[3]] != after[names[3]]
+    assert {n: viewed[n] for n in names[:3]} == {n: after[n] for n in names[:3]}
     assert every() == every_before
     db_session.execute(update(AuditEvent).where(AuditEvent.object_id == -1).values(reason=""))
     db_session.execute(
@@ -1614,6 +1621,33 @@ def test_every_key_page_stays_kept_while_others_sign_in_and_out(cached, app, loo
         url for user, url in pages[1:] + pages[:1] if not _hit(_own_request(browsers[user.id], url))
     ]
     assert stale == []
+
+
+def test_the_firms_application_page_stays_kept_while_the_bank_opens_the_referral_again(
+    cached, app, loop
+):
+    """Each view of a referral after the first is recorded (银行再次查看) and changes nothing:
+    the firm's page of the application, whose timeline does not list such views, stays kept;
+    the advisor's review page, whose history lists each, shows the new one at once."""
+    aid, rid = loop.application.id, loop.referral.id
+    bank, firm = _browser(app, loop.bank_user), _browser(app, loop.sme_user)
+    advisor = _browser(app, loop.advisor)
+    mine, review, referral = (
+        f"/sme/applications/{aid}",
+        f"/advisor/applications/{aid}",
+        (f"/bank/referrals/{rid}"),
+    )
+    for _ in range(3):  # viewed, then opened again
+        assert _own_request(bank, referral).status_code == 200
+    for _ in range(2):  # the first view after a sign-in settles the session, the next keeps
+        _own_request(firm, mine), _own_request(advisor, review)
+    assert _hit(_own_request(firm, mine)) and _hit(_own_request(advisor, review))
+    opened = _own_request(advisor, review).text.count("银行再次查看")
+    assert opened >= 1
+    _own_request(bank, referral)
+    assert _hit(_own_request(firm, mine))
+    again = _own_request(advisor, review)
+    assert not _hit(again) and again.text.count("银行再次查看") == opened + 1
 
 
 def test_a_referral_page_stays_kept_while_other_referrals_are_opened_and_decided(
