@@ -29,7 +29,7 @@ from products.catalog import Catalog
 from products.derive import collect_facts
 from products.eligibility import FAILED, PASSED, RESULT_CODES, UNKNOWN, failed_wording, leaf_result
 from products.errors import QuoteError
-from products.fields import NUMERIC_KINDS, field_specs
+from products.fields import NUMERIC_KINDS, definition, field_specs
 from products.matching import DEFAULT_LPR, match_many
 from products.model import Condition, Leaf, Product
 from products.pricing import Quote, cost_rank, quote
@@ -169,9 +169,8 @@ def _data() -> dict[str, Any]:
 @cache
 def _choices() -> dict[str, dict[str, tuple[str, str]]]:
     """Return the words of each category value (fields.yaml ``choices``)."""
-    raw: dict[str, Any] = yaml_text.data_file("products", "data/fields.yaml")
     out: dict[str, dict[str, tuple[str, str]]] = {}
-    for name, spec in raw["profile"].items():
+    for name, spec in definition()["profile"].items():
         if isinstance(spec, dict) and "choices" in spec:
             out[name] = {str(k): (str(v[0]), str(v[1])) for k, v in spec["choices"].items()}
     return out

@@ -52,8 +52,19 @@ class FieldSpec:
     derived_from: tuple[str, ...]
 
 
+@cache
+def definition() -> dict[str, Any]:
+    """Return ``data/fields.yaml`` as parsed, read once per process (do not change it).
+
+    Every reader of the field definition takes it from here: the conditions' registry below,
+    the coach's category words and the portal's profile fields (``finportal.domain.fields``).
+    """
+    loaded: dict[str, Any] = yaml_text.data_file("products", "data/fields.yaml")
+    return loaded
+
+
 def _load() -> dict[str, FieldSpec]:
-    raw: dict[str, dict[str, dict[str, Any]]] = yaml_text.data_file("products", "data/fields.yaml")
+    raw: dict[str, dict[str, dict[str, Any]]] = definition()
     specs: dict[str, FieldSpec] = {}
     for origin in ("profile", "request", "derived"):
         for name, item in raw[origin].items():

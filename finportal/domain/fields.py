@@ -17,7 +17,8 @@ from typing import Any
 
 from finportal import limits
 from finportal.domain.states import current_locale
-from products import industries, yaml_text
+from products import industries
+from products.fields import definition
 
 #: How each unit of the definition reads beside an input or a value (money is typed in 万元).
 UNITS = {
@@ -139,16 +140,10 @@ class Group:
 
 
 @cache
-def _definition() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml_text.data_file("products", "data/fields.yaml")
-    return loaded
-
-
-@cache
 def fields() -> dict[str, ProfileField]:
     """Return the profile fields by name, in the order the profile page shows them."""
     out: dict[str, ProfileField] = {}
-    for name, item in _definition()["profile"].items():
+    for name, item in definition()["profile"].items():
         choices = item.get("choices") or {}
         values = item.get("values")
         if item.get("choices_from") == "industries":
@@ -189,7 +184,7 @@ def groups() -> tuple[Group, ...]:
         by_group.setdefault(f.group, []).append(f)
     return tuple(
         Group(code, str(zh), str(en), tuple(by_group.get(code, ())))
-        for code, (zh, en) in _definition()["groups"].items()
+        for code, (zh, en) in definition()["groups"].items()
     )
 
 
