@@ -9,6 +9,11 @@ summary. Two modes, chosen by ``LOADTEST_MODE``:
 - ``page``: every simulated client requests one page (``LOADTEST_PAGE``, a key of
   :data:`PAGES`) as fast as it is answered, as the issue's per-page measurements did.
 
+With ``LOADTEST_SIGN_INS`` set (pairs a second, e.g. ``1``), one more client signs other SMEs
+in and out at that rate all through the run (``SignInOut``), as real users do while the
+pages are measured: a sign-in or sign-out must not make the measured pages stale. It signs
+in as firms of the pool's second half; the measured SME clients take the first half.
+
 Accounts come from ``flask --app wsgi scale-data`` (``scale-sme-NNNNN``, ``scale-advisor-NN``,
 ``scale-bank-NN-K``, password ``finportal-demo``); the API token from ``LOADTEST_API_TOKEN``.
 Every request is named ``[scenario] page`` so the summary groups by both. Successful
@@ -35,6 +40,10 @@ PASSWORD = os.environ.get("LOADTEST_PASSWORD", "finportal-demo")
 MODE = os.environ.get("LOADTEST_MODE", "mix")
 PAGE = os.environ.get("LOADTEST_PAGE", "bare")
 SME_POOL = int(os.environ.get("LOADTEST_SME_POOL", "2000"))
+#: Sign-ins and sign-outs of other firms a second, beside the measured clients (0: none).
+SIGN_INS = float(os.environ.get("LOADTEST_SIGN_INS", "0"))
+#: The firms the measured SME clients sign in as; the sign-in client takes the others.
+MEASURED_SMES = SME_POOL // 2 if SIGN_INS else SME_POOL
 API_TOKEN = os.environ.get("LOADTEST_API_TOKEN", "")
 SUBMISSIONS = os.environ.get("LOADTEST_SUBMISSIONS", "")
 SUMMARY = os.environ.get("LOADTEST_SUMMARY", "")
@@ -54,6 +63,8 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 IDEMPOTENCY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 BANK_IDS = re.compile(r'name="consent_bank_ids" value="(\d+)"')
 _lock = threading.Lock()
+#: Sign-in-and-out pairs the SignInOut client completed (reported in the summary).
+_sign_ins = {"pairs": 0}
 
 
 def _ids(pattern: str, text: str) -> list[int]:
@@ -106,7 +117,7 @@ class Sme(Portal):
     weight = 5
 
     def username(self) -> str:
-        return f"scale-sme-{random.randint(1, SME_POOL):05d}"
+        return f"scale-sme-{random.randint(1, MEASURED_SMES):05d}"
 
     def prepare(self) -> None:
         self.applications = _ids(
@@ -307,6 +318,49 @@ class Api(HttpUser):
         self.client.get("/api/v1/products/", name="[api] /api/v1/products/")
 
 
+class SignInOut(HttpUser):
+    """Another firm signing in and out (``LOADTEST_SIGN_INS`` pairs a second), never measured."""
+
+    scenario = "signin"
+    fixed_count = 1
+
+    def wait_time(self) -> float:
+        return 1.0 / SIGN_INS
+
+    @task
+    def sign_in_and_out(self) -> None:
+        username = f"scale-sme-{random.randint(MEASURED_SMES + 1, SME_POOL):05d}"
+        page = self.client.get("/auth/login", name="[signin] /auth/login")
+        token = CSRF.search(page.text)
+        if token is None:
+            return
+        answer = self.client.post(
+            "/auth/login",
+            data=urlencode(
+                {"username": username, "password": PASSWORD, "csrf_token": token.group(1)}
+            ),
+            headers=FORM,
+            name="[signin] POST /auth/login",
+            allow_redirects=False,
+        )
+        if answer.status_code != 302:
+            return
+        home = self.client.get("/sme/", name="[signin] /sme/")
+        token = CSRF.search(home.text)
+        if token is None:
+            return
+        answer = self.client.post(
+            "/auth/logout",
+            data=urlencode({"csrf_token": token.group(1)}),
+            headers=FORM,
+            name="[signin] POST /auth/logout",
+            allow_redirects=False,
+        )
+        if answer.status_code == 302:
+            with _lock:
+                _sign_ins["pairs"] += 1
+
+
 class Bare(HttpUser):
     """The bare route: what the framework answers with no work behind it."""
 
@@ -356,8 +410,10 @@ def _one_page(user: Any) -> None:
     user.client.get(url, name=f"[page] {PAGE}")
 
 
-for _cls in (Sme, Advisor, Bank, Api, Bare):
+for _cls in (Sme, Advisor, Bank, Api, Bare, SignInOut):
     _cls.abstract = True
+if SIGN_INS:
+    SignInOut.abstract = False
 if MODE == "page":
     _role = PAGES[PAGE][0]
     # The role's sign-in and id lists, with one task: the page.
@@ -388,7 +444,11 @@ def _spawned(**_: Any) -> None:
 def _request(
     name: str, response_time: float, exception: Any, response: Any = None, **_: Any
 ) -> None:
-    if name.startswith("[login]") or not _window["start"] or time.monotonic() < _window["start"]:
+    if (
+        name.startswith(("[login]", "[signin]"))
+        or not _window["start"]
+        or time.monotonic() < _window["start"]
+    ):
         return
     _times[name].append(response_time)
     if exception is not None:
@@ -421,7 +481,12 @@ def summarize(seconds: float) -> dict[str, Any]:
     scenarios = {
         s: _stats(v, group_errors[s], seconds, group_kept[s]) for s, v in sorted(groups.items())
     }
-    return {"seconds": round(seconds, 1), "pages": rows, "scenarios": scenarios}
+    return {
+        "seconds": round(seconds, 1),
+        "pages": rows,
+        "scenarios": scenarios,
+        "others_signed_in_and_out": _sign_ins["pairs"],
+    }
 
 
 def _stats(values: list[float], errors: int, seconds: float, kept: int = 0) -> dict[str, float]:

@@ -24,15 +24,19 @@ HEADER = f"{'page':44} {'requests':>8} {'req/s':>8} {'÷bare':>6} {'p50 ms':>8} 
 def pages_table(folder: Path, clients: str) -> list[str]:
     """Return the lines of the one-page-at-a-time table for a client count."""
     results = {}
+    pairs = 0
     for path in sorted(folder.glob(f"page-*-c{clients}.json")):
         page = path.stem.removeprefix("page-").removesuffix(f"-c{clients}")
         data = json.loads(path.read_text())
+        pairs += data.get("others_signed_in_and_out", 0)
         stats = data["pages"].get(f"[page] {page}")
         if stats is not None:
             results[page] = stats
     bare = results.get("bare", {}).get("rps")
     lines = [f"one page at a time, {clients} clients", HEADER]
     lines += [_row(page, stats, bare) for page, stats in results.items()]
+    if pairs:
+        lines.append(f"(other firms signed in and out during the runs: {pairs} times)")
     return lines
 
 

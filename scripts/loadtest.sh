@@ -8,7 +8,8 @@
 #   LOADTEST_HOST=http://127.0.0.1:8000 scripts/loadtest.sh   # a stack that is already running
 #
 # Settings: LOADTEST_CLIENTS ("8 32"), LOADTEST_SECONDS per run (30), LOADTEST_MODES
-# ("pages mix"), LOADTEST_PAGES (all key pages), LOADTEST_OUT (results folder), and the
+# ("pages mix"), LOADTEST_PAGES (all key pages), LOADTEST_OUT (results folder),
+# LOADTEST_SIGN_INS (other firms signing in and out a second, by one more client), and the
 # scripts/prod.sh settings. The database should hold scale data
 # (flask --app wsgi scale-data): the accounts and the API token's bank come from it.
 set -euo pipefail
@@ -36,9 +37,11 @@ export LOADTEST_API_TOKEN=${LOADTEST_API_TOKEN:-$(.venv/bin/flask --app wsgi api
 
 run() {  # run NAME CLIENTS [env...]
   local name=$1 c=$2; shift 2
+  local users=$c
+  [ -z "${LOADTEST_SIGN_INS:-}" ] || users=$((c + 1))  # the client that signs others in and out
   echo "  $name: $c clients, ${seconds}s" >&2
   env "$@" LOADTEST_SUMMARY="$out/$name.json" .venv/bin/locust -f loadtest/locustfile.py \
-    --headless --only-summary -u "$c" -r "$c" -t "${seconds}s" --stop-timeout 10 \
+    --headless --only-summary -u "$users" -r "$users" -t "${seconds}s" --stop-timeout 10 \
     --host "$host" >"$out/$name.log" 2>&1 || true
 }
 
