@@ -330,35 +330,24 @@ class SignInOut(HttpUser):
     @task
     def sign_in_and_out(self) -> None:
         username = f"scale-sme-{random.randint(MEASURED_SMES + 1, SME_POOL):05d}"
-        page = self.client.get("/auth/login", name="[signin] /auth/login")
-        token = CSRF.search(page.text)
-        if token is None:
-            return
-        answer = self.client.post(
-            "/auth/login",
-            data=urlencode(
-                {"username": username, "password": PASSWORD, "csrf_token": token.group(1)}
-            ),
-            headers=FORM,
-            name="[signin] POST /auth/login",
-            allow_redirects=False,
-        )
-        if answer.status_code != 302:
-            return
-        home = self.client.get("/sme/", name="[signin] /sme/")
-        token = CSRF.search(home.text)
-        if token is None:
-            return
-        answer = self.client.post(
-            "/auth/logout",
-            data=urlencode({"csrf_token": token.group(1)}),
-            headers=FORM,
-            name="[signin] POST /auth/logout",
-            allow_redirects=False,
-        )
-        if answer.status_code == 302:
+        signed_in = self._form("/auth/login", "/auth/login", username=username, password=PASSWORD)
+        if signed_in == 302 and self._form("/sme/", "/auth/logout") == 302:
             with _lock:
                 _sign_ins["pairs"] += 1
+
+    def _form(self, page_url: str, post_url: str, **fields: str) -> int:
+        """Open a page, post its form token and ``fields`` to ``post_url``; return the status."""
+        token = CSRF.search(self.client.get(page_url, name=f"[signin] {page_url}").text)
+        if token is None:
+            return 0
+        answer = self.client.post(
+            post_url,
+            data=urlencode({**fields, "csrf_token": token.group(1)}),
+            headers=FORM,
+            name=f"[signin] POST {post_url}",
+            allow_redirects=False,
+        )
+        return int(answer.status_code)
 
 
 class Bare(HttpUser):
