@@ -275,12 +275,14 @@ def test_only_the_firm_the_advisors_and_consented_banks_see_a_document(
     assert views == [loop.sme_user.id, loop.advisor.id, loop.bank_user.id]
 
 
-def test_the_packet_lists_the_documents_with_their_hashes(db_session, make_loop, create_user):
+def test_the_packet_lists_the_documents_with_their_hashes(
+    db_session, make_loop, create_user, tmp_path
+):
     from finportal.services import documents, packet_context
     from finportal.storage import FileStore
 
     loop = make_loop(refer=False)
-    store = FileStore(Path(db_session.info.get("tmp", "/tmp")) / "doc-packet-test")  # noqa: S108
+    store = FileStore(tmp_path / "documents")
     contract = files.pdf(1, "合同甲")
     documents.attach(
         db_session,
