@@ -401,6 +401,7 @@ def _one_page(user: Any) -> None:
 
 for _cls in (Sme, Advisor, Bank, Api, Bare, SignInOut):
     _cls.abstract = True
+del _cls  # Locust takes every user class the module names, this loop's name too
 if SIGN_INS:
     SignInOut.abstract = False
 if MODE == "page":

@@ -1,0 +1,47 @@
+"""The load test runs the clients its settings ask for (Locust lists them without running)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCUST = Path(sys.executable).with_name("locust")
+
+
+def _users(**settings: str) -> list[str]:
+    """Return the user classes Locust would run with these ``LOADTEST_*`` settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOADTEST_")}
+    env.update({f"LOADTEST_{k.upper()}": v for k, v in settings.items()})
+    listed = subprocess.run(
+        [str(LOCUST), "-f", "loadtest/locustfile.py", "--list"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    after = listed.stdout.split("Available Users:", 1)[1]
+    return sorted(line.strip() for line in after.splitlines() if line.strip())
+
+
+@pytest.mark.parametrize(
+    ("settings", "users"),
+    [
+        ({"mode": "page", "page": "referral"}, ["OnePage"]),
+        ({"mode": "page", "page": "referral", "sign_ins": "1"}, ["OnePage", "SignInOut"]),
+        (
+            {"mode": "mix", "sign_ins": "0.5"},
+            ["AdvisorMix", "ApiMix", "BankMix", "BareMix", "SignInOut", "SmeMix"],
+        ),
+    ],
+)
+def test_the_load_test_runs_the_measured_clients_and_the_sign_ins_asked_for(settings, users):
+    """One page (or the role mix), and the client signing other firms in and out only when
+    asked: each once, or Locust refuses to start (two classes of one name)."""
+    assert _users(**settings) == users
