@@ -63,8 +63,9 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 IDEMPOTENCY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 BANK_IDS = re.compile(r'name="consent_bank_ids" value="(\d+)"')
 _lock = threading.Lock()
-#: Sign-in-and-out pairs the SignInOut client completed (reported in the summary).
-_sign_ins = {"pairs": 0}
+#: Sign-in-and-out pairs the SignInOut client completed, and measured clients whose sign-in
+#: was refused (they request nothing: a run with some is a run with fewer clients).
+_sign_ins = {"pairs": 0, "refused": 0}
 
 
 def _ids(pattern: str, text: str) -> list[int]:
@@ -99,6 +100,8 @@ class Portal(HttpUser):
         ) as answer:
             if answer.status_code != 302:
                 answer.failure(f"login of {self.username()} answered {answer.status_code}")
+                with _lock:
+                    _sign_ins["refused"] += 1
                 return
         self.signed_in = True
         self.prepare()
@@ -476,6 +479,7 @@ def summarize(seconds: float) -> dict[str, Any]:
         "pages": rows,
         "scenarios": scenarios,
         "others_signed_in_and_out": _sign_ins["pairs"],
+        "clients_not_signed_in": _sign_ins["refused"],
     }
 
 

@@ -25,16 +25,23 @@ def pages_table(folder: Path, clients: str) -> list[str]:
     """Return the lines of the one-page-at-a-time table for a client count."""
     results = {}
     pairs = 0
+    refused: dict[str, int] = {}
     for path in sorted(folder.glob(f"page-*-c{clients}.json")):
         page = path.stem.removeprefix("page-").removesuffix(f"-c{clients}")
         data = json.loads(path.read_text())
         pairs += data.get("others_signed_in_and_out", 0)
+        if data.get("clients_not_signed_in"):
+            refused[page] = data["clients_not_signed_in"]
         stats = data["pages"].get(f"[page] {page}")
         if stats is not None:
             results[page] = stats
     bare = results.get("bare", {}).get("rps")
     lines = [f"one page at a time, {clients} clients", HEADER]
     lines += [_row(page, stats, bare) for page, stats in results.items()]
+    lines += [
+        f"(!) {page}: {count} of the {clients} clients were not signed in and requested nothing"
+        for page, count in refused.items()
+    ]
     if pairs:
         lines.append(f"(other firms signed in and out during the runs: {pairs} times)")
     return lines
@@ -45,6 +52,8 @@ def mix_table(path: Path) -> list[str]:
     data = json.loads(path.read_text())
     bare = data["scenarios"].get("bare", {}).get("rps")
     lines = [f"all roles at once ({path.stem}), {data['seconds']} s", HEADER]
+    if data.get("clients_not_signed_in"):
+        lines.insert(1, f"(!) {data['clients_not_signed_in']} clients were not signed in")
     lines += [_row(f"scenario {name}", stats, None) for name, stats in data["scenarios"].items()]
     lines.append("")
     lines += [_row(name, stats, None) for name, stats in data["pages"].items()]

@@ -45,3 +45,23 @@ def test_the_load_test_runs_the_measured_clients_and_the_sign_ins_asked_for(sett
     """One page (or the role mix), and the client signing other firms in and out only when
     asked: each once, or Locust refuses to start (two classes of one name)."""
     assert _users(**settings) == users
+
+
+def test_the_report_says_when_clients_were_not_signed_in(tmp_path):
+    """A run in which the portal refused some clients' sign-in measured fewer clients than it
+    says: the report tells, beside the page's row."""
+    import json
+
+    sys.path.insert(0, str(ROOT / "loadtest"))
+    try:
+        import report
+    finally:
+        sys.path.remove(str(ROOT / "loadtest"))
+    stats = {"requests": 300, "rps": 10.0, "p50_ms": 5, "p95_ms": 9, "p99_ms": 12, "errors": 0}
+    for page, refused in (("bare", 0), ("referral", 12)):
+        (tmp_path / f"page-{page}-c32.json").write_text(
+            json.dumps({"pages": {f"[page] {page}": stats}, "clients_not_signed_in": refused})
+        )
+    lines = report.pages_table(tmp_path, "32")
+    assert "(!) referral: 12 of the 32 clients were not signed in and requested nothing" in lines
+    assert not any("bare:" in line for line in lines)
