@@ -164,7 +164,11 @@ case $action in
     start_redis
     # Metrics of processes from an earlier run would be added to this run's.
     rm -rf "$run/metrics" && mkdir -p "$run/metrics"
-    "$root/.venv/bin/flask" --app wsgi db upgrade >>"$logs/migrate.log" 2>&1
+    if ! "$root/.venv/bin/flask" --app wsgi db upgrade >>"$logs/migrate.log" 2>&1; then
+      echo "  the database could not be migrated; the end of $logs/migrate.log:" >&2
+      tail -n 3 "$logs/migrate.log" >&2
+      exit 1
+    fi
     echo "  database migrated (log $logs/migrate.log)"
     start_web
     start_workers
