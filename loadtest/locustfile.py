@@ -68,6 +68,28 @@ _lock = threading.Lock()
 _sign_ins = {"pairs": 0, "refused": 0}
 
 
+def _post_form(
+    client: Any, page_url: str, post_url: str, tag: str, what: str, **fields: str
+) -> int:
+    """Open a page and post its form token with ``fields`` to ``post_url`` (a sign-in or a
+    sign-out), named ``[tag]``; an answer other than a redirect is a failure that names
+    ``what``. Return the answer's status (0: the page had no form token)."""
+    token = CSRF.search(client.get(page_url, name=f"[{tag}] {page_url}").text)
+    if token is None:
+        return 0
+    with client.post(
+        post_url,
+        data=urlencode({**fields, "csrf_token": token.group(1)}),
+        headers=FORM,
+        name=f"[{tag}] POST {post_url}",
+        allow_redirects=False,
+        catch_response=True,
+    ) as answer:
+        if answer.status_code != 302:
+            answer.failure(f"{what} answered {answer.status_code}")
+        return int(answer.status_code)
+
+
 def _ids(pattern: str, text: str) -> list[int]:
     return sorted({int(x) for x in re.findall(pattern, text)})
 
@@ -84,25 +106,21 @@ class Portal(HttpUser):
 
     def on_start(self) -> None:
         self.signed_in = False
-        page = self.client.get("/auth/login", name="[login] /auth/login")
-        token = CSRF.search(page.text)
-        if token is None:
-            return
-        with self.client.post(
+        username = self.username()
+        status = _post_form(
+            self.client,
             "/auth/login",
-            data=urlencode(
-                {"username": self.username(), "password": PASSWORD, "csrf_token": token.group(1)}
-            ),
-            headers=FORM,
-            name="[login] POST /auth/login",
-            allow_redirects=False,
-            catch_response=True,
-        ) as answer:
-            if answer.status_code != 302:
-                answer.failure(f"login of {self.username()} answered {answer.status_code}")
+            "/auth/login",
+            "login",
+            f"login of {username}",
+            username=username,
+            password=PASSWORD,
+        )
+        if status != 302:
+            if status:
                 with _lock:
                     _sign_ins["refused"] += 1
-                return
+            return
         self.signed_in = True
         self.prepare()
 
@@ -333,24 +351,16 @@ class SignInOut(HttpUser):
     @task
     def sign_in_and_out(self) -> None:
         username = f"scale-sme-{random.randint(MEASURED_SMES + 1, SME_POOL):05d}"
-        signed_in = self._form("/auth/login", "/auth/login", username=username, password=PASSWORD)
-        if signed_in == 302 and self._form("/sme/", "/auth/logout") == 302:
+        what = f"sign-in of {username}"
+        fields = {"username": username, "password": PASSWORD}
+        if _post_form(self.client, "/auth/login", "/auth/login", "signin", what, **fields) != 302:
+            return
+        if (
+            _post_form(self.client, "/sme/", "/auth/logout", "signin", f"sign-out of {username}")
+            == 302
+        ):
             with _lock:
                 _sign_ins["pairs"] += 1
-
-    def _form(self, page_url: str, post_url: str, **fields: str) -> int:
-        """Open a page, post its form token and ``fields`` to ``post_url``; return the status."""
-        token = CSRF.search(self.client.get(page_url, name=f"[signin] {page_url}").text)
-        if token is None:
-            return 0
-        answer = self.client.post(
-            post_url,
-            data=urlencode({**fields, "csrf_token": token.group(1)}),
-            headers=FORM,
-            name=f"[signin] POST {post_url}",
-            allow_redirects=False,
-        )
-        return int(answer.status_code)
 
 
 class Bare(HttpUser):
