@@ -168,9 +168,11 @@ def _build_loop(
     create_user: Any,
     *,
     refer: bool = True,
+    packet: bool = False,
     enterprise_name: str = "上海㐀明精密机械有限公司",
 ) -> Loop:
-    """Screen an application, consent to two banks, claim it and refer it to the first bank."""
+    """Screen an application, consent to two banks, claim it and refer it to the first bank
+    (``packet``: and render the referral's packet, as the portal does when it refers)."""
     from finportal.services import review_actions
 
     enterprise = create_enterprise(name=enterprise_name)
@@ -203,6 +205,7 @@ def _build_loop(
             actor_id=advisor.id,
             referrals=[(bank.id, loop.version_id)],
             opinion="企业经营稳定，建议贵行予以支持。",
+            render=packet,
         )
         session.refresh(loop.referral)
     return loop
@@ -212,7 +215,8 @@ def _build_loop(
 def make_loop(
     db_session, published_catalog, champion_model, create_enterprise, create_bank, create_user
 ):
-    """Factory: the referral loop; ``make_loop(refer=False)`` stops before the referral."""
+    """Factory: the referral loop; ``make_loop(refer=False)`` stops before the referral,
+    ``make_loop(packet=True)`` renders the referral's packet (a second or so each)."""
 
     def make(**kwargs: Any) -> Loop:
         return _build_loop(db_session, create_enterprise, create_bank, create_user, **kwargs)
@@ -221,9 +225,10 @@ def make_loop(
 
 
 @pytest.fixture
-def loop(make_loop):
-    """An application screened, consented to two banks, claimed and referred to the first."""
-    return make_loop()
+def loop(make_loop, request):
+    """An application screened, consented to two banks, claimed and referred to the first
+    (a test marked ``packet``: with the referral's packet rendered)."""
+    return make_loop(packet=request.node.get_closest_marker("packet") is not None)
 
 
 @pytest.fixture

@@ -487,6 +487,7 @@ def test_running_loans_are_read_in_a_fixed_number_of_statements(db_session, dist
     assert mine and len([s for s in statements if s.startswith("SELECT")]) == 1
 
 
+@pytest.mark.packet
 def test_the_record_pages_read_what_they_show_in_few_statements(app, db_session, loop):
     """The first view of an application or a referral reads it in a fixed, small number.
 

@@ -18,11 +18,12 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture
-def loop(monkeypatch, make_loop):
+def loop(monkeypatch, make_loop, request):
     monkeypatch.setenv("FINPORTAL_BASE_URL", "https://fin.example.cn")
-    return make_loop()
+    return make_loop(packet=request.node.get_closest_marker("packet") is not None)
 
 
+@pytest.mark.packet
 def test_purpose_scope_and_absolute_verify_url_in_pages_and_packet(client, login, db_session, loop):
     login(loop.bank_user)
     page = client.get(f"/bank/referrals/{loop.referral.id}")
@@ -45,6 +46,7 @@ def test_purpose_scope_and_absolute_verify_url_in_pages_and_packet(client, login
     assert "合成的参考数据" in queue.text
 
 
+@pytest.mark.packet
 def test_sme_timeline_names_every_referral_step(client, login, db_session, loop):
     login(loop.bank_user)
     client.get(f"/bank/referrals/{loop.referral.id}")
@@ -59,6 +61,7 @@ def test_sme_timeline_names_every_referral_step(client, login, db_session, loop)
         assert code not in page.text
 
 
+@pytest.mark.packet
 def test_verify_tells_original_download_or_neither(client, login, db_session, loop):
     referral = loop.referral
     packet = current_packet(db_session, referral.id)

@@ -59,6 +59,7 @@ def test_only_the_chosen_decisions_fields_are_read(client, login, db_session, lo
     assert db_session.get(Referral, referral.id).state == "declined"
 
 
+@pytest.mark.packet
 def test_the_hash_is_explained_beside_its_file(client, login, loop):
     login(loop.bank_user)
     page = client.get(f"/bank/referrals/{loop.referral.id}").text

@@ -22,6 +22,7 @@ def _bank_rules(app):
     ]
 
 
+@pytest.mark.packet
 def test_every_bank_route_refuses_another_banks_referral(client, login, db_session, loop, app):
     login(loop.other_bank_user)
     rules = _bank_rules(app)
@@ -58,6 +59,7 @@ def test_every_bank_route_refuses_another_banks_referral(client, login, db_sessi
     assert "referral.packet_downloaded" not in actions and "referral.viewed" not in actions
 
 
+@pytest.mark.packet
 def test_inbox_view_download_and_decide(client, login, db_session, loop):
     login(loop.bank_user)
     inbox = client.get("/bank/")
@@ -148,6 +150,7 @@ def test_withdrawn_consent_refuses_the_download_page(client, login, db_session, 
     assert "撤回" in response.text
 
 
+@pytest.mark.packet
 def test_verify_page_is_public(client, db_session, loop):
     from finportal.services.packets import current_packet
 

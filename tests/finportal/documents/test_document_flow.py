@@ -141,6 +141,7 @@ def test_a_return_asks_for_a_contract_and_the_advisors_clock_pauses_and_resumes(
     ) <= timedelta(hours=20)
 
 
+@pytest.mark.packet
 def test_a_bank_asks_for_documents_its_clock_pauses_and_the_bundle_carries_them(
     app, client, login, db_session, loop
 ):

@@ -96,7 +96,7 @@ def test_the_portal_stores_documents_and_packets_in_s3(
         monkeypatch.setitem(app.config, name, value)
     app.extensions.pop("finportal_s3", None)
     request.addfinalizer(lambda: app.extensions.pop("finportal_s3", None))
-    loop = make_loop()  # its packet is rendered into the S3 store
+    loop = make_loop(packet=True)  # its packet is rendered into the S3 store
     login(loop.sme_user)
     contract = files.pdf(1, "S3 合同")
     response = client.post(

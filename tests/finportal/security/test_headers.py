@@ -189,6 +189,7 @@ def test_secret_pages_are_not_stored(client, db_session, create_user, create_ban
     _assert_no_store(reset_page, "password reset")
 
 
+@pytest.mark.packet
 def test_downloads_are_not_stored_but_static_files_may_be(client, db_session, loop, login):
     login(loop.bank_user)
     packet = client.get(f"/bank/referrals/{loop.referral.id}/packet.pdf")

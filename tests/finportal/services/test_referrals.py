@@ -45,6 +45,7 @@ def _events(session, object_type, object_id):
     ]
 
 
+@pytest.mark.packet
 def test_the_whole_loop_from_referral_to_repayment(db_session, loop):
     referral = loop.referral
     assert referral.state == "sent"
@@ -329,6 +330,7 @@ def test_another_banks_referral_is_not_found_anywhere(db_session, loop):
     assert "referral.packet_downloaded" not in _events(db_session, "referral", rid)
 
 
+@pytest.mark.packet
 def test_withdrawn_consent_refuses_downloads_and_new_packets(db_session, loop):
     loop.consent.withdrawn_at = utcnow()
     db_session.commit()
@@ -364,6 +366,7 @@ def test_withdrawn_consent_refuses_downloads_and_new_packets(db_session, loop):
         )
 
 
+@pytest.mark.packet
 def test_packet_text_fonts_and_stamps(db_session, loop):
     first = bank_actions.download_packet(
         db_session, loop.referral.id, bank_id=loop.bank.id, actor_id=loop.bank_user.id
@@ -405,6 +408,7 @@ def test_packet_text_fonts_and_stamps(db_session, loop):
     )
 
 
+@pytest.mark.packet
 def test_two_downloads_by_two_users_carry_their_names(db_session, loop, create_user):
     colleague = create_user("bank", bank_id=loop.bank.id, display_name="甲行风控专员")
     a = squash(
@@ -470,6 +474,7 @@ def test_inbox_tabs_and_overdue_clock(db_session, loop):
     )
 
 
+@pytest.mark.packet
 def test_verify_shows_the_stored_sha256_and_masks_the_name(db_session, loop):
     packet = packet_service.current_packet(db_session, loop.referral.id)
     found = packet_verification.verify_packet(db_session, packet.verification_code.lower())
