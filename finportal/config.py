@@ -150,6 +150,9 @@ def load_config(instance_path: str) -> dict[str, object]:
         # Lets a scraper reach /metrics from another machine (else loopback only).
         "METRICS_TOKEN": os.environ.get("FINPORTAL_METRICS_TOKEN") or None,
         "LOGIN_RATE_LIMIT": os.environ.get("FINPORTAL_LOGIN_RATE_LIMIT", "10 per minute"),
+        # Packet previews one user may ask for: each renders a PDF in the web worker (about
+        # half a second of a core), so a burst of clicks cannot hold every worker.
+        "PREVIEW_RATE_LIMIT": os.environ.get("FINPORTAL_PREVIEW_RATE_LIMIT", "10 per minute"),
         # Failed sign-ins from one address across all usernames (password spraying).
         "LOGIN_IP_RATE_LIMIT": os.environ.get("FINPORTAL_LOGIN_IP_RATE_LIMIT", "50 per hour"),
         # How many reverse proxies in front of the portal set X-Forwarded-For/-Proto (0: none,

@@ -174,6 +174,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "PACKET_DIR": str(instance / "packets"),
             "DOCUMENT_DIR": str(instance / "documents"),
             "REGISTER_RATE_LIMIT": "10000 per minute",
+            "PREVIEW_RATE_LIMIT": "10000 per minute",
             "SERVER_NAME": "localhost",
             "MONITOR_MAX_AGE_SECONDS": 0,  # the fairness monitor too, like the dashboard below
             # Pages compute the dashboard at once (tests change data and read it straight away).

@@ -100,6 +100,25 @@ def test_the_preview_is_the_banks_packet_marked_and_not_recorded(
         assert db_session.scalar(select(func.count()).select_from(model)) == before, model
 
 
+def test_previews_are_limited_per_advisor_and_the_refusal_says_so(
+    app, client, login, in_review, create_user, monkeypatch
+):
+    """Each preview renders a PDF in the web worker: one advisor's burst of clicks is cut
+    off with a message, and another advisor still gets theirs."""
+    monkeypatch.setitem(app.config, "PREVIEW_RATE_LIMIT", "2 per minute")
+    loop = in_review
+    url = f"/advisor/applications/{loop.application.id}/packet-preview"
+    form = {"banks": [str(loop.bank.id)], f"product_{loop.bank.id}": str(loop.version_id)}
+    login(loop.advisor)
+    answers = [client.post(url, data=form) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[0].mimetype == "application/pdf"
+    assert "尝试次数过多" in answers[2].text
+    client.post("/auth/logout")
+    login(create_user("advisor", display_name="李顾问"))
+    assert client.post(url, data=form).status_code == 200
+
+
 def test_a_preview_needs_a_consented_bank_and_a_matched_product(
     client, login, create_bank, in_review
 ):
