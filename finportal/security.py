@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, Response, current_app, request
@@ -89,9 +90,18 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def login_ip_limit() -> str:
-    """Return how many failed sign-ins one address may make, across all usernames."""
-    return str(current_app.config["LOGIN_IP_RATE_LIMIT"])
+def configured_limit(name: str) -> Callable[[], str]:
+    """Return a rate limit for Flask-Limiter read from the app's setting ``name`` (e.g.
+    ``LOGIN_RATE_LIMIT``) at each request, so that a changed setting counts at once."""
+
+    def limit() -> str:
+        return str(current_app.config[name])
+
+    return limit
+
+
+#: How many failed sign-ins one address may make, across all usernames.
+login_ip_limit = configured_limit("LOGIN_IP_RATE_LIMIT")
 
 
 def failed_sign_in(response: Response) -> bool:

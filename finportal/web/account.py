@@ -134,8 +134,7 @@ def verify_email(token: str) -> Any:
     return render_template("account/email_verified.html", email=user.email), 200, NO_STORE
 
 
-def _login_limit() -> str:
-    return str(current_app.config["LOGIN_RATE_LIMIT"])
+_login_limit = security.configured_limit("LOGIN_RATE_LIMIT")
 
 
 def _forgot_key() -> str:

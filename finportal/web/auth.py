@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -45,10 +44,6 @@ class RegisterSchema(Schema):
     password_confirm = fields.String(required=True, error_messages=REQUIRED, validate=NOT_EMPTY)
 
 
-def _login_limit() -> str:
-    return str(current_app.config["LOGIN_RATE_LIMIT"])
-
-
 def _login_key() -> str:
     # Throttle per address and per name, so one attacker cannot lock out a whole office.
     return f"{request.remote_addr}|{request.form.get('username', '')}"
@@ -66,8 +61,7 @@ def start_session(user: Any) -> None:
     login_user(user)
 
 
-def _register_limit() -> str:
-    return str(current_app.config["REGISTER_RATE_LIMIT"])
+_register_limit = security.configured_limit("REGISTER_RATE_LIMIT")
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -75,7 +69,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, key_func=_login_key, methods=["POST"])
+@limiter.limit(security.configured_limit("LOGIN_RATE_LIMIT"), key_func=_login_key, methods=["POST"])
 @limiter.limit(
     security.login_ip_limit,
     key_func=security.client_address,

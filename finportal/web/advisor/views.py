@@ -6,16 +6,7 @@ import io
 from collections.abc import Callable
 from typing import Any
 
-from flask import (
-    Blueprint,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
@@ -364,10 +355,6 @@ def refer(application_id: int) -> Any:
     return _back(application_id)
 
 
-def _preview_limit() -> str:
-    return str(current_app.config["PREVIEW_RATE_LIMIT"])
-
-
 def _preview_key() -> str:
     # Per signed-in user (an anonymous request is refused by the blueprint's checks anyway).
     user_id = getattr(current_user, "id", None)
@@ -375,7 +362,7 @@ def _preview_key() -> str:
 
 
 @bp.post("/applications/<int:application_id>/packet-preview")
-@limiter.limit(_preview_limit, key_func=_preview_key)
+@limiter.limit(security.configured_limit("PREVIEW_RATE_LIMIT"), key_func=_preview_key)
 def packet_preview(application_id: int) -> Any:
     """Show the packet the first ticked bank would get, stamped 预览 (nothing is saved)."""
     form = _form()
