@@ -88,6 +88,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -108,8 +109,19 @@ from sqlalchemy.orm import Session
 
 from finportal import rows
 
-#: How long a kept page lives at most, in seconds.
-TTL_SECONDS = 60
+#: How long a kept page lives at most, in seconds: writes made outside the portal's engine
+#: (by hand in ``psql``) show within it.
+TTL_SECONDS = 300
+#: A page whose request read the time (:func:`finportal.models.base.utcnow`: a deadline's
+#: clock, "overdue") lives until its reader's minute turns (:func:`window`), this long at most.
+CLOCK_SECONDS = 60
+#: The minutes whose kept pages may be alive at once (a page lives TTL_SECONDS at most, so
+#: the pages of that many minutes and of the one before): each minute may hold this share of
+#: ``PAGE_CACHE_MAX_BYTES``.
+MINUTES_ALIVE = TTL_SECONDS // 60 + 1
+#: How long a transaction's pending mark stands at most (a process killed between its commit
+#: and its move after the commit): pages that read its tables are not kept meanwhile.
+MARK_SECONDS = 60
 #: Pages larger than this are not kept (bytes).
 MAX_BYTES = 512 * 1024
 #: Kept pages are stored compressed at this gzip level (once per page kept; a 100 KB page
@@ -146,6 +158,9 @@ PART = "#"
 EVERY_PART = "!"
 #: The field of the generations' hash that names when it started (a lost hash starts anew).
 EPOCH = "@epoch"
+#: Among what a page is kept with: the instant (``time.time()`` of the process that kept
+#: it) from which it is no longer served, whatever Redis's own clock says.
+UNTIL = "@until"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -156,7 +171,8 @@ REFUSED = Counter(
 )
 
 #: Look a page up in one round trip (KEYS: the generations, the page; ARGV: the epoch's field,
-#: a new epoch, the prefix of the generations of tables' parts). Answers {1, page} when the page is kept and every generation it was kept with
+#: a new epoch, the prefix of the generations of tables' parts, the time now: a page kept
+#: until then, :data:`UNTIL`, is not served). Answers {1, page} when the page is kept and every generation it was kept with
 #: is current; {3, page, slots} when what is kept is a reader's pointer (``->`` and the key of a
 #: shared page, then the reader's slots) and both are current; else {0, every generation} (to
 #: keep the page being rendered with), or {2} when there was no epoch (one is started: nothing
@@ -167,7 +183,10 @@ local function current(kept)
   if not split then return nil end
   for table, generation in pairs(cjson.decode(string.sub(kept, 1, split - 1))) do
     local now
-    if string.find(table, '#', 1, true) then
+    if table == '@until' then
+      if tonumber(generation) <= tonumber(ARGV[4]) then return nil end
+      now = generation
+    elseif string.find(table, '#', 1, true) then
       now = redis.call('GET', ARGV[3] .. table)
     else
       now = redis.call('HGET', KEYS[1], table)
@@ -198,7 +217,7 @@ return {0, redis.call('HGETALL', KEYS[1])}
 
 #: Keep a page if no transaction that wrote a table it read is pending and the budget allows
 #: (KEYS: the page, the minute's total, the reader's total, then the pending marks of its
-#: tables; ARGV: the value, its lifetime, the minute's budget, the reader's budget, the
+#: tables; ARGV: the value, its lifetime in milliseconds, the minute's budget, the reader's budget, the
 #: overhead, the time now).
 #: What counts is what Redis takes for it (``MEMORY USAGE``: its allocator rounds a value up
 #: by as much as a quarter, and the key's name and record count too), and the overhead for each
@@ -220,7 +239,7 @@ local function held(key)
   return length + math.ceil(length / 4) + overhead
 end
 local old = held(KEYS[1])
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 local grow = held(KEYS[1]) - old
 if old == 0 then grow = grow + overhead end
 if grow > 0 then
@@ -235,7 +254,7 @@ if grow > 0 then
     redis.call('DEL', KEYS[1])
     return 'reader'
   end
-  local counted = 3 * tonumber(ARGV[2])
+  local counted = 180  -- seconds: a minute's counters are read in that minute only
   redis.call('INCRBY', KEYS[2], grow)
   redis.call('EXPIRE', KEYS[2], counted)
   redis.call('INCRBY', KEYS[3], grow)
@@ -314,7 +333,7 @@ def kept_or(render: Callable[[bool], Any]) -> Any:
         return render(True)
 
     _state.generations, _state.read, _state.parts = generations, set(), {}
-    _state.wrote, _state.own = False, True
+    _state.wrote, _state.own, _state.clock = False, True, None
     scope = getattr(current_app.view_functions[request.endpoint], "page_cache_shared", None)
     if scope is None:
         _state.key = key
@@ -593,6 +612,9 @@ def _shared_page(
         if _state.own:
             # What the request read to find its reader (its sign-in) is in the key, as scope.
             _state.read = set()
+        # The page's life is what the view reads of the clock (the scope's page, not the
+        # reader's checks), its minute the path's.
+        _state.clock, _state.phase = None, f"path:{request.full_path}"
         g._login_user, g.page_cache_sharing = _ScopeOnly(user, names), True
         try:
             response = current_app.make_response(view(*args, **kwargs))
@@ -624,7 +646,6 @@ def _shared_page(
 def _shared_key(scope: dict[str, Any]) -> str:
     """Return the key of a shared page for a reader of ``scope``."""
     return _key(
-        window(f"path:{request.full_path}", time.time())[0],
         scope=scope,
         session={k: v for k, v in session.items() if k not in _SIGN_IN_KEYS},
         headers=_headers(_SHARED_KEY_HEADERS),
@@ -653,8 +674,13 @@ class _State(threading.local):
     parts: dict[str, str] | None = None
     #: The request's view is :func:`recorded` (its page is looked up by :func:`kept_or`).
     recorded = False
-    #: The minute of the request's key (for the budget).
+    #: The minute the request began in (for the budget).
     minute = 0
+    #: Until when what the page shows of the clock holds (an instant of ``time.time()``;
+    #: :data:`NOW` for no longer than the reader's minute; None: the page read no clock).
+    clock: float | None = None
+    #: What the page's minute window is drawn from (:func:`window`).
+    phase = ""
     #: The request's view is :func:`shared` (looked up and kept by it, under its own key).
     shared = False
     #: The request began with a database session of its own (:func:`_fresh`).
@@ -672,6 +698,30 @@ class _State(threading.local):
 
 
 _state = _State()
+
+#: What :attr:`_State.clock` holds for a page that read the time itself.
+NOW = float("-inf")
+
+
+def _clock_read(holds_until: datetime | None) -> None:
+    """Note, for the page being rendered, that it read the clock and until when what it read
+    holds (:data:`finportal.models.base.CLOCK_READERS`)."""
+    until = NOW if holds_until is None else holds_until.timestamp()
+    if _state.clock is None or until < _state.clock:
+        _state.clock = until
+
+
+def lifetime(now: float) -> float:
+    """Return how long the page being rendered may be kept from ``now``, in seconds (0: not
+    at all): :data:`TTL_SECONDS`, or less when it read the clock — until its reader's minute
+    turns if it read the time (:data:`CLOCK_SECONDS` at most), until the next midnight in
+    Shanghai if it read today's date."""
+    until = _state.clock
+    if until is None:
+        return float(TTL_SECONDS)
+    if until == NOW:
+        return window(_state.phase, now)[1]
+    return max(0.0, min(float(TTL_SECONDS), until - now))
 
 
 class PageCache:
@@ -692,7 +742,7 @@ class PageCache:
         self.parts_prefix = self.prefix + "gen:"
         self.release = release
         #: What the pages of one minute may hold, and one reader's share of it (bytes).
-        self.minute_budget = max_bytes // 2
+        self.minute_budget = max_bytes // MINUTES_ALIVE
         self.reader_budget = self.minute_budget // READER_SHARE
         self._keep_script = self.redis.register_script(_KEEP_SCRIPT)
         self._lookup_script = self.redis.register_script(_LOOKUP_SCRIPT)
@@ -714,7 +764,7 @@ class PageCache:
         :data:`ANY`: every kept page of this database) is stale from now.
 
         ``pending`` names a transaction that has written them and not yet ended: until the
-        move that ``settled`` names it (after its commit), or :data:`TTL_SECONDS` at most (a
+        move that ``settled`` names it (after its commit), or :data:`MARK_SECONDS` at most (a
         process killed in between), no page that read them is kept — one rendered meanwhile
         may show what the commit changes, under the generation moved before it.
         """
@@ -731,8 +781,8 @@ class PageCache:
                     if pending is not None:
                         now = time.time()
                         pipe.zremrangebyscore(marks, "-inf", now)
-                        pipe.zadd(marks, {pending: now + TTL_SECONDS})
-                        pipe.expire(marks, 2 * TTL_SECONDS)
+                        pipe.zadd(marks, {pending: now + MARK_SECONDS})
+                        pipe.expire(marks, 2 * MARK_SECONDS)
                     elif settled is not None:
                         pipe.zrem(marks, settled)
                 pipe.execute()
@@ -796,7 +846,7 @@ class PageCache:
         page_key = self.prefix + (key if serve else "none")
         found = self._lookup_script(
             keys=[self.generations_key, page_key],
-            args=[EPOCH, time.time_ns(), self.parts_prefix],
+            args=[EPOCH, time.time_ns(), self.parts_prefix, repr(time.time())],
         )
         if found[0] == 1:  # kept and current: the generations are not needed
             return {}, found[1], None
@@ -816,13 +866,15 @@ class PageCache:
         *,
         minute: int,
         reader: str,
+        seconds: float = TTL_SECONDS,
     ) -> bool:
         """Keep a page (its headers and body) under ``key`` with the ``generations`` it
-        depends on, if the budget of its ``minute`` and its ``reader``'s share allow; tell
-        whether it was kept."""
+        depends on, for ``seconds``, if the budget of its ``minute`` and its ``reader``'s
+        share allow; tell whether it was kept."""
         # One line each: JSON written in ASCII holds no raw line break.
         head = json.dumps(headers, ensure_ascii=True).encode()
-        return self._keep_value(key, generations, head + b"\n" + body, minute, reader)
+        value = head + b"\n" + body
+        return self._keep_value(key, generations, value, minute, reader, seconds)
 
     def point(
         self,
@@ -836,16 +888,24 @@ class PageCache:
     ) -> bool:
         """Keep under a reader's ``key`` a pointer to the shared page kept under
         ``shared_key``, with the reader's own ``slots`` and the ``generations`` of what its
-        checks read; tell whether it was kept."""
+        checks read; tell whether it was kept. It lives as long as a page may: it serves the
+        shared page only while that is kept (which lives as long as what it shows holds)."""
         pointer = f"->{self.prefix}{shared_key}\n".encode()
         filling = json.dumps(slots, ensure_ascii=True, sort_keys=True).encode()
-        return self._keep_value(key, generations, pointer + filling, minute, reader)
+        return self._keep_value(key, generations, pointer + filling, minute, reader, TTL_SECONDS)
 
     def _keep_value(
-        self, key: str, generations: dict[str, str], value: bytes, minute: int, reader: str
+        self,
+        key: str,
+        generations: dict[str, str],
+        value: bytes,
+        minute: int,
+        reader: str,
+        seconds: float,
     ) -> bool:
-        kept_with = json.dumps(generations, ensure_ascii=True, sort_keys=True).encode()
-        value = kept_with + b"\n" + value
+        until = {UNTIL: repr(time.time() + seconds)}
+        kept_with = json.dumps({**generations, **until}, ensure_ascii=True, sort_keys=True)
+        value = kept_with.encode() + b"\n" + value
         spent = f"{self.prefix}spent:{minute}"
         reader_key = hashlib.blake2b(reader.encode(), digest_size=12).hexdigest()
         # A transaction that wrote one of its tables and has not ended: not kept.
@@ -854,7 +914,7 @@ class PageCache:
             keys=[self.prefix + key, spent, f"{spent}:{reader_key}", *pending],
             args=[
                 value,
-                TTL_SECONDS,
+                max(1, int(seconds * 1000)),  # its lifetime, in milliseconds
                 self.minute_budget,
                 self.reader_budget,
                 KEY_OVERHEAD_BYTES,
@@ -879,6 +939,10 @@ def init_app(app: Flask) -> None:
     # context value (this context processor runs after its).
     app.jinja_env.globals["csrf_token"] = form_token
     app.context_processor(lambda: {"csrf_token": form_token})
+    from finportal.models.base import CLOCK_READERS
+
+    if _clock_read not in CLOCK_READERS:
+        CLOCK_READERS.append(_clock_read)
     request_started.connect(_begin, app)
     app.before_request(_serve_kept)
     app.after_request(_keep)
@@ -996,13 +1060,14 @@ def _reader() -> str:
 
 
 def window(source: str, now: float) -> tuple[int, float]:
-    """Return the minute window a reader's pages are kept in at ``now``, and the seconds
-    left in it.
+    """Return the minute window a reader's pages that read the time are kept in at ``now``,
+    and the seconds left in it.
 
     Windows are minutes shifted by a phase of 0–59 s drawn from ``source`` (the signed-in
-    session, else the bearer token, else the client's address): a page is never more than a
-    minute old, and the pages of many readers — banks' systems polling the API, say — do not
-    all turn stale at the same instant and come back to be rendered at once.
+    session, else the bearer token, else the client's address; a shared page's path): such
+    a page is never more than a minute old, and the pages of many readers — banks' systems
+    polling the API, say — do not all turn stale at the same instant and come back to be
+    rendered at once.
     """
     phase = int.from_bytes(hashlib.blake2b(source.encode(), digest_size=2).digest()) % 60
     shifted = now + phase
@@ -1028,14 +1093,13 @@ def _headers(names: tuple[str, ...]) -> list[str]:
     return [request.headers.get(name, "") for name in names]
 
 
-def _key(in_window: int, **reader: Any) -> str:
-    """Return the key of the request's page in the minute window ``in_window``: its path with
-    the query, host and other cookies, and what tells its ``reader`` (session, headers...)."""
+def _key(**reader: Any) -> str:
+    """Return the key of the request's page: its path with the query, host and other
+    cookies, and what tells its ``reader`` (session, headers...)."""
     cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
     parts = {
         "path": request.full_path,
         "host": request.host,
-        "window": in_window,
         "cookies": sorted((k, v) for k, v in request.cookies.items() if k != cookie),
         **reader,
     }
@@ -1060,11 +1124,11 @@ def _begin(sender: Flask, **extra: Any) -> None:
     # A shared page is looked up by its view, once the request's checks have found who asks.
     shared = getattr(view, "page_cache_shared", None) is not None
     recorded = getattr(view, "page_cache_recorded", False)
+    _state.phase = _phase_source()
     key = (
         cache.release
         + ":"
         + _key(
-            window(_phase_source(), now)[0],
             addr=request.remote_addr,
             session=dict(session),
             headers=_headers(_KEY_HEADERS),
@@ -1125,7 +1189,7 @@ def _end(*_: Any) -> None:
     _state.generations = _state.key = _state.kept = _state.read = None
     _state.own_key = _state.kept_slots = _state.parts = None
     _state.wrote = _state.shared = _state.own = _state.stored = _state.recorded = False
-    _state.recorded_from = None
+    _state.recorded_from = _state.clock = None
 
 
 def _serve_kept() -> Any:
@@ -1192,6 +1256,9 @@ def _keep_page(response: Response, *, slotted: bool) -> Response:
         return response
     depends = {table: generations.get(table, "0") for table in (*read, ANY, EPOCH)}
     depends.update(parts or {})
+    life = lifetime(time.time())
+    if life <= 0:  # what it shows of the clock holds no longer (midnight came as it rendered)
+        return response
     try:
         _state.stored = cache.keep(
             key,
@@ -1202,6 +1269,7 @@ def _keep_page(response: Response, *, slotted: bool) -> Response:
             else gzip.compress(response.get_data(), compresslevel=GZIP_LEVEL, mtime=0),
             minute=_state.minute,
             reader=_reader(),
+            seconds=life,
         )
     except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
         cache._pause()

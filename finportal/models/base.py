@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,8 +19,22 @@ NAMING_CONVENTION = {
 }
 
 
+#: Told of every reading of the clock through :func:`utcnow` and :func:`clock_read` (the page
+#: cache: a page that shows the time is kept only while what it shows holds). Each is given
+#: the moment until which what was read holds, None for no longer than this moment.
+CLOCK_READERS: list[Callable[[datetime | None], None]] = []
+
+
+def clock_read(holds_until: datetime | None) -> None:
+    """Tell :data:`CLOCK_READERS` that the clock was read, and until when what was read holds
+    (a date: until its midnight; None: the time itself, which holds no longer than now)."""
+    for reader in CLOCK_READERS:
+        reader(holds_until)
+
+
 def utcnow() -> datetime:
-    """Return the current time, timezone-aware in UTC."""
+    """Return the current time, timezone-aware in UTC (and tell :data:`CLOCK_READERS`)."""
+    clock_read(None)
     return datetime.now(UTC)
 
 

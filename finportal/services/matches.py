@@ -6,7 +6,7 @@ Names and reasons are worded in the user's language (Chinese outside a request).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,7 @@ from finportal.services.enterprises import get_enterprise
 from finportal.services.errors import ValidationFailed
 from finportal.services.profile_form import EDITABLE_FIELDS
 from finportal.services.profiles import enterprise_profile
-from finportal.services.workdays import SHANGHAI
+from finportal.services.workdays import today_local
 
 
 @dataclass
@@ -121,7 +121,7 @@ def matching_inputs(
     """Read the catalogue, the firm's effective profile, today and the LPR; the request asked."""
     enterprise = get_enterprise(session, enterprise_id)
     catalog, _versions = catalog_service.current_catalog(session)
-    today = datetime.now(SHANGHAI).date()
+    today = today_local()
     request: dict[str, Any] = {}
     if amount is not None:
         request["amount"] = amount

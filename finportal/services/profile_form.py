@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +37,7 @@ from finportal.services.audit import record_event
 from finportal.services.enterprises import apply_memberships, get_enterprise
 from finportal.services.errors import ValidationFailed
 from finportal.services.profiles import enterprise_profile
-from finportal.services.workdays import SHANGHAI
+from finportal.services.workdays import today_local
 
 WAN = limits.WAN
 FEN = Decimal("0.01")
@@ -142,7 +142,7 @@ class _ProfileForm(Schema):
             )
         registered = data.get("registered_on")
         if registered is not None:
-            if registered > datetime.now(SHANGHAI).date():
+            if registered > today_local():
                 errors["registered_on"] = limits.in_user_language(
                     "成立日期不能晚于今天。", "The date of registration cannot be in the future."
                 )
@@ -469,7 +469,7 @@ def completeness(session: Session, enterprise: Enterprise) -> Completeness:
     missing = [n for n in names if n not in optional and _is_empty(enterprise, n)]
     profile = enterprise_profile(enterprise)
     catalog, versions = catalog_service.current_catalog(session)
-    today = datetime.now(SHANGHAI).date()
+    today = today_local()
     key = (
         tuple(sorted((v.id, v.content_hash) for v in versions.values())),
         today,

@@ -9,13 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from finportal.models import Holiday
+from finportal.models.base import clock_read
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def today_local() -> date:
-    """Return today's date in Shanghai."""
-    return datetime.now(SHANGHAI).date()
+    """Return today's date in Shanghai: the one place the portal reads it (a page that shows it
+    holds until the next midnight in Shanghai, as the page cache is told)."""
+    today = datetime.now(SHANGHAI).date()
+    clock_read(datetime.combine(today + timedelta(days=1), datetime.min.time(), SHANGHAI))
+    return today
 
 
 def holiday_table(session: Session) -> dict[date, bool]:

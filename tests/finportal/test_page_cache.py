@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -664,7 +664,8 @@ def _no_page_kept(app: Any, time_machine: Any) -> page_cache.PageCache:
 def _three_pages_a_reader(app: Any, monkeypatch: Any, size: int) -> page_cache.PageCache:
     """Give a minute a budget of 24 pages of ``size`` bytes (one reader's share: three), with
     nothing spent yet; return the cache."""
-    monkeypatch.setitem(app.config, "PAGE_CACHE_MAX_BYTES", size * 2 * page_cache.READER_SHARE * 3)
+    budget = size * page_cache.READER_SHARE * 3
+    monkeypatch.setitem(app.config, "PAGE_CACHE_MAX_BYTES", budget * page_cache.MINUTES_ALIVE)
     cache = page_cache.cache_of(app)
     assert cache is not None and cache.reader_budget < 4 * size
     cache.redis.delete(*cache.redis.keys(cache.prefix + "spent:*") or ["none"])
@@ -704,7 +705,8 @@ def test_a_page_kept_again_after_a_change_spends_no_more_of_the_budget(
     sme = create_user("sme")
     login(sme)
     size = len(_rendered(client, "/sme/profile").get_data())
-    monkeypatch.setitem(app.config, "PAGE_CACHE_MAX_BYTES", size * 2 * page_cache.READER_SHARE * 2)
+    budget = size * page_cache.READER_SHARE * 2
+    monkeypatch.setitem(app.config, "PAGE_CACHE_MAX_BYTES", budget * page_cache.MINUTES_ALIVE)
     cache = page_cache.cache_of(app)
     assert cache is not None
     cache.redis.delete(*cache.redis.keys(cache.prefix + "spent:*") or ["none"])
@@ -995,7 +997,8 @@ def test_what_kept_pages_take_in_redis_stays_within_the_budget(redis_url, tmp_pa
     32,769-byte value in 40 KB, and every page and counter is a key with a name of its own.
     Readers each keeping a page of that size until the minute's budget is spent leave Redis
     holding no more than that budget."""
-    cache = page_cache.PageCache(redis_url, f"sqlite:///{tmp_path}/budget.db", "r", 2 << 20)
+    max_bytes = page_cache.MINUTES_ALIVE << 20  # a minute's budget: 1 MB
+    cache = page_cache.PageCache(redis_url, f"sqlite:///{tmp_path}/budget.db", "r", max_bytes)
     assert not list(cache.redis.scan_iter(match=cache.prefix + "*"))
     minute = int(time.time() // 60)
     body = b"x" * 32_769
@@ -1135,25 +1138,26 @@ def test_a_reload_the_reader_forces_is_rendered_and_kept_anew(
     assert _hit(client.get("/sme/profile")) and statements == []
 
 
-def test_a_kept_page_lives_a_minute_at_most_and_readers_turn_at_different_instants(
-    cached, client, login, create_user, monkeypatch
+def test_a_page_that_shows_the_time_lives_until_its_minute_turns_and_minutes_turn_apart(
+    cached, app, create_user, monkeypatch
 ):
-    """A page shows clocks and "today": it is never served once its reader's minute window
-    has turned. Windows are minutes shifted per reader, so that many readers' pages (banks'
-    systems polling the API) do not all go stale, and come back to be rendered, at once."""
+    """A page whose view read the time (the advisor's queue: its deadline clocks) is never
+    served once its minute window has turned. Windows are minutes shifted per reader (a
+    shared page's per path), so that many readers' pages (banks' systems polling the API) do
+    not all go stale, and come back to be rendered, at once."""
     import time_machine
 
     monkeypatch.setattr(page_cache, "window", _WINDOW)
-    sme = create_user("sme")
-    login(sme)
-    _rendered(client, "/sme/profile")
+    advisor = _browser(app, create_user("advisor"))
     now = time.time()
-    _, left = page_cache.window(f"user:{sme.get_id()}", now)
-    assert 0 < left <= 60
+    assert not _hit(advisor.get("/advisor/"))  # rendered for every advisor, and kept
+    assert _hit(advisor.get("/advisor/"))
+    _, left = page_cache.window("path:/advisor/?", now)
+    assert 0 < left <= page_cache.CLOCK_SECONDS
     with time_machine.travel(now + left - 1, tick=False):
-        assert _hit(client.get("/sme/profile"))
+        assert _hit(advisor.get("/advisor/"))
     with time_machine.travel(now + left + 0.5, tick=False):
-        assert not _hit(client.get("/sme/profile"))
+        assert not _hit(advisor.get("/advisor/"))
     # Each window is one minute, and readers' windows turn at many instants.
     for source in ("user:1.0", "token:abc", "addr:10.0.0.7"):
         first, left = page_cache.window(source, 1_000_000.0)
@@ -1162,6 +1166,41 @@ def test_a_kept_page_lives_a_minute_at_most_and_readers_turn_at_different_instan
         assert page_cache.window(source, 1_000_000.0 + left + 59.99)[0] == first + 1
     turns = {round(page_cache.window(f"user:{n}.0", 0.0)[1]) for n in range(200)}
     assert len(turns) > 40
+
+
+def test_a_page_that_shows_only_the_date_is_kept_until_midnight_in_shanghai(
+    cached, app, client, login, create_user
+):
+    """A page that read today's date and not the time (the firm's home: what stands today)
+    is served for minutes, exactly as it would be rendered then, and rendered anew once the
+    date has changed in Shanghai; no page is served beyond TTL_SECONDS."""
+    import time_machine
+
+    from finportal.services.workdays import SHANGHAI
+    from tests.helpers import RELOAD
+
+    # Clear of midnight in Shanghai, so that four minutes on it is the same day.
+    noon = datetime.now(SHANGHAI).replace(hour=12, minute=0, second=0, microsecond=0)
+    with time_machine.travel(noon, tick=False):
+        login(create_user("sme"))
+        first = _rendered(client, "/sme/")
+    for later in (90, page_cache.TTL_SECONDS - 10):
+        with time_machine.travel(noon + timedelta(seconds=later), tick=False):
+            kept = client.get("/sme/")
+            assert _hit(kept)
+            assert _token_time_left_out(kept.get_data()) == _token_time_left_out(first.get_data())
+            fresh = client.get("/sme/", headers=RELOAD)  # as rendered then, and kept anew
+            assert not _hit(fresh)
+            assert _token_time_left_out(fresh.get_data()) == _token_time_left_out(kept.get_data())
+    with time_machine.travel(noon + timedelta(seconds=2 * page_cache.TTL_SECONDS), tick=False):
+        assert not _hit(client.get("/sme/"))
+    # Kept a minute before midnight, rendered anew at midnight.
+    evening = noon.replace(hour=23, minute=59)
+    with time_machine.travel(evening, tick=False):
+        assert not _hit(client.get("/sme/"))
+        assert _hit(client.get("/sme/"))
+    with time_machine.travel(evening + timedelta(seconds=61), tick=False):
+        assert not _hit(client.get("/sme/"))
 
 
 # --- pages shared by every reader of a scope (the advisors' review page) -----------------
