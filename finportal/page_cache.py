@@ -45,11 +45,18 @@ it is served, and each reader keeps a pointer to it under its own key): the key 
 (the code and its configuration), the full path with its query, the session's whole content
 (the signed-in user and the session version a logout moves on, the CSRF token, the chosen
 language), the other cookies, the request headers a page may depend on (languages,
-``Accept``, the bearer token, the user agent, the host) and the client's address, and the
-reader's minute (:func:`window`: minutes shifted per reader, so that many readers' pages do not
-all turn stale at one instant): pages that show clocks and "today" are at most a minute old, and a kept page lives
-:data:`TTL_SECONDS` at most whatever happens (writes made outside the portal's engine, e.g.
-by hand in ``psql``, are seen within that time).
+``Accept``, the bearer token, the user agent, the host) and the client's address.
+
+A kept page lives as long as what it shows of the clock holds, :data:`TTL_SECONDS` at most
+whatever happens (writes made outside the portal's engine, e.g. by hand in ``psql``, are
+seen within that time). Every reading of the clock goes through
+:func:`finportal.models.base.utcnow` or :func:`finportal.services.workdays.today_local`,
+which tell the cache (:data:`finportal.models.base.CLOCK_READERS`): a page whose request
+read the time (a deadline's clock, "overdue") lives until its reader's minute turns
+(:func:`window`: minutes shifted per reader, so that many readers' pages do not all turn
+stale at one instant), one that read only today's date until the next midnight in
+Shanghai. The instant it is kept until is kept with it and checked as it is looked up
+(:data:`UNTIL`).
 
 A kept page keeps the headers its view set (its type, ``X-Pagination``); the app's own
 after-request handlers set theirs again on every answer. A page is kept only when it is a
@@ -68,9 +75,10 @@ every kept page names), so they never come back to numbers pages were kept under
 What kept pages hold in Redis is bounded, whatever clients ask for (every distinct URL is a
 page of its own, so a client varying a query argument no page reads would otherwise fill
 Redis): a page is kept only while what Redis takes for the pages kept in its minute stays
-within half of ``PAGE_CACHE_MAX_BYTES`` and the reader's own within :data:`READER_SHARE` of
-that (:data:`_KEEP_SCRIPT`). Pages live a minute, so at most two minutes' pages are alive. Beyond the
-budget pages are rendered as without the cache. On by default when the portal has Redis (``FINPORTAL_REDIS_URL``);
+within ``PAGE_CACHE_MAX_BYTES`` / :data:`MINUTES_ALIVE` and the reader's own within
+:data:`READER_SHARE` of that (:data:`_KEEP_SCRIPT`): pages live :data:`TTL_SECONDS` at most,
+so at most that many minutes' pages are alive. Beyond the budget pages are rendered as
+without the cache. On by default when the portal has Redis (``FINPORTAL_REDIS_URL``);
 ``FINPORTAL_PAGE_CACHE_URL`` names another Redis for it, ``FINPORTAL_PAGE_CACHE_URL=off``
 turns it off (docs/OPERATIONS.md, "Page cache").
 """
