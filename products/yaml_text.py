@@ -16,11 +16,26 @@ import yaml
 __all__ = ["data_file", "parse"]
 
 
+class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
+    """The safe loader, refusing a date that does not exist (``2024-02-30``) as a YAML error
+    with its line, as every other bad value is (PyYAML raises a bare ``ValueError``)."""
+
+    def construct_yaml_timestamp(self, node: Any) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"not a date or time: {node.value} ({exc})", node.start_mark
+            ) from exc
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def parse(text: str) -> Any:
-    """Return the data of one YAML document (safe tags only)."""
-    if yaml.__with_libyaml__:
-        return yaml.load(text, Loader=yaml.CSafeLoader)
-    return yaml.safe_load(text)
+    """Return the data of one YAML document (safe tags only); ``yaml.YAMLError`` if it is not
+    valid YAML or names a date that does not exist."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a subclass of the safe loader
 
 
 def data_file(package: str, path: str) -> Any:

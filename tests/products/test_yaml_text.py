@@ -60,3 +60,13 @@ def test_a_changed_catalogue_file_is_read_again(tmp_path):
         "utf-8",
     )
     assert catalog.load_catalog(folder).get("ip_pledge").name_zh == "知识产权质押贷（改）"
+
+
+def test_a_date_that_does_not_exist_is_a_yaml_error_with_its_line():
+    # PyYAML raised a bare ValueError for 2024-02-30, which the admin's form answered with a
+    # server error (found by tests/finportal/test_fuzz_inputs.py).
+    with pytest.raises(yaml.YAMLError) as caught:
+        yaml_text.parse("code: a\nvalid_from: 2024-02-30\n")
+    assert caught.value.problem_mark.line == 1
+    assert "2024-02-30" in str(caught.value.problem)
+    assert yaml_text.parse("valid_from: 2024-02-29\n")["valid_from"].day == 29

@@ -218,3 +218,15 @@ def test_going_back_to_earlier_content_makes_that_version_current_again(
     )
     assert len(pushes) == 2
     assert all(j.result["new"] == 0 and j.result["cheaper"] == 0 for j in pushes)
+
+
+def test_a_date_that_does_not_exist_is_refused_with_the_line_and_the_text_kept(
+    client, create_user, login, published_catalog, db_session
+):
+    login(create_user("admin"))
+    typed = "code: ip_pledge\nvalid_from: 2024-02-30\n# 我的备注\n"
+    response = client.post("/admin/products/ip_pledge/edit", data={"content": typed})
+    assert response.status_code == 422
+    assert "YAML 格式错误：第 2 行" in response.text
+    assert "# 我的备注" in response.text
+    assert _versions(db_session, "ip_pledge") == 1
