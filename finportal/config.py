@@ -82,7 +82,7 @@ def _redis_use_url(variable: str, redis_url: str | None) -> str | None:
 
 def _page_cache_max_bytes() -> int:
     """Return the memory the page cache may hold in Redis, from ``FINPORTAL_PAGE_CACHE_MAX_MB``."""
-    value = os.environ.get("FINPORTAL_PAGE_CACHE_MAX_MB") or "128"
+    value = os.environ.get("FINPORTAL_PAGE_CACHE_MAX_MB") or "384"
     try:
         megabytes = int(value)
     except ValueError:
