@@ -603,6 +603,7 @@ def _shared_page(
     # checks read (the signed-in user), and the session's own key.
     generations, checked = _state.generations or {}, set(_state.read or ())
     own_key, minute = _state.own_key, _state.minute
+    reader_key = cache.release + ":" + _reader_key(names)  # as the request began
     kept = None
     if not _fresh_asked():
         try:
@@ -644,8 +645,11 @@ def _shared_page(
         slots = {name: value() for name, value in SLOTS.items() if name not in _REQUEST_SLOTS}
         depends = {table: generations.get(table, "0") for table in (*checked, ANY, EPOCH)}
         depends.update(checked_before or {})
+        # What the checks found, for the reader's first views of the scope's other pages.
+        found = json.dumps({"scope": scope, "slots": slots, "depends": depends}).encode()
         try:
             cache.point(own_key, depends, key, slots, minute=minute, reader=_reader())
+            cache.keep(reader_key, depends, [], found, minute=minute, reader=_reader())
         except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
             cache._pause()
     return response
@@ -689,6 +693,9 @@ class _State(threading.local):
     clock: float | None = None
     #: What the page's minute window is drawn from (:func:`window`).
     phase = ""
+    #: What told the reader as the request began (:func:`_own_reader`; its checks may add to
+    #: the session after).
+    reader: dict[str, Any] | None = None
     #: The request's view is :func:`shared` (looked up and kept by it, under its own key).
     shared = False
     #: The request began with a database session of its own (:func:`_fresh`).
@@ -1101,18 +1108,35 @@ def _headers(names: tuple[str, ...]) -> list[str]:
     return [request.headers.get(name, "") for name in names]
 
 
-def _key(**reader: Any) -> str:
-    """Return the key of the request's page: its path with the query, host and other
-    cookies, and what tells its ``reader`` (session, headers...)."""
+def _key(*, any_path: bool = False, **reader: Any) -> str:
+    """Return the key of the request's page: its path with the query (not with
+    ``any_path``), host and other cookies, and what tells its ``reader`` (session, headers...)."""
     cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
     parts = {
-        "path": request.full_path,
+        "path": None if any_path else request.full_path,
         "host": request.host,
         "cookies": sorted((k, v) for k, v in request.cookies.items() if k != cookie),
         **reader,
     }
     raw = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()
+
+
+def _own_reader() -> dict[str, Any]:
+    """Return what tells the reader of a page kept for it alone (in its key, :func:`_key`):
+    the client's address, the session's whole content and the request headers."""
+    return {
+        "addr": request.remote_addr,
+        "session": dict(session),
+        "headers": _headers(_KEY_HEADERS),
+    }
+
+
+def _reader_key(names: tuple[str, ...]) -> str:
+    """Return the key of what the request's reader was found to be, for the shared pages of
+    scope ``names``: its scope's values, slots and what its checks read (:func:`_shared_page`),
+    kept under the key of its own pages without the path."""
+    return "reader:" + _key(any_path=True, scope=list(names), **(_state.reader or _own_reader()))
 
 
 def _begin(sender: Flask, **extra: Any) -> None:
@@ -1132,16 +1156,8 @@ def _begin(sender: Flask, **extra: Any) -> None:
     # A shared page is looked up by its view, once the request's checks have found who asks.
     shared = getattr(view, "page_cache_shared", None) is not None
     recorded = getattr(view, "page_cache_recorded", False)
-    _state.phase = _phase_source()
-    key = (
-        cache.release
-        + ":"
-        + _key(
-            addr=request.remote_addr,
-            session=dict(session),
-            headers=_headers(_KEY_HEADERS),
-        )
-    )
+    _state.phase, _state.reader = _phase_source(), _own_reader()
+    key = cache.release + ":" + _key(**_state.reader)
     if recorded:
         # Looked up by its view, once the view's record is committed (kept_or); with
         # ``when_kept`` also here, to be served if kept (:func:`_serve_kept`).
@@ -1197,7 +1213,7 @@ def _end(*_: Any) -> None:
     _state.generations = _state.key = _state.kept = _state.read = None
     _state.own_key = _state.kept_slots = _state.parts = None
     _state.wrote = _state.shared = _state.own = _state.stored = _state.recorded = False
-    _state.recorded_from = _state.clock = None
+    _state.recorded_from = _state.clock = _state.reader = None
 
 
 def _serve_kept() -> Any:
@@ -1205,13 +1221,51 @@ def _serve_kept() -> Any:
     :func:`recorded` view's once its ``when_kept`` made the record."""
     kept = _state.kept
     if kept is None:
-        return None
+        return _serve_shared_to_known_reader()
     if _state.recorded:
         when_kept = current_app.view_functions[request.endpoint].page_cache_when_kept
         if not when_kept(_record_note(kept)):
             _state.kept = None  # the view runs, records, and looks its page up (kept_or)
             return None
     return _kept_response(kept, fill=_state.kept_slots)
+
+
+def _serve_shared_to_known_reader() -> Any:
+    """Serve a :func:`shared` page that its reader opens for the first time (no pointer yet)
+    without its checks, when what its checks found on an earlier view of a page of the same
+    scope is kept (:func:`_reader_key`) and all they read is unchanged, as a pointer would be:
+    the scope's page if it is kept, and a pointer to it for the next view. Else None (the
+    checks and the view run)."""
+    view = current_app.view_functions.get(request.endpoint)
+    names = getattr(view, "page_cache_shared", None)
+    cache = cache_of(current_app)
+    own_key, minute = _state.own_key, _state.minute
+    if names is None or cache is None or own_key is None or _fresh_asked():
+        return None
+    when_kept = getattr(view, "page_cache_when_kept", None)
+    if _state.recorded and when_kept is None:
+        return None
+    try:
+        record = cache.lookup(cache.release + ":" + _reader_key(names))[1]
+        if record is None:
+            return None
+        reader = json.loads(record.partition(b"\n")[2])
+        key = cache.release + ":shared:" + _shared_key(reader["scope"])
+        kept = cache.lookup(key)[1]
+    except Exception:  # noqa: BLE001 - Redis away: the checks and the view run
+        cache._pause()
+        return None
+    if kept is None or (_state.recorded and not when_kept(_record_note(kept))):
+        return None
+    _end()
+    response = _kept_response(kept, fill=reader["slots"])
+    try:
+        cache.point(
+            own_key, reader["depends"], key, reader["slots"], minute=minute, reader=_reader()
+        )
+    except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
+        cache._pause()
+    return response
 
 
 def _record_note(kept: bytes) -> str:

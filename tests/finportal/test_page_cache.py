@@ -1364,6 +1364,40 @@ def test_a_readers_pointer_to_a_shared_page_follows_changes_to_the_reader(
     assert browser.get(review_url).status_code == 403
 
 
+def test_a_readers_first_view_of_another_shared_page_skips_its_checks_until_it_changes(
+    cached,
+    app,
+    client,
+    create_user,
+    create_enterprise,
+    screened_application,
+    db_session,
+    statements,
+):
+    """What a reader's checks found on one shared page (its scope, its name) is kept: its
+    first view of another page of the same scope that another reader's view rendered is then
+    served without a statement, with its own name. Once the reader changes (deactivated), it is
+    sent to sign in instead."""
+    firm = create_enterprise(name="首看审核页科技有限公司")
+    urls = [f"/advisor/applications/{screened_application(firm).id}" for _ in range(3)]
+    wang = _browser(app, create_user("advisor", display_name="王首看顾问"))
+    user = create_user("advisor", display_name="李首看顾问")
+    li = _browser(app, user)
+    for url in urls:
+        assert not _hit(wang.get(url))  # each kept for every advisor
+    li.get(urls[0])  # its session settles (the first view after a sign-in stores its token)
+    assert _hit(li.get(urls[0]))  # its checks ran, and what they found is kept
+    statements.clear()
+    first = li.get(urls[1])
+    assert _hit(first) and statements == []
+    assert "李首看顾问" in first.text and "王首看顾问" not in first.text
+    assert "首看审核页科技有限公司" in first.text
+    db_session.get(type(user), user.id).active = False
+    db_session.commit()
+    gone = li.get(urls[2])  # kept for the scope, never opened by this reader
+    assert gone.status_code == 302 and "/auth/login" in gone.headers["Location"]
+
+
 def test_a_banks_inbox_is_kept_once_for_its_users_and_never_shown_to_another_bank(
     cached, app, client, create_user, create_bank, db_session
 ):
