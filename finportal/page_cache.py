@@ -603,7 +603,7 @@ def _shared_page(
     # checks read (the signed-in user), and the session's own key.
     generations, checked = _state.generations or {}, set(_state.read or ())
     own_key, minute = _state.own_key, _state.minute
-    reader_key = cache.release + ":" + _reader_key(names)  # as the request began
+    reader_key = _reader_key(names)
     kept = None
     if not _fresh_asked():
         try:
@@ -649,7 +649,9 @@ def _shared_page(
         found = json.dumps({"scope": scope, "slots": slots, "depends": depends}).encode()
         try:
             cache.point(own_key, depends, key, slots, minute=minute, reader=_reader())
-            cache.keep(reader_key, depends, [], found, minute=minute, reader=_reader())
+            if reader_key is not None:
+                kept_as = cache.release + ":" + reader_key
+                cache.keep(kept_as, depends, [], found, minute=minute, reader=_reader())
         except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
             cache._pause()
     return response
@@ -1132,11 +1134,14 @@ def _own_reader() -> dict[str, Any]:
     }
 
 
-def _reader_key(names: tuple[str, ...]) -> str:
+def _reader_key(names: tuple[str, ...]) -> str | None:
     """Return the key of what the request's reader was found to be, for the shared pages of
     scope ``names``: its scope's values, slots and what its checks read (:func:`_shared_page`),
-    kept under the key of its own pages without the path."""
-    return "reader:" + _key(any_path=True, scope=list(names), **(_state.reader or _own_reader()))
+    kept under the key of its own pages without the path — as the request began (its checks
+    may add to the session after); None when the request was not looked up."""
+    if _state.reader is None:
+        return None
+    return "reader:" + _key(any_path=True, scope=list(names), **_state.reader)
 
 
 def _begin(sender: Flask, **extra: Any) -> None:
@@ -1240,13 +1245,14 @@ def _serve_shared_to_known_reader() -> Any:
     names = getattr(view, "page_cache_shared", None)
     cache = cache_of(current_app)
     own_key, minute = _state.own_key, _state.minute
-    if names is None or cache is None or own_key is None or _fresh_asked():
+    reader_key = _reader_key(names) if names is not None else None
+    if reader_key is None or cache is None or own_key is None or _fresh_asked():
         return None
     when_kept = getattr(view, "page_cache_when_kept", None)
     if _state.recorded and when_kept is None:
         return None
     try:
-        record = cache.lookup(cache.release + ":" + _reader_key(names))[1]
+        record = cache.lookup(cache.release + ":" + reader_key)[1]
         if record is None:
             return None
         reader = json.loads(record.partition(b"\n")[2])

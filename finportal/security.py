@@ -100,6 +100,8 @@ def configured_limit(name: str) -> Callable[[], str]:
     return limit
 
 
+#: How many sign-ins (and password resets) one name or address may try.
+login_limit = configured_limit("LOGIN_RATE_LIMIT")
 #: How many failed sign-ins one address may make, across all usernames.
 login_ip_limit = configured_limit("LOGIN_IP_RATE_LIMIT")
 

@@ -134,9 +134,6 @@ def verify_email(token: str) -> Any:
     return render_template("account/email_verified.html", email=user.email), 200, NO_STORE
 
 
-_login_limit = security.configured_limit("LOGIN_RATE_LIMIT")
-
-
 def _forgot_key() -> str:
     # As the sign-in: per address and per name asked for.
     return f"forgot|{security.client_address()}|{request.form.get('identifier', '')}"
@@ -147,7 +144,7 @@ def _forgot_ip_key() -> str:
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
-@limiter.limit(_login_limit, key_func=_forgot_key, methods=["POST"])
+@limiter.limit(security.login_limit, key_func=_forgot_key, methods=["POST"])
 @limiter.limit(security.login_ip_limit, key_func=_forgot_ip_key, methods=["POST"])
 def forgot_password() -> Any:
     """Ask for a reset link; the answer is the same whether the account exists or not."""
@@ -170,7 +167,7 @@ def forgot_password() -> Any:
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
-@limiter.limit(_login_limit, key_func=security.client_address, methods=["POST"])
+@limiter.limit(security.login_limit, key_func=security.client_address, methods=["POST"])
 def reset_password(token: str) -> Any:
     """Choose a new password through a reset link; every session of the account ends."""
     try:

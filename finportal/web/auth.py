@@ -69,7 +69,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(security.configured_limit("LOGIN_RATE_LIMIT"), key_func=_login_key, methods=["POST"])
+@limiter.limit(security.login_limit, key_func=_login_key, methods=["POST"])
 @limiter.limit(
     security.login_ip_limit,
     key_func=security.client_address,
