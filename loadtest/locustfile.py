@@ -33,7 +33,7 @@ from collections import defaultdict
 from typing import Any
 from urllib.parse import urlencode
 
-from locust import constant, events, task
+from locust import constant, constant_throughput, events, task
 from locust.contrib.fasthttp import FastHttpUser as HttpUser
 
 PASSWORD = os.environ.get("LOADTEST_PASSWORD", "finportal-demo")
@@ -49,6 +49,12 @@ SUBMISSIONS = os.environ.get("LOADTEST_SUBMISSIONS", "")
 SUMMARY = os.environ.get("LOADTEST_SUMMARY", "")
 #: Think time between a simulated user's requests in the mix (seconds).
 THINK = float(os.environ.get("LOADTEST_THINK", "0"))
+#: In ``page`` mode, the requests a second each client aims at (0: as fast as answered). The
+#: clients together then offer a set load, and the run tells the latency a page has at it:
+#: ``scripts/loadtest.sh`` with ``LOADTEST_PACE`` sets it to a share of the bare route's
+#: throughput. A client whose answers come slower than its pace asks again at once, so a
+#: page that cannot keep up shows it as a rate under the one offered.
+RATE_PER_CLIENT = float(os.environ.get("LOADTEST_RATE_PER_CLIENT", "0"))
 #: Seconds after every measured client signed in and collected its ids before requests count.
 WARMUP = float(os.environ.get("LOADTEST_WARMUP", "3"))
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -457,7 +463,8 @@ if SIGN_INS:
 if MODE == "page":
     _role = PAGES[PAGE][0]
     # The role's sign-in and id lists, with one task: the page.
-    OnePage = type("OnePage", (_role,), {"abstract": False, "wait_time": constant(0)})
+    _pace = constant_throughput(RATE_PER_CLIENT) if RATE_PER_CLIENT else constant(0)
+    OnePage = type("OnePage", (_role,), {"abstract": False, "wait_time": _pace})
     OnePage.tasks = [_one_page]  # the role's own tasks would be merged in by Locust otherwise
 else:
     Mix = [

@@ -21,13 +21,19 @@ def _row(name: str, stats: dict[str, float], bare: float | None) -> str:
 HEADER = f"{'page':44} {'requests':>8} {'req/s':>8} {'÷bare':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'kept %':>6}"
 
 
-def pages_table(folder: Path, clients: str) -> list[str]:
-    """Return the lines of the one-page-at-a-time table for a client count."""
+def pages_table(folder: Path, clients: str, kind: str = "page") -> list[str]:
+    """Return the lines of the one-page-at-a-time table for a client count; with ``kind``
+    "paced", of the runs whose clients offered a share of the bare route's throughput
+    (its bare row is the unpaced run's, which set the pace)."""
     results = {}
     pairs = 0
     refused: dict[str, int] = {}
-    for path in sorted(folder.glob(f"page-*-c{clients}.json")):
-        page = path.stem.removeprefix("page-").removesuffix(f"-c{clients}")
+    paths = sorted(folder.glob(f"{kind}-*-c{clients}.json"))
+    bare_run = folder / f"page-bare-c{clients}.json"
+    if kind == "paced" and bare_run.exists():
+        paths.insert(0, bare_run)
+    for path in paths:
+        page = path.stem.split("-", 1)[1].removesuffix(f"-c{clients}")
         data = json.loads(path.read_text())
         pairs += data.get("others_signed_in_and_out", 0)
         if data.get("clients_not_signed_in"):
@@ -36,7 +42,10 @@ def pages_table(folder: Path, clients: str) -> list[str]:
         if stats is not None:
             results[page] = stats
     bare = results.get("bare", {}).get("rps")
-    lines = [f"one page at a time, {clients} clients", HEADER]
+    title = f"one page at a time, {clients} clients"
+    if kind == "paced":
+        title += ", offering a set share of the bare route's req/s (LOADTEST_PACE)"
+    lines = [title, HEADER]
     lines += [_row(page, stats, bare) for page, stats in results.items()]
     lines += [
         f"(!) {page}: {count} of the {clients} clients were not signed in and requested nothing"
@@ -69,6 +78,8 @@ def main(argv: list[str]) -> int:
     for c in clients:
         if list(folder.glob(f"page-*-c{c}.json")):
             out += pages_table(folder, c) + [""]
+        if list(folder.glob(f"paced-*-c{c}.json")):
+            out += pages_table(folder, c, "paced") + [""]
         mix = folder / f"mix-c{c}.json"
         if mix.exists():
             out += mix_table(mix) + [""]

@@ -6,10 +6,14 @@
 #   scripts/loadtest.sh                         # pages one at a time and the role mix, 8 and 32 clients
 #   LOADTEST_CLIENTS="8" LOADTEST_SECONDS=20 LOADTEST_MODES=pages scripts/loadtest.sh
 #   LOADTEST_HOST=http://127.0.0.1:8000 scripts/loadtest.sh   # a stack that is already running
+#   LOADTEST_PACE=1/3 LOADTEST_CLIENTS=32 LOADTEST_MODES=pages scripts/loadtest.sh
+#       # also each page's latency with its clients offering a third of the bare route's req/s
 #
 # Settings: LOADTEST_CLIENTS ("8 32"), LOADTEST_SECONDS per run (30), LOADTEST_MODES
 # ("pages mix"), LOADTEST_PAGES (all key pages), LOADTEST_OUT (results folder),
-# LOADTEST_SIGN_INS (other firms signing in and out a second, by one more client), and the
+# LOADTEST_SIGN_INS (other firms signing in and out a second, by one more client),
+# LOADTEST_PACE (a share of the bare route's throughput, e.g. 1/3: after the pages as fast as
+# answered, each page again with its clients offering that load together), and the
 # scripts/prod.sh settings. The database should hold scale data
 # (flask --app wsgi scale-data): the accounts and the API token's bank come from it.
 set -euo pipefail
@@ -55,6 +59,17 @@ for c in $clients; do
   if [[ " $modes " == *" pages "* ]]; then
     for page in $pages; do
       run "page-$page-c$c" "$c" LOADTEST_MODE=page LOADTEST_PAGE="$page"
+    done
+  fi
+  if [[ " $modes " == *" pages "* && -n "${LOADTEST_PACE:-}" && -f "$out/page-bare-c$c.json" ]]; then
+    # The offered load: the pace's share of what the bare route served in this run.
+    rate=$(.venv/bin/python -c 'import json, sys; from fractions import Fraction as F
+rps = json.load(open(sys.argv[1]))["pages"]["[page] bare"]["rps"]
+print(float(rps * F(sys.argv[2]) / int(sys.argv[3])))' "$out/page-bare-c$c.json" "$LOADTEST_PACE" "$c")
+    echo "  paced: $LOADTEST_PACE of the bare route, $rate req/s a client" >&2
+    for page in $pages; do
+      [ "$page" = bare ] || run "paced-$page-c$c" "$c" LOADTEST_MODE=page LOADTEST_PAGE="$page" \
+        LOADTEST_RATE_PER_CLIENT="$rate"
     done
   fi
   if [[ " $modes " == *" mix "* ]]; then

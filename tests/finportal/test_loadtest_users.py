@@ -65,3 +65,31 @@ def test_the_report_says_when_clients_were_not_signed_in(tmp_path):
     lines = report.pages_table(tmp_path, "32")
     assert "(!) referral: 12 of the 32 clients were not signed in and requested nothing" in lines
     assert not any("bare:" in line for line in lines)
+
+
+def test_the_paced_runs_are_reported_against_the_bare_run_that_set_their_pace(tmp_path):
+    """With ``LOADTEST_PACE`` each page runs again at a share of the bare route's req/s: its
+    table holds the unpaced bare row, and each paced page's rate as a share of it (a page that
+    kept up shows the pace; one that could not, less)."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("loadtest_report", ROOT / "loadtest/report.py")
+    assert spec is not None and spec.loader is not None
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+
+    def write(name: str, page: str, rps: float, p99: float) -> None:
+        stats = {"requests": 300, "rps": rps, "p50_ms": 5, "p95_ms": 9, "p99_ms": p99, "errors": 0}
+        (tmp_path / f"{name}-c32.json").write_text(json.dumps({"pages": {f"[page] {page}": stats}}))
+
+    write("page-bare", "bare", 900.0, 70.0)
+    write("page-referral", "referral", 250.0, 300.0)
+    write("paced-referral", "referral", 298.0, 61.0)
+    unpaced, paced = report.pages_table(tmp_path, "32"), report.pages_table(tmp_path, "32", "paced")
+    assert "offering a set share" in paced[0] and "offering" not in unpaced[0]
+    rows = {line.split()[0]: line.split() for line in paced[2:]}
+    assert sorted(rows) == ["bare", "referral"]
+    assert rows["bare"][2:4] == ["900.0", "1.00"]
+    assert rows["referral"][2:4] == ["298.0", "0.33"] and rows["referral"][6] == "61.0"
+    assert [line.split()[2] for line in unpaced[2:]] == ["900.0", "250.0"]
