@@ -27,12 +27,14 @@ import json
 import os
 import random
 import re
+import resource
 import threading
 import time
 from collections import defaultdict
 from typing import Any
 from urllib.parse import urlencode
 
+import gevent
 from locust import constant, constant_throughput, events, task
 from locust.contrib.fasthttp import FastHttpUser as HttpUser
 
@@ -55,6 +57,10 @@ THINK = float(os.environ.get("LOADTEST_THINK", "0"))
 #: throughput. A client whose answers come slower than its pace asks again at once, so a
 #: page that cannot keep up shows it as a rate under the one offered.
 RATE_PER_CLIENT = float(os.environ.get("LOADTEST_RATE_PER_CLIENT", "0"))
+#: The session id of the server's processes (``scripts/prod.sh`` starts gunicorn in a session
+#: of its own, its pid in ``run/web.pid``): their CPU time over the measured window is read from
+#: ``/proc`` and reported a request (0: not measured, a server on another machine).
+SERVER_SESSION = int(os.environ.get("LOADTEST_SERVER_SESSION", "0") or 0)
 #: Seconds after every measured client signed in and collected its ids before requests count.
 WARMUP = float(os.environ.get("LOADTEST_WARMUP", "3"))
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -94,6 +100,38 @@ def _open_window() -> None:
     clients = _ready["clients"]
     if clients is not None and _ready["started"] >= clients and not _window["start"]:
         _window["start"] = time.monotonic() + WARMUP
+        gevent.spawn_later(WARMUP, lambda: _cpu.__setitem__("start", _cpu_now()))
+
+
+#: CPU seconds at the measured window's start and end (:func:`_cpu_now`).
+_cpu: dict[str, dict[str, float]] = {}
+
+
+def _cpu_now() -> dict[str, float]:
+    """Return the CPU seconds spent so far by the machine (all cores, busy), the server's
+    processes (:data:`SERVER_SESSION`) and this load generator.
+
+    On a machine that runs both, a page's share of the bare route's req/s is also a share of
+    what the generator left: the CPU a request of each tells the server's cost apart."""
+    tick = os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    machine = (sum(fields[:8]) - fields[3] - fields[4]) / tick
+    server = 0.0
+    if SERVER_SESSION:
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as f:
+                    after_name = f.read().rpartition(")")[2].split()
+            except OSError:  # the process ended meanwhile
+                continue
+            if int(after_name[3]) == SERVER_SESSION:  # session; then utime, stime
+                server += (int(after_name[11]) + int(after_name[12])) / tick
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return {"machine": machine, "server": server, "generator": own.ru_utime + own.ru_stime}
 
 
 def _post_form(
@@ -537,6 +575,7 @@ def summarize(seconds: float) -> dict[str, Any]:
         "pages": rows,
         "scenarios": scenarios,
         "others_signed_in_and_out": _sign_ins["pairs"],
+        "cpu_ms_per_request": _cpu_per_request(sum(len(v) for v in _times.values())),
         "clients_not_signed_in": _sign_ins["refused"],
         # Seconds from spawning the clients until the last one had signed in and collected
         # its ids (the requests that count begin WARMUP seconds later).
@@ -559,6 +598,19 @@ def _stats(values: list[float], errors: int, seconds: float, kept: int = 0) -> d
 @events.test_stop.add_listener
 def _stopped(**_: Any) -> None:
     _window["end"] = time.monotonic()
+    _cpu["end"] = _cpu_now()
+
+
+def _cpu_per_request(requests: int) -> dict[str, float]:
+    """Return the CPU milliseconds a counted request took, over the measured window: of the
+    server, of this generator, and of the machine (the rest: the database, Redis, workers)."""
+    start, end = _cpu.get("start"), _cpu.get("end")
+    if not requests or start is None or end is None:
+        return {}
+    per = {name: round(1000 * (end[name] - start[name]) / requests, 2) for name in end}
+    if not SERVER_SESSION:
+        del per["server"]
+    return per
 
 
 @events.quitting.add_listener

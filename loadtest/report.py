@@ -7,18 +7,29 @@ import sys
 from pathlib import Path
 
 
-def _row(name: str, stats: dict[str, float], bare: float | None) -> str:
+def _row(
+    name: str, stats: dict[str, float], bare: float | None, cpu: dict[str, float] | None = None
+) -> str:
     ratio = f"{stats['rps'] / bare:6.2f}" if bare else "     –"
     kept = f"{100 * stats.get('kept_share', 0.0):6.0f}"
+    cpu = cpu or {}
+    spent = "".join(
+        f" {cpu[name]:>7.2f}" if name in cpu else f" {'–':>7}" for name in ("server", "generator")
+    )
     return (
         f"{name:44} {stats['requests']:>8} {stats['rps']:>8.1f} {ratio} "
         f"{stats['p50_ms']:>8.1f} {stats['p95_ms']:>8.1f} {stats['p99_ms']:>8.1f} {stats['errors']:>7}"
-        f" {kept}"
+        f" {kept}{spent}"
     )
 
 
-#: "kept %": the share of answers that came from the page cache (finportal/page_cache.py).
-HEADER = f"{'page':44} {'requests':>8} {'req/s':>8} {'÷bare':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'kept %':>6}"
+#: "kept %": the share of answers that came from the page cache (finportal/page_cache.py);
+#: "srv ms", "gen ms": the CPU milliseconds a request took in the server (gunicorn's processes)
+#: and in the load generator, measured in one-page runs over the counted window.
+HEADER = (
+    f"{'page':44} {'requests':>8} {'req/s':>8} {'÷bare':>6} {'p50 ms':>8} {'p95 ms':>8}"
+    f" {'p99 ms':>8} {'errors':>7} {'kept %':>6} {'srv ms':>7} {'gen ms':>7}"
+)
 
 
 def pages_table(folder: Path, clients: str, kind: str = "page") -> list[str]:
@@ -26,6 +37,7 @@ def pages_table(folder: Path, clients: str, kind: str = "page") -> list[str]:
     "paced", of the runs whose clients offered a share of the bare route's throughput
     (its bare row is the unpaced run's, which set the pace)."""
     results = {}
+    cpu: dict[str, dict[str, float]] = {}
     pairs = 0
     refused: dict[str, int] = {}
     paths = sorted(folder.glob(f"{kind}-*-c{clients}.json"))
@@ -41,12 +53,13 @@ def pages_table(folder: Path, clients: str, kind: str = "page") -> list[str]:
         stats = data["pages"].get(f"[page] {page}")
         if stats is not None:
             results[page] = stats
+            cpu[page] = data.get("cpu_ms_per_request", {})
     bare = results.get("bare", {}).get("rps")
     title = f"one page at a time, {clients} clients"
     if kind == "paced":
         title += ", offering a set share of the bare route's req/s (LOADTEST_PACE)"
     lines = [title, HEADER]
-    lines += [_row(page, stats, bare) for page, stats in results.items()]
+    lines += [_row(page, stats, bare, cpu[page]) for page, stats in results.items()]
     lines += [
         f"(!) {page}: {count} of the {clients} clients were not signed in and requested nothing"
         for page, count in refused.items()

@@ -38,6 +38,11 @@ if [ -z "${LOADTEST_HOST:-}" ]; then
 fi
 eval "$(scripts/prod.sh env)"
 host=${LOADTEST_HOST:-http://127.0.0.1:${FINPORTAL_HTTP_PORT:-8000}}
+# The server's CPU a request, when it runs here (prod.sh starts gunicorn in a session of its own).
+web_pid="$(dirname "$PROMETHEUS_MULTIPROC_DIR")/web.pid"
+if [ -z "${LOADTEST_SERVER_SESSION:-}" ] && [ -s "$web_pid" ]; then
+  export LOADTEST_SERVER_SESSION=$(cat "$web_pid")
+fi
 curl -fsS "$host/health/ready" >/dev/null
 
 # A bearer token for the API scenario (the first scale bank, which holds rendered packets).

@@ -81,7 +81,9 @@ def test_the_paced_runs_are_reported_against_the_bare_run_that_set_their_pace(tm
 
     def write(name: str, page: str, rps: float, p99: float) -> None:
         stats = {"requests": 300, "rps": rps, "p50_ms": 5, "p95_ms": 9, "p99_ms": p99, "errors": 0}
-        (tmp_path / f"{name}-c32.json").write_text(json.dumps({"pages": {f"[page] {page}": stats}}))
+        cpu = {"server": 1000 / rps, "generator": 0.5, "machine": 2.0}
+        data = {"pages": {f"[page] {page}": stats}, "cpu_ms_per_request": cpu}
+        (tmp_path / f"{name}-c32.json").write_text(json.dumps(data))
 
     write("page-bare", "bare", 900.0, 70.0)
     write("page-referral", "referral", 250.0, 300.0)
@@ -93,3 +95,5 @@ def test_the_paced_runs_are_reported_against_the_bare_run_that_set_their_pace(tm
     assert rows["bare"][2:4] == ["900.0", "1.00"]
     assert rows["referral"][2:4] == ["298.0", "0.33"] and rows["referral"][6] == "61.0"
     assert [line.split()[2] for line in unpaced[2:]] == ["900.0", "250.0"]
+    # The server's and the generator's CPU a request, last.
+    assert [line.split()[-2:] for line in unpaced[2:]] == [["1.11", "0.50"], ["4.00", "0.50"]]
