@@ -34,12 +34,12 @@ def cached(app: Any, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     assert cache is not None
     for mark in cache.redis.scan_iter(match=cache.prefix + "pending:*"):
         cache.redis.delete(mark)
-    # Readers' minute windows stand still for the test: a page kept in one window is rightly
-    # looked up under another key in the next (a shared page's window is its path's), and a
-    # test whose requests straddled a turn would see a miss it does not test
+    # Readers' minute windows stand still for the test, a whole minute left in each: a page
+    # that shows the time is kept until its window turns (checked against the clock as it is
+    # looked up), and a test whose requests straddled a turn would see a miss it does not test
     # (test_a_kept_page_lives_a_minute_at_most_and_readers_turn_at_different_instants does).
     start = time.time()
-    monkeypatch.setattr(page_cache, "window", lambda source, now: _WINDOW(source, start))
+    monkeypatch.setattr(page_cache, "window", lambda source, now: (_WINDOW(source, start)[0], 60.0))
     return redis_url
 
 
