@@ -41,7 +41,8 @@ are, once ``when_kept`` made the record from what the page noted when it was ren
 
 A kept page belongs to exactly one reader and one way of asking (a page shared by every
 reader of a scope, :func:`shared`, is the exception: its reader's values are slots filled as
-it is served, and each reader keeps a pointer to it under its own key): the key holds the release
+it is served, and each reader's session keeps a record of what its checks found, which leads
+its later views of the scope's pages to them before the checks run): the key holds the release
 (the code and its configuration), the full path with its query, the session's whole content
 (the signed-in user and the session version a logout moves on, the CSRF token, the chosen
 language), the other cookies, the request headers a page may depend on (languages,
@@ -178,13 +179,16 @@ REFUSED = Counter(
     ("reason",),
 )
 
-#: Look a page up in one round trip (KEYS: the generations, the page; ARGV: the epoch's field,
-#: a new epoch, the prefix of the generations of tables' parts, the time now: a page kept
-#: until then, :data:`UNTIL`, is not served). Answers {1, page} when the page is kept and every generation it was kept with
-#: is current; {3, page, slots} when what is kept is a reader's pointer (``->`` and the key of a
-#: shared page, then the reader's slots) and both are current; else {0, every generation} (to
-#: keep the page being rendered with), or {2} when there was no epoch (one is started: nothing
-#: is served or kept). A pointer names its page's key itself (Redis not clustered).
+#: Look a page up in one round trip (KEYS: the generations, the page, the reader's record;
+#: ARGV: the epoch's field, a new epoch, the prefix of the generations of tables' parts, the
+#: time now: a page kept until then, :data:`UNTIL`, is not served; the key of the page's path
+#: among a scope's shared pages, "" for a page that is not shared). Answers {1, page} when the
+#: page is kept and every generation it was kept with is current; {3, page, slots} when the
+#: page is shared, the reader's record is current (what its checks found on an earlier view:
+#: the scope's shared pages' key before the path, and the reader's slots) and the scope's page
+#: for the path is kept and current; else {0, every generation} (to keep the page being
+#: rendered with), or {2} when there was no epoch (one is started: nothing is served or kept).
+#: A record names its pages' keys itself (Redis not clustered).
 _LOOKUP_SCRIPT = """
 local function current(kept)
   local split = string.find(kept, '\\n', 1, true)
@@ -206,14 +210,18 @@ end
 local kept = redis.call('GET', KEYS[2])
 local page = kept and current(kept)
 if page then
-  if string.sub(page, 1, 2) ~= '->' then
-    return {1, page}
-  end
-  local split = string.find(page, '\\n', 1, true)
-  local shared = split and redis.call('GET', string.sub(page, 3, split - 1))
-  local shared_page = shared and current(shared)
-  if shared_page then
-    return {3, shared_page, string.sub(page, split + 1)}
+  return {1, page}
+end
+if ARGV[5] ~= '' then
+  local record = redis.call('GET', KEYS[3])
+  local found = record and current(record)
+  if found then
+    found = cjson.decode(found)
+    local shared = redis.call('GET', found.shared .. ARGV[5])
+    local shared_page = shared and current(shared)
+    if shared_page then
+      return {3, shared_page, cjson.encode(found.slots)}
+    end
   end
 end
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
@@ -323,7 +331,9 @@ def kept_or(render: Callable[[bool], Any]) -> Any:
     if _writing(db.session()):
         return render(False)
     try:
-        generations, kept, slots = cache.lookup(key, serve=not _fresh_asked())
+        generations, kept, slots = cache.lookup(
+            key, serve=not _fresh_asked(), shared=_shared_lookup()
+        )
     except Exception:  # noqa: BLE001 - Redis away: render the page as usual
         cache._pause()
         return render(False)
@@ -403,7 +413,7 @@ def shared(*scope: str) -> Callable[[F], F]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if _state.recorded_from is not None and _state.read is not None:
                 # A recorded view served before it runs (``when_kept``) whose reader has no
-                # pointer yet: the page kept for the scope, once its record is made.
+                # record yet: the page kept for the scope, once its record is made.
                 kept = _shared_page(
                     view,
                     names,
@@ -453,7 +463,7 @@ class _ScopeOnly:
 def _checked_before() -> dict[str, str]:
     """Return what a recorded view's request read so far (its checks, its record) with the
     generations as it began (``when_kept``; else nothing): served before it runs next time,
-    its reader's pointer depends on them."""
+    its reader's record depends on them."""
     began, noted = _state.recorded_from, _state.read
     if not began or noted is None:
         return {}
@@ -486,12 +496,12 @@ def reader_slot(name: str) -> Markup:
 
 
 #: Slots filled anew for every request (the form token is signed with the time); the others
-#: are kept with the reader's pointer to the shared page.
+#: are kept with the reader's record (:meth:`PageCache.record`).
 _REQUEST_SLOTS = frozenset({"csrf"})
 
 
 def _filled(body: bytes, known: dict[str, str]) -> bytes:
-    """Put the reader's values in a shared page's slots (``known``: kept with its pointer)."""
+    """Put the reader's values in a shared page's slots (``known``: kept with its record)."""
     for name, value in SLOTS.items():
         mark = placeholder(name).encode()
         if mark in body:
@@ -539,7 +549,7 @@ def _pieces(body: bytes) -> bytes:
 
 def _joined(kept: bytes, known: dict[str, str], *, gzipped: bool) -> bytes:
     """Return a shared page kept in pieces with the reader's values in its slots (``known``:
-    those kept with its pointer, else asked of :data:`SLOTS`): plain, or as one gzip member
+    those kept with its record, else asked of :data:`SLOTS`): plain, or as one gzip member
     made of the pieces' own deflate blocks, the values' and a checksum of the whole."""
     line, _, data = kept[len(_PIECES) :].partition(b"\n")
     plain: list[bytes] = []
@@ -586,9 +596,10 @@ def _shared_page(
 ) -> Any:
     """Answer a :func:`shared` view: the kept page with the reader's slots filled, else the
     view rendered for the scope, kept, then filled. Either way the reader's session gets a
-    pointer to the shared page (:meth:`PageCache.point`), so that its next views of it are
-    served before its checks run again, as a page kept for it alone is (``checked_before``:
-    tables its checks read before the request's generations were taken, with theirs).
+    record of what its checks found (:meth:`PageCache.record`), so that its next views of the
+    scope's pages are served before its checks run again, as a page kept for it alone is
+    (``checked_before``: tables its checks read before the request's generations were taken,
+    with theirs).
 
     With ``only_if`` (a recorded view's ``when_kept``) the kept page only, once
     ``only_if(note)`` made the view's record; else None, and nothing is rendered."""
@@ -598,11 +609,12 @@ def _shared_page(
     assert cache is not None  # the request began with the cache (``_state.generations``)
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     scope = {name: _scope_value(getattr(user, name, None)) for name in names}
-    key = cache.release + ":shared:" + _shared_key(scope)
-    # What the pointer is kept with: the generations as the request began, of what its
-    # checks read (the signed-in user), and the session's own key.
+    scope_key = _scope_key(scope)
+    key = scope_key + _path_key()
+    # What the reader's record is kept with: the generations as the request began, of what
+    # its checks read (the signed-in user).
     generations, checked = _state.generations or {}, set(_state.read or ())
-    own_key, minute = _state.own_key, _state.minute
+    minute = _state.minute
     reader_key = _reader_key(names)
     kept = None
     if not _fresh_asked():
@@ -641,29 +653,33 @@ def _shared_page(
         response.set_data(_filled(response.get_data(), {}))
         if not kept_now:
             return response
-    if own_key is not None and not _state.wrote:
+    if reader_key is not None and not _state.wrote:
         slots = {name: value() for name, value in SLOTS.items() if name not in _REQUEST_SLOTS}
         depends = {table: generations.get(table, "0") for table in (*checked, ANY, EPOCH)}
         depends.update(checked_before or {})
-        # What the checks found, for the reader's first views of the scope's other pages.
-        found = json.dumps({"scope": scope, "slots": slots, "depends": depends}).encode()
         try:
-            cache.point(own_key, depends, key, slots, minute=minute, reader=_reader())
-            if reader_key is not None:
-                kept_as = cache.release + ":" + reader_key
-                cache.keep(kept_as, depends, [], found, minute=minute, reader=_reader())
+            cache.record(reader_key, depends, scope_key, slots, minute=minute, reader=_reader())
         except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
             cache._pause()
     return response
 
 
-def _shared_key(scope: dict[str, Any]) -> str:
-    """Return the key of a shared page for a reader of ``scope``."""
-    return _key(
-        scope=scope,
-        session={k: v for k, v in session.items() if k not in _SIGN_IN_KEYS},
-        headers=_headers(_SHARED_KEY_HEADERS),
+def _scope_key(scope: dict[str, Any]) -> str:
+    """Return the key of the shared pages for a reader of ``scope`` before their path
+    (:func:`_path_key`): the release, the scope, the session without its sign-in, the host,
+    the other cookies and the headers a page may depend on."""
+    release = cache_of(current_app).release  # type: ignore[union-attr]
+    fields = {k: v for k, v in session.items() if k not in _SIGN_IN_KEYS}
+    return (
+        f"{release}:shared:"
+        + _key(any_path=True, scope=scope, session=fields, headers=_headers(_SHARED_KEY_HEADERS))
+        + ":"
     )
+
+
+def _path_key() -> str:
+    """Return the key of the request's path with its query among a scope's shared pages."""
+    return hashlib.blake2b(request.full_path.encode(), digest_size=16).hexdigest()
 
 
 #: Session entries that tell who signed in (flask-login's) and the form token: not in a
@@ -702,15 +718,15 @@ class _State(threading.local):
     shared = False
     #: The request began with a database session of its own (:func:`_fresh`).
     own = False
-    #: The key of a page kept for this session alone (a shared view's pointer is kept there).
+    #: The key of a page kept for this session alone.
     own_key: str | None = None
-    #: The reader's own values of a shared page found through its pointer.
+    #: The reader's own values of a shared page found through its record.
     kept_slots: dict[str, str] | None = None
     #: The page of this request was kept (:func:`_keep`).
     stored = False
     #: A recorded view served before it runs (``when_kept``): the generations as its request
-    #: began, before its checks read its user; a pointer kept for its reader depends on what
-    #: they read, as then, since the pointer is served before the checks run again.
+    #: began, before its checks read its user; a record kept for its reader depends on what
+    #: they read, as then, since the record serves pages before the checks run again.
     recorded_from: dict[str, str] | None = None
 
 
@@ -848,11 +864,12 @@ class PageCache:
     # Pages ------------------------------------------------------------------------------
 
     def lookup(
-        self, key: str, *, serve: bool = True
+        self, key: str, *, serve: bool = True, shared: tuple[str, str] | None = None
     ) -> tuple[dict[str, str] | None, bytes | None, dict[str, str] | None]:
         """Return the current generations and the page kept under ``key``, if every
-        generation it was kept with is still current (else None), and where ``key`` holds a
-        reader's pointer to a shared page, the reader's slots (else None).
+        generation it was kept with is still current (else None), and where it was found
+        through the reader's record (``shared``: the record's key and the page's path among
+        its scope's shared pages, :meth:`record`), the reader's slots (else None).
 
         Without an epoch (the hash lost, or never made) there is neither: a new epoch is
         started from the clock in nanoseconds — never a number the hash held before, under
@@ -861,13 +878,14 @@ class PageCache:
         """
         # Not to be served: looked up under a key no page has, for the generations only.
         page_key = self.prefix + (key if serve else "none")
+        record, path = shared if shared is not None and serve else ("none", "")
         found = self._lookup_script(
-            keys=[self.generations_key, page_key],
-            args=[EPOCH, time.time_ns(), self.parts_prefix, repr(time.time())],
+            keys=[self.generations_key, page_key, self.prefix + record],
+            args=[EPOCH, time.time_ns(), self.parts_prefix, repr(time.time()), path],
         )
         if found[0] == 1:  # kept and current: the generations are not needed
             return {}, found[1], None
-        if found[0] == 3:  # a shared page, through the reader's pointer
+        if found[0] == 3:  # a shared page, through the reader's record
             return {}, found[1], json.loads(found[2])
         if found[0] == 2:  # no epoch: one was started
             return None, None, None
@@ -893,23 +911,26 @@ class PageCache:
         value = head + b"\n" + body
         return self._keep_value(key, generations, value, minute, reader, seconds)
 
-    def point(
+    def record(
         self,
         key: str,
         generations: dict[str, str],
-        shared_key: str,
+        scope_key: str,
         slots: dict[str, str],
         *,
         minute: int,
         reader: str,
     ) -> bool:
-        """Keep under a reader's ``key`` a pointer to the shared page kept under
-        ``shared_key``, with the reader's own ``slots`` and the ``generations`` of what its
-        checks read; tell whether it was kept. It lives as long as a page may: it serves the
-        shared page only while that is kept (which lives as long as what it shows holds)."""
-        pointer = f"->{self.prefix}{shared_key}\n".encode()
-        filling = json.dumps(slots, ensure_ascii=True, sort_keys=True).encode()
-        return self._keep_value(key, generations, pointer + filling, minute, reader, TTL_SECONDS)
+        """Keep under ``key`` a reader's record for the shared pages of one scope: the key
+        its pages are kept under before their path (``scope_key``), the reader's own
+        ``slots``, and the ``generations`` of what its checks read; tell whether it was kept.
+
+        Looked up with the reader's page (:meth:`lookup`), it serves the scope's page for the
+        path asked while the record and the page are both current, before the reader's checks
+        run again. It lives as long as a page may; the page as long as what it shows holds."""
+        found = {"shared": self.prefix + scope_key, "slots": slots}
+        value = json.dumps(found, ensure_ascii=True, sort_keys=True).encode()
+        return self._keep_value(key, generations, value, minute, reader, TTL_SECONDS)
 
     def _keep_value(
         self,
@@ -1135,13 +1156,23 @@ def _own_reader() -> dict[str, Any]:
 
 
 def _reader_key(names: tuple[str, ...]) -> str | None:
-    """Return the key of what the request's reader was found to be, for the shared pages of
-    scope ``names``: its scope's values, slots and what its checks read (:func:`_shared_page`),
-    kept under the key of its own pages without the path — as the request began (its checks
-    may add to the session after); None when the request was not looked up."""
-    if _state.reader is None:
+    """Return the key of the reader's record for the shared pages of scope ``names``: what
+    its checks found (:meth:`PageCache.record`), kept under the key of its own pages without
+    the path — as the request began (its checks may add to the session after); None when the
+    request was not looked up."""
+    cache = cache_of(current_app)
+    if _state.reader is None or cache is None:
         return None
-    return "reader:" + _key(any_path=True, scope=list(names), **_state.reader)
+    return f"{cache.release}:reader:" + _key(any_path=True, scope=list(names), **_state.reader)
+
+
+def _shared_lookup() -> tuple[str, str] | None:
+    """Return what looks the request's page up through its reader's record when its view is
+    :func:`shared`: the record's key and the path's (:meth:`PageCache.lookup`); else None."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    names = getattr(view, "page_cache_shared", None)
+    reader_key = _reader_key(names) if names is not None else None
+    return None if reader_key is None else (reader_key, _path_key())
 
 
 def _begin(sender: Flask, **extra: Any) -> None:
@@ -1170,16 +1201,20 @@ def _begin(sender: Flask, **extra: Any) -> None:
         _state.own = _fresh()
         if view.page_cache_when_kept is not None and _state.own and not _fresh_asked():
             try:
-                _state.recorded_from, _state.kept, _state.kept_slots = cache.lookup(key)
+                _state.recorded_from, _state.kept, _state.kept_slots = cache.lookup(
+                    key, shared=_shared_lookup()
+                )
             except Exception:  # noqa: BLE001 - Redis away: the view runs as without the cache
                 cache._pause()
                 return
-            _state.read = set()  # what its checks read, for its pointer (kept_or)
+            _state.read = set()  # what its checks read, for its record (kept_or)
         return
     try:
         # A reload the reader forced (Ctrl+Shift+R sends ``Cache-Control: no-cache``) is
         # rendered afresh, and the new rendering kept in place of the old.
-        generations, kept, slots = cache.lookup(key, serve=not _fresh_asked())
+        generations, kept, slots = cache.lookup(
+            key, serve=not _fresh_asked(), shared=_shared_lookup()
+        )
     except Exception:  # noqa: BLE001 - Redis away: render the page as usual
         cache._pause()
         return
@@ -1226,52 +1261,13 @@ def _serve_kept() -> Any:
     :func:`recorded` view's once its ``when_kept`` made the record."""
     kept = _state.kept
     if kept is None:
-        return _serve_shared_to_known_reader()
+        return None
     if _state.recorded:
         when_kept = current_app.view_functions[request.endpoint].page_cache_when_kept
         if not when_kept(_record_note(kept)):
             _state.kept = None  # the view runs, records, and looks its page up (kept_or)
             return None
     return _kept_response(kept, fill=_state.kept_slots)
-
-
-def _serve_shared_to_known_reader() -> Any:
-    """Serve a :func:`shared` page that its reader opens for the first time (no pointer yet)
-    without its checks, when what its checks found on an earlier view of a page of the same
-    scope is kept (:func:`_reader_key`) and all they read is unchanged, as a pointer would be:
-    the scope's page if it is kept, and a pointer to it for the next view. Else None (the
-    checks and the view run)."""
-    view = current_app.view_functions.get(request.endpoint)
-    names = getattr(view, "page_cache_shared", None)
-    cache = cache_of(current_app)
-    own_key, minute = _state.own_key, _state.minute
-    reader_key = _reader_key(names) if names is not None else None
-    if reader_key is None or cache is None or own_key is None or _fresh_asked():
-        return None
-    when_kept = getattr(view, "page_cache_when_kept", None)
-    if _state.recorded and when_kept is None:
-        return None
-    try:
-        record = cache.lookup(cache.release + ":" + reader_key)[1]
-        if record is None:
-            return None
-        reader = json.loads(record.partition(b"\n")[2])
-        key = cache.release + ":shared:" + _shared_key(reader["scope"])
-        kept = cache.lookup(key)[1]
-    except Exception:  # noqa: BLE001 - Redis away: the checks and the view run
-        cache._pause()
-        return None
-    if kept is None or (_state.recorded and not when_kept(_record_note(kept))):
-        return None
-    _end()
-    response = _kept_response(kept, fill=reader["slots"])
-    try:
-        cache.point(
-            own_key, reader["depends"], key, reader["slots"], minute=minute, reader=_reader()
-        )
-    except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
-        cache._pause()
-    return response
 
 
 def _record_note(kept: bytes) -> str:
@@ -1286,7 +1282,7 @@ def _record_note(kept: bytes) -> str:
 def _kept_response(kept: bytes, *, fill: dict[str, str] | None = None) -> Response:
     """Answer with a kept page (its headers, then its compressed body); with ``fill``, the
     reader's own values put in its slots (a :func:`shared` page; ``fill`` holds those kept
-    with the reader's pointer)."""
+    with the reader's record)."""
     head, _, body = kept.partition(b"\n")
     g.page_cache_hit = True
     headers = [tuple(pair) for pair in json.loads(head) if pair[0] != RECORD_HEADER]
