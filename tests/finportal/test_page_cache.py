@@ -1258,8 +1258,9 @@ def test_one_review_page_is_rendered_for_every_advisor_with_each_ones_name_and_t
     signed_in = {"users", "user_sign_ins"}
     assert statements and all(page_cache.read_tables(s) & signed_in for s in statements)
     assert not any("applications" in page_cache.read_tables(s) for s in statements)
-    # Its session now holds its form token: the next view keeps it a pointer to the shared
-    # page, and the one after is served through it without a statement, as a page of its own.
+    # Its session now holds its form token: the next view keeps it a record of what its
+    # checks found, and the one after is served through it without a statement, as a page of
+    # its own.
     li.get(review_url)
     statements.clear()
     pointed = li.get(review_url)
@@ -1344,7 +1345,7 @@ def test_a_shared_page_that_compares_its_reader_with_a_record_fails_loudly(app, 
                 render_template_string(template, author=user, authors={user})
 
 
-def test_a_readers_pointer_to_a_shared_page_follows_changes_to_the_reader(
+def test_a_readers_record_of_a_shared_page_follows_changes_to_the_reader(
     cached, app, client, create_user, review_url, db_session
 ):
     """A change to the reader (its name, its role) shows on its next view of a shared page."""
@@ -1475,7 +1476,7 @@ def test_an_advisor_varying_an_unread_argument_cannot_crowd_out_the_other_adviso
     # Twice: on a new database's first request the generations only start (nothing is kept).
     wang.get("/advisor/?x=0")
     wang.get("/advisor/?x=0")
-    size = _kept_bytes(cache)  # one queue page as kept, and the reader's pointer to it
+    size = _kept_bytes(cache)  # one queue page as kept, and the reader's record
     assert size > 0
     cache = _three_pages_a_reader(app, monkeypatch, size)
     for x in range(1, 21):
@@ -1824,7 +1825,7 @@ def test_with_the_audit_queue_a_kept_referral_page_is_served_and_its_view_queued
             *[("referral.opened", "info_requested", banker)] * 2,
         ]
         # The user deactivated since: the kept page is no longer served to its session (the
-        # pointer depends on what the checks read), it is sent to sign in, and nothing is
+        # record depends on what the checks read), it is sent to sign in, and nothing is
         # recorded.
         assert _hit(_own_request(jia, url))
         queue.drain(db_session)
@@ -1866,7 +1867,7 @@ def test_a_shared_page_is_sent_compressed_with_each_readers_own_values(
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     assert not _hit(_own_request(wang, review_url))
     gzip_asked = {"Accept-Encoding": "gzip, deflate"}
-    for _ in range(2):  # the page another reader rendered, then through the reader's pointer
+    for _ in range(2):  # the page another reader rendered, then through the reader's record
         with_gzip = li.get(review_url, headers=gzip_asked)
         plain = li.get(review_url)
         assert _hit(with_gzip) and _hit(plain)
@@ -1912,7 +1913,7 @@ def test_a_page_kept_in_pieces_is_joined_to_the_page_with_the_readers_values(
         assert gzip.decompress(packed) == want
         reader = zlib.decompressobj(16 + zlib.MAX_WBITS)
         assert reader.decompress(packed) + reader.flush() == want and reader.eof
-        # A value kept with the reader's pointer stands for the slot's own.
+        # A value kept with the reader's record stands for the slot's own.
         assert b"kept-name" in page_cache._joined(kept, {"who": "kept-name"}, gzipped=False) or (
             "{who}" not in layout
         )
