@@ -140,6 +140,15 @@ GZIP_LEVEL = 6
 PAUSE_SECONDS = 5.0
 #: Redis timeouts: a page must never wait long for its cache.
 SOCKET_TIMEOUT_SECONDS = 0.1
+#: A shared page that is not kept (gone stale: a write, its minute turned) is rendered by one
+#: request at a time: the scope's other readers who ask meanwhile wait for its page, asking
+#: again every RENDER_POLL_SECONDS, until it is kept, its rendering ends without a page (they
+#: then render it themselves), or RENDER_WAIT_SECONDS pass. Else every reader of a busy page
+#: (an advisors' queue polled by fifty advisors) renders it at once each time it turns stale.
+RENDER_WAIT_SECONDS = 2.0
+RENDER_POLL_SECONDS = 0.02
+#: How long a claim to render a page holds at most (a process killed while it renders).
+RENDER_CLAIM_MS = 10_000
 #: Blueprints whose pages are never kept: sign-in and registration (their forms and
 #: throttles), health and metrics (they report this moment), static files (already cheap).
 NEVER_BLUEPRINTS = frozenset({"auth", "health"})
@@ -277,6 +286,13 @@ if grow > 0 then
   redis.call('EXPIRE', KEYS[3], counted)
 end
 return 'kept'
+"""
+
+
+#: Release a claim to render a page (KEYS: the claim; ARGV: its token) if it is still this one's.
+_RELEASE_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 """
 
 
@@ -616,10 +632,12 @@ def _shared_page(
     generations, checked = _state.generations or {}, set(_state.read or ())
     minute = _state.minute
     reader_key = _reader_key(names)
-    kept = None
+    kept, claim = None, None
     if not _fresh_asked():
         try:
             kept = cache.lookup(key)[1]
+            if kept is None and only_if is None:
+                kept, claim = _render_or_wait(cache, key)
         except Exception:  # noqa: BLE001 - Redis away: render the page as usual
             cache._pause()
     if kept is not None and only_if is not None and not only_if(_record_note(kept)):
@@ -636,16 +654,20 @@ def _shared_page(
         # The page's life is what the view reads of the clock (the scope's page, not the
         # reader's checks), its minute the path's.
         _state.clock, _state.phase = None, f"path:{request.full_path}"
-        g._login_user, g.page_cache_sharing = _ScopeOnly(user, names), True
         try:
-            response = current_app.make_response(view(*args, **kwargs))
+            g._login_user, g.page_cache_sharing = _ScopeOnly(user, names), True
+            try:
+                response = current_app.make_response(view(*args, **kwargs))
+            finally:
+                g._login_user, g.page_cache_sharing = user, False
+            # Counted against the share of the reader whose view rendered it, like a page of
+            # its own: a reader varying an argument no page reads spends its own share, not
+            # the scope's (every other reader of the scope would lose the cache with it).
+            _state.key = key
+            _keep(response, slotted=True)
         finally:
-            g._login_user, g.page_cache_sharing = user, False
-        # Counted against the share of the reader whose view rendered it, like a page of its
-        # own: a reader varying an argument no page reads spends its own share, not the
-        # scope's (every other reader of the scope would lose the cache with it).
-        _state.key = key
-        _keep(response, slotted=True)
+            if claim is not None:  # kept or not: the readers waiting for it go on
+                _release_render(cache, key, claim)
         kept_now = _state.stored
         if response.is_streamed or response.direct_passthrough:
             return response
@@ -662,6 +684,32 @@ def _shared_page(
         except Exception:  # noqa: BLE001 - Redis away: the page was served, nothing is lost
             cache._pause()
     return response
+
+
+def _render_or_wait(cache: PageCache, key: str) -> tuple[bytes | None, str | None]:
+    """For a shared page not kept under ``key``: claim its rendering and return (None, the
+    claim's token); or, while another request renders it, wait for its page and return (the
+    page, None) — (None, None) when that rendering ended without a page or took longer than
+    :data:`RENDER_WAIT_SECONDS`: the request renders it, unclaimed."""
+    claim = cache.claim_render(key)
+    if claim is not None:
+        return None, claim
+    deadline = time.monotonic() + RENDER_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(RENDER_POLL_SECONDS)
+        generations, kept, _ = cache.lookup(key)
+        if kept is not None or generations is None:
+            return kept, None
+        if not cache.rendering(key):
+            break
+    return None, None
+
+
+def _release_render(cache: PageCache, key: str, claim: str) -> None:
+    try:
+        cache.release_render(key, claim)
+    except Exception:  # noqa: BLE001 - Redis away: the claim lapses by itself
+        cache._pause()
 
 
 def _scope_key(scope: dict[str, Any]) -> str:
@@ -779,6 +827,7 @@ class PageCache:
         self.reader_budget = self.minute_budget // READER_SHARE
         self._keep_script = self.redis.register_script(_KEEP_SCRIPT)
         self._lookup_script = self.redis.register_script(_LOOKUP_SCRIPT)
+        self._release_script = self.redis.register_script(_RELEASE_SCRIPT)
         self._paused_until = 0.0
         self._owed = False  # a generation move that Redis did not take
         self._repay_at_exit = False
@@ -910,6 +959,24 @@ class PageCache:
         head = json.dumps(headers, ensure_ascii=True).encode()
         value = head + b"\n" + body
         return self._keep_value(key, generations, value, minute, reader, seconds)
+
+    def claim_render(self, key: str) -> str | None:
+        """Claim the rendering of the page kept under ``key``; return the claim's token, or
+        None when another request holds it (:data:`RENDER_WAIT_SECONDS`)."""
+        token = uuid.uuid4().hex
+        claimed = self.redis.set(self._claim(key), token, nx=True, px=RENDER_CLAIM_MS)
+        return token if claimed else None
+
+    def rendering(self, key: str) -> bool:
+        """Tell whether a request holds the claim to render the page kept under ``key``."""
+        return bool(self.redis.exists(self._claim(key)))
+
+    def release_render(self, key: str, token: str) -> None:
+        """Release the claim ``token`` to render the page kept under ``key``."""
+        self._release_script(keys=[self._claim(key)], args=[token])
+
+    def _claim(self, key: str) -> str:
+        return self.prefix + key + ":rendering"
 
     def record(
         self,

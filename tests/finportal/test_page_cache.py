@@ -9,6 +9,7 @@ flashed message is shown once; with Redis gone the pages are rendered as before.
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 import time
@@ -1277,6 +1278,77 @@ def test_one_review_page_is_rendered_for_every_advisor_with_each_ones_name_and_t
     assert added.status_code == 302
     again = wang.get(review_url)
     assert not _hit(again) and "共享页面上写的备注" in again.text
+
+
+def _stale_shared_page(app: Any, time_machine: Any, user: Any) -> tuple[Any, Any, str]:
+    """Keep the advisors' queue for ``user``'s scope, then make it stale (a write anywhere);
+    return the cache, the user's browser and the page's key in Redis."""
+    cache = _no_page_kept(app, time_machine)
+    browser = _browser(app, user)
+    assert not _hit(browser.get("/advisor/"))
+    assert _hit(browser.get("/advisor/"))
+    shared = cache.prefix + cache.release + ":shared:*"
+    (key,) = [k.decode() for k in cache.redis.scan_iter(match=shared)]
+    cache.move_on()
+    return cache, browser, key
+
+
+def _kept_again(cache: Any, key: str, stale: bytes) -> None:
+    """Keep ``stale`` (a page as kept) again under ``key`` with the generations now, as the
+    request that renders it anew would."""
+    head, _, rest = stale.partition(b"\n")
+    kept_with = json.loads(head)
+    kept_with[page_cache.ANY] = cache.redis.hget(cache.generations_key, page_cache.ANY).decode()
+    cache.redis.set(key, json.dumps(kept_with).encode() + b"\n" + rest, px=60_000)
+
+
+def test_a_stale_shared_page_is_rendered_once_while_its_other_readers_wait(
+    cached, app, create_user, time_machine
+):
+    """While one request renders a stale shared page (its claim held), another reader of the
+    scope waits and gets the page it keeps, rendering nothing itself."""
+    other = _browser(app, create_user("advisor"))  # signed in before: a sign-in is a write
+    cache, _, key = _stale_shared_page(app, time_machine, create_user("advisor"))
+    stale = cache.redis.get(key)
+    claim = key + ":rendering"
+    cache.redis.set(claim, "another worker", px=10_000)
+
+    def other_worker_keeps_it() -> None:
+        time.sleep(0.4)
+        _kept_again(cache, key, stale)
+        cache.redis.delete(claim)
+
+    worker = threading.Thread(target=other_worker_keeps_it)
+    worker.start()
+    started = time.monotonic()
+    answer = other.get("/advisor/")
+    waited = time.monotonic() - started
+    worker.join()
+    assert answer.status_code == 200 and _hit(answer)
+    assert waited >= 0.35
+
+
+def test_a_reader_waiting_for_a_rendering_that_keeps_nothing_renders_the_page_itself(
+    cached, app, create_user, time_machine
+):
+    """When the rendering it waits for ends without a page (not kept), the reader renders the
+    page at once; a claim never released (its process killed) holds it RENDER_WAIT_SECONDS at
+    most."""
+    cache, browser, key = _stale_shared_page(app, time_machine, create_user("advisor"))
+    claim = key + ":rendering"
+    cache.redis.set(claim, "another worker", px=10_000)
+    threading.Timer(0.3, lambda: cache.redis.delete(claim)).start()
+    started = time.monotonic()
+    answer = browser.get("/advisor/")
+    assert answer.status_code == 200 and not _hit(answer) and "fpslot" not in answer.text
+    assert 0.25 <= time.monotonic() - started < page_cache.RENDER_WAIT_SECONDS
+    assert cache.redis.get(claim) is None  # its own claim released
+    cache.move_on()
+    cache.redis.set(claim, "a worker killed as it rendered", px=10_000)
+    started = time.monotonic()
+    answer = browser.get("/advisor/")
+    assert answer.status_code == 200
+    assert time.monotonic() - started >= page_cache.RENDER_WAIT_SECONDS - 0.1
 
 
 def test_a_shared_page_is_served_only_after_the_readers_checks(
