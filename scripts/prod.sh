@@ -19,6 +19,7 @@
 #   FINPORTAL_DATABASE_URL  use this database instead of starting PostgreSQL
 #   FINPORTAL_REDIS_URL     use this Redis instead of starting one
 #   FINPORTAL_COOKIE_SECURE 1 behind a TLS proxy; 0 (default here) for plain HTTP on loopback
+#   FINPORTAL_READY_SECONDS how long `start` waits for /health/ready (default: 120)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -134,12 +135,18 @@ start_workers() {
 }
 
 wait_ready() {
-  local url="http://127.0.0.1:$http_port/health/ready"
-  for _ in $(seq 120); do
-    if curl -fsS "$url" >/dev/null 2>&1; then echo "ready: $url"; return 0; fi
+  # On a machine busy with other work (the test command runs its suites beside the faults
+  # test's stack), every process of the stack loads the app at once: give them time, and
+  # say why when it is not enough.
+  local url="http://127.0.0.1:$http_port/health/ready" seconds=${FINPORTAL_READY_SECONDS:-120}
+  local deadline=$((SECONDS + seconds))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if curl -fsS --max-time 10 "$url" >/dev/null 2>&1; then echo "ready: $url"; return 0; fi
     sleep 0.5
   done
-  echo "not ready after 60 s: $(curl -sS "$url" 2>&1 | head -c 400)" >&2
+  echo "not ready after $seconds s: $(curl -sS --max-time 10 "$url" 2>&1 | head -c 400)" >&2
+  echo "last lines of $logs/web.log:" >&2
+  tail -n 40 "$logs/web.log" >&2 || true
   return 1
 }
 
