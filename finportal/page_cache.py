@@ -625,7 +625,7 @@ def _shared_page(
     assert cache is not None  # the request began with the cache (``_state.generations``)
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     scope = {name: _scope_value(getattr(user, name, None)) for name in names}
-    scope_key = _scope_key(scope)
+    scope_key = _scope_key(cache, scope)
     key = scope_key + _path_key()
     # What the reader's record is kept with: the generations as the request began, of what
     # its checks read (the signed-in user).
@@ -712,14 +712,13 @@ def _release_render(cache: PageCache, key: str, claim: str) -> None:
         cache._pause()
 
 
-def _scope_key(scope: dict[str, Any]) -> str:
+def _scope_key(cache: PageCache, scope: dict[str, Any]) -> str:
     """Return the key of the shared pages for a reader of ``scope`` before their path
     (:func:`_path_key`): the release, the scope, the session without its sign-in, the host,
     the other cookies and the headers a page may depend on."""
-    release = cache_of(current_app).release  # type: ignore[union-attr]
     fields = {k: v for k, v in session.items() if k not in _SIGN_IN_KEYS}
     return (
-        f"{release}:shared:"
+        f"{cache.release}:shared:"
         + _key(any_path=True, scope=scope, session=fields, headers=_headers(_SHARED_KEY_HEADERS))
         + ":"
     )
