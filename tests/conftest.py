@@ -18,8 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.helpers import PASSWORD, healthy_firm
+
+# Property tests run beside other workers on a 2-core machine: slow generation there says
+# nothing about the code, and time is never a property (a test's own @settings keep the
+# rest of this profile).
+settings.register_profile("finportal", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("finportal")
 
 TEST_DB_URL = os.environ.get("FINPORTAL_TEST_DATABASE_URL")
 

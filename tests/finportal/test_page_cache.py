@@ -312,7 +312,7 @@ def _clear_of_a_minute_turn(time_machine: Any) -> None:
 
 
 def test_a_waiting_batch_packet_counts_its_seconds(
-    cached, client, login, db_session, batch_world, submitted_batch
+    cached, client, login, db_session, batch_world, submitted_batch, time_machine
 ):
     """The batch packet's box counts the seconds its job has waited (static/progress.js asks
     every 1.5 s): no write happens while the job waits, yet each answer is a new count."""
@@ -337,8 +337,12 @@ def test_a_waiting_batch_packet_counts_its_seconds(
     status_url = f"/advisor/batches/{submitted_batch.id}/packet/status"
     page_url = f"/advisor/batches/{submitted_batch.id}"
     client.get(status_url)  # the session settles
+    # The clock stands still while the status and the page are asked (each counts the
+    # seconds itself: a second turning between them would show two counts), then moves on.
+    now = datetime.now(UTC)
+    time_machine.move_to(now, tick=False)
     first, page = client.get(status_url).json, client.get(page_url).text
-    time.sleep(1.2)
+    time_machine.move_to(now + timedelta(seconds=2), tick=False)
     again, page_again = client.get(status_url).json, client.get(page_url).text
     assert first["state"] == "queued" and not first["done"]
     assert again["elapsed_seconds"] > first["elapsed_seconds"]
@@ -1140,7 +1144,7 @@ def test_a_reload_the_reader_forces_is_rendered_and_kept_anew(
 
 
 def test_a_page_that_shows_the_time_lives_until_its_minute_turns_and_minutes_turn_apart(
-    cached, app, create_user, monkeypatch
+    cached, app, create_user, monkeypatch, request
 ):
     """A page whose view read the time (the advisor's queue: its deadline clocks) is never
     served once its minute window has turned. Windows are minutes shifted per reader (a
@@ -1150,7 +1154,12 @@ def test_a_page_that_shows_the_time_lives_until_its_minute_turns_and_minutes_tur
 
     monkeypatch.setattr(page_cache, "window", _WINDOW)
     advisor = _browser(app, create_user("advisor"))
+    # The clock stands still from here (the path's window would turn between the views if
+    # they fell across its turn); each step below moves it.
     now = time.time()
+    clock = time_machine.travel(now, tick=False)
+    clock.start()
+    request.addfinalizer(clock.stop)
     assert not _hit(advisor.get("/advisor/"))  # rendered for every advisor, and kept
     assert _hit(advisor.get("/advisor/"))
     _, left = page_cache.window("path:/advisor/?", now)
@@ -1326,8 +1335,8 @@ def test_a_stale_shared_page_is_rendered_once_while_its_other_readers_wait(
         cache.redis.delete(claim)
 
     worker = threading.Thread(target=other_worker_keeps_it)
+    started = time.monotonic()  # before the worker's 0.4 s begin
     worker.start()
-    started = time.monotonic()
     answer = other.get("/advisor/")
     waited = time.monotonic() - started
     worker.join()
@@ -1336,7 +1345,7 @@ def test_a_stale_shared_page_is_rendered_once_while_its_other_readers_wait(
 
 
 def test_a_reader_waiting_for_a_rendering_that_keeps_nothing_renders_the_page_itself(
-    cached, app, create_user, time_machine
+    cached, app, create_user, time_machine, monkeypatch
 ):
     """When the rendering it waits for ends without a page (not kept), the reader renders the
     page at once; a claim never released (its process killed) holds it RENDER_WAIT_SECONDS at
@@ -1344,18 +1353,22 @@ def test_a_reader_waiting_for_a_rendering_that_keeps_nothing_renders_the_page_it
     cache, browser, key = _stale_shared_page(app, time_machine, create_user("advisor"))
     claim = key + ":rendering"
     cache.redis.set(claim, "another worker", px=10_000)
+    # A wait far longer than the claim's: the reader stops waiting when the claim goes, not
+    # at its end (however slow the machine renders).
+    monkeypatch.setattr(page_cache, "RENDER_WAIT_SECONDS", 9.0)
     threading.Timer(0.3, lambda: cache.redis.delete(claim)).start()
     started = time.monotonic()
     answer = browser.get("/advisor/")
     assert answer.status_code == 200 and not _hit(answer) and "fpslot" not in answer.text
-    assert 0.25 <= time.monotonic() - started < page_cache.RENDER_WAIT_SECONDS
+    assert 0.25 <= time.monotonic() - started < 9.0
     assert cache.redis.get(claim) is None  # its own claim released
     cache.move_on()
+    monkeypatch.setattr(page_cache, "RENDER_WAIT_SECONDS", 1.0)
     cache.redis.set(claim, "a worker killed as it rendered", px=10_000)
     started = time.monotonic()
     answer = browser.get("/advisor/")
     assert answer.status_code == 200
-    assert time.monotonic() - started >= page_cache.RENDER_WAIT_SECONDS - 0.1
+    assert time.monotonic() - started >= 0.9
 
 
 def test_a_shared_page_is_served_only_after_the_readers_checks(

@@ -150,7 +150,7 @@ def test_continuous_features_are_reasons_only_on_the_risky_side_of_the_median(
 @settings(
     max_examples=60,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     index=st.integers(0, 9_999),
