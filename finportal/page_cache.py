@@ -188,6 +188,19 @@ REFUSED = Counter(
     ("reason",),
 )
 
+RENDER_WAITS = Counter(
+    "finportal_page_cache_render_waits_total",
+    "Requests that waited for another request's rendering of a shared page, by how the wait"
+    " ended: its page served (kept), rendered itself after a rendering that kept nothing"
+    " (unkept), or after RENDER_WAIT_SECONDS (timeout).",
+    ("outcome",),
+)
+RENDER_WAIT_SECONDS_SPENT = Counter(
+    "finportal_page_cache_render_wait_seconds_total",
+    "Seconds requests spent waiting for another request's rendering of a shared page (a sync"
+    " worker waiting serves nothing else).",
+)
+
 #: Look a page up in one round trip (KEYS: the generations, the page, the reader's record;
 #: ARGV: the epoch's field, a new epoch, the prefix of the generations of tables' parts, the
 #: time now: a page kept until then, :data:`UNTIL`, is not served; the key of the page's path
@@ -694,15 +707,23 @@ def _render_or_wait(cache: PageCache, key: str) -> tuple[bytes | None, str | Non
     claim = cache.claim_render(key)
     if claim is not None:
         return None, claim
-    deadline = time.monotonic() + RENDER_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        time.sleep(RENDER_POLL_SECONDS)
-        generations, kept, _ = cache.lookup(key)
-        if kept is not None or generations is None:
-            return kept, None
-        if not cache.rendering(key):
-            break
-    return None, None
+    started = time.monotonic()
+    deadline = started + RENDER_WAIT_SECONDS
+    outcome = "timeout"
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(RENDER_POLL_SECONDS)
+            generations, kept, _ = cache.lookup(key)
+            if kept is not None or generations is None:
+                outcome = "kept" if kept is not None else "unkept"
+                return kept, None
+            if not cache.rendering(key):
+                outcome = "unkept"
+                break
+        return None, None
+    finally:
+        RENDER_WAITS.labels(outcome).inc()
+        RENDER_WAIT_SECONDS_SPENT.inc(time.monotonic() - started)
 
 
 def _release_render(cache: PageCache, key: str, claim: str) -> None:

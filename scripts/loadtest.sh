@@ -57,6 +57,9 @@ run() {  # run NAME CLIENTS [env...]
   env "$@" LOADTEST_SUMMARY="$out/$name.json" .venv/bin/locust -f loadtest/locustfile.py \
     --headless --only-summary -u "$users" -r "$users" -t "${seconds}s" --stop-timeout 10 \
     --host "$host" >"$out/$name.log" 2>&1 || true
+  # The page cache's counters after the run (cumulative since the stack started): renders
+  # waited for, pages refused.
+  curl -fsS "$host/metrics" 2>/dev/null | grep '^finportal_page_cache' >"$out/$name.metrics" || true
 }
 
 echo "load test against $host; results in $out"

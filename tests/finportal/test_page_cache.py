@@ -1318,6 +1318,27 @@ def _kept_again(cache: Any, key: str, stale: bytes) -> None:
     cache.redis.set(key, json.dumps(kept_with).encode() + b"\n" + rest, px=60_000)
 
 
+def _render_waits(app: Any) -> dict[str, float]:
+    """The page cache's render waits as ``/metrics`` tells an operator: by outcome, and the
+    seconds spent (``seconds``)."""
+    import re
+
+    text = app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).text
+    found = {
+        outcome: float(value)
+        for outcome, value in re.findall(
+            r'^finportal_page_cache_render_waits_total\{outcome="(\w+)"\} (\S+)$', text, re.M
+        )
+    }
+    spent = re.search(r"^finportal_page_cache_render_wait_seconds_total (\S+)$", text, re.M)
+    found["seconds"] = float(spent.group(1)) if spent else 0.0
+    return found
+
+
+def _waits_added(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: round(after.get(k, 0.0) - before.get(k, 0.0), 2) for k in after}
+
+
 def test_a_stale_shared_page_is_rendered_once_while_its_other_readers_wait(
     cached, app, create_user, time_machine
 ):
@@ -1335,6 +1356,7 @@ def test_a_stale_shared_page_is_rendered_once_while_its_other_readers_wait(
         cache.redis.delete(claim)
 
     worker = threading.Thread(target=other_worker_keeps_it)
+    before = _render_waits(app)
     started = time.monotonic()  # before the worker's 0.4 s begin
     worker.start()
     answer = other.get("/advisor/")
@@ -1342,6 +1364,10 @@ def test_a_stale_shared_page_is_rendered_once_while_its_other_readers_wait(
     worker.join()
     assert answer.status_code == 200 and _hit(answer)
     assert waited >= 0.35
+    # The wait is told in the metrics: one, ended with the page kept, about as long.
+    added = _waits_added(before, _render_waits(app))
+    assert added.get("kept") == 1 and not added.get("unkept") and not added.get("timeout")
+    assert 0.3 <= added["seconds"] <= waited
 
 
 def test_a_reader_waiting_for_a_rendering_that_keeps_nothing_renders_the_page_itself(
@@ -1356,6 +1382,7 @@ def test_a_reader_waiting_for_a_rendering_that_keeps_nothing_renders_the_page_it
     # A wait far longer than the claim's: the reader stops waiting when the claim goes, not
     # at its end (however slow the machine renders).
     monkeypatch.setattr(page_cache, "RENDER_WAIT_SECONDS", 9.0)
+    before = _render_waits(app)
     threading.Timer(0.3, lambda: cache.redis.delete(claim)).start()
     started = time.monotonic()
     answer = browser.get("/advisor/")
@@ -1369,6 +1396,8 @@ def test_a_reader_waiting_for_a_rendering_that_keeps_nothing_renders_the_page_it
     answer = browser.get("/advisor/")
     assert answer.status_code == 200
     assert time.monotonic() - started >= 0.9
+    added = _waits_added(before, _render_waits(app))
+    assert added.get("unkept") == 1 and added.get("timeout") == 1 and not added.get("kept")
 
 
 def test_a_shared_page_is_served_only_after_the_readers_checks(
