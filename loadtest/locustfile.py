@@ -100,6 +100,7 @@ def _open_window() -> None:
     clients = _ready["clients"]
     if clients is not None and _ready["started"] >= clients and not _window["start"]:
         _window["start"] = time.monotonic() + WARMUP
+        _window["epoch_start"] = time.time() + WARMUP  # to find the window's lines in logs
         gevent.spawn_later(WARMUP, lambda: _cpu.__setitem__("start", _cpu_now()))
 
 
@@ -517,7 +518,7 @@ _times: dict[str, list[float]] = defaultdict(list)
 _errors: dict[str, int] = defaultdict(int)
 #: Answers that came from the page cache (``X-Page-Cache: hit``), per page.
 _kept: dict[str, int] = defaultdict(int)
-_window = {"start": 0.0, "end": 0.0}
+_window = {"start": 0.0, "end": 0.0, "epoch_start": 0.0, "epoch_end": 0.0}
 
 
 @events.spawning_complete.add_listener
@@ -580,6 +581,10 @@ def summarize(seconds: float) -> dict[str, Any]:
         # Seconds from spawning the clients until the last one had signed in and collected
         # its ids (the requests that count begin WARMUP seconds later).
         "clients_started_in_s": round(max(0.0, _ready["last"] - _ready["spawned_at"]), 1),
+        # The counted window in seconds since the epoch, and the page's URL (one-page runs):
+        # loadtest/report.py finds the server's own lines for them in its access log.
+        "window_epoch": [round(_window["epoch_start"], 3), round(_window["epoch_end"], 3)],
+        "url": PAGES[PAGE][1] if MODE == "page" else None,
     }
 
 
@@ -598,6 +603,7 @@ def _stats(values: list[float], errors: int, seconds: float, kept: int = 0) -> d
 @events.test_stop.add_listener
 def _stopped(**_: Any) -> None:
     _window["end"] = time.monotonic()
+    _window["epoch_end"] = time.time()
     _cpu["end"] = _cpu_now()
 
 

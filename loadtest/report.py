@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+#: How the server's JSON access log writes a line's time (logging's asctime, local time).
+LOG_TIME = "%Y-%m-%d %H:%M:%S,%f"
 
 
 def _row(
-    name: str, stats: dict[str, float], bare: float | None, cpu: dict[str, float] | None = None
+    name: str,
+    stats: dict[str, float],
+    bare: float | None,
+    cpu: dict[str, float] | None = None,
+    handler: dict[str, float] | None = None,
 ) -> str:
     ratio = f"{stats['rps'] / bare:6.2f}" if bare else "     –"
     kept = f"{100 * stats.get('kept_share', 0.0):6.0f}"
@@ -16,20 +26,72 @@ def _row(
     spent = "".join(
         f" {cpu[name]:>7.2f}" if name in cpu else f" {'–':>7}" for name in ("server", "generator")
     )
+    app = f"{handler['p99_ms']:>8.1f}" if handler else f"{'–':>8}"
     return (
         f"{name:44} {stats['requests']:>8} {stats['rps']:>8.1f} {ratio} "
-        f"{stats['p50_ms']:>8.1f} {stats['p95_ms']:>8.1f} {stats['p99_ms']:>8.1f} {stats['errors']:>7}"
-        f" {kept}{spent}"
+        f"{stats['p50_ms']:>8.1f} {stats['p95_ms']:>8.1f} {stats['p99_ms']:>8.1f} {app}"
+        f" {stats['errors']:>7} {kept}{spent}"
     )
 
 
+#: "app p99": the p99 of the time the server's own access log gives the page's requests in
+#: the counted window (from the request's start in the app to its answer: what the page
+#: costs, without the waits for a worker or a core that the client's p99 also holds);
 #: "kept %": the share of answers that came from the page cache (finportal/page_cache.py);
 #: "srv ms", "gen ms": the CPU milliseconds a request took in the server (gunicorn's processes)
 #: and in the load generator, measured in one-page runs over the counted window.
 HEADER = (
     f"{'page':44} {'requests':>8} {'req/s':>8} {'÷bare':>6} {'p50 ms':>8} {'p95 ms':>8}"
-    f" {'p99 ms':>8} {'errors':>7} {'kept %':>6} {'srv ms':>7} {'gen ms':>7}"
+    f" {'p99 ms':>8} {'app p99':>8} {'errors':>7} {'kept %':>6} {'srv ms':>7} {'gen ms':>7}"
 )
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """The locustfile's percentile (the nearest rank), for the server's times."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def handler_times(summary: dict[str, Any], log_lines: Any) -> dict[str, float] | None:
+    """Return the p50/p99 and count of the server's own times (``duration_ms`` of its JSON
+    access log) for a one-page run's requests: lines of the page's URL (its ids any number)
+    that ended within the run's counted window. None without a window, a URL or such lines."""
+    window, url = summary.get("window_epoch"), summary.get("url")
+    if not url or not window or not window[0]:
+        return None
+    path = re.compile(
+        "".join(r"\d+" if p.startswith("{") else re.escape(p) for p in re.split(r"(\{\w+\})", url))
+    )
+    times = []
+    for line in log_lines:
+        if '"finportal.access"' not in line:
+            continue
+        try:
+            entry = json.loads(line)
+            at = datetime.strptime(entry["time"], LOG_TIME).timestamp()
+        except (ValueError, KeyError):
+            continue
+        if window[0] <= at <= window[1] and path.fullmatch(entry.get("path", "")):
+            times.append(float(entry["duration_ms"]))
+    if not times:
+        return None
+    return {
+        "requests": len(times),
+        "p50_ms": round(_percentile(times, 0.50), 1),
+        "p99_ms": round(_percentile(times, 0.99), 1),
+    }
+
+
+def add_handler_times(summary_path: Path, log: Path, offset: int) -> None:
+    """Add the server's own times to a run's summary (``handler``), from its access log's
+    lines after ``offset`` (the log's size when the run began)."""
+    summary = json.loads(summary_path.read_text())
+    with log.open("rb") as raw:
+        raw.seek(offset)
+        found = handler_times(summary, (line.decode("utf-8", "replace") for line in raw))
+    if found is not None:
+        summary["handler"] = found
+        summary_path.write_text(json.dumps(summary, ensure_ascii=False, indent=1))
 
 
 def pages_table(folder: Path, clients: str, kind: str = "page") -> list[str]:
@@ -38,6 +100,7 @@ def pages_table(folder: Path, clients: str, kind: str = "page") -> list[str]:
     (its bare row is the unpaced run's, which set the pace)."""
     results = {}
     cpu: dict[str, dict[str, float]] = {}
+    handlers: dict[str, dict[str, float]] = {}
     pairs = 0
     refused: dict[str, int] = {}
     paths = sorted(folder.glob(f"{kind}-*-c{clients}.json"))
@@ -54,12 +117,13 @@ def pages_table(folder: Path, clients: str, kind: str = "page") -> list[str]:
         if stats is not None:
             results[page] = stats
             cpu[page] = data.get("cpu_ms_per_request", {})
+            handlers[page] = data.get("handler", {})
     bare = results.get("bare", {}).get("rps")
     title = f"one page at a time, {clients} clients"
     if kind == "paced":
         title += ", offering a set share of the bare route's req/s (LOADTEST_PACE)"
     lines = [title, HEADER]
-    lines += [_row(page, stats, bare, cpu[page]) for page, stats in results.items()]
+    lines += [_row(page, stats, bare, cpu[page], handlers[page]) for page, stats in results.items()]
     lines += [
         f"(!) {page}: {count} of the {clients} clients were not signed in and requested nothing"
         for page, count in refused.items()
@@ -85,6 +149,9 @@ def mix_table(path: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    if argv[1:2] == ["handler"]:  # report.py handler SUMMARY.json ACCESS_LOG OFFSET
+        add_handler_times(Path(argv[2]), Path(argv[3]), int(argv[4]))
+        return 0
     folder = Path(argv[1])
     clients = argv[2:] or ["8", "32"]
     out: list[str] = []

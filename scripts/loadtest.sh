@@ -49,9 +49,13 @@ curl -fsS "$host/health/ready" >/dev/null
 export LOADTEST_API_TOKEN=${LOADTEST_API_TOKEN:-$(.venv/bin/flask --app wsgi api-token create \
   --bank scale_bank_01 --label "load test $(date +%F)" 2>/dev/null | head -n 1)}
 
+# The server's JSON access log, when it runs here: each one-page run's own times come from it.
+access_log="$(dirname "$(dirname "$PROMETHEUS_MULTIPROC_DIR")")/logs/web.log"
+
 run() {  # run NAME CLIENTS [env...]
   local name=$1 c=$2; shift 2
-  local users=$c
+  local users=$c offset=0
+  [ ! -f "$access_log" ] || offset=$(stat -c %s "$access_log")
   [ -z "${LOADTEST_SIGN_INS:-}" ] || users=$((c + 1))  # the client that signs others in and out
   echo "  $name: $c clients, ${seconds}s" >&2
   env "$@" LOADTEST_SUMMARY="$out/$name.json" .venv/bin/locust -f loadtest/locustfile.py \
@@ -60,6 +64,9 @@ run() {  # run NAME CLIENTS [env...]
   # The page cache's counters after the run (cumulative since the stack started): renders
   # waited for, pages refused.
   curl -fsS "$host/metrics" 2>/dev/null | grep '^finportal_page_cache' >"$out/$name.metrics" || true
+  if [ -f "$access_log" ] && [ -f "$out/$name.json" ]; then
+    .venv/bin/python loadtest/report.py handler "$out/$name.json" "$access_log" "$offset" || true
+  fi
 }
 
 echo "load test against $host; results in $out"

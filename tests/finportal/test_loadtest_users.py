@@ -97,3 +97,58 @@ def test_the_paced_runs_are_reported_against_the_bare_run_that_set_their_pace(tm
     assert [line.split()[2] for line in unpaced[2:]] == ["900.0", "250.0"]
     # The server's and the generator's CPU a request, last.
     assert [line.split()[-2:] for line in unpaced[2:]] == [["1.11", "0.50"], ["4.00", "0.50"]]
+
+
+def test_a_pages_own_times_come_from_the_servers_access_log_within_its_run(tmp_path):
+    """Beside the client's p99 (which holds waits for a worker and a core on a shared machine),
+    the report gives the p99 the server's own access log tells for the page's requests in the
+    run's counted window: lines of other pages, before the run's offset or outside its window
+    do not count."""
+    import importlib.util
+    import json
+    from datetime import datetime
+
+    spec = importlib.util.spec_from_file_location("loadtest_report", ROOT / "loadtest/report.py")
+    assert spec is not None and spec.loader is not None
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+
+    start = datetime(2026, 12, 3, 18, 0, 0).timestamp()
+
+    def line(at: float, path: str, ms: float) -> str:
+        when = datetime.fromtimestamp(at).strftime(report.LOG_TIME)[:-3]  # milliseconds
+        return json.dumps(
+            {"time": when, "logger": "finportal.access", "path": path, "duration_ms": ms}
+        )
+
+    earlier = line(start + 5, "/bank/referrals/7", 9000.0) + "\n"  # an earlier run's
+    lines = [line(start + 1 + i / 10, f"/bank/referrals/{i}", float(i + 1)) for i in range(100)]
+    lines += [
+        line(start + 3, "/bank/", 5000.0),  # another page
+        line(start + 3, "/bank/referrals/7/packet.pdf", 5000.0),  # a path the URL begins
+        line(start - 10, "/bank/referrals/7", 5000.0),  # before the window
+        line(start + 60, "/bank/referrals/7", 5000.0),  # after it
+        '{"time": "not a time", "logger": "finportal.access"}',
+        "[2026-12-03 18:00:02 +0000] [9160] [INFO] Booting worker with pid: 9185",
+    ]
+    log = tmp_path / "web.log"
+    log.write_text(earlier + "\n".join(lines) + "\n", encoding="utf-8")
+    stats = {"requests": 100, "rps": 300.0, "p50_ms": 9, "p95_ms": 90, "p99_ms": 240.0, "errors": 0}
+    summary = tmp_path / "paced-referral-c32.json"
+    summary.write_text(
+        json.dumps(
+            {
+                "pages": {"[page] referral": stats},
+                "window_epoch": [start, start + 30],
+                "url": "/bank/referrals/{referrals}",
+            }
+        )
+    )
+    report.add_handler_times(summary, log, len(earlier.encode()))
+    assert json.loads(summary.read_text())["handler"] == {
+        "requests": 100,
+        "p50_ms": 51.0,
+        "p99_ms": 99.0,
+    }
+    row = report.pages_table(tmp_path, "32", "paced")[-1].split()
+    assert row[0] == "referral" and row[6:8] == ["240.0", "99.0"]
