@@ -8,7 +8,8 @@ Signs two sessions in as USER (``flask scale-data``'s password), lets the first 
 ``--pages`` of the bank's referrals twice (their shared pages kept), then the second opens
 each once (a first view: a bank user opening a referral its colleague opened), then each
 again. Prints the mean CPU milliseconds, the Redis commands and the statements a view took,
-and how many views were answered from the page cache. Keep ``--pages`` under what a reader's
+and how many views were answered from the page cache (``--profile N``: then where later views'
+time goes, the N costliest calls). Keep ``--pages`` under what a reader's
 share of a minute's budget holds (about 100 referral pages with the default budget).
 """
 
@@ -32,6 +33,9 @@ def main() -> None:
     parser.add_argument("user")
     parser.add_argument("bank_code")
     parser.add_argument("--pages", type=int, default=80)
+    parser.add_argument(
+        "--profile", type=int, default=0, help="then print the N costliest calls of later views"
+    )
     args = parser.parse_args()
     app = create_app({"WTF_CSRF_ENABLED": False})
     with app.app_context():
@@ -79,6 +83,16 @@ def main() -> None:
             f"{label}: {cpu * 1000 / n:.2f} ms CPU, {counted['redis'] / n:.1f} Redis commands,"
             f" {counted['statements'] / n:.1f} statements a view; {kept}/{n} kept"
         )
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        profile.enable()
+        for referral_id in ids[1:]:
+            view(reader, referral_id)
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(args.profile)
 
 
 if __name__ == "__main__":
