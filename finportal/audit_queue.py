@@ -55,12 +55,6 @@ KEY = "queued"
 #: The fields of a queued event besides its key and time (as ``record_event`` takes them).
 _FIELDS = ("actor_id", "action", "object_type", "object_id", "from_state", "to_state")
 
-# Delete the lock only if this drain still holds it.
-_UNLOCK_SCRIPT = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
-
 
 class AuditQueue:
     """One Redis list of audit events waiting for the trail of one database."""
@@ -68,7 +62,7 @@ class AuditQueue:
     def __init__(self, url: str, database_url: str) -> None:
         from redis import Redis
 
-        from finportal.page_cache import database_space
+        from finportal.page_cache import RELEASE_IF_HELD_SCRIPT, database_space
 
         self.redis = Redis.from_url(
             url,
@@ -77,7 +71,7 @@ class AuditQueue:
         )
         self.key = f"finportal:audit-queue:{database_space(database_url)}"
         self.lock_key = self.key + ":drain"
-        self._unlock = self.redis.register_script(_UNLOCK_SCRIPT)
+        self._unlock = self.redis.register_script(RELEASE_IF_HELD_SCRIPT)
 
     def push(self, event: dict[str, Any]) -> bool:
         """Queue an event that changes no record (its :data:`_FIELDS`), stamped now; tell

@@ -302,8 +302,9 @@ return 'kept'
 """
 
 
-#: Release a claim to render a page (KEYS: the claim; ARGV: its token) if it is still this one's.
-_RELEASE_SCRIPT = """
+#: Delete a lock or claim only if its holder still holds it (KEYS: the key; ARGV: the holder's
+#: token): a render's claim here, the audit queue's drain lock (finportal/audit_queue.py).
+RELEASE_IF_HELD_SCRIPT = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
@@ -847,7 +848,7 @@ class PageCache:
         self.reader_budget = self.minute_budget // READER_SHARE
         self._keep_script = self.redis.register_script(_KEEP_SCRIPT)
         self._lookup_script = self.redis.register_script(_LOOKUP_SCRIPT)
-        self._release_script = self.redis.register_script(_RELEASE_SCRIPT)
+        self._release_script = self.redis.register_script(RELEASE_IF_HELD_SCRIPT)
         self._paused_until = 0.0
         self._owed = False  # a generation move that Redis did not take
         self._repay_at_exit = False

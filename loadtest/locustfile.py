@@ -37,6 +37,7 @@ from urllib.parse import urlencode
 import gevent
 from locust import constant, constant_throughput, events, task
 from locust.contrib.fasthttp import FastHttpUser as HttpUser
+from report import percentile  # loadtest/report.py: Locust puts the locustfile's folder on the path
 
 PASSWORD = os.environ.get("LOADTEST_PASSWORD", "finportal-demo")
 MODE = os.environ.get("LOADTEST_MODE", "mix")
@@ -548,14 +549,6 @@ def _request(
         _kept[name] += 1
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def summarize(seconds: float) -> dict[str, Any]:
     """Return per-page and per-scenario throughput, latency percentiles and error counts."""
     groups: dict[str, list[float]] = defaultdict(list)
@@ -593,9 +586,9 @@ def _stats(values: list[float], errors: int, seconds: float, kept: int = 0) -> d
         "kept_share": round(kept / len(values), 3) if values else 0.0,
         "requests": len(values),
         "rps": round(len(values) / seconds, 1) if seconds else 0.0,
-        "p50_ms": round(_percentile(values, 0.50), 1),
-        "p95_ms": round(_percentile(values, 0.95), 1),
-        "p99_ms": round(_percentile(values, 0.99), 1),
+        "p50_ms": round(percentile(values, 0.50), 1),
+        "p95_ms": round(percentile(values, 0.95), 1),
+        "p99_ms": round(percentile(values, 0.99), 1),
         "errors": errors,
     }
 

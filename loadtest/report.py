@@ -46,9 +46,12 @@ HEADER = (
 )
 
 
-def _percentile(values: list[float], q: float) -> float:
-    """The locustfile's percentile (the nearest rank), for the server's times."""
+def percentile(values: list[float], q: float) -> float:
+    """Return the ``q`` percentile of ``values`` by the nearest rank (0.0 for none): the
+    clients' latencies (the locustfile) and the server's own times alike."""
     ordered = sorted(values)
+    if not ordered:
+        return 0.0
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
@@ -77,8 +80,8 @@ def handler_times(summary: dict[str, Any], log_lines: Any) -> dict[str, float] |
         return None
     return {
         "requests": len(times),
-        "p50_ms": round(_percentile(times, 0.50), 1),
-        "p99_ms": round(_percentile(times, 0.99), 1),
+        "p50_ms": round(percentile(times, 0.50), 1),
+        "p99_ms": round(percentile(times, 0.99), 1),
     }
 
 

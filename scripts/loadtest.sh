@@ -39,7 +39,7 @@ fi
 eval "$(scripts/prod.sh env)"
 host=${LOADTEST_HOST:-http://127.0.0.1:${FINPORTAL_HTTP_PORT:-8000}}
 # The server's CPU a request, when it runs here (prod.sh starts gunicorn in a session of its own).
-web_pid="$(dirname "$PROMETHEUS_MULTIPROC_DIR")/web.pid"
+web_pid="$FINPORTAL_PROD_RUN/web.pid"
 if [ -z "${LOADTEST_SERVER_SESSION:-}" ] && [ -s "$web_pid" ]; then
   export LOADTEST_SERVER_SESSION=$(cat "$web_pid")
 fi
@@ -50,7 +50,7 @@ export LOADTEST_API_TOKEN=${LOADTEST_API_TOKEN:-$(.venv/bin/flask --app wsgi api
   --bank scale_bank_01 --label "load test $(date +%F)" 2>/dev/null | head -n 1)}
 
 # The server's JSON access log, when it runs here: each one-page run's own times come from it.
-access_log="$(dirname "$(dirname "$PROMETHEUS_MULTIPROC_DIR")")/logs/web.log"
+access_log="$FINPORTAL_PROD_LOGS/web.log"
 
 run() {  # run NAME CLIENTS [env...]
   local name=$1 c=$2; shift 2

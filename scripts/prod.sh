@@ -59,6 +59,8 @@ export FINPORTAL_WEB_WORKERS=$web_workers
 export PROMETHEUS_MULTIPROC_DIR=$run/metrics
 export FINPORTAL_PROD_OWN_PG=$own_pg
 export FINPORTAL_PROD_OWN_REDIS=$own_redis
+export FINPORTAL_PROD_LOGS=$logs
+export FINPORTAL_PROD_RUN=$run
 ENV
 }
 
