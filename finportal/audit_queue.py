@@ -116,11 +116,15 @@ class AuditQueue:
 def _write(session: Session, items: list[dict[str, Any]]) -> int:
     """Write the events not yet in the trail and commit (the chain links them); return how many."""
     keys = [item[KEY] for item in items]
+    times = {item[KEY]: datetime.fromisoformat(item["at"]) for item in items}
+    # An event written by a drain bears the time it was queued at: the trail's events of the
+    # items' span of time (its index on ``at``) hold every one written before. Looked up by
+    # record, as before, it read every event of the viewed records, each view ever recorded:
+    # a drain's cost grew with every view (docs/BENCHMARKS.md, "3 December 2026, late").
     done = set(
         session.scalars(
             select(AuditEvent.data[KEY].as_string()).where(
-                AuditEvent.object_type.in_({item["object_type"] for item in items}),
-                AuditEvent.object_id.in_({item["object_id"] for item in items}),
+                AuditEvent.at.between(min(times.values()), max(times.values())),
                 AuditEvent.data[KEY].as_string().in_(keys),
             )
         )
@@ -130,7 +134,7 @@ def _write(session: Session, items: list[dict[str, Any]]) -> int:
         event = record_event(
             session, **{name: item[name] for name in _FIELDS}, data={KEY: item[KEY]}
         )
-        event.at = datetime.fromisoformat(item["at"])
+        event.at = times[item[KEY]]
     audit.commit_batch(session)
     return len(fresh)
 
