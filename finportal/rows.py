@@ -43,6 +43,10 @@ REFERRAL_OPENED = "referral.opened"
 #: timeline) stays kept while a bank opens the referral again and again. A statement that
 #: reads a record's history with them names those parts too (``audit.events_of``).
 VIEW_ACTIONS: dict[str, frozenset[str]] = {"referral": frozenset({REFERRAL_OPENED})}
+#: Every action of :data:`VIEW_ACTIONS`, whatever its record: a history as pages show it leaves
+#: them out, and the trail's index of histories holds no event of theirs
+#: (``models.records.without_views``).
+EVERY_VIEW_ACTION: tuple[str, ...] = tuple(sorted(set().union(*VIEW_ACTIONS.values())))
 
 
 def event_parts(

@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, defer, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from finportal import limits, rows
+from finportal import limits
 from finportal.domain import permissions
 from finportal.domain.states import APPLICATION, REFERRAL
 from finportal.domain.states import ApplicationState as A
@@ -176,11 +176,6 @@ class TimelineEntry:
     reason: str
 
 
-#: Audit actions that repeat what the timeline already says: a bank opening a referral
-#: again (its first opening is the step 银行已查看).
-REPEATS = rows.VIEW_ACTIONS["referral"]
-
-
 def timeline(
     session: Session,
     application: Application,
@@ -190,8 +185,8 @@ def timeline(
 ) -> list[TimelineEntry]:
     """Return the steps of the application, its consents and referrals that matter, oldest first.
 
-    Each step is shown once: re-openings (:data:`REPEATS`) are left out, and an entry that
-    says the same as the one before it (same who, object, action and reason) is collapsed.
+    Each step is shown once: re-openings are left out (``audit.history_of``), and an entry
+    that says the same as the one before it (same who, object, action and reason) is collapsed.
     A caller that already holds the application's consents and referrals passes their ids.
     """
     if consent_ids is None:
@@ -200,9 +195,9 @@ def timeline(
         referral_ids = list(
             session.scalars(select(Referral.id).where(Referral.application_id == application.id))
         )
-    history, told = audit.events_of(
-        {"application": [application.id], "consent": consent_ids, "referral": referral_ids},
-        leave_out=REPEATS,  # not read: the page stays kept while the bank opens it again
+    # Re-openings are not read: the page stays kept while the bank opens the referral again.
+    history, told = audit.history_of(
+        {"application": [application.id], "consent": consent_ids, "referral": referral_ids}
     )
     # Each event with its user (joined: no second read for the names).
     events = session.execute(
@@ -215,8 +210,6 @@ def timeline(
     entries: list[TimelineEntry] = []
     previous: tuple[Any, ...] | None = None
     for event, user in events:
-        if event.action in REPEATS:
-            continue
         said = (
             event.actor_id,
             event.object_type,

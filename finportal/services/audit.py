@@ -46,6 +46,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from finportal import rows
 from finportal.models import AuditChainHead, AuditEvent, User, utcnow
+from finportal.models.records import without_views
 from finportal.services.workdays import SHANGHAI
 
 #: The format of the canonical serialisation below; part of every hash.
@@ -105,14 +106,20 @@ def events_of(
     objects: Mapping[str, Collection[int]],
     *,
     action: str | None = None,
-    leave_out: Collection[str] = (),
+    views: bool = True,
 ) -> tuple[ColumnElement[bool], dict[str, Any]]:
     """Return the condition that picks the audit events of these records (object type ->
-    ids; of one ``action`` if named; without the actions in ``leave_out``) and the execution
-    options that tell the page cache the statement reads only their part of the trail
-    (:mod:`finportal.rows`): a page showing a record's history then stays kept while events
-    of other records are written, and, leaving out views (:data:`rows.VIEW_ACTIONS`), while
+    ids; of one ``action`` if named; without their repeated views with ``views=False``) and
+    the execution options that tell the page cache the statement reads only their part of the
+    trail (:mod:`finportal.rows`): a page showing a record's history then stays kept while
+    events of other records are written, and, without views (:data:`rows.VIEW_ACTIONS`), while
     the record is viewed.
+
+    A history without views is what pages show (:func:`history_of`): a referral a bank opened
+    thousands of times has a handful of steps, and the trail's index ``ix_audit_events_history``
+    holds only those (its condition and this one name the same actions, written out in the
+    SQL: the database proves the one from the other); a record's events of one action are
+    found by ``ix_audit_events_object``, which ends with the action.
 
     Other conditions may be added to the statement (they pick fewer of those events); no
     other read of ``audit_events`` may be (it would go unnoticed).
@@ -125,15 +132,44 @@ def events_of(
                 and_(AuditEvent.object_type == object_type, AuditEvent.object_id.in_(wanted))
             )
             parts.extend(rows.event_parts(object_type, wanted, action))
-            if action is None:  # views are in parts of their own
-                for view in sorted(rows.VIEW_ACTIONS.get(object_type, frozenset()) - {*leave_out}):
+            if action is None and views:  # views are in parts of their own
+                for view in sorted(rows.VIEW_ACTIONS.get(object_type, frozenset())):
                     parts.extend(rows.event_parts(object_type, wanted, view))
     condition = or_(*clauses) if clauses else false()
     if action is not None:
         condition = and_(condition, AuditEvent.action == action)
-    if leave_out:
-        condition = and_(condition, AuditEvent.action.not_in(sorted(leave_out)))
+    if not views:
+        condition = and_(condition, without_views(AuditEvent.action))
     return condition, {rows.OPTION: {AuditEvent.__tablename__: tuple(parts)}}
+
+
+def history_of(
+    objects: Mapping[str, Collection[int]],
+) -> tuple[ColumnElement[bool], dict[str, Any]]:
+    """Return :func:`events_of` for these records' histories as pages show them: every step,
+    without the views that repeat one (a bank opening a referral again; the first opening is
+    the step 银行已查看). Every view stays in the trail (the admin's audit log shows them)."""
+    return events_of(objects, views=False)
+
+
+def repeated_views(session: Session, object_type: str, ids: Collection[int]) -> dict[int, int]:
+    """Return how many times each of these records was viewed again (:data:`rows.VIEW_ACTIONS`:
+    a bank opening a referral after its first opening), for those viewed again at all: one
+    count a record, from the trail's index of a record's events by action, where a history
+    (:func:`history_of`) lists none of them. A page showing the counts depends on the views."""
+    actions = sorted(rows.VIEW_ACTIONS.get(object_type, frozenset()))
+    counts: dict[int, int] = {}
+    for action in actions:
+        views, told = events_of({object_type: ids}, action=action)
+        for object_id, times in session.execute(
+            select(AuditEvent.object_id, func.count())
+            .where(views)
+            .group_by(AuditEvent.object_id)
+            .order_by(AuditEvent.object_id)
+            .execution_options(**told)
+        ):
+            counts[object_id] = counts.get(object_id, 0) + times
+    return counts
 
 
 def download_stamp(

@@ -83,6 +83,8 @@ class Review:
     changes: list[Change]
     referrals: list[Referral]
     packet_states: dict[int, packet_service.PacketStatus]
+    #: How many times the bank opened each referral again (its history lists none of them).
+    reopened: dict[int, int]
     consented_bank_ids: set[int]
     assigned_to: str
     overdue: bool
@@ -167,7 +169,9 @@ def get_review(session: Session, application_id: int) -> Review:
     referrals = of_application(session, application.id)
     referral_ids = [r.id for r in referrals]
     # Who wrote each event and note comes with it (the users table joined): no third read.
-    history, told = audit.events_of(
+    # Without the banks' re-openings of its referrals, as the firm's timeline: each is in the
+    # trail (the audit log), but thousands of them made the page and its rendering grow.
+    history, told = audit.history_of(
         {
             "application": [application.id],
             "referral": referral_ids,
@@ -247,6 +251,7 @@ def get_review(session: Session, application_id: int) -> Review:
         changes=changes_since(application),
         referrals=referrals,
         packet_states=packet_service.packet_statuses(session, referrals),
+        reopened=audit.repeated_views(session, "referral", referral_ids),
         consented_bank_ids=consented,
         assigned_to=names.get(application.assigned_advisor_id or -1, ""),
         overdue=application_overdue(application),

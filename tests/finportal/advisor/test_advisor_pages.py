@@ -233,3 +233,27 @@ def test_review_page_names_the_assigned_advisor_the_actors_and_the_note_authors(
     assert "周督导 ·" in history and "系统 ·" in history
     notes = page[page.index('id="notes"') : page.index("</ul>", page.index('id="notes"'))]
     assert "周督导" in notes and "请尽快联系企业。" in notes
+
+
+def test_review_page_counts_a_banks_reopenings_beside_the_referral_not_in_the_history(
+    client, login, loop
+):
+    """A bank opens a referral once (银行查看), then three times more: the review page's
+    history shows the first opening as a step and none of the others; the referral's row says
+    how many times the bank opened it again. (Thousands of re-openings made the history, and
+    the page, grow without end.)"""
+    rid = loop.referral.id
+    login(loop.bank_user)
+    for _ in range(4):
+        assert client.get(f"/bank/referrals/{rid}").status_code == 200
+    login(loop.advisor)
+    page = client.get(f"/advisor/applications/{loop.application.id}").text
+    history = page[page.index('id="history"') : page.index("</ul>", page.index('id="history"'))]
+    assert history.count("· 银行查看") == 1
+    assert "银行再次查看" not in history
+    row = page[
+        page.index(f'data-referral="{rid}"') : page.index(
+            "</tr>", page.index(f'data-referral="{rid}"')
+        )
+    ]
+    assert "银行再次查看 3 次" in row
