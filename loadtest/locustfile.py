@@ -64,6 +64,11 @@ RATE_PER_CLIENT = float(os.environ.get("LOADTEST_RATE_PER_CLIENT", "0"))
 SERVER_SESSION = int(os.environ.get("LOADTEST_SERVER_SESSION", "0") or 0)
 #: Seconds after every measured client signed in and collected its ids before requests count.
 WARMUP = float(os.environ.get("LOADTEST_WARMUP", "3"))
+#: In ``page`` mode, each client opens each of its pages once before it counts as started
+#: (1, the default): the run measures the page's repeated views, its first views (a render
+#: each: 32 clients with 16 of the firm's applications each, say) are left out of the window.
+#: 0: its first views fall in the window too (a cold start). docs/BENCHMARKS.md gives both.
+PRIME = os.environ.get("LOADTEST_PRIME", "1") != "0"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 #: Pages left out of the mix (comma-separated keys of PAGES), e.g. ones that take minutes on
 #: a large database and would hold every worker: "dashboard,api_list".
@@ -197,6 +202,8 @@ class Portal(HttpUser):
             return
         self.signed_in = True
         self.prepare()
+        if MODE == "page" and PRIME:
+            _prime(self)
 
     def prepare(self) -> None:
         """Collect the ids this user will open."""
@@ -482,17 +489,29 @@ PAGES: dict[str, tuple[type[HttpUser], str]] = {
 }
 
 
+def _urls(user: Any) -> list[str]:
+    """Return the URLs of the key page ``LOADTEST_PAGE`` this user opens (one for each id of
+    its own list the URL takes; none when the list is empty)."""
+    _role, url = PAGES[PAGE]
+    if "{" not in url:
+        return [url]
+    field = re.search(r"\{(\w+)\}", url).group(1)  # type: ignore[union-attr]
+    return [re.sub(r"\{\w+\}", str(i), url) for i in getattr(user, field, None) or []]
+
+
 def _one_page(user: Any) -> None:
     """Request the key page ``LOADTEST_PAGE`` once (an id picked from the user's own lists)."""
-    _role, url = PAGES[PAGE]
-    if "{" in url:
-        field = re.search(r"\{(\w+)\}", url).group(1)  # type: ignore[union-attr]
-        ids = getattr(user, field, None) or []
-        if not ids:
-            time.sleep(1)  # this account has none: nothing to measure
-            return
-        url = re.sub(r"\{\w+\}", str(random.choice(ids)), url)
-    user.client.get(url, name=f"[page] {PAGE}")
+    urls = _urls(user)
+    if not urls:
+        time.sleep(1)  # this account has none: nothing to measure
+        return
+    user.client.get(random.choice(urls), name=f"[page] {PAGE}")
+
+
+def _prime(user: Any) -> None:
+    """Open each of the user's pages once, before the measured window (:data:`PRIME`)."""
+    for url in _urls(user):
+        user.client.get(url, name=f"[prime] {PAGE}")
 
 
 for _cls in (Sme, Advisor, Bank, Api, Bare, SignInOut):
@@ -536,7 +555,7 @@ def _request(
     name: str, response_time: float, exception: Any, response: Any = None, **_: Any
 ) -> None:
     if (
-        name.startswith(("[login]", "[signin]"))
+        name.startswith(("[login]", "[signin]", "[prime]"))
         or not _window["start"]
         or time.monotonic() < _window["start"]
     ):
