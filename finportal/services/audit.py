@@ -152,6 +152,20 @@ def history_of(
     return events_of(objects, views=False)
 
 
+def actor_columns(*columns: Any) -> list[Any]:
+    """Return, for a statement reading events, their actor's ``columns`` (``User.display_name``
+    ...), each looked up by the event's ``actor_id`` as its row is read (None without one).
+
+    Joined to the users table instead, PostgreSQL read that table whole for a record a bank had
+    opened thousands of times: its statistics count the record's views, so it expected
+    thousands of history rows where there were a handful (docs/BENCHMARKS.md, "3 December
+    2026, late")."""
+    return [
+        select(column).where(User.id == AuditEvent.actor_id).scalar_subquery().label(column.key)
+        for column in columns
+    ]
+
+
 def repeated_views(session: Session, object_type: str, ids: Collection[int]) -> dict[int, int]:
     """Return how many times each of these records was viewed again (:data:`rows.VIEW_ACTIONS`:
     a bank opening a referral after its first opening), for those viewed again at all: one

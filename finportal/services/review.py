@@ -180,8 +180,7 @@ def get_review(session: Session, application_id: int) -> Review:
     )
     events = list(
         session.execute(
-            select(AuditEvent, User.display_name, User.username)
-            .outerjoin(User, User.id == AuditEvent.actor_id)
+            select(AuditEvent, *audit.actor_columns(User.display_name, User.username))
             .where(history)
             .order_by(AuditEvent.at, AuditEvent.id)
             .execution_options(**told)
