@@ -15,8 +15,9 @@
 # LOADTEST_PACE (a share of the bare route's throughput, e.g. 1/3: after the pages as fast as
 # answered, each page again with its clients offering that load together), LOADTEST_PRIME
 # (1, the default: in page runs each client opens each of its pages once before the measured
-# window; 0: their first views are measured too, a cold start), and the scripts/prod.sh settings. The database should hold scale data
-# (flask --app wsgi scale-data): the accounts and the API token's bank come from it.
+# window; 0: their first views are measured too, a cold start), and the scripts/prod.sh
+# settings. The database should hold scale data (flask --app wsgi scale-data): the accounts
+# and the API token's bank come from it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 clients=${LOADTEST_CLIENTS:-"8 32"}

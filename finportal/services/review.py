@@ -168,8 +168,8 @@ def get_review(session: Session, application_id: int) -> Review:
     score, model = latest_score_and_model(session, application.id)
     referrals = of_application(session, application.id)
     referral_ids = [r.id for r in referrals]
-    # Who wrote each event and note comes with it (the users table joined): no third read.
-    # Without the banks' re-openings of its referrals, as the firm's timeline: each is in the
+    # Who wrote each event and note comes with it (read by id, joined): no third read. The
+    # history leaves out the banks' re-openings, as the firm's timeline does: each is in the
     # trail (the audit log), but thousands of them made the page and its rendering grow.
     history, told = audit.history_of(
         {
