@@ -257,3 +257,6 @@ def test_review_page_counts_a_banks_reopenings_beside_the_referral_not_in_the_hi
         )
     ]
     assert "银行再次查看 3 次" in row
+    client.get("/lang/en")  # and in English
+    page = client.get(f"/advisor/applications/{loop.application.id}").text
+    assert "opened again by the bank 3 times" in page
